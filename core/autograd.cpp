@@ -1,0 +1,325 @@
+// The autograd engine: grad mode, recording nodes, iterative topological backward, autograd::grad,
+// and iterative graph teardown.
+#include "core/autograd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <unordered_map>
+
+#include "core/ops.h"
+
+namespace chainrule {
+
+// ---------------------------------------------------------------- grad mode
+namespace {
+thread_local bool grad_enabled = true;
+std::atomic<uint64_t> visit_counter{0};
+}  // namespace
+
+bool is_grad_enabled() { return grad_enabled; }
+void set_grad_enabled(bool e) { grad_enabled = e; }
+
+// ---------------------------------------------------------------- teardown
+// Destroying a node releases its inputs' nodes; done recursively, a long chain overflows the
+// stack. Nodes released while a teardown is running are queued and destroyed by the outer loop.
+void release_node(std::shared_ptr<Node>&& node) {
+  thread_local bool draining = false;
+  thread_local std::vector<std::shared_ptr<Node>> pending;
+  if (!node) return;
+  if (draining) {
+    if (node.use_count() == 1) pending.push_back(std::move(node));
+    else node.reset();
+    return;
+  }
+  draining = true;
+  node.reset();
+  while (!pending.empty()) {
+    std::shared_ptr<Node> n = std::move(pending.back());
+    pending.pop_back();
+    n.reset();  // may queue more
+  }
+  draining = false;
+}
+
+Node::~Node() {
+  for (Edge& e : next) release_node(std::move(e.fn));
+}
+
+std::string Node::name() const {
+  std::string out;
+  bool up = true;
+  for (const char* c = op; *c; ++c) {
+    if (*c == '_') { up = true; continue; }
+    out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(*c))) : *c;
+    up = false;
+  }
+  return out + "Backward0";
+}
+
+// ---------------------------------------------------------------- saved tensors
+static void check_saved(const Node& n, const SavedTensor& s, const char* what, size_t i) {
+  CR_CHECK(!n.freed, std::runtime_error,
+           "backward: trying to backward through the graph a second time: the saved tensors of '", n.op,
+           "' were freed by the first backward; pass retain_graph=true (Python: retain_graph=True) "
+           "to the first backward if you need to backward twice");
+  CR_CHECK(s.impl != nullptr, std::runtime_error, "backward: '", n.op, "' did not save its ", what);
+  CR_CHECK(s.impl->storage->version == s.version, std::runtime_error,
+           "backward: a tensor needed to compute the gradient of '", n.op, "' (its ", what, " ", i,
+           ", shape ", s.impl->shape, ") was modified by an in-place operation after it was saved "
+           "(version ", s.impl->storage->version, ", expected ", s.version,
+           "); use an out-of-place op or clone() it first");
+}
+
+Tensor Saved::input(size_t i) const {
+  CR_CHECK(i < node_->saved_inputs.size(), std::runtime_error, "backward: '", node_->op,
+           "' did not save input ", i);
+  check_saved(*node_, node_->saved_inputs[i], "input", i);
+  return Tensor(node_->saved_inputs[i].impl);
+}
+
+Tensor Saved::output() const {
+  const SavedTensor& s = node_->saved_output;
+  check_saved(*node_, s, "output", 0);
+  if (!is_grad_enabled()) return Tensor(s.impl);
+  // Re-attach the node so that a backward written with this output is itself differentiable.
+  auto t = std::make_shared<TensorImpl>(*s.impl);
+  t->grad_fn = const_cast<Node*>(node_)->shared_from_this();
+  t->requires_grad = true;
+  return Tensor(std::move(t));
+}
+
+const Shape& Saved::input_shape(size_t i) const { return node_->input_shapes.at(i); }
+Dtype Saved::input_dtype(size_t i) const { return node_->input_dtypes.at(i); }
+
+// ---------------------------------------------------------------- record
+static std::shared_ptr<TensorImpl> alias(const Tensor& t) {
+  auto a = std::make_shared<TensorImpl>();
+  a->storage = t.impl()->storage;
+  a->shape = t.shape();
+  a->numel = t.numel();
+  a->dtype = t.dtype();
+  return a;
+}
+
+template <class Inputs>
+static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs, unsigned save,
+                          BackwardFn fn) {
+  if (!grad_enabled) return out;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
+  if (!any) return out;
+  auto node = std::make_shared<Node>();
+  node->op = op;
+  size_t n = inputs.size();
+  node->next.resize(n);
+  node->input_shapes.reserve(n);
+  node->input_dtypes.reserve(n);
+  size_t i = 0;
+  for (const Tensor& t : inputs) {
+    if (t.defined() && t.requires_grad()) {
+      if (t.grad_fn()) node->next[i].fn = t.grad_fn();
+      else node->next[i].leaf = t.impl_ptr();
+    }
+    node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
+    node->input_dtypes.push_back(t.defined() ? t.dtype() : kFloat32);
+    if (save & kSaveInputs)
+      node->saved_inputs.push_back(t.defined() ? SavedTensor{t.impl_ptr(), t.version()} : SavedTensor{});
+    ++i;
+  }
+  if (save & kSaveOutput) node->saved_output = SavedTensor{alias(out), out.version()};
+  node->had_saved = save != kSaveNone;
+  node->fn = std::move(fn);
+  CR_CHECK(out.impl()->grad_fn == nullptr && !out.impl()->requires_grad, std::runtime_error,
+           "internal: ", op, " recorded onto a tensor that already has history");
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, unsigned save,
+              BackwardFn fn) {
+  return record_impl(op, std::move(out), inputs, save, std::move(fn));
+}
+Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save,
+              BackwardFn fn) {
+  return record_impl(op, std::move(out), inputs, save, std::move(fn));
+}
+
+// ---------------------------------------------------------------- engine
+namespace {
+
+// Sums the gradients flowing into a node: out of place, so no copy is needed on first arrival.
+void add_pending(std::shared_ptr<TensorImpl>& slot, Tensor g) {
+  slot = slot ? (Tensor(slot) + g).impl_ptr() : g.impl_ptr();
+}
+
+// Adds g into a .grad slot. Without create_graph the slot is updated in place, as PyTorch does, so
+// it must own its storage: a gradient that is still referenced elsewhere is copied first.
+void accumulate(std::shared_ptr<TensorImpl>& slot, Tensor g, bool create_graph) {
+  if (!slot) {
+    if (!create_graph && (g.impl_ptr().use_count() > 1 || g.impl()->storage.use_count() > 1 ||
+                          g.requires_grad())) {
+      g = g.detach().clone();
+    }
+    slot = g.impl_ptr();
+  } else if (create_graph) {
+    slot = (Tensor(slot) + g).impl_ptr();
+  } else {
+    Tensor s(slot);
+    s.add_(g);
+  }
+}
+
+struct Capture {  // autograd::grad: where each input's gradient is collected
+  std::unordered_map<const Node*, size_t> nodes;
+  std::unordered_map<const TensorImpl*, size_t> leaves;
+  std::vector<std::shared_ptr<TensorImpl>> results;
+};
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
+                  bool retain_graph, bool create_graph, Capture* capture) {
+  CR_CHECK(root_grads.empty() || root_grads.size() == roots.size(), std::invalid_argument,
+           "backward: expected one gradient per output (", roots.size(), "), got ", root_grads.size());
+  std::vector<Tensor> seeds(roots.size());
+  for (size_t i = 0; i < roots.size(); ++i) {
+    const Tensor& r = roots[i];
+    CR_CHECK(r.defined(), std::invalid_argument, "backward: output ", i, " is undefined");
+    CR_CHECK(r.requires_grad(), std::runtime_error, "backward: element ", i,
+             " of tensors does not require grad and does not have a grad_fn");
+    Tensor g = i < root_grads.size() ? root_grads[i] : Tensor();
+    if (!g.defined()) {
+      CR_CHECK(r.numel() == 1, std::runtime_error,
+               "backward: grad can be implicitly created only for scalar outputs, got shape ",
+               r.shape(), "; pass a gradient of that shape");
+      g = ones_like(r);
+    } else {
+      CR_CHECK(g.shape() == r.shape(), std::invalid_argument, "backward: expected a gradient of shape ",
+               r.shape(), " (the output's), got ", g.shape());
+      if (g.dtype() != r.dtype()) g = g.to(r.dtype());
+    }
+    seeds[i] = g;
+  }
+
+  bool prev_mode = grad_enabled;
+  grad_enabled = create_graph;
+  struct Restore { bool m; ~Restore() { grad_enabled = m; } } restore{prev_mode};
+
+  // Discover the graph with an explicit stack and count each node's incoming edges.
+  uint64_t gen = ++visit_counter;
+  std::vector<Node*> stack, ready;
+  auto visit = [&](Node* n) {
+    if (n->visit == gen) return;
+    n->visit = gen;
+    n->deps = 0;
+    n->pending.reset();
+    stack.push_back(n);
+  };
+  for (const Tensor& r : roots)
+    if (r.grad_fn()) visit(r.grad_fn().get());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (Edge& e : n->next)
+      if (e.fn) {
+        visit(e.fn.get());
+        e.fn->deps++;
+      }
+  }
+
+  auto deliver_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, Tensor g) {
+    if (capture) {
+      auto it = capture->leaves.find(leaf.get());
+      if (it != capture->leaves.end()) add_pending(capture->results[it->second], std::move(g));
+    } else {
+      accumulate(leaf->grad, std::move(g), create_graph);
+    }
+  };
+  for (size_t i = 0; i < roots.size(); ++i) {
+    if (Node* n = roots[i].grad_fn().get()) add_pending(n->pending, seeds[i]);
+    else deliver_leaf(roots[i].impl_ptr(), seeds[i]);
+  }
+  for (const Tensor& r : roots)
+    if (Node* n = r.grad_fn().get(); n && n->deps == 0 &&
+                                      std::find(ready.begin(), ready.end(), n) == ready.end())
+      ready.push_back(n);
+
+  // Every node runs once, with the sum of its incoming gradients, after all its consumers ran.
+  while (!ready.empty()) {
+    Node* n = ready.back();
+    ready.pop_back();
+    std::shared_ptr<Node> keep = n->shared_from_this();  // outlive a release of its last owner
+    Tensor grad = n->pending ? Tensor(std::move(n->pending)) : Tensor();
+    n->pending.reset();
+    Grads gs;
+    if (grad.defined()) {
+      if (capture) {
+        auto it = capture->nodes.find(n);
+        if (it != capture->nodes.end()) add_pending(capture->results[it->second], grad);
+      } else if (auto out = n->retained.lock()) {
+        accumulate(out->grad, grad, create_graph);
+      }
+      if (n->freed && n->had_saved)
+        check_saved(*n, n->saved_output, "output", 0);  // throws the retain_graph message
+      gs = n->fn(grad, Saved(n));
+      CR_CHECK(gs.size() == n->next.size(), std::runtime_error, "internal: backward of '", n->op,
+               "' returned ", gs.size(), " gradients for ", n->next.size(), " inputs");
+      grad = Tensor();
+    }
+    for (size_t i = 0; i < n->next.size(); ++i) {
+      Edge& e = n->next[i];
+      Tensor g = i < gs.size() ? std::move(gs[i]) : Tensor();
+      if (g.defined() && e.needs_grad()) {
+        // Broadcasting and promotion are undone here, once, instead of in every op.
+        if (g.shape() != n->input_shapes[i]) g = sum_to(g, n->input_shapes[i]);
+        if (g.dtype() != n->input_dtypes[i]) g = g.to(n->input_dtypes[i]);
+      }
+      if (e.fn) {
+        if (g.defined()) add_pending(e.fn->pending, std::move(g));
+        if (--e.fn->deps == 0) ready.push_back(e.fn.get());
+      } else if (e.leaf && g.defined()) {
+        deliver_leaf(e.leaf, std::move(g));
+      }
+    }
+    if (!retain_graph && n->had_saved) {
+      n->saved_inputs.clear();
+      n->saved_output = SavedTensor{};
+      n->freed = true;
+    }
+  }
+}
+
+}  // namespace
+
+namespace autograd {
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+              bool retain_graph, bool create_graph) {
+  run_backward(outputs, grad_outputs, retain_graph || create_graph, create_graph, nullptr);
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph,
+                         bool create_graph, bool allow_unused) {
+  Capture cap;
+  cap.results.resize(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    CR_CHECK(t.defined() && t.requires_grad(), std::runtime_error, "grad: input ", i,
+             " does not require grad");
+    if (t.grad_fn()) cap.nodes.emplace(t.grad_fn().get(), i);
+    else cap.leaves.emplace(t.impl(), i);
+  }
+  run_backward(outputs, grad_outputs, retain_graph || create_graph, create_graph, &cap);
+  std::vector<Tensor> out(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    CR_CHECK(cap.results[i] || allow_unused, std::runtime_error, "grad: input ", i,
+             " (shape ", inputs[i].shape(), ") was not used to compute the outputs; "
+             "pass allow_unused=true if that is intended");
+    if (cap.results[i]) out[i] = Tensor(cap.results[i]);
+  }
+  return out;
+}
+
+}  // namespace autograd
+}  // namespace chainrule

@@ -1,0 +1,122 @@
+// Internal helpers shared by the op files: dtype dispatch, OpenMP chunking, Eigen maps, and the
+// broadcasting loop. Not part of the public API.
+#pragma once
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/tensor.h"
+
+namespace chainrule::kernels {
+
+// Below this many elements an op stays on one thread: a parallel region costs microseconds.
+constexpr int64_t kParallelThreshold = 32768;
+
+template <class T>
+using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using CVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+template <class T> struct DtypeOf;
+template <> struct DtypeOf<bool> { static constexpr Dtype value = kBool; };
+template <> struct DtypeOf<int64_t> { static constexpr Dtype value = kInt64; };
+template <> struct DtypeOf<float> { static constexpr Dtype value = kFloat32; };
+template <> struct DtypeOf<double> { static constexpr Dtype value = kFloat64; };
+
+// dispatch(dtype, [&](auto tag) { using T = decltype(tag); ... })
+template <class F>
+decltype(auto) dispatch(Dtype d, F&& f) {
+  switch (d) {
+    case kBool: return f(bool{});
+    case kInt64: return f(int64_t{});
+    case kFloat32: return f(float{});
+    default: return f(double{});
+  }
+}
+template <class F>
+decltype(auto) dispatch_floating(Dtype d, F&& f) {
+  if (d == kFloat32) return f(float{});
+  return f(double{});
+}
+
+template <class T> T* ptr(const Tensor& t) { return static_cast<T*>(t.raw_data()); }
+
+// Runs body(begin, end) over [0, n), split across threads when `work` (elements touched) is large.
+template <class F>
+void parallel_for(int64_t n, F&& body, int64_t work = -1) {
+#ifdef _OPENMP
+  if ((work < 0 ? n : work) > kParallelThreshold && n > 1 && !omp_in_parallel()) {
+#pragma omp parallel
+    {
+      int nt = omp_get_num_threads(), id = omp_get_thread_num();
+      int64_t chunk = (n + nt - 1) / nt, b = id * chunk, e = std::min(n, b + chunk);
+      if (b < e) body(b, e);
+    }
+    return;
+  }
+#endif
+  body(int64_t{0}, n);
+}
+
+// out[i] = f(a[i]) elementwise over whole tensors (same numel).
+template <class T, class R, class F>
+void map(const T* a, R* out, int64_t n, F f) {
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = f(a[i]);
+  });
+}
+
+// Non-differentiable building blocks (no graph is recorded): a dtype conversion, and a broadcast
+// materialised into a fresh contiguous tensor.
+Tensor convert(const Tensor& t, Dtype d);
+Tensor expand_copy(const Tensor& t, const Shape& shape);
+
+// Strides (in elements) of `in` seen through a broadcast to `out` shape: 0 where broadcast.
+Shape broadcast_strides(const Shape& in, const Shape& out);
+
+// out[i] = f(a[ia], b[ib]) with NumPy broadcasting. The inner loop runs over the last dim with
+// strides 0/1 so that common cases (same shape, scalar, row/column vectors) stay tight.
+template <class A, class B, class R, class F>
+void broadcast_binary(const A* a, const Shape& sa, const B* b, const Shape& sb, R* out,
+                      const Shape& so, F f) {
+  int64_t n = shape_numel(so);
+  if (n == 0) return;
+  if (sa == so && sb == so) {
+    parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) out[i] = f(a[i], b[i]); });
+    return;
+  }
+  if (sb == so && shape_numel(sa) == 1) {
+    A av = a[0];
+    parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) out[i] = f(av, b[i]); });
+    return;
+  }
+  if (sa == so && shape_numel(sb) == 1) {
+    B bv = b[0];
+    parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) out[i] = f(a[i], bv); });
+    return;
+  }
+  Shape ta = broadcast_strides(sa, so), tb = broadcast_strides(sb, so);
+  const int64_t nd = static_cast<int64_t>(so.size());
+  const int64_t inner = so.back(), rows = n / inner;
+  const int64_t ia = ta.back(), ib = tb.back();
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t oa = 0, ob = 0, rem = r;
+      for (int64_t d = nd - 2; d >= 0; --d) {
+        int64_t idx = rem % so[d];
+        rem /= so[d];
+        oa += idx * ta[d];
+        ob += idx * tb[d];
+      }
+      R* o = out + r * inner;
+      const A* pa = a + oa;
+      const B* pb = b + ob;
+      for (int64_t i = 0; i < inner; ++i) o[i] = f(pa[i * ia], pb[i * ib]);
+    }
+  }, n);
+}
+
+}  // namespace chainrule::kernels

@@ -1,0 +1,142 @@
+// Every differentiable op of the core, as free functions (PyTorch's names and semantics).
+// Binary elementwise ops broadcast NumPy-style; `dim` arguments may be negative.
+#pragma once
+#include <utility>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/tensor.h"
+
+namespace chainrule {
+
+// ---- arithmetic (broadcasting; dtype promotion bool < int64 < float32 < float64, as PyTorch) ----
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);  // true division: int64 / int64 -> float32
+Tensor add(const Tensor& a, const Scalar& b);
+Tensor sub(const Tensor& a, const Scalar& b);
+Tensor rsub(const Tensor& a, const Scalar& b);  // b - a
+Tensor mul(const Tensor& a, const Scalar& b);
+Tensor div(const Tensor& a, const Scalar& b);
+Tensor rdiv(const Tensor& a, const Scalar& b);  // b / a
+Tensor neg(const Tensor& a);
+Tensor pow(const Tensor& a, const Scalar& exponent);
+Tensor pow(const Tensor& a, const Tensor& exponent);
+Tensor pow(const Scalar& base, const Tensor& exponent);
+Tensor reciprocal(const Tensor& a);
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a);
+Tensor operator+(const Tensor& a, const Scalar& b);
+Tensor operator-(const Tensor& a, const Scalar& b);
+Tensor operator*(const Tensor& a, const Scalar& b);
+Tensor operator/(const Tensor& a, const Scalar& b);
+Tensor operator+(const Scalar& a, const Tensor& b);
+Tensor operator-(const Scalar& a, const Tensor& b);
+Tensor operator*(const Scalar& a, const Tensor& b);
+Tensor operator/(const Scalar& a, const Tensor& b);
+
+// ---- unary (int64/bool inputs are promoted to float32) ----
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+Tensor clamp(const Tensor& x, double min, double max);
+Tensor clamp_min(const Tensor& x, double min);
+Tensor clamp_max(const Tensor& x, double max);
+Tensor sign(const Tensor& x);  // not differentiable (its derivative is 0 almost everywhere)
+
+// ---- binary ----
+Tensor maximum(const Tensor& a, const Tensor& b);  // ties send half the gradient to each side
+Tensor minimum(const Tensor& a, const Tensor& b);
+// comparisons return bool tensors and are not differentiable
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, const Scalar& b);
+Tensor ne(const Tensor& a, const Scalar& b);
+Tensor lt(const Tensor& a, const Scalar& b);
+Tensor le(const Tensor& a, const Scalar& b);
+Tensor gt(const Tensor& a, const Scalar& b);
+Tensor ge(const Tensor& a, const Scalar& b);
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& a);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  // cond: bool (or nonzero)
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b);
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b);
+
+// ---- reductions: dims may be negative; an empty list reduces over every dim ----
+Tensor sum(const Tensor& x);
+Tensor sum(const Tensor& x, std::vector<int64_t> dims, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim = false);
+Tensor amax(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);  // ties share
+Tensor amin(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);
+Tensor max(const Tensor& x);  // of all elements
+Tensor min(const Tensor& x);
+// values and int64 indices along one dim; the gradient goes to the selected element
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim = false);
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& x);  // index into the flattened tensor
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmin(const Tensor& x);
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor var(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
+           bool keepdim = false);
+Tensor logsumexp(const Tensor& x, std::vector<int64_t> dims, bool keepdim = false);
+Tensor softmax(const Tensor& x, int64_t dim);      // stable for logits of magnitude 1e4
+Tensor log_softmax(const Tensor& x, int64_t dim);
+
+// ---- linear algebra ----
+// 1-D @ 1-D dot, 2-D @ 2-D, 1-D/2-D mixes, and batched (>= 3-D) with broadcast batch dims.
+Tensor matmul(const Tensor& a, const Tensor& b);
+Tensor mm(const Tensor& a, const Tensor& b);  // 2-D only
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());  // x W^T + b
+
+// ---- shape ----
+Tensor reshape(const Tensor& x, Shape shape);  // one dim may be -1; shares storage
+Tensor view(const Tensor& x, Shape shape);
+Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
+Tensor permute(const Tensor& x, std::vector<int64_t> dims);
+Tensor squeeze(const Tensor& x);
+Tensor squeeze(const Tensor& x, int64_t dim);
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor expand(const Tensor& x, Shape shape);  // -1 keeps a dim; new dims may be prepended
+Tensor broadcast_to(const Tensor& x, Shape shape);
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+Tensor sum_to(const Tensor& x, const Shape& shape);  // inverse of broadcasting (sums)
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim = 0);
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim = 0);
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
+// Python-style slice x[..., start:stop:step, ...]; start/stop are clamped, negatives count from end
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step = 1);
+Tensor select(const Tensor& x, int64_t dim, int64_t index);  // removes dim; bad index: out_of_range
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);  // index: 1-D int64
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);        // index: int64, same ndim
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
+Tensor one_hot(const Tensor& labels, int64_t num_classes = -1);  // int64 -> int64 (..., C)
+
+// Internal: the backward of slice (g placed into zeros of `shape`); differentiable.
+Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start,
+                      int64_t step);
+
+}  // namespace chainrule

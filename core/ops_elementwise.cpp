@@ -1,0 +1,463 @@
+// Elementwise ops: arithmetic, unary math, activations, comparisons, where, dtype conversion.
+// Each op: forward kernel, then its backward written with differentiable ops (the engine sums
+// gradients back over broadcast dims and casts them to each input's dtype).
+#include <cmath>
+
+#include "core/kernels.h"
+#include "core/ops.h"
+
+namespace chainrule {
+using namespace kernels;
+
+// ---------------------------------------------------------------- dtype rules and kernels
+namespace {
+
+int category(Dtype d) { return d == kBool ? 0 : d == kInt64 ? 1 : 2; }
+
+// PyTorch's rule: a 0-d tensor only decides the dtype when its category (bool < int < float) is
+// higher than that of the dimensioned operand (so float32 tensor * float64 0-d stays float32).
+Dtype result_type(const Tensor& a, const Tensor& b) {
+  bool za = a.dim() == 0, zb = b.dim() == 0;
+  if (za == zb) return promote_types(a.dtype(), b.dtype());
+  const Tensor& z = za ? a : b;
+  const Tensor& d = za ? b : a;
+  return category(z.dtype()) > category(d.dtype()) ? z.dtype() : d.dtype();
+}
+
+// A Python-number-like scalar: int keeps the tensor's dtype, a float makes int tensors float32.
+Dtype result_type(const Tensor& a, const Scalar& s) {
+  if (is_floating(a.dtype())) return a.dtype();
+  return s.integral ? (a.dtype() == kBool ? kInt64 : a.dtype()) : kFloat32;
+}
+
+Dtype arith_type(Dtype d) { return d == kBool ? kInt64 : d; }
+
+// out = f(a, b) with broadcasting, computed in dtype `ct`, written as `ot` (ct or bool).
+template <class F>
+Tensor binary_kernel(const Tensor& a, const Tensor& b, Dtype ct, Dtype ot, const char* op, F f) {
+  Shape so = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor ac = a.dtype() == ct ? a : convert(a, ct);
+  Tensor bc = b.dtype() == ct ? b : convert(b, ct);
+  Tensor out = empty(so, ot);
+  dispatch(ct, [&](auto tag) {
+    using T = decltype(tag);
+    if (ot == kBool)
+      broadcast_binary(ptr<T>(ac), ac.shape(), ptr<T>(bc), bc.shape(), ptr<bool>(out), so,
+                       [&](T x, T y) { return static_cast<bool>(f(x, y)); });
+    else
+      broadcast_binary(ptr<T>(ac), ac.shape(), ptr<T>(bc), bc.shape(), ptr<T>(out), so,
+                       [&](T x, T y) { return static_cast<T>(f(x, y)); });
+  });
+  return out;
+}
+
+// out = f(x, s) for a scalar s, in dtype `ct`.
+template <class F>
+Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
+  Tensor xc = x.dtype() == ct ? x : convert(x, ct);
+  Tensor out = empty(xc.shape(), ct);
+  dispatch(ct, [&](auto tag) {
+    using T = decltype(tag);
+    T sv = static_cast<T>(s);
+    map(ptr<T>(xc), ptr<T>(out), xc.numel(), [&](T v) { return static_cast<T>(f(v, sv)); });
+  });
+  return out;
+}
+
+// out = f(x) over float data with an Eigen array expression (vectorised exp, log, tanh, ...).
+// Integer and bool inputs are computed in float32, as PyTorch does.
+template <class F>
+Tensor unary_float(const Tensor& x, F f) {
+  Tensor xc = is_floating(x.dtype()) ? x : convert(x, kFloat32);
+  Tensor out = empty(xc.shape(), xc.dtype());
+  dispatch_floating(xc.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = ptr<T>(xc);
+    T* o = ptr<T>(out);
+    parallel_for(xc.numel(), [&](int64_t b, int64_t e) { Vec<T>(o + b, e - b) = f(CVec<T>(in + b, e - b)); });
+  });
+  return out;
+}
+
+// Elementwise with a plain scalar function, for what Eigen doesn't vectorise.
+template <class F>
+Tensor unary_scalar(const Tensor& x, F f) {
+  Tensor xc = is_floating(x.dtype()) ? x : convert(x, kFloat32);
+  Tensor out = empty(xc.shape(), xc.dtype());
+  dispatch_floating(xc.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map(ptr<T>(xc), ptr<T>(out), xc.numel(), [&](T v) { return static_cast<T>(f(v)); });
+  });
+  return out;
+}
+
+Tensor scalar_of(const Scalar& s, Dtype d) { return scalar_tensor(s.value, d); }
+
+}  // namespace
+
+Tensor kernels::convert(const Tensor& t, Dtype d) {
+  Tensor out = empty(t.shape(), d);
+  dispatch(t.dtype(), [&](auto tag) {
+    using S = decltype(tag);
+    dispatch(d, [&](auto otag) {
+      using D = decltype(otag);
+      map(ptr<S>(t), ptr<D>(out), t.numel(), [](S v) { return static_cast<D>(v); });
+    });
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------- conversion, copies
+// y = x as dtype d        dy/dx = 1 (the engine casts the gradient back)
+Tensor Tensor::to(Dtype d) const {
+  if (d == dtype()) return *this;
+  CR_CHECK(!requires_grad() || is_floating(d), std::invalid_argument, "to: a tensor that requires grad "
+           "can only be converted to a floating dtype, got ", dtype_name(d));
+  return record("to", convert(*this, d), {*this}, kSaveNone,
+                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+}
+
+// y = copy of x           dy/dx = 1
+Tensor Tensor::clone() const {
+  return record("clone", convert(*this, dtype()), {*this}, kSaveNone,
+                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+}
+
+// ---------------------------------------------------------------- arithmetic
+// z = a + b               dz/da = 1, dz/db = 1
+Tensor add(const Tensor& a, const Tensor& b) {
+  Dtype t = arith_type(result_type(a, b));
+  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return x + y; }),
+                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
+}
+
+// z = a - b               dz/da = 1, dz/db = -1
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Dtype t = arith_type(result_type(a, b));
+  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return x - y; }),
+                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
+}
+
+// z = a * b               dz/da = b, dz/db = a
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Dtype t = arith_type(result_type(a, b));
+  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; }),
+                {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+                  return {g * s.input(1), g * s.input(0)};
+                });
+}
+
+// z = a / b               dz/da = 1/b, dz/db = -a/b^2
+Tensor div(const Tensor& a, const Tensor& b) {
+  Dtype t = result_type(a, b);
+  if (!is_floating(t)) t = kFloat32;  // true division, as Python's /
+  return record("div", binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; }),
+                {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor b = s.input(1);
+                  return {g / b, neg(g * s.input(0) / (b * b))};
+                });
+}
+
+// z = a + c               dz/da = 1
+Tensor add(const Tensor& a, const Scalar& c) {
+  Dtype t = arith_type(result_type(a, c));
+  return record("add", scalar_kernel(a, c.value, t, [](auto x, auto y) { return x + y; }), {a},
+                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+}
+
+Tensor sub(const Tensor& a, const Scalar& c) {
+  Scalar m = c;
+  m.value = -c.value;
+  return add(a, m);
+}
+
+// z = c - a               dz/da = -1
+Tensor rsub(const Tensor& a, const Scalar& c) {
+  Dtype t = arith_type(result_type(a, c));
+  return record("rsub", scalar_kernel(a, c.value, t, [](auto x, auto y) { return y - x; }), {a},
+                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
+}
+
+// z = a * c               dz/da = c
+Tensor mul(const Tensor& a, const Scalar& c) {
+  Dtype t = arith_type(result_type(a, c));
+  double cv = c.value;
+  return record("mul", scalar_kernel(a, cv, t, [](auto x, auto y) { return x * y; }), {a},
+                kSaveNone, [cv](const Tensor& g, const Saved&) -> Grads { return {mul(g, cv)}; });
+}
+
+// z = a / c               dz/da = 1/c
+Tensor div(const Tensor& a, const Scalar& c) {
+  Dtype t = is_floating(a.dtype()) ? a.dtype() : kFloat32;
+  double cv = c.value;
+  return record("div", scalar_kernel(a, cv, t, [](auto x, auto y) { return x / y; }), {a},
+                kSaveNone, [cv](const Tensor& g, const Saved&) -> Grads { return {div(g, cv)}; });
+}
+
+// z = c / a               dz/da = -c / a^2 = -z / a
+Tensor rdiv(const Tensor& a, const Scalar& c) { return mul(reciprocal(a), c); }
+
+// y = 1 / x               dy/dx = -y^2
+Tensor reciprocal(const Tensor& x) {
+  return record("reciprocal", unary_float(x, [](const auto& v) { return v.inverse(); }), {x},
+                kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor y = s.output();
+                  return {neg(g * y * y)};
+                });
+}
+
+// y = -x                  dy/dx = -1
+Tensor neg(const Tensor& x) {
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument, "neg: negation of a bool tensor is not "
+           "supported; use logical_not");
+  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return -v; }), {x},
+                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
+}
+
+// y = x^p                 dy/dx = p x^(p-1)   (0 when p = 0, as PyTorch)
+Tensor pow(const Tensor& x, const Scalar& p) {
+  Dtype t = arith_type(result_type(x, p));
+  double pv = p.value;
+  Tensor y;
+  if (pv == 2.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v * v; });
+  else if (pv == 1.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v; });
+  else if (is_floating(t)) y = scalar_kernel(x, pv, t, [](auto v, auto q) { return std::pow(v, q); });
+  else {
+    CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "
+             "integer powers, got exponent ", pv);
+    y = scalar_kernel(x, pv, t, [](auto v, auto q) {
+      decltype(v) r = 1;
+      if constexpr (!std::is_same_v<decltype(v), bool>)
+        for (decltype(v) k = 0; k < q; ++k) r *= v;
+      return r;
+    });
+  }
+  return record("pow", y, {x}, kSaveInputs, [pv](const Tensor& g, const Saved& s) -> Grads {
+    if (pv == 0.0) return {zeros_like(g)};
+    Tensor x = s.input(0);
+    return {g * (pv == 2.0 ? mul(x, 2.0) : mul(pow(x, pv - 1.0), pv))};
+  });
+}
+
+// y = a^b                 dy/da = b a^(b-1),  dy/db = y log(a)   (0 where a = 0 and b >= 0)
+Tensor pow(const Tensor& a, const Tensor& b) {
+  Dtype t = result_type(a, b);
+  if (!is_floating(t)) t = kFloat32;
+  Tensor y = binary_kernel(a, b, t, t, "pow", [](auto x, auto q) { return std::pow(x, q); });
+  return record("pow", y, {a, b}, kSaveInputs | kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor a = s.input(0), b = s.input(1);
+                  Tensor ga = g * b * pow(a, b - 1.0);
+                  Tensor safe_log = where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
+                  return {ga, g * s.output() * safe_log};
+                });
+}
+
+Tensor pow(const Scalar& base, const Tensor& e) {
+  Dtype t = is_floating(e.dtype()) ? e.dtype() : kFloat32;
+  return pow(scalar_of(base, t), e);
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator+(const Tensor& a, const Scalar& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Scalar& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Scalar& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Scalar& b) { return div(a, b); }
+Tensor operator+(const Scalar& a, const Tensor& b) { return add(b, a); }
+Tensor operator-(const Scalar& a, const Tensor& b) { return rsub(b, a); }
+Tensor operator*(const Scalar& a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(const Scalar& a, const Tensor& b) { return rdiv(b, a); }
+
+// ---------------------------------------------------------------- unary math
+// y = e^x                 dy/dx = y
+Tensor exp(const Tensor& x) {
+  return record("exp", unary_float(x, [](const auto& v) { return v.exp(); }), {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g * s.output()}; });
+}
+
+// y = ln x                dy/dx = 1/x
+Tensor log(const Tensor& x) {
+  return record("log", unary_float(x, [](const auto& v) { return v.log(); }), {x}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g / s.input(0)}; });
+}
+
+// y = sqrt(x)             dy/dx = 1 / (2y)
+Tensor sqrt(const Tensor& x) {
+  return record("sqrt", unary_float(x, [](const auto& v) { return v.sqrt(); }), {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.output(), 2.0)}; });
+}
+
+// y = |x|                 dy/dx = sign(x)   (0 at 0, as PyTorch)
+Tensor abs(const Tensor& x) {
+  Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.abs(); })
+                                    : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto) { return v < 0 ? -v : v; });
+  return record("abs", y, {x}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g * sign(s.input(0))}; });
+}
+
+Tensor sign(const Tensor& x) {
+  Dtype t = arith_type(x.dtype());
+  return scalar_kernel(x, 0, t, [](auto v, auto z) { return static_cast<decltype(v)>((v > z) - (v < z)); });
+}
+
+// y = sin x               dy/dx = cos x
+Tensor sin(const Tensor& x) {
+  return record("sin", unary_float(x, [](const auto& v) { return v.sin(); }), {x}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g * cos(s.input(0))}; });
+}
+
+// y = cos x               dy/dx = -sin x
+Tensor cos(const Tensor& x) {
+  return record("cos", unary_float(x, [](const auto& v) { return v.cos(); }), {x}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads { return {neg(g * sin(s.input(0)))}; });
+}
+
+// y = tanh x              dy/dx = 1 - y^2
+Tensor tanh(const Tensor& x) {
+  return record("tanh", unary_float(x, [](const auto& v) { return v.tanh(); }), {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor y = s.output();
+                  return {g * rsub(y * y, 1)};
+                });
+}
+
+// y = 1 / (1 + e^-x)      dy/dx = y (1 - y)
+Tensor sigmoid(const Tensor& x) {
+  return record("sigmoid", unary_float(x, [](const auto& v) { return v.logistic(); }), {x},
+                kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor y = s.output();
+                  return {g * y * rsub(y, 1)};
+                });
+}
+
+// y = max(x, 0)           dy/dx = [x > 0]
+Tensor relu(const Tensor& x) {
+  Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.max(0); })
+                                    : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
+  return record("relu", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+    return {where(gt(s.output(), 0), g, 0)};
+  });
+}
+
+// y = x if x > 0 else a x dy/dx = 1 or a
+Tensor leaky_relu(const Tensor& x, double a) {
+  Tensor y = unary_scalar(x, [a](auto v) { return v > 0 ? v : v * static_cast<decltype(v)>(a); });
+  return record("leaky_relu", y, {x}, kSaveInputs, [a](const Tensor& g, const Saved& s) -> Grads {
+    return {where(gt(s.input(0), 0), g, mul(g, a))};
+  });
+}
+
+// y = log(1 + e^(βx)) / β, or x where βx > threshold       dy/dx = sigmoid(βx) (or 1)
+Tensor softplus(const Tensor& x, double beta, double threshold) {
+  Tensor y = unary_scalar(x, [beta, threshold](auto v) {
+    using T = decltype(v);
+    return v * beta > threshold ? v : static_cast<T>(std::log1p(std::exp(v * beta)) / beta);
+  });
+  return record("softplus", y, {x}, kSaveInputs,
+                [beta, threshold](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor bx = mul(s.input(0), beta);
+                  return {where(gt(bx, threshold), g, g * sigmoid(bx))};
+                });
+}
+
+// y = min(max(x, lo), hi) dy/dx = [lo <= x <= hi]
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  Dtype t = arith_type(x.dtype());
+  Tensor y = scalar_kernel(x, 0, t, [lo, hi](auto v, auto) {
+    using T = decltype(v);
+    T r = v < static_cast<T>(lo) && lo > -INFINITY ? static_cast<T>(lo) : v;
+    return r > static_cast<T>(hi) && hi < INFINITY ? static_cast<T>(hi) : r;
+  });
+  return record("clamp", y, {x}, kSaveInputs, [lo, hi](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0);
+    return {where(logical_and(ge(x, lo), le(x, hi)), g, 0)};
+  });
+}
+Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, INFINITY); }
+Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, -INFINITY, hi); }
+
+// ---------------------------------------------------------------- binary
+// z = max(a, b)           dz/da = [a > b] + ½[a = b]   (ties split the gradient, as PyTorch)
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  Dtype t = arith_type(result_type(a, b));
+  Tensor z = binary_kernel(a, b, t, t, "maximum", [](auto x, auto y) { return (x != x || x > y) ? x : y; });  // NaN propagates
+  return record("maximum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor a = s.input(0), b = s.input(1);
+    Tensor half = where(eq(a, b), mul(g, 0.5), g);
+    return {where(lt(a, b), 0, half), where(lt(b, a), 0, half)};
+  });
+}
+
+// z = min(a, b)           dz/da = [a < b] + ½[a = b]
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  Dtype t = arith_type(result_type(a, b));
+  Tensor z = binary_kernel(a, b, t, t, "minimum", [](auto x, auto y) { return (x != x || x < y) ? x : y; });
+  return record("minimum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor a = s.input(0), b = s.input(1);
+    Tensor half = where(eq(a, b), mul(g, 0.5), g);
+    return {where(gt(a, b), 0, half), where(gt(b, a), 0, half)};
+  });
+}
+
+// Comparisons: bool results, no gradient.
+#define CR_COMPARISON(name, expr)                                                             \
+  Tensor name(const Tensor& a, const Tensor& b) {                                             \
+    return binary_kernel(a, b, result_type(a, b), kBool, #name, [](auto x, auto y) { return expr; }); \
+  }                                                                                           \
+  Tensor name(const Tensor& a, const Scalar& c) {                                             \
+    return name(a, scalar_tensor(c.value, result_type(a, c)));                                \
+  }
+CR_COMPARISON(eq, x == y)
+CR_COMPARISON(ne, x != y)
+CR_COMPARISON(lt, x < y)
+CR_COMPARISON(le, x <= y)
+CR_COMPARISON(gt, x > y)
+CR_COMPARISON(ge, x >= y)
+#undef CR_COMPARISON
+
+Tensor logical_and(const Tensor& a, const Tensor& b) {
+  return binary_kernel(a, b, result_type(a, b), kBool, "logical_and",
+                       [](auto x, auto y) { return x != 0 && y != 0; });
+}
+Tensor logical_or(const Tensor& a, const Tensor& b) {
+  return binary_kernel(a, b, result_type(a, b), kBool, "logical_or",
+                       [](auto x, auto y) { return x != 0 || y != 0; });
+}
+Tensor logical_not(const Tensor& a) { return eq(a, 0); }
+
+// z = cond ? a : b        dz/da = [cond], dz/db = [!cond]
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  Shape so = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
+  Dtype t = result_type(a, b);
+  Tensor c = cond.dtype() == kBool ? cond : ne(cond, 0);
+  c = c.shape() == so ? c : expand_copy(c, so);
+  Tensor ac = expand_copy(a.dtype() == t ? a : convert(a, t), so);
+  Tensor bc = expand_copy(b.dtype() == t ? b : convert(b, t), so);
+  Tensor out = empty(so, t);
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    const bool* pc = ptr<bool>(c);
+    const T *pa = ptr<T>(ac), *pb = ptr<T>(bc);
+    T* o = ptr<T>(out);
+    parallel_for(out.numel(), [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) o[i] = pc[i] ? pa[i] : pb[i];
+    });
+  });
+  return record("where", out, {c, a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor c = s.input(0);
+    return {Tensor(), where(c, g, 0), where(c, 0, g)};
+  });
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
+  return where(cond, a, scalar_of(b, result_type(a, b)));
+}
+Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
+  return where(cond, scalar_of(a, result_type(b, a)), b);
+}
+
+}  // namespace chainrule

@@ -1,0 +1,264 @@
+// Reductions (sum, mean, amax/amin, max/min with indices, argmax/argmin, var, logsumexp) and
+// softmax / log_softmax. Kernels reduce an (outer, reduced, inner) view of contiguous data.
+#include <cmath>
+#include <limits>
+
+#include "core/kernels.h"
+#include "core/ops.h"
+
+namespace chainrule {
+using namespace kernels;
+
+namespace {
+
+// Normalised, sorted, duplicate-free dims; an empty list means every dim.
+std::vector<int64_t> reduce_dims(const Tensor& x, std::vector<int64_t> dims, const char* op) {
+  int64_t nd = x.dim();
+  if (dims.empty()) {
+    for (int64_t d = 0; d < nd; ++d) dims.push_back(d);
+    return dims;
+  }
+  if (nd == 0) {  // PyTorch accepts dim 0 / -1 on a 0-d tensor and reduces nothing
+    for (int64_t d : dims) normalize_dim(d, 0, op);
+    return {};
+  }
+  for (int64_t& d : dims) d = normalize_dim(d, nd, op);
+  std::sort(dims.begin(), dims.end());
+  for (size_t i = 1; i < dims.size(); ++i)
+    CR_CHECK(dims[i] != dims[i - 1], std::invalid_argument, op, ": dim ", dims[i],
+             " appears more than once in the list of dims");
+  return dims;
+}
+
+Shape keep_shape(const Shape& s, const std::vector<int64_t>& dims) {
+  Shape k = s;
+  for (int64_t d : dims) k[d] = 1;
+  return k;
+}
+
+Shape drop_shape(const Shape& s, const std::vector<int64_t>& dims) {
+  Shape k;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d)
+    if (!std::binary_search(dims.begin(), dims.end(), d)) k.push_back(d < 0 ? 0 : s[d]);
+  return k;
+}
+
+enum class Kind { Sum, Max, Min };
+
+// out[o, i] = reduce_r in[o, r, i]; parallel over (o, block of i) so both layouts use the cores.
+template <class T>
+void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner, Kind kind) {
+  auto combine = [kind](T a, T b) -> T {
+    if (kind == Kind::Sum) return a + b;
+    if (kind == Kind::Max) return (b > a || b != b) ? b : a;  // NaN propagates, as PyTorch
+    return (b < a || b != b) ? b : a;
+  };
+  if (inner == 1) {
+    parallel_for(outer, [&](int64_t o0, int64_t o1) {
+      for (int64_t o = o0; o < o1; ++o) {
+        const T* row = in + o * red;
+        if constexpr (!std::is_same_v<T, bool>) {
+          if (kind == Kind::Sum) {
+            out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
+            continue;
+          }
+        }
+        T acc = row[0];
+        for (int64_t r = 1; r < red; ++r) acc = combine(acc, row[r]);
+        out[o] = acc;
+      }
+    }, outer * red);
+    return;
+  }
+  constexpr int64_t kBlock = 512;
+  int64_t blocks = (inner + kBlock - 1) / kBlock;
+  parallel_for(outer * blocks, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t o = t / blocks, i0 = (t % blocks) * kBlock, i1 = std::min(inner, i0 + kBlock);
+      T* dst = out + o * inner;
+      const T* src = in + o * red * inner;
+      for (int64_t i = i0; i < i1; ++i) dst[i] = src[i];
+      for (int64_t r = 1; r < red; ++r) {
+        const T* row = src + r * inner;
+        for (int64_t i = i0; i < i1; ++i) dst[i] = combine(dst[i], row[i]);
+      }
+    }
+  }, outer * red * inner);
+}
+
+// Reduces over `dims` (sorted), returning the keepdim-shaped result. Runs of adjacent dims are
+// reduced in one pass; separate runs one after another, last first.
+Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, const char* op) {
+  Tensor cur = x;
+  Shape shape = x.shape();
+  if (dims.empty()) return convert(x, x.dtype());
+  if (kind != Kind::Sum)
+    CR_CHECK(x.numel() > 0, std::invalid_argument, op, ": expected a non-empty tensor, got shape ",
+             x.shape(), " (there is no maximum of nothing)");
+  size_t j = dims.size();
+  while (j > 0) {
+    size_t i = j - 1;
+    while (i > 0 && dims[i - 1] == dims[i] - 1) --i;  // [dims[i], dims[j-1]] is one run
+    int64_t d0 = dims[i], d1 = dims[j - 1], outer = 1, red = 1, inner = 1;
+    for (int64_t d = 0; d < d0; ++d) outer *= shape[d];
+    for (int64_t d = d0; d <= d1; ++d) red *= shape[d];
+    for (int64_t d = d1 + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
+    for (int64_t d = d0; d <= d1; ++d) shape[d] = 1;
+    Tensor out = empty(shape, cur.dtype());
+    dispatch(cur.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if (red == 0) {
+        std::fill(ptr<T>(out), ptr<T>(out) + out.numel(), T(0));
+      } else {
+        reduce_range(ptr<T>(cur), ptr<T>(out), outer, red, inner, kind);
+      }
+    });
+    cur = out;
+    j = i;
+  }
+  return cur;
+}
+
+// Index of the max (min) along one dim: the first one on ties, as PyTorch.
+Tensor arg_reduce(const Tensor& x, int64_t dim, bool keepdim, bool is_max, const char* op) {
+  CR_CHECK(x.numel() > 0, std::invalid_argument, op, ": expected a non-empty tensor, got shape ",
+           x.shape());
+  int64_t nd = x.dim(), outer = 1, inner = 1, red = nd ? x.shape()[dim] : 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= x.shape()[d];
+  for (int64_t d = dim + 1; d < nd; ++d) inner *= x.shape()[d];
+  Shape ks = nd ? keep_shape(x.shape(), {dim}) : Shape{};
+  Tensor out = empty(ks, kInt64);
+  int64_t* o = ptr<int64_t>(out);
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = ptr<T>(x);
+    parallel_for(outer * inner, [&](int64_t s, int64_t e) {
+      for (int64_t t = s; t < e; ++t) {
+        int64_t oo = t / inner, ii = t % inner, best = 0;
+        const T* base = in + oo * red * inner + ii;
+        T bv = base[0];
+        for (int64_t r = 1; r < red; ++r) {
+          T v = base[r * inner];
+          if (bv != bv) break;  // NaN wins
+          if ((is_max ? v > bv : v < bv) || v != v) { bv = v; best = r; }
+        }
+        o[t] = best;
+      }
+    }, outer * red * inner);
+  });
+  return keepdim || nd == 0 ? out : squeeze(out, dim);
+}
+
+Tensor float_input(const Tensor& x) { return is_floating(x.dtype()) ? x : x.to(kFloat32); }
+
+}  // namespace
+
+// ---------------------------------------------------------------- sum, mean
+// y = Σ_dims x            dy/dx = 1 (the gradient is broadcast back over the reduced dims)
+Tensor sum(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
+  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), "sum");
+  Tensor xs = x.dtype() == kBool ? convert(x, kInt64) : x;
+  Tensor y = reduce(xs, dims, Kind::Sum, "sum");
+  Shape ks = y.shape();
+  if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));  // a view of a fresh tensor: no graph yet
+  return record("sum", y, {x}, kSaveNone, [ks](const Tensor& g, const Saved& s) -> Grads {
+    return {expand(reshape(g, ks), s.input_shape(0))};
+  });
+}
+Tensor sum(const Tensor& x) { return sum(x, {}, false); }
+
+// y = Σ_dims x / N        (composed: its gradient comes from sum and mul)
+Tensor mean(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "mean: expected a floating tensor "
+           "(float32 or float64), got ", dtype_name(x.dtype()), "; convert it with .to(kFloat32) first");
+  std::vector<int64_t> dims = reduce_dims(x, dims_in, "mean");
+  int64_t n = 1;
+  for (int64_t d : dims) n *= x.shape()[d];
+  return mul(sum(x, dims, keepdim), n ? 1.0 / n : NAN);
+}
+Tensor mean(const Tensor& x) { return mean(x, {}, false); }
+
+// ---------------------------------------------------------------- max, min
+// y = max_dims x          dy/dx = [x = y] / #ties   (ties share the gradient equally)
+static Tensor amax_amin(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim, bool is_max) {
+  const char* op = is_max ? "amax" : "amin";
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument, op, ": not supported for bool tensors");
+  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), op);
+  Tensor y = reduce(x, dims, is_max ? Kind::Max : Kind::Min, op);
+  Shape ks = y.shape();
+  if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));
+  return record(op, y, {x}, kSaveInputs | kSaveOutput,
+                [ks, dims](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor x = s.input(0);
+                  Tensor mask = eq(x, reshape(s.output(), ks)).to(x.dtype());
+                  return {reshape(g, ks) * mask / sum(mask, dims, true)};
+                });
+}
+Tensor amax(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, true); }
+Tensor amin(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, false); }
+Tensor max(const Tensor& x) { return amax(x); }
+Tensor min(const Tensor& x) { return amin(x); }
+
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  return arg_reduce(x, normalize_dim(dim, x.dim(), "argmax"), keepdim, true, "argmax");
+}
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  return arg_reduce(x, normalize_dim(dim, x.dim(), "argmin"), keepdim, false, "argmin");
+}
+Tensor argmax(const Tensor& x) { return arg_reduce(reshape(x.detach(), {-1}), 0, false, true, "argmax"); }
+Tensor argmin(const Tensor& x) { return arg_reduce(reshape(x.detach(), {-1}), 0, false, false, "argmin"); }
+
+// values = x gathered at the arg index: the gradient goes to that one element, as PyTorch.
+static std::pair<Tensor, Tensor> max_min_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max) {
+  const char* op = is_max ? "max" : "min";
+  dim = normalize_dim(dim, x.dim(), op);
+  if (x.dim() == 0) return {x.clone(), zeros({}, kInt64)};
+  Tensor idx = arg_reduce(x, dim, true, is_max, op);
+  Tensor values = gather(x, dim, idx);
+  if (!keepdim) return {squeeze(values, dim), squeeze(idx, dim)};
+  return {values, idx};
+}
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim(x, dim, keepdim, true); }
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim(x, dim, keepdim, false); }
+
+// ---------------------------------------------------------------- composed statistics
+// var = Σ (x - mean)^2 / (N - correction)
+Tensor var(const Tensor& x, std::vector<int64_t> dims_in, double correction, bool keepdim) {
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "var: expected a floating tensor, got ",
+           dtype_name(x.dtype()));
+  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), "var");
+  int64_t n = 1;
+  for (int64_t d : dims) n *= x.shape()[d];
+  Tensor c = x - mean(x, dims, true);
+  return div(sum(c * c, dims, keepdim), std::max(0.0, n - correction));
+}
+
+// log Σ e^x, shifted by the (detached) max so that logits of 1e4 don't overflow
+Tensor logsumexp(const Tensor& x_in, std::vector<int64_t> dims_in, bool keepdim) {
+  Tensor x = float_input(x_in);
+  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), "logsumexp");
+  if (x.numel() == 0) return log(sum(exp(x), dims, keepdim));
+  Tensor m = amax(x.detach(), dims, true);
+  m = where(eq(abs(m), INFINITY), 0, m);  // all -inf (or an inf) must not make inf - inf
+  Tensor y = m + log(sum(exp(x - m), dims, true));
+  return keepdim ? y : reshape(y, drop_shape(x.shape(), dims));
+}
+
+// softmax(x)_i = e^(x_i - m) / Σ_j e^(x_j - m)
+Tensor softmax(const Tensor& x_in, int64_t dim) {
+  Tensor x = float_input(x_in);
+  dim = normalize_dim(dim, x.dim(), "softmax");
+  Tensor m = amax(x.detach(), {dim}, true);
+  m = where(eq(abs(m), INFINITY), 0, m);
+  Tensor e = exp(x - m);
+  return e / sum(e, {dim}, true);
+}
+
+// log_softmax(x) = x - logsumexp(x)
+Tensor log_softmax(const Tensor& x_in, int64_t dim) {
+  Tensor x = float_input(x_in);
+  dim = normalize_dim(dim, x.dim(), "log_softmax");
+  return x - logsumexp(x, {dim}, true);
+}
+
+}  // namespace chainrule

@@ -1,0 +1,517 @@
+// Shape ops: reshape/view (share storage), broadcasting, permute/transpose, slicing, cat/stack,
+// split/chunk, and the index ops (index_select, gather, scatter_add, index_add, one_hot).
+// Everything but reshape copies into fresh contiguous storage (see DESIGN.md §1).
+#include "core/kernels.h"
+#include "core/ops.h"
+
+namespace chainrule {
+using namespace kernels;
+
+// ---------------------------------------------------------------- broadcasting
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    CR_CHECK(x == y || x == 1 || y == 1, std::invalid_argument, op, ": cannot broadcast shapes ",
+             a, " and ", b);
+    out[i] = x == 1 ? y : x;
+  }
+  return out;
+}
+
+Shape kernels::broadcast_strides(const Shape& in, const Shape& out) {
+  Shape st(out.size(), 0);
+  int64_t s = 1, lead = static_cast<int64_t>(out.size() - in.size());
+  for (int64_t i = static_cast<int64_t>(in.size()) - 1; i >= 0; --i) {
+    st[i + lead] = in[i] == 1 ? 0 : s;
+    s *= in[i];
+  }
+  return st;
+}
+
+Tensor kernels::expand_copy(const Tensor& t, const Shape& shape) {
+  if (t.shape() == shape) return t;
+  Tensor out = empty(shape, t.dtype());
+  dispatch(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = ptr<T>(t);
+    broadcast_binary(p, t.shape(), p, Shape{}, ptr<T>(out), shape, [](T x, T) { return x; });
+  });
+  return out;
+}
+
+// y = x broadcast to `shape`       dy/dx = sum over the broadcast dims
+Tensor expand(const Tensor& x, Shape shape) {
+  int64_t lead = static_cast<int64_t>(shape.size()) - x.dim();
+  CR_CHECK(lead >= 0, std::invalid_argument, "expand: can't expand shape ", x.shape(), " to ", shape,
+           " (fewer dims)");
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+    if (i >= lead && shape[i] == -1) shape[i] = x.shape()[i - lead];
+    int64_t have = i >= lead ? x.shape()[i - lead] : 1;
+    CR_CHECK(shape[i] >= 0 && (have == shape[i] || have == 1), std::invalid_argument,
+             "expand: can't expand shape ", x.shape(), " to ", shape, " (dim ", i, " has size ", have,
+             ", expected 1 or ", shape[i], ")");
+  }
+  if (shape == x.shape()) return x;
+  return record("expand", expand_copy(x, shape), {x}, kSaveNone,
+                [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; });
+}
+Tensor broadcast_to(const Tensor& x, Shape shape) { return expand(x, std::move(shape)); }
+
+// Sums x down to `shape`, undoing a broadcast: the one place gradients of broadcasting ops go.
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
+  CR_CHECK(lead >= 0, std::invalid_argument, "sum_to: can't reduce shape ", x.shape(), " to ", shape);
+  std::vector<int64_t> dims;
+  for (int64_t i = 0; i < x.dim(); ++i) {
+    if (i < lead) { dims.push_back(i); continue; }
+    int64_t want = shape[i - lead];
+    CR_CHECK(want == x.shape()[i] || want == 1, std::invalid_argument, "sum_to: can't reduce shape ",
+             x.shape(), " to ", shape);
+    if (want == 1 && x.shape()[i] != 1) dims.push_back(i);
+  }
+  return reshape(dims.empty() ? x : sum(x, dims, true), shape);
+}
+
+// ---------------------------------------------------------------- reshape family (views)
+// y = x with a new shape (same storage)       dy/dx = reshape back
+Tensor reshape(const Tensor& x, Shape shape) {
+  int64_t infer = -1, known = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1) {
+      CR_CHECK(infer < 0, std::invalid_argument, "reshape: only one dim can be -1, got ", shape);
+      infer = static_cast<int64_t>(i);
+    } else {
+      CR_CHECK(shape[i] >= 0, std::invalid_argument, "reshape: invalid size in shape ", shape);
+      known *= shape[i];
+    }
+  }
+  if (infer >= 0) {
+    CR_CHECK(known != 0 && x.numel() % known == 0, std::invalid_argument, "reshape: can't reshape ",
+             x.shape(), " (", x.numel(), " elements) to ", shape);
+    shape[infer] = x.numel() / known;
+  }
+  CR_CHECK(shape_numel(shape) == x.numel(), std::invalid_argument, "reshape: can't reshape ",
+           x.shape(), " (", x.numel(), " elements) to ", shape, " (", shape_numel(shape), " elements)");
+  auto t = std::make_shared<TensorImpl>();
+  t->storage = x.impl()->storage;
+  t->numel = x.numel();
+  t->dtype = x.dtype();
+  t->shape = std::move(shape);
+  return record("reshape", Tensor(std::move(t)), {x}, kSaveNone,
+                [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
+}
+Tensor view(const Tensor& x, Shape shape) { return reshape(x, std::move(shape)); }
+
+Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
+  if (x.dim() == 0) return reshape(x, {1});
+  start = normalize_dim(start, x.dim(), "flatten");
+  end = normalize_dim(end, x.dim(), "flatten");
+  CR_CHECK(start <= end, std::invalid_argument, "flatten: expected start_dim <= end_dim, got ", start,
+           " and ", end);
+  Shape s(x.shape().begin(), x.shape().begin() + start);
+  int64_t n = 1;
+  for (int64_t d = start; d <= end; ++d) n *= x.shape()[d];
+  s.push_back(n);
+  s.insert(s.end(), x.shape().begin() + end + 1, x.shape().end());
+  return reshape(x, s);
+}
+
+Tensor squeeze(const Tensor& x) {
+  Shape s;
+  for (int64_t d : x.shape())
+    if (d != 1) s.push_back(d);
+  return reshape(x, s);
+}
+
+Tensor squeeze(const Tensor& x, int64_t dim) {
+  dim = normalize_dim(dim, x.dim(), "squeeze");
+  if (x.dim() == 0 || x.shape()[dim] != 1) return x;  // PyTorch leaves other sizes alone
+  Shape s = x.shape();
+  s.erase(s.begin() + dim);
+  return reshape(x, s);
+}
+
+Tensor unsqueeze(const Tensor& x, int64_t dim) {
+  dim = normalize_dim(dim, x.dim() + 1, "unsqueeze");
+  Shape s = x.shape();
+  s.insert(s.begin() + dim, 1);
+  return reshape(x, s);
+}
+
+// ---------------------------------------------------------------- permute
+// y = x with dims reordered (copied)          dy/dx = the inverse permutation
+Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
+  int64_t nd = x.dim();
+  CR_CHECK(static_cast<int64_t>(dims.size()) == nd, std::invalid_argument, "permute: expected ", nd,
+           " dims for a tensor of shape ", x.shape(), ", got ", dims.size());
+  std::vector<int64_t> inv(nd, -1);
+  for (int64_t i = 0; i < nd; ++i) {
+    dims[i] = normalize_dim(dims[i], nd, "permute");
+    CR_CHECK(inv[dims[i]] < 0, std::invalid_argument, "permute: dim ", dims[i], " repeats in ", Shape(dims));
+    inv[dims[i]] = i;
+  }
+  bool identity = true;
+  for (int64_t i = 0; i < nd; ++i) identity = identity && dims[i] == i;
+  if (identity) return x;
+  Shape os(nd), in_strides(nd);
+  int64_t st = 1;
+  for (int64_t d = nd - 1; d >= 0; --d) { in_strides[d] = st; st *= x.shape()[d]; }
+  Shape src_stride(nd);  // stride in x for each output dim
+  for (int64_t i = 0; i < nd; ++i) { os[i] = x.shape()[dims[i]]; src_stride[i] = in_strides[dims[i]]; }
+  Tensor out = empty(os, x.dtype());
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = ptr<T>(x);
+    T* o = ptr<T>(out);
+    if (nd == 2) {  // plain transpose: Eigen's blocked copy
+      using RM = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      Eigen::Map<RM>(o, os[0], os[1]) = Eigen::Map<const RM>(in, os[1], os[0]).transpose();
+      return;
+    }
+    int64_t inner = os[nd - 1], rows = out.numel() / std::max<int64_t>(inner, 1), is = src_stride[nd - 1];
+    parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        int64_t off = 0, rem = r;
+        for (int64_t d = nd - 2; d >= 0; --d) { off += (rem % os[d]) * src_stride[d]; rem /= os[d]; }
+        T* dst = o + r * inner;
+        for (int64_t i = 0; i < inner; ++i) dst[i] = in[off + i * is];
+      }
+    }, out.numel());
+  });
+  return record("permute", out, {x}, kSaveNone, [inv](const Tensor& g, const Saved&) -> Grads {
+    return {permute(g, inv)};
+  });
+}
+
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  int64_t nd = x.dim();
+  if (nd == 0) { normalize_dim(d0, 0, "transpose"); normalize_dim(d1, 0, "transpose"); return x; }
+  d0 = normalize_dim(d0, nd, "transpose");
+  d1 = normalize_dim(d1, nd, "transpose");
+  std::vector<int64_t> p(nd);
+  for (int64_t i = 0; i < nd; ++i) p[i] = i;
+  std::swap(p[d0], p[d1]);
+  return permute(x, p);
+}
+
+// ---------------------------------------------------------------- slicing
+namespace {
+// Copies `len` slabs of x along `dim`, starting at `start` with `step`, into out (or back).
+template <class T>
+void copy_slabs(const T* src, T* dst, int64_t outer, int64_t src_len, int64_t dst_len, int64_t inner,
+                int64_t start, int64_t step, int64_t count, bool scatter) {
+  parallel_for(outer, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o)
+      for (int64_t j = 0; j < count; ++j) {
+        int64_t a = o * src_len + (scatter ? j : start + j * step);
+        int64_t b = o * dst_len + (scatter ? start + j * step : j);
+        std::copy(src + a * inner, src + (a + 1) * inner, dst + b * inner);
+      }
+  }, outer * count * inner);
+}
+
+void outer_inner(const Shape& s, int64_t dim, int64_t& outer, int64_t& inner) {
+  outer = inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= s[d];
+  for (int64_t d = dim + 1; d < static_cast<int64_t>(s.size()); ++d) inner *= s[d];
+}
+}  // namespace
+
+// y = x[start:stop:step] along dim           dy/dx = g placed back into zeros
+Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
+  CR_CHECK(x.dim() > 0, std::invalid_argument, "slice: can't slice a 0-d tensor");
+  dim = normalize_dim(dim, x.dim(), "slice");
+  CR_CHECK(step > 0, std::invalid_argument, "slice: expected step > 0, got ", step);
+  int64_t n = x.shape()[dim];
+  auto clampi = [n](int64_t i) { return i < 0 ? std::max<int64_t>(0, i + n) : std::min(i, n); };
+  start = clampi(start);
+  stop = clampi(stop);
+  int64_t count = stop > start ? (stop - start + step - 1) / step : 0;
+  if (start == 0 && count == n && step == 1) return x;
+  Shape os = x.shape();
+  os[dim] = count;
+  Tensor out = empty(os, x.dtype());
+  int64_t outer, inner;
+  outer_inner(x.shape(), dim, outer, inner);
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    copy_slabs(ptr<T>(x), ptr<T>(out), outer, n, count, inner, start, step, count, false);
+  });
+  return record("slice", out, {x}, kSaveNone, [dim, start, step](const Tensor& g, const Saved& s) -> Grads {
+    return {slice_backward(g, s.input_shape(0), dim, start, step)};
+  });
+}
+
+// y = zeros(shape) with y[start::step] = g    dy/dg = slice back
+Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start, int64_t step) {
+  Tensor out = zeros(shape, g.dtype());
+  int64_t outer, inner, count = g.shape()[dim];
+  outer_inner(shape, dim, outer, inner);
+  dispatch(g.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    copy_slabs(ptr<T>(g), ptr<T>(out), outer, count, shape[dim], inner, start, step, count, true);
+  });
+  return record("slice_backward", out, {g}, kSaveNone,
+                [dim, start, step, count](const Tensor& gg, const Saved&) -> Grads {
+                  return {slice(gg, dim, start, start + (count - 1) * step + 1, step)};
+                });
+}
+
+Tensor select(const Tensor& x, int64_t dim, int64_t index) {
+  CR_CHECK(x.dim() > 0, std::invalid_argument, "select: can't index a 0-d tensor");
+  dim = normalize_dim(dim, x.dim(), "select");
+  int64_t n = x.shape()[dim];
+  CR_CHECK(index >= -n && index < n, std::out_of_range, "select: index ", index,
+           " is out of range for dim ", dim, " of size ", n);
+  if (index < 0) index += n;
+  return squeeze(slice(x, dim, index, index + 1), dim);
+}
+
+// ---------------------------------------------------------------- cat, stack, split
+// y = [x0, x1, ...] along dim                 dy/dxi = the matching slice of g
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  CR_CHECK(!xs.empty(), std::invalid_argument, "cat: expected a non-empty list of tensors");
+  const Tensor& f = xs[0];
+  CR_CHECK(f.dim() > 0, std::invalid_argument, "cat: zero-dimensional tensor (at position 0) can't be concatenated");
+  dim = normalize_dim(dim, f.dim(), "cat");
+  Dtype t = f.dtype();
+  int64_t total = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    bool ok = x.dim() == f.dim();
+    for (int64_t d = 0; ok && d < f.dim(); ++d) ok = d == dim || x.shape()[d] == f.shape()[d];
+    CR_CHECK(ok, std::invalid_argument, "cat: expected tensors of shape ", f.shape(),
+             " except in dim ", dim, ", got ", x.shape(), " at position ", i);
+    total += x.shape()[dim];
+    t = promote_types(t, x.dtype());
+  }
+  Shape os = f.shape();
+  os[dim] = total;
+  Tensor out = empty(os, t);
+  int64_t outer, inner, off = 0;
+  outer_inner(os, dim, outer, inner);
+  std::vector<int64_t> sizes;
+  dispatch(t, [&](auto tag) {
+    using T = decltype(tag);
+    for (const Tensor& x : xs) {
+      Tensor xc = x.dtype() == t ? x : convert(x, t);
+      int64_t len = x.shape()[dim];
+      copy_slabs(ptr<T>(xc), ptr<T>(out), outer, len, total, inner, off, 1, len, true);
+      sizes.push_back(len);
+      off += len;
+    }
+  });
+  return record("cat", out, xs, kSaveNone, [dim, sizes](const Tensor& g, const Saved&) -> Grads {
+    Grads r;
+    int64_t o = 0;
+    for (int64_t len : sizes) { r.push_back(slice(g, dim, o, o + len)); o += len; }
+    return r;
+  });
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
+  CR_CHECK(!xs.empty(), std::invalid_argument, "stack: expected a non-empty list of tensors");
+  std::vector<Tensor> u;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    CR_CHECK(xs[i].shape() == xs[0].shape(), std::invalid_argument,
+             "stack: expected all tensors to have the same shape, got ", xs[0].shape(), " and ",
+             xs[i].shape(), " at position ", i);
+    u.push_back(unsqueeze(xs[i], normalize_dim(dim, xs[0].dim() + 1, "stack")));
+  }
+  return cat(u, dim < 0 ? dim + xs[0].dim() + 1 : dim);
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  dim = normalize_dim(dim, x.dim(), "split");
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    CR_CHECK(s >= 0, std::invalid_argument, "split: expected non-negative sizes, got ", Shape(sizes));
+    total += s;
+  }
+  CR_CHECK(total == x.shape()[dim], std::invalid_argument, "split: sizes ", Shape(sizes), " sum to ",
+           total, ", expected ", x.shape()[dim], " (dim ", dim, " of ", x.shape(), ")");
+  std::vector<Tensor> out;
+  int64_t o = 0;
+  for (int64_t s : sizes) { out.push_back(slice(x, dim, o, o + s)); o += s; }
+  return out;
+}
+
+std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
+  dim = normalize_dim(dim, x.dim(), "split");
+  CR_CHECK(size > 0, std::invalid_argument, "split: expected split_size > 0, got ", size);
+  std::vector<int64_t> sizes;
+  for (int64_t left = x.shape()[dim]; left > 0; left -= size) sizes.push_back(std::min(size, left));
+  if (sizes.empty()) sizes.push_back(0);
+  return split(x, sizes, dim);
+}
+
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  CR_CHECK(chunks > 0, std::invalid_argument, "chunk: expected chunks > 0, got ", chunks);
+  dim = normalize_dim(dim, x.dim(), "chunk");
+  int64_t n = x.shape()[dim];
+  return split(x, std::max<int64_t>(1, (n + chunks - 1) / chunks), dim);
+}
+
+// ---------------------------------------------------------------- index ops
+namespace {
+void check_index(const Tensor& index, const char* op) {
+  CR_CHECK(index.dtype() == kInt64, std::invalid_argument, op,
+           ": expected an int64 index tensor, got ", dtype_name(index.dtype()));
+}
+
+// Calls f(out_flat, src_flat) for every element of an index-shaped loop, where the source offset
+// takes index[...] in place of the coordinate along `dim` (gather/scatter addressing).
+template <class F>
+void for_index(const Tensor& index, const Shape& src_shape, int64_t dim, const char* op, F f) {
+  const int64_t* idx = ptr<int64_t>(index);
+  const Shape& is = index.shape();
+  int64_t nd = index.dim(), n = index.numel(), bound = src_shape[dim];
+  Shape st(nd);
+  int64_t s = 1;
+  for (int64_t d = nd - 1; d >= 0; --d) { st[d] = s; s *= src_shape[d]; }
+  Shape coord(nd, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t v = idx[i];
+    CR_CHECK(v >= 0 && v < bound, std::out_of_range, op, ": index ", v,
+             " is out of range for dim ", dim, " of size ", bound);
+    int64_t off = 0;
+    for (int64_t d = 0; d < nd; ++d) off += (d == dim ? v : coord[d]) * st[d];
+    f(i, off);
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      if (++coord[d] < is[d]) break;
+      coord[d] = 0;
+    }
+  }
+}
+
+void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, const char* op) {
+  check_index(index, op);
+  bool ok = index.dim() == x.dim();
+  for (int64_t d = 0; ok && d < x.dim(); ++d) ok = d == dim || index.shape()[d] <= x.shape()[d];
+  CR_CHECK(ok, std::invalid_argument, op, ": expected index with the same number of dims as the input and "
+           "no larger in any dim but ", dim, ", got index ", index.shape(), " for input ", x.shape());
+}
+}  // namespace
+
+// y[..i..] = x[..index[..i..]..] along dim     dy/dx = scatter_add of g
+Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
+  dim = normalize_dim(dim, x.dim(), "gather");
+  if (x.dim() == 0) return x.clone();
+  check_gather_shapes(x, dim, index, "gather");
+  Tensor out = empty(index.shape(), x.dtype());
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = ptr<T>(x);
+    T* o = ptr<T>(out);
+    for_index(index, x.shape(), dim, "gather", [&](int64_t i, int64_t off) { o[i] = in[off]; });
+  });
+  return record("gather", out, {x, index}, kSaveInputs, [dim](const Tensor& g, const Saved& s) -> Grads {
+    return {scatter_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
+  });
+}
+
+// y = self; y[..index[..i..]..] += src[..i..]  dy/dself = g, dy/dsrc = gather(g)
+Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  dim = normalize_dim(dim, self.dim(), "scatter_add");
+  check_gather_shapes(self, dim, index, "scatter_add");
+  // PyTorch also accepts a src larger than index; chainrule asks for equal shapes (simpler, and
+  // what gather's backward produces).
+  CR_CHECK(src.shape() == index.shape(), std::invalid_argument,
+           "scatter_add: expected src of the index's shape ", index.shape(), ", got ", src.shape());
+  Tensor out = convert(self, promote_types(self.dtype(), src.dtype()));
+  Tensor sc = src.dtype() == out.dtype() ? src : convert(src, out.dtype());
+  dispatch(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* sp = ptr<T>(sc);
+    T* o = ptr<T>(out);
+    for_index(index, self.shape(), dim, "scatter_add", [&](int64_t i, int64_t off) { o[off] += sp[i]; });
+  });
+  return record("scatter_add", out, {self, index, src}, kSaveInputs,
+                [dim](const Tensor& g, const Saved& s) -> Grads {
+                  return {g, Tensor(), gather(g, dim, s.input(1))};
+                });
+}
+
+// y = x.index_select(dim, index)              dy/dx = index_add of g into zeros
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  check_index(index, "index_select");
+  CR_CHECK(index.dim() <= 1, std::invalid_argument, "index_select: expected a 1-D index, got shape ",
+           index.shape());
+  dim = normalize_dim(dim, x.dim(), "index_select");
+  int64_t n = x.dim() ? x.shape()[dim] : 1, k = index.numel(), outer, inner;
+  const int64_t* idx = ptr<int64_t>(index);
+  for (int64_t j = 0; j < k; ++j)
+    CR_CHECK(idx[j] >= 0 && idx[j] < n, std::out_of_range, "index_select: index ", idx[j],
+             " is out of range for dim ", dim, " of size ", n);
+  Shape os = x.shape();
+  if (x.dim()) os[dim] = k;
+  outer_inner(x.shape(), dim, outer, inner);
+  Tensor out = empty(os, x.dtype());
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = ptr<T>(x);
+    T* o = ptr<T>(out);
+    for (int64_t a = 0; a < outer; ++a)
+      for (int64_t j = 0; j < k; ++j)
+        std::copy(in + (a * n + idx[j]) * inner, in + (a * n + idx[j] + 1) * inner, o + (a * k + j) * inner);
+  });
+  return record("index_select", out, {x, index}, kSaveInputs, [dim](const Tensor& g, const Saved& s) -> Grads {
+    return {index_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
+  });
+}
+
+// y = self; y.select(dim, index[j]) += src.select(dim, j)      dy/dsrc = index_select(g)
+Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
+  check_index(index, "index_add");
+  CR_CHECK(index.dim() <= 1, std::invalid_argument, "index_add: expected a 1-D index, got shape ", index.shape());
+  dim = normalize_dim(dim, self.dim(), "index_add");
+  Shape expect = self.shape();
+  if (self.dim()) expect[dim] = index.numel();
+  CR_CHECK(src.shape() == expect, std::invalid_argument, "index_add: expected src of shape ", expect,
+           ", got ", src.shape());
+  int64_t n = self.dim() ? self.shape()[dim] : 1, k = index.numel(), outer, inner;
+  const int64_t* idx = ptr<int64_t>(index);
+  for (int64_t j = 0; j < k; ++j)
+    CR_CHECK(idx[j] >= 0 && idx[j] < n, std::out_of_range, "index_add: index ", idx[j],
+             " is out of range for dim ", dim, " of size ", n);
+  outer_inner(self.shape(), dim, outer, inner);
+  Tensor out = convert(self, promote_types(self.dtype(), src.dtype()));
+  Tensor sc = src.dtype() == out.dtype() ? src : convert(src, out.dtype());
+  dispatch(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* sp = ptr<T>(sc);
+    T* o = ptr<T>(out);
+    for (int64_t a = 0; a < outer; ++a)
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t i = 0; i < inner; ++i) o[(a * n + idx[j]) * inner + i] += sp[(a * k + j) * inner + i];
+  });
+  return record("index_add", out, {self, index, src}, kSaveInputs, [dim](const Tensor& g, const Saved& s) -> Grads {
+    return {g, Tensor(), index_select(g, dim, s.input(1))};
+  });
+}
+
+Tensor one_hot(const Tensor& labels, int64_t num_classes) {
+  CR_CHECK(labels.dtype() == kInt64, std::invalid_argument, "one_hot: expected int64 class labels, got ",
+           dtype_name(labels.dtype()));
+  const int64_t* l = ptr<int64_t>(labels);
+  int64_t n = labels.numel(), mx = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    CR_CHECK(l[i] >= 0, std::out_of_range, "one_hot: expected class labels >= 0, got ", l[i]);
+    mx = std::max(mx, l[i]);
+  }
+  if (num_classes < 0) num_classes = mx + 1;
+  CR_CHECK(mx < num_classes, std::out_of_range, "one_hot: class ", mx,
+           " is out of range for num_classes ", num_classes);
+  Shape os = labels.shape();
+  os.push_back(num_classes);
+  Tensor out = zeros(os, kInt64);
+  int64_t* o = ptr<int64_t>(out);
+  for (int64_t i = 0; i < n; ++i) o[i * num_classes + l[i]] = 1;
+  return out;
+}
+
+}  // namespace chainrule

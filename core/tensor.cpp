@@ -1,0 +1,657 @@
+// Tensor handle, storage, factories, seeded random numbers, PyTorch-style printing and the
+// in-place ops used by optimizers and init.
+#include "core/tensor.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <sstream>
+
+#include "core/autograd.h"
+#include "core/kernels.h"
+#include "core/ops.h"
+
+namespace chainrule {
+
+// ---------------------------------------------------------------- dtypes, shapes
+const char* dtype_name(Dtype d) {
+  switch (d) {
+    case kBool: return "bool";
+    case kInt64: return "int64";
+    case kFloat32: return "float32";
+    default: return "float64";
+  }
+}
+
+size_t dtype_size(Dtype d) {
+  switch (d) {
+    case kBool: return 1;
+    case kFloat32: return 4;
+    default: return 8;
+  }
+}
+
+Dtype promote_types(Dtype a, Dtype b) { return static_cast<Dtype>(std::max(int(a), int(b))); }
+
+std::string shape_str(const Shape& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(s[i]);
+  }
+  if (s.size() == 1) out += ",";
+  return out + ")";
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op) {
+  int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
+  CR_CHECK(dim >= lo && dim <= hi, std::out_of_range, op, ": dim ", dim,
+           " is out of range for a tensor with ", ndim, " dims (expected ", lo, " to ", hi, ")");
+  return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
+}
+
+// ---------------------------------------------------------------- storage
+Storage::Storage(size_t n) : nbytes(n) {
+  size_t rounded = (n + 63) / 64 * 64;
+  data = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+  if (rounded && !data) throw std::bad_alloc();
+  deleter = [](void* p) { std::free(p); };
+}
+
+Storage::Storage(void* d, size_t n, std::function<void(void*)> del)
+    : data(d), nbytes(n), deleter(std::move(del)) {}
+
+Storage::~Storage() {
+  if (deleter) deleter(data);
+}
+
+TensorImpl::~TensorImpl() {
+  if (grad_fn) release_node(std::move(grad_fn));
+}
+
+// ---------------------------------------------------------------- accessors
+static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& p) {
+  CR_CHECK(p != nullptr, std::runtime_error, "tensor: this tensor is undefined (it holds no data)");
+  return *p;
+}
+
+const Shape& Tensor::shape() const { return checked(impl_).shape; }
+int64_t Tensor::numel() const { return checked(impl_).numel; }
+Dtype Tensor::dtype() const { return checked(impl_).dtype; }
+void* Tensor::raw_data() const { return checked(impl_).storage->data; }
+uint64_t Tensor::version() const { return checked(impl_).storage->version; }
+
+int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
+
+template <class T>
+T* Tensor::data() {
+  CR_CHECK(kernels::DtypeOf<T>::value == dtype(), std::invalid_argument, "data: expected a ",
+           dtype_name(kernels::DtypeOf<T>::value), " tensor, got ", dtype_name(dtype()));
+  return static_cast<T*>(raw_data());
+}
+template <class T>
+const T* Tensor::data() const {
+  return const_cast<Tensor*>(this)->data<T>();
+}
+template bool* Tensor::data<bool>();
+template int64_t* Tensor::data<int64_t>();
+template float* Tensor::data<float>();
+template double* Tensor::data<double>();
+template const bool* Tensor::data<bool>() const;
+template const int64_t* Tensor::data<int64_t>() const;
+template const float* Tensor::data<float>() const;
+template const double* Tensor::data<double>() const;
+
+double Tensor::at(int64_t i) const {
+  CR_CHECK(i >= 0 && i < numel(), std::out_of_range, "at: index ", i,
+           " is out of range for a tensor of ", numel(), " elements");
+  return kernels::dispatch(dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    return static_cast<double>(kernels::ptr<T>(*this)[i]);
+  });
+}
+
+double Tensor::at(std::initializer_list<int64_t> index) const {
+  CR_CHECK(static_cast<int64_t>(index.size()) == dim(), std::invalid_argument, "at: expected ",
+           dim(), " indices, got ", index.size());
+  int64_t flat = 0, d = 0;
+  for (int64_t i : index) {
+    int64_t n = shape()[d];
+    CR_CHECK(i >= -n && i < n, std::out_of_range, "at: index ", i, " is out of range for dim ", d,
+             " of size ", n);
+    flat = flat * n + (i < 0 ? i + n : i);
+    ++d;
+  }
+  return at(flat);
+}
+
+double Tensor::item() const {
+  CR_CHECK(numel() == 1, std::invalid_argument,
+           "item: expected a tensor with one element, got shape ", shape());
+  return at(0);
+}
+
+std::vector<double> Tensor::to_vector() const {
+  std::vector<double> v(numel());
+  kernels::dispatch(dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = kernels::ptr<T>(*this);
+    for (int64_t i = 0; i < numel(); ++i) v[i] = static_cast<double>(p[i]);
+  });
+  return v;
+}
+
+// ---------------------------------------------------------------- autograd accessors
+bool Tensor::requires_grad() const { return checked(impl_).requires_grad; }
+
+Tensor& Tensor::set_requires_grad(bool r) {
+  checked(impl_);
+  CR_CHECK(!r || is_floating(dtype()), std::invalid_argument,
+           "requires_grad: only floating-point tensors (float32, float64) can require grad, got ",
+           dtype_name(dtype()));
+  CR_CHECK(is_leaf(), std::runtime_error,
+           "requires_grad: can only change requires_grad of leaf tensors; use detach() to get a leaf");
+  impl_->requires_grad = r;
+  return *this;
+}
+
+bool Tensor::is_leaf() const { return checked(impl_).grad_fn == nullptr; }
+
+Tensor Tensor::grad() const {
+  const TensorImpl& t = checked(impl_);
+  return t.grad ? Tensor(t.grad) : Tensor();
+}
+
+void Tensor::set_grad(const Tensor& g) {
+  checked(impl_);
+  if (g.defined()) {
+    CR_CHECK(g.shape() == shape(), std::invalid_argument, "grad: expected a gradient of shape ",
+             shape(), ", got ", g.shape());
+    CR_CHECK(g.dtype() == dtype(), std::invalid_argument, "grad: expected a gradient of dtype ",
+             dtype_name(dtype()), ", got ", dtype_name(g.dtype()));
+  }
+  impl_->grad = g.impl_ptr();
+}
+
+std::shared_ptr<Node> Tensor::grad_fn() const { return checked(impl_).grad_fn; }
+
+void Tensor::retain_grad() {
+  checked(impl_);
+  CR_CHECK(requires_grad(), std::runtime_error,
+           "retain_grad: can't retain_grad on a tensor that doesn't require grad");
+  if (is_leaf()) return;  // leaves keep their gradient anyway
+  impl_->retains_grad = true;
+  impl_->grad_fn->retained = impl_;
+}
+
+Tensor Tensor::detach() const {
+  auto t = std::make_shared<TensorImpl>();
+  t->storage = checked(impl_).storage;
+  t->shape = impl_->shape;
+  t->numel = impl_->numel;
+  t->dtype = impl_->dtype;
+  return Tensor(std::move(t));
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  autograd::backward({*this}, {gradient}, retain_graph, create_graph);
+}
+
+// ---------------------------------------------------------------- factories
+Tensor empty(Shape shape, Dtype dtype) {
+  for (int64_t d : shape)
+    CR_CHECK(d >= 0, std::invalid_argument, "empty: expected non-negative sizes, got ", shape);
+  auto t = std::make_shared<TensorImpl>();
+  t->numel = shape_numel(shape);
+  t->storage = std::make_shared<Storage>(t->numel * dtype_size(dtype));
+  t->shape = std::move(shape);
+  t->dtype = dtype;
+  return Tensor(std::move(t));
+}
+
+Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
+
+Tensor full(Shape shape, const Scalar& value, Dtype dtype) {
+  Tensor t = empty(std::move(shape), dtype);
+  kernels::dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T v = static_cast<T>(value.value);
+    T* p = kernels::ptr<T>(t);
+    std::fill(p, p + t.numel(), v);
+  });
+  return t;
+}
+
+Tensor zeros(Shape shape, Dtype dtype) {
+  Tensor t = empty(std::move(shape), dtype);
+  if (t.numel()) std::memset(t.raw_data(), 0, t.numel() * dtype_size(dtype));
+  return t;
+}
+Tensor ones(Shape shape, Dtype dtype) { return full(std::move(shape), 1, dtype); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor full_like(const Tensor& t, const Scalar& v) { return full(t.shape(), v, t.dtype()); }
+
+Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype, bool requires_grad) {
+  CR_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), std::invalid_argument,
+           "tensor: expected ", shape_numel(shape), " values for shape ", shape, ", got ",
+           values.size());
+  Tensor t = empty(std::move(shape), dtype);
+  kernels::dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = kernels::ptr<T>(t);
+    for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
+  });
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
+Tensor tensor(std::initializer_list<double> values, Dtype dtype, bool requires_grad) {
+  return tensor(std::vector<double>(values), {static_cast<int64_t>(values.size())}, dtype,
+                requires_grad);
+}
+
+Tensor scalar_tensor(double value, Dtype dtype) { return full({}, value, dtype); }
+
+Tensor arange(double start, double end, double step, Dtype dtype) {
+  CR_CHECK(step != 0, std::invalid_argument, "arange: expected a non-zero step, got 0");
+  CR_CHECK(std::isfinite(start) && std::isfinite(end), std::invalid_argument,
+           "arange: expected finite start and end, got ", start, " and ", end);
+  double span = (end - start) / step;
+  int64_t n = span > 0 ? static_cast<int64_t>(std::ceil(span)) : 0;
+  Tensor t = empty({n}, dtype);
+  kernels::dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = kernels::ptr<T>(t);
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + i * step);
+  });
+  return t;
+}
+
+Tensor arange(int64_t end, Dtype dtype) { return arange(0.0, static_cast<double>(end), 1.0, dtype); }
+
+Tensor linspace(double start, double end, int64_t steps, Dtype dtype) {
+  CR_CHECK(steps >= 0, std::invalid_argument, "linspace: expected steps >= 0, got ", steps);
+  Tensor t = empty({steps}, dtype);
+  double h = steps > 1 ? (end - start) / (steps - 1) : 0.0;
+  kernels::dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = kernels::ptr<T>(t);
+    // Fill from both ends (as PyTorch does) so the last value is exactly `end`.
+    for (int64_t i = 0; i < steps; ++i)
+      p[i] = static_cast<T>(i < steps / 2 ? start + i * h : end - (steps - 1 - i) * h);
+  });
+  return t;
+}
+
+Tensor eye(int64_t n, int64_t m, Dtype dtype) {
+  if (m < 0) m = n;
+  CR_CHECK(n >= 0, std::invalid_argument, "eye: expected n >= 0, got ", n);
+  Tensor t = zeros({n, m}, dtype);
+  kernels::dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = kernels::ptr<T>(t);
+    for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
+  });
+  return t;
+}
+
+// ---------------------------------------------------------------- random numbers
+namespace {
+std::mutex rng_mutex;
+std::mt19937_64& rng() {
+  static std::mt19937_64 g(0x5eed);
+  return g;
+}
+// 53 random bits -> [0, 1): identical on every platform, unlike std::uniform_real_distribution.
+double next_uniform(std::mt19937_64& g) { return (g() >> 11) * 0x1.0p-53; }
+
+template <class Fill>
+Tensor random_fill(Shape shape, Dtype dtype, const char* op, Fill fill) {
+  CR_CHECK(is_floating(dtype), std::invalid_argument, op,
+           ": expected a floating dtype (float32 or float64), got ", dtype_name(dtype));
+  Tensor t = empty(std::move(shape), dtype);
+  fill(t);
+  return t;
+}
+
+template <class T>
+void fill_uniform(T* p, int64_t n, double a, double b) {
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  for (int64_t i = 0; i < n; ++i) {
+    T v = static_cast<T>(a + (b - a) * next_uniform(rng()));
+    p[i] = v < static_cast<T>(b) ? v : static_cast<T>(a);  // float rounding must not reach b
+  }
+}
+
+// Box–Muller, two normals per pair of uniforms.
+template <class T>
+void fill_normal(T* p, int64_t n, double mean, double stdev) {
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  for (int64_t i = 0; i < n; i += 2) {
+    double u1 = 1.0 - next_uniform(rng()), u2 = next_uniform(rng());
+    double r = std::sqrt(-2.0 * std::log(u1)), th = 2.0 * M_PI * u2;
+    p[i] = static_cast<T>(mean + stdev * r * std::cos(th));
+    if (i + 1 < n) p[i + 1] = static_cast<T>(mean + stdev * r * std::sin(th));
+  }
+}
+}  // namespace
+
+void manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  rng().seed(seed);
+}
+
+Tensor rand(Shape shape, Dtype dtype) {
+  return random_fill(std::move(shape), dtype, "rand", [](Tensor& t) { t.uniform_(0, 1); });
+}
+Tensor randn(Shape shape, Dtype dtype) {
+  return random_fill(std::move(shape), dtype, "randn", [](Tensor& t) { t.normal_(0, 1); });
+}
+Tensor rand_like(const Tensor& t) { return rand(t.shape(), t.dtype()); }
+Tensor randn_like(const Tensor& t) { return randn(t.shape(), t.dtype()); }
+
+Tensor randint(int64_t low, int64_t high, Shape shape) {
+  CR_CHECK(low < high, std::invalid_argument, "randint: expected low < high, got low=", low,
+           ", high=", high);
+  Tensor t = empty(std::move(shape), kInt64);
+  int64_t* p = t.data<int64_t>();
+  std::lock_guard<std::mutex> lock(rng_mutex);
+  uint64_t range = static_cast<uint64_t>(high - low);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    // rejection sampling: no modulo bias
+    uint64_t limit = UINT64_MAX - UINT64_MAX % range, x;
+    do x = rng()(); while (x >= limit);
+    p[i] = low + static_cast<int64_t>(x % range);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------- in-place ops
+void check_inplace(const Tensor& t, const char* op) {
+  CR_CHECK(!(is_grad_enabled() && t.requires_grad()), std::runtime_error, op,
+           ": a tensor that requires grad can't be modified in place while grad mode is on; "
+           "do the update under NoGradGuard (Python: with cr.no_grad():)");
+}
+
+namespace {
+// self = f(self, other) with other broadcast to self's shape, computed in self's dtype.
+template <class F>
+Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
+  check_inplace(self, op);
+  Shape out = broadcast_shapes(self.shape(), other.shape(), op);
+  CR_CHECK(out == self.shape(), std::invalid_argument, op, ": expected an operand broadcastable to ",
+           self.shape(), ", got ", other.shape());
+  Dtype rt = promote_types(self.dtype(), other.dtype());
+  CR_CHECK(rt == self.dtype() || (is_floating(self.dtype()) && is_floating(rt)),
+           std::invalid_argument, op, ": result type ", dtype_name(rt),
+           " can't be cast to the tensor's dtype ", dtype_name(self.dtype()));
+  CR_CHECK(self.dtype() != kBool, std::invalid_argument, op, ": not supported for bool tensors");
+  Tensor o;
+  {
+    NoGradGuard g;
+    o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
+  }
+  kernels::dispatch(self.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (!std::is_same_v<T, bool>) {
+      T* s = kernels::ptr<T>(self);
+      kernels::broadcast_binary(s, self.shape(), kernels::ptr<T>(o), o.shape(), s, self.shape(),
+                                [&](T a, T b) { return f(a, b); });
+    }
+  });
+  self.impl()->storage->version++;
+  return self;
+}
+
+template <class F>
+Tensor& inplace_unary(Tensor& self, const char* op, F f) {
+  check_inplace(self, op);
+  kernels::dispatch(self.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* p = kernels::ptr<T>(self);
+    f(p, self.numel());
+  });
+  self.impl()->storage->version++;
+  return self;
+}
+
+Tensor scalar_like(const Tensor& self, const Scalar& s, const char* op) {
+  CR_CHECK(s.integral || is_floating(self.dtype()), std::invalid_argument, op,
+           ": result type float32 can't be cast to the tensor's dtype ", dtype_name(self.dtype()));
+  return scalar_tensor(s.value, self.dtype());
+}
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
+  double a = alpha.value;
+  return inplace_binary(*this, o, "add_", [a](auto x, auto y) { return x + static_cast<decltype(x)>(a * y); });
+}
+Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
+  double a = alpha.value;
+  return inplace_binary(*this, o, "sub_", [a](auto x, auto y) { return x - static_cast<decltype(x)>(a * y); });
+}
+Tensor& Tensor::mul_(const Tensor& o) {
+  return inplace_binary(*this, o, "mul_", [](auto x, auto y) { return x * y; });
+}
+Tensor& Tensor::div_(const Tensor& o) {
+  CR_CHECK(is_floating(dtype()), std::invalid_argument,
+           "div_: true division of an integer tensor in place can't keep its dtype ", dtype_name(dtype()));
+  return inplace_binary(*this, o, "div_", [](auto x, auto y) { return x / y; });
+}
+Tensor& Tensor::add_(const Scalar& s) { return add_(scalar_like(*this, s, "add_")); }
+Tensor& Tensor::sub_(const Scalar& s) { return sub_(scalar_like(*this, s, "sub_")); }
+Tensor& Tensor::mul_(const Scalar& s) { return mul_(scalar_like(*this, s, "mul_")); }
+Tensor& Tensor::div_(const Scalar& s) { return div_(scalar_like(*this, s, "div_")); }
+
+Tensor& Tensor::zero_() {
+  return inplace_unary(*this, "zero_", [this](auto* p, int64_t n) {
+    if (n) std::memset(p, 0, n * dtype_size(dtype()));
+  });
+}
+
+Tensor& Tensor::fill_(const Scalar& v) {
+  return inplace_unary(*this, "fill_", [&](auto* p, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    std::fill(p, p + n, static_cast<T>(v.value));
+  });
+}
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_inplace(*this, "copy_");
+  Shape out = broadcast_shapes(shape(), src.shape(), "copy_");
+  CR_CHECK(out == shape(), std::invalid_argument, "copy_: expected a source broadcastable to ",
+           shape(), ", got ", src.shape());
+  Tensor s;
+  {
+    NoGradGuard g;
+    s = src.dtype() == dtype() ? src : src.to(dtype());
+  }
+  kernels::dispatch(dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    T* d = kernels::ptr<T>(*this);
+    kernels::broadcast_binary(d, shape(), kernels::ptr<T>(s), s.shape(), d, shape(),
+                              [](T, T b) { return b; });
+  });
+  impl_->storage->version++;
+  return *this;
+}
+
+Tensor& Tensor::uniform_(double from, double to) {
+  CR_CHECK(is_floating(dtype()), std::invalid_argument, "uniform_: expected a floating tensor, got ",
+           dtype_name(dtype()));
+  return inplace_unary(*this, "uniform_", [&](auto* p, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    if constexpr (std::is_floating_point_v<T>) fill_uniform(p, n, from, to);
+  });
+}
+
+Tensor& Tensor::normal_(double mean, double stdev) {
+  CR_CHECK(is_floating(dtype()), std::invalid_argument, "normal_: expected a floating tensor, got ",
+           dtype_name(dtype()));
+  CR_CHECK(stdev >= 0, std::invalid_argument, "normal_: expected std >= 0, got ", stdev);
+  return inplace_unary(*this, "normal_", [&](auto* p, int64_t n) {
+    using T = std::remove_pointer_t<decltype(p)>;
+    if constexpr (std::is_floating_point_v<T>) fill_normal(p, n, mean, stdev);
+  });
+}
+
+// ---------------------------------------------------------------- printing (PyTorch's format)
+namespace {
+struct Formatter {
+  bool floating = false, int_mode = true, sci = false;
+  size_t width = 1;
+
+  static std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+  }
+  Formatter(const std::vector<double>& vals, Dtype dt) : floating(is_floating(dt)) {
+    if (!floating) {
+      for (double v : vals) width = std::max(width, str(v).size());
+      return;
+    }
+    double mn = INFINITY, mx = 0;
+    bool any = false;
+    for (double v : vals) {
+      if (!std::isfinite(v) || v == 0) continue;
+      any = true;
+      mn = std::min(mn, std::fabs(v));
+      mx = std::max(mx, std::fabs(v));
+      if (v != std::ceil(v)) int_mode = false;
+    }
+    if (!any) return;
+    sci = mx / mn > 1000.0 || mx > 1e8 || (!int_mode && mn < 1e-4);
+    for (double v : vals) {
+      if (!std::isfinite(v) || v == 0) continue;
+      std::string s = sci ? fmt("%.4e", v) : int_mode ? fmt("%.0f", v) + "." : fmt("%.4f", v);
+      width = std::max(width, s.size());
+    }
+  }
+  std::string str(double v, Dtype dt = kInt64) const {
+    if (dt == kBool) return v != 0 ? "True" : "False";
+    return fmt("%.0f", v);
+  }
+  std::string operator()(double v, Dtype dt) const {
+    std::string s;
+    if (!floating) s = str(v, dt);
+    else if (std::isnan(v)) s = "nan";
+    else if (std::isinf(v)) s = v > 0 ? "inf" : "-inf";
+    else if (sci) s = fmt("%.4e", v);
+    else if (int_mode) s = fmt("%.0f", v) + ".";
+    else s = fmt("%.4f", v);
+    if (s.size() < width) s.insert(0, width - s.size(), ' ');
+    return s;
+  }
+};
+
+constexpr int64_t kEdge = 3, kSummarizeOver = 1000, kLineWidth = 80;
+
+// Mirrors torch/_tensor_str.py: nested brackets, rows separated by ",\n" plus blank lines for
+// higher dims, long vectors wrapped, big tensors summarised with "...".
+void format_rec(std::ostringstream& os, const std::vector<double>& v, const Shape& s, size_t d,
+                int64_t offset, int64_t indent, bool summarize, const Formatter& f, Dtype dt) {
+  int64_t n = s[d], stride = 1;
+  for (size_t k = d + 1; k < s.size(); ++k) stride *= s[k];
+  std::vector<int64_t> idx;
+  bool cut = summarize && n > 2 * kEdge;
+  for (int64_t i = 0; i < n; ++i)
+    if (!cut || i < kEdge || i >= n - kEdge) idx.push_back(i);
+  if (d + 1 == s.size()) {
+    std::vector<std::string> items;
+    for (size_t k = 0; k < idx.size(); ++k) {
+      if (cut && k == kEdge) items.push_back(" ...");
+      items.push_back(f(v[offset + idx[k]], dt));
+    }
+    int64_t per_line = std::max<int64_t>(1, (kLineWidth - indent) / static_cast<int64_t>(f.width + 2));
+    os << "[";
+    for (size_t k = 0; k < items.size(); ++k) {
+      if (k) os << (k % per_line == 0 ? ",\n" + std::string(indent + 1, ' ') : ", ");
+      os << items[k];
+    }
+    os << "]";
+    return;
+  }
+  std::string sep = "," + std::string(s.size() - d - 1, '\n') + std::string(indent + 1, ' ');
+  os << "[";
+  for (size_t k = 0; k < idx.size(); ++k) {
+    if (k) os << sep;
+    if (cut && k == kEdge) os << "..." << sep;
+    format_rec(os, v, s, d + 1, offset + idx[k] * stride, indent + 1, summarize, f, dt);
+  }
+  os << "]";
+}
+}  // namespace
+
+std::string repr(const Tensor& t) {
+  if (!t.defined()) return "tensor(undefined)";
+  std::vector<double> v = t.to_vector();
+  bool summarize = t.numel() > kSummarizeOver;
+  std::vector<double> shown;
+  if (summarize) {  // the formatter sees only what is printed, as in PyTorch
+    std::vector<int64_t> keep;
+    // cheap approximation: edges of the flat data
+    for (int64_t i = 0; i < std::min<int64_t>(kEdge * 100, t.numel()); ++i) shown.push_back(v[i]);
+    for (int64_t i = std::max<int64_t>(0, t.numel() - kEdge * 100); i < t.numel(); ++i) shown.push_back(v[i]);
+  }
+  Formatter f(summarize ? shown : v, t.dtype());
+  std::ostringstream os;
+  os << "tensor(";
+  if (t.dim() == 0) os << f(v[0], t.dtype());
+  else if (t.numel() == 0) os << "[]";
+  else format_rec(os, v, t.shape(), 0, 0, 7, summarize, f, t.dtype());
+  if (t.numel() == 0 && t.dim() != 1) os << ", size=" << shape_str(t.shape());
+  if (t.dtype() == kFloat64) os << ", dtype=chainrule.float64";
+  if (t.grad_fn()) os << ", grad_fn=<" << t.grad_fn()->name() << ">";
+  else if (t.requires_grad()) os << ", requires_grad=True";
+  os << ")";
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << repr(t); }
+
+// ---------------------------------------------------------------- methods that forward to ops
+Tensor Tensor::exp() const { return chainrule::exp(*this); }
+Tensor Tensor::log() const { return chainrule::log(*this); }
+Tensor Tensor::sqrt() const { return chainrule::sqrt(*this); }
+Tensor Tensor::abs() const { return chainrule::abs(*this); }
+Tensor Tensor::sin() const { return chainrule::sin(*this); }
+Tensor Tensor::cos() const { return chainrule::cos(*this); }
+Tensor Tensor::tanh() const { return chainrule::tanh(*this); }
+Tensor Tensor::sigmoid() const { return chainrule::sigmoid(*this); }
+Tensor Tensor::relu() const { return chainrule::relu(*this); }
+Tensor Tensor::neg() const { return chainrule::neg(*this); }
+Tensor Tensor::pow(const Scalar& p) const { return chainrule::pow(*this, p); }
+Tensor Tensor::pow(const Tensor& p) const { return chainrule::pow(*this, p); }
+Tensor Tensor::sum() const { return chainrule::sum(*this); }
+Tensor Tensor::sum(std::vector<int64_t> d, bool k) const { return chainrule::sum(*this, std::move(d), k); }
+Tensor Tensor::mean() const { return chainrule::mean(*this); }
+Tensor Tensor::mean(std::vector<int64_t> d, bool k) const { return chainrule::mean(*this, std::move(d), k); }
+Tensor Tensor::matmul(const Tensor& o) const { return chainrule::matmul(*this, o); }
+Tensor Tensor::reshape(Shape s) const { return chainrule::reshape(*this, std::move(s)); }
+Tensor Tensor::view(Shape s) const { return chainrule::view(*this, std::move(s)); }
+Tensor Tensor::flatten(int64_t a, int64_t b) const { return chainrule::flatten(*this, a, b); }
+Tensor Tensor::transpose(int64_t a, int64_t b) const { return chainrule::transpose(*this, a, b); }
+Tensor Tensor::t() const {
+  CR_CHECK(dim() <= 2, std::invalid_argument, "t: expected a tensor with <= 2 dims, got shape ", shape());
+  return dim() < 2 ? *this : chainrule::transpose(*this, 0, 1);
+}
+Tensor Tensor::permute(std::vector<int64_t> d) const { return chainrule::permute(*this, std::move(d)); }
+Tensor Tensor::squeeze() const { return chainrule::squeeze(*this); }
+Tensor Tensor::squeeze(int64_t d) const { return chainrule::squeeze(*this, d); }
+Tensor Tensor::unsqueeze(int64_t d) const { return chainrule::unsqueeze(*this, d); }
+Tensor Tensor::expand(Shape s) const { return chainrule::expand(*this, std::move(s)); }
+Tensor Tensor::slice(int64_t d, int64_t a, int64_t b, int64_t s) const { return chainrule::slice(*this, d, a, b, s); }
+Tensor Tensor::select(int64_t d, int64_t i) const { return chainrule::select(*this, d, i); }
+
+}  // namespace chainrule

@@ -1,0 +1,189 @@
+// chainrule::Tensor: a cheap value-semantics handle to an n-d, contiguous, row-major array with
+// autograd metadata. Factories, accessors, printing and dtype rules live here; ops live in ops.h.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace chainrule {
+
+// Bool is what comparisons return (masks for where/indexing); Int64 is for labels and indices.
+// Neither ever requires grad. Float32 is the default, as in PyTorch.
+enum class Dtype : uint8_t { Bool, Int64, Float32, Float64 };
+constexpr Dtype kBool = Dtype::Bool;
+constexpr Dtype kInt64 = Dtype::Int64;
+constexpr Dtype kFloat32 = Dtype::Float32;
+constexpr Dtype kFloat64 = Dtype::Float64;
+
+const char* dtype_name(Dtype d);  // "float32", ...
+size_t dtype_size(Dtype d);
+inline bool is_floating(Dtype d) { return d == kFloat32 || d == kFloat64; }
+// PyTorch's promotion among these dtypes: bool < int64 < float32 < float64.
+Dtype promote_types(Dtype a, Dtype b);
+
+// A number passed to an op (x * 2, x + 0.5). Remembers whether it was integral so that
+// int64 tensor + 1 stays int64 while int64 tensor * 0.5 becomes float32, as in PyTorch.
+struct Scalar {
+  double value;
+  bool integral;
+  Scalar(double v) : value(v), integral(false) {}
+  Scalar(float v) : value(v), integral(false) {}
+  Scalar(int v) : value(v), integral(true) {}
+  Scalar(long v) : value(static_cast<double>(v)), integral(true) {}
+  Scalar(long long v) : value(static_cast<double>(v)), integral(true) {}
+  Scalar(bool v) : value(v ? 1.0 : 0.0), integral(true) {}
+};
+
+// Raw memory shared by tensors that view it (reshape). `version` counts in-place writes so that
+// backward can refuse to use a saved tensor that was modified after it was saved.
+struct Storage {
+  void* data = nullptr;
+  size_t nbytes = 0;
+  uint64_t version = 0;
+  std::function<void(void*)> deleter;  // frees data; external owners (NumPy, DLPack) set their own
+  Storage(size_t nbytes);               // 64-byte aligned, uninitialised
+  Storage(void* data, size_t nbytes, std::function<void(void*)> deleter);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+struct Node;
+struct TensorImpl;
+class Tensor;
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  Shape shape;
+  int64_t numel = 0;
+  Dtype dtype = kFloat32;
+  bool requires_grad = false;  // on a leaf: the user's flag; on a non-leaf: some input requires it
+  bool retains_grad = false;
+  std::shared_ptr<TensorImpl> grad;   // accumulated gradient (leaves, or retain_grad non-leaves)
+  std::shared_ptr<Node> grad_fn;      // the node that produced this tensor (null for leaves)
+  ~TensorImpl();                      // hands grad_fn to the iterative graph teardown
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  // undefined: no data (a missing gradient, an unused input)
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  int64_t size(int64_t dim) const;  // negative dims count from the end
+  int64_t dim() const { return static_cast<int64_t>(shape().size()); }
+  int64_t numel() const;
+  Dtype dtype() const;
+  double item() const;  // a one-element tensor's value
+
+  // Element access for tests and printing: flat (row-major) or by full index.
+  double at(int64_t flat_index) const;
+  double at(std::initializer_list<int64_t> index) const;
+  std::vector<double> to_vector() const;  // all elements, row-major, as double
+
+  template <class T> T* data();              // typed pointer; throws if T doesn't match dtype
+  template <class T> const T* data() const;
+  void* raw_data() const;
+
+  // autograd
+  bool requires_grad() const;
+  Tensor& set_requires_grad(bool r = true);  // leaves only; floating dtypes only
+  bool is_leaf() const;
+  Tensor grad() const;                       // undefined until a backward reaches this tensor
+  void set_grad(const Tensor& g);            // undefined g resets (Python: x.grad = None)
+  std::shared_ptr<Node> grad_fn() const;
+  void retain_grad();
+  Tensor detach() const;                     // shares storage, no history
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+                bool create_graph = false) const;
+  uint64_t version() const;
+
+  Tensor to(Dtype d) const;     // differentiable between floating dtypes
+  Tensor clone() const;         // differentiable copy with its own storage
+  Tensor contiguous() const { return *this; }  // storage is always contiguous
+
+  // ops as methods (definitions in ops.cpp files; see ops.h for semantics)
+  Tensor exp() const; Tensor log() const; Tensor sqrt() const; Tensor abs() const;
+  Tensor sin() const; Tensor cos() const; Tensor tanh() const; Tensor sigmoid() const;
+  Tensor relu() const; Tensor neg() const;
+  Tensor pow(const Scalar& p) const; Tensor pow(const Tensor& p) const;
+  Tensor sum() const; Tensor sum(std::vector<int64_t> dims, bool keepdim = false) const;
+  Tensor mean() const; Tensor mean(std::vector<int64_t> dims, bool keepdim = false) const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor reshape(Shape shape) const; Tensor view(Shape shape) const;
+  Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
+  Tensor transpose(int64_t d0, int64_t d1) const; Tensor t() const;
+  Tensor permute(std::vector<int64_t> dims) const;
+  Tensor squeeze() const; Tensor squeeze(int64_t dim) const; Tensor unsqueeze(int64_t dim) const;
+  Tensor expand(Shape shape) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t stop, int64_t step = 1) const;
+  Tensor select(int64_t dim, int64_t index) const;
+  Tensor operator[](int64_t index) const { return select(0, index); }
+
+  // in-place (for optimizers and init; refused on tensors that require grad while grad mode is on)
+  Tensor& add_(const Tensor& other, const Scalar& alpha = 1);
+  Tensor& add_(const Scalar& other);
+  Tensor& sub_(const Tensor& other, const Scalar& alpha = 1);
+  Tensor& sub_(const Scalar& other);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(const Scalar& other);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(const Scalar& other);
+  Tensor& zero_();
+  Tensor& fill_(const Scalar& value);
+  Tensor& copy_(const Tensor& src);
+  Tensor& uniform_(double from = 0.0, double to = 1.0);
+  Tensor& normal_(double mean = 0.0, double std = 1.0);
+
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// ---- factories (shape first, dtype last, float32 by default) ----
+Tensor empty(Shape shape, Dtype dtype = kFloat32);  // uninitialised
+Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype = kFloat32,
+              bool requires_grad = false);
+Tensor tensor(std::initializer_list<double> values, Dtype dtype = kFloat32,
+              bool requires_grad = false);  // 1-d
+Tensor scalar_tensor(double value, Dtype dtype = kFloat32);  // 0-d
+Tensor zeros(Shape shape, Dtype dtype = kFloat32);
+Tensor ones(Shape shape, Dtype dtype = kFloat32);
+Tensor full(Shape shape, const Scalar& value, Dtype dtype = kFloat32);
+Tensor arange(double start, double end, double step = 1.0, Dtype dtype = kFloat32);
+Tensor arange(int64_t end, Dtype dtype = kInt64);
+Tensor linspace(double start, double end, int64_t steps, Dtype dtype = kFloat32);
+Tensor eye(int64_t n, int64_t m = -1, Dtype dtype = kFloat32);
+Tensor rand(Shape shape, Dtype dtype = kFloat32);   // U[0, 1)
+Tensor randn(Shape shape, Dtype dtype = kFloat32);  // N(0, 1)
+Tensor randint(int64_t low, int64_t high, Shape shape);  // int64 in [low, high)
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor full_like(const Tensor& t, const Scalar& value);
+Tensor empty_like(const Tensor& t);
+Tensor rand_like(const Tensor& t);
+Tensor randn_like(const Tensor& t);
+
+// Seeds the global generator. Same seed, same numbers on every platform (mt19937_64 plus our own
+// uniform/normal transforms; std:: distributions differ between standard libraries).
+void manual_seed(uint64_t seed);
+
+// PyTorch-style printing: tensor([[1., 2.]], requires_grad=True)
+std::string repr(const Tensor& t);
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// Internal helpers shared by the op files.
+int64_t normalize_dim(int64_t dim, int64_t ndim, const char* op);  // throws std::out_of_range
+int64_t shape_numel(const Shape& s);
+
+}  // namespace chainrule
