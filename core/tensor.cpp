@@ -597,14 +597,9 @@ std::string repr(const Tensor& t) {
   if (!t.defined()) return "tensor(undefined)";
   std::vector<double> v = t.to_vector();
   bool summarize = t.numel() > kSummarizeOver;
-  std::vector<double> shown;
-  if (summarize) {  // the formatter sees only what is printed, as in PyTorch
-    std::vector<int64_t> keep;
-    // cheap approximation: edges of the flat data
-    for (int64_t i = 0; i < std::min<int64_t>(kEdge * 100, t.numel()); ++i) shown.push_back(v[i]);
-    for (int64_t i = std::max<int64_t>(0, t.numel() - kEdge * 100); i < t.numel(); ++i) shown.push_back(v[i]);
-  }
-  Formatter f(summarize ? shown : v, t.dtype());
+  // PyTorch sizes columns from the printed (summarised) values only; we use all of them, which
+  // can make a summarised tensor's columns a little wider than PyTorch's.
+  Formatter f(v, t.dtype());
   std::ostringstream os;
   os << "tensor(";
   if (t.dim() == 0) os << f(v[0], t.dtype());

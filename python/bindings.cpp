@@ -1,0 +1,622 @@
+// Python bindings for the C++ core (`chainrule._core`): argument conversion and .def lines only.
+// Torch-style conveniences that are pure Python (indexing, tensor(), no_grad) live in python/chainrule.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "core/gradcheck.h"
+#include "core/ops.h"
+
+namespace py = pybind11;
+using namespace chainrule;
+
+namespace {
+
+// ---------------------------------------------------------------- argument conversion
+// A Tensor or a Python number (bool, int, float, or a NumPy scalar).
+struct Operand {
+  Tensor t;
+  Scalar s{0};
+  bool is_tensor = false;
+};
+
+Operand operand(py::handle h, const char* op) {
+  if (py::isinstance<Tensor>(h)) return {h.cast<Tensor>(), Scalar(0), true};
+  if (py::isinstance<py::bool_>(h)) return {Tensor(), Scalar(h.cast<bool>()), false};
+  if (py::isinstance<py::int_>(h)) return {Tensor(), Scalar(h.cast<long long>()), false};
+  if (py::isinstance<py::float_>(h)) return {Tensor(), Scalar(h.cast<double>()), false};
+  if (py::hasattr(h, "dtype") && py::hasattr(h, "item") && py::len(h.attr("shape")) == 0) {
+    py::object v = h.attr("item")();  // NumPy scalar -> Python number
+    if (!py::isinstance<py::array>(v)) return operand(v, op);
+  }
+  throw py::type_error(std::string(op) + ": expected a Tensor or a number, got " +
+                       std::string(py::str(py::type::of(h).attr("__name__"))));
+}
+
+Scalar number(py::handle h, const char* op) {
+  Operand o = operand(h, op);
+  if (o.is_tensor) {
+    CR_CHECK(o.t.numel() == 1, std::invalid_argument, op, ": expected a number, got a tensor of shape ", o.t.shape());
+    return is_floating(o.t.dtype()) ? Scalar(o.t.item()) : Scalar(static_cast<long long>(o.t.item()));
+  }
+  return o.s;
+}
+
+// dim=None -> every dim; an int; or a tuple/list of ints.
+std::vector<int64_t> dims_arg(const py::object& dim) {
+  if (dim.is_none()) return {};
+  if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
+  if (py::isinstance<py::sequence>(dim) && !py::isinstance<py::str>(dim)) {
+    auto v = dim.cast<std::vector<int64_t>>();
+    if (v.empty()) return {};
+    return v;
+  }
+  throw py::type_error("dim: expected None, an int or a tuple of ints, got " +
+                       std::string(py::str(py::type::of(dim).attr("__name__"))));
+}
+
+// Sizes given as f(2, 3) or f((2, 3)) or f([2, 3]).
+Shape shape_arg(const py::args& args, const char* op) {
+  if (args.size() == 1 && py::isinstance<py::sequence>(args[0])) return args[0].cast<Shape>();
+  Shape s;
+  for (auto a : args) {
+    if (!py::isinstance<py::int_>(a))
+      throw py::type_error(std::string(op) + ": expected sizes as ints, got " +
+                           std::string(py::str(py::type::of(a).attr("__name__"))));
+    s.push_back(a.cast<int64_t>());
+  }
+  return s;
+}
+
+template <class TT, class TS>
+auto binary(const char* op, TT tt, TS ts) {
+  return [=](const Tensor& a, py::handle b) {
+    Operand o = operand(b, op);
+    return o.is_tensor ? tt(a, o.t) : ts(a, o.s);
+  };
+}
+
+// ---------------------------------------------------------------- NumPy interop
+const char* numpy_format(Dtype d) {
+  switch (d) {
+    case kBool: return "?";
+    case kInt64: return "q";
+    case kFloat32: return "f";
+    default: return "d";
+  }
+}
+
+py::buffer_info buffer(const Tensor& t) {
+  Shape strides(t.dim());
+  int64_t s = dtype_size(t.dtype());
+  for (int64_t d = t.dim() - 1; d >= 0; --d) { strides[d] = s; s *= t.shape()[d]; }
+  return py::buffer_info(t.raw_data(), dtype_size(t.dtype()), numpy_format(t.dtype()), t.dim(),
+                         t.shape(), strides);
+}
+
+Dtype dtype_of_array(const py::array& a, const char* op) {
+  char k = a.dtype().kind();
+  size_t n = a.itemsize();
+  if (k == 'f' && n == 4) return kFloat32;
+  if (k == 'f' && n == 8) return kFloat64;
+  if (k == 'i' && n == 8) return kInt64;
+  if (k == 'b' && n == 1) return kBool;
+  throw std::invalid_argument(std::string(op) + ": expected an array of float32, float64, int64 or "
+                              "bool, got " + std::string(py::str(a.dtype())));
+}
+
+// Shares the array's memory; the tensor keeps the array alive.
+Tensor from_numpy(py::array a) {
+  Dtype d = dtype_of_array(a, "from_numpy");
+  CR_CHECK(a.flags() & py::array::c_style, std::invalid_argument,
+           "from_numpy: expected a C-contiguous array; pass np.ascontiguousarray(a)");
+  CR_CHECK(a.writeable(), std::invalid_argument,
+           "from_numpy: the array is read-only and chainrule would share its memory; pass a.copy()");
+  Shape shape(a.shape(), a.shape() + a.ndim());
+  auto* owner = new py::object(a);
+  auto storage = std::make_shared<Storage>(a.mutable_data(), a.nbytes(), [owner](void*) {
+    py::gil_scoped_acquire gil;  // the last reference may go away in a thread without the GIL
+    delete owner;
+  });
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::move(storage);
+  impl->shape = std::move(shape);
+  impl->numel = shape_numel(impl->shape);
+  impl->dtype = d;
+  return Tensor(std::move(impl));
+}
+
+// ---------------------------------------------------------------- DLPack (ABI v0.8, CPU only)
+struct DLDevice { int32_t device_type, device_id; };
+struct DLDataType { uint8_t code, bits; uint16_t lanes; };
+struct DLTensor {
+  void* data;
+  DLDevice device;
+  int32_t ndim;
+  DLDataType dtype;
+  int64_t* shape;
+  int64_t* strides;
+  uint64_t byte_offset;
+};
+struct DLManagedTensor {
+  DLTensor dl_tensor;
+  void* manager_ctx;
+  void (*deleter)(DLManagedTensor*);
+};
+constexpr int32_t kDLCPU = 1;
+
+struct DLContext {
+  Tensor tensor;  // keeps the storage alive while the consumer uses it
+  Shape shape, strides;
+  DLManagedTensor managed;
+};
+
+py::capsule to_dlpack(const Tensor& t) {
+  auto* ctx = new DLContext{t, t.shape(), Shape(t.dim()), {}};
+  int64_t s = 1;
+  for (int64_t d = t.dim() - 1; d >= 0; --d) { ctx->strides[d] = s; s *= t.shape()[d]; }
+  DLDataType dt{2, 32, 1};
+  if (t.dtype() == kFloat64) dt = {2, 64, 1};
+  if (t.dtype() == kInt64) dt = {0, 64, 1};
+  if (t.dtype() == kBool) dt = {6, 8, 1};
+  ctx->managed.dl_tensor = {t.raw_data(), {kDLCPU, 0}, static_cast<int32_t>(t.dim()), dt,
+                            ctx->shape.data(), ctx->strides.data(), 0};
+  ctx->managed.manager_ctx = ctx;
+  ctx->managed.deleter = [](DLManagedTensor* m) { delete static_cast<DLContext*>(m->manager_ctx); };
+  return py::capsule(&ctx->managed, "dltensor", [](PyObject* cap) {
+    // Only an unconsumed capsule still owns the tensor (consumers rename it "used_dltensor").
+    if (PyCapsule_IsValid(cap, "dltensor")) {
+      auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+      m->deleter(m);
+    }
+  });
+}
+
+Tensor from_dlpack(py::object obj) {
+  py::object cap_obj = py::hasattr(obj, "__dlpack__") ? obj.attr("__dlpack__")() : obj;
+  PyObject* cap = cap_obj.ptr();
+  CR_CHECK(PyCapsule_IsValid(cap, "dltensor"), std::invalid_argument,
+           "from_dlpack: expected an object with __dlpack__ (torch tensor, NumPy array) or an "
+           "unused DLPack capsule");
+  auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+  const DLTensor& d = m->dl_tensor;
+  CR_CHECK(d.device.device_type == kDLCPU, std::invalid_argument,
+           "from_dlpack: expected a CPU tensor, got device type ", d.device.device_type);
+  Dtype dt;
+  if (d.dtype.lanes == 1 && d.dtype.code == 2 && d.dtype.bits == 32) dt = kFloat32;
+  else if (d.dtype.lanes == 1 && d.dtype.code == 2 && d.dtype.bits == 64) dt = kFloat64;
+  else if (d.dtype.lanes == 1 && d.dtype.code == 0 && d.dtype.bits == 64) dt = kInt64;
+  else if (d.dtype.lanes == 1 && d.dtype.code == 6 && d.dtype.bits == 8) dt = kBool;
+  else throw std::invalid_argument("from_dlpack: unsupported dtype (code " + std::to_string(d.dtype.code) +
+                                   ", bits " + std::to_string(d.dtype.bits) + ")");
+  Shape shape(d.shape, d.shape + d.ndim);
+  if (d.strides) {
+    int64_t s = 1;
+    for (int64_t i = d.ndim - 1; i >= 0; --i) {
+      CR_CHECK(shape[i] == 1 || d.strides[i] == s, std::invalid_argument,
+               "from_dlpack: expected a contiguous tensor; call .contiguous() on it first");
+      s *= shape[i];
+    }
+  }
+  PyCapsule_SetName(cap, "used_dltensor");
+  auto impl = std::make_shared<TensorImpl>();
+  impl->numel = shape_numel(shape);
+  impl->storage = std::make_shared<Storage>(static_cast<char*>(d.data) + d.byte_offset,
+                                            impl->numel * dtype_size(dt), [m](void*) {
+                                              if (m->deleter) m->deleter(m);
+                                            });
+  impl->shape = std::move(shape);
+  impl->dtype = dt;
+  return Tensor(std::move(impl));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- the module
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "chainrule's C++ core: tensors, ops and reverse-mode autograd.";
+
+  py::enum_<Dtype>(m, "dtype", "A tensor's element type: float32 (default), float64, int64, bool.")
+      .value("bool", kBool)
+      .value("int64", kInt64)
+      .value("float32", kFloat32)
+      .value("float64", kFloat64)
+      .def("__repr__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); })
+      .def("__str__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); })
+      .def_property_readonly("is_floating_point", [](Dtype d) { return is_floating(d); })
+      .def_property_readonly("itemsize", [](Dtype d) { return dtype_size(d); });
+  m.attr("float32") = kFloat32;
+  m.attr("float64") = kFloat64;
+  m.attr("int64") = kInt64;
+  m.attr("bool") = kBool;
+  m.attr("float") = kFloat32;
+  m.attr("double") = kFloat64;
+  m.attr("long") = kInt64;
+
+  py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A node of the autograd graph (a tensor's grad_fn).")
+      .def("name", &Node::name, "The node's name, e.g. 'MulBackward0'.")
+      .def_property_readonly("next_functions", [](const Node& n) {
+        py::list out;
+        for (const Edge& e : n.next) out.append(e.fn ? py::cast(e.fn) : py::none());
+        return py::tuple(out);
+      }, "The nodes that produced this node's inputs (None for leaves and constants).")
+      .def("__repr__", [](const Node& n) { return "<" + n.name() + ">"; });
+
+  py::class_<Tensor> T(m, "Tensor", py::buffer_protocol(), R"doc(
+An n-dimensional array that records the operations applied to it, so that gradients can be
+computed by reverse-mode differentiation (``backward``). Create tensors with ``chainrule.tensor``,
+``zeros``, ``randn`` ...; NumPy sees a tensor's memory without copying (``np.asarray(t)``).)doc");
+  T.def_buffer([](const Tensor& t) { return buffer(t); })
+      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); },
+                             "The size of each dim, as a tuple.")
+      .def("size", [](const Tensor& t, py::object dim) -> py::object {
+        if (dim.is_none()) return py::tuple(py::cast(t.shape()));
+        return py::cast(t.size(dim.cast<int64_t>()));
+      }, py::arg("dim") = py::none(), "The shape (a tuple), or the size of one dim.")
+      .def_property_readonly("dtype", &Tensor::dtype, "The element type.")
+      .def_property_readonly("ndim", &Tensor::dim, "The number of dims.")
+      .def("dim", &Tensor::dim, "The number of dims.")
+      .def("numel", &Tensor::numel, "The number of elements.")
+      .def("__len__", [](const Tensor& t) {
+        CR_CHECK(t.dim() > 0, std::invalid_argument, "len: a 0-d tensor has no len()");
+        return t.shape()[0];
+      })
+      .def("item", [](const Tensor& t) -> py::object {
+        double v = t.item();
+        if (t.dtype() == kBool) return py::bool_(v != 0);
+        if (t.dtype() == kInt64) return py::int_(static_cast<long long>(v));
+        return py::float_(v);
+      }, "The value of a one-element tensor as a Python number.")
+      .def_property("requires_grad", &Tensor::requires_grad,
+                    [](Tensor& t, bool r) { t.set_requires_grad(r); },
+                    "Whether gradients are computed for this tensor (settable on leaves).")
+      .def("requires_grad_", [](Tensor& t, bool r) { t.set_requires_grad(r); return t; },
+           py::arg("requires_grad") = true, "Sets requires_grad in place and returns the tensor.")
+      .def_property("grad", [](const Tensor& t) -> py::object {
+        Tensor g = t.grad();
+        return g.defined() ? py::cast(g) : py::none();
+      }, [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); },
+      "The accumulated gradient (None until a backward reaches this tensor). Set to None to reset.")
+      .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
+        auto f = t.grad_fn();
+        return f ? py::cast(f) : py::none();
+      }, "The autograd node that produced this tensor (None for leaves).")
+      .def_property_readonly("is_leaf", &Tensor::is_leaf,
+                             "True for tensors created by the user (not by an op that tracked grad).")
+      .def("detach", &Tensor::detach, "A tensor sharing this one's memory, without history.")
+      .def("retain_grad", &Tensor::retain_grad, "Keep .grad for this non-leaf tensor on backward.")
+      .def("backward", [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
+        Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
+        bool retain = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+        py::gil_scoped_release nogil;
+        t.backward(g, retain, create_graph);
+      }, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
+         py::arg("create_graph") = false, R"doc(
+Computes the gradient of this tensor with respect to every leaf that requires grad, accumulating
+(+=) into their ``.grad``. A scalar tensor needs no ``gradient``; otherwise pass one of its shape.
+``retain_graph=True`` keeps the graph for a second backward; ``create_graph=True`` records the
+backward itself, so gradients can be differentiated again (second derivatives, Hessians).)doc")
+      .def_property_readonly("_version", &Tensor::version)
+      .def("_mark_written", [](Tensor& t, const char* op) {  // for writes made through NumPy views
+        check_inplace(t, op);
+        t.impl()->storage->version++;
+      })
+      .def("to", [](const Tensor& t, Dtype d) { return t.to(d); }, py::arg("dtype"),
+           "This tensor converted to dtype (differentiable between float dtypes).")
+      .def("float", [](const Tensor& t) { return t.to(kFloat32); }, "Converts to float32.")
+      .def("double", [](const Tensor& t) { return t.to(kFloat64); }, "Converts to float64.")
+      .def("long", [](const Tensor& t) { return t.to(kInt64); }, "Converts to int64.")
+      .def("bool", [](const Tensor& t) { return t.to(kBool); }, "Converts to bool.")
+      .def("clone", &Tensor::clone, "A differentiable copy with its own memory.")
+      .def("contiguous", &Tensor::contiguous, "Returns self: chainrule tensors are always contiguous.")
+      .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); })
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
+      .def("__repr__", [](const Tensor& t) { return repr(t); })
+      .def("__dlpack__", [](const Tensor& t, py::kwargs) { return to_dlpack(t); },
+           "Exports the tensor's memory as a DLPack capsule (no copy).")
+      .def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(kDLCPU, 0); });
+
+  // in-place ops (refused on tensors that require grad while grad mode is on)
+  T.def("add_", [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
+       Operand a = operand(o, "add_");
+       return a.is_tensor ? t.add_(a.t, number(alpha, "add_")) : t.add_(Scalar(a.s.value * number(alpha, "add_").value));
+     }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
+     "self += alpha * other, in place.")
+      .def("sub_", [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
+        Operand a = operand(o, "sub_");
+        return a.is_tensor ? t.sub_(a.t, number(alpha, "sub_")) : t.sub_(Scalar(a.s.value * number(alpha, "sub_").value));
+      }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
+      "self -= alpha * other, in place.")
+      .def("mul_", [](Tensor& t, py::handle o) -> Tensor& {
+        Operand a = operand(o, "mul_");
+        return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s);
+      }, py::return_value_policy::reference_internal, "self *= other, in place.")
+      .def("div_", [](Tensor& t, py::handle o) -> Tensor& {
+        Operand a = operand(o, "div_");
+        return a.is_tensor ? t.div_(a.t) : t.div_(a.s);
+      }, py::return_value_policy::reference_internal, "self /= other, in place.")
+      .def("zero_", &Tensor::zero_, py::return_value_policy::reference_internal, "Fills with zeros, in place.")
+      .def("fill_", [](Tensor& t, py::handle v) -> Tensor& { return t.fill_(number(v, "fill_")); },
+           py::return_value_policy::reference_internal, "Fills with a value, in place.")
+      .def("copy_", &Tensor::copy_, py::return_value_policy::reference_internal,
+           "Copies src (broadcast to this shape) into this tensor, in place.")
+      .def("uniform_", &Tensor::uniform_, py::arg("a") = 0.0, py::arg("b") = 1.0,
+           py::return_value_policy::reference_internal, "Fills with samples of U[a, b), in place.")
+      .def("normal_", &Tensor::normal_, py::arg("mean") = 0.0, py::arg("std") = 1.0,
+           py::return_value_policy::reference_internal, "Fills with samples of N(mean, std^2), in place.");
+
+  // operators
+  auto add_f = binary("add", [](const Tensor& a, const Tensor& b) { return add(a, b); },
+                      [](const Tensor& a, const Scalar& b) { return add(a, b); });
+  auto sub_f = binary("sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); },
+                      [](const Tensor& a, const Scalar& b) { return sub(a, b); });
+  auto mul_f = binary("mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); },
+                      [](const Tensor& a, const Scalar& b) { return mul(a, b); });
+  auto div_f = binary("div", [](const Tensor& a, const Tensor& b) { return div(a, b); },
+                      [](const Tensor& a, const Scalar& b) { return div(a, b); });
+  auto pow_f = binary("pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); },
+                      [](const Tensor& a, const Scalar& b) { return pow(a, b); });
+  auto rsub_f = binary("rsub", [](const Tensor& a, const Tensor& b) { return sub(b, a); },
+                       [](const Tensor& a, const Scalar& b) { return rsub(a, b); });
+  auto rdiv_f = binary("rdiv", [](const Tensor& a, const Tensor& b) { return div(b, a); },
+                       [](const Tensor& a, const Scalar& b) { return rdiv(a, b); });
+  auto rpow_f = binary("pow", [](const Tensor& a, const Tensor& b) { return pow(b, a); },
+                       [](const Tensor& a, const Scalar& b) { return pow(b, a); });
+#define CR_CMP(name) \
+  binary(#name, [](const Tensor& a, const Tensor& b) { return name(a, b); }, \
+         [](const Tensor& a, const Scalar& b) { return name(a, b); })
+  T.def("__add__", add_f).def("__radd__", add_f).def("__sub__", sub_f).def("__rsub__", rsub_f)
+      .def("__mul__", mul_f).def("__rmul__", mul_f).def("__truediv__", div_f)
+      .def("__rtruediv__", rdiv_f).def("__pow__", pow_f).def("__rpow__", rpow_f)
+      .def("__matmul__", [](const Tensor& a, const Tensor& b) { py::gil_scoped_release r; return matmul(a, b); })
+      .def("__neg__", [](const Tensor& a) { return neg(a); })
+      .def("__abs__", [](const Tensor& a) { return abs(a); })
+      .def("__eq__", CR_CMP(eq)).def("__ne__", CR_CMP(ne)).def("__lt__", CR_CMP(lt))
+      .def("__le__", CR_CMP(le)).def("__gt__", CR_CMP(gt)).def("__ge__", CR_CMP(ge))
+      .def("__hash__", [](const Tensor& t) { return std::hash<const void*>()(t.impl()); })
+      .def("__invert__", [](const Tensor& a) { return logical_not(a); })
+      .def("__and__", [](const Tensor& a, const Tensor& b) { return logical_and(a, b); })
+      .def("__or__", [](const Tensor& a, const Tensor& b) { return logical_or(a, b); })
+      .def("__bool__", [](const Tensor& t) {
+        CR_CHECK(t.numel() == 1, std::runtime_error, "bool: the truth value of a tensor with ",
+                 t.numel(), " elements is ambiguous; use .any() or .all()");
+        return t.item() != 0;
+      })
+      .def("__float__", [](const Tensor& t) { return t.item(); })
+      .def("__int__", [](const Tensor& t) { return static_cast<long long>(t.item()); })
+      .def("__index__", [](const Tensor& t) {
+        CR_CHECK(t.dtype() == kInt64 && t.numel() == 1, std::invalid_argument,
+                 "index: only one-element int64 tensors can be used as an index");
+        return static_cast<long long>(t.item());
+      });
+  // in-place operators: Python's x -= y calls these; they return self
+  T.def("__iadd__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "add_"); return a.is_tensor ? t.add_(a.t) : t.add_(a.s); }, py::return_value_policy::reference_internal)
+      .def("__isub__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "sub_"); return a.is_tensor ? t.sub_(a.t) : t.sub_(a.s); }, py::return_value_policy::reference_internal)
+      .def("__imul__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "mul_"); return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s); }, py::return_value_policy::reference_internal)
+      .def("__itruediv__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "div_"); return a.is_tensor ? t.div_(a.t) : t.div_(a.s); }, py::return_value_policy::reference_internal);
+
+  // ---- functions; those whose first argument is the tensor are methods too (x.exp(), cr.exp(x)) ----
+  auto both = [&m, &T](const char* name, auto&& f, auto&&... extra) {
+    m.def(name, f, py::arg("input"), extra...);
+    T.def(name, f, extra...);
+  };
+  both("add", add_f, py::arg("other"), "input + other, broadcasting. Example: cr.add(x, 1).");
+  both("sub", sub_f, py::arg("other"), "input - other, broadcasting.");
+  both("mul", mul_f, py::arg("other"), "input * other (elementwise), broadcasting.");
+  both("div", div_f, py::arg("other"), "input / other (true division), broadcasting.");
+  both("pow", [](py::handle a, py::handle b) {
+    if (!py::isinstance<Tensor>(a)) return pow(number(a, "pow"), b.cast<Tensor>());
+    Operand o = operand(b, "pow");
+    return o.is_tensor ? pow(a.cast<Tensor>(), o.t) : pow(a.cast<Tensor>(), o.s);
+  }, py::arg("exponent"),
+        "input ** exponent elementwise; either may be a number. d/dx x^p = p x^(p-1).");
+  both("neg", [](const Tensor& x) { return neg(x); }, "-input.");
+  both("reciprocal", &reciprocal, "1 / input. d/dx = -1/x^2.");
+
+#define CR_UNARY(name, doc) both(#name, [](const Tensor& x) { return name(x); }, doc)
+  CR_UNARY(exp, "e^x elementwise. d/dx e^x = e^x. Example: cr.exp(cr.tensor([0., 1.])) -> [1.0000, 2.7183].");
+  CR_UNARY(log, "Natural log elementwise. d/dx ln x = 1/x.");
+  CR_UNARY(sqrt, "Square root elementwise. d/dx sqrt(x) = 1/(2 sqrt(x)).");
+  CR_UNARY(abs, "|x| elementwise. Its derivative is sign(x) (0 at 0).");
+  CR_UNARY(sin, "sin x elementwise. d/dx sin x = cos x.");
+  CR_UNARY(cos, "cos x elementwise. d/dx cos x = -sin x.");
+  CR_UNARY(tanh, "tanh x elementwise. d/dx tanh x = 1 - tanh(x)^2.");
+  CR_UNARY(sigmoid, "1 / (1 + e^-x) elementwise. d/dx = s(x)(1 - s(x)).");
+  CR_UNARY(relu, "max(x, 0) elementwise. Its derivative is 1 where x > 0, else 0.");
+  CR_UNARY(sign, "-1, 0 or 1 elementwise (not differentiable: no gradient flows).");
+  CR_UNARY(logical_not, "Elementwise not; returns a bool tensor.");
+#undef CR_UNARY
+  both("leaky_relu", &leaky_relu, py::arg("negative_slope") = 0.01,
+        "x where x > 0, else negative_slope * x.");
+  both("softplus", &softplus, py::arg("beta") = 1.0, py::arg("threshold") = 20.0,
+        "log(1 + e^(beta x)) / beta (x itself where beta x > threshold). Its derivative is sigmoid(beta x).");
+  both("clamp", [](const Tensor& x, py::object lo, py::object hi) {
+    CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument, "clamp: expected at least one of min and max");
+    return clamp(x, lo.is_none() ? -INFINITY : lo.cast<double>(), hi.is_none() ? INFINITY : hi.cast<double>());
+  }, py::arg("min") = py::none(), py::arg("max") = py::none(),
+        "Limits values to [min, max]. The gradient is 1 inside, 0 outside.");
+  both("maximum", &maximum, py::arg("other"),
+        "Elementwise max of two tensors (ties split the gradient evenly).");
+  both("minimum", &minimum, py::arg("other"),
+        "Elementwise min of two tensors (ties split the gradient evenly).");
+  both("eq", CR_CMP(eq), py::arg("other"), "input == other elementwise -> bool tensor.");
+  both("ne", CR_CMP(ne), py::arg("other"), "input != other elementwise -> bool tensor.");
+  both("lt", CR_CMP(lt), py::arg("other"), "input < other elementwise -> bool tensor.");
+  both("le", CR_CMP(le), py::arg("other"), "input <= other elementwise -> bool tensor.");
+  both("gt", CR_CMP(gt), py::arg("other"), "input > other elementwise -> bool tensor.");
+  both("ge", CR_CMP(ge), py::arg("other"), "input >= other elementwise -> bool tensor.");
+#undef CR_CMP
+  both("logical_and", &logical_and, py::arg("other"), "Elementwise and -> bool tensor.");
+  both("logical_or", &logical_or, py::arg("other"), "Elementwise or -> bool tensor.");
+  m.def("where", [](const Tensor& c, py::handle a, py::handle b) {
+    Operand x = operand(a, "where"), y = operand(b, "where");
+    if (x.is_tensor && y.is_tensor) return where(c, x.t, y.t);
+    if (x.is_tensor) return where(c, x.t, y.s);
+    if (y.is_tensor) return where(c, x.s, y.t);
+    Dtype d = x.s.integral && y.s.integral ? kInt64 : kFloat32;
+    return where(c, scalar_tensor(x.s.value, d), scalar_tensor(y.s.value, d));
+  }, py::arg("condition"), py::arg("input"), py::arg("other"),
+        "input where condition is true, else other (all broadcast). The gradient flows to the chosen side.");
+
+  // reductions
+  both("sum", [](const Tensor& x, py::object dim, bool keepdim) { return sum(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
+        "Sum over dim (int, tuple, or None for all). Example: x.sum(dim=1, keepdim=True).");
+  both("mean", [](const Tensor& x, py::object dim, bool keepdim) { return mean(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
+        "Mean over dim (int, tuple, or None for all). Floating tensors only.");
+  both("amax", [](const Tensor& x, py::object dim, bool keepdim) { return amax(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
+        "Max over dims; tied maxima share the gradient evenly.");
+  both("amin", [](const Tensor& x, py::object dim, bool keepdim) { return amin(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
+        "Min over dims; tied minima share the gradient evenly.");
+  m.def("_max_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return max(x, dim, keepdim); });
+  m.def("_min_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return min(x, dim, keepdim); });
+  both("argmax", [](const Tensor& x, py::object dim, bool keepdim) {
+    return dim.is_none() ? argmax(x) : argmax(x, dim.cast<int64_t>(), keepdim);
+  }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
+        "Index of the max (int64): of the flattened tensor, or along dim. The first one wins ties.");
+  both("argmin", [](const Tensor& x, py::object dim, bool keepdim) {
+    return dim.is_none() ? argmin(x) : argmin(x, dim.cast<int64_t>(), keepdim);
+  }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
+        "Index of the min (int64): of the flattened tensor, or along dim. The first one wins ties.");
+  both("var", [](const Tensor& x, py::object dim, py::object unbiased, py::object correction, bool keepdim) {
+    double c = 1.0;
+    if (!correction.is_none()) c = correction.cast<double>();
+    else if (!unbiased.is_none()) c = unbiased.cast<bool>() ? 1.0 : 0.0;
+    return var(x, dims_arg(dim), c, keepdim);
+  }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::kw_only(),
+        py::arg("correction") = py::none(), py::arg("keepdim") = false,
+        "Variance: sum((x - mean)^2) / (N - correction); correction=1 (default) is the unbiased estimate.");
+  both("logsumexp", [](const Tensor& x, py::object dim, bool keepdim) { return logsumexp(x, dims_arg(dim), keepdim); }, py::arg("dim"), py::arg("keepdim") = false,
+        "log(sum(exp(x))) over dim, computed stably (logits of 1e4 are fine).");
+  both("softmax", [](const Tensor& x, int64_t dim) { py::gil_scoped_release r; return softmax(x, dim); }, py::arg("dim"),
+        "exp(x) / sum(exp(x)) along dim, computed stably. Example: cr.softmax(logits, dim=-1).");
+  both("log_softmax", [](const Tensor& x, int64_t dim) { py::gil_scoped_release r; return log_softmax(x, dim); }, py::arg("dim"), "x - logsumexp(x) along dim, computed stably.");
+
+  // linear algebra
+  both("matmul", [](const Tensor& a, const Tensor& b) { py::gil_scoped_release r; return matmul(a, b); }, py::arg("other"), R"doc(
+Matrix product with PyTorch's rules: (k,)@(k,) -> (), (n,k)@(k,) -> (n,), (n,k)@(k,m) -> (n,m),
+and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b``.)doc");
+  both("mm", [](const Tensor& a, const Tensor& b) { py::gil_scoped_release r; return mm(a, b); }, py::arg("mat2"), "(n,k) @ (k,m) -> (n,m), 2-D only.");
+  both("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
+    py::gil_scoped_release r;
+    return linear(x, w, b ? *b : Tensor());
+  }, py::arg("weight"), py::arg("bias") = py::none(),
+        "x @ weight.T + bias; x (..., in), weight (out, in), bias (out,).");
+
+  // shape
+  both("reshape", [](const Tensor& x, Shape s) { return reshape(x, std::move(s)); }, py::arg("shape"),
+        "Same data with a new shape (one dim may be -1). Shares memory.");
+  both("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1,
+        "Merges dims start_dim..end_dim into one.");
+  both("transpose", &transpose, py::arg("dim0"), py::arg("dim1"), "Swaps two dims.");
+  both("permute", [](const Tensor& x, std::vector<int64_t> d) { return permute(x, std::move(d)); }, py::arg("dims"), "Reorders the dims: permute(x, (2, 0, 1)).");
+  both("squeeze", [](const Tensor& x, py::object dim) { return dim.is_none() ? squeeze(x) : squeeze(x, dim.cast<int64_t>()); }, py::arg("dim") = py::none(), "Removes dims of size 1 (all, or just dim).");
+  both("unsqueeze", &unsqueeze, py::arg("dim"), "Inserts a dim of size 1 at dim.");
+  both("broadcast_to", [](const Tensor& x, Shape s) { return broadcast_to(x, std::move(s)); }, py::arg("shape"), "Broadcasts to shape (the gradient is summed back).");
+  m.def("cat", [](const std::vector<Tensor>& xs, int64_t dim) { return cat(xs, dim); },
+        py::arg("tensors"), py::arg("dim") = 0, "Concatenates tensors along an existing dim.");
+  m.def("stack", [](const std::vector<Tensor>& xs, int64_t dim) { return stack(xs, dim); },
+        py::arg("tensors"), py::arg("dim") = 0, "Stacks same-shaped tensors along a new dim.");
+  both("split", [](const Tensor& x, py::object size, int64_t dim) {
+    if (py::isinstance<py::int_>(size)) return py::tuple(py::cast(split(x, size.cast<int64_t>(), dim)));
+    return py::tuple(py::cast(split(x, size.cast<std::vector<int64_t>>(), dim)));
+  }, py::arg("split_size_or_sections"), py::arg("dim") = 0,
+        "Splits into chunks of a given size (the last may be smaller) or of the given sizes.");
+  both("chunk", [](const Tensor& x, int64_t n, int64_t dim) { return py::tuple(py::cast(chunk(x, n, dim))); }, py::arg("chunks"), py::arg("dim") = 0, "Splits into `chunks` nearly equal pieces.");
+  both("narrow_slice", [](const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
+    return slice(x, dim, start, stop, step);
+  }, py::arg("dim"), py::arg("start"), py::arg("stop"), py::arg("step") = 1,
+        "x[start:stop:step] along dim (Python slice semantics).");
+  both("select", [](const Tensor& x, int64_t d, int64_t i) { return select(x, d, i); }, py::arg("dim"), py::arg("index"), "x[index] along dim (removes dim).");
+  both("index_select", &index_select, py::arg("dim"), py::arg("index"),
+        "Picks the entries of a 1-D int64 index along dim.");
+  both("gather", &gather, py::arg("dim"), py::arg("index"),
+        "out[i][j] = input[i][index[i][j]] (dim=1); e.g. the score of each sample's class.");
+  both("scatter_add", &scatter_add, py::arg("dim"), py::arg("index"), py::arg("src"),
+        "A copy of input with src added at the positions index gives along dim (the inverse of gather).");
+  both("index_add", [](const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src) { return index_add(x, dim, idx, src); }, py::arg("dim"), py::arg("index"), py::arg("source"),
+        "A copy of input with source's slices added at the indices along dim.");
+  m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1,
+        "int64 labels (...) -> int64 (..., num_classes) with a 1 at each label.");
+  both("expand", [](const Tensor& x, Shape s) { return expand(x, std::move(s)); }, py::arg("size"));
+  both("sum_to", &sum_to, py::arg("shape"), "Sums a broadcast tensor back down to shape.");
+
+  // methods taking sizes as varargs, as PyTorch's: x.reshape(2, 3), x.permute(1, 0), x.view(-1)
+  T.def("reshape", [](const Tensor& x, py::args s) { return reshape(x, shape_arg(s, "reshape")); },
+        "Same data with a new shape, given as ints or a tuple (one may be -1). Shares memory.")
+      .def("view", [](const Tensor& x, py::args s) { return view(x, shape_arg(s, "view")); },
+           "Same as reshape (chainrule tensors are always contiguous).")
+      .def("permute", [](const Tensor& x, py::args s) { return permute(x, shape_arg(s, "permute")); },
+           "Reorders the dims: x.permute(2, 0, 1).")
+      .def("expand", [](const Tensor& x, py::args s) { return expand(x, shape_arg(s, "expand")); },
+           "Broadcasts to the given sizes (-1 keeps a dim).")
+      .def("t", &Tensor::t, "Transpose of a 2-D tensor.")
+      .def_property_readonly("T", [](const Tensor& x) {
+        std::vector<int64_t> d(x.dim());
+        for (int64_t i = 0; i < x.dim(); ++i) d[i] = x.dim() - 1 - i;
+        return permute(x, d);
+      }, "The tensor with its dims reversed (the transpose, for a matrix).");
+
+  // factories
+  m.def("_empty", [](Shape s, Dtype d) { return empty(std::move(s), d); });
+  m.def("_zeros", [](Shape s, Dtype d) { return zeros(std::move(s), d); });
+  m.def("_ones", [](Shape s, Dtype d) { return ones(std::move(s), d); });
+  m.def("_full", [](Shape s, py::handle v, Dtype d) { return full(std::move(s), number(v, "full"), d); });
+  m.def("_arange", [](double a, double b, double step, Dtype d) { return arange(a, b, step, d); });
+  m.def("_linspace", &linspace);
+  m.def("_eye", &eye);
+  m.def("_rand", [](Shape s, Dtype d) { return rand(std::move(s), d); });
+  m.def("_randn", [](Shape s, Dtype d) { return randn(std::move(s), d); });
+  m.def("_randint", [](int64_t lo, int64_t hi, Shape s) { return randint(lo, hi, std::move(s)); });
+  m.def("manual_seed", &manual_seed, py::arg("seed"),
+        "Seeds the random number generator: the same seed gives the same numbers on every machine.");
+  m.def("from_numpy", &from_numpy, py::arg("array"),
+        "A tensor sharing memory with a C-contiguous float32/float64/int64/bool NumPy array.");
+  m.def("from_dlpack", &from_dlpack, py::arg("ext_tensor"),
+        "A tensor sharing memory with any CPU object that supports DLPack (torch tensors, NumPy arrays).");
+  m.def("_shape_helper", [](py::args a) { return shape_arg(a, "size"); });
+
+  // grad mode
+  m.def("is_grad_enabled", &is_grad_enabled, "Whether ops record the graph (False inside no_grad).");
+  m.def("_set_grad_enabled", &set_grad_enabled);
+
+  // autograd
+  py::module_ ag = m.def_submodule("_autograd");
+  ag.def("grad", [](std::vector<Tensor> outs, std::vector<Tensor> ins, std::vector<std::optional<Tensor>> gos,
+                    bool retain, bool create, bool allow_unused) {
+    std::vector<Tensor> g;
+    for (auto& o : gos) g.push_back(o ? *o : Tensor());
+    std::vector<Tensor> r;
+    {
+      py::gil_scoped_release nogil;
+      r = autograd::grad(outs, ins, g, retain, create, allow_unused);
+    }
+    py::list out;
+    for (auto& t : r) out.append(t.defined() ? py::cast(t) : py::none());
+    return py::tuple(out);
+  });
+  ag.def("backward", [](std::vector<Tensor> outs, std::vector<std::optional<Tensor>> gos, bool retain, bool create) {
+    std::vector<Tensor> g;
+    for (auto& o : gos) g.push_back(o ? *o : Tensor());
+    py::gil_scoped_release nogil;
+    autograd::backward(outs, g, retain, create);
+  });
+  auto wrap_fn = [](py::function fn) {
+    return GradcheckFn([fn](const std::vector<Tensor>& in) {
+      py::tuple args(in.size());
+      for (size_t i = 0; i < in.size(); ++i) args[i] = py::cast(in[i]);
+      py::object r = fn(*args);
+      if (!py::isinstance<Tensor>(r))
+        throw py::type_error("gradcheck: the function must return a Tensor");
+      return r.cast<Tensor>();
+    });
+  };
+  ag.def("gradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
+    auto r = gradcheck(wrap_fn(fn), in, eps, atol, rtol);
+    return py::make_tuple(r.ok, r.message);
+  });
+  ag.def("gradgradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
+    auto r = gradgradcheck(wrap_fn(fn), in, eps, atol, rtol);
+    return py::make_tuple(r.ok, r.message);
+  });
+}

@@ -1,0 +1,293 @@
+"""chainrule: a tiny, readable reverse-mode autodiff and neural-network framework.
+
+Use it like PyTorch::
+
+    import chainrule as cr
+    x = cr.tensor([2.0], requires_grad=True)
+    (x ** 3).backward()
+    x.grad          # tensor([12.])
+
+The C++ core lives in ``chainrule._core``; this package adds the pure-Python conveniences
+(``tensor()`` from nested lists and arrays, size arguments as varargs, indexing, ``no_grad``).
+"""
+from __future__ import annotations
+
+import builtins as _builtins
+import collections as _collections
+
+import numpy as _np
+
+from . import _core
+from ._core import (  # noqa: F401  (re-exported)
+    Node,
+    Tensor,
+    abs,
+    add,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    bool,
+    broadcast_to,
+    cat,
+    chunk,
+    clamp,
+    cos,
+    div,
+    double,
+    dtype,
+    eq,
+    exp,
+    expand,
+    flatten,
+    float,
+    float32,
+    float64,
+    from_dlpack,
+    from_numpy,
+    gather,
+    ge,
+    gt,
+    index_add,
+    index_select,
+    int64,
+    is_grad_enabled,
+    le,
+    leaky_relu,
+    linear,
+    log,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logsumexp,
+    long,
+    lt,
+    manual_seed,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    mm,
+    mul,
+    ne,
+    neg,
+    one_hot,
+    permute,
+    pow,
+    reciprocal,
+    relu,
+    reshape,
+    scatter_add,
+    select,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    softplus,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    sum_to,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from ._grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: E402
+from ._tensor_py import install as _install  # noqa: E402
+from . import autograd  # noqa: E402,F401
+
+__version__ = "0.1.0"
+
+_Py_bool, _Py_float, _Py_int = _builtins.bool, _builtins.float, _builtins.int
+_NUMPY_DTYPES = {float32: _np.float32, float64: _np.float64, int64: _np.int64, bool: _np.bool_}
+
+
+def _sizes(size, op):
+    """f(2, 3), f((2, 3)) and f([2, 3]) all mean the shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (_Py_int, _np.integer)) or isinstance(s, _Py_bool):
+            raise TypeError(f"{op}: expected sizes as ints, got {type(s).__name__}")
+    return [_Py_int(s) for s in size]
+
+
+def _finish(t, requires_grad):
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data, dtype=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (a number, nested lists, a NumPy array or a tensor).
+
+    The dtype is inferred as PyTorch does: Python floats give float32, ints int64, bools bool;
+    NumPy arrays keep float64/float32/int64/bool. Example: ``cr.tensor([[1., 2.], [3., 4.]])``.
+    """
+    if isinstance(data, Tensor):
+        t = data.detach().clone()
+        return _finish(t if dtype is None else t.to(dtype), requires_grad)
+    from_numpy_input = isinstance(data, (_np.ndarray, _np.generic))
+    try:
+        arr = _np.array(data)
+    except ValueError as e:  # ragged nested lists
+        raise ValueError(f"tensor: expected a rectangular nested list, got {e}") from None
+    if dtype is None:
+        kind = arr.dtype.kind
+        if kind == "b":
+            dtype = bool
+        elif kind in "iu":
+            dtype = int64
+        elif kind == "f":
+            dtype = float64 if from_numpy_input and arr.dtype == _np.float64 else float32
+        else:
+            raise TypeError(f"tensor: can't make a tensor from data of type {arr.dtype} "
+                            "(expected numbers, bools, nested lists or a numeric NumPy array)")
+    if not isinstance(dtype, _core.dtype):
+        raise TypeError(f"tensor: dtype must be a chainrule dtype (cr.float32, ...), got {dtype!r}")
+    arr = _np.ascontiguousarray(arr.astype(_NUMPY_DTYPES[dtype], copy=True))
+    return _finish(from_numpy(arr), requires_grad)
+
+
+def as_tensor(data, dtype=None):
+    """Like ``tensor`` but without a copy when ``data`` is already a suitable tensor or array."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, _np.ndarray) and data.flags.c_contiguous and data.flags.writeable and \
+            data.dtype in (_np.float32, _np.float64, _np.int64, _np.bool_) and dtype is None:
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def _dtype(dtype, default=float32):
+    return default if dtype is None else dtype
+
+
+def empty(*size, dtype=None, requires_grad=False):
+    """An uninitialised tensor of the given size."""
+    return _finish(_core._empty(_sizes(size, "empty"), _dtype(dtype)), requires_grad)
+
+
+def zeros(*size, dtype=None, requires_grad=False):
+    """A tensor of zeros: ``cr.zeros(2, 3)`` or ``cr.zeros((2, 3), dtype=cr.float64)``."""
+    return _finish(_core._zeros(_sizes(size, "zeros"), _dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad=False):
+    """A tensor of ones: ``cr.ones(2, 3)``."""
+    return _finish(_core._ones(_sizes(size, "ones"), _dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False):
+    """A tensor filled with ``fill_value``; the dtype follows the value (int -> int64, float -> float32)."""
+    if dtype is None:
+        dtype = bool if isinstance(fill_value, _Py_bool) else \
+            int64 if isinstance(fill_value, (_Py_int, _np.integer)) else float32
+    return _finish(_core._full(_sizes((size,), "full"), fill_value, dtype), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Values from start (default 0) up to but not including end: ``cr.arange(5)`` -> [0, 1, 2, 3, 4].
+
+    int64 when start, end and step are all ints, else float32, as PyTorch.
+    """
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (_Py_int, _np.integer)) for v in (start, end, step))
+        dtype = int64 if ints else float32
+    return _finish(_core._arange(_Py_float(start), _Py_float(end), _Py_float(step), dtype), requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from start to end, both included."""
+    return _finish(_core._linspace(_Py_float(start), _Py_float(end), _Py_int(steps), _dtype(dtype)), requires_grad)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False):
+    """The n x m (default n x n) identity matrix."""
+    return _finish(_core._eye(_Py_int(n), -1 if m is None else _Py_int(m), _dtype(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad=False):
+    """Uniform samples from [0, 1). Seed with ``cr.manual_seed``."""
+    return _finish(_core._rand(_sizes(size, "rand"), _dtype(dtype)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad=False):
+    """Standard normal samples. Seed with ``cr.manual_seed``."""
+    return _finish(_core._randn(_sizes(size, "randn"), _dtype(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=None):
+    """Random int64 values in [low, high): ``cr.randint(0, 10, (3,))`` (or ``randint(high, size)``)."""
+    if high is None:
+        raise TypeError("randint: expected randint(low, high, size) or randint(high, size=...)")
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    t = _core._randint(_Py_int(low), _Py_int(high), _sizes((size,), "randint"))
+    return t if dtype is None else t.to(dtype)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    """Zeros with the shape (and dtype) of t."""
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    """Ones with the shape (and dtype) of t."""
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    """``fill_value`` with the shape (and dtype) of t."""
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+_max_result = _collections.namedtuple("max", ["values", "indices"])
+_min_result = _collections.namedtuple("min", ["values", "indices"])
+
+
+def max(input, dim=None, keepdim=False):
+    """The largest element; or, with ``dim``, a (values, indices) pair along it; or, with a tensor
+    as second argument, the elementwise maximum. The gradient goes to the chosen elements."""
+    if dim is None:
+        return amax(input)
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    return _max_result(*_core._max_dim(input, dim, keepdim))
+
+
+def min(input, dim=None, keepdim=False):
+    """The smallest element; or, with ``dim``, a (values, indices) pair; or the elementwise minimum."""
+    if dim is None:
+        return amin(input)
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    return _min_result(*_core._min_dim(input, dim, keepdim))
+
+
+def numel(input):
+    """The number of elements of a tensor."""
+    return input.numel()
+
+
+_install(Tensor, max=max, min=min)
