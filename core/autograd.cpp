@@ -123,7 +123,7 @@ static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs, unsi
     }
     node->input_shapes.push_back(t.defined() ? t.shape() : Shape{});
     node->input_dtypes.push_back(t.defined() ? t.dtype() : kFloat32);
-    if (save & kSaveInputs)
+    if ((save & kSaveInputs) || ((save & kSaveFirstInput) && i == 0))
       node->saved_inputs.push_back(t.defined() ? SavedTensor{t.impl_ptr(), t.version()} : SavedTensor{});
     ++i;
   }

@@ -85,7 +85,8 @@ struct Node : std::enable_shared_from_this<Node> {
   ~Node();                   // releases edges iteratively (a 1,000,000-node chain must not recurse)
 };
 
-enum SaveFlags : unsigned { kSaveNone = 0, kSaveInputs = 1, kSaveOutput = 2 };
+// kSaveFirstInput: only input 0 (where's condition), so the others may change in place freely.
+enum SaveFlags : unsigned { kSaveNone = 0, kSaveInputs = 1, kSaveOutput = 2, kSaveFirstInput = 4 };
 
 // Attaches a Node to `out` when grad mode is on and some input requires grad; otherwise returns
 // `out` untouched, so inference pays nothing. `fn` returns one gradient per input (undefined for

@@ -447,7 +447,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       for (int64_t i = s; i < e; ++i) o[i] = pc[i] ? pa[i] : pb[i];
     });
   });
-  return record("where", out, {c, a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+  return record("where", out, {c, a, b}, kSaveFirstInput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor c = s.input(0);
     return {Tensor(), where(c, g, 0), where(c, 0, g)};
   });

@@ -52,7 +52,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 // (n,k) @ (k,m)          dA = G @ B^T, dB = A^T @ G
 Tensor mm(const Tensor& a, const Tensor& b) {
   CR_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), std::invalid_argument,
-           "matmul: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape());
+           "mm: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape());
   int64_t n = a.size(0), k = a.size(1), m = b.size(1);
   return record("mm", gemm(a, b, 1, n, k, m, {n, m}), {a, b}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads {

@@ -180,8 +180,8 @@ Tensor mean(const Tensor& x) { return mean(x, {}, false); }
 
 // ---------------------------------------------------------------- max, min
 // y = max_dims x          dy/dx = [x = y] / #ties   (ties share the gradient equally)
-static Tensor amax_amin(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim, bool is_max) {
-  const char* op = is_max ? "amax" : "amin";
+static Tensor amax_amin(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim, bool is_max,
+                        const char* op) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument, op, ": not supported for bool tensors");
   std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), op);
   Tensor y = reduce(x, dims, is_max ? Kind::Max : Kind::Min, op);
@@ -194,10 +194,10 @@ static Tensor amax_amin(const Tensor& x, std::vector<int64_t> dims_in, bool keep
                   return {reshape(g, ks) * mask / sum(mask, dims, true)};
                 });
 }
-Tensor amax(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, true); }
-Tensor amin(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, false); }
-Tensor max(const Tensor& x) { return amax(x); }
-Tensor min(const Tensor& x) { return amin(x); }
+Tensor amax(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, true, "amax"); }
+Tensor amin(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, false, "amin"); }
+Tensor max(const Tensor& x) { return amax_amin(x, {}, false, true, "max"); }
+Tensor min(const Tensor& x) { return amax_amin(x, {}, false, false, "min"); }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   return arg_reduce(x, normalize_dim(dim, x.dim(), "argmax"), keepdim, true, "argmax");
@@ -254,11 +254,14 @@ Tensor softmax(const Tensor& x_in, int64_t dim) {
   return e / sum(e, {dim}, true);
 }
 
-// log_softmax(x) = x - logsumexp(x)
+// log_softmax(x) = s - log Σ e^s with s = x - max(x): subtracting the max first keeps float32
+// precise for logits of 1e4 (x - logsumexp(x) would round logsumexp at that magnitude).
 Tensor log_softmax(const Tensor& x_in, int64_t dim) {
   Tensor x = float_input(x_in);
   dim = normalize_dim(dim, x.dim(), "log_softmax");
-  return x - logsumexp(x, {dim}, true);
+  Tensor m = amax(x.detach(), {dim}, true);
+  Tensor s = x - where(eq(abs(m), INFINITY), 0, m);
+  return s - log(sum(exp(s), {dim}, true));
 }
 
 }  // namespace chainrule

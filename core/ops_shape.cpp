@@ -43,22 +43,23 @@ Tensor kernels::expand_copy(const Tensor& t, const Shape& shape) {
 }
 
 // y = x broadcast to `shape`       dy/dx = sum over the broadcast dims
-Tensor expand(const Tensor& x, Shape shape) {
+static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
   int64_t lead = static_cast<int64_t>(shape.size()) - x.dim();
-  CR_CHECK(lead >= 0, std::invalid_argument, "expand: can't expand shape ", x.shape(), " to ", shape,
+  CR_CHECK(lead >= 0, std::invalid_argument, op, ": can't expand shape ", x.shape(), " to ", shape,
            " (fewer dims)");
   for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
     if (i >= lead && shape[i] == -1) shape[i] = x.shape()[i - lead];
     int64_t have = i >= lead ? x.shape()[i - lead] : 1;
     CR_CHECK(shape[i] >= 0 && (have == shape[i] || have == 1), std::invalid_argument,
-             "expand: can't expand shape ", x.shape(), " to ", shape, " (dim ", i, " has size ", have,
+             op, ": can't expand shape ", x.shape(), " to ", shape, " (dim ", i, " has size ", have,
              ", expected 1 or ", shape[i], ")");
   }
   if (shape == x.shape()) return x;
   return record("expand", expand_copy(x, shape), {x}, kSaveNone,
                 [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; });
 }
-Tensor broadcast_to(const Tensor& x, Shape shape) { return expand(x, std::move(shape)); }
+Tensor expand(const Tensor& x, Shape shape) { return expand_as_op(x, std::move(shape), "expand"); }
+Tensor broadcast_to(const Tensor& x, Shape shape) { return expand_as_op(x, std::move(shape), "broadcast_to"); }
 
 // Sums x down to `shape`, undoing a broadcast: the one place gradients of broadcasting ops go.
 Tensor sum_to(const Tensor& x, const Shape& shape) {
@@ -78,23 +79,23 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 // ---------------------------------------------------------------- reshape family (views)
 // y = x with a new shape (same storage)       dy/dx = reshape back
-Tensor reshape(const Tensor& x, Shape shape) {
+static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
   int64_t infer = -1, known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
-      CR_CHECK(infer < 0, std::invalid_argument, "reshape: only one dim can be -1, got ", shape);
+      CR_CHECK(infer < 0, std::invalid_argument, op, ": only one dim can be -1, got ", shape);
       infer = static_cast<int64_t>(i);
     } else {
-      CR_CHECK(shape[i] >= 0, std::invalid_argument, "reshape: invalid size in shape ", shape);
+      CR_CHECK(shape[i] >= 0, std::invalid_argument, op, ": invalid size in shape ", shape);
       known *= shape[i];
     }
   }
   if (infer >= 0) {
-    CR_CHECK(known != 0 && x.numel() % known == 0, std::invalid_argument, "reshape: can't reshape ",
+    CR_CHECK(known != 0 && x.numel() % known == 0, std::invalid_argument, op, ": can't reshape ",
              x.shape(), " (", x.numel(), " elements) to ", shape);
     shape[infer] = x.numel() / known;
   }
-  CR_CHECK(shape_numel(shape) == x.numel(), std::invalid_argument, "reshape: can't reshape ",
+  CR_CHECK(shape_numel(shape) == x.numel(), std::invalid_argument, op, ": can't reshape ",
            x.shape(), " (", x.numel(), " elements) to ", shape, " (", shape_numel(shape), " elements)");
   auto t = std::make_shared<TensorImpl>();
   t->storage = x.impl()->storage;
@@ -104,7 +105,8 @@ Tensor reshape(const Tensor& x, Shape shape) {
   return record("reshape", Tensor(std::move(t)), {x}, kSaveNone,
                 [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
 }
-Tensor view(const Tensor& x, Shape shape) { return reshape(x, std::move(shape)); }
+Tensor reshape(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "reshape"); }
+Tensor view(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "view"); }
 
 Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
   if (x.dim() == 0) return reshape(x, {1});

@@ -581,8 +581,8 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("_set_grad_enabled", &set_grad_enabled);
 
   // autograd
-  py::module_ ag = m.def_submodule("_autograd");
-  ag.def("grad", [](std::vector<Tensor> outs, std::vector<Tensor> ins, std::vector<std::optional<Tensor>> gos,
+  // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)
+  m.def("_autograd_grad", [](std::vector<Tensor> outs, std::vector<Tensor> ins, std::vector<std::optional<Tensor>> gos,
                     bool retain, bool create, bool allow_unused) {
     std::vector<Tensor> g;
     for (auto& o : gos) g.push_back(o ? *o : Tensor());
@@ -595,7 +595,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
     for (auto& t : r) out.append(t.defined() ? py::cast(t) : py::none());
     return py::tuple(out);
   });
-  ag.def("backward", [](std::vector<Tensor> outs, std::vector<std::optional<Tensor>> gos, bool retain, bool create) {
+  m.def("_autograd_backward", [](std::vector<Tensor> outs, std::vector<std::optional<Tensor>> gos, bool retain, bool create) {
     std::vector<Tensor> g;
     for (auto& o : gos) g.push_back(o ? *o : Tensor());
     py::gil_scoped_release nogil;
@@ -611,11 +611,11 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
       return r.cast<Tensor>();
     });
   };
-  ag.def("gradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
+  m.def("_gradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
     auto r = gradcheck(wrap_fn(fn), in, eps, atol, rtol);
     return py::make_tuple(r.ok, r.message);
   });
-  ag.def("gradgradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
+  m.def("_gradgradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
     auto r = gradgradcheck(wrap_fn(fn), in, eps, atol, rtol);
     return py::make_tuple(r.ok, r.message);
   });

@@ -3,7 +3,6 @@ finite differences (gradcheck, gradgradcheck)."""
 from . import _core
 
 Tensor = _core.Tensor
-_ag = _core._autograd
 
 
 class GradcheckError(RuntimeError):
@@ -30,14 +29,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     outs, ins = _seq(outputs), _seq(inputs)
     retain = create_graph if retain_graph is None else bool(retain_graph)
-    return _ag.grad(outs, ins, _grads(grad_outputs, len(outs)), retain, create_graph, allow_unused)
+    return _core._autograd_grad(outs, ins, _grads(grad_outputs, len(outs)), retain, create_graph, allow_unused)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulates into ``.grad`` the gradients of ``tensors`` (the sum of their backwards)."""
     outs = _seq(tensors)
     retain = create_graph if retain_graph is None else bool(retain_graph)
-    _ag.backward(outs, _grads(grad_tensors, len(outs)), retain, create_graph)
+    _core._autograd_backward(outs, _grads(grad_tensors, len(outs)), retain, create_graph)
 
 
 def _check(which, fn, inputs, eps, atol, rtol, raise_exception):
@@ -54,9 +53,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     Returns True, or raises GradcheckError naming the input, the element, both values and the
     error (returns False instead with ``raise_exception=False``).
     """
-    return _check(_ag.gradcheck, fn, inputs, eps, atol, rtol, raise_exception)
+    return _check(_core._gradcheck, fn, inputs, eps, atol, rtol, raise_exception)
 
 
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Like gradcheck, for second derivatives (the backward of the backward)."""
-    return _check(_ag.gradgradcheck, fn, inputs, eps, atol, rtol, raise_exception)
+    return _check(_core._gradgradcheck, fn, inputs, eps, atol, rtol, raise_exception)
