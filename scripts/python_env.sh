@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Makes .venv (once) and installs chainrule into it; `python_env.sh test` adds the test extras
+# (pytest, hypothesis, torch==2.13.0 — pinned: an unpinned torch would pull a multi-GB CUDA build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+# The build backend and pybind11 go in first so that the package builds without isolation:
+# repeated installs then reuse build/ instead of recompiling the whole core.
+.venv/bin/python -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "numpy>=1.22"
+target="."
+[ "${1:-}" = "test" ] && target=".[test]"
+.venv/bin/python -m pip install -q --no-build-isolation "$target"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one command that runs every test: the C++ suite in a normal build and again under
+# AddressSanitizer + UndefinedBehaviorSanitizer (leaks and undefined behaviour fail the run), then
+# the Python package is installed into .venv and its pytest suite runs (against torch==2.13.0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install_deps.sh
+
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release
+cmake --build build/release -j2
+ctest --test-dir build/release --output-on-failure -j2
+
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON
+cmake --build build/asan -j2 --target chainrule_tests
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build/asan --output-on-failure -j2
+
+bash scripts/python_env.sh test
+.venv/bin/python -m pytest tests/python -q -p no:cacheprovider
