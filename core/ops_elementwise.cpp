@@ -27,10 +27,19 @@ Dtype result_type(const Tensor& a, const Tensor& b) {
 // A Python-number-like scalar: int keeps the tensor's dtype, a float makes int tensors float32.
 Dtype result_type(const Tensor& a, const Scalar& s) {
   if (is_floating(a.dtype())) return a.dtype();
-  return s.integral ? (a.dtype() == kBool ? kInt64 : a.dtype()) : kFloat32;
+  if (!s.integral) return kFloat32;
+  return a.dtype() == kBool && !s.boolean ? kInt64 : a.dtype();
 }
 
+// Ops with no bool meaning (neg, pow, abs, ...) compute bool inputs as int64.
 Dtype arith_type(Dtype d) { return d == kBool ? kInt64 : d; }
+
+// PyTorch refuses bool subtraction (its meaning would be xor); so do we.
+Dtype sub_type(Dtype t, const char* op) {
+  CR_CHECK(t != kBool, std::invalid_argument, op, ": subtraction with bool tensors is not supported; "
+           "use logical_not / logical_and, or convert with .to(kInt64)");
+  return t;
+}
 
 // out = f(a, b) with broadcasting, computed in dtype `ct`, written as `ot` (ct or bool).
 template <class F>
@@ -126,21 +135,21 @@ Tensor Tensor::clone() const {
 // ---------------------------------------------------------------- arithmetic
 // z = a + b               dz/da = 1, dz/db = 1
 Tensor add(const Tensor& a, const Tensor& b) {
-  Dtype t = arith_type(result_type(a, b));
+  Dtype t = result_type(a, b);  // bool + bool stays bool (or), as PyTorch
   return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return x + y; }),
                 {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
 }
 
 // z = a - b               dz/da = 1, dz/db = -1
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Dtype t = arith_type(result_type(a, b));
+  Dtype t = sub_type(result_type(a, b), "sub");
   return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return x - y; }),
                 {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
 }
 
 // z = a * b               dz/da = b, dz/db = a
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Dtype t = arith_type(result_type(a, b));
+  Dtype t = result_type(a, b);  // bool * bool stays bool (and)
   return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; }),
                 {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
                   return {g * s.input(1), g * s.input(0)};
@@ -160,12 +169,13 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 // z = a + c               dz/da = 1
 Tensor add(const Tensor& a, const Scalar& c) {
-  Dtype t = arith_type(result_type(a, c));
+  Dtype t = result_type(a, c);
   return record("add", scalar_kernel(a, c.value, t, [](auto x, auto y) { return x + y; }), {a},
                 kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
 }
 
 Tensor sub(const Tensor& a, const Scalar& c) {
+  sub_type(result_type(a, c), "sub");
   Scalar m = c;
   m.value = -c.value;
   return add(a, m);
@@ -173,14 +183,14 @@ Tensor sub(const Tensor& a, const Scalar& c) {
 
 // z = c - a               dz/da = -1
 Tensor rsub(const Tensor& a, const Scalar& c) {
-  Dtype t = arith_type(result_type(a, c));
+  Dtype t = sub_type(result_type(a, c), "rsub");
   return record("rsub", scalar_kernel(a, c.value, t, [](auto x, auto y) { return y - x; }), {a},
                 kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
 // z = a * c               dz/da = c
 Tensor mul(const Tensor& a, const Scalar& c) {
-  Dtype t = arith_type(result_type(a, c));
+  Dtype t = result_type(a, c);
   double cv = c.value;
   return record("mul", scalar_kernel(a, cv, t, [](auto x, auto y) { return x * y; }), {a},
                 kSaveNone, [cv](const Tensor& g, const Saved&) -> Grads { return {mul(g, cv)}; });
@@ -225,10 +235,15 @@ Tensor pow(const Tensor& x, const Scalar& p) {
   else {
     CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "
              "integer powers, got exponent ", pv);
-    y = scalar_kernel(x, pv, t, [](auto v, auto q) {
-      decltype(v) r = 1;
-      if constexpr (!std::is_same_v<decltype(v), bool>)
-        for (decltype(v) k = 0; k < q; ++k) r *= v;
+    y = scalar_kernel(x, pv, t, [](auto v, auto q) {  // by squaring: O(log q), wraps like PyTorch
+      using T = decltype(v);
+      T r = 1;
+      if constexpr (!std::is_same_v<T, bool>) {
+        uint64_t e = static_cast<uint64_t>(q), b = static_cast<uint64_t>(v), acc = 1;
+        for (; e; e >>= 1, b *= b)
+          if (e & 1) acc *= b;
+        r = static_cast<T>(acc);
+      }
       return r;
     });
   }
@@ -383,7 +398,7 @@ Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, -INFINITY, hi); }
 // ---------------------------------------------------------------- binary
 // z = max(a, b)           dz/da = [a > b] + ½[a = b]   (ties split the gradient, as PyTorch)
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  Dtype t = arith_type(result_type(a, b));
+  Dtype t = result_type(a, b);
   Tensor z = binary_kernel(a, b, t, t, "maximum", [](auto x, auto y) { return (x != x || x > y) ? x : y; });  // NaN propagates
   return record("maximum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1);
@@ -394,7 +409,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 
 // z = min(a, b)           dz/da = [a < b] + ½[a = b]
 Tensor minimum(const Tensor& a, const Tensor& b) {
-  Dtype t = arith_type(result_type(a, b));
+  Dtype t = result_type(a, b);
   Tensor z = binary_kernel(a, b, t, t, "minimum", [](auto x, auto y) { return (x != x || x < y) ? x : y; });
   return record("minimum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1);

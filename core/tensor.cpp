@@ -208,10 +208,17 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
 
 // ---------------------------------------------------------------- factories
 Tensor empty(Shape shape, Dtype dtype) {
-  for (int64_t d : shape)
+  int64_t n = 1, bytes = 0;
+  for (int64_t d : shape) {
     CR_CHECK(d >= 0, std::invalid_argument, "empty: expected non-negative sizes, got ", shape);
+    CR_CHECK(!__builtin_mul_overflow(n, d, &n), std::invalid_argument, "empty: shape ", shape,
+             " has more elements than fit in memory");
+  }
+  CR_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(dtype_size(dtype)), &bytes) &&
+               bytes < (int64_t{1} << 56),
+           std::invalid_argument, "empty: shape ", shape, " has more elements than fit in memory");
   auto t = std::make_shared<TensorImpl>();
-  t->numel = shape_numel(shape);
+  t->numel = n;
   t->storage = std::make_shared<Storage>(t->numel * dtype_size(dtype));
   t->shape = std::move(shape);
   t->dtype = dtype;
@@ -518,7 +525,7 @@ struct Formatter {
   }
   Formatter(const std::vector<double>& vals, Dtype dt) : floating(is_floating(dt)) {
     if (!floating) {
-      for (double v : vals) width = std::max(width, str(v).size());
+      for (double v : vals) width = std::max(width, str(v, dt).size());
       return;
     }
     double mn = INFINITY, mx = 0;

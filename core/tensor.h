@@ -33,12 +33,13 @@ Dtype promote_types(Dtype a, Dtype b);
 struct Scalar {
   double value;
   bool integral;
+  bool boolean = false;  // bool tensor + True stays bool
   Scalar(double v) : value(v), integral(false) {}
   Scalar(float v) : value(v), integral(false) {}
   Scalar(int v) : value(v), integral(true) {}
   Scalar(long v) : value(static_cast<double>(v)), integral(true) {}
   Scalar(long long v) : value(static_cast<double>(v)), integral(true) {}
-  Scalar(bool v) : value(v ? 1.0 : 0.0), integral(true) {}
+  Scalar(bool v) : value(v ? 1.0 : 0.0), integral(true), boolean(true) {}
 };
 
 // Raw memory shared by tensors that view it (reshape). `version` counts in-place writes so that

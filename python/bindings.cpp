@@ -14,6 +14,18 @@ using namespace chainrule;
 namespace {
 
 // ---------------------------------------------------------------- argument conversion
+std::string type_name(py::handle h) { return py::str(py::type::of(h).attr("__name__")); }
+
+// h as a T, or a TypeError naming the argument and what it should have been.
+template <class T>
+T arg(py::handle h, const char* what, const char* expected) {
+  try {
+    return h.cast<T>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string(what) + ": expected " + expected + ", got " + type_name(h));
+  }
+}
+
 // A Tensor or a Python number (bool, int, float, or a NumPy scalar).
 struct Operand {
   Tensor t;
@@ -30,8 +42,7 @@ Operand operand(py::handle h, const char* op) {
     py::object v = h.attr("item")();  // NumPy scalar -> Python number
     if (!py::isinstance<py::array>(v)) return operand(v, op);
   }
-  throw py::type_error(std::string(op) + ": expected a Tensor or a number, got " +
-                       std::string(py::str(py::type::of(h).attr("__name__"))));
+  throw py::type_error(std::string(op) + ": expected a Tensor or a number, got " + type_name(h));
 }
 
 Scalar number(py::handle h, const char* op) {
@@ -48,7 +59,7 @@ std::vector<int64_t> dims_arg(const py::object& dim) {
   if (dim.is_none()) return {};
   if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
   if (py::isinstance<py::sequence>(dim) && !py::isinstance<py::str>(dim)) {
-    auto v = dim.cast<std::vector<int64_t>>();
+    auto v = arg<std::vector<int64_t>>(dim, "dim", "None, an int or a tuple of ints");
     if (v.empty()) return {};
     return v;
   }
@@ -58,7 +69,7 @@ std::vector<int64_t> dims_arg(const py::object& dim) {
 
 // Sizes given as f(2, 3) or f((2, 3)) or f([2, 3]).
 Shape shape_arg(const py::args& args, const char* op) {
-  if (args.size() == 1 && py::isinstance<py::sequence>(args[0])) return args[0].cast<Shape>();
+  if (args.size() == 1 && py::isinstance<py::sequence>(args[0])) return arg<Shape>(args[0], op, "sizes as ints");
   Shape s;
   for (auto a : args) {
     if (!py::isinstance<py::int_>(a))
@@ -216,6 +227,14 @@ Tensor from_dlpack(py::object obj) {
 // ---------------------------------------------------------------- the module
 PYBIND11_MODULE(_core, m) {
   m.doc() = "chainrule's C++ core: tensors, ops and reverse-mode autograd.";
+  // A conversion that slipped past the checks above is still the caller's type mistake.
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const py::cast_error& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    }
+  });
 
   py::enum_<Dtype>(m, "dtype", "A tensor's element type: float32 (default), float64, int64, bool.")
       .value("bool", kBool)
@@ -252,14 +271,14 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
                              "The size of each dim, as a tuple.")
       .def("size", [](const Tensor& t, py::object dim) -> py::object {
         if (dim.is_none()) return py::tuple(py::cast(t.shape()));
-        return py::cast(t.size(dim.cast<int64_t>()));
+        return py::cast(t.size(arg<int64_t>(dim, "size", "dim as an int")));
       }, py::arg("dim") = py::none(), "The shape (a tuple), or the size of one dim.")
       .def_property_readonly("dtype", &Tensor::dtype, "The element type.")
       .def_property_readonly("ndim", &Tensor::dim, "The number of dims.")
       .def("dim", &Tensor::dim, "The number of dims.")
       .def("numel", &Tensor::numel, "The number of elements.")
       .def("__len__", [](const Tensor& t) {
-        CR_CHECK(t.dim() > 0, std::invalid_argument, "len: a 0-d tensor has no len()");
+        if (t.dim() == 0) throw py::type_error("len: a 0-d tensor has no len()");
         return t.shape()[0];
       })
       .def("item", [](const Tensor& t) -> py::object {
@@ -276,7 +295,7 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
       .def_property("grad", [](const Tensor& t) -> py::object {
         Tensor g = t.grad();
         return g.defined() ? py::cast(g) : py::none();
-      }, [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : g.cast<Tensor>()); },
+      }, [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : arg<Tensor>(g, "grad", "a Tensor or None")); },
       "The accumulated gradient (None until a backward reaches this tensor). Set to None to reset.")
       .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
         auto f = t.grad_fn();
@@ -287,8 +306,8 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
       .def("detach", &Tensor::detach, "A tensor sharing this one's memory, without history.")
       .def("retain_grad", &Tensor::retain_grad, "Keep .grad for this non-leaf tensor on backward.")
       .def("backward", [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
-        Tensor g = gradient.is_none() ? Tensor() : gradient.cast<Tensor>();
-        bool retain = retain_graph.is_none() ? create_graph : retain_graph.cast<bool>();
+        Tensor g = gradient.is_none() ? Tensor() : arg<Tensor>(gradient, "backward", "gradient to be a Tensor or None");
+        bool retain = retain_graph.is_none() ? create_graph : arg<bool>(retain_graph, "backward", "retain_graph to be a bool");
         py::gil_scoped_release nogil;
         t.backward(g, retain, create_graph);
       }, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
@@ -406,9 +425,10 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   both("mul", mul_f, py::arg("other"), "input * other (elementwise), broadcasting.");
   both("div", div_f, py::arg("other"), "input / other (true division), broadcasting.");
   both("pow", [](py::handle a, py::handle b) {
-    if (!py::isinstance<Tensor>(a)) return pow(number(a, "pow"), b.cast<Tensor>());
+    if (!py::isinstance<Tensor>(a)) return pow(number(a, "pow"), arg<Tensor>(b, "pow", "a Tensor exponent when the base is a number"));
     Operand o = operand(b, "pow");
-    return o.is_tensor ? pow(a.cast<Tensor>(), o.t) : pow(a.cast<Tensor>(), o.s);
+    Tensor base = arg<Tensor>(a, "pow", "a Tensor or a number");
+    return o.is_tensor ? pow(base, o.t) : pow(base, o.s);
   }, py::arg("exponent"),
         "input ** exponent elementwise; either may be a number. d/dx x^p = p x^(p-1).");
   both("neg", [](const Tensor& x) { return neg(x); }, "-input.");
@@ -433,7 +453,8 @@ backward itself, so gradients can be differentiated again (second derivatives, H
         "log(1 + e^(beta x)) / beta (x itself where beta x > threshold). Its derivative is sigmoid(beta x).");
   both("clamp", [](const Tensor& x, py::object lo, py::object hi) {
     CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument, "clamp: expected at least one of min and max");
-    return clamp(x, lo.is_none() ? -INFINITY : lo.cast<double>(), hi.is_none() ? INFINITY : hi.cast<double>());
+    return clamp(x, lo.is_none() ? -INFINITY : arg<double>(lo, "clamp", "min to be a number"),
+                 hi.is_none() ? INFINITY : arg<double>(hi, "clamp", "max to be a number"));
   }, py::arg("min") = py::none(), py::arg("max") = py::none(),
         "Limits values to [min, max]. The gradient is 1 inside, 0 outside.");
   both("maximum", &maximum, py::arg("other"),
@@ -471,17 +492,17 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   m.def("_max_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return max(x, dim, keepdim); });
   m.def("_min_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return min(x, dim, keepdim); });
   both("argmax", [](const Tensor& x, py::object dim, bool keepdim) {
-    return dim.is_none() ? argmax(x) : argmax(x, dim.cast<int64_t>(), keepdim);
+    return dim.is_none() ? argmax(x) : argmax(x, arg<int64_t>(dim, "argmax", "dim as an int"), keepdim);
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
         "Index of the max (int64): of the flattened tensor, or along dim. The first one wins ties.");
   both("argmin", [](const Tensor& x, py::object dim, bool keepdim) {
-    return dim.is_none() ? argmin(x) : argmin(x, dim.cast<int64_t>(), keepdim);
+    return dim.is_none() ? argmin(x) : argmin(x, arg<int64_t>(dim, "argmin", "dim as an int"), keepdim);
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
         "Index of the min (int64): of the flattened tensor, or along dim. The first one wins ties.");
   both("var", [](const Tensor& x, py::object dim, py::object unbiased, py::object correction, bool keepdim) {
     double c = 1.0;
-    if (!correction.is_none()) c = correction.cast<double>();
-    else if (!unbiased.is_none()) c = unbiased.cast<bool>() ? 1.0 : 0.0;
+    if (!correction.is_none()) c = arg<double>(correction, "var", "correction to be a number");
+    else if (!unbiased.is_none()) c = arg<bool>(unbiased, "var", "unbiased to be a bool") ? 1.0 : 0.0;
     return var(x, dims_arg(dim), c, keepdim);
   }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::kw_only(),
         py::arg("correction") = py::none(), py::arg("keepdim") = false,
@@ -510,7 +531,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
         "Merges dims start_dim..end_dim into one.");
   both("transpose", &transpose, py::arg("dim0"), py::arg("dim1"), "Swaps two dims.");
   both("permute", [](const Tensor& x, std::vector<int64_t> d) { return permute(x, std::move(d)); }, py::arg("dims"), "Reorders the dims: permute(x, (2, 0, 1)).");
-  both("squeeze", [](const Tensor& x, py::object dim) { return dim.is_none() ? squeeze(x) : squeeze(x, dim.cast<int64_t>()); }, py::arg("dim") = py::none(), "Removes dims of size 1 (all, or just dim).");
+  both("squeeze", [](const Tensor& x, py::object dim) { return dim.is_none() ? squeeze(x) : squeeze(x, arg<int64_t>(dim, "squeeze", "dim as an int")); }, py::arg("dim") = py::none(), "Removes dims of size 1 (all, or just dim).");
   both("unsqueeze", &unsqueeze, py::arg("dim"), "Inserts a dim of size 1 at dim.");
   both("broadcast_to", [](const Tensor& x, Shape s) { return broadcast_to(x, std::move(s)); }, py::arg("shape"), "Broadcasts to shape (the gradient is summed back).");
   m.def("cat", [](const std::vector<Tensor>& xs, int64_t dim) { return cat(xs, dim); },
@@ -518,8 +539,8 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("stack", [](const std::vector<Tensor>& xs, int64_t dim) { return stack(xs, dim); },
         py::arg("tensors"), py::arg("dim") = 0, "Stacks same-shaped tensors along a new dim.");
   both("split", [](const Tensor& x, py::object size, int64_t dim) {
-    if (py::isinstance<py::int_>(size)) return py::tuple(py::cast(split(x, size.cast<int64_t>(), dim)));
-    return py::tuple(py::cast(split(x, size.cast<std::vector<int64_t>>(), dim)));
+    if (py::isinstance<py::int_>(size)) return py::tuple(py::cast(split(x, arg<int64_t>(size, "split", "an int or a list of ints"), dim)));
+    return py::tuple(py::cast(split(x, arg<std::vector<int64_t>>(size, "split", "an int or a list of ints"), dim)));
   }, py::arg("split_size_or_sections"), py::arg("dim") = 0,
         "Splits into chunks of a given size (the last may be smaller) or of the given sizes.");
   both("chunk", [](const Tensor& x, int64_t n, int64_t dim) { return py::tuple(py::cast(chunk(x, n, dim))); }, py::arg("chunks"), py::arg("dim") = 0, "Splits into `chunks` nearly equal pieces.");

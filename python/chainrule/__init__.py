@@ -151,7 +151,7 @@ def tensor(data, dtype=None, requires_grad=False):
                             "(expected numbers, bools, nested lists or a numeric NumPy array)")
     if not isinstance(dtype, _core.dtype):
         raise TypeError(f"tensor: dtype must be a chainrule dtype (cr.float32, ...), got {dtype!r}")
-    arr = _np.ascontiguousarray(arr.astype(_NUMPY_DTYPES[dtype], copy=True))
+    arr = _np.array(arr, dtype=_NUMPY_DTYPES[dtype], order="C", copy=True)  # keeps 0-d as 0-d
     return _finish(from_numpy(arr), requires_grad)
 
 

@@ -1,0 +1,623 @@
+"""The op catalog: every op of chainrule's core next to its PyTorch counterpart, with sample inputs.
+
+One entry per op variant (extra arguments such as dims, keepdim or a slope are baked into the two
+functions, so each variant is its own entry). Each entry holds
+
+- ``ours(*cr_tensors)`` and ``theirs(*torch_tensors)``: the same computation in both frameworks;
+- ``samples``: argument specs, one per positional argument (see ``F``/``V``/``I``/``B``); plain
+  tuples are shorthand for ``F(shape)``, a float input drawn from the entry's domain;
+- ``domain``: where random float inputs are drawn from: "any" [-2, 2], "positive" [0.5, 2],
+  "away_from_zero" |x| in [0.25, 2] (kinks of abs/relu), "nonzero" |x| in [0.5, 2] (divisors),
+  "int_valued" integers -2..2 stored as floats (ties for comparisons, max, ...);
+- ``differentiable``: whether gradients are compared at all;
+- ``second_order``: True when second derivatives are non-trivial (not identically zero). Second
+  derivatives are compared for every differentiable entry; for linear ops both sides must agree
+  that they vanish.
+
+A sample's ``check`` is "all" (forward, first and second derivatives vs torch, and gradcheck /
+gradgradcheck in float64), "grad" (torch comparisons only: at kinks or ties the derivative is a
+convention, so finite differences can't judge it) or "forward" (values only).
+
+The helpers at the bottom (inputs, output normalisation, comparison, tolerances) are shared by
+test_conformance.py and test_properties.py.
+"""
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+
+import chainrule as cr
+
+# ------------------------------------------------------------------------------ tolerances
+# The one place tolerances are stated: (rtol, atol) per dtype and per order of derivative.
+TOLERANCES = {
+    "float32": {"forward": (1e-5, 1e-6), "grad": (1e-5, 1e-5), "grad2": (1e-4, 1e-4)},
+    "float64": {"forward": (1e-12, 1e-12), "grad": (1e-11, 1e-12), "grad2": (1e-10, 1e-11)},
+}
+GRADCHECK = dict(eps=1e-6, atol=1e-5, rtol=1e-3)
+
+DTYPES = {"float32": (cr.float32, torch.float32, np.float32),
+          "float64": (cr.float64, torch.float64, np.float64)}
+
+
+# ------------------------------------------------------------------------------ argument specs
+@dataclasses.dataclass(frozen=True)
+class F:
+    """A random float input of ``shape`` (requires grad unless ``grad=False``)."""
+    shape: tuple
+    domain: str | None = None
+    grad: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class V:
+    """A float input with exactly these values (edge values: ties, zeros, boundaries, large logits)."""
+    values: Any
+    grad: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class I:
+    """An int64 input with these values (indices, labels)."""
+    values: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class B:
+    """A bool input: fixed ``values``, or random of ``shape``."""
+    values: Any = None
+    shape: tuple | None = None
+
+
+@dataclasses.dataclass
+class Sample:
+    args: tuple
+    id: str
+    check: str = "all"  # "all" | "grad" | "forward"
+
+
+@dataclasses.dataclass
+class Op:
+    name: str
+    ours: Callable
+    theirs: Callable
+    samples: list
+    domain: str = "any"
+    differentiable: bool = True
+    second_order: bool = True
+
+
+def _shape_id(spec):
+    if isinstance(spec, tuple):
+        return "x".join(map(str, spec)) if spec else "0d"
+    if isinstance(spec, F):
+        return _shape_id(spec.shape) + (f"~{spec.domain}" if spec.domain else "")
+    if isinstance(spec, V):
+        return "v" + _shape_id(np.asarray(spec.values).shape)
+    if isinstance(spec, I):
+        return "i" + _shape_id(np.asarray(spec.values).shape)
+    if isinstance(spec, B):
+        return "b" + _shape_id(spec.shape if spec.shape is not None else np.asarray(spec.values).shape)
+    raise TypeError(spec)
+
+
+def S(*args, id=None, check="all"):
+    """A sample: positional argument specs (a tuple is a float input of that shape)."""
+    args = tuple(F(a) if isinstance(a, tuple) else a for a in args)
+    return Sample(args, id or ",".join(_shape_id(a) for a in args), check)
+
+
+CATALOG: list[Op] = []
+
+
+def op(name, ours, theirs, samples, **kw):
+    assert all(o.name != name for o in CATALOG), f"duplicate catalog name {name}"
+    CATALOG.append(Op(name, ours, theirs, list(samples), **kw))
+
+
+# ------------------------------------------------------------------------------ sample sets
+BROADCAST_PAIRS = [
+    S((3, 4), (3, 4)),
+    S((3, 1), (1, 4)),
+    S((4,), (2, 3, 4)),
+    S((2, 1, 4), (3, 1)),
+    S((), (3,)),
+    S((2, 3), ()),
+    S((), ()),
+]
+UNARY_SHAPES = [S((3, 4)), S((5,)), S((2, 3, 2)), S(())]
+MATRIX = [S((3, 4))]
+TENSOR3 = [S((2, 3, 4))]
+
+
+def _pairs_with_domain(domain_b):
+    """BROADCAST_PAIRS with the second argument drawn from domain_b (divisors, exponents)."""
+    out = []
+    for s in BROADCAST_PAIRS:
+        a, b = s.args
+        out.append(S(a, F(b.shape, domain_b), id=s.id))
+    return out
+
+
+# ------------------------------------------------------------------------------ arithmetic
+op("add", cr.add, torch.add, BROADCAST_PAIRS, second_order=False)
+op("sub", cr.sub, torch.sub, BROADCAST_PAIRS, second_order=False)
+op("mul", cr.mul, torch.mul, BROADCAST_PAIRS)
+op("div", cr.div, torch.div, _pairs_with_domain("nonzero"))
+op("add_scalar", lambda x: cr.add(x, 2.5), lambda x: torch.add(x, 2.5), UNARY_SHAPES, second_order=False)
+op("sub_scalar", lambda x: cr.sub(x, 2.5), lambda x: torch.sub(x, 2.5), UNARY_SHAPES, second_order=False)
+op("mul_scalar", lambda x: cr.mul(x, -1.5), lambda x: torch.mul(x, -1.5), UNARY_SHAPES, second_order=False)
+op("div_scalar", lambda x: cr.div(x, 4.0), lambda x: torch.div(x, 4.0), UNARY_SHAPES, second_order=False)
+op("mul_int_scalar", lambda x: cr.mul(x, 3), lambda x: torch.mul(x, 3), UNARY_SHAPES, second_order=False)
+op("pow_tensor", cr.pow, torch.pow,
+   [S(F((3, 4), "positive"), (3, 4)), S(F((3, 1), "positive"), (1, 4)),
+    S(F((4,), "positive"), (2, 3, 4)), S(F((), "positive"), (3,)), S(F((2, 3), "positive"), ())])
+op("pow_scalar_2", lambda x: cr.pow(x, 2), lambda x: torch.pow(x, 2), UNARY_SHAPES)
+op("pow_scalar_3", lambda x: cr.pow(x, 3.0), lambda x: torch.pow(x, 3.0), UNARY_SHAPES)
+op("pow_scalar_half", lambda x: cr.pow(x, 0.5), lambda x: torch.pow(x, 0.5), UNARY_SHAPES, domain="positive")
+op("pow_scalar_2.5", lambda x: cr.pow(x, 2.5), lambda x: torch.pow(x, 2.5), UNARY_SHAPES, domain="positive")
+op("pow_scalar_neg1", lambda x: cr.pow(x, -1), lambda x: torch.pow(x, -1), UNARY_SHAPES, domain="nonzero")
+op("pow_scalar_0", lambda x: cr.pow(x, 0), lambda x: torch.pow(x, 0), UNARY_SHAPES, second_order=False)
+op("pow_scalar_1", lambda x: cr.pow(x, 1.0), lambda x: torch.pow(x, 1.0), UNARY_SHAPES, second_order=False)
+op("pow_scalar_base", lambda x: cr.pow(2.0, x), lambda x: torch.pow(2.0, x), UNARY_SHAPES)
+op("pow_scalar_base_half", lambda x: cr.pow(0.5, x), lambda x: torch.pow(0.5, x), UNARY_SHAPES)
+op("neg", cr.neg, torch.neg, UNARY_SHAPES, second_order=False)
+op("reciprocal", cr.reciprocal, torch.reciprocal, UNARY_SHAPES, domain="nonzero")
+
+# ------------------------------------------------------------------------------ operators
+op("op_add", lambda a, b: a + b, lambda a, b: a + b, BROADCAST_PAIRS, second_order=False)
+op("op_sub", lambda a, b: a - b, lambda a, b: a - b, BROADCAST_PAIRS, second_order=False)
+op("op_mul", lambda a, b: a * b, lambda a, b: a * b, BROADCAST_PAIRS)
+op("op_div", lambda a, b: a / b, lambda a, b: a / b, _pairs_with_domain("nonzero"))
+op("op_pow", lambda a, b: a ** b, lambda a, b: a ** b,
+   [S(F((3, 4), "positive"), (3, 4)), S(F((3, 1), "positive"), (1, 4))])
+op("op_pow_scalar", lambda x: x ** 3, lambda x: x ** 3, UNARY_SHAPES)
+op("op_pow_float_scalar", lambda x: x ** 1.5, lambda x: x ** 1.5, UNARY_SHAPES, domain="positive")
+op("op_matmul", lambda a, b: a @ b, lambda a, b: a @ b, [S((3, 4), (4, 2)), S((4,), (4,)), S((2, 3, 4), (4,))])
+op("op_neg", lambda x: -x, lambda x: -x, UNARY_SHAPES, second_order=False)
+op("op_abs", lambda x: abs(x), lambda x: abs(x), UNARY_SHAPES, domain="away_from_zero", second_order=False)
+op("op_add_scalar", lambda x: x + 1, lambda x: x + 1, UNARY_SHAPES, second_order=False)
+op("op_sub_scalar", lambda x: x - 0.5, lambda x: x - 0.5, UNARY_SHAPES, second_order=False)
+op("op_div_scalar", lambda x: x / 3, lambda x: x / 3, UNARY_SHAPES, second_order=False)
+op("op_radd", lambda x: 2 + x, lambda x: 2 + x, UNARY_SHAPES, second_order=False)
+op("op_rmul", lambda x: 2 * x, lambda x: 2 * x, UNARY_SHAPES, second_order=False)
+op("op_rmul_float", lambda x: 0.5 * x, lambda x: 0.5 * x, UNARY_SHAPES, second_order=False)
+op("op_rsub", lambda x: 1 - x, lambda x: 1 - x, UNARY_SHAPES, second_order=False)
+op("op_rdiv", lambda x: 2 / x, lambda x: 2 / x, UNARY_SHAPES, domain="nonzero")
+op("op_rpow", lambda x: 2 ** x, lambda x: 2 ** x, UNARY_SHAPES)
+op("op_rpow_float", lambda x: 1.5 ** x, lambda x: 1.5 ** x, UNARY_SHAPES)
+op("op_polynomial", lambda x: 3 * x ** 2 - 2 * x + 1, lambda x: 3 * x ** 2 - 2 * x + 1, UNARY_SHAPES)
+
+# ------------------------------------------------------------------------------ unary
+op("exp", cr.exp, torch.exp, UNARY_SHAPES)
+op("log", cr.log, torch.log, UNARY_SHAPES, domain="positive")
+op("sqrt", cr.sqrt, torch.sqrt, UNARY_SHAPES, domain="positive")
+op("abs", cr.abs, torch.abs, UNARY_SHAPES + [S(V([-1.0, 0.0, 2.0]), check="grad")],
+   domain="away_from_zero", second_order=False)
+op("sin", cr.sin, torch.sin, UNARY_SHAPES)
+op("cos", cr.cos, torch.cos, UNARY_SHAPES)
+op("tanh", cr.tanh, torch.tanh, UNARY_SHAPES + [S(V([-30.0, -5.0, 0.0, 5.0, 30.0]), id="saturated")])
+op("sigmoid", cr.sigmoid, torch.sigmoid, UNARY_SHAPES + [S(V([-40.0, -5.0, 0.0, 5.0, 40.0]), id="saturated")])
+op("relu", cr.relu, torch.relu, UNARY_SHAPES + [S(V([-1.0, 0.0, 2.0]), check="grad")],
+   domain="away_from_zero", second_order=False)
+op("leaky_relu", cr.leaky_relu, TF.leaky_relu, UNARY_SHAPES + [S(V([-1.0, 0.0, 2.0]), check="grad")],
+   domain="away_from_zero", second_order=False)
+op("leaky_relu_0.2", lambda x: cr.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2), UNARY_SHAPES,
+   domain="away_from_zero", second_order=False)
+op("leaky_relu_kw", lambda x: cr.leaky_relu(x, negative_slope=0.5),
+   lambda x: TF.leaky_relu(x, negative_slope=0.5), MATRIX, domain="away_from_zero", second_order=False)
+op("softplus", cr.softplus, TF.softplus, UNARY_SHAPES + [S(V([-30.0, -1.0, 0.0, 15.0, 19.5]), id="wide")])
+op("softplus_beta2", lambda x: cr.softplus(x, beta=2.0), lambda x: TF.softplus(x, beta=2.0), UNARY_SHAPES)
+op("softplus_threshold", lambda x: cr.softplus(x, beta=2.0, threshold=1.0),
+   lambda x: TF.softplus(x, beta=2.0, threshold=1.0),
+   [S((3, 4)), S((5,)), S((2, 3, 2)), S(V(0.1)), S(V([-1.0, 0.2, 0.45, 0.55, 1.5]), id="both_sides")])
+op("clamp_both", lambda x: cr.clamp(x, -0.5, 0.5), lambda x: torch.clamp(x, -0.5, 0.5),
+   UNARY_SHAPES + [S(V([-1.0, -0.5, 0.0, 0.5, 1.0]), id="at_bounds", check="grad")], second_order=False)
+op("clamp_min", lambda x: cr.clamp(x, min=0.3), lambda x: torch.clamp(x, min=0.3), UNARY_SHAPES,
+   second_order=False)
+op("clamp_max", lambda x: cr.clamp(x, max=-0.2), lambda x: torch.clamp(x, max=-0.2), UNARY_SHAPES,
+   second_order=False)
+op("clamp_method", lambda x: x.clamp(min=-1, max=1), lambda x: x.clamp(min=-1, max=1), MATRIX,
+   second_order=False)
+op("sign", cr.sign, torch.sign, UNARY_SHAPES + [S(V([-2.0, 0.0, 3.0]))], differentiable=False)
+
+# ------------------------------------------------------------------------------ binary: max/min, comparisons, logic
+TIES = S(V([[1.0, 2.0, 2.0], [0.0, -1.0, 3.0]]), V([[1.0, 1.0, 2.0], [0.0, 0.0, 3.0]]), id="ties", check="grad")
+op("maximum", cr.maximum, torch.maximum, BROADCAST_PAIRS + [TIES], second_order=False)
+op("minimum", cr.minimum, torch.minimum, BROADCAST_PAIRS + [TIES], second_order=False)
+op("maximum_method", lambda a, b: a.maximum(b), lambda a, b: a.maximum(b), [S((3, 1), (1, 4))], second_order=False)
+CMP_PAIRS = [S(F((3, 4), "int_valued"), F((3, 4), "int_valued")),
+             S(F((3, 1), "int_valued"), F((1, 4), "int_valued")),
+             S(F((4,), "int_valued"), F((2, 3, 4), "int_valued")),
+             S(F((), "int_valued"), F((3,), "int_valued"))]
+for _n, _ours, _theirs in [
+    ("eq", cr.eq, torch.eq), ("ne", cr.ne, torch.ne), ("lt", cr.lt, torch.lt),
+    ("le", cr.le, torch.le), ("gt", cr.gt, torch.gt), ("ge", cr.ge, torch.ge),
+]:
+    op(_n, _ours, _theirs, CMP_PAIRS, differentiable=False)
+    op(_n + "_scalar", lambda x, _f=_ours: _f(x, 1.0), lambda x, _f=_theirs: _f(x, 1.0),
+       [S(F((3, 4), "int_valued"))], differentiable=False)
+for _n, _f in [("op_eq", lambda a, b: a == b), ("op_ne", lambda a, b: a != b), ("op_lt", lambda a, b: a < b),
+               ("op_le", lambda a, b: a <= b), ("op_gt", lambda a, b: a > b), ("op_ge", lambda a, b: a >= b)]:
+    op(_n, _f, _f, CMP_PAIRS[:2], differentiable=False)
+op("op_lt_scalar", lambda x: x < 0, lambda x: x < 0, [S(F((3, 4), "int_valued"))], differentiable=False)
+op("op_rgt_scalar", lambda x: 0 > x, lambda x: 0 > x, [S(F((3, 4), "int_valued"))], differentiable=False)
+BOOL_PAIRS = [S(B(shape=(3, 4)), B(shape=(3, 4))), S(B(shape=(3, 1)), B(shape=(1, 4))),
+              S(B(shape=(4,)), B(shape=(2, 3, 4)))]
+op("logical_and", cr.logical_and, torch.logical_and,
+   BOOL_PAIRS + [S(F((3, 4), "int_valued"), F((3, 4), "int_valued"), id="floats")], differentiable=False)
+op("logical_or", cr.logical_or, torch.logical_or,
+   BOOL_PAIRS + [S(F((3, 4), "int_valued"), F((3, 4), "int_valued"), id="floats")], differentiable=False)
+op("logical_not", cr.logical_not, torch.logical_not,
+   [S(B(shape=(3, 4))), S(B(shape=())), S(F((3, 4), "int_valued"), id="floats")], differentiable=False)
+op("op_and", lambda a, b: a & b, lambda a, b: a & b, BOOL_PAIRS[:2], differentiable=False)
+op("op_or", lambda a, b: a | b, lambda a, b: a | b, BOOL_PAIRS[:2], differentiable=False)
+op("op_invert", lambda a: ~a, lambda a: ~a, [S(B(shape=(3, 4)))], differentiable=False)
+op("where", cr.where, torch.where,
+   [S(B(shape=(3, 4)), (3, 4), (3, 4)), S(B(shape=(3, 1)), (1, 4), (4,)),
+    S(B(shape=(3, 4)), (), (3, 1)), S(B(shape=()), (2, 3), (2, 3))], second_order=False)
+op("where_scalar_other", lambda c, x: cr.where(c, x, 0.0), lambda c, x: torch.where(c, x, 0.0),
+   [S(B(shape=(3, 4)), (3, 4)), S(B(shape=(3, 1)), (4,))], second_order=False)
+op("where_scalar_input", lambda c, x: cr.where(c, -1.5, x), lambda c, x: torch.where(c, -1.5, x),
+   [S(B(shape=(3, 4)), (3, 4))], second_order=False)
+op("where_scalars", lambda c: cr.where(c, 1.0, 0.0), lambda c: torch.where(c, 1.0, 0.0),
+   [S(B(shape=(3, 4)))], differentiable=False)
+op("where_from_comparison", lambda x, y: cr.where(x > 0, x, y * 2), lambda x, y: torch.where(x > 0, x, y * 2),
+   [S((3, 4), (3, 4))], domain="away_from_zero", second_order=False)
+
+# ------------------------------------------------------------------------------ reductions
+RED3 = [S((2, 3, 4))]
+op("sum", cr.sum, torch.sum, UNARY_SHAPES, second_order=False)
+op("sum_dim0", lambda x: cr.sum(x, 0), lambda x: torch.sum(x, 0), [S((3, 4)), S((2, 3, 4)), S((5,))],
+   second_order=False)
+op("sum_dim_neg1_keepdim", lambda x: cr.sum(x, dim=-1, keepdim=True),
+   lambda x: torch.sum(x, dim=-1, keepdim=True), [S((3, 4)), S((2, 3, 4))], second_order=False)
+op("sum_dims_0_2", lambda x: cr.sum(x, dim=(0, 2)), lambda x: torch.sum(x, dim=(0, 2)), RED3,
+   second_order=False)
+op("sum_dims_keepdim", lambda x: x.sum(dim=(0, -1), keepdim=True),
+   lambda x: x.sum(dim=(0, -1), keepdim=True), RED3, second_order=False)
+op("sum_0d_dim0", lambda x: cr.sum(x, 0), lambda x: torch.sum(x, 0), [S(())], second_order=False)
+op("mean", cr.mean, torch.mean, UNARY_SHAPES, second_order=False)
+op("mean_dim1", lambda x: cr.mean(x, 1), lambda x: torch.mean(x, 1), [S((3, 4)), S((2, 3, 4))],
+   second_order=False)
+op("mean_dims_keepdim", lambda x: x.mean(dim=(1, 2), keepdim=True),
+   lambda x: x.mean(dim=(1, 2), keepdim=True), RED3, second_order=False)
+op("mean_dim_neg1", lambda x: x.mean(-1), lambda x: x.mean(-1), RED3, second_order=False)
+AMAX_TIES = S(V([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), id="ties", check="grad")
+op("amax", cr.amax, torch.amax, UNARY_SHAPES + [AMAX_TIES], second_order=False)
+op("amax_dim1", lambda x: cr.amax(x, 1), lambda x: torch.amax(x, 1), [S((3, 4)), S((2, 3, 4)), AMAX_TIES],
+   second_order=False)
+op("amax_dims_keepdim", lambda x: cr.amax(x, dim=(0, 2), keepdim=True),
+   lambda x: torch.amax(x, dim=(0, 2), keepdim=True), RED3, second_order=False)
+op("amin", cr.amin, torch.amin, UNARY_SHAPES + [AMAX_TIES], second_order=False)
+op("amin_dim0_keepdim", lambda x: cr.amin(x, 0, keepdim=True), lambda x: torch.amin(x, 0, keepdim=True),
+   [S((3, 4)), S((2, 3, 4)), AMAX_TIES], second_order=False)
+op("amin_dims", lambda x: x.amin(dim=(-1, 0)), lambda x: x.amin(dim=(-1, 0)), RED3, second_order=False)
+op("max_full", cr.max, torch.max, UNARY_SHAPES + [AMAX_TIES], second_order=False)
+op("max_method", lambda x: x.max(), lambda x: x.max(), MATRIX, second_order=False)
+op("max_dim", lambda x: cr.max(x, 1), lambda x: torch.max(x, 1), [S((3, 4)), S((2, 3, 4))],
+   second_order=False)
+op("max_dim0_keepdim", lambda x: cr.max(x, dim=0, keepdim=True), lambda x: torch.max(x, dim=0, keepdim=True),
+   [S((3, 4)), S((2, 3, 4)), S((5,))], second_order=False)
+op("max_dim_method", lambda x: x.max(dim=-1).values, lambda x: x.max(dim=-1).values, MATRIX,
+   second_order=False)
+op("max_dim_indices", lambda x: x.max(dim=-1).indices, lambda x: x.max(dim=-1).indices, MATRIX,
+   differentiable=False)
+op("max_elementwise", lambda a, b: cr.max(a, b), lambda a, b: torch.max(a, b), [S((3, 1), (1, 4))], second_order=False)
+op("min_full", cr.min, torch.min, UNARY_SHAPES + [AMAX_TIES], second_order=False)
+op("min_dim", lambda x: cr.min(x, 1), lambda x: torch.min(x, 1), [S((3, 4)), S((2, 3, 4))],
+   second_order=False)
+op("min_dim_neg1_keepdim", lambda x: cr.min(x, dim=-1, keepdim=True),
+   lambda x: torch.min(x, dim=-1, keepdim=True), [S((3, 4)), S((2, 3, 4))], second_order=False)
+op("min_elementwise", lambda a, b: cr.min(a, b), lambda a, b: torch.min(a, b), [S((3, 1), (1, 4))], second_order=False)
+ARG_TIES = S(V([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0], [5.0, 5.0, 5.0]]), id="ties")
+op("argmax", cr.argmax, torch.argmax, UNARY_SHAPES + [ARG_TIES], differentiable=False)
+op("argmax_dim1", lambda x: cr.argmax(x, 1), lambda x: torch.argmax(x, 1), [S((3, 4)), S((2, 3, 4)), ARG_TIES],
+   differentiable=False)
+op("argmax_dim0_keepdim", lambda x: cr.argmax(x, dim=0, keepdim=True),
+   lambda x: torch.argmax(x, dim=0, keepdim=True), [S((3, 4)), S((2, 3, 4))], differentiable=False)
+op("argmin", cr.argmin, torch.argmin, UNARY_SHAPES + [ARG_TIES], differentiable=False)
+op("argmin_dim_neg1", lambda x: x.argmin(dim=-1), lambda x: x.argmin(dim=-1), [S((3, 4)), S((2, 3, 4)), ARG_TIES],
+   differentiable=False)
+VAR_SHAPES = [S((3, 4)), S((6,)), S((2, 3, 4))]
+op("var", cr.var, torch.var, VAR_SHAPES)
+op("var_correction0", lambda x: cr.var(x, correction=0), lambda x: torch.var(x, correction=0), VAR_SHAPES)
+op("var_unbiased_false", lambda x: cr.var(x, unbiased=False), lambda x: torch.var(x, unbiased=False), VAR_SHAPES)
+op("var_dim1", lambda x: cr.var(x, 1), lambda x: torch.var(x, 1), [S((3, 4)), S((2, 3, 4))])
+op("var_dim0_c0_keepdim", lambda x: cr.var(x, dim=0, correction=0, keepdim=True),
+   lambda x: torch.var(x, dim=0, correction=0, keepdim=True), [S((3, 4)), S((2, 3, 4))])
+op("var_dims", lambda x: x.var(dim=(0, 2)), lambda x: x.var(dim=(0, 2)), RED3)
+op("var_dims_c0", lambda x: x.var(dim=(1, 2), correction=0, keepdim=True),
+   lambda x: x.var(dim=(1, 2), correction=0, keepdim=True), RED3)
+op("logsumexp_dim1", lambda x: cr.logsumexp(x, 1), lambda x: torch.logsumexp(x, 1),
+   [S((3, 4)), S((2, 3, 4)), S(V([[1000.0, 1000.5, 999.0], [-1000.0, 0.0, 1.0]]), id="large")])
+op("logsumexp_dim0_keepdim", lambda x: cr.logsumexp(x, 0, keepdim=True),
+   lambda x: torch.logsumexp(x, 0, keepdim=True), [S((3, 4)), S((5,))])
+op("logsumexp_dims", lambda x: x.logsumexp(dim=(0, 2)), lambda x: x.logsumexp(dim=(0, 2)), RED3)
+op("logsumexp_neg1", lambda x: cr.logsumexp(x, -1), lambda x: torch.logsumexp(x, -1), [S((5,)), S((2, 3, 4))])
+LOGITS = [S((3, 4)), S((5,)), S((2, 3, 4)),
+          S(V([[1000.0, 1001.0, 999.0], [-1000.0, 0.0, 1000.0]]), id="large_logits")]
+op("softmax_neg1", lambda x: cr.softmax(x, -1), lambda x: torch.softmax(x, -1), LOGITS)
+op("softmax_dim0", lambda x: cr.softmax(x, dim=0), lambda x: torch.softmax(x, dim=0), [S((3, 4)), S((2, 3, 4))])
+op("softmax_dim1_3d", lambda x: x.softmax(1), lambda x: x.softmax(1), RED3)
+op("log_softmax_neg1", lambda x: cr.log_softmax(x, -1), lambda x: torch.log_softmax(x, -1), LOGITS)
+op("log_softmax_dim0", lambda x: cr.log_softmax(x, dim=0), lambda x: torch.log_softmax(x, dim=0),
+   [S((3, 4)), S((2, 3, 4))])
+op("log_softmax_dim1_3d", lambda x: x.log_softmax(1), lambda x: x.log_softmax(1), RED3)
+
+# ------------------------------------------------------------------------------ linear algebra
+op("matmul", cr.matmul, torch.matmul,
+   [S((4,), (4,), id="1d.1d"), S((3, 4), (4,), id="2d@1d"), S((4,), (4, 5), id="1d@2d"),
+    S((3, 4), (4, 5), id="2d@2d"), S((2, 3, 4), (2, 4, 5), id="batched"),
+    S((2, 3, 4), (4, 5), id="3d@2d"), S((3, 4), (2, 4, 5), id="2d@3d"),
+    S((2, 1, 3, 4), (5, 4, 2), id="broadcast_batch"), S((2, 3, 4), (4,), id="3d@1d"),
+    S((4,), (2, 4, 3), id="1d@3d")])
+op("matmul_method", lambda a, b: a.matmul(b), lambda a, b: a.matmul(b), [S((3, 4), (4, 2))])
+op("mm", cr.mm, torch.mm, [S((3, 4), (4, 5)), S((1, 3), (3, 1)), S((5, 1), (1, 2))])
+op("mm_method", lambda a, b: a.mm(b), lambda a, b: a.mm(b), [S((2, 3), (3, 4))])
+op("linear", cr.linear, TF.linear,
+   [S((5, 4), (3, 4), (3,), id="bias"), S((2, 5, 4), (3, 4), (3,), id="3d_bias"),
+    S((4,), (3, 4), (3,), id="1d_bias")])
+op("linear_nobias", lambda x, w: cr.linear(x, w), lambda x, w: TF.linear(x, w),
+   [S((5, 4), (3, 4)), S((2, 5, 4), (3, 4), id="3d")])
+op("linear_kw_bias", lambda x, w, b: cr.linear(x, weight=w, bias=b), lambda x, w, b: TF.linear(x, weight=w, bias=b),
+   [S((2, 4), (3, 4), (3,))])
+
+# ------------------------------------------------------------------------------ shape ops
+SHAPE_Z = dict(second_order=False)
+op("reshape", lambda x: cr.reshape(x, (4, 3)), lambda x: torch.reshape(x, (4, 3)), MATRIX, **SHAPE_Z)
+op("reshape_neg1", lambda x: cr.reshape(x, (-1,)), lambda x: torch.reshape(x, (-1,)), MATRIX + TENSOR3, **SHAPE_Z)
+op("reshape_3d", lambda x: x.reshape(2, -1, 2), lambda x: x.reshape(2, -1, 2), MATRIX, **SHAPE_Z)
+op("reshape_tuple_method", lambda x: x.reshape((6, 2)), lambda x: x.reshape((6, 2)), MATRIX, **SHAPE_Z)
+op("reshape_0d", lambda x: x.reshape(1, 1), lambda x: x.reshape(1, 1), [S(())], **SHAPE_Z)
+op("reshape_to_0d", lambda x: x.reshape(()), lambda x: x.reshape(()), [S((1,)), S((1, 1))], **SHAPE_Z)
+op("view", lambda x: x.view(-1), lambda x: x.view(-1), MATRIX, **SHAPE_Z)
+op("flatten", cr.flatten, torch.flatten, MATRIX + TENSOR3 + [S(())], **SHAPE_Z)
+op("flatten_start1", lambda x: cr.flatten(x, 1), lambda x: torch.flatten(x, 1), TENSOR3 + [S((2, 3, 2, 2))],
+   **SHAPE_Z)
+op("flatten_1_2", lambda x: x.flatten(1, 2), lambda x: x.flatten(1, 2), [S((2, 3, 2, 2))], **SHAPE_Z)
+op("transpose", lambda x: cr.transpose(x, 0, 1), lambda x: torch.transpose(x, 0, 1), MATRIX + TENSOR3, **SHAPE_Z)
+op("transpose_neg", lambda x: x.transpose(-1, 0), lambda x: x.transpose(-1, 0), TENSOR3, **SHAPE_Z)
+op("t", lambda x: x.t(), lambda x: x.t(), MATRIX, **SHAPE_Z)
+op("T", lambda x: x.T, lambda x: x.T, MATRIX, **SHAPE_Z)
+op("permute", lambda x: cr.permute(x, (2, 0, 1)), lambda x: torch.permute(x, (2, 0, 1)), TENSOR3, **SHAPE_Z)
+op("permute_method", lambda x: x.permute(1, 0), lambda x: x.permute(1, 0), MATRIX, **SHAPE_Z)
+op("permute_neg", lambda x: x.permute(-1, 0, 1), lambda x: x.permute(-1, 0, 1), TENSOR3, **SHAPE_Z)
+SQ = [S((3, 1, 4, 1)), S((1,)), S((1, 1))]
+op("squeeze", cr.squeeze, torch.squeeze, SQ, **SHAPE_Z)
+op("squeeze_dim", lambda x: cr.squeeze(x, 1), lambda x: torch.squeeze(x, 1), [S((3, 1, 4, 1))], **SHAPE_Z)
+op("squeeze_dim_neg", lambda x: x.squeeze(-1), lambda x: x.squeeze(-1), [S((3, 1, 4, 1))], **SHAPE_Z)
+op("squeeze_dim_not1", lambda x: x.squeeze(0), lambda x: x.squeeze(0), [S((3, 1, 4, 1))], **SHAPE_Z)
+op("unsqueeze0", lambda x: cr.unsqueeze(x, 0), lambda x: torch.unsqueeze(x, 0), UNARY_SHAPES, **SHAPE_Z)
+op("unsqueeze_neg1", lambda x: x.unsqueeze(-1), lambda x: x.unsqueeze(-1), UNARY_SHAPES, **SHAPE_Z)
+op("unsqueeze1", lambda x: x.unsqueeze(1), lambda x: x.unsqueeze(1), MATRIX, **SHAPE_Z)
+op("expand", lambda x: cr.expand(x, (3, 4)), lambda x: x.expand(3, 4), [S((3, 1)), S((4,)), S((1, 4)), S(())],
+   **SHAPE_Z)
+op("expand_method", lambda x: x.expand(2, 3, 4), lambda x: x.expand(2, 3, 4), [S((4,)), S((3, 1))], **SHAPE_Z)
+op("expand_neg1", lambda x: x.expand(2, -1, 4), lambda x: x.expand(2, -1, 4), [S((3, 1))], **SHAPE_Z)
+op("broadcast_to", lambda x: cr.broadcast_to(x, (2, 3, 4)), lambda x: torch.broadcast_to(x, (2, 3, 4)),
+   [S((3, 1)), S((4,)), S(()), S((2, 1, 4))], **SHAPE_Z)
+op("cat0", lambda a, b: cr.cat([a, b]), lambda a, b: torch.cat([a, b]), [S((2, 3), (4, 3)), S((3,), (2,))],
+   **SHAPE_Z)
+op("cat1", lambda a, b, c: cr.cat([a, b, c], dim=1), lambda a, b, c: torch.cat([a, b, c], dim=1),
+   [S((2, 3), (2, 1), (2, 2))], **SHAPE_Z)
+op("cat_neg", lambda a, b: cr.cat((a, b), -1), lambda a, b: torch.cat((a, b), -1), [S((2, 3, 1), (2, 3, 2))],
+   **SHAPE_Z)
+op("cat_single", lambda a: cr.cat([a]), lambda a: torch.cat([a]), MATRIX, **SHAPE_Z)
+op("stack0", lambda a, b: cr.stack([a, b]), lambda a, b: torch.stack([a, b]), [S((2, 3), (2, 3)), S((), ())],
+   **SHAPE_Z)
+op("stack1", lambda a, b, c: cr.stack([a, b, c], dim=1), lambda a, b, c: torch.stack([a, b, c], dim=1),
+   [S((2, 3), (2, 3), (2, 3))], **SHAPE_Z)
+op("stack_neg", lambda a, b: cr.stack((a, b), -1), lambda a, b: torch.stack((a, b), -1), [S((2, 3), (2, 3))],
+   **SHAPE_Z)
+op("split_size", lambda x: cr.split(x, 2), lambda x: torch.split(x, 2), [S((5, 3)), S((4,))], **SHAPE_Z)
+op("split_sections_dim1", lambda x: cr.split(x, [1, 3, 1], dim=1), lambda x: torch.split(x, [1, 3, 1], dim=1),
+   [S((2, 5))], **SHAPE_Z)
+op("split_method", lambda x: x.split(3, -1), lambda x: x.split(3, -1), [S((2, 7))], **SHAPE_Z)
+op("chunk", lambda x: cr.chunk(x, 3), lambda x: torch.chunk(x, 3), [S((7, 2)), S((6,)), S((2,))], **SHAPE_Z)
+op("chunk_uneven_count", lambda x: x.chunk(4), lambda x: x.chunk(4), [S((6,))], **SHAPE_Z)
+op("chunk_dim1", lambda x: x.chunk(2, dim=1), lambda x: x.chunk(2, dim=1), [S((3, 5))], **SHAPE_Z)
+
+op("select", lambda x: cr.select(x, 1, 2), lambda x: torch.select(x, 1, 2), [S((3, 4)), S((2, 4, 3))], **SHAPE_Z)
+op("select_neg", lambda x: x.select(0, -1), lambda x: x.select(0, -1), [S((3, 4)), S((5,))], **SHAPE_Z)
+op("narrow_slice", lambda x: x.narrow_slice(1, 1, 4, 2), lambda x: x[:, 1:4:2], [S((3, 5)), S((2, 6, 2))],
+   **SHAPE_Z)
+op("sum_to", lambda x: cr.sum_to(x, (3, 1)), lambda x: x.sum_to_size(3, 1), [S((2, 3, 4)), S((3, 4)), S((3, 1))],
+   **SHAPE_Z)
+op("sum_to_method", lambda x: x.sum_to((1, 4)), lambda x: x.sum_to_size(1, 4), [S((3, 4)), S((2, 3, 4))], **SHAPE_Z)
+op("to_float64", lambda x: x.to(cr.float64), lambda x: x.to(torch.float64), UNARY_SHAPES, **SHAPE_Z)
+# float32 outputs: finite differences in float32 can't judge these, so no gradcheck ("grad")
+op("to_float32", lambda x: x.to(cr.float32), lambda x: x.to(torch.float32),
+   [S(s_.args[0], check="grad") for s_ in UNARY_SHAPES], **SHAPE_Z)
+op("double", lambda x: x.double(), lambda x: x.double(), MATRIX, **SHAPE_Z)
+op("float", lambda x: x.float(), lambda x: x.float(), [S((3, 4), check="grad")], **SHAPE_Z)
+op("to_int64", lambda x: x.long(), lambda x: x.long(), [S(V([[-1.7, -0.2, 0.0], [0.5, 1.5, 2.9]]))],
+   differentiable=False)
+op("to_bool", lambda x: x.bool(), lambda x: x.bool(), [S(F((3, 4), "int_valued"))], differentiable=False)
+op("clone", lambda x: x.clone(), lambda x: x.clone(), UNARY_SHAPES, **SHAPE_Z)
+op("contiguous_after_transpose", lambda x: x.t().contiguous(), lambda x: x.t().contiguous(), MATRIX, **SHAPE_Z)
+
+# ------------------------------------------------------------------------------ indexing
+op("idx_slice_step", lambda x: x[1:, ::2], lambda x: x[1:, ::2], [S((4, 5)), S((3, 4, 2))], **SHAPE_Z)
+op("idx_col", lambda x: x[:, 0], lambda x: x[:, 0], [S((4, 5)), S((3, 4, 2))], **SHAPE_Z)
+op("idx_none", lambda x: x[None], lambda x: x[None], [S((4, 5)), S(())], **SHAPE_Z)
+op("idx_ellipsis", lambda x: x[..., 1], lambda x: x[..., 1], [S((4, 5)), S((3, 4, 2))], **SHAPE_Z)
+op("idx_int", lambda x: x[-1], lambda x: x[-1], [S((4, 5)), S((5,))], **SHAPE_Z)
+op("idx_int_int", lambda x: x[1, 2], lambda x: x[1, 2], [S((4, 5))], **SHAPE_Z)
+op("idx_slice_neg", lambda x: x[-2:], lambda x: x[-2:], [S((4, 5)), S((5,))], **SHAPE_Z)
+op("idx_slice_clamped", lambda x: x[1:10], lambda x: x[1:10], [S((4, 5))], **SHAPE_Z)
+op("idx_slice_stop_neg", lambda x: x[:, 1:-1], lambda x: x[:, 1:-1], [S((4, 5))], **SHAPE_Z)
+op("idx_mixed", lambda x: x[1:3, None, ::2], lambda x: x[1:3, None, ::2], [S((4, 5))], **SHAPE_Z)
+op("idx_ellipsis_none", lambda x: x[..., None], lambda x: x[..., None], [S((4, 5))], **SHAPE_Z)
+op("idx_step3", lambda x: x[::3, 1::2], lambda x: x[::3, 1::2], [S((7, 5))], **SHAPE_Z)
+op("idx_empty_slice", lambda x: x[3:1], lambda x: x[3:1], [S((4, 5))], **SHAPE_Z)
+op("idx_tensor", lambda x, i: x[i], lambda x, i: x[i],
+   [S((4, 3), I([2, 0, 2])), S((5,), I([4, 4, 1, 0])), S((4, 3), I([-1, 0]), id="negative"),
+    S((4, 3), I([[0, 1], [2, 2]]), id="2d_index")], **SHAPE_Z)
+op("idx_tensor_dim1", lambda x, i: x[:, i], lambda x, i: x[:, i], [S((4, 3), I([2, 0, 2]))], **SHAPE_Z)
+op("idx_pair", lambda x, a, l: x[a, l], lambda x, a, l: x[a, l],
+   [S((4, 3), I([0, 1, 2, 3]), I([2, 0, 1, 2]), id="arange_labels"),
+    S((4, 3), I([0, 0, 3]), I([1, 1, 2]), id="repeated")], **SHAPE_Z)
+op("idx_pair_arange", lambda x, l: x[cr.arange(4), l], lambda x, l: x[torch.arange(4), l],
+   [S((4, 3), I([2, 0, 1, 2]))], **SHAPE_Z)
+op("idx_nonadjacent", lambda x, a, b: x[a, :, b], lambda x, a, b: x[a, :, b],
+   [S((3, 4, 5), I([0, 2]), I([1, 4]))], **SHAPE_Z)
+op("idx_list", lambda x: x[[0, 2]], lambda x: x[[0, 2]], [S((4, 3))], **SHAPE_Z)
+op("idx_mask", lambda x, m: x[m], lambda x, m: x[m],
+   [S((3, 4), B(shape=(3, 4))), S((3, 4), B(shape=(3,)), id="row_mask"),
+    S((3, 4), B(values=[False, False, False]), id="empty_mask")], **SHAPE_Z)
+op("idx_mask_from_cmp", lambda x: x[x > 0], lambda x: x[x > 0], [S((3, 4))], **SHAPE_Z)
+op("index_select0", lambda x, i: cr.index_select(x, 0, i), lambda x, i: torch.index_select(x, 0, i),
+   [S((4, 3), I([3, 0, 3])), S((5,), I([1, 1]))], **SHAPE_Z)
+op("index_select1", lambda x, i: x.index_select(1, i), lambda x, i: x.index_select(1, i),
+   [S((4, 3), I([2, 0])), S((2, 3, 4), I([0, 2, 1, 0]))], **SHAPE_Z)
+op("index_select_neg", lambda x, i: cr.index_select(x, -1, i), lambda x, i: torch.index_select(x, -1, i),
+   [S((2, 3, 4), I([3, 3, 0]))], **SHAPE_Z)
+op("gather1", lambda x, i: cr.gather(x, 1, i), lambda x, i: torch.gather(x, 1, i),
+   [S((3, 4), I([[0, 1], [3, 3], [2, 0]])), S((3, 4), I([[1], [0], [3]]), id="labels")], **SHAPE_Z)
+op("gather0", lambda x, i: x.gather(0, i), lambda x, i: x.gather(0, i),
+   [S((3, 4), I([[0, 1, 2, 0], [2, 2, 1, 1]]))], **SHAPE_Z)
+op("scatter_add1", lambda x, i, s: cr.scatter_add(x, 1, i, s), lambda x, i, s: torch.scatter_add(x, 1, i, s),
+   [S((3, 4), I([[0, 1], [3, 3], [2, 0]]), (3, 2))], **SHAPE_Z)
+op("scatter_add0", lambda x, i, s: x.scatter_add(0, i, s), lambda x, i, s: x.scatter_add(0, i, s),
+   [S((3, 4), I([[0, 1, 2, 0], [2, 2, 1, 0]]), (2, 4))], **SHAPE_Z)
+op("index_add0", lambda x, i, s: cr.index_add(x, 0, i, s), lambda x, i, s: torch.index_add(x, 0, i, s),
+   [S((5, 3), I([0, 2, 0]), (3, 3)), S((4,), I([3, 3]), (2,))], **SHAPE_Z)
+op("index_add1", lambda x, i, s: x.index_add(1, i, s), lambda x, i, s: x.index_add(1, i, s),
+   [S((3, 5), I([4, 1]), (3, 2))], **SHAPE_Z)
+op("one_hot", lambda l: cr.one_hot(l, 4), lambda l: TF.one_hot(l, 4),
+   [S(I([0, 2, 1, 3])), S(I([[0, 1], [3, 3]])), S(I(2), id="0d")], differentiable=False)
+op("one_hot_inferred", cr.one_hot, TF.one_hot, [S(I([0, 2, 1, 2])), S(I([[4, 0]]))], differentiable=False)
+
+
+# ------------------------------------------------------------------------------ case helpers
+def cases(predicate=lambda op, sample: True):
+    """(op, sample) pairs with pytest ids, filtered (filtering, never skipping, selects cases)."""
+    out, ids = [], []
+    for o in CATALOG:
+        for s in o.samples:
+            if predicate(o, s):
+                out.append((o, s))
+                ids.append(f"{o.name}[{s.id}]")
+    assert len(set(ids)) == len(ids), "duplicate case ids in the catalog"
+    return out, ids
+
+
+def seed_of(*parts):
+    """A stable per-case seed (the same for every dtype, so both dtypes see the same numbers)."""
+    return zlib.crc32("|".join(map(str, parts)).encode())
+
+
+def draw(rs, shape, domain):
+    """Float64 values of ``shape`` from ``domain`` (see the module docstring)."""
+    if domain == "any":
+        return rs.uniform(-2.0, 2.0, size=shape)
+    if domain == "positive":
+        return rs.uniform(0.5, 2.0, size=shape)
+    if domain in ("away_from_zero", "nonzero"):
+        lo = 0.25 if domain == "away_from_zero" else 0.5
+        return rs.uniform(lo, 2.0, size=shape) * rs.choice([-1.0, 1.0], size=shape)
+    if domain == "int_valued":
+        return rs.randint(-2, 3, size=shape).astype(np.float64)
+    raise ValueError(f"unknown domain {domain}")
+
+
+@dataclasses.dataclass
+class Inputs:
+    ours: list   # chainrule tensors, one per argument
+    theirs: list  # torch tensors
+    diff: list   # positions of the inputs that require grad
+
+
+def make_inputs(op_, sample, dtype, rs):
+    """The sample's arguments as chainrule and torch tensors holding the same values."""
+    cr_dt, th_dt, np_dt = DTYPES[dtype]
+    ours, theirs, diff = [], [], []
+    for k, spec in enumerate(sample.args):
+        if isinstance(spec, (F, V)):
+            a = draw(rs, spec.shape, spec.domain or op_.domain) if isinstance(spec, F) \
+                else np.asarray(spec.values, dtype=np.float64)
+            a = a.astype(np_dt)
+            grad = spec.grad and op_.differentiable
+            ours.append(cr.tensor(a, dtype=cr_dt, requires_grad=grad))
+            theirs.append(torch.tensor(a, dtype=th_dt, requires_grad=grad))
+            if grad:
+                diff.append(k)
+        elif isinstance(spec, I):
+            a = np.asarray(spec.values, dtype=np.int64)
+            ours.append(cr.tensor(a, dtype=cr.int64))
+            theirs.append(torch.tensor(a, dtype=torch.int64))
+        elif isinstance(spec, B):
+            a = rs.rand(*spec.shape) < 0.5 if spec.values is None else np.asarray(spec.values, dtype=bool)
+            a = np.asarray(a, dtype=bool)
+            ours.append(cr.tensor(a, dtype=cr.bool))
+            theirs.append(torch.tensor(a, dtype=torch.bool))
+        else:
+            raise TypeError(spec)
+    return Inputs(ours, theirs, diff)
+
+
+def outputs(result):
+    """An op's result as a tuple of tensors (split/chunk/max(dim) return several)."""
+    if isinstance(result, (tuple, list)):
+        return tuple(result)
+    return (result,)
+
+
+def dtype_name(dt):
+    return str(dt).split(".")[-1]
+
+
+def is_float(t):
+    return dtype_name(t.dtype) in ("float32", "float64")
+
+
+def to_numpy(t):
+    """A chainrule or torch tensor's values as a NumPy array (a copy)."""
+    if isinstance(t, torch.Tensor):
+        return t.detach().numpy(force=True).copy()  # force: torch may return a ZeroTensor
+    return np.array(t.detach(), copy=True)
+
+
+def assert_same(ours, theirs, dtype, kind, what=""):
+    """Same shape, same dtype, and values equal (exactly for int/bool, within TOLERANCES otherwise)."""
+    assert isinstance(ours, cr.Tensor), f"{what}: expected a chainrule Tensor, got {type(ours).__name__}"
+    assert tuple(ours.shape) == tuple(theirs.shape), \
+        f"{what}: shape {tuple(ours.shape)} != torch's {tuple(theirs.shape)}"
+    assert dtype_name(ours.dtype) == dtype_name(theirs.dtype), \
+        f"{what}: dtype {dtype_name(ours.dtype)} != torch's {dtype_name(theirs.dtype)}"
+    a, b = to_numpy(ours), to_numpy(theirs)
+    if is_float(theirs):
+        rtol, atol = TOLERANCES[dtype][kind]
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=what)
+
+
+def cotangents(rs, torch_outs, dtype):
+    """A random upstream gradient per floating output, as (ours, torch) pairs (None for int/bool)."""
+    cr_dt, th_dt, np_dt = DTYPES[dtype]
+    vs = []
+    for o in torch_outs:
+        if o.dtype.is_floating_point:
+            a = rs.uniform(-1.0, 1.0, size=tuple(o.shape)).astype(np_dt)
+            vs.append((cr.tensor(a, dtype=cr_dt), torch.tensor(a, dtype=th_dt)))
+        else:
+            vs.append(None)
+    return vs
+
+
+def weighted_sum(outs, vs, pick):
+    """sum over the float outputs of sum(out * v): the scalar whose gradient is the VJP with v."""
+    total = None
+    for o, v in zip(outs, vs):
+        if v is None:
+            continue
+        term = (o * pick(v)).sum()
+        total = term if total is None else total + term
+    return total
