@@ -262,8 +262,9 @@ def randn_like(t, dtype=None, requires_grad=False):
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-_max_result = _collections.namedtuple("max", ["values", "indices"])
-_min_result = _collections.namedtuple("min", ["values", "indices"])
+# Named like torch.return_types.max / min.
+_max_result = _collections.namedtuple("max", ["values", "indices"])  # type: ignore[name-match]
+_min_result = _collections.namedtuple("min", ["values", "indices"])  # type: ignore[name-match]
 
 
 def max(input, dim=None, keepdim=False):
