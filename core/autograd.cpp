@@ -89,6 +89,7 @@ Tensor Saved::output() const {
   return Tensor(std::move(t));
 }
 
+bool Saved::needs_grad(size_t i) const { return node_->next.at(i).needs_grad(); }
 const Shape& Saved::input_shape(size_t i) const { return node_->input_shapes.at(i); }
 Dtype Saved::input_dtype(size_t i) const { return node_->input_dtypes.at(i); }
 
@@ -315,7 +316,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   for (size_t i = 0; i < inputs.size(); ++i) {
     CR_CHECK(cap.results[i] || allow_unused, std::runtime_error, "grad: input ", i,
              " (shape ", inputs[i].shape(), ") was not used to compute the outputs; "
-             "pass allow_unused=true if that is intended");
+             "pass allow_unused=true (Python: allow_unused=True) if that is intended");
     if (cap.results[i]) out[i] = Tensor(cap.results[i]);
   }
   return out;

@@ -42,6 +42,7 @@ class Saved {
   explicit Saved(const Node* node) : node_(node) {}  // made by the engine
   Tensor input(size_t i) const;
   Tensor output() const;
+  bool needs_grad(size_t i) const;  // skip computing gradients nobody will receive
   const Shape& input_shape(size_t i) const;
   Dtype input_dtype(size_t i) const;
  private:

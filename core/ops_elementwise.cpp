@@ -152,7 +152,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool * bool stays bool (and)
   return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; }),
                 {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-                  return {g * s.input(1), g * s.input(0)};
+                  return {s.needs_grad(0) ? g * s.input(1) : Tensor(),
+                          s.needs_grad(1) ? g * s.input(0) : Tensor()};
                 });
 }
 
@@ -163,7 +164,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return record("div", binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; }),
                 {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor b = s.input(1);
-                  return {g / b, neg(g * s.input(0) / (b * b))};
+                  return {s.needs_grad(0) ? g / b : Tensor(),
+                          s.needs_grad(1) ? neg(g * s.input(0) / (b * b)) : Tensor()};
                 });
 }
 
@@ -261,10 +263,11 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor y = binary_kernel(a, b, t, t, "pow", [](auto x, auto q) { return std::pow(x, q); });
   return record("pow", y, {a, b}, kSaveInputs | kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor a = s.input(0), b = s.input(1);
-                  Tensor ga = g * b * pow(a, b - 1.0);
-                  Tensor safe_log = where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
-                  return {ga, g * s.output() * safe_log};
+                  Tensor a = s.input(0), b = s.input(1), ga, gb;
+                  if (s.needs_grad(0)) ga = g * b * pow(a, b - 1.0);
+                  if (s.needs_grad(1))
+                    gb = g * s.output() * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
+                  return {ga, gb};
                 });
 }
 
@@ -446,25 +449,48 @@ Tensor logical_not(const Tensor& a) { return eq(a, 0); }
 
 // z = cond ? a : b        dz/da = [cond], dz/db = [!cond]
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  CR_CHECK(cond.dtype() == kBool, std::invalid_argument,
+           "where: expected a bool condition, got ", dtype_name(cond.dtype()),
+           "; compare first, e.g. where(x > 0, a, b)");
   Shape so = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Dtype t = result_type(a, b);
-  Tensor c = cond.dtype() == kBool ? cond : ne(cond, 0);
-  c = c.shape() == so ? c : expand_copy(c, so);
-  Tensor ac = expand_copy(a.dtype() == t ? a : convert(a, t), so);
-  Tensor bc = expand_copy(b.dtype() == t ? b : convert(b, t), so);
+  Tensor ac = a.dtype() == t ? a : convert(a, t), bc = b.dtype() == t ? b : convert(b, t);
   Tensor out = empty(so, t);
+  // Strided like broadcast_binary, and written as a select the compiler turns into a blend:
+  // relu's backward runs through here, with a random mask that would defeat a branch.
+  Shape tc = broadcast_strides(cond.shape(), so), ta = broadcast_strides(ac.shape(), so),
+        tb = broadcast_strides(bc.shape(), so);
+  const int64_t nd = static_cast<int64_t>(so.size()), n = out.numel();
+  const int64_t inner = nd ? so.back() : 1, rows = inner ? n / inner : 0;
+  const int64_t ic = nd ? tc.back() : 0, ia = nd ? ta.back() : 0, ib = nd ? tb.back() : 0;
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
-    const bool* pc = ptr<bool>(c);
+    const bool* pc = ptr<bool>(cond);
     const T *pa = ptr<T>(ac), *pb = ptr<T>(bc);
     T* o = ptr<T>(out);
-    parallel_for(out.numel(), [&](int64_t s, int64_t e) {
-      for (int64_t i = s; i < e; ++i) o[i] = pc[i] ? pa[i] : pb[i];
-    });
+    parallel_for(rows, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        int64_t oc = 0, oa = 0, ob = 0, rem = r;
+        for (int64_t d = nd - 2; d >= 0; --d) {
+          int64_t idx = rem % so[d];
+          rem /= so[d];
+          oc += idx * tc[d];
+          oa += idx * ta[d];
+          ob += idx * tb[d];
+        }
+        const bool* c = pc + oc;
+        const T *x = pa + oa, *y = pb + ob;
+        T* dst = o + r * inner;
+        for (int64_t i = 0; i < inner; ++i) {
+          T u = x[i * ia], v = y[i * ib];
+          dst[i] = c[i * ic] ? u : v;
+        }
+      }
+    }, n);
   });
-  return record("where", out, {c, a, b}, kSaveFirstInput, [](const Tensor& g, const Saved& s) -> Grads {
+  return record("where", out, {cond, a, b}, kSaveFirstInput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor c = s.input(0);
-    return {Tensor(), where(c, g, 0), where(c, 0, g)};
+    return {Tensor(), s.needs_grad(1) ? where(c, g, 0) : Tensor(), s.needs_grad(2) ? where(c, 0, g) : Tensor()};
   });
 }
 

@@ -44,7 +44,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   int64_t B = a.size(0), n = a.size(1), k = a.size(2), m = b.size(2);
   return record("bmm", gemm(a, b, B, n, k, m, {B, n, m}), {a, b}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads {
-                  return {bmm(g, transpose(s.input(1), 1, 2)), bmm(transpose(s.input(0), 1, 2), g)};
+                  return {s.needs_grad(0) ? bmm(g, transpose(s.input(1), 1, 2)) : Tensor(),
+                          s.needs_grad(1) ? bmm(transpose(s.input(0), 1, 2), g) : Tensor()};
                 });
 }
 }  // namespace
@@ -56,7 +57,8 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   int64_t n = a.size(0), k = a.size(1), m = b.size(1);
   return record("mm", gemm(a, b, 1, n, k, m, {n, m}), {a, b}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads {
-                  return {mm(g, s.input(1).t()), mm(s.input(0).t(), g)};
+                  return {s.needs_grad(0) ? mm(g, s.input(1).t()) : Tensor(),
+                          s.needs_grad(1) ? mm(s.input(0).t(), g) : Tensor()};
                 });
 }
 
@@ -133,8 +135,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   return record("linear", y, inputs, kSaveInputs, [in, out_f, has_bias](const Tensor& g, const Saved& s) -> Grads {
     Tensor x = s.input(0), w = s.input(1);
     Tensor g2 = reshape(g, {-1, out_f});
-    Grads r{reshape(mm(g2, w), x.shape()), mm(g2.t(), reshape(x, {-1, in}))};
-    if (has_bias) r.push_back(sum(g2, {0}));
+    Grads r{s.needs_grad(0) ? reshape(mm(g2, w), x.shape()) : Tensor(),
+            s.needs_grad(1) ? mm(g2.t(), reshape(x, {-1, in})) : Tensor()};
+    if (has_bias) r.push_back(s.needs_grad(2) ? sum(g2, {0}) : Tensor());
     return r;
   });
 }

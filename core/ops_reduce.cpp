@@ -92,9 +92,6 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, cons
   Tensor cur = x;
   Shape shape = x.shape();
   if (dims.empty()) return convert(x, x.dtype());
-  if (kind != Kind::Sum)
-    CR_CHECK(x.numel() > 0, std::invalid_argument, op, ": expected a non-empty tensor, got shape ",
-             x.shape(), " (there is no maximum of nothing)");
   size_t j = dims.size();
   while (j > 0) {
     size_t i = j - 1;
@@ -103,6 +100,10 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, cons
     for (int64_t d = 0; d < d0; ++d) outer *= shape[d];
     for (int64_t d = d0; d <= d1; ++d) red *= shape[d];
     for (int64_t d = d1 + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
+    // An empty batch is fine (the result is empty too); an empty reduction has no max.
+    CR_CHECK(kind == Kind::Sum || red > 0, std::invalid_argument, op,
+             ": expected a non-empty reduction, got shape ", x.shape(), " reduced over dims ",
+             Shape(dims), " (there is no maximum of nothing)");
     for (int64_t d = d0; d <= d1; ++d) shape[d] = 1;
     Tensor out = empty(shape, cur.dtype());
     dispatch(cur.dtype(), [&](auto tag) {
@@ -121,9 +122,9 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, cons
 
 // Index of the max (min) along one dim: the first one on ties, as PyTorch.
 Tensor arg_reduce(const Tensor& x, int64_t dim, bool keepdim, bool is_max, const char* op) {
-  CR_CHECK(x.numel() > 0, std::invalid_argument, op, ": expected a non-empty tensor, got shape ",
-           x.shape());
   int64_t nd = x.dim(), outer = 1, inner = 1, red = nd ? x.shape()[dim] : 1;
+  CR_CHECK(red > 0, std::invalid_argument, op, ": expected a non-empty dim ", dim, ", got shape ",
+           x.shape());
   for (int64_t d = 0; d < dim; ++d) outer *= x.shape()[d];
   for (int64_t d = dim + 1; d < nd; ++d) inner *= x.shape()[d];
   Shape ks = nd ? keep_shape(x.shape(), {dim}) : Shape{};
@@ -248,6 +249,7 @@ Tensor logsumexp(const Tensor& x_in, std::vector<int64_t> dims_in, bool keepdim)
 Tensor softmax(const Tensor& x_in, int64_t dim) {
   Tensor x = float_input(x_in);
   dim = normalize_dim(dim, x.dim(), "softmax");
+  if (x.numel() == 0) return x.clone();  // nothing to normalise (and no max to shift by)
   Tensor m = amax(x.detach(), {dim}, true);
   m = where(eq(abs(m), INFINITY), 0, m);
   Tensor e = exp(x - m);
@@ -259,6 +261,7 @@ Tensor softmax(const Tensor& x_in, int64_t dim) {
 Tensor log_softmax(const Tensor& x_in, int64_t dim) {
   Tensor x = float_input(x_in);
   dim = normalize_dim(dim, x.dim(), "log_softmax");
+  if (x.numel() == 0) return x.clone();
   Tensor m = amax(x.detach(), {dim}, true);
   Tensor s = x - where(eq(abs(m), INFINITY), 0, m);
   return s - log(sum(exp(s), {dim}, true));

@@ -174,6 +174,7 @@ Tensor Tensor::grad() const {
 void Tensor::set_grad(const Tensor& g) {
   checked(impl_);
   if (g.defined()) {
+    CR_CHECK(g.impl() != impl(), std::runtime_error, "grad: can't assign a tensor as its own gradient");
     CR_CHECK(g.shape() == shape(), std::invalid_argument, "grad: expected a gradient of shape ",
              shape(), ", got ", g.shape());
     CR_CHECK(g.dtype() == dtype(), std::invalid_argument, "grad: expected a gradient of dtype ",

@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
+
 #include "core/gradcheck.h"
 #include "core/ops.h"
 
@@ -138,7 +140,9 @@ Tensor from_numpy(py::array a) {
   return Tensor(std::move(impl));
 }
 
-// ---------------------------------------------------------------- DLPack (ABI v0.8, CPU only)
+// ---------------------------------------------------------------- DLPack (CPU only)
+// The ABI structs, as in dlpack.h: the unversioned form (v0.8) that every consumer knows, and the
+// versioned one (v1.x, with flags such as read-only) that NumPy 2 and torch ask for.
 struct DLDevice { int32_t device_type, device_id; };
 struct DLDataType { uint8_t code, bits; uint16_t lanes; };
 struct DLTensor {
@@ -155,28 +159,51 @@ struct DLManagedTensor {
   void* manager_ctx;
   void (*deleter)(DLManagedTensor*);
 };
+struct DLPackVersion { uint32_t major, minor; };
+struct DLManagedTensorVersioned {
+  DLPackVersion version;
+  void* manager_ctx;
+  void (*deleter)(DLManagedTensorVersioned*);
+  uint64_t flags;
+  DLTensor dl_tensor;
+};
 constexpr int32_t kDLCPU = 1;
+constexpr uint64_t kDLReadOnly = 1;
 
 struct DLContext {
   Tensor tensor;  // keeps the storage alive while the consumer uses it
   Shape shape, strides;
   DLManagedTensor managed;
+  DLManagedTensorVersioned versioned;
 };
 
-py::capsule to_dlpack(const Tensor& t) {
-  auto* ctx = new DLContext{t, t.shape(), Shape(t.dim()), {}};
+DLTensor describe(DLContext* ctx) {
+  const Tensor& t = ctx->tensor;
   int64_t s = 1;
   for (int64_t d = t.dim() - 1; d >= 0; --d) { ctx->strides[d] = s; s *= t.shape()[d]; }
   DLDataType dt{2, 32, 1};
   if (t.dtype() == kFloat64) dt = {2, 64, 1};
   if (t.dtype() == kInt64) dt = {0, 64, 1};
   if (t.dtype() == kBool) dt = {6, 8, 1};
-  ctx->managed.dl_tensor = {t.raw_data(), {kDLCPU, 0}, static_cast<int32_t>(t.dim()), dt,
-                            ctx->shape.data(), ctx->strides.data(), 0};
-  ctx->managed.manager_ctx = ctx;
-  ctx->managed.deleter = [](DLManagedTensor* m) { delete static_cast<DLContext*>(m->manager_ctx); };
+  return {t.raw_data(), {kDLCPU, 0}, static_cast<int32_t>(t.dim()), dt, ctx->shape.data(),
+          ctx->strides.data(), 0};
+}
+
+py::capsule to_dlpack(const Tensor& t, bool versioned) {
+  auto* ctx = new DLContext{t, t.shape(), Shape(t.dim()), {}, {}};
+  DLTensor d = describe(ctx);
+  if (versioned) {
+    ctx->versioned = {{1, 0}, ctx, [](DLManagedTensorVersioned* m) { delete static_cast<DLContext*>(m->manager_ctx); }, 0, d};
+    return py::capsule(&ctx->versioned, "dltensor_versioned", [](PyObject* cap) {
+      // Only an unconsumed capsule still owns the tensor (consumers rename it "used_...").
+      if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
+        auto* m = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(cap, "dltensor_versioned"));
+        m->deleter(m);
+      }
+    });
+  }
+  ctx->managed = {d, ctx, [](DLManagedTensor* m) { delete static_cast<DLContext*>(m->manager_ctx); }};
   return py::capsule(&ctx->managed, "dltensor", [](PyObject* cap) {
-    // Only an unconsumed capsule still owns the tensor (consumers rename it "used_dltensor").
     if (PyCapsule_IsValid(cap, "dltensor")) {
       auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
       m->deleter(m);
@@ -184,23 +211,38 @@ py::capsule to_dlpack(const Tensor& t) {
   });
 }
 
+Dtype dlpack_dtype(const DLDataType& t) {
+  if (t.lanes == 1 && t.code == 2 && t.bits == 32) return kFloat32;
+  if (t.lanes == 1 && t.code == 2 && t.bits == 64) return kFloat64;
+  if (t.lanes == 1 && t.code == 0 && t.bits == 64) return kInt64;
+  if (t.lanes == 1 && t.code == 6 && t.bits == 8) return kBool;
+  throw std::invalid_argument("from_dlpack: unsupported dtype (code " + std::to_string(t.code) +
+                              ", bits " + std::to_string(t.bits) + "); chainrule has float32, "
+                              "float64, int64 and bool");
+}
+
 Tensor from_dlpack(py::object obj) {
-  py::object cap_obj = py::hasattr(obj, "__dlpack__") ? obj.attr("__dlpack__")() : obj;
+  py::object cap_obj = obj;
+  if (py::hasattr(obj, "__dlpack__")) {
+    try {
+      cap_obj = obj.attr("__dlpack__")(py::arg("max_version") = py::make_tuple(1, 0));
+    } catch (const py::error_already_set& e) {
+      if (!e.matches(PyExc_TypeError)) throw;
+      cap_obj = obj.attr("__dlpack__")();  // a producer from before DLPack 1.0
+    }
+  }
   PyObject* cap = cap_obj.ptr();
-  CR_CHECK(PyCapsule_IsValid(cap, "dltensor"), std::invalid_argument,
+  bool versioned = PyCapsule_IsValid(cap, "dltensor_versioned");
+  CR_CHECK(versioned || PyCapsule_IsValid(cap, "dltensor"), std::invalid_argument,
            "from_dlpack: expected an object with __dlpack__ (torch tensor, NumPy array) or an "
            "unused DLPack capsule");
-  auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
-  const DLTensor& d = m->dl_tensor;
+  void* raw = PyCapsule_GetPointer(cap, versioned ? "dltensor_versioned" : "dltensor");
+  const DLTensor& d = versioned ? static_cast<DLManagedTensorVersioned*>(raw)->dl_tensor
+                                : static_cast<DLManagedTensor*>(raw)->dl_tensor;
+  bool read_only = versioned && (static_cast<DLManagedTensorVersioned*>(raw)->flags & kDLReadOnly);
   CR_CHECK(d.device.device_type == kDLCPU, std::invalid_argument,
            "from_dlpack: expected a CPU tensor, got device type ", d.device.device_type);
-  Dtype dt;
-  if (d.dtype.lanes == 1 && d.dtype.code == 2 && d.dtype.bits == 32) dt = kFloat32;
-  else if (d.dtype.lanes == 1 && d.dtype.code == 2 && d.dtype.bits == 64) dt = kFloat64;
-  else if (d.dtype.lanes == 1 && d.dtype.code == 0 && d.dtype.bits == 64) dt = kInt64;
-  else if (d.dtype.lanes == 1 && d.dtype.code == 6 && d.dtype.bits == 8) dt = kBool;
-  else throw std::invalid_argument("from_dlpack: unsupported dtype (code " + std::to_string(d.dtype.code) +
-                                   ", bits " + std::to_string(d.dtype.bits) + ")");
+  Dtype dt = dlpack_dtype(d.dtype);
   Shape shape(d.shape, d.shape + d.ndim);
   if (d.strides) {
     int64_t s = 1;
@@ -210,13 +252,27 @@ Tensor from_dlpack(py::object obj) {
       s *= shape[i];
     }
   }
-  PyCapsule_SetName(cap, "used_dltensor");
+  PyCapsule_SetName(cap, versioned ? "used_dltensor_versioned" : "used_dltensor");
+  std::function<void(void*)> release = [raw, versioned](void*) {
+    if (versioned) {
+      auto* m = static_cast<DLManagedTensorVersioned*>(raw);
+      if (m->deleter) m->deleter(m);
+    } else {
+      auto* m = static_cast<DLManagedTensor*>(raw);
+      if (m->deleter) m->deleter(m);
+    }
+  };
   auto impl = std::make_shared<TensorImpl>();
   impl->numel = shape_numel(shape);
-  impl->storage = std::make_shared<Storage>(static_cast<char*>(d.data) + d.byte_offset,
-                                            impl->numel * dtype_size(dt), [m](void*) {
-                                              if (m->deleter) m->deleter(m);
-                                            });
+  void* data = static_cast<char*>(d.data) + d.byte_offset;
+  size_t nbytes = impl->numel * dtype_size(dt);
+  if (read_only) {  // chainrule tensors are writable: take a copy rather than alias read-only memory
+    impl->storage = std::make_shared<Storage>(nbytes);
+    if (nbytes) std::memcpy(impl->storage->data, data, nbytes);
+    release(nullptr);
+  } else {
+    impl->storage = std::make_shared<Storage>(data, nbytes, release);
+  }
   impl->shape = std::move(shape);
   impl->dtype = dt;
   return Tensor(std::move(impl));
@@ -241,8 +297,8 @@ PYBIND11_MODULE(_core, m) {
       .value("int64", kInt64)
       .value("float32", kFloat32)
       .value("float64", kFloat64)
-      .def("__repr__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); })
-      .def("__str__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); })
+      .def("__repr__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); }, py::prepend())
+      .def("__str__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); }, py::prepend())
       .def_property_readonly("is_floating_point", [](Dtype d) { return is_floating(d); })
       .def_property_readonly("itemsize", [](Dtype d) { return dtype_size(d); });
   m.attr("float32") = kFloat32;
@@ -329,11 +385,21 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("bool", [](const Tensor& t) { return t.to(kBool); }, "Converts to bool.")
       .def("clone", &Tensor::clone, "A differentiable copy with its own memory.")
       .def("contiguous", &Tensor::contiguous, "Returns self: chainrule tensors are always contiguous.")
-      .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); })
-      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
+      .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); },
+           "True for float32 and float64 tensors.")
+      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); },
+           "The address of the first element (shared with NumPy / DLPack views).")
       .def("__repr__", [](const Tensor& t) { return repr(t); })
-      .def("__dlpack__", [](const Tensor& t, py::kwargs) { return to_dlpack(t); },
-           "Exports the tensor's memory as a DLPack capsule (no copy).")
+      .def("__dlpack__", [](const Tensor& t, py::object stream, py::object max_version,
+                            py::object dl_device, py::object copy) {
+        CR_CHECK(dl_device.is_none() || py::cast<py::tuple>(dl_device)[0].cast<int>() == kDLCPU,
+                 std::invalid_argument, "__dlpack__: chainrule tensors live on the CPU");
+        Tensor src = !copy.is_none() && copy.cast<bool>() ? t.detach().clone() : t;
+        bool versioned = !max_version.is_none() && py::cast<py::tuple>(max_version)[0].cast<int>() >= 1;
+        return to_dlpack(src, versioned);
+      }, py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
+         py::arg("dl_device") = py::none(), py::arg("copy") = py::none(),
+         "Exports the tensor's memory as a DLPack capsule (no copy unless copy=True).")
       .def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(kDLCPU, 0); });
 
   // in-place ops (refused on tensors that require grad while grad mode is on)
@@ -559,7 +625,8 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
         "A copy of input with source's slices added at the indices along dim.");
   m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1,
         "int64 labels (...) -> int64 (..., num_classes) with a 1 at each label.");
-  both("expand", [](const Tensor& x, Shape s) { return expand(x, std::move(s)); }, py::arg("size"));
+  both("expand", [](const Tensor& x, Shape s) { return expand(x, std::move(s)); }, py::arg("size"),
+       "Broadcasts to size (-1 keeps a dim, new dims may be prepended); the gradient is summed back.");
   both("sum_to", &sum_to, py::arg("shape"), "Sums a broadcast tensor back down to shape.");
 
   // methods taking sizes as varargs, as PyTorch's: x.reshape(2, 3), x.permute(1, 0), x.view(-1)
@@ -589,7 +656,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("_rand", [](Shape s, Dtype d) { return rand(std::move(s), d); });
   m.def("_randn", [](Shape s, Dtype d) { return randn(std::move(s), d); });
   m.def("_randint", [](int64_t lo, int64_t hi, Shape s) { return randint(lo, hi, std::move(s)); });
-  m.def("manual_seed", &manual_seed, py::arg("seed"),
+  m.def("manual_seed", [](int64_t seed) { manual_seed(static_cast<uint64_t>(seed)); }, py::arg("seed"),
         "Seeds the random number generator: the same seed gives the same numbers on every machine.");
   m.def("from_numpy", &from_numpy, py::arg("array"),
         "A tensor sharing memory with a C-contiguous float32/float64/int64/bool NumPy array.");

@@ -236,6 +236,7 @@ def randint(low, high=None, size=(), dtype=None):
 
 
 def empty_like(t, dtype=None, requires_grad=False):
+    """An uninitialised tensor with the shape (and dtype) of t."""
     return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
@@ -255,10 +256,12 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
 
 
 def rand_like(t, dtype=None, requires_grad=False):
+    """Uniform samples from [0, 1) with the shape (and dtype) of t."""
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def randn_like(t, dtype=None, requires_grad=False):
+    """Standard normal samples with the shape (and dtype) of t."""
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 

@@ -50,10 +50,10 @@ class dtype:
     def __ne__(self: dtype, other: typing.Any) -> builtins.bool:
         ...
     @typing.overload
-    def __repr__(self) -> str:
+    def __repr__(self: dtype) -> str:
         ...
     @typing.overload
-    def __repr__(self: dtype) -> str:
+    def __repr__(self) -> str:
         ...
     def __setstate__(self: dtype, state: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
@@ -116,9 +116,11 @@ class Tensor:
         ...
     def __bool__(self) -> builtins.bool:
         ...
-    def __dlpack__(self, **kwargs) -> typing_extensions.CapsuleType:
+    def __deepcopy__(self, memo):
+        ...
+    def __dlpack__(self, *, stream: typing.Any = None, max_version: typing.Any = None, dl_device: typing.Any = None, copy: typing.Any = None) -> typing_extensions.CapsuleType:
         """
-        Exports the tensor's memory as a DLPack capsule (no copy).
+        Exports the tensor's memory as a DLPack capsule (no copy unless copy=True).
         """
     def __dlpack_device__(self) -> tuple[builtins.int, builtins.int]:
         ...
@@ -126,6 +128,10 @@ class Tensor:
         ...
     def __float__(self) -> builtins.float:
         ...
+    def __format__(self, spec):
+        """
+        f"{loss:.4f}" works on 0-d tensors, as in PyTorch.
+        """
     def __ge__(self, arg0: typing.Any) -> Tensor:
         ...
     def __getitem__(self, key):
@@ -172,6 +178,11 @@ class Tensor:
         ...
     def __radd__(self, arg0: typing.Any) -> Tensor:
         ...
+    def __reduce__(self):
+        """
+        Pickling (and copy.deepcopy) go through a NumPy copy of the data: a leaf's value and its
+            requires_grad flag, never its graph.
+        """
     def __repr__(self) -> str:
         ...
     def __rmul__(self, arg0: typing.Any) -> Tensor:
@@ -261,7 +272,9 @@ class Tensor:
         cos x elementwise. d/dx cos x = -sin x.
         """
     def data_ptr(self) -> builtins.int:
-        ...
+        """
+        The address of the first element (shared with NumPy / DLPack views).
+        """
     def detach(self) -> Tensor:
         """
         A tensor sharing this one's memory, without history.
@@ -292,7 +305,9 @@ class Tensor:
         """
     @typing.overload
     def expand(self, size: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
-        ...
+        """
+        Broadcasts to size (-1 keeps a dim, new dims may be prepended); the gradient is summed back.
+        """
     @typing.overload
     def expand(self, *args) -> Tensor:
         """
@@ -331,7 +346,9 @@ class Tensor:
         Picks the entries of a 1-D int64 index along dim.
         """
     def is_floating_point(self) -> builtins.bool:
-        ...
+        """
+        True for float32 and float64 tensors.
+        """
     def item(self) -> typing.Any:
         """
         The value of a one-element tensor as a Python number.
@@ -715,7 +732,9 @@ def exp(input: Tensor) -> Tensor:
     e^x elementwise. d/dx e^x = e^x. Example: cr.exp(cr.tensor([0., 1.])) -> [1.0000, 2.7183].
     """
 def expand(input: Tensor, size: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
-    ...
+    """
+    Broadcasts to size (-1 keeps a dim, new dims may be prepended); the gradient is summed back.
+    """
 def flatten(input: Tensor, start_dim: typing.SupportsInt | typing.SupportsIndex = 0, end_dim: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
     Merges dims start_dim..end_dim into one.

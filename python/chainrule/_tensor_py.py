@@ -143,6 +143,33 @@ def _setitem(self, key, value):
     view[key] = value
 
 
+def _format(self, spec):
+    """f"{loss:.4f}" works on 0-d tensors, as in PyTorch."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    return object.__format__(self, spec)
+
+
+def _rebuild(array, requires_grad):
+    t = _core.from_numpy(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _reduce(self):
+    """Pickling (and copy.deepcopy) go through a NumPy copy of the data: a leaf's value and its
+    requires_grad flag, never its graph."""
+    return (_rebuild, (np.array(self.detach(), copy=True), self.requires_grad and self.is_leaf))
+
+
+def _deepcopy(self, memo):
+    if not self.is_leaf:
+        raise RuntimeError("deepcopy: only leaf tensors (created by the user) can be deep-copied, "
+                           "as in PyTorch; use .detach().clone()")
+    return _rebuild(*_reduce(self)[1])
+
+
 def _iter(self):
     if self.ndim == 0:
         raise TypeError("iter: iteration over a 0-d tensor")
@@ -155,6 +182,9 @@ def install(cls, max, min):
     cls.__getitem__ = _getitem
     cls.__setitem__ = _setitem
     cls.__iter__ = _iter
+    cls.__format__ = _format
+    cls.__reduce__ = _reduce
+    cls.__deepcopy__ = _deepcopy
     cls.__array_priority__ = 1000  # NumPy defers to our reflected operators
     cls.max = max
     cls.min = min

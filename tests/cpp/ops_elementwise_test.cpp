@@ -572,16 +572,16 @@ TEST(OpsElementwise, WhereBroadcastsAndRoutesGradients) {
   EXPECT_TRUE(Near(where(c4, big, T({-1}, {1})), {2, 3, 4}, want));
 }
 
-TEST(OpsElementwise, WhereWithScalarsAndNonBoolCondition) {
+TEST(OpsElementwise, WhereWithScalarsAndBoolCondition) {
   Tensor cond = T({1, 0, 1}, {3}, kBool);
   Tensor x = T({5, 6, 7}, {3}, kFloat64, true);
   EXPECT_TRUE(Near(where(cond, x, 0.5), {3}, {5, 0.5, 7}));
   EXPECT_TRUE(Near(where(cond, -1, x), {3}, {-1, 6, -1}));
   EXPECT_TRUE(Near(Grad1(where(cond, x, 0.5), x), {3}, {1, 0, 1}));
   EXPECT_TRUE(Near(Grad1(where(cond, -1, x), x), {3}, {0, 1, 0}));
-  // cond: nonzero means true
+  // as PyTorch, the condition must be bool: a number tensor is a mistake, not "nonzero"
   Tensor ci = T({0, 3, -1}, {3}, kInt64);
-  EXPECT_TRUE(Near(where(ci, x, T({0, 0, 0}, {3})), {3}, {0, 6, 7}));
+  EXPECT_THROW(where(ci, x, T({0, 0, 0}, {3})), std::invalid_argument);
   // the typical use: a piecewise function x < 0 ? -x : x^2
   Tensor z = T({-2, 3}, {2}, kFloat64, true);
   Tensor pw = where(lt(z, 0), -z, z * z);
