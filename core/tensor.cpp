@@ -384,6 +384,21 @@ Tensor randint(int64_t low, int64_t high, Shape shape) {
   return t;
 }
 
+Tensor randperm(int64_t n, int64_t seed) {
+  CR_CHECK(n >= 0, std::invalid_argument, "randperm: expected n >= 0, got ", n);
+  Tensor t = arange(n);
+  int64_t* p = t.data<int64_t>();
+  std::mt19937_64 local(static_cast<uint64_t>(seed));
+  std::unique_lock<std::mutex> lock(rng_mutex, std::defer_lock);
+  if (seed < 0) lock.lock();
+  std::mt19937_64& g = seed < 0 ? rng() : local;
+  for (int64_t i = n - 1; i > 0; --i) {  // Fisher–Yates with our own platform-independent draws
+    int64_t j = static_cast<int64_t>(next_uniform(g) * (i + 1));
+    std::swap(p[i], p[std::min(j, i)]);
+  }
+  return t;
+}
+
 // ---------------------------------------------------------------- in-place ops
 void check_inplace(const Tensor& t, const char* op) {
   CR_CHECK(!(is_grad_enabled() && t.requires_grad()), std::runtime_error, op,

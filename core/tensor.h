@@ -168,6 +168,9 @@ Tensor eye(int64_t n, int64_t m = -1, Dtype dtype = kFloat32);
 Tensor rand(Shape shape, Dtype dtype = kFloat32);   // U[0, 1)
 Tensor randn(Shape shape, Dtype dtype = kFloat32);  // N(0, 1)
 Tensor randint(int64_t low, int64_t high, Shape shape);  // int64 in [low, high)
+// A random permutation of 0..n-1 (int64). With a seed it uses its own generator, so the same seed
+// gives the same order in C++ and Python (DataLoader shuffling) without touching manual_seed's.
+Tensor randperm(int64_t n, int64_t seed = -1);
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor full_like(const Tensor& t, const Scalar& value);

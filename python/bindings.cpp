@@ -9,78 +9,13 @@
 
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "python/bind_util.h"
 
 namespace py = pybind11;
 using namespace chainrule;
+using namespace chainrule::bind;
 
 namespace {
-
-// ---------------------------------------------------------------- argument conversion
-std::string type_name(py::handle h) { return py::str(py::type::of(h).attr("__name__")); }
-
-// h as a T, or a TypeError naming the argument and what it should have been.
-template <class T>
-T arg(py::handle h, const char* what, const char* expected) {
-  try {
-    return h.cast<T>();
-  } catch (const py::cast_error&) {
-    throw py::type_error(std::string(what) + ": expected " + expected + ", got " + type_name(h));
-  }
-}
-
-// A Tensor or a Python number (bool, int, float, or a NumPy scalar).
-struct Operand {
-  Tensor t;
-  Scalar s{0};
-  bool is_tensor = false;
-};
-
-Operand operand(py::handle h, const char* op) {
-  if (py::isinstance<Tensor>(h)) return {h.cast<Tensor>(), Scalar(0), true};
-  if (py::isinstance<py::bool_>(h)) return {Tensor(), Scalar(h.cast<bool>()), false};
-  if (py::isinstance<py::int_>(h)) return {Tensor(), Scalar(h.cast<long long>()), false};
-  if (py::isinstance<py::float_>(h)) return {Tensor(), Scalar(h.cast<double>()), false};
-  if (py::hasattr(h, "dtype") && py::hasattr(h, "item") && py::len(h.attr("shape")) == 0) {
-    py::object v = h.attr("item")();  // NumPy scalar -> Python number
-    if (!py::isinstance<py::array>(v)) return operand(v, op);
-  }
-  throw py::type_error(std::string(op) + ": expected a Tensor or a number, got " + type_name(h));
-}
-
-Scalar number(py::handle h, const char* op) {
-  Operand o = operand(h, op);
-  if (o.is_tensor) {
-    CR_CHECK(o.t.numel() == 1, std::invalid_argument, op, ": expected a number, got a tensor of shape ", o.t.shape());
-    return is_floating(o.t.dtype()) ? Scalar(o.t.item()) : Scalar(static_cast<long long>(o.t.item()));
-  }
-  return o.s;
-}
-
-// dim=None -> every dim; an int; or a tuple/list of ints.
-std::vector<int64_t> dims_arg(const py::object& dim) {
-  if (dim.is_none()) return {};
-  if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
-  if (py::isinstance<py::sequence>(dim) && !py::isinstance<py::str>(dim)) {
-    auto v = arg<std::vector<int64_t>>(dim, "dim", "None, an int or a tuple of ints");
-    if (v.empty()) return {};
-    return v;
-  }
-  throw py::type_error("dim: expected None, an int or a tuple of ints, got " +
-                       std::string(py::str(py::type::of(dim).attr("__name__"))));
-}
-
-// Sizes given as f(2, 3) or f((2, 3)) or f([2, 3]).
-Shape shape_arg(const py::args& args, const char* op) {
-  if (args.size() == 1 && py::isinstance<py::sequence>(args[0])) return arg<Shape>(args[0], op, "sizes as ints");
-  Shape s;
-  for (auto a : args) {
-    if (!py::isinstance<py::int_>(a))
-      throw py::type_error(std::string(op) + ": expected sizes as ints, got " +
-                           std::string(py::str(py::type::of(a).attr("__name__"))));
-    s.push_back(a.cast<int64_t>());
-  }
-  return s;
-}
 
 template <class TT, class TS>
 auto binary(const char* op, TT tt, TS ts) {
@@ -656,6 +591,10 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("_rand", [](Shape s, Dtype d) { return rand(std::move(s), d); });
   m.def("_randn", [](Shape s, Dtype d) { return randn(std::move(s), d); });
   m.def("_randint", [](int64_t lo, int64_t hi, Shape s) { return randint(lo, hi, std::move(s)); });
+  m.def("randperm", [](int64_t n, py::object seed) {
+    return randperm(n, seed.is_none() ? -1 : arg<int64_t>(seed, "randperm", "seed as an int"));
+  }, py::arg("n"), py::kw_only(), py::arg("seed") = py::none(),
+        "A random permutation of 0..n-1 (int64). A seed gives its own reproducible order.");
   m.def("manual_seed", [](int64_t seed) { manual_seed(static_cast<uint64_t>(seed)); }, py::arg("seed"),
         "Seeds the random number generator: the same seed gives the same numbers on every machine.");
   m.def("from_numpy", &from_numpy, py::arg("array"),
@@ -667,6 +606,10 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   // grad mode
   m.def("is_grad_enabled", &is_grad_enabled, "Whether ops record the graph (False inside no_grad).");
   m.def("_set_grad_enabled", &set_grad_enabled);
+
+  bind_nn(m);
+  bind_functional(m);
+  bind_optim(m);
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)

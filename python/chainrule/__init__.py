@@ -75,6 +75,7 @@ from ._core import (  # noqa: F401  (re-exported)
     one_hot,
     permute,
     pow,
+    randperm,
     reciprocal,
     relu,
     reshape,

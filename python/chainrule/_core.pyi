@@ -7,7 +7,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['Node', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'cos', 'div', 'double', 'dtype', 'eq', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unsqueeze', 'var', 'where']
+__all__: list[str] = ['Node', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'cos', 'div', 'double', 'dtype', 'eq', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unsqueeze', 'var', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -863,6 +863,10 @@ def permute(input: Tensor, dims: collections.abc.Sequence[typing.SupportsInt | t
 def pow(input: typing.Any, exponent: typing.Any) -> Tensor:
     """
     input ** exponent elementwise; either may be a number. d/dx x^p = p x^(p-1).
+    """
+def randperm(n: typing.SupportsInt | typing.SupportsIndex, *, seed: typing.Any = None) -> Tensor:
+    """
+    A random permutation of 0..n-1 (int64). A seed gives its own reproducible order.
     """
 def reciprocal(input: Tensor) -> Tensor:
     """

@@ -1,0 +1,80 @@
+// nn::Module: the base of every layer and model. It owns named parameters, buffers and child
+// modules (in registration order, as PyTorch), and gives parameters(), train()/eval(),
+// zero_grad(), state_dict()/load_state_dict() and a readable printout of the module tree.
+#pragma once
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace chainrule::nn {
+
+// Ordered name -> tensor pairs, like PyTorch's OrderedDict state dicts.
+using StateDict = std::vector<std::pair<std::string, Tensor>>;
+
+class Module : public std::enable_shared_from_this<Module> {
+ public:
+  explicit Module(std::string type_name = "Module") : type_name_(std::move(type_name)) {}
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  // One input, one output; models with other signatures override it in Python, or are written
+  // as plain C++ classes with their own forward.
+  virtual Tensor forward(const Tensor& input);
+  Tensor operator()(const Tensor& input) { return forward(input); }
+
+  // Registering a name again replaces the old entry (Python: assigning the attribute again).
+  // A parameter always requires grad; an undefined tensor registers "no parameter" (bias=False).
+  Tensor register_parameter(const std::string& name, Tensor param);
+  Tensor register_buffer(const std::string& name, Tensor buffer);
+  std::shared_ptr<Module> register_module(const std::string& name, std::shared_ptr<Module> module);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    register_module(name, std::static_pointer_cast<Module>(module));
+    return module;
+  }
+
+  // Lookups by name (throw std::out_of_range naming the module and the missing name).
+  Tensor parameter(const std::string& name) const;
+  Tensor buffer(const std::string& name) const;
+  std::shared_ptr<Module> module(const std::string& name) const;
+  bool has_parameter(const std::string& name) const;
+  bool has_buffer(const std::string& name) const;
+  bool has_module(const std::string& name) const;
+
+  std::vector<Tensor> parameters(bool recurse = true) const;
+  StateDict named_parameters(bool recurse = true) const;  // dotted names: "0.weight"
+  StateDict named_buffers(bool recurse = true) const;
+  std::vector<std::shared_ptr<Module>> children() const;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules();  // self first, as ""
+
+  virtual void train(bool on = true);  // this module and every descendant
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void zero_grad();  // every parameter's grad to undefined (PyTorch's set_to_none=True)
+
+  StateDict state_dict() const;  // parameters then buffers, recursively, detached
+  // Copies values in place (parameters keep their identity, so optimizers keep working).
+  // strict: missing or unexpected keys are errors; a shape mismatch is always an error.
+  void load_state_dict(const StateDict& state, bool strict = true);
+
+  const std::string& type_name() const { return type_name_; }
+  void set_type_name(std::string n) { type_name_ = std::move(n); }
+  virtual std::string extra_repr() const { return ""; }  // "in_features=2, out_features=3, bias=True"
+  std::string repr() const;                               // the tree, printed as PyTorch prints it
+
+ protected:
+  std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+
+ private:
+  std::string type_name_;
+};
+
+}  // namespace chainrule::nn

@@ -1,0 +1,88 @@
+// Shared by the binding files (python/*.cpp): argument conversion from Python objects, with
+// TypeErrors that name the argument, and the entry points of each part of the module.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+
+namespace chainrule::bind {
+namespace py = pybind11;
+
+// ---------------------------------------------------------------- argument conversion
+inline std::string type_name(py::handle h) { return py::str(py::type::of(h).attr("__name__")); }
+
+// h as a T, or a TypeError naming the argument and what it should have been.
+template <class T>
+T arg(py::handle h, const char* what, const char* expected) {
+  try {
+    return h.cast<T>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string(what) + ": expected " + expected + ", got " + type_name(h));
+  }
+}
+
+// A Tensor or a Python number (bool, int, float, or a NumPy scalar).
+struct Operand {
+  Tensor t;
+  Scalar s{0};
+  bool is_tensor = false;
+};
+
+inline Operand operand(py::handle h, const char* op) {
+  if (py::isinstance<Tensor>(h)) return {h.cast<Tensor>(), Scalar(0), true};
+  if (py::isinstance<py::bool_>(h)) return {Tensor(), Scalar(h.cast<bool>()), false};
+  if (py::isinstance<py::int_>(h)) return {Tensor(), Scalar(h.cast<long long>()), false};
+  if (py::isinstance<py::float_>(h)) return {Tensor(), Scalar(h.cast<double>()), false};
+  if (py::hasattr(h, "dtype") && py::hasattr(h, "item") && py::len(h.attr("shape")) == 0) {
+    py::object v = h.attr("item")();  // NumPy scalar -> Python number
+    if (!py::isinstance<py::array>(v)) return operand(v, op);
+  }
+  throw py::type_error(std::string(op) + ": expected a Tensor or a number, got " + type_name(h));
+}
+
+inline Scalar number(py::handle h, const char* op) {
+  Operand o = operand(h, op);
+  if (o.is_tensor) {
+    CR_CHECK(o.t.numel() == 1, std::invalid_argument, op, ": expected a number, got a tensor of shape ", o.t.shape());
+    return is_floating(o.t.dtype()) ? Scalar(o.t.item()) : Scalar(static_cast<long long>(o.t.item()));
+  }
+  return o.s;
+}
+
+// dim=None -> every dim; an int; or a tuple/list of ints.
+inline std::vector<int64_t> dims_arg(const py::object& dim) {
+  if (dim.is_none()) return {};
+  if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
+  if (py::isinstance<py::sequence>(dim) && !py::isinstance<py::str>(dim)) {
+    auto v = arg<std::vector<int64_t>>(dim, "dim", "None, an int or a tuple of ints");
+    if (v.empty()) return {};
+    return v;
+  }
+  throw py::type_error("dim: expected None, an int or a tuple of ints, got " +
+                       std::string(py::str(py::type::of(dim).attr("__name__"))));
+}
+
+// Sizes given as f(2, 3) or f((2, 3)) or f([2, 3]).
+inline Shape shape_arg(const py::args& args, const char* op) {
+  if (args.size() == 1 && py::isinstance<py::sequence>(args[0])) return arg<Shape>(args[0], op, "sizes as ints");
+  Shape s;
+  for (auto a : args) {
+    if (!py::isinstance<py::int_>(a))
+      throw py::type_error(std::string(op) + ": expected sizes as ints, got " +
+                           std::string(py::str(py::type::of(a).attr("__name__"))));
+    s.push_back(a.cast<int64_t>());
+  }
+  return s;
+}
+
+// Each part of chainrule._core is bound in its own file.
+void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the layers
+void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, functional ops, init
+void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
+
+}  // namespace chainrule::bind
