@@ -28,7 +28,7 @@ void check_name(const std::string& name, const char* what) {
 }  // namespace
 
 Tensor Module::forward(const Tensor&) {
-  throw std::runtime_error(type_name_ + ": forward is not implemented; define forward(self, x)");
+  throw std::runtime_error(type_name() + ": forward is not implemented; define forward(self, x)");
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor param) {
@@ -58,17 +58,17 @@ std::shared_ptr<Module> Module::register_module(const std::string& name, std::sh
 
 Tensor Module::parameter(const std::string& name) const {
   auto it = find(params_, name);
-  CR_CHECK(it != params_.end(), std::out_of_range, type_name_, " has no parameter \"", name, "\"");
+  CR_CHECK(it != params_.end(), std::out_of_range, type_name(), " has no parameter \"", name, "\"");
   return it->second;
 }
 Tensor Module::buffer(const std::string& name) const {
   auto it = find(buffers_, name);
-  CR_CHECK(it != buffers_.end(), std::out_of_range, type_name_, " has no buffer \"", name, "\"");
+  CR_CHECK(it != buffers_.end(), std::out_of_range, type_name(), " has no buffer \"", name, "\"");
   return it->second;
 }
 std::shared_ptr<Module> Module::module(const std::string& name) const {
   auto it = find(children_, name);
-  CR_CHECK(it != children_.end(), std::out_of_range, type_name_, " has no submodule \"", name, "\"");
+  CR_CHECK(it != children_.end(), std::out_of_range, type_name(), " has no submodule \"", name, "\"");
   return it->second;
 }
 bool Module::has_parameter(const std::string& n) const { return find(params_, n) != params_.end(); }
@@ -177,7 +177,7 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
     return out;
   };
   CR_CHECK(!strict || (missing.empty() && unexpected.empty()), std::invalid_argument,
-           "load_state_dict: keys don't match ", type_name_,
+           "load_state_dict: keys don't match ", type_name(),
            missing.empty() ? "" : "; missing: ", join(missing),
            unexpected.empty() ? "" : "; unexpected: ", join(unexpected),
            " (pass strict=false to load the keys that match)");
@@ -195,7 +195,7 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
 
 std::string Module::repr() const {
   std::ostringstream os;
-  os << type_name_ << "(" << extra_repr();
+  os << type_name() << "(" << extra_repr();
   auto kids = named_children();
   if (!kids.empty()) {
     os << "\n";

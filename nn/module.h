@@ -62,8 +62,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // strict: missing or unexpected keys are errors; a shape mismatch is always an error.
   void load_state_dict(const StateDict& state, bool strict = true);
 
-  const std::string& type_name() const { return type_name_; }
-  void set_type_name(std::string n) { type_name_ = std::move(n); }
+  // The class name shown by repr(); a Python subclass reports its own class name.
+  virtual std::string type_name() const { return type_name_; }
   virtual std::string extra_repr() const { return ""; }  // "in_features=2, out_features=3, bias=True"
   std::string repr() const;                               // the tree, printed as PyTorch prints it
 

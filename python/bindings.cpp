@@ -257,7 +257,9 @@ PYBIND11_MODULE(_core, m) {
 An n-dimensional array that records the operations applied to it, so that gradients can be
 computed by reverse-mode differentiation (``backward``). Create tensors with ``chainrule.tensor``,
 ``zeros``, ``randn`` ...; NumPy sees a tensor's memory without copying (``np.asarray(t)``).)doc");
-  T.def_buffer([](const Tensor& t) { return buffer(t); })
+  T.def(py::init([](const Tensor& data) { return data; }), py::arg("data"),
+        "A tensor sharing data's memory (used by subclasses such as nn.Parameter).")
+      .def_buffer([](const Tensor& t) { return buffer(t); })
       .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); },
                              "The size of each dim, as a tuple.")
       .def("size", [](const Tensor& t, py::object dim) -> py::object {

@@ -1,0 +1,179 @@
+// The layers of chainrule::nn, each a Module with PyTorch's name, arguments, defaults and
+// default initialisation: Linear, Sequential, ModuleList, Identity, Flatten, the activations,
+// Dropout, BatchNorm1d, LayerNorm, Conv2d, MaxPool2d, AvgPool2d.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/module.h"
+
+namespace chainrule::nn {
+
+// y = x W^T + b; W (out, in), b (out,), both U(-1/sqrt(in), 1/sqrt(in)) as PyTorch initialises them.
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias = true, Dtype dtype = kFloat32);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  int64_t in_features, out_features;
+};
+
+// Runs its children in order, each on the previous one's output.
+class Sequential : public Module {
+ public:
+  Sequential() : Module("Sequential") {}
+  explicit Sequential(std::vector<std::shared_ptr<Module>> modules);
+  Tensor forward(const Tensor& x) override;
+  void push_back(std::shared_ptr<Module> m);  // named "0", "1", ...
+  size_t size() const { return children_.size(); }
+  std::shared_ptr<Module> operator[](int64_t i) const;
+};
+
+// A list of modules whose parameters are registered; it has no forward of its own.
+class ModuleList : public Module {
+ public:
+  ModuleList() : Module("ModuleList") {}
+  explicit ModuleList(std::vector<std::shared_ptr<Module>> modules);
+  void push_back(std::shared_ptr<Module> m);
+  size_t size() const { return children_.size(); }
+  std::shared_ptr<Module> operator[](int64_t i) const;
+};
+
+class Identity : public Module {
+ public:
+  Identity() : Module("Identity") {}
+  Tensor forward(const Tensor& x) override { return x; }
+};
+
+// (N, d1, d2, ...) -> (N, d1*d2*...) by default (start_dim=1, end_dim=-1).
+class Flatten : public Module {
+ public:
+  explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1)
+      : Module("Flatten"), start_dim(start_dim), end_dim(end_dim) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  int64_t start_dim, end_dim;
+};
+
+// Activations: stateless wrappers of the ops of the same name.
+class ReLU : public Module {
+ public:
+  ReLU() : Module("ReLU") {}
+  Tensor forward(const Tensor& x) override;
+};
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(double negative_slope = 0.01) : Module("LeakyReLU"), negative_slope(negative_slope) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  double negative_slope;
+};
+class Sigmoid : public Module {
+ public:
+  Sigmoid() : Module("Sigmoid") {}
+  Tensor forward(const Tensor& x) override;
+};
+class Tanh : public Module {
+ public:
+  Tanh() : Module("Tanh") {}
+  Tensor forward(const Tensor& x) override;
+};
+class GELU : public Module {
+ public:
+  explicit GELU(std::string approximate = "none");
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  std::string approximate;
+};
+class Softplus : public Module {
+ public:
+  explicit Softplus(double beta = 1.0, double threshold = 20.0)
+      : Module("Softplus"), beta(beta), threshold(threshold) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  double beta, threshold;
+};
+class Softmax : public Module {
+ public:
+  explicit Softmax(int64_t dim = -1) : Module("Softmax"), dim(dim) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  int64_t dim;
+};
+class LogSoftmax : public Module {
+ public:
+  explicit LogSoftmax(int64_t dim = -1) : Module("LogSoftmax"), dim(dim) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  int64_t dim;
+};
+
+// Zeroes each element with probability p in training (scaling the rest by 1/(1-p)); identity in eval.
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p = 0.5);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  double p;
+};
+
+// Normalises each feature over the batch (N, C) or (N, C, L); keeps running statistics for eval.
+class BatchNorm1d : public Module {
+ public:
+  explicit BatchNorm1d(int64_t num_features, double eps = 1e-5, double momentum = 0.1,
+                       bool affine = true, bool track_running_stats = true, Dtype dtype = kFloat32);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  int64_t num_features;
+  double eps, momentum;
+  bool affine, track_running_stats;
+};
+
+// Normalises over the trailing dims given by normalized_shape.
+class LayerNorm : public Module {
+ public:
+  explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true,
+                     Dtype dtype = kFloat32);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  Shape normalized_shape;
+  double eps;
+  bool elementwise_affine;
+};
+
+// (N, C, H, W) -> (N, O, Ho, Wo); weight (O, C, kh, kw) and bias (O,) initialised as PyTorch.
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in_channels, int64_t out_channels, std::pair<int64_t, int64_t> kernel_size,
+         std::pair<int64_t, int64_t> stride = {1, 1}, std::pair<int64_t, int64_t> padding = {0, 0},
+         bool bias = true, Dtype dtype = kFloat32);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  int64_t in_channels, out_channels;
+  std::pair<int64_t, int64_t> kernel_size, stride, padding;
+};
+
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(std::pair<int64_t, int64_t> kernel_size, std::pair<int64_t, int64_t> stride = {0, 0},
+            std::pair<int64_t, int64_t> padding = {0, 0});  // stride 0: equal to kernel_size
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  std::pair<int64_t, int64_t> kernel_size, stride, padding;
+};
+
+class AvgPool2d : public Module {
+ public:
+  AvgPool2d(std::pair<int64_t, int64_t> kernel_size, std::pair<int64_t, int64_t> stride = {0, 0},
+            std::pair<int64_t, int64_t> padding = {0, 0});
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  std::pair<int64_t, int64_t> kernel_size, stride, padding;
+};
+
+}  // namespace chainrule::nn

@@ -1,0 +1,194 @@
+"""cr.nn.Module and cr.nn.Parameter: the PyTorch-style Python face of the C++ nn::Module.
+
+Module is the compiled class itself (so C++ layers are Modules too); this file adds the parts
+that are about Python objects: attribute registration, __call__ with any signature, dicts.
+"""
+import collections
+
+from .. import _core
+
+Tensor = _core.Tensor
+Module = _core.Module
+
+
+class Parameter(Tensor):
+    """A tensor that a Module registers as a parameter when assigned as an attribute.
+
+    ``self.w = cr.nn.Parameter(cr.randn(3, 2))`` — it requires grad, and shows up in
+    ``parameters()``, ``state_dict()`` and the optimizer's updates.
+    """
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = _core._empty([0], _core.float32)
+        super().__init__(data.detach())
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + Tensor.__repr__(self)
+
+    def __reduce__(self):
+        data, requires_grad = Tensor.__reduce__(self)[1]
+        return (Parameter, (_core.from_numpy(data), requires_grad))
+
+
+def _setattr(self, name, value):
+    if isinstance(value, Parameter):
+        value = self._register_parameter(name, value)
+        value = Parameter(value) if not isinstance(value, Parameter) else value
+    elif isinstance(value, Module):
+        self._register_module(name, value)
+    elif value is None and self._has_parameter(name):
+        self._register_parameter(name, None)
+    elif value is None and self._has_module(name):
+        raise TypeError(f"{type(self).__name__}: can't remove submodule '{name}' by assigning None")
+    elif isinstance(value, Tensor) and self._has_parameter(name):
+        raise TypeError(f"{type(self).__name__}: cannot assign a plain Tensor as parameter '{name}' "
+                        "(cr.nn.Parameter or None expected)")
+    elif isinstance(value, Tensor) and self._has_buffer(name):
+        self._register_buffer(name, value)
+    object.__setattr__(self, name, value)
+
+
+def _getattr(self, name):
+    # Only reached when normal lookup fails: C++ layers keep their tensors in C++.
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if self._has_parameter(name):
+        return self._parameter(name)
+    if self._has_buffer(name):
+        return self._buffer(name)
+    if self._has_module(name):
+        return self._module(name)
+    raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+
+def _call(self, *args, **kwargs):
+    return self.forward(*args, **kwargs)
+
+
+def register_parameter(self, name, param):
+    """Registers ``param`` (a Parameter, or None) under ``name``."""
+    setattr(self, name, param if param is None or isinstance(param, Parameter) else Parameter(param))
+
+
+def register_buffer(self, name, tensor):
+    """Registers a tensor that is state but not a parameter (e.g. BatchNorm's running mean)."""
+    self._register_buffer(name, tensor)
+    object.__setattr__(self, name, tensor)
+
+
+def add_module(self, name, module):
+    """Registers a child module under ``name``."""
+    setattr(self, name, module)
+
+
+def parameters(self, recurse=True):
+    """An iterator over the parameters (each shared parameter once); give it to an optimizer."""
+    return iter([p for _, p in self._named_parameters(recurse)])
+
+
+def named_parameters(self, prefix="", recurse=True):
+    """(dotted name, parameter) pairs, e.g. ('0.weight', tensor)."""
+    return iter([(prefix + ("." if prefix else "") + n, p) for n, p in self._named_parameters(recurse)])
+
+
+def buffers(self, recurse=True):
+    return iter([b for _, b in self._named_buffers(recurse)])
+
+
+def named_buffers(self, prefix="", recurse=True):
+    return iter([(prefix + ("." if prefix else "") + n, b) for n, b in self._named_buffers(recurse)])
+
+
+def children(self):
+    """The direct submodules."""
+    return iter([m for _, m in self._named_children()])
+
+
+def named_children(self):
+    return iter(self._named_children())
+
+
+def modules(self):
+    """This module and every module inside it."""
+    return iter([m for _, m in self._named_modules()])
+
+
+def named_modules(self):
+    return iter(self._named_modules())
+
+
+def train(self, mode=True):
+    """Training mode (Dropout drops, BatchNorm uses batch statistics); returns self."""
+    self._train(bool(mode))
+    return self
+
+
+def eval(self):
+    """Evaluation mode, the same as train(False); returns self."""
+    return self.train(False)
+
+
+def zero_grad(self, set_to_none=True):
+    """Resets every parameter's gradient (to None, as PyTorch 2 does by default)."""
+    if set_to_none:
+        self._zero_grad()
+    else:
+        for p in self.parameters():
+            if p.grad is not None:
+                p.grad.zero_()
+
+
+def state_dict(self):
+    """An OrderedDict name -> tensor of every parameter and buffer (sharing their memory)."""
+    return collections.OrderedDict(self._state_dict())
+
+
+def load_state_dict(self, state_dict, strict=True):
+    """Copies values from a state dict into this module's parameters and buffers, in place.
+
+    Values may be chainrule tensors, NumPy arrays or anything with __dlpack__ (torch tensors).
+    With strict=True (default) missing or unexpected keys are an error; shapes must match.
+    """
+    from .. import as_tensor, from_dlpack
+    items = []
+    for k, v in state_dict.items():
+        if not isinstance(v, Tensor):
+            v = from_dlpack(v) if hasattr(v, "__dlpack__") and not hasattr(v, "__array_interface__") \
+                else as_tensor(v)
+        items.append((k, v))
+    self._load_state_dict(items, bool(strict))
+    return None
+
+
+def apply(self, fn):
+    """Calls fn on every submodule (children first) and on self, as PyTorch; returns self."""
+    for m in self.children():
+        m.apply(fn)
+    fn(self)
+    return self
+
+
+def _repr(self):
+    return self._repr()
+
+
+def _dir(self):
+    names = set(object.__dir__(self))
+    names.update(n for n, _ in self._named_parameters(False))
+    names.update(n for n, _ in self._named_children())
+    return sorted(names)
+
+
+def install():
+    for fn in [register_parameter, register_buffer, add_module, parameters, named_parameters,
+               buffers, named_buffers, children, named_children, modules, named_modules, train,
+               eval, zero_grad, state_dict, load_state_dict, apply]:
+        setattr(Module, fn.__name__, fn)
+    Module.__setattr__ = _setattr
+    Module.__getattr__ = _getattr
+    Module.__call__ = _call
+    Module.__repr__ = _repr
+    Module.__dir__ = _dir
