@@ -312,7 +312,7 @@ Tensor sqrt(const Tensor& x) {
 // y = |x|                 dy/dx = sign(x)   (0 at 0, as PyTorch)
 Tensor abs(const Tensor& x) {
   Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.abs(); })
-                                    : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto) { return v < 0 ? -v : v; });
+                                    : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v < z ? -v : v; });
   return record("abs", y, {x}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g * sign(s.input(0))}; });
 }
