@@ -2,6 +2,7 @@
 // override forward/extra_repr and can sit inside C++ containers (Sequential) and vice versa.
 #include <pybind11/stl.h>
 
+#include "core/ops_nn.h"
 #include "nn/layers.h"
 #include "python/bind_util.h"
 
@@ -32,6 +33,15 @@ Pair pair_arg(py::handle h, const char* op) {
   auto v = arg<std::vector<int64_t>>(h, op, "an int or a pair of ints");
   CR_CHECK(v.size() == 2, std::invalid_argument, op, ": expected an int or a pair of ints, got ", v.size(), " values");
   return {v[0], v[1]};
+}
+
+// MaxPool2d(kernel_size, stride=None, padding=0): stride defaults to the kernel size.
+template <class Pool>
+auto pool_init(const char* name) {
+  return py::init([name](py::handle k, py::object stride, py::handle padding) {
+    Pair kk = pair_arg(k, name);
+    return std::make_shared<Pool>(kk, stride.is_none() ? kk : pair_arg(stride, name), pair_arg(padding, name));
+  });
 }
 
 py::list pairs(const nn::StateDict& sd) {
@@ -113,7 +123,72 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def(py::init<int64_t>(), py::arg("dim") = -1);
   py::class_<nn::LogSoftmax, Module, py::smart_holder>(m, "LogSoftmax", "log_softmax along dim.")
       .def(py::init<int64_t>(), py::arg("dim") = -1);
-  (void)pair_arg;
+  py::class_<nn::GELU, Module, py::smart_holder>(m, "GELU", "x * Phi(x) (approximate='tanh' for the tanh formula).")
+      .def(py::init<std::string>(), py::arg("approximate") = "none");
+  py::class_<nn::Dropout, Module, py::smart_holder>(m, "Dropout",
+      "In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval().")
+      .def(py::init<double>(), py::arg("p") = 0.5)
+      .def_readonly("p", &nn::Dropout::p);
+  py::class_<nn::BatchNorm1d, Module, py::smart_holder>(m, "BatchNorm1d",
+      "Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().")
+      .def(py::init<int64_t, double, double, bool, bool, Dtype>(), py::arg("num_features"), py::arg("eps") = 1e-5,
+           py::arg("momentum") = 0.1, py::arg("affine") = true, py::arg("track_running_stats") = true,
+           py::kw_only(), py::arg("dtype") = kFloat32)
+      .def_readonly("num_features", &nn::BatchNorm1d::num_features)
+      .def_readonly("eps", &nn::BatchNorm1d::eps)
+      .def_readonly("momentum", &nn::BatchNorm1d::momentum);
+  py::class_<nn::LayerNorm, Module, py::smart_holder>(m, "LayerNorm", "Normalises over the trailing dims normalized_shape.")
+      .def(py::init([](py::object shape, double eps, bool affine, Dtype dtype) {
+        Shape s = py::isinstance<py::int_>(shape) ? Shape{shape.cast<int64_t>()}
+                                                  : arg<Shape>(shape, "LayerNorm", "an int or a tuple of ints");
+        return std::make_shared<nn::LayerNorm>(s, eps, affine, dtype);
+      }), py::arg("normalized_shape"), py::arg("eps") = 1e-5, py::arg("elementwise_affine") = true,
+          py::kw_only(), py::arg("dtype") = kFloat32);
+  py::class_<nn::Conv2d, Module, py::smart_holder>(m, "Conv2d",
+      "2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).")
+      .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding, bool bias, Dtype dtype) {
+        return std::make_shared<nn::Conv2d>(in, out, pair_arg(k, "Conv2d"), pair_arg(stride, "Conv2d"),
+                                            pair_arg(padding, "Conv2d"), bias, dtype);
+      }), py::arg("in_channels"), py::arg("out_channels"), py::arg("kernel_size"), py::arg("stride") = 1,
+          py::arg("padding") = 0, py::arg("bias") = true, py::kw_only(), py::arg("dtype") = kFloat32)
+      .def_readonly("in_channels", &nn::Conv2d::in_channels)
+      .def_readonly("out_channels", &nn::Conv2d::out_channels);
+  py::class_<nn::MaxPool2d, Module, py::smart_holder>(m, "MaxPool2d", "Max over each kernel_size window (stride defaults to kernel_size).")
+      .def(pool_init<nn::MaxPool2d>("MaxPool2d"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0);
+  py::class_<nn::AvgPool2d, Module, py::smart_holder>(m, "AvgPool2d", "Mean over each kernel_size window (stride defaults to kernel_size).")
+      .def(pool_init<nn::AvgPool2d>("AvgPool2d"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0);
+
+  // ---- the functional forms of the layer ops (cr.nn.functional re-exports them) ----
+  auto size2 = [](py::handle h, const char* op) {
+    Pair p = pair_arg(h, op);
+    return Size2{p.first, p.second};
+  };
+  m.def("erf", [](const Tensor& x) { return erf(x); }, py::arg("input"), "The error function. d/dx erf(x) = 2/sqrt(pi) e^(-x^2).");
+  m.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, py::arg("input"),
+        py::arg("approximate") = "none", "x * Phi(x), Phi the standard normal CDF (or its tanh approximation).");
+  m.def("conv2d", [size2](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::handle stride, py::handle padding) {
+    py::gil_scoped_release nogil;
+    return conv2d(x, w, b ? *b : Tensor(), size2(stride, "conv2d"), size2(padding, "conv2d"));
+  }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
+        "2-D convolution: (N, C, H, W) with weight (O, C, kh, kw) -> (N, O, Ho, Wo).");
+  m.def("max_pool2d", [size2](const Tensor& x, py::handle k, py::object stride, py::handle padding) {
+    Size2 kk = size2(k, "max_pool2d");
+    return max_pool2d(x, kk, stride.is_none() ? kk : size2(stride, "max_pool2d"), size2(padding, "max_pool2d"));
+  }, py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
+        "Max over each window of (N, C, H, W); the gradient goes to each window's max.");
+  m.def("avg_pool2d", [size2](const Tensor& x, py::handle k, py::object stride, py::handle padding, bool count_include_pad) {
+    Size2 kk = size2(k, "avg_pool2d");
+    return avg_pool2d(x, kk, stride.is_none() ? kk : size2(stride, "avg_pool2d"), size2(padding, "avg_pool2d"), count_include_pad);
+  }, py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
+        py::arg("count_include_pad") = true, "Mean over each window of (N, C, H, W).");
+  m.def("unfold", [size2](const Tensor& x, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
+    return unfold(x, size2(k, "unfold"), size2(stride, "unfold"), size2(padding, "unfold"), size2(dilation, "unfold"));
+  }, py::arg("input"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0, py::arg("stride") = 1,
+        "Sliding blocks of (N, C, H, W) as columns (N, C*kh*kw, L) (im2col).");
+  m.def("fold", [size2](const Tensor& x, py::handle out, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
+    return fold(x, size2(out, "fold"), size2(k, "fold"), size2(stride, "fold"), size2(padding, "fold"), size2(dilation, "fold"));
+  }, py::arg("input"), py::arg("output_size"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0,
+        py::arg("stride") = 1, "Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).");
 }
 
 }  // namespace chainrule::bind

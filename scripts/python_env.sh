@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes .venv (once) and installs chainrule into it; `python_env.sh test` adds the test extras
-# (pytest, hypothesis, torch==2.13.0 — pinned: an unpinned torch would pull a multi-GB CUDA build).
+# Makes .venv (once) and installs chainrule into it with the extras named by $1: `examples`
+# (tqdm, matplotlib, scikit-learn) or `test` (those plus pytest, hypothesis, safetensors and
+# torch==2.13.0 — pinned: an unpinned torch would pull a multi-GB CUDA build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +13,5 @@ fi
 # repeated installs then reuse build/ instead of recompiling the whole core.
 .venv/bin/python -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "numpy>=1.22"
 target="."
-[ "${1:-}" = "test" ] && target=".[test]"
+[ -n "${1:-}" ] && target=".[$1]"
 .venv/bin/python -m pip install -q --no-build-isolation "$target"

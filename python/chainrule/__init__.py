@@ -37,6 +37,7 @@ from ._core import (  # noqa: F401  (re-exported)
     double,
     dtype,
     eq,
+    erf,
     exp,
     expand,
     flatten,
@@ -102,6 +103,8 @@ from ._core import (  # noqa: F401  (re-exported)
 from ._grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: E402
 from ._tensor_py import install as _install  # noqa: E402
 from . import autograd  # noqa: E402,F401
+from . import data, nn, optim  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['Node', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'cos', 'div', 'double', 'dtype', 'eq', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unsqueeze', 'var', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -148,6 +148,10 @@ class Tensor:
         ...
     def __index__(self) -> builtins.int:
         ...
+    def __init__(self, data: Tensor) -> None:
+        """
+        A tensor sharing data's memory (used by subclasses such as nn.Parameter).
+        """
     def __int__(self) -> builtins.int:
         ...
     def __invert__(self) -> Tensor:
@@ -639,6 +643,572 @@ class Tensor:
         """
         The size of each dim, as a tuple.
         """
+class Module:
+    """
+    Base class of every layer and model. Subclass it as in PyTorch: assign Parameters and Modules as
+    attributes in __init__ (they register themselves) and write forward(); call the model as model(x).
+    """
+    def __call__(self, *args, **kwargs):
+        ...
+    def __getattr__(self, name):
+        ...
+    def __init__(self) -> None:
+        ...
+    def __repr__(self):
+        ...
+    def __setattr__(self, name, value):
+        ...
+    def _buffer(self, arg0: str) -> Tensor:
+        ...
+    def _has_buffer(self, arg0: str) -> builtins.bool:
+        ...
+    def _has_module(self, arg0: str) -> builtins.bool:
+        ...
+    def _has_parameter(self, arg0: str) -> builtins.bool:
+        ...
+    def _load_state_dict(self, arg0: collections.abc.Sequence[tuple[str, Tensor]], arg1: builtins.bool) -> None:
+        ...
+    def _module(self, arg0: str) -> Module:
+        ...
+    def _named_buffers(self, arg0: builtins.bool) -> list:
+        ...
+    def _named_children(self) -> list[tuple[str, Module]]:
+        ...
+    def _named_modules(self) -> list[tuple[str, Module]]:
+        ...
+    def _named_parameters(self, arg0: builtins.bool) -> list:
+        ...
+    def _parameter(self, arg0: str) -> Tensor:
+        ...
+    def _register_buffer(self, arg0: str, arg1: Tensor) -> Tensor:
+        ...
+    def _register_module(self, arg0: str, arg1: Module) -> None:
+        ...
+    def _register_parameter(self, arg0: str, arg1: Tensor) -> Tensor:
+        ...
+    def _repr(self) -> str:
+        ...
+    def _state_dict(self) -> list:
+        ...
+    def _train(self, arg0: builtins.bool) -> None:
+        ...
+    def _zero_grad(self) -> None:
+        ...
+    def add_module(self, name, module):
+        """
+        Registers a child module under ``name``.
+        """
+    def apply(self, fn):
+        """
+        Calls fn on every submodule (children first) and on self, as PyTorch; returns self.
+        """
+    def buffers(self, recurse = True):
+        ...
+    def children(self):
+        """
+        The direct submodules.
+        """
+    def eval(self):
+        """
+        Evaluation mode, the same as train(False); returns self.
+        """
+    def extra_repr(self) -> str:
+        """
+        The text shown inside the parentheses of repr().
+        """
+    def forward(self, input: Tensor) -> Tensor:
+        """
+        Computes the module's output; override it.
+        """
+    def load_state_dict(self, state_dict, strict = True):
+        """
+        Copies values from a state dict into this module's parameters and buffers, in place.
+        
+            Values may be chainrule tensors, NumPy arrays or anything with __dlpack__ (torch tensors).
+            With strict=True (default) missing or unexpected keys are an error; shapes must match.
+            
+        """
+    def modules(self):
+        """
+        This module and every module inside it.
+        """
+    def named_buffers(self, prefix = '', recurse = True):
+        ...
+    def named_children(self):
+        ...
+    def named_modules(self):
+        ...
+    def named_parameters(self, prefix = '', recurse = True):
+        """
+        (dotted name, parameter) pairs, e.g. ('0.weight', tensor).
+        """
+    def parameters(self, recurse = True):
+        """
+        An iterator over the parameters (each shared parameter once); give it to an optimizer.
+        """
+    def register_buffer(self, name, tensor):
+        """
+        Registers a tensor that is state but not a parameter (e.g. BatchNorm's running mean).
+        """
+    def register_parameter(self, name, param):
+        """
+        Registers ``param`` (a Parameter, or None) under ``name``.
+        """
+    def state_dict(self):
+        """
+        An OrderedDict name -> tensor of every parameter and buffer (sharing their memory).
+        """
+    def train(self, mode = True):
+        """
+        Training mode (Dropout drops, BatchNorm uses batch statistics); returns self.
+        """
+    def zero_grad(self, set_to_none = True):
+        """
+        Resets every parameter's gradient (to None, as PyTorch 2 does by default).
+        """
+    @property
+    def training(self) -> builtins.bool:
+        """
+        True in training mode (see train()/eval()).
+        """
+class Linear(Module):
+    """
+    y = x W^T + b, with W of shape (out_features, in_features).
+    """
+    def __init__(self, in_features: typing.SupportsInt | typing.SupportsIndex, out_features: typing.SupportsInt | typing.SupportsIndex, bias: builtins.bool = True, *, dtype: dtype = ...) -> None:
+        ...
+    @property
+    def in_features(self) -> builtins.int:
+        ...
+    @property
+    def out_features(self) -> builtins.int:
+        ...
+class Sequential(Module):
+    """
+    Runs its modules in order: Sequential(Linear(2, 16), ReLU(), Linear(16, 3)).
+    """
+    def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> Module:
+        ...
+    def __init__(self, *args) -> None:
+        ...
+    def __len__(self) -> builtins.int:
+        ...
+    def append(self, arg0: Module) -> Sequential:
+        """
+        Adds a module at the end.
+        """
+class ModuleList(Module):
+    """
+    A list of modules whose parameters are registered.
+    """
+    def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> Module:
+        ...
+    def __init__(self, modules: typing.Any = None) -> None:
+        ...
+    def __len__(self) -> builtins.int:
+        ...
+    def append(self, arg0: Module) -> ModuleList:
+        """
+        Adds a module at the end.
+        """
+class Identity(Module):
+    """
+    Returns its input.
+    """
+    def __init__(self) -> None:
+        ...
+class Flatten(Module):
+    """
+    Flattens dims start_dim..end_dim (default: all but the batch dim).
+    """
+    def __init__(self, start_dim: typing.SupportsInt | typing.SupportsIndex = 1, end_dim: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+class ReLU(Module):
+    """
+    max(x, 0).
+    """
+    def __init__(self) -> None:
+        ...
+class LeakyReLU(Module):
+    """
+    x if x > 0 else negative_slope * x.
+    """
+    def __init__(self, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
+        ...
+class Sigmoid(Module):
+    """
+    1 / (1 + e^-x).
+    """
+    def __init__(self) -> None:
+        ...
+class Tanh(Module):
+    """
+    tanh x.
+    """
+    def __init__(self) -> None:
+        ...
+class Softplus(Module):
+    """
+    log(1 + e^(beta x)) / beta.
+    """
+    def __init__(self, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, threshold: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> None:
+        ...
+class Softmax(Module):
+    """
+    softmax along dim.
+    """
+    def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+class LogSoftmax(Module):
+    """
+    log_softmax along dim.
+    """
+    def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+class GELU(Module):
+    """
+    x * Phi(x) (approximate='tanh' for the tanh formula).
+    """
+    def __init__(self, approximate: str = 'none') -> None:
+        ...
+class Dropout(Module):
+    """
+    In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval().
+    """
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> None:
+        ...
+    @property
+    def p(self) -> builtins.float:
+        ...
+class BatchNorm1d(Module):
+    """
+    Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().
+    """
+    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: builtins.bool = True, track_running_stats: builtins.bool = True, *, dtype: dtype = ...) -> None:
+        ...
+    @property
+    def eps(self) -> builtins.float:
+        ...
+    @property
+    def momentum(self) -> builtins.float:
+        ...
+    @property
+    def num_features(self) -> builtins.int:
+        ...
+class LayerNorm(Module):
+    """
+    Normalises over the trailing dims normalized_shape.
+    """
+    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, dtype: dtype = ...) -> None:
+        ...
+class Conv2d(Module):
+    """
+    2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).
+    """
+    def __init__(self, in_channels: typing.SupportsInt | typing.SupportsIndex, out_channels: typing.SupportsInt | typing.SupportsIndex, kernel_size: typing.Any, stride: typing.Any = 1, padding: typing.Any = 0, bias: builtins.bool = True, *, dtype: dtype = ...) -> None:
+        ...
+    @property
+    def in_channels(self) -> builtins.int:
+        ...
+    @property
+    def out_channels(self) -> builtins.int:
+        ...
+class MaxPool2d(Module):
+    """
+    Max over each kernel_size window (stride defaults to kernel_size).
+    """
+    def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0) -> None:
+        ...
+class AvgPool2d(Module):
+    """
+    Mean over each kernel_size window (stride defaults to kernel_size).
+    """
+    def __init__(self, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0) -> None:
+        ...
+class Constraint:
+    """
+    A projection onto a closed convex set, applied to parameters after every optimizer step.
+    """
+    def __call__(self, param: Tensor) -> Tensor:
+        """
+        Projects param in place (under no-grad) and returns it.
+        """
+    def __repr__(self) -> str:
+        ...
+class Box(Constraint):
+    """
+    Clamps every element to [lo, hi].
+    """
+    def __init__(self, lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def hi(self) -> builtins.float:
+        ...
+    @property
+    def lo(self) -> builtins.float:
+        ...
+class NonNegative(Constraint):
+    """
+    Sets negative elements to 0.
+    """
+    def __init__(self) -> None:
+        ...
+class MaxNorm(Constraint):
+    """
+    Scales each row p[i] (the whole tensor if 0-d/1-d) down to L2 norm <= max_norm.
+    """
+    def __init__(self, max_norm: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def max_norm(self) -> builtins.float:
+        ...
+class Optimizer:
+    """
+    The C++ optimizer base class (use chainrule.optim's classes).
+    """
+    def add_param_group(self, params: collections.abc.Sequence[Tensor], options: dict, constraint: typing.Any) -> None:
+        ...
+    def defaults(self) -> dict:
+        ...
+    def group_constraint(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+        ...
+    def group_options(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> dict:
+        ...
+    def group_params(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> list[Tensor]:
+        ...
+    def groups_json(self) -> str:
+        """
+        The param groups as the C++ checkpoint JSON (see optim/optimizer.h).
+        """
+    def has_option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str) -> builtins.bool:
+        ...
+    def is_option(self, arg0: str) -> builtins.bool:
+        """
+        Whether key is a hyperparameter this optimizer keeps in C++.
+        """
+    def load_state_dict(self, arg0: dict) -> None:
+        ...
+    def num_groups(self) -> builtins.int:
+        ...
+    def option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str) -> typing.Any:
+        ...
+    def set_group_constraint(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.Any) -> None:
+        ...
+    def set_option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str, arg2: typing.Any) -> None:
+        ...
+    def state_dict(self) -> dict:
+        ...
+    def state_of(self, param: Tensor) -> dict:
+        ...
+    def step(self) -> None:
+        ...
+    def zero_grad(self, set_to_none: builtins.bool = True) -> None:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+class SGD(Optimizer):
+    """
+    C++ SGD (momentum, dampening, nesterov, weight_decay, maximize).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class Adam(Optimizer):
+    """
+    C++ Adam (betas, eps, weight_decay, amsgrad, maximize).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class AdamW(Optimizer):
+    """
+    C++ AdamW (Adam with decoupled weight decay).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class RMSprop(Optimizer):
+    """
+    C++ RMSprop (alpha, eps, momentum, centered).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class Adagrad(Optimizer):
+    """
+    C++ Adagrad (lr_decay, initial_accumulator_value).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class LRScheduler:
+    """
+    The C++ scheduler base class (use chainrule.optim.lr_scheduler).
+    """
+    def get_last_lr(self) -> list[builtins.float]:
+        ...
+    def step(self) -> None:
+        ...
+    def step_to(self, epoch: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def base_lrs(self) -> list[builtins.float]:
+        ...
+    @base_lrs.setter
+    def base_lrs(self, arg1: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def last_epoch(self) -> builtins.int:
+        ...
+    @last_epoch.setter
+    def last_epoch(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def last_lr(self) -> list[builtins.float]:
+        ...
+    @last_lr.setter
+    def last_lr(self, arg1: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def step_count(self) -> builtins.int:
+        ...
+    @step_count.setter
+    def step_count(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class StepLR(LRScheduler):
+    def __init__(self, optimizer: Optimizer, step_size: typing.SupportsInt | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def gamma(self) -> builtins.float:
+        ...
+    @property
+    def step_size(self) -> builtins.int:
+        ...
+class MultiStepLR(LRScheduler):
+    def __init__(self, optimizer: Optimizer, milestones: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def gamma(self) -> builtins.float:
+        ...
+    @property
+    def milestones(self) -> list[builtins.int]:
+        ...
+class ExponentialLR(LRScheduler):
+    def __init__(self, optimizer: Optimizer, gamma: typing.SupportsFloat | typing.SupportsIndex, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def gamma(self) -> builtins.float:
+        ...
+class CosineAnnealingLR(LRScheduler):
+    def __init__(self, optimizer: Optimizer, T_max: typing.SupportsInt | typing.SupportsIndex, eta_min: typing.SupportsFloat | typing.SupportsIndex = 0.0, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def T_max(self) -> builtins.int:
+        ...
+    @property
+    def eta_min(self) -> builtins.float:
+        ...
+class LambdaLR(LRScheduler):
+    def __init__(self, optimizer: Optimizer, lr_lambdas: collections.abc.Sequence[collections.abc.Callable[[builtins.int], typing.SupportsFloat | typing.SupportsIndex]], last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+class ReduceLROnPlateau:
+    def __init__(self, optimizer: Optimizer, mode: str = 'min', factor: typing.SupportsFloat | typing.SupportsIndex = 0.1, patience: typing.SupportsInt | typing.SupportsIndex = 10, threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0001, threshold_mode: str = 'rel', cooldown: typing.SupportsInt | typing.SupportsIndex = 0, min_lr: typing.Any = 0.0, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08) -> None:
+        ...
+    def get_last_lr(self) -> list[builtins.float]:
+        ...
+    def step(self, metric: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def best(self) -> builtins.float:
+        ...
+    @best.setter
+    def best(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def cooldown(self) -> builtins.int:
+        ...
+    @property
+    def cooldown_counter(self) -> builtins.int:
+        ...
+    @cooldown_counter.setter
+    def cooldown_counter(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def eps(self) -> builtins.float:
+        ...
+    @property
+    def factor(self) -> builtins.float:
+        ...
+    @property
+    def in_cooldown(self) -> builtins.bool:
+        ...
+    @property
+    def last_epoch(self) -> builtins.int:
+        ...
+    @last_epoch.setter
+    def last_epoch(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def last_lr(self) -> list[builtins.float]:
+        ...
+    @last_lr.setter
+    def last_lr(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def min_lrs(self) -> list[builtins.float]:
+        ...
+    @property
+    def mode(self) -> str:
+        ...
+    @property
+    def num_bad_epochs(self) -> builtins.int:
+        ...
+    @num_bad_epochs.setter
+    def num_bad_epochs(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def patience(self) -> builtins.int:
+        ...
+    @property
+    def threshold(self) -> builtins.float:
+        ...
+    @property
+    def threshold_mode(self) -> str:
+        ...
+def _F_batch_norm(arg0: Tensor, arg1: Tensor | None, arg2: Tensor | None, arg3: Tensor | None, arg4: Tensor | None, arg5: builtins.bool, arg6: typing.SupportsFloat | typing.SupportsIndex, arg7: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_binary_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str) -> Tensor:
+    ...
+def _F_binary_cross_entropy_with_logits(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str, arg4: Tensor | None) -> Tensor:
+    ...
+def _F_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str, arg5: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_dropout(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: builtins.bool) -> Tensor:
+    ...
+def _F_huber_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: Tensor | None) -> Tensor:
+    ...
+def _F_l1_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: Tensor | None) -> Tensor:
+    ...
+def _F_l1_penalty(arg0: collections.abc.Sequence[Tensor]) -> Tensor:
+    ...
+def _F_l2_penalty(arg0: collections.abc.Sequence[Tensor]) -> Tensor:
+    ...
+def _F_layer_norm(arg0: Tensor, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: Tensor | None, arg3: Tensor | None, arg4: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_logsigmoid(arg0: Tensor) -> Tensor:
+    ...
+def _F_mse_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: Tensor | None) -> Tensor:
+    ...
+def _F_nll_loss(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str) -> Tensor:
+    ...
+def _F_smooth_l1_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
 def _arange(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
 def _autograd_backward(arg0: collections.abc.Sequence[Tensor], arg1: collections.abc.Sequence[Tensor | None], arg2: builtins.bool, arg3: builtins.bool) -> None:
@@ -654,6 +1224,24 @@ def _full(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsInd
 def _gradcheck(arg0: collections.abc.Callable, arg1: collections.abc.Sequence[Tensor], arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: typing.SupportsFloat | typing.SupportsIndex) -> tuple[builtins.bool, str]:
     ...
 def _gradgradcheck(arg0: collections.abc.Callable, arg1: collections.abc.Sequence[Tensor], arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: typing.SupportsFloat | typing.SupportsIndex) -> tuple[builtins.bool, str]:
+    ...
+def _init_calculate_gain(arg0: str, arg1: typing.SupportsFloat | typing.SupportsIndex | None) -> builtins.float:
+    ...
+def _init_constant_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _init_fan_in_and_fan_out(arg0: Tensor) -> tuple[builtins.int, builtins.int]:
+    ...
+def _init_kaiming_normal_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: str, arg3: str) -> Tensor:
+    ...
+def _init_kaiming_uniform_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: str, arg3: str) -> Tensor:
+    ...
+def _init_normal_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _init_uniform_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _init_xavier_normal_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _init_xavier_uniform_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
 def _linspace(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
@@ -672,6 +1260,16 @@ def _randn(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIn
 def _set_grad_enabled(arg0: builtins.bool) -> None:
     ...
 def _shape_helper(*args) -> list[builtins.int]:
+    ...
+def _utils_clip_grad_value_(arg0: collections.abc.Sequence[Tensor], arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    ...
+def _utils_clip_grads_with_norm_(arg0: collections.abc.Sequence[Tensor], arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: Tensor) -> None:
+    ...
+def _utils_get_total_norm(arg0: collections.abc.Sequence[Tensor], arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: builtins.bool) -> Tensor:
+    ...
+def _utils_parameters_to_vector(arg0: collections.abc.Sequence[Tensor]) -> Tensor:
+    ...
+def _utils_vector_to_parameters(arg0: Tensor, arg1: collections.abc.Sequence[Tensor]) -> None:
     ...
 def _zeros(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
     ...
@@ -699,6 +1297,10 @@ def argmin(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False
     """
     Index of the min (int64): of the flattened tensor, or along dim. The first one wins ties.
     """
+def avg_pool2d(input: Tensor, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, count_include_pad: builtins.bool = True) -> Tensor:
+    """
+    Mean over each window of (N, C, H, W).
+    """
 def broadcast_to(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
     Broadcasts to shape (the gradient is summed back).
@@ -715,6 +1317,10 @@ def clamp(input: Tensor, min: typing.Any = None, max: typing.Any = None) -> Tens
     """
     Limits values to [min, max]. The gradient is 1 inside, 0 outside.
     """
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: typing.Any = 1, padding: typing.Any = 0) -> Tensor:
+    """
+    2-D convolution: (N, C, H, W) with weight (O, C, kh, kw) -> (N, O, Ho, Wo).
+    """
 def cos(input: Tensor) -> Tensor:
     """
     cos x elementwise. d/dx cos x = -sin x.
@@ -727,6 +1333,10 @@ def eq(input: Tensor, other: typing.Any) -> Tensor:
     """
     input == other elementwise -> bool tensor.
     """
+def erf(input: Tensor) -> Tensor:
+    """
+    The error function. d/dx erf(x) = 2/sqrt(pi) e^(-x^2).
+    """
 def exp(input: Tensor) -> Tensor:
     """
     e^x elementwise. d/dx e^x = e^x. Example: cr.exp(cr.tensor([0., 1.])) -> [1.0000, 2.7183].
@@ -738,6 +1348,10 @@ def expand(input: Tensor, size: collections.abc.Sequence[typing.SupportsInt | ty
 def flatten(input: Tensor, start_dim: typing.SupportsInt | typing.SupportsIndex = 0, end_dim: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
     Merges dims start_dim..end_dim into one.
+    """
+def fold(input: Tensor, output_size: typing.Any, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
+    """
+    Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).
     """
 def from_dlpack(ext_tensor: typing.Any) -> Tensor:
     """
@@ -754,6 +1368,10 @@ def gather(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index:
 def ge(input: Tensor, other: typing.Any) -> Tensor:
     """
     input >= other elementwise -> bool tensor.
+    """
+def gelu(input: Tensor, approximate: str = 'none') -> Tensor:
+    """
+    x * Phi(x), Phi the standard normal CDF (or its tanh approximation).
     """
 def gt(input: Tensor, other: typing.Any) -> Tensor:
     """
@@ -819,6 +1437,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """
     Matrix product with PyTorch's rules: (k,)@(k,) -> (), (n,k)@(k,) -> (n,), (n,k)@(k,m) -> (n,m),
     and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b``.
+    """
+def max_pool2d(input: Tensor, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0) -> Tensor:
+    """
+    Max over each window of (N, C, H, W); the gradient goes to each window's max.
     """
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     """
@@ -943,6 +1565,10 @@ def tanh(input: Tensor) -> Tensor:
 def transpose(input: Tensor, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
     Swaps two dims.
+    """
+def unfold(input: Tensor, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
+    """
+    Sliding blocks of (N, C, H, W) as columns (N, C*kh*kw, L) (im2col).
     """
 def unsqueeze(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """

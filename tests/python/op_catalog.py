@@ -200,6 +200,7 @@ op("sqrt", cr.sqrt, torch.sqrt, UNARY_SHAPES, domain="positive")
 op("abs", cr.abs, torch.abs, UNARY_SHAPES + [S(V([-1.0, 0.0, 2.0]), check="grad")],
    domain="away_from_zero", second_order=False)
 op("sin", cr.sin, torch.sin, UNARY_SHAPES)
+op("erf", cr.erf, torch.erf, UNARY_SHAPES)
 op("cos", cr.cos, torch.cos, UNARY_SHAPES)
 op("tanh", cr.tanh, torch.tanh, UNARY_SHAPES + [S(V([-30.0, -5.0, 0.0, 5.0, 30.0]), id="saturated")])
 op("sigmoid", cr.sigmoid, torch.sigmoid, UNARY_SHAPES + [S(V([-40.0, -5.0, 0.0, 5.0, 40.0]), id="saturated")])

@@ -9,11 +9,18 @@ from .modules import Module, Parameter, install as _install
 _install()
 
 from .._core import (  # noqa: E402,F401  (the C++ layers)
+    AvgPool2d,
+    BatchNorm1d,
+    Conv2d,
+    Dropout,
     Flatten,
+    GELU,
     Identity,
+    LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
+    MaxPool2d,
     ModuleList,
     ReLU,
     Sequential,
@@ -23,5 +30,8 @@ from .._core import (  # noqa: E402,F401  (the C++ layers)
     Tanh,
 )
 
+from . import functional, init, utils  # noqa: E402,F401
+
 __all__ = ["Module", "Parameter", "Linear", "Sequential", "ModuleList", "Identity", "Flatten",
-           "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax"]
+           "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softplus", "Softmax", "LogSoftmax",
+           "Dropout", "BatchNorm1d", "LayerNorm", "Conv2d", "MaxPool2d", "AvgPool2d"]

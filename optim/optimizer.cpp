@@ -1,0 +1,966 @@
+// The optimizers: options and state bookkeeping, checkpoint flattening (with a small JSON reader
+// and writer), projections, and the update kernels, each written as PyTorch 2.13 computes it.
+#include "optim/optimizer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/autograd.h"
+#include "core/kernels.h"
+#include "core/ops.h"
+
+namespace chainrule::optim {
+
+namespace {
+
+const char* kind_name(Hyper::Kind k) {
+  switch (k) {
+    case Hyper::Flag: return "a flag (true/false)";
+    case Hyper::Pair: return "a pair of numbers";
+    default: return "a number";
+  }
+}
+
+// The parameter was written through its raw data: tell autograd (a graph that saved it must not
+// use the new values silently).
+void mark_written(const Tensor& t) { t.impl()->storage->version++; }
+
+// Runs body(begin, end) over the elements of `p` with T = float or double, as p's dtype.
+template <class F>
+void for_elements(const Tensor& p, F&& f) {
+  kernels::dispatch_floating(p.dtype(), [&](auto tag) { f(tag); });
+}
+
+// torch.lerp: start + w (end - start), written from the nearer end for accuracy.
+template <class T>
+T lerp(T start, T end, T w) {
+  return std::abs(w) < T(0.5) ? start + w * (end - start) : end - (end - start) * (T(1) - w);
+}
+
+template <class T>
+T nan_max(T a, T b) {  // torch.maximum: NaN wins
+  return (a != a || a > b) ? a : b;
+}
+
+// "step" is a 0-d float32 counter, as in PyTorch; returns the new count.
+double increment_step(ParamState& st) {
+  Tensor s = st.get("step");
+  if (!s.defined()) {
+    s = scalar_tensor(0.0, kFloat32);
+    st.set("step", s);
+  }
+  float* v = s.data<float>();
+  *v += 1.0f;
+  mark_written(s);
+  return *v;
+}
+
+Tensor zeros_state(ParamState& st, const std::string& name, const Tensor& p) {
+  Tensor t = st.get(name);
+  if (!t.defined()) {
+    t = zeros(p.shape(), p.dtype());
+    st.set(name, t);
+  }
+  return t;
+}
+
+// ---------------------------------------------------------------- JSON (our layout only)
+std::string json_number(double v) {
+  if (std::isnan(v)) return "NaN";  // as Python's json writes them
+  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
+  char buf[40];
+  for (int prec = 15; prec <= 17; ++prec) {  // the shortest form that reads back exactly
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') { out += '\\'; out += static_cast<char>(c); }
+    else if (c < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); out += b; }
+    else out += static_cast<char>(c);
+  }
+  return out + "\"";
+}
+
+struct Json {
+  enum Type { Null, Bool, Num, Str, Arr, Obj } type = Null;
+  bool b = false;
+  double n = 0;
+  std::string s;
+  std::vector<Json> arr;
+  std::vector<std::pair<std::string, Json>> obj;
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(const std::string& text) : t_(text) {}
+  Json document() {
+    Json v = value();
+    ws();
+    if (i_ != t_.size()) fail("end of input");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void fail(const char* expected) const {
+    throw std::invalid_argument(detail::concat("optimizer state JSON: expected ", expected,
+                                               ", got ", i_ < t_.size() ? "'" + t_.substr(i_, 12) + "'" : "the end",
+                                               " at offset ", i_));
+  }
+  void ws() { while (i_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[i_]))) ++i_; }
+  bool lit(const char* w) {
+    size_t n = std::char_traits<char>::length(w);
+    if (t_.compare(i_, n, w) != 0) return false;
+    i_ += n;
+    return true;
+  }
+  Json value() {
+    if (++depth_ > 64) fail("at most 64 levels of nesting");
+    ws();
+    Json v;
+    if (i_ >= t_.size()) fail("a value");
+    char c = t_[i_];
+    if (c == '{') {
+      v.type = Json::Obj;
+      ++i_;
+      ws();
+      if (i_ < t_.size() && t_[i_] == '}') { ++i_; --depth_; return v; }
+      for (;;) {
+        ws();
+        if (i_ >= t_.size() || t_[i_] != '"') fail("a key string");
+        std::string k = string();
+        ws();
+        if (i_ >= t_.size() || t_[i_] != ':') fail("':'");
+        ++i_;
+        v.obj.emplace_back(std::move(k), value());
+        ws();
+        if (i_ < t_.size() && t_[i_] == ',') { ++i_; continue; }
+        if (i_ < t_.size() && t_[i_] == '}') { ++i_; break; }
+        fail("',' or '}'");
+      }
+    } else if (c == '[') {
+      v.type = Json::Arr;
+      ++i_;
+      ws();
+      if (i_ < t_.size() && t_[i_] == ']') { ++i_; --depth_; return v; }
+      for (;;) {
+        v.arr.push_back(value());
+        ws();
+        if (i_ < t_.size() && t_[i_] == ',') { ++i_; continue; }
+        if (i_ < t_.size() && t_[i_] == ']') { ++i_; break; }
+        fail("',' or ']'");
+      }
+    } else if (c == '"') {
+      v.type = Json::Str;
+      v.s = string();
+    } else if (lit("true")) { v.type = Json::Bool; v.b = true; }
+    else if (lit("false")) { v.type = Json::Bool; v.b = false; }
+    else if (lit("null")) { v.type = Json::Null; }
+    else if (lit("NaN")) { v.type = Json::Num; v.n = std::numeric_limits<double>::quiet_NaN(); }
+    else if (lit("Infinity")) { v.type = Json::Num; v.n = std::numeric_limits<double>::infinity(); }
+    else if (lit("-Infinity")) { v.type = Json::Num; v.n = -std::numeric_limits<double>::infinity(); }
+    else {
+      const char* start = t_.c_str() + i_;
+      char* end = nullptr;
+      v.type = Json::Num;
+      v.n = std::strtod(start, &end);
+      if (end == start) fail("a value");
+      i_ += static_cast<size_t>(end - start);
+    }
+    --depth_;
+    return v;
+  }
+  std::string string() {
+    ++i_;  // opening quote
+    std::string out;
+    while (i_ < t_.size() && t_[i_] != '"') {
+      char c = t_[i_++];
+      if (c != '\\') { out += c; continue; }
+      if (i_ >= t_.size()) fail("an escape");
+      char e = t_[i_++];
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'u': {
+          if (i_ + 4 > t_.size() || !std::all_of(t_.begin() + i_, t_.begin() + i_ + 4, [](char h) {
+                return std::isxdigit(static_cast<unsigned char>(h)) != 0;
+              }))
+            fail("four hex digits");
+          unsigned cp = static_cast<unsigned>(std::stoul(t_.substr(i_, 4), nullptr, 16));
+          i_ += 4;
+          if (cp < 0x80) out += static_cast<char>(cp);
+          else if (cp < 0x800) { out += static_cast<char>(0xC0 | (cp >> 6)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
+          else { out += static_cast<char>(0xE0 | (cp >> 12)); out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
+          break;
+        }
+        default: out += e;  // \" \\ \/
+      }
+    }
+    if (i_ >= t_.size()) fail("a closing '\"'");
+    ++i_;
+    return out;
+  }
+  const std::string& t_;
+  size_t i_ = 0;
+  int depth_ = 0;
+};
+
+const Json* member(const Json& o, const std::string& key) {
+  for (const auto& [k, v] : o.obj)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Options
+const Hyper& Options::at(const std::string& name) const {
+  for (const auto& [k, v] : entries_)
+    if (k == name) return v;
+  std::string known;
+  for (const auto& [k, v] : entries_) known += (known.empty() ? "" : ", ") + k;
+  throw std::out_of_range("options: expected one of " + known + ", got '" + name + "'");
+}
+
+bool Options::has(const std::string& name) const {
+  for (const auto& [k, v] : entries_)
+    if (k == name) return true;
+  return false;
+}
+
+double Options::number(const std::string& name) const {
+  const Hyper& h = at(name);
+  CR_CHECK(h.kind == Hyper::Number, std::invalid_argument, "options: expected '", name,
+           "' to be a number, got ", kind_name(h.kind));
+  return h.a;
+}
+
+bool Options::flag(const std::string& name) const {
+  const Hyper& h = at(name);
+  CR_CHECK(h.kind == Hyper::Flag, std::invalid_argument, "options: expected '", name,
+           "' to be a flag, got ", kind_name(h.kind));
+  return h.a != 0;
+}
+
+std::pair<double, double> Options::pair(const std::string& name) const {
+  const Hyper& h = at(name);
+  CR_CHECK(h.kind == Hyper::Pair, std::invalid_argument, "options: expected '", name,
+           "' to be a pair, got ", kind_name(h.kind));
+  return {h.a, h.b};
+}
+
+Options& Options::set(const std::string& name, Hyper value) {
+  for (auto& [k, v] : entries_)
+    if (k == name) { v = value; return *this; }
+  entries_.emplace_back(name, value);
+  return *this;
+}
+
+// ---------------------------------------------------------------- constraints
+Box::Box(double lo, double hi) : lo_(lo), hi_(hi) {
+  CR_CHECK(lo <= hi, std::invalid_argument, "Box: expected lo <= hi, got lo=", lo, ", hi=", hi);
+}
+
+void Box::project(Tensor& p) const {
+  for_elements(p, [&](auto tag) {
+    using T = decltype(tag);
+    T* w = p.data<T>();
+    const T lo = static_cast<T>(lo_), hi = static_cast<T>(hi_);
+    kernels::parallel_for(p.numel(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) w[i] = std::min(std::max(w[i], lo), hi);
+    });
+  });
+  mark_written(p);
+}
+
+std::string Box::repr() const { return detail::concat("Box(lo=", lo_, ", hi=", hi_, ")"); }
+
+void NonNegative::project(Tensor& p) const {
+  for_elements(p, [&](auto tag) {
+    using T = decltype(tag);
+    T* w = p.data<T>();
+    kernels::parallel_for(p.numel(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) w[i] = std::max(w[i], T(0));
+    });
+  });
+  mark_written(p);
+}
+
+MaxNorm::MaxNorm(double max_norm) : max_norm_(max_norm) {
+  CR_CHECK(max_norm >= 0, std::invalid_argument, "MaxNorm: expected max_norm >= 0, got ", max_norm);
+}
+
+void MaxNorm::project(Tensor& p) const {
+  const int64_t rows = p.dim() >= 2 ? p.size(0) : 1;
+  const int64_t len = rows ? p.numel() / rows : 0;
+  for_elements(p, [&](auto tag) {
+    using T = decltype(tag);
+    T* w = p.data<T>();
+    kernels::parallel_for(rows, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        T* row = w + r * len;
+        double sq = 0;
+        for (int64_t j = 0; j < len; ++j) sq += double(row[j]) * double(row[j]);
+        double norm = std::sqrt(sq);
+        if (norm > max_norm_) {
+          const T scale = static_cast<T>(max_norm_ / norm);  // onto the sphere of radius max_norm
+          for (int64_t j = 0; j < len; ++j) row[j] *= scale;
+        }
+      }
+    }, p.numel());
+  });
+  mark_written(p);
+}
+
+std::string MaxNorm::repr() const { return detail::concat("MaxNorm(max_norm=", max_norm_, ")"); }
+
+// ---------------------------------------------------------------- ParamState
+bool ParamState::has(const std::string& name) const {
+  for (const auto& [k, v] : entries_)
+    if (k == name) return true;
+  return false;
+}
+
+Tensor ParamState::get(const std::string& name) const {
+  for (const auto& [k, v] : entries_)
+    if (k == name) return v;
+  return Tensor();
+}
+
+void ParamState::set(const std::string& name, Tensor value) {
+  for (auto& [k, v] : entries_)
+    if (k == name) { v = std::move(value); return; }
+  entries_.emplace_back(name, std::move(value));
+}
+
+// ---------------------------------------------------------------- OptimizerState (flat form)
+TensorDict OptimizerState::tensors() const {
+  TensorDict out;
+  for (const auto& [i, st] : state)
+    for (const auto& [name, t] : st.entries()) out.emplace_back("state." + std::to_string(i) + "." + name, t);
+  return out;
+}
+
+std::string OptimizerState::groups_json() const {
+  std::string out = "{\"optimizer\": " + json_string(optimizer) + ", \"param_groups\": [";
+  for (size_t g = 0; g < param_groups.size(); ++g) {
+    out += g ? ", {" : "{";
+    for (const auto& [k, h] : param_groups[g].options.entries()) {
+      out += json_string(k) + ": ";
+      if (h.kind == Hyper::Flag) out += h.a != 0 ? "true" : "false";
+      else if (h.kind == Hyper::Pair) out += "[" + json_number(h.a) + ", " + json_number(h.b) + "]";
+      else out += json_number(h.a);
+      out += ", ";
+    }
+    out += "\"params\": [";
+    for (size_t i = 0; i < param_groups[g].params.size(); ++i)
+      out += (i ? ", " : "") + std::to_string(param_groups[g].params[i]);
+    out += "]}";
+  }
+  return out + "]}";
+}
+
+OptimizerState OptimizerState::from_flat(const TensorDict& tensors, const std::string& groups_json) {
+  OptimizerState s;
+  for (const auto& [key, t] : tensors) {
+    size_t d1 = key.find('.'), d2 = d1 == std::string::npos ? d1 : key.find('.', d1 + 1);
+    bool ok = d2 != std::string::npos && key.compare(0, d1, "state") == 0 && d2 > d1 + 1 &&
+              d2 + 1 < key.size() &&
+              key.find_first_not_of("0123456789", d1 + 1) == d2;
+    CR_CHECK(ok, std::invalid_argument,
+             "optimizer state: expected tensor names like 'state.0.exp_avg', got '", key, "'");
+    int64_t i = std::stoll(key.substr(d1 + 1, d2 - d1 - 1));
+    s.state[i].set(key.substr(d2 + 1), t);
+  }
+  Json doc = JsonReader(groups_json).document();
+  CR_CHECK(doc.type == Json::Obj, std::invalid_argument,
+           "optimizer state JSON: expected an object with \"param_groups\", got another value");
+  if (const Json* name = member(doc, "optimizer"); name && name->type == Json::Str) s.optimizer = name->s;
+  const Json* groups = member(doc, "param_groups");
+  CR_CHECK(groups && groups->type == Json::Arr, std::invalid_argument,
+           "optimizer state JSON: expected a \"param_groups\" array, got none");
+  for (const Json& g : groups->arr) {
+    CR_CHECK(g.type == Json::Obj, std::invalid_argument,
+             "optimizer state JSON: expected each param group to be an object");
+    Group group;
+    bool has_params = false;
+    for (const auto& [k, v] : g.obj) {
+      if (k == "params") {
+        CR_CHECK(v.type == Json::Arr, std::invalid_argument,
+                 "optimizer state JSON: expected \"params\" to be an array of integers");
+        for (const Json& x : v.arr) {
+          CR_CHECK(x.type == Json::Num && x.n >= 0 && x.n == std::floor(x.n), std::invalid_argument,
+                   "optimizer state JSON: expected \"params\" to be an array of integers");
+          group.params.push_back(static_cast<int64_t>(x.n));
+        }
+        has_params = true;
+      } else if (v.type == Json::Bool) {
+        group.options.set(k, Hyper::flag(v.b));
+      } else if (v.type == Json::Num) {
+        group.options.set(k, Hyper::number(v.n));
+      } else if (v.type == Json::Arr && v.arr.size() == 2 && v.arr[0].type == Json::Num &&
+                 v.arr[1].type == Json::Num) {
+        group.options.set(k, Hyper::pair(v.arr[0].n, v.arr[1].n));
+      }  // other values (null, strings: Python-side extras) carry no hyperparameter
+    }
+    CR_CHECK(has_params, std::invalid_argument,
+             "optimizer state JSON: expected every param group to have \"params\"");
+    s.param_groups.push_back(std::move(group));
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- Optimizer
+Optimizer::Optimizer(std::string name, Options defaults)
+    : name_(std::move(name)), defaults_(std::move(defaults)) {}
+
+std::vector<ParamGroup> single_group(std::vector<Tensor> params) {
+  if (params.empty()) return {};  // "an empty parameter list", as PyTorch says
+  std::vector<ParamGroup> g(1);
+  g[0].params = std::move(params);
+  return g;
+}
+
+void Optimizer::init_state(const Tensor&, const ParamGroup&, ParamState&) {}
+
+void Optimizer::add_param_groups(std::vector<ParamGroup> groups) {
+  validate(defaults_);
+  CR_CHECK(!groups.empty(), std::invalid_argument, name_,
+           ": expected at least one parameter, got an empty parameter list");
+  for (auto& g : groups) add_param_group(std::move(g));
+}
+
+// Checks one option against the defaults: a known name ("initial_lr" is the schedulers') of the
+// right kind.
+static void check_option(const std::string& opt, const Options& defaults, const std::string& name,
+                         const Hyper& value) {
+  if (name == "initial_lr") {
+    CR_CHECK(value.kind == Hyper::Number, std::invalid_argument, opt,
+             ": expected option 'initial_lr' to be a number, got ", kind_name(value.kind));
+    return;
+  }
+  if (!defaults.has(name)) {
+    std::string known;
+    for (const auto& [k, v] : defaults.entries()) known += (known.empty() ? "" : ", ") + k;
+    throw std::invalid_argument(opt + ": expected options among " + known + ", got unknown option '" +
+                                name + "'");
+  }
+  const Hyper& d = defaults.at(name);
+  CR_CHECK(d.kind == value.kind, std::invalid_argument, opt, ": expected option '", name, "' to be ",
+           kind_name(d.kind), ", got ", kind_name(value.kind));
+}
+
+void Optimizer::add_param_group(ParamGroup group) {
+  const size_t gi = groups_.size();
+  for (const auto& [k, v] : group.options.entries()) check_option(name_, defaults_, k, v);
+  Options filled;  // the defaults' order, then initial_lr
+  for (const auto& [k, v] : defaults_.entries())
+    filled.set(k, group.options.has(k) ? group.options.at(k) : v);
+  if (group.options.has("initial_lr")) filled.set("initial_lr", group.options.at("initial_lr"));
+  validate(filled);
+  for (size_t i = 0; i < group.params.size(); ++i) {
+    const Tensor& p = group.params[i];
+    CR_CHECK(p.defined(), std::invalid_argument, name_, ": expected tensors as parameters, got an "
+             "undefined tensor at position ", i, " of group ", gi);
+    CR_CHECK(is_floating(p.dtype()), std::invalid_argument, name_,
+             ": expected floating-point parameters, got ", dtype_name(p.dtype()), " at position ", i,
+             " of group ", gi);
+    CR_CHECK(p.is_leaf(), std::invalid_argument, name_, ": expected leaf tensors as parameters (can't "
+             "optimize a non-leaf tensor; use x.detach().requires_grad_()), got one at position ", i,
+             " of group ", gi);
+    for (size_t j = 0; j < i; ++j)
+      CR_CHECK(group.params[j].impl() != p.impl(), std::invalid_argument, name_,
+               ": expected each parameter once, got the same tensor at positions ", j, " and ", i,
+               " of group ", gi);
+    for (size_t h = 0; h < gi; ++h)
+      for (const Tensor& q : groups_[h].params)
+        CR_CHECK(q.impl() != p.impl(), std::invalid_argument, name_,
+                 ": expected each parameter in one param group, got a parameter of group ", h,
+                 " again in group ", gi);
+  }
+  group.options = std::move(filled);
+  groups_.push_back(std::move(group));
+  ParamGroup& g = groups_.back();
+  for (const Tensor& p : g.params) {
+    NoGradGuard no_grad;
+    init_state(p, g, state_[p.impl()]);
+  }
+}
+
+void Optimizer::set_option(size_t group, const std::string& name, Hyper value) {
+  CR_CHECK(group < groups_.size(), std::out_of_range, name_, ": expected a param group index < ",
+           groups_.size(), ", got ", group);
+  check_option(name_, defaults_, name, value);
+  Options o = groups_[group].options;
+  o.set(name, value);
+  validate(o);
+  groups_[group].options = std::move(o);
+}
+
+void Optimizer::set_constraint(std::shared_ptr<const Constraint> c) {
+  for (auto& g : groups_) g.constraint = c;
+}
+
+void Optimizer::zero_grad(bool set_to_none) {
+  NoGradGuard no_grad;
+  for (auto& g : groups_)
+    for (Tensor& p : g.params) {
+      Tensor grad = p.grad();
+      if (!grad.defined()) continue;
+      if (set_to_none) p.set_grad(Tensor());
+      else if (grad.grad_fn()) p.set_grad(zeros_like(p));  // a create_graph gradient: don't write into a graph
+      else grad.zero_();
+    }
+}
+
+void Optimizer::step() {
+  NoGradGuard no_grad;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    ParamGroup& g = groups_[gi];
+    validate(g.options);  // param_groups()[i].options may have been edited directly
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      Tensor grad = g.params[i].grad();
+      CR_CHECK(!grad.defined() || (grad.shape() == g.params[i].shape() &&
+                                   grad.dtype() == g.params[i].dtype()),
+               std::invalid_argument, name_, ": expected the gradient of parameter ", i, " of group ",
+               gi, " to match it (", g.params[i].shape(), ", ", dtype_name(g.params[i].dtype()),
+               "), got ", grad.shape(), ", ", dtype_name(grad.dtype()));
+    }
+    step_group(g);
+    if (g.constraint)
+      for (Tensor& p : g.params) g.constraint->project(p);
+  }
+}
+
+Tensor Optimizer::step(const std::function<Tensor()>& closure) {
+  Tensor loss;
+  if (closure) {
+    EnableGradGuard grad_on;
+    loss = closure();
+  }
+  step();
+  return loss;
+}
+
+ParamState& Optimizer::state(const Tensor& param) { return state_[param.impl()]; }
+
+const ParamState* Optimizer::find_state(const Tensor& param) const {
+  auto it = state_.find(param.impl());
+  return it == state_.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+OptimizerState Optimizer::state_dict() const {
+  NoGradGuard no_grad;
+  OptimizerState s;
+  s.optimizer = name_;
+  int64_t index = 0;
+  for (const auto& g : groups_) {
+    OptimizerState::Group out{g.options, {}};
+    for (const Tensor& p : g.params) {
+      if (const ParamState* st = find_state(p)) {
+        ParamState copy;
+        for (const auto& [k, t] : st->entries()) copy.set(k, t.detach().clone());
+        s.state[index] = std::move(copy);
+      }
+      out.params.push_back(index++);
+    }
+    s.param_groups.push_back(std::move(out));
+  }
+  return s;
+}
+
+void Optimizer::load_state_dict(const OptimizerState& s) {
+  NoGradGuard no_grad;
+  CR_CHECK(s.optimizer.empty() || s.optimizer == name_, std::invalid_argument, name_,
+           ".load_state_dict: expected the state of a ", name_, " optimizer, got one of ", s.optimizer);
+  CR_CHECK(s.param_groups.size() == groups_.size(), std::invalid_argument, name_,
+           ".load_state_dict: expected ", groups_.size(), " param groups, got ", s.param_groups.size());
+  // Build everything first, so a bad state dict leaves the optimizer as it was.
+  std::vector<Options> options;
+  std::unordered_map<const TensorImpl*, ParamState> state;
+  for (size_t gi = 0; gi < groups_.size(); ++gi) {
+    const ParamGroup& g = groups_[gi];
+    const auto& saved = s.param_groups[gi];
+    CR_CHECK(saved.params.size() == g.params.size(), std::invalid_argument, name_,
+             ".load_state_dict: expected ", g.params.size(), " parameters in group ", gi, ", got ",
+             saved.params.size());
+    Options o = g.options;
+    for (const auto& [k, v] : saved.options.entries()) {
+      if (k != "initial_lr" && !defaults_.has(k)) continue;  // another tool's extra key
+      check_option(name_, defaults_, k, v);
+      o.set(k, v);
+    }
+    validate(o);
+    options.push_back(std::move(o));
+    for (size_t i = 0; i < g.params.size(); ++i) {
+      const Tensor& p = g.params[i];
+      ParamState& dst = state[p.impl()];
+      auto it = s.state.find(saved.params[i]);
+      if (it == s.state.end()) continue;
+      for (const auto& [k, t] : it->second.entries()) {
+        const auto known = state_names();
+        if (std::find(known.begin(), known.end(), k) == known.end()) {
+          std::string list;
+          for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+          throw std::invalid_argument(name_ + ".load_state_dict: expected state names among " + list +
+                                      ", got '" + k + "' (the state of another optimizer?)");
+        }
+        CR_CHECK(t.defined(), std::invalid_argument, name_, ".load_state_dict: state '", k,
+                 "' of parameter ", saved.params[i], " is undefined");
+        if (k == "step") {
+          CR_CHECK(t.numel() == 1, std::invalid_argument, name_, ".load_state_dict: expected 'step' of "
+                   "parameter ", saved.params[i], " to be one number, got shape ", t.shape());
+          dst.set(k, t.to(kFloat32).reshape({}).clone());
+          continue;
+        }
+        CR_CHECK(t.shape() == p.shape(), std::invalid_argument, name_, ".load_state_dict: expected state '",
+                 k, "' of parameter ", saved.params[i], " to have the parameter's shape ", p.shape(),
+                 ", got ", t.shape());
+        dst.set(k, t.dtype() == p.dtype() ? t.clone() : t.to(p.dtype()));
+      }
+    }
+  }
+  for (size_t gi = 0; gi < groups_.size(); ++gi) groups_[gi].options = std::move(options[gi]);
+  state_ = std::move(state);
+}
+
+// ---------------------------------------------------------------- validation helpers
+namespace {
+void check_nonneg(const std::string& opt, const Options& o, const char* key) {
+  double v = o.number(key);
+  CR_CHECK(v >= 0, std::invalid_argument, opt, ": expected ", key, " >= 0, got ", v);
+}
+Options merged(Options base, const Options& given, const std::string& opt) {
+  for (const auto& [k, v] : given.entries()) {
+    check_option(opt, base, k, v);
+    base.set(k, v);
+  }
+  return base;
+}
+}  // namespace
+
+// ---------------------------------------------------------------- SGD
+Options SGDOptions::to_options() const {
+  Options o;
+  o.set("lr", lr).set("momentum", momentum).set("dampening", dampening);
+  o.set("weight_decay", weight_decay).set_flag("nesterov", nesterov).set_flag("maximize", maximize);
+  return o;
+}
+
+SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
+    : SGD(single_group(std::move(params)), options) {}
+SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults)
+    : Optimizer("SGD", defaults.to_options()) {
+  add_param_groups(std::move(groups));
+}
+SGD::SGD(std::vector<ParamGroup> groups, const Options& defaults)
+    : Optimizer("SGD", merged(SGDOptions{}.to_options(), defaults, "SGD")) {
+  add_param_groups(std::move(groups));
+}
+
+void SGD::validate(const Options& o) const {
+  check_nonneg(name(), o, "lr");
+  check_nonneg(name(), o, "momentum");
+  check_nonneg(name(), o, "weight_decay");
+  CR_CHECK(!o.flag("nesterov") || (o.number("momentum") > 0 && o.number("dampening") == 0),
+           std::invalid_argument, "SGD: expected momentum > 0 and dampening = 0 for nesterov, got momentum=",
+           o.number("momentum"), ", dampening=", o.number("dampening"));
+}
+
+void SGD::step_group(ParamGroup& group) {
+  const Options& o = group.options;
+  const double lr = o.number("lr"), momentum = o.number("momentum");
+  const double dampening = o.number("dampening"), weight_decay = o.number("weight_decay");
+  const bool nesterov = o.flag("nesterov"), maximize = o.flag("maximize");
+  for (Tensor& p : group.params) {
+    Tensor grad = p.grad();
+    if (!grad.defined()) continue;
+    Tensor buf;
+    bool first = false;  // PyTorch starts the buffer at the first gradient, not at zero
+    if (momentum != 0) {
+      ParamState& st = state(p);
+      buf = st.get("momentum_buffer");
+      if (!buf.defined()) {
+        buf = empty(p.shape(), p.dtype());
+        st.set("momentum_buffer", buf);
+        first = true;
+      }
+    }
+    for_elements(p, [&](auto tag) {
+      using T = decltype(tag);
+      T* w = p.data<T>();
+      const T* gr = grad.data<T>();
+      T* b = buf.defined() ? buf.data<T>() : nullptr;
+      const T wd = T(weight_decay), mom = T(momentum), keep = T(1 - dampening), neg_lr = T(-lr);
+      kernels::parallel_for(p.numel(), [&](int64_t s, int64_t e) {
+        for (int64_t i = s; i < e; ++i) {
+          T d = maximize ? -gr[i] : gr[i];
+          if (weight_decay != 0) d = d + wd * w[i];          // grad.add(param, alpha=wd)
+          if (b) {
+            b[i] = first ? d : b[i] * mom + keep * d;         // buf.mul_(m).add_(g, alpha=1-damp)
+            d = nesterov ? d + mom * b[i] : b[i];
+          }
+          w[i] = w[i] + neg_lr * d;                           // param.add_(d, alpha=-lr)
+        }
+      });
+    });
+    if (buf.defined()) mark_written(buf);
+    mark_written(p);
+  }
+}
+
+// ---------------------------------------------------------------- Adam / AdamW
+Options AdamOptions::to_options() const {
+  Options o;
+  o.set("lr", lr).set("betas", Hyper::pair(betas.first, betas.second)).set("eps", eps);
+  o.set("weight_decay", weight_decay).set_flag("amsgrad", amsgrad).set_flag("maximize", maximize);
+  o.set_flag("decoupled_weight_decay", decoupled_weight_decay);
+  return o;
+}
+
+Options AdamWOptions::to_options() const {
+  AdamOptions a{lr, betas, eps, weight_decay, amsgrad, maximize, true};
+  return a.to_options();
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
+    : Adam(single_group(std::move(params)), options) {}
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults)
+    : Optimizer("Adam", defaults.to_options()) {
+  add_param_groups(std::move(groups));
+}
+Adam::Adam(std::vector<ParamGroup> groups, const Options& defaults)
+    : Optimizer("Adam", merged(AdamOptions{}.to_options(), defaults, "Adam")) {
+  add_param_groups(std::move(groups));
+}
+Adam::Adam(std::string name, Options defaults) : Optimizer(std::move(name), std::move(defaults)) {}
+
+void Adam::validate(const Options& o) const {
+  check_nonneg(name(), o, "lr");
+  check_nonneg(name(), o, "eps");
+  check_nonneg(name(), o, "weight_decay");
+  auto [b1, b2] = o.pair("betas");
+  CR_CHECK(b1 >= 0 && b1 < 1, std::invalid_argument, name(), ": expected betas[0] in [0, 1), got ", b1);
+  CR_CHECK(b2 >= 0 && b2 < 1, std::invalid_argument, name(), ": expected betas[1] in [0, 1), got ", b2);
+}
+
+void Adam::step_group(ParamGroup& group) {
+  const Options& o = group.options;
+  const double lr = o.number("lr"), eps = o.number("eps"), weight_decay = o.number("weight_decay");
+  const auto [beta1, beta2] = o.pair("betas");
+  const bool amsgrad = o.flag("amsgrad"), maximize = o.flag("maximize");
+  const bool decoupled = o.flag("decoupled_weight_decay");
+  for (Tensor& p : group.params) {
+    Tensor grad = p.grad();
+    if (!grad.defined()) continue;
+    ParamState& st = state(p);
+    if (st.empty()) st.set("step", scalar_tensor(0.0, kFloat32));  // PyTorch's key order
+    Tensor m = zeros_state(st, "exp_avg", p), v = zeros_state(st, "exp_avg_sq", p);
+    Tensor vmax = amsgrad ? zeros_state(st, "max_exp_avg_sq", p) : Tensor();
+    const double t = increment_step(st);
+    // Scalars in double, as PyTorch computes them in Python before the tensor ops.
+    const double step_size = lr / (1 - std::pow(beta1, t));
+    const double bc2_sqrt = std::pow(1 - std::pow(beta2, t), 0.5);
+    for_elements(p, [&](auto tag) {
+      using T = decltype(tag);
+      T* w = p.data<T>();
+      const T* gr = grad.data<T>();
+      T* mp = m.data<T>();
+      T* vp = v.data<T>();
+      T* vm = amsgrad ? vmax.data<T>() : nullptr;
+      const T wd = T(weight_decay), shrink = T(1 - lr * weight_decay), w1 = T(1 - beta1);
+      const T b2 = T(beta2), w2 = T(1 - beta2), c2 = T(bc2_sqrt), ep = T(eps), neg_step = T(-step_size);
+      kernels::parallel_for(p.numel(), [&](int64_t s, int64_t e) {
+        for (int64_t i = s; i < e; ++i) {
+          T g = maximize ? -gr[i] : gr[i];
+          if (weight_decay != 0) {
+            if (decoupled) w[i] = w[i] * shrink;             // AdamW: param.mul_(1 - lr*wd)
+            else g = g + wd * w[i];                          // Adam: grad.add(param, alpha=wd)
+          }
+          mp[i] = lerp(mp[i], g, w1);                        // exp_avg.lerp_(g, 1 - beta1)
+          vp[i] = vp[i] * b2 + w2 * g * g;                   // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+          T second = vp[i];
+          if (vm) second = vm[i] = nan_max(vm[i], vp[i]);
+          const T denom = std::sqrt(second) / c2 + ep;       // (sqrt(v) / sqrt(bc2)).add_(eps)
+          w[i] = w[i] + neg_step * mp[i] / denom;            // param.addcdiv_(m, denom, -step_size)
+        }
+      });
+    });
+    mark_written(m);
+    mark_written(v);
+    if (vmax.defined()) mark_written(vmax);
+    mark_written(p);
+  }
+}
+
+AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
+    : AdamW(single_group(std::move(params)), options) {}
+AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& defaults)
+    : Adam("AdamW", defaults.to_options()) {
+  add_param_groups(std::move(groups));
+}
+AdamW::AdamW(std::vector<ParamGroup> groups, const Options& defaults)
+    : Adam("AdamW", merged(AdamWOptions{}.to_options(), defaults, "AdamW")) {
+  add_param_groups(std::move(groups));
+}
+
+void AdamW::validate(const Options& o) const {
+  Adam::validate(o);
+  CR_CHECK(o.flag("decoupled_weight_decay"), std::invalid_argument,
+           "AdamW: expected decoupled_weight_decay = true (use Adam for coupled decay), got false");
+}
+
+// ---------------------------------------------------------------- RMSprop
+Options RMSpropOptions::to_options() const {
+  Options o;
+  o.set("lr", lr).set("alpha", alpha).set("eps", eps).set("weight_decay", weight_decay);
+  o.set("momentum", momentum).set_flag("centered", centered).set_flag("maximize", maximize);
+  return o;
+}
+
+RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& options)
+    : RMSprop(single_group(std::move(params)), options) {}
+RMSprop::RMSprop(std::vector<ParamGroup> groups, const RMSpropOptions& defaults)
+    : Optimizer("RMSprop", defaults.to_options()) {
+  add_param_groups(std::move(groups));
+}
+RMSprop::RMSprop(std::vector<ParamGroup> groups, const Options& defaults)
+    : Optimizer("RMSprop", merged(RMSpropOptions{}.to_options(), defaults, "RMSprop")) {
+  add_param_groups(std::move(groups));
+}
+
+void RMSprop::validate(const Options& o) const {
+  for (const char* k : {"lr", "eps", "momentum", "weight_decay", "alpha"}) check_nonneg(name(), o, k);
+}
+
+void RMSprop::step_group(ParamGroup& group) {
+  const Options& o = group.options;
+  const double lr = o.number("lr"), alpha = o.number("alpha"), eps = o.number("eps");
+  const double weight_decay = o.number("weight_decay"), momentum = o.number("momentum");
+  const bool centered = o.flag("centered"), maximize = o.flag("maximize");
+  for (Tensor& p : group.params) {
+    Tensor grad = p.grad();
+    if (!grad.defined()) continue;
+    ParamState& st = state(p);
+    if (st.empty()) st.set("step", scalar_tensor(0.0, kFloat32));  // PyTorch's key order
+    Tensor v = zeros_state(st, "square_avg", p);
+    Tensor buf = momentum > 0 ? zeros_state(st, "momentum_buffer", p) : Tensor();
+    Tensor gavg = centered ? zeros_state(st, "grad_avg", p) : Tensor();
+    increment_step(st);
+    for_elements(p, [&](auto tag) {
+      using T = decltype(tag);
+      T* w = p.data<T>();
+      const T* gr = grad.data<T>();
+      T* vp = v.data<T>();
+      T* bp = buf.defined() ? buf.data<T>() : nullptr;
+      T* ga = gavg.defined() ? gavg.data<T>() : nullptr;
+      const T wd = T(weight_decay), a = T(alpha), w2 = T(1 - alpha), ep = T(eps), mom = T(momentum);
+      const T neg_lr = T(-lr);
+      kernels::parallel_for(p.numel(), [&](int64_t s, int64_t e) {
+        for (int64_t i = s; i < e; ++i) {
+          T g = maximize ? -gr[i] : gr[i];
+          if (weight_decay != 0) g = g + wd * w[i];
+          vp[i] = vp[i] * a + w2 * g * g;                    // square_avg.mul_(a).addcmul_(g, g, 1-a)
+          T avg;
+          if (ga) {
+            ga[i] = lerp(ga[i], g, w2);                      // grad_avg.lerp_(g, 1 - alpha)
+            avg = std::sqrt(vp[i] + T(-1) * ga[i] * ga[i]);  // addcmul(gavg, gavg, -1).sqrt_()
+          } else {
+            avg = std::sqrt(vp[i]);
+          }
+          avg = avg + ep;
+          if (bp) {
+            bp[i] = bp[i] * mom + T(1) * g / avg;            // buf.mul_(m).addcdiv_(g, avg)
+            w[i] = w[i] + neg_lr * bp[i];                    // param.add_(buf, alpha=-lr)
+          } else {
+            w[i] = w[i] + neg_lr * g / avg;                  // param.addcdiv_(g, avg, -lr)
+          }
+        }
+      });
+    });
+    for (Tensor* t : {&v, &buf, &gavg})
+      if (t->defined()) mark_written(*t);
+    mark_written(p);
+  }
+}
+
+// ---------------------------------------------------------------- Adagrad
+Options AdagradOptions::to_options() const {
+  Options o;
+  o.set("lr", lr).set("lr_decay", lr_decay).set("weight_decay", weight_decay);
+  o.set("initial_accumulator_value", initial_accumulator_value).set("eps", eps);
+  o.set_flag("maximize", maximize);
+  return o;
+}
+
+Adagrad::Adagrad(std::vector<Tensor> params, const AdagradOptions& options)
+    : Adagrad(single_group(std::move(params)), options) {}
+Adagrad::Adagrad(std::vector<ParamGroup> groups, const AdagradOptions& defaults)
+    : Optimizer("Adagrad", defaults.to_options()) {
+  add_param_groups(std::move(groups));
+}
+Adagrad::Adagrad(std::vector<ParamGroup> groups, const Options& defaults)
+    : Optimizer("Adagrad", merged(AdagradOptions{}.to_options(), defaults, "Adagrad")) {
+  add_param_groups(std::move(groups));
+}
+
+void Adagrad::validate(const Options& o) const {
+  for (const char* k : {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"})
+    check_nonneg(name(), o, k);
+}
+
+// PyTorch creates Adagrad's state when the optimizer is built (the accumulator starts at
+// initial_accumulator_value, not at zero).
+void Adagrad::init_state(const Tensor& p, const ParamGroup& group, ParamState& st) {
+  st.set("step", scalar_tensor(0.0, kFloat32));
+  st.set("sum", full(p.shape(), group.options.number("initial_accumulator_value"), p.dtype()));
+}
+
+void Adagrad::step_group(ParamGroup& group) {
+  const Options& o = group.options;
+  const double lr = o.number("lr"), lr_decay = o.number("lr_decay"), eps = o.number("eps");
+  const double weight_decay = o.number("weight_decay");
+  const bool maximize = o.flag("maximize");
+  for (Tensor& p : group.params) {
+    Tensor grad = p.grad();
+    if (!grad.defined()) continue;
+    ParamState& st = state(p);
+    if (!st.has("sum")) init_state(p, group, st);  // e.g. after loading a state without it
+    Tensor sum = st.get("sum");
+    const double t = increment_step(st);
+    const double clr = lr / (1 + (t - 1) * lr_decay);
+    for_elements(p, [&](auto tag) {
+      using T = decltype(tag);
+      T* w = p.data<T>();
+      const T* gr = grad.data<T>();
+      T* sp = sum.data<T>();
+      const T wd = T(weight_decay), ep = T(eps), neg_clr = T(-clr);
+      kernels::parallel_for(p.numel(), [&](int64_t s, int64_t e) {
+        for (int64_t i = s; i < e; ++i) {
+          T g = maximize ? -gr[i] : gr[i];
+          if (weight_decay != 0) g = g + wd * w[i];
+          sp[i] = sp[i] + T(1) * g * g;                      // state_sum.addcmul_(g, g, value=1)
+          const T std_ = std::sqrt(sp[i]) + ep;              // state_sum.sqrt().add_(eps)
+          w[i] = w[i] + neg_clr * g / std_;                  // param.addcdiv_(g, std, -clr)
+        }
+      });
+    });
+    mark_written(sum);
+    mark_written(p);
+  }
+}
+
+}  // namespace chainrule::optim
