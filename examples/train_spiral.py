@@ -36,7 +36,7 @@ def train(model, X, y, steps, lr=1.0, reg=1e-3, label=""):
         loss.backward()
         opt.step()
         if step % 100 == 0 and hasattr(progress, "set_postfix"):
-            progress.set_postfix(loss=f"{loss.item():.4f}")
+            progress.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
     with cr.no_grad():
         accuracy = (model(X).argmax(dim=1) == y).float().mean().item()
     return loss.item(), accuracy
