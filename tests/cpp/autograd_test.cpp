@@ -15,18 +15,13 @@
 
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "test_util.h"
 
 namespace cr = chainrule;
 using cr::Tensor;
+using cr::test_util::expect_values;
 
 namespace {
-
-void expect_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  ASSERT_TRUE(t.defined());
-  std::vector<double> got = t.to_vector();
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "element " << i;
-}
 
 Tensor leaf(std::initializer_list<double> v) { return cr::tensor(v, cr::kFloat64, true); }
 

@@ -15,84 +15,21 @@
 #include "nn/functional.h"
 #include "nn/init.h"
 #include "nn/utils.h"
+#include "test_util.h"
 
 namespace {
 using namespace chainrule;
+using namespace chainrule::test_util;
 namespace F = chainrule::nn::F;
 namespace init = chainrule::nn::init;
 namespace utils = chainrule::nn::utils;
 
-Tensor T(const std::vector<double>& v, const Shape& s, Dtype d = kFloat64, bool rg = false) {
-  return tensor(v, s, d, rg);
-}
 Tensor Labels(const std::vector<double>& v) {
   return tensor(v, {static_cast<int64_t>(v.size())}, kInt64);
 }
 
-::testing::AssertionResult Near(const Tensor& t, const Shape& shape, const std::vector<double>& want,
-                                double tol = 1e-12) {
-  if (t.shape() != shape)
-    return ::testing::AssertionFailure()
-           << "shape " << shape_str(t.shape()) << ", expected " << shape_str(shape);
-  std::vector<double> got = t.to_vector();
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::abs(got[i] - want[i]);
-    if (!(err <= tol * (1 + std::abs(want[i]))))
-      return ::testing::AssertionFailure()
-             << "element " << i << ": got " << got[i] << ", expected " << want[i];
-  }
-  return ::testing::AssertionSuccess();
-}
-
-template <class Exc, class Fn>
-std::string Thrown(Fn&& f) {
-  try {
-    f();
-  } catch (const Exc& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong exception type; message: " << e.what();
-    return "<wrong exception type>";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "<no exception>";
-}
-
-::testing::AssertionResult StartsWith(const std::string& msg, const std::string& prefix) {
-  if (msg.rfind(prefix, 0) == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << msg << "\" does not start with \"" << prefix << "\"";
-}
-
-// A float64 leaf that requires grad, from randn passed through f.
-Tensor Leaf(const Shape& s, const std::function<double(double)>& f = nullptr) {
-  std::vector<double> v = randn(s, kFloat64).to_vector();
-  if (f)
-    for (double& e : v) e = f(e);
-  return tensor(v, s, kFloat64, /*requires_grad=*/true);
-}
 double Away0(double v) { return v + (v >= 0 ? 0.3 : -0.3); }       // away from |x|'s kink
 double Prob(double v) { return 0.1 + 0.8 / (1 + std::exp(-v)); }   // in (0.1, 0.9)
-
-using In = const std::vector<Tensor>&;
-struct GradCase {
-  std::string name;
-  GradcheckFn fn;
-  std::vector<Tensor> inputs;
-};
-
-void RunGradCases(const std::vector<GradCase>& cases) {
-  for (const GradCase& c : cases) {
-    for (bool second : {false, true}) {
-      GradcheckResult r;
-      try {
-        r = second ? gradgradcheck(c.fn, c.inputs) : gradcheck(c.fn, c.inputs);
-      } catch (const std::exception& e) {
-        r = {false, std::string("threw: ") + e.what()};
-      }
-      EXPECT_TRUE(r.ok) << (second ? "gradgradcheck " : "gradcheck ") << c.name << ": " << r.message;
-    }
-  }
-}
 
 const std::vector<std::string> kReductions = {"mean", "sum", "none"};
 

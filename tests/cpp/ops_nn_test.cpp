@@ -12,53 +12,11 @@
 
 #include "core/gradcheck.h"
 #include "core/ops_nn.h"
+#include "test_util.h"
 
 namespace {
 using namespace chainrule;
-
-Tensor T(const std::vector<double>& v, const Shape& s, Dtype d = kFloat64, bool rg = false) {
-  return tensor(v, s, d, rg);
-}
-
-// Shape, then every element, compared within tol (absolute, plus relative to the expected value).
-::testing::AssertionResult Near(const Tensor& t, const Shape& shape, const std::vector<double>& want,
-                                double tol = 1e-12) {
-  if (t.shape() != shape)
-    return ::testing::AssertionFailure() << "shape " << shape_str(t.shape()) << ", expected " << shape_str(shape);
-  std::vector<double> got = t.to_vector();
-  if (got.size() != want.size())
-    return ::testing::AssertionFailure() << got.size() << " elements, expected " << want.size();
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::abs(got[i] - want[i]);
-    const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
-    if (!both_nan && !(err <= tol * (1 + std::abs(want[i]))))
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << ", expected " << want[i];
-  }
-  return ::testing::AssertionSuccess();
-}
-
-template <class Exc, class F>
-std::string Thrown(F&& f) {
-  try {
-    f();
-  } catch (const Exc& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong exception type; message: " << e.what();
-    return "<wrong exception type>";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "<no exception>";
-}
-
-::testing::AssertionResult Contains(const std::string& msg, const std::string& part) {
-  if (msg.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << msg << "\" does not contain \"" << part << "\"";
-}
-
-Tensor Leaf(const Shape& s) {
-  return tensor(randn(s, kFloat64).to_vector(), s, kFloat64, /*requires_grad=*/true);
-}
+using namespace chainrule::test_util;
 
 void ExpectGradchecks(const std::string& name, const GradcheckFn& fn, const std::vector<Tensor>& inputs) {
   GradcheckResult r = gradcheck(fn, inputs);
@@ -66,8 +24,6 @@ void ExpectGradchecks(const std::string& name, const GradcheckFn& fn, const std:
   r = gradgradcheck(fn, inputs);
   EXPECT_TRUE(r.ok) << "gradgradcheck " << name << ": " << r.message;
 }
-
-using In = const std::vector<Tensor>&;
 
 // ---- naive references on plain loops (x is (N, C, H, W) row-major) ----
 struct Win {

@@ -12,92 +12,11 @@
 
 #include "core/gradcheck.h"
 #include "core/ops.h"
+#include "test_util.h"
 
 namespace {
 using namespace chainrule;
-
-Tensor T(const std::vector<double>& v, const Shape& s, Dtype d = kFloat64, bool rg = false) {
-  return tensor(v, s, d, rg);
-}
-
-// Shape, then every element, compared within tol (absolute, plus relative to the expected value).
-::testing::AssertionResult Near(const Tensor& t, const Shape& shape, const std::vector<double>& want,
-                                double tol = 1e-12) {
-  if (t.shape() != shape)
-    return ::testing::AssertionFailure()
-           << "shape " << shape_str(t.shape()) << ", expected " << shape_str(shape);
-  std::vector<double> got = t.to_vector();
-  if (got.size() != want.size())
-    return ::testing::AssertionFailure() << got.size() << " elements, expected " << want.size();
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::abs(got[i] - want[i]);
-    if (!(err <= tol * (1 + std::abs(want[i]))))
-      return ::testing::AssertionFailure()
-             << "element " << i << ": got " << got[i] << ", expected " << want[i];
-  }
-  return ::testing::AssertionSuccess();
-}
-
-// Runs f, which must throw Exc; returns the message (and records a failure otherwise).
-template <class Exc, class F>
-std::string Thrown(F&& f) {
-  try {
-    f();
-  } catch (const Exc& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw the wrong exception type; message: " << e.what();
-    return "<wrong exception type>";
-  }
-  ADD_FAILURE() << "did not throw";
-  return "<no exception>";
-}
-
-::testing::AssertionResult Contains(const std::string& msg, const std::string& part) {
-  if (msg.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << msg << "\" does not contain \"" << part << "\"";
-}
-::testing::AssertionResult StartsWith(const std::string& msg, const std::string& prefix) {
-  if (msg.rfind(prefix, 0) == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "\"" << msg << "\" does not start with \"" << prefix << "\"";
-}
-
-// A float64 leaf that requires grad, with randn values passed through f (keeps inputs in an op's
-// domain and away from its kinks).
-Tensor Leaf(const Shape& s, const std::function<double(double)>& f = nullptr) {
-  std::vector<double> v = randn(s, kFloat64).to_vector();
-  if (f)
-    for (double& e : v) e = f(e);
-  return tensor(v, s, kFloat64, /*requires_grad=*/true);
-}
-
-struct GradCase {
-  std::string name;
-  GradcheckFn fn;
-  std::vector<Tensor> inputs;
-  bool second = true;  // also gradgradcheck
-};
-
-void RunGradCases(const std::vector<GradCase>& cases) {
-  for (const GradCase& c : cases) {
-    GradcheckResult r;
-    try {
-      r = gradcheck(c.fn, c.inputs);
-    } catch (const std::exception& e) {
-      r = {false, std::string("threw: ") + e.what()};
-    }
-    EXPECT_TRUE(r.ok) << "gradcheck " << c.name << ": " << r.message;
-    if (!c.second) continue;
-    try {
-      r = gradgradcheck(c.fn, c.inputs);
-    } catch (const std::exception& e) {
-      r = {false, std::string("threw: ") + e.what()};
-    }
-    EXPECT_TRUE(r.ok) << "gradgradcheck " << c.name << ": " << r.message;
-  }
-}
-
-using In = const std::vector<Tensor>&;
+using namespace chainrule::test_util;
 
 // 0, 1, 2, ... as a float64 tensor of the given shape (x.at(i) == i).
 Tensor Iota(const Shape& s, Dtype d = kFloat64) {

@@ -12,19 +12,14 @@
 #include "core/ops.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
+#include "test_util.h"
 
 namespace cr = chainrule;
 namespace optim = chainrule::optim;
 using cr::Tensor;
+using cr::test_util::expect_values;
 
 namespace {
-
-void expect_values(const Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
-  ASSERT_TRUE(t.defined());
-  std::vector<double> got = t.to_vector();
-  ASSERT_EQ(got.size(), expected.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], tol) << "element " << i;
-}
 
 Tensor param(std::vector<double> v) { return cr::tensor(v, {static_cast<int64_t>(v.size())}, cr::kFloat64, true); }
 void set_grad(Tensor& p, std::vector<double> g) {
