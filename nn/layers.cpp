@@ -2,20 +2,11 @@
 #include "nn/layers.h"
 
 #include <cmath>
-#include <sstream>
 
 #include "core/autograd.h"
 #include "core/ops.h"
 
 namespace chainrule::nn {
-
-namespace {
-std::string fmt(double v) {
-  std::ostringstream os;
-  os << v;
-  return os.str();
-}
-}  // namespace
 
 // ---------------------------------------------------------------- Linear
 Linear::Linear(int64_t in, int64_t out, bool with_bias, Dtype dtype)
@@ -27,19 +18,19 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias, Dtype dtype)
   // which both come to the same bound.
   double bound = in > 0 ? 1.0 / std::sqrt(static_cast<double>(in)) : 0.0;
   NoGradGuard no_grad;
-  weight = register_parameter("weight", empty({out, in}, dtype).uniform_(-bound, bound));
-  bias = register_parameter("bias", with_bias ? empty({out}, dtype).uniform_(-bound, bound) : Tensor());
+  register_parameter("weight", empty({out, in}, dtype).uniform_(-bound, bound));
+  register_parameter("bias", with_bias ? empty({out}, dtype).uniform_(-bound, bound) : Tensor());
 }
 
 Tensor Linear::forward(const Tensor& x) {
   CR_CHECK(x.dim() >= 1 && x.size(-1) == in_features, std::invalid_argument, "Linear: expected input (..., ",
            in_features, "), got ", x.shape());
-  return linear(x, weight, bias);
+  return linear(x, weight(), bias());
 }
 
 std::string Linear::extra_repr() const {
   return "in_features=" + std::to_string(in_features) + ", out_features=" + std::to_string(out_features) +
-         ", bias=" + (bias.defined() ? "True" : "False");
+         ", bias=" + (bias().defined() ? "True" : "False");
 }
 
 // ---------------------------------------------------------------- containers
@@ -87,11 +78,11 @@ std::string Flatten::extra_repr() const {
 
 Tensor ReLU::forward(const Tensor& x) { return relu(x); }
 Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, negative_slope); }
-std::string LeakyReLU::extra_repr() const { return "negative_slope=" + fmt(negative_slope); }
+std::string LeakyReLU::extra_repr() const { return "negative_slope=" + repr_float(negative_slope); }
 Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor Softplus::forward(const Tensor& x) { return softplus(x, beta, threshold); }
-std::string Softplus::extra_repr() const { return "beta=" + fmt(beta) + ", threshold=" + fmt(threshold); }
+std::string Softplus::extra_repr() const { return "beta=" + repr_float(beta) + ", threshold=" + repr_float(threshold); }
 Tensor Softmax::forward(const Tensor& x) { return softmax(x, dim); }
 std::string Softmax::extra_repr() const { return "dim=" + std::to_string(dim); }
 Tensor LogSoftmax::forward(const Tensor& x) { return log_softmax(x, dim); }

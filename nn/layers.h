@@ -10,13 +10,18 @@
 
 namespace chainrule::nn {
 
+// Layers read their parameters and buffers by name (weight(), bias(), ...) rather than keeping
+// copies, so a parameter replaced through the registry (Python: lin.weight = Parameter(...)) is the
+// one forward uses.
+
 // y = x W^T + b; W (out, in), b (out,), both U(-1/sqrt(in), 1/sqrt(in)) as PyTorch initialises them.
 class Linear : public Module {
  public:
   Linear(int64_t in_features, int64_t out_features, bool bias = true, Dtype dtype = kFloat32);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  Tensor weight, bias;
+  Tensor weight() const { return parameter("weight"); }
+  Tensor bias() const { return parameter("bias"); }  // undefined without bias
   int64_t in_features, out_features;
 };
 
@@ -126,7 +131,11 @@ class BatchNorm1d : public Module {
                        bool affine = true, bool track_running_stats = true, Dtype dtype = kFloat32);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  Tensor weight() const { return parameter("weight"); }
+  Tensor bias() const { return parameter("bias"); }
+  Tensor running_mean() const { return track_running_stats ? buffer("running_mean") : Tensor(); }
+  Tensor running_var() const { return track_running_stats ? buffer("running_var") : Tensor(); }
+  Tensor num_batches_tracked() const { return track_running_stats ? buffer("num_batches_tracked") : Tensor(); }
   int64_t num_features;
   double eps, momentum;
   bool affine, track_running_stats;
@@ -139,7 +148,8 @@ class LayerNorm : public Module {
                      Dtype dtype = kFloat32);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  Tensor weight, bias;
+  Tensor weight() const { return parameter("weight"); }
+  Tensor bias() const { return parameter("bias"); }
   Shape normalized_shape;
   double eps;
   bool elementwise_affine;
@@ -153,7 +163,8 @@ class Conv2d : public Module {
          bool bias = true, Dtype dtype = kFloat32);
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
-  Tensor weight, bias;
+  Tensor weight() const { return parameter("weight"); }
+  Tensor bias() const { return parameter("bias"); }
   int64_t in_channels, out_channels;
   std::pair<int64_t, int64_t> kernel_size, stride, padding;
 };

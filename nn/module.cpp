@@ -1,6 +1,8 @@
 // nn::Module: registration, traversal, train/eval, state dicts and printing.
 #include "nn/module.h"
 
+#include <charconv>
+#include <cmath>
 #include <set>
 #include <sstream>
 
@@ -31,13 +33,13 @@ Tensor Module::forward(const Tensor&) {
   throw std::runtime_error(type_name() + ": forward is not implemented; define forward(self, x)");
 }
 
-Tensor Module::register_parameter(const std::string& name, Tensor param) {
+Tensor Module::register_parameter(const std::string& name, Tensor param, bool requires_grad) {
   check_name(name, "register_parameter");
   if (param.defined()) {
     CR_CHECK(is_floating(param.dtype()), std::invalid_argument, "register_parameter: parameter \"",
              name, "\" must be float32 or float64, got ", dtype_name(param.dtype()));
     if (!param.is_leaf()) param = param.detach();
-    if (!param.requires_grad()) param.set_requires_grad(true);
+    if (param.requires_grad() != requires_grad) param.set_requires_grad(requires_grad);
   }
   put(params_, name, param);
   return param;
@@ -118,24 +120,24 @@ StateDict Module::named_buffers(bool recurse) const {
 
 std::vector<std::shared_ptr<Module>> Module::children() const {
   std::vector<std::shared_ptr<Module>> out;
-  for (const auto& [name, c] : children_)
-    if (c) out.push_back(c);
+  for (const auto& [name, c] : named_children()) out.push_back(c);
   return out;
 }
 
 std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_children() const {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  std::set<const Module*> seen;  // a child registered under two names is listed once, as PyTorch
   for (const auto& e : children_)
-    if (e.second) out.push_back(e);
+    if (e.second && seen.insert(e.second.get()).second) out.push_back(e);
   return out;
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() {
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+std::vector<std::pair<std::string, Module*>> Module::named_modules() {
+  std::vector<std::pair<std::string, Module*>> out;
   std::set<const Module*> seen;
   walk(*this, "", seen, [&](const Module& m, const std::string& prefix) {
     std::string name = prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1);
-    out.emplace_back(name, std::const_pointer_cast<Module>(m.shared_from_this()));
+    out.emplace_back(name, const_cast<Module*>(&m));
   });
   return out;
 }
@@ -151,13 +153,19 @@ void Module::zero_grad() {
 
 StateDict Module::state_dict() const {
   StateDict out;
-  std::set<const Module*> seen;
-  walk(*this, "", seen, [&](const Module& m, const std::string& prefix) {
-    for (const auto& [name, p] : m.params_)
+  // No visited set here: PyTorch lists a shared submodule under each of its names.
+  std::vector<std::pair<std::string, const Module*>> stack{{"", this}};
+  while (!stack.empty()) {
+    auto [prefix, m] = stack.back();
+    stack.pop_back();
+    for (const auto& [name, p] : m->params_)
       if (p.defined()) out.emplace_back(prefix + name, p.detach());
-    for (const auto& [name, b] : m.buffers_)
+    for (const auto& [name, b] : m->buffers_)
       if (b.defined()) out.emplace_back(prefix + name, b.detach());
-  });
+    const auto& kids = m->children_;
+    for (auto it = kids.rbegin(); it != kids.rend(); ++it)  // reversed: popped in registration order
+      if (it->second) stack.emplace_back(prefix + it->first + ".", it->second.get());
+  }
   return out;
 }
 
@@ -193,20 +201,54 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
       if (k == mk) mv.copy_(v);
 }
 
+// PyTorch's layout: a one-line extra_repr alone stays inline; otherwise each extra line and each
+// child goes on its own line, indented by two.
 std::string Module::repr() const {
-  std::ostringstream os;
-  os << type_name() << "(" << extra_repr();
-  auto kids = named_children();
-  if (!kids.empty()) {
-    os << "\n";
-    for (const auto& [name, child] : kids) {
-      std::string sub = child->repr(), indented;
-      for (char c : sub) indented += c == '\n' ? std::string("\n  ") : std::string(1, c);
-      os << "  (" << name << "): " << indented << "\n";
-    }
+  std::vector<std::string> lines;
+  std::string extra = extra_repr();
+  size_t extra_lines = 0;
+  if (!extra.empty()) {
+    std::istringstream in(extra);
+    for (std::string line; std::getline(in, line); ++extra_lines) lines.push_back(line);
   }
-  os << ")";
-  return os.str();
+  const auto& kids = children_;  // every name, shared children included, as PyTorch prints them
+  for (const auto& [name, child] : kids) {
+    if (!child) continue;
+    std::string sub = child->repr(), indented;
+    for (char c : sub) indented += c == '\n' ? std::string("\n  ") : std::string(1, c);
+    lines.push_back("(" + name + "): " + indented);
+  }
+  std::string out = type_name() + "(";
+  if (extra_lines == 1 && kids.empty()) {
+    out += lines[0];
+  } else if (!lines.empty()) {
+    out += "\n";
+    for (const auto& l : lines) out += "  " + l + "\n";
+  }
+  return out + ")";
+}
+
+std::string repr_float(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);  // shortest digits
+  std::string s(buf, res.ptr), sign;
+  if (s[0] == '-') { sign = "-"; s.erase(0, 1); }
+  size_t e = s.find('e');
+  int exp = std::stoi(s.substr(e + 1));
+  std::string digits;
+  for (char c : s.substr(0, e))
+    if (c != '.') digits += c;
+  if (exp < -4 || exp >= 16) {  // Python switches to scientific notation outside [1e-4, 1e16)
+    std::string m = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
+    char eb[8];
+    std::snprintf(eb, sizeof eb, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
+    return sign + m + eb;
+  }
+  if (exp < 0) return sign + "0." + std::string(-exp - 1, '0') + digits;
+  if (static_cast<int>(digits.size()) <= exp + 1) return sign + digits + std::string(exp + 1 - digits.size(), '0') + ".0";
+  return sign + digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
 }
 
 }  // namespace chainrule::nn

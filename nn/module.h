@@ -27,8 +27,9 @@ class Module : public std::enable_shared_from_this<Module> {
   Tensor operator()(const Tensor& input) { return forward(input); }
 
   // Registering a name again replaces the old entry (Python: assigning the attribute again).
-  // A parameter always requires grad; an undefined tensor registers "no parameter" (bias=False).
-  Tensor register_parameter(const std::string& name, Tensor param);
+  // The parameter is made a leaf with requires_grad set as asked (false: frozen); an undefined
+  // tensor registers "no parameter" (bias=False).
+  Tensor register_parameter(const std::string& name, Tensor param, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor buffer);
   std::shared_ptr<Module> register_module(const std::string& name, std::shared_ptr<Module> module);
   template <class M>
@@ -48,16 +49,20 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<Tensor> parameters(bool recurse = true) const;
   StateDict named_parameters(bool recurse = true) const;  // dotted names: "0.weight"
   StateDict named_buffers(bool recurse = true) const;
-  std::vector<std::shared_ptr<Module>> children() const;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules();  // self first, as ""
+  std::vector<std::shared_ptr<Module>> children() const;  // each distinct child once
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;  // likewise
+  // This module (as "") and every module inside it, each once; the pointers are valid while
+  // this module lives (the root need not be owned by a shared_ptr).
+  std::vector<std::pair<std::string, Module*>> named_modules();
 
   virtual void train(bool on = true);  // this module and every descendant
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad();  // every parameter's grad to undefined (PyTorch's set_to_none=True)
 
-  StateDict state_dict() const;  // parameters then buffers, recursively, detached
+  // Parameters then buffers, recursively, detached; a submodule registered under two names
+  // appears under both, as in PyTorch (so checkpoints load either way).
+  StateDict state_dict() const;
   // Copies values in place (parameters keep their identity, so optimizers keep working).
   // strict: missing or unexpected keys are errors; a shape mismatch is always an error.
   void load_state_dict(const StateDict& state, bool strict = true);
@@ -76,5 +81,8 @@ class Module : public std::enable_shared_from_this<Module> {
  private:
   std::string type_name_;
 };
+
+// A float as Python's repr() prints it (1.0, 0.1, 1e-05), for extra_repr().
+std::string repr_float(double v);
 
 }  // namespace chainrule::nn

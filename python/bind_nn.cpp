@@ -58,8 +58,12 @@ attributes in __init__ (they register themselves) and write forward(); call the 
   M.def(py::init<>())
       .def("forward", &Module::forward, py::arg("input"), "Computes the module's output; override it.")
       .def("extra_repr", &Module::extra_repr, "The text shown inside the parentheses of repr().")
-      .def("_register_parameter", &Module::register_parameter)
-      .def("_register_buffer", &Module::register_buffer)
+      .def("_register_parameter", [](Module& self, const std::string& name, std::optional<Tensor> p) {
+        return self.register_parameter(name, p ? *p : Tensor(), p ? p->requires_grad() : true);
+      })
+      .def("_register_buffer", [](Module& self, const std::string& name, std::optional<Tensor> b) {
+        return self.register_buffer(name, b ? *b : Tensor());
+      })
       .def("_register_module", [](Module& self, const std::string& name, std::shared_ptr<Module> child) {
         self.register_module(name, std::move(child));
       })
@@ -72,7 +76,13 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def("_named_parameters", [](const Module& self, bool recurse) { return pairs(self.named_parameters(recurse)); })
       .def("_named_buffers", [](const Module& self, bool recurse) { return pairs(self.named_buffers(recurse)); })
       .def("_named_children", &Module::named_children)
-      .def("_named_modules", &Module::named_modules)
+      .def("_named_modules", [](py::object self_obj) {
+        Module& self = self_obj.cast<Module&>();
+        py::list out;
+        for (auto& [name, mod] : self.named_modules())  // the root is self; the rest are owned by their parents
+          out.append(py::make_tuple(name, mod == &self ? self_obj : py::cast(mod->shared_from_this())));
+        return out;
+      })
       .def("_state_dict", [](const Module& self) { return pairs(self.state_dict()); })
       .def("_load_state_dict", [](Module& self, const std::vector<std::pair<std::string, Tensor>>& sd, bool strict) {
         self.load_state_dict(sd, strict);
@@ -80,7 +90,12 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def("_train", [](Module& self, bool on) { self.train(on); })
       .def("_zero_grad", &Module::zero_grad)
       .def_property_readonly("training", &Module::is_training, "True in training mode (see train()/eval()).")
-      .def("_repr", &Module::repr);
+      .def("_repr", &Module::repr)
+      .def_static("_ready", [](py::handle self) {
+        // False until the C++ object exists (a subclass's __init__ before super().__init__()).
+        auto* inst = reinterpret_cast<py::detail::instance*>(self.ptr());
+        return inst->get_value_and_holder().holder_constructed();
+      });
 
   // ---- layers ----
   py::class_<nn::Linear, Module, py::smart_holder>(m, "Linear", "y = x W^T + b, with W of shape (out_features, in_features).")

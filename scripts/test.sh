@@ -12,7 +12,7 @@ cmake --build build/release -j2
 ctest --test-dir build/release --output-on-failure -j2
 
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON
-cmake --build build/asan -j2 --target chainrule_tests
+cmake --build build/asan -j2
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j2
 

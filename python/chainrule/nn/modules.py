@@ -33,27 +33,42 @@ class Parameter(Tensor):
         return (Parameter, (_core.from_numpy(data), requires_grad))
 
 
+def _check_ready(self, what):
+    if not Module._ready(self):
+        raise AttributeError(f"cannot assign {what} before Module.__init__() call "
+                             f"(call super().__init__() first in {type(self).__name__}.__init__)")
+
+
 def _setattr(self, name, value):
     if isinstance(value, Parameter):
-        value = self._register_parameter(name, value)
-        value = Parameter(value) if not isinstance(value, Parameter) else value
+        _check_ready(self, "parameters")
+        if self._has_module(name):
+            raise TypeError(f"cannot assign a Parameter as child module '{name}' (cr.nn.Module or None expected)")
+        self._register_parameter(name, value)  # the very object, so its .grad is the trained one
     elif isinstance(value, Module):
+        _check_ready(self, "modules")
+        if self._has_parameter(name):
+            raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                            "(cr.nn.Parameter or None expected)")
         self._register_module(name, value)
-    elif value is None and self._has_parameter(name):
+    elif Module._ready(self) and self._has_parameter(name):
+        if value is not None:
+            raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                            "(cr.nn.Parameter or None expected)")
         self._register_parameter(name, None)
-    elif value is None and self._has_module(name):
-        raise TypeError(f"{type(self).__name__}: can't remove submodule '{name}' by assigning None")
-    elif isinstance(value, Tensor) and self._has_parameter(name):
-        raise TypeError(f"{type(self).__name__}: cannot assign a plain Tensor as parameter '{name}' "
-                        "(cr.nn.Parameter or None expected)")
-    elif isinstance(value, Tensor) and self._has_buffer(name):
+    elif Module._ready(self) and self._has_module(name):
+        raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                        "(cr.nn.Module expected)")
+    elif Module._ready(self) and self._has_buffer(name):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
         self._register_buffer(name, value)
     object.__setattr__(self, name, value)
 
 
 def _getattr(self, name):
     # Only reached when normal lookup fails: C++ layers keep their tensors in C++.
-    if name.startswith("__"):
+    if name.startswith("__") or not Module._ready(self):
         raise AttributeError(name)
     if self._has_parameter(name):
         return self._parameter(name)
@@ -75,6 +90,7 @@ def register_parameter(self, name, param):
 
 def register_buffer(self, name, tensor):
     """Registers a tensor that is state but not a parameter (e.g. BatchNorm's running mean)."""
+    _check_ready(self, "buffers")
     self._register_buffer(name, tensor)
     object.__setattr__(self, name, tensor)
 
