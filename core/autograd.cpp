@@ -147,6 +147,14 @@ Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, uns
   return record_impl(op, std::move(out), inputs, save, std::move(fn));
 }
 
+Tensor depends_on(const Tensor& value, const Tensor& x) {
+  if (!grad_enabled || !x.defined() || !x.requires_grad()) return value;
+  return record("depends_on", value.detach(), {value, x}, kSaveNone,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  return {g, zeros(s.input_shape(1), s.input_dtype(1))};
+                });
+}
+
 // ---------------------------------------------------------------- engine
 namespace {
 

@@ -97,6 +97,12 @@ Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, 
 Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save,
               BackwardFn fn);
 
+// `value`, recorded as also depending on x with derivative zero. The backward rules of
+// piecewise-linear ops (relu, abs, clamp, maximum, amax) pass their result through it so that,
+// under create_graph, the gradient can be differentiated again with respect to x (giving 0, as
+// PyTorch does) instead of being disconnected from x. Without a graph being built it is free.
+Tensor depends_on(const Tensor& value, const Tensor& x);
+
 // Sends a node to the iterative teardown instead of destroying it recursively.
 void release_node(std::shared_ptr<Node>&& node);
 

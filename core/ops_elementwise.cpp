@@ -120,8 +120,7 @@ Tensor kernels::convert(const Tensor& t, Dtype d) {
 // y = x as dtype d        dy/dx = 1 (the engine casts the gradient back)
 Tensor Tensor::to(Dtype d) const {
   if (d == dtype()) return *this;
-  CR_CHECK(!requires_grad() || is_floating(d), std::invalid_argument, "to: a tensor that requires grad "
-           "can only be converted to a floating dtype, got ", dtype_name(d));
+  if (!is_floating(d)) return convert(*this, d);  // integers and bools carry no gradient, as PyTorch
   return record("to", convert(*this, d), {*this}, kSaveNone,
                 [](const Tensor& g, const Saved&) -> Grads { return {g}; });
 }
@@ -264,7 +263,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   return record("pow", y, {a, b}, kSaveInputs | kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor a = s.input(0), b = s.input(1), ga, gb;
-                  if (s.needs_grad(0)) ga = g * b * pow(a, b - 1.0);
+                  if (s.needs_grad(0)) ga = where(eq(b, 0), 0, g * b * pow(a, b - 1.0));  // 0^0: 0, as PyTorch
                   if (s.needs_grad(1))
                     gb = g * s.output() * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
                   return {ga, gb};
@@ -314,7 +313,10 @@ Tensor abs(const Tensor& x) {
   Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.abs(); })
                                     : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v < z ? -v : v; });
   return record("abs", y, {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g * sign(s.input(0))}; });
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor x = s.input(0);
+                  return {depends_on(g * sign(x), x)};
+                });
 }
 
 Tensor sign(const Tensor& x) {
@@ -357,7 +359,8 @@ Tensor relu(const Tensor& x) {
   Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.max(0); })
                                     : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
   return record("relu", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    return {where(gt(s.output(), 0), g, 0)};
+    Tensor y = s.output();
+    return {depends_on(where(gt(y, 0), g, 0), y)};
   });
 }
 
@@ -365,7 +368,8 @@ Tensor relu(const Tensor& x) {
 Tensor leaky_relu(const Tensor& x, double a) {
   Tensor y = unary_scalar(x, [a](auto v) { return v > 0 ? v : v * static_cast<decltype(v)>(a); });
   return record("leaky_relu", y, {x}, kSaveInputs, [a](const Tensor& g, const Saved& s) -> Grads {
-    return {where(gt(s.input(0), 0), g, mul(g, a))};
+    Tensor x = s.input(0);
+    return {depends_on(where(gt(x, 0), g, mul(g, a)), x)};
   });
 }
 
@@ -392,7 +396,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   });
   return record("clamp", y, {x}, kSaveInputs, [lo, hi](const Tensor& g, const Saved& s) -> Grads {
     Tensor x = s.input(0);
-    return {where(logical_and(ge(x, lo), le(x, hi)), g, 0)};
+    return {depends_on(where(logical_and(ge(x, lo), le(x, hi)), g, 0), x)};
   });
 }
 Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, INFINITY); }
@@ -406,7 +410,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
   return record("maximum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1);
     Tensor half = where(eq(a, b), mul(g, 0.5), g);
-    return {where(lt(a, b), 0, half), where(lt(b, a), 0, half)};
+    return {depends_on(where(lt(a, b), 0, half), a), depends_on(where(lt(b, a), 0, half), b)};
   });
 }
 
@@ -417,7 +421,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   return record("minimum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1);
     Tensor half = where(eq(a, b), mul(g, 0.5), g);
-    return {where(gt(a, b), 0, half), where(gt(b, a), 0, half)};
+    return {depends_on(where(gt(a, b), 0, half), a), depends_on(where(gt(b, a), 0, half), b)};
   });
 }
 

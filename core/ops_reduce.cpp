@@ -192,7 +192,7 @@ static Tensor amax_amin(const Tensor& x, std::vector<int64_t> dims_in, bool keep
                 [ks, dims](const Tensor& g, const Saved& s) -> Grads {
                   Tensor x = s.input(0);
                   Tensor mask = eq(x, reshape(s.output(), ks)).to(x.dtype());
-                  return {reshape(g, ks) * mask / sum(mask, dims, true)};
+                  return {depends_on(reshape(g, ks) * mask / sum(mask, dims, true), x)};
                 });
 }
 Tensor amax(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, true, "amax"); }

@@ -1,6 +1,7 @@
 // nn::Module: registration, traversal, train/eval, state dicts and printing.
 #include "nn/module.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -54,8 +55,19 @@ Tensor Module::register_buffer(const std::string& name, Tensor buffer) {
 std::shared_ptr<Module> Module::register_module(const std::string& name, std::shared_ptr<Module> m) {
   check_name(name, "register_module");
   CR_CHECK(m.get() != this, std::invalid_argument, "register_module: a module can't contain itself");
+  // (a null module is allowed: PyTorch's `self.fc = None` keeps the name with no module)
   put(children_, name, m);
   return m;
+}
+
+void Module::remove(const std::string& name) {
+  auto drop = [&](auto& entries) {
+    entries.erase(std::remove_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == name; }),
+                  entries.end());
+  };
+  drop(params_);
+  drop(buffers_);
+  drop(children_);
 }
 
 Tensor Module::parameter(const std::string& name) const {

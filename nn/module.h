@@ -38,6 +38,9 @@ class Module : public std::enable_shared_from_this<Module> {
     return module;
   }
 
+  // Forgets a parameter, buffer or submodule of that name (before it is re-registered as another kind).
+  void remove(const std::string& name);
+
   // Lookups by name (throw std::out_of_range naming the module and the missing name).
   Tensor parameter(const std::string& name) const;
   Tensor buffer(const std::string& name) const;

@@ -65,8 +65,9 @@ attributes in __init__ (they register themselves) and write forward(); call the 
         return self.register_buffer(name, b ? *b : Tensor());
       })
       .def("_register_module", [](Module& self, const std::string& name, std::shared_ptr<Module> child) {
-        self.register_module(name, std::move(child));
+        self.register_module(name, std::move(child));  // None registers "no module" under the name
       })
+      .def("_remove", &Module::remove)
       .def("_has_parameter", &Module::has_parameter)
       .def("_has_buffer", &Module::has_buffer)
       .def("_has_module", &Module::has_module)
@@ -182,8 +183,9 @@ attributes in __init__ (they register themselves) and write forward(); call the 
   m.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, py::arg("input"),
         py::arg("approximate") = "none", "x * Phi(x), Phi the standard normal CDF (or its tanh approximation).");
   m.def("conv2d", [size2](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::handle stride, py::handle padding) {
+    Size2 st = size2(stride, "conv2d"), pad = size2(padding, "conv2d");  // with the GIL still held
     py::gil_scoped_release nogil;
-    return conv2d(x, w, b ? *b : Tensor(), size2(stride, "conv2d"), size2(padding, "conv2d"));
+    return conv2d(x, w, b ? *b : Tensor(), st, pad);
   }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
         "2-D convolution: (N, C, H, W) with weight (O, C, kh, kw) -> (N, O, Ho, Wo).");
   m.def("max_pool2d", [size2](const Tensor& x, py::handle k, py::object stride, py::handle padding) {

@@ -17,6 +17,14 @@ using namespace chainrule::bind;
 
 namespace {
 
+// alpha * s, integral when both are (int64 tensors take integral scalars in place)
+Scalar scaled(Scalar s, const Scalar& alpha) {
+  s.value *= alpha.value;
+  s.integral = s.integral && alpha.integral;
+  s.boolean = false;
+  return s;
+}
+
 template <class TT, class TS>
 auto binary(const char* op, TT tt, TS ts) {
   return [=](const Tensor& a, py::handle b) {
@@ -277,7 +285,7 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
       .def("item", [](const Tensor& t) -> py::object {
         double v = t.item();
         if (t.dtype() == kBool) return py::bool_(v != 0);
-        if (t.dtype() == kInt64) return py::int_(static_cast<long long>(v));
+        if (t.dtype() == kInt64) return py::int_(t.data<int64_t>()[0]);  // exact beyond 2^53
         return py::float_(v);
       }, "The value of a one-element tensor as a Python number.")
       .def_property("requires_grad", &Tensor::requires_grad,
@@ -342,12 +350,14 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   // in-place ops (refused on tensors that require grad while grad mode is on)
   T.def("add_", [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
        Operand a = operand(o, "add_");
-       return a.is_tensor ? t.add_(a.t, number(alpha, "add_")) : t.add_(Scalar(a.s.value * number(alpha, "add_").value));
+       Scalar al = number(alpha, "add_");
+       return a.is_tensor ? t.add_(a.t, al) : t.add_(scaled(a.s, al));
      }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
      "self += alpha * other, in place.")
       .def("sub_", [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
         Operand a = operand(o, "sub_");
-        return a.is_tensor ? t.sub_(a.t, number(alpha, "sub_")) : t.sub_(Scalar(a.s.value * number(alpha, "sub_").value));
+        Scalar al = number(alpha, "sub_");
+        return a.is_tensor ? t.sub_(a.t, al) : t.sub_(scaled(a.s, al));
       }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
       "self -= alpha * other, in place.")
       .def("mul_", [](Tensor& t, py::handle o) -> Tensor& {
@@ -406,11 +416,14 @@ backward itself, so gradients can be differentiated again (second derivatives, H
         return t.item() != 0;
       })
       .def("__float__", [](const Tensor& t) { return t.item(); })
-      .def("__int__", [](const Tensor& t) { return static_cast<long long>(t.item()); })
+      .def("__int__", [](const Tensor& t) {
+        if (t.dtype() == kInt64 && t.numel() == 1) return static_cast<long long>(t.data<int64_t>()[0]);
+        return static_cast<long long>(t.item());
+      })
       .def("__index__", [](const Tensor& t) {
         CR_CHECK(t.dtype() == kInt64 && t.numel() == 1, std::invalid_argument,
                  "index: only one-element int64 tensors can be used as an index");
-        return static_cast<long long>(t.item());
+        return static_cast<long long>(t.data<int64_t>()[0]);
       });
   // in-place operators: Python's x -= y calls these; they return self
   T.def("__iadd__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "add_"); return a.is_tensor ? t.add_(a.t) : t.add_(a.s); }, py::return_value_policy::reference_internal)

@@ -167,7 +167,9 @@ def _deepcopy(self, memo):
     if not self.is_leaf:
         raise RuntimeError("deepcopy: only leaf tensors (created by the user) can be deep-copied, "
                            "as in PyTorch; use .detach().clone()")
-    return _rebuild(*_reduce(self)[1])
+    if id(self) not in memo:  # a tensor shared inside a structure stays shared in the copy
+        memo[id(self)] = _rebuild(*_reduce(self)[1])
+    return memo[id(self)]
 
 
 def _iter(self):

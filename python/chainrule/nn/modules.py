@@ -32,6 +32,11 @@ class Parameter(Tensor):
         data, requires_grad = Tensor.__reduce__(self)[1]
         return (Parameter, (_core.from_numpy(data), requires_grad))
 
+    def __deepcopy__(self, memo):
+        if id(self) not in memo:
+            memo[id(self)] = Parameter(self.detach().clone(), self.requires_grad)
+        return memo[id(self)]
+
 
 def _check_ready(self, what):
     if not Module._ready(self):
@@ -42,14 +47,16 @@ def _check_ready(self, what):
 def _setattr(self, name, value):
     if isinstance(value, Parameter):
         _check_ready(self, "parameters")
-        if self._has_module(name):
-            raise TypeError(f"cannot assign a Parameter as child module '{name}' (cr.nn.Module or None expected)")
+        if self._has_buffer(name) or self._has_module(name):
+            self._remove(name)  # a name is one kind of thing at a time, as in PyTorch
         self._register_parameter(name, value)  # the very object, so its .grad is the trained one
     elif isinstance(value, Module):
         _check_ready(self, "modules")
-        if self._has_parameter(name):
+        if self._has_parameter(name):  # PyTorch checks parameters first, so this is an error
             raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
                             "(cr.nn.Parameter or None expected)")
+        if self._has_buffer(name):
+            self._remove(name)
         self._register_module(name, value)
     elif Module._ready(self) and self._has_parameter(name):
         if value is not None:
@@ -57,8 +64,10 @@ def _setattr(self, name, value):
                             "(cr.nn.Parameter or None expected)")
         self._register_parameter(name, None)
     elif Module._ready(self) and self._has_module(name):
-        raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
-                        "(cr.nn.Module expected)")
+        if value is not None:
+            raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                            "(cr.nn.Module or None expected)")
+        self._register_module(name, None)
     elif Module._ready(self) and self._has_buffer(name):
         if value is not None and not isinstance(value, Tensor):
             raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
@@ -187,6 +196,12 @@ def apply(self, fn):
     return self
 
 
+def _deepcopy(self, memo):
+    raise TypeError(f"deepcopy: copying a whole {type(self).__name__} is not supported yet; copy its "
+                    "weights instead: best = {k: v.clone() for k, v in model.state_dict().items()}, "
+                    "later model.load_state_dict(best)")
+
+
 def _repr(self):
     return self._repr()
 
@@ -208,3 +223,4 @@ def install():
     Module.__call__ = _call
     Module.__repr__ = _repr
     Module.__dir__ = _dir
+    Module.__deepcopy__ = _deepcopy
