@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -59,6 +60,22 @@ void parallel_for(int64_t n, F&& body, int64_t work = -1) {
   }
 #endif
   body(int64_t{0}, n);
+}
+
+// c ? a : b without a branch: with a random mask (relu's backward) a branch mispredicts on half
+// the elements and runs ~25x slower; a bitwise blend is exact for every value (inf, NaN) and
+// vectorises.
+template <class T>
+inline T blend(bool c, T a, T b) {
+  using U = std::conditional_t<sizeof(T) == 8, uint64_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint8_t>>;
+  U ua, ub;
+  std::memcpy(&ua, &a, sizeof(T));
+  std::memcpy(&ub, &b, sizeof(T));
+  const U m = U(0) - static_cast<U>(c);
+  const U r = (ua & m) | (ub & ~m);
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
 }
 
 // out[i] = f(a[i]) elementwise over whole tensors (same numel).

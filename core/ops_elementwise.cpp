@@ -354,13 +354,31 @@ Tensor sigmoid(const Tensor& x) {
                 });
 }
 
+// relu's backward, fused (one pass instead of a comparison and a select): g where y > 0, else 0.
+// Linear in g, so its own backward is itself; it depends on y only through the mask (derivative 0).
+static Tensor threshold_backward(const Tensor& g, const Tensor& y) {
+  if (g.shape() != y.shape() || g.dtype() != y.dtype() || !is_floating(g.dtype()))
+    return where(gt(y, 0), g, 0);
+  Tensor out = empty(g.shape(), g.dtype());
+  dispatch_floating(g.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *pg = ptr<T>(g), *py = ptr<T>(y);
+    T* o = ptr<T>(out);
+    parallel_for(g.numel(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) o[i] = blend(py[i] > T(0), pg[i], T(0));
+    });
+  });
+  return record("threshold_backward", out, {g, y}, kSaveInputs, [](const Tensor& gg, const Saved& s) -> Grads {
+    return {threshold_backward(gg, s.input(1)), zeros_like(s.input(1))};
+  });
+}
+
 // y = max(x, 0)           dy/dx = [x > 0]
 Tensor relu(const Tensor& x) {
   Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.max(0); })
                                     : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
   return record("relu", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor y = s.output();
-    return {depends_on(where(gt(y, 0), g, 0), y)};
+    return {threshold_backward(g, s.output())};
   });
 }
 
@@ -460,8 +478,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   Tensor ac = a.dtype() == t ? a : convert(a, t), bc = b.dtype() == t ? b : convert(b, t);
   Tensor out = empty(so, t);
-  // Strided like broadcast_binary, and written as a select the compiler turns into a blend:
-  // relu's backward runs through here, with a random mask that would defeat a branch.
+  // Strided like broadcast_binary; blend() keeps random masks from costing a branch each.
   Shape tc = broadcast_strides(cond.shape(), so), ta = broadcast_strides(ac.shape(), so),
         tb = broadcast_strides(bc.shape(), so);
   const int64_t nd = static_cast<int64_t>(so.size()), n = out.numel();
@@ -472,6 +489,18 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     const bool* pc = ptr<bool>(cond);
     const T *pa = ptr<T>(ac), *pb = ptr<T>(bc);
     T* o = ptr<T>(out);
+    if (cond.shape() == so && ac.shape() == so && (bc.shape() == so || bc.numel() == 1)) {
+      // The common case (masks of the same shape): a flat loop without index arithmetic.
+      parallel_for(n, [&](int64_t b, int64_t e) {
+        if (bc.numel() == 1) {
+          const T v = pb[0];
+          for (int64_t i = b; i < e; ++i) o[i] = blend(pc[i], pa[i], v);
+        } else {
+          for (int64_t i = b; i < e; ++i) o[i] = blend(pc[i], pa[i], pb[i]);
+        }
+      });
+      return;
+    }
     parallel_for(rows, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         int64_t oc = 0, oa = 0, ob = 0, rem = r;
@@ -485,10 +514,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
         const bool* c = pc + oc;
         const T *x = pa + oa, *y = pb + ob;
         T* dst = o + r * inner;
-        for (int64_t i = 0; i < inner; ++i) {
-          T u = x[i * ia], v = y[i * ib];
-          dst[i] = c[i * ic] ? u : v;
-        }
+        for (int64_t i = 0; i < inner; ++i) dst[i] = blend(c[i * ic], x[i * ia], y[i * ib]);
       }
     }, n);
   });
