@@ -718,26 +718,7 @@ def test_signatures_are_introspectable():
 # ------------------------------------------------------------------------------------------------
 # The GIL is released during backward
 # ------------------------------------------------------------------------------------------------
-def _main_thread_rate_while(fn):
-    """Runs fn in a thread and counts loop iterations of the main thread until fn returns;
-    returns iterations per second of wall time (thread start to finish)."""
-    started, done = threading.Event(), threading.Event()
-
-    def run():
-        started.set()
-        fn()
-        done.set()
-
-    th = threading.Thread(target=run)
-    t0 = time.perf_counter()
-    th.start()
-    started.wait()
-    count = 0
-    while not done.is_set():
-        count += 1
-    wall = time.perf_counter() - t0
-    th.join()
-    return count, count / wall
+from gil_probe import main_thread_rate_while as _main_thread_rate_while  # noqa: E402
 
 
 def _baseline_rate():

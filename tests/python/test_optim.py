@@ -3,8 +3,6 @@ set in float64 (relative error <= 1e-10), their state, param groups with their o
 round trips (also through the flat checkpoint form), scheduler lr sequences, constraints
 (projected gradient descent), and the errors for bad hyperparameters."""
 import json
-import math
-import threading
 import time
 import warnings
 
@@ -637,26 +635,7 @@ def test_bad_scheduler_arguments():
         sched.ExponentialLR(optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1), 0.9, last_epoch=3)
 
 
-def _main_thread_rate_while(fn):
-    """Runs fn in a thread and counts the main thread's loop iterations until it returns (as
-    test_api's GIL tests); returns (count, iterations per second)."""
-    started, done = threading.Event(), threading.Event()
-
-    def run():
-        started.set()
-        fn()
-        done.set()
-
-    th = threading.Thread(target=run)
-    t0 = time.perf_counter()
-    th.start()
-    started.wait()
-    count = 0
-    while not done.is_set():
-        count += 1
-    wall = time.perf_counter() - t0
-    th.join()
-    return count, count / wall
+from gil_probe import main_thread_rate_while as _main_thread_rate_while  # noqa: E402
 
 
 def test_step_releases_the_gil():
