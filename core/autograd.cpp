@@ -97,9 +97,8 @@ Dtype Saved::input_dtype(size_t i) const { return node_->input_dtypes.at(i); }
 static std::shared_ptr<TensorImpl> alias(const Tensor& t) {
   auto a = std::make_shared<TensorImpl>();
   a->storage = t.impl()->storage;
-  a->shape = t.shape();
-  a->numel = t.numel();
   a->dtype = t.dtype();
+  a->set_geometry(t.shape(), t.strides(), t.storage_offset());
   return a;
 }
 
@@ -164,11 +163,12 @@ void add_pending(std::shared_ptr<TensorImpl>& slot, Tensor g) {
 }
 
 // Adds g into a .grad slot. Without create_graph the slot is updated in place, as PyTorch does, so
-// it must own its storage: a gradient that is still referenced elsewhere is copied first.
+// it must own its storage: a gradient that is still referenced elsewhere, or a view (of another
+// gradient, or expanded), is copied first into a dense tensor of its own.
 void accumulate(std::shared_ptr<TensorImpl>& slot, Tensor g, bool create_graph) {
   if (!slot) {
     if (!create_graph && (g.impl_ptr().use_count() > 1 || g.impl()->storage.use_count() > 1 ||
-                          g.requires_grad())) {
+                          g.requires_grad() || !g.is_contiguous())) {
       g = g.detach().clone();
     }
     slot = g.impl_ptr();

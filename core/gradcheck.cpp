@@ -58,20 +58,31 @@ Jacobian numeric_jacobian(const GradcheckFn& fn, const std::vector<Tensor>& inpu
                           int64_t m, double eps) {
   NoGradGuard no_grad;
   Jacobian J(m, std::vector<double>(x.numel(), 0.0));
-  double* p = x.data<double>();
+  CR_CHECK(x.dtype() == kFloat64, std::invalid_argument, "gradcheck: expected float64 inputs, got ",
+           dtype_name(x.dtype()));
+  double* base = static_cast<double*>(x.raw_data());
+  auto elem = [&](int64_t k) -> double& {  // element k in row-major order, for views too
+    int64_t off = 0;
+    for (int64_t d = x.dim() - 1; d >= 0; --d) {
+      off += (k % x.shape()[d]) * x.strides()[d];
+      k /= x.shape()[d];
+    }
+    return base[off];
+  };
   for (int64_t k = 0; k < x.numel(); ++k) {
-    const double orig = p[k];
+    double& pk = elem(k);
+    const double orig = pk;
     std::vector<double> plus, minus;
     try {
-      p[k] = orig + eps;
+      pk = orig + eps;
       plus = fn(inputs).to_vector();
-      p[k] = orig - eps;
+      pk = orig - eps;
       minus = fn(inputs).to_vector();
     } catch (...) {
-      p[k] = orig;  // the caller's tensor must come back unchanged even if fn throws
+      pk = orig;  // the caller's tensor must come back unchanged even if fn throws
       throw;
     }
-    p[k] = orig;
+    pk = orig;
     CR_CHECK(static_cast<int64_t>(plus.size()) == m && static_cast<int64_t>(minus.size()) == m,
              std::runtime_error, "gradcheck: expected fn to return ", m,
              " elements every call, got ", plus.size(), " and ", minus.size());

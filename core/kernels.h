@@ -3,6 +3,7 @@
 #pragma once
 #include <Eigen/Core>
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <type_traits>
 #ifdef _OPENMP
@@ -43,7 +44,20 @@ decltype(auto) dispatch_floating(Dtype d, F&& f) {
   return f(double{});
 }
 
-template <class T> T* ptr(const Tensor& t) { return static_cast<T*>(t.raw_data()); }
+// A flat pointer for kernels that index elements 0..numel-1 directly: only for contiguous tensors
+// (fresh outputs, or inputs passed through contig()). A strided tensor reaching it is a bug in the
+// op, reported as one instead of reading the wrong elements.
+template <class T> T* ptr(const Tensor& t) {
+  CR_CHECK(t.impl()->contiguous, std::logic_error,
+           "internal: a kernel got a non-contiguous tensor of shape ", t.shape(), " (strides ",
+           t.strides(), "); please report this");
+  return static_cast<T*>(t.raw_data());
+}
+// The pointer to element (0, ..., 0) of any tensor, to be walked with its strides.
+template <class T> T* sptr(const Tensor& t) { return static_cast<T*>(t.raw_data()); }
+
+// t itself if contiguous, else a dense copy (not recorded: the op records its own inputs).
+Tensor contig(const Tensor& t);
 
 // Runs body(begin, end) over [0, n), split across threads when `work` (elements touched) is large.
 template <class F>
@@ -86,13 +100,73 @@ void map(const T* a, R* out, int64_t n, F f) {
   });
 }
 
-// Non-differentiable building blocks (no graph is recorded): a dtype conversion, and a broadcast
-// materialised into a fresh contiguous tensor.
+// Non-differentiable building block (no graph is recorded): a dense copy of any view, in dtype d.
 Tensor convert(const Tensor& t, Dtype d);
-Tensor expand_copy(const Tensor& t, const Shape& shape);
 
-// Strides (in elements) of `in` seen through a broadcast to `out` shape: 0 where broadcast.
+// Strides (in elements) of `in` seen through a broadcast to `out` shape: 0 where broadcast. The
+// Tensor form uses the tensor's own strides (a view), the Shape form those of a dense tensor.
 Shape broadcast_strides(const Shape& in, const Shape& out);
+Shape broadcast_strides(const Tensor& in, const Shape& out);
+
+// Calls body(row, off, inner, step) for each row of `shape` in row-major order: a row is `inner`
+// elements, the k-th operand's at off[k] + i * step[k] (strides in elements from strides[k]).
+// Adjacent dims that are dense for every operand are merged first, so rows are as long as the
+// layouts allow; rows are split across threads when the work is large.
+template <size_t K, class F>
+void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, F body) {
+  if (shape_numel(shape) == 0) return;
+  // Dims of size 1 move nothing; the rest are merged outward while dense for every operand.
+  Shape ms;  // merged sizes, outermost first
+  std::array<Shape, K> mst;
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    if (shape[d] == 1) continue;
+    bool merge = !ms.empty();
+    for (size_t k = 0; k < K && merge; ++k) merge = strides[k][d] == mst[k].front() * ms.front();
+    if (merge) {
+      ms.front() *= shape[d];
+    } else {
+      ms.insert(ms.begin(), shape[d]);
+      for (size_t k = 0; k < K; ++k) mst[k].insert(mst[k].begin(), strides[k][d]);
+    }
+  }
+  if (ms.empty()) {  // a single element
+    ms = {1};
+    for (size_t k = 0; k < K; ++k) mst[k] = {0};
+  }
+  const int64_t nd = static_cast<int64_t>(ms.size()), inner = ms.back();
+  const int64_t rows = shape_numel(ms) / inner;
+  std::array<int64_t, K> step;
+  for (size_t k = 0; k < K; ++k) step[k] = mst[k].back();
+  parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      std::array<int64_t, K> off{};
+      int64_t rem = r;
+      for (int64_t d = nd - 2; d >= 0; --d) {
+        int64_t idx = rem % ms[d];
+        rem /= ms[d];
+        for (size_t k = 0; k < K; ++k) off[k] += idx * mst[k][d];
+      }
+      body(r, off, inner, step);
+    }
+  }, rows * inner);
+}
+
+// out[..] = f(a[..], b[..]) over `shape`, each operand walked with its own strides (0 where
+// broadcast): in-place ops on views, and binary ops whose inputs are views.
+template <class A, class B, class R, class F>
+void strided_binary(const A* a, const Shape& ta, const B* b, const Shape& tb, R* out,
+                    const Shape& to, const Shape& shape, F f) {
+  for_each_row<3>(shape, {ta, tb, to}, [&](int64_t, const std::array<int64_t, 3>& off, int64_t inner,
+                                           const std::array<int64_t, 3>& st) {
+    const A* pa = a + off[0];
+    const B* pb = b + off[1];
+    R* po = out + off[2];
+    if (st[0] == 1 && st[1] == 1 && st[2] == 1)
+      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[i]);
+    else
+      for (int64_t i = 0; i < inner; ++i) po[i * st[2]] = f(pa[i * st[0]], pb[i * st[1]]);
+  });
+}
 
 // out[i] = f(a[ia], b[ib]) with NumPy broadcasting. The inner loop runs over the last dim with
 // strides 0/1 so that common cases (same shape, scalar, row/column vectors) stay tight.

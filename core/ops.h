@@ -109,7 +109,10 @@ Tensor mm(const Tensor& a, const Tensor& b);  // 2-D only
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());  // x W^T + b
 
 // ---- shape ----
-Tensor reshape(const Tensor& x, Shape shape);  // one dim may be -1; shares storage
+// Views, as in PyTorch (they share x's storage, so in-place writes through them land in x):
+// reshape/view (reshape copies when no view is possible; view then raises), flatten, transpose,
+// permute, squeeze, unsqueeze, expand, slice, select, narrow, diagonal, unfold, split, chunk.
+Tensor reshape(const Tensor& x, Shape shape);  // one dim may be -1
 Tensor view(const Tensor& x, Shape shape);
 Tensor flatten(const Tensor& x, int64_t start_dim = 0, int64_t end_dim = -1);
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
@@ -129,14 +132,21 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
 // Python-style slice x[..., start:stop:step, ...]; start/stop are clamped, negatives count from end
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step = 1);
 Tensor select(const Tensor& x, int64_t dim, int64_t index);  // removes dim; bad index: out_of_range
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);  // slice(dim, start, start+length)
+// The diagonal of each (dim1, dim2) plane, as a new last dim; offset > 0 above the main diagonal.
+Tensor diagonal(const Tensor& x, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
+// Windows of `size` every `step` along dim, as a new last dim (Tensor.unfold; F.unfold is im2col).
+Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step);
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index);  // index: 1-D int64
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);        // index: int64, same ndim
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor one_hot(const Tensor& labels, int64_t num_classes = -1);  // int64 -> int64 (..., C)
 
-// Internal: the backward of slice (g placed into zeros of `shape`); differentiable.
+// Internal: the backward of the views (g placed into zeros of `shape`); differentiable.
 Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start,
                       int64_t step);
+Tensor diagonal_backward(const Tensor& g, const Shape& shape, int64_t offset, int64_t dim1, int64_t dim2);
+Tensor unfold_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t size, int64_t step);
 
 }  // namespace chainrule

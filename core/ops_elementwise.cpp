@@ -48,14 +48,18 @@ Tensor binary_kernel(const Tensor& a, const Tensor& b, Dtype ct, Dtype ot, const
   Tensor ac = a.dtype() == ct ? a : convert(a, ct);
   Tensor bc = b.dtype() == ct ? b : convert(b, ct);
   Tensor out = empty(so, ot);
+  const bool dense = ac.is_contiguous() && bc.is_contiguous();  // else views: walk their strides
   dispatch(ct, [&](auto tag) {
     using T = decltype(tag);
-    if (ot == kBool)
-      broadcast_binary(ptr<T>(ac), ac.shape(), ptr<T>(bc), bc.shape(), ptr<bool>(out), so,
-                       [&](T x, T y) { return static_cast<bool>(f(x, y)); });
-    else
-      broadcast_binary(ptr<T>(ac), ac.shape(), ptr<T>(bc), bc.shape(), ptr<T>(out), so,
-                       [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    auto go = [&](auto* o, auto g) {
+      if (dense)
+        broadcast_binary(ptr<T>(ac), ac.shape(), ptr<T>(bc), bc.shape(), o, so, g);
+      else
+        strided_binary(sptr<T>(ac), broadcast_strides(ac, so), sptr<T>(bc), broadcast_strides(bc, so),
+                       o, out.strides(), so, g);
+    };
+    if (ot == kBool) go(ptr<bool>(out), [&](T x, T y) { return static_cast<bool>(f(x, y)); });
+    else go(ptr<T>(out), [&](T x, T y) { return static_cast<T>(f(x, y)); });
   });
   return out;
 }
@@ -63,7 +67,7 @@ Tensor binary_kernel(const Tensor& a, const Tensor& b, Dtype ct, Dtype ot, const
 // out = f(x, s) for a scalar s, in dtype `ct`.
 template <class F>
 Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
-  Tensor xc = x.dtype() == ct ? x : convert(x, ct);
+  Tensor xc = x.dtype() == ct ? contig(x) : convert(x, ct);
   Tensor out = empty(xc.shape(), ct);
   dispatch(ct, [&](auto tag) {
     using T = decltype(tag);
@@ -77,7 +81,7 @@ Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
 // Integer and bool inputs are computed in float32, as PyTorch does.
 template <class F>
 Tensor unary_float(const Tensor& x, F f) {
-  Tensor xc = is_floating(x.dtype()) ? x : convert(x, kFloat32);
+  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, kFloat32);
   Tensor out = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -91,7 +95,7 @@ Tensor unary_float(const Tensor& x, F f) {
 // Elementwise with a plain scalar function, for what Eigen doesn't vectorise.
 template <class F>
 Tensor unary_scalar(const Tensor& x, F f) {
-  Tensor xc = is_floating(x.dtype()) ? x : convert(x, kFloat32);
+  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, kFloat32);
   Tensor out = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -104,17 +108,26 @@ Tensor scalar_of(const Scalar& s, Dtype d) { return scalar_tensor(s.value, d); }
 
 }  // namespace
 
+// A dense copy of t (any view) in dtype d.
 Tensor kernels::convert(const Tensor& t, Dtype d) {
   Tensor out = empty(t.shape(), d);
   dispatch(t.dtype(), [&](auto tag) {
     using S = decltype(tag);
     dispatch(d, [&](auto otag) {
       using D = decltype(otag);
-      map(ptr<S>(t), ptr<D>(out), t.numel(), [](S v) { return static_cast<D>(v); });
+      if (t.is_contiguous()) {
+        map(ptr<S>(t), ptr<D>(out), t.numel(), [](S v) { return static_cast<D>(v); });
+      } else {
+        const S* src = sptr<S>(t);
+        strided_binary(src, t.strides(), src, t.strides(), ptr<D>(out), out.strides(), t.shape(),
+                       [](S v, S) { return static_cast<D>(v); });
+      }
     });
   });
   return out;
 }
+
+Tensor kernels::contig(const Tensor& t) { return t.is_contiguous() ? t : convert(t, t.dtype()); }
 
 // ---------------------------------------------------------------- conversion, copies
 // y = x as dtype d        dy/dx = 1 (the engine casts the gradient back)
@@ -359,10 +372,10 @@ Tensor sigmoid(const Tensor& x) {
 static Tensor threshold_backward(const Tensor& g, const Tensor& y) {
   if (g.shape() != y.shape() || g.dtype() != y.dtype() || !is_floating(g.dtype()))
     return where(gt(y, 0), g, 0);
-  Tensor out = empty(g.shape(), g.dtype());
+  Tensor out = empty(g.shape(), g.dtype()), gc = contig(g), yc = contig(y);
   dispatch_floating(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T *pg = ptr<T>(g), *py = ptr<T>(y);
+    const T *pg = ptr<T>(gc), *py = ptr<T>(yc);
     T* o = ptr<T>(out);
     parallel_for(g.numel(), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) o[i] = blend(py[i] > T(0), pg[i], T(0));
@@ -478,18 +491,17 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   Tensor ac = a.dtype() == t ? a : convert(a, t), bc = b.dtype() == t ? b : convert(b, t);
   Tensor out = empty(so, t);
-  // Strided like broadcast_binary; blend() keeps random masks from costing a branch each.
-  Shape tc = broadcast_strides(cond.shape(), so), ta = broadcast_strides(ac.shape(), so),
-        tb = broadcast_strides(bc.shape(), so);
-  const int64_t nd = static_cast<int64_t>(so.size()), n = out.numel();
-  const int64_t inner = nd ? so.back() : 1, rows = inner ? n / inner : 0;
-  const int64_t ic = nd ? tc.back() : 0, ia = nd ? ta.back() : 0, ib = nd ? tb.back() : 0;
+  // Each operand walked with its own strides (views, broadcasts); blend() keeps random masks from
+  // costing a branch each.
+  Shape tc = broadcast_strides(cond, so), ta = broadcast_strides(ac, so), tb = broadcast_strides(bc, so);
+  const int64_t n = out.numel();
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
-    const bool* pc = ptr<bool>(cond);
-    const T *pa = ptr<T>(ac), *pb = ptr<T>(bc);
+    const bool* pc = sptr<bool>(cond);
+    const T *pa = sptr<T>(ac), *pb = sptr<T>(bc);
     T* o = ptr<T>(out);
-    if (cond.shape() == so && ac.shape() == so && (bc.shape() == so || bc.numel() == 1)) {
+    if (cond.shape() == so && ac.shape() == so && (bc.shape() == so || bc.numel() == 1) &&
+        cond.is_contiguous() && ac.is_contiguous() && (bc.is_contiguous() || bc.numel() == 1)) {
       // The common case (masks of the same shape): a flat loop without index arithmetic.
       parallel_for(n, [&](int64_t b, int64_t e) {
         if (bc.numel() == 1) {
@@ -501,22 +513,13 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       });
       return;
     }
-    parallel_for(rows, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        int64_t oc = 0, oa = 0, ob = 0, rem = r;
-        for (int64_t d = nd - 2; d >= 0; --d) {
-          int64_t idx = rem % so[d];
-          rem /= so[d];
-          oc += idx * tc[d];
-          oa += idx * ta[d];
-          ob += idx * tb[d];
-        }
-        const bool* c = pc + oc;
-        const T *x = pa + oa, *y = pb + ob;
-        T* dst = o + r * inner;
-        for (int64_t i = 0; i < inner; ++i) dst[i] = blend(c[i * ic], x[i * ia], y[i * ib]);
-      }
-    }, n);
+    for_each_row<4>(so, {tc, ta, tb, out.strides()}, [&](int64_t, const std::array<int64_t, 4>& off,
+                                                         int64_t inner, const std::array<int64_t, 4>& st) {
+      const bool* c = pc + off[0];
+      const T *x = pa + off[1], *y = pb + off[2];
+      T* dst = o + off[3];
+      for (int64_t i = 0; i < inner; ++i) dst[i * st[3]] = blend(c[i * st[0]], x[i * st[1]], y[i * st[2]]);
+    });
   });
   return record("where", out, {cond, a, b}, kSaveFirstInput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor c = s.input(0);

@@ -20,19 +20,51 @@ Dtype matmul_type(const Tensor& a, const Tensor& b, const char* op) {
   return t;
 }
 
-// C[b] = A[b] @ B[b] for `batch` row-major (n,k) @ (k,m) products.
+// How a GEMM reads an operand (the last two dims of a tensor, rows x cols) in place: row-major or
+// column-major with a leading dimension (a transposed or column-sliced matrix needs no copy), and
+// the stride between matrices of a batch (0 when expanded). Other layouts are copied first.
+struct MatLayout {
+  Tensor t;
+  bool col_major = false;
+  int64_t ld = 0, batch_stride = 0;
+};
+
+MatLayout mat_layout(const Tensor& x, Dtype t) {
+  Tensor c = x.dtype() == t ? x : convert(x, t);
+  int64_t nd = c.dim(), rows = c.size(-2), cols = c.size(-1);
+  int64_t rs = c.stride(-2), cs = c.stride(-1), bs = nd == 3 ? c.stride(0) : 0;
+  if ((cols <= 1 || cs == 1) && rs >= std::max<int64_t>(cols, 1)) return {c, false, rs, bs};
+  if ((rows <= 1 || rs == 1) && cs >= std::max<int64_t>(rows, 1)) return {c, true, cs, bs};
+  c = contig(c);
+  return {c, false, std::max<int64_t>(cols, 1), nd == 3 ? rows * cols : 0};
+}
+
+// Calls f with an Eigen map of matrix i of the operand (rows x cols).
+template <class T, class F>
+void with_mat(const MatLayout& L, int64_t i, int64_t rows, int64_t cols, F f) {
+  using Stride = Eigen::OuterStride<>;
+  const T* p = sptr<const T>(L.t) + i * L.batch_stride;
+  if (L.col_major)
+    f(Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>, 0, Stride>(p, rows, cols, Stride(L.ld)));
+  else
+    f(Eigen::Map<const RowMajor<T>, 0, Stride>(p, rows, cols, Stride(L.ld)));
+}
+
+// C[b] = A[b] @ B[b] for `batch` (n,k) @ (k,m) products (a, b 2-D or 3-D, any GEMM-able layout).
 Tensor gemm(const Tensor& a, const Tensor& b, int64_t batch, int64_t n, int64_t k, int64_t m,
             Shape out_shape) {
   Dtype t = matmul_type(a, b, "matmul");
-  Tensor ac = a.dtype() == t ? a : convert(a, t), bc = b.dtype() == t ? b : convert(b, t);
+  MatLayout la = mat_layout(a, t), lb = mat_layout(b, t);
   Tensor out = empty(std::move(out_shape), t);
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
       for (int64_t i = 0; i < batch; ++i) {
         MatMap<T> C(ptr<T>(out) + i * n * m, n, m);
-        if (k == 0) C.setZero();
-        else C.noalias() = CMatMap<T>(ptr<T>(ac) + i * n * k, n, k) * CMatMap<T>(ptr<T>(bc) + i * k * m, k, m);
+        if (k == 0 || n == 0 || m == 0) { C.setZero(); continue; }
+        with_mat<T>(la, i, n, k, [&](const auto& A) {
+          with_mat<T>(lb, i, k, m, [&](const auto& B) { C.noalias() = A * B; });
+        });
       }
     }
   });
@@ -115,7 +147,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
              "linear: expected bias of shape (", out_f, ",), got ", bias.shape());
   Dtype t = matmul_type(x, w, "linear");
   if (bias.defined()) t = promote_types(t, bias.dtype());
-  Tensor xc = x.dtype() == t ? x : convert(x, t), wc = w.dtype() == t ? w : convert(w, t);
+  Tensor xc = x.dtype() == t ? contig(x) : convert(x, t);
+  MatLayout lw = mat_layout(w, t);
   Tensor bc = !bias.defined() || bias.dtype() == t ? bias : convert(bias, t);
   Shape os(x.shape().begin(), x.shape().end() - 1);
   os.push_back(out_f);
@@ -124,9 +157,11 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
       MatMap<T> Y(ptr<T>(y), rows, out_f);
-      if (in == 0) Y.setZero();
-      else Y.noalias() = CMatMap<T>(ptr<T>(xc), rows, in) * CMatMap<T>(ptr<T>(wc), out_f, in).transpose();
-      if (bc.defined()) Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(ptr<T>(bc), out_f);
+      if (in == 0 || rows == 0 || out_f == 0) Y.setZero();
+      else with_mat<T>(lw, 0, out_f, in, [&](const auto& W) { Y.noalias() = CMatMap<T>(ptr<T>(xc), rows, in) * W.transpose(); });
+      if (bc.defined())
+        Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>, 0, Eigen::InnerStride<>>(
+            sptr<const T>(bc), out_f, Eigen::InnerStride<>(bc.stride(0)));
     }
   });
   std::vector<Tensor> inputs{x, w};

@@ -159,7 +159,7 @@ std::string input_str(const Tensor& x) { return "input " + shape_str(x.shape());
 // ---------------------------------------------------------------- erf, gelu
 // y = erf(x)               dy/dx = 2/sqrt(pi) e^{-x^2}
 Tensor erf(const Tensor& x) {
-  Tensor xc = is_floating(x.dtype()) ? x : convert(x, kFloat32);
+  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, kFloat32);
   Tensor y = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -192,7 +192,7 @@ Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
   Tensor cols = empty({N, C * g.kh * g.kw, g.Ho * g.Wo}, input.dtype());
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    im2col(ptr<T>(input), ptr<T>(cols), N * C, g);
+    im2col(ptr<T>(contig(input)), ptr<T>(cols), N * C, g);
   });
   return record("unfold", cols, {input}, kSaveNone, [g](const Tensor& grad, const Saved&) -> Grads {
     return {fold(grad, {g.H, g.W}, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
@@ -218,7 +218,7 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
   Tensor y = empty({N, C, g.H, g.W}, input.dtype());
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    col2im(ptr<T>(input), ptr<T>(y), N * C, g);
+    col2im(ptr<T>(contig(input)), ptr<T>(y), N * C, g);
   });
   return record("fold", y, {input}, kSaveNone, [g](const Tensor& grad, const Saved&) -> Grads {
     return {unfold(grad, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
@@ -274,7 +274,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, 
   Tensor idx = empty({N, C, g.Ho, g.Wo}, kInt64);
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    max_pool_indices(ptr<T>(input), ptr<int64_t>(idx), N * C, g);
+    max_pool_indices(ptr<T>(contig(input)), ptr<int64_t>(idx), N * C, g);
   });
   Tensor y = gather(reshape(input, {N, C, H * W}), 2, reshape(idx, {N, C, g.Ho * g.Wo}));
   return {reshape(y, {N, C, g.Ho, g.Wo}), idx};

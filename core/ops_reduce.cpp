@@ -89,7 +89,7 @@ void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner
 // Reduces over `dims` (sorted), returning the keepdim-shaped result. Runs of adjacent dims are
 // reduced in one pass; separate runs one after another, last first.
 Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, const char* op) {
-  Tensor cur = x;
+  Tensor cur = contig(x);
   Shape shape = x.shape();
   if (dims.empty()) return convert(x, x.dtype());
   size_t j = dims.size();
@@ -130,9 +130,10 @@ Tensor arg_reduce(const Tensor& x, int64_t dim, bool keepdim, bool is_max, const
   Shape ks = nd ? keep_shape(x.shape(), {dim}) : Shape{};
   Tensor out = empty(ks, kInt64);
   int64_t* o = ptr<int64_t>(out);
+  Tensor xc = contig(x);
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* in = ptr<T>(x);
+    const T* in = ptr<T>(xc);
     parallel_for(outer * inner, [&](int64_t s, int64_t e) {
       for (int64_t t = s; t < e; ++t) {
         int64_t oo = t / inner, ii = t % inner, best = 0;

@@ -1,6 +1,8 @@
-// Shape ops: reshape/view (share storage), broadcasting, permute/transpose, slicing, cat/stack,
-// split/chunk, and the index ops (index_select, gather, scatter_add, index_add, one_hot).
-// Everything but reshape copies into fresh contiguous storage (see DESIGN.md §1).
+// Shape ops: the views (reshape/view, expand, permute/transpose, slice/select/narrow, diagonal,
+// unfold: they share their input's storage, as in PyTorch), broadcasting, cat/stack, split/chunk,
+// and the index ops (index_select, gather, scatter_add, index_add, one_hot), which copy.
+#include <optional>
+
 #include "core/kernels.h"
 #include "core/ops.h"
 
@@ -31,15 +33,20 @@ Shape kernels::broadcast_strides(const Shape& in, const Shape& out) {
   return st;
 }
 
-Tensor kernels::expand_copy(const Tensor& t, const Shape& shape) {
-  if (t.shape() == shape) return t;
-  Tensor out = empty(shape, t.dtype());
-  dispatch(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* p = ptr<T>(t);
-    broadcast_binary(p, t.shape(), p, Shape{}, ptr<T>(out), shape, [](T x, T) { return x; });
-  });
-  return out;
+Shape kernels::broadcast_strides(const Tensor& in, const Shape& out) {
+  Shape st(out.size(), 0);
+  int64_t lead = static_cast<int64_t>(out.size()) - in.dim();
+  for (int64_t i = 0; i < in.dim(); ++i) st[i + lead] = in.shape()[i] == 1 ? 0 : in.strides()[i];
+  return st;
+}
+
+// A view of x's storage with the given geometry; the calling op records it.
+static Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
+  auto t = std::make_shared<TensorImpl>();
+  t->storage = x.impl()->storage;
+  t->dtype = x.dtype();
+  t->set_geometry(std::move(shape), std::move(strides), offset);
+  return Tensor(std::move(t));
 }
 
 // y = x broadcast to `shape`       dy/dx = sum over the broadcast dims
@@ -55,7 +62,10 @@ static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
              ", expected 1 or ", shape[i], ")");
   }
   if (shape == x.shape()) return x;
-  return record("expand", expand_copy(x, shape), {x}, kSaveNone,
+  Shape st(shape.size(), 0);  // stride 0: every index of a broadcast dim reads the same element
+  for (int64_t i = lead; i < static_cast<int64_t>(shape.size()); ++i)
+    st[i] = x.shape()[i - lead] == shape[i] ? x.strides()[i - lead] : 0;
+  return record("expand", make_view(x, shape, st, x.storage_offset()), {x}, kSaveNone,
                 [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; });
 }
 Tensor expand(const Tensor& x, Shape shape) { return expand_as_op(x, std::move(shape), "expand"); }
@@ -78,7 +88,37 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 }
 
 // ---------------------------------------------------------------- reshape family (views)
-// y = x with a new shape (same storage)       dy/dx = reshape back
+namespace {
+// Strides that show x's elements in `shape` without moving them, if there are any (PyTorch's
+// computeStride): each run of dims that is dense in x must map onto whole dims of `shape`.
+std::optional<Shape> view_strides(const Tensor& x, const Shape& shape) {
+  const Shape &old = x.shape(), &ost = x.strides();
+  if (x.numel() == 0 || old.empty()) return contiguous_strides(shape);
+  Shape st(shape.size());
+  int64_t view_d = static_cast<int64_t>(shape.size()) - 1, base = ost.back();
+  int64_t tensor_numel = 1, view_numel = 1;
+  for (int64_t d = static_cast<int64_t>(old.size()) - 1; d >= 0; --d) {
+    tensor_numel *= old[d];
+    if (d == 0 || (old[d - 1] != 1 && ost[d - 1] != tensor_numel * base)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || shape[view_d] == 1)) {
+        st[view_d] = view_numel * base;
+        view_numel *= shape[view_d];
+        --view_d;
+      }
+      if (view_numel != tensor_numel) return std::nullopt;
+      if (d > 0) {
+        base = ost[d - 1];
+        tensor_numel = view_numel = 1;
+      }
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return st;
+}
+}  // namespace
+
+// y = x with a new shape (a view when the strides allow; reshape copies otherwise, view raises)
+// dy/dx = reshape back
 static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
   int64_t infer = -1, known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -97,13 +137,16 @@ static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
   }
   CR_CHECK(shape_numel(shape) == x.numel(), std::invalid_argument, op, ": can't reshape ",
            x.shape(), " (", x.numel(), " elements) to ", shape, " (", shape_numel(shape), " elements)");
-  auto t = std::make_shared<TensorImpl>();
-  t->storage = x.impl()->storage;
-  t->numel = x.numel();
-  t->dtype = x.dtype();
-  t->shape = std::move(shape);
-  return record("reshape", Tensor(std::move(t)), {x}, kSaveNone,
-                [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
+  std::optional<Shape> st = view_strides(x, shape);
+  if (!st) {
+    CR_CHECK(std::string(op) != "view", std::runtime_error, "view: view size is not compatible with "
+             "input tensor's size and stride (shape ", x.shape(), ", strides ", x.strides(), " to ",
+             shape, "): at least one dimension spans across two contiguous subspaces; use "
+             "reshape(...) instead");
+    return reshape_as_op(x.clone(), std::move(shape), op);
+  }
+  return record("reshape", make_view(x, std::move(shape), std::move(*st), x.storage_offset()), {x},
+                kSaveNone, [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
 }
 Tensor reshape(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "reshape"); }
 Tensor view(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "view"); }
@@ -122,30 +165,43 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
   return reshape(x, s);
 }
 
+// y = x without (some of) its size-1 dims, or with one more (views)      dy/dx = reshape back
+static Tensor squeeze_view(const Tensor& x, Shape shape, Shape strides) {
+  return record("reshape", make_view(x, std::move(shape), std::move(strides), x.storage_offset()), {x},
+                kSaveNone, [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
+}
+
 Tensor squeeze(const Tensor& x) {
-  Shape s;
-  for (int64_t d : x.shape())
-    if (d != 1) s.push_back(d);
-  return reshape(x, s);
+  Shape s, st;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (x.shape()[d] != 1) {
+      s.push_back(x.shape()[d]);
+      st.push_back(x.strides()[d]);
+    }
+  return s.size() == x.shape().size() ? x : squeeze_view(x, s, st);
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
   dim = normalize_dim(dim, x.dim(), "squeeze");
   if (x.dim() == 0 || x.shape()[dim] != 1) return x;  // PyTorch leaves other sizes alone
-  Shape s = x.shape();
+  Shape s = x.shape(), st = x.strides();
   s.erase(s.begin() + dim);
-  return reshape(x, s);
+  st.erase(st.begin() + dim);
+  return squeeze_view(x, s, st);
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
   dim = normalize_dim(dim, x.dim() + 1, "unsqueeze");
-  Shape s = x.shape();
+  Shape s = x.shape(), st = x.strides();
+  // PyTorch's stride for the new dim: the span of the dim it is inserted before
+  int64_t stride = dim < x.dim() ? s[dim] * st[dim] : 1;
   s.insert(s.begin() + dim, 1);
-  return reshape(x, s);
+  st.insert(st.begin() + dim, stride);
+  return squeeze_view(x, s, st);
 }
 
 // ---------------------------------------------------------------- permute
-// y = x with dims reordered (copied)          dy/dx = the inverse permutation
+// y = x with dims reordered (a view)          dy/dx = the inverse permutation
 Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
   int64_t nd = x.dim();
   CR_CHECK(static_cast<int64_t>(dims.size()) == nd, std::invalid_argument, "permute: expected ", nd,
@@ -159,34 +215,13 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
   bool identity = true;
   for (int64_t i = 0; i < nd; ++i) identity = identity && dims[i] == i;
   if (identity) return x;
-  Shape os(nd), in_strides(nd);
-  int64_t st = 1;
-  for (int64_t d = nd - 1; d >= 0; --d) { in_strides[d] = st; st *= x.shape()[d]; }
-  Shape src_stride(nd);  // stride in x for each output dim
-  for (int64_t i = 0; i < nd; ++i) { os[i] = x.shape()[dims[i]]; src_stride[i] = in_strides[dims[i]]; }
-  Tensor out = empty(os, x.dtype());
-  dispatch(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    const T* in = ptr<T>(x);
-    T* o = ptr<T>(out);
-    if (nd == 2) {  // plain transpose: Eigen's blocked copy
-      using RM = Eigen::Array<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      Eigen::Map<RM>(o, os[0], os[1]) = Eigen::Map<const RM>(in, os[1], os[0]).transpose();
-      return;
-    }
-    int64_t inner = os[nd - 1], rows = out.numel() / std::max<int64_t>(inner, 1), is = src_stride[nd - 1];
-    parallel_for(rows, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        int64_t off = 0, rem = r;
-        for (int64_t d = nd - 2; d >= 0; --d) { off += (rem % os[d]) * src_stride[d]; rem /= os[d]; }
-        T* dst = o + r * inner;
-        for (int64_t i = 0; i < inner; ++i) dst[i] = in[off + i * is];
-      }
-    }, out.numel());
-  });
-  return record("permute", out, {x}, kSaveNone, [inv](const Tensor& g, const Saved&) -> Grads {
-    return {permute(g, inv)};
-  });
+  Shape os(nd), st(nd);
+  for (int64_t i = 0; i < nd; ++i) {
+    os[i] = x.shape()[dims[i]];
+    st[i] = x.strides()[dims[i]];
+  }
+  return record("permute", make_view(x, os, st, x.storage_offset()), {x}, kSaveNone,
+                [inv](const Tensor& g, const Saved&) -> Grads { return {permute(g, inv)}; });
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
@@ -223,7 +258,7 @@ void outer_inner(const Shape& s, int64_t dim, int64_t& outer, int64_t& inner) {
 }
 }  // namespace
 
-// y = x[start:stop:step] along dim           dy/dx = g placed back into zeros
+// y = x[start:stop:step] along dim (a view)  dy/dx = g placed back into zeros
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
   CR_CHECK(x.dim() > 0, std::invalid_argument, "slice: can't slice a 0-d tensor");
   dim = normalize_dim(dim, x.dim(), "slice");
@@ -233,36 +268,32 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t 
   start = clampi(start);
   stop = clampi(stop);
   int64_t count = stop > start ? (stop - start + step - 1) / step : 0;
-  if (start == 0 && count == n && step == 1) return x;
-  Shape os = x.shape();
+  Shape os = x.shape(), st = x.strides();
   os[dim] = count;
-  Tensor out = empty(os, x.dtype());
-  int64_t outer, inner;
-  outer_inner(x.shape(), dim, outer, inner);
-  dispatch(x.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    copy_slabs(ptr<T>(x), ptr<T>(out), outer, n, count, inner, start, step, count, false);
-  });
-  return record("slice", out, {x}, kSaveNone, [dim, start, step](const Tensor& g, const Saved& s) -> Grads {
-    return {slice_backward(g, s.input_shape(0), dim, start, step)};
-  });
+  st[dim] *= step;
+  int64_t offset = x.storage_offset() + start * x.strides()[dim];
+  return record("slice", make_view(x, os, st, offset), {x}, kSaveNone,
+                [dim, start, step](const Tensor& g, const Saved& s) -> Grads {
+                  return {slice_backward(g, s.input_shape(0), dim, start, step)};
+                });
 }
 
 // y = zeros(shape) with y[start::step] = g    dy/dg = slice back
 Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start, int64_t step) {
-  Tensor out = zeros(shape, g.dtype());
+  Tensor out = zeros(shape, g.dtype()), gc = contig(g);
   int64_t outer, inner, count = g.shape()[dim];
   outer_inner(shape, dim, outer, inner);
   dispatch(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    copy_slabs(ptr<T>(g), ptr<T>(out), outer, count, shape[dim], inner, start, step, count, true);
+    copy_slabs(ptr<T>(gc), ptr<T>(out), outer, count, shape[dim], inner, start, step, count, true);
   });
   return record("slice_backward", out, {g}, kSaveNone,
                 [dim, start, step, count](const Tensor& gg, const Saved&) -> Grads {
-                  return {slice(gg, dim, start, start + (count - 1) * step + 1, step)};
+                  return {slice(gg, dim, start, count ? start + (count - 1) * step + 1 : start, step)};
                 });
 }
 
+// y = x[..., index, ...] (a view without dim)  dy/dx = g placed back into zeros
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   CR_CHECK(x.dim() > 0, std::invalid_argument, "select: can't index a 0-d tensor");
   dim = normalize_dim(dim, x.dim(), "select");
@@ -270,7 +301,101 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   CR_CHECK(index >= -n && index < n, std::out_of_range, "select: index ", index,
            " is out of range for dim ", dim, " of size ", n);
   if (index < 0) index += n;
-  return squeeze(slice(x, dim, index, index + 1), dim);
+  Shape os = x.shape(), st = x.strides();
+  int64_t offset = x.storage_offset() + index * st[dim];
+  os.erase(os.begin() + dim);
+  st.erase(st.begin() + dim);
+  return record("select", make_view(x, os, st, offset), {x}, kSaveNone,
+                [dim, index](const Tensor& g, const Saved& s) -> Grads {
+                  return {slice_backward(unsqueeze(g, dim), s.input_shape(0), dim, index, 1)};
+                });
+}
+
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
+  CR_CHECK(x.dim() > 0, std::invalid_argument, "narrow: can't narrow a 0-d tensor");
+  dim = normalize_dim(dim, x.dim(), "narrow");
+  int64_t n = x.shape()[dim];
+  CR_CHECK(start >= -n && start <= n, std::out_of_range, "narrow: start ", start,
+           " is out of range for dim ", dim, " of size ", n, " (expected ", -n, " to ", n, ")");
+  if (start < 0) start += n;
+  CR_CHECK(length >= 0 && start + length <= n, std::invalid_argument, "narrow: start (", start,
+           ") + length (", length, ") exceeds dimension size (", n, ")");
+  return slice(x, dim, start, start + length);
+}
+
+// y = the diagonal of the (dim1, dim2) planes, moved last (a view)   dy/dx = g on that diagonal
+Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
+  int64_t nd = x.dim();
+  CR_CHECK(nd >= 2, std::invalid_argument, "diagonal: expected a tensor with >= 2 dims, got shape ", x.shape());
+  int64_t d1 = normalize_dim(dim1, nd, "diagonal"), d2 = normalize_dim(dim2, nd, "diagonal");
+  CR_CHECK(d1 != d2, std::invalid_argument, "diagonal: dim1 and dim2 can't be the same dim, got ", dim1,
+           " and ", dim2);
+  int64_t n1 = x.shape()[d1], n2 = x.shape()[d2];
+  int64_t len = std::max<int64_t>(0, offset >= 0 ? std::min(n1, n2 - offset) : std::min(n1 + offset, n2));
+  int64_t off = x.storage_offset();
+  if (len > 0) off += offset >= 0 ? offset * x.strides()[d2] : -offset * x.strides()[d1];
+  Shape os, st;
+  for (int64_t d = 0; d < nd; ++d)
+    if (d != d1 && d != d2) {
+      os.push_back(x.shape()[d]);
+      st.push_back(x.strides()[d]);
+    }
+  os.push_back(len);
+  st.push_back(x.strides()[d1] + x.strides()[d2]);
+  return record("diagonal", make_view(x, os, st, off), {x}, kSaveNone,
+                [offset, d1, d2](const Tensor& g, const Saved& s) -> Grads {
+                  return {diagonal_backward(g, s.input_shape(0), offset, d1, d2)};
+                });
+}
+
+// y = zeros(shape) with diagonal(y) = g      dy/dg = diagonal again
+Tensor diagonal_backward(const Tensor& g, const Shape& shape, int64_t offset, int64_t d1, int64_t d2) {
+  Tensor out = zeros(shape, g.dtype());
+  {
+    NoGradGuard ng;
+    diagonal(out, offset, d1, d2).copy_(g);
+  }
+  return record("diagonal_backward", out, {g}, kSaveNone, [offset, d1, d2](const Tensor& gg, const Saved&) -> Grads {
+    return {diagonal(gg, offset, d1, d2)};
+  });
+}
+
+// y[..., i, ..., k] = x[..., i*step + k, ...]: windows of `size` along dim, in a new last dim (a
+// view; windows overlap when step < size)    dy/dx = each window's gradient added back
+Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step) {
+  if (x.dim() == 0) {
+    normalize_dim(dim, 0, "unfold");
+    CR_CHECK(size >= 0 && size <= 1, std::invalid_argument, "unfold: maximum size for a 0-d tensor is 1, got ", size);
+    return squeeze(unfold(unsqueeze(x, 0), 0, size, step), 0);
+  }
+  dim = normalize_dim(dim, x.dim(), "unfold");
+  int64_t n = x.shape()[dim];
+  CR_CHECK(size >= 0 && size <= n, std::invalid_argument, "unfold: maximum size for dim ", dim, " is ", n,
+           ", got size ", size);
+  CR_CHECK(step > 0, std::invalid_argument, "unfold: expected step > 0, got ", step);
+  Shape os = x.shape(), st = x.strides();
+  os[dim] = (n - size) / step + 1;
+  st[dim] *= step;
+  os.push_back(size);
+  st.push_back(x.strides()[dim]);
+  return record("unfold", make_view(x, os, st, x.storage_offset()), {x}, kSaveNone,
+                [dim, size, step](const Tensor& g, const Saved& s) -> Grads {
+                  return {unfold_backward(g, s.input_shape(0), dim, size, step)};
+                });
+}
+
+// y = zeros(shape) with every window of g added at its place      dy/dg = unfold again
+Tensor unfold_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t size, int64_t step) {
+  Tensor out = zeros(shape, g.dtype());
+  int64_t count = g.shape()[dim];
+  {
+    NoGradGuard ng;
+    for (int64_t k = 0; k < size && count > 0; ++k)  // element k of every window
+      slice(out, dim, k, k + (count - 1) * step + 1, step).add_(select(g, -1, k));
+  }
+  return record("unfold_backward", out, {g}, kSaveNone, [dim, size, step](const Tensor& gg, const Saved&) -> Grads {
+    return {unfold(gg, dim, size, step)};
+  });
 }
 
 // ---------------------------------------------------------------- cat, stack, split
@@ -300,7 +425,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
     for (const Tensor& x : xs) {
-      Tensor xc = x.dtype() == t ? x : convert(x, t);
+      Tensor xc = x.dtype() == t ? contig(x) : convert(x, t);
       int64_t len = x.shape()[dim];
       copy_slabs(ptr<T>(xc), ptr<T>(out), outer, len, total, inner, off, 1, len, true);
       sizes.push_back(len);
@@ -368,7 +493,8 @@ void check_index(const Tensor& index, const char* op) {
 // Calls f(out_flat, src_flat) for every element of an index-shaped loop, where the source offset
 // takes index[...] in place of the coordinate along `dim` (gather/scatter addressing).
 template <class F>
-void for_index(const Tensor& index, const Shape& src_shape, int64_t dim, const char* op, F f) {
+void for_index(const Tensor& index_view, const Shape& src_shape, int64_t dim, const char* op, F f) {
+  Tensor index = contig(index_view);
   const int64_t* idx = ptr<int64_t>(index);
   const Shape& is = index.shape();
   int64_t nd = index.dim(), n = index.numel(), bound = src_shape[dim];
@@ -404,10 +530,10 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   dim = normalize_dim(dim, x.dim(), "gather");
   if (x.dim() == 0) return x.clone();
   check_gather_shapes(x, dim, index, "gather");
-  Tensor out = empty(index.shape(), x.dtype());
+  Tensor out = empty(index.shape(), x.dtype()), xc = contig(x);
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* in = ptr<T>(x);
+    const T* in = ptr<T>(xc);
     T* o = ptr<T>(out);
     for_index(index, x.shape(), dim, "gather", [&](int64_t i, int64_t off) { o[i] = in[off]; });
   });
@@ -425,7 +551,7 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
   CR_CHECK(src.shape() == index.shape(), std::invalid_argument,
            "scatter_add: expected src of the index's shape ", index.shape(), ", got ", src.shape());
   Tensor out = convert(self, promote_types(self.dtype(), src.dtype()));
-  Tensor sc = src.dtype() == out.dtype() ? src : convert(src, out.dtype());
+  Tensor sc = convert(src, out.dtype());
   dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* sp = ptr<T>(sc);
@@ -445,7 +571,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
            index.shape());
   dim = normalize_dim(dim, x.dim(), "index_select");
   int64_t n = x.dim() ? x.shape()[dim] : 1, k = index.numel(), outer, inner;
-  const int64_t* idx = ptr<int64_t>(index);
+  Tensor ic = contig(index), xc = contig(x);
+  const int64_t* idx = ptr<int64_t>(ic);
   for (int64_t j = 0; j < k; ++j)
     CR_CHECK(idx[j] >= 0 && idx[j] < n, std::out_of_range, "index_select: index ", idx[j],
              " is out of range for dim ", dim, " of size ", n);
@@ -455,7 +582,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor out = empty(os, x.dtype());
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* in = ptr<T>(x);
+    const T* in = ptr<T>(xc);
     T* o = ptr<T>(out);
     for (int64_t a = 0; a < outer; ++a)
       for (int64_t j = 0; j < k; ++j)
@@ -476,13 +603,14 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
   CR_CHECK(src.shape() == expect, std::invalid_argument, "index_add: expected src of shape ", expect,
            ", got ", src.shape());
   int64_t n = self.dim() ? self.shape()[dim] : 1, k = index.numel(), outer, inner;
-  const int64_t* idx = ptr<int64_t>(index);
+  Tensor ic = contig(index);
+  const int64_t* idx = ptr<int64_t>(ic);
   for (int64_t j = 0; j < k; ++j)
     CR_CHECK(idx[j] >= 0 && idx[j] < n, std::out_of_range, "index_add: index ", idx[j],
              " is out of range for dim ", dim, " of size ", n);
   outer_inner(self.shape(), dim, outer, inner);
   Tensor out = convert(self, promote_types(self.dtype(), src.dtype()));
-  Tensor sc = src.dtype() == out.dtype() ? src : convert(src, out.dtype());
+  Tensor sc = convert(src, out.dtype());
   dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* sp = ptr<T>(sc);
@@ -499,7 +627,8 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
 Tensor one_hot(const Tensor& labels, int64_t num_classes) {
   CR_CHECK(labels.dtype() == kInt64, std::invalid_argument, "one_hot: expected int64 class labels, got ",
            dtype_name(labels.dtype()));
-  const int64_t* l = ptr<int64_t>(labels);
+  Tensor lc = contig(labels);
+  const int64_t* l = ptr<int64_t>(lc);
   int64_t n = labels.numel(), mx = -1;
   for (int64_t i = 0; i < n; ++i) {
     CR_CHECK(l[i] >= 0, std::out_of_range, "one_hot: expected class labels >= 0, got ", l[i]);

@@ -78,6 +78,31 @@ TensorImpl::~TensorImpl() {
   if (grad_fn) release_node(std::move(grad_fn));
 }
 
+Shape contiguous_strides(const Shape& shape) {
+  Shape st(shape.size());
+  int64_t s = 1;
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    st[d] = s;
+    s *= std::max<int64_t>(shape[d], 1);
+  }
+  return st;
+}
+
+// PyTorch's rule: dims of size 1 may have any stride; an empty tensor is contiguous.
+void TensorImpl::set_geometry(Shape sh, Shape st, int64_t off) {
+  numel = shape_numel(sh);
+  contiguous = true;
+  int64_t expect = 1;
+  for (int64_t d = static_cast<int64_t>(sh.size()) - 1; d >= 0 && numel; --d) {
+    if (sh[d] == 1) continue;
+    contiguous = contiguous && st[d] == expect;
+    expect *= sh[d];
+  }
+  shape = std::move(sh);
+  strides = std::move(st);
+  offset = off;
+}
+
 // ---------------------------------------------------------------- accessors
 static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& p) {
   CR_CHECK(p != nullptr, std::runtime_error, "tensor: this tensor is undefined (it holds no data)");
@@ -87,15 +112,42 @@ static const TensorImpl& checked(const std::shared_ptr<TensorImpl>& p) {
 const Shape& Tensor::shape() const { return checked(impl_).shape; }
 int64_t Tensor::numel() const { return checked(impl_).numel; }
 Dtype Tensor::dtype() const { return checked(impl_).dtype; }
-void* Tensor::raw_data() const { return checked(impl_).storage->data; }
+void* Tensor::raw_data() const {
+  const TensorImpl& t = checked(impl_);
+  return static_cast<char*>(t.storage->data) + t.offset * static_cast<int64_t>(dtype_size(t.dtype));
+}
+const Shape& Tensor::strides() const { return checked(impl_).strides; }
+int64_t Tensor::stride(int64_t d) const { return strides()[normalize_dim(d, dim(), "stride")]; }
+int64_t Tensor::storage_offset() const { return checked(impl_).offset; }
+bool Tensor::is_contiguous() const { return checked(impl_).contiguous; }
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+namespace {
+// Storage offset (from element 0) of the element at logical row-major position i.
+int64_t strided_index(const Tensor& t, int64_t i) {
+  if (t.is_contiguous()) return i;
+  int64_t off = 0;
+  for (int64_t d = t.dim() - 1; d >= 0; --d) {
+    int64_t n = t.shape()[d];
+    off += (i % n) * t.strides()[d];
+    i /= n;
+  }
+  return off;
+}
+}  // namespace
 uint64_t Tensor::version() const { return checked(impl_).storage->version; }
 
 int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
 
+// Flat loops over data<T>() are what callers write, so a strided view is refused here rather than
+// read in the wrong order; raw_data() and strides() serve those who walk strides.
 template <class T>
 T* Tensor::data() {
   CR_CHECK(kernels::DtypeOf<T>::value == dtype(), std::invalid_argument, "data: expected a ",
            dtype_name(kernels::DtypeOf<T>::value), " tensor, got ", dtype_name(dtype()));
+  CR_CHECK(is_contiguous(), std::invalid_argument, "data: the tensor is a non-contiguous view (shape ",
+           shape(), ", strides ", strides(), "); call contiguous() first, or walk raw_data() with strides()");
   return static_cast<T*>(raw_data());
 }
 template <class T>
@@ -116,7 +168,7 @@ double Tensor::at(int64_t i) const {
            " is out of range for a tensor of ", numel(), " elements");
   return kernels::dispatch(dtype(), [&](auto tag) {
     using T = decltype(tag);
-    return static_cast<double>(kernels::ptr<T>(*this)[i]);
+    return static_cast<double>(kernels::sptr<T>(*this)[strided_index(*this, i)]);
   });
 }
 
@@ -131,7 +183,7 @@ double Tensor::at(std::initializer_list<int64_t> index) const {
     flat = flat * n + (i < 0 ? i + n : i);
     ++d;
   }
-  return at(flat);
+  return at(flat);  // (a view's strides are applied there)
 }
 
 double Tensor::item() const {
@@ -144,7 +196,8 @@ std::vector<double> Tensor::to_vector() const {
   std::vector<double> v(numel());
   kernels::dispatch(dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* p = kernels::ptr<T>(*this);
+    const Tensor dense = kernels::contig(*this);
+    const T* p = kernels::ptr<T>(dense);
     for (int64_t i = 0; i < numel(); ++i) v[i] = static_cast<double>(p[i]);
   });
   return v;
@@ -197,9 +250,8 @@ void Tensor::retain_grad() {
 Tensor Tensor::detach() const {
   auto t = std::make_shared<TensorImpl>();
   t->storage = checked(impl_).storage;
-  t->shape = impl_->shape;
-  t->numel = impl_->numel;
   t->dtype = impl_->dtype;
+  t->set_geometry(impl_->shape, impl_->strides, impl_->offset);
   return Tensor(std::move(t));
 }
 
@@ -219,10 +271,10 @@ Tensor empty(Shape shape, Dtype dtype) {
                bytes < (int64_t{1} << 56),
            std::invalid_argument, "empty: shape ", shape, " has more elements than fit in memory");
   auto t = std::make_shared<TensorImpl>();
-  t->numel = n;
-  t->storage = std::make_shared<Storage>(t->numel * dtype_size(dtype));
-  t->shape = std::move(shape);
+  t->storage = std::make_shared<Storage>(n * dtype_size(dtype));
   t->dtype = dtype;
+  Shape st = contiguous_strides(shape);
+  t->set_geometry(std::move(shape), std::move(st), 0);
   return Tensor(std::move(t));
 }
 
@@ -400,17 +452,39 @@ Tensor randperm(int64_t n, int64_t seed) {
 }
 
 // ---------------------------------------------------------------- in-place ops
+// In-place ops write through views: element by element at the tensor's own strides, into the
+// storage it shares with its base (and bump the storage's version, which every view shares).
 void check_inplace(const Tensor& t, const char* op) {
   CR_CHECK(!(is_grad_enabled() && t.requires_grad()), std::runtime_error, op,
-           ": a tensor that requires grad can't be modified in place while grad mode is on; "
-           "do the update under NoGradGuard (Python: with cr.no_grad():)");
+           ": a tensor that requires grad (or a view of one) can't be modified in place while grad "
+           "mode is on; do the update under NoGradGuard (Python: with cr.no_grad():)");
 }
 
 namespace {
+// An expanded tensor (stride 0) shows one memory location as several elements: a write that
+// depends on the old value or differs per element would be order-dependent, so PyTorch refuses
+// it, and so do we (fill_ and zero_ write one value everywhere and stay allowed, as in PyTorch).
+void check_no_overlap(const Tensor& t, const char* op) {
+  for (int64_t d = 0; d < t.dim(); ++d)
+    CR_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, std::runtime_error, op,
+             ": unsupported operation: more than one element of the written-to tensor refers to a "
+             "single memory location (shape ", t.shape(), ", strides ", t.strides(),
+             "); clone() it before writing");
+}
+// `other` as an operand for an in-place op on self: converted to self's dtype, and copied when it
+// shares self's storage (x[1:] += x[:-1] reads what it had before, never what it just wrote).
+Tensor inplace_operand(const Tensor& self, const Tensor& other) {
+  NoGradGuard g;
+  Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
+  if (o.impl()->storage == self.impl()->storage) o = kernels::convert(o, o.dtype());
+  return o;
+}
+
 // self = f(self, other) with other broadcast to self's shape, computed in self's dtype.
 template <class F>
 Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
   check_inplace(self, op);
+  check_no_overlap(self, op);
   Shape out = broadcast_shapes(self.shape(), other.shape(), op);
   CR_CHECK(out == self.shape(), std::invalid_argument, op, ": expected an operand broadcastable to ",
            self.shape(), ", got ", other.shape());
@@ -419,30 +493,34 @@ Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
            std::invalid_argument, op, ": result type ", dtype_name(rt),
            " can't be cast to the tensor's dtype ", dtype_name(self.dtype()));
   CR_CHECK(self.dtype() != kBool, std::invalid_argument, op, ": not supported for bool tensors");
-  Tensor o;
-  {
-    NoGradGuard g;
-    o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
-  }
+  Tensor o = inplace_operand(self, other);
   kernels::dispatch(self.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
-      T* s = kernels::ptr<T>(self);
-      kernels::broadcast_binary(s, self.shape(), kernels::ptr<T>(o), o.shape(), s, self.shape(),
-                                [&](T a, T b) { return f(a, b); });
+      T* s = kernels::sptr<T>(self);
+      kernels::strided_binary(s, self.strides(), kernels::sptr<T>(o),
+                              kernels::broadcast_strides(o, self.shape()), s, self.strides(),
+                              self.shape(), [&](T a, T b) { return f(a, b); });
     }
   });
   self.impl()->storage->version++;
   return self;
 }
 
+// f(p, n) fills n dense elements; a strided self is filled through a dense scratch copy.
 template <class F>
-Tensor& inplace_unary(Tensor& self, const char* op, F f) {
+Tensor& inplace_unary(Tensor& self, const char* op, F f, bool overlap_ok = false) {
   check_inplace(self, op);
+  if (!overlap_ok) check_no_overlap(self, op);
+  Tensor dense = self.is_contiguous() ? self : empty(self.shape(), self.dtype());
   kernels::dispatch(self.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    T* p = kernels::ptr<T>(self);
-    f(p, self.numel());
+    f(kernels::ptr<T>(dense), dense.numel());
+    if (!self.is_contiguous()) {
+      T* s = kernels::sptr<T>(self);
+      kernels::strided_binary(s, self.strides(), kernels::ptr<T>(dense), dense.strides(), s,
+                              self.strides(), self.shape(), [](T, T b) { return b; });
+    }
   });
   self.impl()->storage->version++;
   return self;
@@ -479,31 +557,38 @@ Tensor& Tensor::div_(const Scalar& s) { return div_(scalar_like(*this, s, "div_"
 Tensor& Tensor::zero_() {
   return inplace_unary(*this, "zero_", [this](auto* p, int64_t n) {
     if (n) std::memset(p, 0, n * dtype_size(dtype()));
-  });
+  }, true);
 }
 
 Tensor& Tensor::fill_(const Scalar& v) {
   return inplace_unary(*this, "fill_", [&](auto* p, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
     std::fill(p, p + n, static_cast<T>(v.value));
+  }, true);
+}
+
+// x = min(max(x, lo), hi), NaN kept (as clamp)
+Tensor& Tensor::clamp_(double lo, double hi) {
+  CR_CHECK(dtype() != kBool, std::invalid_argument, "clamp_: not supported for bool tensors");
+  return inplace_binary(*this, scalar_tensor(0, dtype()), "clamp_", [lo, hi](auto v, auto) {
+    using T = decltype(v);
+    T r = v < static_cast<T>(lo) && lo > -INFINITY ? static_cast<T>(lo) : v;
+    return r > static_cast<T>(hi) && hi < INFINITY ? static_cast<T>(hi) : r;
   });
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace(*this, "copy_");
+  check_no_overlap(*this, "copy_");
   Shape out = broadcast_shapes(shape(), src.shape(), "copy_");
   CR_CHECK(out == shape(), std::invalid_argument, "copy_: expected a source broadcastable to ",
            shape(), ", got ", src.shape());
-  Tensor s;
-  {
-    NoGradGuard g;
-    s = src.dtype() == dtype() ? src : src.to(dtype());
-  }
+  Tensor s = inplace_operand(*this, src);
   kernels::dispatch(dtype(), [&](auto tag) {
     using T = decltype(tag);
-    T* d = kernels::ptr<T>(*this);
-    kernels::broadcast_binary(d, shape(), kernels::ptr<T>(s), s.shape(), d, shape(),
-                              [](T, T b) { return b; });
+    T* d = kernels::sptr<T>(*this);
+    kernels::strided_binary(d, strides(), kernels::sptr<T>(s), kernels::broadcast_strides(s, shape()),
+                            d, strides(), shape(), [](T, T b) { return b; });
   });
   impl_->storage->version++;
   return *this;
@@ -671,5 +756,12 @@ Tensor Tensor::unsqueeze(int64_t d) const { return chainrule::unsqueeze(*this, d
 Tensor Tensor::expand(Shape s) const { return chainrule::expand(*this, std::move(s)); }
 Tensor Tensor::slice(int64_t d, int64_t a, int64_t b, int64_t s) const { return chainrule::slice(*this, d, a, b, s); }
 Tensor Tensor::select(int64_t d, int64_t i) const { return chainrule::select(*this, d, i); }
+Tensor Tensor::mT() const {
+  CR_CHECK(dim() >= 2, std::invalid_argument, "mT: expected a tensor with >= 2 dims, got shape ", shape());
+  return chainrule::transpose(*this, -2, -1);
+}
+Tensor Tensor::narrow(int64_t d, int64_t a, int64_t n) const { return chainrule::narrow(*this, d, a, n); }
+Tensor Tensor::diagonal(int64_t o, int64_t a, int64_t b) const { return chainrule::diagonal(*this, o, a, b); }
+Tensor Tensor::unfold(int64_t d, int64_t n, int64_t s) const { return chainrule::unfold(*this, d, n, s); }
 
 }  // namespace chainrule

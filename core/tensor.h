@@ -1,5 +1,8 @@
-// chainrule::Tensor: a cheap value-semantics handle to an n-d, contiguous, row-major array with
-// autograd metadata. Factories, accessors, printing and dtype rules live here; ops live in ops.h.
+// chainrule::Tensor: a cheap value-semantics handle to a strided view (shape, strides, offset) of a
+// shared storage, with autograd metadata, as in PyTorch: copying a Tensor aliases it, and the ops that
+// return views in PyTorch (select, slice, transpose, expand, view, ...) share memory here too, so an
+// in-place write through a view lands in its base. Factories, accessors, printing and dtype rules
+// live here; ops live in ops.h.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -42,8 +45,8 @@ struct Scalar {
   Scalar(bool v) : value(v ? 1.0 : 0.0), integral(true), boolean(true) {}
 };
 
-// Raw memory shared by tensors that view it (reshape). `version` counts in-place writes so that
-// backward can refuse to use a saved tensor that was modified after it was saved.
+// Raw memory shared by the tensors that view it. `version` counts in-place writes (through any
+// view) so that backward can refuse to use a saved tensor that was modified after it was saved.
 struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
@@ -63,14 +66,21 @@ class Tensor;
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
+  Shape strides;               // in elements, one per dim (0 where expanded)
+  int64_t offset = 0;          // storage offset of element (0, ..., 0), in elements
   int64_t numel = 0;
+  bool contiguous = true;      // row-major and dense: kernels may use a flat pointer
   Dtype dtype = kFloat32;
   bool requires_grad = false;  // on a leaf: the user's flag; on a non-leaf: some input requires it
   bool retains_grad = false;
   std::shared_ptr<TensorImpl> grad;   // accumulated gradient (leaves, or retain_grad non-leaves)
   std::shared_ptr<Node> grad_fn;      // the node that produced this tensor (null for leaves)
   ~TensorImpl();                      // hands grad_fn to the iterative graph teardown
+  // Sets shape, strides and offset together (and numel, contiguous).
+  void set_geometry(Shape shape, Shape strides, int64_t offset);
 };
+
+Shape contiguous_strides(const Shape& shape);  // row-major strides of a dense tensor
 
 class Tensor {
  public:
@@ -83,14 +93,21 @@ class Tensor {
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   int64_t numel() const;
   Dtype dtype() const;
+  const Shape& strides() const;
+  int64_t stride(int64_t dim) const;   // negative dims count from the end
+  int64_t storage_offset() const;
+  bool is_contiguous() const;
   double item() const;  // a one-element tensor's value
 
-  // Element access for tests and printing: flat (row-major) or by full index.
+  // Element access for tests and printing: flat (logical row-major order) or by full index.
   double at(int64_t flat_index) const;
   double at(std::initializer_list<int64_t> index) const;
   std::vector<double> to_vector() const;  // all elements, row-major, as double
 
-  template <class T> T* data();              // typed pointer; throws if T doesn't match dtype
+  // data<T>(): a typed pointer for flat loops over numel() elements, so only for contiguous tensors
+  // (it throws for a strided view, and if T doesn't match dtype). raw_data(): element (0, ..., 0)
+  // of any tensor, to be walked with strides().
+  template <class T> T* data();
   template <class T> const T* data() const;
   void* raw_data() const;
 
@@ -109,7 +126,7 @@ class Tensor {
 
   Tensor to(Dtype d) const;     // differentiable between floating dtypes
   Tensor clone() const;         // differentiable copy with its own storage
-  Tensor contiguous() const { return *this; }  // storage is always contiguous
+  Tensor contiguous() const;    // self if contiguous, else a differentiable dense copy
 
   // ops as methods (definitions in ops.cpp files; see ops.h for semantics)
   Tensor exp() const; Tensor log() const; Tensor sqrt() const; Tensor abs() const;
@@ -122,11 +139,15 @@ class Tensor {
   Tensor reshape(Shape shape) const; Tensor view(Shape shape) const;
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
   Tensor transpose(int64_t d0, int64_t d1) const; Tensor t() const;
+  Tensor mT() const;  // the last two dims swapped
   Tensor permute(std::vector<int64_t> dims) const;
   Tensor squeeze() const; Tensor squeeze(int64_t dim) const; Tensor unsqueeze(int64_t dim) const;
   Tensor expand(Shape shape) const;
   Tensor slice(int64_t dim, int64_t start, int64_t stop, int64_t step = 1) const;
   Tensor select(int64_t dim, int64_t index) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor diagonal(int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1) const;
+  Tensor unfold(int64_t dim, int64_t size, int64_t step) const;
   Tensor operator[](int64_t index) const { return select(0, index); }
 
   // in-place (for optimizers and init; refused on tensors that require grad while grad mode is on)
@@ -141,6 +162,7 @@ class Tensor {
   Tensor& zero_();
   Tensor& fill_(const Scalar& value);
   Tensor& copy_(const Tensor& src);
+  Tensor& clamp_(double min, double max);  // ±inf for no bound
   Tensor& uniform_(double from = 0.0, double to = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);
 

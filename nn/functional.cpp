@@ -68,14 +68,14 @@ Tensor along_class_dim(const Tensor& w, int64_t ndim, int64_t class_dim) {
 // ---------------------------------------------------------------- fused elementwise ops
 // y = log(1 + x)          dy/dx = 1 / (1 + x)     (log(1 + x) loses all digits once |x| < eps)
 Tensor log1p(const Tensor& x) {
-  Tensor y = empty(x.shape(), x.dtype());
+  Tensor y = empty(x.shape(), x.dtype()), xc = x.detach().contiguous();
   const int64_t n = x.numel();
   if (x.dtype() == kFloat32) {
-    const float* a = x.data<float>();
+    const float* a = xc.data<float>();
     float* o = y.data<float>();
     for (int64_t i = 0; i < n; ++i) o[i] = std::log1p(a[i]);
   } else {
-    const double* a = x.data<double>();
+    const double* a = xc.data<double>();
     double* o = y.data<double>();
     for (int64_t i = 0; i < n; ++i) o[i] = std::log1p(a[i]);
   }
@@ -100,8 +100,9 @@ void bce_kernel(const Tensor& x, const Tensor& y, Tensor& out) {
 
 Tensor bce_elementwise(const Tensor& x, const Tensor& y) {
   Tensor out = empty(x.shape(), x.dtype());
-  if (x.dtype() == kFloat32) bce_kernel<float>(x, y, out);
-  else bce_kernel<double>(x, y, out);
+  Tensor xc = x.detach().contiguous(), yc = y.detach().contiguous();
+  if (x.dtype() == kFloat32) bce_kernel<float>(xc, yc, out);
+  else bce_kernel<double>(xc, yc, out);
   return record("binary_cross_entropy", out, {x, y}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor x = s.input(0), y = s.input(1);
@@ -143,7 +144,8 @@ ClassTargets class_targets(const Tensor& input, const Tensor& target, const Tens
   CR_CHECK(t.shape() == want, std::invalid_argument, op, ": expected target of shape ",
            c.unbatched ? Shape{} : want, " for input ", input.shape(), ", got ", target.shape());
   const int64_t classes = c.input.size(1);
-  const int64_t* p = t.data<int64_t>();
+  const Tensor tc = t.contiguous();
+  const int64_t* p = tc.data<int64_t>();
   for (int64_t i = 0; i < t.numel(); ++i)
     CR_CHECK(p[i] == ignore_index || (p[i] >= 0 && p[i] < classes), std::out_of_range, op,
              ": expected class indices in [0, ", classes, ") or ignore_index ", ignore_index,

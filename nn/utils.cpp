@@ -20,7 +20,8 @@ std::vector<Tensor> grads_of(const std::vector<Tensor>& params) {
 // Σ |g|^p (or max |g| for p = ∞), accumulated in double.
 template <class T>
 double accumulate(const Tensor& g, double p, double acc) {
-  const T* d = g.data<T>();
+  const Tensor gc = g.detach().contiguous();
+  const T* d = gc.data<T>();
   for (int64_t i = 0; i < g.numel(); ++i) {
     const double a = std::abs(static_cast<double>(d[i]));
     if (std::isinf(p)) acc = (a > acc || std::isnan(a)) ? a : acc;

@@ -43,12 +43,27 @@ const char* numpy_format(Dtype d) {
   }
 }
 
+// The tensor's view as NumPy sees it (strides in bytes). Read-only when the tensor requires grad:
+// plotting it is fine, but a write through NumPy would bypass autograd's version check.
 py::buffer_info buffer(const Tensor& t) {
-  Shape strides(t.dim());
-  int64_t s = dtype_size(t.dtype());
-  for (int64_t d = t.dim() - 1; d >= 0; --d) { strides[d] = s; s *= t.shape()[d]; }
+  Shape strides = t.strides();
+  for (int64_t& s : strides) s *= static_cast<int64_t>(dtype_size(t.dtype()));
   return py::buffer_info(t.raw_data(), dtype_size(t.dtype()), numpy_format(t.dtype()), t.dim(),
-                         t.shape(), strides);
+                         t.shape(), strides, t.requires_grad());
+}
+
+// The storage a strided view of `data` needs: bytes from element (0, ..., 0) to the last element.
+// Negative strides are refused, as PyTorch does.
+size_t span_bytes(const Shape& shape, const Shape& strides, size_t itemsize, const char* op) {
+  int64_t last = 0;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    CR_CHECK(strides[d] >= 0 || shape[d] <= 1, std::invalid_argument, op,
+             ": at least one stride is negative (strides ", strides, "); tensors with negative strides "
+             "are not supported; pass a copy (array.copy())");
+    if (shape[d] == 0) return 0;
+    last += (shape[d] - 1) * std::max<int64_t>(strides[d], 0);
+  }
+  return static_cast<size_t>(last + 1) * itemsize;
 }
 
 Dtype dtype_of_array(const py::array& a, const char* op) {
@@ -62,24 +77,30 @@ Dtype dtype_of_array(const py::array& a, const char* op) {
                               "bool, got " + std::string(py::str(a.dtype())));
 }
 
-// Shares the array's memory; the tensor keeps the array alive.
+// Shares the array's memory, with its strides (a transposed or sliced array stays a view); the
+// tensor keeps the array alive.
 Tensor from_numpy(py::array a) {
   Dtype d = dtype_of_array(a, "from_numpy");
-  CR_CHECK(a.flags() & py::array::c_style, std::invalid_argument,
-           "from_numpy: expected a C-contiguous array; pass np.ascontiguousarray(a)");
   CR_CHECK(a.writeable(), std::invalid_argument,
            "from_numpy: the array is read-only and chainrule would share its memory; pass a.copy()");
-  Shape shape(a.shape(), a.shape() + a.ndim());
+  const int64_t item = static_cast<int64_t>(a.itemsize());
+  Shape shape(a.shape(), a.shape() + a.ndim()), strides(a.ndim());
+  for (int64_t i = 0; i < a.ndim(); ++i) {
+    CR_CHECK(a.strides()[i] % item == 0, std::invalid_argument, "from_numpy: expected strides that "
+             "are multiples of the element size ", item, ", got ", Shape(a.strides(), a.strides() + a.ndim()),
+             "; pass np.ascontiguousarray(a)");
+    strides[i] = a.strides()[i] / item;
+  }
+  size_t nbytes = span_bytes(shape, strides, item, "from_numpy");
   auto* owner = new py::object(a);
-  auto storage = std::make_shared<Storage>(a.mutable_data(), a.nbytes(), [owner](void*) {
+  auto storage = std::make_shared<Storage>(a.mutable_data(), nbytes, [owner](void*) {
     py::gil_scoped_acquire gil;  // the last reference may go away in a thread without the GIL
     delete owner;
   });
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
-  impl->shape = std::move(shape);
-  impl->numel = shape_numel(impl->shape);
   impl->dtype = d;
+  impl->set_geometry(std::move(shape), std::move(strides), 0);
   return Tensor(std::move(impl));
 }
 
@@ -115,15 +136,13 @@ constexpr uint64_t kDLReadOnly = 1;
 
 struct DLContext {
   Tensor tensor;  // keeps the storage alive while the consumer uses it
-  Shape shape, strides;
+  Shape shape, strides;  // in elements, as DLPack wants
   DLManagedTensor managed;
   DLManagedTensorVersioned versioned;
 };
 
 DLTensor describe(DLContext* ctx) {
   const Tensor& t = ctx->tensor;
-  int64_t s = 1;
-  for (int64_t d = t.dim() - 1; d >= 0; --d) { ctx->strides[d] = s; s *= t.shape()[d]; }
   DLDataType dt{2, 32, 1};
   if (t.dtype() == kFloat64) dt = {2, 64, 1};
   if (t.dtype() == kInt64) dt = {0, 64, 1};
@@ -133,7 +152,7 @@ DLTensor describe(DLContext* ctx) {
 }
 
 py::capsule to_dlpack(const Tensor& t, bool versioned) {
-  auto* ctx = new DLContext{t, t.shape(), Shape(t.dim()), {}, {}};
+  auto* ctx = new DLContext{t, t.shape(), t.strides(), {}, {}};
   DLTensor d = describe(ctx);
   if (versioned) {
     ctx->versioned = {{1, 0}, ctx, [](DLManagedTensorVersioned* m) { delete static_cast<DLContext*>(m->manager_ctx); }, 0, d};
@@ -187,14 +206,8 @@ Tensor from_dlpack(py::object obj) {
            "from_dlpack: expected a CPU tensor, got device type ", d.device.device_type);
   Dtype dt = dlpack_dtype(d.dtype);
   Shape shape(d.shape, d.shape + d.ndim);
-  if (d.strides) {
-    int64_t s = 1;
-    for (int64_t i = d.ndim - 1; i >= 0; --i) {
-      CR_CHECK(shape[i] == 1 || d.strides[i] == s, std::invalid_argument,
-               "from_dlpack: expected a contiguous tensor; call .contiguous() on it first");
-      s *= shape[i];
-    }
-  }
+  Shape strides = d.strides ? Shape(d.strides, d.strides + d.ndim) : contiguous_strides(shape);
+  size_t nbytes = span_bytes(shape, strides, dtype_size(dt), "from_dlpack");
   PyCapsule_SetName(cap, versioned ? "used_dltensor_versioned" : "used_dltensor");
   std::function<void(void*)> release = [raw, versioned](void*) {
     if (versioned) {
@@ -206,9 +219,7 @@ Tensor from_dlpack(py::object obj) {
     }
   };
   auto impl = std::make_shared<TensorImpl>();
-  impl->numel = shape_numel(shape);
   void* data = static_cast<char*>(d.data) + d.byte_offset;
-  size_t nbytes = impl->numel * dtype_size(dt);
   if (read_only) {  // chainrule tensors are writable: take a copy rather than alias read-only memory
     impl->storage = std::make_shared<Storage>(nbytes);
     if (nbytes) std::memcpy(impl->storage->data, data, nbytes);
@@ -216,8 +227,8 @@ Tensor from_dlpack(py::object obj) {
   } else {
     impl->storage = std::make_shared<Storage>(data, nbytes, release);
   }
-  impl->shape = std::move(shape);
   impl->dtype = dt;
+  impl->set_geometry(std::move(shape), std::move(strides), 0);
   return Tensor(std::move(impl));
 }
 
@@ -329,11 +340,20 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("long", [](const Tensor& t) { return t.to(kInt64); }, "Converts to int64.")
       .def("bool", [](const Tensor& t) { return t.to(kBool); }, "Converts to bool.")
       .def("clone", &Tensor::clone, "A differentiable copy with its own memory.")
-      .def("contiguous", &Tensor::contiguous, "Returns self: chainrule tensors are always contiguous.")
+      .def("contiguous", &Tensor::contiguous,
+           "Self if its elements are dense in row-major order, else a (differentiable) dense copy.")
+      .def("is_contiguous", &Tensor::is_contiguous,
+           "True if the elements are dense in row-major order (views such as x.t() are not).")
+      .def("stride", [](const Tensor& t, py::object dim) -> py::object {
+        if (dim.is_none()) return py::tuple(py::cast(t.strides()));
+        return py::cast(t.stride(arg<int64_t>(dim, "stride", "dim as an int")));
+      }, py::arg("dim") = py::none(), "Elements to step in memory for each dim (a tuple), or for one dim.")
+      .def("storage_offset", &Tensor::storage_offset,
+           "Where this view's first element sits in the shared storage, in elements.")
       .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); },
            "True for float32 and float64 tensors.")
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); },
-           "The address of the first element (shared with NumPy / DLPack views).")
+           "The address of the first element (a view's: storage start + storage_offset * itemsize).")
       .def("__repr__", [](const Tensor& t) { return repr(t); })
       .def("__dlpack__", [](const Tensor& t, py::object stream, py::object max_version,
                             py::object dl_device, py::object copy) {
@@ -373,6 +393,13 @@ backward itself, so gradients can be differentiated again (second derivatives, H
            py::return_value_policy::reference_internal, "Fills with a value, in place.")
       .def("copy_", &Tensor::copy_, py::return_value_policy::reference_internal,
            "Copies src (broadcast to this shape) into this tensor, in place.")
+      .def("clamp_", [](Tensor& t, py::object lo, py::object hi) -> Tensor& {
+        CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument,
+                 "clamp_: at least one of min and max must be given");
+        return t.clamp_(lo.is_none() ? -INFINITY : number(lo, "clamp_").value,
+                        hi.is_none() ? INFINITY : number(hi, "clamp_").value);
+      }, py::arg("min") = py::none(), py::arg("max") = py::none(), py::return_value_policy::reference_internal,
+      "Clamps every element into [min, max], in place.")
       .def("uniform_", &Tensor::uniform_, py::arg("a") = 0.0, py::arg("b") = 1.0,
            py::return_value_policy::reference_internal, "Fills with samples of U[a, b), in place.")
       .def("normal_", &Tensor::normal_, py::arg("mean") = 0.0, py::arg("std") = 1.0,
@@ -542,7 +569,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
 
   // shape
   both("reshape", [](const Tensor& x, Shape s) { return reshape(x, std::move(s)); }, py::arg("shape"),
-        "Same data with a new shape (one dim may be -1). Shares memory.");
+        "Same data with a new shape (one dim may be -1): a view when the strides allow, else a copy.");
   both("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1,
         "Merges dims start_dim..end_dim into one.");
   both("transpose", &transpose, py::arg("dim0"), py::arg("dim1"), "Swaps two dims.");
@@ -564,7 +591,14 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
     return slice(x, dim, start, stop, step);
   }, py::arg("dim"), py::arg("start"), py::arg("stop"), py::arg("step") = 1,
         "x[start:stop:step] along dim (Python slice semantics).");
-  both("select", [](const Tensor& x, int64_t d, int64_t i) { return select(x, d, i); }, py::arg("dim"), py::arg("index"), "x[index] along dim (removes dim).");
+  both("select", [](const Tensor& x, int64_t d, int64_t i) { return select(x, d, i); }, py::arg("dim"), py::arg("index"), "x[index] along dim (removes dim). A view.");
+  both("narrow", &narrow, py::arg("dim"), py::arg("start"), py::arg("length"),
+       "x[start:start+length] along dim. A view.");
+  both("diagonal", &diagonal, py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1,
+       "The diagonal of each (dim1, dim2) plane as a new last dim (offset > 0: above it). A view.");
+  T.def("unfold", [](const Tensor& x, int64_t dim, int64_t size, int64_t step) { return unfold(x, dim, size, step); },
+        py::arg("dimension"), py::arg("size"), py::arg("step"),
+        "Windows of `size` every `step` along dimension, as a new last dim (a view: windows may overlap).");
   both("index_select", &index_select, py::arg("dim"), py::arg("index"),
         "Picks the entries of a 1-D int64 index along dim.");
   both("gather", &gather, py::arg("dim"), py::arg("index"),
@@ -581,9 +615,10 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
 
   // methods taking sizes as varargs, as PyTorch's: x.reshape(2, 3), x.permute(1, 0), x.view(-1)
   T.def("reshape", [](const Tensor& x, py::args s) { return reshape(x, shape_arg(s, "reshape")); },
-        "Same data with a new shape, given as ints or a tuple (one may be -1). Shares memory.")
+        "Same data with a new shape, given as ints or a tuple (one may be -1): a view when the strides "
+        "allow, else a copy.")
       .def("view", [](const Tensor& x, py::args s) { return view(x, shape_arg(s, "view")); },
-           "Same as reshape (chainrule tensors are always contiguous).")
+           "Same data with a new shape, always a view; raises if the strides allow none (use reshape).")
       .def("permute", [](const Tensor& x, py::args s) { return permute(x, shape_arg(s, "permute")); },
            "Reorders the dims: x.permute(2, 0, 1).")
       .def("expand", [](const Tensor& x, py::args s) { return expand(x, shape_arg(s, "expand")); },
@@ -593,7 +628,8 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
         std::vector<int64_t> d(x.dim());
         for (int64_t i = 0; i < x.dim(); ++i) d[i] = x.dim() - 1 - i;
         return permute(x, d);
-      }, "The tensor with its dims reversed (the transpose, for a matrix).");
+      }, "The tensor with its dims reversed (the transpose, for a matrix). A view.")
+      .def_property_readonly("mT", &Tensor::mT, "The last two dims swapped (batched transpose). A view.");
 
   // factories
   m.def("_empty", [](Shape s, Dtype d) { return empty(std::move(s), d); });
@@ -613,7 +649,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("manual_seed", [](int64_t seed) { manual_seed(static_cast<uint64_t>(seed)); }, py::arg("seed"),
         "Seeds the random number generator: the same seed gives the same numbers on every machine.");
   m.def("from_numpy", &from_numpy, py::arg("array"),
-        "A tensor sharing memory with a C-contiguous float32/float64/int64/bool NumPy array.");
+        "A tensor sharing memory (and strides) with a float32/float64/int64/bool NumPy array.");
   m.def("from_dlpack", &from_dlpack, py::arg("ext_tensor"),
         "A tensor sharing memory with any CPU object that supports DLPack (torch tensors, NumPy arrays).");
   m.def("_shape_helper", [](py::args a) { return shape_arg(a, "size"); });

@@ -7,7 +7,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -259,13 +259,17 @@ class Tensor:
         """
         Limits values to [min, max]. The gradient is 1 inside, 0 outside.
         """
+    def clamp_(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
+        """
+        Clamps every element into [min, max], in place.
+        """
     def clone(self) -> Tensor:
         """
         A differentiable copy with its own memory.
         """
     def contiguous(self) -> Tensor:
         """
-        Returns self: chainrule tensors are always contiguous.
+        Self if its elements are dense in row-major order, else a (differentiable) dense copy.
         """
     def copy_(self, arg0: Tensor) -> Tensor:
         """
@@ -277,11 +281,15 @@ class Tensor:
         """
     def data_ptr(self) -> builtins.int:
         """
-        The address of the first element (shared with NumPy / DLPack views).
+        The address of the first element (a view's: storage start + storage_offset * itemsize).
         """
     def detach(self) -> Tensor:
         """
         A tensor sharing this one's memory, without history.
+        """
+    def diagonal(self, offset: typing.SupportsInt | typing.SupportsIndex = 0, dim1: typing.SupportsInt | typing.SupportsIndex = 0, dim2: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
+        """
+        The diagonal of each (dim1, dim2) plane as a new last dim (offset > 0: above it). A view.
         """
     def dim(self) -> builtins.int:
         """
@@ -348,6 +356,10 @@ class Tensor:
     def index_select(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
         """
         Picks the entries of a 1-D int64 index along dim.
+        """
+    def is_contiguous(self) -> builtins.bool:
+        """
+        True if the elements are dense in row-major order (views such as x.t() are not).
         """
     def is_floating_point(self) -> builtins.bool:
         """
@@ -430,6 +442,10 @@ class Tensor:
         """
         self *= other, in place.
         """
+    def narrow(self, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+        """
+        x[start:start+length] along dim. A view.
+        """
     def narrow_slice(self, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, stop: typing.SupportsInt | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
         """
         x[start:stop:step] along dim (Python slice semantics).
@@ -483,12 +499,12 @@ class Tensor:
     @typing.overload
     def reshape(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
         """
-        Same data with a new shape (one dim may be -1). Shares memory.
+        Same data with a new shape (one dim may be -1): a view when the strides allow, else a copy.
         """
     @typing.overload
     def reshape(self, *args) -> Tensor:
         """
-        Same data with a new shape, given as ints or a tuple (one may be -1). Shares memory.
+        Same data with a new shape, given as ints or a tuple (one may be -1): a view when the strides allow, else a copy.
         """
     def retain_grad(self) -> None:
         """
@@ -500,7 +516,7 @@ class Tensor:
         """
     def select(self, dim: typing.SupportsInt | typing.SupportsIndex, index: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
-        x[index] along dim (removes dim).
+        x[index] along dim (removes dim). A view.
         """
     def sigmoid(self) -> Tensor:
         """
@@ -538,6 +554,14 @@ class Tensor:
         """
         Removes dims of size 1 (all, or just dim).
         """
+    def storage_offset(self) -> builtins.int:
+        """
+        Where this view's first element sits in the shared storage, in elements.
+        """
+    def stride(self, dim: typing.Any = None) -> typing.Any:
+        """
+        Elements to step in memory for each dim (a tuple), or for one dim.
+        """
     def sub(self, other: typing.Any) -> Tensor:
         """
         input - other, broadcasting.
@@ -574,6 +598,10 @@ class Tensor:
         """
         Swaps two dims.
         """
+    def unfold(self, dimension: typing.SupportsInt | typing.SupportsIndex, size: typing.SupportsInt | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+        """
+        Windows of `size` every `step` along dimension, as a new last dim (a view: windows may overlap).
+        """
     def uniform_(self, a: typing.SupportsFloat | typing.SupportsIndex = 0.0, b: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         """
         Fills with samples of U[a, b), in place.
@@ -588,7 +616,7 @@ class Tensor:
         """
     def view(self, *args) -> Tensor:
         """
-        Same as reshape (chainrule tensors are always contiguous).
+        Same data with a new shape, always a view; raises if the strides allow none (use reshape).
         """
     def zero_(self) -> Tensor:
         """
@@ -597,7 +625,7 @@ class Tensor:
     @property
     def T(self) -> Tensor:
         """
-        The tensor with its dims reversed (the transpose, for a matrix).
+        The tensor with its dims reversed (the transpose, for a matrix). A view.
         """
     @property
     def _version(self) -> builtins.int:
@@ -624,6 +652,11 @@ class Tensor:
     def is_leaf(self) -> builtins.bool:
         """
         True for tensors created by the user (not by an op that tracked grad).
+        """
+    @property
+    def mT(self) -> Tensor:
+        """
+        The last two dims swapped (batched transpose). A view.
         """
     @property
     def ndim(self) -> builtins.int:
@@ -1332,6 +1365,10 @@ def cos(input: Tensor) -> Tensor:
     """
     cos x elementwise. d/dx cos x = -sin x.
     """
+def diagonal(input: Tensor, offset: typing.SupportsInt | typing.SupportsIndex = 0, dim1: typing.SupportsInt | typing.SupportsIndex = 0, dim2: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
+    """
+    The diagonal of each (dim1, dim2) plane as a new last dim (offset > 0: above it). A view.
+    """
 def div(input: Tensor, other: typing.Any) -> Tensor:
     """
     input / other (true division), broadcasting.
@@ -1366,7 +1403,7 @@ def from_dlpack(ext_tensor: typing.Any) -> Tensor:
     """
 def from_numpy(array: numpy.ndarray) -> Tensor:
     """
-    A tensor sharing memory with a C-contiguous float32/float64/int64/bool NumPy array.
+    A tensor sharing memory (and strides) with a float32/float64/int64/bool NumPy array.
     """
 def gather(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
     """
@@ -1469,6 +1506,10 @@ def mul(input: Tensor, other: typing.Any) -> Tensor:
     """
     input * other (elementwise), broadcasting.
     """
+def narrow(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+    """
+    x[start:start+length] along dim. A view.
+    """
 def narrow_slice(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, stop: typing.SupportsInt | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
     """
     x[start:stop:step] along dim (Python slice semantics).
@@ -1507,7 +1548,7 @@ def relu(input: Tensor) -> Tensor:
     """
 def reshape(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
-    Same data with a new shape (one dim may be -1). Shares memory.
+    Same data with a new shape (one dim may be -1): a view when the strides allow, else a copy.
     """
 def scatter_add(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, src: Tensor) -> Tensor:
     """
@@ -1515,7 +1556,7 @@ def scatter_add(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, i
     """
 def select(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
-    x[index] along dim (removes dim).
+    x[index] along dim (removes dim). A view.
     """
 def sigmoid(input: Tensor) -> Tensor:
     """

@@ -133,7 +133,16 @@ def _setitem(self, key, value):
     """x[...] = value for data updates (init, masking) outside the graph: refused on tensors that
     require grad while grad mode is on, exactly like the in-place ops."""
     self._mark_written("setitem")
-    view = np.asarray(self)
+    base = self.detach()  # writable through NumPy even for a leaf that requires grad (checked above)
+    keys = key if isinstance(key, tuple) else (key,)
+    if all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in keys):
+        # Basic indexing writes into a view; as in PyTorch, not into one whose elements share memory
+        target = _getitem(base, key)
+        if any(s == 0 and n > 1 for s, n in zip(target.stride(), target.shape)):
+            raise RuntimeError("setitem: unsupported operation: more than one element of the "
+                               f"written-to tensor refers to a single memory location (shape "
+                               f"{tuple(target.shape)}, strides {target.stride()}); clone() it first")
+    view = np.asarray(base)
     if isinstance(key, Tensor):
         key = np.asarray(key.detach())
     elif isinstance(key, tuple):

@@ -428,6 +428,21 @@ op("select", lambda x: cr.select(x, 1, 2), lambda x: torch.select(x, 1, 2), [S((
 op("select_neg", lambda x: x.select(0, -1), lambda x: x.select(0, -1), [S((3, 4)), S((5,))], **SHAPE_Z)
 op("narrow_slice", lambda x: x.narrow_slice(1, 1, 4, 2), lambda x: x[:, 1:4:2], [S((3, 5)), S((2, 6, 2))],
    **SHAPE_Z)
+op("narrow", lambda x: cr.narrow(x, 1, 1, 2), lambda x: torch.narrow(x, 1, 1, 2), [S((3, 5)), S((2, 4, 2))],
+   **SHAPE_Z)
+op("narrow_method_neg_start", lambda x: x.narrow(0, -2, 2), lambda x: x.narrow(0, -2, 2), [S((3, 4)), S((5,))],
+   **SHAPE_Z)
+op("diagonal", lambda x: cr.diagonal(x), lambda x: torch.diagonal(x), [S((3, 4)), S((4, 3)), S((3, 3))], **SHAPE_Z)
+op("diagonal_offset_dims", lambda x: x.diagonal(-1, 2, 0), lambda x: x.diagonal(-1, 2, 0), [S((3, 2, 4))],
+   **SHAPE_Z)
+op("unfold_windows", lambda x: x.unfold(1, 3, 2), lambda x: x.unfold(1, 3, 2), [S((2, 7)), S((3, 6, 2))],
+   **SHAPE_Z)
+op("unfold_overlapping", lambda x: x.unfold(0, 3, 1), lambda x: x.unfold(0, 3, 1), [S((5,)), S((4, 2))],
+   **SHAPE_Z)
+op("mT", lambda x: x.mT, lambda x: x.mT, [S((3, 4)), S((2, 3, 4))], **SHAPE_Z)
+op("transpose_then_matmul", lambda x: x.t() @ x[:, 1:3], lambda x: x.t() @ x[:, 1:3], [S((4, 3))])
+op("view_of_view_inplace_free", lambda x: x.t()[1:, ::2].unsqueeze(0).exp(),
+   lambda x: x.t()[1:, ::2].unsqueeze(0).exp(), [S((5, 4))])
 op("sum_to", lambda x: cr.sum_to(x, (3, 1)), lambda x: x.sum_to_size(3, 1), [S((2, 3, 4)), S((3, 4)), S((3, 1))],
    **SHAPE_Z)
 op("sum_to_method", lambda x: x.sum_to((1, 4)), lambda x: x.sum_to_size(1, 4), [S((3, 4)), S((2, 3, 4))], **SHAPE_Z)

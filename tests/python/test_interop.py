@@ -246,9 +246,17 @@ def test_from_dlpack_0d_and_empty_torch_tensors():
     assert e.shape == (0, 4) and e.numel() == 0
 
 
-def test_from_dlpack_of_non_contiguous_torch_tensor_is_refused():
-    with pytest.raises(ValueError, match="from_dlpack.*contiguous"):
-        cr.from_dlpack(torch.ones(3, 4).t())
+def test_from_dlpack_of_non_contiguous_torch_tensor_is_a_strided_view():
+    src = torch.arange(12.0).reshape(3, 4)
+    t = cr.from_dlpack(src.t())
+    assert t.shape == (4, 3) and t.stride() == (1, 4) and not t.is_contiguous()
+    t[1, 2] = 100.0
+    assert src[2, 1].item() == 100.0
+
+
+def test_from_dlpack_of_negative_strides_is_refused():
+    with pytest.raises(ValueError, match="from_numpy|from_dlpack.*negative"):
+        cr.from_dlpack(np.arange(6.0)[::-1])
 
 
 def test_from_dlpack_of_unsupported_dtype_is_refused():
