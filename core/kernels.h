@@ -112,36 +112,45 @@ Shape broadcast_strides(const Tensor& in, const Shape& out);
 // elements, the k-th operand's at off[k] + i * step[k] (strides in elements from strides[k]).
 // Adjacent dims that are dense for every operand are merged first, so rows are as long as the
 // layouts allow; rows are split across threads when the work is large.
+// Merged geometry lives on the stack (ops on small tensors are overhead-bound): up to kMaxDims.
+constexpr int kMaxDims = 64;
+
 template <size_t K, class F>
-void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, F body) {
+void for_each_row(const Shape& shape, const std::array<const int64_t*, K>& strides, F body) {
   if (shape_numel(shape) == 0) return;
+  CR_CHECK(shape.size() <= static_cast<size_t>(kMaxDims), std::invalid_argument,
+           "tensors with more than ", kMaxDims, " dims are not supported, got shape ", shape);
   // Dims of size 1 move nothing; the rest are merged outward while dense for every operand.
-  Shape ms;  // merged sizes, outermost first
-  std::array<Shape, K> mst;
+  // Built innermost first: ms[0] is the last (row) dim.
+  int64_t ms[kMaxDims], mst[K][kMaxDims];
+  int nd = 0;
   for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
     if (shape[d] == 1) continue;
-    bool merge = !ms.empty();
-    for (size_t k = 0; k < K && merge; ++k) merge = strides[k][d] == mst[k].front() * ms.front();
+    bool merge = nd > 0;
+    for (size_t k = 0; k < K && merge; ++k) merge = strides[k][d] == mst[k][nd - 1] * ms[nd - 1];
     if (merge) {
-      ms.front() *= shape[d];
+      ms[nd - 1] *= shape[d];
     } else {
-      ms.insert(ms.begin(), shape[d]);
-      for (size_t k = 0; k < K; ++k) mst[k].insert(mst[k].begin(), strides[k][d]);
+      ms[nd] = shape[d];
+      for (size_t k = 0; k < K; ++k) mst[k][nd] = strides[k][d];
+      ++nd;
     }
   }
-  if (ms.empty()) {  // a single element
-    ms = {1};
-    for (size_t k = 0; k < K; ++k) mst[k] = {0};
+  if (nd == 0) {  // a single element
+    ms[0] = 1;
+    for (size_t k = 0; k < K; ++k) mst[k][0] = 0;
+    nd = 1;
   }
-  const int64_t nd = static_cast<int64_t>(ms.size()), inner = ms.back();
-  const int64_t rows = shape_numel(ms) / inner;
+  const int64_t inner = ms[0];
+  int64_t rows = 1;
+  for (int d = 1; d < nd; ++d) rows *= ms[d];
   std::array<int64_t, K> step;
-  for (size_t k = 0; k < K; ++k) step[k] = mst[k].back();
+  for (size_t k = 0; k < K; ++k) step[k] = mst[k][0];
   parallel_for(rows, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       std::array<int64_t, K> off{};
       int64_t rem = r;
-      for (int64_t d = nd - 2; d >= 0; --d) {
+      for (int d = 1; d < nd; ++d) {
         int64_t idx = rem % ms[d];
         rem /= ms[d];
         for (size_t k = 0; k < K; ++k) off[k] += idx * mst[k][d];
@@ -156,13 +165,18 @@ void for_each_row(const Shape& shape, const std::array<Shape, K>& strides, F bod
 template <class A, class B, class R, class F>
 void strided_binary(const A* a, const Shape& ta, const B* b, const Shape& tb, R* out,
                     const Shape& to, const Shape& shape, F f) {
-  for_each_row<3>(shape, {ta, tb, to}, [&](int64_t, const std::array<int64_t, 3>& off, int64_t inner,
+  for_each_row<3>(shape, {ta.data(), tb.data(), to.data()}, [&](int64_t, const std::array<int64_t, 3>& off, int64_t inner,
                                            const std::array<int64_t, 3>& st) {
     const A* pa = a + off[0];
     const B* pb = b + off[1];
     R* po = out + off[2];
+    // dense rows, and rows against one broadcast value, get loops the compiler can vectorise
     if (st[0] == 1 && st[1] == 1 && st[2] == 1)
       for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[i]);
+    else if (st[0] == 0 && st[1] == 1 && st[2] == 1)
+      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[0], pb[i]);
+    else if (st[0] == 1 && st[1] == 0 && st[2] == 1)
+      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[0]);
     else
       for (int64_t i = 0; i < inner; ++i) po[i * st[2]] = f(pa[i * st[0]], pb[i * st[1]]);
   });

@@ -513,7 +513,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       });
       return;
     }
-    for_each_row<4>(so, {tc, ta, tb, out.strides()}, [&](int64_t, const std::array<int64_t, 4>& off,
+    for_each_row<4>(so, {tc.data(), ta.data(), tb.data(), out.strides().data()}, [&](int64_t, const std::array<int64_t, 4>& off,
                                                          int64_t inner, const std::array<int64_t, 4>& st) {
       const bool* c = pc + off[0];
       const T *x = pa + off[1], *y = pb + off[2];

@@ -542,3 +542,39 @@ def test_strided_elementwise_at_every_length(n, dtype):
         out.append([as_np(t).copy() for t in (r1, r2, s, x)])
     for ours, theirs in zip(*out):
         np.testing.assert_allclose(ours, theirs, **tol)
+
+
+# ------------------------------------------------------------------------------ optimizers on views
+@pytest.mark.parametrize("make_opt", [
+    lambda lib, ps: lib.optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda lib, ps: lib.optim.Adam(ps, lr=0.05, amsgrad=True),
+    lambda lib, ps: lib.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
+    lambda lib, ps: lib.optim.Adagrad(ps, lr=0.1),
+], ids=["sgd_momentum", "adam_amsgrad", "rmsprop_centered", "adagrad"])
+def test_optimizer_updates_a_parameter_that_is_a_view_in_its_base(make_opt):
+    """A parameter that is a strided view (a transposed or step-sliced leaf) is updated in place,
+    so the update lands in the base tensor, step after step, exactly as in torch."""
+    data = np.arange(24, dtype=np.float64).reshape(4, 6) / 10
+    out = {}
+    for lib in (cr, torch):
+        base = lib.tensor(data.copy(), dtype=lib.float64)
+        p1 = base.t().requires_grad_()          # (6, 4), strides (1, 6)
+        p2 = base[1:, ::2].requires_grad_()     # overlaps nothing in p1's update order
+        opt = make_opt(lib, [p1])
+        opt2 = make_opt(lib, [p2])
+        for _ in range(3):
+            opt.zero_grad()
+            opt2.zero_grad()
+            ((p1 ** 2).sum() + (p2 * 3).sum()).backward()
+            opt.step()
+            opt2.step()
+        out[lib.__name__] = (np.array(base.tolist()), p1.stride(), p2.stride())
+    np.testing.assert_allclose(out["chainrule"][0], out["torch"][0], rtol=1e-12, atol=1e-12)
+    assert out["chainrule"][1:] == out["torch"][1:]
+
+
+def test_optimizer_refuses_an_expanded_parameter():
+    p = cr.zeros(3, dtype=cr.float64).expand(2, 3).requires_grad_()
+    p.grad = cr.ones(2, 3, dtype=cr.float64)
+    with pytest.raises(RuntimeError, match=r"SGD: parameter 0 of group 0 is an expanded view .*\(2, 3\)"):
+        cr.optim.SGD([p], lr=0.1).step()
