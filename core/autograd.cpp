@@ -164,11 +164,15 @@ void add_pending(std::shared_ptr<TensorImpl>& slot, Tensor g) {
 
 // Adds g into a .grad slot. Without create_graph the slot is updated in place, as PyTorch does, so
 // it must own its storage: a gradient that is still referenced elsewhere, or a view (of another
-// gradient, or expanded), is copied first into a dense tensor of its own.
+// gradient, or expanded), is copied first into a dense tensor of its own. With create_graph the
+// first gradient is always cloned, differentiably (as PyTorch's AccumulateGrad does), so that a
+// later in-place accumulation can't write into a tensor the user or the graph still holds.
 void accumulate(std::shared_ptr<TensorImpl>& slot, Tensor g, bool create_graph) {
   if (!slot) {
-    if (!create_graph && (g.impl_ptr().use_count() > 1 || g.impl()->storage.use_count() > 1 ||
-                          g.requires_grad() || !g.is_contiguous())) {
+    if (create_graph) {
+      g = g.clone();
+    } else if (g.impl_ptr().use_count() > 1 || g.impl()->storage.use_count() > 1 ||
+               g.requires_grad() || !g.is_contiguous()) {
       g = g.detach().clone();
     }
     slot = g.impl_ptr();

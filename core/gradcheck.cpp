@@ -60,6 +60,11 @@ Jacobian numeric_jacobian(const GradcheckFn& fn, const std::vector<Tensor>& inpu
   Jacobian J(m, std::vector<double>(x.numel(), 0.0));
   CR_CHECK(x.dtype() == kFloat64, std::invalid_argument, "gradcheck: expected float64 inputs, got ",
            dtype_name(x.dtype()));
+  for (int64_t d = 0; d < x.dim(); ++d)  // perturbing one element would move all its aliases
+    CR_CHECK(x.strides()[d] != 0 || x.shape()[d] <= 1, std::invalid_argument, "gradcheck: an input "
+             "has a dimension with stride 0 (an expanded tensor, shape ", x.shape(), ", strides ",
+             x.strides(), "); its elements share memory, so finite differences can't perturb them one "
+             "at a time; pass a clone()");
   double* base = static_cast<double*>(x.raw_data());
   auto elem = [&](int64_t k) -> double& {  // element k in row-major order, for views too
     int64_t off = 0;

@@ -120,7 +120,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (B.dim() == 2) {  // (..., n, k) @ (k, m): one GEMM over the stacked rows
     Shape os(A.shape().begin(), A.shape().end() - 1);
     os.push_back(m);
-    out = reshape(mm(reshape(A, {-1, k}), B), os);
+    const int64_t rows = shape_numel(Shape(A.shape().begin(), A.shape().end() - 1));  // not -1: k may be 0
+    out = reshape(mm(reshape(A, {rows, k}), B), os);
   } else {
     Shape ba(A.shape().begin(), A.shape().end() - 2), bb(B.shape().begin(), B.shape().end() - 2);
     Shape batch = broadcast_shapes(ba, bb, "matmul");
@@ -128,7 +129,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     ea.insert(ea.end(), {n, k});
     eb.insert(eb.end(), {k, m});
     os.insert(os.end(), {n, m});
-    out = reshape(bmm(reshape(expand(A, ea), {-1, n, k}), reshape(expand(B, eb), {-1, k, m})), os);
+    const int64_t nb = shape_numel(batch);
+    out = reshape(bmm(reshape(expand(A, ea), {nb, n, k}), reshape(expand(B, eb), {nb, k, m})), os);
   }
   if (da == 1) out = squeeze(out, -2);
   if (db == 1) out = squeeze(out, -1);

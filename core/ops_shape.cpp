@@ -46,6 +46,7 @@ static Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t off
   t->storage = x.impl()->storage;
   t->dtype = x.dtype();
   t->set_geometry(std::move(shape), std::move(strides), offset);
+  t->no_grad_view = x.impl()->no_grad_view || (!is_grad_enabled() && x.requires_grad());
   return Tensor(std::move(t));
 }
 
@@ -62,9 +63,15 @@ static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
              ", expected 1 or ", shape[i], ")");
   }
   if (shape == x.shape()) return x;
-  Shape st(shape.size(), 0);  // stride 0: every index of a broadcast dim reads the same element
-  for (int64_t i = lead; i < static_cast<int64_t>(shape.size()); ++i)
-    st[i] = x.shape()[i - lead] == shape[i] ? x.strides()[i - lead] : 0;
+  // Stride 0: every index of a broadcast dim reads the same element. A new leading dim of size 1
+  // gets the span of the dim after it, as in PyTorch.
+  Shape st(shape.size(), 0);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0 && x.dim() > 0; --i) {
+    int64_t have = i >= lead ? x.shape()[i - lead] : 1;
+    int64_t stride = i >= lead ? x.strides()[i - lead]
+                     : i + 1 < static_cast<int64_t>(shape.size()) ? shape[i + 1] * st[i + 1] : 1;
+    st[i] = have == shape[i] ? stride : 0;
+  }
   return record("expand", make_view(x, shape, st, x.storage_offset()), {x}, kSaveNone,
                 [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; });
 }
@@ -93,7 +100,8 @@ namespace {
 // computeStride): each run of dims that is dense in x must map onto whole dims of `shape`.
 std::optional<Shape> view_strides(const Tensor& x, const Shape& shape) {
   const Shape &old = x.shape(), &ost = x.strides();
-  if (x.numel() == 0 || old.empty()) return contiguous_strides(shape);
+  if (x.numel() == 0) return old == shape ? ost : contiguous_strides(shape);
+  if (old.empty()) return contiguous_strides(shape);
   Shape st(shape.size());
   int64_t view_d = static_cast<int64_t>(shape.size()) - 1, base = ost.back();
   int64_t tensor_numel = 1, view_numel = 1;
@@ -480,7 +488,8 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   CR_CHECK(chunks > 0, std::invalid_argument, "chunk: expected chunks > 0, got ", chunks);
   dim = normalize_dim(dim, x.dim(), "chunk");
   int64_t n = x.shape()[dim];
-  return split(x, std::max<int64_t>(1, (n + chunks - 1) / chunks), dim);
+  if (n == 0) return split(x, std::vector<int64_t>(chunks, 0), dim);  // `chunks` empty pieces, as torch
+  return split(x, (n + chunks - 1) / chunks, dim);
 }
 
 // ---------------------------------------------------------------- index ops

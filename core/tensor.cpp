@@ -461,6 +461,10 @@ void check_inplace(const Tensor& t, const char* op) {
   CR_CHECK(!(is_grad_enabled() && t.requires_grad()), std::runtime_error, op,
            ": a tensor that requires grad (or a view of one) can't be modified in place while grad "
            "mode is on; do the update under NoGradGuard (Python: with cr.no_grad():)");
+  CR_CHECK(!(is_grad_enabled() && t.impl()->no_grad_view), std::runtime_error, op,
+           ": this tensor is a view of a tensor that requires grad, made while grad mode was off, "
+           "and can't be modified in place with grad mode on (the graph would not see the write); "
+           "modify it under NoGradGuard (Python: with cr.no_grad():) or clone() it");
 }
 
 namespace {
@@ -468,7 +472,7 @@ namespace {
 // depends on the old value or differs per element would be order-dependent, so PyTorch refuses
 // it, and so do we (fill_ and zero_ write one value everywhere and stay allowed, as in PyTorch).
 void check_no_overlap(const Tensor& t, const char* op) {
-  for (int64_t d = 0; d < t.dim(); ++d)
+  for (int64_t d = 0; d < t.dim() && t.numel() > 0; ++d)
     CR_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, std::runtime_error, op,
              ": unsupported operation: more than one element of the written-to tensor refers to a "
              "single memory location (shape ", t.shape(), ", strides ", t.strides(),
@@ -571,8 +575,13 @@ Tensor& Tensor::fill_(const Scalar& v) {
 }
 
 // x = min(max(x, lo), hi), NaN kept (as clamp)
-Tensor& Tensor::clamp_(double lo, double hi) {
+Tensor& Tensor::clamp_(const Scalar& min, const Scalar& max) {
   CR_CHECK(dtype() != kBool, std::invalid_argument, "clamp_: not supported for bool tensors");
+  for (const Scalar* b : {&min, &max})
+    CR_CHECK(is_floating(dtype()) || b->integral || std::isinf(b->value), std::invalid_argument,
+             "clamp_: result type float32 can't be cast to the tensor's dtype ", dtype_name(dtype()),
+             "; pass integer bounds or convert with .to(float32)");
+  const double lo = min.value, hi = max.value;
   return inplace_binary(*this, scalar_tensor(0, dtype()), "clamp_", [lo, hi](auto v, auto) {
     using T = decltype(v);
     T r = v < static_cast<T>(lo) && lo > -INFINITY ? static_cast<T>(lo) : v;

@@ -70,6 +70,9 @@ struct TensorImpl {
   int64_t offset = 0;          // storage offset of element (0, ..., 0), in elements
   int64_t numel = 0;
   bool contiguous = true;      // row-major and dense: kernels may use a flat pointer
+  // A view made with grad mode off of a tensor that requires grad: the graph doesn't know it
+  // aliases its base, so writing through it with grad mode on is refused (as in PyTorch).
+  bool no_grad_view = false;
   Dtype dtype = kFloat32;
   bool requires_grad = false;  // on a leaf: the user's flag; on a non-leaf: some input requires it
   bool retains_grad = false;
@@ -162,7 +165,7 @@ class Tensor {
   Tensor& zero_();
   Tensor& fill_(const Scalar& value);
   Tensor& copy_(const Tensor& src);
-  Tensor& clamp_(double min, double max);  // ±inf for no bound
+  Tensor& clamp_(const Scalar& min, const Scalar& max);  // ±inf for no bound
   Tensor& uniform_(double from = 0.0, double to = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);
 

@@ -10,6 +10,7 @@
 #include <limits>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "core/autograd.h"
 #include "core/kernels.h"
@@ -539,49 +540,58 @@ void Optimizer::step() {
                gi, " to match it (", g.params[i].shape(), ", ", dtype_name(g.params[i].dtype()),
                "), got ", grad.shape(), ", ", dtype_name(grad.dtype()));
     }
-    // The update kernels walk dense memory. A parameter that is a strided view (or has a strided
-    // gradient) is updated through a dense stand-in that takes over its state, and written back
-    // through the view afterwards, so the update lands in the parameter's storage.
-    struct StandIn { size_t i; Tensor param, dense; };
-    std::vector<StandIn> stand_ins;
-    for (size_t i = 0; i < g.params.size(); ++i) {
-      Tensor& p = g.params[i];
-      Tensor grad = p.grad();
-      if (p.is_contiguous() && (!grad.defined() || grad.is_contiguous())) continue;
-      for (int64_t d = 0; d < p.dim(); ++d)
-        CR_CHECK(p.strides()[d] != 0 || p.shape()[d] <= 1, std::runtime_error, name_, ": parameter ", i,
-                 " of group ", gi, " is an expanded view (shape ", p.shape(), ", strides ", p.strides(),
-                 "): its elements share memory, so it can't be updated; clone() it");
-      Tensor dense = p.detach().clone();
-      if (grad.defined()) dense.set_grad(grad.detach().contiguous());
-      auto it = state_.find(p.impl());
-      if (it != state_.end()) {
-        state_[dense.impl()] = std::move(it->second);
-        state_.erase(it);
-      }
-      stand_ins.push_back({i, p, dense});
-      p = dense;
-    }
-    struct Restore {
-      ParamGroup& g;
-      std::vector<StandIn>& s;
-      std::unordered_map<const TensorImpl*, ParamState>& state;
-      ~Restore() {
-        for (StandIn& si : s) {
-          auto it = state.find(si.dense.impl());
-          if (it != state.end()) {
-            state[si.param.impl()] = std::move(it->second);
-            state.erase(si.dense.impl());
-          }
-          g.params[si.i] = si.param;
-        }
-      }
-    } restore{g, stand_ins, state_};
-    step_group(g);
-    if (g.constraint)
-      for (Tensor& p : g.params) g.constraint->project(p);
-    for (StandIn& si : stand_ins) si.param.copy_(si.dense);
+    step_group_through_views(g, gi);
   }
+}
+
+// The update kernels walk dense memory. A parameter that is a strided view (or has a strided
+// gradient) is updated alone, through a dense stand-in that takes over its state for the update
+// and is written back through the view at once; the parameters between such ones are updated
+// together. Order is kept, so parameters that share memory see each other's updates as in PyTorch.
+void Optimizer::step_group_through_views(ParamGroup& g, size_t gi) {
+  auto strided = [](const Tensor& p) {
+    Tensor grad = p.grad();
+    return grad.defined() && !(p.is_contiguous() && grad.is_contiguous());
+  };
+  auto run = [&](std::vector<Tensor> params) {
+    ParamGroup sub{std::move(params), g.options, g.constraint};
+    step_group(sub);
+    if (sub.constraint)
+      for (Tensor& p : sub.params) sub.constraint->project(p);
+  };
+  if (std::none_of(g.params.begin(), g.params.end(), strided)) return run(g.params);
+  auto move_state = [&](const Tensor& from, const Tensor& to) {
+    auto node = state_.extract(from.impl());
+    if (node) {
+      node.key() = to.impl();
+      state_.insert(std::move(node));
+    }
+  };
+  std::vector<Tensor> dense_run;
+  for (size_t i = 0; i < g.params.size(); ++i) {
+    Tensor p = g.params[i];
+    if (!strided(p)) {
+      dense_run.push_back(p);
+      continue;
+    }
+    if (!dense_run.empty()) run(std::exchange(dense_run, {}));
+    for (int64_t d = 0; d < p.dim(); ++d)
+      CR_CHECK(p.strides()[d] != 0 || p.shape()[d] <= 1, std::runtime_error, name_, ": parameter ", i,
+               " of group ", gi, " is an expanded view (shape ", p.shape(), ", strides ", p.strides(),
+               "): its elements share memory, so it can't be updated; clone() it");
+    Tensor dense = p.detach().clone();
+    dense.set_grad(p.grad().detach().contiguous());
+    move_state(p, dense);
+    try {
+      run({dense});
+    } catch (...) {
+      move_state(dense, p);
+      throw;
+    }
+    move_state(dense, p);
+    p.copy_(dense);
+  }
+  if (!dense_run.empty()) run(std::move(dense_run));
 }
 
 Tensor Optimizer::step(const std::function<Tensor()>& closure) {

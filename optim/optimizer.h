@@ -196,6 +196,8 @@ class Optimizer {
   virtual void validate(const Options& options) const = 0;
   // Updates the parameters of one group that have gradients.
   virtual void step_group(ParamGroup& group) = 0;
+  // step_group, with parameters that are strided views updated through dense stand-ins.
+  void step_group_through_views(ParamGroup& group, size_t index);
   // State created when a parameter joins (Adagrad's accumulator); most optimizers create it lazily.
   virtual void init_state(const Tensor& param, const ParamGroup& group, ParamState& state);
   // The names of the state tensors this optimizer keeps ("exp_avg", ...): load_state_dict refuses

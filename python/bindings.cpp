@@ -359,6 +359,9 @@ backward itself, so gradients can be differentiated again (second derivatives, H
                             py::object dl_device, py::object copy) {
         CR_CHECK(dl_device.is_none() || py::cast<py::tuple>(dl_device)[0].cast<int>() == kDLCPU,
                  std::invalid_argument, "__dlpack__: chainrule tensors live on the CPU");
+        // As torch: a consumer could write through the shared memory behind autograd's back.
+        if (t.requires_grad())
+          throw py::buffer_error("__dlpack__: can't export a tensor that requires grad; use tensor.detach()");
         Tensor src = !copy.is_none() && copy.cast<bool>() ? t.detach().clone() : t;
         bool versioned = !max_version.is_none() && py::cast<py::tuple>(max_version)[0].cast<int>() >= 1;
         return to_dlpack(src, versioned);
@@ -396,8 +399,8 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("clamp_", [](Tensor& t, py::object lo, py::object hi) -> Tensor& {
         CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument,
                  "clamp_: at least one of min and max must be given");
-        return t.clamp_(lo.is_none() ? -INFINITY : number(lo, "clamp_").value,
-                        hi.is_none() ? INFINITY : number(hi, "clamp_").value);
+        return t.clamp_(lo.is_none() ? Scalar(-INFINITY) : number(lo, "clamp_"),
+                        hi.is_none() ? Scalar(INFINITY) : number(hi, "clamp_"));
       }, py::arg("min") = py::none(), py::arg("max") = py::none(), py::return_value_policy::reference_internal,
       "Clamps every element into [min, max], in place.")
       .def("uniform_", &Tensor::uniform_, py::arg("a") = 0.0, py::arg("b") = 1.0,

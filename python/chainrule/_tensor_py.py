@@ -138,7 +138,7 @@ def _setitem(self, key, value):
     if all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in keys):
         # Basic indexing writes into a view; as in PyTorch, not into one whose elements share memory
         target = _getitem(base, key)
-        if any(s == 0 and n > 1 for s, n in zip(target.stride(), target.shape)):
+        if target.numel() and any(s == 0 and n > 1 for s, n in zip(target.stride(), target.shape)):
             raise RuntimeError("setitem: unsupported operation: more than one element of the "
                                f"written-to tensor refers to a single memory location (shape "
                                f"{tuple(target.shape)}, strides {target.stride()}); clone() it first")

@@ -578,3 +578,106 @@ def test_optimizer_refuses_an_expanded_parameter():
     p.grad = cr.ones(2, 3, dtype=cr.float64)
     with pytest.raises(RuntimeError, match=r"SGD: parameter 0 of group 0 is an expanded view .*\(2, 3\)"):
         cr.optim.SGD([p], lr=0.1).step()
+
+
+def test_dlpack_refuses_a_tensor_that_requires_grad_as_torch_does():
+    w = cr.ones(3, requires_grad=True)
+    with pytest.raises(BufferError, match="requires grad.*detach"):
+        np.from_dlpack(w)
+    with pytest.raises(BufferError):
+        torch.ones(3, requires_grad=True).__dlpack__()
+    assert np.from_dlpack(w.detach()).flags.writeable  # the detached view shares, writable
+
+
+# ------------------------------------------------------------------------------ review regressions
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+def test_create_graph_gradient_is_not_an_alias_of_the_incoming_gradient():
+    for lib in (cr, torch):
+        x = lib.ones(2, 3, dtype=lib.float64, requires_grad=True)
+        G = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=lib.float64)
+        x.t().backward(G, create_graph=True)
+        x.grad = x.grad.detach()
+        x.t().backward(G)
+        assert G.tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], lib.__name__
+        assert x.grad.tolist() == (2 * G.t()).tolist()
+    w = cr.ones(3, requires_grad=True)
+    w.sum().backward(create_graph=True)
+    assert w.grad.stride() == (1,)
+    w.grad = w.grad.detach()
+    w.sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_inplace_through_a_view_made_under_no_grad_is_refused_with_grad_on():
+    x = cr.ones(3, requires_grad=True)
+    y = x * 2
+    with cr.no_grad():
+        v = y[0:1]
+    with pytest.raises(RuntimeError, match="mul_: this tensor is a view .* made while grad mode was off"):
+        v.mul_(3)
+    w = cr.ones(3, requires_grad=True)
+    with cr.no_grad():
+        u = w[1:]
+        u.add_(1)  # allowed under no_grad, as in torch
+    with pytest.raises(RuntimeError, match="made while grad mode was off"):
+        u[0] = 5.0
+    assert w.tolist() == [1.0, 2.0, 2.0]
+
+
+def test_optimizer_updates_parameters_that_share_memory_in_order_as_torch():
+    out = []
+    for lib in (cr, torch):
+        w1 = lib.zeros(2, 3, dtype=lib.float64, requires_grad=True)
+        w2 = w1.detach().t().requires_grad_()
+        w1.grad = lib.ones(2, 3, dtype=lib.float64)
+        w2.grad = lib.full((3, 2), 10.0, dtype=lib.float64)
+        lib.optim.SGD([w1, w2], lr=1.0).step()
+        out.append(w1.tolist())
+    assert out[0] == out[1] == [[-11.0] * 3] * 2
+
+
+def test_optimizer_leaves_a_strided_parameter_without_gradient_untouched():
+    base = cr.ones(3, 4, dtype=cr.float64)
+    a = base.t().requires_grad_()
+    b = cr.ones(2, dtype=cr.float64, requires_grad=True)
+    loss = (a * 2).sum()
+    b.grad = cr.ones(2, dtype=cr.float64)
+    version = a._version
+    cr.optim.SGD([a, b], lr=0.1).step()
+    assert a._version == version
+    loss.backward()  # a was not modified: its saved value is still good
+    assert a.grad.tolist() == [[2.0] * 3] * 4
+
+
+def test_clamp_inplace_on_integers_needs_integer_bounds():
+    x = cr.arange(5)
+    with pytest.raises(ValueError, match="clamp_: result type float32 can't be cast.*int64"):
+        x.clamp_(min=1.2, max=3.7)
+    with pytest.raises(RuntimeError):
+        torch.arange(5).clamp_(min=1.2, max=3.7)
+    assert x.clamp_(1, 3).tolist() == [1, 1, 2, 3, 3]
+    assert cr.tensor([-2.0, 0.5, 9.0])[1:].clamp_(max=1).tolist() == [0.5, 1.0]
+
+
+def test_gradcheck_refuses_an_expanded_input():
+    x = cr.ones(1, dtype=cr.float64).expand(3).detach().requires_grad_()
+    with pytest.raises(ValueError, match="gradcheck: an input has a dimension with stride 0"):
+        cr.autograd.gradcheck(lambda t: t * 2, (x,))
+
+
+def test_inplace_on_an_empty_expanded_tensor_is_a_no_op():
+    e = cr.zeros(1, 0, 3).expand(2, 0, 3)
+    e.add_(1)
+    e.mul_(2)
+    assert e.shape == (2, 0, 3)
+
+
+def test_fuzz_regressions_match_torch():
+    for lib in (cr, torch):
+        assert lib.zeros(2, 1).T.view(1, 2).stride() == (2, 1)
+        assert lib.zeros(()).expand(3, 1).stride() == (0, 0)
+        assert [tuple(t.shape) for t in lib.zeros(3, 0).chunk(2, 1)] == [(3, 0), (3, 0)]
+        assert tuple((lib.zeros(2, 3, 0) @ lib.zeros(0, 4)).shape) == (2, 3, 4)
+        assert tuple((lib.zeros(1, 0) @ lib.zeros(2, 0, 3)).shape) == (2, 1, 3)
+        x = lib.zeros(2, 1).expand(2, 3)
+        x[2:] = 1.5  # an empty target: nothing is written, nothing raises
