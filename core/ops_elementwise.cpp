@@ -1,6 +1,7 @@
 // Elementwise ops: arithmetic, unary math, activations, comparisons, where, dtype conversion.
 // Each op: forward kernel, then its backward written with differentiable ops (the engine sums
 // gradients back over broadcast dims and casts them to each input's dtype).
+#include <cfloat>
 #include <cmath>
 
 #include "core/kernels.h"
@@ -77,17 +78,49 @@ Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
   return out;
 }
 
-// out = f(x) over float data with an Eigen array expression (vectorised exp, log, tanh, ...).
-// Integer and bool inputs are computed in float32, as PyTorch does.
-template <class F>
-Tensor unary_float(const Tensor& x, F f) {
+// For ops whose Eigen packet math is exact on every input (abs, max, inverse): no correction.
+struct Exact {
+  template <class T> T operator()(T, T y) const { return y; }
+};
+
+// Recomputes with the scalar libm function `ref` where the input leaves [lo, hi] (or is NaN): there
+// Eigen's fast vectorised exp/log/sqrt flush subnormals and mishandle ±inf (sqrt(inf) = nan,
+// exp(-inf) = 5e-309), while the scalar tail of the same tensor would be right.
+template <class Ref>
+struct OutsideRange {
+  double lo32, hi32, lo64, hi64;
+  Ref ref;
+  template <class T> T operator()(T v, T y) const {
+    const bool f32 = std::is_same_v<T, float>;
+    return v >= T(f32 ? lo32 : lo64) && v <= T(f32 ? hi32 : hi64) ? y : static_cast<T>(ref(v));
+  }
+};
+template <class Ref>
+OutsideRange<Ref> outside(double lo32, double hi32, double lo64, double hi64, Ref ref) {
+  return {lo32, hi32, lo64, hi64, ref};
+}
+// The normal, finite range: log and sqrt are exact there.
+template <class Ref>
+OutsideRange<Ref> outside_normal(Ref ref) {
+  return {FLT_MIN, FLT_MAX, DBL_MIN, DBL_MAX, ref};
+}
+
+// out = f(x) over float data with an Eigen array expression (vectorised exp, log, tanh, ...), then
+// fix(x, out) per element (see OutsideRange). Integer and bool inputs are computed in float32, as
+// PyTorch does.
+template <class F, class Fix = Exact>
+Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
   Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, kFloat32);
   Tensor out = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* in = ptr<T>(xc);
     T* o = ptr<T>(out);
-    parallel_for(xc.numel(), [&](int64_t b, int64_t e) { Vec<T>(o + b, e - b) = f(CVec<T>(in + b, e - b)); });
+    parallel_for(xc.numel(), [&](int64_t b, int64_t e) {
+      Vec<T>(o + b, e - b) = f(CVec<T>(in + b, e - b));
+      if constexpr (!std::is_same_v<Fix, Exact>)
+        for (int64_t i = b; i < e; ++i) o[i] = fix(in[i], o[i]);
+    });
   });
   return out;
 }
@@ -305,19 +338,23 @@ Tensor operator/(const Scalar& a, const Tensor& b) { return rdiv(b, a); }
 // ---------------------------------------------------------------- unary math
 // y = e^x                 dy/dx = y
 Tensor exp(const Tensor& x) {
-  return record("exp", unary_float(x, [](const auto& v) { return v.exp(); }), {x}, kSaveOutput,
+  auto ref = [](auto v) { return std::exp(v); };
+  return record("exp", unary_float(x, [](const auto& v) { return v.exp(); }, outside(-87, 88, -708, 709, ref)),
+                {x}, kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g * s.output()}; });
 }
 
 // y = ln x                dy/dx = 1/x
 Tensor log(const Tensor& x) {
-  return record("log", unary_float(x, [](const auto& v) { return v.log(); }), {x}, kSaveInputs,
+  auto ref = [](auto v) { return std::log(v); };
+  return record("log", unary_float(x, [](const auto& v) { return v.log(); }, outside_normal(ref)), {x}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g / s.input(0)}; });
 }
 
 // y = sqrt(x)             dy/dx = 1 / (2y)
 Tensor sqrt(const Tensor& x) {
-  return record("sqrt", unary_float(x, [](const auto& v) { return v.sqrt(); }), {x}, kSaveOutput,
+  auto ref = [](auto v) { return std::sqrt(v); };
+  return record("sqrt", unary_float(x, [](const auto& v) { return v.sqrt(); }, outside_normal(ref)), {x}, kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.output(), 2.0)}; });
 }
 
@@ -360,25 +397,27 @@ Tensor tanh(const Tensor& x) {
 
 // y = 1 / (1 + e^-x)      dy/dx = y (1 - y)
 Tensor sigmoid(const Tensor& x) {
-  return record("sigmoid", unary_float(x, [](const auto& v) { return v.logistic(); }), {x},
+  auto ref = [](auto v) { return 1 / (1 + std::exp(-v)); };  // torch's formula where exp saturates
+  return record("sigmoid", unary_float(x, [](const auto& v) { return v.logistic(); }, outside(-80, 80, -700, 700, ref)), {x},
                 kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor y = s.output();
                   return {g * y * rsub(y, 1)};
                 });
 }
 
-// relu's backward, fused (one pass instead of a comparison and a select): g where y > 0, else 0.
+// relu's backward, fused (one pass instead of a comparison and a select): 0 where y <= 0, else g
+// (so a NaN input passes its gradient, as in PyTorch).
 // Linear in g, so its own backward is itself; it depends on y only through the mask (derivative 0).
 static Tensor threshold_backward(const Tensor& g, const Tensor& y) {
   if (g.shape() != y.shape() || g.dtype() != y.dtype() || !is_floating(g.dtype()))
-    return where(gt(y, 0), g, 0);
+    return where(le(y, 0), 0, g);
   Tensor out = empty(g.shape(), g.dtype()), gc = contig(g), yc = contig(y);
   dispatch_floating(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T *pg = ptr<T>(gc), *py = ptr<T>(yc);
     T* o = ptr<T>(out);
     parallel_for(g.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) o[i] = blend(py[i] > T(0), pg[i], T(0));
+      for (int64_t i = b; i < e; ++i) o[i] = blend(!(py[i] <= T(0)), pg[i], T(0));  // NaN passes, as torch
     });
   });
   return record("threshold_backward", out, {g, y}, kSaveInputs, [](const Tensor& gg, const Saved& s) -> Grads {
@@ -481,6 +520,29 @@ Tensor logical_or(const Tensor& a, const Tensor& b) {
                        [](auto x, auto y) { return x != 0 || y != 0; });
 }
 Tensor logical_not(const Tensor& a) { return eq(a, 0); }
+
+// Bitwise on int64, logical on bool, as PyTorch; floating tensors have no bits to combine.
+static Dtype bitwise_type(Dtype t, const char* op) {
+  CR_CHECK(!is_floating(t), std::invalid_argument, op, ": not implemented for ", dtype_name(t),
+           " tensors; it is for int64 and bool (for masks of floats, compare first: (x > 0) & (y > 0))");
+  return t;
+}
+Tensor bitwise_and(const Tensor& a, const Tensor& b) {
+  Dtype t = bitwise_type(result_type(a, b), "bitwise_and");
+  return binary_kernel(a, b, t, t, "bitwise_and", [](auto x, auto y) { if constexpr (std::is_integral_v<decltype(x)>) return decltype(x)(x & y); else return x; });
+}
+Tensor bitwise_or(const Tensor& a, const Tensor& b) {
+  Dtype t = bitwise_type(result_type(a, b), "bitwise_or");
+  return binary_kernel(a, b, t, t, "bitwise_or", [](auto x, auto y) { if constexpr (std::is_integral_v<decltype(x)>) return decltype(x)(x | y); else return x; });
+}
+Tensor bitwise_xor(const Tensor& a, const Tensor& b) {
+  Dtype t = bitwise_type(result_type(a, b), "bitwise_xor");
+  return binary_kernel(a, b, t, t, "bitwise_xor", [](auto x, auto y) { if constexpr (std::is_integral_v<decltype(x)>) return decltype(x)(x ^ y); else return x; });
+}
+Tensor bitwise_not(const Tensor& a) {
+  Dtype t = bitwise_type(a.dtype(), "bitwise_not");
+  return t == kBool ? logical_not(a) : scalar_kernel(a, 0, t, [](auto v, auto) { if constexpr (std::is_integral_v<decltype(v)>) return decltype(v)(~v); else return v; });
+}
 
 // z = cond ? a : b        dz/da = [cond], dz/db = [!cond]
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

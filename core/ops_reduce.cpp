@@ -45,6 +45,15 @@ Shape drop_shape(const Shape& s, const std::vector<int64_t>& dims) {
 
 enum class Kind { Sum, Max, Min };
 
+// float32 sums keep their error small as n grows, as torch's and NumPy's cascade sums do (a plain
+// running float sum of 1e7 × 0.1 is 1005958.75): blocks of 1024 are summed with Eigen's vectorised
+// sum and the block sums added in double.
+inline float cascade_sum(const float* p, int64_t n) {
+  double acc = 0;
+  for (int64_t b = 0; b < n; b += 1024) acc += CVec<float>(p + b, std::min<int64_t>(1024, n - b)).sum();
+  return static_cast<float>(acc);
+}
+
 // out[o, i] = reduce_r in[o, r, i]; parallel over (o, block of i) so both layouts use the cores.
 template <class T>
 void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner, Kind kind) {
@@ -59,7 +68,8 @@ void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner
         const T* row = in + o * red;
         if constexpr (!std::is_same_v<T, bool>) {
           if (kind == Kind::Sum) {
-            out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
+            if constexpr (std::is_same_v<T, float>) out[o] = cascade_sum(row, red);
+            else out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
             continue;
           }
         }
@@ -77,6 +87,18 @@ void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner
       int64_t o = t / blocks, i0 = (t % blocks) * kBlock, i1 = std::min(inner, i0 + kBlock);
       T* dst = out + o * inner;
       const T* src = in + o * red * inner;
+      if constexpr (std::is_same_v<T, float>) {
+        if (kind == Kind::Sum) {  // column sums: accumulated in double (see cascade_sum)
+          double acc[kBlock];
+          for (int64_t i = i0; i < i1; ++i) acc[i - i0] = src[i];
+          for (int64_t r = 1; r < red; ++r) {
+            const float* row = src + r * inner;
+            for (int64_t i = i0; i < i1; ++i) acc[i - i0] += row[i];
+          }
+          for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<float>(acc[i - i0]);
+          continue;
+        }
+      }
       for (int64_t i = i0; i < i1; ++i) dst[i] = src[i];
       for (int64_t r = 1; r < red; ++r) {
         const T* row = src + r * inner;

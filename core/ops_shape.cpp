@@ -537,7 +537,12 @@ void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, cons
 // y[..i..] = x[..index[..i..]..] along dim     dy/dx = scatter_add of g
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   dim = normalize_dim(dim, x.dim(), "gather");
-  if (x.dim() == 0) return x.clone();
+  if (x.dim() == 0) {  // as torch: a 0-d input is read as (1,), and the result has the index's shape
+    check_index(index, "gather");
+    CR_CHECK(index.dim() <= 1, std::invalid_argument, "gather: expected a 0-d or 1-d index for a 0-d input, got ",
+             index.shape());
+    return reshape(gather(reshape(x, {1}), 0, reshape(index, {index.numel()})), index.shape());
+  }
   check_gather_shapes(x, dim, index, "gather");
   Tensor out = empty(index.shape(), x.dtype()), xc = contig(x);
   dispatch(x.dtype(), [&](auto tag) {
@@ -554,6 +559,13 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 // y = self; y[..index[..i..]..] += src[..i..]  dy/dself = g, dy/dsrc = gather(g)
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   dim = normalize_dim(dim, self.dim(), "scatter_add");
+  if (self.dim() == 0) {  // as torch: a 0-d self is read as (1,)
+    check_index(index, "scatter_add");
+    CR_CHECK(index.dim() <= 1 && src.shape() == index.shape(), std::invalid_argument,
+             "scatter_add: expected a 0-d or 1-d index and src of its shape for a 0-d self, got index ",
+             index.shape(), " and src ", src.shape());
+    return reshape(scatter_add(reshape(self, {1}), 0, reshape(index, {index.numel()}), reshape(src, {src.numel()})), {});
+  }
   check_gather_shapes(self, dim, index, "scatter_add");
   // PyTorch also accepts a src larger than index; chainrule asks for equal shapes (simpler, and
   // what gather's backward produces).

@@ -344,21 +344,22 @@ Tensor arange(int64_t end, Dtype dtype) { return arange(0.0, static_cast<double>
 
 Tensor linspace(double start, double end, int64_t steps, Dtype dtype) {
   CR_CHECK(steps >= 0, std::invalid_argument, "linspace: expected steps >= 0, got ", steps);
+  CR_CHECK(dtype != kBool, std::invalid_argument, "linspace: not implemented for bool; use float32, float64 or int64");
   Tensor t = empty({steps}, dtype);
   double h = steps > 1 ? (end - start) / (steps - 1) : 0.0;
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = kernels::ptr<T>(t);
-    // Fill from both ends (as PyTorch does) so the last value is exactly `end`.
+    // Fill from both ends (as PyTorch does) so the last value is exactly `end`; one step is `start`.
     for (int64_t i = 0; i < steps; ++i)
-      p[i] = static_cast<T>(i < steps / 2 ? start + i * h : end - (steps - 1 - i) * h);
+      p[i] = static_cast<T>(steps == 1 ? start : i < steps / 2 ? start + i * h : end - (steps - 1 - i) * h);
   });
   return t;
 }
 
 Tensor eye(int64_t n, int64_t m, Dtype dtype) {
-  if (m < 0) m = n;
-  CR_CHECK(n >= 0, std::invalid_argument, "eye: expected n >= 0, got ", n);
+  if (m == -1) m = n;  // the default
+  CR_CHECK(n >= 0 && m >= 0, std::invalid_argument, "eye: expected n >= 0 and m >= 0, got n=", n, ", m=", m);
   Tensor t = zeros({n, m}, dtype);
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);

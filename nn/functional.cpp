@@ -173,9 +173,17 @@ Tensor nll_from(const ClassTargets& c, const Tensor& logp, const std::string& re
 
 // ---------------------------------------------------------------- activations
 // log σ(x) = min(x, 0) - log(1 + e^-|x|)        d/dx = σ(-x)
+// One op, not the composition: min and |x| have kinks at 0 that cancel in the value but would
+// drop the curvature there (d²/dx² = -1/4 at 0, which Newton's method on logistic loss needs).
 Tensor logsigmoid(const Tensor& x) {
   check_floating(x, "logsigmoid", "input");
-  return minimum(x, zeros({}, x.dtype())) - log1p(exp(neg(abs(x))));
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = minimum(x, zeros({}, x.dtype())) - log1p(exp(neg(abs(x))));
+  }
+  return record("logsigmoid", y, {x}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g * sigmoid(neg(s.input(0)))}; });
 }
 
 // ---------------------------------------------------------------- regression losses

@@ -25,6 +25,16 @@ Scalar scaled(Scalar s, const Scalar& alpha) {
   return s;
 }
 
+// a & b, a | b, a ^ b: a Python int or bool is a 0-d int64 or bool tensor (a float one is refused
+// by the op, as in torch).
+auto bitwise(Tensor (*f)(const Tensor&, const Tensor&), const char* op) {
+  return [f, op](const Tensor& a, py::handle b) {
+    Operand o = operand(b, op);
+    if (o.is_tensor) return f(a, o.t);
+    return f(a, scalar_tensor(o.s.value, o.s.boolean ? kBool : o.s.integral ? kInt64 : kFloat32));
+  };
+}
+
 template <class TT, class TS>
 auto binary(const char* op, TT tt, TS ts) {
   return [=](const Tensor& a, py::handle b) {
@@ -437,9 +447,10 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("__eq__", CR_CMP(eq)).def("__ne__", CR_CMP(ne)).def("__lt__", CR_CMP(lt))
       .def("__le__", CR_CMP(le)).def("__gt__", CR_CMP(gt)).def("__ge__", CR_CMP(ge))
       .def("__hash__", [](const Tensor& t) { return std::hash<const void*>()(t.impl()); })
-      .def("__invert__", [](const Tensor& a) { return logical_not(a); })
-      .def("__and__", [](const Tensor& a, const Tensor& b) { return logical_and(a, b); })
-      .def("__or__", [](const Tensor& a, const Tensor& b) { return logical_or(a, b); })
+      .def("__invert__", [](const Tensor& a) { return bitwise_not(a); })
+      .def("__and__", bitwise(&bitwise_and, "bitwise_and")).def("__rand__", bitwise(&bitwise_and, "bitwise_and"))
+      .def("__or__", bitwise(&bitwise_or, "bitwise_or")).def("__ror__", bitwise(&bitwise_or, "bitwise_or"))
+      .def("__xor__", bitwise(&bitwise_xor, "bitwise_xor")).def("__rxor__", bitwise(&bitwise_xor, "bitwise_xor"))
       .def("__bool__", [](const Tensor& t) {
         CR_CHECK(t.numel() == 1, std::runtime_error, "bool: the truth value of a tensor with ",
                  t.numel(), " elements is ambiguous; use .any() or .all()");
@@ -515,6 +526,10 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   both("ge", CR_CMP(ge), py::arg("other"), "input >= other elementwise -> bool tensor.");
 #undef CR_CMP
   both("logical_and", &logical_and, py::arg("other"), "Elementwise and -> bool tensor.");
+  both("bitwise_and", &bitwise_and, py::arg("other"), "Bitwise and of int64 tensors, logical and of bool tensors (a & b).");
+  both("bitwise_or", &bitwise_or, py::arg("other"), "Bitwise or of int64 tensors, logical or of bool tensors (a | b).");
+  both("bitwise_xor", &bitwise_xor, py::arg("other"), "Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).");
+  both("bitwise_not", &bitwise_not, "Bitwise not of an int64 tensor (~a = -a - 1), logical not of a bool tensor.");
   both("logical_or", &logical_or, py::arg("other"), "Elementwise or -> bool tensor.");
   m.def("where", [](const Tensor& c, py::handle a, py::handle b) {
     Operand x = operand(a, "where"), y = operand(b, "where");
@@ -546,6 +561,11 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
         "Index of the min (int64): of the flattened tensor, or along dim. The first one wins ties.");
   both("var", [](const Tensor& x, py::object dim, py::object unbiased, py::object correction, bool keepdim) {
+    if (py::isinstance<py::bool_>(dim)) {  // x.var(False): torch's var(input, unbiased) overload
+      CR_CHECK(unbiased.is_none(), std::invalid_argument, "var: unbiased given twice");
+      unbiased = dim;
+      dim = py::none();
+    }
     double c = 1.0;
     if (!correction.is_none()) c = arg<double>(correction, "var", "correction to be a number");
     else if (!unbiased.is_none()) c = arg<bool>(unbiased, "var", "unbiased to be a bool") ? 1.0 : 0.0;

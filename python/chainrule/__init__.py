@@ -28,6 +28,10 @@ from ._core import (  # noqa: F401  (re-exported)
     argmax,
     argmin,
     bool,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
     broadcast_to,
     cat,
     chunk,
@@ -218,7 +222,8 @@ def linspace(start, end, steps, dtype=None, requires_grad=False):
 
 def eye(n, m=None, dtype=None, requires_grad=False):
     """The n x m (default n x n) identity matrix."""
-    return _finish(_core._eye(_Py_int(n), -1 if m is None else _Py_int(m), _dtype(dtype)), requires_grad)
+    n = _Py_int(n)
+    return _finish(_core._eye(n, n if m is None else _Py_int(m), _dtype(dtype)), requires_grad)
 
 
 def rand(*size, dtype=None, requires_grad=False):

@@ -7,7 +7,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -112,7 +112,7 @@ class Tensor:
         ...
     def __add__(self, arg0: typing.Any) -> Tensor:
         ...
-    def __and__(self, arg0: Tensor) -> Tensor:
+    def __and__(self, arg0: typing.Any) -> Tensor:
         ...
     def __bool__(self) -> builtins.bool:
         ...
@@ -176,11 +176,13 @@ class Tensor:
         ...
     def __neg__(self) -> Tensor:
         ...
-    def __or__(self, arg0: Tensor) -> Tensor:
+    def __or__(self, arg0: typing.Any) -> Tensor:
         ...
     def __pow__(self, arg0: typing.Any) -> Tensor:
         ...
     def __radd__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __rand__(self, arg0: typing.Any) -> Tensor:
         ...
     def __reduce__(self):
         """
@@ -191,11 +193,15 @@ class Tensor:
         ...
     def __rmul__(self, arg0: typing.Any) -> Tensor:
         ...
+    def __ror__(self, arg0: typing.Any) -> Tensor:
+        ...
     def __rpow__(self, arg0: typing.Any) -> Tensor:
         ...
     def __rsub__(self, arg0: typing.Any) -> Tensor:
         ...
     def __rtruediv__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __rxor__(self, arg0: typing.Any) -> Tensor:
         ...
     def __setitem__(self, key, value):
         """
@@ -205,6 +211,8 @@ class Tensor:
     def __sub__(self, arg0: typing.Any) -> Tensor:
         ...
     def __truediv__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __xor__(self, arg0: typing.Any) -> Tensor:
         ...
     def _mark_written(self, arg0: str) -> None:
         ...
@@ -242,6 +250,22 @@ class Tensor:
         (+=) into their ``.grad``. A scalar tensor needs no ``gradient``; otherwise pass one of its shape.
         ``retain_graph=True`` keeps the graph for a second backward; ``create_graph=True`` records the
         backward itself, so gradients can be differentiated again (second derivatives, Hessians).
+        """
+    def bitwise_and(self, other: Tensor) -> Tensor:
+        """
+        Bitwise and of int64 tensors, logical and of bool tensors (a & b).
+        """
+    def bitwise_not(self) -> Tensor:
+        """
+        Bitwise not of an int64 tensor (~a = -a - 1), logical not of a bool tensor.
+        """
+    def bitwise_or(self, other: Tensor) -> Tensor:
+        """
+        Bitwise or of int64 tensors, logical or of bool tensors (a | b).
+        """
+    def bitwise_xor(self, other: Tensor) -> Tensor:
+        """
+        Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).
         """
     def bool(self) -> Tensor:
         """
@@ -1340,6 +1364,22 @@ def argmin(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False
 def avg_pool2d(input: Tensor, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, count_include_pad: builtins.bool = True) -> Tensor:
     """
     Mean over each window of (N, C, H, W).
+    """
+def bitwise_and(input: Tensor, other: Tensor) -> Tensor:
+    """
+    Bitwise and of int64 tensors, logical and of bool tensors (a & b).
+    """
+def bitwise_not(input: Tensor) -> Tensor:
+    """
+    Bitwise not of an int64 tensor (~a = -a - 1), logical not of a bool tensor.
+    """
+def bitwise_or(input: Tensor, other: Tensor) -> Tensor:
+    """
+    Bitwise or of int64 tensors, logical or of bool tensors (a | b).
+    """
+def bitwise_xor(input: Tensor, other: Tensor) -> Tensor:
+    """
+    Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).
     """
 def broadcast_to(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """

@@ -259,6 +259,15 @@ op("logical_not", cr.logical_not, torch.logical_not,
 op("op_and", lambda a, b: a & b, lambda a, b: a & b, BOOL_PAIRS[:2], differentiable=False)
 op("op_or", lambda a, b: a | b, lambda a, b: a | b, BOOL_PAIRS[:2], differentiable=False)
 op("op_invert", lambda a: ~a, lambda a: ~a, [S(B(shape=(3, 4)))], differentiable=False)
+INT_PAIRS = [S(I([[5, 3, -1], [12, 0, 7]]), I([[6, 1, 7], [10, -8, 7]])), S(I([[5], [-2]]), I([3, 6, -9]))]
+op("bitwise_and", cr.bitwise_and, torch.bitwise_and, BOOL_PAIRS[:2] + INT_PAIRS, differentiable=False)
+op("bitwise_or", cr.bitwise_or, torch.bitwise_or, BOOL_PAIRS[:2] + INT_PAIRS, differentiable=False)
+op("bitwise_xor", cr.bitwise_xor, torch.bitwise_xor, BOOL_PAIRS[:2] + INT_PAIRS, differentiable=False)
+op("bitwise_not", cr.bitwise_not, torch.bitwise_not, [S(B(shape=(3, 4))), S(I([[5, 0, -3]]))],
+   differentiable=False)
+op("op_xor_int", lambda a, b: a ^ b, lambda a, b: a ^ b, INT_PAIRS, differentiable=False)
+op("op_and_int", lambda a, b: a & b, lambda a, b: a & b, INT_PAIRS, differentiable=False)
+op("op_invert_int", lambda a: ~a, lambda a: ~a, [S(I([[5, 0, -3], [1, 2, 3]]))], differentiable=False)
 op("where", cr.where, torch.where,
    [S(B(shape=(3, 4)), (3, 4), (3, 4)), S(B(shape=(3, 1)), (1, 4), (4,)),
     S(B(shape=(3, 4)), (), (3, 1)), S(B(shape=()), (2, 3), (2, 3))], second_order=False)

@@ -211,7 +211,14 @@ class Optimizer:
             if fn is not None:
                 with no_grad():
                     for p in g._params:
-                        fn(p)
+                        projected = fn(p)  # None: fn changed p in place; a tensor: p's projection
+                        if projected is None or projected is p:
+                            continue
+                        if not isinstance(projected, Tensor):
+                            raise TypeError(f"{type(self).__name__}: a constraint function must change the "
+                                            "parameter in place and return None, or return its projection "
+                                            f"as a tensor; got {type(projected).__name__}")
+                        p.copy_(projected)
         return loss
 
     # -- state dicts

@@ -1,0 +1,129 @@
+"""Places where chainrule silently differed from PyTorch (issue 8), each pinned against torch 2.13."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import chainrule as cr
+
+SPECIAL = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e-40, -1e-40, 5e-324, 1.0, -1.0, 100.0, -100.0,
+           1e30, -1e30, 88.5, -88.5, 710.0, -710.0, 3.0]
+UNARY = ["exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu", "neg", "reciprocal"]
+
+
+@pytest.mark.parametrize("name", UNARY)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_unary_ops_on_special_values_match_torch_on_every_length(name, dtype):
+    """Lengths 1..33 reach both the vectorised body and the scalar tail of each kernel."""
+    for n in range(1, 34):
+        vals = (SPECIAL * 2)[:n]
+        ours = getattr(cr, name)(cr.tensor(vals, dtype=getattr(cr, dtype))).tolist()
+        theirs = getattr(torch, name)(torch.tensor(vals, dtype=getattr(torch, dtype))).tolist()
+        np.testing.assert_allclose(ours, theirs, rtol=2e-6 if dtype == "float32" else 1e-13, atol=0,
+                                   equal_nan=True, err_msg=f"{name} {dtype} length {n}: inputs {vals}")
+
+
+def test_exp_of_minus_inf_is_zero_so_masked_softmax_has_exact_zeros():
+    x = cr.tensor([0.0, -math.inf] * 8, dtype=cr.float64)
+    assert cr.exp(x).tolist()[1::2] == [0.0] * 8
+    assert cr.softmax(x.reshape(8, 2), dim=1)[:, 1].tolist() == [0.0] * 8
+
+
+def test_linspace_with_one_step_is_start():
+    assert cr.linspace(1.0, 3.0, 1).tolist() == torch.linspace(1.0, 3.0, 1).tolist() == [1.0]
+
+
+def test_var_takes_a_positional_bool_as_unbiased():
+    data = [[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]]
+    x, t = cr.tensor(data, dtype=cr.float64), torch.tensor(data, dtype=torch.float64)
+    assert cr.var(x, False).item() == pytest.approx(torch.var(t, False).item(), rel=1e-14)
+    assert x.var(True).item() == pytest.approx(t.var(True).item(), rel=1e-14)
+    assert x.var(1).tolist() == pytest.approx(t.var(1).tolist(), rel=1e-14)
+
+
+def test_logsigmoid_keeps_its_curvature_at_zero():
+    F = cr.nn.functional
+    x = cr.tensor([0.0, 2.0, -3.0], dtype=cr.float64, requires_grad=True)
+    (g,) = cr.autograd.grad(F.logsigmoid(x).sum(), x, create_graph=True)
+    (h,) = cr.autograd.grad(g.sum(), x)
+    xt = torch.tensor([0.0, 2.0, -3.0], dtype=torch.float64, requires_grad=True)
+    (gt,) = torch.autograd.grad(torch.nn.functional.logsigmoid(xt).sum(), xt, create_graph=True)
+    (ht,) = torch.autograd.grad(gt.sum(), xt)
+    assert h.tolist()[0] == pytest.approx(-0.25, rel=1e-15)
+    np.testing.assert_allclose(h.tolist(), ht.tolist(), rtol=1e-14)
+
+
+def test_newton_hessian_of_logistic_loss_at_zero_weights_matches_torch():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), (rng.random(20) > 0.5).astype(np.float64)
+    hs = []
+    for lib, F in ((cr, cr.nn.functional), (torch, torch.nn.functional)):
+        w = lib.zeros(3, dtype=lib.float64, requires_grad=True)
+        Xl, yl = lib.tensor(X, dtype=lib.float64), lib.tensor(y, dtype=lib.float64)
+        loss = F.binary_cross_entropy_with_logits(Xl @ w, yl)
+        (g,) = lib.autograd.grad(loss, w, create_graph=True)
+        hs.append([lib.autograd.grad(g[i], w, retain_graph=True)[0].tolist() for i in range(3)])
+    np.testing.assert_allclose(hs[0], hs[1], rtol=1e-13)
+    assert np.linalg.eigvalsh(np.array(hs[0])).min() > 0  # the loss is strictly convex there
+
+
+@pytest.mark.parametrize("op", ["__and__", "__or__", "__xor__"])
+def test_bitwise_operators_on_integers_and_bools_match_torch(op):
+    for a, b in [([5, 3, -1, 12], [6, 1, 7, 10]), ([True, False, True], [True, True, False])]:
+        ours = getattr(cr.tensor(a), op)(cr.tensor(b))
+        theirs = getattr(torch.tensor(a), op)(torch.tensor(b))
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    assert getattr(cr.tensor([5, 6]), op)(3).tolist() == getattr(torch.tensor([5, 6]), op)(3).tolist()
+    with pytest.raises(ValueError, match="bitwise_.*not implemented for float32"):
+        getattr(cr.tensor([1.0]), op)(cr.tensor([1.0]))
+
+
+def test_bitwise_not_matches_torch():
+    assert (~cr.tensor([5, 0, -3])).tolist() == (~torch.tensor([5, 0, -3])).tolist() == [-6, -1, 2]
+    assert (~cr.tensor([True, False])).tolist() == [False, True]
+
+
+def test_gather_and_scatter_add_on_zero_d_inputs_match_torch():
+    assert cr.gather(cr.tensor(5.0), 0, cr.tensor([0, 0])).tolist() == [5.0, 5.0]
+    assert cr.gather(cr.tensor(5.0), 0, cr.tensor(0)).shape == ()
+    out = cr.scatter_add(cr.tensor(1.0), 0, cr.tensor(0), cr.tensor(2.0))
+    assert out.shape == () and out.item() == torch.scatter_add(torch.tensor(1.0), 0, torch.tensor(0), torch.tensor(2.0)).item()
+    with pytest.raises(IndexError):
+        cr.gather(cr.tensor(5.0), 0, cr.tensor([1]))
+
+
+def test_relu_passes_the_gradient_of_nan_as_torch():
+    x = cr.tensor([math.nan, 1.0, -1.0], requires_grad=True)
+    cr.relu(x).sum().backward()
+    xt = torch.tensor([math.nan, 1.0, -1.0], requires_grad=True)
+    torch.relu(xt).sum().backward()
+    assert x.grad.tolist() == xt.grad.tolist() == [1.0, 1.0, 0.0]
+
+
+def test_eye_with_negative_columns_and_bool_linspace_are_refused():
+    with pytest.raises(ValueError, match="eye: expected n >= 0 and m >= 0"):
+        cr.eye(3, -3)
+    with pytest.raises(ValueError, match="linspace: not implemented for bool"):
+        cr.linspace(0, 1, 3, dtype=cr.bool)
+
+
+def test_float32_sums_grow_their_error_slowly():
+    x = cr.full((10_000_000,), 0.1)
+    t = torch.full((10_000_000,), 0.1)
+    exact = 10_000_000 * float(np.float32(0.1))
+    assert abs(x.sum().item() - exact) / exact < 1e-6
+    assert abs(x.sum().item() - t.sum().item()) / exact < 1e-6
+    assert abs(x.mean().item() - float(np.float32(0.1))) < 1e-7
+    cols = cr.full((1_000_000, 3), 0.1).sum(0).tolist()
+    np.testing.assert_allclose(cols, [exact / 10] * 3, rtol=1e-6)
+
+
+def test_a_constraint_function_may_return_the_projection():
+    w = cr.tensor([-1.0, 0.5, 3.0], requires_grad=True)
+    w.grad = cr.zeros(3)
+    cr.optim.SGD([w], lr=0.1, constraint=lambda p: p.clamp(0, 1)).step()
+    assert w.tolist() == [0.0, 0.5, 1.0]
+    w.grad = cr.zeros(3)
+    with pytest.raises(TypeError, match="constraint function must change the parameter in place and return None"):
+        cr.optim.SGD([w], lr=0.1, constraint=lambda p: 1).step()
