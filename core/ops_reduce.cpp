@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <vector>
+
 #include "core/kernels.h"
 #include "core/ops.h"
 
@@ -49,8 +51,17 @@ enum class Kind { Sum, Max, Min };
 // running float sum of 1e7 × 0.1 is 1005958.75): blocks of 1024 are summed with Eigen's vectorised
 // sum and the block sums added in double.
 inline float cascade_sum(const float* p, int64_t n) {
+  if (n <= 1024) return CVec<float>(p, n).sum();
+  const int64_t blocks = (n + 1023) / 1024;
+  double small[256];
+  std::vector<double> big(blocks > 256 ? blocks : 0);
+  double* part = blocks > 256 ? big.data() : small;
+  parallel_for(blocks, [&](int64_t b0, int64_t b1) {  // a long row: all threads, a block each
+    for (int64_t b = b0; b < b1; ++b)
+      part[b] = CVec<float>(p + b * 1024, std::min<int64_t>(1024, n - b * 1024)).sum();
+  }, n);
   double acc = 0;
-  for (int64_t b = 0; b < n; b += 1024) acc += CVec<float>(p + b, std::min<int64_t>(1024, n - b)).sum();
+  for (int64_t b = 0; b < blocks; ++b) acc += part[b];
   return static_cast<float>(acc);
 }
 
@@ -88,12 +99,17 @@ void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner
       T* dst = out + o * inner;
       const T* src = in + o * red * inner;
       if constexpr (std::is_same_v<T, float>) {
-        if (kind == Kind::Sum) {  // column sums: accumulated in double (see cascade_sum)
-          double acc[kBlock];
-          for (int64_t i = i0; i < i1; ++i) acc[i - i0] = src[i];
-          for (int64_t r = 1; r < red; ++r) {
-            const float* row = src + r * inner;
-            for (int64_t i = i0; i < i1; ++i) acc[i - i0] += row[i];
+        if (kind == Kind::Sum) {  // column sums: runs of 64 rows in float, added up in double
+          double acc[kBlock] = {};
+          float part[kBlock];
+          for (int64_t r0 = 0; r0 < red; r0 += 64) {
+            const int64_t r1 = std::min(red, r0 + 64);
+            for (int64_t i = i0; i < i1; ++i) part[i - i0] = src[r0 * inner + i];
+            for (int64_t r = r0 + 1; r < r1; ++r) {
+              const float* row = src + r * inner;
+              for (int64_t i = i0; i < i1; ++i) part[i - i0] += row[i];
+            }
+            for (int64_t i = i0; i < i1; ++i) acc[i - i0] += part[i - i0];
           }
           for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<float>(acc[i - i0]);
           continue;
