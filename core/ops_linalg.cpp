@@ -151,7 +151,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   if (bias.defined()) t = promote_types(t, bias.dtype());
   Tensor xc = x.dtype() == t ? contig(x) : convert(x, t);
   MatLayout lw = mat_layout(w, t);
-  Tensor bc = !bias.defined() || bias.dtype() == t ? bias : convert(bias, t);
+  Tensor bc = !bias.defined() ? bias : bias.dtype() == t ? contig(bias) : convert(bias, t);
   Shape os(x.shape().begin(), x.shape().end() - 1);
   os.push_back(out_f);
   Tensor y = empty(os, t);
@@ -161,9 +161,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
       MatMap<T> Y(ptr<T>(y), rows, out_f);
       if (in == 0 || rows == 0 || out_f == 0) Y.setZero();
       else with_mat<T>(lw, 0, out_f, in, [&](const auto& W) { Y.noalias() = CMatMap<T>(ptr<T>(xc), rows, in) * W.transpose(); });
-      if (bc.defined())
-        Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>, 0, Eigen::InnerStride<>>(
-            sptr<const T>(bc), out_f, Eigen::InnerStride<>(bc.stride(0)));
+      if (bc.defined())  // a dense bias keeps the vectorised row add
+        Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(ptr<const T>(bc), out_f);
     }
   });
   std::vector<Tensor> inputs{x, w};
