@@ -19,7 +19,7 @@ __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
     "linear", "one_hot", "conv2d", "max_pool2d", "avg_pool2d", "unfold", "fold",
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "nll_loss", "cross_entropy",
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "l1_penalty", "l2_penalty",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "l1_penalty", "l2_penalty",
     "dropout", "batch_norm", "layer_norm",
 ]
 
@@ -192,6 +192,32 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                          f"({tuple(input.shape)})")
     return _core._F_binary_cross_entropy_with_logits(
         input, target, weight, _legacy_reduction(size_average, reduce, reduction), pos_weight)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence KL(target || exp(input)) for log-probabilities ``input``:
+    pointwise target * (log target - input) (0 where target = 0), or, with ``log_target=True``,
+    exp(target) * (target - input). ``reduction='batchmean'`` (sum / batch size) is the
+    mathematical KL divergence; 'mean' (the default, as torch) divides by the number of elements."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"kl_div: expected reduction 'none', 'mean', 'sum' or 'batchmean', got {reduction!r}")
+    if log_target:
+        pointwise = _core.exp(target) * (target - input)
+    else:  # xlogy(t, t) - t * input: t log t is 0 at t = 0 (log of 1 there keeps gradients finite)
+        safe = _core.where(target > 0, target, 1.0)
+        pointwise = target * _core.log(safe) - target * input
+    if reduction == "none":
+        return pointwise
+    if reduction == "sum":
+        return pointwise.sum()
+    if reduction == "batchmean":
+        return pointwise.sum() / (input.shape[0] if input.ndim else 1)
+    _warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                   "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                   "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                   stacklevel=2)
+    return pointwise.mean()
 
 
 # ------------------------------------------------------------------ regularisers
