@@ -276,8 +276,18 @@ Tensor pow(const Tensor& x, const Scalar& p) {
   Dtype t = arith_type(result_type(x, p));
   double pv = p.value;
   Tensor y;
+  // The exponents students write most, as PyTorch computes them (and as fast: no std::pow per
+  // element); so x**0.5 is sqrt(x) (sqrt(-0) = -0) and x**-1 is 1/x, exactly as in torch.
   if (pv == 2.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v * v; });
   else if (pv == 1.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v; });
+  else if (pv == 3.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v * v * v; });
+  else if (is_floating(t) && (pv == 0.5 || pv == -0.5)) {
+    NoGradGuard forward_only;  // sqrt's kernel computes the root; pow records its own node below
+    y = sqrt(x.to(t));
+    if (pv == -0.5) y = scalar_kernel(y, pv, t, [](auto v, auto) { return 1 / v; });
+  }
+  else if (is_floating(t) && pv == -1.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / v; });
+  else if (is_floating(t) && pv == -2.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / (v * v); });
   else if (is_floating(t)) y = scalar_kernel(x, pv, t, [](auto v, auto q) { return std::pow(v, q); });
   else {
     CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "

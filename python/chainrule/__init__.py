@@ -8,12 +8,15 @@ Use it like PyTorch::
     x.grad          # tensor([12.])
 
 The C++ core lives in ``chainrule._core``; this package adds the pure-Python conveniences
-(``tensor()`` from nested lists and arrays, size arguments as varargs, indexing, ``no_grad``).
+(``tensor()`` from nested lists and arrays, size arguments as varargs, indexing, ``no_grad``,
+devices: ``device=``, ``.to('cpu')``, ``cr.cuda.is_available()``; chainrule runs on the CPU only).
 """
 from __future__ import annotations
 
 import builtins as _builtins
 import collections as _collections
+import sys as _sys
+import types as _types
 
 import numpy as _np
 
@@ -82,7 +85,6 @@ from ._core import (  # noqa: F401  (re-exported)
     one_hot,
     permute,
     pow,
-    randperm,
     reciprocal,
     relu,
     reshape,
@@ -108,6 +110,7 @@ from ._core import (  # noqa: F401  (re-exported)
 )
 from ._grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: E402
 from ._tensor_py import install as _install  # noqa: E402
+from ._tensor_py import device, _device  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import data, nn, optim  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
@@ -134,12 +137,14 @@ def _finish(t, requires_grad):
     return t
 
 
-def tensor(data, dtype=None, requires_grad=False):
+def tensor(data, dtype=None, requires_grad=False, *, device=None):
     """A new tensor holding a copy of ``data`` (a number, nested lists, a NumPy array or a tensor).
 
     The dtype is inferred as PyTorch does: Python floats give float32, ints int64, bools bool;
     NumPy arrays keep float64/float32/int64/bool. Example: ``cr.tensor([[1., 2.], [3., 4.]])``.
+    ``device`` may be None or 'cpu' (chainrule runs on the CPU only; other devices raise).
     """
+    _device(device, _FACTORY_HINT)
     if isinstance(data, Tensor):
         t = data.detach().clone()
         return _finish(t if dtype is None else t.to(dtype), requires_grad)
@@ -165,8 +170,11 @@ def tensor(data, dtype=None, requires_grad=False):
     return _finish(from_numpy(arr), requires_grad)
 
 
-def as_tensor(data, dtype=None):
-    """Like ``tensor`` but without a copy when ``data`` is already a suitable tensor or array."""
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but without a copy when ``data`` is already a suitable tensor or array.
+
+    ``device`` may be None or 'cpu' (chainrule runs on the CPU only)."""
+    _device(device, _FACTORY_HINT)
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, _np.ndarray) and data.flags.c_contiguous and data.flags.writeable and \
@@ -179,34 +187,42 @@ def _dtype(dtype, default=float32):
     return default if dtype is None else dtype
 
 
-def empty(*size, dtype=None, requires_grad=False):
+_FACTORY_HINT = "remove device= or use device='cpu'"
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
     """An uninitialised tensor of the given size."""
+    _device(device, _FACTORY_HINT)
     return _finish(_core._empty(_sizes(size, "empty"), _dtype(dtype)), requires_grad)
 
 
-def zeros(*size, dtype=None, requires_grad=False):
+def zeros(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of zeros: ``cr.zeros(2, 3)`` or ``cr.zeros((2, 3), dtype=cr.float64)``."""
+    _device(device, _FACTORY_HINT)
     return _finish(_core._zeros(_sizes(size, "zeros"), _dtype(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad=False):
+def ones(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of ones: ``cr.ones(2, 3)``."""
+    _device(device, _FACTORY_HINT)
     return _finish(_core._ones(_sizes(size, "ones"), _dtype(dtype)), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, requires_grad=False, *, device=None):
     """A tensor filled with ``fill_value``; the dtype follows the value (int -> int64, float -> float32)."""
+    _device(device, _FACTORY_HINT)
     if dtype is None:
         dtype = bool if isinstance(fill_value, _Py_bool) else \
             int64 if isinstance(fill_value, (_Py_int, _np.integer)) else float32
     return _finish(_core._full(_sizes((size,), "full"), fill_value, dtype), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=None):
     """Values from start (default 0) up to but not including end: ``cr.arange(5)`` -> [0, 1, 2, 3, 4].
 
     int64 when start, end and step are all ints, else float32, as PyTorch.
     """
+    _device(device, _FACTORY_HINT)
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -215,29 +231,34 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False):
     return _finish(_core._arange(_Py_float(start), _Py_float(end), _Py_float(step), dtype), requires_grad)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
+def linspace(start, end, steps, dtype=None, requires_grad=False, *, device=None):
     """``steps`` evenly spaced values from start to end, both included."""
+    _device(device, _FACTORY_HINT)
     return _finish(_core._linspace(_Py_float(start), _Py_float(end), _Py_int(steps), _dtype(dtype)), requires_grad)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
+def eye(n, m=None, dtype=None, requires_grad=False, *, device=None):
     """The n x m (default n x n) identity matrix."""
+    _device(device, _FACTORY_HINT)
     n = _Py_int(n)
     return _finish(_core._eye(n, n if m is None else _Py_int(m), _dtype(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad=False):
+def rand(*size, dtype=None, device=None, requires_grad=False):
     """Uniform samples from [0, 1). Seed with ``cr.manual_seed``."""
+    _device(device, _FACTORY_HINT)
     return _finish(_core._rand(_sizes(size, "rand"), _dtype(dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad=False):
+def randn(*size, dtype=None, device=None, requires_grad=False):
     """Standard normal samples. Seed with ``cr.manual_seed``."""
+    _device(device, _FACTORY_HINT)
     return _finish(_core._randn(_sizes(size, "randn"), _dtype(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None):
+def randint(low, high=None, size=(), dtype=None, *, device=None):
     """Random int64 values in [low, high): ``cr.randint(0, 10, (3,))`` (or ``randint(high, size)``)."""
+    _device(device, _FACTORY_HINT)
     if high is None:
         raise TypeError("randint: expected randint(low, high, size) or randint(high, size=...)")
     if isinstance(high, (tuple, list)):
@@ -246,34 +267,87 @@ def randint(low, high=None, size=(), dtype=None):
     return t if dtype is None else t.to(dtype)
 
 
-def empty_like(t, dtype=None, requires_grad=False):
+def empty_like(t, dtype=None, requires_grad=False, *, device=None):
     """An uninitialised tensor with the shape (and dtype) of t."""
-    return empty(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return empty(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t, dtype=None, requires_grad=False, *, device=None):
     """Zeros with the shape (and dtype) of t."""
-    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return zeros(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t, dtype=None, requires_grad=False, *, device=None):
     """Ones with the shape (and dtype) of t."""
-    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return ones(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t, fill_value, dtype=None, requires_grad=False, *, device=None):
     """``fill_value`` with the shape (and dtype) of t."""
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device)
 
 
-def rand_like(t, dtype=None, requires_grad=False):
+def rand_like(t, dtype=None, requires_grad=False, *, device=None):
     """Uniform samples from [0, 1) with the shape (and dtype) of t."""
-    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return rand(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, requires_grad=False):
+def randn_like(t, dtype=None, requires_grad=False, *, device=None):
     """Standard normal samples with the shape (and dtype) of t."""
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+    return randn(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
+
+
+def randperm(n, *, dtype=None, device=None, **kwargs):
+    """A random permutation of 0..n-1 (int64, or ``dtype``): ``cr.randperm(5)``.
+
+    ``seed=`` gives its own reproducible order. ``device`` may be None or 'cpu'.
+    """
+    _device(device, _FACTORY_HINT)
+    t = _core.randperm(n, **kwargs)
+    return t if dtype is None else t.to(dtype)
+
+
+# ------------------------------------------------------------------------------------------------
+# cr.cuda and cr.backends: what portable code asks before choosing a device, e.g.
+#     device = "cuda" if cr.cuda.is_available() else "cpu"
+# chainrule has no GPU, so every "is there one?" answers no, as on PyTorch's CPU-only build.
+# ------------------------------------------------------------------------------------------------
+def _namespace(name, doc, **members):
+    mod = _types.ModuleType(f"{__name__}.{name}", doc)
+    for key, value in members.items():
+        setattr(mod, key, value)
+    _sys.modules[mod.__name__] = mod  # so `import chainrule.cuda` works too
+    return mod
+
+
+def _false():
+    """False: chainrule runs on the CPU only."""
+    return False
+
+
+def _device_count():
+    """0: chainrule has no GPUs."""
+    return 0
+
+
+def _cuda_manual_seed(seed):
+    """Does nothing (there is no GPU generator to seed); seed the CPU with ``cr.manual_seed``."""
+    return None
+
+
+cuda = _namespace(
+    "cuda", "No GPUs: ``cr.cuda.is_available()`` is False, so "
+    "``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` picks the CPU.",
+    is_available=_false, device_count=_device_count, manual_seed=_cuda_manual_seed,
+    manual_seed_all=_cuda_manual_seed)
+backends = _namespace(
+    "backends", "Accelerator back ends, all absent: ``cr.backends.mps.is_available()`` is False.",
+    mps=_namespace("backends.mps", "Apple's Metal (MPS): not available in chainrule.",
+                   is_available=_false, is_built=_false),
+    cuda=_namespace("backends.cuda", "CUDA: not built into chainrule.", is_built=_false),
+    cudnn=_namespace("backends.cudnn", "cuDNN: not available; ``deterministic`` and ``benchmark`` "
+                     "may be set (as seeding code does) and change nothing.",
+                     is_available=_false, deterministic=False, benchmark=False, enabled=False))
 
 
 # Named like torch.return_types.max / min.

@@ -1,4 +1,7 @@
-"""Tensor methods written in Python: NumPy conversion, indexing (reading and writing), max/min."""
+"""Tensor methods written in Python: NumPy conversion, indexing (reading and writing), max/min,
+and devices (``cr.device``, ``.device``, ``.to(...)``, ``.cpu()``)."""
+import re
+
 import numpy as np
 
 from . import _core
@@ -187,6 +190,237 @@ def _iter(self):
     return (_core.select(self, 0, i) for i in range(self.shape[0]))
 
 
+# ------------------------------------------------------------------------------------------------
+# Devices. chainrule has one device, the CPU; ``device=`` arguments, ``.to(device)`` and ``.cpu()``
+# exist so that code written for PyTorch (``device = 'cuda' if torch.cuda.is_available() else
+# 'cpu'``) runs unchanged. Any other device is refused where it is used, with one message.
+# ------------------------------------------------------------------------------------------------
+# The device types torch.device knows: "cuda:0" is a valid *name* (so code can build it), only
+# creating or moving a tensor there fails. Anything else is an invalid device string, as in torch.
+_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve",
+                 "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                 "privateuseone")
+_DEVICE_RE = re.compile(r"([a-z]+)(?::(0|[1-9][0-9]*))?")
+
+
+class DeviceError(RuntimeError, AssertionError):
+    """A tensor or module asked for a device other than the CPU.
+
+    A RuntimeError (chainrule's choice) and an AssertionError (what PyTorch's CPU-only build raises
+    for 'cuda'), so code written for either catches it.
+    """
+
+
+def _is_torch_like_device(d):
+    return hasattr(d, "type") and hasattr(d, "index") and not isinstance(d, (str, device))
+
+
+class device:
+    """Where a tensor lives, as ``torch.device``: ``cr.device("cpu")``, ``cr.device("cpu", 0)``.
+
+    chainrule computes on the CPU only. Other device names (``"cuda"``, ``"cuda:0"``, ``"mps"``)
+    can be written down, so portable code keeps working, but creating a tensor there or moving one
+    there raises a RuntimeError. ``.type`` is the kind ("cpu"), ``.index`` the number or None.
+    As in PyTorch, a device equals another device (``x.device == cr.device("cpu")``), never a
+    string: compare ``x.device.type == "cpu"``.
+    """
+
+    __slots__ = ("_type", "_index")
+
+    def __init__(self, type, index=None):
+        if isinstance(type, device) or _is_torch_like_device(type):
+            if index is not None:
+                raise TypeError(f"device(): argument 'type' must be str when an index is given, "
+                                f"got {_builtin_type(type).__name__}")
+            type = str(type)
+        elif isinstance(type, (int, np.integer)) and not isinstance(type, (bool, np.bool_)):
+            raise DeviceError(f"chainrule runs on the CPU only; got device {int(type)} (a bare index "
+                              f"means an accelerator, as in 'cuda:{int(type)}'; use 'cpu')")
+        elif not isinstance(type, str):
+            raise TypeError(f"device(): expected a device string such as 'cpu', got "
+                            f"{_builtin_type(type).__name__}")
+        if index is not None and (not isinstance(index, (int, np.integer)) or
+                                  isinstance(index, (bool, np.bool_))):
+            raise TypeError(f"device(): argument 'index' must be int, not {_builtin_type(index).__name__}")
+        if not type:
+            raise RuntimeError("device(): the device string must not be empty (use 'cpu')")
+        m = _DEVICE_RE.fullmatch(type)
+        if m is None or m.group(1) not in _DEVICE_TYPES:
+            kind = re.match(r"[a-z]*", type).group(0)
+            if kind in _DEVICE_TYPES:
+                raise RuntimeError(f"device(): invalid device string {type!r} (expected 'type' or "
+                                   "'type:index', e.g. 'cpu' or 'cuda:0')")
+            raise RuntimeError(f"device(): unknown device type in {type!r}; expected one of "
+                               f"{', '.join(_DEVICE_TYPES)} (chainrule itself runs on 'cpu')")
+        kind, parsed = m.group(1), m.group(2)
+        if parsed is not None and index is not None:
+            raise RuntimeError(f"device(): the type string {type!r} must not include an index "
+                               "because index was passed explicitly")
+        if index is not None and index < 0:
+            raise RuntimeError(f"device(): device index must not be negative, got {index}")
+        self._type = kind
+        self._index = int(parsed) if parsed is not None else None if index is None else int(index)
+
+    @property
+    def type(self):
+        """The device kind: 'cpu' (or 'cuda', 'mps', ... for names chainrule cannot use)."""
+        return self._type
+
+    @property
+    def index(self):
+        """The device number, or None when not given (``cr.device("cpu").index is None``)."""
+        return self._index
+
+    def __repr__(self):
+        if self._index is None:
+            return f"device(type='{self._type}')"
+        return f"device(type='{self._type}', index={self._index})"
+
+    def __str__(self):
+        return self._type if self._index is None else f"{self._type}:{self._index}"
+
+    def __eq__(self, other):
+        if not isinstance(other, device):
+            return NotImplemented  # as torch: device("cpu") == "cpu" is False
+        return self._type == other._type and self._index == other._index
+
+    def __hash__(self):
+        return hash((self._type, self._index))
+
+    def __reduce__(self):
+        return (device, (self._type, self._index))
+
+
+_builtin_type = type  # `type` is a parameter name of device.__init__, as in torch.device
+_CPU = device("cpu")
+
+
+def _device(d, hint="use 'cpu'", op="device"):
+    """The one check behind every ``device=`` argument and ``.to(device)``: None (meaning "don't
+    care") stays None, any spelling of the CPU gives that cr.device ('cpu' or 'cpu:0'), anything
+    else raises."""
+    if d is None:
+        return None
+    if _builtin_type(d) is device:
+        dev = d
+    elif isinstance(d, str) and isinstance(getattr(_core, d, None), _core.dtype):
+        raise TypeError(f"{op}: '{d}' is a dtype name, not a device; pass the dtype itself, "
+                        f"cr.{d}")
+    elif isinstance(d, str) or isinstance(d, device) or _is_torch_like_device(d):
+        dev = device(str(d))  # torch.device objects too, duck-typed through their name
+    elif isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)):
+        raise DeviceError(f"chainrule runs on the CPU only; got device {int(d)} (a bare index means "
+                          f"an accelerator, as in 'cuda:{int(d)}'; {hint})")
+    else:
+        raise TypeError(f"device: expected a device such as 'cpu' or cr.device('cpu'), got "
+                        f"{_builtin_type(d).__name__}")
+    if dev._type != "cpu":
+        raise DeviceError(f"chainrule runs on the CPU only; got device '{dev}' ({hint})")
+    return dev
+
+
+_cpp_to = _core.Tensor.to  # dtype conversion, in C++ (differentiable between float dtypes)
+
+
+def _flags(rest, kwargs, names, op):
+    """Positional flags after the device/dtype/tensor argument, then keyword ones, as bools."""
+    if len(rest) > len(names):
+        raise TypeError(f"{op}: takes at most {len(names)} flag(s) ({', '.join(names)}) after the "
+                        f"device/dtype, got {len(rest)} more positional arguments")
+    values = dict(zip(names, rest))
+    for name in names:
+        if name in kwargs:
+            if name in values:
+                raise TypeError(f"{op}: got multiple values for argument '{name}'")
+            values[name] = kwargs.pop(name)
+    for name, v in values.items():
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{op}: argument '{name}' must be bool, not {_builtin_type(v).__name__}")
+    return [bool(values.get(name, False)) for name in names]
+
+
+def _parse_to(args, kwargs, op, flags):
+    """torch's .to() overloads: (device=None, dtype=None, *flags), (dtype, *flags) or
+    (tensor, *flags), with device=, dtype= and the flags as keywords. Returns
+    (device or None, dtype or None, flag values)."""
+    kwargs = dict(kwargs)
+    unknown = set(kwargs) - {"device", "dtype", *flags}
+    if unknown:
+        raise TypeError(f"{op}: unexpected keyword argument '{sorted(unknown)[0]}' (expected device=, "
+                        f"dtype={''.join(', ' + f + '=' for f in flags)})")
+    given = {k: kwargs.pop(k) for k in ("device", "dtype") if k in kwargs}
+    dev, dtype, rest = given.get("device"), given.get("dtype"), args
+    if args and isinstance(args[0], (Tensor, _core.dtype)):
+        if given:
+            raise TypeError(f"{op}: with a {'tensor' if isinstance(args[0], Tensor) else 'dtype'} as "
+                            f"first argument, don't also pass {' or '.join(k + '=' for k in given)} "
+                            f"(write {op[:-2]}(device, dtype))")
+        if isinstance(args[0], Tensor):
+            dev, dtype = _CPU, args[0].dtype
+        else:
+            dtype = args[0]
+        rest = args[1:]
+    elif args:
+        d = args[0]
+        if not (d is None or isinstance(d, (str, device, int, np.integer)) or _is_torch_like_device(d)) \
+                or isinstance(d, (bool, np.bool_)):
+            raise TypeError(f"{op}: expected a device ('cpu'), a dtype (cr.float64) or a tensor as "
+                            f"first argument, got {_builtin_type(d).__name__}")
+        if "device" in given:
+            raise TypeError(f"{op}: got multiple values for argument 'device'")
+        dev, rest = d, args[1:]
+        if rest:
+            if rest[0] is not None and not isinstance(rest[0], _core.dtype):
+                raise TypeError(f"{op}: the argument after the device must be a dtype (cr.float64) "
+                                f"or None, got {_builtin_type(rest[0]).__name__}")
+            if "dtype" in given:
+                raise TypeError(f"{op}: got multiple values for argument 'dtype'")
+            dtype, rest = rest[0], rest[1:]
+    if dtype is not None and not isinstance(dtype, _core.dtype):
+        raise TypeError(f"{op}: dtype must be a chainrule dtype (cr.float32, ...), got {dtype!r}")
+    return dev, dtype, _flags(rest, kwargs, flags, op)
+
+
+def _to(self, *args, **kwargs):
+    """This tensor on a device and/or with a dtype, as ``torch.Tensor.to``.
+
+    ``x.to('cpu')``, ``x.to(device)``, ``x.to(cr.float64)``, ``x.to('cpu', cr.float64)``,
+    ``x.to(other)`` (other's dtype), keywords ``device=``, ``dtype=``, ``non_blocking=``, ``copy=``.
+    Returns ``self`` when nothing changes (unless ``copy=True``); dtype conversions are
+    differentiable between float dtypes. chainrule runs on the CPU only: any other device raises.
+    """
+    dev, dtype, (_non_blocking, copy) = _parse_to(args, kwargs, "to()", ("non_blocking", "copy"))
+    dev = _device(dev, "remove .to(device) or use 'cpu'", "to()")
+    if dtype is not None and dtype != self.dtype:
+        return _cpp_to(self, dtype)
+    # torch compares devices literally: 'cpu:0' is not the tensor's device(type='cpu'), so it copies
+    return self.clone() if copy or (dev is not None and dev.index is not None) else self
+
+
+def _cpu(self):
+    """This tensor on the CPU: chainrule's tensors always are, so this returns ``self``, as
+    PyTorch does for a tensor already on the CPU."""
+    return self
+
+
+def _cuda(self, device=None, non_blocking=False):
+    """Always raises: chainrule runs on the CPU only (write ``.to(device)`` with
+    ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` for code that runs on both)."""
+    _refuse_cuda(device)
+
+
+def _refuse_cuda(index):
+    """The error of ``tensor.cuda()`` and ``model.cuda()``, naming the device asked for."""
+    name = "cuda" if index is None else f"cuda:{index}" if isinstance(index, int) else str(index)
+    raise DeviceError(f"chainrule runs on the CPU only; got device '{name}' (remove .cuda() or use "
+                      ".cpu())")
+
+
+def _get_device(self):
+    """-1, PyTorch's device ordinal for a CPU tensor."""
+    return -1
+
+
 def install(cls, max, min):
     cls.numpy = _numpy
     cls.tolist = _tolist
@@ -199,3 +433,10 @@ def install(cls, max, min):
     cls.__array_priority__ = 1000  # NumPy defers to our reflected operators
     cls.max = max
     cls.min = min
+    cls.to = _to
+    cls.cpu = _cpu
+    cls.cuda = _cuda
+    cls.get_device = _get_device
+    cls.device = property(lambda self: _CPU, doc="Where the tensor lives: always cr.device('cpu').")
+    cls.is_cpu = property(lambda self: True, doc="True: chainrule's tensors live on the CPU.")
+    cls.is_cuda = property(lambda self: False, doc="False: chainrule has no GPU support.")

@@ -710,7 +710,7 @@ def test_package_ships_type_stubs():
 
 
 def test_signatures_are_introspectable():
-    assert list(inspect.signature(cr.tensor).parameters) == ["data", "dtype", "requires_grad"]
+    assert list(inspect.signature(cr.tensor).parameters) == ["data", "dtype", "requires_grad", "device"]
     assert "allow_unused" in inspect.signature(cr.autograd.grad).parameters
     assert re.search(r"softmax\(input: .*dim", cr.softmax.__doc__)  # pybind11's text signature
 

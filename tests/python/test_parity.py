@@ -127,3 +127,23 @@ def test_a_constraint_function_may_return_the_projection():
     w.grad = cr.zeros(3)
     with pytest.raises(TypeError, match="constraint function must change the parameter in place and return None"):
         cr.optim.SGD([w], lr=0.1, constraint=lambda p: 1).step()
+
+
+@pytest.mark.parametrize("p", [3, -1, 0.5, -2, -0.5, 2, 1])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fast_powers_give_torch_values_and_derivatives(p, dtype):
+    vals = [-0.0, 0.0, -4.0, math.inf, -math.inf, math.nan, 2.0, 1e-40, 0.3, -1.5, 7.0] * 3
+    for n in (1, 7, 8, 9, 17, 33):
+        v = vals[:n]
+        ours = (cr.tensor(v, dtype=getattr(cr, dtype)) ** p).tolist()
+        theirs = (torch.tensor(v, dtype=getattr(torch, dtype)) ** p).tolist()
+        np.testing.assert_allclose(ours, theirs, rtol=2e-6 if dtype == "float32" else 1e-14, equal_nan=True)
+        assert [math.copysign(1, a) for a in ours if a == 0] == [math.copysign(1, b) for b in theirs if b == 0]
+    x = cr.tensor([0.7, 1.3, 2.0], dtype=cr.float64, requires_grad=True)
+    xt = torch.tensor([0.7, 1.3, 2.0], dtype=torch.float64, requires_grad=True)
+    (g,) = cr.autograd.grad((x ** p).sum(), x, create_graph=True)
+    (gt,) = torch.autograd.grad((xt ** p).sum(), xt, create_graph=True)
+    np.testing.assert_allclose(g.tolist(), gt.tolist(), rtol=1e-14)
+    if p not in (1,):
+        np.testing.assert_allclose(cr.autograd.grad(g.sum(), x)[0].tolist(),
+                                   torch.autograd.grad(gt.sum(), xt)[0].tolist(), rtol=1e-14)

@@ -5,7 +5,7 @@ that are about Python objects: attribute registration, __call__ with any signatu
 """
 import collections
 
-from .. import _core
+from .. import _core, _tensor_py
 
 Tensor = _core.Tensor
 Module = _core.Module
@@ -196,6 +196,52 @@ def apply(self, fn):
     return self
 
 
+def to(self, *args, **kwargs):
+    """Moves and/or casts the parameters and buffers, as ``torch.nn.Module.to``; returns self.
+
+    ``model.to(device)`` with ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` is accepted
+    and changes nothing: chainrule runs on the CPU only, and any other device raises. Also
+    ``model.to(dtype)``, ``model.to(device, dtype)``, ``model.to(tensor)`` and ``non_blocking=``.
+    """
+    dev, dtype, _ = _tensor_py._parse_to(args, kwargs, "Module.to()", ("non_blocking",))
+    _tensor_py._device(dev, "remove .to(device) or use 'cpu'", "Module.to()")
+    if dtype is not None:
+        if dtype not in (_core.float32, _core.float64):
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes (cr.float32, cr.float64), "
+                            f"but got desired dtype={dtype}")
+        _cast_floats(self, dtype)
+    return self
+
+
+def _cast_floats(module, dtype):
+    """Where ``Module.to(dtype)`` would cast every floating-point parameter and buffer (integer
+    buffers stay): a no-op when they already have that dtype, else NotImplementedError for now."""
+    tensors = [t for _, t in module._named_parameters(True)] + [t for _, t in module._named_buffers(True)]
+    wrong = sorted({_cr_name(t.dtype) for t in tensors
+                    if t is not None and t.is_floating_point() and t.dtype != dtype})
+    if wrong:
+        want = _cr_name(dtype)
+        raise NotImplementedError(
+            f"Module.to({want}): converting an existing module's {'/'.join(wrong)} parameters to "
+            f"{want} is not supported yet (a parameter's data can't be replaced in place); build the "
+            f"layers in that dtype instead, e.g. cr.nn.Linear(2, 3, dtype={want})")
+
+
+def _cr_name(dtype):
+    return "cr." + str(dtype).rsplit(".", 1)[-1]
+
+
+def cpu(self):
+    """Returns self: a chainrule module always lives on the CPU (as ``torch.nn.Module.cpu``)."""
+    return self
+
+
+def cuda(self, device=None):
+    """Always raises: chainrule runs on the CPU only (write ``model.to(device)`` with
+    ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` for code that runs on both)."""
+    _tensor_py._refuse_cuda(device)
+
+
 def _deepcopy(self, memo):
     raise TypeError(f"deepcopy: copying a whole {type(self).__name__} is not supported yet; copy its "
                     "weights instead: best = {k: v.clone() for k, v in model.state_dict().items()}, "
@@ -216,7 +262,7 @@ def _dir(self):
 def install():
     for fn in [register_parameter, register_buffer, add_module, parameters, named_parameters,
                buffers, named_buffers, children, named_children, modules, named_modules, train,
-               eval, zero_grad, state_dict, load_state_dict, apply]:
+               eval, zero_grad, state_dict, load_state_dict, apply, to, cpu, cuda]:
         setattr(Module, fn.__name__, fn)
     Module.__setattr__ = _setattr
     Module.__getattr__ = _getattr
