@@ -80,7 +80,7 @@ Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
 
 // For ops whose Eigen packet math is exact on every input (abs, max, inverse): no correction.
 struct Exact {
-  template <class T> T operator()(T, T y) const { return y; }
+  template <class T> void operator()(const T*, T*, int64_t) const {}
 };
 
 // Recomputes with the scalar libm function `ref` where the input leaves [lo, hi] (or is NaN): there
@@ -90,9 +90,16 @@ template <class Ref>
 struct OutsideRange {
   double lo32, hi32, lo64, hi64;
   Ref ref;
-  template <class T> T operator()(T v, T y) const {
+  // Fixes out[0, n) in place. The common case (every input inside the range) costs one
+  // vectorised pass of comparisons; only a chunk with a special value takes the scalar loop.
+  template <class T> void operator()(const T* in, T* out, int64_t n) const {
     const bool f32 = std::is_same_v<T, float>;
-    return v >= T(f32 ? lo32 : lo64) && v <= T(f32 ? hi32 : hi64) ? y : static_cast<T>(ref(v));
+    const T lo = T(f32 ? lo32 : lo64), hi = T(f32 ? hi32 : hi64);
+    int outside = 0;
+    for (int64_t i = 0; i < n; ++i) outside |= !(in[i] >= lo) | !(in[i] <= hi);  // NaN is outside
+    if (!outside) return;
+    for (int64_t i = 0; i < n; ++i)
+      if (!(in[i] >= lo && in[i] <= hi)) out[i] = static_cast<T>(ref(in[i]));
   }
 };
 template <class Ref>
@@ -106,7 +113,7 @@ OutsideRange<Ref> outside_normal(Ref ref) {
 }
 
 // out = f(x) over float data with an Eigen array expression (vectorised exp, log, tanh, ...), then
-// fix(x, out) per element (see OutsideRange). Integer and bool inputs are computed in float32, as
+// fix(x, out, n) (see OutsideRange). Integer and bool inputs are computed in float32, as
 // PyTorch does.
 template <class F, class Fix = Exact>
 Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
@@ -118,8 +125,7 @@ Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
     T* o = ptr<T>(out);
     parallel_for(xc.numel(), [&](int64_t b, int64_t e) {
       Vec<T>(o + b, e - b) = f(CVec<T>(in + b, e - b));
-      if constexpr (!std::is_same_v<Fix, Exact>)
-        for (int64_t i = b; i < e; ++i) o[i] = fix(in[i], o[i]);
+      fix(in + b, o + b, e - b);
     });
   });
   return out;
