@@ -14,6 +14,7 @@ devices: ``device=``, ``.to('cpu')``, ``cr.cuda.is_available()``; chainrule runs
 from __future__ import annotations
 
 import builtins as _builtins
+import math as _math
 import collections as _collections
 import sys as _sys
 import types as _types
@@ -129,6 +130,13 @@ def _sizes(size, op):
         if not isinstance(s, (_Py_int, _np.integer)) or isinstance(s, _Py_bool):
             raise TypeError(f"{op}: expected sizes as ints, got {type(s).__name__}")
     return [_Py_int(s) for s in size]
+
+
+# Constants, as torch.pi, torch.e, torch.inf, torch.nan.
+pi = _math.pi
+e = _math.e
+inf = _math.inf
+nan = _math.nan
 
 
 def _finish(t, requires_grad):

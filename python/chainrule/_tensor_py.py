@@ -421,6 +421,73 @@ def _get_device(self):
     return -1
 
 
+# ------------------------------------------------------------------------------------------------
+# Tensor conveniences from PyTorch tutorials: shapes and dtypes taken from another tensor.
+# ------------------------------------------------------------------------------------------------
+def _expand_as(self, other):
+    """self broadcast to other's shape (a view, as torch's expand_as)."""
+    return _core.expand(self, list(other.shape))
+
+
+def _view_as(self, other):
+    """self viewed with other's shape (raises where view() would)."""
+    return self.view(*other.shape)
+
+
+def _reshape_as(self, other):
+    """self reshaped to other's shape (a view when possible)."""
+    return self.reshape(*other.shape)
+
+
+def _new(fill):
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        import chainrule as cr
+        return getattr(cr, fill)(*size, dtype=self.dtype if dtype is None else dtype, device=device,
+                                 requires_grad=requires_grad)
+    new.__name__ = f"new_{fill}"
+    new.__doc__ = f"A new tensor of {fill} with the given size, in this tensor's dtype (unless dtype=)."
+    return new
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A new tensor of the given size filled with fill_value, in this tensor's dtype (unless dtype=)."""
+    import chainrule as cr
+    return cr.full(size, fill_value, dtype=self.dtype if dtype is None else dtype, device=device,
+                   requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    """A new tensor (a copy) of data, in this tensor's dtype (unless dtype=)."""
+    import chainrule as cr
+    return cr.tensor(data, dtype=self.dtype if dtype is None else dtype, device=device,
+                     requires_grad=requires_grad)
+
+
+def _type(self, dtype=None):
+    """Without an argument, the type's name ('torch.FloatTensor' style: 'chainrule.FloatTensor');
+    with a dtype, the tensor converted to it (as .to(dtype))."""
+    if dtype is None:
+        return {"float32": "chainrule.FloatTensor", "float64": "chainrule.DoubleTensor",
+                "int64": "chainrule.LongTensor", "bool": "chainrule.BoolTensor"}[str(self.dtype).split(".")[1]]
+    return self.to(dtype)
+
+
+def _get_data(self):
+    """The tensor's data without its history: shares memory, requires_grad False (as torch's .data;
+    prefer .detach() in new code, and updates under ``with cr.no_grad():``)."""
+    return self.detach()
+
+
+def _set_data(self, value):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
+    if tuple(value.shape) != tuple(self.shape) or value.dtype != self.dtype:
+        raise NotImplementedError(f"data: assigning a tensor of another shape or dtype ({tuple(value.shape)}, "
+                                  f"{value.dtype}) to .data is not supported; the tensor is "
+                                  f"{tuple(self.shape)}, {self.dtype}")
+    self.detach().copy_(value)
+
+
 def install(cls, max, min):
     cls.numpy = _numpy
     cls.tolist = _tolist
@@ -434,6 +501,10 @@ def install(cls, max, min):
     cls.max = max
     cls.min = min
     cls.to = _to
+    cls.expand_as, cls.view_as, cls.reshape_as = _expand_as, _view_as, _reshape_as
+    cls.new_zeros, cls.new_ones, cls.new_empty = _new("zeros"), _new("ones"), _new("empty")
+    cls.new_full, cls.new_tensor, cls.type = _new_full, _new_tensor, _type
+    cls.data = property(_get_data, _set_data)
     cls.cpu = _cpu
     cls.cuda = _cuda
     cls.get_device = _get_device

@@ -147,3 +147,25 @@ def test_fast_powers_give_torch_values_and_derivatives(p, dtype):
     if p not in (1,):
         np.testing.assert_allclose(cr.autograd.grad(g.sum(), x)[0].tolist(),
                                    torch.autograd.grad(gt.sum(), xt)[0].tolist(), rtol=1e-14)
+
+
+def test_tensor_conveniences_from_tutorials_match_torch():
+    for lib in (cr, torch):
+        x = lib.arange(6.0).reshape(2, 3)
+        assert tuple(lib.ones(3).expand_as(x).shape) == (2, 3) and lib.ones(3).expand_as(x).stride() == (0, 1)
+        assert lib.arange(6.0).view_as(x).tolist() == x.tolist()
+        assert tuple(x.t().reshape_as(lib.zeros(6)).shape) == (6,)
+        z = x.new_zeros(2, 2)
+        assert z.dtype == x.dtype and z.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+        assert x.new_ones((3,)).tolist() == [1.0] * 3
+        assert x.new_full((2,), 7.0).tolist() == [7.0, 7.0]
+        assert x.new_tensor([1, 2]).dtype == x.dtype
+        assert x.double().new_zeros(1).dtype == x.double().dtype
+        assert x.type(lib.float64).dtype == lib.float64
+        w = lib.ones(3, requires_grad=True)
+        d = w.data
+        assert not d.requires_grad and d.data_ptr() == w.data_ptr()
+        w.data.mul_(2)  # the tutorials' update through .data
+        assert w.tolist() == [2.0, 2.0, 2.0]
+        assert (lib.pi, lib.e, lib.inf) == (math.pi, math.e, math.inf) and math.isnan(lib.nan)
+    assert cr.zeros(2).type() == "chainrule.FloatTensor" and torch.zeros(2).type() == "torch.FloatTensor"
