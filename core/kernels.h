@@ -165,8 +165,9 @@ void for_each_row(const Shape& shape, const std::array<const int64_t*, K>& strid
 template <class A, class B, class R, class F>
 void strided_binary(const A* a, const Shape& ta, const B* b, const Shape& tb, R* out,
                     const Shape& to, const Shape& shape, F f) {
-  for_each_row<3>(shape, {ta.data(), tb.data(), to.data()}, [&](int64_t, const std::array<int64_t, 3>& off, int64_t inner,
-                                           const std::array<int64_t, 3>& st) {
+  using Offsets = std::array<int64_t, 3>;
+  for_each_row<3>(shape, {ta.data(), tb.data(), to.data()},
+                  [&](int64_t, const Offsets& off, int64_t inner, const Offsets& st) {
     const A* pa = a + off[0];
     const B* pb = b + off[1];
     R* po = out + off[2];

@@ -414,7 +414,8 @@ Tensor tanh(const Tensor& x) {
 // y = 1 / (1 + e^-x)      dy/dx = y (1 - y)
 Tensor sigmoid(const Tensor& x) {
   auto ref = [](auto v) { return 1 / (1 + std::exp(-v)); };  // torch's formula where exp saturates
-  return record("sigmoid", unary_float(x, [](const auto& v) { return v.logistic(); }, outside(-80, 80, -700, 700, ref)), {x},
+  Tensor y = unary_float(x, [](const auto& v) { return v.logistic(); }, outside(-80, 80, -700, 700, ref));
+  return record("sigmoid", y, {x},
                 kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor y = s.output();
                   return {g * y * rsub(y, 1)};
@@ -543,21 +544,30 @@ static Dtype bitwise_type(Dtype t, const char* op) {
            " tensors; it is for int64 and bool (for masks of floats, compare first: (x > 0) & (y > 0))");
   return t;
 }
+// f on integer dtypes; the dispatch instantiates the float ones too, which bitwise_type refuses.
+template <class F>
+static auto on_integers(F f) {
+  return [f](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) return static_cast<decltype(x)>(f(x, y));
+    else return x;
+  };
+}
+
 Tensor bitwise_and(const Tensor& a, const Tensor& b) {
   Dtype t = bitwise_type(result_type(a, b), "bitwise_and");
-  return binary_kernel(a, b, t, t, "bitwise_and", [](auto x, auto y) { if constexpr (std::is_integral_v<decltype(x)>) return decltype(x)(x & y); else return x; });
+  return binary_kernel(a, b, t, t, "bitwise_and", on_integers([](auto x, auto y) { return x & y; }));
 }
 Tensor bitwise_or(const Tensor& a, const Tensor& b) {
   Dtype t = bitwise_type(result_type(a, b), "bitwise_or");
-  return binary_kernel(a, b, t, t, "bitwise_or", [](auto x, auto y) { if constexpr (std::is_integral_v<decltype(x)>) return decltype(x)(x | y); else return x; });
+  return binary_kernel(a, b, t, t, "bitwise_or", on_integers([](auto x, auto y) { return x | y; }));
 }
 Tensor bitwise_xor(const Tensor& a, const Tensor& b) {
   Dtype t = bitwise_type(result_type(a, b), "bitwise_xor");
-  return binary_kernel(a, b, t, t, "bitwise_xor", [](auto x, auto y) { if constexpr (std::is_integral_v<decltype(x)>) return decltype(x)(x ^ y); else return x; });
+  return binary_kernel(a, b, t, t, "bitwise_xor", on_integers([](auto x, auto y) { return x ^ y; }));
 }
 Tensor bitwise_not(const Tensor& a) {
   Dtype t = bitwise_type(a.dtype(), "bitwise_not");
-  return t == kBool ? logical_not(a) : scalar_kernel(a, 0, t, [](auto v, auto) { if constexpr (std::is_integral_v<decltype(v)>) return decltype(v)(~v); else return v; });
+  return t == kBool ? logical_not(a) : scalar_kernel(a, 0, t, on_integers([](auto v, auto) { return ~v; }));
 }
 
 // z = cond ? a : b        dz/da = [cond], dz/db = [!cond]
@@ -591,8 +601,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
       });
       return;
     }
-    for_each_row<4>(so, {tc.data(), ta.data(), tb.data(), out.strides().data()}, [&](int64_t, const std::array<int64_t, 4>& off,
-                                                         int64_t inner, const std::array<int64_t, 4>& st) {
+    using Offsets = std::array<int64_t, 4>;
+    for_each_row<4>(so, {tc.data(), ta.data(), tb.data(), out.strides().data()},
+                    [&](int64_t, const Offsets& off, int64_t inner, const Offsets& st) {
       const bool* c = pc + off[0];
       const T *x = pa + off[1], *y = pb + off[2];
       T* dst = o + off[3];

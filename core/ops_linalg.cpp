@@ -160,7 +160,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     if constexpr (!std::is_same_v<T, bool>) {
       MatMap<T> Y(ptr<T>(y), rows, out_f);
       if (in == 0 || rows == 0 || out_f == 0) Y.setZero();
-      else with_mat<T>(lw, 0, out_f, in, [&](const auto& W) { Y.noalias() = CMatMap<T>(ptr<T>(xc), rows, in) * W.transpose(); });
+      else
+        with_mat<T>(lw, 0, out_f, in,
+                    [&](const auto& W) { Y.noalias() = CMatMap<T>(ptr<T>(xc), rows, in) * W.transpose(); });
       if (bc.defined())  // a dense bias keeps the vectorised row add
         Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(ptr<const T>(bc), out_f);
     }

@@ -564,7 +564,8 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
     CR_CHECK(index.dim() <= 1 && src.shape() == index.shape(), std::invalid_argument,
              "scatter_add: expected a 0-d or 1-d index and src of its shape for a 0-d self, got index ",
              index.shape(), " and src ", src.shape());
-    return reshape(scatter_add(reshape(self, {1}), 0, reshape(index, {index.numel()}), reshape(src, {src.numel()})), {});
+    Tensor flat = scatter_add(reshape(self, {1}), 0, reshape(index, {index.numel()}), reshape(src, {src.numel()}));
+    return reshape(flat, {});
   }
   check_gather_shapes(self, dim, index, "scatter_add");
   // PyTorch also accepts a src larger than index; chainrule asks for equal shapes (simpler, and
