@@ -410,6 +410,21 @@ void fill_normal(T* p, int64_t n, double mean, double stdev) {
 }
 }  // namespace
 
+void set_num_threads(int n) {
+  CR_CHECK(n >= 1, std::invalid_argument, "set_num_threads: expected a number of threads >= 1, got ", n);
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+}
+
+int get_num_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
 void manual_seed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(rng_mutex);
   rng().seed(seed);

@@ -203,6 +203,11 @@ Tensor empty_like(const Tensor& t);
 Tensor rand_like(const Tensor& t);
 Tensor randn_like(const Tensor& t);
 
+// Threads for the parallel kernels and GEMM (OpenMP), as torch.set_num_threads: on a shared
+// machine a student can leave cores to others. 1 without OpenMP.
+void set_num_threads(int n);
+int get_num_threads();
+
 // Seeds the global generator. Same seed, same numbers on every platform (mt19937_64 plus our own
 // uniform/normal transforms; std:: distributions differ between standard libraries).
 void manual_seed(uint64_t seed);

@@ -669,6 +669,9 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
     return randperm(n, seed.is_none() ? -1 : arg<int64_t>(seed, "randperm", "seed as an int"));
   }, py::arg("n"), py::kw_only(), py::arg("seed") = py::none(),
         "A random permutation of 0..n-1 (int64). A seed gives its own reproducible order.");
+  m.def("set_num_threads", &set_num_threads, py::arg("num_threads"),
+        "Threads for chainrule's kernels and matrix products (as torch.set_num_threads).");
+  m.def("get_num_threads", &get_num_threads, "Threads chainrule's kernels and matrix products use.");
   m.def("manual_seed", [](int64_t seed) { manual_seed(static_cast<uint64_t>(seed)); }, py::arg("seed"),
         "Seeds the random number generator: the same seed gives the same numbers on every machine.");
   m.def("from_numpy", &from_numpy, py::arg("array"),

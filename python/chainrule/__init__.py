@@ -57,6 +57,7 @@ from ._core import (  # noqa: F401  (re-exported)
     from_numpy,
     gather,
     ge,
+    get_num_threads,
     gt,
     index_add,
     index_select,
@@ -91,6 +92,7 @@ from ._core import (  # noqa: F401  (re-exported)
     reshape,
     scatter_add,
     select,
+    set_num_threads,
     sigmoid,
     sign,
     sin,
@@ -109,7 +111,7 @@ from ._core import (  # noqa: F401  (re-exported)
     var,
     where,
 )
-from ._grad_mode import enable_grad, no_grad, set_grad_enabled  # noqa: E402
+from ._grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
 from ._tensor_py import install as _install  # noqa: E402
 from ._tensor_py import device, _device  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401

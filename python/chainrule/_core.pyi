@@ -7,7 +7,7 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -303,6 +303,16 @@ class Tensor:
         """
         cos x elementwise. d/dx cos x = -sin x.
         """
+    def cpu(self):
+        """
+        This tensor on the CPU: chainrule's tensors always are, so this returns ``self``, as
+            PyTorch does for a tensor already on the CPU.
+        """
+    def cuda(self, device = None, non_blocking = False):
+        """
+        Always raises: chainrule runs on the CPU only (write ``.to(device)`` with
+            ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` for code that runs on both).
+        """
     def data_ptr(self) -> builtins.int:
         """
         The address of the first element (a view's: storage start + storage_offset * itemsize).
@@ -349,6 +359,10 @@ class Tensor:
         """
         Broadcasts to the given sizes (-1 keeps a dim).
         """
+    def expand_as(self, other):
+        """
+        self broadcast to other's shape (a view, as torch's expand_as).
+        """
     def fill_(self, arg0: typing.Any) -> Tensor:
         """
         Fills with a value, in place.
@@ -368,6 +382,10 @@ class Tensor:
     def ge(self, other: typing.Any) -> Tensor:
         """
         input >= other elementwise -> bool tensor.
+        """
+    def get_device(self):
+        """
+        -1, PyTorch's device ordinal for a CPU tensor.
         """
     def gt(self, other: typing.Any) -> Tensor:
         """
@@ -482,6 +500,26 @@ class Tensor:
         """
         -input.
         """
+    def new_empty(self, *size, dtype = None, device = None, requires_grad = False):
+        """
+        A new tensor of empty with the given size, in this tensor's dtype (unless dtype=).
+        """
+    def new_full(self, size, fill_value, dtype = None, device = None, requires_grad = False):
+        """
+        A new tensor of the given size filled with fill_value, in this tensor's dtype (unless dtype=).
+        """
+    def new_ones(self, *size, dtype = None, device = None, requires_grad = False):
+        """
+        A new tensor of ones with the given size, in this tensor's dtype (unless dtype=).
+        """
+    def new_tensor(self, data, dtype = None, device = None, requires_grad = False):
+        """
+        A new tensor (a copy) of data, in this tensor's dtype (unless dtype=).
+        """
+    def new_zeros(self, *size, dtype = None, device = None, requires_grad = False):
+        """
+        A new tensor of zeros with the given size, in this tensor's dtype (unless dtype=).
+        """
     def normal_(self, mean: typing.SupportsFloat | typing.SupportsIndex = 0.0, std: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         """
         Fills with samples of N(mean, std^2), in place.
@@ -529,6 +567,10 @@ class Tensor:
     def reshape(self, *args) -> Tensor:
         """
         Same data with a new shape, given as ints or a tuple (one may be -1): a view when the strides allow, else a copy.
+        """
+    def reshape_as(self, other):
+        """
+        self reshaped to other's shape (a view when possible).
         """
     def retain_grad(self) -> None:
         """
@@ -610,9 +652,15 @@ class Tensor:
         """
         tanh x elementwise. d/dx tanh x = 1 - tanh(x)^2.
         """
-    def to(self, dtype: dtype) -> Tensor:
+    def to(self, *args, **kwargs):
         """
-        This tensor converted to dtype (differentiable between float dtypes).
+        This tensor on a device and/or with a dtype, as ``torch.Tensor.to``.
+        
+            ``x.to('cpu')``, ``x.to(device)``, ``x.to(cr.float64)``, ``x.to('cpu', cr.float64)``,
+            ``x.to(other)`` (other's dtype), keywords ``device=``, ``dtype=``, ``non_blocking=``, ``copy=``.
+            Returns ``self`` when nothing changes (unless ``copy=True``); dtype conversions are
+            differentiable between float dtypes. chainrule runs on the CPU only: any other device raises.
+            
         """
     def tolist(self):
         """
@@ -621,6 +669,11 @@ class Tensor:
     def transpose(self, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
         Swaps two dims.
+        """
+    def type(self, dtype = None):
+        """
+        Without an argument, the type's name ('torch.FloatTensor' style: 'chainrule.FloatTensor');
+            with a dtype, the tensor converted to it (as .to(dtype)).
         """
     def unfold(self, dimension: typing.SupportsInt | typing.SupportsIndex, size: typing.SupportsInt | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
@@ -642,6 +695,10 @@ class Tensor:
         """
         Same data with a new shape, always a view; raises if the strides allow none (use reshape).
         """
+    def view_as(self, other):
+        """
+        self viewed with other's shape (raises where view() would).
+        """
     def zero_(self) -> Tensor:
         """
         Fills with zeros, in place.
@@ -654,6 +711,20 @@ class Tensor:
     @property
     def _version(self) -> builtins.int:
         ...
+    @property
+    def data(self):
+        """
+        The tensor's data without its history: shares memory, requires_grad False (as torch's .data;
+            prefer .detach() in new code, and updates under ``with cr.no_grad():``).
+        """
+    @data.setter
+    def data(self, value):
+        ...
+    @property
+    def device(self):
+        """
+        Where the tensor lives: always cr.device('cpu').
+        """
     @property
     def dtype(self) -> dtype:
         """
@@ -671,6 +742,16 @@ class Tensor:
     def grad_fn(self) -> typing.Any:
         """
         The autograd node that produced this tensor (None for leaves).
+        """
+    @property
+    def is_cpu(self):
+        """
+        True: chainrule's tensors live on the CPU.
+        """
+    @property
+    def is_cuda(self):
+        """
+        False: chainrule has no GPU support.
         """
     @property
     def is_leaf(self) -> builtins.bool:
@@ -772,6 +853,15 @@ class Module:
         """
         The direct submodules.
         """
+    def cpu(self):
+        """
+        Returns self: a chainrule module always lives on the CPU (as ``torch.nn.Module.cpu``).
+        """
+    def cuda(self, device = None):
+        """
+        Always raises: chainrule runs on the CPU only (write ``model.to(device)`` with
+            ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` for code that runs on both).
+        """
     def eval(self):
         """
         Evaluation mode, the same as train(False); returns self.
@@ -821,6 +911,15 @@ class Module:
     def state_dict(self):
         """
         An OrderedDict name -> tensor of every parameter and buffer (sharing their memory).
+        """
+    def to(self, *args, **kwargs):
+        """
+        Moves and/or casts the parameters and buffers, as ``torch.nn.Module.to``; returns self.
+        
+            ``model.to(device)`` with ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` is accepted
+            and changes nothing: chainrule runs on the CPU only, and any other device raises. Also
+            ``model.to(dtype)``, ``model.to(device, dtype)``, ``model.to(tensor)`` and ``non_blocking=``.
+            
         """
     def train(self, mode = True):
         """
@@ -1457,6 +1556,10 @@ def gelu(input: Tensor, approximate: str = 'none') -> Tensor:
     """
     x * Phi(x), Phi the standard normal CDF (or its tanh approximation).
     """
+def get_num_threads() -> builtins.int:
+    """
+    Threads chainrule's kernels and matrix products use.
+    """
 def gt(input: Tensor, other: typing.Any) -> Tensor:
     """
     input > other elementwise -> bool tensor.
@@ -1597,6 +1700,10 @@ def scatter_add(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, i
 def select(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
     x[index] along dim (removes dim). A view.
+    """
+def set_num_threads(num_threads: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Threads for chainrule's kernels and matrix products (as torch.set_num_threads).
     """
 def sigmoid(input: Tensor) -> Tensor:
     """

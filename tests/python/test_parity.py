@@ -169,3 +169,39 @@ def test_tensor_conveniences_from_tutorials_match_torch():
         assert w.tolist() == [2.0, 2.0, 2.0]
         assert (lib.pi, lib.e, lib.inf) == (math.pi, math.e, math.inf) and math.isnan(lib.nan)
     assert cr.zeros(2).type() == "chainrule.FloatTensor" and torch.zeros(2).type() == "torch.FloatTensor"
+
+
+def test_bare_no_grad_decorator_and_inference_mode_as_torch():
+    for lib in (cr, torch):
+        @lib.no_grad
+        def f(x):
+            return x * 2
+
+        @lib.inference_mode()
+        def g(x):
+            return x * 2
+
+        x = lib.ones(2, requires_grad=True)
+        assert not f(x).requires_grad and not g(x).requires_grad
+        with lib.inference_mode():
+            assert not (x * 2).requires_grad
+        with lib.inference_mode(False):
+            assert (x * 2).requires_grad
+        with lib.no_grad():
+            with lib.enable_grad():
+                assert (x * 2).requires_grad
+
+
+def test_num_threads_can_be_set_from_a_notebook():
+    n = cr.get_num_threads()
+    assert n >= 1
+    try:
+        cr.set_num_threads(1)
+        assert cr.get_num_threads() == 1
+        a = cr.randn(300, 300)
+        np.testing.assert_allclose((a @ a).tolist(), (np.array(a.tolist()) @ np.array(a.tolist())), rtol=1e-4, atol=1e-4)
+    finally:
+        cr.set_num_threads(n)
+    assert cr.get_num_threads() == n
+    with pytest.raises(ValueError, match="set_num_threads: expected a number of threads >= 1, got 0"):
+        cr.set_num_threads(0)
