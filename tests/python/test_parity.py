@@ -205,3 +205,26 @@ def test_num_threads_can_be_set_from_a_notebook():
     assert cr.get_num_threads() == n
     with pytest.raises(ValueError, match="set_num_threads: expected a number of threads >= 1, got 0"):
         cr.set_num_threads(0)
+
+
+ZERO_D_AND_EMPTY = {
+    "and_0d": lambda L: L.tensor(5) & L.tensor(3),
+    "xor_empty": lambda L: L.zeros(0, dtype=L.int64) ^ L.zeros(0, dtype=L.int64),
+    "not_0d": lambda L: ~L.tensor(7),
+    "pow3_0d": lambda L: L.tensor(-2.0) ** 3,
+    "pow_half_empty": lambda L: L.zeros(0) ** 0.5,
+    "pow_minus_one_0d_inf": lambda L: L.tensor(math.inf) ** -1,
+    "kl_div_empty": lambda L: L.nn.functional.kl_div(L.zeros(0, 3), L.zeros(0, 3), reduction="none"),
+    "mse_loss_module_0d": lambda L: L.nn.MSELoss()(L.tensor(2.0), L.tensor(0.5)),
+    "logsigmoid_special": lambda L: L.nn.functional.logsigmoid(
+        L.tensor([math.inf, -math.inf, 0.0, -800.0, 800.0, math.nan], dtype=L.float64)),
+    "sum_empty_columns": lambda L: L.zeros(0, 3).sum(0),
+    "sum_0d": lambda L: L.tensor(3.0).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_D_AND_EMPTY))
+def test_new_and_changed_ops_on_0d_empty_and_special_inputs_match_torch(name):
+    ours, theirs = ZERO_D_AND_EMPTY[name](cr), ZERO_D_AND_EMPTY[name](torch)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_array_equal(np.array(ours.tolist()), np.array(theirs.tolist()))
