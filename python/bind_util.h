@@ -80,6 +80,13 @@ inline Shape shape_arg(const py::args& args, const char* op) {
   return s;
 }
 
+// A function whose first argument is the tensor is a method too: cr.exp(x) and x.exp().
+template <class F, class... Extra>
+void def_both(py::module_& m, py::class_<Tensor>& T, const char* name, F&& f, const Extra&... extra) {
+  m.def(name, f, py::arg("input"), extra...);
+  T.def(name, std::forward<F>(f), extra...);
+}
+
 // Each part of chainrule._core is bound in its own file.
 void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the layers
 void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, functional ops, init

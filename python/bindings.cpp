@@ -473,10 +473,7 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("__itruediv__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "div_"); return a.is_tensor ? t.div_(a.t) : t.div_(a.s); }, py::return_value_policy::reference_internal);
 
   // ---- functions; those whose first argument is the tensor are methods too (x.exp(), cr.exp(x)) ----
-  auto both = [&m, &T](const char* name, auto&& f, auto&&... extra) {
-    m.def(name, f, py::arg("input"), extra...);
-    T.def(name, f, extra...);
-  };
+  auto both = [&m, &T](const char* name, auto&& f, auto&&... extra) { def_both(m, T, name, f, extra...); };
   both("add", add_f, py::arg("other"), "input + other, broadcasting. Example: cr.add(x, 1).");
   both("sub", sub_f, py::arg("other"), "input - other, broadcasting.");
   both("mul", mul_f, py::arg("other"), "input * other (elementwise), broadcasting.");
