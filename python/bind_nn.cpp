@@ -44,9 +44,12 @@ auto pool_init(const char* name) {
   });
 }
 
+// An undefined tensor (bias=False) is None in Python.
+py::object or_none(const Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
+
 py::list pairs(const nn::StateDict& sd) {
   py::list out;
-  for (const auto& [k, v] : sd) out.append(py::make_tuple(k, v));
+  for (const auto& [k, v] : sd) out.append(py::make_tuple(k, or_none(v)));
   return out;
 }
 }  // namespace
@@ -71,8 +74,8 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def("_has_parameter", &Module::has_parameter)
       .def("_has_buffer", &Module::has_buffer)
       .def("_has_module", &Module::has_module)
-      .def("_parameter", &Module::parameter)
-      .def("_buffer", &Module::buffer)
+      .def("_parameter", [](const Module& self, const std::string& name) { return or_none(self.parameter(name)); })
+      .def("_buffer", [](const Module& self, const std::string& name) { return or_none(self.buffer(name)); })
       .def("_module", &Module::module)
       .def("_named_parameters", [](const Module& self, bool recurse) { return pairs(self.named_parameters(recurse)); })
       .def("_named_buffers", [](const Module& self, bool recurse) { return pairs(self.named_buffers(recurse)); })
@@ -89,6 +92,12 @@ attributes in __init__ (they register themselves) and write forward(); call the 
         self.load_state_dict(sd, strict);
       })
       .def("_train", [](Module& self, bool on) { self.train(on); })
+      .def("_set_training_flag", &Module::set_training_flag)
+      .def("_to_dtype", [](Module& self, Dtype d) { self.to(d); })
+      .def("_copy_self", &Module::copy_self)
+      .def("_own_parameters", [](const Module& self) { return pairs(self.own_parameters()); })
+      .def("_own_buffers", [](const Module& self) { return pairs(self.own_buffers()); })
+      .def("_own_children", &Module::own_children)
       .def("_zero_grad", &Module::zero_grad)
       .def_property_readonly("training", &Module::is_training, "True in training mode (see train()/eval()).")
       .def("_repr", &Module::repr)

@@ -289,6 +289,7 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
   T.def(py::init([](const Tensor& data) { return data; }), py::arg("data"),
         "A tensor sharing data's memory (used by subclasses such as nn.Parameter).")
       .def_buffer([](const Tensor& t) { return buffer(t); })
+      .def("_set_data", &Tensor::set_data)
       .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); },
                              "The size of each dim, as a tuple.")
       .def("size", [](const Tensor& t, py::object dim) -> py::object {

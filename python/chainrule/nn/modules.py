@@ -4,6 +4,8 @@ Module is the compiled class itself (so C++ layers are Modules too); this file a
 that are about Python objects: attribute registration, __call__ with any signature, dicts.
 """
 import collections
+import copy
+import weakref
 
 from .. import _core, _tensor_py
 
@@ -24,6 +26,7 @@ class Parameter(Tensor):
         super().__init__(data.detach())
         if requires_grad:
             self.requires_grad_(True)
+        _parameters[hash(self)] = self
 
     def __repr__(self):
         return "Parameter containing:\n" + Tensor.__repr__(self)
@@ -36,6 +39,23 @@ class Parameter(Tensor):
         if id(self) not in memo:
             memo[id(self)] = Parameter(self.detach().clone(), self.requires_grad)
         return memo[id(self)]
+
+
+# The Parameter object of each live parameter, by tensor identity (hash is the C++ tensor's
+# address): a parameter that a C++ layer holds (Linear.weight) is handed to Python as a Parameter,
+# and as the same object each time while one is alive, as in PyTorch.
+_parameters = weakref.WeakValueDictionary()
+
+
+def _as_parameter(t):
+    if t is None or isinstance(t, Parameter):
+        return t
+    p = _parameters.get(hash(t))
+    if p is None:
+        p = Parameter.__new__(Parameter)
+        Tensor.__init__(p, t)  # shares t's C++ tensor: same data, grad and requires_grad
+        _parameters[hash(p)] = p
+    return p
 
 
 def _check_ready(self, what):
@@ -80,7 +100,7 @@ def _getattr(self, name):
     if name.startswith("__") or not Module._ready(self):
         raise AttributeError(name)
     if self._has_parameter(name):
-        return self._parameter(name)
+        return _as_parameter(self._parameter(name))
     if self._has_buffer(name):
         return self._buffer(name)
     if self._has_module(name):
@@ -111,12 +131,12 @@ def add_module(self, name, module):
 
 def parameters(self, recurse=True):
     """An iterator over the parameters (each shared parameter once); give it to an optimizer."""
-    return iter([p for _, p in self._named_parameters(recurse)])
+    return iter([_as_parameter(p) for _, p in self._named_parameters(recurse)])
 
 
 def named_parameters(self, prefix="", recurse=True):
     """(dotted name, parameter) pairs, e.g. ('0.weight', tensor)."""
-    return iter([(prefix + ("." if prefix else "") + n, p) for n, p in self._named_parameters(recurse)])
+    return iter([(prefix + ("." if prefix else "") + n, _as_parameter(p)) for n, p in self._named_parameters(recurse)])
 
 
 def buffers(self, recurse=True):
@@ -214,21 +234,28 @@ def to(self, *args, **kwargs):
 
 
 def _cast_floats(module, dtype):
-    """Where ``Module.to(dtype)`` would cast every floating-point parameter and buffer (integer
-    buffers stay): a no-op when they already have that dtype, else NotImplementedError for now."""
-    tensors = [t for _, t in module._named_parameters(True)] + [t for _, t in module._named_buffers(True)]
-    wrong = sorted({_cr_name(t.dtype) for t in tensors
-                    if t is not None and t.is_floating_point() and t.dtype != dtype})
-    if wrong:
-        want = _cr_name(dtype)
-        raise NotImplementedError(
-            f"Module.to({want}): converting an existing module's {'/'.join(wrong)} parameters to "
-            f"{want} is not supported yet (a parameter's data can't be replaced in place); build the "
-            f"layers in that dtype instead, e.g. cr.nn.Linear(2, 3, dtype={want})")
+    """Casts every floating-point parameter (and its grad) and buffer in place; integer buffers
+    stay. Parameters keep their identity, so an optimizer made before still updates them."""
+    module._to_dtype(dtype)
 
 
-def _cr_name(dtype):
-    return "cr." + str(dtype).rsplit(".", 1)[-1]
+def double(self):
+    """Casts floating-point parameters and buffers to float64 (as ``torch.nn.Module.double``); returns self."""
+    _cast_floats(self, _core.float64)
+    return self
+
+
+def _float(self):
+    """Casts floating-point parameters and buffers to float32 (as ``torch.nn.Module.float``); returns self."""
+    _cast_floats(self, _core.float32)
+    return self
+
+
+def requires_grad_(self, requires_grad=True):
+    """Sets requires_grad of every parameter (False freezes the module, as in fine-tuning); returns self."""
+    for p in self.parameters():
+        p.requires_grad_(requires_grad)
+    return self
 
 
 def cpu(self):
@@ -243,9 +270,28 @@ def cuda(self, device=None):
 
 
 def _deepcopy(self, memo):
-    raise TypeError(f"deepcopy: copying a whole {type(self).__name__} is not supported yet; copy its "
-                    "weights instead: best = {k: v.clone() for k, v in model.state_dict().items()}, "
-                    "later model.load_state_dict(best)")
+    """copy.deepcopy(model): new parameters and buffers with the same values (no grads, as torch),
+    children copied, sharing within the model kept (tied weights stay tied), train/eval kept."""
+    cls = type(self)
+    native = next(c for c in cls.__mro__ if c.__module__ == _core.__name__)  # the C++ class
+    if native is Module:  # a Python subclass of Module: its C++ part is a plain Module
+        new = cls.__new__(cls)
+        Module.__init__(new)
+        new._set_training_flag(self.training)
+    else:  # a C++ layer (or a Python subclass of one): copy its settings in C++
+        new = self._copy_self()
+        if cls is not native:
+            new.__class__ = cls
+    memo[id(self)] = new
+    for name, p in self._own_parameters():
+        new._register_parameter(name, copy.deepcopy(_as_parameter(p), memo))
+    for name, b in self._own_buffers():
+        new._register_buffer(name, copy.deepcopy(b, memo))
+    for name, child in self._own_children():
+        new._register_module(name, copy.deepcopy(child, memo))
+    for name, value in self.__dict__.items():  # Python attributes; registered ones are in memo
+        object.__setattr__(new, name, copy.deepcopy(value, memo))
+    return new
 
 
 def _repr(self):
@@ -262,7 +308,8 @@ def _dir(self):
 def install():
     for fn in [register_parameter, register_buffer, add_module, parameters, named_parameters,
                buffers, named_buffers, children, named_children, modules, named_modules, train,
-               eval, zero_grad, state_dict, load_state_dict, apply, to, cpu, cuda]:
+               eval, zero_grad, state_dict, load_state_dict, apply, to, cpu, cuda, double,
+               requires_grad_]:
         setattr(Module, fn.__name__, fn)
     Module.__setattr__ = _setattr
     Module.__getattr__ = _getattr
@@ -270,3 +317,4 @@ def install():
     Module.__repr__ = _repr
     Module.__dir__ = _dir
     Module.__deepcopy__ = _deepcopy
+    Module.float = _float
