@@ -7,7 +7,10 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
+class ShapeError(ValueError, RuntimeError):
+    ...
+
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'amax', 'amin', 'argmax', 'argmin', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'split', 'sqrt', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tanh', 'transpose', 'unfold', 'unsqueeze', 'var', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -215,6 +218,8 @@ class Tensor:
     def __xor__(self, arg0: typing.Any) -> Tensor:
         ...
     def _mark_written(self, arg0: str) -> None:
+        ...
+    def _set_data(self, arg0: Tensor) -> None:
         ...
     def abs(self) -> Tensor:
         """
@@ -719,7 +724,10 @@ class Tensor:
         """
     @data.setter
     def data(self, value):
-        ...
+        """
+        ``x.data = y``: x now shows y's data (shared, any shape or dtype) and keeps its identity,
+            requires_grad and grad, as in torch.
+        """
     @property
     def device(self):
         """
@@ -792,7 +800,10 @@ class Module:
     def __call__(self, *args, **kwargs):
         ...
     def __deepcopy__(self, memo):
-        ...
+        """
+        copy.deepcopy(model): new parameters and buffers with the same values (no grads, as torch),
+            children copied, sharing within the model kept (tied weights stay tied), train/eval kept.
+        """
     def __getattr__(self, name):
         ...
     def __init__(self) -> None:
@@ -801,7 +812,9 @@ class Module:
         ...
     def __setattr__(self, name, value):
         ...
-    def _buffer(self, arg0: str) -> Tensor:
+    def _buffer(self, arg0: str) -> typing.Any:
+        ...
+    def _copy_self(self) -> Module:
         ...
     def _has_buffer(self, arg0: str) -> builtins.bool:
         ...
@@ -821,7 +834,13 @@ class Module:
         ...
     def _named_parameters(self, arg0: builtins.bool) -> list:
         ...
-    def _parameter(self, arg0: str) -> Tensor:
+    def _own_buffers(self) -> list:
+        ...
+    def _own_children(self) -> list[tuple[str, Module]]:
+        ...
+    def _own_parameters(self) -> list:
+        ...
+    def _parameter(self, arg0: str) -> typing.Any:
         ...
     def _register_buffer(self, arg0: str, arg1: Tensor | None) -> Tensor:
         ...
@@ -833,7 +852,11 @@ class Module:
         ...
     def _repr(self) -> str:
         ...
+    def _set_training_flag(self, arg0: builtins.bool) -> None:
+        ...
     def _state_dict(self) -> list:
+        ...
+    def _to_dtype(self, arg0: dtype) -> None:
         ...
     def _train(self, arg0: builtins.bool) -> None:
         ...
@@ -862,6 +885,10 @@ class Module:
         Always raises: chainrule runs on the CPU only (write ``model.to(device)`` with
             ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` for code that runs on both).
         """
+    def double(self):
+        """
+        Casts floating-point parameters and buffers to float64 (as ``torch.nn.Module.double``); returns self.
+        """
     def eval(self):
         """
         Evaluation mode, the same as train(False); returns self.
@@ -869,6 +896,10 @@ class Module:
     def extra_repr(self) -> str:
         """
         The text shown inside the parentheses of repr().
+        """
+    def float(self):
+        """
+        Casts floating-point parameters and buffers to float32 (as ``torch.nn.Module.float``); returns self.
         """
     def forward(self, input: Tensor) -> Tensor:
         """
@@ -907,6 +938,10 @@ class Module:
     def register_parameter(self, name, param):
         """
         Registers ``param`` (a Parameter, or None) under ``name``.
+        """
+    def requires_grad_(self, requires_grad = True):
+        """
+        Sets requires_grad of every parameter (False freezes the module, as in fine-tuning); returns self.
         """
     def state_dict(self):
         """
@@ -1388,6 +1423,10 @@ def _gradcheck(arg0: collections.abc.Callable, arg1: collections.abc.Sequence[Te
     ...
 def _gradgradcheck(arg0: collections.abc.Callable, arg1: collections.abc.Sequence[Tensor], arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: typing.SupportsFloat | typing.SupportsIndex) -> tuple[builtins.bool, str]:
     ...
+def _guard(arg0: typing.Any) -> typing.Any:
+    """
+    Wraps a bound function so a call matching none of its signatures raises a one-line TypeError.
+    """
 def _init_calculate_gain(arg0: str, arg1: typing.SupportsFloat | typing.SupportsIndex | None) -> builtins.float:
     ...
 def _init_constant_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
@@ -1419,6 +1458,8 @@ def _rand(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsInd
 def _randint(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     ...
 def _randn(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
+    ...
+def _set_explain(arg0: typing.Any) -> None:
     ...
 def _set_grad_enabled(arg0: builtins.bool) -> None:
     ...
