@@ -115,6 +115,17 @@ def _rebuild_f64(name):
             "BatchNorm2d_eval": lambda: nn.BatchNorm2d(3, **kw).eval()}[name]()
 
 
+def test_inplace_modules_compute_out_of_place():
+    x = cr.tensor([-2.0, 0.5, 8.0])
+    for m, t in [(nn.ReLU6(inplace=True), T.ReLU6(inplace=True)), (nn.ELU(inplace=True), T.ELU(inplace=True)),
+                 (nn.SiLU(inplace=True), T.SiLU(inplace=True)), (nn.Hardtanh(inplace=True), T.Hardtanh(inplace=True))]:
+        assert repr(m) == repr(t)
+        np.testing.assert_allclose(_np(m(x)), t(torch.tensor([-2.0, 0.5, 8.0])).numpy(), rtol=1e-6)
+        assert _np(x).tolist() == [-2.0, 0.5, 8.0]
+    with pytest.raises(NotImplementedError, match="inplace=True is not supported"):
+        F.relu6(x, inplace=True)
+
+
 def test_module_reprs_match_torch():
     pairs = [
         (nn.SiLU(), T.SiLU()), (nn.ELU(), T.ELU()), (nn.ELU(0.5), T.ELU(0.5)), (nn.ReLU6(), T.ReLU6()),

@@ -276,6 +276,9 @@ def install():
 # Activations, Embedding, BatchNorm2d, Dropout2d, Conv2d, MaxPool2d and AvgPool2d with torch's
 # constructor arguments, attribute names (so state_dict keys match torch's) and extra_repr. Each
 # composes cr.nn.functional; the C++ layers of the same names stay in _core for C++ users.
+# inplace=True (as in tutorials' nn.ReLU6(inplace=True)) is accepted and shown in repr, but the
+# layer computes out of place: the output is the same, the input is left unchanged (an in-place
+# change would break autograd).
 import math as _math
 
 from . import functional as _F
@@ -300,7 +303,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return _F.silu(input, inplace=self.inplace)
+        return _F.silu(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -314,7 +317,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return _F.elu(input, self.alpha, self.inplace)
+        return _F.elu(input, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -336,7 +339,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return _F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+        return _F.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
@@ -384,7 +387,7 @@ class Dropout2d(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return _F.dropout2d(input, self.p, self.training, self.inplace)
+        return _F.dropout2d(input, self.p, self.training)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
