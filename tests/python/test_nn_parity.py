@@ -493,6 +493,20 @@ def test_sequential_slicing_indexing_and_editing():
     assert len(model[10:]) == 0
 
 
+def test_sequential_from_ordered_dict_like_torch():
+    import collections
+    ours = nn.Sequential(collections.OrderedDict([("conv", nn.Conv2d(1, 2, 3)), ("act", nn.ReLU6())]))
+    theirs = T.Sequential(collections.OrderedDict([("conv", T.Conv2d(1, 2, 3)), ("act", T.ReLU6())]))
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["conv.weight", "conv.bias"]
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(0).normal(size=(2, 1, 5, 5)).astype(np.float32)
+    same(ours(cr.tensor(x)), theirs(torch.tensor(x)), TOL["float32"], "OrderedDict Sequential")
+    assert isinstance(ours.conv, nn.Conv2d) and ours[1] is ours.act
+    with pytest.raises(TypeError, match="expected modules, got int for 'bad'"):
+        nn.Sequential(collections.OrderedDict([("bad", 3)]))
+
+
 # ------------------------------------------------------------------------------------------------
 # data: random_split and DataLoader's worker arguments
 # ------------------------------------------------------------------------------------------------

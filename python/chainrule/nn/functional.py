@@ -23,7 +23,7 @@ __all__ = [
     "dropout", "batch_norm", "layer_norm",
     # nnmod
     "silu", "elu", "relu6", "hardtanh", "softsign", "softmin", "normalize", "cosine_similarity", "embedding",
-    "pad", "dropout2d",
+    "pad", "dropout2d", "max_pool2d_with_indices",
 ]
 
 
@@ -504,6 +504,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     y, idx = _core._F_max_pool2d(input, k, s, _pair(padding, "padding", op), _pair(dilation, "dilation", op),
                                  _bool_arg(ceil_mode, "ceil_mode", op))
     return (y, idx) if _bool_arg(return_indices, "return_indices", op) else y
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    """max_pool2d returning (output, indices), as torch.nn.functional.max_pool2d_with_indices."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,

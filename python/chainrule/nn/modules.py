@@ -287,7 +287,7 @@ from . import init as _init
 
 def _dtype_device(dtype, device, what):
     if device is not None and str(device) != "cpu":
-        _tensor_py._device(device, "use device='cpu' (chainrule runs on the CPU only)", what)
+        _tensor_py._device(device, "use device='cpu'", what)
     return _core.float32 if dtype is None else dtype
 
 
@@ -634,12 +634,25 @@ class AvgPool2d(Module):
 
 # ---------------------------------------------------------------------- nnmod: Sequential as a list
 def install_sequential():
-    """Adds torch's list behaviour to the C++ Sequential: slicing (a new Sequential holding the same
-    modules under their original keys, as torch), iteration, insert, extend, del and +=."""
+    """Adds torch's list behaviour to the C++ Sequential: Sequential(OrderedDict(name=module)),
+    slicing (a new Sequential holding the same modules under their original keys, as torch),
+    iteration, insert, extend, del, + and +=."""
+    import collections
     Seq = _core.Sequential
     get_one = Seq.__getitem__
     if getattr(get_one, "_nnmod", False):
         return
+    init = Seq.__init__
+
+    def __init__(self, *args):
+        if len(args) == 1 and isinstance(args[0], collections.OrderedDict):
+            init(self)
+            for name, module in args[0].items():
+                if not isinstance(module, Module):
+                    raise TypeError(f"Sequential: expected modules, got {type(module).__name__} for '{name}'")
+                self._register_module(name, module)
+        else:
+            init(self, *args)
 
     def _rebuild(self, mods):
         for name, _ in list(self._named_children()):
@@ -703,5 +716,5 @@ def install_sequential():
             out.append(m)
         return out
 
-    for fn in (__getitem__, __iter__, __delitem__, insert, extend, __iadd__, __add__):
+    for fn in (__init__, __getitem__, __iter__, __delitem__, insert, extend, __iadd__, __add__):
         setattr(Seq, fn.__name__, fn)
