@@ -239,6 +239,7 @@ Tensor elu(const Tensor& x, double alpha) {
 Tensor hardtanh(const Tensor& x, double lo, double hi) {
   CR_CHECK(lo <= hi, std::invalid_argument, "hardtanh: expected min_val <= max_val, got min_val ", lo,
            " and max_val ", hi);
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument, "hardtanh: expected a numeric input, got bool");
   Tensor y;
   {
     NoGradGuard no_grad;
@@ -253,7 +254,10 @@ Tensor hardtanh(const Tensor& x, double lo, double hi) {
 Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
 
 // Composed (as torch.nn.functional.softsign is): x / (|x| + 1).
-Tensor softsign(const Tensor& x) { return div(x, add(abs(x), 1)); }
+Tensor softsign(const Tensor& x) {
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument, "softsign: expected a numeric input, got bool");
+  return div(x, add(abs(x), 1));
+}
 
 // ---------------------------------------------------------------- pad
 namespace {

@@ -291,6 +291,9 @@ def test_activation_int_inputs_follow_torch():
     y = F.softsign(i)
     assert str(y.dtype).endswith("float32")
     np.testing.assert_allclose(_np(y), TF.softsign(ti).numpy(), rtol=1e-6)
+    for fn in ["relu6", "hardtanh", "softsign", "silu", "elu"]:  # torch refuses bool too
+        with pytest.raises(ValueError, match=f"{fn if fn != 'relu6' else 'hardtanh'}: expected a"):
+            getattr(F, fn)(cr.tensor([True, False]))
     with pytest.raises(ValueError, match="silu: expected a floating input"):
         F.silu(i)
     with pytest.raises(ValueError, match="elu: expected a floating input"):
