@@ -441,7 +441,7 @@ TEST(OpsNn, Conv2dErrors) {
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { conv2d(zeros({5, 5}), w); }),
             "conv2d: expected input (N, C, H, W) or (C, H, W), got (5, 5)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { conv2d(x, zeros({8, 4, 3})); }),
-            "conv2d: expected weight (out_channels, in_channels, kh, kw), got (8, 4, 3)");
+            "conv2d: expected weight (out_channels, in_channels / groups, kh, kw), got (8, 4, 3)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { conv2d(x, w); }),
             "conv2d: expected input with 3 channels for weight (8, 3, 3, 3), got input (2, 4, 5, 5)");
   Tensor w4 = zeros({8, 4, 3, 3});
