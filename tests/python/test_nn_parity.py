@@ -540,6 +540,15 @@ def test_random_split_errors_and_loader():
     train, val = cr.data.random_split(ds, [0.8, 0.2], generator=1)
     xs = [xb for xb, _ in cr.data.DataLoader(train, batch_size=3)]
     assert [tuple(x.shape) for x in xs] == [(3,), (3,), (2,)]
+    # the Subset fast path gives what collating sample by sample gives
+    for shuffle in (False, True):
+        fast = list(cr.data.DataLoader(train, batch_size=3, shuffle=shuffle, seed=5))
+        slow = list(cr.data.DataLoader(train, batch_size=3, shuffle=shuffle, seed=5,
+                                       collate_fn=cr.data.default_collate))
+        for (a, b), (c, d) in zip(fast, slow):
+            assert _np(a).tolist() == _np(c).tolist() and _np(b).tolist() == _np(d).tolist()
+            assert a.dtype == c.dtype and b.dtype == d.dtype
+    assert [int(v) for v in _np(xs[0])] == [int(train[i][0].item()) for i in range(3)]
 
 
 def test_dataloader_num_workers_and_torch_keywords():

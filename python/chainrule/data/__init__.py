@@ -182,9 +182,13 @@ class DataLoader:
         fast = (isinstance(self.dataset, TensorDataset) and self.collate_fn is None
                 and type(self.dataset).__getitem__ is TensorDataset.__getitem__)
         collate = self.collate_fn or default_collate
+        subset = _tensor_subset(self.dataset) if self.collate_fn is None else None
         for i in range(len(self)):
             start, stop = i * b, min((i + 1) * b, n)
-            if fast:
+            if subset is not None:  # a Subset of a TensorDataset: one index_select per tensor
+                idx = range(start, stop) if order is None else order[start:stop].tolist()
+                yield subset[0]._batch(_index_tensor([subset[1][j] for j in idx]))
+            elif fast:
                 yield self.dataset._batch(slice(start, stop) if order is None
                                           else _core.narrow_slice(order, 0, start, stop, 1))
             else:
@@ -218,6 +222,21 @@ def _check_worker_args(num_workers, timeout, prefetch_factor, persistent_workers
         import warnings
         warnings.warn(f"DataLoader: chainrule loads batches in the main process; num_workers={num_workers} is "
                       "accepted and gives the same batches as num_workers=0.", stacklevel=3)
+
+
+def _tensor_subset(ds):
+    """(TensorDataset, indices as ints) when ds is a Subset of a plain TensorDataset, else None."""
+    if type(ds) is Subset and type(ds.dataset) is TensorDataset:
+        n = len(ds.dataset)
+        idx = [int(i) for i in ds.indices]
+        if all(-n <= i < n for i in idx):
+            return ds.dataset, [i + n if i < 0 else i for i in idx]
+    return None
+
+
+def _index_tensor(values):
+    from .. import tensor, int64
+    return tensor(values, dtype=int64)
 
 
 def _seed_of(generator, op):
