@@ -270,9 +270,9 @@ Tensor constant_pad(const Tensor& x, const std::vector<int64_t>& p, const Shape&
     Tensor dst = y, src = x.detach();
     for (size_t i = 0; i < p.size() / 2; ++i) {
       const int64_t d = x.dim() - 1 - static_cast<int64_t>(i), n = x.size(d), l = p[2 * i], r = p[2 * i + 1];
-      const int64_t len = std::max<int64_t>(0, n + std::min<int64_t>(l, 0) + std::min<int64_t>(r, 0));
+      const int64_t len = n + std::min<int64_t>(l, 0) + std::min<int64_t>(r, 0);  // >= 0, checked by pad
       dst = narrow(dst, d, std::max<int64_t>(l, 0), len);
-      src = narrow(src, d, std::min(std::max<int64_t>(-l, 0), n), len);
+      src = narrow(src, d, std::max<int64_t>(-l, 0), len);
     }
     dst.copy_(src);
   }
@@ -295,6 +295,9 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string
     out[d] = input.size(d) + p[2 * i] + p[2 * i + 1];
     CR_CHECK(out[d] >= 0, std::invalid_argument, "pad: expected a non-negative output size, got ", out[d],
              " for dim ", d, " of input ", input.shape(), " padded by (", p[2 * i], ", ", p[2 * i + 1], ")");
+    CR_CHECK(input.size(d) + std::min<int64_t>(p[2 * i], 0) + std::min<int64_t>(p[2 * i + 1], 0) >= 0,
+             std::invalid_argument, "pad: expected negative widths to crop at most the size ", input.size(d),
+             " of dim ", d, ", got (", p[2 * i], ", ", p[2 * i + 1], ") for input ", input.shape());
   }
   if (mode == "constant") return constant_pad(input, p, out, value);
   CR_CHECK(mode == "reflect" || mode == "replicate" || mode == "circular", std::invalid_argument,

@@ -353,6 +353,23 @@ def test_normalize_zero_vector_and_errors():
         F.normalize(cr.ones(2, 2), out=cr.ones(2, 2))
 
 
+@pytest.mark.parametrize("widths", [(-5, 3), (3, -5), (-4, 0), (0, -4), (-2, -2), (6, -6), (2, -1, -3, 1)])
+def test_pad_crops_past_the_input(widths):
+    x, tx = pair((3, 4), "float64", widths)
+    try:
+        ty = TF.pad(tx, widths)
+    except RuntimeError:  # torch refuses to crop more than the input holds: so do we
+        with pytest.raises(ValueError, match="pad: expected negative widths to crop at most the size"):
+            F.pad(x, widths)
+        return
+    y = F.pad(x, widths)
+    same(y, ty, TOL["float64"], f"pad {widths}")
+    if ty.numel():
+        (y * y).sum().backward()
+        (ty * ty).sum().backward()
+        same(x.grad, tx.grad, GTOL["float64"], f"pad {widths} grad")
+
+
 def test_pad_errors_and_modes():
     x = cr.ones(1, 1, 4, 4)
     with pytest.raises(ValueError, match="pairs"):
