@@ -25,9 +25,10 @@ struct Geom {
 
 // Output length along one dim, as torch's pooling_output_shape: floor((n + 2p - ek) / s) + 1, or with
 // ceil_mode the ceiling, less one if that last window would start past the input and its left
-// padding. num = n + 2p - ek >= 0 (checked by the caller).
+// padding. (Floor division: with ceil_mode a kernel may overhang a small input, as in torch.)
 int64_t out_len(int64_t n, int64_t ek, int64_t s, int64_t p, bool ceil_mode) {
-  int64_t o = (n + 2 * p - ek + (ceil_mode ? s - 1 : 0)) / s + 1;
+  const int64_t num = n + 2 * p - ek + (ceil_mode ? s - 1 : 0);
+  int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
   if (ceil_mode && (o - 1) * s >= n + p) --o;
   return o;
 }
@@ -41,12 +42,12 @@ Geom geometry(const char* op, int64_t H, int64_t W, Size2 k, Size2 s, Size2 p, S
   CR_CHECK(p[0] >= 0 && p[1] >= 0, std::invalid_argument, op, ": expected a non-negative padding, got ", tup(p));
   CR_CHECK(d[0] > 0 && d[1] > 0, std::invalid_argument, op, ": expected a positive dilation, got ", tup(d));
   const int64_t ekh = d[0] * (k[0] - 1) + 1, ekw = d[1] * (k[1] - 1) + 1;  // dilated extent
-  CR_CHECK(ekh <= H + 2 * p[0] && ekw <= W + 2 * p[1], std::runtime_error, op,
+  const int64_t Ho = out_len(H, ekh, s[0], p[0], ceil_mode), Wo = out_len(W, ekw, s[1], p[1], ceil_mode);
+  CR_CHECK(Ho >= 1 && Wo >= 1, std::runtime_error, op,
            ": expected a kernel no larger than the padded input ", Shape{H + 2 * p[0], W + 2 * p[1]},
            ", got kernel_size ", tup(k), (d[0] > 1 || d[1] > 1 ? " (dilated: " + shape_str({ekh, ekw}) + ")" : ""),
            " for ", what);
-  return {H, W, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
-          out_len(H, ekh, s[0], p[0], ceil_mode), out_len(W, ekw, s[1], p[1], ceil_mode)};
+  return {H, W, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], Ho, Wo};
 }
 
 void check_floating(const Tensor& x, const char* op) {

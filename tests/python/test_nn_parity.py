@@ -590,3 +590,67 @@ def test_dataloader_num_workers_and_torch_keywords():
         cr.data.DataLoader(ds, sampler=[0, 1])
     with pytest.raises(TypeError, match="unexpected keyword argument"):
         cr.data.DataLoader(ds, num_worker=2)
+
+
+# ------------------------------------------------------------------------------------------------
+# random window configurations against torch (float64): values, input/weight/bias gradients, and
+# the same refusals (torch's RuntimeError: ours RuntimeError or ValueError)
+# ------------------------------------------------------------------------------------------------
+def _compare_or_both_refuse(ours_fn, theirs_fn, inputs, what):
+    rs = np.random.default_rng(zlib.crc32(what.encode()))
+    tx = [torch.tensor(a, requires_grad=True) for a in inputs]
+    cx = [cr.tensor(a, requires_grad=True) for a in inputs]
+    try:
+        ty = theirs_fn(*tx)
+    except RuntimeError:
+        with pytest.raises((RuntimeError, ValueError)):
+            ours_fn(*cx)
+        return
+    try:
+        cy = ours_fn(*cx)
+    except ValueError as e:  # chainrule refuses windows that lie in the padding only (torch gives -inf)
+        assert "every window to overlap the input" in str(e), what
+        return
+    v = rs.normal(size=tuple(ty.shape))
+    (ty * torch.tensor(v)).sum().backward()
+    (cy * cr.tensor(v)).sum().backward()
+    same(cy, ty, (1e-12, 1e-12), what)
+    for a, b in zip(cx, tx):
+        if a.grad is None:
+            assert not b.grad.abs().sum().item(), what
+        else:
+            same(a.grad, b.grad, (1e-10, 1e-11), what + " grad")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_conv2d_random_configurations(seed):
+    rs = np.random.default_rng(seed)
+    for _ in range(15):
+        G = int(rs.integers(1, 3))
+        C, O = G * int(rs.integers(1, 3)), G * int(rs.integers(1, 3))
+        N, H, W, kh, kw = (int(v) for v in (rs.integers(0, 3), rs.integers(1, 8), rs.integers(1, 8),
+                                            rs.integers(1, 4), rs.integers(1, 4)))
+        s, d = tuple(int(v) for v in rs.integers(1, 3, size=2)), tuple(int(v) for v in rs.integers(1, 3, size=2))
+        pad = ["same", "valid", tuple(int(v) for v in rs.integers(0, 3, size=2))][int(rs.integers(0, 3))]
+        s = (1, 1) if pad == "same" else s
+        x, w, b = rs.normal(size=(N, C, H, W)), rs.normal(size=(O, C // G, kh, kw)), rs.normal(size=(O,))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _compare_or_both_refuse(lambda *a: F.conv2d(*a, s, pad, d, G), lambda *a: TF.conv2d(*a, s, pad, d, G),
+                                    [x, w, b], f"conv2d {x.shape} {w.shape} s={s} p={pad} d={d} g={G}")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pools_random_configurations(seed):
+    rs = np.random.default_rng(100 + seed)
+    for _ in range(25):
+        N, C, H, W = (int(v) for v in (rs.integers(0, 3), rs.integers(1, 3), rs.integers(1, 9), rs.integers(1, 9)))
+        k, s = tuple(int(v) for v in rs.integers(1, 4, size=2)), tuple(int(v) for v in rs.integers(1, 4, size=2))
+        p, d = tuple(int(v) for v in rs.integers(0, 2, size=2)), tuple(int(v) for v in rs.integers(1, 3, size=2))
+        ceil, cip = bool(rs.integers(0, 2)), bool(rs.integers(0, 2))
+        x = rs.normal(size=(N, C, H, W))
+        what = f"{x.shape} k={k} s={s} p={p} d={d} ceil={ceil} cip={cip}"
+        _compare_or_both_refuse(lambda a: F.max_pool2d(a, k, s, p, d, ceil), lambda a: TF.max_pool2d(a, k, s, p, d, ceil),
+                                [x], "max_pool2d " + what)
+        _compare_or_both_refuse(lambda a: F.avg_pool2d(a, k, s, p, ceil, cip), lambda a: TF.avg_pool2d(a, k, s, p, ceil, cip),
+                                [x], "avg_pool2d " + what)
