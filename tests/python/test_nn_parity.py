@@ -214,6 +214,22 @@ def test_embedding_init_and_padding_gradient():
     assert not frozen.weight.requires_grad and tuple(frozen(cr.tensor([2])).shape) == (1, 3)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_embedding_module_with_torch_weights(dtype):
+    torch.manual_seed(0)
+    theirs = T.Embedding(6, 3, padding_idx=2).to(TH[dtype])
+    ours = nn.Embedding(6, 3, padding_idx=2, dtype=CR[dtype])
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    ours.load_state_dict(theirs.state_dict())
+    idx = [[0, 2, 5, 5], [2, 1, 0, 3]]
+    y, ty = ours(cr.tensor(idx)), theirs(torch.tensor(idx))
+    same(y, ty, TOL[dtype], "Embedding forward")
+    v = np.random.default_rng(0).normal(size=(2, 4, 3))
+    (y * cr.tensor(v, dtype=CR[dtype])).sum().backward()
+    (ty * torch.tensor(v, dtype=TH[dtype])).sum().backward()
+    same(ours.weight.grad, theirs.weight.grad, GTOL[dtype], "Embedding d/dweight")
+
+
 def test_embedding_errors():
     with pytest.raises(IndexError, match=re.escape("embedding: expected indices in [0, 3)")):
         F.embedding(cr.tensor([3]), cr.ones(3, 2))
