@@ -973,7 +973,7 @@ class Linear(Module):
     """
     y = x W^T + b, with W of shape (out_features, in_features).
     """
-    def __init__(self, in_features: typing.SupportsInt | typing.SupportsIndex, out_features: typing.SupportsInt | typing.SupportsIndex, bias: builtins.bool = True, *, dtype: dtype = ...) -> None:
+    def __init__(self, in_features: typing.SupportsInt | typing.SupportsIndex, out_features: typing.SupportsInt | typing.SupportsIndex, bias: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
         ...
     @property
     def in_features(self) -> builtins.int:
@@ -985,15 +985,31 @@ class Sequential(Module):
     """
     Runs its modules in order: Sequential(Linear(2, 16), ReLU(), Linear(16, 3)).
     """
-    def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> Module:
+    def __add__(self, other):
         ...
-    def __init__(self, *args) -> None:
+    def __delitem__(self, idx):
+        ...
+    def __getitem__(self, idx):
+        ...
+    def __iadd__(self, other):
+        ...
+    def __init__(self, *args):
+        ...
+    def __iter__(self):
         ...
     def __len__(self) -> builtins.int:
         ...
     def append(self, arg0: Module) -> Sequential:
         """
         Adds a module at the end.
+        """
+    def extend(self, sequential):
+        """
+        Appends every module of ``sequential`` (any iterable of modules); returns self.
+        """
+    def insert(self, index, module):
+        """
+        Inserts ``module`` before position ``index`` (keys renumbered 0, 1, ...); returns self.
         """
 class ModuleList(Module):
     """
@@ -1025,13 +1041,13 @@ class ReLU(Module):
     """
     max(x, 0).
     """
-    def __init__(self) -> None:
+    def __init__(self, inplace: builtins.bool = False) -> None:
         ...
 class LeakyReLU(Module):
     """
     x if x > 0 else negative_slope * x.
     """
-    def __init__(self, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
+    def __init__(self, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.01, inplace: builtins.bool = False) -> None:
         ...
 class Sigmoid(Module):
     """
@@ -1073,7 +1089,7 @@ class Dropout(Module):
     """
     In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval().
     """
-    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> None:
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex = 0.5, inplace: builtins.bool = False) -> None:
         ...
     @property
     def p(self) -> builtins.float:
@@ -1082,7 +1098,7 @@ class BatchNorm1d(Module):
     """
     Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().
     """
-    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: builtins.bool = True, track_running_stats: builtins.bool = True, *, dtype: dtype = ...) -> None:
+    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: builtins.bool = True, track_running_stats: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
         ...
     @property
     def eps(self) -> builtins.float:
@@ -1097,7 +1113,7 @@ class LayerNorm(Module):
     """
     Normalises over the trailing dims normalized_shape.
     """
-    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, dtype: dtype = ...) -> None:
+    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
         ...
 class Conv2d(Module):
     """
@@ -1379,15 +1395,27 @@ class ReduceLROnPlateau:
     @property
     def threshold_mode(self) -> str:
         ...
+def _F_avg_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: builtins.bool, arg5: builtins.bool, arg6: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
+    ...
 def _F_batch_norm(arg0: Tensor, arg1: Tensor | None, arg2: Tensor | None, arg3: Tensor | None, arg4: Tensor | None, arg5: builtins.bool, arg6: typing.SupportsFloat | typing.SupportsIndex, arg7: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
 def _F_binary_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str) -> Tensor:
     ...
 def _F_binary_cross_entropy_with_logits(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str, arg4: Tensor | None) -> Tensor:
     ...
+def _F_conv2d(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg5: str, arg6: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg7: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_cosine_similarity(arg0: Tensor, arg1: Tensor, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
 def _F_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str, arg5: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
 def _F_dropout(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: builtins.bool) -> Tensor:
+    ...
+def _F_elu(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_embedding(arg0: Tensor, arg1: Tensor, arg2: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
+    ...
+def _F_hardtanh(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
 def _F_huber_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: Tensor | None) -> Tensor:
     ...
@@ -1401,11 +1429,23 @@ def _F_layer_norm(arg0: Tensor, arg1: collections.abc.Sequence[typing.SupportsIn
     ...
 def _F_logsigmoid(arg0: Tensor) -> Tensor:
     ...
+def _F_max_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg5: builtins.bool) -> tuple[Tensor, Tensor]:
+    ...
 def _F_mse_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: Tensor | None) -> Tensor:
     ...
 def _F_nll_loss(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str) -> Tensor:
     ...
+def _F_normalize(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_pad(arg0: Tensor, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_relu6(arg0: Tensor) -> Tensor:
+    ...
+def _F_silu(arg0: Tensor) -> Tensor:
+    ...
 def _F_smooth_l1_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_softsign(arg0: Tensor) -> Tensor:
     ...
 def _arange(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...

@@ -114,8 +114,9 @@ def _problem(name: str, params, args: tuple, kwargs: dict) -> tuple[int, str] | 
     for k in kwargs:
         if k not in names and not star:
             close = difflib.get_close_matches(k, names, n=1)
+            takes = ", ".join(n for n in names if n != "self")
             hint = f" (did you mean '{close[0]}'?)" if close else \
-                f" (it takes {', '.join(n for n in names if n != 'self')})"
+                f" (it takes {takes})" if takes else " (it takes no arguments)"
             return 3, f"{shown}() got an unexpected keyword argument '{k}'{hint}"
     if len(args) > len(positional) and not star:
         return 2, f"{shown}() takes {len(positional)} positional argument{'s' * (len(positional) != 1)} " \

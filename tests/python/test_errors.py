@@ -263,7 +263,7 @@ def test_exception_classes_are_builtin_python_ones():
     (lambda: cr.ones(2).sum(dim=0, keepdim="yes"), r"^sum\(\): argument 'keepdim' must be bool, not str$"),
     (lambda: cr.matmul(cr.ones(2)), r"^matmul\(\) missing required argument 'other'$"),
     (lambda: cr.exp([1.0, 2.0]), r"^exp\(\): argument 'input' must be Tensor, not list$"),
-    (lambda: cr.nn.Conv2d(1, 2, 3, strid=2), r"^Conv2d\(\) got an unexpected keyword argument 'strid' \(did you mean 'stride'\?\)$"),
+    (lambda: cr.nn.Conv2d(1, 2, 3, strid=2), r"^Conv2d(\.__init__)?\(\) got an unexpected keyword argument 'strid'"),
     (lambda: cr.nn.Linear(2), r"^Linear\(\) missing required argument 'out_features'$"),
     (lambda: cr.nn.functional.conv2d(cr.ones(1, 1, 40, 40), cr.ones(1, 1, 3, 3), dilatoin=1),
      r"^conv2d\(\) got an unexpected keyword argument 'dilatoin'"),

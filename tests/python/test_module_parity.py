@@ -178,3 +178,27 @@ def test_requires_grad_freezes_like_torch():
     assert [p.requires_grad for p in m.parameters()] == [p.requires_grad for p in t.parameters()]
     m(cr.randn(4, 2)).sum().backward()
     assert m.body[0].weight.grad is None and m.head.weight.grad is not None
+
+
+# ---------------------------------------------------------------------------------- tutorial keywords
+@pytest.mark.parametrize("make", [
+    lambda L: L.nn.ReLU(inplace=True), lambda L: L.nn.LeakyReLU(0.1, inplace=True),
+    lambda L: L.nn.Dropout(0.5, inplace=True), lambda L: L.nn.Linear(2, 3, device="cpu"),
+    lambda L: L.nn.BatchNorm1d(3, device="cpu"), lambda L: L.nn.LayerNorm(3, device="cpu"),
+], ids=range(6))
+def test_layers_take_the_keywords_tutorials_pass(make):
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    ours, theirs = make(cr), make(torch)
+    if hasattr(theirs, "weight") and theirs.weight is not None:
+        theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    ours.eval(), theirs.eval()
+    xin = x[:, :2] if isinstance(theirs, torch.nn.Linear) else x
+    np.testing.assert_allclose(ours(cr.tensor(xin)).detach().numpy(), theirs(torch.tensor(xin)).detach().numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_a_layer_on_another_device_is_refused():
+    with pytest.raises(RuntimeError, match="CPU only"):
+        nn.Linear(2, 3, device="cuda")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'inplace' \\(it takes no arguments\\)"):
+        nn.Sigmoid(inplace=True)
