@@ -390,3 +390,57 @@ def numel(input):
 
 
 _install(Tensor, max=max, min=min)
+
+
+# ---- reductions, scans and sorting (reduce helper) ----
+from ._core import (  # noqa: E402,F401  (re-exported)
+    all,
+    any,
+    argsort,
+    cumprod,
+    cumsum,
+    median,
+    prod,
+    return_types,
+    sort,
+    std,
+    std_mean,
+    topk,
+    var_mean,
+)
+
+
+def _dim_or_axis(dim, axis, op):
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise TypeError(f"{op}(): got both dim and axis (axis is an alias of dim); pass one of them")
+    return axis
+
+
+def max(input, dim=None, keepdim=False, *, axis=None):  # noqa: F811  (adds axis=)
+    """The largest element; or, with ``dim`` (``axis`` is an alias), a named tuple
+    ``(values, indices)`` along it (``cr.return_types.max``); or, with a tensor as second argument,
+    the elementwise maximum. The gradient goes to the chosen elements (nan counts as the largest).
+
+    Example: ``v, i = cr.max(x, dim=1)``."""
+    dim = _dim_or_axis(dim, axis, "max")
+    if dim is None:
+        return amax(input)
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    return return_types.max(*_core._max_dim(input, dim, keepdim))
+
+
+def min(input, dim=None, keepdim=False, *, axis=None):  # noqa: F811  (adds axis=)
+    """The smallest element; or, with ``dim`` (``axis`` is an alias), a named tuple
+    ``(values, indices)`` (``cr.return_types.min``); or the elementwise minimum with a tensor."""
+    dim = _dim_or_axis(dim, axis, "min")
+    if dim is None:
+        return amin(input)
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    return return_types.min(*_core._min_dim(input, dim, keepdim))
+
+
+Tensor.max, Tensor.min = max, min
