@@ -1,8 +1,8 @@
 // Reductions, scans and sorting: std/var (+ _mean), prod, cumsum, cumprod, all, any, median, sort,
 // argsort, topk, and the reductions that take `axis=` as an alias of `dim=`, as PyTorch does
 // (sum, mean, amax, amin, argmax, argmin, var, logsumexp, softmax, log_softmax are re-bound here
-// with it). Functions returning (values, indices) return named tuples from
-// chainrule.return_types, like torch.return_types: r.values, r.indices, and v, i = r.
+// with it). Functions returning (values, indices) return named tuples (the package's
+// chainrule.return_types), like torch.return_types: r.values, r.indices, and v, i = r.
 #include "python/bind_util.h"
 
 namespace chainrule::bind {
@@ -57,16 +57,19 @@ void forget(py::module_& m, py::class_<Tensor>& T, const char* name) {
 
 void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
   // torch.return_types.<name>: named (values, indices) pairs
-  py::module_ rt = m.def_submodule("return_types", "Named (values, indices) results, as torch.return_types.");
+  // (a dict, not a submodule, so that the stubs stay one file; the package shows it as the module
+  // chainrule.return_types)
+  py::dict rt;
   py::object namedtuple = py::module_::import("collections").attr("namedtuple");
   for (const char* name : {"max", "min", "median", "sort", "topk"}) {
     py::object t = namedtuple(name, py::make_tuple("values", "indices"));
     t.attr("__module__") = "chainrule.return_types";
     t.attr("__doc__") = std::string("(values, indices) returned by ") + name + "(x, dim): r.values, r.indices, or v, i = r.";
-    rt.attr(name) = t;
+    rt[name] = t;
   }
+  m.def("_return_types", [rt]() { return rt; });
   auto pair_of = [rt](const char* name) {
-    py::object t = rt.attr(name);
+    py::object t = rt[name];
     return [t](std::pair<Tensor, Tensor> p) { return t(p.first, p.second); };
   };
   auto both = [&m, &T](const char* name, auto&& f, auto&&... extra) {

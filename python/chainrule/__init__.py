@@ -236,7 +236,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=N
     if end is None:
         start, end = 0, start
     if dtype is None:
-        ints = all(isinstance(v, (_Py_int, _np.integer)) for v in (start, end, step))
+        ints = _builtins.all(isinstance(v, (_Py_int, _np.integer)) for v in (start, end, step))
         dtype = int64 if ints else float32
     return _finish(_core._arange(_Py_float(start), _Py_float(end), _Py_float(step), dtype), requires_grad)
 
@@ -401,13 +401,16 @@ from ._core import (  # noqa: E402,F401  (re-exported)
     cumsum,
     median,
     prod,
-    return_types,
     sort,
     std,
     std_mean,
     topk,
     var_mean,
 )
+
+return_types = _namespace("return_types", "Named (values, indices) results of max/min/median/sort/topk "
+                          "along a dim, as torch.return_types: r.values, r.indices, v, i = r.",
+                          **_core._return_types())
 
 
 def _dim_or_axis(dim, axis, op):
