@@ -1,6 +1,6 @@
 // Sorting and order statistics: sort, argsort, topk, median. A kernel finds the int64 indices
-// along one dim; the values are x gathered at them, so the gradient scatters back to the selected
-// positions (gather's backward) and differentiates again for free. nan sorts as the largest value.
+// along one dim; the values are x's elements at them, and the gradient is scattered back to those
+// positions (a linear map of g, so grad-of-grad works too). nan sorts as the largest value.
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -55,8 +55,18 @@ Tensor line_indices(const Tensor& x, int64_t dim, int64_t k, F fill) {
   return out;
 }
 
-std::pair<Tensor, Tensor> gathered(const Tensor& x, int64_t dim, const Tensor& idx) {
-  return {gather(x, dim, idx), idx};
+// (x's elements at idx along dim, idx), the values recorded as `op` (SortBackward0, as PyTorch
+// names it): the gradient is scattered back to the picked positions. idx has x's rank; with
+// drop_dim both results lose dim (idx has size 1 there). The backward keeps its own copy of idx,
+// so writing into the returned indices can't change the gradient.
+std::pair<Tensor, Tensor> gathered(const Tensor& x, int64_t dim, const Tensor& idx, const char* op,
+                                   bool drop_dim = false) {
+  Tensor values = gather(x.detach(), dim, idx);
+  if (drop_dim) values = squeeze(values, dim);
+  values = record(op, values, {x}, kSaveNone, [dim, at = idx.clone(), drop_dim](const Tensor& g, const Saved& s) -> Grads {
+    return {scatter_add(zeros(s.input_shape(0), g.dtype()), dim, at, drop_dim ? unsqueeze(g, dim) : g)};
+  });
+  return {values, drop_dim ? squeeze(idx, dim) : idx};
 }
 
 }  // namespace
@@ -76,7 +86,7 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, bo
       std::stable_sort(line.begin(), line.end(), [](const P& a, const P& b) { return less_nan_last(a.first, b.first); });
     for (size_t j = 0; j < line.size(); ++j) out[j] = line[j].second;
   });
-  return gathered(x, dim, idx);
+  return gathered(x, dim, idx, "sort");
 }
 
 Tensor argsort(const Tensor& x, int64_t dim, bool descending, bool stable) {
@@ -107,7 +117,7 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool lar
     }
     for (int64_t j = 0; j < k; ++j) out[j] = line[j].second;
   });
-  return gathered(x, dim, idx);
+  return gathered(x, dim, idx, "topk");
 }
 
 // ---------------------------------------------------------------- median
@@ -129,9 +139,7 @@ std::pair<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim) {
     });
     out[0] = mid->second;
   });
-  auto [values, indices] = gathered(x, dim, idx);
-  if (!keepdim) return {squeeze(values, dim), squeeze(indices, dim)};
-  return {values, indices};
+  return gathered(x, dim, idx, "median", !keepdim);
 }
 
 // Of all elements: the lower median (nan if any element is nan or x is empty).

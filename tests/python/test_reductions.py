@@ -426,3 +426,22 @@ def test_sum_and_mean_take_dtype():
     x, t = pair([[1, 2], [3, 4]], "int64")
     same(cr.sum(x, 0, dtype=cr.float64), torch.sum(t, 0, dtype=torch.float64))
     same(x.mean(dtype=cr.float32), t.mean(dtype=torch.float32))
+
+
+# ------------------------------------------------------------------------------ layouts and big inputs
+def test_strided_inputs_and_threaded_sizes():
+    rs = np.random.RandomState(7)
+    for shape in [(5, 7), (300, 400)]:  # the second one runs the kernels on several threads
+        v = rs.randint(-3, 4, size=shape).astype(np.float64)
+        x, t = pair(v)
+        x, t = x.t(), t.t()  # non-contiguous views
+        for dim in (0, 1):
+            same(tuple(cr.sort(x, dim, stable=True)), tuple(torch.sort(t, dim=dim, stable=True)))
+            same(tuple(cr.topk(x, 3, dim)), tuple(torch.topk(t, 3, dim)))
+            same(tuple(cr.median(x, dim)), tuple(torch.median(t, dim)))
+            same(cr.cumsum(x, dim), torch.cumsum(t, dim))
+            same(cr.cumprod(x * 0.5, dim), torch.cumprod(t * 0.5, dim), rtol=1e-10, atol=1e-300)
+            same(cr.prod(x * 0.5, dim), torch.prod(t * 0.5, dim), rtol=1e-10, atol=1e-300)
+            same(cr.all(x, dim), torch.all(t, dim))
+            same(cr.std(x, dim), torch.std(t, dim))
+        same(cr.median(x), torch.median(t))
