@@ -109,6 +109,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 
 // ---- reductions, scans and sorting (reduce helper) ----
 // std = sqrt(var); its gradient is 0 where std is 0 (as PyTorch), nan when N - correction <= 0.
+// Under `using namespace chainrule` write chainrule::std(x): a bare std(x) is ambiguous with namespace std.
 Tensor std(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
            bool keepdim = false);
 std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims = {},
