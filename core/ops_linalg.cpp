@@ -555,16 +555,17 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
     Tensor x = s.input(0), y = s.output(), gk = g;
     if (!keepdim)
       for (int64_t d : kd) { y = unsqueeze(y, d); gk = unsqueeze(gk, d); }
-    Tensor zero = eq(y, Scalar(0));
-    Tensor y_safe = where(zero, ones({}, y.dtype()), y);  // x = 0 there, so the gradient is 0
-    if (ord == 2) return {mul(x, div(gk, y_safe))};
+    // where ||x|| = 0 the first derivative is set to 0 (torch's convention); the second is nan there
+    // (as torch's: the Hessian of a norm blows up like 1/||x|| at 0)
+    Tensor zero = eq(y, Scalar(0)), z0 = zeros({}, x.dtype());
+    if (ord == 2) return {mul(gk, where(zero, z0, div(x, y)))};
     Tensor ax = abs(x);
     if (ord < 1) {  // |x|^(p-1) is infinite at 0: torch sets those entries to 0
       Tensor az = eq(ax, Scalar(0));
-      Tensor scaled = where(az, zeros({}, x.dtype()), mul(sign(x), pow(where(az, ones({}, x.dtype()), ax), ord - 1)));
+      Tensor scaled = where(az, z0, mul(sign(x), pow(where(az, ones({}, x.dtype()), ax), ord - 1)));
       return {mul(mul(scaled, gk), pow(y, 1 - ord))};
     }
-    return {mul(mul(sign(x), pow(ax, ord - 1)), div(gk, pow(y_safe, ord - 1)))};
+    return {mul(mul(sign(x), pow(ax, ord - 1)), where(zero, z0, div(gk, pow(y, ord - 1))))};
   });
 }
 

@@ -585,7 +585,8 @@ op("einsum_list", lambda a, b: cr.einsum("ij,jk->ik", [a, b]), lambda a, b: torc
 
 # norms: at x = 0 the gradient is torch's 0 (a convention there, so check="grad")
 _ZEROS3 = S(V([0.0, 0.0, 0.0]), id="zeros", check="grad")
-op("norm", cr.norm, torch.norm, [S((3, 4)), S((5,)), S(()), S((2, 3, 2))])
+op("norm", cr.norm, torch.norm, [S((3, 4)), S((5,)), S((2, 3, 2))])
+op("norm_0d", cr.norm, torch.norm, [S(())], domain="away_from_zero", **LINALG_Z)  # |x|
 op("norm_p1", lambda x: cr.norm(x, 1), lambda x: torch.norm(x, 1), [S((3, 4))], domain="away_from_zero", **LINALG_Z)
 op("norm_p3_dim", lambda x: x.norm(3, dim=1), lambda x: x.norm(3, dim=1), [S((3, 4))])
 op("norm_fro_dims", lambda x: cr.norm(x, "fro", dim=(0, 1), keepdim=True),
@@ -597,7 +598,9 @@ for _ord, _kw in [(2, {}), (1, LINALG_Z), (3, {}), (1.5, {}), (0.5, {}), (-1, {}
                   (float("-inf"), LINALG_Z), (0, LINALG_Z)]:
     _dom = "away_from_zero" if _ord in (1, float("inf"), float("-inf"), 0.5, -1) else "any"
     op(f"vector_norm_{_ord}", lambda x, _o=_ord: cr.linalg.vector_norm(x, _o),
-       lambda x, _o=_ord: torch.linalg.vector_norm(x, _o), [S((3, 4)), S((7,)), S(())], domain=_dom, **_kw)
+       lambda x, _o=_ord: torch.linalg.vector_norm(x, _o), [S((3, 4)), S((7,))], domain=_dom, **_kw)
+    op(f"vector_norm_{_ord}_0d", lambda x, _o=_ord: cr.linalg.vector_norm(x, _o),
+       lambda x, _o=_ord: torch.linalg.vector_norm(x, _o), [S(())], domain="away_from_zero", **LINALG_Z)
     op(f"vector_norm_{_ord}_dim", lambda x, _o=_ord: cr.linalg.vector_norm(x, _o, dim=(0, 2), keepdim=True),
        lambda x, _o=_ord: torch.linalg.vector_norm(x, _o, dim=(0, 2), keepdim=True), [S((2, 3, 4))],
        domain=_dom, **_kw)
@@ -610,8 +613,10 @@ op("vector_norm_2_rows_at_zero", lambda x: cr.linalg.vector_norm(x, dim=1),
 for _ord in ["fro", 1, -1, float("inf"), float("-inf")]:
     _kw = {} if _ord == "fro" else LINALG_Z
     op(f"matrix_norm_{_ord}", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
-       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((3, 4)), S((2, 3, 3)), S((1, 1))],
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((3, 4)), S((2, 3, 3))],
        domain="away_from_zero", **_kw)
+    op(f"matrix_norm_{_ord}_1x1", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((1, 1))], domain="away_from_zero", **LINALG_Z)
     op(f"matrix_norm_{_ord}_dims", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True),
        lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True), [S((3, 2, 4))],
        domain="away_from_zero", **_kw)
@@ -627,7 +632,8 @@ op("linalg_inv", lambda f: cr.linalg.inv(_gen(f, cr)), lambda f: torch.linalg.in
    [S((3, 3)), S((2, 4, 4)), S((1, 1))])
 op("inverse", lambda f: cr.inverse(_gen(f, cr)), lambda f: torch.inverse(_gen(f, torch)), [S((3, 3))])
 op("linalg_det", lambda f: cr.linalg.det(_gen(f, cr)), lambda f: torch.linalg.det(_gen(f, torch)),
-   [S((3, 3)), S((2, 3, 3)), S((1, 1)), S((4, 4))])
+   [S((3, 3)), S((2, 3, 3)), S((4, 4))])
+op("linalg_det_1x1", cr.linalg.det, torch.linalg.det, [S((1, 1)), S((3, 1, 1))], **LINALG_Z)  # linear
 op("linalg_det_raw", cr.linalg.det, torch.linalg.det, [S((3, 3)), S((2, 2, 2))])
 op("det", lambda f: cr.det(f), lambda f: torch.det(f), [S((3, 3))])
 op("det_method", lambda f: f.det(), lambda f: f.det(), [S((2, 2))])
@@ -637,13 +643,14 @@ op("linalg_cholesky", lambda f: cr.linalg.cholesky(_spd(f, cr)), lambda f: torch
 op("linalg_cholesky_upper", lambda f: cr.linalg.cholesky(_spd(f, cr), upper=True),
    lambda f: torch.linalg.cholesky(_spd(f, torch), upper=True), [S((3, 3))])
 op("linalg_cholesky_lower_only", lambda f: cr.linalg.cholesky(cr.tril(_spd(f, cr))),
-   lambda f: torch.linalg.cholesky(torch.tril(_spd(f, torch))), [S((3, 3))])
+   lambda f: torch.linalg.cholesky(torch.tril(_spd(f, torch))), [S((3, 3), check="grad")])
+# (only one triangle is read: the gradient is torch's symmetric one, not the finite-difference one)
 op("linalg_eigvalsh", lambda f: cr.linalg.eigvalsh(_spd(f, cr)), lambda f: torch.linalg.eigvalsh(_spd(f, torch)),
    [S((3, 3)), S((2, 4, 4)), S((1, 1))])
 op("linalg_eigvalsh_sym", lambda f: cr.linalg.eigvalsh(f + f.mT), lambda f: torch.linalg.eigvalsh(f + f.mT),
    [S((3, 3))])
 op("linalg_eigvalsh_upper", lambda f: cr.linalg.eigvalsh(f, UPLO="U"), lambda f: torch.linalg.eigvalsh(f, UPLO="U"),
-   [S((3, 3))])
+   [S((3, 3), check="grad")])
 op("linalg_eigh", lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(cr.linalg.eigh(_spd(f, cr))),
    lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(torch.linalg.eigh(_spd(f, torch))),
    [S((3, 3)), S((2, 4, 4)), S((1, 1))])
