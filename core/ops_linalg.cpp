@@ -538,7 +538,7 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
   int64_t n = 1;
   if (dims.empty()) n = x.numel();
   else for (int64_t d : dims) n *= x.size(d);
-  CR_CHECK(n > 0 || ord > 0 || ord == 0, std::invalid_argument, "linalg.vector_norm: can't compute the ",
+  CR_CHECK(n > 0 || (ord >= 0 && !std::isinf(ord)), std::invalid_argument, "linalg.vector_norm: can't compute the ",
            ord_str(ord), " norm on an empty tensor because the operation does not have an identity");
   if (std::isinf(ord)) return ord > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
   if (ord == 0) return depends_on(sum(ne(x, Scalar(0)).to(x.dtype()), dims, keepdim), x);

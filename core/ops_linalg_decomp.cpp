@@ -7,6 +7,7 @@
 #include <Eigen/LU>
 #include <Eigen/SVD>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "core/kernels.h"
@@ -144,6 +145,47 @@ Tensor cofactor(const Tensor& a) {
 }
 }  // namespace
 
+// Whether some matrix is too close to singular for det(A) A^-T to be accurate (reciprocal
+// condition number below sqrt(eps)); the exactly singular ones included.
+static bool near_singular(const Tensor& a) {
+  bool bad = false;
+  Tensor Ac = contig(a.detach());
+  dispatch_floating(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for_each_matrix<T>(Ac, [&](int64_t, const RowMap<T>& Am) {
+      if (Am.rows() == 0 || bad) return;
+      Eigen::PartialPivLU<Mat<T>> lu{Mat<T>(Am)};
+      T rc = zero_pivot(lu) >= 0 ? T(0) : lu.rcond();
+      bad = !(rc >= std::sqrt(std::numeric_limits<T>::epsilon()));
+    });
+  });
+  return bad;
+}
+
+// cof(A)_ij = (-1)^(i+j) det(A without row i and column j), written with differentiable ops
+// (index_select, det), so it can be differentiated again: the second derivative at a singular A.
+static Tensor cofactor_by_minors(const Tensor& a) {
+  const int64_t n = a.size(-1), nd = a.dim();
+  if (n == 1) return depends_on(ones(a.shape(), a.dtype()), a);
+  std::vector<double> rest, sign;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      if (j != i) rest.push_back(static_cast<double>(j));
+      sign.push_back((i + j) % 2 ? -1.0 : 1.0);
+    }
+  Tensor idx = tensor(rest, {n * (n - 1)}, kInt64);
+  Shape s4 = batch_of(a);
+  s4.insert(s4.end(), {n, n - 1, n});
+  Tensor rows = reshape(index_select(a, nd - 2, idx), s4);  // (..., i, r, n)
+  Shape s5 = batch_of(a);
+  s5.insert(s5.end(), {n, n - 1, n, n - 1});
+  Tensor m = reshape(index_select(rows, nd, idx), s5);       // (..., i, r, j, c)
+  std::vector<int64_t> perm;
+  for (int64_t d = 0; d < nd - 2; ++d) perm.push_back(d);
+  perm.insert(perm.end(), {nd - 2, nd, nd - 1, nd + 1});     // (..., i, j, r, c)
+  return mul(linalg_det(permute(m, perm)), tensor(sign, {n, n}, a.dtype()));
+}
+
 // det A (the product of the LU pivots, with the permutation's sign)
 // dA = g det(A) A^-T (the cofactor matrix); at a singular A the cofactor matrix from the SVD
 Tensor linalg_det(const Tensor& a) {
@@ -159,12 +201,10 @@ Tensor linalg_det(const Tensor& a) {
   return record("linalg_det", y, {a}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor A = s.input(0), y = s.output();
     Tensor gy = unsqueeze(unsqueeze(g, -1), -1);
-    bool singular = false;
-    for (double v : y.to_vector()) singular = singular || v == 0;
-    if (!singular) return {mul(mul(gy, unsqueeze(unsqueeze(y, -1), -1)), t_(linalg_inv(A)))};
-    CR_CHECK(!is_grad_enabled(), std::runtime_error,
-             "linalg.det: the second derivative at a singular matrix is not implemented (the first is)");
-    return {mul(gy, cofactor(A))};
+    if (!near_singular(A)) return {mul(mul(gy, unsqueeze(unsqueeze(y, -1), -1)), t_(linalg_inv(A)))};
+    // (near-)singular: A^-1 is inaccurate or doesn't exist, but the cofactor matrix is fine: from the
+    // SVD (a constant), or under create_graph from the minors' dets (differentiable again)
+    return {mul(gy, is_grad_enabled() ? cofactor_by_minors(A) : cofactor(A))};
   });
 }
 
