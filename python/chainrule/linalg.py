@@ -22,7 +22,6 @@ from . import _core
 LinAlgError = _core.LinAlgError
 LinAlgError.__doc__ = ("Raised when a matrix can't be factorised (singular for inv/solve, not positive-definite "
                        "for cholesky). A RuntimeError subclass, as torch.linalg.LinAlgError.")
-LinAlgError.__module__ = "chainrule.linalg"
 
 _slogdet_result = _collections.namedtuple("slogdet", ["sign", "logabsdet"])  # type: ignore[name-match]
 _eigh_result = _collections.namedtuple("eigh", ["eigenvalues", "eigenvectors"])  # type: ignore[name-match]
