@@ -41,9 +41,11 @@ std::vector<Tensor> meshgrid(const std::vector<Tensor>& xs, const std::string& i
 // ---- norms (ord may be +-inf; dims empty = all dims) ----
 Tensor vector_norm(const Tensor& x, double ord = 2.0, std::vector<int64_t> dims = {},
                    bool keepdim = false);
-// ord: "fro", or "1", "-1", "inf", "-inf" (as a string: "nuc", "2", "-2" need the SVD and raise)
+// ord: "fro", "nuc", or "1", "-1", "2", "-2", "inf", "-inf" (as strings)
 Tensor matrix_norm(const Tensor& a, const std::string& ord = "fro", std::vector<int64_t> dims = {-2, -1},
                    bool keepdim = false);
+
+Tensor singular_values(const Tensor& a);  // (..., m, n) -> (..., min(m, n)), descending (svdvals)
 
 // ---- decompositions (torch.linalg; batched over leading dims) ----
 Tensor linalg_solve(const Tensor& a, const Tensor& b);  // X with A X = B; B (..., n, k) or (..., n)

@@ -569,8 +569,25 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
   });
 }
 
+// The singular values of each (..., m, n) matrix (descending, as torch.linalg.svdvals): the k =
+// min(m, n) largest eigenvalues of the symmetric [[0, A], [A^T, 0]], whose eigenvalues are +-s_i and
+// |m - n| zeros. eigh is backward stable on it (absolute error ~ eps s_max, like an SVD), and its
+// derivatives give d s_i / dA = u_i v_i^T, second derivatives included.
+Tensor singular_values(const Tensor& a) {
+  const int64_t m = a.size(-2), n = a.size(-1), k = std::min(m, n);
+  Shape bm(a.shape().begin(), a.shape().end() - 2), bn = bm;
+  bm.insert(bm.end(), {m, m});
+  bn.insert(bn.end(), {n, n});
+  Tensor M = cat({cat({zeros(bm, a.dtype()), a}, -1), cat({a.mT(), zeros(bn, a.dtype())}, -1)}, -2);
+  std::vector<double> desc;
+  for (int64_t i = m + n - 1; i >= m + n - k; --i) desc.push_back(static_cast<double>(i));
+  Tensor w = index_select(linalg_eigvalsh(M), -1, tensor(desc, {k}, kInt64));
+  return abs(w);  // a zero singular value may come out as -1e-17
+}
+
 // Matrix norms over the two dims: "fro" (sqrt of the sum of squares), "1"/"-1" (max/min column
-// abs-sum), "inf"/"-inf" (max/min row abs-sum). "nuc", "2", "-2" need singular values.
+// abs-sum), "inf"/"-inf" (max/min row abs-sum), "2"/"-2" (largest/smallest singular value),
+// "nuc" (sum of the singular values).
 Tensor matrix_norm(const Tensor& a, const std::string& ord, std::vector<int64_t> dims, bool keepdim) {
   CR_CHECK(a.dim() >= 2, std::invalid_argument,
            "linalg.matrix_norm: expected a tensor with at least 2 dims, got shape ", a.shape());
@@ -583,9 +600,15 @@ Tensor matrix_norm(const Tensor& a, const std::string& ord, std::vector<int64_t>
   CR_CHECK(d0 != d1, std::invalid_argument, "linalg.matrix_norm: dims must be different, got (", dims[0], ", ",
            dims[1], ")");
   if (ord == "fro") return vector_norm(a, 2.0, {d0, d1}, keepdim);
-  if (ord == "nuc" || ord == "2" || ord == "-2")
-    throw std::domain_error("linalg.matrix_norm: ord=" + ord +
-                            " needs singular values (SVD), which chainrule does not implement yet");
+  if (ord == "nuc" || ord == "2" || ord == "-2") {
+    std::vector<int64_t> perm;  // the two matrix dims last
+    for (int64_t d = 0; d < a.dim(); ++d) if (d != d0 && d != d1) perm.push_back(d);
+    perm.insert(perm.end(), {d0, d1});
+    Tensor s = singular_values(permute(a, perm));
+    Tensor r = ord == "nuc" ? sum(s, {-1}) : ord == "2" ? amax(s, {-1}) : amin(s, {-1});
+    if (keepdim) for (int64_t d : {std::min(d0, d1), std::max(d0, d1)}) r = unsqueeze(r, d);
+    return r;
+  }
   bool col = ord == "1" || ord == "-1", row = ord == "inf" || ord == "-inf";
   CR_CHECK(col || row, std::invalid_argument, "linalg.matrix_norm: order ", ord, " not supported");
   bool mx = ord[0] != '-';

@@ -260,13 +260,17 @@ std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, const std::string& uplo) 
     using T = decltype(tag);
     for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
       if (n == 0) return;
+      RowMap<T> out(ptr<T>(P) + i * (n + 1) * n, n + 1, n);
+      if (!Am.allFinite()) {  // inf/nan in: nan out, as torch (no convergence error)
+        out.setConstant(std::numeric_limits<T>::quiet_NaN());
+        return;
+      }
       Mat<T> M = upper ? Mat<T>(Am.transpose()) : Mat<T>(Am);  // the solver reads the lower triangle
       Eigen::SelfAdjointEigenSolver<Mat<T>> es(M);
       if (es.info() != Eigen::Success)
         throw LinAlgError("linalg.eigh: " + where_in_batch(a, i) +
                           "The algorithm failed to converge because the input matrix is ill-conditioned or has "
                           "too many repeated eigenvalues.");
-      RowMap<T> out(ptr<T>(P) + i * (n + 1) * n, n + 1, n);
       out.topRows(n) = es.eigenvectors();
       out.row(n) = es.eigenvalues().transpose();
     });

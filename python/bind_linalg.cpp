@@ -11,13 +11,6 @@
 namespace chainrule::bind {
 
 namespace {
-[[noreturn]] void not_implemented(const std::string& ord) {
-  std::string msg = "linalg.matrix_norm: ord=" + ord + " needs singular values (an SVD), which chainrule "
-                    "does not implement yet; 'fro', 1, -1, inf and -inf are available";
-  PyErr_SetString(PyExc_NotImplementedError, msg.c_str());
-  throw py::error_already_set();
-}
-
 // ord as torch.linalg.vector_norm takes it: a number (float('inf') included)
 double ord_arg(py::handle ord, const char* op) {
   if (py::isinstance<py::str>(ord) || py::isinstance<py::bool_>(ord) || ord.is_none())
@@ -44,7 +37,6 @@ Tensor mnorm(const Tensor& a, py::handle ord, py::object dim, bool keepdim) {
     else if (std::isinf(p)) o = p > 0 ? "inf" : "-inf";
     else throw std::invalid_argument("linalg.matrix_norm: order " + std::string(py::str(ord)) + " not supported");
   }
-  if (o == "nuc" || o == "2" || o == "-2") not_implemented(o == "nuc" ? "'nuc'" : o);
   std::vector<int64_t> dims = dims_arg(dim);
   py::gil_scoped_release r;
   return matrix_norm(a, o, dims, keepdim);
@@ -112,7 +104,6 @@ Example: cr.einsum('ij,jk->ik', A, B) equals A @ B.)doc");
     if (py::isinstance<py::str>(p)) {
       std::string s = p.cast<std::string>();
       if (s == "fro" && dims.size() <= 2) return vector_norm(x, 2.0, dims, keepdim);
-      if (s == "nuc") not_implemented("'nuc'");
       if (dims.empty()) for (int64_t d = 0; d < x.dim(); ++d) dims.push_back(d);
       return matrix_norm(x, s, dims, keepdim);
     }
@@ -131,6 +122,12 @@ None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros. Its gradie
   m.def("_linalg_slogdet", [](const Tensor& a) { py::gil_scoped_release r; return linalg_slogdet(a); });
   m.def("_linalg_eigh", [](const Tensor& a, const std::string& uplo) { py::gil_scoped_release r; return linalg_eigh(a, uplo); });
   m.def("_linalg_eigvalsh", [](const Tensor& a, const std::string& uplo) { py::gil_scoped_release r; return linalg_eigvalsh(a, uplo); });
+  m.def("_linalg_svdvals", [](const Tensor& a) {
+    CR_CHECK(a.dim() >= 2, std::invalid_argument, "linalg.svdvals: expected a tensor with at least 2 dims, got shape ", a.shape());
+    CR_CHECK(is_floating(a.dtype()), std::invalid_argument, "linalg.svdvals: expected a floating point tensor, got ", dtype_name(a.dtype()));
+    py::gil_scoped_release r;
+    return singular_values(a);
+  });
   m.def("_linalg_cholesky", [](const Tensor& a, bool upper) { py::gil_scoped_release r; return linalg_cholesky(a, upper); });
 }
 

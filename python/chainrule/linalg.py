@@ -27,7 +27,7 @@ _slogdet_result = _collections.namedtuple("slogdet", ["sign", "logabsdet"])  # t
 _eigh_result = _collections.namedtuple("eigh", ["eigenvalues", "eigenvectors"])  # type: ignore[name-match]
 
 __all__ = ["LinAlgError", "solve", "inv", "det", "slogdet", "eigh", "eigvalsh", "cholesky", "vector_norm",
-           "matrix_norm", "norm"]
+           "matrix_norm", "norm", "svdvals"]
 
 
 def solve(A, B, *, left=True):
@@ -113,11 +113,23 @@ def vector_norm(x, ord=2, dim=None, keepdim=False):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False):
-    """The matrix norm over the two dims ``dim``: 'fro' (sqrt of the sum of squares), 1 / -1 (max / min
-    column abs-sum), inf / -inf (max / min row abs-sum). 'nuc', 2 and -2 need singular values and
-    raise NotImplementedError. Example: ``cr.linalg.matrix_norm(cr.eye(3))`` -> ``sqrt(3)``.
+    """The matrix norm over the two dims ``dim``: 'fro' (sqrt of the sum of squares), 'nuc' (sum of
+    the singular values), 1 / -1 (max / min column abs-sum), 2 / -2 (largest / smallest singular
+    value), inf / -inf (max / min row abs-sum). Example: ``cr.linalg.matrix_norm(cr.eye(3))`` ->
+    ``sqrt(3)``; ``matrix_norm(A, 2)`` is the spectral norm (A's Lipschitz constant).
     """
     return _core._linalg_matrix_norm(A, ord, dim, keepdim)
+
+
+def svdvals(A):
+    """The singular values of each ``(..., m, n)`` matrix, in descending order (torch.linalg.svdvals).
+
+    d s_i / dA = u_i v_i^T. Computed as the largest eigenvalues of the symmetric ``[[0, A], [A^T, 0]]``
+    (eigenvalues +-s_i), so first and second derivatives come from eigh's; as with torch, the second
+    derivative is not finite where singular values repeat.
+    Example: ``cr.linalg.svdvals(cr.tensor([[3., 0.], [0., -4.]]))`` -> ``[4., 3.]``.
+    """
+    return _core._linalg_svdvals(A)
 
 
 def norm(A, ord=None, dim=None, keepdim=False):

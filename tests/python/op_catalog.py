@@ -620,6 +620,17 @@ for _ord in ["fro", 1, -1, float("inf"), float("-inf")]:
     op(f"matrix_norm_{_ord}_dims", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True),
        lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True), [S((3, 2, 4))],
        domain="away_from_zero", **_kw)
+# singular values: eigenvalues of [[0, A], [A^T, 0]] (distinct for random A, so second derivatives exist)
+for _ord in ["nuc", 2, -2]:
+    op(f"matrix_norm_{_ord}", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((3, 3)), S((3, 4)), S((4, 2)), S((2, 3, 3))])
+    op(f"matrix_norm_{_ord}_dims", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True), [S((3, 2, 4))])
+    op(f"matrix_norm_{_ord}_1x1", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((1, 1))], domain="away_from_zero", **LINALG_Z)
+op("linalg_svdvals", lambda a: cr.linalg.svdvals(a), lambda a: torch.linalg.svdvals(a),
+   [S((3, 3)), S((2, 4)), S((4, 3)), S((2, 3, 2))])
+op("norm_nuc", lambda a: cr.norm(a, "nuc"), lambda a: torch.norm(a, "nuc"), [S((3, 4))])
 op("linalg_norm", lambda a: cr.linalg.norm(a), lambda a: torch.linalg.norm(a), [S((3, 4)), S((5,))])
 op("linalg_norm_ord1", lambda a: cr.linalg.norm(a, 1), lambda a: torch.linalg.norm(a, 1), [S((3, 4)), S((5,))],
    domain="away_from_zero", **LINALG_Z)
