@@ -110,8 +110,9 @@ Example: cr.einsum('ij,jk->ik', A, B) equals A @ B.)doc");
     return vector_norm(x, p.is_none() ? 2.0 : ord_arg(p, "norm"), dims, keepdim);
   }, py::arg("p") = "fro", py::arg("dim") = py::none(), py::arg("keepdim") = false, R"doc(
 torch.norm: p='fro' (default) or a number gives the vector p-norm over dim (all elements when dim is
-None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros. Its gradient at x = 0 is 0
-(not nan), as torch's. Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.))doc");
+None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros; p='nuc' the nuclear norm of a
+matrix (sum of singular values). Its gradient at x = 0 is 0 (not nan), as torch's.
+Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.))doc");
 
   // torch.linalg (wrapped by chainrule/linalg.py)
   m.def("_linalg_vector_norm", &vnorm);

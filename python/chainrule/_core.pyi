@@ -558,8 +558,9 @@ class Tensor:
     def norm(self, p: typing.Any = 'fro', dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
         """
         torch.norm: p='fro' (default) or a number gives the vector p-norm over dim (all elements when dim is
-        None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros. Its gradient at x = 0 is 0
-        (not nan), as torch's. Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.)
+        None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros; p='nuc' the nuclear norm of a
+        matrix (sum of singular values). Its gradient at x = 0 is 0 (not nan), as torch's.
+        Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.)
         """
     def normal_(self, mean: typing.SupportsFloat | typing.SupportsIndex = 0.0, std: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         """
@@ -1800,8 +1801,9 @@ def neg(input: Tensor) -> Tensor:
 def norm(input: Tensor, p: typing.Any = 'fro', dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
     """
     torch.norm: p='fro' (default) or a number gives the vector p-norm over dim (all elements when dim is
-    None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros. Its gradient at x = 0 is 0
-    (not nan), as torch's. Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.)
+    None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros; p='nuc' the nuclear norm of a
+    matrix (sum of singular values). Its gradient at x = 0 is 0 (not nan), as torch's.
+    Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.)
     """
 def one_hot(tensor: Tensor, num_classes: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """

@@ -31,14 +31,18 @@ __all__ = ["LinAlgError", "solve", "inv", "det", "slogdet", "eigh", "eigvalsh", 
 
 
 def solve(A, B, *, left=True):
-    """The solution X of ``A X = B`` (A ``(..., n, n)``; B ``(..., n, k)`` or a vector ``(..., n)``).
+    """The solution X of ``A X = B`` (A ``(..., n, n)``; B ``(..., n, k)`` or a vector ``(..., n)``);
+    with ``left=False`` the solution of ``X A = B`` (B ``(..., k, n)``).
 
     Batch dims broadcast. A singular A raises LinAlgError. Gradients: dB = A^-T G, dA = -dB X^T.
     Use it instead of ``inv(A) @ B`` (faster and more accurate). Example: the Newton step
     ``x - cr.linalg.solve(H, g)``.
     """
-    if not left:
-        raise NotImplementedError("linalg.solve: left=False is not implemented; solve(A.mT, B.mT).mT gives X A = B")
+    if not left:  # X A = B  <=>  A^T X^T = B^T
+        if B.dim() < 2:
+            raise ValueError(f"linalg.solve: incompatible shapes of A and B for the equation XA = B, got "
+                             f"{tuple(A.shape)} and {tuple(B.shape)}")
+        return _core._linalg_solve(A.mT, B.mT).mT
     return _core._linalg_solve(A, B)
 
 

@@ -639,6 +639,8 @@ op("linalg_norm_ord1", lambda a: cr.linalg.norm(a, 1), lambda a: torch.linalg.no
 op("linalg_solve", lambda f, b: cr.linalg.solve(_gen(f, cr), b), lambda f, b: torch.linalg.solve(_gen(f, torch), b),
    [S((3, 3), (3, 2)), S((3, 3), (3,), id="vector"), S((2, 3, 3), (2, 3, 1)), S((2, 3, 3), (3, 2), id="bcast_b"),
     S((3, 3), (2, 3, 2), id="bcast_a"), S((2, 3, 3), (2, 3), id="batched_vector"), S((1, 1), (1, 1))])
+op("linalg_solve_right", lambda f, b: cr.linalg.solve(_gen(f, cr), b, left=False),
+   lambda f, b: torch.linalg.solve(_gen(f, torch), b, left=False), [S((3, 3), (2, 3)), S((2, 3, 3), (3,  3))])
 op("linalg_inv", lambda f: cr.linalg.inv(_gen(f, cr)), lambda f: torch.linalg.inv(_gen(f, torch)),
    [S((3, 3)), S((2, 4, 4)), S((1, 1))])
 op("inverse", lambda f: cr.inverse(_gen(f, cr)), lambda f: torch.inverse(_gen(f, torch)), [S((3, 3))])

@@ -306,6 +306,11 @@ def test_solve_singular_and_shapes():
         cr.linalg.solve(cr.ones(2, 3), cr.ones(2))
 
 
+def test_solve_right_needs_a_matrix_b():
+    with pytest.raises(ValueError, match=r"linalg.solve: incompatible shapes of A and B for the equation XA = B, got \(3, 3\) and \(3,\)"):
+        cr.linalg.solve(cr.eye(3), cr.ones(3), left=False)
+
+
 def test_cholesky_not_positive_definite():
     with pytest.raises(cr.linalg.LinAlgError, match=r"^linalg.cholesky: The factorization could not be completed "
                        r"because the input is not positive-definite \(the leading minor of order 2 is not "
