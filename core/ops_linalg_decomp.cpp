@@ -8,6 +8,7 @@
 #include <Eigen/SVD>
 #include <cmath>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "core/kernels.h"
@@ -55,6 +56,22 @@ int64_t zero_pivot(const LU& lu) {
 }
 
 Tensor t_(const Tensor& x) { return transpose(x, -2, -1); }  // mT
+
+// "" if the factorised matrix can be inverted, else why not: an exactly zero pivot (LAPACK's
+// criterion, torch's message), or singular to working precision (reciprocal condition number below
+// eps: exactly singular matrices often end with a pivot of 1e-17 instead of 0, and their "inverse"
+// would be silently meaningless numbers of size 1e16). Non-finite input passes (nan propagates).
+template <class T, class LU>
+std::string singular_reason(const LU& lu, bool finite) {
+  int64_t z = zero_pivot(lu);
+  if (z >= 0) return "The diagonal element " + std::to_string(z + 1) + " is zero";
+  if (!finite) return "";
+  T rc = lu.rcond();
+  if (rc >= std::numeric_limits<T>::epsilon()) return "";
+  std::ostringstream os;
+  os << "The matrix is singular to working precision (reciprocal condition number " << rc << ")";
+  return os.str();
+}
 }  // namespace
 
 // X = A^-1 B  (B (..., n, k), or (..., n) / (n,) for vectors, as torch's vector case)
@@ -89,9 +106,10 @@ Tensor linalg_solve(const Tensor& a, const Tensor& b) {
     for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
       if (n == 0 || k == 0) return;
       Eigen::PartialPivLU<Mat<T>> lu{Mat<T>(Am)};
-      if (zero_pivot(lu) >= 0)
+      std::string why = singular_reason<T>(lu, Am.allFinite());
+      if (!why.empty())
         throw LinAlgError("linalg.solve: " + where_in_batch(A, i) +
-                          "The solver failed because the input matrix is singular.");
+                          "The solver failed because the input matrix is singular. (" + why + ")");
       RowMap<T> Xm(ptr<T>(X) + i * n * k, n, k);
       Xm = lu.solve(Mat<T>(Xm));
     });
@@ -112,10 +130,10 @@ Tensor linalg_inv(const Tensor& a) {
     for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
       if (n == 0) return;
       Eigen::PartialPivLU<Mat<T>> lu{Mat<T>(Am)};
-      int64_t z = zero_pivot(lu);
-      if (z >= 0)
-        throw LinAlgError("linalg.inv: " + where_in_batch(a, i) + "The diagonal element " + std::to_string(z + 1) +
-                          " is zero, the inversion could not be completed because the input matrix is singular.");
+      std::string why = singular_reason<T>(lu, Am.allFinite());
+      if (!why.empty())
+        throw LinAlgError("linalg.inv: " + where_in_batch(a, i) + why +
+                          ", the inversion could not be completed because the input matrix is singular.");
       RowMap<T>(ptr<T>(Y) + i * n * n, n, n) = lu.inverse();
     });
   });

@@ -504,3 +504,19 @@ def test_logdet_hessian_matches_torch():
     theirs = torch.autograd.functional.hessian(
         lambda a: 2 * torch.log(torch.diagonal(torch.linalg.cholesky(a))).sum(), torch.tensor(spd))
     close(ours, theirs, 1e-10)
+
+
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_exactly_singular_matrices_always_raise_never_return_garbage(dtype):
+    """Low-rank integer matrices: torch raises only when LAPACK's pivot comes out exactly 0 (often it
+    is 1e-17 and torch returns entries of size 1e16); chainrule raises for all of them, as the
+    matrix is singular to working precision."""
+    rs = np.random.RandomState(0)
+    for _ in range(300):
+        n = rs.randint(2, 6)
+        r = rs.randint(1, n)
+        m = (rs.randint(-3, 4, size=(n, r)) @ rs.randint(-3, 4, size=(r, n))).astype(float)
+        with pytest.raises(cr.linalg.LinAlgError, match="singular"):
+            cr.linalg.inv(cr.tensor(m, dtype=dtype))
+        with pytest.raises(cr.linalg.LinAlgError, match="singular"):
+            cr.linalg.solve(cr.tensor(m, dtype=dtype), cr.ones(n, dtype=dtype))
