@@ -6,6 +6,8 @@
 
 #include "core/autograd.h"
 #include "core/tensor.h"
+// ---- linalg area (dot, outer, einsum, norms, torch.linalg decompositions): declared in linalg.h ----
+#include "core/linalg.h"
 
 namespace chainrule {
 

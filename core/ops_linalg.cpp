@@ -1,6 +1,12 @@
 // Matrix products: mm (2-D), bmm (3-D, same batch), matmul with PyTorch's 1-D/2-D/batched rules,
 // and the fused linear layer. GEMM is Eigen's (it threads itself with OpenMP).
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <sstream>
+
 #include "core/kernels.h"
+#include "core/linalg.h"
 #include "core/ops.h"
 
 namespace chainrule {
@@ -71,13 +77,13 @@ Tensor gemm(const Tensor& a, const Tensor& b, int64_t batch, int64_t n, int64_t 
   return out;
 }
 
-// (B,n,k) @ (B,k,m)      dA = G @ B^T, dB = A^T @ G
-Tensor bmm(const Tensor& a, const Tensor& b) {
+// (B,n,k) @ (B,k,m)      dA = G @ B^T, dB = A^T @ G   (unchecked; the public bmm checks)
+Tensor batched_mm(const Tensor& a, const Tensor& b) {
   int64_t B = a.size(0), n = a.size(1), k = a.size(2), m = b.size(2);
   return record("bmm", gemm(a, b, B, n, k, m, {B, n, m}), {a, b}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads {
-                  return {s.needs_grad(0) ? bmm(g, transpose(s.input(1), 1, 2)) : Tensor(),
-                          s.needs_grad(1) ? bmm(transpose(s.input(0), 1, 2), g) : Tensor()};
+                  return {s.needs_grad(0) ? batched_mm(g, transpose(s.input(1), 1, 2)) : Tensor(),
+                          s.needs_grad(1) ? batched_mm(transpose(s.input(0), 1, 2), g) : Tensor()};
                 });
 }
 }  // namespace
@@ -130,7 +136,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     eb.insert(eb.end(), {k, m});
     os.insert(os.end(), {n, m});
     const int64_t nb = shape_numel(batch);
-    out = reshape(bmm(reshape(expand(A, ea), {nb, n, k}), reshape(expand(B, eb), {nb, k, m})), os);
+    out = reshape(batched_mm(reshape(expand(A, ea), {nb, n, k}), reshape(expand(B, eb), {nb, k, m})), os);
   }
   if (da == 1) out = squeeze(out, -2);
   if (db == 1) out = squeeze(out, -1);
@@ -178,6 +184,439 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     if (has_bias) r.push_back(s.needs_grad(2) ? sum(g2, {0}) : Tensor());
     return r;
   });
+}
+
+}  // namespace chainrule
+
+// ================================================================ linalg: products, matrix helpers,
+// einsum and norms (torch names; all composed from differentiable ops, so second derivatives work)
+namespace chainrule {
+
+// (n,) . (n,) -> ()        d/da = g b, d/db = g a
+Tensor dot(const Tensor& a, const Tensor& b) {
+  CR_CHECK(a.dim() == 1 && b.dim() == 1, std::invalid_argument, "dot: expected 1-D tensors, got ",
+           a.shape(), " and ", b.shape());
+  CR_CHECK(a.size(0) == b.size(0), std::invalid_argument, "dot: expected tensors of the same size, got ",
+           a.shape(), " and ", b.shape());
+  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument, "dot: expected both vectors to have the same dtype, got ",
+           dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  return matmul(a, b);
+}
+
+// (n,) x (m,) -> (n, m) with out[i, j] = a[i] b[j]     d/da = G b, d/db = G^T a
+Tensor outer(const Tensor& a, const Tensor& b) {
+  CR_CHECK(a.dim() == 1 && b.dim() == 1, std::invalid_argument, "outer: expected 1-D tensors, got ",
+           a.shape(), " and ", b.shape());
+  return mul(unsqueeze(a, 1), unsqueeze(b, 0));
+}
+
+// (n, m) @ (m,) -> (n,)     dA = g x^T, dx = A^T g
+Tensor mv(const Tensor& a, const Tensor& x) {
+  CR_CHECK(a.dim() == 2 && x.dim() == 1 && a.size(1) == x.size(0), std::invalid_argument,
+           "mv: expected a matrix (n, m) and a vector (m,), got ", a.shape(), " and ", x.shape());
+  CR_CHECK(a.dtype() == x.dtype(), std::invalid_argument, "mv: expected the same dtype, got ",
+           dtype_name(a.dtype()), " and ", dtype_name(x.dtype()));
+  return matmul(a, x);
+}
+
+// (B, n, k) @ (B, k, m) -> (B, n, m), no broadcasting (matmul broadcasts)
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  CR_CHECK(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0) && a.size(2) == b.size(1),
+           std::invalid_argument, "bmm: expected (B, n, k) @ (B, k, m), got ", a.shape(), " @ ", b.shape());
+  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument, "bmm: expected the same dtype, got ",
+           dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  return batched_mm(a, b);
+}
+
+// sum_i x[i, i]      d/dx = g I
+Tensor trace(const Tensor& x) {
+  CR_CHECK(x.dim() == 2, std::invalid_argument, "trace: expected a matrix (2-D), got shape ", x.shape());
+  return sum(diagonal(x, 0, 0, 1));
+}
+
+// 1-D v -> the (n+|k|, n+|k|) matrix with v on diagonal k; 2-D -> a copy of its diagonal k
+Tensor diag(const Tensor& x, int64_t k) {
+  CR_CHECK(x.dim() == 1 || x.dim() == 2, std::invalid_argument,
+           "diag: expected a 1-D or 2-D tensor, got shape ", x.shape());
+  if (x.dim() == 2) return diagonal(x, k, 0, 1).clone();
+  int64_t n = x.size(0) + (k < 0 ? -k : k);
+  return diagonal_backward(x, {n, n}, k, 0, 1);
+}
+
+// (..., n) -> (..., n, n) with x on the diagonal (torch.diag_embed)
+Tensor diag_embed(const Tensor& x) {
+  CR_CHECK(x.dim() >= 1, std::invalid_argument, "diag_embed: expected at least 1 dim, got shape ", x.shape());
+  Shape s = x.shape();
+  s.push_back(s.back());
+  return diagonal_backward(x, s, 0, -2, -1);
+}
+
+namespace {
+// bool (n, m) mask: j - i <= k (lower) or j - i >= k (upper)
+Tensor tri_mask(int64_t n, int64_t m, int64_t k, bool lower) {
+  Tensor mask = empty({n, m}, kBool);
+  bool* p = mask.data<bool>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) p[i * m + j] = lower ? j - i <= k : j - i >= k;
+  return mask;
+}
+Tensor tri(const Tensor& x, int64_t k, bool lower, const char* op) {
+  CR_CHECK(x.dim() >= 2, std::invalid_argument, op, ": expected a tensor with at least 2 dims, got shape ", x.shape());
+  Tensor mask = tri_mask(x.size(-2), x.size(-1), k, lower);
+  if (x.dtype() == kBool) return logical_and(x, mask);
+  return where(mask, x, zeros({}, x.dtype()));
+}
+}  // namespace
+
+// x with the entries above diagonal k set to 0      d/dx = g masked the same way
+Tensor tril(const Tensor& x, int64_t k) { return tri(x, k, true, "tril"); }
+// x with the entries below diagonal k set to 0
+Tensor triu(const Tensor& x, int64_t k) { return tri(x, k, false, "triu"); }
+
+// Grids from 1-D tensors: out[i] varies along dim i ("ij") and is constant elsewhere; "xy" swaps
+// the roles of the first two dims (x along columns). Outputs are expanded views.
+std::vector<Tensor> meshgrid(const std::vector<Tensor>& xs, const std::string& indexing) {
+  CR_CHECK(indexing == "ij" || indexing == "xy", std::invalid_argument,
+           "meshgrid: expected indexing 'ij' or 'xy', got '", indexing, "'");
+  CR_CHECK(!xs.empty(), std::invalid_argument, "meshgrid: expected at least one tensor");
+  for (const Tensor& t : xs) {
+    CR_CHECK(t.dim() <= 1, std::invalid_argument, "meshgrid: expected 0-D or 1-D tensors, got shape ", t.shape());
+    CR_CHECK(t.dtype() == xs[0].dtype(), std::invalid_argument,
+             "meshgrid: expected all tensors to have the same dtype, got ", dtype_name(xs[0].dtype()),
+             " and ", dtype_name(t.dtype()));
+  }
+  const size_t n = xs.size();
+  bool swap = indexing == "xy" && n >= 2;
+  std::vector<size_t> pos(n);  // the output dim each input varies along
+  for (size_t i = 0; i < n; ++i) pos[i] = swap && i < 2 ? 1 - i : i;
+  Shape full(n);
+  for (size_t i = 0; i < n; ++i) full[pos[i]] = xs[i].numel();
+  std::vector<Tensor> out;
+  for (size_t i = 0; i < n; ++i) {
+    Shape s(n, 1);
+    s[pos[i]] = xs[i].numel();
+    out.push_back(expand(reshape(xs[i], s), full));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- einsum
+namespace {
+// Labels: 0..51 for a-z, A-Z; 52 + j for the j-th ellipsis dim (right-aligned across operands).
+constexpr int kEll = 52;
+
+struct Term {
+  std::vector<int> labels;  // one per dim of the operand, after expanding '...'
+  bool has_ell = false;
+  size_t ell_pos = 0;       // where '...' sits among the letters
+  size_t n_letters = 0;
+};
+
+Term parse_term(const std::string& eq, size_t begin, size_t end) {
+  Term t;
+  for (size_t i = begin; i < end; ++i) {
+    char c = eq[i];
+    if (c == '.') {
+      CR_CHECK(!t.has_ell && i + 3 <= end && eq.compare(i, 3, "...") == 0,
+               std::invalid_argument, "einsum: expected '...' at most once per operand, got a stray '.' at index ", i,
+               " of '", eq, "'");
+      t.has_ell = true;
+      t.ell_pos = t.labels.size();
+      i += 2;
+      continue;
+    }
+    CR_CHECK(std::isalpha(static_cast<unsigned char>(c)), std::invalid_argument,
+             "einsum: invalid subscript '", std::string(1, c), "' at index ", i, " of '", eq,
+             "'; subscripts must be in [a-zA-Z]");
+    t.labels.push_back(c >= 'a' ? c - 'a' : 26 + (c - 'A'));
+  }
+  t.n_letters = t.labels.size();
+  return t;
+}
+
+char label_char(int l) { return l < 26 ? static_cast<char>('a' + l) : static_cast<char>('A' + l - 26); }
+
+// Sums x over the dims whose labels are in `drop`, keeping the others (and their labels).
+Tensor sum_labels(const Tensor& x, std::vector<int>& labels, const std::vector<bool>& drop) {
+  std::vector<int64_t> dims;
+  std::vector<int> kept;
+  for (size_t d = 0; d < labels.size(); ++d)
+    if (drop[labels[d]]) dims.push_back(static_cast<int64_t>(d));
+    else kept.push_back(labels[d]);
+  if (dims.empty()) return x;
+  labels = kept;
+  return sum(x, dims);
+}
+}  // namespace
+
+// Each operand's repeated labels become a diagonal; labels used nowhere else are summed at once;
+// then operands are multiplied pairwise as one batched GEMM (batch = shared labels still needed,
+// contracted = shared labels no longer needed); finally the result is permuted to the output order.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) {
+  std::string eq;
+  for (char c : equation) if (c != ' ') eq += c;
+  CR_CHECK(!operands.empty(), std::invalid_argument, "einsum: expected at least one operand");
+  size_t arrow = eq.find("->");
+  CR_CHECK(arrow == std::string::npos || eq.find("->", arrow + 2) == std::string::npos, std::invalid_argument,
+           "einsum: expected at most one '->' in '", equation, "'");
+  std::string lhs = eq.substr(0, arrow);
+  std::vector<Term> terms;
+  for (size_t b = 0;;) {
+    size_t e = lhs.find(',', b);
+    terms.push_back(parse_term(lhs, b, e == std::string::npos ? lhs.size() : e));
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  CR_CHECK(terms.size() == operands.size(), std::invalid_argument, "einsum: the equation '", equation, "' has ",
+           terms.size(), " operand(s), got ", operands.size(), " tensor(s)");
+  // expand '...' and check dims
+  int64_t n_ell = 0;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    Term& t = terms[k];
+    int64_t nd = operands[k].dim(), nl = static_cast<int64_t>(t.n_letters);
+    CR_CHECK(t.has_ell ? nd >= nl : nd == nl, std::invalid_argument, "einsum: expected operand ", k, " to have ",
+             t.has_ell ? "at least " : "", nl, " dims (one per subscript", t.has_ell ? " besides '...'" : "",
+             "), got shape ", operands[k].shape());
+    CR_CHECK(operands[k].dtype() == operands[0].dtype(), std::invalid_argument,
+             "einsum: expected operands of the same dtype, got ", dtype_name(operands[0].dtype()), " and ",
+             dtype_name(operands[k].dtype()));
+    if (t.has_ell) n_ell = std::max(n_ell, nd - nl);
+  }
+  for (size_t k = 0; k < terms.size(); ++k) {
+    Term& t = terms[k];
+    if (!t.has_ell) continue;
+    int64_t ne = operands[k].dim() - static_cast<int64_t>(t.n_letters);
+    std::vector<int> ell;
+    for (int64_t j = n_ell - ne; j < n_ell; ++j) ell.push_back(kEll + static_cast<int>(j));
+    t.labels.insert(t.labels.begin() + t.ell_pos, ell.begin(), ell.end());
+  }
+  const int n_labels = kEll + static_cast<int>(n_ell);
+  std::vector<int> count(n_labels, 0);
+  for (const Term& t : terms) for (int l : t.labels) ++count[l];
+  // the output labels
+  std::vector<int> out;
+  if (arrow == std::string::npos) {  // implicit: '...' first, then letters used once, alphabetically
+    for (int j = 0; j < n_ell; ++j) out.push_back(kEll + j);
+    for (int l = 0; l < kEll; ++l) if (count[l] == 1) out.push_back(l);
+  } else {
+    std::string rhs = eq.substr(arrow + 2);
+    Term t = parse_term(rhs, 0, rhs.size());
+    std::vector<bool> seen(n_labels, false);
+    for (int l : t.labels) {
+      CR_CHECK(count[l] > 0, std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
+               " does not appear in the equation for any input operand");
+      CR_CHECK(!seen[l], std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
+               " appears more than once in the output");
+      seen[l] = true;
+    }
+    out = t.labels;
+    if (t.has_ell) {
+      std::vector<int> ell;
+      for (int j = 0; j < n_ell; ++j) ell.push_back(kEll + j);
+      out.insert(out.begin() + t.ell_pos, ell.begin(), ell.end());
+    }
+  }
+  // the size of each label (size-1 dims broadcast, as torch)
+  std::vector<int64_t> size(n_labels, -1);
+  for (size_t k = 0; k < terms.size(); ++k)
+    for (size_t d = 0; d < terms[k].labels.size(); ++d) {
+      int l = terms[k].labels[d];
+      int64_t s = operands[k].size(static_cast<int64_t>(d));
+      CR_CHECK(size[l] == -1 || size[l] == s || size[l] == 1 || s == 1, std::invalid_argument,
+               "einsum: subscript ", l < kEll ? std::string(1, label_char(l)) : std::string("..."), " has size ", s,
+               " for operand ", k, " which does not broadcast with previously seen size ", size[l]);
+      if (size[l] == -1 || size[l] == 1) size[l] = s;
+    }
+  std::vector<bool> in_out(n_labels, false);
+  for (int l : out) in_out[l] = true;
+  // per operand: diagonals of repeated labels, then sum labels nobody else needs
+  std::vector<Tensor> xs;
+  std::vector<std::vector<int>> ls;
+  std::vector<int> uses(n_labels, 0);  // in how many operands a label still appears
+  for (size_t k = 0; k < terms.size(); ++k) {
+    Tensor x = operands[k];
+    std::vector<int> lab = terms[k].labels;
+    for (size_t i = 0; i < lab.size(); ++i)
+      for (size_t j = i + 1; j < lab.size(); ++j)
+        if (lab[i] == lab[j]) {
+          CR_CHECK(x.size(i) == x.size(j), std::invalid_argument, "einsum: subscript ",
+                   std::string(1, label_char(lab[i])), " is repeated for operand ", k,
+                   " but the sizes don't match, ", x.size(i), " != ", x.size(j));
+          x = diagonal(x, 0, static_cast<int64_t>(i), static_cast<int64_t>(j));
+          int l = lab[i];
+          lab.erase(lab.begin() + j);
+          lab.erase(lab.begin() + i);
+          lab.push_back(l);
+          i = static_cast<size_t>(-1);  // restart the scan
+          break;
+        }
+    for (int l : lab) ++uses[l];
+    xs.push_back(x);
+    ls.push_back(lab);
+  }
+  for (size_t k = 0; k < xs.size(); ++k) {
+    std::vector<bool> drop(n_labels, false);
+    for (int l : ls[k]) drop[l] = !in_out[l] && uses[l] == 1;
+    for (int l : ls[k]) if (drop[l]) --uses[l];
+    xs[k] = sum_labels(xs[k], ls[k], drop);
+  }
+  // pairwise products, left to right
+  Tensor acc = xs[0];
+  std::vector<int> al = ls[0];
+  for (size_t k = 1; k < xs.size(); ++k) {
+    Tensor b = xs[k];
+    std::vector<int> bl = ls[k];
+    for (int l : al) --uses[l];
+    for (int l : bl) --uses[l];
+    auto has = [](const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); };
+    std::vector<int> batch, contr, aonly, bonly;
+    for (int l : al)
+      if (has(bl, l)) (in_out[l] || uses[l] > 0 ? batch : contr).push_back(l);
+      else aonly.push_back(l);
+    for (int l : bl) if (!has(al, l)) bonly.push_back(l);
+    auto arrange = [&](const Tensor& x, const std::vector<int>& lab, std::vector<int> order) {
+      std::vector<int64_t> perm;
+      Shape full;
+      for (int l : order) {
+        perm.push_back(std::find(lab.begin(), lab.end(), l) - lab.begin());
+        full.push_back(size[l]);
+      }
+      return expand(permute(x, perm), full);  // size-1 dims broadcast
+    };
+    auto prod = [&](const std::vector<int>& v) {
+      int64_t p = 1;
+      for (int l : v) p *= size[l];
+      return p;
+    };
+    std::vector<int> oa = batch, ob = batch;
+    oa.insert(oa.end(), aonly.begin(), aonly.end());
+    oa.insert(oa.end(), contr.begin(), contr.end());
+    ob.insert(ob.end(), contr.begin(), contr.end());
+    ob.insert(ob.end(), bonly.begin(), bonly.end());
+    int64_t nb = prod(batch), M = prod(aonly), K = prod(contr), N = prod(bonly);
+    Tensor A = reshape(arrange(acc, al, oa), {nb, M, K}), B = reshape(arrange(b, bl, ob), {nb, K, N});
+    Shape rs;
+    std::vector<int> rl = batch;
+    rl.insert(rl.end(), aonly.begin(), aonly.end());
+    rl.insert(rl.end(), bonly.begin(), bonly.end());
+    for (int l : rl) rs.push_back(size[l]);
+    acc = reshape(batched_mm(A, B), rs);
+    al = rl;
+    for (int l : al) ++uses[l];
+  }
+  // labels left that the output doesn't name (only possible with one operand: all summed above)
+  std::vector<bool> drop(n_labels, false);
+  for (int l : al) drop[l] = !in_out[l];
+  acc = sum_labels(acc, al, drop);
+  std::vector<int64_t> perm;
+  Shape full;
+  for (int l : out) {
+    perm.push_back(std::find(al.begin(), al.end(), l) - al.begin());
+    full.push_back(size[l]);
+  }
+  return expand(permute(acc, perm), full);
+}
+
+// ---------------------------------------------------------------- norms
+namespace {
+std::string ord_str(double ord) {
+  if (std::isinf(ord)) return ord > 0 ? "inf" : "-inf";
+  std::ostringstream os;
+  os << ord;
+  return os.str();
+}
+}  // namespace
+
+// ||x||_p over dims (all when empty) = (sum |x|^p)^(1/p); p = inf: max |x|; -inf: min |x|;
+// 0: the number of nonzeros. d/dx = sign(x) |x|^(p-1) / ||x||^(p-1), and 0 where ||x|| = 0 (torch).
+Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool keepdim) {
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument,
+           "linalg.vector_norm: expected a floating point tensor, got ", dtype_name(x.dtype()));
+  CR_CHECK(!std::isnan(ord), std::invalid_argument, "linalg.vector_norm: ord must not be nan");
+  for (int64_t& d : dims) d = normalize_dim(d, std::max<int64_t>(x.dim(), 1), "linalg.vector_norm");
+  if (x.dim() == 0 && !dims.empty()) dims.clear();
+  int64_t n = 1;
+  if (dims.empty()) n = x.numel();
+  else for (int64_t d : dims) n *= x.size(d);
+  CR_CHECK(n > 0 || (ord >= 0 && !std::isinf(ord)), std::invalid_argument, "linalg.vector_norm: can't compute the ",
+           ord_str(ord), " norm on an empty tensor because the operation does not have an identity");
+  if (std::isinf(ord)) return ord > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
+  if (ord == 0) return depends_on(sum(ne(x, Scalar(0)).to(x.dtype()), dims, keepdim), x);
+  if (ord == 1) return sum(abs(x), dims, keepdim);
+  Tensor y;
+  {
+    NoGradGuard ng;
+    y = ord == 2 ? sqrt(sum(mul(x, x), dims, keepdim)) : pow(sum(pow(abs(x), ord), dims, keepdim), 1.0 / ord);
+  }
+  std::vector<int64_t> kd = dims;
+  if (kd.empty()) for (int64_t d = 0; d < x.dim(); ++d) kd.push_back(d);
+  return record("linalg_vector_norm", y, {x}, kSaveInputs | kSaveOutput,
+                [ord, kd, keepdim](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0), y = s.output(), gk = g;
+    if (!keepdim)
+      for (int64_t d : kd) { y = unsqueeze(y, d); gk = unsqueeze(gk, d); }
+    // where ||x|| = 0 the first derivative is set to 0 (torch's convention); the second is nan there
+    // (as torch's: the Hessian of a norm blows up like 1/||x|| at 0)
+    Tensor zero = eq(y, Scalar(0)), z0 = zeros({}, x.dtype());
+    if (ord == 2) return {mul(gk, where(zero, z0, div(x, y)))};
+    Tensor ax = abs(x);
+    if (ord < 1) {  // |x|^(p-1) is infinite at 0: torch sets those entries to 0
+      Tensor az = eq(ax, Scalar(0));
+      Tensor scaled = where(az, z0, mul(sign(x), pow(where(az, ones({}, x.dtype()), ax), ord - 1)));
+      return {mul(mul(scaled, gk), pow(y, 1 - ord))};
+    }
+    return {mul(mul(sign(x), pow(ax, ord - 1)), where(zero, z0, div(gk, pow(y, ord - 1))))};
+  });
+}
+
+// The singular values of each (..., m, n) matrix (descending, as torch.linalg.svdvals): the k =
+// min(m, n) largest eigenvalues of the symmetric [[0, A], [A^T, 0]], whose eigenvalues are +-s_i and
+// |m - n| zeros. eigh is backward stable on it (absolute error ~ eps s_max, like an SVD), and its
+// derivatives give d s_i / dA = u_i v_i^T, second derivatives included.
+Tensor singular_values(const Tensor& a) {
+  const int64_t m = a.size(-2), n = a.size(-1), k = std::min(m, n);
+  Shape bm(a.shape().begin(), a.shape().end() - 2), bn = bm;
+  bm.insert(bm.end(), {m, m});
+  bn.insert(bn.end(), {n, n});
+  Tensor M = cat({cat({zeros(bm, a.dtype()), a}, -1), cat({a.mT(), zeros(bn, a.dtype())}, -1)}, -2);
+  std::vector<double> desc;
+  for (int64_t i = m + n - 1; i >= m + n - k; --i) desc.push_back(static_cast<double>(i));
+  Tensor w = index_select(linalg_eigvalsh(M), -1, tensor(desc, {k}, kInt64));
+  return abs(w);  // a zero singular value may come out as -1e-17
+}
+
+// Matrix norms over the two dims: "fro" (sqrt of the sum of squares), "1"/"-1" (max/min column
+// abs-sum), "inf"/"-inf" (max/min row abs-sum), "2"/"-2" (largest/smallest singular value),
+// "nuc" (sum of the singular values).
+Tensor matrix_norm(const Tensor& a, const std::string& ord, std::vector<int64_t> dims, bool keepdim) {
+  CR_CHECK(a.dim() >= 2, std::invalid_argument,
+           "linalg.matrix_norm: expected a tensor with at least 2 dims, got shape ", a.shape());
+  CR_CHECK(is_floating(a.dtype()), std::invalid_argument,
+           "linalg.matrix_norm: expected a floating point tensor, got ", dtype_name(a.dtype()));
+  CR_CHECK(dims.size() == 2, std::invalid_argument, "linalg.matrix_norm: dim must be a 2-tuple, got ",
+           dims.size(), " dims");
+  int64_t d0 = normalize_dim(dims[0], a.dim(), "linalg.matrix_norm"),
+          d1 = normalize_dim(dims[1], a.dim(), "linalg.matrix_norm");
+  CR_CHECK(d0 != d1, std::invalid_argument, "linalg.matrix_norm: dims must be different, got (", dims[0], ", ",
+           dims[1], ")");
+  if (ord == "fro") return vector_norm(a, 2.0, {d0, d1}, keepdim);
+  if (ord == "nuc" || ord == "2" || ord == "-2") {
+    std::vector<int64_t> perm;  // the two matrix dims last
+    for (int64_t d = 0; d < a.dim(); ++d) if (d != d0 && d != d1) perm.push_back(d);
+    perm.insert(perm.end(), {d0, d1});
+    Tensor s = singular_values(permute(a, perm));
+    Tensor r = ord == "nuc" ? sum(s, {-1}) : ord == "2" ? amax(s, {-1}) : amin(s, {-1});
+    if (keepdim) for (int64_t d : {std::min(d0, d1), std::max(d0, d1)}) r = unsqueeze(r, d);
+    return r;
+  }
+  bool col = ord == "1" || ord == "-1", row = ord == "inf" || ord == "-inf";
+  CR_CHECK(col || row, std::invalid_argument, "linalg.matrix_norm: order ", ord, " not supported");
+  bool mx = ord[0] != '-';
+  int64_t sum_dim = col ? d0 : d1, red_dim = col ? d1 : d0;
+  Tensor s = sum(abs(a), {sum_dim}, true);
+  Tensor r = mx ? amax(s, {red_dim}, true) : amin(s, {red_dim}, true);
+  if (!keepdim) r = squeeze(squeeze(r, std::max(d0, d1)), std::min(d0, d1));
+  return r;
 }
 
 }  // namespace chainrule

@@ -93,5 +93,7 @@ void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, fu
 void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
 void bind_errors(py::module_& m);      // python/bind_errors.cpp: one-line TypeErrors for bad calls
 void bind_reduce(py::module_& m, py::class_<Tensor>& T);  // python/bind_reduce.cpp: reductions, scans, sorting
+// ---- linalg area ----
+void bind_linalg(py::module_& m, py::class_<Tensor>& T);  // python/bind_linalg.cpp: dot, einsum, norms, cr.linalg
 
 }  // namespace chainrule::bind

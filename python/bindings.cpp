@@ -683,7 +683,8 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   bind_functional(m);
   bind_optim(m);
   bind_errors(m);
-  bind_reduce(m, T);  // reductions, scans and sorting (reduce helper)
+  bind_reduce(m, T);
+  bind_linalg(m, T);
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)

@@ -118,6 +118,10 @@ from ._tensor_py import device, _device  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from . import data, nn, optim  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
+# ---- linalg area: products, einsum, norms, meshgrid and the cr.linalg namespace ----
+from ._core import bmm, det, diag, diag_embed, dot, einsum, inverse, mv, norm, outer, trace, tril, triu  # noqa: E402,F401,E501
+from . import linalg  # noqa: E402,F401
+from .linalg import meshgrid  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

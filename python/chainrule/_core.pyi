@@ -10,7 +10,7 @@ import typing_extensions
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'argsort', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'cumprod', 'cumsum', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tanh', 'topk', 'transpose', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'argsort', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'cumprod', 'cumsum', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'inverse', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tanh', 'topk', 'trace', 'transpose', 'tril', 'triu', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -288,6 +288,11 @@ class Tensor:
         """
         Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).
         """
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """
+        Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m); 3-D only, no broadcasting (matmul broadcasts).
+        dA = G @ B^T, dB = A^T @ G per batch. Example: cr.bmm(cr.ones(2, 3, 4), cr.ones(2, 4, 5)).shape -> (2, 3, 5)
+        """
     def bool(self) -> Tensor:
         """
         Converts to bool.
@@ -346,9 +351,24 @@ class Tensor:
         """
         The address of the first element (a view's: storage start + storage_offset * itemsize).
         """
+    def det(self) -> Tensor:
+        """
+        Determinant of each (..., n, n) matrix (torch.det = torch.linalg.det). d det(A)/dA = det(A) A^-T.
+        """
     def detach(self) -> Tensor:
         """
         A tensor sharing this one's memory, without history.
+        """
+    def diag(self, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+        """
+        1-D v -> the square matrix with v on diagonal `diagonal` (> 0 above, < 0 below the main one);
+        2-D A -> a copy of A's diagonal `diagonal`. Linear, so its gradient is diag again.
+        Example: cr.diag(cr.tensor([1., 2.])) -> tensor([[1., 0.], [0., 2.]])
+        """
+    def diag_embed(self) -> Tensor:
+        """
+        (..., n) -> (..., n, n) with the last dim on the diagonal (torch.diag_embed with default arguments).
+        Example: cr.diag_embed(cr.ones(2, 3)).shape -> (2, 3, 3)
         """
     def diagonal(self, offset: typing.SupportsInt | typing.SupportsIndex = 0, dim1: typing.SupportsInt | typing.SupportsIndex = 0, dim2: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
         """
@@ -365,6 +385,11 @@ class Tensor:
     def div_(self, arg0: typing.Any) -> Tensor:
         """
         self /= other, in place.
+        """
+    def dot(self, tensor: Tensor) -> Tensor:
+        """
+        Dot product of two 1-D tensors of the same size and dtype: sum(a * b).
+        d/da = g * b, d/db = g * a. Example: cr.dot(cr.tensor([1., 2.]), cr.tensor([3., 4.])) -> tensor(11.)
         """
     def double(self) -> Tensor:
         """
@@ -427,6 +452,11 @@ class Tensor:
     def index_select(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
         """
         Picks the entries of a 1-D int64 index along dim.
+        """
+    def inverse(self) -> Tensor:
+        """
+        Inverse of each (..., n, n) matrix (torch.inverse = torch.linalg.inv); a singular matrix raises
+        cr.linalg.LinAlgError. dA = -A^-T G A^-T.
         """
     def is_contiguous(self) -> builtins.bool:
         """
@@ -520,6 +550,11 @@ class Tensor:
         """
         self *= other, in place.
         """
+    def mv(self, vec: Tensor) -> Tensor:
+        """
+        Matrix-vector product: (n, m) @ (m,) -> (n,). dA = outer(g, x), dx = A.T @ g.
+        Example: cr.mv(cr.eye(2), cr.tensor([1., 2.])) -> tensor([1., 2.])
+        """
     def narrow(self, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
         x[start:start+length] along dim. A view.
@@ -556,6 +591,13 @@ class Tensor:
         """
         A new tensor of zeros with the given size, in this tensor's dtype (unless dtype=).
         """
+    def norm(self, p: typing.Any = 'fro', dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+        """
+        torch.norm: p='fro' (default) or a number gives the vector p-norm over dim (all elements when dim is
+        None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros; p='nuc' the nuclear norm of a
+        matrix (sum of singular values). Its gradient at x = 0 is 0 (not nan), as torch's.
+        Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.)
+        """
     def normal_(self, mean: typing.SupportsFloat | typing.SupportsIndex = 0.0, std: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
         """
         Fills with samples of N(mean, std^2), in place.
@@ -567,6 +609,11 @@ class Tensor:
     def numpy(self):
         """
         The tensor's data as a NumPy array that shares its memory (no copy).
+        """
+    def outer(self, vec2: Tensor) -> Tensor:
+        """
+        Outer product of 1-D tensors: out[i, j] = a[i] * b[j], shape (n, m).
+        d/da = G @ b, d/db = G.T @ a. Example: cr.outer(cr.tensor([1., 2.]), cr.tensor([1., 0., -1.])).shape -> (2, 3)
         """
     @typing.overload
     def permute(self, dims: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
@@ -730,9 +777,24 @@ class Tensor:
         The gradient goes to the selected positions. Example: cr.topk(cr.tensor([1., 5., 3.]), 2) ->
         values [5., 3.], indices [1, 2].
         """
+    def trace(self) -> Tensor:
+        """
+        Sum of the diagonal of a 2-D tensor. d/dA trace(A) = I.
+        Example: cr.trace(cr.tensor([[1., 2.], [3., 4.]])) -> tensor(5.)
+        """
     def transpose(self, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
         Swaps two dims.
+        """
+    def tril(self, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+        """
+        The lower triangle of the last two dims (entries above diagonal `diagonal` set to 0); batched.
+        Its gradient is the upstream gradient masked the same way. Example: cr.tril(cr.ones(3, 3))
+        """
+    def triu(self, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+        """
+        The upper triangle of the last two dims (entries below diagonal `diagonal` set to 0); batched.
+        Its gradient is the upstream gradient masked the same way. Example: cr.triu(cr.ones(3, 3), 1)
         """
     def type(self, dtype = None):
         """
@@ -1454,6 +1516,10 @@ class ReduceLROnPlateau:
     @property
     def threshold_mode(self) -> str:
         ...
+class LinAlgError(RuntimeError):
+    """
+    Raised when a matrix can't be factorised (singular for inv/solve, not positive-definite for cholesky). A RuntimeError subclass, as torch.linalg.LinAlgError.
+    """
 def _F_avg_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: builtins.bool, arg5: builtins.bool, arg6: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
     ...
 def _F_batch_norm(arg0: Tensor, arg1: Tensor | None, arg2: Tensor | None, arg3: Tensor | None, arg4: Tensor | None, arg5: builtins.bool, arg6: typing.SupportsFloat | typing.SupportsIndex, arg7: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
@@ -1544,9 +1610,31 @@ def _init_xavier_normal_(arg0: Tensor, arg1: typing.SupportsFloat | typing.Suppo
     ...
 def _init_xavier_uniform_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
+def _linalg_cholesky(arg0: Tensor, arg1: builtins.bool) -> Tensor:
+    ...
+def _linalg_det(arg0: Tensor) -> Tensor:
+    ...
+def _linalg_eigh(arg0: Tensor, arg1: str) -> tuple[Tensor, Tensor]:
+    ...
+def _linalg_eigvalsh(arg0: Tensor, arg1: str) -> Tensor:
+    ...
+def _linalg_inv(arg0: Tensor) -> Tensor:
+    ...
+def _linalg_matrix_norm(arg0: Tensor, arg1: typing.Any, arg2: typing.Any, arg3: builtins.bool) -> Tensor:
+    ...
+def _linalg_slogdet(arg0: Tensor) -> tuple[Tensor, Tensor]:
+    ...
+def _linalg_solve(arg0: Tensor, arg1: Tensor) -> Tensor:
+    ...
+def _linalg_svdvals(arg0: Tensor) -> Tensor:
+    ...
+def _linalg_vector_norm(arg0: Tensor, arg1: typing.Any, arg2: typing.Any, arg3: builtins.bool) -> Tensor:
+    ...
 def _linspace(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
 def _max_dim(arg0: Tensor, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: builtins.bool) -> tuple[Tensor, Tensor]:
+    ...
+def _meshgrid(arg0: collections.abc.Sequence[Tensor], arg1: str) -> tuple:
     ...
 def _min_dim(arg0: Tensor, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: builtins.bool) -> tuple[Tensor, Tensor]:
     ...
@@ -1634,6 +1722,11 @@ def bitwise_xor(input: Tensor, other: Tensor) -> Tensor:
     """
     Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).
     """
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """
+    Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m); 3-D only, no broadcasting (matmul broadcasts).
+    dA = G @ B^T, dB = A^T @ G per batch. Example: cr.bmm(cr.ones(2, 3, 4), cr.ones(2, 4, 5)).shape -> (2, 3, 5)
+    """
 def broadcast_to(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
     Broadcasts to shape (the gradient is summed back).
@@ -1666,6 +1759,21 @@ def cumsum(input: Tensor, dim: typing.Any = None, *, dtype: dtype | None = None,
     """
     Running sums along dim (axis= is an alias): y_i = x_0 + ... + x_i. bool/int64 -> int64. The gradient is the running sum of the output gradient from the other end. Example: cr.cumsum(cr.tensor([1, 2, 3]), 0) -> [1, 3, 6].
     """
+def det(input: Tensor) -> Tensor:
+    """
+    Determinant of each (..., n, n) matrix (torch.det = torch.linalg.det). d det(A)/dA = det(A) A^-T.
+    """
+def diag(input: Tensor, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+    """
+    1-D v -> the square matrix with v on diagonal `diagonal` (> 0 above, < 0 below the main one);
+    2-D A -> a copy of A's diagonal `diagonal`. Linear, so its gradient is diag again.
+    Example: cr.diag(cr.tensor([1., 2.])) -> tensor([[1., 0.], [0., 2.]])
+    """
+def diag_embed(input: Tensor) -> Tensor:
+    """
+    (..., n) -> (..., n, n) with the last dim on the diagonal (torch.diag_embed with default arguments).
+    Example: cr.diag_embed(cr.ones(2, 3)).shape -> (2, 3, 3)
+    """
 def diagonal(input: Tensor, offset: typing.SupportsInt | typing.SupportsIndex = 0, dim1: typing.SupportsInt | typing.SupportsIndex = 0, dim2: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
     """
     The diagonal of each (dim1, dim2) plane as a new last dim (offset > 0: above it). A view.
@@ -1673,6 +1781,21 @@ def diagonal(input: Tensor, offset: typing.SupportsInt | typing.SupportsIndex = 
 def div(input: Tensor, other: typing.Any) -> Tensor:
     """
     input / other (true division), broadcasting.
+    """
+def dot(input: Tensor, tensor: Tensor) -> Tensor:
+    """
+    Dot product of two 1-D tensors of the same size and dtype: sum(a * b).
+    d/da = g * b, d/db = g * a. Example: cr.dot(cr.tensor([1., 2.]), cr.tensor([3., 4.])) -> tensor(11.)
+    """
+def einsum(equation: str, *args) -> Tensor:
+    """
+    Einstein summation, as torch.einsum(equation, *operands): each operand's dims are named by letters;
+    letters shared between operands are multiplied, letters missing from the output are summed.
+    'ij,jk->ik' (matmul), 'i,i->' (dot), 'ij->ji' (transpose), 'ii->i' (diagonal), 'ii->' (trace),
+    'bij,bjk->bik' (bmm), 'i,j->ij' (outer), 'ij,j->i' (mv), '...ij,...jk->...ik' (batched).
+    Without '->' the output is the letters used once, in alphabetical order ('ij,jk' = 'ij,jk->ik').
+    Differentiable (built from diagonal, permute, reshape, matmul and sum).
+    Example: cr.einsum('ij,jk->ik', A, B) equals A @ B.
     """
 def eq(input: Tensor, other: typing.Any) -> Tensor:
     """
@@ -1733,6 +1856,11 @@ def index_add(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, ind
 def index_select(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
     """
     Picks the entries of a 1-D int64 index along dim.
+    """
+def inverse(input: Tensor) -> Tensor:
+    """
+    Inverse of each (..., n, n) matrix (torch.inverse = torch.linalg.inv); a singular matrix raises
+    cr.linalg.LinAlgError. dA = -A^-T G A^-T.
     """
 def is_grad_enabled() -> builtins.bool:
     """
@@ -1818,6 +1946,11 @@ def mul(input: Tensor, other: typing.Any) -> Tensor:
     """
     input * other (elementwise), broadcasting.
     """
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """
+    Matrix-vector product: (n, m) @ (m,) -> (n,). dA = outer(g, x), dx = A.T @ g.
+    Example: cr.mv(cr.eye(2), cr.tensor([1., 2.])) -> tensor([1., 2.])
+    """
 def narrow(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, start: typing.SupportsInt | typing.SupportsIndex, length: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
     x[start:start+length] along dim. A view.
@@ -1834,9 +1967,21 @@ def neg(input: Tensor) -> Tensor:
     """
     -input.
     """
+def norm(input: Tensor, p: typing.Any = 'fro', dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    """
+    torch.norm: p='fro' (default) or a number gives the vector p-norm over dim (all elements when dim is
+    None): (sum |x|^p)^(1/p); p=inf: max |x|; p=0: the count of nonzeros; p='nuc' the nuclear norm of a
+    matrix (sum of singular values). Its gradient at x = 0 is 0 (not nan), as torch's.
+    Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.)
+    """
 def one_hot(tensor: Tensor, num_classes: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
     int64 labels (...) -> int64 (..., num_classes) with a 1 at each label.
+    """
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """
+    Outer product of 1-D tensors: out[i, j] = a[i] * b[j], shape (n, m).
+    d/da = G @ b, d/db = G.T @ a. Example: cr.outer(cr.tensor([1., 2.]), cr.tensor([1., 0., -1.])).shape -> (2, 3)
     """
 def permute(input: Tensor, dims: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
@@ -1958,9 +2103,24 @@ def topk(input: Tensor, k: typing.SupportsInt | typing.SupportsIndex, dim: typin
     The gradient goes to the selected positions. Example: cr.topk(cr.tensor([1., 5., 3.]), 2) ->
     values [5., 3.], indices [1, 2].
     """
+def trace(input: Tensor) -> Tensor:
+    """
+    Sum of the diagonal of a 2-D tensor. d/dA trace(A) = I.
+    Example: cr.trace(cr.tensor([[1., 2.], [3., 4.]])) -> tensor(5.)
+    """
 def transpose(input: Tensor, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
     Swaps two dims.
+    """
+def tril(input: Tensor, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+    """
+    The lower triangle of the last two dims (entries above diagonal `diagonal` set to 0); batched.
+    Its gradient is the upstream gradient masked the same way. Example: cr.tril(cr.ones(3, 3))
+    """
+def triu(input: Tensor, diagonal: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+    """
+    The upper triangle of the last two dims (entries below diagonal `diagonal` set to 0); batched.
+    Its gradient is the upstream gradient masked the same way. Example: cr.triu(cr.ones(3, 3), 1)
     """
 def unfold(input: Tensor, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
     """

@@ -770,6 +770,158 @@ op("argmin_axis", lambda x: x.argmin(axis=0), lambda x: x.argmin(axis=0), [S((3,
 op("logsumexp_axis", lambda x: cr.logsumexp(x, axis=1), lambda x: torch.logsumexp(x, axis=1), [S((3, 4))])
 op("softmax_axis", lambda x: cr.softmax(x, axis=0), lambda x: torch.softmax(x, axis=0), [S((3, 4))])
 op("log_softmax_axis", lambda x: x.log_softmax(axis=-1), lambda x: x.log_softmax(axis=-1), [S((3, 4))])
+# ------------------------------------------------------------------------------ linalg area
+# Products, einsum, norms and torch.linalg. Decompositions get well-conditioned inputs built inside
+# both functions from a random F: general A = F + n I, symmetric positive-definite F F^T + n I
+# (cholesky, eigh), symmetric F + F^T (eigh with distinct eigenvalues almost surely).
+def _spd(f, lib):
+    return f @ f.mT + f.shape[-1] * lib.eye(f.shape[-1], dtype=f.dtype)
+
+
+def _gen(f, lib):
+    return f + f.shape[-1] * lib.eye(f.shape[-1], dtype=f.dtype)
+
+
+def _eigvec_signs(v):
+    """Each eigenvector (column) with its first entry made positive: eigenvectors are unique only
+    up to sign, so both frameworks are compared after the same normalisation."""
+    return v * v[..., :1, :].sign()
+
+
+LINALG_Z = dict(second_order=False)
+op("dot", cr.dot, torch.dot, [S((5,), (5,)), S((1,), (1,)), S((33,), (33,))])
+op("dot_method", lambda a, b: a.dot(b), lambda a, b: a.dot(b), [S((4,), (4,))])
+op("outer", cr.outer, torch.outer, [S((3,), (4,)), S((1,), (2,))])
+op("mv", cr.mv, torch.mv, [S((3, 4), (4,)), S((1, 1), (1,))])
+op("bmm", cr.bmm, torch.bmm, [S((2, 3, 4), (2, 4, 5)), S((1, 1, 3), (1, 3, 1))])
+op("trace", cr.trace, torch.trace, [S((3, 3)), S((2, 4)), S((4, 1))], **LINALG_Z)
+op("diag", cr.diag, torch.diag, [S((3,)), S((3, 3)), S((2, 4))], **LINALG_Z)
+op("diag_k1", lambda x: cr.diag(x, 1), lambda x: torch.diag(x, 1), [S((3,)), S((3, 4))], **LINALG_Z)
+op("diag_km2", lambda x: x.diag(-2), lambda x: x.diag(-2), [S((2,)), S((4, 3))], **LINALG_Z)
+op("diag_embed", cr.diag_embed, torch.diag_embed, [S((3,)), S((2, 3))], **LINALG_Z)
+op("tril", cr.tril, torch.tril, [S((4, 4)), S((2, 3, 4)), S((3, 1))], **LINALG_Z)
+op("tril_k", lambda x: cr.tril(x, 1), lambda x: torch.tril(x, 1), [S((4, 4)), S((2, 3, 5))], **LINALG_Z)
+op("triu", cr.triu, torch.triu, [S((4, 4)), S((2, 3, 4))], **LINALG_Z)
+op("triu_k", lambda x: x.triu(-1), lambda x: x.triu(-1), [S((4, 4)), S((2, 5, 3))], **LINALG_Z)
+op("meshgrid_ij", lambda a, b: cr.meshgrid(a, b, indexing="ij"), lambda a, b: torch.meshgrid(a, b, indexing="ij"),
+   [S((3,), (4,)), S((), (2,))], **LINALG_Z)
+op("meshgrid_xy", lambda a, b, c: cr.meshgrid(a, b, c, indexing="xy"),
+   lambda a, b, c: torch.meshgrid(a, b, c, indexing="xy"), [S((3,), (4,), (2,))], **LINALG_Z)
+_EINSUM = {
+    "matmul": ("ij,jk->ik", [S((3, 4), (4, 2))]),
+    "dot": ("i,i->", [S((5,), (5,))]),
+    "transpose": ("ij->ji", [S((3, 4))]),
+    "diagonal": ("ii->i", [S((3, 3))]),
+    "trace": ("ii->", [S((3, 3))]),
+    "bmm": ("bij,bjk->bik", [S((2, 3, 4), (2, 4, 5))]),
+    "outer": ("i,j->ij", [S((3,), (4,))]),
+    "mv": ("ij,j->i", [S((3, 4), (4,))]),
+    "implicit": ("ij,jk", [S((3, 4), (4, 2))]),
+    "implicit_sorted": ("ba", [S((3, 4))]),
+    "ellipsis": ("...ij,...jk->...ik", [S((2, 3, 4), (2, 4, 5)), S((3, 4), (4, 2)), S((2, 1, 3, 4), (5, 4, 2))]),
+    "sum_all": ("ij->", [S((3, 4))]),
+    "bilinear": ("i,ij,j->", [S((3,), (3, 4), (4,))]),
+    "chain3": ("ij,jk,kl->il", [S((2, 3), (3, 4), (4, 2))]),
+    "hadamard": ("ij,ij->ij", [S((3, 4), (3, 4))]),
+    "batch_diag": ("bii->bi", [S((2, 3, 3))]),
+    "broadcast1": ("i,i->i", [S((1,), (3,))]),
+    "spaces": ("ij , jk -> ik", [S((2, 3), (3, 2))]),
+}
+for _name, (_eq, _samples) in _EINSUM.items():
+    op(f"einsum_{_name}", lambda *xs, _eq=_eq: cr.einsum(_eq, *xs), lambda *xs, _eq=_eq: torch.einsum(_eq, *xs),
+       _samples, second_order=len(_samples[0].args) > 1)  # products of 2+ operands have cross terms
+op("einsum_list", lambda a, b: cr.einsum("ij,jk->ik", [a, b]), lambda a, b: torch.einsum("ij,jk->ik", [a, b]),
+   [S((2, 3), (3, 2))])
+
+# norms: at x = 0 the gradient is torch's 0 (a convention there, so check="grad")
+_ZEROS3 = S(V([0.0, 0.0, 0.0]), id="zeros", check="grad")
+op("norm", cr.norm, torch.norm, [S((3, 4)), S((5,)), S((2, 3, 2))])
+op("norm_0d", cr.norm, torch.norm, [S(())], domain="away_from_zero", **LINALG_Z)  # |x|
+op("norm_p1", lambda x: cr.norm(x, 1), lambda x: torch.norm(x, 1), [S((3, 4))], domain="away_from_zero", **LINALG_Z)
+op("norm_p3_dim", lambda x: x.norm(3, dim=1), lambda x: x.norm(3, dim=1), [S((3, 4))])
+op("norm_fro_dims", lambda x: cr.norm(x, "fro", dim=(0, 1), keepdim=True),
+   lambda x: torch.norm(x, "fro", dim=(0, 1), keepdim=True), [S((3, 4)), S((3, 4, 2))])
+op("norm_inf", lambda x: cr.norm(x, float("inf")), lambda x: torch.norm(x, float("inf")), [S((3, 4))],
+   domain="away_from_zero", **LINALG_Z)
+op("norm_at_zero", cr.norm, torch.norm, [_ZEROS3])
+for _ord, _kw in [(2, {}), (1, LINALG_Z), (3, {}), (1.5, {}), (0.5, {}), (-1, {}), (float("inf"), LINALG_Z),
+                  (float("-inf"), LINALG_Z), (0, LINALG_Z)]:
+    _dom = "away_from_zero" if _ord in (1, float("inf"), float("-inf"), 0.5, -1) else "any"
+    op(f"vector_norm_{_ord}", lambda x, _o=_ord: cr.linalg.vector_norm(x, _o),
+       lambda x, _o=_ord: torch.linalg.vector_norm(x, _o), [S((3, 4)), S((7,))], domain=_dom, **_kw)
+    op(f"vector_norm_{_ord}_0d", lambda x, _o=_ord: cr.linalg.vector_norm(x, _o),
+       lambda x, _o=_ord: torch.linalg.vector_norm(x, _o), [S(())], domain="away_from_zero", **LINALG_Z)
+    op(f"vector_norm_{_ord}_dim", lambda x, _o=_ord: cr.linalg.vector_norm(x, _o, dim=(0, 2), keepdim=True),
+       lambda x, _o=_ord: torch.linalg.vector_norm(x, _o, dim=(0, 2), keepdim=True), [S((2, 3, 4))],
+       domain=_dom, **_kw)
+for _ord in [2, 1, float("inf"), 3]:
+    op(f"vector_norm_{_ord}_at_zero", lambda x, _o=_ord: cr.linalg.vector_norm(x, _o),
+       lambda x, _o=_ord: torch.linalg.vector_norm(x, _o), [_ZEROS3, S(V([[0.0, 0.0], [1.0, -2.0]]),
+                                                                      id="zero_row", check="grad")], **LINALG_Z)
+op("vector_norm_2_rows_at_zero", lambda x: cr.linalg.vector_norm(x, dim=1),
+   lambda x: torch.linalg.vector_norm(x, dim=1), [S(V([[0.0, 0.0], [3.0, -4.0]]), check="grad")])
+for _ord in ["fro", 1, -1, float("inf"), float("-inf")]:
+    _kw = {} if _ord == "fro" else LINALG_Z
+    op(f"matrix_norm_{_ord}", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((3, 4)), S((2, 3, 3))],
+       domain="away_from_zero", **_kw)
+    op(f"matrix_norm_{_ord}_1x1", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((1, 1))], domain="away_from_zero", **LINALG_Z)
+    op(f"matrix_norm_{_ord}_dims", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True), [S((3, 2, 4))],
+       domain="away_from_zero", **_kw)
+# singular values: eigenvalues of [[0, A], [A^T, 0]] (distinct for random A, so second derivatives exist)
+for _ord in ["nuc", 2, -2]:
+    op(f"matrix_norm_{_ord}", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((3, 3)), S((3, 4)), S((4, 2)), S((2, 3, 3))])
+    op(f"matrix_norm_{_ord}_dims", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o, dim=(2, 0), keepdim=True), [S((3, 2, 4))])
+    op(f"matrix_norm_{_ord}_1x1", lambda a, _o=_ord: cr.linalg.matrix_norm(a, _o),
+       lambda a, _o=_ord: torch.linalg.matrix_norm(a, _o), [S((1, 1))], domain="away_from_zero", **LINALG_Z)
+op("linalg_svdvals", lambda a: cr.linalg.svdvals(a), lambda a: torch.linalg.svdvals(a),
+   [S((3, 3)), S((2, 4)), S((4, 3)), S((2, 3, 2))])
+op("norm_nuc", lambda a: cr.norm(a, "nuc"), lambda a: torch.norm(a, "nuc"), [S((3, 4))])
+op("linalg_norm", lambda a: cr.linalg.norm(a), lambda a: torch.linalg.norm(a), [S((3, 4)), S((5,))])
+op("linalg_norm_ord1", lambda a: cr.linalg.norm(a, 1), lambda a: torch.linalg.norm(a, 1), [S((3, 4)), S((5,))],
+   domain="away_from_zero", **LINALG_Z)
+
+# torch.linalg decompositions
+op("linalg_solve", lambda f, b: cr.linalg.solve(_gen(f, cr), b), lambda f, b: torch.linalg.solve(_gen(f, torch), b),
+   [S((3, 3), (3, 2)), S((3, 3), (3,), id="vector"), S((2, 3, 3), (2, 3, 1)), S((2, 3, 3), (3, 2), id="bcast_b"),
+    S((3, 3), (2, 3, 2), id="bcast_a"), S((2, 3, 3), (2, 3), id="batched_vector"), S((1, 1), (1, 1))])
+op("linalg_solve_right", lambda f, b: cr.linalg.solve(_gen(f, cr), b, left=False),
+   lambda f, b: torch.linalg.solve(_gen(f, torch), b, left=False), [S((3, 3), (2, 3)), S((2, 3, 3), (3,  3))])
+op("linalg_inv", lambda f: cr.linalg.inv(_gen(f, cr)), lambda f: torch.linalg.inv(_gen(f, torch)),
+   [S((3, 3)), S((2, 4, 4)), S((1, 1))])
+op("inverse", lambda f: cr.inverse(_gen(f, cr)), lambda f: torch.inverse(_gen(f, torch)), [S((3, 3))])
+op("linalg_det", lambda f: cr.linalg.det(_gen(f, cr)), lambda f: torch.linalg.det(_gen(f, torch)),
+   [S((3, 3)), S((2, 3, 3)), S((4, 4))])
+op("linalg_det_1x1", cr.linalg.det, torch.linalg.det, [S((1, 1)), S((3, 1, 1))], **LINALG_Z)  # linear
+op("linalg_det_raw", cr.linalg.det, torch.linalg.det, [S((3, 3)), S((2, 2, 2))])
+op("det", lambda f: cr.det(f), lambda f: torch.det(f), [S((3, 3))])
+op("det_method", lambda f: f.det(), lambda f: f.det(), [S((2, 2))])
+op("linalg_slogdet", lambda f: cr.linalg.slogdet(f), lambda f: torch.linalg.slogdet(f), [S((3, 3)), S((2, 3, 3))])
+op("linalg_cholesky", lambda f: cr.linalg.cholesky(_spd(f, cr)), lambda f: torch.linalg.cholesky(_spd(f, torch)),
+   [S((3, 3)), S((2, 4, 4)), S((1, 1))])
+op("linalg_cholesky_upper", lambda f: cr.linalg.cholesky(_spd(f, cr), upper=True),
+   lambda f: torch.linalg.cholesky(_spd(f, torch), upper=True), [S((3, 3))])
+op("linalg_cholesky_lower_only", lambda f: cr.linalg.cholesky(cr.tril(_spd(f, cr))),
+   lambda f: torch.linalg.cholesky(torch.tril(_spd(f, torch))), [S((3, 3), check="grad")])
+# (only one triangle is read: the gradient is torch's symmetric one, not the finite-difference one)
+op("linalg_eigvalsh", lambda f: cr.linalg.eigvalsh(_spd(f, cr)), lambda f: torch.linalg.eigvalsh(_spd(f, torch)),
+   [S((3, 3)), S((2, 4, 4)), S((1, 1))])
+op("linalg_eigvalsh_sym", lambda f: cr.linalg.eigvalsh(f + f.mT), lambda f: torch.linalg.eigvalsh(f + f.mT),
+   [S((3, 3))])
+op("linalg_eigvalsh_upper", lambda f: cr.linalg.eigvalsh(f, UPLO="U"), lambda f: torch.linalg.eigvalsh(f, UPLO="U"),
+   [S((3, 3), check="grad")])
+op("linalg_eigh", lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(cr.linalg.eigh(_spd(f, cr))),
+   lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(torch.linalg.eigh(_spd(f, torch))),
+   [S((3, 3)), S((2, 4, 4)), S((1, 1))])
+op("linalg_eigh_upper", lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(cr.linalg.eigh(f + f.mT, UPLO="U")),
+   lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(torch.linalg.eigh(f + f.mT, UPLO="U")), [S((3, 3))])
+op("linalg_eigh_reconstruct", lambda f: (lambda r: r[1] @ cr.diag_embed(r[0]) @ r[1].mT)(cr.linalg.eigh(f + f.mT)),
+   lambda f: (lambda r: r[1] @ torch.diag_embed(r[0]) @ r[1].mT)(torch.linalg.eigh(f + f.mT)), [S((3, 3))])
+
 
 # ------------------------------------------------------------------------------ case helpers
 def cases(predicate=lambda op, sample: True):
