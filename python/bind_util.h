@@ -91,5 +91,8 @@ void def_both(py::module_& m, py::class_<Tensor>& T, const char* name, F&& f, co
 void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the layers
 void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, functional ops, init
 void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
+// python/bind_tensor_api.cpp (tapi): masked_fill, repeat/tile, flip, roll, squeeze(dims), softmax(dtype=),
+// the default dtype and cr.Generator. Called last: it replaces a few earlier bindings.
+void bind_tensor_api(py::module_& m, py::class_<Tensor>& T);
 
 }  // namespace chainrule::bind

@@ -684,6 +684,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   bind_nn(m);
   bind_functional(m);
   bind_optim(m);
+  bind_tensor_api(m, T);  // tapi: Tensor API habits (last: extends squeeze, softmax, uniform_, ...)
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)

@@ -120,13 +120,16 @@ class DataLoader:
         seed: with ``shuffle``, epoch ``e`` (the e-th ``iter(loader)``, from 0) uses the order
             ``cr.randperm(n, seed=seed + e)``, reproducible and the same as the C++ DataLoader's;
             without a seed the order comes from the global generator (``cr.manual_seed``).
+        generator: with ``shuffle``, a ``cr.Generator`` each epoch's order is drawn from (as torch's
+            ``generator=``), instead of the global generator.
         collate_fn: turns a list of samples into a batch (default: ``default_collate``); not used
             by the TensorDataset fast path unless given.
 
     ``len(loader)`` is the number of batches per epoch.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None,
+                 *, generator=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError("DataLoader: expected a map-style dataset with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
@@ -140,6 +143,12 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.seed = None if seed is None else int(seed)
         self.collate_fn = collate_fn
+        # tapi: generator= (a cr.Generator), as torch: each shuffled epoch draws its order from it
+        if generator is not None and not isinstance(generator, _core.Generator):
+            raise TypeError(f"DataLoader: generator must be a cr.Generator or None, got {type(generator).__name__}")
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: pass either seed= or generator=, not both")
+        self.generator = generator
         self.epoch = 0  # the epoch the next iter() will be
 
     def set_epoch(self, epoch):
@@ -157,6 +166,8 @@ class DataLoader:
         e, self.epoch = self.epoch, self.epoch + 1
         if not self.shuffle:
             return None
+        if self.generator is not None:
+            return _core._randperm_g(n, self.generator)
         return _core.randperm(n, seed=None if self.seed is None else self.seed + e)
 
     def __iter__(self):
