@@ -116,7 +116,7 @@ def _kaiming(fill, tensor, a, mode, nonlinearity, generator, op):
     gain = calculate_gain(nonlinearity, a)  # torch's checks of a
     if not use_global:
         if mode not in ("fan_in", "fan_out"):
-            raise ValueError(f"Mode {mode} not supported, please use one of fan_in, fan_out")
+            raise ValueError(f"kaiming: expected mode 'fan_in' or 'fan_out', got '{mode}'")
         fan = _calculate_fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
         if "uniform" in op:
             bound = gain * _math.sqrt(3.0 / fan)
