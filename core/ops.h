@@ -168,6 +168,10 @@ Tensor flipud(const Tensor& x);  // flip(x, {0}), x at least 1-D
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims = {});
 // Removes the dims in `dims` that have size 1 (others are left alone, as torch 2.x). A view.
 Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims);
+// In place, as torch's squeeze_/unsqueeze_: x takes the view's shape (a non-leaf keeps its history).
+Tensor& squeeze_(Tensor& x);
+Tensor& squeeze_(Tensor& x, const std::vector<int64_t>& dims);  // also for a single dim: {d}
+Tensor& unsqueeze_(Tensor& x, int64_t dim);
 // softmax / log_softmax computed in dtype (the input converted first), as torch's dtype= argument.
 Tensor softmax(const Tensor& x, int64_t dim, Dtype dtype);
 Tensor log_softmax(const Tensor& x, int64_t dim, Dtype dtype);

@@ -813,6 +813,30 @@ Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
   return s.size() == x.shape().size() ? x : squeeze_view(x, s, st);
 }
 
+// In place (torch's squeeze_ / unsqueeze_): x itself takes the view's geometry; a non-leaf also
+// takes its history, so backward still reaches x's inputs. A leaf that requires grad is refused
+// while grad mode is on, as in torch.
+static Tensor& become(Tensor& x, const Tensor& y) {
+  if (y.impl() == x.impl()) return x;
+  x.impl()->set_geometry(y.shape(), y.strides(), y.storage_offset());
+  if (y.grad_fn()) x.impl()->grad_fn = y.impl()->grad_fn;
+  return x;
+}
+static void check_reshape_inplace(const Tensor& x, const char* op) {
+  CR_CHECK(!(is_grad_enabled() && x.requires_grad() && x.is_leaf()), std::runtime_error, op,
+           ": a leaf tensor that requires grad can't be changed in place; write x = x.",
+           std::string(op).substr(0, std::string(op).size() - 1), "(...) or use cr.no_grad()");
+}
+Tensor& squeeze_(Tensor& x) { check_reshape_inplace(x, "squeeze_"); return become(x, squeeze(x)); }
+Tensor& squeeze_(Tensor& x, const std::vector<int64_t>& dims) {
+  check_reshape_inplace(x, "squeeze_");
+  return become(x, squeeze(x, dims));
+}
+Tensor& unsqueeze_(Tensor& x, int64_t dim) {
+  check_reshape_inplace(x, "unsqueeze_");
+  return become(x, unsqueeze(x, dim));
+}
+
 Tensor softmax(const Tensor& x, int64_t dim, Dtype dtype) {
   return softmax(x.dtype() == dtype ? x : x.to(dtype), dim);
 }

@@ -127,6 +127,15 @@ A view; the gradient is reshaped back.)doc";
   redefine_function(m, "squeeze", squeeze_f, py::arg("input"), py::arg("dim") = py::none(), py::doc(squeeze_doc));
   redefine_method(T, "squeeze", squeeze_f, py::arg("dim") = py::none(), py::doc(squeeze_doc));
 
+  T.def("squeeze_", [](Tensor& x, py::object dim) -> Tensor& {
+    if (dim.is_none()) return squeeze_(x);
+    if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim)) return squeeze_(x, ints_arg(dim, "squeeze_", "dims"));
+    return squeeze_(x, std::vector<int64_t>{int_arg(dim, "squeeze_", "dim")});
+  }, py::arg("dim") = py::none(), py::return_value_policy::reference_internal,
+     "squeeze in place: this tensor loses its size-1 dims (all, or those among dim) and is returned.");
+  T.def("unsqueeze_", [](Tensor& x, int64_t dim) -> Tensor& { return unsqueeze_(x, dim); }, py::arg("dim"),
+        py::return_value_policy::reference_internal, "unsqueeze in place: a size-1 dim is inserted at dim.");
+
   // ---------------------------------------------------------------- softmax(dtype=)
   auto softmax_f = [](const Tensor& x, int64_t dim, py::object dtype) {
     std::optional<Dtype> d = dtype_arg(dtype, "softmax");
@@ -156,6 +165,20 @@ d/dx_j = δ_ij - softmax(x)_j.)doc";
                   py::doc("Sets requires_grad in place and returns this tensor (x = cr.zeros(3).requires_grad_()). "
                           "Leaves only (a non-leaf already requires grad: requires_grad_(True) is a no-op); "
                           "floating dtypes only."));
+
+  // ---------------------------------------------------------------- .float() / .double() / .long() / .bool()
+  // As torch: the tensor itself when it already has that dtype, else a converted copy
+  // (differentiable between float dtypes; an int64/bool result never requires grad).
+  auto convert_method = [](Dtype d) {
+    return [d](py::object self) -> py::object {
+      const Tensor& t = self.cast<const Tensor&>();
+      return t.dtype() == d ? self : py::cast(t.to(d));
+    };
+  };
+  redefine_method(T, "float", convert_method(kFloat32), py::doc("Converts to float32 (self if it already is)."));
+  redefine_method(T, "double", convert_method(kFloat64), py::doc("Converts to float64 (self if it already is)."));
+  redefine_method(T, "long", convert_method(kInt64), py::doc("Converts to int64, truncating toward zero (self if it already is)."));
+  redefine_method(T, "bool", convert_method(kBool), py::doc("Converts to bool: nonzero -> True (self if it already is)."));
 
   // ---------------------------------------------------------------- default dtype
   m.def("set_default_dtype", [](py::object d) {

@@ -386,7 +386,7 @@ def test_conversions_requires_grad_like_torch(name):
     assert y.requires_grad == ty.requires_grad
     assert (y.grad_fn is None) == (ty.grad_fn is None) or name == "float"
     if name == "float":  # same dtype: torch returns the tensor itself
-        assert y is x or (y.requires_grad and y.dtype == cr.float32)
+        assert ty is tx and y is x
     if name == "double":
         (y * y).sum().backward()
         (ty * ty).sum().backward()
@@ -556,3 +556,40 @@ def test_requires_grad_like_torch():
     x = cr.ones(2)
     assert x.requires_grad_() is x and x.requires_grad
     assert x.requires_grad_(False) is x and not x.requires_grad
+
+
+# ------------------------------------------------------------------------------ squeeze_ / unsqueeze_
+def test_squeeze_inplace_like_torch():
+    for args in [(), (0,), ((0, 2),), (1,), (-1,)]:
+        x, t = cr.zeros(1, 3, 1), torch.zeros(1, 3, 1)
+        assert x.squeeze_(*args) is x
+        t.squeeze_(*args)
+        same(x, t)
+    x, t = cr.zeros(3), torch.zeros(3)
+    assert x.unsqueeze_(-1) is x
+    same(x, t.unsqueeze_(-1))
+    # a view squeezed in place leaves its base alone, and still writes into it
+    base = cr.zeros(1, 3)
+    v = base[0:1]
+    v.squeeze_()
+    assert tuple(base.shape) == (1, 3) and tuple(v.shape) == (3,)
+    v[1] = 4.0
+    assert base[0, 1].item() == 4.0
+
+
+def test_squeeze_inplace_autograd_like_torch():
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        torch.ones(1, 3, requires_grad=True).squeeze_()
+    with pytest.raises(RuntimeError, match="squeeze_: a leaf tensor that requires grad can't be changed in place"):
+        cr.ones(1, 3, requires_grad=True).squeeze_()
+    x = cr.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    tx = torch.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    y, ty = x * 2, tx * 2
+    y.squeeze_(0)
+    ty.squeeze_(0)
+    same(y, ty)
+    (y * cr.tensor([1.0, 2.0, 3.0])).sum().backward()
+    (ty * torch.tensor([1.0, 2.0, 3.0])).sum().backward()
+    same(x.grad, tx.grad)
+    with pytest.raises(IndexError):
+        cr.zeros(1, 3).squeeze_(2)
