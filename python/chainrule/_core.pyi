@@ -267,9 +267,9 @@ class Tensor:
         """
         Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).
         """
-    def bool(self) -> Tensor:
+    def bool(self) -> typing.Any:
         """
-        Converts to bool.
+        Converts to bool: nonzero -> True (self if it already is).
         """
     def broadcast_to(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
         """
@@ -337,9 +337,9 @@ class Tensor:
         """
         self /= other, in place.
         """
-    def double(self) -> Tensor:
+    def double(self) -> typing.Any:
         """
-        Converts to float64.
+        Converts to float64 (self if it already is).
         """
     def eq(self, other: typing.Any) -> Tensor:
         """
@@ -383,9 +383,9 @@ class Tensor:
         """
         Reversed along dim 0 (up/down), for tensors with >= 1 dim. A copy.
         """
-    def float(self) -> Tensor:
+    def float(self) -> typing.Any:
         """
-        Converts to float32.
+        Converts to float32 (self if it already is).
         """
     def gather(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
         """
@@ -469,9 +469,9 @@ class Tensor:
         """
         log(sum(exp(x))) over dim, computed stably (logits of 1e4 are fine).
         """
-    def long(self) -> Tensor:
+    def long(self) -> typing.Any:
         """
-        Converts to int64.
+        Converts to int64, truncating toward zero (self if it already is).
         """
     def lt(self, other: typing.Any) -> Tensor:
         """
@@ -672,6 +672,10 @@ class Tensor:
         not have size 1 are left alone (torch 2.x): cr.zeros(1, 2, 1).squeeze((0, 1)).shape == (2, 1).
         A view; the gradient is reshaped back.
         """
+    def squeeze_(self, dim: typing.Any = None) -> Tensor:
+        """
+        squeeze in place: this tensor loses its size-1 dims (all, or those among dim) and is returned.
+        """
     def storage_offset(self) -> builtins.int:
         """
         Where this view's first element sits in the shared storage, in elements.
@@ -742,6 +746,10 @@ class Tensor:
     def unsqueeze(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
         Inserts a dim of size 1 at dim.
+        """
+    def unsqueeze_(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+        """
+        unsqueeze in place: a size-1 dim is inserted at dim.
         """
     def var(self, dim: typing.Any = None, unbiased: typing.Any = None, *, correction: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
         """
