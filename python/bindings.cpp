@@ -533,7 +533,7 @@ backward itself, so gradients can be differentiated again (second derivatives, H
     if (x.is_tensor && y.is_tensor) return where(c, x.t, y.t);
     if (x.is_tensor) return where(c, x.t, y.s);
     if (y.is_tensor) return where(c, x.s, y.t);
-    Dtype d = x.s.integral && y.s.integral ? kInt64 : kFloat32;
+    Dtype d = x.s.integral && y.s.integral ? kInt64 : get_default_dtype();
     return where(c, scalar_tensor(x.s.value, d), scalar_tensor(y.s.value, d));
   }, py::arg("condition"), py::arg("input"), py::arg("other"),
         "input where condition is true, else other (all broadcast). The gradient flows to the chosen side.");

@@ -433,6 +433,9 @@ def test_default_dtype_float64_factories():
         (cr.tensor(np.zeros(2, np.float32)), torch.tensor(np.zeros(2, np.float32))),
         (cr.arange(3) / 2, torch.arange(3) / 2), (cr.arange(3) * 0.5, torch.arange(3) * 0.5),
         (cr.exp(cr.arange(3)), torch.exp(torch.arange(3))),
+        (cr.where(cr.tensor([True, False]), 1.0, 0.0), torch.where(torch.tensor([True, False]), 1.0, 0.0)),
+        (cr.where(cr.tensor([True, False]), 1, 0), torch.where(torch.tensor([True, False]), 1, 0)),
+        (cr.arange(3).float(), torch.arange(3).float()),
         (cr.zeros_like(cr.zeros(2, dtype=cr.float32)), torch.zeros_like(torch.zeros(2, dtype=torch.float32))),
     ]
     for ours, theirs in pairs:
