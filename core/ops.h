@@ -179,6 +179,34 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src);
 Tensor one_hot(const Tensor& labels, int64_t num_classes = -1);  // int64 -> int64 (..., C)
 
+// ---- Tensor API habits of PyTorch tutorials (tapi; core/ops_shape.cpp) ----
+// x with value where mask is true; mask (bool) and x broadcast together (torch's out-of-place
+// rule), the result keeps x's dtype. value: a number or a 0-d tensor (it gets the gradient
+// sum(g[mask])). A non-bool mask or a value with dims is a std::runtime_error, as in torch.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value);
+// In place (no gradient is recorded): mask must broadcast to x's shape.
+Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Tensor& value);
+Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Scalar& value);
+// Copies (as torch): x tiled repeats[i] times along dim i (more repeats than dims prepend dims).
+Tensor repeat(const Tensor& x, const Shape& repeats);
+Tensor tile(const Tensor& x, Shape reps);  // repeat, with fewer reps than dims padded by 1s
+Tensor flip(const Tensor& x, std::vector<int64_t> dims);  // reversed along dims (a copy)
+Tensor fliplr(const Tensor& x);  // flip(x, {1}), x at least 2-D
+Tensor flipud(const Tensor& x);  // flip(x, {0}), x at least 1-D
+// Elements shifted by shifts[i] along dims[i], wrapping around (a copy); dims empty: the flattened
+// tensor is rolled by the one shift and reshaped back.
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims = {});
+// Removes the dims in `dims` that have size 1 (others are left alone, as torch 2.x). A view.
+Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims);
+// In place, as torch's squeeze_/unsqueeze_: x takes the view's shape (a non-leaf keeps its history).
+Tensor& squeeze_(Tensor& x);
+Tensor& squeeze_(Tensor& x, const std::vector<int64_t>& dims);  // also for a single dim: {d}
+Tensor& unsqueeze_(Tensor& x, int64_t dim);
+// softmax / log_softmax computed in dtype (the input converted first), as torch's dtype= argument.
+Tensor softmax(const Tensor& x, int64_t dim, Dtype dtype);
+Tensor log_softmax(const Tensor& x, int64_t dim, Dtype dtype);
+
 // Internal: the backward of the views (g placed into zeros of `shape`); differentiable.
 Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start,
                       int64_t step);

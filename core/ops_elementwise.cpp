@@ -28,7 +28,7 @@ Dtype result_type(const Tensor& a, const Tensor& b) {
 // A Python-number-like scalar: int keeps the tensor's dtype, a float makes int tensors float32.
 Dtype result_type(const Tensor& a, const Scalar& s) {
   if (is_floating(a.dtype())) return a.dtype();
-  if (!s.integral) return kFloat32;
+  if (!s.integral) return get_default_dtype();
   return a.dtype() == kBool && !s.boolean ? kInt64 : a.dtype();
 }
 
@@ -117,7 +117,7 @@ OutsideRange<Ref> outside_normal(Ref ref) {
 // PyTorch does.
 template <class F, class Fix = Exact>
 Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
-  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, kFloat32);
+  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, get_default_dtype());
   Tensor out = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -134,7 +134,7 @@ Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
 // Elementwise with a plain scalar function, for what Eigen doesn't vectorise.
 template <class F>
 Tensor unary_scalar(const Tensor& x, F f) {
-  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, kFloat32);
+  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, get_default_dtype());
   Tensor out = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -211,7 +211,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 // z = a / b               dz/da = 1/b, dz/db = -a/b^2
 Tensor div(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
-  if (!is_floating(t)) t = kFloat32;  // true division, as Python's /
+  if (!is_floating(t)) t = get_default_dtype();  // true division, as Python's /
   return record("div", binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; }),
                 {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor b = s.input(1);
@@ -251,7 +251,7 @@ Tensor mul(const Tensor& a, const Scalar& c) {
 
 // z = a / c               dz/da = 1/c
 Tensor div(const Tensor& a, const Scalar& c) {
-  Dtype t = is_floating(a.dtype()) ? a.dtype() : kFloat32;
+  Dtype t = is_floating(a.dtype()) ? a.dtype() : get_default_dtype();
   double cv = c.value;
   return record("div", scalar_kernel(a, cv, t, [](auto x, auto y) { return x / y; }), {a},
                 kSaveNone, [cv](const Tensor& g, const Saved&) -> Grads { return {div(g, cv)}; });
@@ -320,7 +320,7 @@ Tensor pow(const Tensor& x, const Scalar& p) {
 // y = a^b                 dy/da = b a^(b-1),  dy/db = y log(a)   (0 where a = 0 and b >= 0)
 Tensor pow(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
-  if (!is_floating(t)) t = kFloat32;
+  if (!is_floating(t)) t = get_default_dtype();
   Tensor y = binary_kernel(a, b, t, t, "pow", [](auto x, auto q) { return std::pow(x, q); });
   return record("pow", y, {a, b}, kSaveInputs | kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads {
@@ -333,7 +333,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 }
 
 Tensor pow(const Scalar& base, const Tensor& e) {
-  Dtype t = is_floating(e.dtype()) ? e.dtype() : kFloat32;
+  Dtype t = is_floating(e.dtype()) ? e.dtype() : get_default_dtype();
   return pow(scalar_of(base, t), e);
 }
 

@@ -173,7 +173,7 @@ std::string input_str(const Tensor& x) { return "input " + shape_str(x.shape());
 // ---------------------------------------------------------------- erf, gelu
 // y = erf(x)               dy/dx = 2/sqrt(pi) e^{-x^2}
 Tensor erf(const Tensor& x) {
-  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, kFloat32);
+  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, get_default_dtype());
   Tensor y = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -190,7 +190,7 @@ Tensor arg_reduce(const Tensor& x, int64_t dim, bool keepdim, bool is_max, const
   return keepdim || nd == 0 ? out : squeeze(out, dim);
 }
 
-Tensor float_input(const Tensor& x) { return is_floating(x.dtype()) ? x : x.to(kFloat32); }
+Tensor float_input(const Tensor& x) { return is_floating(x.dtype()) ? x : x.to(get_default_dtype()); }
 
 }  // namespace
 

@@ -670,4 +670,181 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
   return out;
 }
 
+// ================================================================ Tensor API habits (tapi)
+// masked_fill, repeat/tile, flip/fliplr/flipud, roll, squeeze over several dims, softmax(dtype=).
+namespace {
+void check_mask_value(const Tensor& x, const Tensor& mask, const Tensor* value, const char* op) {
+  CR_CHECK(mask.dtype() == kBool, std::runtime_error, op, ": only supports boolean masks, but got "
+           "mask with dtype ", dtype_name(mask.dtype()), "; compare first, e.g. x.masked_fill(x > 0, 0)");
+  if (value)
+    CR_CHECK(value->dim() == 0, std::runtime_error, op, ": only supports a 0-dimensional value "
+             "tensor, but got tensor with ", value->dim(), " dimension(s) (shape ", value->shape(), ")");
+  broadcast_shapes(x.shape(), mask.shape(), op);  // names the op in the error
+}
+}  // namespace
+
+// y = value where mask else x (mask and x broadcast; x's dtype)
+// dy/dx = g where not mask (summed back to x's shape), dy/dvalue = sum(g[mask])
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
+  check_mask_value(x, mask, &value, "masked_fill");
+  return where(mask, value.dtype() == x.dtype() ? value : value.to(x.dtype()), x);
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
+  check_mask_value(x, mask, nullptr, "masked_fill");
+  return where(mask, scalar_tensor(value.value, x.dtype()), x);
+}
+
+// x[mask] = value in place (no graph: refused on tensors that require grad while grad mode is on)
+Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Tensor& value) {
+  check_mask_value(x, mask, &value, "masked_fill_");
+  check_inplace(x, "masked_fill_");
+  CR_CHECK(!(is_grad_enabled() && value.requires_grad()), std::runtime_error,
+           "masked_fill_: in-place ops record no gradient in chainrule, and value requires grad; use "
+           "y = x.masked_fill(mask, value) to differentiate with respect to value");
+  CR_CHECK(broadcast_shapes(x.shape(), mask.shape(), "masked_fill_") == x.shape(), std::invalid_argument,
+           "masked_fill_: expected a mask broadcastable to ", x.shape(), ", got ", mask.shape());
+  NoGradGuard ng;
+  return x.copy_(masked_fill(x, mask, value));
+}
+
+Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Scalar& value) {
+  return masked_fill_(x, mask, scalar_tensor(value.value, x.dtype()));
+}
+
+// y = x tiled: repeats[i] copies along dim i (x's shape padded with leading 1s)
+// dy/dx = the sum of g's tiles (x viewed as (1, s0, 1, s1, ...), expanded, merged: autograd of
+// reshape/expand gives exactly that)
+Tensor repeat(const Tensor& x, const Shape& repeats) {
+  CR_CHECK(static_cast<int64_t>(repeats.size()) >= x.dim(), std::invalid_argument,
+           "repeat: number of dimensions of repeat dims can not be smaller than number of dimensions "
+           "of tensor, got repeats ", repeats, " for shape ", x.shape());
+  int64_t lead = static_cast<int64_t>(repeats.size()) - x.dim();
+  Shape pairs, expanded, out;
+  for (size_t i = 0; i < repeats.size(); ++i) {
+    int64_t n = static_cast<int64_t>(i) < lead ? 1 : x.shape()[i - lead];
+    CR_CHECK(repeats[i] >= 0, std::invalid_argument, "repeat: expected repeats >= 0, got ", repeats);
+    pairs.insert(pairs.end(), {1, n});
+    expanded.insert(expanded.end(), {repeats[i], n});
+    out.push_back(repeats[i] * n);
+  }
+  Tensor y = reshape(expand(reshape(x, pairs), expanded), out);
+  // torch's repeat always copies; reshape gave a view where no element is repeated
+  return y.impl()->storage == x.impl()->storage ? y.clone() : y;
+}
+
+Tensor tile(const Tensor& x, Shape reps) {
+  for (int64_t r : reps)
+    CR_CHECK(r >= 0, std::invalid_argument, "tile: expected reps >= 0, got ", reps);
+  if (static_cast<int64_t>(reps.size()) < x.dim()) reps.insert(reps.begin(), x.dim() - reps.size(), 1);
+  return repeat(x, reps);
+}
+
+// y = x with the order of elements reversed along dims (a copy)      dy/dx = flip(g, dims)
+Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
+  std::vector<bool> seen(std::max<int64_t>(x.dim(), 1), false);
+  for (int64_t& d : dims) {
+    d = normalize_dim(d, x.dim(), "flip");
+    CR_CHECK(!seen[d], std::invalid_argument, "flip: dim ", d, " appears multiple times in the list of dims");
+    seen[d] = true;
+  }
+  Tensor out = empty(x.shape(), x.dtype());
+  // Read x walking the flipped dims backwards: start at their last element, negative strides.
+  Shape st = x.strides();
+  int64_t off = 0;
+  for (int64_t d : dims)
+    if (x.dim() > 0 && x.shape()[d] > 0) {
+      off += (x.shape()[d] - 1) * st[d];
+      st[d] = -st[d];
+    }
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = sptr<T>(x) + off;
+    strided_binary(src, st, src, st, ptr<T>(out), out.strides(), x.shape(), [](T a, T) { return a; });
+  });
+  return record("flip", out, {x}, kSaveNone,
+                [dims](const Tensor& g, const Saved&) -> Grads { return {flip(g, dims)}; });
+}
+
+Tensor fliplr(const Tensor& x) {
+  CR_CHECK(x.dim() >= 2, std::invalid_argument, "fliplr: expected a tensor with >= 2 dims, got shape ", x.shape());
+  return flip(x, {1});
+}
+
+Tensor flipud(const Tensor& x) {
+  CR_CHECK(x.dim() >= 1, std::invalid_argument, "flipud: expected a tensor with >= 1 dim, got shape ", x.shape());
+  return flip(x, {0});
+}
+
+// y[(i + shift) mod n] = x[i] along each dim (a copy): the last `shift` elements move to the front
+// dy/dx = roll(g, -shift) (autograd of slice and cat)
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims) {
+  CR_CHECK(!shifts.empty(), std::invalid_argument, "roll: `shifts` required");
+  if (dims.empty()) {
+    CR_CHECK(shifts.size() == 1, std::invalid_argument, "roll: shifts and dimensions must align. shifts: ",
+             shifts.size(), ", dims: 0 (without dims, give one shift: the tensor is rolled flattened)");
+    return reshape(roll(flatten(x), shifts, {0}), x.shape());
+  }
+  CR_CHECK(shifts.size() == dims.size(), std::invalid_argument, "roll: shifts and dimensions must align. "
+           "shifts: ", shifts.size(), ", dims: ", dims.size());
+  Tensor y = x;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    CR_CHECK(x.dim() > 0, std::out_of_range, "roll: dim ", dims[i],
+             " is out of range: a 0-d tensor has no dims (roll it without dims)");
+    int64_t d = normalize_dim(dims[i], x.dim(), "roll"), n = x.shape()[d];
+    int64_t s = n ? ((shifts[i] % n) + n) % n : 0;
+    if (s) y = cat({slice(y, d, n - s, n), slice(y, d, 0, n - s)}, d);
+  }
+  return y.impl() == x.impl() ? x.clone() : y;  // a copy, as torch, even when nothing moves
+}
+
+// y = x without the size-1 dims among `dims` (a view)      dy/dx = reshape back
+Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
+  std::vector<bool> drop(std::max<int64_t>(x.dim(), 1), false), seen(drop);
+  for (int64_t d0 : dims) {
+    int64_t d = normalize_dim(d0, x.dim(), "squeeze");
+    CR_CHECK(!seen[d], std::invalid_argument, "squeeze: dim ", d, " appears multiple times in the list of dims");
+    seen[d] = true;
+    drop[d] = x.dim() > 0 && x.shape()[d] == 1;
+  }
+  Shape s, st;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (!drop[d]) {
+      s.push_back(x.shape()[d]);
+      st.push_back(x.strides()[d]);
+    }
+  return s.size() == x.shape().size() ? x : squeeze_view(x, s, st);
+}
+
+// In place (torch's squeeze_ / unsqueeze_): x itself takes the view's geometry; a non-leaf also
+// takes its history, so backward still reaches x's inputs. A leaf that requires grad is refused
+// while grad mode is on, as in torch.
+static Tensor& become(Tensor& x, const Tensor& y) {
+  if (y.impl() == x.impl()) return x;
+  x.impl()->set_geometry(y.shape(), y.strides(), y.storage_offset());
+  if (y.grad_fn()) x.impl()->grad_fn = y.impl()->grad_fn;
+  return x;
+}
+static void check_reshape_inplace(const Tensor& x, const char* op) {
+  CR_CHECK(!(is_grad_enabled() && x.requires_grad() && x.is_leaf()), std::runtime_error, op,
+           ": a leaf tensor that requires grad can't be changed in place; write x = x.",
+           std::string(op).substr(0, std::string(op).size() - 1), "(...) or use cr.no_grad()");
+}
+Tensor& squeeze_(Tensor& x) { check_reshape_inplace(x, "squeeze_"); return become(x, squeeze(x)); }
+Tensor& squeeze_(Tensor& x, const std::vector<int64_t>& dims) {
+  check_reshape_inplace(x, "squeeze_");
+  return become(x, squeeze(x, dims));
+}
+Tensor& unsqueeze_(Tensor& x, int64_t dim) {
+  check_reshape_inplace(x, "unsqueeze_");
+  return become(x, unsqueeze(x, dim));
+}
+
+Tensor softmax(const Tensor& x, int64_t dim, Dtype dtype) {
+  return softmax(x.dtype() == dtype ? x : x.to(dtype), dim);
+}
+Tensor log_softmax(const Tensor& x, int64_t dim, Dtype dtype) {
+  return log_softmax(x.dtype() == dtype ? x : x.to(dtype), dim);
+}
+
 }  // namespace chainrule

@@ -2,6 +2,7 @@
 // in-place ops used by optimizers and init.
 #include "core/tensor.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -214,6 +215,7 @@ Tensor& Tensor::set_requires_grad(bool r) {
   CR_CHECK(!r || is_floating(dtype()), std::invalid_argument,
            "requires_grad: only floating-point tensors (float32, float64) can require grad, got ",
            dtype_name(dtype()));
+  if (!is_leaf() && r) return *this;  // tapi: a non-leaf already requires grad (torch allows this no-op)
   CR_CHECK(is_leaf(), std::runtime_error,
            "requires_grad: can only change requires_grad of leaf tensors; use detach() to get a leaf");
   impl_->requires_grad = r;
@@ -382,11 +384,9 @@ Tensor eye(int64_t n, int64_t m, Dtype dtype) {
 
 // ---------------------------------------------------------------- random numbers
 namespace {
-std::mutex rng_mutex;
-std::mt19937_64& rng() {
-  static std::mt19937_64 g(0x5eed);
-  return g;
-}
+std::atomic<Dtype> g_default_dtype{kFloat32};
+
+// Each fill locks its generator once and draws from the engine directly.
 // 53 random bits -> [0, 1): identical on every platform, unlike std::uniform_real_distribution.
 double next_uniform(std::mt19937_64& g) { return (g() >> 11) * 0x1.0p-53; }
 
@@ -400,26 +400,95 @@ Tensor random_fill(Shape shape, Dtype dtype, const char* op, Fill fill) {
 }
 
 template <class T>
-void fill_uniform(T* p, int64_t n, double a, double b) {
-  std::lock_guard<std::mutex> lock(rng_mutex);
+void fill_uniform(T* p, int64_t n, double a, double b, Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
   for (int64_t i = 0; i < n; ++i) {
-    T v = static_cast<T>(a + (b - a) * next_uniform(rng()));
+    T v = static_cast<T>(a + (b - a) * next_uniform(gen.engine()));
     p[i] = v < static_cast<T>(b) ? v : static_cast<T>(a);  // float rounding must not reach b
   }
 }
 
 // Box–Muller, two normals per pair of uniforms.
 template <class T>
-void fill_normal(T* p, int64_t n, double mean, double stdev) {
-  std::lock_guard<std::mutex> lock(rng_mutex);
+void fill_normal(T* p, int64_t n, double mean, double stdev, Generator& gen) {
+  std::lock_guard<std::mutex> lock(gen.mutex());
   for (int64_t i = 0; i < n; i += 2) {
-    double u1 = 1.0 - next_uniform(rng()), u2 = next_uniform(rng());
+    double u1 = 1.0 - next_uniform(gen.engine()), u2 = next_uniform(gen.engine());
     double r = std::sqrt(-2.0 * std::log(u1)), th = 2.0 * M_PI * u2;
     p[i] = static_cast<T>(mean + stdev * r * std::cos(th));
     if (i + 1 < n) p[i + 1] = static_cast<T>(mean + stdev * r * std::sin(th));
   }
 }
 }  // namespace
+
+// ---- tapi: default dtype and generators ----
+Dtype get_default_dtype() { return g_default_dtype.load(std::memory_order_relaxed); }
+void set_default_dtype(Dtype d) {
+  CR_CHECK(is_floating(d), std::invalid_argument,
+           "set_default_dtype: only floating-point types are supported as the default type "
+           "(float32, float64), got ", dtype_name(d));
+  g_default_dtype.store(d, std::memory_order_relaxed);
+}
+
+Generator::Generator(uint64_t seed) : engine_(seed), initial_seed_(seed) {}
+Generator& Generator::manual_seed(uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  engine_.seed(seed);
+  initial_seed_ = seed;
+  return *this;
+}
+uint64_t Generator::seed() {
+  std::random_device rd;
+  uint64_t s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  s &= (1ULL << 63) - 1;  // fits a Python int / int64 as torch's seeds do
+  manual_seed(s);
+  return s;
+}
+uint64_t Generator::initial_seed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return initial_seed_;
+}
+// The state: the engine's text form (312 words and a position), then the initial seed.
+std::vector<int64_t> Generator::get_state() const {
+  std::ostringstream os;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    os << engine_;
+  }
+  std::istringstream is(os.str());
+  std::vector<int64_t> out;
+  uint64_t w;
+  while (is >> w) out.push_back(static_cast<int64_t>(w));
+  out.push_back(static_cast<int64_t>(initial_seed()));
+  return out;
+}
+void Generator::set_state(const std::vector<int64_t>& state) {
+  CR_CHECK(state.size() == 314, std::invalid_argument,
+           "set_state: expected a state from Generator.get_state() (314 int64 values), got ",
+           state.size(), " values");
+  std::ostringstream os;
+  for (size_t i = 0; i + 1 < state.size(); ++i) os << static_cast<uint64_t>(state[i]) << ' ';
+  std::mt19937_64 e;
+  std::istringstream is(os.str());
+  is >> e;
+  CR_CHECK(!is.fail() && state[312] >= 0 && state[312] <= 312, std::invalid_argument,
+           "set_state: the state is not one Generator.get_state() returned");
+  std::lock_guard<std::mutex> lock(mutex_);
+  engine_ = e;
+  initial_seed_ = static_cast<uint64_t>(state[313]);
+}
+uint64_t Generator::next_u64() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return engine_();
+}
+double Generator::next_uniform() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return chainrule::next_uniform(engine_);
+}
+Generator& default_generator() {
+  static Generator g(0x5eed);
+  return g;
+}
 
 void set_num_threads(int n) {
   CR_CHECK(n >= 1, std::invalid_argument, "set_num_threads: expected a number of threads >= 1, got ", n);
@@ -436,49 +505,54 @@ int get_num_threads() {
 #endif
 }
 
-void manual_seed(uint64_t seed) {
-  std::lock_guard<std::mutex> lock(rng_mutex);
-  rng().seed(seed);
-}
+void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
-Tensor rand(Shape shape, Dtype dtype) {
-  return random_fill(std::move(shape), dtype, "rand", [](Tensor& t) { t.uniform_(0, 1); });
+Tensor rand(Shape shape, Dtype dtype, Generator& gen) {
+  return random_fill(std::move(shape), dtype, "rand", [&](Tensor& t) { uniform_(t, 0, 1, gen); });
 }
-Tensor randn(Shape shape, Dtype dtype) {
-  return random_fill(std::move(shape), dtype, "randn", [](Tensor& t) { t.normal_(0, 1); });
+Tensor randn(Shape shape, Dtype dtype, Generator& gen) {
+  return random_fill(std::move(shape), dtype, "randn", [&](Tensor& t) { normal_(t, 0, 1, gen); });
 }
+Tensor rand(Shape shape, Dtype dtype) { return rand(std::move(shape), dtype, default_generator()); }
+Tensor randn(Shape shape, Dtype dtype) { return randn(std::move(shape), dtype, default_generator()); }
 Tensor rand_like(const Tensor& t) { return rand(t.shape(), t.dtype()); }
 Tensor randn_like(const Tensor& t) { return randn(t.shape(), t.dtype()); }
 
-Tensor randint(int64_t low, int64_t high, Shape shape) {
+Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen) {
   CR_CHECK(low < high, std::invalid_argument, "randint: expected low < high, got low=", low,
            ", high=", high);
   Tensor t = empty(std::move(shape), kInt64);
   int64_t* p = t.data<int64_t>();
-  std::lock_guard<std::mutex> lock(rng_mutex);
-  uint64_t range = static_cast<uint64_t>(high - low);
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   for (int64_t i = 0; i < t.numel(); ++i) {
     // rejection sampling: no modulo bias
     uint64_t limit = UINT64_MAX - UINT64_MAX % range, x;
-    do x = rng()(); while (x >= limit);
-    p[i] = low + static_cast<int64_t>(x % range);
+    do x = gen.engine()(); while (x >= limit);
+    p[i] = static_cast<int64_t>(static_cast<uint64_t>(low) + x % range);
   }
   return t;
 }
+Tensor randint(int64_t low, int64_t high, Shape shape) {
+  return randint(low, high, std::move(shape), default_generator());
+}
 
-Tensor randperm(int64_t n, int64_t seed) {
+Tensor randperm(int64_t n, Generator& gen) {
   CR_CHECK(n >= 0, std::invalid_argument, "randperm: expected n >= 0, got ", n);
   Tensor t = arange(n);
   int64_t* p = t.data<int64_t>();
-  std::mt19937_64 local(static_cast<uint64_t>(seed));
-  std::unique_lock<std::mutex> lock(rng_mutex, std::defer_lock);
-  if (seed < 0) lock.lock();
-  std::mt19937_64& g = seed < 0 ? rng() : local;
+  std::lock_guard<std::mutex> lock(gen.mutex());
   for (int64_t i = n - 1; i > 0; --i) {  // Fisher–Yates with our own platform-independent draws
-    int64_t j = static_cast<int64_t>(next_uniform(g) * (i + 1));
+    int64_t j = static_cast<int64_t>(next_uniform(gen.engine()) * (i + 1));
     std::swap(p[i], p[std::min(j, i)]);
   }
   return t;
+}
+// A seed gives its own generator (the same order as Generator().manual_seed(seed)).
+Tensor randperm(int64_t n, int64_t seed) {
+  if (seed < 0) return randperm(n, default_generator());
+  Generator local(static_cast<uint64_t>(seed));
+  return randperm(n, local);
 }
 
 // ---------------------------------------------------------------- in-place ops
@@ -633,24 +707,26 @@ Tensor& Tensor::copy_(const Tensor& src) {
   return *this;
 }
 
-Tensor& Tensor::uniform_(double from, double to) {
-  CR_CHECK(is_floating(dtype()), std::invalid_argument, "uniform_: expected a floating tensor, got ",
-           dtype_name(dtype()));
-  return inplace_unary(*this, "uniform_", [&](auto* p, int64_t n) {
+Tensor& uniform_(Tensor& t, double from, double to, Generator& gen) {
+  CR_CHECK(is_floating(t.dtype()), std::invalid_argument, "uniform_: expected a floating tensor, got ",
+           dtype_name(t.dtype()));
+  return inplace_unary(t, "uniform_", [&](auto* p, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
-    if constexpr (std::is_floating_point_v<T>) fill_uniform(p, n, from, to);
+    if constexpr (std::is_floating_point_v<T>) fill_uniform(p, n, from, to, gen);
   });
 }
+Tensor& Tensor::uniform_(double from, double to) { return chainrule::uniform_(*this, from, to, default_generator()); }
 
-Tensor& Tensor::normal_(double mean, double stdev) {
-  CR_CHECK(is_floating(dtype()), std::invalid_argument, "normal_: expected a floating tensor, got ",
-           dtype_name(dtype()));
+Tensor& normal_(Tensor& t, double mean, double stdev, Generator& gen) {
+  CR_CHECK(is_floating(t.dtype()), std::invalid_argument, "normal_: expected a floating tensor, got ",
+           dtype_name(t.dtype()));
   CR_CHECK(stdev >= 0, std::invalid_argument, "normal_: expected std >= 0, got ", stdev);
-  return inplace_unary(*this, "normal_", [&](auto* p, int64_t n) {
+  return inplace_unary(t, "normal_", [&](auto* p, int64_t n) {
     using T = std::remove_pointer_t<decltype(p)>;
-    if constexpr (std::is_floating_point_v<T>) fill_normal(p, n, mean, stdev);
+    if constexpr (std::is_floating_point_v<T>) fill_normal(p, n, mean, stdev, gen);
   });
 }
+Tensor& Tensor::normal_(double mean, double stdev) { return chainrule::normal_(*this, mean, stdev, default_generator()); }
 
 // ---------------------------------------------------------------- printing (PyTorch's format)
 namespace {

@@ -9,6 +9,8 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
+#include <random>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -179,26 +181,68 @@ class Tensor {
   std::shared_ptr<TensorImpl> impl_;
 };
 
-// ---- factories (shape first, dtype last, float32 by default) ----
-Tensor empty(Shape shape, Dtype dtype = kFloat32);  // uninitialised
-Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype = kFloat32,
+// ---- Tensor API (tapi): the default floating dtype and random generators ----
+// The one home of the default floating dtype (float32 unless set_default_dtype(kFloat64)), as
+// torch.get_default_dtype: the factories below take it when no dtype is given, and so do the
+// Python factories and the int -> float promotions. Only float32 and float64 may be set.
+Dtype get_default_dtype();
+void set_default_dtype(Dtype d);  // throws std::invalid_argument for int64/bool
+
+// A random number generator, as torch.Generator: an mt19937_64 engine plus chainrule's own
+// uniform/normal transforms, so the same seed gives the same numbers on every platform. The global
+// generator (manual_seed) is one of these: manual_seed(s) and Generator().manual_seed(s) give the
+// same stream. (The numbers differ from torch's: its engine is a 32-bit Mersenne Twister with
+// other transforms.) Draws are serialised by a mutex, so a generator may be shared across threads.
+class Generator {
+ public:
+  static constexpr uint64_t kDefaultSeed = 67280421310721ULL;  // torch.Generator()'s initial seed
+  explicit Generator(uint64_t seed = kDefaultSeed);
+  Generator& manual_seed(uint64_t seed);
+  uint64_t seed();  // reseeds from std::random_device and returns the new seed
+  uint64_t initial_seed() const;
+  std::vector<int64_t> get_state() const;  // the engine's words (bit-cast to int64)
+  void set_state(const std::vector<int64_t>& state);
+  // Draws (each takes the lock): 64 random bits; a uniform double in [0, 1) from 53 bits.
+  uint64_t next_u64();
+  double next_uniform();
+  // For bulk draws: lock() once, then the unlocked engine.
+  std::mutex& mutex() const { return mutex_; }
+  std::mt19937_64& engine() { return engine_; }
+
+ private:
+  std::mt19937_64 engine_;
+  uint64_t initial_seed_;
+  mutable std::mutex mutex_;
+};
+Generator& default_generator();  // the one manual_seed seeds
+
+// ---- factories (shape first, dtype last, the default dtype (float32) unless given) ----
+Tensor empty(Shape shape, Dtype dtype = get_default_dtype());  // uninitialised
+Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype = get_default_dtype(),
               bool requires_grad = false);
-Tensor tensor(std::initializer_list<double> values, Dtype dtype = kFloat32,
+Tensor tensor(std::initializer_list<double> values, Dtype dtype = get_default_dtype(),
               bool requires_grad = false);  // 1-d
-Tensor scalar_tensor(double value, Dtype dtype = kFloat32);  // 0-d
-Tensor zeros(Shape shape, Dtype dtype = kFloat32);
-Tensor ones(Shape shape, Dtype dtype = kFloat32);
-Tensor full(Shape shape, const Scalar& value, Dtype dtype = kFloat32);
-Tensor arange(double start, double end, double step = 1.0, Dtype dtype = kFloat32);
+Tensor scalar_tensor(double value, Dtype dtype = get_default_dtype());  // 0-d
+Tensor zeros(Shape shape, Dtype dtype = get_default_dtype());
+Tensor ones(Shape shape, Dtype dtype = get_default_dtype());
+Tensor full(Shape shape, const Scalar& value, Dtype dtype = get_default_dtype());
+Tensor arange(double start, double end, double step = 1.0, Dtype dtype = get_default_dtype());
 Tensor arange(int64_t end, Dtype dtype = kInt64);
-Tensor linspace(double start, double end, int64_t steps, Dtype dtype = kFloat32);
-Tensor eye(int64_t n, int64_t m = -1, Dtype dtype = kFloat32);
-Tensor rand(Shape shape, Dtype dtype = kFloat32);   // U[0, 1)
-Tensor randn(Shape shape, Dtype dtype = kFloat32);  // N(0, 1)
+Tensor linspace(double start, double end, int64_t steps, Dtype dtype = get_default_dtype());
+Tensor eye(int64_t n, int64_t m = -1, Dtype dtype = get_default_dtype());
+Tensor rand(Shape shape, Dtype dtype = get_default_dtype());   // U[0, 1)
+Tensor randn(Shape shape, Dtype dtype = get_default_dtype());  // N(0, 1)
 Tensor randint(int64_t low, int64_t high, Shape shape);  // int64 in [low, high)
 // A random permutation of 0..n-1 (int64). With a seed it uses its own generator, so the same seed
 // gives the same order in C++ and Python (DataLoader shuffling) without touching manual_seed's.
 Tensor randperm(int64_t n, int64_t seed = -1);
+// tapi: the same draws from a given generator (torch's generator= argument).
+Tensor rand(Shape shape, Dtype dtype, Generator& gen);
+Tensor randn(Shape shape, Dtype dtype, Generator& gen);
+Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen);
+Tensor randperm(int64_t n, Generator& gen);
+Tensor& uniform_(Tensor& t, double from, double to, Generator& gen);
+Tensor& normal_(Tensor& t, double mean, double std, Generator& gen);
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 Tensor full_like(const Tensor& t, const Scalar& value);

@@ -18,7 +18,7 @@ namespace chainrule::nn {
 class Linear : public Module {
  public:
   CHAINRULE_COPY_SELF(Linear)
-  Linear(int64_t in_features, int64_t out_features, bool bias = true, Dtype dtype = kFloat32);
+  Linear(int64_t in_features, int64_t out_features, bool bias = true, Dtype dtype = get_default_dtype());
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Tensor weight() const { return parameter("weight"); }
@@ -143,7 +143,7 @@ class BatchNorm1d : public Module {
  public:
   CHAINRULE_COPY_SELF(BatchNorm1d)
   explicit BatchNorm1d(int64_t num_features, double eps = 1e-5, double momentum = 0.1,
-                       bool affine = true, bool track_running_stats = true, Dtype dtype = kFloat32);
+                       bool affine = true, bool track_running_stats = true, Dtype dtype = get_default_dtype());
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Tensor weight() const { return parameter("weight"); }
@@ -161,7 +161,7 @@ class LayerNorm : public Module {
  public:
   CHAINRULE_COPY_SELF(LayerNorm)
   explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true,
-                     Dtype dtype = kFloat32);
+                     Dtype dtype = get_default_dtype());
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Tensor weight() const { return parameter("weight"); }
@@ -177,7 +177,7 @@ class Conv2d : public Module {
   CHAINRULE_COPY_SELF(Conv2d)
   Conv2d(int64_t in_channels, int64_t out_channels, std::pair<int64_t, int64_t> kernel_size,
          std::pair<int64_t, int64_t> stride = {1, 1}, std::pair<int64_t, int64_t> padding = {0, 0},
-         bool bias = true, Dtype dtype = kFloat32);
+         bool bias = true, Dtype dtype = get_default_dtype());
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Tensor weight() const { return parameter("weight"); }

@@ -114,11 +114,11 @@ attributes in __init__ (they register themselves) and write forward(); call the 
 
   // ---- layers ----
   py::class_<nn::Linear, Module, py::smart_holder>(m, "Linear", "y = x W^T + b, with W of shape (out_features, in_features).")
-      .def(py::init([](int64_t in, int64_t out, bool bias, py::handle device, Dtype dtype) {
+      .def(py::init([](int64_t in, int64_t out, bool bias, py::handle device, std::optional<Dtype> dtype) {
         check_device(device, "Linear");
-        return std::make_shared<nn::Linear>(in, out, bias, dtype);
+        return std::make_shared<nn::Linear>(in, out, bias, dtype.value_or(get_default_dtype()));
       }), py::arg("in_features"), py::arg("out_features"), py::arg("bias") = true, py::kw_only(),
-          py::arg("device") = py::none(), py::arg("dtype") = kFloat32)
+          py::arg("device") = py::none(), py::arg("dtype") = py::none())
       .def_readonly("in_features", &nn::Linear::in_features)
       .def_readonly("out_features", &nn::Linear::out_features);
   py::class_<nn::Sequential, Module, py::smart_holder>(m, "Sequential", "Runs its modules in order: Sequential(Linear(2, 16), ReLU(), Linear(16, 3)).")
@@ -167,29 +167,32 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def_readonly("p", &nn::Dropout::p);
   py::class_<nn::BatchNorm1d, Module, py::smart_holder>(m, "BatchNorm1d",
       "Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().")
-      .def(py::init([](int64_t n, double eps, double momentum, bool affine, bool track, py::handle device, Dtype dtype) {
+      .def(py::init([](int64_t n, double eps, double momentum, bool affine, bool track, py::handle device,
+                       std::optional<Dtype> dtype) {
         check_device(device, "BatchNorm1d");
-        return std::make_shared<nn::BatchNorm1d>(n, eps, momentum, affine, track, dtype);
+        return std::make_shared<nn::BatchNorm1d>(n, eps, momentum, affine, track, dtype.value_or(get_default_dtype()));
       }), py::arg("num_features"), py::arg("eps") = 1e-5, py::arg("momentum") = 0.1, py::arg("affine") = true,
-          py::arg("track_running_stats") = true, py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = kFloat32)
+          py::arg("track_running_stats") = true, py::kw_only(), py::arg("device") = py::none(),
+          py::arg("dtype") = py::none())
       .def_readonly("num_features", &nn::BatchNorm1d::num_features)
       .def_readonly("eps", &nn::BatchNorm1d::eps)
       .def_readonly("momentum", &nn::BatchNorm1d::momentum);
   py::class_<nn::LayerNorm, Module, py::smart_holder>(m, "LayerNorm", "Normalises over the trailing dims normalized_shape.")
-      .def(py::init([](py::object shape, double eps, bool affine, py::handle device, Dtype dtype) {
+      .def(py::init([](py::object shape, double eps, bool affine, py::handle device, std::optional<Dtype> dtype_or_none) {
         check_device(device, "LayerNorm");
+        Dtype dtype = dtype_or_none.value_or(get_default_dtype());
         Shape s = py::isinstance<py::int_>(shape) ? Shape{shape.cast<int64_t>()}
                                                   : arg<Shape>(shape, "LayerNorm", "an int or a tuple of ints");
         return std::make_shared<nn::LayerNorm>(s, eps, affine, dtype);
       }), py::arg("normalized_shape"), py::arg("eps") = 1e-5, py::arg("elementwise_affine") = true,
-          py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = kFloat32);
+          py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = py::none());
   py::class_<nn::Conv2d, Module, py::smart_holder>(m, "Conv2d",
       "2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).")
-      .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding, bool bias, Dtype dtype) {
+      .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding, bool bias, std::optional<Dtype> dtype) {
         return std::make_shared<nn::Conv2d>(in, out, pair_arg(k, "Conv2d"), pair_arg(stride, "Conv2d"),
-                                            pair_arg(padding, "Conv2d"), bias, dtype);
+                                            pair_arg(padding, "Conv2d"), bias, dtype.value_or(get_default_dtype()));
       }), py::arg("in_channels"), py::arg("out_channels"), py::arg("kernel_size"), py::arg("stride") = 1,
-          py::arg("padding") = 0, py::arg("bias") = true, py::kw_only(), py::arg("dtype") = kFloat32)
+          py::arg("padding") = 0, py::arg("bias") = true, py::kw_only(), py::arg("dtype") = py::none())
       .def_readonly("in_channels", &nn::Conv2d::in_channels)
       .def_readonly("out_channels", &nn::Conv2d::out_channels);
   py::class_<nn::MaxPool2d, Module, py::smart_holder>(m, "MaxPool2d", "Max over each kernel_size window (stride defaults to kernel_size).")

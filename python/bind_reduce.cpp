@@ -115,18 +115,21 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
         "log(sum(exp(x))) over dim (axis= is an alias), computed stably (logits of 1e4 are fine). "
         "Its gradient is softmax(x).");
-  both("softmax", [](const Tensor& x, py::object dim, py::object axis) {
+  both("softmax", [](const Tensor& x, py::object dim, std::optional<Dtype> dtype, py::object axis) {
     int64_t d = one_dim(dim_or_axis(dim, axis, "softmax"), "softmax", true);
     py::gil_scoped_release r;
-    return softmax(x, d);
-  }, py::arg("dim") = py::none(), py::kw_only(), py::arg("axis") = py::none(),
-        "exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably. Example: cr.softmax(logits, dim=-1).");
-  both("log_softmax", [](const Tensor& x, py::object dim, py::object axis) {
+    return dtype ? softmax(x, d, *dtype) : softmax(x, d);
+  }, py::arg("dim") = py::none(), py::arg("dtype") = py::none(), py::kw_only(), py::arg("axis") = py::none(),
+        "exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably; with dtype the input is "
+        "converted first (cr.softmax(x, -1, dtype=cr.float64)). d s_i/dx_j = s_i (δ_ij - s_j). "
+        "Example: cr.softmax(logits, dim=-1).");
+  both("log_softmax", [](const Tensor& x, py::object dim, std::optional<Dtype> dtype, py::object axis) {
     int64_t d = one_dim(dim_or_axis(dim, axis, "log_softmax"), "log_softmax", true);
     py::gil_scoped_release r;
-    return log_softmax(x, d);
-  }, py::arg("dim") = py::none(), py::kw_only(), py::arg("axis") = py::none(),
-        "x - logsumexp(x) along dim (axis= is an alias), computed stably.");
+    return dtype ? log_softmax(x, d, *dtype) : log_softmax(x, d);
+  }, py::arg("dim") = py::none(), py::arg("dtype") = py::none(), py::kw_only(), py::arg("axis") = py::none(),
+        "x - logsumexp(x) along dim (axis= is an alias), computed stably; with dtype the input is "
+        "converted first. d/dx_j = δ_ij - softmax(x)_j.");
 
   // ---- new: std, std_mean, var_mean ----
   both("std", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim, py::object correction, py::object axis) {

@@ -95,5 +95,8 @@ void bind_errors(py::module_& m);      // python/bind_errors.cpp: one-line TypeE
 void bind_reduce(py::module_& m, py::class_<Tensor>& T);  // python/bind_reduce.cpp: reductions, scans, sorting
 // ---- linalg area ----
 void bind_linalg(py::module_& m, py::class_<Tensor>& T);  // python/bind_linalg.cpp: dot, einsum, norms, cr.linalg
+// python/bind_tensor_api.cpp (tapi): masked_fill, repeat/tile, flip, roll, squeeze(dims), softmax(dtype=),
+// the default dtype and cr.Generator. Called last: it replaces a few earlier bindings.
+void bind_tensor_api(py::module_& m, py::class_<Tensor>& T);
 
 }  // namespace chainrule::bind

@@ -344,8 +344,6 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
       .def_property("requires_grad", &Tensor::requires_grad,
                     [](Tensor& t, bool r) { t.set_requires_grad(r); },
                     "Whether gradients are computed for this tensor (settable on leaves).")
-      .def("requires_grad_", [](Tensor& t, bool r) { t.set_requires_grad(r); return t; },
-           py::arg("requires_grad") = true, "Sets requires_grad in place and returns the tensor.")
       .def_property("grad", [](const Tensor& t) -> py::object {
         Tensor g = t.grad();
         return g.defined() ? py::cast(g) : py::none();
@@ -377,10 +375,6 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       })
       .def("to", [](const Tensor& t, Dtype d) { return t.to(d); }, py::arg("dtype"),
            "This tensor converted to dtype (differentiable between float dtypes).")
-      .def("float", [](const Tensor& t) { return t.to(kFloat32); }, "Converts to float32.")
-      .def("double", [](const Tensor& t) { return t.to(kFloat64); }, "Converts to float64.")
-      .def("long", [](const Tensor& t) { return t.to(kInt64); }, "Converts to int64.")
-      .def("bool", [](const Tensor& t) { return t.to(kBool); }, "Converts to bool.")
       .def("clone", &Tensor::clone, "A differentiable copy with its own memory.")
       .def("contiguous", &Tensor::contiguous,
            "Self if its elements are dense in row-major order, else a (differentiable) dense copy.")
@@ -444,11 +438,7 @@ backward itself, so gradients can be differentiated again (second derivatives, H
         return t.clamp_(lo.is_none() ? Scalar(-INFINITY) : number(lo, "clamp_"),
                         hi.is_none() ? Scalar(INFINITY) : number(hi, "clamp_"));
       }, py::arg("min") = py::none(), py::arg("max") = py::none(), py::return_value_policy::reference_internal,
-      "Clamps every element into [min, max], in place.")
-      .def("uniform_", &Tensor::uniform_, py::arg("a") = 0.0, py::arg("b") = 1.0,
-           py::return_value_policy::reference_internal, "Fills with samples of U[a, b), in place.")
-      .def("normal_", &Tensor::normal_, py::arg("mean") = 0.0, py::arg("std") = 1.0,
-           py::return_value_policy::reference_internal, "Fills with samples of N(mean, std^2), in place.");
+      "Clamps every element into [min, max], in place.");
 
   // operators
   auto add_f = binary("add", [](const Tensor& a, const Tensor& b) { return add(a, b); },
@@ -565,7 +555,7 @@ backward itself, so gradients can be differentiated again (second derivatives, H
     if (x.is_tensor && y.is_tensor) return where(c, x.t, y.t);
     if (x.is_tensor) return where(c, x.t, y.s);
     if (y.is_tensor) return where(c, x.s, y.t);
-    Dtype d = x.s.integral && y.s.integral ? kInt64 : kFloat32;
+    Dtype d = x.s.integral && y.s.integral ? kInt64 : get_default_dtype();
     return where(c, scalar_tensor(x.s.value, d), scalar_tensor(y.s.value, d));
   }, py::arg("condition"), py::arg("input"), py::arg("other"),
         "input where condition is true, else other (all broadcast). The gradient flows to the chosen side.");
@@ -592,7 +582,6 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
         "Merges dims start_dim..end_dim into one.");
   both("transpose", &transpose, py::arg("dim0"), py::arg("dim1"), "Swaps two dims.");
   both("permute", [](const Tensor& x, std::vector<int64_t> d) { return permute(x, std::move(d)); }, py::arg("dims"), "Reorders the dims: permute(x, (2, 0, 1)).");
-  both("squeeze", [](const Tensor& x, py::object dim) { return dim.is_none() ? squeeze(x) : squeeze(x, arg<int64_t>(dim, "squeeze", "dim as an int")); }, py::arg("dim") = py::none(), "Removes dims of size 1 (all, or just dim).");
   both("unsqueeze", &unsqueeze, py::arg("dim"), "Inserts a dim of size 1 at dim.");
   both("broadcast_to", [](const Tensor& x, Shape s) { return broadcast_to(x, std::move(s)); }, py::arg("shape"), "Broadcasts to shape (the gradient is summed back).");
   m.def("cat", [](const std::vector<Tensor>& xs, int64_t dim) { return cat(xs, dim); },
@@ -667,8 +656,6 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("set_num_threads", &set_num_threads, py::arg("num_threads"),
         "Threads for chainrule's kernels and matrix products (as torch.set_num_threads).");
   m.def("get_num_threads", &get_num_threads, "Threads chainrule's kernels and matrix products use.");
-  m.def("manual_seed", [](int64_t seed) { manual_seed(static_cast<uint64_t>(seed)); }, py::arg("seed"),
-        "Seeds the random number generator: the same seed gives the same numbers on every machine.");
   m.def("from_numpy", &from_numpy, py::arg("array"),
         "A tensor sharing memory (and strides) with a float32/float64/int64/bool NumPy array.");
   m.def("from_dlpack", &from_dlpack, py::arg("ext_tensor"),
@@ -685,6 +672,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   bind_errors(m);
   bind_reduce(m, T);
   bind_linalg(m, T);
+  bind_tensor_api(m, T);
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)

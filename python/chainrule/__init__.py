@@ -112,6 +112,21 @@ from ._core import (  # noqa: F401  (re-exported)
     var,
     where,
 )
+# ---- Tensor API habits of PyTorch tutorials (tapi): python/bind_tensor_api.cpp ----
+from ._core import (  # noqa: F401,E402  (re-exported)
+    Generator,
+    default_generator,
+    flip,
+    fliplr,
+    flipud,
+    get_default_dtype,
+    initial_seed,
+    masked_fill,
+    roll,
+    seed,
+    set_default_dtype,
+    tile,
+)
 from ._grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
 from ._tensor_py import install as _install  # noqa: E402
 from ._tensor_py import device, _device  # noqa: E402,F401
@@ -155,7 +170,8 @@ def _finish(t, requires_grad):
 def tensor(data, dtype=None, requires_grad=False, *, device=None):
     """A new tensor holding a copy of ``data`` (a number, nested lists, a NumPy array or a tensor).
 
-    The dtype is inferred as PyTorch does: Python floats give float32, ints int64, bools bool;
+    The dtype is inferred as PyTorch does: Python floats give the default dtype (float32 unless
+    ``cr.set_default_dtype``), ints int64, bools bool;
     NumPy arrays keep float64/float32/int64/bool. Example: ``cr.tensor([[1., 2.], [3., 4.]])``.
     ``device`` may be None or 'cpu' (chainrule runs on the CPU only; other devices raise).
     """
@@ -175,7 +191,10 @@ def tensor(data, dtype=None, requires_grad=False, *, device=None):
         elif kind in "iu":
             dtype = int64
         elif kind == "f":
-            dtype = float64 if from_numpy_input and arr.dtype == _np.float64 else float32
+            # NumPy float32/float64 data keep their dtype (as torch); Python floats take the default
+            dtype = {_np.dtype(_np.float32): float32, _np.dtype(_np.float64): float64}.get(arr.dtype) \
+                if from_numpy_input else None
+            dtype = get_default_dtype() if dtype is None else dtype
         else:
             raise TypeError(f"tensor: can't make a tensor from data of type {arr.dtype} "
                             "(expected numbers, bools, nested lists or a numeric NumPy array)")
@@ -198,8 +217,9 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype)
 
 
-def _dtype(dtype, default=float32):
-    return default if dtype is None else dtype
+def _dtype(dtype):
+    """dtype, or the default floating dtype (cr.get_default_dtype(), float32 unless set)."""
+    return get_default_dtype() if dtype is None else dtype
 
 
 _FACTORY_HINT = "remove device= or use device='cpu'"
@@ -224,25 +244,26 @@ def ones(*size, dtype=None, device=None, requires_grad=False):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, *, device=None):
-    """A tensor filled with ``fill_value``; the dtype follows the value (int -> int64, float -> float32)."""
+    """A tensor filled with ``fill_value``; the dtype follows the value (int -> int64, float -> the
+    default dtype, float32 unless ``cr.set_default_dtype``)."""
     _device(device, _FACTORY_HINT)
     if dtype is None:
         dtype = bool if isinstance(fill_value, _Py_bool) else \
-            int64 if isinstance(fill_value, (_Py_int, _np.integer)) else float32
+            int64 if isinstance(fill_value, (_Py_int, _np.integer)) else get_default_dtype()
     return _finish(_core._full(_sizes((size,), "full"), fill_value, dtype), requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=None):
     """Values from start (default 0) up to but not including end: ``cr.arange(5)`` -> [0, 1, 2, 3, 4].
 
-    int64 when start, end and step are all ints, else float32, as PyTorch.
+    int64 when start, end and step are all ints, else the default dtype (float32), as PyTorch.
     """
     _device(device, _FACTORY_HINT)
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = _builtins.all(isinstance(v, (_Py_int, _np.integer)) for v in (start, end, step))
-        dtype = int64 if ints else float32
+        dtype = int64 if ints else get_default_dtype()
     return _finish(_core._arange(_Py_float(start), _Py_float(end), _Py_float(step), dtype), requires_grad)
 
 
@@ -259,26 +280,37 @@ def eye(n, m=None, dtype=None, requires_grad=False, *, device=None):
     return _finish(_core._eye(n, n if m is None else _Py_int(m), _dtype(dtype)), requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False):
-    """Uniform samples from [0, 1). Seed with ``cr.manual_seed``."""
+def _generator(generator, op):
+    if generator is not None and not isinstance(generator, Generator):
+        raise TypeError(f"{op}: generator must be a cr.Generator or None, got {type(generator).__name__}")
+    return generator
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples from [0, 1). Seed with ``cr.manual_seed``, or pass ``generator=``."""
     _device(device, _FACTORY_HINT)
-    return _finish(_core._rand(_sizes(size, "rand"), _dtype(dtype)), requires_grad)
+    return _finish(_core._rand_g(_sizes(size, "rand"), _dtype(dtype), _generator(generator, "rand")),
+                   requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples. Seed with ``cr.manual_seed``."""
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples. Seed with ``cr.manual_seed``, or pass ``generator=``."""
     _device(device, _FACTORY_HINT)
-    return _finish(_core._randn(_sizes(size, "randn"), _dtype(dtype)), requires_grad)
+    return _finish(_core._randn_g(_sizes(size, "randn"), _dtype(dtype), _generator(generator, "randn")),
+                   requires_grad)
 
 
-def randint(low, high=None, size=(), dtype=None, *, device=None):
-    """Random int64 values in [low, high): ``cr.randint(0, 10, (3,))`` (or ``randint(high, size)``)."""
+def randint(low, high=None, size=(), *, generator=None, dtype=None, device=None):
+    """Random int64 values in [low, high): ``cr.randint(0, 10, (3,))`` (or ``randint(high, size)``).
+
+    ``generator=`` (a ``cr.Generator``) draws from it instead of the global generator."""
     _device(device, _FACTORY_HINT)
     if high is None:
         raise TypeError("randint: expected randint(low, high, size) or randint(high, size=...)")
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
-    t = _core._randint(_Py_int(low), _Py_int(high), _sizes((size,), "randint"))
+    t = _core._randint_g(_Py_int(low), _Py_int(high), _sizes((size,), "randint"),
+                         _generator(generator, "randint"))
     return t if dtype is None else t.to(dtype)
 
 
@@ -312,13 +344,19 @@ def randn_like(t, dtype=None, requires_grad=False, *, device=None):
     return randn(t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def randperm(n, *, dtype=None, device=None, **kwargs):
+def randperm(n, *, generator=None, dtype=None, device=None, **kwargs):
     """A random permutation of 0..n-1 (int64, or ``dtype``): ``cr.randperm(5)``.
 
-    ``seed=`` gives its own reproducible order. ``device`` may be None or 'cpu'.
+    ``generator=`` (a ``cr.Generator``) draws from it; ``seed=`` gives its own reproducible order
+    (the same as ``generator=cr.Generator().manual_seed(seed)``). ``device`` may be None or 'cpu'.
     """
     _device(device, _FACTORY_HINT)
-    t = _core.randperm(n, **kwargs)
+    if generator is not None:
+        if kwargs:
+            raise TypeError("randperm: pass either generator= or seed=, not both")
+        t = _core._randperm_g(_Py_int(n), _generator(generator, "randperm"))
+    else:
+        t = _core.randperm(n, **kwargs)
     return t if dtype is None else t.to(dtype)
 
 

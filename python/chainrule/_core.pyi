@@ -10,7 +10,7 @@ import typing_extensions
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'argsort', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'cumprod', 'cumsum', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'expand', 'flatten', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'inverse', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'reshape', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tanh', 'topk', 'trace', 'transpose', 'tril', 'triu', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'argsort', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'expand', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'max_pool2d', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'reshape', 'roll', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -293,9 +293,9 @@ class Tensor:
         Batched matrix product: (B, n, k) @ (B, k, m) -> (B, n, m); 3-D only, no broadcasting (matmul broadcasts).
         dA = G @ B^T, dB = A^T @ G per batch. Example: cr.bmm(cr.ones(2, 3, 4), cr.ones(2, 4, 5)).shape -> (2, 3, 5)
         """
-    def bool(self) -> Tensor:
+    def bool(self) -> typing.Any:
         """
-        Converts to bool.
+        Converts to bool: nonzero -> True (self if it already is).
         """
     def broadcast_to(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
         """
@@ -391,9 +391,9 @@ class Tensor:
         Dot product of two 1-D tensors of the same size and dtype: sum(a * b).
         d/da = g * b, d/db = g * a. Example: cr.dot(cr.tensor([1., 2.]), cr.tensor([3., 4.])) -> tensor(11.)
         """
-    def double(self) -> Tensor:
+    def double(self) -> typing.Any:
         """
-        Converts to float64.
+        Converts to float64 (self if it already is).
         """
     def eq(self, other: typing.Any) -> Tensor:
         """
@@ -425,9 +425,21 @@ class Tensor:
         """
         Merges dims start_dim..end_dim into one.
         """
-    def float(self) -> Tensor:
+    def flip(self, *args) -> Tensor:
         """
-        Converts to float32.
+        x.flip(0), x.flip(0, 1) or x.flip((0, 1)): reversed along those dims (a copy).
+        """
+    def fliplr(self) -> Tensor:
+        """
+        Reversed along dim 1 (left/right), for tensors with >= 2 dims. A copy.
+        """
+    def flipud(self) -> Tensor:
+        """
+        Reversed along dim 0 (up/down), for tensors with >= 1 dim. A copy.
+        """
+    def float(self) -> typing.Any:
+        """
+        Converts to float32 (self if it already is).
         """
     def gather(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
         """
@@ -452,6 +464,15 @@ class Tensor:
     def index_select(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
         """
         Picks the entries of a 1-D int64 index along dim.
+        """
+    def int(self, memory_format = None):
+        """
+        Always raises TypeError: torch's ``.int()`` gives int32, a dtype chainrule does not have.
+        
+            chainrule's integer dtype is int64 (``cr.long``): use ``.long()`` (``x.long()`` truncates
+            toward zero exactly as ``.int()`` does in torch, with a 64-bit result). Returning int64 here would
+            silently differ from torch (``x.int().dtype`` is torch.int32 there), so chainrule refuses.
+            
         """
     def inverse(self) -> Tensor:
         """
@@ -486,9 +507,9 @@ class Tensor:
         """
         Natural log elementwise. d/dx ln x = 1/x.
         """
-    def log_softmax(self, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
+    def log_softmax(self, dim: typing.Any = None, dtype: dtype | None = None, *, axis: typing.Any = None) -> Tensor:
         """
-        x - logsumexp(x) along dim (axis= is an alias), computed stably.
+        x - logsumexp(x) along dim (axis= is an alias), computed stably; with dtype the input is converted first. d/dx_j = δ_ij - softmax(x)_j.
         """
     def logical_and(self, other: Tensor) -> Tensor:
         """
@@ -506,13 +527,26 @@ class Tensor:
         """
         log(sum(exp(x))) over dim (axis= is an alias), computed stably (logits of 1e4 are fine). Its gradient is softmax(x).
         """
-    def long(self) -> Tensor:
+    def long(self) -> typing.Any:
         """
-        Converts to int64.
+        Converts to int64, truncating toward zero (self if it already is).
         """
     def lt(self, other: typing.Any) -> Tensor:
         """
         input < other elementwise -> bool tensor.
+        """
+    def masked_fill(self, mask: Tensor, value: typing.Any) -> Tensor:
+        """
+        A copy of input with ``value`` where ``mask`` is True (mask: a bool tensor broadcast with input).
+        
+        The result keeps input's dtype (an int64 input truncates a float value); ``value`` is a number or
+        a 0-d tensor. Derivatives: d/dinput is 1 where the mask is False, 0 where it is True; a 0-d value
+        tensor that requires grad gets the sum of the gradient over the masked positions.
+        Example: ``scores.masked_fill(~causal, float('-inf'))`` before a softmax.
+        """
+    def masked_fill_(self, mask: Tensor, value: typing.Any) -> Tensor:
+        """
+        Sets the elements where mask (bool, broadcastable to self) is True to value, in place.
         """
     def matmul(self, other: Tensor) -> Tensor:
         """
@@ -598,9 +632,9 @@ class Tensor:
         matrix (sum of singular values). Its gradient at x = 0 is 0 (not nan), as torch's.
         Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.)
         """
-    def normal_(self, mean: typing.SupportsFloat | typing.SupportsIndex = 0.0, std: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
+    def normal_(self, mean: typing.SupportsFloat | typing.SupportsIndex = 0.0, std: typing.SupportsFloat | typing.SupportsIndex = 1.0, *, generator: typing.Any = None) -> Tensor:
         """
-        Fills with samples of N(mean, std^2), in place.
+        Fills with samples of N(mean, std^2), in place (from generator, else the global generator).
         """
     def numel(self) -> builtins.int:
         """
@@ -643,9 +677,15 @@ class Tensor:
         """
         max(x, 0) elementwise. Its derivative is 1 where x > 0, else 0.
         """
+    def repeat(self, *args) -> Tensor:
+        """
+        A copy of the tensor tiled ``repeats[i]`` times along dim i: ``x.repeat(2, 1)`` stacks x twice
+        along dim 0. Give at least x.dim() repeats; extra ones add leading dims; 0 gives an empty dim.
+        Always a copy (unlike expand). The gradient sums the gradient of every tile.
+        """
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """
-        Sets requires_grad in place and returns the tensor.
+        Sets requires_grad in place and returns this tensor (x = cr.zeros(3).requires_grad_()). Leaves only (a non-leaf already requires grad: requires_grad_(True) is a no-op); floating dtypes only.
         """
     @typing.overload
     def reshape(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
@@ -664,6 +704,13 @@ class Tensor:
     def retain_grad(self) -> None:
         """
         Keep .grad for this non-leaf tensor on backward.
+        """
+    def roll(self, shifts: typing.Any, dims: typing.Any = None) -> Tensor:
+        """
+        A copy with the elements shifted by ``shifts`` along ``dims`` (ints or tuples of equal length),
+        wrapping around: cr.roll(cr.arange(4), 1) -> tensor([3, 0, 1, 2]). Shifts may be negative or larger
+        than the dim. With dims=None the tensor is rolled flattened, then given its shape back. The
+        gradient is rolled back by -shifts.
         """
     def scatter_add(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, src: Tensor) -> Tensor:
         """
@@ -689,9 +736,9 @@ class Tensor:
         """
         The shape (a tuple), or the size of one dim.
         """
-    def softmax(self, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
+    def softmax(self, dim: typing.Any = None, dtype: dtype | None = None, *, axis: typing.Any = None) -> Tensor:
         """
-        exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably. Example: cr.softmax(logits, dim=-1).
+        exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably; with dtype the input is converted first (cr.softmax(x, -1, dtype=cr.float64)). d s_i/dx_j = s_i (δ_ij - s_j). Example: cr.softmax(logits, dim=-1).
         """
     def softplus(self, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, threshold: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> Tensor:
         """
@@ -715,7 +762,13 @@ class Tensor:
         """
     def squeeze(self, dim: typing.Any = None) -> Tensor:
         """
-        Removes dims of size 1 (all, or just dim).
+        Removes dims of size 1: all of them, or only dim (an int or a tuple of ints). Dims named that do
+        not have size 1 are left alone (torch 2.x): cr.zeros(1, 2, 1).squeeze((0, 1)).shape == (2, 1).
+        A view; the gradient is reshaped back.
+        """
+    def squeeze_(self, dim: typing.Any = None) -> Tensor:
+        """
+        squeeze in place: this tensor loses its size-1 dims (all, or those among dim) and is returned.
         """
     def std(self, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> Tensor:
         """
@@ -755,6 +808,10 @@ class Tensor:
     def tanh(self) -> Tensor:
         """
         tanh x elementwise. d/dx tanh x = 1 - tanh(x)^2.
+        """
+    def tile(self, *args) -> Tensor:
+        """
+        x.tile(2, 1) or x.tile((2, 1)): repeat, padding missing leading dims with 1.
         """
     def to(self, *args, **kwargs):
         """
@@ -805,13 +862,17 @@ class Tensor:
         """
         Windows of `size` every `step` along dimension, as a new last dim (a view: windows may overlap).
         """
-    def uniform_(self, a: typing.SupportsFloat | typing.SupportsIndex = 0.0, b: typing.SupportsFloat | typing.SupportsIndex = 1.0) -> Tensor:
+    def uniform_(self, a: typing.SupportsFloat | typing.SupportsIndex = 0.0, b: typing.SupportsFloat | typing.SupportsIndex = 1.0, *, generator: typing.Any = None) -> Tensor:
         """
-        Fills with samples of U[a, b), in place.
+        Fills with samples of U[a, b), in place (from generator, else the global generator).
         """
     def unsqueeze(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
         Inserts a dim of size 1 at dim.
+        """
+    def unsqueeze_(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+        """
+        unsqueeze in place: a size-1 dim is inserted at dim.
         """
     def var(self, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> Tensor:
         """
@@ -1094,7 +1155,7 @@ class Linear(Module):
     """
     y = x W^T + b, with W of shape (out_features, in_features).
     """
-    def __init__(self, in_features: typing.SupportsInt | typing.SupportsIndex, out_features: typing.SupportsInt | typing.SupportsIndex, bias: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
+    def __init__(self, in_features: typing.SupportsInt | typing.SupportsIndex, out_features: typing.SupportsInt | typing.SupportsIndex, bias: builtins.bool = True, *, device: typing.Any = None, dtype: dtype | None = None) -> None:
         ...
     @property
     def in_features(self) -> builtins.int:
@@ -1219,7 +1280,7 @@ class BatchNorm1d(Module):
     """
     Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().
     """
-    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: builtins.bool = True, track_running_stats: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
+    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: builtins.bool = True, track_running_stats: builtins.bool = True, *, device: typing.Any = None, dtype: dtype | None = None) -> None:
         ...
     @property
     def eps(self) -> builtins.float:
@@ -1234,13 +1295,13 @@ class LayerNorm(Module):
     """
     Normalises over the trailing dims normalized_shape.
     """
-    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
+    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, device: typing.Any = None, dtype: dtype | None = None) -> None:
         ...
 class Conv2d(Module):
     """
     2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).
     """
-    def __init__(self, in_channels: typing.SupportsInt | typing.SupportsIndex, out_channels: typing.SupportsInt | typing.SupportsIndex, kernel_size: typing.Any, stride: typing.Any = 1, padding: typing.Any = 0, bias: builtins.bool = True, *, dtype: dtype = ...) -> None:
+    def __init__(self, in_channels: typing.SupportsInt | typing.SupportsIndex, out_channels: typing.SupportsInt | typing.SupportsIndex, kernel_size: typing.Any, stride: typing.Any = 1, padding: typing.Any = 0, bias: builtins.bool = True, *, dtype: dtype | None = None) -> None:
         ...
     @property
     def in_channels(self) -> builtins.int:
@@ -1520,6 +1581,50 @@ class LinAlgError(RuntimeError):
     """
     Raised when a matrix can't be factorised (singular for inv/solve, not positive-definite for cholesky). A RuntimeError subclass, as torch.linalg.LinAlgError.
     """
+class Generator:
+    """
+    A random number generator, as torch.Generator: pass it as ``generator=`` to cr.rand, randn,
+    randint, randperm, Tensor.uniform_/normal_, cr.nn.init functions and DataLoader/random_split so that
+    one stream of numbers is independent of the global one (cr.manual_seed).
+    
+    ``g = cr.Generator().manual_seed(0)`` (manual_seed returns the generator). The same seed gives the
+    same numbers as ``cr.manual_seed(seed)`` does for the global generator, on every platform. The
+    numbers are not torch's: chainrule uses a 64-bit Mersenne Twister (mt19937_64) with its own
+    uniform/normal transforms, so streams can't match torch's bit for bit.
+    """
+    def __init__(self, device: typing.Any = None) -> None:
+        """
+        A new generator, seeded with torch's default seed 67280421310721.
+        """
+    def _next_u64(self) -> builtins.int:
+        """
+        Internal: 64 random bits (for seeding other generators).
+        """
+    def get_state(self) -> Tensor:
+        """
+        The generator's state as an int64 tensor (for set_state).
+        """
+    def initial_seed(self) -> builtins.int:
+        """
+        The seed the generator was last seeded with.
+        """
+    def manual_seed(self, seed: typing.Any) -> Generator:
+        """
+        Seeds the generator and returns it: g = cr.Generator().manual_seed(0).
+        """
+    def seed(self) -> builtins.int:
+        """
+        Seeds the generator from the operating system's entropy and returns the seed.
+        """
+    def set_state(self, new_state: Tensor) -> Generator:
+        """
+        Restores a state from get_state(); returns the generator.
+        """
+    @property
+    def device(self) -> typing.Any:
+        """
+        cr.device('cpu').
+        """
 def _F_avg_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: builtins.bool, arg5: builtins.bool, arg6: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
     ...
 def _F_batch_norm(arg0: Tensor, arg1: Tensor | None, arg2: Tensor | None, arg3: Tensor | None, arg4: Tensor | None, arg5: builtins.bool, arg6: typing.SupportsFloat | typing.SupportsIndex, arg7: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
@@ -1642,9 +1747,17 @@ def _ones(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsInd
     ...
 def _rand(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
     ...
+def _rand_g(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype, arg2: Generator) -> Tensor:
+    ...
 def _randint(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     ...
+def _randint_g(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg3: Generator) -> Tensor:
+    ...
 def _randn(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
+    ...
+def _randn_g(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype, arg2: Generator) -> Tensor:
+    ...
+def _randperm_g(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: Generator) -> Tensor:
     ...
 def _return_types() -> dict:
     ...
@@ -1817,6 +1930,19 @@ def flatten(input: Tensor, start_dim: typing.SupportsInt | typing.SupportsIndex 
     """
     Merges dims start_dim..end_dim into one.
     """
+def flip(input: Tensor, dims: typing.Any) -> Tensor:
+    """
+    A copy with the order of elements reversed along dims (an int or a tuple): ``cr.flip(x, (0,))``.
+    The gradient is flipped back. Example: cr.flip(cr.arange(3), (0,)) -> tensor([2, 1, 0]).
+    """
+def fliplr(input: Tensor) -> Tensor:
+    """
+    Reversed along dim 1 (left/right), for tensors with >= 2 dims. A copy.
+    """
+def flipud(input: Tensor) -> Tensor:
+    """
+    Reversed along dim 0 (up/down), for tensors with >= 1 dim. A copy.
+    """
 def fold(input: Tensor, output_size: typing.Any, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
     """
     Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).
@@ -1841,6 +1967,10 @@ def gelu(input: Tensor, approximate: str = 'none') -> Tensor:
     """
     x * Phi(x), Phi the standard normal CDF (or its tanh approximation).
     """
+def get_default_dtype() -> dtype:
+    """
+    The dtype factories give floating tensors (cr.float32 unless set).
+    """
 def get_num_threads() -> builtins.int:
     """
     Threads chainrule's kernels and matrix products use.
@@ -1856,6 +1986,10 @@ def index_add(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, ind
 def index_select(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
     """
     Picks the entries of a 1-D int64 index along dim.
+    """
+def initial_seed() -> builtins.int:
+    """
+    The seed the global generator was last seeded with.
     """
 def inverse(input: Tensor) -> Tensor:
     """
@@ -1882,9 +2016,9 @@ def log(input: Tensor) -> Tensor:
     """
     Natural log elementwise. d/dx ln x = 1/x.
     """
-def log_softmax(input: Tensor, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
+def log_softmax(input: Tensor, dim: typing.Any = None, dtype: dtype | None = None, *, axis: typing.Any = None) -> Tensor:
     """
-    x - logsumexp(x) along dim (axis= is an alias), computed stably.
+    x - logsumexp(x) along dim (axis= is an alias), computed stably; with dtype the input is converted first. d/dx_j = δ_ij - softmax(x)_j.
     """
 def logical_and(input: Tensor, other: Tensor) -> Tensor:
     """
@@ -1906,9 +2040,19 @@ def lt(input: Tensor, other: typing.Any) -> Tensor:
     """
     input < other elementwise -> bool tensor.
     """
-def manual_seed(seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+def manual_seed(seed: typing.Any) -> typing.Any:
     """
-    Seeds the random number generator: the same seed gives the same numbers on every machine.
+    Seeds the global generator and returns it (cr.default_generator): the same seed gives the same numbers
+    on every machine, and the same as cr.Generator().manual_seed(seed) gives.
+    """
+def masked_fill(input: Tensor, mask: Tensor, value: typing.Any) -> Tensor:
+    """
+    A copy of input with ``value`` where ``mask`` is True (mask: a bool tensor broadcast with input).
+    
+    The result keeps input's dtype (an int64 input truncates a float value); ``value`` is a number or
+    a 0-d tensor. Derivatives: d/dinput is 1 where the mask is False, 0 where it is True; a 0-d value
+    tensor that requires grad gets the sum of the gradient over the masked positions.
+    Example: ``scores.masked_fill(~causal, float('-inf'))`` before a softmax.
     """
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """
@@ -2013,13 +2157,31 @@ def reshape(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | 
     """
     Same data with a new shape (one dim may be -1): a view when the strides allow, else a copy.
     """
+def roll(input: Tensor, shifts: typing.Any, dims: typing.Any = None) -> Tensor:
+    """
+    A copy with the elements shifted by ``shifts`` along ``dims`` (ints or tuples of equal length),
+    wrapping around: cr.roll(cr.arange(4), 1) -> tensor([3, 0, 1, 2]). Shifts may be negative or larger
+    than the dim. With dims=None the tensor is rolled flattened, then given its shape back. The
+    gradient is rolled back by -shifts.
+    """
 def scatter_add(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, src: Tensor) -> Tensor:
     """
     A copy of input with src added at the positions index gives along dim (the inverse of gather).
     """
+def seed() -> builtins.int:
+    """
+    Seeds the global generator from the operating system's entropy and returns the seed.
+    """
 def select(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
     x[index] along dim (removes dim). A view.
+    """
+def set_default_dtype(d: typing.Any) -> None:
+    """
+    Sets the dtype that factories give floating tensors when no dtype is passed (as
+    torch.set_default_dtype): cr.tensor([1.5]), cr.zeros(2), cr.rand(2), cr.arange(0., 1., .5), layers'
+    parameters, and int tensors promoted to float (cr.arange(3) / 2). Only cr.float32 (the default) and
+    cr.float64; integers stay int64. Example: cr.set_default_dtype(cr.float64) for calculus notebooks.
     """
 def set_num_threads(num_threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
@@ -2037,9 +2199,9 @@ def sin(input: Tensor) -> Tensor:
     """
     sin x elementwise. d/dx sin x = cos x.
     """
-def softmax(input: Tensor, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
+def softmax(input: Tensor, dim: typing.Any = None, dtype: dtype | None = None, *, axis: typing.Any = None) -> Tensor:
     """
-    exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably. Example: cr.softmax(logits, dim=-1).
+    exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably; with dtype the input is converted first (cr.softmax(x, -1, dtype=cr.float64)). d s_i/dx_j = s_i (δ_ij - s_j). Example: cr.softmax(logits, dim=-1).
     """
 def softplus(input: Tensor, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, threshold: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> Tensor:
     """
@@ -2063,7 +2225,9 @@ def sqrt(input: Tensor) -> Tensor:
     """
 def squeeze(input: Tensor, dim: typing.Any = None) -> Tensor:
     """
-    Removes dims of size 1 (all, or just dim).
+    Removes dims of size 1: all of them, or only dim (an int or a tuple of ints). Dims named that do
+    not have size 1 are left alone (torch 2.x): cr.zeros(1, 2, 1).squeeze((0, 1)).shape == (2, 1).
+    A view; the gradient is reshaped back.
     """
 def stack(tensors: collections.abc.Sequence[Tensor], dim: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
     """
@@ -2095,6 +2259,11 @@ def sum_to(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | t
 def tanh(input: Tensor) -> Tensor:
     """
     tanh x elementwise. d/dx tanh x = 1 - tanh(x)^2.
+    """
+def tile(input: Tensor, dims: typing.Any) -> Tensor:
+    """
+    Like repeat, but fewer dims than input.dim() are padded with leading 1s:
+    ``cr.tile(x, (2,))`` repeats the last dim twice. A copy; the gradient sums the tiles.
     """
 def topk(input: Tensor, k: typing.SupportsInt | typing.SupportsIndex, dim: typing.Any = None, largest: builtins.bool = True, sorted: builtins.bool = True, *, axis: typing.Any = None) -> typing.Any:
     """
@@ -2143,6 +2312,7 @@ def where(condition: Tensor, input: typing.Any, other: typing.Any) -> Tensor:
     input where condition is true, else other (all broadcast). The gradient flows to the chosen side.
     """
 bool: dtype
+default_generator: Generator
 double: dtype
 float: dtype
 float32: dtype

@@ -486,6 +486,20 @@ def _set_data(self, value):
     self._set_data(value)
 
 
+# ------------------------------------------------------------------------------------------------
+# Tensor API habits (tapi): conversions torch has that chainrule can't honour exactly.
+# ------------------------------------------------------------------------------------------------
+def _int(self, memory_format=None):
+    """Always raises TypeError: torch's ``.int()`` gives int32, a dtype chainrule does not have.
+
+    chainrule's integer dtype is int64 (``cr.long``): use ``.long()`` (``x.long()`` truncates
+    toward zero exactly as ``.int()`` does in torch, with a 64-bit result). Returning int64 here would
+    silently differ from torch (``x.int().dtype`` is torch.int32 there), so chainrule refuses.
+    """
+    raise TypeError("int(): chainrule has no int32 dtype (torch's .int() gives int32); its integer dtype "
+                    "is int64: use .long() or .to(cr.int64) (also truncates toward zero)")
+
+
 def install(cls, max, min):
     cls.numpy = _numpy
     cls.tolist = _tolist
@@ -509,3 +523,4 @@ def install(cls, max, min):
     cls.device = property(lambda self: _CPU, doc="Where the tensor lives: always cr.device('cpu').")
     cls.is_cpu = property(lambda self: True, doc="True: chainrule's tensors live on the CPU.")
     cls.is_cuda = property(lambda self: False, doc="False: chainrule has no GPU support.")
+    cls.int = _int  # tapi: refuses (no int32), see _int

@@ -921,6 +921,47 @@ op("linalg_eigh_upper", lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(cr.lin
    lambda f: (lambda r: (r[0], _eigvec_signs(r[1])))(torch.linalg.eigh(f + f.mT, UPLO="U")), [S((3, 3))])
 op("linalg_eigh_reconstruct", lambda f: (lambda r: r[1] @ cr.diag_embed(r[0]) @ r[1].mT)(cr.linalg.eigh(f + f.mT)),
    lambda f: (lambda r: r[1] @ torch.diag_embed(r[0]) @ r[1].mT)(torch.linalg.eigh(f + f.mT)), [S((3, 3))])
+# ------------------------------------------------------------------------------ Tensor API habits (tapi)
+# masked_fill, repeat/tile, flip/fliplr/flipud, roll, squeeze with a tuple of dims, softmax(dtype=)
+_MASK34 = B(values=[[False, True, False, True], [True, False, False, False], [False, False, False, False]])
+op("masked_fill", lambda x, m: cr.masked_fill(x, m, -1.5), lambda x, m: torch.masked_fill(x, m, -1.5),
+   [S((3, 4), B(shape=(3, 4))), S((3, 4), B(shape=(4,)), id="mask_broadcast"),
+    S((4,), B(shape=(3, 4)), id="input_broadcast"), S((), B(values=True), id="0d"),
+    S((0, 3), B(shape=(0, 3)), id="empty", check="grad")], **SHAPE_Z)
+op("masked_fill_tensor_value", lambda x, m, v: x.masked_fill(m, v), lambda x, m, v: x.masked_fill(m, v),
+   [S((3, 4), _MASK34, ()), S((2, 3, 4), B(shape=(3, 4)), (), id="broadcast_mask")], **SHAPE_Z)
+op("masked_fill_softmax", lambda x: cr.softmax(x.masked_fill(cr.tensor([[False, True, False, True], [True, False, False, False], [False, False, False, False]]), float("-inf")), -1),
+   lambda x: torch.softmax(x.masked_fill(torch.tensor([[False, True, False, True], [True, False, False, False], [False, False, False, False]]), float("-inf")), -1),
+   [S((3, 4))])
+op("masked_fill_int", lambda x, m: x.masked_fill(m, 2.7), lambda x, m: x.masked_fill(m, 2.7),
+   [S(I([[1, -2, 3], [4, 5, -6]]), B(shape=(2, 3)))], differentiable=False)
+op("repeat", lambda x: x.repeat(2, 1), lambda x: x.repeat(2, 1), [S((3, 4)), S((1, 5))], **SHAPE_Z)
+op("repeat_more_dims", lambda x: x.repeat(2, 1, 3), lambda x: x.repeat(2, 1, 3), [S((3, 4)), S((4,)), S(())], **SHAPE_Z)
+op("repeat_zero", lambda x: x.repeat((0, 2)), lambda x: x.repeat((0, 2)), [S((3, 4))], **SHAPE_Z)
+op("repeat_ones", lambda x: x.repeat([1, 1]), lambda x: x.repeat([1, 1]), [S((3, 4))], **SHAPE_Z)
+op("tile", lambda x: cr.tile(x, (2,)), lambda x: torch.tile(x, (2,)), [S((3, 4)), S((5,)), S(())], **SHAPE_Z)
+op("tile_method", lambda x: x.tile(2, 1, 2), lambda x: x.tile(2, 1, 2), [S((3, 4))], **SHAPE_Z)
+op("flip", lambda x: cr.flip(x, (0,)), lambda x: torch.flip(x, (0,)), [S((3, 4)), S((5,)), S((2, 3, 4)), S((0, 2), check="grad")], **SHAPE_Z)
+op("flip_two_dims", lambda x: x.flip(0, -1), lambda x: x.flip(0, -1), [S((3, 4)), S((2, 3, 4))], **SHAPE_Z)
+op("flip_0d", lambda x: cr.flip(x, [0]), lambda x: torch.flip(x, [0]), [S(())], **SHAPE_Z)
+op("flip_none", lambda x: x.flip(()), lambda x: x.flip(()), [S((3, 4))], **SHAPE_Z)
+op("flip_of_view", lambda x: cr.flip(x.t()[1:], (1,)), lambda x: torch.flip(x.t()[1:], (1,)), [S((3, 4))], **SHAPE_Z)
+op("flip_int", lambda x: x.flip(0), lambda x: x.flip(0), [S(I([[1, 2], [3, 4], [5, 6]]))], differentiable=False)
+op("fliplr", cr.fliplr, torch.fliplr, [S((3, 4)), S((2, 3, 4))], **SHAPE_Z)
+op("flipud", cr.flipud, torch.flipud, [S((3, 4)), S((5,))], **SHAPE_Z)
+op("flipud_method", lambda x: x.flipud(), lambda x: x.flipud(), [S((2, 3))], **SHAPE_Z)
+op("roll", lambda x: cr.roll(x, 1), lambda x: torch.roll(x, 1), [S((3, 4)), S((5,)), S(()), S((0, 3), check="grad")], **SHAPE_Z)
+op("roll_dim", lambda x: x.roll(-7, 1), lambda x: x.roll(-7, 1), [S((3, 4)), S((2, 3, 4))], **SHAPE_Z)
+op("roll_dims", lambda x: cr.roll(x, (1, 2), (0, -1)), lambda x: torch.roll(x, (1, 2), (0, -1)), [S((3, 4))], **SHAPE_Z)
+op("roll_large", lambda x: cr.roll(x, shifts=100, dims=0), lambda x: torch.roll(x, shifts=100, dims=0), [S((3, 4))], **SHAPE_Z)
+op("roll_same_dim_twice", lambda x: x.roll((1, 1), (1, 1)), lambda x: x.roll((1, 1), (1, 1)), [S((3, 4))], **SHAPE_Z)
+op("roll_zero", lambda x: cr.roll(x, 4, 1), lambda x: torch.roll(x, 4, 1), [S((3, 4))], **SHAPE_Z)
+op("squeeze_tuple", lambda x: x.squeeze((0, 1)), lambda x: x.squeeze((0, 1)), [S((1, 3, 1)), S((1, 1, 2))], **SHAPE_Z)
+op("squeeze_tuple_fn", lambda x: cr.squeeze(x, (0, -1)), lambda x: torch.squeeze(x, (0, -1)), [S((1, 3, 1)), S((1, 1))], **SHAPE_Z)
+op("softmax_dtype", lambda x: cr.softmax(x, -1, dtype=cr.float64), lambda x: torch.softmax(x, -1, dtype=torch.float64),
+   [S((3, 4)), S((5,))])
+op("log_softmax_dtype", lambda x: x.log_softmax(0, dtype=cr.float64), lambda x: x.log_softmax(0, dtype=torch.float64),
+   [S((3, 4))])
 
 
 # ------------------------------------------------------------------------------ case helpers

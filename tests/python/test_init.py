@@ -165,8 +165,10 @@ def test_errors():
         init.kaiming_uniform_(cr.empty(3, 3), mode="fan_avg")
     with pytest.raises(ValueError, match="swish"):
         init.kaiming_normal_(cr.empty(3, 3), nonlinearity="swish")
-    with pytest.raises(TypeError, match="generator must be None"):
+    with pytest.raises(TypeError, match="generator must be a cr.Generator or None"):
         init.uniform_(cr.empty(3), generator=object())
+    with pytest.raises(ValueError, match="fan_in' or 'fan_out', got 'fan_avg'"):
+        init.kaiming_uniform_(cr.empty(3, 3), mode="fan_avg", generator=cr.Generator())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         init.kaiming_uniform_(cr.empty(3, 3))  # no spurious warnings

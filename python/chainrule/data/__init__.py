@@ -120,6 +120,8 @@ class DataLoader:
         seed: with ``shuffle``, epoch ``e`` (the e-th ``iter(loader)``, from 0) uses the order
             ``cr.randperm(n, seed=seed + e)``, reproducible and the same as the C++ DataLoader's;
             without a seed the order comes from the global generator (``cr.manual_seed``).
+        generator: with ``shuffle``, a ``cr.Generator`` each epoch's order is drawn from (as torch's
+            ``generator=``), instead of the global generator.
         collate_fn: turns a list of samples into a batch (default: ``default_collate``); not used
             by the TensorDataset fast path unless given.
         num_workers, pin_memory, timeout, worker_init_fn, prefetch_factor, persistent_workers, ...:
@@ -136,8 +138,6 @@ class DataLoader:
                  multiprocessing_context=None, generator=None, prefetch_factor=None, persistent_workers=False,
                  pin_memory_device="", in_order=True):
         _check_worker_args(num_workers, timeout, prefetch_factor, persistent_workers, sampler, batch_sampler)
-        if generator is not None and seed is None:
-            seed = _seed_of(generator, "DataLoader")
         self.num_workers, self.pin_memory, self.timeout = int(num_workers), bool(pin_memory), timeout
         self.worker_init_fn, self.prefetch_factor, self.persistent_workers = worker_init_fn, prefetch_factor, \
             bool(persistent_workers)
@@ -154,6 +154,12 @@ class DataLoader:
         self.drop_last = bool(drop_last)
         self.seed = None if seed is None else int(seed)
         self.collate_fn = collate_fn
+        # generator=: each shuffled epoch draws its order from a cr.Generator, as in torch
+        if generator is not None and seed is not None:
+            raise ValueError("DataLoader: pass either seed= or generator=, not both")
+        if generator is not None and not isinstance(generator, _core.Generator):
+            self.seed, generator = _seed_of(generator, "DataLoader"), None
+        self.generator = generator
         self.epoch = 0  # the epoch the next iter() will be
 
     def set_epoch(self, epoch):
@@ -171,6 +177,8 @@ class DataLoader:
         e, self.epoch = self.epoch, self.epoch + 1
         if not self.shuffle:
             return None
+        if self.generator is not None:
+            return _core._randperm_g(n, self.generator)
         return _core.randperm(n, seed=None if self.seed is None else self.seed + e)
 
     def __iter__(self):
@@ -240,7 +248,8 @@ def _index_tensor(values):
 
 
 def _seed_of(generator, op):
-    """A seed from ``generator``: an int, or an object with initial_seed() (e.g. a torch.Generator)."""
+    """A seed from a generator that isn't a cr.Generator: an int, or an object with initial_seed()
+    (e.g. a torch.Generator)."""
     if isinstance(generator, (int, _np.integer)) and not isinstance(generator, bool):
         return int(generator)
     if hasattr(generator, "initial_seed"):
@@ -302,7 +311,10 @@ def random_split(dataset, lengths, generator=None):
         raise ValueError(f"random_split: expected non-negative lengths, got {lengths}")
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    seed = None if generator is None else _seed_of(generator, "random_split")
-    indices = _core.randperm(sum(lengths), seed=seed).tolist()
+    if isinstance(generator, _core.Generator):
+        indices = _core._randperm_g(sum(lengths), generator).tolist()
+    else:
+        seed = None if generator is None else _seed_of(generator, "random_split")
+        indices = _core.randperm(sum(lengths), seed=seed).tolist()
     return [Subset(dataset, indices[offset - length:offset])
             for offset, length in zip(itertools.accumulate(lengths), lengths)]

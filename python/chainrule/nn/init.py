@@ -4,11 +4,12 @@
     cr.nn.init.zeros_(layer.bias)
 
 Each function runs without recording gradients, returns the tensor it was given, and draws from
-the generator that ``cr.manual_seed`` seeds. fan_in / fan_out follow torch: for a weight of shape
+the generator that ``cr.manual_seed`` seeds, or from ``generator=`` (a ``cr.Generator``). fan_in / fan_out follow torch: for a weight of shape
 (out, in, *kernel), fan_in = in * prod(kernel) and fan_out = out * prod(kernel).
 """
 from __future__ import annotations
 
+import math as _math
 import numbers as _numbers
 import warnings as _warnings
 
@@ -19,9 +20,21 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones
 
 
 def _no_generator(generator, op):
-    if generator is not None:
-        raise TypeError(f"{op}: chainrule has one global generator (seed it with cr.manual_seed); "
-                        "generator must be None")
+    """True when the draws come from the global generator; a cr.Generator is checked and used by
+    the callers (through Tensor.uniform_/normal_ with generator=, the same draws as the C++ path)."""
+    if generator is None:
+        return True
+    if not isinstance(generator, _core.Generator):
+        raise TypeError(f"{op}: generator must be a cr.Generator or None, got {type(generator).__name__}")
+    return False
+
+
+def _fill(tensor, kind, a, b, generator):
+    """tensor.uniform_(a, b) or normal_(a, b) from generator, without recording gradients."""
+    from .. import no_grad
+    with no_grad():
+        getattr(tensor, kind)(float(a), float(b), generator=generator)
+    return tensor
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -46,14 +59,16 @@ def _calculate_fan_in_and_fan_out(tensor):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fills tensor with samples of U(a, b)."""
-    _no_generator(generator, "uniform_")
+    if not _no_generator(generator, "uniform_"):
+        return _fill(tensor, "uniform_", a, b, generator)
     _core._init_uniform_(tensor, float(a), float(b))
     return tensor
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fills tensor with samples of N(mean, std^2)."""
-    _no_generator(generator, "normal_")
+    if not _no_generator(generator, "normal_"):
+        return _fill(tensor, "normal_", mean, std, generator)
     _core._init_normal_(tensor, float(mean), float(std))
     return tensor
 
@@ -76,24 +91,37 @@ def ones_(tensor):
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """Glorot uniform: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
-    _no_generator(generator, "xavier_uniform_")
+    if not _no_generator(generator, "xavier_uniform_"):
+        fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+        bound = float(gain) * _math.sqrt(6.0 / (fan_in + fan_out))
+        return _fill(tensor, "uniform_", -bound, bound, generator)
     _core._init_xavier_uniform_(tensor, float(gain))
     return tensor
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """Glorot normal: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
-    _no_generator(generator, "xavier_normal_")
+    if not _no_generator(generator, "xavier_normal_"):
+        fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+        return _fill(tensor, "normal_", 0.0, float(gain) * _math.sqrt(2.0 / (fan_in + fan_out)), generator)
     _core._init_xavier_normal_(tensor, float(gain))
     return tensor
 
 
 def _kaiming(fill, tensor, a, mode, nonlinearity, generator, op):
-    _no_generator(generator, op)
+    use_global = _no_generator(generator, op)
     if 0 in tuple(tensor.shape):
         _warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return tensor
-    calculate_gain(nonlinearity, a)  # torch's checks of a
+    gain = calculate_gain(nonlinearity, a)  # torch's checks of a
+    if not use_global:
+        if mode not in ("fan_in", "fan_out"):
+            raise ValueError(f"kaiming: expected mode 'fan_in' or 'fan_out', got '{mode}'")
+        fan = _calculate_fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
+        if "uniform" in op:
+            bound = gain * _math.sqrt(3.0 / fan)
+            return _fill(tensor, "uniform_", -bound, bound, generator)
+        return _fill(tensor, "normal_", 0.0, gain / _math.sqrt(fan), generator)
     fill(tensor, float(a), str(mode), str(nonlinearity))
     return tensor
 
