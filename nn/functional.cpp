@@ -108,7 +108,7 @@ Tensor bce_elementwise(const Tensor& x, const Tensor& y) {
                   Tensor x = s.input(0), y = s.input(1);
                   Grads r(2);
                   if (s.needs_grad(0)) r[0] = g * (x - y) / clamp_min(x * rsub(x, 1), kBceEps);
-                  if (s.needs_grad(1)) r[1] = g * (log1p(neg(x)) - log(x));
+                  if (s.needs_grad(1)) r[1] = g * (functional::log1p(neg(x)) - log(x));
                   return r;
                 });
 }
@@ -180,7 +180,7 @@ Tensor logsigmoid(const Tensor& x) {
   Tensor y;
   {
     NoGradGuard no_grad;
-    y = minimum(x, zeros({}, x.dtype())) - log1p(exp(neg(abs(x))));
+    y = minimum(x, zeros({}, x.dtype())) - functional::log1p(exp(neg(abs(x))));
   }
   return record("logsigmoid", y, {x}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g * sigmoid(neg(s.input(0)))}; });

@@ -111,6 +111,13 @@ from ._core import (  # noqa: F401  (re-exported)
     var,
     where,
 )
+# elementwise math (python/bind_math.cpp)
+from ._core import (  # noqa: E402,F401  (re-exported)
+    acos, acosh, allclose, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, asin, asinh, atan,
+    atan2, atanh, ceil, clip, copysign, cosh, exp2, expm1, fix, floor, floor_divide, fmod, frac, isclose,
+    isfinite, isinf, isnan, isneginf, isposinf, lerp, log10, log1p, log2, remainder, round, rsqrt, sinh,
+    square, tan, trunc,
+)
 from ._grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled  # noqa: E402
 from ._tensor_py import install as _install  # noqa: E402
 from ._tensor_py import device, _device  # noqa: E402,F401
