@@ -912,7 +912,18 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
                 });
 }
 Tensor remainder(const Tensor& a, const Scalar& b) { return remainder(a, scalar_of(b, result_type(a, b))); }
-Tensor remainder(const Scalar& a, const Tensor& b) { return remainder(scalar_of(a, result_type(b, a)), b); }
+// PyTorch has no derivative for a number % tensor: backward raises, as in torch.
+Tensor remainder(const Scalar& a, const Tensor& b) {
+  Tensor z;
+  {
+    NoGradGuard forward_only;
+    z = remainder(scalar_of(a, result_type(b, a)), b);
+  }
+  return record("remainder", z, {b}, kSaveNone, [](const Tensor&, const Saved&) -> Grads {
+    throw std::runtime_error("remainder: the derivative of remainder(number, tensor) is not implemented (as in "
+                             "PyTorch); write it with a tensor dividend: remainder(full_like(x, c), x)");
+  });
+}
 
 // z = floor(a / b)  (Python's //). PyTorch has no derivative for floor_divide: backward raises,
 // as in torch (div(a, b, "floor") has derivative 0).
@@ -1021,8 +1032,9 @@ Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
     y = binary_kernel(y, lo, t, t, "clamp", [](auto v, auto m) { return (m != m || v < m) ? m : v; });
   if (hi.defined())
     y = binary_kernel(y, hi, t, t, "clamp", [](auto v, auto m) { return (m != m || v > m) ? m : v; });
-  return record("clamp", y, {x, lo, hi}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0), lo = s.input(1), hi = s.input(2), gx, glo, ghi;
+  const bool has_lo = lo.defined(), has_hi = hi.defined();
+  return record("clamp", y, {x, lo, hi}, kSaveInputs, [has_lo, has_hi](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0), lo = has_lo ? s.input(1) : Tensor(), hi = has_hi ? s.input(2) : Tensor(), gx, glo, ghi;
     if (s.needs_grad(0)) {
       Tensor inside = lo.defined() && hi.defined() ? logical_and(ge(x, lo), le(x, hi)) : lo.defined() ? ge(x, lo) : le(x, hi);
       gx = depends_on(where(inside, g, 0), x);
