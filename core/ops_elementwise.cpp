@@ -826,14 +826,15 @@ Tensor atanh(const Tensor& x) {
 // ---------------------------------------------------------------- logarithms, exponentials, powers
 // y = ln(1 + x)           dy/dx = 1 / (1 + x)
 Tensor log1p(const Tensor& x) {
-  return unary_math("log1p", x, [](auto v) { return std::log1p(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { return {g / (s.input(0) + 1)}; });
+  return record("log1p", unary_float(x, [](const auto& v) { return v.log1p(); }), {x}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g / (s.input(0) + 1)}; });
 }
 
 // y = e^x - 1             dy/dx = y + 1
 Tensor expm1(const Tensor& x) {
-  return unary_math("expm1", x, [](auto v) { return std::expm1(v); }, kSaveOutput,
-                    [](const Tensor& g, const Saved& s) -> Grads { return {g * (s.output() + 1)}; });
+  auto ref = [](auto v) { return std::expm1(v); };  // where Eigen's overflows early (as exp's)
+  return record("expm1", unary_float(x, [](const auto& v) { return v.expm1(); }, outside(-87, 88, -708, 709, ref)), {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g * (s.output() + 1)}; });
 }
 
 // y = log2 x              dy/dx = 1 / (x ln 2)
