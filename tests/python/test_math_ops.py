@@ -23,7 +23,7 @@ SUB = {"float32": 1e-40, "float64": 5e-320}
 def specials(dtype):
     s = SUB[dtype]
     return [0.0, -0.0, INF, -INF, NAN, s, -s, 1.0, -1.0, 1.0000001, -1.0000001, 0.5, -0.5, 2.5, -2.5, 100.0,
-            -100.0, 1e30, -1e30, 88.0, 709.0, -750.0, 1e-8, -1e-8]
+            -100.0, 1e30, -1e30, 88.0, 88.6, 709.0, -750.0, 1e-8, -1e-8]
 
 
 def assert_same_values(ours, theirs, dtype, what=""):
