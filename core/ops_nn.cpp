@@ -3,7 +3,10 @@
 #include "core/ops_nn.h"
 
 #include <cmath>
+#include <algorithm>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "core/kernels.h"
 
@@ -20,20 +23,31 @@ struct Geom {
   int64_t H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo;
 };
 
-// Ho = (H + 2 ph - dh (kh - 1) - 1) / sh + 1; `what` names the spatial size in messages.
+// Output length along one dim, as torch's pooling_output_shape: floor((n + 2p - ek) / s) + 1, or with
+// ceil_mode the ceiling, less one if that last window would start past the input and its left
+// padding. (Floor division: with ceil_mode a kernel may overhang a small input, as in torch.)
+int64_t out_len(int64_t n, int64_t ek, int64_t s, int64_t p, bool ceil_mode) {
+  const int64_t num = n + 2 * p - ek + (ceil_mode ? s - 1 : 0);
+  int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+  if (ceil_mode && (o - 1) * s >= n + p) --o;
+  return o;
+}
+
+// Ho = (H + 2 ph - dh (kh - 1) - 1) / sh + 1 (see out_len for ceil_mode); `what` names the spatial
+// size in messages. A kernel larger than the padded input is a RuntimeError, as in torch.
 Geom geometry(const char* op, int64_t H, int64_t W, Size2 k, Size2 s, Size2 p, Size2 d,
-              const std::string& what) {
+              const std::string& what, bool ceil_mode = false) {
   CR_CHECK(k[0] > 0 && k[1] > 0, std::invalid_argument, op, ": expected a positive kernel_size, got ", tup(k));
   CR_CHECK(s[0] > 0 && s[1] > 0, std::invalid_argument, op, ": expected a positive stride, got ", tup(s));
   CR_CHECK(p[0] >= 0 && p[1] >= 0, std::invalid_argument, op, ": expected a non-negative padding, got ", tup(p));
   CR_CHECK(d[0] > 0 && d[1] > 0, std::invalid_argument, op, ": expected a positive dilation, got ", tup(d));
   const int64_t ekh = d[0] * (k[0] - 1) + 1, ekw = d[1] * (k[1] - 1) + 1;  // dilated extent
-  CR_CHECK(ekh <= H + 2 * p[0] && ekw <= W + 2 * p[1], std::invalid_argument, op,
+  const int64_t Ho = out_len(H, ekh, s[0], p[0], ceil_mode), Wo = out_len(W, ekw, s[1], p[1], ceil_mode);
+  CR_CHECK(Ho >= 1 && Wo >= 1, std::runtime_error, op,
            ": expected a kernel no larger than the padded input ", Shape{H + 2 * p[0], W + 2 * p[1]},
            ", got kernel_size ", tup(k), (d[0] > 1 || d[1] > 1 ? " (dilated: " + shape_str({ekh, ekw}) + ")" : ""),
            " for ", what);
-  return {H, W, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
-          (H + 2 * p[0] - ekh) / s[0] + 1, (W + 2 * p[1] - ekw) / s[1] + 1};
+  return {H, W, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], Ho, Wo};
 }
 
 void check_floating(const Tensor& x, const char* op) {
@@ -182,6 +196,141 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
   return mul(x, 0.5) * add(tanh(inner), 1);
 }
 
+// ---------------------------------------------------------------- silu, elu, hardtanh, softsign
+namespace {
+// y = f(x) elementwise, x floating (a fresh dense output)
+template <class F>
+Tensor map_floating(const Tensor& x, const char* op, F f) {
+  check_floating(x, op);
+  Tensor xc = contig(x), y = empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map(ptr<T>(xc), ptr<T>(y), xc.numel(), [&](T v) { return static_cast<T>(f(v)); });
+  });
+  return y;
+}
+}  // namespace
+
+// y = x / (1 + e^-x) (torch's formula)      dy/dx = s (1 + x (1 - s)), s = sigmoid(x)
+Tensor silu(const Tensor& x) {
+  Tensor y = map_floating(x, "silu", [](auto v) { return v / (1 + std::exp(-v)); });
+  return record("silu", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0), sg = sigmoid(x);
+    return {g * sg * add(x * rsub(sg, 1), 1)};
+  });
+}
+
+// y = x (x > 0), alpha (e^x - 1) (x <= 0)    dy/dx = 1 or alpha e^x
+// The exponential in the backward only ever sees x < 0 (else 0), so a large x can't make 0 * inf = NaN
+// in a second derivative.
+Tensor elu(const Tensor& x, double alpha) {
+  Tensor y = map_floating(x, "elu", [alpha](auto v) {
+    using T = decltype(v);
+    return v > 0 ? v : static_cast<T>(alpha) * std::expm1(v);
+  });
+  return record("elu", y, {x}, kSaveInputs, [alpha](const Tensor& g, const Saved& s) -> Grads {
+    // x <= 0 takes alpha e^x (a NaN takes g); the exponent reads x only where x < 0, so as in torch
+    // the second derivative is 0 at x = 0 itself
+    Tensor x = s.input(0);
+    return {where(le(x, 0), g * mul(exp(where(lt(x, 0), x, 0.0)), alpha), g)};
+  });
+}
+
+// y = clamp(x, lo, hi)     dy/dx = 1 where lo < x < hi, 0 at and beyond the bounds (and at a NaN)
+Tensor hardtanh(const Tensor& x, double lo, double hi) {
+  CR_CHECK(lo <= hi, std::invalid_argument, "hardtanh: expected min_val <= max_val, got min_val ", lo,
+           " and max_val ", hi);
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument, "hardtanh: expected a numeric input, got bool");
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = clamp(x, lo, hi);
+  }
+  return record("hardtanh", y, {x}, kSaveInputs, [lo, hi](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0);
+    return {depends_on(where(logical_and(gt(x, lo), lt(x, hi)), g, 0), x)};
+  });
+}
+
+Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+
+// Composed (as torch.nn.functional.softsign is): x / (|x| + 1).
+Tensor softsign(const Tensor& x) {
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument, "softsign: expected a numeric input, got bool");
+  return div(x, add(abs(x), 1));
+}
+
+// ---------------------------------------------------------------- pad
+namespace {
+// x placed inside a `value`-filled tensor of shape `out` (cropped where a width is negative).
+// Backward: the same pad with negated widths crops the gradient back to x's shape.
+Tensor constant_pad(const Tensor& x, const std::vector<int64_t>& p, const Shape& out, double value) {
+  Tensor y = full(out, value, x.dtype());
+  {
+    NoGradGuard no_grad;
+    Tensor dst = y, src = x.detach();
+    for (size_t i = 0; i < p.size() / 2; ++i) {
+      const int64_t d = x.dim() - 1 - static_cast<int64_t>(i), n = x.size(d), l = p[2 * i], r = p[2 * i + 1];
+      const int64_t len = n + std::min<int64_t>(l, 0) + std::min<int64_t>(r, 0);  // >= 0, checked by pad
+      dst = narrow(dst, d, std::max<int64_t>(l, 0), len);
+      src = narrow(src, d, std::max<int64_t>(-l, 0), len);
+    }
+    dst.copy_(src);
+  }
+  std::vector<int64_t> back(p.size());
+  for (size_t i = 0; i < p.size(); ++i) back[i] = -p[i];
+  return record("constant_pad_nd", y, {x}, kSaveNone, [back](const Tensor& g, const Saved&) -> Grads {
+    return {pad(g, back, "constant", 0.0)};
+  });
+}
+}  // namespace
+
+Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string& mode, double value) {
+  const int64_t nd = input.dim(), np = static_cast<int64_t>(p.size());
+  CR_CHECK(np % 2 == 0, std::invalid_argument, "pad: expected (left, right) pairs of widths, got ", np, " values");
+  CR_CHECK(np / 2 <= nd, std::invalid_argument, "pad: expected at most 2 widths per dim of input ", input.shape(),
+           " (", 2 * nd, "), got ", np);
+  Shape out = input.shape();
+  for (int64_t i = 0; i < np / 2; ++i) {
+    const int64_t d = nd - 1 - i;
+    out[d] = input.size(d) + p[2 * i] + p[2 * i + 1];
+    CR_CHECK(out[d] >= 0, std::invalid_argument, "pad: expected a non-negative output size, got ", out[d],
+             " for dim ", d, " of input ", input.shape(), " padded by (", p[2 * i], ", ", p[2 * i + 1], ")");
+    CR_CHECK(input.size(d) + std::min<int64_t>(p[2 * i], 0) + std::min<int64_t>(p[2 * i + 1], 0) >= 0,
+             std::invalid_argument, "pad: expected negative widths to crop at most the size ", input.size(d),
+             " of dim ", d, ", got (", p[2 * i], ", ", p[2 * i + 1], ") for input ", input.shape());
+  }
+  if (mode == "constant") return constant_pad(input, p, out, value);
+  CR_CHECK(mode == "reflect" || mode == "replicate" || mode == "circular", std::invalid_argument,
+           "pad: expected mode 'constant', 'reflect', 'replicate' or 'circular', got '", mode, "'");
+  CR_CHECK(np >= 2 && np <= 6 && (nd == np / 2 + 1 || nd == np / 2 + 2), std::invalid_argument, "pad: mode '", mode,
+           "' pads the last 1, 2 or 3 dims of a 2-3-D, 3-4-D or 4-5-D input, got ", np, " widths for input ",
+           input.shape());
+  // Each padded dim is an index_select with the source index of every output position.
+  Tensor y = input;
+  for (int64_t i = 0; i < np / 2; ++i) {
+    const int64_t d = nd - 1 - i, n = input.size(d), l = p[2 * i], r = p[2 * i + 1];
+    CR_CHECK(n > 0, std::invalid_argument, "pad: mode '", mode, "' expected a non-empty dim ", d, ", got input ",
+             input.shape());
+    if (mode == "reflect")
+      CR_CHECK(l < n && r < n, std::invalid_argument, "pad: mode 'reflect' expected widths smaller than the size ", n,
+               " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
+    if (mode == "circular")
+      CR_CHECK(l <= n && r <= n, std::invalid_argument, "pad: mode 'circular' expected widths at most the size ", n,
+               " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
+    std::vector<double> idx(static_cast<size_t>(out[d]));
+    for (int64_t j = 0; j < out[d]; ++j) {
+      int64_t k = j - l;
+      if (mode == "reflect") k = k < 0 ? -k : (k >= n ? 2 * (n - 1) - k : k);
+      else if (mode == "replicate") k = std::clamp<int64_t>(k, 0, n - 1);
+      else k = ((k % n) + n) % n;
+      idx[j] = static_cast<double>(k);
+    }
+    y = index_select(y, d, tensor(idx, {out[d]}, kInt64));
+  }
+  return y;
+}
+
 // ---------------------------------------------------------------- unfold, fold
 // (N, C, H, W) -> (N, C*kh*kw, Ho*Wo)      backward: fold (col2im) of the gradient
 Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
@@ -228,14 +377,20 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
 // ---------------------------------------------------------------- conv2d
 // y[n] = W (O, C*kh*kw) @ unfold(x)[n] (C*kh*kw, L) + b: one batched GEMM. Gradients come from
 // matmul's (dW = Σ_n g[n] cols[n]^T, dcols = W^T g) and unfold's (dx = fold(dcols)).
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 s, Size2 p, Size2 d) {
+// With groups G: cols (N, G, Cg*kh*kw, L) and weight (G, Og, Cg*kh*kw) in one broadcast matmul.
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 s, Size2 p, Size2 d,
+              int64_t groups) {
   check_image(input, "conv2d");
   CR_CHECK(weight.dim() == 4, std::invalid_argument,
-           "conv2d: expected weight (out_channels, in_channels, kh, kw), got ", weight.shape());
-  if (input.dim() == 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, s, p, d), 0);
-  const int64_t N = input.size(0), C = input.size(1), O = weight.size(0);
-  CR_CHECK(weight.size(1) == C, std::invalid_argument, "conv2d: expected input with ", weight.size(1),
-           " channels for weight ", weight.shape(), ", got input ", input.shape());
+           "conv2d: expected weight (out_channels, in_channels / groups, kh, kw), got ", weight.shape());
+  CR_CHECK(groups > 0, std::invalid_argument, "conv2d: expected a positive groups, got ", groups);
+  if (input.dim() == 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, s, p, d, groups), 0);
+  const int64_t N = input.size(0), C = input.size(1), O = weight.size(0), G = groups;
+  const std::string with_groups = G > 1 ? " and groups " + std::to_string(G) : "";
+  CR_CHECK(O % G == 0, std::invalid_argument, "conv2d: expected out_channels (weight.size(0)) divisible by groups ",
+           G, ", got weight ", weight.shape());
+  CR_CHECK(weight.size(1) * G == C, std::invalid_argument, "conv2d: expected input with ", weight.size(1) * G,
+           " channels for weight ", weight.shape(), with_groups, ", got input ", input.shape());
   CR_CHECK(weight.dtype() == input.dtype() && (!bias.defined() || bias.dtype() == input.dtype()),
            std::invalid_argument, "conv2d: expected input, weight and bias of one dtype, got ",
            dtype_name(input.dtype()), ", ", dtype_name(weight.dtype()),
@@ -245,25 +400,47 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
              O, ",), got ", bias.shape());
   Size2 k{weight.size(2), weight.size(3)};
   Geom g = geometry("conv2d", input.size(2), input.size(3), k, s, p, d, input_str(input));
-  Tensor y = matmul(reshape(weight, {O, C * g.kh * g.kw}), unfold(input, k, s, p, d));  // (N, O, L)
+  const int64_t K = (C / G) * g.kh * g.kw, L = g.Ho * g.Wo;
+  Tensor cols = unfold(input, k, s, p, d);  // (N, C*kh*kw, L); group g's rows are one block
+  Tensor y = G == 1 ? matmul(reshape(weight, {O, K}), cols)
+                    : reshape(matmul(reshape(weight, {G, O / G, K}), reshape(cols, {N, G, K, L})), {N, O, L});
   if (bias.defined()) y = y + reshape(bias, {1, O, 1});
   return reshape(y, {N, O, g.Ho, g.Wo});
+}
+
+// "same": total padding d (k - 1) per dim, half on each side; an odd total puts the extra row or
+// column at the bottom/right (a constant pad first), exactly as torch does.
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 s, const char* padding,
+              Size2 d, int64_t groups) {
+  const std::string mode = padding;
+  if (mode == "valid") return conv2d(input, weight, bias, s, Size2{0, 0}, d, groups);
+  CR_CHECK(mode == "same", std::invalid_argument,
+           "conv2d: expected padding 'valid', 'same', an int or a pair of ints, got '", mode, "'");
+  CR_CHECK(s[0] == 1 && s[1] == 1, std::runtime_error,
+           "conv2d: padding='same' is not supported for strided convolutions, got stride ", tup(s));
+  CR_CHECK(weight.dim() == 4, std::invalid_argument,
+           "conv2d: expected weight (out_channels, in_channels / groups, kh, kw), got ", weight.shape());
+  CR_CHECK(d[0] > 0 && d[1] > 0, std::invalid_argument, "conv2d: expected a positive dilation, got ", tup(d));
+  check_image(input, "conv2d");
+  const Size2 total{d[0] * (weight.size(2) - 1), d[1] * (weight.size(3) - 1)};
+  Tensor x = total[0] % 2 || total[1] % 2 ? pad(input, {0, total[1] % 2, 0, total[0] % 2}) : input;
+  return conv2d(x, weight, bias, s, Size2{total[0] / 2, total[1] / 2}, d, groups);
 }
 
 // ---------------------------------------------------------------- pooling
 // y = x at each window's argmax: a gather over the flattened planes, so the gradient is gather's
 // (scatter_add into the argmax positions), itself differentiable.
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, std::optional<Size2> stride,
-                                                  Size2 p, Size2 d) {
+                                                  Size2 p, Size2 d, bool ceil_mode) {
   check_image(input, "max_pool2d");
   if (input.dim() == 3) {
-    auto [y, idx] = max_pool2d_with_indices(unsqueeze(input, 0), k, stride, p, d);
+    auto [y, idx] = max_pool2d_with_indices(unsqueeze(input, 0), k, stride, p, d, ceil_mode);
     return {squeeze(y, 0), squeeze(idx, 0)};
   }
   const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
   check_plane(input, "max_pool2d");
   Size2 s = stride.value_or(k);
-  Geom g = geometry("max_pool2d", H, W, k, s, p, d, input_str(input));
+  Geom g = geometry("max_pool2d", H, W, k, s, p, d, input_str(input), ceil_mode);
   check_pool_padding("max_pool2d", k, p, d);
   for (int64_t o = 0; o < std::max(g.Ho, g.Wo); ++o)  // dilation can make a window miss the input
     CR_CHECK((o >= g.Ho || taps_inside(o, H, g.kh, g.sh, g.ph, g.dh) > 0) &&
@@ -280,39 +457,42 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, 
   return {reshape(y, {N, C, g.Ho, g.Wo}), idx};
 }
 
-Tensor max_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, Size2 d) {
-  return max_pool2d_with_indices(input, k, stride, p, d).first;
+Tensor max_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, Size2 d, bool ceil_mode) {
+  return max_pool2d_with_indices(input, k, stride, p, d, ceil_mode).first;
 }
 
 // y = (Σ over the window of unfold(x)) / divisor, padding counting as zeros; the gradient comes
-// from sum's and unfold's: g / divisor spread over each window (fold sums the overlaps).
+// from sum's and unfold's: g / divisor spread over each window (fold sums the overlaps). ceil_mode's
+// last window may hang past the padding: zeros are padded at the bottom/right for it, and its
+// divisor (torch's) counts only the part inside the padded input.
 Tensor avg_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, bool count_include_pad,
-                  std::optional<int64_t> divisor_override) {
+                  std::optional<int64_t> divisor_override, bool ceil_mode) {
   check_image(input, "avg_pool2d");
   if (input.dim() == 3)
-    return squeeze(avg_pool2d(unsqueeze(input, 0), k, stride, p, count_include_pad, divisor_override), 0);
+    return squeeze(avg_pool2d(unsqueeze(input, 0), k, stride, p, count_include_pad, divisor_override, ceil_mode), 0);
   const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
   check_plane(input, "avg_pool2d");
   Size2 s = stride.value_or(k);
-  Geom g = geometry("avg_pool2d", H, W, k, s, p, {1, 1}, input_str(input));
+  Geom g = geometry("avg_pool2d", H, W, k, s, p, {1, 1}, input_str(input), ceil_mode);
   check_pool_padding("avg_pool2d", k, p, {1, 1});
   CR_CHECK(!divisor_override || *divisor_override != 0, std::invalid_argument,
            "avg_pool2d: expected a non-zero divisor_override, got 0");
-  Tensor sums = sum(reshape(unfold(input, k, s, p), {N, C, g.kh * g.kw, g.Ho * g.Wo}), {2});  // (N, C, L)
-  Tensor y;
-  if (divisor_override) {
-    y = div(sums, static_cast<double>(*divisor_override));
-  } else if (count_include_pad) {
-    y = div(sums, static_cast<double>(g.kh * g.kw));
-  } else {  // divide by the number of real pixels under each window
-    std::vector<double> counts(static_cast<size_t>(g.Ho * g.Wo));
-    for (int64_t oh = 0; oh < g.Ho; ++oh)
-      for (int64_t ow = 0; ow < g.Wo; ++ow)
-        counts[oh * g.Wo + ow] = static_cast<double>(taps_inside(oh, H, g.kh, g.sh, g.ph, 1) *
-                                                     taps_inside(ow, W, g.kw, g.sw, g.pw, 1));
-    y = sums / tensor(counts, {g.Ho * g.Wo}, input.dtype());
-  }
-  return reshape(y, {N, C, g.Ho, g.Wo});
+  const int64_t eh = std::max<int64_t>(0, (g.Ho - 1) * g.sh + g.kh - (H + 2 * g.ph));
+  const int64_t ew = std::max<int64_t>(0, (g.Wo - 1) * g.sw + g.kw - (W + 2 * g.pw));
+  Tensor x = eh || ew ? pad(input, {0, ew, 0, eh}) : input;
+  Tensor sums = sum(reshape(unfold(x, k, s, p), {N, C, g.kh * g.kw, g.Ho * g.Wo}), {2});  // (N, C, L)
+  if (divisor_override) return reshape(div(sums, static_cast<double>(*divisor_override)), {N, C, g.Ho, g.Wo});
+  // window extent along one dim: inside the padded input [-p, n + p), or inside the input [0, n)
+  auto extent = [count_include_pad](int64_t o, int64_t n, int64_t kk, int64_t ss, int64_t pp) {
+    const int64_t a = o * ss - pp, b = std::min(a + kk, n + pp);
+    return count_include_pad ? b - a : std::min(b, n) - std::max<int64_t>(a, 0);
+  };
+  std::vector<double> counts(static_cast<size_t>(g.Ho * g.Wo));
+  for (int64_t oh = 0; oh < g.Ho; ++oh)
+    for (int64_t ow = 0; ow < g.Wo; ++ow)
+      counts[oh * g.Wo + ow] =
+          static_cast<double>(extent(oh, H, g.kh, g.sh, g.ph) * extent(ow, W, g.kw, g.sw, g.pw));
+  return reshape(sums / tensor(counts, {g.Ho * g.Wo}, input.dtype()), {N, C, g.Ho, g.Wo});
 }
 
 }  // namespace chainrule

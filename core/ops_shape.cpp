@@ -593,6 +593,7 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
            index.shape());
   dim = normalize_dim(dim, x.dim(), "index_select");
   int64_t n = x.dim() ? x.shape()[dim] : 1, k = index.numel(), outer, inner;
+  CR_CHECK(x.dim() || k == 1, std::invalid_argument, "index_select: a 0-d input takes exactly one index, got ", k);
   Tensor ic = contig(index), xc = contig(x);
   const int64_t* idx = ptr<int64_t>(ic);
   for (int64_t j = 0; j < k; ++j)
@@ -656,6 +657,8 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
     CR_CHECK(l[i] >= 0, std::out_of_range, "one_hot: expected class labels >= 0, got ", l[i]);
     mx = std::max(mx, l[i]);
   }
+  CR_CHECK(num_classes >= 0 || n > 0, std::invalid_argument,
+           "one_hot: can't infer the number of classes from an empty tensor; pass num_classes");
   if (num_classes < 0) num_classes = mx + 1;
   CR_CHECK(mx < num_classes, std::out_of_range, "one_hot: class ", mx,
            " is out of range for num_classes ", num_classes);

@@ -258,6 +258,17 @@ Tensor Tensor::detach() const {
   return Tensor(std::move(t));
 }
 
+void Tensor::set_data(const Tensor& src) {
+  checked(impl_);
+  TensorImpl& t = *impl_;
+  CR_CHECK(src.defined(), std::invalid_argument, "data: expected a defined tensor");
+  CR_CHECK(!t.requires_grad || is_floating(src.dtype()), std::invalid_argument,
+           "data: a tensor that requires grad can only hold floating-point data, got ", dtype_name(src.dtype()));
+  t.storage = src.impl()->storage;
+  t.dtype = src.dtype();
+  t.set_geometry(src.shape(), src.strides(), src.storage_offset());
+}
+
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
   autograd::backward({*this}, {gradient}, retain_graph, create_graph);
 }

@@ -123,6 +123,9 @@ class Tensor {
   std::shared_ptr<Node> grad_fn() const;
   void retain_grad();
   Tensor detach() const;                     // shares storage, no history
+  // Makes this tensor show src's data (storage, shape, strides, dtype) while keeping its identity,
+  // requires_grad and grad (Python: x.data = src; Module::to(dtype) casts parameters with it).
+  void set_data(const Tensor& src);
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;
   uint64_t version() const;

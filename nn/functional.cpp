@@ -444,3 +444,81 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
 }
 
 }  // namespace chainrule::nn::functional
+
+// ---------------------------------------------------------------- embeddings, norms, similarity
+namespace chainrule::nn::functional {
+
+// index_select's backward (index_add) sums the gradients of repeated indices; the padding rows
+// read the weight detached, so nothing flows back to that row.
+Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx) {
+  CR_CHECK(weight.dim() == 2, std::invalid_argument,
+           "embedding: expected weight (num_embeddings, embedding_dim), got ", weight.shape());
+  CR_CHECK(input.dtype() == kInt64, std::invalid_argument, "embedding: expected int64 indices as input, got ",
+           dtype_name(input.dtype()));
+  const int64_t n = weight.size(0);
+  Tensor flat = reshape(input, {-1}).contiguous();
+  const int64_t* ix = flat.data<int64_t>();
+  for (int64_t i = 0; i < flat.numel(); ++i)
+    CR_CHECK(ix[i] >= 0 && ix[i] < n, std::out_of_range, "embedding: expected indices in [0, ", n,
+             ") (num_embeddings), got ", ix[i]);
+  Shape out = input.shape();
+  out.push_back(weight.size(1));
+  Tensor y = reshape(index_select(weight, 0, flat), out);
+  if (!padding_idx) return y;
+  int64_t pad = *padding_idx;
+  CR_CHECK(pad >= -n && pad < n, std::invalid_argument, "embedding: expected padding_idx in [", -n, ", ", n,
+           ") (within num_embeddings), got ", pad);
+  if (pad < 0) pad += n;
+  return where(unsqueeze(eq(input, pad), -1), y.detach(), y);
+}
+
+Tensor vector_norm(const Tensor& x, double p, int64_t dim) {
+  check_floating(x, "vector_norm", "input");
+  CR_CHECK(p > 0, std::invalid_argument, "vector_norm: expected p > 0 (or inf), got ", p);
+  dim = normalize_dim(dim, std::max<int64_t>(x.dim(), 1), "vector_norm");
+  if (std::isinf(p)) return amax(abs(x), {dim}, true);  // amax shares the gradient among ties, as torch
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = p == 1 ? sum(abs(x), {dim}, true)
+        : p == 2 ? sqrt(sum(x * x, {dim}, true))
+                 : pow(sum(pow(abs(x), p), {dim}, true), 1.0 / p);
+  }
+  return record("norm", y, {x}, kSaveInputs | kSaveOutput, [p](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0), y = s.output(), zero = eq(y, 0);
+    if (p == 1) return {depends_on(g * sign(x), x)};
+    if (p == 2) return {x * where(zero, 0, g / where(zero, 1, y))};
+    return {sign(x) * pow(abs(x), p - 1) * where(zero, 0, g / pow(where(zero, 1, y), p - 1))};
+  });
+}
+
+Tensor normalize(const Tensor& input, double p, int64_t dim, double eps) {
+  return input / clamp_min(vector_norm(input, p, dim), eps);
+}
+
+namespace {
+// max(x, lo) as a value, with the gradient passed through unchanged: torch clamps the norms in
+// cosine_similarity in place under no_grad, so their backward is the unclamped norm's.
+Tensor clamp_min_value(const Tensor& x, double lo) {
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = clamp_min(x, lo);
+  }
+  return record("clamp_min_", y, {x}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+}
+}  // namespace
+
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim, double eps) {
+  check_floating(x1, "cosine_similarity", "x1");
+  check_floating(x2, "cosine_similarity", "x2");
+  const Shape shape = broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
+  const Dtype t = promote_types(x1.dtype(), x2.dtype());
+  Tensor a = broadcast_to(x1.dtype() == t ? x1 : x1.to(t), shape);
+  Tensor b = broadcast_to(x2.dtype() == t ? x2 : x2.to(t), shape);
+  dim = normalize_dim(dim, std::max<int64_t>(a.dim(), 1), "cosine_similarity");
+  Tensor na = clamp_min_value(vector_norm(a, 2, dim), eps), nb = clamp_min_value(vector_norm(b, 2, dim), eps);
+  return sum((a / na) * (b / nb), {dim});
+}
+
+}  // namespace chainrule::nn::functional

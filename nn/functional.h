@@ -2,6 +2,7 @@
 // with PyTorch's names, arguments and semantics. Composed from core ops, so gradients (and second
 // derivatives) come from the ops' own backward rules; only log1p and BCE's clamped log are fused.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,13 @@ namespace chainrule::nn::functional {
 // F::conv2d read like torch.nn.functional.
 using chainrule::avg_pool2d;
 using chainrule::conv2d;
+using chainrule::elu;
 using chainrule::gelu;
+using chainrule::hardtanh;
+using chainrule::pad;
+using chainrule::relu6;
+using chainrule::silu;
+using chainrule::softsign;
 using chainrule::leaky_relu;
 using chainrule::linear;
 using chainrule::log_softmax;
@@ -96,6 +103,23 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
 Tensor layer_norm(const Tensor& input, const Shape& normalized_shape,
                   const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
                   double eps = 1e-5);
+
+// ---- embeddings, norms and similarity ----
+// weight[input]: int64 indices of any shape and weight (num_embeddings, embedding_dim) give
+// input.shape + (embedding_dim,). Row i's gradient sums the gradients of every position holding i;
+// the padding_idx row (in [-num_embeddings, num_embeddings)) gets none.
+Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+
+// ||x||_p along dim, kept (p > 0, or inf). d/dx = sign(x) |x|^(p-1) / ||x||^(p-1), and 0 where the
+// norm is 0 (torch's choice, so a zero vector has a finite gradient).
+Tensor vector_norm(const Tensor& input, double p, int64_t dim);
+
+// x / max(||x||_p, eps) along dim (torch.nn.functional.normalize).
+Tensor normalize(const Tensor& input, double p = 2.0, int64_t dim = 1, double eps = 1e-12);
+
+// Σ_dim (x1 / n1) (x2 / n2) with n = max(||x||_2, eps) along dim (x1 and x2 broadcast), as torch 2.13
+// computes it: the clamp at eps changes the norms' values but not their gradients.
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int64_t dim = 1, double eps = 1e-8);
 
 }  // namespace chainrule::nn::functional
 

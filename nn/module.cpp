@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <set>
+#include <typeinfo>
 #include <sstream>
 
 #include "core/autograd.h"
@@ -211,6 +213,61 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
   for (const auto& [k, v] : state)
     for (auto& [mk, mv] : mine)
       if (k == mk) mv.copy_(v);
+}
+
+Module& Module::to(Dtype dtype) {
+  CR_CHECK(is_floating(dtype), std::invalid_argument,
+           "Module.to: only floating-point dtypes (float32, float64) are allowed, got ", dtype_name(dtype));
+  NoGradGuard no_grad;
+  auto cast = [dtype](const Tensor& t) {
+    if (!t.defined() || !is_floating(t.dtype()) || t.dtype() == dtype) return;
+    Tensor(t).set_data(t.detach().to(dtype));
+    if (Tensor g = t.grad(); g.defined()) g.set_data(g.to(dtype));
+  };
+  for (auto& [name, m] : named_modules()) {  // each module, parameter and buffer once
+    for (const auto& [n, p] : m->params_) cast(p);
+    for (const auto& [n, b] : m->buffers_) cast(b);
+  }
+  return *this;
+}
+
+std::shared_ptr<Module> Module::copy_self() const {
+  CR_CHECK(typeid(*this) == typeid(Module), std::runtime_error, "clone: ", type_name(),
+           " doesn't implement copy_self(), so it can't be copied");
+  return std::shared_ptr<Module>(new Module(*this));
+}
+
+namespace {
+// clone()'s memo: each module and tensor of the original is copied once.
+struct CloneMemo {
+  std::map<const Module*, std::shared_ptr<Module>> modules;
+  std::map<const TensorImpl*, Tensor> tensors;
+  Tensor copy(const Tensor& t) {
+    if (!t.defined()) return t;
+    auto [it, fresh] = tensors.try_emplace(t.impl());
+    if (fresh) {
+      it->second = t.detach().clone();
+      if (t.requires_grad()) it->second.set_requires_grad(true);
+    }
+    return it->second;
+  }
+};
+
+std::shared_ptr<Module> clone_with(const Module& m, CloneMemo& memo) {
+  if (auto it = memo.modules.find(&m); it != memo.modules.end()) return it->second;
+  std::shared_ptr<Module> c = m.copy_self();
+  memo.modules[&m] = c;
+  NoGradGuard no_grad;
+  for (const auto& [n, p] : m.own_parameters()) c->register_parameter(n, memo.copy(p), p.defined() && p.requires_grad());
+  for (const auto& [n, b] : m.own_buffers()) c->register_buffer(n, memo.copy(b));
+  for (const auto& [n, child] : m.own_children()) c->register_module(n, child ? clone_with(*child, memo) : nullptr);
+  return c;
+}
+}  // namespace
+
+std::shared_ptr<Module> Module::clone() const {
+  CloneMemo memo;
+  return clone_with(*this, memo);
 }
 
 // PyTorch's layout: a one-line extra_repr alone stays inline; otherwise each extra line and each

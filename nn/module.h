@@ -18,7 +18,6 @@ class Module : public std::enable_shared_from_this<Module> {
  public:
   explicit Module(std::string type_name = "Module") : type_name_(std::move(type_name)) {}
   virtual ~Module() = default;
-  Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
 
   // One input, one output; models with other signatures override it in Python, or are written
@@ -70,12 +69,31 @@ class Module : public std::enable_shared_from_this<Module> {
   // strict: missing or unexpected keys are errors; a shape mismatch is always an error.
   void load_state_dict(const StateDict& state, bool strict = true);
 
+  // Casts every floating-point parameter (with its grad) and buffer to dtype, in place: parameters
+  // keep their identity, so an optimizer built before still updates them (torch's module.to(dtype)).
+  Module& to(Dtype dtype);
+
+  // A deep copy (Python: copy.deepcopy(model)): parameters and buffers get their own storage with
+  // the same values and requires_grad; children are copied too, and a parameter or child shared
+  // under two names stays shared within the copy.
+  std::shared_ptr<Module> clone() const;
+  // A new module of this class with the same settings and entries (tensors and children still
+  // shared, the first step of clone()); layers override it, the base copies a plain Module.
+  virtual std::shared_ptr<Module> copy_self() const;
+
+  // This module's own entries in registration order, undefined ones included (bias=False).
+  const StateDict& own_parameters() const { return params_; }
+  const StateDict& own_buffers() const { return buffers_; }
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& own_children() const { return children_; }
+  void set_training_flag(bool on) { training_ = on; }  // this module only (train() recurses)
+
   // The class name shown by repr(); a Python subclass reports its own class name.
   virtual std::string type_name() const { return type_name_; }
   virtual std::string extra_repr() const { return ""; }  // "in_features=2, out_features=3, bias=True"
   std::string repr() const;                               // the tree, printed as PyTorch prints it
 
  protected:
+  Module(const Module&) = default;  // for copy_self(): settings and entries, shared
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
@@ -84,6 +102,10 @@ class Module : public std::enable_shared_from_this<Module> {
  private:
   std::string type_name_;
 };
+
+// The copy_self() of a layer class whose settings are plain members.
+#define CHAINRULE_COPY_SELF(Class) \
+  std::shared_ptr<Module> copy_self() const override { return std::make_shared<Class>(*this); }
 
 // A float as Python's repr() prints it (1.0, 0.1, 1e-05), for extra_repr().
 std::string repr_float(double v);

@@ -2,6 +2,7 @@
 // _utils_*); python/chainrule/nn/{functional,init,utils}.py wrap them with torch's signatures.
 #include <optional>
 
+#include "core/ops_nn.h"
 #include "nn/functional.h"
 #include "nn/init.h"
 #include "nn/utils.h"
@@ -61,6 +62,43 @@ void bind_functional(py::module_& m) {
   m.def("_F_layer_norm", [](const Tensor& x, const Shape& shape, Opt w, Opt b, double eps) {
     py::gil_scoped_release nogil;
     return F::layer_norm(x, shape, opt(w), opt(b), eps);
+  });
+
+  // ---- nnmod: activations, padding, convolution, pooling, embeddings, similarity. The Python
+  // wrappers in chainrule/nn/functional.py check argument types (one-line TypeErrors naming the
+  // argument) and pass plain values; windows arrive as (h, w) pairs. ----
+  m.def("_F_silu", [](const Tensor& x) { return silu(x); });
+  m.def("_F_elu", [](const Tensor& x, double alpha) { return elu(x, alpha); });
+  m.def("_F_hardtanh", [](const Tensor& x, double lo, double hi) { return hardtanh(x, lo, hi); });
+  m.def("_F_relu6", [](const Tensor& x) { return relu6(x); });
+  m.def("_F_softsign", [](const Tensor& x) { return softsign(x); });
+  m.def("_F_pad", [](const Tensor& x, const std::vector<int64_t>& p, const std::string& mode, double value) {
+    py::gil_scoped_release nogil;
+    return pad(x, p, mode, value);
+  });
+  // padding_mode "" uses the (h, w) padding; "same" / "valid" override it
+  m.def("_F_conv2d", [](const Tensor& x, const Tensor& w, Opt b, Size2 stride, Size2 padding,
+                        const std::string& padding_mode, Size2 dilation, int64_t groups) {
+    py::gil_scoped_release nogil;
+    if (!padding_mode.empty()) return conv2d(x, w, opt(b), stride, padding_mode.c_str(), dilation, groups);
+    return conv2d(x, w, opt(b), stride, padding, dilation, groups);
+  });
+  m.def("_F_max_pool2d", [](const Tensor& x, Size2 k, Size2 s, Size2 p, Size2 d, bool ceil_mode) {
+    py::gil_scoped_release nogil;
+    return max_pool2d_with_indices(x, k, s, p, d, ceil_mode);
+  });
+  m.def("_F_avg_pool2d", [](const Tensor& x, Size2 k, Size2 s, Size2 p, bool ceil_mode, bool count_include_pad,
+                            std::optional<int64_t> divisor_override) {
+    py::gil_scoped_release nogil;
+    return avg_pool2d(x, k, s, p, count_include_pad, divisor_override, ceil_mode);
+  });
+  m.def("_F_embedding", [](const Tensor& x, const Tensor& w, std::optional<int64_t> padding_idx) {
+    py::gil_scoped_release nogil;
+    return F::embedding(x, w, padding_idx);
+  });
+  m.def("_F_normalize", [](const Tensor& x, double p, int64_t dim, double eps) { return F::normalize(x, p, dim, eps); });
+  m.def("_F_cosine_similarity", [](const Tensor& a, const Tensor& b, int64_t dim, double eps) {
+    return F::cosine_similarity(a, b, dim, eps);
   });
 
   // ---- init (each returns the tensor it filled) ----

@@ -44,9 +44,17 @@ auto pool_init(const char* name) {
   });
 }
 
+// device= on a layer: None or the CPU, as everywhere in chainrule; any other device raises.
+void check_device(py::handle device, const char* layer) {
+  if (!device.is_none()) py::module_::import("chainrule._tensor_py").attr("_device")(device, "use 'cpu'", layer);
+}
+
+// An undefined tensor (bias=False) is None in Python.
+py::object or_none(const Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
+
 py::list pairs(const nn::StateDict& sd) {
   py::list out;
-  for (const auto& [k, v] : sd) out.append(py::make_tuple(k, v));
+  for (const auto& [k, v] : sd) out.append(py::make_tuple(k, or_none(v)));
   return out;
 }
 }  // namespace
@@ -71,8 +79,8 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def("_has_parameter", &Module::has_parameter)
       .def("_has_buffer", &Module::has_buffer)
       .def("_has_module", &Module::has_module)
-      .def("_parameter", &Module::parameter)
-      .def("_buffer", &Module::buffer)
+      .def("_parameter", [](const Module& self, const std::string& name) { return or_none(self.parameter(name)); })
+      .def("_buffer", [](const Module& self, const std::string& name) { return or_none(self.buffer(name)); })
       .def("_module", &Module::module)
       .def("_named_parameters", [](const Module& self, bool recurse) { return pairs(self.named_parameters(recurse)); })
       .def("_named_buffers", [](const Module& self, bool recurse) { return pairs(self.named_buffers(recurse)); })
@@ -89,6 +97,12 @@ attributes in __init__ (they register themselves) and write forward(); call the 
         self.load_state_dict(sd, strict);
       })
       .def("_train", [](Module& self, bool on) { self.train(on); })
+      .def("_set_training_flag", &Module::set_training_flag)
+      .def("_to_dtype", [](Module& self, Dtype d) { self.to(d); })
+      .def("_copy_self", &Module::copy_self)
+      .def("_own_parameters", [](const Module& self) { return pairs(self.own_parameters()); })
+      .def("_own_buffers", [](const Module& self) { return pairs(self.own_buffers()); })
+      .def("_own_children", &Module::own_children)
       .def("_zero_grad", &Module::zero_grad)
       .def_property_readonly("training", &Module::is_training, "True in training mode (see train()/eval()).")
       .def("_repr", &Module::repr)
@@ -100,8 +114,11 @@ attributes in __init__ (they register themselves) and write forward(); call the 
 
   // ---- layers ----
   py::class_<nn::Linear, Module, py::smart_holder>(m, "Linear", "y = x W^T + b, with W of shape (out_features, in_features).")
-      .def(py::init<int64_t, int64_t, bool, Dtype>(), py::arg("in_features"), py::arg("out_features"),
-           py::arg("bias") = true, py::kw_only(), py::arg("dtype") = kFloat32)
+      .def(py::init([](int64_t in, int64_t out, bool bias, py::handle device, Dtype dtype) {
+        check_device(device, "Linear");
+        return std::make_shared<nn::Linear>(in, out, bias, dtype);
+      }), py::arg("in_features"), py::arg("out_features"), py::arg("bias") = true, py::kw_only(),
+          py::arg("device") = py::none(), py::arg("dtype") = kFloat32)
       .def_readonly("in_features", &nn::Linear::in_features)
       .def_readonly("out_features", &nn::Linear::out_features);
   py::class_<nn::Sequential, Module, py::smart_holder>(m, "Sequential", "Runs its modules in order: Sequential(Linear(2, 16), ReLU(), Linear(16, 3)).")
@@ -128,9 +145,11 @@ attributes in __init__ (they register themselves) and write forward(); call the 
   py::class_<nn::Identity, Module, py::smart_holder>(m, "Identity", "Returns its input.").def(py::init<>());
   py::class_<nn::Flatten, Module, py::smart_holder>(m, "Flatten", "Flattens dims start_dim..end_dim (default: all but the batch dim).")
       .def(py::init<int64_t, int64_t>(), py::arg("start_dim") = 1, py::arg("end_dim") = -1);
-  py::class_<nn::ReLU, Module, py::smart_holder>(m, "ReLU", "max(x, 0).").def(py::init<>());
+  py::class_<nn::ReLU, Module, py::smart_holder>(m, "ReLU", "max(x, 0).")
+      .def(py::init([](bool) { return std::make_shared<nn::ReLU>(); }), py::arg("inplace") = false);
   py::class_<nn::LeakyReLU, Module, py::smart_holder>(m, "LeakyReLU", "x if x > 0 else negative_slope * x.")
-      .def(py::init<double>(), py::arg("negative_slope") = 0.01);
+      .def(py::init([](double slope, bool) { return std::make_shared<nn::LeakyReLU>(slope); }),
+           py::arg("negative_slope") = 0.01, py::arg("inplace") = false);
   py::class_<nn::Sigmoid, Module, py::smart_holder>(m, "Sigmoid", "1 / (1 + e^-x).").def(py::init<>());
   py::class_<nn::Tanh, Module, py::smart_holder>(m, "Tanh", "tanh x.").def(py::init<>());
   py::class_<nn::Softplus, Module, py::smart_holder>(m, "Softplus", "log(1 + e^(beta x)) / beta.")
@@ -143,23 +162,27 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def(py::init<std::string>(), py::arg("approximate") = "none");
   py::class_<nn::Dropout, Module, py::smart_holder>(m, "Dropout",
       "In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval().")
-      .def(py::init<double>(), py::arg("p") = 0.5)
+      .def(py::init([](double p, bool) { return std::make_shared<nn::Dropout>(p); }), py::arg("p") = 0.5,
+           py::arg("inplace") = false)
       .def_readonly("p", &nn::Dropout::p);
   py::class_<nn::BatchNorm1d, Module, py::smart_holder>(m, "BatchNorm1d",
       "Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().")
-      .def(py::init<int64_t, double, double, bool, bool, Dtype>(), py::arg("num_features"), py::arg("eps") = 1e-5,
-           py::arg("momentum") = 0.1, py::arg("affine") = true, py::arg("track_running_stats") = true,
-           py::kw_only(), py::arg("dtype") = kFloat32)
+      .def(py::init([](int64_t n, double eps, double momentum, bool affine, bool track, py::handle device, Dtype dtype) {
+        check_device(device, "BatchNorm1d");
+        return std::make_shared<nn::BatchNorm1d>(n, eps, momentum, affine, track, dtype);
+      }), py::arg("num_features"), py::arg("eps") = 1e-5, py::arg("momentum") = 0.1, py::arg("affine") = true,
+          py::arg("track_running_stats") = true, py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = kFloat32)
       .def_readonly("num_features", &nn::BatchNorm1d::num_features)
       .def_readonly("eps", &nn::BatchNorm1d::eps)
       .def_readonly("momentum", &nn::BatchNorm1d::momentum);
   py::class_<nn::LayerNorm, Module, py::smart_holder>(m, "LayerNorm", "Normalises over the trailing dims normalized_shape.")
-      .def(py::init([](py::object shape, double eps, bool affine, Dtype dtype) {
+      .def(py::init([](py::object shape, double eps, bool affine, py::handle device, Dtype dtype) {
+        check_device(device, "LayerNorm");
         Shape s = py::isinstance<py::int_>(shape) ? Shape{shape.cast<int64_t>()}
                                                   : arg<Shape>(shape, "LayerNorm", "an int or a tuple of ints");
         return std::make_shared<nn::LayerNorm>(s, eps, affine, dtype);
       }), py::arg("normalized_shape"), py::arg("eps") = 1e-5, py::arg("elementwise_affine") = true,
-          py::kw_only(), py::arg("dtype") = kFloat32);
+          py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = kFloat32);
   py::class_<nn::Conv2d, Module, py::smart_holder>(m, "Conv2d",
       "2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).")
       .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding, bool bias, Dtype dtype) {

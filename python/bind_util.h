@@ -92,5 +92,6 @@ void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the 
 void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, functional ops, init
 void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
 void bind_math(py::module_& m, py::class_<Tensor>& T);  // python/bind_math.cpp: elementwise math
+void bind_errors(py::module_& m);      // python/bind_errors.cpp: one-line TypeErrors for bad calls
 
 }  // namespace chainrule::bind

@@ -242,17 +242,48 @@ Tensor from_dlpack(py::object obj) {
   return Tensor(std::move(impl));
 }
 
+// A C++ message as Python users should read it: the hints name Python spellings
+// (with cr.no_grad():, cr.float32, allow_unused=True) instead of the C++ ones.
+std::string python_spelling(std::string msg) {
+  static const std::pair<const char*, const char*> table[] = {
+      {"NoGradGuard (Python: with cr.no_grad():)", "with cr.no_grad():"},
+      {"retain_graph=true (Python: retain_graph=True)", "retain_graph=True"},
+      {"allow_unused=true (Python: allow_unused=True)", "allow_unused=True"},
+      {"NoGradGuard", "with cr.no_grad():"},
+      {"kFloat32", "cr.float32"}, {"kFloat64", "cr.float64"}, {"kInt64", "cr.int64"}, {"kBool", "cr.bool"},
+      {"=true", "=True"}, {"=false", "=False"}, {"(true/false)", "(True/False)"},
+  };
+  for (const auto& [cpp, python] : table)
+    for (size_t at = msg.find(cpp); at != std::string::npos; at = msg.find(cpp, at + std::strlen(python)))
+      msg.replace(at, std::strlen(cpp), python);
+  return msg;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- the module
 PYBIND11_MODULE(_core, m) {
   m.doc() = "chainrule's C++ core: tensors, ops and reverse-mode autograd.";
-  // A conversion that slipped past the checks above is still the caller's type mistake.
+  // std::invalid_argument becomes cr.ShapeError: a ValueError that is also a RuntimeError, since
+  // PyTorch raises RuntimeError for the same mistakes and code written for either must catch it.
+  static PyObject* shape_error = PyErr_NewExceptionWithDoc(
+      "chainrule.ShapeError",
+      "A shape, dtype or value that doesn't fit the op (a ValueError, and a RuntimeError as in PyTorch).",
+      py::make_tuple(py::handle(PyExc_ValueError), py::handle(PyExc_RuntimeError)).release().ptr(), nullptr);
+  m.attr("ShapeError") = py::handle(shape_error);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
-    } catch (const py::cast_error& e) {
+    } catch (const py::cast_error& e) {  // a conversion past the checks: still the caller's type mistake
       PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const py::builtin_exception&) {
+      throw;  // py::value_error & co. already say which Python exception they are
+    } catch (const std::invalid_argument& e) {
+      PyErr_SetString(shape_error, python_spelling(e.what()).c_str());
+    } catch (const std::out_of_range& e) {
+      PyErr_SetString(PyExc_IndexError, python_spelling(e.what()).c_str());
+    } catch (const std::runtime_error& e) {
+      PyErr_SetString(PyExc_RuntimeError, python_spelling(e.what()).c_str());
     }
   });
 
@@ -289,6 +320,7 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
   T.def(py::init([](const Tensor& data) { return data; }), py::arg("data"),
         "A tensor sharing data's memory (used by subclasses such as nn.Parameter).")
       .def_buffer([](const Tensor& t) { return buffer(t); })
+      .def("_set_data", &Tensor::set_data)
       .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); },
                              "The size of each dim, as a tuple.")
       .def("size", [](const Tensor& t, py::object dim) -> py::object {
@@ -701,6 +733,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   bind_functional(m);
   bind_optim(m);
   bind_math(m, T);  // elementwise math: python/bind_math.cpp
+  bind_errors(m);
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)

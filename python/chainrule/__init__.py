@@ -24,6 +24,7 @@ import numpy as _np
 from . import _core
 from ._core import (  # noqa: F401  (re-exported)
     Node,
+    ShapeError,
     Tensor,
     abs,
     add,
@@ -397,3 +398,7 @@ def numel(input):
 
 
 _install(Tensor, max=max, min=min)
+
+# Last, once every submodule is imported: calls that match no signature raise one-line TypeErrors.
+from . import _errors  # noqa: E402
+_errors.install()

@@ -7,7 +7,10 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'allclose', 'amax', 'amin', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'conv2d', 'copysign', 'cos', 'cosh', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'fold', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'round', 'rsqrt', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'transpose', 'trunc', 'unfold', 'unsqueeze', 'var', 'where']
+class ShapeError(ValueError, RuntimeError):
+    ...
+
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'allclose', 'amax', 'amin', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'conv2d', 'copysign', 'cos', 'cosh', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'fold', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'round', 'rsqrt', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'transpose', 'trunc', 'unfold', 'unsqueeze', 'var', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -223,6 +226,8 @@ class Tensor:
     def __xor__(self, arg0: typing.Any) -> Tensor:
         ...
     def _mark_written(self, arg0: str) -> None:
+        ...
+    def _set_data(self, arg0: Tensor) -> None:
         ...
     def abs(self) -> Tensor:
         """
@@ -967,7 +972,10 @@ class Tensor:
         """
     @data.setter
     def data(self, value):
-        ...
+        """
+        ``x.data = y``: x now shows y's data (shared, any shape or dtype) and keeps its identity,
+            requires_grad and grad, as in torch.
+        """
     @property
     def device(self):
         """
@@ -1040,7 +1048,10 @@ class Module:
     def __call__(self, *args, **kwargs):
         ...
     def __deepcopy__(self, memo):
-        ...
+        """
+        copy.deepcopy(model): new parameters and buffers with the same values (no grads, as torch),
+            children copied, sharing within the model kept (tied weights stay tied), train/eval kept.
+        """
     def __getattr__(self, name):
         ...
     def __init__(self) -> None:
@@ -1049,7 +1060,9 @@ class Module:
         ...
     def __setattr__(self, name, value):
         ...
-    def _buffer(self, arg0: str) -> Tensor:
+    def _buffer(self, arg0: str) -> typing.Any:
+        ...
+    def _copy_self(self) -> Module:
         ...
     def _has_buffer(self, arg0: str) -> builtins.bool:
         ...
@@ -1069,7 +1082,13 @@ class Module:
         ...
     def _named_parameters(self, arg0: builtins.bool) -> list:
         ...
-    def _parameter(self, arg0: str) -> Tensor:
+    def _own_buffers(self) -> list:
+        ...
+    def _own_children(self) -> list[tuple[str, Module]]:
+        ...
+    def _own_parameters(self) -> list:
+        ...
+    def _parameter(self, arg0: str) -> typing.Any:
         ...
     def _register_buffer(self, arg0: str, arg1: Tensor | None) -> Tensor:
         ...
@@ -1081,7 +1100,11 @@ class Module:
         ...
     def _repr(self) -> str:
         ...
+    def _set_training_flag(self, arg0: builtins.bool) -> None:
+        ...
     def _state_dict(self) -> list:
+        ...
+    def _to_dtype(self, arg0: dtype) -> None:
         ...
     def _train(self, arg0: builtins.bool) -> None:
         ...
@@ -1110,6 +1133,10 @@ class Module:
         Always raises: chainrule runs on the CPU only (write ``model.to(device)`` with
             ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` for code that runs on both).
         """
+    def double(self):
+        """
+        Casts floating-point parameters and buffers to float64 (as ``torch.nn.Module.double``); returns self.
+        """
     def eval(self):
         """
         Evaluation mode, the same as train(False); returns self.
@@ -1117,6 +1144,10 @@ class Module:
     def extra_repr(self) -> str:
         """
         The text shown inside the parentheses of repr().
+        """
+    def float(self):
+        """
+        Casts floating-point parameters and buffers to float32 (as ``torch.nn.Module.float``); returns self.
         """
     def forward(self, input: Tensor) -> Tensor:
         """
@@ -1156,6 +1187,10 @@ class Module:
         """
         Registers ``param`` (a Parameter, or None) under ``name``.
         """
+    def requires_grad_(self, requires_grad = True):
+        """
+        Sets requires_grad of every parameter (False freezes the module, as in fine-tuning); returns self.
+        """
     def state_dict(self):
         """
         An OrderedDict name -> tensor of every parameter and buffer (sharing their memory).
@@ -1186,7 +1221,7 @@ class Linear(Module):
     """
     y = x W^T + b, with W of shape (out_features, in_features).
     """
-    def __init__(self, in_features: typing.SupportsInt | typing.SupportsIndex, out_features: typing.SupportsInt | typing.SupportsIndex, bias: builtins.bool = True, *, dtype: dtype = ...) -> None:
+    def __init__(self, in_features: typing.SupportsInt | typing.SupportsIndex, out_features: typing.SupportsInt | typing.SupportsIndex, bias: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
         ...
     @property
     def in_features(self) -> builtins.int:
@@ -1198,15 +1233,31 @@ class Sequential(Module):
     """
     Runs its modules in order: Sequential(Linear(2, 16), ReLU(), Linear(16, 3)).
     """
-    def __getitem__(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> Module:
+    def __add__(self, other):
         ...
-    def __init__(self, *args) -> None:
+    def __delitem__(self, idx):
+        ...
+    def __getitem__(self, idx):
+        ...
+    def __iadd__(self, other):
+        ...
+    def __init__(self, *args):
+        ...
+    def __iter__(self):
         ...
     def __len__(self) -> builtins.int:
         ...
     def append(self, arg0: Module) -> Sequential:
         """
         Adds a module at the end.
+        """
+    def extend(self, sequential):
+        """
+        Appends every module of ``sequential`` (any iterable of modules); returns self.
+        """
+    def insert(self, index, module):
+        """
+        Inserts ``module`` before position ``index`` (keys renumbered 0, 1, ...); returns self.
         """
 class ModuleList(Module):
     """
@@ -1238,13 +1289,13 @@ class ReLU(Module):
     """
     max(x, 0).
     """
-    def __init__(self) -> None:
+    def __init__(self, inplace: builtins.bool = False) -> None:
         ...
 class LeakyReLU(Module):
     """
     x if x > 0 else negative_slope * x.
     """
-    def __init__(self, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.01) -> None:
+    def __init__(self, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.01, inplace: builtins.bool = False) -> None:
         ...
 class Sigmoid(Module):
     """
@@ -1286,7 +1337,7 @@ class Dropout(Module):
     """
     In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval().
     """
-    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex = 0.5) -> None:
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex = 0.5, inplace: builtins.bool = False) -> None:
         ...
     @property
     def p(self) -> builtins.float:
@@ -1295,7 +1346,7 @@ class BatchNorm1d(Module):
     """
     Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().
     """
-    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: builtins.bool = True, track_running_stats: builtins.bool = True, *, dtype: dtype = ...) -> None:
+    def __init__(self, num_features: typing.SupportsInt | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, momentum: typing.SupportsFloat | typing.SupportsIndex = 0.1, affine: builtins.bool = True, track_running_stats: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
         ...
     @property
     def eps(self) -> builtins.float:
@@ -1310,7 +1361,7 @@ class LayerNorm(Module):
     """
     Normalises over the trailing dims normalized_shape.
     """
-    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, dtype: dtype = ...) -> None:
+    def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, device: typing.Any = None, dtype: dtype = ...) -> None:
         ...
 class Conv2d(Module):
     """
@@ -1592,15 +1643,27 @@ class ReduceLROnPlateau:
     @property
     def threshold_mode(self) -> str:
         ...
+def _F_avg_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: builtins.bool, arg5: builtins.bool, arg6: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
+    ...
 def _F_batch_norm(arg0: Tensor, arg1: Tensor | None, arg2: Tensor | None, arg3: Tensor | None, arg4: Tensor | None, arg5: builtins.bool, arg6: typing.SupportsFloat | typing.SupportsIndex, arg7: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
 def _F_binary_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str) -> Tensor:
     ...
 def _F_binary_cross_entropy_with_logits(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str, arg4: Tensor | None) -> Tensor:
     ...
+def _F_conv2d(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg5: str, arg6: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg7: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_cosine_similarity(arg0: Tensor, arg1: Tensor, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
 def _F_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str, arg5: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
 def _F_dropout(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: builtins.bool) -> Tensor:
+    ...
+def _F_elu(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_embedding(arg0: Tensor, arg1: Tensor, arg2: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
+    ...
+def _F_hardtanh(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
     ...
 def _F_huber_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: Tensor | None) -> Tensor:
     ...
@@ -1614,11 +1677,23 @@ def _F_layer_norm(arg0: Tensor, arg1: collections.abc.Sequence[typing.SupportsIn
     ...
 def _F_logsigmoid(arg0: Tensor) -> Tensor:
     ...
+def _F_max_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg5: builtins.bool) -> tuple[Tensor, Tensor]:
+    ...
 def _F_mse_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: Tensor | None) -> Tensor:
     ...
 def _F_nll_loss(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str) -> Tensor:
     ...
+def _F_normalize(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_pad(arg0: Tensor, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_relu6(arg0: Tensor) -> Tensor:
+    ...
+def _F_silu(arg0: Tensor) -> Tensor:
+    ...
 def _F_smooth_l1_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
+    ...
+def _F_softsign(arg0: Tensor) -> Tensor:
     ...
 def _arange(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
@@ -1636,6 +1711,10 @@ def _gradcheck(arg0: collections.abc.Callable, arg1: collections.abc.Sequence[Te
     ...
 def _gradgradcheck(arg0: collections.abc.Callable, arg1: collections.abc.Sequence[Tensor], arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: typing.SupportsFloat | typing.SupportsIndex) -> tuple[builtins.bool, str]:
     ...
+def _guard(arg0: typing.Any) -> typing.Any:
+    """
+    Wraps a bound function so a call matching none of its signatures raises a one-line TypeError.
+    """
 def _init_calculate_gain(arg0: str, arg1: typing.SupportsFloat | typing.SupportsIndex | None) -> builtins.float:
     ...
 def _init_constant_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
@@ -1667,6 +1746,8 @@ def _rand(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsInd
 def _randint(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     ...
 def _randn(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
+    ...
+def _set_explain(arg0: typing.Any) -> None:
     ...
 def _set_grad_enabled(arg0: builtins.bool) -> None:
     ...

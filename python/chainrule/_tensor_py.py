@@ -479,13 +479,11 @@ def _get_data(self):
 
 
 def _set_data(self, value):
+    """``x.data = y``: x now shows y's data (shared, any shape or dtype) and keeps its identity,
+    requires_grad and grad, as in torch."""
     if not isinstance(value, Tensor):
         raise TypeError(f"data: expected a Tensor, got {type(value).__name__}")
-    if tuple(value.shape) != tuple(self.shape) or value.dtype != self.dtype:
-        raise NotImplementedError(f"data: assigning a tensor of another shape or dtype ({tuple(value.shape)}, "
-                                  f"{value.dtype}) to .data is not supported; the tensor is "
-                                  f"{tuple(self.shape)}, {self.dtype}")
-    self.detach().copy_(value)
+    self._set_data(value)
 
 
 def install(cls, max, min):

@@ -486,3 +486,39 @@ TEST(NnTraining, TwoLayerNetLearnsWithSgd) {
 }
 
 }  // namespace
+
+TEST(NnModule, ToDtypeCastsInPlaceKeepingIdentity) {
+  auto net = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<Module>>{
+      std::make_shared<nn::Linear>(2, 3), std::make_shared<nn::BatchNorm1d>(3)});
+  std::vector<Tensor> before = net->parameters();
+  Tensor x = randn({4, 2});
+  Tensor y32 = (*net)(x);
+  net->to(kFloat64);
+  std::vector<Tensor> after = net->parameters();
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i].impl(), after[i].impl());
+    EXPECT_EQ(after[i].dtype(), kFloat64);
+  }
+  EXPECT_EQ(net->state_dict().back().second.dtype(), kInt64);  // num_batches_tracked stays
+  Tensor y64 = (*net)(x.to(kFloat64));
+  EXPECT_NEAR(y64.at(0), y32.at(0), 1e-6);
+  EXPECT_THROW(net->to(kInt64), std::invalid_argument);
+}
+
+TEST(NnModule, CloneIsDeepAndKeepsSharing) {
+  auto lin = std::make_shared<nn::Linear>(2, 2);
+  nn::Sequential seq(std::vector<std::shared_ptr<Module>>{lin, std::make_shared<nn::ReLU>(), lin});
+  seq.eval();
+  auto copy = seq.clone();
+  EXPECT_FALSE(copy->is_training());
+  EXPECT_EQ(copy->module("0"), copy->module("2"));  // a child shared under two names stays shared
+  EXPECT_NE(copy->module("0"), seq.module("0"));
+  Tensor w = copy->named_parameters()[0].second, w0 = lin->weight();
+  EXPECT_NE(w.impl(), w0.impl());
+  EXPECT_EQ(w.to_vector(), w0.to_vector());
+  EXPECT_TRUE(w.requires_grad());
+  w.detach().fill_(0.0);
+  EXPECT_NE(w0.to_vector(), w.to_vector());
+  EXPECT_EQ(copy->repr(), seq.repr());
+}

@@ -647,6 +647,119 @@ op("copysign", cr.copysign, torch.copysign,
 op("copysign_scalar", lambda x: cr.copysign(x, -1.0), lambda x: torch.copysign(x, -1.0), UNARY_SHAPES,
    domain="away_from_zero", second_order=False)
 op("copysign_int", cr.copysign, torch.copysign, [S(I([[5, -3, 0]]), I([[-1, 1, -1]]))], differentiable=False)
+# ------------------------------------------------------------------------------ nnmod: layer ops (nn.functional)
+import chainrule.nn.functional as CF  # noqa: E402
+
+_ACT = [S((3, 4)), S((5,)), S((2, 3, 2)), S(())]
+_EMPTY = [S((0, 3), check="grad")]  # finite differences need elements; torch comparisons only
+op("F_activations_empty", lambda x: CF.silu(x) + CF.elu(x) + CF.relu6(x) + CF.hardtanh(x) + CF.softsign(x),
+   lambda x: TF.silu(x) + TF.elu(x) + TF.relu6(x) + TF.hardtanh(x) + TF.softsign(x), _EMPTY, second_order=False)
+op("F_silu", CF.silu, TF.silu, _ACT + [S(V([-30.0, -1.0, 0.0, 1.0, 30.0]), id="wide")])
+op("F_elu", CF.elu, TF.elu, _ACT[:3] + [S(V(-0.5), id="0d_neg")], domain="away_from_zero")
+op("F_elu_kink", CF.elu, TF.elu, [S(V([-1.0, 0.0, 2.0, -0.0]), check="grad"),
+                                  S(V([-90.0, -20.0, 50.0, 100.0]), id="wide")])
+op("F_elu_alpha", lambda x: CF.elu(x, alpha=0.5), lambda x: TF.elu(x, alpha=0.5), _ACT[:2], domain="away_from_zero")
+op("F_relu6", CF.relu6, TF.relu6, _ACT + [S(V([-1.0, 0.0, 3.0, 6.0, 7.0]), check="grad", id="bounds")],
+   domain="away_from_zero", second_order=False)
+op("F_relu6_wide", lambda x: CF.relu6(x * 4), lambda x: TF.relu6(x * 4), [S(F((4, 5), "away_from_zero"))],
+   second_order=False)
+op("F_hardtanh", CF.hardtanh, TF.hardtanh, _ACT + [S(V([-2.0, -1.0, 0.0, 1.0, 3.0]), check="grad", id="bounds")],
+   domain="away_from_zero", second_order=False)
+op("F_hardtanh_bounds", lambda x: CF.hardtanh(x, min_val=-0.5, max_val=1.5),
+   lambda x: TF.hardtanh(x, min_val=-0.5, max_val=1.5), [S((3, 4))], second_order=False)
+op("F_softsign", CF.softsign, TF.softsign, _ACT[:4], domain="away_from_zero")
+op("F_softmin", lambda x: CF.softmin(x, dim=1), lambda x: TF.softmin(x, dim=1), [S((3, 4)), S((2, 3, 2))])
+# (a zero vector's first derivatives are in test_nn_parity.py: torch's second derivative there is NaN)
+op("F_normalize", CF.normalize, TF.normalize, [S((3, 4)), S((2, 3, 2))])
+op("F_normalize_p1_dim0", lambda x: CF.normalize(x, p=1.0, dim=0), lambda x: TF.normalize(x, p=1.0, dim=0),
+   [S((3, 4)), S((5,))], domain="away_from_zero")
+op("F_normalize_p3", lambda x: CF.normalize(x, p=3, dim=-1), lambda x: TF.normalize(x, p=3, dim=-1), [S((3, 4))],
+   domain="away_from_zero")
+op("F_normalize_eps", lambda x: CF.normalize(x, eps=10.0), lambda x: TF.normalize(x, eps=10.0), [S((3, 4))],
+   second_order=False)  # every norm is below eps: x / eps
+op("F_cosine_similarity", CF.cosine_similarity, TF.cosine_similarity,
+   [S((3, 4), (3, 4)), S((3, 4), (4,)), S((2, 3, 2), (2, 3, 2)), S((1, 4), (3, 4))])
+op("F_cosine_similarity_dim0", lambda a, b: CF.cosine_similarity(a, b, dim=0),
+   lambda a, b: TF.cosine_similarity(a, b, dim=0), [S((5,), (5,)), S((3, 4), (3, 1))])
+op("F_cosine_similarity_tiny", lambda a, b: CF.cosine_similarity(a * 1e-9, b), lambda a, b:
+   TF.cosine_similarity(a * 1e-9, b), [S((3, 4), (3, 4), check="grad")])
+op("F_embedding", lambda i, w: CF.embedding(i, w), lambda i, w: TF.embedding(i, w),
+   [S(I([[0, 2, 2], [1, 0, 2]]), (3, 4)), S(I([1, 1, 1]), (2, 3), id="repeated"), S(I(2), (3, 2), id="0d"),
+    S(I(np.zeros((0,), dtype=np.int64)), (3, 2), id="empty")], second_order=False)
+# padding_idx: the forward reads the padding row but sends it no gradient (torch's convention), so
+# finite differences can't judge it: torch comparisons only
+op("F_embedding_padding", lambda i, w: CF.embedding(i, w, padding_idx=1),
+   lambda i, w: TF.embedding(i, w, padding_idx=1), [S(I([[0, 1, 2], [1, 1, 0]]), (3, 4), check="grad")],
+   second_order=False)
+op("F_embedding_padding_neg", lambda i, w: CF.embedding(i, w, padding_idx=-1),
+   lambda i, w: TF.embedding(i, w, padding_idx=-1), [S(I([0, 2, 2, 1]), (3, 2), check="grad")], second_order=False)
+op("F_embedding_times_x", lambda i, w: CF.embedding(i, w) ** 2, lambda i, w: TF.embedding(i, w) ** 2,
+   [S(I([0, 2, 0]), (3, 2))])
+_PADS = {"last": (1, 2), "two": (2, 0, 1, 1), "neg": (-1, 2), "neg2": (1, -1, -1, 0), "three": (1, 0, 0, 1, 1, 1)}
+for _name, _p in _PADS.items():
+    op(f"F_pad_{_name}", lambda x, _p=_p: CF.pad(x, _p), lambda x, _p=_p: TF.pad(x, _p),
+       [S((2, 3, 4)), S((1, 2, 3, 4))], second_order=False)
+op("F_pad_value", lambda x: CF.pad(x, (1, 1), value=-2.5), lambda x: TF.pad(x, (1, 1), value=-2.5),
+   [S((3, 4)), S((0, 2), check="grad")], second_order=False)
+op("F_pad_times_x", lambda x: CF.pad(x, (1, 1)) ** 2, lambda x: TF.pad(x, (1, 1)) ** 2, [S((3, 4))])
+for _mode in ("reflect", "replicate", "circular"):
+    op(f"F_pad_{_mode}_1d", lambda x, m=_mode: CF.pad(x, (2, 1), mode=m), lambda x, m=_mode: TF.pad(x, (2, 1), mode=m),
+       [S((2, 4)), S((2, 3, 4))], second_order=False)
+    op(f"F_pad_{_mode}_2d", lambda x, m=_mode: CF.pad(x, (1, 2, 2, 1), mode=m),
+       lambda x, m=_mode: TF.pad(x, (1, 2, 2, 1), mode=m), [S((2, 3, 4)), S((1, 2, 3, 4))], second_order=False)
+op("F_pad_reflect_3d", lambda x: CF.pad(x, (1, 1, 0, 1, 1, 0), mode="reflect"),
+   lambda x: TF.pad(x, (1, 1, 0, 1, 1, 0), mode="reflect"), [S((1, 2, 3, 3, 3))], second_order=False)
+op("F_pad_replicate_neg", lambda x: CF.pad(x, (-1, 2), mode="replicate"),
+   lambda x: TF.pad(x, (-1, 2), mode="replicate"), [S((2, 4))], second_order=False)
+
+_CONV = [S((2, 3, 7, 6), (4, 3, 3, 2), (4,)), S((3, 5, 5), (2, 3, 2, 2), (2,), id="unbatched"),
+         S((1, 1, 1, 1), (2, 1, 1, 1), (2,), id="1x1")]
+op("F_conv2d_empty_batch", lambda x, w, b: CF.conv2d(x, w, b), lambda x, w, b: TF.conv2d(x, w, b),
+   [S((0, 3, 5, 5), (2, 3, 3, 3), (2,), check="grad")], second_order=False)
+op("F_conv2d", lambda x, w, b: CF.conv2d(x, w, b), lambda x, w, b: TF.conv2d(x, w, b), _CONV)
+op("F_conv2d_dilation", lambda x, w, b: CF.conv2d(x, w, b, dilation=2, padding=1),
+   lambda x, w, b: TF.conv2d(x, w, b, dilation=2, padding=1), _CONV[:1])
+op("F_conv2d_dilation_stride", lambda x, w: CF.conv2d(x, w, stride=(2, 1), dilation=(1, 2), padding=(0, 2)),
+   lambda x, w: TF.conv2d(x, w, stride=(2, 1), dilation=(1, 2), padding=(0, 2)), [S((2, 3, 8, 7), (4, 3, 3, 3))])
+op("F_conv2d_groups", lambda x, w, b: CF.conv2d(x, w, b, groups=2), lambda x, w, b: TF.conv2d(x, w, b, groups=2),
+   [S((2, 4, 5, 6), (6, 2, 3, 3), (6,)), S((4, 5, 5), (2, 2, 2, 2), (2,), id="unbatched")])
+op("F_conv2d_depthwise", lambda x, w: CF.conv2d(x, w, groups=3, padding=1),
+   lambda x, w: TF.conv2d(x, w, groups=3, padding=1), [S((2, 3, 5, 5), (3, 1, 3, 3))])
+op("F_conv2d_same", lambda x, w: CF.conv2d(x, w, padding="same"), lambda x, w: TF.conv2d(x, w, padding="same"),
+   [S((2, 3, 6, 5), (4, 3, 3, 3)), S((2, 3, 6, 5), (4, 3, 2, 4), id="even"), S((1, 2, 3, 3), (2, 2, 5, 4), id="big")])
+op("F_conv2d_same_dilated", lambda x, w: CF.conv2d(x, w, padding="same", dilation=(3, 2)),
+   lambda x, w: TF.conv2d(x, w, padding="same", dilation=(3, 2)), [S((2, 3, 6, 5), (4, 3, 2, 3))])
+op("F_conv2d_valid", lambda x, w: CF.conv2d(x, w, padding="valid"), lambda x, w: TF.conv2d(x, w, padding="valid"),
+   [S((2, 3, 6, 5), (4, 3, 3, 3))])
+
+_POOL = [S((2, 3, 7, 6)), S((3, 5, 5), id="unbatched"), S((0, 2, 4, 4), id="empty_batch", check="grad")]
+op("F_max_pool2d", lambda x: CF.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), _POOL, second_order=False)
+op("F_max_pool2d_1x1", lambda x: CF.max_pool2d(x, 1), lambda x: TF.max_pool2d(x, 1), [S((1, 1, 1, 1))],
+   second_order=False)
+op("F_max_pool2d_ceil", lambda x: CF.max_pool2d(x, 3, stride=2, ceil_mode=True),
+   lambda x: TF.max_pool2d(x, 3, stride=2, ceil_mode=True), [S((2, 2, 6, 7)), S((1, 1, 4, 4))], second_order=False)
+op("F_max_pool2d_ceil_pad", lambda x: CF.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+   lambda x: TF.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True), [S((2, 2, 5, 6)), S((1, 1, 4, 4))],
+   second_order=False)
+op("F_max_pool2d_dilation", lambda x: CF.max_pool2d(x, 2, stride=1, dilation=2, padding=1),
+   lambda x: TF.max_pool2d(x, 2, stride=1, dilation=2, padding=1), [S((2, 2, 5, 6))], second_order=False)
+op("F_max_pool2d_indices", lambda x: CF.max_pool2d(x, 2, return_indices=True),
+   lambda x: TF.max_pool2d(x, 2, return_indices=True), [S((2, 2, 4, 5))], second_order=False)
+op("F_max_pool2d_ties", lambda x: CF.max_pool2d(x, 2, stride=1), lambda x: TF.max_pool2d(x, 2, stride=1),
+   [S(F((1, 2, 4, 4), "int_valued"), check="grad")], second_order=False)
+op("F_avg_pool2d", lambda x: CF.avg_pool2d(x, 2), lambda x: TF.avg_pool2d(x, 2), _POOL, second_order=False)
+op("F_avg_pool2d_ceil", lambda x: CF.avg_pool2d(x, 3, stride=2, ceil_mode=True),
+   lambda x: TF.avg_pool2d(x, 3, stride=2, ceil_mode=True), [S((2, 2, 6, 7)), S((1, 1, 4, 4))], second_order=False)
+op("F_avg_pool2d_ceil_pad", lambda x: CF.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+   lambda x: TF.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True), [S((2, 2, 5, 6)), S((1, 1, 4, 4))],
+   second_order=False)
+op("F_avg_pool2d_ceil_nopad_count", lambda x: CF.avg_pool2d(x, 3, 2, 1, True, False),
+   lambda x: TF.avg_pool2d(x, 3, 2, 1, True, False), [S((2, 2, 5, 6)), S((1, 1, 4, 4))], second_order=False)
+op("F_avg_pool2d_divisor", lambda x: CF.avg_pool2d(x, (2, 3), stride=1, padding=1, divisor_override=5),
+   lambda x: TF.avg_pool2d(x, (2, 3), stride=1, padding=1, divisor_override=5), [S((2, 2, 4, 5))],
+   second_order=False)
+op("F_avg_pool2d_times_x", lambda x: CF.avg_pool2d(x * x, 2, ceil_mode=True),
+   lambda x: TF.avg_pool2d(x * x, 2, ceil_mode=True), [S((1, 2, 5, 5))])
 
 # ------------------------------------------------------------------------------ case helpers
 def cases(predicate=lambda op, sample: True):

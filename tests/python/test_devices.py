@@ -525,13 +525,11 @@ def test_module_to_garbage_device(lib):
         _model(lib).to("garbage")
 
 
-def test_module_dtype_conversion_names_what_is_missing():
-    m = _model(cr)
-    with pytest.raises(NotImplementedError, match=r"cr\.float64.*not supported yet.*dtype=cr\.float64"):
-        m.to(cr.float64)
-    with pytest.raises(NotImplementedError):
-        m.to("cpu", cr.float64)
-    assert all(p.dtype == cr.float32 for p in m.parameters())  # nothing half-converted
+@LIBS
+def test_module_to_device_and_dtype_at_once(lib):
+    m = _model(lib)
+    assert m.to("cpu", lib.float64) is m
+    assert all(p.dtype == lib.float64 for p in m.parameters())
 
 
 # ------------------------------------------------------------------------------------------------

@@ -240,14 +240,59 @@ def test_one_liner_ids_are_distinct():
 
 
 def test_exception_classes_are_builtin_python_ones():
-    """C++ std::invalid_argument/out_of_range must arrive as ValueError/IndexError, not as a
-    pybind11-specific class, so ``except ValueError`` in student code works."""
+    """C++ std::invalid_argument/out_of_range must arrive as ValueError/IndexError, so ``except
+    ValueError`` in student code works; a shape error is also the RuntimeError torch raises, so
+    ``except RuntimeError`` written for torch works too."""
     with pytest.raises(ValueError) as e:
         cr.randn(2) + cr.randn(3)
-    assert type(e.value) is ValueError
+    assert type(e.value) is cr.ShapeError
+    assert cr.ShapeError.__mro__[1:] == (ValueError, RuntimeError, Exception, BaseException, object)
+    with pytest.raises(RuntimeError):  # torch: RuntimeError: The size of tensor a (2) must match ...
+        torch.randn(2) + torch.randn(3)
+    with pytest.raises(RuntimeError, match=r"cannot broadcast shapes \(2,\) and \(3,\)"):
+        cr.randn(2) + cr.randn(3)
+    with pytest.raises(RuntimeError, match="mat1 and mat2|matmul"):
+        cr.matmul(cr.randn(2, 3), cr.randn(2, 3))
     with pytest.raises(IndexError) as e:
         cr.randn(2).sum(dim=3)
     assert type(e.value) is IndexError
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: cr.sum(cr.ones(2, 2), dimm=1), r"^sum\(\) got an unexpected keyword argument 'dimm' \(did you mean 'dim'\?\)$"),
+    (lambda: cr.ones(2).sum(dim=0, keepdim="yes"), r"^sum\(\): argument 'keepdim' must be bool, not str$"),
+    (lambda: cr.matmul(cr.ones(2)), r"^matmul\(\) missing required argument 'other'$"),
+    (lambda: cr.exp([1.0, 2.0]), r"^exp\(\): argument 'input' must be Tensor, not list$"),
+    (lambda: cr.nn.Conv2d(1, 2, 3, strid=2), r"^Conv2d(\.__init__)?\(\) got an unexpected keyword argument 'strid'"),
+    (lambda: cr.nn.Linear(2), r"^Linear\(\) missing required argument 'out_features'$"),
+    (lambda: cr.nn.functional.conv2d(cr.ones(1, 1, 40, 40), cr.ones(1, 1, 3, 3), dilatoin=1),
+     r"^conv2d\(\) got an unexpected keyword argument 'dilatoin'"),
+    (lambda: cr.ones(3, 3).softmax(dim=0, foo=1), r"^softmax\(\) got an unexpected keyword argument 'foo'"),
+], ids=range(8))
+def test_a_call_matching_no_signature_gets_one_line(call, message):
+    """Not pybind11's overload list with every argument printed (a whole tensor: thousands of
+    characters for one misspelt keyword)."""
+    with pytest.raises(TypeError, match=message) as e:
+        call()
+    assert "\n" not in str(e.value) and len(str(e.value)) < 200 and "Invoked with" not in str(e.value)
+
+
+def test_guarded_functions_keep_their_docs_and_speed_path():
+    import pydoc
+    assert "e^x elementwise" in pydoc.render_doc(cr.exp)
+    assert cr.Tensor.sum.__doc__.startswith("sum(") and cr.exp.__name__ == "exp"
+    x = cr.ones(2, 3)
+    assert x.sum(dim=1).tolist() == [3.0, 3.0] and cr.sum(x, 0, True).shape == (1, 3)
+
+
+@pytest.mark.parametrize("call, python, cpp", [
+    (lambda: cr.ones(2, requires_grad=True).add_(1), "with cr.no_grad():", "NoGradGuard"),
+    (lambda: cr.tensor([1, 2]) & cr.tensor([1.0, 2.0]), "", "kInt64"),
+])
+def test_hints_use_python_names(call, python, cpp):
+    with pytest.raises(Exception) as e:
+        call()
+    assert python in str(e.value) and cpp not in str(e.value)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -643,7 +688,7 @@ def test_huge_sizes_raise_memory_or_value_error(case):
     out, rc, err = _run_weird([case], timeout=60)
     assert rc == 0, f"child crashed (exit {rc}): {out}{err[-500:]}"
     res = dict(ln.split(None, 2)[1:] for ln in out.splitlines() if ln.startswith("RESULT "))
-    assert res.get(case) in ("MemoryError", "ValueError"), (case, res.get(case))
+    assert res.get(case) in ("MemoryError", "ShapeError", "ValueError"), (case, res.get(case))
 
 
 def test_gc_after_errors_is_clean():

@@ -104,6 +104,22 @@ LAYERS = {
     "AvgPool2d": (lambda d: nn.AvgPool2d(2), lambda: T.AvgPool2d(2), (2, 3, 6, 7), 1.0),
     "AvgPool2d_stride_padding": (lambda d: nn.AvgPool2d((3, 2), stride=(2, 1), padding=1),
                                  lambda: T.AvgPool2d((3, 2), stride=(2, 1), padding=1), (2, 2, 7, 8), 1.0),
+    # nnmod (more cases, Embedding and Dropout2d in test_nn_parity.py)
+    "SiLU": (lambda d: nn.SiLU(), lambda: T.SiLU(), (4, 7), 3.0),
+    "ELU": (lambda d: nn.ELU(0.5), lambda: T.ELU(0.5), (4, 7), 3.0),
+    "ReLU6": (lambda d: nn.ReLU6(), lambda: T.ReLU6(), (4, 7), 5.0),
+    "Hardtanh": (lambda d: nn.Hardtanh(-0.5, 2.0), lambda: T.Hardtanh(-0.5, 2.0), (4, 7), 3.0),
+    "Softsign": (lambda d: nn.Softsign(), lambda: T.Softsign(), (4, 7), 3.0),
+    "Softmin": (lambda d: nn.Softmin(dim=1), lambda: T.Softmin(dim=1), (3, 5, 2), 2.0),
+    "BatchNorm2d": (lambda d: nn.BatchNorm2d(3, dtype=d), lambda: T.BatchNorm2d(3), (4, 3, 2, 5), 2.0),
+    "BatchNorm2d_noaffine_momentum_none": (lambda d: nn.BatchNorm2d(3, affine=False, momentum=None, dtype=d),
+                                           lambda: T.BatchNorm2d(3, affine=False, momentum=None), (4, 3, 2, 5), 2.0),
+    "Conv2d_groups_dilation_same": (lambda d: nn.Conv2d(4, 6, 3, padding="same", dilation=2, groups=2, dtype=d),
+                                    lambda: T.Conv2d(4, 6, 3, padding="same", dilation=2, groups=2), (2, 4, 7, 6), 1.0),
+    "MaxPool2d_ceil_dilation": (lambda d: nn.MaxPool2d(2, 2, 1, dilation=2, ceil_mode=True),
+                                lambda: T.MaxPool2d(2, 2, 1, dilation=2, ceil_mode=True), (2, 2, 7, 8), 1.0),
+    "AvgPool2d_ceil": (lambda d: nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+                       lambda: T.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False), (2, 2, 7, 8), 1.0),
 }
 
 
@@ -159,6 +175,7 @@ def test_every_exported_layer_is_compared():
     # the loss modules theirs in test_loss_modules.py).
     from chainrule.nn import loss
     compared = {k.split("_")[0] for k in LAYERS} | {"Dropout", "ModuleList", "Module", "Parameter"} | set(loss.__all__)
+    compared |= {"Embedding", "Dropout2d"}  # nnmod: int input / random masks, in test_nn_parity.py
     assert set(nn.__all__) <= compared, set(nn.__all__) - compared
 
 
@@ -686,11 +703,10 @@ def test_repr_softplus_floats_like_torch():
 
 
 def test_repr_deliberate_differences():
-    # These differ from torch on purpose (chainrule has no dilation/ceil_mode/bias options and
-    # prints pools' sizes as pairs); asserted so a change is noticed.
-    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
-    assert repr(T.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)"
-    assert repr(nn.AvgPool2d(3, stride=1, padding=1)) == "AvgPool2d(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
+    # These differ from torch on purpose (chainrule's C++ norm layers have no bias option); asserted
+    # so a change is noticed. (The pools, now Python layers with torch's arguments, print as torch's.)
+    assert repr(nn.MaxPool2d(2)) == repr(T.MaxPool2d(2))
+    assert repr(nn.AvgPool2d(3, stride=1, padding=1)) == repr(T.AvgPool2d(3, stride=1, padding=1))
     assert repr(nn.BatchNorm1d(3)) == "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
     assert repr(T.BatchNorm1d(3)) == ("BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, "
                                       "track_running_stats=True)")

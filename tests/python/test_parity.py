@@ -228,3 +228,36 @@ def test_new_and_changed_ops_on_0d_empty_and_special_inputs_match_torch(name):
     ours, theirs = ZERO_D_AND_EMPTY[name](cr), ZERO_D_AND_EMPTY[name](torch)
     assert tuple(ours.shape) == tuple(theirs.shape)
     np.testing.assert_array_equal(np.array(ours.tolist()), np.array(theirs.tolist()))
+
+
+# ---------------------------------------------------------------------------------- index ops on 0-d and empty
+@pytest.mark.parametrize("case", [
+    lambda L: L.index_select(L.tensor(5.), 0, L.tensor(0)),
+    lambda L: L.index_select(L.ones(2, 3), 1, L.tensor([], dtype=L.int64)),
+    lambda L: L.index_select(L.ones(0, 3), 1, L.tensor([1])),
+    lambda L: L.index_add(L.tensor(1.), 0, L.tensor(0), L.tensor(2.)),
+    lambda L: L.index_add(L.ones(0, 3), 0, L.tensor([], dtype=L.int64), L.ones(0, 3)),
+    lambda L: L.gather(L.ones(2, 3), 1, L.ones(2, 0, dtype=L.int64)),
+    lambda L: L.scatter_add(L.ones(2, 3), 1, L.ones(2, 0, dtype=L.int64), L.ones(2, 0)),
+    lambda L: _F(L).one_hot(L.tensor(2), 4),
+    lambda L: _F(L).one_hot(L.tensor([], dtype=L.int64), 4),
+], ids=range(9))
+def test_index_ops_on_0d_and_empty_match_torch(case):
+    ours, theirs = case(cr), case(torch)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def _F(lib):
+    return torch.nn.functional if lib is torch else cr.nn.functional
+
+
+@pytest.mark.parametrize("case, match", [
+    (lambda L: L.index_select(L.tensor(5.), 0, L.tensor([0, 0])), "0-d input takes exactly one index"),
+    (lambda L: _F(L).one_hot(L.tensor([], dtype=L.int64)), "empty tensor"),
+], ids=range(2))
+def test_index_ops_refuse_what_torch_refuses(case, match):
+    with pytest.raises(RuntimeError):
+        case(torch)
+    with pytest.raises(ValueError, match=match):
+        case(cr)

@@ -21,7 +21,7 @@ import numpy as _np
 from .. import _core
 from . import datasets  # noqa: F401  (cr.data.datasets)
 
-__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "datasets"]
+__all__ = ["Dataset", "TensorDataset", "DataLoader", "default_collate", "datasets", "Subset", "random_split"]
 
 
 class Dataset:
@@ -122,11 +122,25 @@ class DataLoader:
             without a seed the order comes from the global generator (``cr.manual_seed``).
         collate_fn: turns a list of samples into a batch (default: ``default_collate``); not used
             by the TensorDataset fast path unless given.
+        num_workers, pin_memory, timeout, worker_init_fn, prefetch_factor, persistent_workers, ...:
+            torch's keyword arguments, accepted (and checked as torch checks them) so tutorial code
+            runs; chainrule always loads in the main process, so num_workers > 0 gives the same
+            batches as 0 (with a one-line warning) and worker_init_fn is never called.
+            ``generator``: an int seed, or an object with ``initial_seed()``; it seeds like ``seed``.
 
     ``len(loader)`` is the number of batches per epoch.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, collate_fn=None, *,
+                 sampler=None, batch_sampler=None, num_workers=0, pin_memory=False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True):
+        _check_worker_args(num_workers, timeout, prefetch_factor, persistent_workers, sampler, batch_sampler)
+        if generator is not None and seed is None:
+            seed = _seed_of(generator, "DataLoader")
+        self.num_workers, self.pin_memory, self.timeout = int(num_workers), bool(pin_memory), timeout
+        self.worker_init_fn, self.prefetch_factor, self.persistent_workers = worker_init_fn, prefetch_factor, \
+            bool(persistent_workers)
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError("DataLoader: expected a map-style dataset with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
@@ -168,9 +182,13 @@ class DataLoader:
         fast = (isinstance(self.dataset, TensorDataset) and self.collate_fn is None
                 and type(self.dataset).__getitem__ is TensorDataset.__getitem__)
         collate = self.collate_fn or default_collate
+        subset = _tensor_subset(self.dataset) if self.collate_fn is None else None
         for i in range(len(self)):
             start, stop = i * b, min((i + 1) * b, n)
-            if fast:
+            if subset is not None:  # a Subset of a TensorDataset: one index_select per tensor
+                idx = range(start, stop) if order is None else order[start:stop].tolist()
+                yield subset[0]._batch(_index_tensor([subset[1][j] for j in idx]))
+            elif fast:
                 yield self.dataset._batch(slice(start, stop) if order is None
                                           else _core.narrow_slice(order, 0, start, stop, 1))
             else:
@@ -181,3 +199,110 @@ class DataLoader:
         return (f"DataLoader(dataset={type(self.dataset).__name__} of {len(self.dataset)}, "
                 f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}, "
                 f"seed={self.seed})")
+
+
+# ---------------------------------------------------------------------- nnmod: workers, Subset, random_split
+def _check_worker_args(num_workers, timeout, prefetch_factor, persistent_workers, sampler, batch_sampler):
+    """torch's checks of the multiprocessing arguments; num_workers > 0 warns (main-process loading)."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, _np.integer)):
+        raise TypeError(f"DataLoader: expected num_workers to be an int, got {type(num_workers).__name__}")
+    if num_workers < 0:
+        raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable multiprocessing.")
+    if timeout < 0:
+        raise ValueError("timeout option should be non-negative")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("prefetch_factor option could only be specified in multiprocessing."
+                         "let num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None.")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    if sampler is not None or batch_sampler is not None:
+        raise NotImplementedError("DataLoader: sampler= and batch_sampler= are not supported; use shuffle= and "
+                                  "seed=, or a Subset of the dataset")
+    if num_workers > 0:
+        import warnings
+        warnings.warn(f"DataLoader: chainrule loads batches in the main process; num_workers={num_workers} is "
+                      "accepted and gives the same batches as num_workers=0.", stacklevel=3)
+
+
+def _tensor_subset(ds):
+    """(TensorDataset, indices as ints) when ds is a Subset of a plain TensorDataset, else None."""
+    if type(ds) is Subset and type(ds.dataset) is TensorDataset:
+        n = len(ds.dataset)
+        idx = [int(i) for i in ds.indices]
+        if all(-n <= i < n for i in idx):
+            return ds.dataset, [i + n if i < 0 else i for i in idx]
+    return None
+
+
+def _index_tensor(values):
+    from .. import tensor, int64
+    return tensor(values, dtype=int64)
+
+
+def _seed_of(generator, op):
+    """A seed from ``generator``: an int, or an object with initial_seed() (e.g. a torch.Generator)."""
+    if isinstance(generator, (int, _np.integer)) and not isinstance(generator, bool):
+        return int(generator)
+    if hasattr(generator, "initial_seed"):
+        return int(generator.initial_seed()) % (2 ** 63)
+    raise TypeError(f"{op}: expected generator to be None, an int seed or an object with initial_seed(), "
+                    f"got {type(generator).__name__}")
+
+
+class Subset(Dataset):
+    """The samples ``indices`` of ``dataset``, as torch.utils.data.Subset: ``subset[i]`` is
+    ``dataset[indices[i]]``."""
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, idx):
+        if isinstance(idx, list):
+            return self.dataset[[self.indices[i] for i in idx]]
+        return self.dataset[self.indices[idx]]
+
+    def __getitems__(self, indices):
+        return [self.dataset[self.indices[i]] for i in indices]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+def random_split(dataset, lengths, generator=None):
+    """Splits ``dataset`` into non-overlapping random Subsets of the given ``lengths``, as torch.
+
+    ``lengths`` are sizes summing to len(dataset), or fractions summing to 1: each split gets
+    floor(n * fraction) samples and the remainder is dealt one by one from the first split on
+    (torch's rule, so the sizes equal torch's). ``generator``: None (the global generator that
+    ``cr.manual_seed`` seeds), an int seed, or an object with ``initial_seed()``.
+    Example: ``train, val = cr.data.random_split(ds, [0.8, 0.2], generator=0)``.
+    """
+    import itertools
+    import math
+    import warnings
+    lengths = list(lengths)
+    n = len(dataset)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        sizes = []
+        for i, frac in enumerate(lengths):
+            if frac < 0 or frac > 1:
+                raise ValueError(f"Fraction at index {i} is not between 0 and 1")
+            sizes.append(int(math.floor(n * frac)))
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        lengths = sizes
+        for i, length in enumerate(lengths):
+            if length == 0:
+                warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
+                              stacklevel=2)
+    if any(isinstance(x, bool) or not isinstance(x, (int, _np.integer)) for x in lengths):
+        raise ValueError(f"random_split: expected int lengths or fractions summing to 1, got {lengths}")
+    if any(x < 0 for x in lengths):
+        raise ValueError(f"random_split: expected non-negative lengths, got {lengths}")
+    if sum(lengths) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    seed = None if generator is None else _seed_of(generator, "random_split")
+    indices = _core.randperm(sum(lengths), seed=seed).tolist()
+    return [Subset(dataset, indices[offset - length:offset])
+            for offset, length in zip(itertools.accumulate(lengths), lengths)]

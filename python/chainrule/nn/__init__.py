@@ -31,6 +31,26 @@ from .._core import (  # noqa: E402,F401  (the C++ layers)
 )
 
 from . import functional, init, utils  # noqa: E402,F401
+
+# ---- nnmod: Python layers composing nn.functional (Conv2d, MaxPool2d and AvgPool2d replace the C++
+# layers of the same names here: they take torch's full argument lists) and Sequential slicing ----
+from .modules import (  # noqa: E402,F401
+    ELU,
+    AvgPool2d,
+    BatchNorm2d,
+    Conv2d,
+    Dropout2d,
+    Embedding,
+    Hardtanh,
+    MaxPool2d,
+    ReLU6,
+    SiLU,
+    Softmin,
+    Softsign,
+    install_sequential as _install_sequential,
+)
+
+_install_sequential()
 from .loss import (  # noqa: E402,F401
     BCELoss,
     BCEWithLogitsLoss,
@@ -47,4 +67,6 @@ __all__ = ["Module", "Parameter", "Linear", "Sequential", "ModuleList", "Identit
            "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "Softplus", "Softmax", "LogSoftmax",
            "Dropout", "BatchNorm1d", "LayerNorm", "Conv2d", "MaxPool2d", "AvgPool2d",
            "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-           "BCEWithLogitsLoss", "KLDivLoss"]
+           "BCEWithLogitsLoss", "KLDivLoss",
+           # nnmod
+           "SiLU", "ELU", "ReLU6", "Hardtanh", "Softsign", "Softmin", "Embedding", "BatchNorm2d", "Dropout2d"]
