@@ -111,6 +111,29 @@ void bind_math(py::module_& m, py::class_<Tensor>& T) {
        "floor(input / other) (Python's //); int64 stays int64, integer division by zero raises. Not "
        "differentiable (backward raises, as in torch; div(..., rounding_mode='floor') has derivative 0). "
        "Example: cr.tensor([-3]) // 2 -> [-2].");
+  // x %= y, x //= y write into x (as torch's remainder_ / floor_divide_), under the in-place rules
+  auto inplace = [](const char* op, auto f) {
+    return [op, f](Tensor& t, py::handle b) -> Tensor& {
+      check_inplace(t, op);
+      Tensor r;
+      {
+        NoGradGuard no_grad;
+        r = f(py::cast(t), b);
+      }
+      CR_CHECK(r.dtype() == t.dtype(), std::invalid_argument, op, ": result type ", dtype_name(r.dtype()),
+               " can't be cast to the tensor's dtype ", dtype_name(t.dtype()));
+      CR_CHECK(r.shape() == t.shape(), std::invalid_argument, op, ": expected an operand broadcastable to ",
+               t.shape(), ", got a result of shape ", r.shape());
+      NoGradGuard no_grad;
+      return t.copy_(r);
+    };
+  };
+  T.def("remainder_", inplace("remainder_", remainder_f), py::arg("other"), py::return_value_policy::reference_internal,
+        "self = remainder(self, other) (Python's %), in place.")
+      .def("floor_divide_", inplace("floor_divide_", floor_divide_f), py::arg("other"),
+           py::return_value_policy::reference_internal, "self = floor_divide(self, other) (Python's //), in place.")
+      .def("__imod__", inplace("remainder_", remainder_f), py::return_value_policy::reference_internal)
+      .def("__ifloordiv__", inplace("floor_divide_", floor_divide_f), py::return_value_policy::reference_internal);
   T.def("__mod__", [remainder_f](const Tensor& a, py::handle b) { return remainder_f(py::cast(a), b); })
       .def("__rmod__", [remainder_f](const Tensor& a, py::handle b) { return remainder_f(b, py::cast(a)); })
       .def("__floordiv__", [floor_divide_f](const Tensor& a, py::handle b) { return floor_divide_f(py::cast(a), b); })

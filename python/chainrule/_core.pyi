@@ -149,6 +149,10 @@ class Tensor:
         ...
     def __iadd__(self, arg0: typing.Any) -> Tensor:
         ...
+    def __ifloordiv__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __imod__(self, arg0: typing.Any) -> Tensor:
+        ...
     def __imul__(self, arg0: typing.Any) -> Tensor:
         ...
     def __index__(self) -> builtins.int:
@@ -512,6 +516,10 @@ class Tensor:
         """
         floor(input / other) (Python's //); int64 stays int64, integer division by zero raises. Not differentiable (backward raises, as in torch; div(..., rounding_mode='floor') has derivative 0). Example: cr.tensor([-3]) // 2 -> [-2].
         """
+    def floor_divide_(self, other: typing.Any) -> Tensor:
+        """
+        self = floor_divide(self, other) (Python's //), in place.
+        """
     def fmod(self, other: typing.Any) -> Tensor:
         """
         Remainder of input / other with the sign of input (C's fmod): fmod(-3, 2) = -1. Integer division by zero raises. d/dinput = 1, d/dother = -trunc(input/other). Example: cr.fmod(cr.tensor([-3.]), 2) -> [-1.].
@@ -754,6 +762,10 @@ class Tensor:
     def remainder(self, other: typing.Any) -> Tensor:
         """
         Remainder with the sign of other (Python's %): remainder(-3, 2) = 1. Integer division by zero raises. d/dinput = 1, d/dother = -floor(input/other). Example: cr.tensor([-3.]) % 2 -> [1.].
+        """
+    def remainder_(self, other: typing.Any) -> Tensor:
+        """
+        self = remainder(self, other) (Python's %), in place.
         """
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """

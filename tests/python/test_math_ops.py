@@ -482,3 +482,27 @@ def test_round_decimals_and_clamp_min_max_in_place():
     assert i.tolist() == [4, 1, 1] and i.dtype == cr.int64
     with pytest.raises(ValueError):
         cr.tensor([1, 2]).clamp_min_(1.5)
+
+
+def test_inplace_mod_and_floordiv_operators_write_into_the_tensor():
+    for a, b in ((np.array([7, -7, 5], dtype=np.int64), 3), (np.array([7.5, -7.5, 0.5], dtype=np.float32), -2.0)):
+        x, t = cr.tensor(a), torch.tensor(a)
+        alias = x
+        x %= b
+        t %= b
+        assert alias is x and x.tolist() == t.tolist()
+        x //= b
+        t //= b
+        assert alias is x and x.tolist() == t.tolist()
+        x2, t2 = cr.tensor(a), torch.tensor(a)
+        x2.remainder_(b).floor_divide_(1)
+        t2.remainder_(b).floor_divide_(1)
+        assert x2.tolist() == t2.tolist()
+    i = cr.tensor([1, 2])
+    with pytest.raises(ValueError, match="remainder_: result type float32"):
+        i %= 1.5
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        i //= 0
+    w = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="remainder_: a tensor that requires grad"):
+        w %= 2
