@@ -167,6 +167,35 @@ Tensor logsumexp(const Tensor& x, std::vector<int64_t> dims, bool keepdim = fals
 Tensor softmax(const Tensor& x, int64_t dim);      // stable for logits of magnitude 1e4
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
+// ---- reductions, scans and sorting (reduce helper) ----
+// std = sqrt(var); its gradient is 0 where std is 0 (as PyTorch), nan when N - correction <= 0.
+// Under `using namespace chainrule` write chainrule::std(x): a bare std(x) is ambiguous with namespace std.
+Tensor std(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
+           bool keepdim = false);
+std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims = {},
+                                   double correction = 1.0, bool keepdim = false);
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, std::vector<int64_t> dims = {},
+                                   double correction = 1.0, bool keepdim = false);
+// products: bool/int64 -> int64; exact gradients (and second derivatives) with zeros in x
+Tensor prod(const Tensor& x);  // of all elements
+Tensor prod(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor cumsum(const Tensor& x, int64_t dim);   // bool/int64 -> int64
+Tensor cumprod(const Tensor& x, int64_t dim);  // bool/int64 -> int64
+// bool results: is every (some) element nonzero (nan counts as nonzero)
+Tensor all(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);
+Tensor any(const Tensor& x, std::vector<int64_t> dims = {}, bool keepdim = false);
+// the lower median of all elements (nan if any is nan; ties share the gradient evenly)
+Tensor median(const Tensor& x);
+// values and int64 indices along one dim (the gradient goes to the selected elements)
+std::pair<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim = false);
+// nan sorts as the largest value; ties keep their input order (stable) whatever `stable` says
+std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim = -1, bool descending = false,
+                               bool stable = false);
+Tensor argsort(const Tensor& x, int64_t dim = -1, bool descending = false, bool stable = false);
+// the k largest (smallest) along dim; k outside [0, size] is a std::runtime_error, as PyTorch
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, bool largest = true,
+                               bool sorted = true);
+
 // ---- linear algebra ----
 // 1-D @ 1-D dot, 2-D @ 2-D, 1-D/2-D mixes, and batched (>= 3-D) with broadcast batch dims.
 Tensor matmul(const Tensor& a, const Tensor& b);

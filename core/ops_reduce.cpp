@@ -45,7 +45,7 @@ Shape drop_shape(const Shape& s, const std::vector<int64_t>& dims) {
   return k;
 }
 
-enum class Kind { Sum, Max, Min };
+enum class Kind { Sum, Max, Min, Prod };
 
 // float32 sums keep their error small as n grows, as torch's and NumPy's cascade sums do (a plain
 // running float sum of 1e7 × 0.1 is 1005958.75): blocks of 1024 are summed with Eigen's vectorised
@@ -70,6 +70,7 @@ template <class T>
 void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner, Kind kind) {
   auto combine = [kind](T a, T b) -> T {
     if (kind == Kind::Sum) return a + b;
+    if (kind == Kind::Prod) return static_cast<T>(a * b);
     if (kind == Kind::Max) return (b > a || b != b) ? b : a;  // NaN propagates, as PyTorch
     return (b < a || b != b) ? b : a;
   };
@@ -139,7 +140,7 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, cons
     for (int64_t d = d0; d <= d1; ++d) red *= shape[d];
     for (int64_t d = d1 + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
     // An empty batch is fine (the result is empty too); an empty reduction has no max.
-    CR_CHECK(kind == Kind::Sum || red > 0, std::invalid_argument, op,
+    CR_CHECK(kind == Kind::Sum || kind == Kind::Prod || red > 0, std::invalid_argument, op,
              ": expected a non-empty reduction, got shape ", x.shape(), " reduced over dims ",
              Shape(dims), " (there is no maximum of nothing)");
     for (int64_t d = d0; d <= d1; ++d) shape[d] = 1;
@@ -147,7 +148,7 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, cons
     dispatch(cur.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if (red == 0) {
-        std::fill(ptr<T>(out), ptr<T>(out) + out.numel(), T(0));
+        std::fill(ptr<T>(out), ptr<T>(out) + out.numel(), T(kind == Kind::Prod ? 1 : 0));
       } else {
         reduce_range(ptr<T>(cur), ptr<T>(out), outer, red, inner, kind);
       }
@@ -304,6 +305,206 @@ Tensor log_softmax(const Tensor& x_in, int64_t dim) {
   Tensor m = amax(x.detach(), {dim}, true);
   Tensor s = x - where(eq(abs(m), INFINITY), 0, m);
   return s - log(sum(exp(s), {dim}, true));
+}
+
+}  // namespace chainrule
+
+// ================================================================ reduce helper: std, prod, scans, all/any
+namespace chainrule {
+using namespace kernels;
+
+namespace {
+
+// (outer, n, inner) geometry of a contiguous tensor seen along `dim` (a 0-d tensor is one line of 1).
+struct Lines {
+  int64_t outer = 1, n = 1, inner = 1;
+  Lines(const Shape& s, int64_t dim) {
+    if (s.empty()) return;
+    n = s[dim];
+    for (int64_t d = 0; d < dim; ++d) outer *= s[d];
+    for (int64_t d = dim + 1; d < static_cast<int64_t>(s.size()); ++d) inner *= s[d];
+  }
+  int64_t count() const { return outer * inner; }
+  int64_t base(int64_t line) const { return (line / inner) * n * inner + line % inner; }
+};
+
+// out_r = x_0 ∘ ... ∘ x_r along dim (∘ = + or ×; from the end when reverse). float32 accumulates
+// in double, as PyTorch's CPU scans do.
+Tensor scan_kernel(const Tensor& x, int64_t dim, bool reverse, bool is_prod) {
+  Tensor xc = contig(x), out = empty(x.shape(), x.dtype());
+  const Lines L(x.shape(), dim);
+  if (x.numel() == 0) return out;
+  dispatch(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    using A = std::conditional_t<std::is_same_v<T, float>, double, T>;
+    const T* in = ptr<T>(xc);
+    T* o = ptr<T>(out);
+    parallel_for(L.count(), [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t base = L.base(t);
+        A acc = is_prod ? A(1) : A(0);
+        for (int64_t j = 0; j < L.n; ++j) {
+          const int64_t at = base + (reverse ? L.n - 1 - j : j) * L.inner;
+          acc = is_prod ? static_cast<A>(acc * static_cast<A>(in[at])) : static_cast<A>(acc + static_cast<A>(in[at]));
+          o[at] = static_cast<T>(acc);
+        }
+      }
+    }, x.numel());
+  });
+  return out;
+}
+
+// dL/dx_i = Σ_{k≥i} g_k Π_{j≤k, j≠i} x_j = (Π_{j<i} x_j) · R_i with R_i = g_i + x_{i+1} R_{i+1}:
+// O(n) and no division, so exact with zeros. A kernel: used when no graph is being built.
+Tensor cumprod_grad_kernel(const Tensor& g_in, const Tensor& x_in, int64_t dim, bool reverse) {
+  Tensor x = contig(x_in), g = convert(g_in, x.dtype()), out = empty(x.shape(), x.dtype());
+  const Lines L(x.shape(), dim);
+  if (x.numel() == 0) return out;
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *gp = ptr<T>(g), *xp = ptr<T>(x);
+    T* o = ptr<T>(out);
+    parallel_for(L.count(), [&](int64_t t0, int64_t t1) {
+      std::vector<T> left(L.n);
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t base = L.base(t);
+        auto at = [&](int64_t j) { return base + (reverse ? L.n - 1 - j : j) * L.inner; };
+        T l = 1, r = 0;
+        for (int64_t j = 0; j < L.n; ++j) { left[j] = l; l *= xp[at(j)]; }
+        for (int64_t j = L.n - 1; j >= 0; --j) {
+          r = j == L.n - 1 ? gp[at(j)] : gp[at(j)] + xp[at(j + 1)] * r;
+          o[at(j)] = left[j] * r;
+        }
+      }
+    }, x.numel());
+  });
+  return out;
+}
+
+Tensor cumsum_dir(const Tensor& x, int64_t dim, bool reverse);
+Tensor cumprod_dir(const Tensor& x, int64_t dim, bool reverse);
+
+// The same gradient with differentiable ops, for second derivatives when x has zeros: row i of an
+// (n, n) matrix is x with x_i replaced by 1, so its cumprod holds Π_{j≤k, j≠i} x_j. O(n²) memory.
+Tensor cumprod_grad_graph(const Tensor& g, const Tensor& x, int64_t dim, bool reverse) {
+  const int64_t n = x.shape()[dim];
+  Tensor xt = transpose(x, dim, -1), gt = transpose(g, dim, -1);  // (..., n)
+  Tensor r = arange(n), i = unsqueeze(r, 1), k = unsqueeze(r, 0);
+  Tensor rows = where(eq(i, k), 1.0, unsqueeze(xt, -2));          // (..., n, n)
+  Tensor c = cumprod_dir(rows, rows.dim() - 1, reverse);
+  Tensor terms = where(reverse ? le(k, i) : ge(k, i), c * unsqueeze(gt, -2), 0.0);
+  return transpose(sum(terms, {-1}), dim, -1);
+}
+
+// y_r = Σ_{j≤r} x_j (reverse: Σ_{j≥r})      dL/dx = the cumsum of g taken the other way
+Tensor cumsum_dir(const Tensor& x, int64_t dim, bool reverse) {
+  return record("cumsum", scan_kernel(x, dim, reverse, false), {x}, kSaveNone,
+                [dim, reverse](const Tensor& g, const Saved&) -> Grads { return {cumsum_dir(g, dim, !reverse)}; });
+}
+
+// y_r = Π_{j≤r} x_j (reverse: Π_{j≥r})      dL/dx_i = Σ_{k≥i} g_k Π_{j≤k, j≠i} x_j
+// = cumsum_reversed(g y)_i / x_i when x has no zero (as PyTorch); with zeros, no division.
+Tensor cumprod_dir(const Tensor& x, int64_t dim, bool reverse) {
+  return record("cumprod", scan_kernel(x, dim, reverse, true), {x}, kSaveInputs | kSaveOutput,
+                [dim, reverse](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0);
+    if (!is_grad_enabled() || x.dim() == 0) return {x.dim() == 0 ? g : cumprod_grad_kernel(g, x, dim, reverse)};
+    if (!any(eq(x.detach(), 0)).item()) return {cumsum_dir(g * s.output(), dim, !reverse) / x};
+    return {cumprod_grad_graph(g, x, dim, reverse)};
+  });
+}
+
+// Π_{j<i} x_j along dim (reverse: Π_{j>i} x_j), differentiable: a cumprod of x shifted by one.
+Tensor exclusive_cumprod(const Tensor& x, int64_t dim, bool reverse) {
+  const int64_t n = x.shape()[dim];
+  if (n == 0) return x;
+  Shape s = x.shape();
+  s[dim] = 1;
+  Tensor one = ones(s, x.dtype());
+  Tensor shifted = reverse ? cat({narrow(x, dim, 1, n - 1), one}, dim) : cat({one, narrow(x, dim, 0, n - 1)}, dim);
+  return cumprod_dir(shifted, dim, reverse);
+}
+
+Tensor int_input(const Tensor& x) { return x.dtype() == kBool ? convert(x, kInt64) : x; }
+
+}  // namespace
+
+// ---------------------------------------------------------------- std, std_mean, var_mean
+// std = sqrt(var)        dstd/dx = (x - mean) / ((N - correction) std), and 0 where std = 0 (as
+// PyTorch: a constant input has gradient 0, not nan)
+Tensor std(const Tensor& x, std::vector<int64_t> dims_in, double correction, bool keepdim) {
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "std: expected a floating tensor, got ",
+           dtype_name(x.dtype()));
+  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), "std");
+  int64_t n = 1;
+  for (int64_t d : dims) n *= x.shape()[d];
+  const double denom = std::max(0.0, n - correction);
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = sqrt(var(x, dims, correction, true));
+  }
+  Shape ks = y.shape();
+  if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));
+  return record("std", y, {x}, kSaveInputs | kSaveOutput,
+                [ks, dims, denom](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0), y = reshape(s.output(), ks);
+    Tensor gvar = where(eq(y, 0), 0.0, reshape(g, ks) / (y * 2));  // dL/dvar
+    return {gvar * (x - mean(x, dims, true)) * (2 / denom)};
+  });
+}
+
+std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims, double correction, bool keepdim) {
+  return {std(x, dims, correction, keepdim), mean(x, dims, keepdim)};
+}
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, std::vector<int64_t> dims, double correction, bool keepdim) {
+  return {var(x, dims, correction, keepdim), mean(x, dims, keepdim)};
+}
+
+// ---------------------------------------------------------------- prod
+// y = Π_dim x        dy/dx_i = Π_{j≠i} x_j = (Π_{j<i} x_j)(Π_{j>i} x_j): no division, so one or
+// several zeros in x give PyTorch's gradient, and the second derivative is exact as well.
+Tensor prod(const Tensor& x_in, int64_t dim, bool keepdim) {
+  Tensor x = int_input(x_in);
+  dim = normalize_dim(dim, x.dim(), "prod");
+  if (x.dim() == 0) return x_in.dtype() == kBool ? x : x.clone();
+  Tensor y = reduce(x, {dim}, Kind::Prod, "prod");
+  Shape ks = y.shape();
+  if (!keepdim) y = y.reshape(drop_shape(x.shape(), {dim}));
+  return record("prod", y, {x}, kSaveInputs, [dim, ks](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0);
+    return {reshape(g, ks) * exclusive_cumprod(x, dim, false) * exclusive_cumprod(x, dim, true)};
+  });
+}
+Tensor prod(const Tensor& x) {
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = reshape(prod(reshape(x, {-1}), 0, false), {});
+  }
+  return record("prod", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor flat = reshape(s.input(0), {-1});
+    return {reshape(g * exclusive_cumprod(flat, 0, false) * exclusive_cumprod(flat, 0, true), s.input_shape(0))};
+  });
+}
+
+// ---------------------------------------------------------------- cumsum, cumprod
+Tensor cumsum(const Tensor& x, int64_t dim) {
+  return cumsum_dir(int_input(x), normalize_dim(dim, x.dim(), "cumsum"), false);
+}
+Tensor cumprod(const Tensor& x, int64_t dim) {
+  return cumprod_dir(int_input(x), normalize_dim(dim, x.dim(), "cumprod"), false);
+}
+
+// ---------------------------------------------------------------- all, any
+// all: no element is 0; any: some element is not 0 (nan is not 0). bool results, no gradient.
+Tensor all(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  dims = reduce_dims(x, std::move(dims), "all");
+  return eq(sum(eq(x.detach(), 0), dims, keepdim), 0);
+}
+Tensor any(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  dims = reduce_dims(x, std::move(dims), "any");
+  return gt(sum(ne(x.detach(), 0), dims, keepdim), 0);
 }
 
 }  // namespace chainrule

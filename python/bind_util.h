@@ -93,5 +93,6 @@ void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, fu
 void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
 void bind_math(py::module_& m, py::class_<Tensor>& T);  // python/bind_math.cpp: elementwise math
 void bind_errors(py::module_& m);      // python/bind_errors.cpp: one-line TypeErrors for bad calls
+void bind_reduce(py::module_& m, py::class_<Tensor>& T);  // python/bind_reduce.cpp: reductions, scans, sorting
 
 }  // namespace chainrule::bind

@@ -586,43 +586,9 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   }, py::arg("condition"), py::arg("input"), py::arg("other"),
         "input where condition is true, else other (all broadcast). The gradient flows to the chosen side.");
 
-  // reductions
-  both("sum", [](const Tensor& x, py::object dim, bool keepdim) { return sum(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
-        "Sum over dim (int, tuple, or None for all). Example: x.sum(dim=1, keepdim=True).");
-  both("mean", [](const Tensor& x, py::object dim, bool keepdim) { return mean(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
-        "Mean over dim (int, tuple, or None for all). Floating tensors only.");
-  both("amax", [](const Tensor& x, py::object dim, bool keepdim) { return amax(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
-        "Max over dims; tied maxima share the gradient evenly.");
-  both("amin", [](const Tensor& x, py::object dim, bool keepdim) { return amin(x, dims_arg(dim), keepdim); }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
-        "Min over dims; tied minima share the gradient evenly.");
+  // reductions: python/bind_reduce.cpp
   m.def("_max_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return max(x, dim, keepdim); });
   m.def("_min_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return min(x, dim, keepdim); });
-  both("argmax", [](const Tensor& x, py::object dim, bool keepdim) {
-    return dim.is_none() ? argmax(x) : argmax(x, arg<int64_t>(dim, "argmax", "dim as an int"), keepdim);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
-        "Index of the max (int64): of the flattened tensor, or along dim. The first one wins ties.");
-  both("argmin", [](const Tensor& x, py::object dim, bool keepdim) {
-    return dim.is_none() ? argmin(x) : argmin(x, arg<int64_t>(dim, "argmin", "dim as an int"), keepdim);
-  }, py::arg("dim") = py::none(), py::arg("keepdim") = false,
-        "Index of the min (int64): of the flattened tensor, or along dim. The first one wins ties.");
-  both("var", [](const Tensor& x, py::object dim, py::object unbiased, py::object correction, bool keepdim) {
-    if (py::isinstance<py::bool_>(dim)) {  // x.var(False): torch's var(input, unbiased) overload
-      CR_CHECK(unbiased.is_none(), std::invalid_argument, "var: unbiased given twice");
-      unbiased = dim;
-      dim = py::none();
-    }
-    double c = 1.0;
-    if (!correction.is_none()) c = arg<double>(correction, "var", "correction to be a number");
-    else if (!unbiased.is_none()) c = arg<bool>(unbiased, "var", "unbiased to be a bool") ? 1.0 : 0.0;
-    return var(x, dims_arg(dim), c, keepdim);
-  }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::kw_only(),
-        py::arg("correction") = py::none(), py::arg("keepdim") = false,
-        "Variance: sum((x - mean)^2) / (N - correction); correction=1 (default) is the unbiased estimate.");
-  both("logsumexp", [](const Tensor& x, py::object dim, bool keepdim) { return logsumexp(x, dims_arg(dim), keepdim); }, py::arg("dim"), py::arg("keepdim") = false,
-        "log(sum(exp(x))) over dim, computed stably (logits of 1e4 are fine).");
-  both("softmax", [](const Tensor& x, int64_t dim) { py::gil_scoped_release r; return softmax(x, dim); }, py::arg("dim"),
-        "exp(x) / sum(exp(x)) along dim, computed stably. Example: cr.softmax(logits, dim=-1).");
-  both("log_softmax", [](const Tensor& x, int64_t dim) { py::gil_scoped_release r; return log_softmax(x, dim); }, py::arg("dim"), "x - logsumexp(x) along dim, computed stably.");
 
   // linear algebra
   both("matmul", [](const Tensor& a, const Tensor& b) { py::gil_scoped_release r; return matmul(a, b); }, py::arg("other"), R"doc(
@@ -734,6 +700,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   bind_optim(m);
   bind_math(m, T);  // elementwise math: python/bind_math.cpp
   bind_errors(m);
+  bind_reduce(m, T);  // reductions, scans and sorting (reduce helper)
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)

@@ -244,7 +244,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=N
     if end is None:
         start, end = 0, start
     if dtype is None:
-        ints = all(isinstance(v, (_Py_int, _np.integer)) for v in (start, end, step))
+        ints = _builtins.all(isinstance(v, (_Py_int, _np.integer)) for v in (start, end, step))
         dtype = int64 if ints else float32
     return _finish(_core._arange(_Py_float(start), _Py_float(end), _Py_float(step), dtype), requires_grad)
 
@@ -369,32 +369,63 @@ backends = _namespace(
 
 
 # Named like torch.return_types.max / min.
-_max_result = _collections.namedtuple("max", ["values", "indices"])  # type: ignore[name-match]
-_min_result = _collections.namedtuple("min", ["values", "indices"])  # type: ignore[name-match]
+def numel(input):
+    """The number of elements of a tensor."""
+    return input.numel()
 
 
-def max(input, dim=None, keepdim=False):
-    """The largest element; or, with ``dim``, a (values, indices) pair along it; or, with a tensor
-    as second argument, the elementwise maximum. The gradient goes to the chosen elements."""
+# ---- reductions, scans and sorting (reduce helper) ----
+from ._core import (  # noqa: E402,F401  (re-exported)
+    all,
+    any,
+    argsort,
+    cumprod,
+    cumsum,
+    median,
+    prod,
+    sort,
+    std,
+    std_mean,
+    topk,
+    var_mean,
+)
+
+return_types = _namespace("return_types", "Named (values, indices) results of max/min/median/sort/topk "
+                          "along a dim, as torch.return_types: r.values, r.indices, v, i = r.",
+                          **_core._return_types())
+
+
+def _dim_or_axis(dim, axis, op):
+    if axis is None:
+        return dim
+    if dim is not None:
+        raise TypeError(f"{op}(): got both dim and axis (axis is an alias of dim); pass one of them")
+    return axis
+
+
+def max(input, dim=None, keepdim=False, *, axis=None):
+    """The largest element; or, with ``dim`` (``axis`` is an alias), a named tuple
+    ``(values, indices)`` along it (``cr.return_types.max``); or, with a tensor as second argument,
+    the elementwise maximum. The gradient goes to the chosen elements (nan counts as the largest).
+
+    Example: ``v, i = cr.max(x, dim=1)``."""
+    dim = _dim_or_axis(dim, axis, "max")
     if dim is None:
         return amax(input)
     if isinstance(dim, Tensor):
         return maximum(input, dim)
-    return _max_result(*_core._max_dim(input, dim, keepdim))
+    return return_types.max(*_core._max_dim(input, dim, keepdim))
 
 
-def min(input, dim=None, keepdim=False):
-    """The smallest element; or, with ``dim``, a (values, indices) pair; or the elementwise minimum."""
+def min(input, dim=None, keepdim=False, *, axis=None):
+    """The smallest element; or, with ``dim`` (``axis`` is an alias), a named tuple
+    ``(values, indices)`` (``cr.return_types.min``); or the elementwise minimum with a tensor."""
+    dim = _dim_or_axis(dim, axis, "min")
     if dim is None:
         return amin(input)
     if isinstance(dim, Tensor):
         return minimum(input, dim)
-    return _min_result(*_core._min_dim(input, dim, keepdim))
-
-
-def numel(input):
-    """The number of elements of a tensor."""
-    return input.numel()
+    return return_types.min(*_core._min_dim(input, dim, keepdim))
 
 
 _install(Tensor, max=max, min=min)

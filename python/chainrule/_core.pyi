@@ -10,7 +10,7 @@ import typing_extensions
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'allclose', 'amax', 'amin', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'conv2d', 'copysign', 'cos', 'cosh', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'fold', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'round', 'rsqrt', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'transpose', 'trunc', 'unfold', 'unsqueeze', 'var', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'conv2d', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'diagonal', 'div', 'double', 'dtype', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'fold', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_num_threads', 'gt', 'index_add', 'index_select', 'int64', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'matmul', 'max_pool2d', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'narrow', 'narrow_slice', 'ne', 'neg', 'one_hot', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'round', 'rsqrt', 'scatter_add', 'select', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'topk', 'transpose', 'trunc', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -101,15 +101,19 @@ class Tensor:
     """
     __array_priority__: typing.ClassVar[int] = 1000
     @staticmethod
-    def max(input, dim = None, keepdim = False):
+    def max(input, dim = None, keepdim = False, *, axis = None):
         """
-        The largest element; or, with ``dim``, a (values, indices) pair along it; or, with a tensor
-            as second argument, the elementwise maximum. The gradient goes to the chosen elements.
+        The largest element; or, with ``dim`` (``axis`` is an alias), a named tuple
+            ``(values, indices)`` along it (``cr.return_types.max``); or, with a tensor as second argument,
+            the elementwise maximum. The gradient goes to the chosen elements (nan counts as the largest).
+        
+            Example: ``v, i = cr.max(x, dim=1)``.
         """
     @staticmethod
-    def min(input, dim = None, keepdim = False):
+    def min(input, dim = None, keepdim = False, *, axis = None):
         """
-        The smallest element; or, with ``dim``, a (values, indices) pair; or the elementwise minimum.
+        The smallest element; or, with ``dim`` (``axis`` is an alias), a named tuple
+            ``(values, indices)`` (``cr.return_types.min``); or the elementwise minimum with a tensor.
         """
     def __abs__(self) -> Tensor:
         ...
@@ -257,17 +261,25 @@ class Tensor:
         """
         self += alpha * other, in place.
         """
+    def all(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
+        """
+        True where every element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (nan counts as nonzero, an empty tensor gives True). Example: cr.all(cr.tensor([1, 0])) -> False.
+        """
     def allclose(self, other: Tensor, rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05, atol: typing.SupportsFloat | typing.SupportsIndex = 1e-08, equal_nan: builtins.bool = False) -> builtins.bool:
         """
         True if isclose holds everywhere (a Python bool). Example: cr.allclose(x, x + 1e-9) -> True.
         """
-    def amax(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def amax(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
-        Max over dims; tied maxima share the gradient evenly.
+        Max over dims (axis= is an alias); tied maxima share the gradient evenly. Example: cr.amax(x, dim=(0, 1)).
         """
-    def amin(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def amin(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
-        Min over dims; tied minima share the gradient evenly.
+        Min over dims (axis= is an alias); tied minima share the gradient evenly.
+        """
+    def any(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
+        """
+        True where some element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (an empty tensor gives False). Example: cr.any(cr.tensor([0., 2.])) -> True.
         """
     def arccos(self) -> Tensor:
         """
@@ -297,13 +309,17 @@ class Tensor:
         """
         Alias of atanh.
         """
-    def argmax(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def argmax(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
-        Index of the max (int64): of the flattened tensor, or along dim. The first one wins ties.
+        Index of the max (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties; nan counts as the largest.
         """
-    def argmin(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def argmin(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
-        Index of the min (int64): of the flattened tensor, or along dim. The first one wins ties.
+        Index of the min (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties.
+        """
+    def argsort(self, dim: typing.Any = None, descending: builtins.bool = False, *, stable: builtins.bool = False, axis: typing.Any = None) -> Tensor:
+        """
+        The indices that sort input along dim (sort(...).indices; int64, not differentiable). Example: cr.argsort(cr.tensor([3., 1., 2.])) -> [1, 2, 0].
         """
     def asin(self) -> Tensor:
         """
@@ -425,6 +441,14 @@ class Tensor:
         """
         Always raises: chainrule runs on the CPU only (write ``.to(device)`` with
             ``device = 'cuda' if cr.cuda.is_available() else 'cpu'`` for code that runs on both).
+        """
+    def cumprod(self, dim: typing.Any = None, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
+        """
+        Running products along dim (axis= is an alias): y_i = x_0 * ... * x_i. bool/int64 -> int64. d y_k / d x_i = prod_{j <= k, j != i} x_j (exact with zeros in x, also the second derivative). Example: cr.cumprod(cr.tensor([1., 2., 3.]), 0) -> [1., 2., 6.].
+        """
+    def cumsum(self, dim: typing.Any = None, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
+        """
+        Running sums along dim (axis= is an alias): y_i = x_0 + ... + x_i. bool/int64 -> int64. The gradient is the running sum of the output gradient from the other end. Example: cr.cumsum(cr.tensor([1, 2, 3]), 0) -> [1, 3, 6].
         """
     def data_ptr(self) -> builtins.int:
         """
@@ -624,9 +648,9 @@ class Tensor:
         """
         self = ln(self), in place (float tensors).
         """
-    def log_softmax(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+    def log_softmax(self, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
         """
-        x - logsumexp(x) along dim, computed stably.
+        x - logsumexp(x) along dim (axis= is an alias), computed stably.
         """
     def logical_and(self, other: Tensor) -> Tensor:
         """
@@ -640,9 +664,9 @@ class Tensor:
         """
         Elementwise or -> bool tensor.
         """
-    def logsumexp(self, dim: typing.Any, keepdim: builtins.bool = False) -> Tensor:
+    def logsumexp(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
-        log(sum(exp(x))) over dim, computed stably (logits of 1e4 are fine).
+        log(sum(exp(x))) over dim (axis= is an alias), computed stably (logits of 1e4 are fine). Its gradient is softmax(x).
         """
     def long(self) -> Tensor:
         """
@@ -661,9 +685,16 @@ class Tensor:
         """
         Elementwise max of two tensors (ties split the gradient evenly).
         """
-    def mean(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def mean(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
         """
-        Mean over dim (int, tuple, or None for all). Floating tensors only.
+        Mean over dim (int, tuple, or None for all; axis= is an alias). Floating tensors only (or give dtype=). d/dx = 1/N. Example: x.mean(0).
+        """
+    def median(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> typing.Any:
+        """
+        Median: of all elements, the lower median (the element of rank (N - 1) // 2) as a 0-d tensor, nan if
+        any element is nan; with dim (axis= is an alias), a named tuple (values, indices) along it.
+        The gradient goes to the selected element (tied medians of the whole tensor share it evenly).
+        Example: cr.median(cr.tensor([3., 1., 2., 4.])) -> 2.
         """
     def minimum(self, other: Tensor) -> Tensor:
         """
@@ -746,6 +777,12 @@ class Tensor:
     def pow(self, exponent: typing.Any) -> Tensor:
         """
         input ** exponent elementwise; either may be a number. d/dx x^p = p x^(p-1).
+        """
+    def prod(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
+        """
+        Product of all elements, or along one dim (axis= is an alias). bool/int64 -> int64; an empty product is 1.
+        d/dx_i = prod_{j != i} x_j, computed without division, so inputs with one or several zeros get
+        exact first and second derivatives. Example: cr.prod(cr.tensor([2., 3., 4.])) -> 24.
         """
     def reciprocal(self) -> Tensor:
         """
@@ -837,13 +874,21 @@ class Tensor:
         """
         The shape (a tuple), or the size of one dim.
         """
-    def softmax(self, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+    def softmax(self, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
         """
-        exp(x) / sum(exp(x)) along dim, computed stably. Example: cr.softmax(logits, dim=-1).
+        exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably. Example: cr.softmax(logits, dim=-1).
         """
     def softplus(self, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, threshold: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> Tensor:
         """
         log(1 + e^(beta x)) / beta (x itself where beta x > threshold). Its derivative is sigmoid(beta x).
+        """
+    def sort(self, dim: typing.Any = None, descending: builtins.bool = False, *, stable: builtins.bool = False, axis: typing.Any = None) -> typing.Any:
+        """
+        Sorts along dim (default -1; axis= is an alias): a named tuple (values, indices) with
+        values == x.gather(dim, indices). nan sorts as the largest value. Ties keep their input order
+        (always stable; torch's stable=False may order ties differently in lines longer than 16).
+        The gradient goes back to each value's original position.
+        Example: cr.sort(cr.tensor([3., 1., 2.])).indices -> [1, 2, 0].
         """
     def split(self, split_size_or_sections: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
@@ -869,6 +914,13 @@ class Tensor:
         """
         Removes dims of size 1 (all, or just dim).
         """
+    def std(self, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> Tensor:
+        """
+        Standard deviation sqrt(sum((x - mean)^2) / (N - correction)) over dim (axis= is an alias).
+        correction=1 (the default; unbiased=True) or x.std(False) for the biased estimate.
+        d/dx = (x - mean) / ((N - correction) std), and 0 where std = 0 (as PyTorch); nan when N <= correction.
+        Example: cr.std(cr.tensor([1., 2., 3., 4.])) -> 1.2910.
+        """
     def storage_offset(self) -> builtins.int:
         """
         Where this view's first element sits in the shared storage, in elements.
@@ -885,9 +937,9 @@ class Tensor:
         """
         self -= alpha * other, in place.
         """
-    def sum(self, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def sum(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
         """
-        Sum over dim (int, tuple, or None for all). Example: x.sum(dim=1, keepdim=True).
+        Sum over dim (int, tuple, or None for all; axis= is an alias). bool/int64 sum to int64; dtype= converts first. d/dx = 1. Example: x.sum(dim=1, keepdim=True).
         """
     def sum_to(self, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
         """
@@ -923,6 +975,13 @@ class Tensor:
         """
         The data as (nested lists of) Python numbers.
         """
+    def topk(self, k: typing.SupportsInt | typing.SupportsIndex, dim: typing.Any = None, largest: builtins.bool = True, sorted: builtins.bool = True, *, axis: typing.Any = None) -> typing.Any:
+        """
+        The k largest (largest=False: smallest) elements along dim (default -1; axis= is an alias), as a
+        named tuple (values, indices); nan counts as the largest. k outside [0, size] raises RuntimeError.
+        The gradient goes to the selected positions. Example: cr.topk(cr.tensor([1., 5., 3.]), 2) ->
+        values [5., 3.], indices [1, 2].
+        """
     def transpose(self, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
         """
         Swaps two dims.
@@ -952,9 +1011,9 @@ class Tensor:
         """
         Inserts a dim of size 1 at dim.
         """
-    def var(self, dim: typing.Any = None, unbiased: typing.Any = None, *, correction: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def var(self, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> Tensor:
         """
-        Variance: sum((x - mean)^2) / (N - correction); correction=1 (default) is the unbiased estimate.
+        Variance: sum((x - mean)^2) / (N - correction); correction=1 (default, or unbiased=True) is the unbiased estimate, x.var(False) the biased one. d/dx = 2 (x - mean) / (N - correction).
         """
     def view(self, *args) -> Tensor:
         """
@@ -1759,6 +1818,8 @@ def _randint(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.Suppo
     ...
 def _randn(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
     ...
+def _return_types() -> dict:
+    ...
 def _set_explain(arg0: typing.Any) -> None:
     ...
 def _set_grad_enabled(arg0: builtins.bool) -> None:
@@ -1793,17 +1854,25 @@ def add(input: Tensor, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
     """
     input + alpha * other, broadcasting. Example: cr.add(x, y, alpha=2).
     """
+def all(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
+    """
+    True where every element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (nan counts as nonzero, an empty tensor gives True). Example: cr.all(cr.tensor([1, 0])) -> False.
+    """
 def allclose(input: Tensor, other: Tensor, rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05, atol: typing.SupportsFloat | typing.SupportsIndex = 1e-08, equal_nan: builtins.bool = False) -> builtins.bool:
     """
     True if isclose holds everywhere (a Python bool). Example: cr.allclose(x, x + 1e-9) -> True.
     """
-def amax(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+def amax(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
-    Max over dims; tied maxima share the gradient evenly.
+    Max over dims (axis= is an alias); tied maxima share the gradient evenly. Example: cr.amax(x, dim=(0, 1)).
     """
-def amin(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+def amin(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
-    Min over dims; tied minima share the gradient evenly.
+    Min over dims (axis= is an alias); tied minima share the gradient evenly.
+    """
+def any(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
+    """
+    True where some element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (an empty tensor gives False). Example: cr.any(cr.tensor([0., 2.])) -> True.
     """
 def arccos(input: Tensor) -> Tensor:
     """
@@ -1833,13 +1902,17 @@ def arctanh(input: Tensor) -> Tensor:
     """
     Alias of atanh.
     """
-def argmax(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+def argmax(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
-    Index of the max (int64): of the flattened tensor, or along dim. The first one wins ties.
+    Index of the max (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties; nan counts as the largest.
     """
-def argmin(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+def argmin(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
-    Index of the min (int64): of the flattened tensor, or along dim. The first one wins ties.
+    Index of the min (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties.
+    """
+def argsort(input: Tensor, dim: typing.Any = None, descending: builtins.bool = False, *, stable: builtins.bool = False, axis: typing.Any = None) -> Tensor:
+    """
+    The indices that sort input along dim (sort(...).indices; int64, not differentiable). Example: cr.argsort(cr.tensor([3., 1., 2.])) -> [1, 2, 0].
     """
 def asin(input: Tensor) -> Tensor:
     """
@@ -1920,6 +1993,14 @@ def cos(input: Tensor) -> Tensor:
 def cosh(input: Tensor) -> Tensor:
     """
     cosh x elementwise. d/dx cosh x = sinh x. Example: cr.cosh(cr.tensor([0.])) -> [1.].
+    """
+def cumprod(input: Tensor, dim: typing.Any = None, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
+    """
+    Running products along dim (axis= is an alias): y_i = x_0 * ... * x_i. bool/int64 -> int64. d y_k / d x_i = prod_{j <= k, j != i} x_j (exact with zeros in x, also the second derivative). Example: cr.cumprod(cr.tensor([1., 2., 3.]), 0) -> [1., 2., 6.].
+    """
+def cumsum(input: Tensor, dim: typing.Any = None, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
+    """
+    Running sums along dim (axis= is an alias): y_i = x_0 + ... + x_i. bool/int64 -> int64. The gradient is the running sum of the output gradient from the other end. Example: cr.cumsum(cr.tensor([1, 2, 3]), 0) -> [1, 3, 6].
     """
 def diagonal(input: Tensor, offset: typing.SupportsInt | typing.SupportsIndex = 0, dim1: typing.SupportsInt | typing.SupportsIndex = 0, dim2: typing.SupportsInt | typing.SupportsIndex = 1) -> Tensor:
     """
@@ -2077,9 +2158,9 @@ def log2(input: Tensor) -> Tensor:
     """
     Base-2 log. d/dx = 1/(x ln 2). Example: cr.log2(cr.tensor([8.])) -> [3.].
     """
-def log_softmax(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+def log_softmax(input: Tensor, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
     """
-    x - logsumexp(x) along dim, computed stably.
+    x - logsumexp(x) along dim (axis= is an alias), computed stably.
     """
 def logical_and(input: Tensor, other: Tensor) -> Tensor:
     """
@@ -2093,9 +2174,9 @@ def logical_or(input: Tensor, other: Tensor) -> Tensor:
     """
     Elementwise or -> bool tensor.
     """
-def logsumexp(input: Tensor, dim: typing.Any, keepdim: builtins.bool = False) -> Tensor:
+def logsumexp(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
-    log(sum(exp(x))) over dim, computed stably (logits of 1e4 are fine).
+    log(sum(exp(x))) over dim (axis= is an alias), computed stably (logits of 1e4 are fine). Its gradient is softmax(x).
     """
 def lt(input: Tensor, other: typing.Any) -> Tensor:
     """
@@ -2118,9 +2199,16 @@ def maximum(input: Tensor, other: Tensor) -> Tensor:
     """
     Elementwise max of two tensors (ties split the gradient evenly).
     """
-def mean(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+def mean(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
     """
-    Mean over dim (int, tuple, or None for all). Floating tensors only.
+    Mean over dim (int, tuple, or None for all; axis= is an alias). Floating tensors only (or give dtype=). d/dx = 1/N. Example: x.mean(0).
+    """
+def median(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> typing.Any:
+    """
+    Median: of all elements, the lower median (the element of rank (N - 1) // 2) as a 0-d tensor, nan if
+    any element is nan; with dim (axis= is an alias), a named tuple (values, indices) along it.
+    The gradient goes to the selected element (tied medians of the whole tensor share it evenly).
+    Example: cr.median(cr.tensor([3., 1., 2., 4.])) -> 2.
     """
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """
@@ -2161,6 +2249,12 @@ def permute(input: Tensor, dims: collections.abc.Sequence[typing.SupportsInt | t
 def pow(input: typing.Any, exponent: typing.Any) -> Tensor:
     """
     input ** exponent elementwise; either may be a number. d/dx x^p = p x^(p-1).
+    """
+def prod(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
+    """
+    Product of all elements, or along one dim (axis= is an alias). bool/int64 -> int64; an empty product is 1.
+    d/dx_i = prod_{j != i} x_j, computed without division, so inputs with one or several zeros get
+    exact first and second derivatives. Example: cr.prod(cr.tensor([2., 3., 4.])) -> 24.
     """
 def randperm(n: typing.SupportsInt | typing.SupportsIndex, *, seed: typing.Any = None) -> Tensor:
     """
@@ -2218,13 +2312,21 @@ def sinh(input: Tensor) -> Tensor:
     """
     sinh x elementwise. d/dx sinh x = cosh x. Example: cr.sinh(cr.tensor([0.])) -> [0.].
     """
-def softmax(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
+def softmax(input: Tensor, dim: typing.Any = None, *, axis: typing.Any = None) -> Tensor:
     """
-    exp(x) / sum(exp(x)) along dim, computed stably. Example: cr.softmax(logits, dim=-1).
+    exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably. Example: cr.softmax(logits, dim=-1).
     """
 def softplus(input: Tensor, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, threshold: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> Tensor:
     """
     log(1 + e^(beta x)) / beta (x itself where beta x > threshold). Its derivative is sigmoid(beta x).
+    """
+def sort(input: Tensor, dim: typing.Any = None, descending: builtins.bool = False, *, stable: builtins.bool = False, axis: typing.Any = None) -> typing.Any:
+    """
+    Sorts along dim (default -1; axis= is an alias): a named tuple (values, indices) with
+    values == x.gather(dim, indices). nan sorts as the largest value. Ties keep their input order
+    (always stable; torch's stable=False may order ties differently in lines longer than 16).
+    The gradient goes back to each value's original position.
+    Example: cr.sort(cr.tensor([3., 1., 2.])).indices -> [1, 2, 0].
     """
 def split(input: Tensor, split_size_or_sections: typing.Any, dim: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
     """
@@ -2246,13 +2348,24 @@ def stack(tensors: collections.abc.Sequence[Tensor], dim: typing.SupportsInt | t
     """
     Stacks same-shaped tensors along a new dim.
     """
+def std(input: Tensor, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> Tensor:
+    """
+    Standard deviation sqrt(sum((x - mean)^2) / (N - correction)) over dim (axis= is an alias).
+    correction=1 (the default; unbiased=True) or x.std(False) for the biased estimate.
+    d/dx = (x - mean) / ((N - correction) std), and 0 where std = 0 (as PyTorch); nan when N <= correction.
+    Example: cr.std(cr.tensor([1., 2., 3., 4.])) -> 1.2910.
+    """
+def std_mean(input: Tensor, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> tuple[Tensor, Tensor]:
+    """
+    (std, mean) over dim as a tuple, with std's arguments. Example: s, m = cr.std_mean(x, dim=0).
+    """
 def sub(input: Tensor, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
     """
     input - alpha * other, broadcasting.
     """
-def sum(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+def sum(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
     """
-    Sum over dim (int, tuple, or None for all). Example: x.sum(dim=1, keepdim=True).
+    Sum over dim (int, tuple, or None for all; axis= is an alias). bool/int64 sum to int64; dtype= converts first. d/dx = 1. Example: x.sum(dim=1, keepdim=True).
     """
 def sum_to(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
@@ -2265,6 +2378,13 @@ def tan(input: Tensor) -> Tensor:
 def tanh(input: Tensor) -> Tensor:
     """
     tanh x elementwise. d/dx tanh x = 1 - tanh(x)^2.
+    """
+def topk(input: Tensor, k: typing.SupportsInt | typing.SupportsIndex, dim: typing.Any = None, largest: builtins.bool = True, sorted: builtins.bool = True, *, axis: typing.Any = None) -> typing.Any:
+    """
+    The k largest (largest=False: smallest) elements along dim (default -1; axis= is an alias), as a
+    named tuple (values, indices); nan counts as the largest. k outside [0, size] raises RuntimeError.
+    The gradient goes to the selected positions. Example: cr.topk(cr.tensor([1., 5., 3.]), 2) ->
+    values [5., 3.], indices [1, 2].
     """
 def transpose(input: Tensor, dim0: typing.SupportsInt | typing.SupportsIndex, dim1: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
@@ -2282,9 +2402,13 @@ def unsqueeze(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex) -> 
     """
     Inserts a dim of size 1 at dim.
     """
-def var(input: Tensor, dim: typing.Any = None, unbiased: typing.Any = None, *, correction: typing.Any = None, keepdim: builtins.bool = False) -> Tensor:
+def var(input: Tensor, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> Tensor:
     """
-    Variance: sum((x - mean)^2) / (N - correction); correction=1 (default) is the unbiased estimate.
+    Variance: sum((x - mean)^2) / (N - correction); correction=1 (default, or unbiased=True) is the unbiased estimate, x.var(False) the biased one. d/dx = 2 (x - mean) / (N - correction).
+    """
+def var_mean(input: Tensor, dim: typing.Any = None, unbiased: typing.Any = None, keepdim: builtins.bool = False, *, correction: typing.Any = None, axis: typing.Any = None) -> tuple[Tensor, Tensor]:
+    """
+    (var, mean) over dim as a tuple, with var's arguments. Example: v, m = cr.var_mean(x, 1, keepdim=True).
     """
 def where(condition: Tensor, input: typing.Any, other: typing.Any) -> Tensor:
     """

@@ -760,6 +760,143 @@ op("F_avg_pool2d_divisor", lambda x: CF.avg_pool2d(x, (2, 3), stride=1, padding=
    second_order=False)
 op("F_avg_pool2d_times_x", lambda x: CF.avg_pool2d(x * x, 2, ceil_mode=True),
    lambda x: TF.avg_pool2d(x * x, 2, ceil_mode=True), [S((1, 2, 5, 5))])
+# ------------------------------------------------------------------------------ reductions, scans, sorting (reduce helper)
+# std: at zero variance the gradient is 0 by PyTorch's convention (finite differences can't see it)
+STD_ZERO_VAR = S(V([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]]), id="zero_var", check="grad")
+op("std", cr.std, torch.std, VAR_SHAPES)
+op("std_dim1", lambda x: cr.std(x, 1), lambda x: torch.std(x, 1), [S((3, 4)), S((2, 3, 4)), STD_ZERO_VAR])
+op("std_unbiased_false", lambda x: cr.std(x, False), lambda x: torch.std(x, False), VAR_SHAPES)
+op("std_method_c0_keepdim", lambda x: x.std(dim=(0, 2), correction=0, keepdim=True),
+   lambda x: x.std(dim=(0, 2), correction=0, keepdim=True), RED3)
+op("std_positional_keepdim", lambda x: cr.std(x, 0, False, True), lambda x: torch.std(x, 0, False, True),
+   [S((3, 4)), STD_ZERO_VAR])
+op("std_axis", lambda x: cr.std(x, axis=-1), lambda x: torch.std(x, axis=-1), [S((3, 4)), STD_ZERO_VAR])
+op("std_mean", lambda x: cr.std_mean(x, 1), lambda x: torch.std_mean(x, 1), [S((3, 4)), S((2, 3, 4))])
+op("std_mean_all_c0", lambda x: cr.std_mean(x, correction=0), lambda x: torch.std_mean(x, correction=0),
+   VAR_SHAPES)
+op("var_mean", lambda x: cr.var_mean(x, 0, keepdim=True), lambda x: torch.var_mean(x, 0, keepdim=True),
+   [S((3, 4)), S((2, 3, 4))])
+op("var_mean_unbiased_false", lambda x: cr.var_mean(x, False), lambda x: torch.var_mean(x, False), VAR_SHAPES)
+op("var_axis", lambda x: cr.var(x, axis=1), lambda x: torch.var(x, axis=1), [S((3, 4))])
+
+# prod: zeros (one, several) have exact gradients and second derivatives (prod is a polynomial)
+PROD_ZEROS = [S(V([2.0, 0.0, 3.0, -1.5]), id="one_zero"), S(V([0.0, 2.0, 0.0, 3.0]), id="two_zeros"),
+              S(V([0.0, 0.0]), id="all_zeros")]
+PROD_ROWS = [S(V([[0.0, 2.0, 3.0], [1.5, 0.0, 0.0], [2.0, -3.0, 0.5]]), id="zero_rows")]
+op("prod", cr.prod, torch.prod, UNARY_SHAPES[:3] + PROD_ZEROS)
+op("prod_method", lambda x: x.prod(), lambda x: x.prod(), MATRIX + PROD_ZEROS)
+op("prod_dim1", lambda x: cr.prod(x, 1), lambda x: torch.prod(x, 1), [S((3, 4)), S((2, 3, 4))] + PROD_ROWS)
+op("prod_dim0_keepdim", lambda x: x.prod(0, keepdim=True), lambda x: x.prod(0, keepdim=True),
+   [S((3, 4)), S((5,))] + PROD_ROWS)
+op("prod_axis_neg1", lambda x: cr.prod(x, axis=-1), lambda x: torch.prod(x, axis=-1), [S((2, 3, 4))] + PROD_ROWS)
+op("prod_0d", lambda x: cr.prod(x, 0), lambda x: torch.prod(x, 0), [S(())], second_order=False)
+op("prod_0d_all", cr.prod, torch.prod, [S(())], second_order=False)
+op("prod_int", cr.prod, torch.prod, [S(I([[3, -2], [1, 4]])), S(I([]), id="empty")], differentiable=False)
+op("prod_bool_dim", lambda x: cr.prod(x, 0), lambda x: torch.prod(x, 0),
+   [S(B([[True, False], [True, True]]))], differentiable=False)
+op("prod_dtype", lambda x: cr.prod(x, 1, dtype=cr.float64), lambda x: torch.prod(x, 1, dtype=torch.float64),
+   [S(I([[3, -2], [1, 4]]))], differentiable=False)
+
+# cumsum / cumprod
+SCAN_ZEROS = [S(V([2.0, 0.0, 3.0, -1.5, 0.5]), id="one_zero"), S(V([1.5, 0.0, 2.0, 0.0, 3.0]), id="two_zeros"),
+              S(V([0.0, 2.0, 3.0]), id="zero_first"), S(V([2.0, 3.0, 0.0]), id="zero_last")]
+op("cumsum_dim1", lambda x: cr.cumsum(x, 1), lambda x: torch.cumsum(x, 1), [S((3, 4)), S((2, 3, 4))],
+   second_order=False)
+op("cumsum_neg1", lambda x: x.cumsum(-1), lambda x: x.cumsum(-1), [S((5,)), S((2, 3, 4)), S(())],
+   second_order=False)
+op("cumsum_axis0", lambda x: cr.cumsum(x, axis=0), lambda x: torch.cumsum(x, axis=0), [S((3, 4))],
+   second_order=False)
+op("cumsum_int", lambda x: cr.cumsum(x, 0), lambda x: torch.cumsum(x, 0),
+   [S(I([3, -2, 5])), S(I([[1, 2], [3, 4]]))], differentiable=False)
+op("cumsum_bool", lambda x: cr.cumsum(x, -1), lambda x: torch.cumsum(x, -1),
+   [S(B([[True, False, True]]))], differentiable=False)
+op("cumsum_dtype", lambda x: cr.cumsum(x, 0, dtype=cr.float32), lambda x: torch.cumsum(x, 0, dtype=torch.float32),
+   [S(I([3, -2, 5]))], differentiable=False)
+op("cumprod", lambda x: cr.cumprod(x, -1), lambda x: torch.cumprod(x, -1), [S((5,)), S((3, 4))] + SCAN_ZEROS)
+op("cumprod_0d", lambda x: cr.cumprod(x, 0), lambda x: torch.cumprod(x, 0), [S(())], second_order=False)
+op("cumprod_dim0", lambda x: x.cumprod(0), lambda x: x.cumprod(0),
+   [S((3, 4)), S((2, 3, 4)), S(V([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0], [2.0, 1.5]]), id="zeros")])
+op("cumprod_axis1", lambda x: cr.cumprod(x, axis=1), lambda x: torch.cumprod(x, axis=1), [S((2, 3, 4))] + PROD_ROWS)
+op("cumprod_int", lambda x: cr.cumprod(x, 0), lambda x: torch.cumprod(x, 0),
+   [S(I([3, -2, 5])), S(B([True, True, False]))], differentiable=False)
+
+# all / any: bool results (float inputs: 0 is false, nan is true)
+BOOLISH = [S(V([[1.0, 0.0, 2.0], [3.0, -1.0, float("nan")]]), id="zeros_nan"), S((3, 4)), S(())]
+op("all", cr.all, torch.all, BOOLISH + [S(B([True, False])), S(I([1, 2, 3])), S(V([]), id="empty")],
+   differentiable=False)
+op("any", cr.any, torch.any, BOOLISH + [S(B([False, False])), S(I([0, 0, 3])), S(V([]), id="empty")],
+   differentiable=False)
+op("all_dim1", lambda x: x.all(1), lambda x: x.all(1), BOOLISH[:1], differentiable=False)
+op("any_dims_keepdim", lambda x: cr.any(x, dim=(0, 2), keepdim=True),
+   lambda x: torch.any(x, dim=(0, 2), keepdim=True), [S(B(shape=(2, 3, 4)))], differentiable=False)
+op("all_axis0", lambda x: cr.all(x, axis=0), lambda x: torch.all(x, axis=0), [S(I([[1, 0], [2, 3]]))],
+   differentiable=False)
+op("any_axis0", lambda x: x.any(axis=0), lambda x: x.any(axis=0), [S(I([[1, 0], [0, 0]]))],
+   differentiable=False)
+
+# median (ties: PyTorch's convention, checked against torch only)
+MED_TIES = S(V([[1.0, 3.0, 3.0, 3.0], [2.0, 2.0, 0.0, 2.0]]), id="ties", check="grad")
+MED_NAN = S(V([[1.0, float("nan"), 3.0], [2.0, 0.0, -1.0]]), id="nan", check="grad")
+op("median", cr.median, torch.median, UNARY_SHAPES + [S((4,)), MED_TIES, MED_NAN], second_order=False)
+op("median_dim1", lambda x: cr.median(x, 1), lambda x: torch.median(x, 1),
+   [S((3, 4)), S((3, 5)), S((2, 3, 4)), MED_TIES, MED_NAN], second_order=False)
+op("median_dim0_keepdim", lambda x: x.median(0, keepdim=True), lambda x: x.median(0, keepdim=True),
+   [S((4, 3)), S(()), MED_TIES], second_order=False)
+op("median_axis", lambda x: cr.median(x, axis=-1).values, lambda x: torch.median(x, axis=-1).values,
+   [S((3, 4))], second_order=False)
+op("median_int", lambda x: cr.median(x, 0), lambda x: torch.median(x, 0), [S(I([[4, 1], [2, 2], [3, 9]]))],
+   differentiable=False)
+
+# sort / argsort / topk: values are x gathered at the indices (the gradient scatters back)
+SORT_TIES = S(V([[2.0, 1.0, 2.0, 1.0, 2.0], [0.0, 0.0, 0.0, 0.0, 0.0]]), id="ties", check="grad")
+SORT_SPECIAL = S(V([[2.0, float("nan"), -float("inf"), 1.0, float("inf")], [0.0, -0.0, 3.0, float("nan"), 1.0]]),
+                 id="nan_inf", check="grad")
+op("sort", cr.sort, torch.sort, [S((3, 5)), S((7,)), S(()), SORT_SPECIAL], second_order=False)
+op("sort_stable_ties", lambda x: cr.sort(x, stable=True), lambda x: torch.sort(x, stable=True),
+   [SORT_TIES, S(V(np.tile([1.0, 0.0, 1.0], 11)), id="ties33", check="grad")], second_order=False)
+op("sort_desc_stable_ties", lambda x: cr.sort(x, descending=True, stable=True),
+   lambda x: torch.sort(x, descending=True, stable=True), [SORT_TIES, SORT_SPECIAL], second_order=False)
+op("sort_dim0_desc", lambda x: x.sort(0, True), lambda x: x.sort(0, True), [S((4, 3)), S((2, 3, 4))],
+   second_order=False)
+op("sort_axis", lambda x: cr.sort(x, axis=0).values, lambda x: torch.sort(x, axis=0).values, [S((4, 3))],
+   second_order=False)
+op("sort_int", lambda x: cr.sort(x, stable=True), lambda x: torch.sort(x, stable=True),
+   [S(I([[3, 1, 3, 2], [0, 0, -1, 5]])), S(B([True, False, True]))], differentiable=False)
+op("argsort", cr.argsort, torch.argsort, [S((3, 5)), S((7,)), S(())], differentiable=False)
+op("argsort_stable_desc", lambda x: cr.argsort(x, dim=0, descending=True, stable=True),
+   lambda x: torch.argsort(x, dim=0, descending=True, stable=True),
+   [S(V([[1.0, 2.0], [1.0, float("nan")], [3.0, 2.0], [1.0, 2.0]]), id="ties_nan")], differentiable=False)
+op("topk2", lambda x: cr.topk(x, 2), lambda x: torch.topk(x, 2), [S((3, 5)), S((7,)), SORT_TIES, SORT_SPECIAL],
+   second_order=False)
+op("topk_smallest_dim0", lambda x: x.topk(3, dim=0, largest=False), lambda x: x.topk(3, dim=0, largest=False),
+   [S((4, 3)), S((5, 2, 3))], second_order=False)
+op("topk_unsorted", lambda x: cr.topk(x, 3, sorted=False), lambda x: torch.topk(x, 3, sorted=False),
+   [S((6,)), S((2, 9))], second_order=False)
+op("topk_partial_sort", lambda x: cr.topk(x, 2), lambda x: torch.topk(x, 2),
+   [S((130,)), S(V(np.tile([1.0, 3.0, 3.0, 2.0], 40)), id="ties160", check="grad")], second_order=False)
+op("topk_k_all_axis", lambda x: cr.topk(x, 4, axis=1).values, lambda x: torch.topk(x, 4, axis=1).values,
+   [S((3, 4))], second_order=False)
+op("topk_k0", lambda x: cr.topk(x, 0), lambda x: torch.topk(x, 0), [S((3, 4))], second_order=False)
+op("topk_0d", lambda x: cr.topk(x, 1), lambda x: torch.topk(x, 1), [S(())], second_order=False)
+
+# axis= as an alias of dim= in the reductions that had dim= already
+op("sum_axis", lambda x: cr.sum(x, axis=(0, 2)), lambda x: torch.sum(x, axis=(0, 2)), RED3, second_order=False)
+op("sum_dtype", lambda x: x.sum(0, dtype=cr.float64), lambda x: x.sum(0, dtype=torch.float64),
+   [S(I([[1, 2], [3, 4]]))], differentiable=False)
+op("mean_axis", lambda x: x.mean(axis=1, keepdim=True), lambda x: x.mean(axis=1, keepdim=True), RED3,
+   second_order=False)
+op("amax_axis", lambda x: cr.amax(x, axis=1), lambda x: torch.amax(x, axis=1), [S((3, 4)), AMAX_TIES],
+   second_order=False)
+op("amin_axis", lambda x: x.amin(axis=0), lambda x: x.amin(axis=0), [S((3, 4))], second_order=False)
+op("max_axis", lambda x: cr.max(x, axis=1), lambda x: torch.max(x, axis=1), [S((3, 4))], second_order=False)
+op("min_axis_method", lambda x: x.min(axis=0, keepdim=True), lambda x: x.min(axis=0, keepdim=True),
+   [S((3, 4))], second_order=False)
+op("argmax_axis", lambda x: cr.argmax(x, axis=1), lambda x: torch.argmax(x, axis=1), [S((3, 4)), ARG_TIES],
+   differentiable=False)
+op("argmin_axis", lambda x: x.argmin(axis=0), lambda x: x.argmin(axis=0), [S((3, 4))], differentiable=False)
+op("logsumexp_axis", lambda x: cr.logsumexp(x, axis=1), lambda x: torch.logsumexp(x, axis=1), [S((3, 4))])
+op("softmax_axis", lambda x: cr.softmax(x, axis=0), lambda x: torch.softmax(x, axis=0), [S((3, 4))])
+op("log_softmax_axis", lambda x: x.log_softmax(axis=-1), lambda x: x.log_softmax(axis=-1), [S((3, 4))])
 
 # ------------------------------------------------------------------------------ case helpers
 def cases(predicate=lambda op, sample: True):
