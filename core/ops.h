@@ -1,6 +1,7 @@
 // Every differentiable op of the core, as free functions (PyTorch's names and semantics).
 // Binary elementwise ops broadcast NumPy-style; `dim` arguments may be negative.
 #pragma once
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -86,6 +87,65 @@ Tensor bitwise_not(const Tensor& a);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  // cond must be bool
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b);
 Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b);
+
+// ---- elementwise math (torch names; int64/bool inputs of float functions compute in float32) ----
+Tensor tan(const Tensor& x);
+Tensor asin(const Tensor& x);
+Tensor acos(const Tensor& x);
+Tensor atan(const Tensor& x);
+Tensor atan2(const Tensor& input, const Tensor& other);  // broadcasting; the angle of (other, input)
+Tensor sinh(const Tensor& x);
+Tensor cosh(const Tensor& x);
+Tensor asinh(const Tensor& x);
+Tensor acosh(const Tensor& x);
+Tensor atanh(const Tensor& x);
+Tensor log1p(const Tensor& x);
+Tensor expm1(const Tensor& x);
+Tensor log2(const Tensor& x);
+Tensor log10(const Tensor& x);
+Tensor exp2(const Tensor& x);
+Tensor square(const Tensor& x);  // int64 stays int64 (bool -> int64)
+Tensor rsqrt(const Tensor& x);
+// rounding: derivative 0; int64 inputs give an int64 copy; round is half to even
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor trunc(const Tensor& x);
+Tensor round(const Tensor& x, int64_t decimals = 0);
+Tensor frac(const Tensor& x);  // x - trunc(x), derivative 1
+// fmod: sign of the dividend; remainder: sign of the divisor (Python's %); floor_divide: Python's //.
+// Integer division by zero throws std::runtime_error("...ZeroDivisionError..."), as torch.
+Tensor fmod(const Tensor& a, const Tensor& b);
+Tensor fmod(const Tensor& a, const Scalar& b);
+Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, const Scalar& b);
+Tensor remainder(const Scalar& a, const Tensor& b);
+Tensor floor_divide(const Tensor& a, const Tensor& b);  // no derivative (backward throws), as torch
+Tensor floor_divide(const Tensor& a, const Scalar& b);
+Tensor floor_divide(const Scalar& a, const Tensor& b);
+// rounding_mode "" (true division), "trunc" or "floor"; the rounded quotients have derivative 0
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode);
+Tensor div(const Tensor& a, const Scalar& b, const std::string& rounding_mode);
+Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha);  // a + alpha * b
+Tensor add(const Tensor& a, const Scalar& b, const Scalar& alpha);
+Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha);  // a - alpha * b
+Tensor sub(const Tensor& a, const Scalar& b, const Scalar& alpha);
+// predicates: bool results, no gradient (int64/bool are never nan or inf)
+Tensor isnan(const Tensor& x);
+Tensor isinf(const Tensor& x);
+Tensor isfinite(const Tensor& x);
+Tensor isposinf(const Tensor& x);
+Tensor isneginf(const Tensor& x);
+// |a - b| <= atol + rtol * |b|, or a == b, or both nan when equal_nan; same dtypes required
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false);
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false);
+// clamp with tensor bounds (either may be undefined), broadcasting; clip is its alias
+Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max);
+Tensor clip(const Tensor& x, double min, double max);
+Tensor clip(const Tensor& x, const Tensor& min, const Tensor& max);
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);  // start + weight (end - start)
+Tensor lerp(const Tensor& start, const Tensor& end, const Scalar& weight);
+Tensor copysign(const Tensor& a, const Tensor& b);  // |a| with b's sign; -> float
+Tensor copysign(const Tensor& a, const Scalar& b);
 
 // ---- reductions: dims may be negative; an empty list reduces over every dim ----
 Tensor sum(const Tensor& x);

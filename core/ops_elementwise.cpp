@@ -1,8 +1,11 @@
 // Elementwise ops: arithmetic, unary math, activations, comparisons, where, dtype conversion.
 // Each op: forward kernel, then its backward written with differentiable ops (the engine sums
 // gradients back over broadcast dims and casts them to each input's dtype).
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <functional>
+#include <string>
 
 #include "core/kernels.h"
 #include "core/ops.h"
@@ -622,5 +625,518 @@ Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
 Tensor where(const Tensor& cond, const Scalar& a, const Tensor& b) {
   return where(cond, scalar_of(a, result_type(b, a)), b);
 }
+
+// ================================================================ elementwise math (torch names)
+// Trigonometric/hyperbolic/log/exp variants, rounding, fmod/remainder/floor division, predicates,
+// isclose, clamp with tensor bounds, lerp, copysign, and in-place forms.
+namespace {
+
+// The dtype of an op over several tensors, with PyTorch's 0-d rule (see result_type above).
+Dtype result_type(const std::vector<Tensor>& ts) {
+  bool has_dim = false, has_zero = false;
+  Dtype d = kBool, z = kBool;
+  for (const Tensor& t : ts) {
+    if (!t.defined()) continue;
+    if (t.dim() == 0) z = has_zero ? promote_types(z, t.dtype()) : t.dtype(), has_zero = true;
+    else d = has_dim ? promote_types(d, t.dtype()) : t.dtype(), has_dim = true;
+  }
+  if (!has_dim) return z;
+  if (!has_zero) return d;
+  return category(z) > category(d) ? z : d;
+}
+
+// Integer division and modulo by zero raise, as in PyTorch (the CPU would trap with SIGFPE).
+void check_int_divisor(const Tensor& b, Dtype t, const char* op) {
+  if (is_floating(t)) return;
+  Tensor bc = convert(b, kInt64);
+  const int64_t* p = ptr<int64_t>(bc);
+  for (int64_t i = 0; i < bc.numel(); ++i)
+    CR_CHECK(p[i] != 0, std::runtime_error, op, ": ZeroDivisionError (integer division or modulo by zero)");
+}
+
+// Division-like ops have no bool meaning: PyTorch refuses them, and so do we.
+Dtype division_type(const Tensor& a, const Tensor& b, const char* op) {
+  Dtype t = result_type(a, b);
+  CR_CHECK(t != kBool, std::invalid_argument, op, ": not implemented for bool tensors; convert with .long() or .float()");
+  return t;
+}
+
+// The integer quotient and remainder rounded toward zero; b == -1 is done by negation, as
+// INT64_MIN / -1 overflows (it wraps, as in PyTorch, instead of trapping).
+template <class T> T trunc_div(T a, T b) {
+  if (b == -1) return static_cast<T>(0ull - static_cast<uint64_t>(a));
+  return b == 0 ? T(0) : a / b;
+}
+template <class T> T trunc_mod(T a, T b) { return (b == 0 || b == -1) ? T(0) : a % b; }
+
+// PyTorch's kernels, element by element (floats: c10's div_floor_floating and remainder).
+struct FloorDiv {
+  template <class T> T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (b == 0) return a / b;
+      T mod = std::fmod(a, b), div = (a - mod) / b;
+      if (mod != 0 && (b < 0) != (mod < 0)) div -= 1;
+      if (div == 0) return std::copysign(T(0), a / b);
+      T fl = std::floor(div);
+      return div - fl > T(0.5) ? fl + 1 : fl;
+    } else if constexpr (std::is_same_v<T, bool>) {
+      return a;
+    } else {
+      T q = trunc_div(a, b), r = trunc_mod(a, b);
+      return (r != 0 && (r < 0) != (b < 0)) ? q - 1 : q;
+    }
+  }
+};
+struct TruncDiv {
+  template <class T> T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return std::trunc(a / b);
+    else if constexpr (std::is_same_v<T, bool>) return a;
+    else return trunc_div(a, b);
+  }
+};
+struct Remainder {  // the sign of the divisor, as Python's %
+  template <class T> T operator()(T a, T b) const {
+    if constexpr (std::is_same_v<T, bool>) {
+      return a;
+    } else {
+      T mod;
+      if constexpr (std::is_floating_point_v<T>) mod = std::fmod(a, b);
+      else mod = trunc_mod(a, b);
+      if (mod != 0 && (b < 0) != (mod < 0)) mod += b;
+      return mod;
+    }
+  }
+};
+struct Fmod {  // the sign of the dividend, as C's fmod
+  template <class T> T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) return std::fmod(a, b);
+    else if constexpr (std::is_same_v<T, bool>) return a;
+    else return trunc_mod(a, b);
+  }
+};
+
+template <class F>
+Tensor division_kernel(const Tensor& a, const Tensor& b, const char* op, F f) {
+  Dtype t = division_type(a, b, op);
+  check_int_divisor(b, t, op);
+  return binary_kernel(a, b, t, t, op, f);
+}
+
+// A unary float function with a derivative rule (int64/bool inputs computed in float32).
+template <class F>
+Tensor unary_math(const char* op, const Tensor& x, F f, unsigned save, BackwardFn backward) {
+  return record(op, unary_scalar(x, f), {x}, save, std::move(backward));
+}
+
+// Rounding keeps int64 as it is (a copy) and refuses bool, as PyTorch; its derivative is 0.
+template <class F>
+Tensor rounding(const char* op, const Tensor& x, F f) {
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument, op, ": not implemented for bool tensors");
+  if (x.dtype() == kInt64) return convert(x, kInt64);
+  return record(op, unary_scalar(x, f), {x}, kSaveNone,
+                [](const Tensor& g, const Saved&) -> Grads { return {zeros_like(g)}; });
+}
+
+// A bool tensor of x's shape: pred(v) on floats; `for_ints` everywhere for int64/bool.
+template <class P>
+Tensor predicate(const Tensor& x, bool for_ints, P pred) {
+  if (!is_floating(x.dtype())) return full(x.shape(), Scalar(for_ints), kBool);
+  Tensor xc = contig(x), out = empty(x.shape(), kBool);
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    map(ptr<T>(xc), ptr<bool>(out), xc.numel(), [&](T v) { return static_cast<bool>(pred(v)); });
+  });
+  return out;
+}
+
+const double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046;
+
+}  // namespace
+
+// ---------------------------------------------------------------- trigonometric, hyperbolic
+// y = tan x               dy/dx = 1 + y^2
+Tensor tan(const Tensor& x) {
+  return unary_math("tan", x, [](auto v) { return std::tan(v); }, kSaveOutput,
+                    [](const Tensor& g, const Saved& s) -> Grads { Tensor y = s.output(); return {g * (y * y + 1)}; });
+}
+
+// y = asin x              dy/dx = 1 / sqrt(1 - x^2)
+Tensor asin(const Tensor& x) {
+  return unary_math("asin", x, [](auto v) { return std::asin(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g * rsqrt(rsub(x * x, 1))}; });
+}
+
+// y = acos x              dy/dx = -1 / sqrt(1 - x^2)
+Tensor acos(const Tensor& x) {
+  return unary_math("acos", x, [](auto v) { return std::acos(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {neg(g * rsqrt(rsub(x * x, 1)))}; });
+}
+
+// y = atan x              dy/dx = 1 / (1 + x^2)
+Tensor atan(const Tensor& x) {
+  return unary_math("atan", x, [](auto v) { return std::atan(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g / (x * x + 1)}; });
+}
+
+// z = atan2(a, b), the angle of the point (b, a)     dz/da = b / (a^2 + b^2), dz/db = -a / (a^2 + b^2)
+Tensor atan2(const Tensor& a, const Tensor& b) {
+  Dtype t = result_type(a, b);
+  if (!is_floating(t)) t = kFloat32;
+  Tensor z = binary_kernel(a, b, t, t, "atan2", [](auto y, auto x) {
+    if constexpr (std::is_floating_point_v<decltype(y)>) return std::atan2(y, x);
+    else return y;
+  });
+  return record("atan2", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor a = s.input(0), b = s.input(1);
+    Tensor r = reciprocal(a * a + b * b);
+    return {s.needs_grad(0) ? g * b * r : Tensor(), s.needs_grad(1) ? g * neg(a) * r : Tensor()};
+  });
+}
+
+// y = sinh x              dy/dx = cosh x
+Tensor sinh(const Tensor& x) {
+  return unary_math("sinh", x, [](auto v) { return std::sinh(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { return {g * cosh(s.input(0))}; });
+}
+
+// y = cosh x              dy/dx = sinh x
+Tensor cosh(const Tensor& x) {
+  return unary_math("cosh", x, [](auto v) { return std::cosh(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { return {g * sinh(s.input(0))}; });
+}
+
+// y = asinh x             dy/dx = 1 / sqrt(x^2 + 1)
+Tensor asinh(const Tensor& x) {
+  return unary_math("asinh", x, [](auto v) { return std::asinh(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g * rsqrt(x * x + 1)}; });
+}
+
+// y = acosh x             dy/dx = 1 / sqrt(x^2 - 1)
+Tensor acosh(const Tensor& x) {
+  return unary_math("acosh", x, [](auto v) { return std::acosh(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g * rsqrt(x * x - 1)}; });
+}
+
+// y = atanh x             dy/dx = 1 / (1 - x^2)
+Tensor atanh(const Tensor& x) {
+  return unary_math("atanh", x, [](auto v) { return std::atanh(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g / rsub(x * x, 1)}; });
+}
+
+// ---------------------------------------------------------------- logarithms, exponentials, powers
+// y = ln(1 + x)           dy/dx = 1 / (1 + x)
+Tensor log1p(const Tensor& x) {
+  return record("log1p", unary_float(x, [](const auto& v) { return v.log1p(); }), {x}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g / (s.input(0) + 1)}; });
+}
+
+// y = e^x - 1             dy/dx = y + 1
+Tensor expm1(const Tensor& x) {
+  auto ref = [](auto v) { return std::expm1(v); };  // where Eigen's overflows early (as exp's)
+  return record("expm1", unary_float(x, [](const auto& v) { return v.expm1(); }, outside(-87, 88, -708, 709, ref)), {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads { return {g * (s.output() + 1)}; });
+}
+
+// y = log2 x              dy/dx = 1 / (x ln 2)
+Tensor log2(const Tensor& x) {
+  return unary_math("log2", x, [](auto v) { return std::log2(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn2)}; });
+}
+
+// y = log10 x             dy/dx = 1 / (x ln 10)
+Tensor log10(const Tensor& x) {
+  return unary_math("log10", x, [](auto v) { return std::log10(v); }, kSaveInputs,
+                    [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn10)}; });
+}
+
+// y = 2^x                 dy/dx = y ln 2
+Tensor exp2(const Tensor& x) {
+  return unary_math("exp2", x, [](auto v) { return std::exp2(v); }, kSaveOutput,
+                    [](const Tensor& g, const Saved& s) -> Grads { return {mul(g * s.output(), kLn2)}; });
+}
+
+// y = x^2 (int64 stays int64, bool becomes int64, as torch.square)     dy/dx = 2x
+Tensor square(const Tensor& x) { return pow(x, Scalar(2)); }
+
+// y = 1 / sqrt(x)         dy/dx = -y^3 / 2
+Tensor rsqrt(const Tensor& x) {
+  auto ref = [](auto v) { return 1 / std::sqrt(v); };  // rsqrt(±0) = ±inf, rsqrt(inf) = 0
+  Tensor y = unary_float(x, [](const auto& v) { return v.sqrt().inverse(); }, outside_normal(ref));
+  return record("rsqrt", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+    return {mul(g * pow(s.output(), 3), -0.5)};
+  });
+}
+
+// ---------------------------------------------------------------- rounding (derivative 0)
+Tensor floor(const Tensor& x) { return rounding("floor", x, [](auto v) { return std::floor(v); }); }
+Tensor ceil(const Tensor& x) { return rounding("ceil", x, [](auto v) { return std::ceil(v); }); }
+Tensor trunc(const Tensor& x) { return rounding("trunc", x, [](auto v) { return std::trunc(v); }); }
+// Half to even (2.5 -> 2), as torch.round; with decimals, nearbyint(x * 10^d) / 10^d (d < 0:
+// nearbyint(x / 10^-d) * 10^-d), computed in x's dtype as PyTorch does.
+Tensor round(const Tensor& x, int64_t decimals) {
+  if (decimals == 0) return rounding("round", x, [](auto v) { return std::nearbyint(v); });
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "round: decimals != 0 is not implemented for ",
+           dtype_name(x.dtype()), " tensors");
+  const bool neg_d = decimals < 0;
+  const double p = std::pow(10.0, static_cast<double>(neg_d ? -decimals : decimals));
+  return rounding("round", x, [p, neg_d](auto v) {
+    using T = decltype(v);
+    return neg_d ? std::nearbyint(v / T(p)) * T(p) : std::nearbyint(v * T(p)) / T(p);
+  });
+}
+
+// y = x - trunc(x)        dy/dx = 1
+Tensor frac(const Tensor& x) {
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "frac: not implemented for ", dtype_name(x.dtype()),
+           " tensors");
+  return record("frac", unary_scalar(x, [](auto v) { return v - std::trunc(v); }), {x}, kSaveNone,
+                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+}
+
+// ---------------------------------------------------------------- fmod, remainder, floor division
+// z = a - trunc(a/b) b (sign of a)      dz/da = 1, dz/db = -trunc(a/b)
+Tensor fmod(const Tensor& a, const Tensor& b) {
+  return record("fmod", division_kernel(a, b, "fmod", Fmod{}), {a, b}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  return {s.needs_grad(0) ? g : Tensor(),
+                          s.needs_grad(1) ? neg(g * div(s.input(0), s.input(1), "trunc")) : Tensor()};
+                });
+}
+Tensor fmod(const Tensor& a, const Scalar& b) { return fmod(a, scalar_of(b, result_type(a, b))); }
+
+// z = a - floor(a/b) b (sign of b, Python's %)      dz/da = 1, dz/db = -floor(a/b)
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  return record("remainder", division_kernel(a, b, "remainder", Remainder{}), {a, b}, kSaveInputs,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  return {s.needs_grad(0) ? g : Tensor(),
+                          s.needs_grad(1) ? neg(g * div(s.input(0), s.input(1), "floor")) : Tensor()};
+                });
+}
+Tensor remainder(const Tensor& a, const Scalar& b) { return remainder(a, scalar_of(b, result_type(a, b))); }
+// PyTorch has no derivative for a number % tensor: backward raises, as in torch.
+Tensor remainder(const Scalar& a, const Tensor& b) {
+  Tensor z;
+  {
+    NoGradGuard forward_only;
+    z = remainder(scalar_of(a, result_type(b, a)), b);
+  }
+  return record("remainder", z, {b}, kSaveNone, [](const Tensor&, const Saved&) -> Grads {
+    throw std::runtime_error("remainder: the derivative of remainder(number, tensor) is not implemented (as in "
+                             "PyTorch); write it with a tensor dividend: remainder(full_like(x, c), x)");
+  });
+}
+
+// z = floor(a / b)  (Python's //). PyTorch has no derivative for floor_divide: backward raises,
+// as in torch (div(a, b, "floor") has derivative 0).
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  return record("floor_divide", division_kernel(a, b, "floor_divide", FloorDiv{}), {a, b}, kSaveNone,
+                [](const Tensor&, const Saved&) -> Grads {
+                  throw std::runtime_error("floor_divide: the derivative of floor_divide is not implemented (as in "
+                                           "PyTorch); use div(a, b, rounding_mode='floor'), whose derivative is 0");
+                });
+}
+Tensor floor_divide(const Tensor& a, const Scalar& b) { return floor_divide(a, scalar_of(b, result_type(a, b))); }
+Tensor floor_divide(const Scalar& a, const Tensor& b) { return floor_divide(scalar_of(a, result_type(b, a)), b); }
+
+// z = a / b rounded: "trunc" toward zero, "floor" down ("" is true division); int64 stays int64.
+// The rounded quotients have derivative 0.
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
+  if (rounding_mode.empty()) return div(a, b);
+  CR_CHECK(rounding_mode == "trunc" || rounding_mode == "floor", std::invalid_argument,
+           "div: expected rounding_mode to be one of None, 'trunc', or 'floor', got '", rounding_mode, "'");
+  const bool fl = rounding_mode == "floor";
+  Tensor z = fl ? division_kernel(a, b, "div", FloorDiv{}) : division_kernel(a, b, "div", TruncDiv{});
+  return record("div", z, {a, b}, kSaveNone, [](const Tensor& g, const Saved& s) -> Grads {
+    return {s.needs_grad(0) ? zeros_like(g) : Tensor(), s.needs_grad(1) ? zeros_like(g) : Tensor()};
+  });
+}
+Tensor div(const Tensor& a, const Scalar& b, const std::string& rounding_mode) {
+  if (rounding_mode.empty()) return div(a, b);
+  return div(a, scalar_of(b, result_type(a, b)), rounding_mode);
+}
+
+// ---------------------------------------------------------------- add/sub with alpha
+namespace {
+void check_alpha(Dtype t, const Scalar& alpha, const char* op) {
+  CR_CHECK(is_floating(t) || alpha.integral, std::invalid_argument, op,
+           ": for integral input tensors, argument alpha must not be a floating point number, got ", alpha.value);
+  CR_CHECK(t == kBool || !alpha.boolean, std::invalid_argument, op,
+           ": boolean alpha is only supported for boolean results");
+}
+}  // namespace
+
+// z = a + alpha b         dz/da = 1, dz/db = alpha
+Tensor add(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  check_alpha(result_type(a, b), alpha, "add");
+  if (alpha.value == 1) return add(a, b);
+  if (result_type(a, b) == kBool) return alpha.value != 0 ? add(a, b) : add(a, zeros_like(b));
+  return add(a, mul(b, alpha));
+}
+Tensor add(const Tensor& a, const Scalar& b, const Scalar& alpha) {
+  check_alpha(result_type(a, b), alpha, "add");
+  Scalar s = b;
+  s.value = b.value * alpha.value;
+  s.integral = b.integral && alpha.integral;
+  s.boolean = b.boolean && alpha.boolean;
+  return add(a, s);
+}
+// z = a - alpha b         dz/da = 1, dz/db = -alpha
+Tensor sub(const Tensor& a, const Tensor& b, const Scalar& alpha) {
+  check_alpha(sub_type(result_type(a, b), "sub"), alpha, "sub");
+  return alpha.value == 1 ? sub(a, b) : sub(a, mul(b, alpha));
+}
+Tensor sub(const Tensor& a, const Scalar& b, const Scalar& alpha) {
+  check_alpha(sub_type(result_type(a, b), "sub"), alpha, "sub");
+  Scalar s = b;
+  s.value = b.value * alpha.value;
+  s.integral = b.integral && alpha.integral;
+  return sub(a, s);
+}
+
+// ---------------------------------------------------------------- predicates (bool, no gradient)
+Tensor isnan(const Tensor& x) { return predicate(x, false, [](auto v) { return v != v; }); }
+Tensor isinf(const Tensor& x) { return predicate(x, false, [](auto v) { return std::isinf(v); }); }
+Tensor isfinite(const Tensor& x) { return predicate(x, true, [](auto v) { return std::isfinite(v); }); }
+Tensor isposinf(const Tensor& x) { return predicate(x, false, [](auto v) { return std::isinf(v) && v > 0; }); }
+Tensor isneginf(const Tensor& x) { return predicate(x, false, [](auto v) { return std::isinf(v) && v < 0; }); }
+
+// |a - b| <= atol + rtol |b| (finite), or a == b (so inf == inf), or both NaN with equal_nan;
+// PyTorch's formula and order of operations.
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
+  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument, "isclose: expected tensors of the same dtype, got ",
+           dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  CR_CHECK(rtol >= 0, std::invalid_argument, "isclose: expected rtol >= 0, got ", rtol);
+  CR_CHECK(atol >= 0, std::invalid_argument, "isclose: expected atol >= 0, got ", atol);
+  NoGradGuard no_grad;
+  Tensor close = eq(a, b);
+  if (equal_nan && is_floating(a.dtype())) close = logical_or(close, logical_and(isnan(a), isnan(b)));
+  if (rtol == 0 && atol == 0) return close;
+  Tensor ac = a.dtype() == kBool ? a.to(kFloat32) : a, bc = b.dtype() == kBool ? b.to(kFloat32) : b;
+  Tensor allowed = add(abs(mul(bc, rtol)), atol), actual = abs(ac - bc);
+  return logical_or(close, logical_and(isfinite(actual), le(actual, allowed)));
+}
+
+bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool equal_nan) {
+  Tensor c = contig(isclose(a, b, rtol, atol, equal_nan));
+  const bool* p = ptr<bool>(c);
+  return std::all_of(p, p + c.numel(), [](bool v) { return v; });
+}
+
+// ---------------------------------------------------------------- clamp with tensor bounds, lerp, copysign
+// y = min(max(x, lo), hi) (max wins when lo > hi; NaN anywhere gives NaN), bounds broadcast.
+// dy/dx = [lo <= x <= hi], dy/dlo = [x < lo and lo < hi], dy/dhi = [x > hi or hi < lo]  (as PyTorch)
+Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
+  CR_CHECK(lo.defined() || hi.defined(), std::invalid_argument, "clamp: expected at least one of min and max");
+  Dtype t = arith_type(result_type({x, lo, hi}));
+  Tensor y = x.dtype() == t ? x : convert(x, t);
+  if (lo.defined())
+    y = binary_kernel(y, lo, t, t, "clamp", [](auto v, auto m) { return (m != m || v < m) ? m : v; });
+  if (hi.defined())
+    y = binary_kernel(y, hi, t, t, "clamp", [](auto v, auto m) { return (m != m || v > m) ? m : v; });
+  const bool has_lo = lo.defined(), has_hi = hi.defined();
+  return record("clamp", y, {x, lo, hi}, kSaveInputs, [has_lo, has_hi](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0), lo = has_lo ? s.input(1) : Tensor(), hi = has_hi ? s.input(2) : Tensor(), gx, glo, ghi;
+    if (s.needs_grad(0)) {
+      Tensor inside = lo.defined() && hi.defined() ? logical_and(ge(x, lo), le(x, hi)) : lo.defined() ? ge(x, lo) : le(x, hi);
+      gx = depends_on(where(inside, g, 0), x);
+    }
+    if (s.needs_grad(1))
+      glo = where(hi.defined() ? logical_and(lt(x, lo), lt(lo, hi)) : lt(x, lo), g, 0);
+    if (s.needs_grad(2))
+      ghi = where(lo.defined() ? logical_or(gt(x, hi), lt(hi, lo)) : gt(x, hi), g, 0);
+    return {gx, glo, ghi};
+  });
+}
+Tensor clip(const Tensor& x, double min, double max) { return clamp(x, min, max); }
+Tensor clip(const Tensor& x, const Tensor& min, const Tensor& max) { return clamp(x, min, max); }
+
+// y = a + w (b - a), computed as PyTorch (from the nearer end: b - (b - a)(1 - w) when |w| >= 1/2)
+// dy/da = 1 - w, dy/db = w, dy/dw = b - a
+Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
+  // a 0-d weight acts as a number (any dtype), as in PyTorch
+  Tensor w = weight.dim() == 0 && weight.dtype() != a.dtype() && is_floating(a.dtype()) ? weight.to(a.dtype()) : weight;
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&b, &w})
+    CR_CHECK(t->dtype() == a.dtype(), std::invalid_argument, "lerp: expected ", t == &b ? "end" : "weight",
+             " of dtype ", dtype_name(a.dtype()), " (the dtype of start), got ", dtype_name(t->dtype()));
+  CR_CHECK(is_floating(a.dtype()), std::invalid_argument, "lerp: expected floating tensors, got ", dtype_name(a.dtype()));
+  Shape so = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "lerp"), w.shape(), "lerp");
+  Tensor ac = contig(a.detach().expand(so)), bc = contig(b.detach().expand(so)), wc = contig(w.detach().expand(so));
+  Tensor y = empty(so, a.dtype());
+  dispatch_floating(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *pa = ptr<T>(ac), *pb = ptr<T>(bc), *pw = ptr<T>(wc);
+    T* o = ptr<T>(y);
+    parallel_for(y.numel(), [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) {
+        T d = pb[i] - pa[i];
+        o[i] = std::abs(pw[i]) < T(0.5) ? pa[i] + pw[i] * d : pb[i] - d * (T(1) - pw[i]);
+      }
+    });
+  });
+  return record("lerp", y, {a, b, w}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor a = s.input(0), b = s.input(1), w = s.input(2);
+    return {s.needs_grad(0) ? g * rsub(w, 1) : Tensor(), s.needs_grad(1) ? g * w : Tensor(),
+            s.needs_grad(2) ? g * (b - a) : Tensor()};
+  });
+}
+Tensor lerp(const Tensor& a, const Tensor& b, const Scalar& w) { return lerp(a, b, scalar_of(w, a.dtype())); }
+
+// y = |a| with the sign of b (int64/bool -> float32)     dy/da = y / a (0 at a = ±0), dy/db = 0
+Tensor copysign(const Tensor& a, const Tensor& b) {
+  Dtype t = result_type(a, b);
+  if (!is_floating(t)) t = kFloat32;
+  Tensor y = binary_kernel(a, b, t, t, "copysign", [](auto x, auto s) {
+    if constexpr (std::is_floating_point_v<decltype(x)>) return std::copysign(x, s);
+    else return x;
+  });
+  return record("copysign", y, {a, b}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor a = s.input(0);
+    return {s.needs_grad(0) ? g * where(eq(a, 0), 0, s.output() / a) : Tensor(),
+            s.needs_grad(1) ? zeros(s.input_shape(1), s.input_dtype(1)) : Tensor()};
+  });
+}
+Tensor copysign(const Tensor& a, const Scalar& b) {
+  Dtype t = is_floating(a.dtype()) ? a.dtype() : kFloat32;
+  return copysign(a, scalar_of(b, t));
+}
+
+// ---------------------------------------------------------------- in-place forms
+// self = f(self), under the in-place rules (check_inplace); the result must keep self's dtype.
+static Tensor& assign_inplace(Tensor& self, const char* op, const std::function<Tensor(const Tensor&)>& f) {
+  check_inplace(self, op);
+  for (int64_t d = 0; d < self.dim() && self.numel() > 1; ++d)
+    CR_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1, std::runtime_error, op,
+             ": unsupported operation: more than one element of the written-to tensor refers to a single "
+             "memory location (shape ", self.shape(), ", strides ", self.strides(), "); clone() it before writing");
+  NoGradGuard no_grad;
+  Tensor y = f(self);
+  CR_CHECK(y.dtype() == self.dtype(), std::invalid_argument, op, ": result type ", dtype_name(y.dtype()),
+           " can't be cast to the tensor's dtype ", dtype_name(self.dtype()));
+  self.copy_(y);
+  return self;
+}
+
+#define CR_INPLACE(name, expr) \
+  Tensor& Tensor::name##_() { return assign_inplace(*this, #name "_", [](const Tensor& x) { return expr; }); }
+CR_INPLACE(abs, chainrule::abs(x))
+CR_INPLACE(neg, chainrule::neg(x))
+CR_INPLACE(exp, chainrule::exp(x))
+CR_INPLACE(log, chainrule::log(x))
+CR_INPLACE(sqrt, chainrule::sqrt(x))
+CR_INPLACE(sin, chainrule::sin(x))
+CR_INPLACE(cos, chainrule::cos(x))
+CR_INPLACE(tanh, chainrule::tanh(x))
+CR_INPLACE(sigmoid, chainrule::sigmoid(x))
+CR_INPLACE(relu, chainrule::relu(x))
+CR_INPLACE(floor, chainrule::floor(x))
+CR_INPLACE(ceil, chainrule::ceil(x))
+CR_INPLACE(trunc, chainrule::trunc(x))
+CR_INPLACE(square, chainrule::square(x))
+#undef CR_INPLACE
+Tensor& Tensor::round_(int64_t decimals) {
+  return assign_inplace(*this, "round_", [decimals](const Tensor& x) { return chainrule::round(x, decimals); });
+}
+Tensor& Tensor::clamp_min_(const Scalar& min) { return clamp_(min, Scalar(INFINITY)); }
+Tensor& Tensor::clamp_max_(const Scalar& max) { return clamp_(Scalar(-INFINITY), max); }
 
 }  // namespace chainrule

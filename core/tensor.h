@@ -174,6 +174,12 @@ class Tensor {
   Tensor& uniform_(double from = 0.0, double to = 1.0);
   Tensor& normal_(double mean = 0.0, double std = 1.0);
 
+  // elementwise math in place (as torch; the result must keep the dtype: exp_ of int64 raises)
+  Tensor& abs_(); Tensor& neg_(); Tensor& exp_(); Tensor& log_(); Tensor& sqrt_();
+  Tensor& sin_(); Tensor& cos_(); Tensor& tanh_(); Tensor& sigmoid_(); Tensor& relu_();
+  Tensor& floor_(); Tensor& ceil_(); Tensor& round_(int64_t decimals = 0); Tensor& trunc_();
+  Tensor& square_(); Tensor& clamp_min_(const Scalar& min); Tensor& clamp_max_(const Scalar& max);
+
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
 

@@ -1,5 +1,5 @@
 // nn::functional: losses, penalties, dropout and normalisation, composed from core ops (see
-// functional.h for the formulas). Only log1p and BCE's clamped log are fused, for precision.
+// functional.h for the formulas). Only BCE's clamped log is fused, for precision.
 #include "nn/functional.h"
 
 #include <cmath>
@@ -66,23 +66,6 @@ Tensor along_class_dim(const Tensor& w, int64_t ndim, int64_t class_dim) {
 }
 
 // ---------------------------------------------------------------- fused elementwise ops
-// y = log(1 + x)          dy/dx = 1 / (1 + x)     (log(1 + x) loses all digits once |x| < eps)
-Tensor log1p(const Tensor& x) {
-  Tensor y = empty(x.shape(), x.dtype()), xc = x.detach().contiguous();
-  const int64_t n = x.numel();
-  if (x.dtype() == kFloat32) {
-    const float* a = xc.data<float>();
-    float* o = y.data<float>();
-    for (int64_t i = 0; i < n; ++i) o[i] = std::log1p(a[i]);
-  } else {
-    const double* a = xc.data<double>();
-    double* o = y.data<double>();
-    for (int64_t i = 0; i < n; ++i) o[i] = std::log1p(a[i]);
-  }
-  return record("log1p", y, {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g / add(s.input(0), 1)}; });
-}
-
 // ℓ = -(y max(log x, -100) + (1 - y) max(log(1 - x), -100))       (x, y same shape and dtype)
 // dℓ/dx = (x - y) / max(x (1 - x), ε)    dℓ/dy = log(1 - x) - log(x)    (both as torch)
 // Fused because the clamp's zero gradient times log's 1/x would be 0 * inf = NaN at x = 0 or 1.
@@ -108,7 +91,7 @@ Tensor bce_elementwise(const Tensor& x, const Tensor& y) {
                   Tensor x = s.input(0), y = s.input(1);
                   Grads r(2);
                   if (s.needs_grad(0)) r[0] = g * (x - y) / clamp_min(x * rsub(x, 1), kBceEps);
-                  if (s.needs_grad(1)) r[1] = g * (log1p(neg(x)) - log(x));
+                  if (s.needs_grad(1)) r[1] = g * (chainrule::log1p(neg(x)) - log(x));
                   return r;
                 });
 }
@@ -180,7 +163,7 @@ Tensor logsigmoid(const Tensor& x) {
   Tensor y;
   {
     NoGradGuard no_grad;
-    y = minimum(x, zeros({}, x.dtype())) - log1p(exp(neg(abs(x))));
+    y = minimum(x, zeros({}, x.dtype())) - chainrule::log1p(exp(neg(abs(x))));
   }
   return record("logsigmoid", y, {x}, kSaveInputs,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g * sigmoid(neg(s.input(0)))}; });

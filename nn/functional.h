@@ -1,6 +1,6 @@
 // nn::functional (alias nn::F): losses, regularisers, dropout and normalisation as free functions,
 // with PyTorch's names, arguments and semantics. Composed from core ops, so gradients (and second
-// derivatives) come from the ops' own backward rules; only log1p and BCE's clamped log are fused.
+// derivatives) come from the ops' own backward rules; only BCE's clamped log is fused.
 #pragma once
 #include <optional>
 #include <string>

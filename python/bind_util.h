@@ -91,6 +91,7 @@ void def_both(py::module_& m, py::class_<Tensor>& T, const char* name, F&& f, co
 void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the layers
 void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, functional ops, init
 void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
+void bind_math(py::module_& m, py::class_<Tensor>& T);  // python/bind_math.cpp: elementwise math
 void bind_errors(py::module_& m);      // python/bind_errors.cpp: one-line TypeErrors for bad calls
 void bind_reduce(py::module_& m, py::class_<Tensor>& T);  // python/bind_reduce.cpp: reductions, scans, sorting
 // ---- linalg area ----

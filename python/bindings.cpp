@@ -496,10 +496,26 @@ backward itself, so gradients can be differentiated again (second derivatives, H
 
   // ---- functions; those whose first argument is the tensor are methods too (x.exp(), cr.exp(x)) ----
   auto both = [&m, &T](const char* name, auto&& f, auto&&... extra) { def_both(m, T, name, f, extra...); };
-  both("add", add_f, py::arg("other"), "input + other, broadcasting. Example: cr.add(x, 1).");
-  both("sub", sub_f, py::arg("other"), "input - other, broadcasting.");
+  both("add", [](const Tensor& a, py::handle b, py::handle alpha) {
+    Operand o = operand(b, "add");
+    Scalar al = number(alpha, "add");
+    return o.is_tensor ? add(a, o.t, al) : add(a, o.s, al);
+  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1,
+        "input + alpha * other, broadcasting. Example: cr.add(x, y, alpha=2).");
+  both("sub", [](const Tensor& a, py::handle b, py::handle alpha) {
+    Operand o = operand(b, "sub");
+    Scalar al = number(alpha, "sub");
+    return o.is_tensor ? sub(a, o.t, al) : sub(a, o.s, al);
+  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, "input - alpha * other, broadcasting.");
   both("mul", mul_f, py::arg("other"), "input * other (elementwise), broadcasting.");
-  both("div", div_f, py::arg("other"), "input / other (true division), broadcasting.");
+  both("div", [](const Tensor& a, py::handle b, py::object mode) {
+    Operand o = operand(b, "div");
+    std::string m = mode.is_none() ? std::string() : arg<std::string>(mode, "div", "rounding_mode to be None, 'trunc' or 'floor'");
+    CR_CHECK(mode.is_none() || !m.empty(), std::invalid_argument, "div: expected rounding_mode to be one of None, 'trunc', or 'floor', got ''");
+    return o.is_tensor ? div(a, o.t, m) : div(a, o.s, m);
+  }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none(),
+        "input / other, broadcasting: true division (int64 -> float32), or rounded with rounding_mode='trunc' "
+        "(toward zero) or 'floor' (down; int64 stays int64, derivative 0). Example: cr.div(x, 2, rounding_mode='floor').");
   both("pow", [](py::handle a, py::handle b) {
     if (!py::isinstance<Tensor>(a)) return pow(number(a, "pow"), arg<Tensor>(b, "pow", "a Tensor exponent when the base is a number"));
     Operand o = operand(b, "pow");
@@ -527,12 +543,6 @@ backward itself, so gradients can be differentiated again (second derivatives, H
         "x where x > 0, else negative_slope * x.");
   both("softplus", &softplus, py::arg("beta") = 1.0, py::arg("threshold") = 20.0,
         "log(1 + e^(beta x)) / beta (x itself where beta x > threshold). Its derivative is sigmoid(beta x).");
-  both("clamp", [](const Tensor& x, py::object lo, py::object hi) {
-    CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument, "clamp: expected at least one of min and max");
-    return clamp(x, lo.is_none() ? -INFINITY : arg<double>(lo, "clamp", "min to be a number"),
-                 hi.is_none() ? INFINITY : arg<double>(hi, "clamp", "max to be a number"));
-  }, py::arg("min") = py::none(), py::arg("max") = py::none(),
-        "Limits values to [min, max]. The gradient is 1 inside, 0 outside.");
   both("maximum", &maximum, py::arg("other"),
         "Elementwise max of two tensors (ties split the gradient evenly).");
   both("minimum", &minimum, py::arg("other"),
@@ -669,6 +679,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   bind_nn(m);
   bind_functional(m);
   bind_optim(m);
+  bind_math(m, T);  // elementwise math: python/bind_math.cpp
   bind_errors(m);
   bind_reduce(m, T);
   bind_linalg(m, T);

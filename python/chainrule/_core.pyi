@@ -10,7 +10,7 @@ import typing_extensions
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'add', 'all', 'amax', 'amin', 'any', 'argmax', 'argmin', 'argsort', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'chunk', 'clamp', 'conv2d', 'cos', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'expand', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'fold', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'le', 'leaky_relu', 'linear', 'log', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'max_pool2d', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'reshape', 'roll', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'avg_pool2d', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'conv2d', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'fold', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'max_pool2d', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -135,6 +135,8 @@ class Tensor:
         ...
     def __float__(self) -> builtins.float:
         ...
+    def __floordiv__(self, arg0: typing.Any) -> Tensor:
+        ...
     def __format__(self, spec):
         """
         f"{loss:.4f}" works on 0-d tensors, as in PyTorch.
@@ -150,6 +152,10 @@ class Tensor:
     def __hash__(self) -> builtins.int:
         ...
     def __iadd__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __ifloordiv__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __imod__(self, arg0: typing.Any) -> Tensor:
         ...
     def __imul__(self, arg0: typing.Any) -> Tensor:
         ...
@@ -177,6 +183,8 @@ class Tensor:
         ...
     def __matmul__(self, arg0: Tensor) -> Tensor:
         ...
+    def __mod__(self, arg0: typing.Any) -> Tensor:
+        ...
     def __mul__(self, arg0: typing.Any) -> Tensor:
         ...
     def __ne__(self, arg0: typing.Any) -> Tensor:
@@ -197,6 +205,10 @@ class Tensor:
             requires_grad flag, never its graph.
         """
     def __repr__(self) -> str:
+        ...
+    def __rfloordiv__(self, arg0: typing.Any) -> Tensor:
+        ...
+    def __rmod__(self, arg0: typing.Any) -> Tensor:
         ...
     def __rmul__(self, arg0: typing.Any) -> Tensor:
         ...
@@ -229,9 +241,21 @@ class Tensor:
         """
         |x| elementwise. Its derivative is sign(x) (0 at 0).
         """
-    def add(self, other: typing.Any) -> Tensor:
+    def abs_(self) -> Tensor:
         """
-        input + other, broadcasting. Example: cr.add(x, 1).
+        self = |self|, in place.
+        """
+    def acos(self) -> Tensor:
+        """
+        arccos x (nan outside [-1, 1]). d/dx = -1/sqrt(1 - x^2). Example: cr.acos(cr.tensor([1.])) -> [0.].
+        """
+    def acosh(self) -> Tensor:
+        """
+        arcosh x (nan below 1). d/dx = 1/sqrt(x^2 - 1). Example: cr.acosh(cr.tensor([1.])) -> [0.].
+        """
+    def add(self, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
+        """
+        input + alpha * other, broadcasting. Example: cr.add(x, y, alpha=2).
         """
     def add_(self, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
         """
@@ -240,6 +264,10 @@ class Tensor:
     def all(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
         True where every element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (nan counts as nonzero, an empty tensor gives True). Example: cr.all(cr.tensor([1, 0])) -> False.
+        """
+    def allclose(self, other: Tensor, rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05, atol: typing.SupportsFloat | typing.SupportsIndex = 1e-08, equal_nan: builtins.bool = False) -> builtins.bool:
+        """
+        True if isclose holds everywhere (a Python bool). Example: cr.allclose(x, x + 1e-9) -> True.
         """
     def amax(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
@@ -253,6 +281,34 @@ class Tensor:
         """
         True where some element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (an empty tensor gives False). Example: cr.any(cr.tensor([0., 2.])) -> True.
         """
+    def arccos(self) -> Tensor:
+        """
+        Alias of acos.
+        """
+    def arccosh(self) -> Tensor:
+        """
+        Alias of acosh.
+        """
+    def arcsin(self) -> Tensor:
+        """
+        Alias of asin.
+        """
+    def arcsinh(self) -> Tensor:
+        """
+        Alias of asinh.
+        """
+    def arctan(self) -> Tensor:
+        """
+        Alias of atan.
+        """
+    def arctan2(self, other: Tensor) -> Tensor:
+        """
+        Alias of atan2.
+        """
+    def arctanh(self) -> Tensor:
+        """
+        Alias of atanh.
+        """
     def argmax(self, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
         """
         Index of the max (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties; nan counts as the largest.
@@ -264,6 +320,26 @@ class Tensor:
     def argsort(self, dim: typing.Any = None, descending: builtins.bool = False, *, stable: builtins.bool = False, axis: typing.Any = None) -> Tensor:
         """
         The indices that sort input along dim (sort(...).indices; int64, not differentiable). Example: cr.argsort(cr.tensor([3., 1., 2.])) -> [1, 2, 0].
+        """
+    def asin(self) -> Tensor:
+        """
+        arcsin x (nan outside [-1, 1]). d/dx = 1/sqrt(1 - x^2) (inf at ±1). Example: cr.asin(cr.tensor([1.])) -> [1.5708].
+        """
+    def asinh(self) -> Tensor:
+        """
+        arsinh x. d/dx = 1/sqrt(x^2 + 1). Example: cr.asinh(cr.tensor([0.])) -> [0.].
+        """
+    def atan(self) -> Tensor:
+        """
+        arctan x. d/dx = 1/(1 + x^2). Example: cr.atan(cr.tensor([1.])) -> [0.7854].
+        """
+    def atan2(self, other: Tensor) -> Tensor:
+        """
+        The angle of the point (other, input) in (-pi, pi], broadcasting. d/dinput = other/(input^2 + other^2), d/dother = -input/(input^2 + other^2). Example: cr.atan2(cr.tensor([1.]), cr.tensor([-1.])) -> [2.3562].
+        """
+    def atanh(self) -> Tensor:
+        """
+        artanh x (±inf at ±1, nan outside). d/dx = 1/(1 - x^2). Example: cr.atanh(cr.tensor([0.5])) -> [0.5493].
         """
     def backward(self, gradient: typing.Any = None, retain_graph: typing.Any = None, create_graph: builtins.bool = False) -> None:
         """
@@ -301,17 +377,37 @@ class Tensor:
         """
         Broadcasts to shape (the gradient is summed back).
         """
+    def ceil(self) -> Tensor:
+        """
+        Smallest integer >= x (int64 stays int64). Its derivative is 0. Example: cr.ceil(cr.tensor([-1.5])) -> [-1.].
+        """
+    def ceil_(self) -> Tensor:
+        """
+        self = ceil(self), in place.
+        """
     def chunk(self, chunks: typing.SupportsInt | typing.SupportsIndex, dim: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
         """
         Splits into `chunks` nearly equal pieces.
         """
     def clamp(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         """
-        Limits values to [min, max]. The gradient is 1 inside, 0 outside.
+        Limits values to [min, max]; min and max may be numbers or tensors (broadcast), either may be None; where min > max the result is max. The gradient is 1 inside [min, max], 0 outside; a tensor bound gets the gradient where it is the result. Example: cr.clamp(x, min=0.0).
         """
     def clamp_(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
         """
         Clamps every element into [min, max], in place.
+        """
+    def clamp_max_(self, max: typing.Any) -> Tensor:
+        """
+        self = min(self, max), in place.
+        """
+    def clamp_min_(self, min: typing.Any) -> Tensor:
+        """
+        self = max(self, min), in place.
+        """
+    def clip(self, min: typing.Any = None, max: typing.Any = None) -> Tensor:
+        """
+        Alias of clamp.
         """
     def clone(self) -> Tensor:
         """
@@ -325,9 +421,21 @@ class Tensor:
         """
         Copies src (broadcast to this shape) into this tensor, in place.
         """
+    def copysign(self, other: typing.Any) -> Tensor:
+        """
+        |input| with the sign of other (float result; -0.0 counts as negative). d/dinput = ±1 (0 at input = 0), d/dother = 0. Example: cr.copysign(cr.tensor([2.]), -1.) -> [-2.].
+        """
     def cos(self) -> Tensor:
         """
         cos x elementwise. d/dx cos x = -sin x.
+        """
+    def cos_(self) -> Tensor:
+        """
+        self = cos(self), in place (float tensors).
+        """
+    def cosh(self) -> Tensor:
+        """
+        cosh x elementwise. d/dx cosh x = sinh x. Example: cr.cosh(cr.tensor([0.])) -> [1.].
         """
     def cpu(self):
         """
@@ -378,9 +486,9 @@ class Tensor:
         """
         The number of dims.
         """
-    def div(self, other: typing.Any) -> Tensor:
+    def div(self, other: typing.Any, *, rounding_mode: typing.Any = None) -> Tensor:
         """
-        input / other (true division), broadcasting.
+        input / other, broadcasting: true division (int64 -> float32), or rounded with rounding_mode='trunc' (toward zero) or 'floor' (down; int64 stays int64, derivative 0). Example: cr.div(x, 2, rounding_mode='floor').
         """
     def div_(self, arg0: typing.Any) -> Tensor:
         """
@@ -403,6 +511,14 @@ class Tensor:
         """
         e^x elementwise. d/dx e^x = e^x. Example: cr.exp(cr.tensor([0., 1.])) -> [1.0000, 2.7183].
         """
+    def exp2(self) -> Tensor:
+        """
+        2^x elementwise. d/dx = 2^x ln 2. Example: cr.exp2(cr.tensor([3.])) -> [8.].
+        """
+    def exp_(self) -> Tensor:
+        """
+        self = e^self, in place (float tensors).
+        """
     @typing.overload
     def expand(self, size: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
         """
@@ -417,9 +533,17 @@ class Tensor:
         """
         self broadcast to other's shape (a view, as torch's expand_as).
         """
+    def expm1(self) -> Tensor:
+        """
+        e^x - 1, accurate for small x. d/dx = e^x. Example: cr.expm1(cr.tensor([1e-10])) -> [1e-10].
+        """
     def fill_(self, arg0: typing.Any) -> Tensor:
         """
         Fills with a value, in place.
+        """
+    def fix(self) -> Tensor:
+        """
+        Alias of trunc.
         """
     def flatten(self, start_dim: typing.SupportsInt | typing.SupportsIndex = 0, end_dim: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
         """
@@ -440,6 +564,30 @@ class Tensor:
     def float(self) -> typing.Any:
         """
         Converts to float32 (self if it already is).
+        """
+    def floor(self) -> Tensor:
+        """
+        Largest integer <= x (int64 stays int64). Its derivative is 0. Example: cr.floor(cr.tensor([-1.5])) -> [-2.].
+        """
+    def floor_(self) -> Tensor:
+        """
+        self = floor(self), in place.
+        """
+    def floor_divide(self, other: typing.Any) -> Tensor:
+        """
+        floor(input / other) (Python's //); int64 stays int64, integer division by zero raises. Not differentiable (backward raises, as in torch; div(..., rounding_mode='floor') has derivative 0). Example: cr.tensor([-3]) // 2 -> [-2].
+        """
+    def floor_divide_(self, other: typing.Any) -> Tensor:
+        """
+        self = floor_divide(self, other) (Python's //), in place.
+        """
+    def fmod(self, other: typing.Any) -> Tensor:
+        """
+        Remainder of input / other with the sign of input (C's fmod): fmod(-3, 2) = -1. Integer division by zero raises. d/dinput = 1, d/dother = -trunc(input/other). Example: cr.fmod(cr.tensor([-3.]), 2) -> [-1.].
+        """
+    def frac(self) -> Tensor:
+        """
+        x - trunc(x) (sign of x). d/dx = 1. Example: cr.frac(cr.tensor([-1.25])) -> [-0.25].
         """
     def gather(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor) -> Tensor:
         """
@@ -487,6 +635,30 @@ class Tensor:
         """
         True for float32 and float64 tensors.
         """
+    def isclose(self, other: Tensor, rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05, atol: typing.SupportsFloat | typing.SupportsIndex = 1e-08, equal_nan: builtins.bool = False) -> Tensor:
+        """
+        |input - other| <= atol + rtol * |other| elementwise (bool tensor); equal infinities are close, nan only with equal_nan=True. Same dtypes required, as torch.
+        """
+    def isfinite(self) -> Tensor:
+        """
+        True where x is neither inf nor nan (bool tensor).
+        """
+    def isinf(self) -> Tensor:
+        """
+        True where x is +inf or -inf (bool tensor).
+        """
+    def isnan(self) -> Tensor:
+        """
+        True where x is nan (bool tensor; int64 and bool are never nan).
+        """
+    def isneginf(self) -> Tensor:
+        """
+        True where x is -inf (bool tensor).
+        """
+    def isposinf(self) -> Tensor:
+        """
+        True where x is +inf (bool tensor).
+        """
     def item(self) -> typing.Any:
         """
         The value of a one-element tensor as a Python number.
@@ -499,6 +671,10 @@ class Tensor:
         """
         x where x > 0, else negative_slope * x.
         """
+    def lerp(self, end: Tensor, weight: typing.Any) -> Tensor:
+        """
+        input + weight * (end - input), weight a number or a tensor (broadcast). d/dinput = 1 - weight, d/dend = weight, d/dweight = end - input. Example: cr.lerp(cr.tensor([0.]), cr.tensor([10.]), 0.3) -> [3.].
+        """
     def linear(self, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         """
         x @ weight.T + bias; x (..., in), weight (out, in), bias (out,).
@@ -506,6 +682,22 @@ class Tensor:
     def log(self) -> Tensor:
         """
         Natural log elementwise. d/dx ln x = 1/x.
+        """
+    def log10(self) -> Tensor:
+        """
+        Base-10 log. d/dx = 1/(x ln 10). Example: cr.log10(cr.tensor([100.])) -> [2.].
+        """
+    def log1p(self) -> Tensor:
+        """
+        ln(1 + x), accurate for small x (log1p(-1) = -inf). d/dx = 1/(1 + x). Example: cr.log1p(cr.tensor([1e-10])) -> [1e-10].
+        """
+    def log2(self) -> Tensor:
+        """
+        Base-2 log. d/dx = 1/(x ln 2). Example: cr.log2(cr.tensor([8.])) -> [3.].
+        """
+    def log_(self) -> Tensor:
+        """
+        self = ln(self), in place (float tensors).
         """
     def log_softmax(self, dim: typing.Any = None, dtype: dtype | None = None, *, axis: typing.Any = None) -> Tensor:
         """
@@ -605,6 +797,10 @@ class Tensor:
         """
         -input.
         """
+    def neg_(self) -> Tensor:
+        """
+        self = -self, in place.
+        """
     def new_empty(self, *size, dtype = None, device = None, requires_grad = False):
         """
         A new tensor of empty with the given size, in this tensor's dtype (unless dtype=).
@@ -677,6 +873,18 @@ class Tensor:
         """
         max(x, 0) elementwise. Its derivative is 1 where x > 0, else 0.
         """
+    def relu_(self) -> Tensor:
+        """
+        self = max(self, 0), in place.
+        """
+    def remainder(self, other: typing.Any) -> Tensor:
+        """
+        Remainder with the sign of other (Python's %): remainder(-3, 2) = 1. Integer division by zero raises. d/dinput = 1, d/dother = -floor(input/other). Example: cr.tensor([-3.]) % 2 -> [1.].
+        """
+    def remainder_(self, other: typing.Any) -> Tensor:
+        """
+        self = remainder(self, other) (Python's %), in place.
+        """
     def repeat(self, *args) -> Tensor:
         """
         A copy of the tensor tiled ``repeats[i]`` times along dim i: ``x.repeat(2, 1)`` stacks x twice
@@ -712,6 +920,18 @@ class Tensor:
         than the dim. With dims=None the tensor is rolled flattened, then given its shape back. The
         gradient is rolled back by -shifts.
         """
+    def round(self, *, decimals: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+        """
+        Rounds half to even (2.5 -> 2, as torch and NumPy); decimals=d rounds to d digits after the point (negative: before it). Its derivative is 0. Example: cr.round(cr.tensor([1.2345]), decimals=2) -> [1.23].
+        """
+    def round_(self, *, decimals: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+        """
+        self = round(self, decimals), in place (half to even).
+        """
+    def rsqrt(self) -> Tensor:
+        """
+        1 / sqrt(x) (inf at 0, nan below). d/dx = -x^(-3/2) / 2. Example: cr.rsqrt(cr.tensor([4.])) -> [0.5].
+        """
     def scatter_add(self, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, src: Tensor) -> Tensor:
         """
         A copy of input with src added at the positions index gives along dim (the inverse of gather).
@@ -724,6 +944,10 @@ class Tensor:
         """
         1 / (1 + e^-x) elementwise. d/dx = s(x)(1 - s(x)).
         """
+    def sigmoid_(self) -> Tensor:
+        """
+        self = sigmoid(self), in place (float tensors).
+        """
     def sign(self) -> Tensor:
         """
         -1, 0 or 1 elementwise (not differentiable: no gradient flows).
@@ -731,6 +955,14 @@ class Tensor:
     def sin(self) -> Tensor:
         """
         sin x elementwise. d/dx sin x = cos x.
+        """
+    def sin_(self) -> Tensor:
+        """
+        self = sin(self), in place (float tensors).
+        """
+    def sinh(self) -> Tensor:
+        """
+        sinh x elementwise. d/dx sinh x = cosh x. Example: cr.sinh(cr.tensor([0.])) -> [0.].
         """
     def size(self, dim: typing.Any = None) -> typing.Any:
         """
@@ -760,6 +992,18 @@ class Tensor:
         """
         Square root elementwise. d/dx sqrt(x) = 1/(2 sqrt(x)).
         """
+    def sqrt_(self) -> Tensor:
+        """
+        self = sqrt(self), in place (float tensors).
+        """
+    def square(self) -> Tensor:
+        """
+        x * x (int64 stays int64). d/dx = 2x. Example: cr.square(cr.tensor([3])) -> [9].
+        """
+    def square_(self) -> Tensor:
+        """
+        self = self * self, in place.
+        """
     def squeeze(self, dim: typing.Any = None) -> Tensor:
         """
         Removes dims of size 1: all of them, or only dim (an int or a tuple of ints). Dims named that do
@@ -785,9 +1029,9 @@ class Tensor:
         """
         Elements to step in memory for each dim (a tuple), or for one dim.
         """
-    def sub(self, other: typing.Any) -> Tensor:
+    def sub(self, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
         """
-        input - other, broadcasting.
+        input - alpha * other, broadcasting.
         """
     def sub_(self, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
         """
@@ -805,9 +1049,17 @@ class Tensor:
         """
         Transpose of a 2-D tensor.
         """
+    def tan(self) -> Tensor:
+        """
+        tan x elementwise. d/dx tan x = 1 + tan(x)^2. Example: cr.tan(cr.tensor([0.])) -> [0.].
+        """
     def tanh(self) -> Tensor:
         """
         tanh x elementwise. d/dx tanh x = 1 - tanh(x)^2.
+        """
+    def tanh_(self) -> Tensor:
+        """
+        self = tanh(self), in place (float tensors).
         """
     def tile(self, *args) -> Tensor:
         """
@@ -852,6 +1104,14 @@ class Tensor:
         """
         The upper triangle of the last two dims (entries below diagonal `diagonal` set to 0); batched.
         Its gradient is the upstream gradient masked the same way. Example: cr.triu(cr.ones(3, 3), 1)
+        """
+    def trunc(self) -> Tensor:
+        """
+        x rounded toward zero (int64 stays int64). Its derivative is 0. Example: cr.trunc(cr.tensor([-1.5])) -> [-1.].
+        """
+    def trunc_(self) -> Tensor:
+        """
+        self = trunc(self), in place.
         """
     def type(self, dtype = None):
         """
@@ -1783,13 +2043,25 @@ def abs(input: Tensor) -> Tensor:
     """
     |x| elementwise. Its derivative is sign(x) (0 at 0).
     """
-def add(input: Tensor, other: typing.Any) -> Tensor:
+def acos(input: Tensor) -> Tensor:
     """
-    input + other, broadcasting. Example: cr.add(x, 1).
+    arccos x (nan outside [-1, 1]). d/dx = -1/sqrt(1 - x^2). Example: cr.acos(cr.tensor([1.])) -> [0.].
+    """
+def acosh(input: Tensor) -> Tensor:
+    """
+    arcosh x (nan below 1). d/dx = 1/sqrt(x^2 - 1). Example: cr.acosh(cr.tensor([1.])) -> [0.].
+    """
+def add(input: Tensor, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
+    """
+    input + alpha * other, broadcasting. Example: cr.add(x, y, alpha=2).
     """
 def all(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
     True where every element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (nan counts as nonzero, an empty tensor gives True). Example: cr.all(cr.tensor([1, 0])) -> False.
+    """
+def allclose(input: Tensor, other: Tensor, rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05, atol: typing.SupportsFloat | typing.SupportsIndex = 1e-08, equal_nan: builtins.bool = False) -> builtins.bool:
+    """
+    True if isclose holds everywhere (a Python bool). Example: cr.allclose(x, x + 1e-9) -> True.
     """
 def amax(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
@@ -1803,6 +2075,34 @@ def any(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *
     """
     True where some element (over dim, or all; axis= is an alias) is nonzero; a bool tensor (an empty tensor gives False). Example: cr.any(cr.tensor([0., 2.])) -> True.
     """
+def arccos(input: Tensor) -> Tensor:
+    """
+    Alias of acos.
+    """
+def arccosh(input: Tensor) -> Tensor:
+    """
+    Alias of acosh.
+    """
+def arcsin(input: Tensor) -> Tensor:
+    """
+    Alias of asin.
+    """
+def arcsinh(input: Tensor) -> Tensor:
+    """
+    Alias of asinh.
+    """
+def arctan(input: Tensor) -> Tensor:
+    """
+    Alias of atan.
+    """
+def arctan2(input: Tensor, other: Tensor) -> Tensor:
+    """
+    Alias of atan2.
+    """
+def arctanh(input: Tensor) -> Tensor:
+    """
+    Alias of atanh.
+    """
 def argmax(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, axis: typing.Any = None) -> Tensor:
     """
     Index of the max (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties; nan counts as the largest.
@@ -1814,6 +2114,26 @@ def argmin(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False
 def argsort(input: Tensor, dim: typing.Any = None, descending: builtins.bool = False, *, stable: builtins.bool = False, axis: typing.Any = None) -> Tensor:
     """
     The indices that sort input along dim (sort(...).indices; int64, not differentiable). Example: cr.argsort(cr.tensor([3., 1., 2.])) -> [1, 2, 0].
+    """
+def asin(input: Tensor) -> Tensor:
+    """
+    arcsin x (nan outside [-1, 1]). d/dx = 1/sqrt(1 - x^2) (inf at ±1). Example: cr.asin(cr.tensor([1.])) -> [1.5708].
+    """
+def asinh(input: Tensor) -> Tensor:
+    """
+    arsinh x. d/dx = 1/sqrt(x^2 + 1). Example: cr.asinh(cr.tensor([0.])) -> [0.].
+    """
+def atan(input: Tensor) -> Tensor:
+    """
+    arctan x. d/dx = 1/(1 + x^2). Example: cr.atan(cr.tensor([1.])) -> [0.7854].
+    """
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """
+    The angle of the point (other, input) in (-pi, pi], broadcasting. d/dinput = other/(input^2 + other^2), d/dother = -input/(input^2 + other^2). Example: cr.atan2(cr.tensor([1.]), cr.tensor([-1.])) -> [2.3562].
+    """
+def atanh(input: Tensor) -> Tensor:
+    """
+    artanh x (±inf at ±1, nan outside). d/dx = 1/(1 - x^2). Example: cr.atanh(cr.tensor([0.5])) -> [0.5493].
     """
 def avg_pool2d(input: Tensor, kernel_size: typing.Any, stride: typing.Any = None, padding: typing.Any = 0, count_include_pad: builtins.bool = True) -> Tensor:
     """
@@ -1848,21 +2168,37 @@ def cat(tensors: collections.abc.Sequence[Tensor], dim: typing.SupportsInt | typ
     """
     Concatenates tensors along an existing dim.
     """
+def ceil(input: Tensor) -> Tensor:
+    """
+    Smallest integer >= x (int64 stays int64). Its derivative is 0. Example: cr.ceil(cr.tensor([-1.5])) -> [-1.].
+    """
 def chunk(input: Tensor, chunks: typing.SupportsInt | typing.SupportsIndex, dim: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
     """
     Splits into `chunks` nearly equal pieces.
     """
 def clamp(input: Tensor, min: typing.Any = None, max: typing.Any = None) -> Tensor:
     """
-    Limits values to [min, max]. The gradient is 1 inside, 0 outside.
+    Limits values to [min, max]; min and max may be numbers or tensors (broadcast), either may be None; where min > max the result is max. The gradient is 1 inside [min, max], 0 outside; a tensor bound gets the gradient where it is the result. Example: cr.clamp(x, min=0.0).
+    """
+def clip(input: Tensor, min: typing.Any = None, max: typing.Any = None) -> Tensor:
+    """
+    Alias of clamp.
     """
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: typing.Any = 1, padding: typing.Any = 0) -> Tensor:
     """
     2-D convolution: (N, C, H, W) with weight (O, C, kh, kw) -> (N, O, Ho, Wo).
     """
+def copysign(input: Tensor, other: typing.Any) -> Tensor:
+    """
+    |input| with the sign of other (float result; -0.0 counts as negative). d/dinput = ±1 (0 at input = 0), d/dother = 0. Example: cr.copysign(cr.tensor([2.]), -1.) -> [-2.].
+    """
 def cos(input: Tensor) -> Tensor:
     """
     cos x elementwise. d/dx cos x = -sin x.
+    """
+def cosh(input: Tensor) -> Tensor:
+    """
+    cosh x elementwise. d/dx cosh x = sinh x. Example: cr.cosh(cr.tensor([0.])) -> [1.].
     """
 def cumprod(input: Tensor, dim: typing.Any = None, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
     """
@@ -1891,9 +2227,9 @@ def diagonal(input: Tensor, offset: typing.SupportsInt | typing.SupportsIndex = 
     """
     The diagonal of each (dim1, dim2) plane as a new last dim (offset > 0: above it). A view.
     """
-def div(input: Tensor, other: typing.Any) -> Tensor:
+def div(input: Tensor, other: typing.Any, *, rounding_mode: typing.Any = None) -> Tensor:
     """
-    input / other (true division), broadcasting.
+    input / other, broadcasting: true division (int64 -> float32), or rounded with rounding_mode='trunc' (toward zero) or 'floor' (down; int64 stays int64, derivative 0). Example: cr.div(x, 2, rounding_mode='floor').
     """
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """
@@ -1922,9 +2258,21 @@ def exp(input: Tensor) -> Tensor:
     """
     e^x elementwise. d/dx e^x = e^x. Example: cr.exp(cr.tensor([0., 1.])) -> [1.0000, 2.7183].
     """
+def exp2(input: Tensor) -> Tensor:
+    """
+    2^x elementwise. d/dx = 2^x ln 2. Example: cr.exp2(cr.tensor([3.])) -> [8.].
+    """
 def expand(input: Tensor, size: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
     Broadcasts to size (-1 keeps a dim, new dims may be prepended); the gradient is summed back.
+    """
+def expm1(input: Tensor) -> Tensor:
+    """
+    e^x - 1, accurate for small x. d/dx = e^x. Example: cr.expm1(cr.tensor([1e-10])) -> [1e-10].
+    """
+def fix(input: Tensor) -> Tensor:
+    """
+    Alias of trunc.
     """
 def flatten(input: Tensor, start_dim: typing.SupportsInt | typing.SupportsIndex = 0, end_dim: typing.SupportsInt | typing.SupportsIndex = -1) -> Tensor:
     """
@@ -1943,9 +2291,25 @@ def flipud(input: Tensor) -> Tensor:
     """
     Reversed along dim 0 (up/down), for tensors with >= 1 dim. A copy.
     """
+def floor(input: Tensor) -> Tensor:
+    """
+    Largest integer <= x (int64 stays int64). Its derivative is 0. Example: cr.floor(cr.tensor([-1.5])) -> [-2.].
+    """
+def floor_divide(input: typing.Any, other: typing.Any) -> Tensor:
+    """
+    floor(input / other) (Python's //); int64 stays int64, integer division by zero raises. Not differentiable (backward raises, as in torch; div(..., rounding_mode='floor') has derivative 0). Example: cr.tensor([-3]) // 2 -> [-2].
+    """
+def fmod(input: Tensor, other: typing.Any) -> Tensor:
+    """
+    Remainder of input / other with the sign of input (C's fmod): fmod(-3, 2) = -1. Integer division by zero raises. d/dinput = 1, d/dother = -trunc(input/other). Example: cr.fmod(cr.tensor([-3.]), 2) -> [-1.].
+    """
 def fold(input: Tensor, output_size: typing.Any, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
     """
     Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).
+    """
+def frac(input: Tensor) -> Tensor:
+    """
+    x - trunc(x) (sign of x). d/dx = 1. Example: cr.frac(cr.tensor([-1.25])) -> [-0.25].
     """
 def from_dlpack(ext_tensor: typing.Any) -> Tensor:
     """
@@ -2000,6 +2364,30 @@ def is_grad_enabled() -> builtins.bool:
     """
     Whether ops record the graph (False inside no_grad).
     """
+def isclose(input: Tensor, other: Tensor, rtol: typing.SupportsFloat | typing.SupportsIndex = 1e-05, atol: typing.SupportsFloat | typing.SupportsIndex = 1e-08, equal_nan: builtins.bool = False) -> Tensor:
+    """
+    |input - other| <= atol + rtol * |other| elementwise (bool tensor); equal infinities are close, nan only with equal_nan=True. Same dtypes required, as torch.
+    """
+def isfinite(input: Tensor) -> Tensor:
+    """
+    True where x is neither inf nor nan (bool tensor).
+    """
+def isinf(input: Tensor) -> Tensor:
+    """
+    True where x is +inf or -inf (bool tensor).
+    """
+def isnan(input: Tensor) -> Tensor:
+    """
+    True where x is nan (bool tensor; int64 and bool are never nan).
+    """
+def isneginf(input: Tensor) -> Tensor:
+    """
+    True where x is -inf (bool tensor).
+    """
+def isposinf(input: Tensor) -> Tensor:
+    """
+    True where x is +inf (bool tensor).
+    """
 def le(input: Tensor, other: typing.Any) -> Tensor:
     """
     input <= other elementwise -> bool tensor.
@@ -2008,6 +2396,10 @@ def leaky_relu(input: Tensor, negative_slope: typing.SupportsFloat | typing.Supp
     """
     x where x > 0, else negative_slope * x.
     """
+def lerp(input: Tensor, end: Tensor, weight: typing.Any) -> Tensor:
+    """
+    input + weight * (end - input), weight a number or a tensor (broadcast). d/dinput = 1 - weight, d/dend = weight, d/dweight = end - input. Example: cr.lerp(cr.tensor([0.]), cr.tensor([10.]), 0.3) -> [3.].
+    """
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     x @ weight.T + bias; x (..., in), weight (out, in), bias (out,).
@@ -2015,6 +2407,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 def log(input: Tensor) -> Tensor:
     """
     Natural log elementwise. d/dx ln x = 1/x.
+    """
+def log10(input: Tensor) -> Tensor:
+    """
+    Base-10 log. d/dx = 1/(x ln 10). Example: cr.log10(cr.tensor([100.])) -> [2.].
+    """
+def log1p(input: Tensor) -> Tensor:
+    """
+    ln(1 + x), accurate for small x (log1p(-1) = -inf). d/dx = 1/(1 + x). Example: cr.log1p(cr.tensor([1e-10])) -> [1e-10].
+    """
+def log2(input: Tensor) -> Tensor:
+    """
+    Base-2 log. d/dx = 1/(x ln 2). Example: cr.log2(cr.tensor([8.])) -> [3.].
     """
 def log_softmax(input: Tensor, dim: typing.Any = None, dtype: dtype | None = None, *, axis: typing.Any = None) -> Tensor:
     """
@@ -2153,6 +2557,10 @@ def relu(input: Tensor) -> Tensor:
     """
     max(x, 0) elementwise. Its derivative is 1 where x > 0, else 0.
     """
+def remainder(input: typing.Any, other: typing.Any) -> Tensor:
+    """
+    Remainder with the sign of other (Python's %): remainder(-3, 2) = 1. Integer division by zero raises. d/dinput = 1, d/dother = -floor(input/other). Example: cr.tensor([-3.]) % 2 -> [1.].
+    """
 def reshape(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
     Same data with a new shape (one dim may be -1): a view when the strides allow, else a copy.
@@ -2163,6 +2571,14 @@ def roll(input: Tensor, shifts: typing.Any, dims: typing.Any = None) -> Tensor:
     wrapping around: cr.roll(cr.arange(4), 1) -> tensor([3, 0, 1, 2]). Shifts may be negative or larger
     than the dim. With dims=None the tensor is rolled flattened, then given its shape back. The
     gradient is rolled back by -shifts.
+    """
+def round(input: Tensor, *, decimals: typing.SupportsInt | typing.SupportsIndex = 0) -> Tensor:
+    """
+    Rounds half to even (2.5 -> 2, as torch and NumPy); decimals=d rounds to d digits after the point (negative: before it). Its derivative is 0. Example: cr.round(cr.tensor([1.2345]), decimals=2) -> [1.23].
+    """
+def rsqrt(input: Tensor) -> Tensor:
+    """
+    1 / sqrt(x) (inf at 0, nan below). d/dx = -x^(-3/2) / 2. Example: cr.rsqrt(cr.tensor([4.])) -> [0.5].
     """
 def scatter_add(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index: Tensor, src: Tensor) -> Tensor:
     """
@@ -2199,6 +2615,10 @@ def sin(input: Tensor) -> Tensor:
     """
     sin x elementwise. d/dx sin x = cos x.
     """
+def sinh(input: Tensor) -> Tensor:
+    """
+    sinh x elementwise. d/dx sinh x = cosh x. Example: cr.sinh(cr.tensor([0.])) -> [0.].
+    """
 def softmax(input: Tensor, dim: typing.Any = None, dtype: dtype | None = None, *, axis: typing.Any = None) -> Tensor:
     """
     exp(x) / sum(exp(x)) along dim (axis= is an alias), computed stably; with dtype the input is converted first (cr.softmax(x, -1, dtype=cr.float64)). d s_i/dx_j = s_i (δ_ij - s_j). Example: cr.softmax(logits, dim=-1).
@@ -2223,6 +2643,10 @@ def sqrt(input: Tensor) -> Tensor:
     """
     Square root elementwise. d/dx sqrt(x) = 1/(2 sqrt(x)).
     """
+def square(input: Tensor) -> Tensor:
+    """
+    x * x (int64 stays int64). d/dx = 2x. Example: cr.square(cr.tensor([3])) -> [9].
+    """
 def squeeze(input: Tensor, dim: typing.Any = None) -> Tensor:
     """
     Removes dims of size 1: all of them, or only dim (an int or a tuple of ints). Dims named that do
@@ -2244,9 +2668,9 @@ def std_mean(input: Tensor, dim: typing.Any = None, unbiased: typing.Any = None,
     """
     (std, mean) over dim as a tuple, with std's arguments. Example: s, m = cr.std_mean(x, dim=0).
     """
-def sub(input: Tensor, other: typing.Any) -> Tensor:
+def sub(input: Tensor, other: typing.Any, *, alpha: typing.Any = 1) -> Tensor:
     """
-    input - other, broadcasting.
+    input - alpha * other, broadcasting.
     """
 def sum(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *, dtype: dtype | None = None, axis: typing.Any = None) -> Tensor:
     """
@@ -2255,6 +2679,10 @@ def sum(input: Tensor, dim: typing.Any = None, keepdim: builtins.bool = False, *
 def sum_to(input: Tensor, shape: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> Tensor:
     """
     Sums a broadcast tensor back down to shape.
+    """
+def tan(input: Tensor) -> Tensor:
+    """
+    tan x elementwise. d/dx tan x = 1 + tan(x)^2. Example: cr.tan(cr.tensor([0.])) -> [0.].
     """
 def tanh(input: Tensor) -> Tensor:
     """
@@ -2290,6 +2718,10 @@ def triu(input: Tensor, diagonal: typing.SupportsInt | typing.SupportsIndex = 0)
     """
     The upper triangle of the last two dims (entries below diagonal `diagonal` set to 0); batched.
     Its gradient is the upstream gradient masked the same way. Example: cr.triu(cr.ones(3, 3), 1)
+    """
+def trunc(input: Tensor) -> Tensor:
+    """
+    x rounded toward zero (int64 stays int64). Its derivative is 0. Example: cr.trunc(cr.tensor([-1.5])) -> [-1.].
     """
 def unfold(input: Tensor, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
     """

@@ -520,6 +520,133 @@ op("one_hot", lambda l: cr.one_hot(l, 4), lambda l: TF.one_hot(l, 4),
 op("one_hot_inferred", cr.one_hot, TF.one_hot, [S(I([0, 2, 1, 2])), S(I([[4, 0]]))], differentiable=False)
 
 
+# ------------------------------------------------------------------------------ elementwise math (math helper)
+# Inputs are scaled into each function's domain inside the lambdas (asin(0.45 x) keeps |arg| < 1).
+INF, NAN = float("inf"), float("nan")
+for _n, _ours, _theirs, _s, _d in [
+    ("tan", cr.tan, torch.tan, 0.7, "any"), ("asin", cr.asin, torch.asin, 0.45, "any"),
+    ("acos", cr.acos, torch.acos, 0.45, "any"), ("atan", cr.atan, torch.atan, 1.0, "any"),
+    ("arcsin", cr.arcsin, torch.arcsin, 0.45, "any"), ("arccos", cr.arccos, torch.arccos, 0.45, "any"),
+    ("arctan", cr.arctan, torch.arctan, 1.0, "any"), ("sinh", cr.sinh, torch.sinh, 1.0, "any"),
+    ("cosh", cr.cosh, torch.cosh, 1.0, "any"), ("asinh", cr.asinh, torch.asinh, 1.0, "any"),
+    ("atanh", cr.atanh, torch.atanh, 0.45, "any"), ("arcsinh", cr.arcsinh, torch.arcsinh, 1.0, "any"),
+    ("arctanh", cr.arctanh, torch.arctanh, 0.45, "any"), ("expm1", cr.expm1, torch.expm1, 1.0, "any"),
+    ("exp2", cr.exp2, torch.exp2, 1.0, "any"), ("square", cr.square, torch.square, 1.0, "any"),
+    ("log1p", cr.log1p, torch.log1p, 1.0, "positive"), ("log2", cr.log2, torch.log2, 1.0, "positive"),
+    ("log10", cr.log10, torch.log10, 1.0, "positive"), ("rsqrt", cr.rsqrt, torch.rsqrt, 1.0, "positive"),
+]:
+    op(_n, lambda x, _f=_ours, _s=_s: _f(x * _s), lambda x, _f=_theirs, _s=_s: _f(x * _s), UNARY_SHAPES, domain=_d)
+op("acosh", lambda x: cr.acosh(x + 1), lambda x: torch.acosh(x + 1), UNARY_SHAPES, domain="positive")
+op("arccosh", lambda x: cr.arccosh(x + 1), lambda x: torch.arccosh(x + 1), UNARY_SHAPES, domain="positive")
+op("tan_method", lambda x: (x * 0.7).tan(), lambda x: (x * 0.7).tan(), MATRIX)
+op("square_int", cr.square, torch.square, [S(I([[3, -2, 0]])), S(B(values=[True, False]), id="bool")],
+   differentiable=False)
+op("log1p_edges", cr.log1p, torch.log1p, [S(V([-1.0, -0.5, 0.0, -0.0, 1e-10, 1e30, INF]), check="forward")])
+op("atan2", cr.atan2, torch.atan2, _pairs_with_domain("nonzero"))
+op("arctan2", cr.arctan2, torch.arctan2, [S((3, 4), F((3, 4), "nonzero"))])
+op("atan2_method", lambda a, b: a.atan2(b), lambda a, b: a.atan2(b), [S((3, 1), F((1, 4), "nonzero"))])
+op("atan2_signed_zeros", cr.atan2, torch.atan2,
+   [S(V([0.0, -0.0, 0.0, -0.0, 1.0, -1.0, INF, -INF]), V([0.0, 0.0, -0.0, -0.0, INF, -INF, INF, 1.0]), check="forward")])
+ROUND_V = V([[-2.5, -1.5, -0.5, -0.2, -0.0], [0.0, 0.3, 0.5, 1.5, 2.5]])
+for _n, _ours, _theirs in [("floor", cr.floor, torch.floor), ("ceil", cr.ceil, torch.ceil),
+                           ("trunc", cr.trunc, torch.trunc), ("round", cr.round, torch.round), ("fix", cr.fix, torch.fix)]:
+    op(_n, _ours, _theirs, UNARY_SHAPES + [S(ROUND_V, id="halves", check="grad")], second_order=False)
+    op(_n + "_int", _ours, _theirs, [S(I([[5, -3, 0]]))], differentiable=False)
+op("round_decimals2", lambda x: cr.round(x, decimals=2), lambda x: torch.round(x, decimals=2), UNARY_SHAPES,
+   second_order=False)
+op("round_decimals_neg1", lambda x: (x * 100).round(decimals=-1), lambda x: (x * 100).round(decimals=-1), MATRIX,
+   second_order=False)
+op("frac", cr.frac, torch.frac, UNARY_SHAPES + [S(V([-2.5, -0.0, 0.0, 1.75, INF, -INF, NAN]), id="edges", check="forward")],
+   second_order=False)
+DIV_INT = [S(I([[7, -7, 7, -7, 0, 5]]), I([[2, 2, -2, -2, 3, 1]]), id="int_signs"),
+           S(I([[7, -7, 9]]), I(4), id="int_0d")]
+DIV_FLOAT_EDGE = S(V([7.0, -7.0, 7.0, -7.0, -0.0, 0.0, INF, 1.0, 2.5, NAN]),
+                   V([2.0, 2.0, -2.0, -2.0, 3.0, -3.0, 2.0, INF, 0.0, 1.0]), id="float_edges", check="forward")
+for _n, _ours, _theirs in [("fmod", cr.fmod, torch.fmod), ("remainder", cr.remainder, torch.remainder)]:
+    op(_n, _ours, _theirs, _pairs_with_domain("nonzero"), second_order=False)
+    op(_n + "_edges", _ours, _theirs, DIV_INT + [DIV_FLOAT_EDGE], differentiable=False)
+    op(_n + "_scalar", lambda x, _f=_ours: _f(x, -1.5), lambda x, _f=_theirs: _f(x, -1.5), UNARY_SHAPES,
+       second_order=False)
+    op(_n + "_int_scalar", lambda x, _f=_ours: _f(x, -3), lambda x, _f=_theirs: _f(x, -3), [S(I([[7, -7, 0, 5]]))],
+       differentiable=False)
+op("remainder_scalar_first", lambda x: cr.remainder(5.5, x), lambda x: torch.remainder(5.5, x), UNARY_SHAPES,
+   domain="nonzero", differentiable=False)  # torch has no derivative here (backward raises)
+op("op_mod", lambda a, b: a % b, lambda a, b: a % b,
+   _pairs_with_domain("nonzero")[:2] + [S(*s_.args, id=s_.id, check="forward") for s_ in DIV_INT], second_order=False)
+op("op_mod_scalar", lambda x: x % 0.75, lambda x: x % 0.75, UNARY_SHAPES, second_order=False)
+op("op_rmod", lambda x: 3 % x, lambda x: 3 % x, UNARY_SHAPES + [S(I([[2, -2, 5]]))], domain="nonzero",
+   differentiable=False)
+op("floor_divide", cr.floor_divide, torch.floor_divide, _pairs_with_domain("nonzero") + DIV_INT + [DIV_FLOAT_EDGE],
+   differentiable=False)
+op("floor_divide_scalar", lambda x: cr.floor_divide(x, 0.7), lambda x: torch.floor_divide(x, 0.7), UNARY_SHAPES,
+   differentiable=False)
+op("op_floordiv", lambda a, b: a // b, lambda a, b: a // b, _pairs_with_domain("nonzero")[:2] + DIV_INT,
+   differentiable=False)
+op("op_rfloordiv", lambda x: 7 // x, lambda x: 7 // x, [S(F((3, 4), "nonzero")), S(I([[2, -2, 3]]))],
+   differentiable=False)
+for _m in ["trunc", "floor"]:
+    op("div_" + _m, lambda a, b, _m=_m: cr.div(a, b, rounding_mode=_m),
+       lambda a, b, _m=_m: torch.div(a, b, rounding_mode=_m), _pairs_with_domain("nonzero"), second_order=False)
+    op("div_" + _m + "_edges", lambda a, b, _m=_m: cr.div(a, b, rounding_mode=_m),
+       lambda a, b, _m=_m: torch.div(a, b, rounding_mode=_m), DIV_INT + [DIV_FLOAT_EDGE], differentiable=False)
+    op("div_" + _m + "_scalar_method", lambda x, _m=_m: x.div(-2, rounding_mode=_m),
+       lambda x, _m=_m: x.div(-2, rounding_mode=_m), UNARY_SHAPES + [S(I([[7, -7, 0]]), check="forward")], second_order=False)
+op("div_none", lambda a, b: cr.div(a, b, rounding_mode=None), lambda a, b: torch.div(a, b, rounding_mode=None),
+   [S((3, 4), F((3, 4), "nonzero"))])
+op("add_alpha", lambda a, b: cr.add(a, b, alpha=2.5), lambda a, b: torch.add(a, b, alpha=2.5), BROADCAST_PAIRS,
+   second_order=False)
+op("sub_alpha", lambda a, b: cr.sub(a, b, alpha=-3), lambda a, b: torch.sub(a, b, alpha=-3), BROADCAST_PAIRS,
+   second_order=False)
+op("add_alpha_method_scalar", lambda x: x.add(2, alpha=3), lambda x: x.add(2, alpha=3), UNARY_SHAPES,
+   second_order=False)
+op("add_alpha_int", lambda a, b: cr.add(a, b, alpha=3), lambda a, b: torch.add(a, b, alpha=3), INT_PAIRS,
+   differentiable=False)
+PRED_V = S(V([[0.0, -0.0, 1.5, -INF], [INF, NAN, 1e-40, -3.0]]), id="specials")
+for _n, _ours, _theirs in [("isnan", cr.isnan, torch.isnan), ("isinf", cr.isinf, torch.isinf),
+                           ("isfinite", cr.isfinite, torch.isfinite), ("isposinf", cr.isposinf, torch.isposinf),
+                           ("isneginf", cr.isneginf, torch.isneginf)]:
+    op(_n, _ours, _theirs, [PRED_V, S((3,)), S(I([[1, -2]])), S(B(values=[True, False]))], differentiable=False)
+CLOSE_A = V([1.0, 1.0, INF, INF, -INF, NAN, NAN, 0.0, 1e-9, 100.0])
+CLOSE_B = V([1.0, 1.000001, INF, -INF, -INF, NAN, 1.0, 1e-8, 0.0, 100.001])
+op("isclose", cr.isclose, torch.isclose, [S(CLOSE_A, CLOSE_B, id="specials"), S((3, 1), (1, 4))],
+   differentiable=False)
+op("isclose_tols", lambda a, b: cr.isclose(a, b, rtol=0.1, atol=0.5, equal_nan=True),
+   lambda a, b: torch.isclose(a, b, rtol=0.1, atol=0.5, equal_nan=True),
+   [S(CLOSE_A, CLOSE_B, id="specials"), S((3, 4), (3, 4)), S(I([[1, 2, 9]]), I([[1, 3, 3]]), id="int")],
+   differentiable=False)
+op("isclose_zero_tols", lambda a, b: a.isclose(b, rtol=0, atol=0), lambda a, b: a.isclose(b, rtol=0, atol=0),
+   [S(CLOSE_A, CLOSE_B, id="specials")], differentiable=False)
+op("allclose", lambda a, b: cr.tensor(cr.allclose(a, b)), lambda a, b: torch.tensor(torch.allclose(a, b)),
+   [S(CLOSE_A, CLOSE_B, id="specials"), S(V([1.0, 2.0]), V([1.0, 2.0 + 1e-6]), id="close")], differentiable=False)
+op("allclose_equal_nan", lambda a, b: cr.tensor(a.allclose(b, equal_nan=True)),
+   lambda a, b: torch.tensor(a.allclose(b, equal_nan=True)), [S(V([NAN, 1.0]), V([NAN, 1.0]))], differentiable=False)
+CLAMP_TIES = S(V([0.5, 1.0, 2.0, 3.0, 1.0, NAN]), V([1.0, 1.0, 1.0, 3.0, 2.0, 0.0]), V([2.0, 2.0, 2.0, 3.0, 1.0, 1.0]),
+               id="ties_and_min_gt_max", check="grad")
+op("clamp_tensor", lambda x, lo, hi: cr.clamp(x, lo, hi), lambda x, lo, hi: torch.clamp(x, lo, hi),
+   [S((3, 4), (3, 4), (3, 4)), S((3, 4), (1, 4), (3, 1)), S((2, 4), (), (4,)), CLAMP_TIES], second_order=False)
+op("clamp_tensor_min", lambda x, lo: cr.clamp(x, min=lo), lambda x, lo: torch.clamp(x, min=lo),
+   [S((3, 4), (3, 4)), S((3, 1), (4,))], second_order=False)
+op("clamp_tensor_max_method", lambda x, hi: x.clamp(max=hi), lambda x, hi: x.clamp(max=hi),
+   [S((3, 4), (3, 4)), S((3, 4), (3, 1))], second_order=False)
+op("clamp_int_float_bound", lambda x: cr.clamp(x, min=1.5), lambda x: torch.clamp(x, min=1.5),
+   [S(I([[5, -3, 0, 2]]))], differentiable=False)
+op("clip", lambda x: cr.clip(x, -0.5, 0.5), lambda x: torch.clip(x, -0.5, 0.5), UNARY_SHAPES, second_order=False)
+op("clip_tensor_method", lambda x, lo: x.clip(min=lo), lambda x, lo: x.clip(min=lo), [S((3, 4), (4,))],
+   second_order=False)
+op("lerp", cr.lerp, torch.lerp,
+   [S((3, 4), (3, 4), (3, 4)), S((3, 1), (1, 4), (4,)), S((), (3,), ()),
+    S(V([0.0, 1.0, -2.0, 5.0]), V([10.0, -1.0, 2.0, 5.0]), V([0.3, 0.5, 0.7, 2.0]), id="both_formulas")])
+op("lerp_scalar_weight", lambda a, b: cr.lerp(a, b, 0.75), lambda a, b: torch.lerp(a, b, 0.75),
+   [S((3, 4), (3, 4)), S((3, 1), (4,))], second_order=False)
+op("lerp_method", lambda a, b: a.lerp(b, 0.25), lambda a, b: a.lerp(b, 0.25), [S((3, 4), (3, 4))],
+   second_order=False)
+op("copysign", cr.copysign, torch.copysign,
+   [S(F((3, 4), "away_from_zero"), F((3, 4), "nonzero")), S(F((3, 1), "away_from_zero"), F((4,), "nonzero")),
+    S(V([0.0, -0.0, 2.0, -1.0, 0.0]), V([-1.0, 1.0, -0.0, 0.0, NAN]), id="zeros", check="grad")],
+   second_order=False)
+op("copysign_scalar", lambda x: cr.copysign(x, -1.0), lambda x: torch.copysign(x, -1.0), UNARY_SHAPES,
+   domain="away_from_zero", second_order=False)
+op("copysign_int", cr.copysign, torch.copysign, [S(I([[5, -3, 0]]), I([[-1, 1, -1]]))], differentiable=False)
 # ------------------------------------------------------------------------------ nnmod: layer ops (nn.functional)
 import chainrule.nn.functional as CF  # noqa: E402
 
