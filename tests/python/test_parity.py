@@ -261,3 +261,32 @@ def test_index_ops_refuse_what_torch_refuses(case, match):
         case(torch)
     with pytest.raises(ValueError, match=match):
         case(cr)
+
+
+# ---------------------------------------------------------------------------------- curvature at kinks and ties
+_KINKS = {
+    "huber": lambda FF, L, x: FF.huber_loss(x, L.zeros_like(x), reduction="sum"),
+    "smooth_l1": lambda FF, L, x: FF.smooth_l1_loss(x, L.zeros_like(x), reduction="sum"),
+    "bce_with_logits": lambda FF, L, x: FF.binary_cross_entropy_with_logits(x, L.full_like(x, 0.3), reduction="sum"),
+    "logsigmoid": lambda FF, L, x: FF.logsigmoid(x).sum(),
+    "softplus": lambda FF, L, x: FF.softplus(x).sum(),
+    "elu": lambda FF, L, x: FF.elu(x).sum(),
+    "silu": lambda FF, L, x: FF.silu(x).sum(),
+    "gelu": lambda FF, L, x: FF.gelu(x).sum(),
+    "abs_cubed": lambda FF, L, x: (x.abs() ** 3).sum(),
+    "maximum_tie": lambda FF, L, x: L.maximum(x * x, x * 0).sum(),
+    "mse": lambda FF, L, x: FF.mse_loss(x, L.zeros_like(x), reduction="sum"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_KINKS))
+def test_second_derivatives_at_kinks_and_ties_match_torch(name):
+    """Composite ops with abs/min/max inside must not lose curvature at 0 (Newton's method needs it)."""
+    def grads(L, FF):
+        x = L.tensor([0.0, 1.0, -1.0, 0.5], dtype=L.float64, requires_grad=True)
+        (g,) = L.autograd.grad(_KINKS[name](FF, L, x), x, create_graph=True)
+        (gg,) = L.autograd.grad(g.sum(), x)
+        return np.asarray(g.detach().tolist()), np.asarray(gg.tolist())
+    (g, gg), (tg, tgg) = grads(cr, cr.nn.functional), grads(torch, torch.nn.functional)
+    np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gg, tgg, rtol=1e-12, atol=1e-12)
