@@ -486,18 +486,14 @@ def _set_data(self, value):
     self._set_data(value)
 
 
-# ------------------------------------------------------------------------------------------------
-# Tensor API habits (tapi): conversions torch has that chainrule can't honour exactly.
-# ------------------------------------------------------------------------------------------------
 def _int(self, memory_format=None):
-    """Always raises TypeError: torch's ``.int()`` gives int32, a dtype chainrule does not have.
+    """Converts to chainrule's integer dtype, int64 (truncating toward zero), like ``.long()``.
 
-    chainrule's integer dtype is int64 (``cr.long``): use ``.long()`` (``x.long()`` truncates
-    toward zero exactly as ``.int()`` does in torch, with a 64-bit result). Returning int64 here would
-    silently differ from torch (``x.int().dtype`` is torch.int32 there), so chainrule refuses.
+    torch's ``.int()`` gives int32, which chainrule doesn't have: the values are the same (for
+    values that fit in int32; beyond that torch wraps around and chainrule doesn't), only
+    ``.dtype`` says cr.int64. ``(pred == y).int().sum()`` counts as in torch.
     """
-    raise TypeError("int(): chainrule has no int32 dtype (torch's .int() gives int32); its integer dtype "
-                    "is int64: use .long() or .to(cr.int64) (also truncates toward zero)")
+    return self.long()
 
 
 def install(cls, max, min):

@@ -363,9 +363,12 @@ def test_squeeze_tuple_errors():
 
 
 # ------------------------------------------------------------------------------ conversions
-def test_int_refuses_with_a_clear_message():
-    with pytest.raises(TypeError, match=r"no int32 dtype.*use \.long\(\)"):
-        cr.tensor([1.5]).int()
+def test_int_gives_int64_with_torchs_values():
+    vals = [-2.7, -0.5, 0.0, 1.5, 3.99]
+    ours, theirs = cr.tensor(vals).int(), torch.tensor(vals).int()
+    assert ours.dtype == cr.int64 and ours.tolist() == theirs.tolist()
+    pred, y = cr.tensor([1, 2, 3]), cr.tensor([1, 0, 3])
+    assert (pred == y).int().sum().item() == 2
 
 
 @pytest.mark.parametrize("name", ["float", "double", "long", "bool"])
