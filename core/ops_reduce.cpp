@@ -264,14 +264,21 @@ std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { retu
 
 // ---------------------------------------------------------------- composed statistics
 // var = Σ (x - mean)^2 / (N - correction)
-Tensor var(const Tensor& x, std::vector<int64_t> dims_in, double correction, bool keepdim) {
-  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "var: expected a floating tensor, got ",
+// var and std: the reduced dims of a floating x, and N - correction (at least 0).
+static std::pair<std::vector<int64_t>, double> spread_dims(const Tensor& x, std::vector<int64_t> dims_in,
+                                                           double correction, const char* op) {
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, op, ": expected a floating tensor, got ",
            dtype_name(x.dtype()));
-  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), "var");
+  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), op);
   int64_t n = 1;
   for (int64_t d : dims) n *= x.shape()[d];
+  return {dims, std::max(0.0, n - correction)};
+}
+
+Tensor var(const Tensor& x, std::vector<int64_t> dims_in, double correction, bool keepdim) {
+  auto [dims, denom] = spread_dims(x, std::move(dims_in), correction, "var");
   Tensor c = x - mean(x, dims, true);
-  return div(sum(c * c, dims, keepdim), std::max(0.0, n - correction));
+  return div(sum(c * c, dims, keepdim), denom);
 }
 
 // log Σ e^x, shifted by the (detached) max so that logits of 1e4 don't overflow
@@ -433,12 +440,9 @@ Tensor int_input(const Tensor& x) { return x.dtype() == kBool ? convert(x, kInt6
 // std = sqrt(var)        dstd/dx = (x - mean) / ((N - correction) std), and 0 where std = 0 (as
 // PyTorch: a constant input has gradient 0, not nan)
 Tensor std(const Tensor& x, std::vector<int64_t> dims_in, double correction, bool keepdim) {
-  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "std: expected a floating tensor, got ",
-           dtype_name(x.dtype()));
-  std::vector<int64_t> dims = reduce_dims(x, std::move(dims_in), "std");
-  int64_t n = 1;
-  for (int64_t d : dims) n *= x.shape()[d];
-  const double denom = std::max(0.0, n - correction);
+  auto spread = spread_dims(x, std::move(dims_in), correction, "std");
+  std::vector<int64_t> dims = spread.first;  // named copies: the backward lambda captures them
+  const double denom = spread.second;
   Tensor y;
   {
     NoGradGuard no_grad;

@@ -18,12 +18,6 @@ namespace {
 using namespace chainrule;
 using namespace chainrule::test_util;
 
-// 0, 1, 2, ... as a float64 tensor of the given shape (x.at(i) == i).
-Tensor Iota(const Shape& s, Dtype d = kFloat64) {
-  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
-  return T(v, s, d);
-}
 std::vector<double> IotaV(int64_t n) { return Iota({n}).to_vector(); }
 Tensor Idx(const std::vector<double>& v, const Shape& s) { return T(v, s, kInt64); }
 

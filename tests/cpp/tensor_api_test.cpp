@@ -15,11 +15,6 @@ namespace {
 using namespace chainrule;
 using namespace chainrule::test_util;
 
-Tensor Iota(const Shape& s, Dtype d = kFloat64) {
-  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
-  return T(v, s, d);
-}
 Tensor Mask(const std::vector<double>& v, const Shape& s) { return T(v, s, kBool); }
 
 TEST(TensorApi, MaskedFillValuesBroadcastAndDtype) {

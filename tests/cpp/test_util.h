@@ -22,6 +22,13 @@ inline Tensor T(const std::vector<double>& v, const Shape& s, Dtype d = kFloat64
 
 // Shape, then every element, compared within tol (absolute, plus relative to the expected value).
 // A NaN matches a NaN, so an expected NaN can be written down.
+// 0, 1, 2, ... in the given shape (x.at(i) == i), float64 unless told.
+inline Tensor Iota(const Shape& s, Dtype d = kFloat64) {
+  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
+  return T(v, s, d);
+}
+
 inline ::testing::AssertionResult Near(const Tensor& t, const Shape& shape, const std::vector<double>& want,
                                        double tol = 1e-12) {
   if (t.shape() != shape)

@@ -28,12 +28,6 @@ using namespace chainrule;
 using namespace chainrule::test_util;
 using Result = ::testing::AssertionResult;
 
-// 0, 1, 2, ... in the given shape (x.at(i) == i), float64 unless told.
-Tensor Iota(const Shape& s, Dtype d = kFloat64) {
-  std::vector<double> v(static_cast<size_t>(shape_numel(s)));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(i);
-  return T(v, s, d);
-}
 
 // Where element (0, ..., 0) of a view of `base` must live: base's first element + offset elements.
 const void* Addr(const Tensor& base, int64_t offset) {
