@@ -570,7 +570,10 @@ Tensor bitwise_xor(const Tensor& a, const Tensor& b) {
 }
 Tensor bitwise_not(const Tensor& a) {
   Dtype t = bitwise_type(a.dtype(), "bitwise_not");
-  return t == kBool ? logical_not(a) : scalar_kernel(a, 0, t, on_integers([](auto v, auto) { return ~v; }));
+  return t == kBool ? logical_not(a) : scalar_kernel(a, 0, t, on_integers([](auto v, auto) {
+    if constexpr (std::is_same_v<decltype(v), bool>) return !v;  // never reached (bool -> logical_not)
+    else return ~v;
+  }));
 }
 
 // z = cond ? a : b        dz/da = [cond], dz/db = [!cond]
@@ -781,14 +784,15 @@ Tensor atan(const Tensor& x) {
 // z = atan2(a, b), the angle of the point (b, a)     dz/da = b / (a^2 + b^2), dz/db = -a / (a^2 + b^2)
 Tensor atan2(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
-  if (!is_floating(t)) t = kFloat32;
+  if (!is_floating(t)) t = get_default_dtype();
   Tensor z = binary_kernel(a, b, t, t, "atan2", [](auto y, auto x) {
     if constexpr (std::is_floating_point_v<decltype(y)>) return std::atan2(y, x);
     else return y;
   });
   return record("atan2", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1);
-    Tensor r = reciprocal(a * a + b * b);
+    Tensor d = a * a + b * b;
+    Tensor r = where(eq(d, 0), 0, reciprocal(d));  // 0 at the origin, as torch (not 0 * inf = nan)
     return {s.needs_grad(0) ? g * b * r : Tensor(), s.needs_grad(1) ? g * neg(a) * r : Tensor()};
   });
 }
@@ -1084,7 +1088,7 @@ Tensor lerp(const Tensor& a, const Tensor& b, const Scalar& w) { return lerp(a, 
 // y = |a| with the sign of b (int64/bool -> float32)     dy/da = y / a (0 at a = ±0), dy/db = 0
 Tensor copysign(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
-  if (!is_floating(t)) t = kFloat32;
+  if (!is_floating(t)) t = get_default_dtype();
   Tensor y = binary_kernel(a, b, t, t, "copysign", [](auto x, auto s) {
     if constexpr (std::is_floating_point_v<decltype(x)>) return std::copysign(x, s);
     else return x;
@@ -1096,7 +1100,7 @@ Tensor copysign(const Tensor& a, const Tensor& b) {
   });
 }
 Tensor copysign(const Tensor& a, const Scalar& b) {
-  Dtype t = is_floating(a.dtype()) ? a.dtype() : kFloat32;
+  Dtype t = is_floating(a.dtype()) ? a.dtype() : get_default_dtype();
   return copysign(a, scalar_of(b, t));
 }
 

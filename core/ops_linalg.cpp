@@ -550,6 +550,7 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
   }
   std::vector<int64_t> kd = dims;
   if (kd.empty()) for (int64_t d = 0; d < x.dim(); ++d) kd.push_back(d);
+  std::sort(kd.begin(), kd.end());  // backward re-inserts the reduced dims, lowest first
   return record("linalg_vector_norm", y, {x}, kSaveInputs | kSaveOutput,
                 [ord, kd, keepdim](const Tensor& g, const Saved& s) -> Grads {
     Tensor x = s.input(0), y = s.output(), gk = g;

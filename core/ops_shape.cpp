@@ -1,6 +1,7 @@
 // Shape ops: the views (reshape/view, expand, permute/transpose, slice/select/narrow, diagonal,
 // unfold: they share their input's storage, as in PyTorch), broadcasting, cat/stack, split/chunk,
 // and the index ops (index_select, gather, scatter_add, index_add, one_hot), which copy.
+#include <cmath>
 #include <optional>
 
 #include "core/kernels.h"
@@ -681,6 +682,14 @@ void check_mask_value(const Tensor& x, const Tensor& mask, const Tensor* value, 
              "tensor, but got tensor with ", value->dim(), " dimension(s) (shape ", value->shape(), ")");
   broadcast_shapes(x.shape(), mask.shape(), op);  // names the op in the error
 }
+
+// A number as a 0-d tensor of x's dtype; into int64 only if it converts (torch refuses nan, inf and
+// values out of range instead of writing INT64_MIN).
+Tensor fill_value(const Scalar& value, Dtype dtype, const char* op) {
+  CR_CHECK(dtype != kInt64 || (std::isfinite(value.value) && value.value >= -0x1p63 && value.value < 0x1p63),
+           std::runtime_error, op, ": value cannot be converted to type int64 without overflow, got ", value.value);
+  return scalar_tensor(value.value, dtype);
+}
 }  // namespace
 
 // y = value where mask else x (mask and x broadcast; x's dtype)
@@ -692,7 +701,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, const Scalar& value) {
   check_mask_value(x, mask, nullptr, "masked_fill");
-  return where(mask, scalar_tensor(value.value, x.dtype()), x);
+  return where(mask, fill_value(value, x.dtype(), "masked_fill"), x);
 }
 
 // x[mask] = value in place (no graph: refused on tensors that require grad while grad mode is on)
@@ -709,7 +718,7 @@ Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Tensor& value) {
 }
 
 Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Scalar& value) {
-  return masked_fill_(x, mask, scalar_tensor(value.value, x.dtype()));
+  return masked_fill_(x, mask, fill_value(value, x.dtype(), "masked_fill_"));
 }
 
 // y = x tiled: repeats[i] copies along dim i (x's shape padded with leading 1s)

@@ -208,22 +208,6 @@ attributes in __init__ (they register themselves) and write forward(); call the 
   m.def("erf", [](const Tensor& x) { return erf(x); }, py::arg("input"), "The error function. d/dx erf(x) = 2/sqrt(pi) e^(-x^2).");
   m.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, py::arg("input"),
         py::arg("approximate") = "none", "x * Phi(x), Phi the standard normal CDF (or its tanh approximation).");
-  m.def("conv2d", [size2](const Tensor& x, const Tensor& w, std::optional<Tensor> b, py::handle stride, py::handle padding) {
-    Size2 st = size2(stride, "conv2d"), pad = size2(padding, "conv2d");  // with the GIL still held
-    py::gil_scoped_release nogil;
-    return conv2d(x, w, b ? *b : Tensor(), st, pad);
-  }, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
-        "2-D convolution: (N, C, H, W) with weight (O, C, kh, kw) -> (N, O, Ho, Wo).");
-  m.def("max_pool2d", [size2](const Tensor& x, py::handle k, py::object stride, py::handle padding) {
-    Size2 kk = size2(k, "max_pool2d");
-    return max_pool2d(x, kk, stride.is_none() ? kk : size2(stride, "max_pool2d"), size2(padding, "max_pool2d"));
-  }, py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
-        "Max over each window of (N, C, H, W); the gradient goes to each window's max.");
-  m.def("avg_pool2d", [size2](const Tensor& x, py::handle k, py::object stride, py::handle padding, bool count_include_pad) {
-    Size2 kk = size2(k, "avg_pool2d");
-    return avg_pool2d(x, kk, stride.is_none() ? kk : size2(stride, "avg_pool2d"), size2(padding, "avg_pool2d"), count_include_pad);
-  }, py::arg("input"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0,
-        py::arg("count_include_pad") = true, "Mean over each window of (N, C, H, W).");
   m.def("unfold", [size2](const Tensor& x, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
     return unfold(x, size2(k, "unfold"), size2(stride, "unfold"), size2(padding, "unfold"), size2(dilation, "unfold"));
   }, py::arg("input"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0, py::arg("stride") = 1,

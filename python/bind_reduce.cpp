@@ -92,13 +92,15 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
         "Min over dims (axis= is an alias); tied minima share the gradient evenly.");
   both("argmax", [](const Tensor& x, py::object dim, bool keepdim, py::object axis) {
     dim = dim_or_axis(dim, axis, "argmax");
-    return dim.is_none() ? argmax(x) : argmax(x, one_dim(dim, "argmax", true), keepdim);
+    if (!dim.is_none()) return argmax(x, one_dim(dim, "argmax", true), keepdim);
+    return keepdim ? argmax(x).reshape(Shape(x.dim(), 1)) : argmax(x);  // keepdim: every dim kept as 1
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
         "Index of the max (int64): of the flattened tensor, or along dim (axis= is an alias). "
         "The first one wins ties; nan counts as the largest.");
   both("argmin", [](const Tensor& x, py::object dim, bool keepdim, py::object axis) {
     dim = dim_or_axis(dim, axis, "argmin");
-    return dim.is_none() ? argmin(x) : argmin(x, one_dim(dim, "argmin", true), keepdim);
+    if (!dim.is_none()) return argmin(x, one_dim(dim, "argmin", true), keepdim);
+    return keepdim ? argmin(x).reshape(Shape(x.dim(), 1)) : argmin(x);  // keepdim: every dim kept as 1
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
         "Index of the min (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties.");
   both("var", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim, py::object correction, py::object axis) {

@@ -123,3 +123,78 @@ def test_setting_a_child_module_to_none_like_torch():
     m = _Holder()
     m.fc = None
     assert m.fc is None and list(m.named_children()) == [] and "fc.weight" not in m.state_dict()
+
+
+# ---------------------------------------------------------------------------------- review of the issue-8 ops
+@pytest.mark.parametrize("call", [
+    lambda L, x: L.norm(x, dim=(2, 0)),
+    lambda L, x: L.linalg.vector_norm(x, ord=3, dim=(-2, 0)),
+    lambda L, x: L.linalg.matrix_norm(x, dim=(-1, -2)),
+    lambda L, x: L.linalg.vector_norm(x, dim=(-1, 0)),
+], ids=range(4))
+def test_norm_gradients_with_dims_in_any_order(call):
+    a = np.random.RandomState(0).randn(2, 3, 4, 4)
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    call(cr, x).sum().backward()
+    call(torch, t).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_deepcopy_keeps_a_registered_buffer_one_tensor():
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("cnt", cr.zeros(2))
+
+        def forward(self, x):
+            self.cnt.add_(1)
+            return x
+    c = copy.deepcopy(Counter())
+    c(cr.ones(1)), c(cr.ones(1))
+    assert c.cnt.tolist() == [2.0, 2.0] and c.state_dict()["cnt"].tolist() == [2.0, 2.0]
+    bn, tbn = copy.deepcopy(nn.BatchNorm2d(2)), torch.nn.BatchNorm2d(2)
+    state = {"weight": torch.ones(2), "bias": torch.zeros(2), "running_mean": torch.full((2,), 5.0),
+             "running_var": torch.full((2,), 4.0), "num_batches_tracked": torch.tensor(0)}
+    bn.load_state_dict(state), tbn.load_state_dict(state)
+    bn.eval(), tbn.eval()
+    np.testing.assert_allclose(bn(cr.zeros(1, 2, 1, 1)).detach().numpy(),
+                               tbn(torch.zeros(1, 2, 1, 1)).detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_keepdim_without_dim_keeps_every_dim(name):
+    a = np.arange(6.0).reshape(2, 3)
+    ours, theirs = getattr(cr, name)(cr.tensor(a), keepdim=True), getattr(torch, name)(torch.tensor(a), keepdim=True)
+    assert ours.shape == tuple(theirs.shape) == (1, 1) and ours.tolist() == theirs.tolist()
+
+
+def test_atan2_gradient_at_the_origin_is_zero_as_torch():
+    v = [[0.0, -0.0, 1.0]]
+    x, t = cr.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    cr.atan2(x, x * 0).sum().backward()
+    torch.atan2(t, t * 0).sum().backward()
+    assert x.grad.tolist() == t.grad.tolist()
+
+
+def test_layers_and_int_promotions_follow_the_default_dtype():
+    cr.set_default_dtype(cr.float64)
+    try:
+        assert nn.Conv2d(1, 2, 2)(cr.randn(1, 1, 3, 3)).dtype == cr.float64
+        assert nn.BatchNorm2d(2).running_mean.dtype == cr.float64
+        assert nn.Embedding(3, 2)(cr.tensor([0, 2])).dtype == cr.float64
+        assert cr.atan2(cr.tensor([1]), cr.tensor([2])).dtype == cr.float64
+        assert cr.copysign(cr.tensor([1]), -1.0).dtype == cr.float64
+        assert nn.Parameter().dtype == cr.float64
+    finally:
+        cr.set_default_dtype(cr.float32)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e30])
+def test_masked_fill_refuses_numbers_int64_cannot_hold(value):
+    mask = cr.tensor([True, False])
+    with pytest.raises(RuntimeError):
+        torch.tensor([1, 2]).masked_fill(torch.tensor([True, False]), value)
+    with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type int64"):
+        cr.tensor([1, 2]).masked_fill(mask, value)
+    with pytest.raises(RuntimeError, match="masked_fill_"):
+        cr.tensor([1, 2]).masked_fill_(mask, value)

@@ -22,7 +22,7 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            data = _core._empty([0], _core.float32)
+            data = _core._empty([0], _core.get_default_dtype())
         super().__init__(data.detach())
         if requires_grad:
             self.requires_grad_(True)
@@ -286,6 +286,11 @@ def _deepcopy(self, memo):
     for name, p in self._own_parameters():
         new._register_parameter(name, copy.deepcopy(_as_parameter(p), memo))
     for name, b in self._own_buffers():
+        # register_buffer keeps the same tensor in __dict__ as another Python object: copy that one,
+        # so that the attribute and the registered buffer of the copy stay one tensor
+        alias = self.__dict__.get(name)
+        if isinstance(alias, Tensor) and b is not None and hash(alias) == hash(b):
+            b = alias
         new._register_buffer(name, copy.deepcopy(b, memo))
     for name, child in self._own_children():
         new._register_module(name, copy.deepcopy(child, memo))
@@ -336,7 +341,7 @@ from . import init as _init
 def _dtype_device(dtype, device, what):
     if device is not None and str(device) != "cpu":
         _tensor_py._device(device, "use device='cpu'", what)
-    return _core.float32 if dtype is None else dtype
+    return _core.get_default_dtype() if dtype is None else dtype
 
 
 def _ntuple2(v):
