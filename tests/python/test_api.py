@@ -179,6 +179,11 @@ def test_item_returns_python_types():
     assert bool(cr.tensor([1])) is True and bool(cr.tensor(0.0)) is False
 
 
+def test_int64_item_and_int_are_exact_beyond_2_pow_53():
+    t = cr.tensor([2 ** 53 + 1])
+    assert t.item() == int(t) == 2 ** 53 + 1
+
+
 def test_T_and_t():
     x = cr.arange(6).reshape(2, 3)
     assert x.T.shape == (3, 2) and x.T.tolist() == [[0, 3], [1, 4], [2, 5]]

@@ -278,6 +278,20 @@ def test_matrix_norm_empty_and_norm_forms():
     close(cr.linalg.norm(T(a), 3, dim=1), torch.linalg.norm(torch.tensor(a), 3, dim=1))
 
 
+@pytest.mark.parametrize("call", [
+    lambda L, x: L.norm(x, dim=(2, 0)),
+    lambda L, x: L.linalg.vector_norm(x, ord=3, dim=(-2, 0)),
+    lambda L, x: L.linalg.matrix_norm(x, dim=(-1, -2)),
+    lambda L, x: L.linalg.vector_norm(x, dim=(-1, 0)),
+], ids=range(4))
+def test_norm_gradients_with_dims_in_any_order(call):
+    a = np.random.RandomState(0).randn(2, 3, 4, 4)
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    call(cr, x).sum().backward()
+    call(torch, t).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 # ------------------------------------------------------------------------------ decompositions: errors
 SINGULAR = [[1.0, 2.0], [2.0, 4.0]]
 

@@ -127,6 +127,14 @@ def test_atan2_refuses_a_number_and_bad_shapes():
         cr.atan2(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0, 3.0]))
 
 
+def test_atan2_gradient_at_the_origin_is_zero_as_torch():
+    v = [[0.0, -0.0, 1.0]]
+    x, t = cr.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    cr.atan2(x, x * 0).sum().backward()
+    torch.atan2(t, t * 0).sum().backward()
+    assert x.grad.tolist() == t.grad.tolist()
+
+
 # ------------------------------------------------------------------------------ rounding
 @pytest.mark.parametrize("name", ["floor", "ceil", "trunc", "round"])
 def test_rounding_keeps_int64_and_refuses_bool(name):
@@ -303,6 +311,13 @@ def test_inplace_add_sub_alpha_as_torch():
     x.add_(cr.tensor([1.0, 1.0]), alpha=3).sub_(cr.tensor([0.5, 0.5]), alpha=2)
     t.add_(torch.tensor([1.0, 1.0]), alpha=3).sub_(torch.tensor([0.5, 0.5]), alpha=2)
     assert x.tolist() == t.tolist()
+
+
+def test_inplace_add_and_sub_of_ints_keep_int64():
+    x = cr.tensor([1, 2])
+    x.add_(1)
+    x.sub_(3, alpha=2)
+    assert x.dtype == cr.int64 and x.tolist() == [-4, -3]
 
 
 # ------------------------------------------------------------------------------ predicates and closeness

@@ -170,6 +170,36 @@ def test_deepcopy_of_frozen_and_biasless_layers():
     assert c.bias is None and not c.weight.requires_grad and "bias=False" in repr(c)
 
 
+def test_deepcopy_of_parameter_and_shared_tensors():
+    p = nn.Parameter(cr.randn(2))
+    q = copy.deepcopy(p)
+    assert type(q) is nn.Parameter and q.requires_grad and q.tolist() == p.tolist()
+    t = cr.randn(3)
+    a, b = copy.deepcopy([t, t])
+    assert a is b and a is not t
+
+
+def test_deepcopy_keeps_a_registered_buffer_one_tensor():
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("cnt", cr.zeros(2))
+
+        def forward(self, x):
+            self.cnt.add_(1)
+            return x
+    c = copy.deepcopy(Counter())
+    c(cr.ones(1)), c(cr.ones(1))
+    assert c.cnt.tolist() == [2.0, 2.0] and c.state_dict()["cnt"].tolist() == [2.0, 2.0]
+    bn, tbn = copy.deepcopy(nn.BatchNorm2d(2)), torch.nn.BatchNorm2d(2)
+    state = {"weight": torch.ones(2), "bias": torch.zeros(2), "running_mean": torch.full((2,), 5.0),
+             "running_var": torch.full((2,), 4.0), "num_batches_tracked": torch.tensor(0)}
+    bn.load_state_dict(state), tbn.load_state_dict(state)
+    bn.eval(), tbn.eval()
+    np.testing.assert_allclose(bn(cr.zeros(1, 2, 1, 1)).detach().numpy(),
+                               tbn(torch.zeros(1, 2, 1, 1)).detach().numpy(), rtol=1e-6)
+
+
 # ---------------------------------------------------------------------------------- requires_grad_
 def test_requires_grad_freezes_like_torch():
     m, t = _twins()

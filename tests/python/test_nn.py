@@ -771,6 +771,27 @@ def test_parameter_set_to_none_unregisters_like_torch():
     assert "extra" not in net.state_dict()
 
 
+class _Holder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("b", cr.zeros(2))
+        self.fc = nn.Linear(2, 2)
+
+
+def test_a_parameter_replaces_a_buffer_of_the_same_name():
+    m = _Holder()
+    m.b = nn.Parameter(cr.ones(2))
+    sd = m.state_dict()
+    assert list(sd).count("b") == 1 and sd["b"].tolist() == [1.0, 1.0]
+    assert "b" in dict(m.named_parameters())
+
+
+def test_setting_a_child_module_to_none_like_torch():
+    m = _Holder()
+    m.fc = None
+    assert m.fc is None and list(m.named_children()) == [] and "fc.weight" not in m.state_dict()
+
+
 def test_module_without_forward_raises_clear_error():
     class NoForward(nn.Module):
         def __init__(self):

@@ -6,6 +6,9 @@ values, int inputs) and error messages. The functional ops' values and derivativ
 catalog (op_catalog.py, "nnmod" block).
 """
 import re
+import subprocess
+import sys
+import textwrap
 import warnings
 import zlib
 
@@ -451,6 +454,26 @@ def test_conv2d_keywords_and_errors():
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         nn.Conv2d(3, 4, 3, padding_mode="zero")
+
+
+def test_conv2d_is_safe_while_other_threads_run_python():
+    code = textwrap.dedent("""
+        import threading, chainrule as cr
+        stop = False
+        def churn():
+            while not stop:
+                [dict(a=i) for i in range(100)]
+        ts = [threading.Thread(target=churn) for _ in range(2)]
+        [t.start() for t in ts]
+        x, w = cr.randn(2, 1, 8, 8), cr.randn(4, 1, 3, 3)
+        for _ in range(3000):
+            cr.nn.functional.conv2d(x, w, None, [1, 1], [1, 1])
+        stop = True
+        [t.join() for t in ts]
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
 
 
 def test_pool_keywords_and_errors():

@@ -149,6 +149,17 @@ def test_fast_powers_give_torch_values_and_derivatives(p, dtype):
                                    torch.autograd.grad(gt.sum(), xt)[0].tolist(), rtol=1e-14)
 
 
+def test_pow_gradient_at_zero_to_the_zero_is_zero_like_torch():
+    a = cr.tensor([0.0, 2.0], requires_grad=True)
+    b = cr.tensor([0.0, 0.0], requires_grad=True)
+    (a ** b).sum().backward()
+    at = torch.tensor([0.0, 2.0], requires_grad=True)
+    bt = torch.tensor([0.0, 0.0], requires_grad=True)
+    (at ** bt).sum().backward()
+    assert a.grad.tolist() == at.grad.tolist() == [0.0, 0.0]
+    assert b.grad.tolist() == bt.grad.tolist()
+
+
 def test_tensor_conveniences_from_tutorials_match_torch():
     for lib in (cr, torch):
         x = lib.arange(6.0).reshape(2, 3)
@@ -290,3 +301,37 @@ def test_second_derivatives_at_kinks_and_ties_match_torch(name):
     (g, gg), (tg, tgg) = grads(cr, cr.nn.functional), grads(torch, torch.nn.functional)
     np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gg, tgg, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["relu", "abs", "leaky_relu", "clamp", "maximum", "amax"])
+def test_second_derivative_through_piecewise_linear_ops_is_zero(op):
+    """Away from the kinks these ops are linear, so the second derivative is exactly 0 (PyTorch
+    returns zeros for relu and leaky_relu; for the others it returns an unallocated tensor or no
+    graph at all, where we return the zeros)."""
+    f = {"relu": cr.relu, "abs": cr.abs, "leaky_relu": cr.leaky_relu, "clamp": lambda x: cr.clamp(x, -1, 1),
+         "maximum": lambda x: cr.maximum(x, x * 0.5), "amax": lambda x: cr.amax(x)}[op]
+    x = cr.tensor([0.7, -1.6, 2.5], dtype=cr.float64, requires_grad=True)
+    (g,) = cr.autograd.grad(f(x).sum(), x, create_graph=True)
+    (h,) = cr.autograd.grad(g.sum(), x)
+    assert h.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_second_derivative_of_relu_matches_torch():
+    vals = [0.7, -1.6, 2.5]
+    x = cr.tensor(vals, dtype=cr.float64, requires_grad=True)
+    xt = torch.tensor(vals, dtype=torch.float64, requires_grad=True)
+    (g,) = cr.autograd.grad(cr.relu(x).sum(), x, create_graph=True)
+    (gt,) = torch.autograd.grad(torch.relu(xt).sum(), xt, create_graph=True)
+    assert cr.autograd.grad(g.sum(), x)[0].tolist() == torch.autograd.grad(gt.sum(), xt)[0].tolist()
+
+
+def test_hessian_of_a_relu_network_wrt_its_input_matches_torch():
+    cr.manual_seed(0)
+    W = cr.randn(4, 3, dtype=cr.float64)
+    x = cr.randn(3, dtype=cr.float64, requires_grad=True)
+    Wt, xt = torch.tensor(W.tolist(), dtype=torch.float64), torch.tensor(x.tolist(), dtype=torch.float64, requires_grad=True)
+    (g,) = cr.autograd.grad((cr.relu(W @ x) ** 2).sum(), x, create_graph=True)
+    (gt,) = torch.autograd.grad((torch.relu(Wt @ xt) ** 2).sum(), xt, create_graph=True)
+    H = [cr.autograd.grad(g[i], x, retain_graph=True)[0].tolist() for i in range(3)]
+    Ht = [torch.autograd.grad(gt[i], xt, retain_graph=True)[0].tolist() for i in range(3)]
+    np.testing.assert_allclose(H, Ht, rtol=1e-12)

@@ -428,6 +428,13 @@ def test_sum_and_mean_take_dtype():
     same(x.mean(dtype=cr.float32), t.mean(dtype=torch.float32))
 
 
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+def test_argmax_keepdim_without_dim_keeps_every_dim(name):
+    a = np.arange(6.0).reshape(2, 3)
+    ours, theirs = getattr(cr, name)(cr.tensor(a), keepdim=True), getattr(torch, name)(torch.tensor(a), keepdim=True)
+    assert ours.shape == tuple(theirs.shape) == (1, 1) and ours.tolist() == theirs.tolist()
+
+
 # ------------------------------------------------------------------------------ layouts and big inputs
 def test_strided_inputs_and_threaded_sizes():
     rs = np.random.RandomState(7)

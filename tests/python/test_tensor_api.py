@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import chainrule as cr
+import chainrule.nn as nn
 
 
 @pytest.fixture(autouse=True)
@@ -171,6 +172,17 @@ def test_masked_fill_inplace_bumps_version():
         z.masked_fill_(cr.tensor([True, False, False]), 0.0)
     with pytest.raises(RuntimeError):
         z.sum().backward()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e30])
+def test_masked_fill_refuses_numbers_int64_cannot_hold(value):
+    mask = cr.tensor([True, False])
+    with pytest.raises(RuntimeError):
+        torch.tensor([1, 2]).masked_fill(torch.tensor([True, False]), value)
+    with pytest.raises(RuntimeError, match="masked_fill: value cannot be converted to type int64"):
+        cr.tensor([1, 2]).masked_fill(mask, value)
+    with pytest.raises(RuntimeError, match="masked_fill_"):
+        cr.tensor([1, 2]).masked_fill_(mask, value)
 
 
 # ------------------------------------------------------------------------------ repeat, tile
@@ -396,6 +408,12 @@ def test_conversions_requires_grad_like_torch(name):
         same(x.grad, tx.grad)
 
 
+def test_integer_conversion_of_a_tensor_that_requires_grad():
+    x = cr.tensor([1.5, -2.5], requires_grad=True)
+    assert x.long().tolist() == torch.tensor([1.5, -2.5], requires_grad=True).long().tolist()
+    assert not x.long().requires_grad and x.bool().dtype == cr.bool
+
+
 # ------------------------------------------------------------------------------ softmax(dtype=)
 def test_softmax_dtype_function_method_functional():
     x = np.random.RandomState(0).randn(3, 4).astype(np.float32)
@@ -459,6 +477,19 @@ def test_set_default_dtype_refuses_non_float(bad):
     with pytest.raises(TypeError, match="set_default_dtype: expected a chainrule dtype"):
         cr.set_default_dtype("float64")
     assert cr.get_default_dtype() == cr.float32
+
+
+def test_layers_and_int_promotions_follow_the_default_dtype():
+    cr.set_default_dtype(cr.float64)
+    try:
+        assert nn.Conv2d(1, 2, 2)(cr.randn(1, 1, 3, 3)).dtype == cr.float64
+        assert nn.BatchNorm2d(2).running_mean.dtype == cr.float64
+        assert nn.Embedding(3, 2)(cr.tensor([0, 2])).dtype == cr.float64
+        assert cr.atan2(cr.tensor([1]), cr.tensor([2])).dtype == cr.float64
+        assert cr.copysign(cr.tensor([1]), -1.0).dtype == cr.float64
+        assert nn.Parameter().dtype == cr.float64
+    finally:
+        cr.set_default_dtype(cr.float32)
 
 
 # ------------------------------------------------------------------------------ Generator
