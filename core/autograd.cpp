@@ -306,13 +306,18 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
 
 namespace autograd {
 
+// The one place the retain_graph default is decided.
+static bool keeps_graph(std::optional<bool> retain_graph, bool create_graph) {
+  return retain_graph.value_or(create_graph) || create_graph;
+}
+
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-              bool retain_graph, bool create_graph) {
-  run_backward(outputs, grad_outputs, retain_graph || create_graph, create_graph, nullptr);
+              std::optional<bool> retain_graph, bool create_graph) {
+  run_backward(outputs, grad_outputs, keeps_graph(retain_graph, create_graph), create_graph, nullptr);
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool retain_graph,
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
                          bool create_graph, bool allow_unused) {
   Capture cap;
   cap.results.resize(inputs.size());
@@ -323,7 +328,7 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
     if (t.grad_fn()) cap.nodes.emplace(t.grad_fn().get(), i);
     else cap.leaves.emplace(t.impl(), i);
   }
-  run_backward(outputs, grad_outputs, retain_graph || create_graph, create_graph, &cap);
+  run_backward(outputs, grad_outputs, keeps_graph(retain_graph, create_graph), create_graph, &cap);
   std::vector<Tensor> out(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     CR_CHECK(cap.results[i] || allow_unused, std::runtime_error, "grad: input ", i,

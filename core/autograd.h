@@ -4,6 +4,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,24 +16,21 @@ namespace chainrule {
 bool is_grad_enabled();
 void set_grad_enabled(bool enabled);
 
-class NoGradGuard {  // ops inside build no graph
+// Sets grad mode for a scope and restores the previous mode after it (torch's AutoGradMode):
+// AutoGradMode grad_on(true) where code inside no-grad must record (gradcheck, closures).
+class AutoGradMode {
  public:
-  NoGradGuard() : prev_(is_grad_enabled()) { set_grad_enabled(false); }
-  ~NoGradGuard() { set_grad_enabled(prev_); }
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
+  explicit AutoGradMode(bool enabled) : prev_(is_grad_enabled()) { set_grad_enabled(enabled); }
+  ~AutoGradMode() { set_grad_enabled(prev_); }
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
  private:
   bool prev_;
 };
 
-class EnableGradGuard {
- public:
-  EnableGradGuard() : prev_(is_grad_enabled()) { set_grad_enabled(true); }
-  ~EnableGradGuard() { set_grad_enabled(prev_); }
-  EnableGradGuard(const EnableGradGuard&) = delete;
-  EnableGradGuard& operator=(const EnableGradGuard&) = delete;
- private:
-  bool prev_;
+// Ops inside build no graph (torch::NoGradGuard; Python: with cr.no_grad():).
+struct NoGradGuard : AutoGradMode {
+  NoGradGuard() : AutoGradMode(false) {}
 };
 
 // What a backward rule may read: inputs and output saved at forward time (checked against
@@ -111,15 +109,17 @@ void check_inplace(const Tensor& t, const char* op);
 
 namespace autograd {
 
+// retain_graph (here and in grad, Tensor::backward and Python) defaults to create_graph, as in
+// PyTorch; a graph that create_graph records into is kept in any case.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},
-              bool retain_graph = false, bool create_graph = false);
+              std::optional<bool> retain_graph = std::nullopt, bool create_graph = false);
 
-// Gradients of outputs with respect to inputs, without touching .grad. retain_graph defaults to
-// create_graph, as in PyTorch. An input that doesn't affect outputs is an error unless allow_unused
-// (then its gradient is undefined).
+// Gradients of outputs with respect to inputs, without touching .grad. An input that doesn't affect
+// outputs is an error unless allow_unused (then its gradient is undefined).
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
-                         bool create_graph = false, bool allow_unused = false);
+                         const std::vector<Tensor>& grad_outputs = {},
+                         std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
+                         bool allow_unused = false);
 
 }  // namespace autograd
 }  // namespace chainrule

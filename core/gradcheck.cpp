@@ -118,7 +118,7 @@ GradcheckResult check(const char* who, const char* what, const GradcheckFn& fn,
 
   Tensor out;
   {
-    EnableGradGuard grad_on;
+    AutoGradMode grad_on(true);
     out = fn(inputs);
   }
   CR_CHECK(out.defined(), std::runtime_error, who, ": expected fn to return a tensor, got undefined");
@@ -191,7 +191,7 @@ GradcheckResult gradgradcheck(const GradcheckFn& fn, const std::vector<Tensor>& 
   // grad mode only decides whether g's result must itself be differentiable.
   GradcheckFn g = [fn, v](const std::vector<Tensor>& xs) {
     const bool outer_grad = is_grad_enabled();
-    EnableGradGuard grad_on;
+    AutoGradMode grad_on(true);
     std::vector<Tensor> checked;
     for (const Tensor& x : xs)
       if (x.defined() && x.requires_grad()) checked.push_back(x);

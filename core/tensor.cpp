@@ -141,6 +141,7 @@ int64_t strided_index(const Tensor& t, int64_t i) {
 }
 }  // namespace
 uint64_t Tensor::version() const { return checked(impl_).storage->version; }
+void Tensor::bump_version() const { checked(impl_).storage->version++; }
 
 int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
 
@@ -271,7 +272,7 @@ void Tensor::set_data(const Tensor& src) {
   t.set_geometry(src.shape(), src.strides(), src.storage_offset());
 }
 
-void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {
   autograd::backward({*this}, {gradient}, retain_graph, create_graph);
 }
 
@@ -611,7 +612,7 @@ Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
                               self.shape(), [&](T a, T b) { return f(a, b); });
     }
   });
-  self.impl()->storage->version++;
+  self.bump_version();
   return self;
 }
 
@@ -630,7 +631,7 @@ Tensor& inplace_unary(Tensor& self, const char* op, F f, bool overlap_ok = false
                               self.strides(), self.shape(), [](T, T b) { return b; });
     }
   });
-  self.impl()->storage->version++;
+  self.bump_version();
   return self;
 }
 
@@ -703,7 +704,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     kernels::strided_binary(d, strides(), kernels::sptr<T>(s), kernels::broadcast_strides(s, shape()),
                             d, strides(), shape(), [](T, T b) { return b; });
   });
-  impl_->storage->version++;
+  bump_version();
   return *this;
 }
 

@@ -10,8 +10,9 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
-#include <random>
+#include <optional>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -128,9 +129,11 @@ class Tensor {
   // Makes this tensor show src's data (storage, shape, strides, dtype) while keeping its identity,
   // requires_grad and grad (Python: x.data = src; Module::to(dtype) casts parameters with it).
   void set_data(const Tensor& src);
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+  void backward(const Tensor& gradient = Tensor(), std::optional<bool> retain_graph = std::nullopt,
                 bool create_graph = false) const;
   uint64_t version() const;
+  // Records an in-place write to the storage: graphs that saved it before now refuse backward.
+  void bump_version() const;
 
   Tensor to(Dtype d) const;     // differentiable between floating dtypes
   Tensor clone() const;         // differentiable copy with its own storage

@@ -211,6 +211,9 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
   return nll_from(c, c.input, reduction);
 }
 
+// L = -(1/N) Σ_n log softmax(x_n)[y_n]     dL/dx_n = (softmax(x_n) - onehot(y_n)) / N
+// (from d/dx_j [x_y - log Σ_k e^(x_k)] = [j = y] - e^(x_j) / Σ_k e^(x_k)); log_softmax's backward
+// computes exactly that, so cross_entropy = nll_loss(log_softmax(x)) needs no rule of its own.
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                      int64_t ignore_index, const std::string& reduction, double label_smoothing) {
   const char* op = "cross_entropy";

@@ -311,7 +311,7 @@ std::string repr_float(double v) {
     if (c != '.') digits += c;
   if (exp < -4 || exp >= 16) {  // Python switches to scientific notation outside [1e-4, 1e16)
     std::string m = digits.substr(0, 1) + (digits.size() > 1 ? "." + digits.substr(1) : "");
-    char eb[8];
+    char eb[16];  // "e-" and up to 10 digits: never truncated
     std::snprintf(eb, sizeof eb, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
     return sign + m + eb;
   }

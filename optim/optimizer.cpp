@@ -28,10 +28,6 @@ const char* kind_name(Hyper::Kind k) {
   }
 }
 
-// The parameter was written through its raw data: tell autograd (a graph that saved it must not
-// use the new values silently).
-void mark_written(const Tensor& t) { t.impl()->storage->version++; }
-
 // Runs body(begin, end) over the elements of `p` with T = float or double, as p's dtype.
 template <class F>
 void for_elements(const Tensor& p, F&& f) {
@@ -58,7 +54,7 @@ double increment_step(ParamState& st) {
   }
   float* v = s.data<float>();
   *v += 1.0f;
-  mark_written(s);
+  s.bump_version();
   return *v;
 }
 
@@ -284,7 +280,7 @@ void Box::project(Tensor& p) const {
       for (int64_t i = b; i < e; ++i) w[i] = std::min(std::max(w[i], lo), hi);
     });
   });
-  mark_written(p);
+  p.bump_version();
 }
 
 std::string Box::repr() const { return detail::concat("Box(lo=", lo_, ", hi=", hi_, ")"); }
@@ -297,7 +293,7 @@ void NonNegative::project(Tensor& p) const {
       for (int64_t i = b; i < e; ++i) w[i] = std::max(w[i], T(0));
     });
   });
-  mark_written(p);
+  p.bump_version();
 }
 
 MaxNorm::MaxNorm(double max_norm) : max_norm_(max_norm) {
@@ -323,7 +319,7 @@ void MaxNorm::project(Tensor& p) const {
       }
     }, p.numel());
   });
-  mark_written(p);
+  p.bump_version();
 }
 
 std::string MaxNorm::repr() const { return detail::concat("MaxNorm(max_norm=", max_norm_, ")"); }
@@ -597,7 +593,7 @@ void Optimizer::step_group_through_views(ParamGroup& g, size_t gi) {
 Tensor Optimizer::step(const std::function<Tensor()>& closure) {
   Tensor loss;
   if (closure) {
-    EnableGradGuard grad_on;
+    AutoGradMode grad_on(true);
     loss = closure();
   }
   step();
@@ -766,8 +762,8 @@ void SGD::step_group(ParamGroup& group) {
         }
       });
     });
-    if (buf.defined()) mark_written(buf);
-    mark_written(p);
+    if (buf.defined()) buf.bump_version();
+    p.bump_version();
   }
 }
 
@@ -848,10 +844,10 @@ void Adam::step_group(ParamGroup& group) {
         }
       });
     });
-    mark_written(m);
-    mark_written(v);
-    if (vmax.defined()) mark_written(vmax);
-    mark_written(p);
+    m.bump_version();
+    v.bump_version();
+    if (vmax.defined()) vmax.bump_version();
+    p.bump_version();
   }
 }
 
@@ -941,8 +937,8 @@ void RMSprop::step_group(ParamGroup& group) {
       });
     });
     for (Tensor* t : {&v, &buf, &gavg})
-      if (t->defined()) mark_written(*t);
-    mark_written(p);
+      if (t->defined()) t->bump_version();
+    p.bump_version();
   }
 }
 
@@ -1007,8 +1003,8 @@ void Adagrad::step_group(ParamGroup& group) {
         }
       });
     });
-    mark_written(sum);
-    mark_written(p);
+    sum.bump_version();
+    p.bump_version();
   }
 }
 

@@ -67,15 +67,17 @@ inline std::vector<int64_t> dims_arg(const py::object& dim) {
                        std::string(py::str(py::type::of(dim).attr("__name__"))));
 }
 
-// Sizes given as f(2, 3) or f((2, 3)) or f([2, 3]).
+// Sizes given as f(2, 3) or f((2, 3)) or f([2, 3]); ints or integer-like objects (NumPy ints),
+// never bools or floats. The one converter of size arguments (the Python factories use it too).
 inline Shape shape_arg(const py::args& args, const char* op) {
-  if (args.size() == 1 && py::isinstance<py::sequence>(args[0])) return arg<Shape>(args[0], op, "sizes as ints");
+  py::sequence items = args;
+  if (args.size() == 1 && py::isinstance<py::sequence>(args[0]) && !py::isinstance<py::str>(args[0]))
+    items = py::reinterpret_borrow<py::sequence>(args[0]);
   Shape s;
-  for (auto a : args) {
-    if (!py::isinstance<py::int_>(a))
-      throw py::type_error(std::string(op) + ": expected sizes as ints, got " +
-                           std::string(py::str(py::type::of(a).attr("__name__"))));
-    s.push_back(a.cast<int64_t>());
+  for (auto a : items) {
+    if (py::isinstance<py::bool_>(a) || !PyIndex_Check(a.ptr()))
+      throw py::type_error(std::string(op) + ": expected sizes as ints, got " + type_name(a));
+    s.push_back(py::cast<int64_t>(py::reinterpret_steal<py::object>(PyNumber_Index(a.ptr()))));
   }
   return s;
 }

@@ -359,7 +359,8 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
       .def("retain_grad", &Tensor::retain_grad, "Keep .grad for this non-leaf tensor on backward.")
       .def("backward", [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
         Tensor g = gradient.is_none() ? Tensor() : arg<Tensor>(gradient, "backward", "gradient to be a Tensor or None");
-        bool retain = retain_graph.is_none() ? create_graph : arg<bool>(retain_graph, "backward", "retain_graph to be a bool");
+        std::optional<bool> retain;
+        if (!retain_graph.is_none()) retain = arg<bool>(retain_graph, "backward", "retain_graph to be a bool");
         py::gil_scoped_release nogil;
         t.backward(g, retain, create_graph);
       }, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
@@ -371,7 +372,7 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def_property_readonly("_version", &Tensor::version)
       .def("_mark_written", [](Tensor& t, const char* op) {  // for writes made through NumPy views
         check_inplace(t, op);
-        t.impl()->storage->version++;
+        t.bump_version();
       })
       .def("to", [](const Tensor& t, Dtype d) { return t.to(d); }, py::arg("dtype"),
            "This tensor converted to dtype (differentiable between float dtypes).")
@@ -670,7 +671,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
         "A tensor sharing memory (and strides) with a float32/float64/int64/bool NumPy array.");
   m.def("from_dlpack", &from_dlpack, py::arg("ext_tensor"),
         "A tensor sharing memory with any CPU object that supports DLPack (torch tensors, NumPy arrays).");
-  m.def("_shape_helper", [](py::args a) { return shape_arg(a, "size"); });
+  m.def("_sizes", [](const std::string& op, py::args sizes) { return shape_arg(sizes, op.c_str()); });
 
   // grad mode
   m.def("is_grad_enabled", &is_grad_enabled, "Whether ops record the graph (False inside no_grad).");
@@ -688,7 +689,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)
   m.def("_autograd_grad", [](std::vector<Tensor> outs, std::vector<Tensor> ins, std::vector<std::optional<Tensor>> gos,
-                    bool retain, bool create, bool allow_unused) {
+                    std::optional<bool> retain, bool create, bool allow_unused) {
     std::vector<Tensor> g;
     for (auto& o : gos) g.push_back(o ? *o : Tensor());
     std::vector<Tensor> r;
@@ -700,7 +701,8 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
     for (auto& t : r) out.append(t.defined() ? py::cast(t) : py::none());
     return py::tuple(out);
   });
-  m.def("_autograd_backward", [](std::vector<Tensor> outs, std::vector<std::optional<Tensor>> gos, bool retain, bool create) {
+  m.def("_autograd_backward", [](std::vector<Tensor> outs, std::vector<std::optional<Tensor>> gos,
+                                 std::optional<bool> retain, bool create) {
     std::vector<Tensor> g;
     for (auto& o : gos) g.push_back(o ? *o : Tensor());
     py::gil_scoped_release nogil;

@@ -210,13 +210,8 @@ _NUMPY_DTYPES = {float32: _np.float32, float64: _np.float64, int64: _np.int64, b
 
 
 def _sizes(size, op):
-    """f(2, 3), f((2, 3)) and f([2, 3]) all mean the shape (2, 3)."""
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        size = tuple(size[0])
-    for s in size:
-        if not isinstance(s, (_Py_int, _np.integer)) or isinstance(s, _Py_bool):
-            raise TypeError(f"{op}: expected sizes as ints, got {type(s).__name__}")
-    return [_Py_int(s) for s in size]
+    """f(2, 3), f((2, 3)) and f([2, 3]) all mean the shape (2, 3) (converted in C++: shape_arg)."""
+    return _core._sizes(op, *size)
 
 
 # Constants, as torch.pi, torch.e, torch.inf, torch.nan.

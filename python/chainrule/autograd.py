@@ -28,14 +28,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         (d2y,) = cr.autograd.grad(dy, x)                          # 12
     """
     outs, ins = _seq(outputs), _seq(inputs)
-    retain = create_graph if retain_graph is None else bool(retain_graph)
+    retain = None if retain_graph is None else bool(retain_graph)  # None: the C++ default
     return _core._autograd_grad(outs, ins, _grads(grad_outputs, len(outs)), retain, create_graph, allow_unused)
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """Accumulates into ``.grad`` the gradients of ``tensors`` (the sum of their backwards)."""
     outs = _seq(tensors)
-    retain = create_graph if retain_graph is None else bool(retain_graph)
+    retain = None if retain_graph is None else bool(retain_graph)  # None: the C++ default
     _core._autograd_backward(outs, _grads(grad_tensors, len(outs)), retain, create_graph)
 
 

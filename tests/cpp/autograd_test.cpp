@@ -567,11 +567,11 @@ TEST(AutogradGradMode, NestedNoGradGuardsRestorePreviousState) {
   EXPECT_TRUE(cr::is_grad_enabled());
 }
 
-TEST(AutogradGradMode, EnableGradGuardInsideNoGrad) {
+TEST(AutogradGradMode, AutoGradModeInsideNoGrad) {
   Tensor x = leaf({1, 2});
   cr::NoGradGuard outer;
   {
-    cr::EnableGradGuard enable;
+    cr::AutoGradMode enable(true);
     EXPECT_TRUE(cr::is_grad_enabled());
     EXPECT_NE((x * 2).grad_fn(), nullptr);
   }

@@ -1,9 +1,9 @@
 """Misuse tests: each common mistake raises the right exception class, with a message that names
 the op and the shapes (or dims, dtypes, values) involved, and no input crashes the interpreter.
 
-Conventions (DESIGN.md section 6): shape/dtype mistakes -> ValueError, bad indices or dims ->
-IndexError, misuse of autograd state -> RuntimeError (or ValueError where the core chose
-std::invalid_argument), wrong Python types -> TypeError.
+Conventions (README, "Errors"): shape/dtype mistakes -> cr.ShapeError (a ValueError and a
+RuntimeError), bad indices or dims -> IndexError, misuse of autograd state -> RuntimeError (or
+ShapeError where the core chose std::invalid_argument), wrong Python types -> TypeError.
 """
 import gc
 import os
