@@ -89,6 +89,13 @@ void def_both(py::module_& m, py::class_<Tensor>& T, const char* name, F&& f, co
   T.def(name, std::forward<F>(f), extra...);
 }
 
+// NumPy and DLPack interop (python/bind_interop.cpp): memory is shared, never copied.
+constexpr int32_t kDLCPU = 1;             // DLPack's device type of the CPU
+py::buffer_info buffer(const Tensor& t);  // np.asarray(t): a view (read-only if t requires grad)
+Tensor from_numpy(py::array a);           // cr.from_numpy: shares the array's memory and strides
+py::capsule to_dlpack(const Tensor& t, bool versioned);  // t.__dlpack__()
+Tensor from_dlpack(py::object obj);       // cr.from_dlpack: any CPU object with __dlpack__, or a capsule
+
 // Each part of chainrule._core is bound in its own file.
 void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the layers
 void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, functional ops, init
