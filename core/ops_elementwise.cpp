@@ -150,27 +150,6 @@ Tensor scalar_of(const Scalar& s, Dtype d) { return scalar_tensor(s.value, d); }
 
 }  // namespace
 
-// A dense copy of t (any view) in dtype d.
-Tensor kernels::convert(const Tensor& t, Dtype d) {
-  Tensor out = empty(t.shape(), d);
-  dispatch(t.dtype(), [&](auto tag) {
-    using S = decltype(tag);
-    dispatch(d, [&](auto otag) {
-      using D = decltype(otag);
-      if (t.is_contiguous()) {
-        map(ptr<S>(t), ptr<D>(out), t.numel(), [](S v) { return static_cast<D>(v); });
-      } else {
-        const S* src = sptr<S>(t);
-        strided_binary(src, t.strides(), src, t.strides(), ptr<D>(out), out.strides(), t.shape(),
-                       [](S v, S) { return static_cast<D>(v); });
-      }
-    });
-  });
-  return out;
-}
-
-Tensor kernels::contig(const Tensor& t) { return t.is_contiguous() ? t : convert(t, t.dtype()); }
-
 // ---------------------------------------------------------------- conversion, copies
 // y = x as dtype d        dy/dx = 1 (the engine casts the gradient back)
 Tensor Tensor::to(Dtype d) const {

@@ -24,23 +24,6 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
-Shape kernels::broadcast_strides(const Shape& in, const Shape& out) {
-  Shape st(out.size(), 0);
-  int64_t s = 1, lead = static_cast<int64_t>(out.size() - in.size());
-  for (int64_t i = static_cast<int64_t>(in.size()) - 1; i >= 0; --i) {
-    st[i + lead] = in[i] == 1 ? 0 : s;
-    s *= in[i];
-  }
-  return st;
-}
-
-Shape kernels::broadcast_strides(const Tensor& in, const Shape& out) {
-  Shape st(out.size(), 0);
-  int64_t lead = static_cast<int64_t>(out.size()) - in.dim();
-  for (int64_t i = 0; i < in.dim(); ++i) st[i + lead] = in.shape()[i] == 1 ? 0 : in.strides()[i];
-  return st;
-}
-
 // A view of x's storage with the given geometry; the calling op records it.
 static Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
   auto t = std::make_shared<TensorImpl>();
