@@ -159,8 +159,7 @@ std::vector<double> CosineAnnealingLR::get_lr() {
   const double t = static_cast<double>(last_epoch()), T = static_cast<double>(T_max_);
   const auto& base = base_lrs();
   if (step_count() == 1 && last_epoch() > 0) {  // resumed: jump straight to the closed form
-    for (size_t i = 0; i < lrs.size(); ++i)
-      lrs[i] = eta_min_ + (base[i] - eta_min_) * (1 + std::cos(t * kPi / T)) / 2;
+    closed_form_lr(lrs);
   } else if (py_mod(last_epoch() - 1 - T_max_, 2 * T_max_) == 0) {
     // At the bottom the recursion would divide 0 by 0: add the first step of the way back up.
     for (size_t i = 0; i < lrs.size(); ++i)
