@@ -126,17 +126,6 @@ void Box::project(Tensor& p) const {
 
 std::string Box::repr() const { return detail::concat("Box(lo=", lo_, ", hi=", hi_, ")"); }
 
-void NonNegative::project(Tensor& p) const {
-  for_elements(p, [&](auto tag) {
-    using T = decltype(tag);
-    T* w = p.data<T>();
-    kernels::parallel_for(p.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) w[i] = std::max(w[i], T(0));
-    });
-  });
-  p.bump_version();
-}
-
 MaxNorm::MaxNorm(double max_norm) : max_norm_(max_norm) {
   CR_CHECK(max_norm >= 0, std::invalid_argument, "MaxNorm: expected max_norm >= 0, got ", max_norm);
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -75,9 +76,9 @@ class Box : public Constraint {
 };
 
 // C = [0, inf)^n: negative elements become 0 (e.g. non-negative matrix factorisation).
-class NonNegative : public Constraint {
+class NonNegative : public Box {
  public:
-  void project(Tensor& param) const override;
+  NonNegative() : Box(0, std::numeric_limits<double>::infinity()) {}
   std::string repr() const override { return "NonNegative()"; }
 };
 

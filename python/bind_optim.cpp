@@ -587,7 +587,7 @@ void bind_optim(py::module_& m) {
            py::arg("optimizer"), py::arg("mode") = "min", py::arg("factor") = 0.1, py::arg("patience") = 10,
            py::arg("threshold") = 1e-4, py::arg("threshold_mode") = "rel", py::arg("cooldown") = 0,
            py::arg("min_lr") = 0.0, py::arg("eps") = 1e-8)
-      .def("step", [](ReduceLROnPlateau& s, py::handle metrics, py::object epoch) {
+      .def("step", [](Plateau& s, py::handle metrics, py::object epoch) {
              double current = py::float_(obj(metrics));  // a number or a one-element tensor
              if (!epoch.is_none()) {
                warn_epoch();
