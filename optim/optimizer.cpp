@@ -66,45 +66,17 @@ Tensor zeros_state(ParamState& st, const std::string& name, const Tensor& p) {
 
 // ---------------------------------------------------------------- Options
 const Hyper& Options::at(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return v;
+  if (const Hyper* h = find(name)) return *h;
   std::string known;
   for (const auto& [k, v] : entries_) known += (known.empty() ? "" : ", ") + k;
   throw std::out_of_range("options: expected one of " + known + ", got '" + name + "'");
 }
 
-bool Options::has(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return true;
-  return false;
-}
-
-double Options::number(const std::string& name) const {
+const Hyper& Options::get(const std::string& name, Hyper::Kind kind) const {
   const Hyper& h = at(name);
-  CR_CHECK(h.kind == Hyper::Number, std::invalid_argument, "options: expected '", name,
-           "' to be a number, got ", kind_name(h.kind));
-  return h.a;
-}
-
-bool Options::flag(const std::string& name) const {
-  const Hyper& h = at(name);
-  CR_CHECK(h.kind == Hyper::Flag, std::invalid_argument, "options: expected '", name,
-           "' to be a flag, got ", kind_name(h.kind));
-  return h.a != 0;
-}
-
-std::pair<double, double> Options::pair(const std::string& name) const {
-  const Hyper& h = at(name);
-  CR_CHECK(h.kind == Hyper::Pair, std::invalid_argument, "options: expected '", name,
-           "' to be a pair, got ", kind_name(h.kind));
-  return {h.a, h.b};
-}
-
-Options& Options::set(const std::string& name, Hyper value) {
-  for (auto& [k, v] : entries_)
-    if (k == name) { v = value; return *this; }
-  entries_.emplace_back(name, value);
-  return *this;
+  CR_CHECK(h.kind == kind, std::invalid_argument, "options: expected '", name, "' to be ", kind_name(kind),
+           ", got ", kind_name(h.kind));
+  return h;
 }
 
 // ---------------------------------------------------------------- constraints
@@ -153,25 +125,6 @@ void MaxNorm::project(Tensor& p) const {
 }
 
 std::string MaxNorm::repr() const { return detail::concat("MaxNorm(max_norm=", max_norm_, ")"); }
-
-// ---------------------------------------------------------------- ParamState
-bool ParamState::has(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return true;
-  return false;
-}
-
-Tensor ParamState::get(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return v;
-  return Tensor();
-}
-
-void ParamState::set(const std::string& name, Tensor value) {
-  for (auto& [k, v] : entries_)
-    if (k == name) { v = std::move(value); return; }
-  entries_.emplace_back(name, std::move(value));
-}
 
 // ---------------------------------------------------------------- Optimizer
 Optimizer::Optimizer(std::string name, Options defaults, const Options& given)
@@ -457,6 +410,8 @@ void SGD::validate(const Options& o) const {
            o.number("momentum"), ", dampening=", o.number("dampening"));
 }
 
+// buf <- g (first step), then buf <- momentum * buf + (1 - dampening) * g; with nesterov the step
+// direction is g + momentum * buf, else buf; p <- p - lr * direction. g includes weight_decay * p.
 void SGD::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), momentum = o.number("momentum");
@@ -522,6 +477,9 @@ void Adam::validate(const Options& o) const {
   CR_CHECK(b2 >= 0 && b2 < 1, std::invalid_argument, name(), ": expected betas[1] in [0, 1), got ", b2);
 }
 
+// m <- lerp(m, g, 1 - beta1), v <- beta2 v + (1 - beta2) g^2 (amsgrad: vmax <- max(vmax, v) is
+// used instead of v), p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+// weight_decay adds wd * p to g (Adam), or first shrinks p <- p (1 - lr wd) (AdamW: decoupled).
 void Adam::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), eps = o.number("eps"), weight_decay = o.number("weight_decay");
@@ -595,6 +553,9 @@ void RMSprop::validate(const Options& o) const {
   check_nonneg(o, {"lr", "eps", "momentum", "weight_decay", "alpha"});
 }
 
+// v <- alpha v + (1 - alpha) g^2; centered: gbar <- lerp(gbar, g, 1 - alpha) and the scale is
+// sqrt(v - gbar^2) + eps instead of sqrt(v) + eps; with momentum buf <- momentum buf + g / scale
+// and p <- p - lr buf, else p <- p - lr g / scale.
 void RMSprop::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), alpha = o.number("alpha"), eps = o.number("eps");
@@ -668,6 +629,8 @@ void Adagrad::init_state(const Tensor& p, const ParamGroup& group, ParamState& s
   st.set("sum", full(p.shape(), group.options.number("initial_accumulator_value"), p.dtype()));
 }
 
+// sum <- sum + g^2 (sum starts at initial_accumulator_value), clr = lr / (1 + (t - 1) lr_decay),
+// p <- p - clr g / (sqrt(sum) + eps).
 void Adagrad::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), lr_decay = o.number("lr_decay"), eps = o.number("eps");

@@ -31,22 +31,51 @@ struct Hyper {
   static Hyper pair(double x, double y) { return {Pair, x, y}; }
 };
 
+// Ordered name -> value pairs, in insertion order as Python's dicts keep them: the options of a
+// group and the state of a parameter.
+template <class V>
+class Named {
+ public:
+  bool has(const std::string& name) const { return find(name) != nullptr; }
+  const std::vector<std::pair<std::string, V>>& entries() const { return entries_; }
+
+ protected:
+  const V* find(const std::string& name) const {
+    for (const auto& [k, v] : entries_)
+      if (k == name) return &v;
+    return nullptr;
+  }
+  void put(const std::string& name, V value) {  // adds the name if it is new
+    for (auto& [k, v] : entries_)
+      if (k == name) {
+        v = std::move(value);
+        return;
+      }
+    entries_.emplace_back(name, std::move(value));
+  }
+  std::vector<std::pair<std::string, V>> entries_;
+};
+
 // The hyperparameters of one param group, by name, in a fixed order (the optimizer's defaults
 // first). Reading a missing name, or reading it as the wrong kind, is a clear error.
-class Options {
+class Options : public Named<Hyper> {
  public:
-  double number(const std::string& name) const;
-  bool flag(const std::string& name) const;
-  std::pair<double, double> pair(const std::string& name) const;
+  double number(const std::string& name) const { return get(name, Hyper::Number).a; }
+  bool flag(const std::string& name) const { return get(name, Hyper::Flag).a != 0; }
+  std::pair<double, double> pair(const std::string& name) const {
+    const Hyper& h = get(name, Hyper::Pair);
+    return {h.a, h.b};
+  }
   const Hyper& at(const std::string& name) const;  // std::out_of_range naming the key
-  bool has(const std::string& name) const;
-  Options& set(const std::string& name, Hyper value);  // adds the name if it is new
+  Options& set(const std::string& name, Hyper value) {
+    put(name, value);
+    return *this;
+  }
   Options& set(const std::string& name, double value) { return set(name, Hyper::number(value)); }
   Options& set_flag(const std::string& name, bool value) { return set(name, Hyper::flag(value)); }
-  const std::vector<std::pair<std::string, Hyper>>& entries() const { return entries_; }
 
  private:
-  std::vector<std::pair<std::string, Hyper>> entries_;
+  const Hyper& get(const std::string& name, Hyper::Kind kind) const;  // at(name), of that kind
 };
 
 // ---------------------------------------------------------------- constraints (projections)
@@ -128,15 +157,14 @@ struct ParamGroups {
 
 // The state of one parameter: named tensors such as "step" (0-d float32, like PyTorch's),
 // "exp_avg", "momentum_buffer". Empty until the parameter's first step.
-class ParamState {
+class ParamState : public Named<Tensor> {
  public:
   bool empty() const { return entries_.empty(); }
-  bool has(const std::string& name) const;
-  Tensor get(const std::string& name) const;  // undefined when missing
-  void set(const std::string& name, Tensor value);
-  const std::vector<std::pair<std::string, Tensor>>& entries() const { return entries_; }
- private:
-  std::vector<std::pair<std::string, Tensor>> entries_;
+  Tensor get(const std::string& name) const {  // undefined when missing
+    const Tensor* t = find(name);
+    return t ? *t : Tensor();
+  }
+  void set(const std::string& name, Tensor value) { put(name, std::move(value)); }
 };
 
 // What state_dict() returns: PyTorch's layout. Parameters are numbered 0, 1, ... across the groups
@@ -223,8 +251,7 @@ class Optimizer {
   Builder& name(type v) { setter(#name, v); return *this; }
 
 // ---------------------------------------------------------------- SGD
-// buf <- g (first step), then buf <- momentum * buf + (1 - dampening) * g; with nesterov the step
-// direction is g + momentum * buf, else buf; p <- p - lr * direction. g includes weight_decay * p.
+// torch.optim.SGD: gradient descent with momentum, dampening, nesterov (update rule: optimizer.cpp).
 struct SGDOptions : Options {
   explicit SGDOptions(double lr = 1e-3);
   CR_OPTION(SGDOptions, lr, double, set)
@@ -245,9 +272,7 @@ class SGD : public Optimizer {
 };
 
 // ---------------------------------------------------------------- Adam / AdamW
-// m <- lerp(m, g, 1 - beta1), v <- beta2 v + (1 - beta2) g^2 (amsgrad: vmax <- max(vmax, v) is
-// used instead of v), p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
-// weight_decay adds wd * p to g (Adam), or first shrinks p <- p (1 - lr wd) (AdamW: decoupled).
+// torch.optim.Adam and AdamW (decoupled weight decay); the update rule is in optimizer.cpp.
 struct AdamOptions : Options {
   explicit AdamOptions(double lr = 1e-3);
   CR_OPTION(AdamOptions, lr, double, set)
@@ -287,9 +312,7 @@ class AdamW : public Adam {
 };
 
 // ---------------------------------------------------------------- RMSprop
-// v <- alpha v + (1 - alpha) g^2; centered: gbar <- lerp(gbar, g, 1 - alpha) and the scale is
-// sqrt(v - gbar^2) + eps instead of sqrt(v) + eps; with momentum buf <- momentum buf + g / scale
-// and p <- p - lr buf, else p <- p - lr g / scale.
+// torch.optim.RMSprop, centered or not, with momentum; the update rule is in optimizer.cpp.
 struct RMSpropOptions : Options {
   explicit RMSpropOptions(double lr = 1e-2);
   CR_OPTION(RMSpropOptions, lr, double, set)
@@ -313,8 +336,7 @@ class RMSprop : public Optimizer {
 };
 
 // ---------------------------------------------------------------- Adagrad
-// sum <- sum + g^2 (sum starts at initial_accumulator_value), clr = lr / (1 + (t - 1) lr_decay),
-// p <- p - clr g / (sqrt(sum) + eps).
+// torch.optim.Adagrad, with lr_decay; the update rule is in optimizer.cpp.
 struct AdagradOptions : Options {
   explicit AdagradOptions(double lr = 1e-2);
   CR_OPTION(AdagradOptions, lr, double, set)
