@@ -161,6 +161,15 @@ py::list param_list(py::handle ps, const std::string& name, py::dict& extra) {
   return params;
 }
 
+// A group dict's keys: hyperparameters into `options`, others but "params" and "constraint" into `extra`.
+void split(const py::dict& d, const Options& defaults, const std::string& name, Options& options, py::dict& extra) {
+  for (auto [k, v] : d) {
+    std::string key = py::str(k);
+    if (key == "initial_lr" || defaults.has(key)) options.set(key, option(defaults, key, v, name));
+    else if (key != "params" && key != "constraint") extra[k] = v;
+  }
+}
+
 struct PyGroup {
   ParamGroup group;
   py::list params;
@@ -178,12 +187,7 @@ PyGroup group_from(py::handle g, const Options& defaults, const std::string& nam
   out.params = py::list(param_list(d["params"], name, out.extra));
   out.group.params = out.params.cast<std::vector<Tensor>>();
   out.group.constraint = constraint_arg(d.contains("constraint") ? d["constraint"] : default_constraint, name);
-  for (auto [k, v] : d) {
-    std::string key = py::str(k);
-    if (key == "params" || key == "constraint") continue;
-    if (key == "initial_lr" || defaults.has(key)) out.group.options.set(key, option(defaults, key, v, name));
-    else out.extra[k] = v;
-  }
+  split(d, defaults, name, out.group.options, out.extra);
   return out;
 }
 
@@ -316,12 +320,7 @@ void load_state_dict(PyOptimizer& o, py::handle sd) {
     py::dict d(obj(g));
     if (!d.contains("params")) throw std::invalid_argument(what + ": expected 'params' in every param group");
     OptimizerState::Group group{{}, d["params"].cast<std::vector<int64_t>>()};
-    extra.emplace_back();
-    for (auto [k, v] : d) {
-      std::string key = py::str(k);
-      if (opt.is_option(key)) group.options.set(key, option(opt.defaults(), key, v, opt.name()));
-      else if (key != "params" && key != "constraint") extra.back()[k] = v;
-    }
+    split(d, opt.defaults(), opt.name(), group.options, extra.emplace_back());
     s.param_groups.push_back(std::move(group));
   }
   opt.load_state_dict(s);
