@@ -569,6 +569,24 @@ def test_python_function_as_constraint():
     assert min(np.asarray(p).min() for p in pb.params("cr")) < 0
 
 
+def test_a_python_constraint_runs_inside_the_step_and_its_errors_propagate():
+    """The step runs in C++ without the GIL; a Python constraint takes it for its call."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    w.grad = cr.ones(2)
+    seen = []
+    o = optim.Adam([w], lr=0.1, constraint=lambda p: seen.append(p.tolist()))
+    o.step()
+    assert seen == [w.tolist()]
+
+    def failing(p):
+        raise ValueError("outside the set")
+
+    o.param_groups[0]["constraint"] = failing
+    with pytest.raises(ValueError, match="outside the set"):
+        o.step()
+    assert o.param_groups[0]["constraint"] is failing and o.state[w]["step"].item() == 2.0
+
+
 def test_constraint_objects_project_in_place():
     t = cr.tensor([[3.0, 4.0], [0.3, 0.4]], requires_grad=True)
     optim.MaxNorm(1.0)(t)
