@@ -218,7 +218,12 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions option
   }
   best = o_.mode == "min" ? std::numeric_limits<double>::infinity()
                           : -std::numeric_limits<double>::infinity();
-  for (const auto& g : optimizer.param_groups()) last_lr_.push_back(g.lr());
+  record_lrs();
+}
+
+void ReduceLROnPlateau::record_lrs() {
+  last_lr_.clear();
+  for (const auto& g : optimizer_.param_groups()) last_lr_.push_back(g.lr());
 }
 
 bool ReduceLROnPlateau::is_better(double a, double b) const {
@@ -245,8 +250,7 @@ void ReduceLROnPlateau::step(double metric) {
     cooldown_counter = o_.cooldown;
     num_bad_epochs = 0;
   }
-  last_lr_.clear();
-  for (const auto& g : optimizer_.param_groups()) last_lr_.push_back(g.lr());
+  record_lrs();
 }
 
 void ReduceLROnPlateau::reduce_lr() {
