@@ -376,7 +376,7 @@ void warn_epoch() {
 template <class S>
 py::class_<WithOptimizer<S>, LRScheduler> scheduler(py::module_& m, const char* name, const char* doc,
                                                    std::vector<const char*> config) {
-  py::class_<WithOptimizer<S>, LRScheduler> cls(m, name, doc);
+  py::class_<WithOptimizer<S>, LRScheduler> cls(m, name, doc, py::dynamic_attr());  // attributes, as torch's
   cls.attr("_config") = py::tuple(py::cast(config));
   cls.def_readonly("optimizer", &WithOptimizer<S>::optimizer);
   return cls;
@@ -489,7 +489,7 @@ void bind_optim(py::module_& m) {
       .def("__repr__", &repr);
 
   // ---- schedulers (PyTorch's formulas and state in C++; each keeps the Python optimizer it was given)
-  py::class_<LRScheduler>(m, "LRScheduler", "The base of the epoch-based schedulers: step() once per epoch, "
+  py::class_<LRScheduler>(m, "LRScheduler", py::dynamic_attr(), "The base of the epoch-based schedulers: step() once per epoch, "
                                             "after optimizer.step(); base_lrs are the groups' \"initial_lr\".")
       .def("step", [](LRScheduler& s, py::object epoch) {
              if (epoch.is_none()) return s.step();
@@ -552,7 +552,7 @@ void bind_optim(py::module_& m) {
            py::arg("lr_lambdas"), py::arg("last_epoch") = -1);
 
   using Plateau = WithOptimizer<ReduceLROnPlateau>;
-  py::class_<Plateau>(m, "ReduceLROnPlateau",
+  py::class_<Plateau>(m, "ReduceLROnPlateau", py::dynamic_attr(),
       "Multiplies each group's lr by factor when a metric stops improving. Call step(metric) once per epoch. "
       "The metric improved if it is below best * (1 - threshold) (mode \"min\", threshold_mode \"rel\"), below "
       "best - threshold (\"abs\"), or above best * (1 + threshold) / best + threshold in mode \"max\". After "

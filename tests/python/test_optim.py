@@ -491,6 +491,15 @@ def test_reduce_lr_on_plateau_equals_torch_on_a_metric_sequence(kwargs):
     assert scr.state_dict()["best"] == sth.state_dict()["best"]
 
 
+def test_schedulers_keep_their_optimizer_and_take_attributes_like_torchs():
+    ocr, _ = _two_group_optimizers()
+    for s in (sched.StepLR(ocr, 3), sched.LambdaLR(ocr, lambda e: 1.0), sched.ReduceLROnPlateau(ocr)):
+        assert s.optimizer is ocr
+        s.note = "kept"
+        assert s.note == "kept"
+    assert repr(sched.StepLR(ocr, 3, 0.5)) == "StepLR(step_size=3, gamma=0.5, last_epoch=0)"
+
+
 def test_lambda_lr_state_dict_keeps_callable_objects_attributes():
     class Warmup:
         def __init__(self):
