@@ -36,9 +36,7 @@ static double train(nn::Module& model, const Tensor& X, const Tensor& y, int ste
   std::vector<Tensor> weights;
   for (auto& [name, p] : model.named_parameters())
     if (name.find("weight") != std::string::npos) weights.push_back(p);
-  optim::SGDOptions options;  // C++17: no designated initializers
-  options.lr = 1.0;
-  optim::SGD opt(model.parameters(), options);
+  optim::SGD opt(model.parameters(), optim::SGDOptions(1.0));
   const double reg = 1e-3;
   Tensor loss;
   for (int step = 0; step < steps; ++step) {

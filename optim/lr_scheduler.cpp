@@ -159,8 +159,7 @@ std::vector<double> CosineAnnealingLR::get_lr() {
   const double t = static_cast<double>(last_epoch()), T = static_cast<double>(T_max_);
   const auto& base = base_lrs();
   if (step_count() == 1 && last_epoch() > 0) {  // resumed: jump straight to the closed form
-    for (size_t i = 0; i < lrs.size(); ++i)
-      lrs[i] = eta_min_ + (base[i] - eta_min_) * (1 + std::cos(t * kPi / T)) / 2;
+    closed_form_lr(lrs);
   } else if (py_mod(last_epoch() - 1 - T_max_, 2 * T_max_) == 0) {
     // At the bottom the recursion would divide 0 by 0: add the first step of the way back up.
     for (size_t i = 0; i < lrs.size(); ++i)
@@ -219,7 +218,12 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions option
   }
   best = o_.mode == "min" ? std::numeric_limits<double>::infinity()
                           : -std::numeric_limits<double>::infinity();
-  for (const auto& g : optimizer.param_groups()) last_lr_.push_back(g.lr());
+  record_lrs();
+}
+
+void ReduceLROnPlateau::record_lrs() {
+  last_lr_.clear();
+  for (const auto& g : optimizer_.param_groups()) last_lr_.push_back(g.lr());
 }
 
 bool ReduceLROnPlateau::is_better(double a, double b) const {
@@ -246,8 +250,7 @@ void ReduceLROnPlateau::step(double metric) {
     cooldown_counter = o_.cooldown;
     num_bad_epochs = 0;
   }
-  last_lr_.clear();
-  for (const auto& g : optimizer_.param_groups()) last_lr_.push_back(g.lr());
+  record_lrs();
 }
 
 void ReduceLROnPlateau::reduce_lr() {

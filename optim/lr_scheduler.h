@@ -27,7 +27,6 @@ class LRScheduler {
   int64_t last_epoch() const { return last_epoch_; }
   const std::vector<double>& base_lrs() const { return base_lrs_; }
   int64_t step_count() const { return step_count_; }
-  Optimizer& optimizer() const { return optimizer_; }
   // For load_state_dict (PyTorch restores these attributes).
   void set_last_epoch(int64_t e) { last_epoch_ = e; }
   void set_base_lrs(std::vector<double> b) { base_lrs_ = std::move(b); }
@@ -153,7 +152,6 @@ class ReduceLROnPlateau {
   bool in_cooldown() const { return cooldown_counter > 0; }
   const PlateauOptions& options() const { return o_; }
   const std::vector<double>& min_lrs() const { return min_lrs_; }
-  Optimizer& optimizer() const { return optimizer_; }
 
   // The state, as PyTorch's attributes (public for state dicts).
   double best;               // best metric so far (+inf in mode "min" before the first step)
@@ -165,6 +163,7 @@ class ReduceLROnPlateau {
  private:
   bool is_better(double a, double best) const;
   void reduce_lr();
+  void record_lrs();  // last_lr_ <- the groups' lrs
   Optimizer& optimizer_;
   PlateauOptions o_;
   std::vector<double> min_lrs_;

@@ -1,14 +1,9 @@
-// The optimizers: options and state bookkeeping, checkpoint flattening (with a small JSON reader
-// and writer), projections, and the update kernels, each written as PyTorch 2.13 computes it.
+// The optimizers: options and state bookkeeping, projections, and the update kernels, each
+// written as PyTorch 2.13 computes it.
 #include "optim/optimizer.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <limits>
-#include <sstream>
 #include <stdexcept>
 #include <utility>
 
@@ -67,203 +62,21 @@ Tensor zeros_state(ParamState& st, const std::string& name, const Tensor& p) {
   return t;
 }
 
-// ---------------------------------------------------------------- JSON (our layout only)
-std::string json_number(double v) {
-  if (std::isnan(v)) return "NaN";  // as Python's json writes them
-  if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-  char buf[40];
-  for (int prec = 15; prec <= 17; ++prec) {  // the shortest form that reads back exactly
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') { out += '\\'; out += static_cast<char>(c); }
-    else if (c < 0x20) { char b[8]; std::snprintf(b, sizeof b, "\\u%04x", c); out += b; }
-    else out += static_cast<char>(c);
-  }
-  return out + "\"";
-}
-
-struct Json {
-  enum Type { Null, Bool, Num, Str, Arr, Obj } type = Null;
-  bool b = false;
-  double n = 0;
-  std::string s;
-  std::vector<Json> arr;
-  std::vector<std::pair<std::string, Json>> obj;
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(const std::string& text) : t_(text) {}
-  Json document() {
-    Json v = value();
-    ws();
-    if (i_ != t_.size()) fail("end of input");
-    return v;
-  }
-
- private:
-  [[noreturn]] void fail(const char* expected) const {
-    throw std::invalid_argument(detail::concat("optimizer state JSON: expected ", expected,
-                                               ", got ", i_ < t_.size() ? "'" + t_.substr(i_, 12) + "'" : "the end",
-                                               " at offset ", i_));
-  }
-  void ws() { while (i_ < t_.size() && std::isspace(static_cast<unsigned char>(t_[i_]))) ++i_; }
-  bool lit(const char* w) {
-    size_t n = std::char_traits<char>::length(w);
-    if (t_.compare(i_, n, w) != 0) return false;
-    i_ += n;
-    return true;
-  }
-  Json value() {
-    if (++depth_ > 64) fail("at most 64 levels of nesting");
-    ws();
-    Json v;
-    if (i_ >= t_.size()) fail("a value");
-    char c = t_[i_];
-    if (c == '{') {
-      v.type = Json::Obj;
-      ++i_;
-      ws();
-      if (i_ < t_.size() && t_[i_] == '}') { ++i_; --depth_; return v; }
-      for (;;) {
-        ws();
-        if (i_ >= t_.size() || t_[i_] != '"') fail("a key string");
-        std::string k = string();
-        ws();
-        if (i_ >= t_.size() || t_[i_] != ':') fail("':'");
-        ++i_;
-        v.obj.emplace_back(std::move(k), value());
-        ws();
-        if (i_ < t_.size() && t_[i_] == ',') { ++i_; continue; }
-        if (i_ < t_.size() && t_[i_] == '}') { ++i_; break; }
-        fail("',' or '}'");
-      }
-    } else if (c == '[') {
-      v.type = Json::Arr;
-      ++i_;
-      ws();
-      if (i_ < t_.size() && t_[i_] == ']') { ++i_; --depth_; return v; }
-      for (;;) {
-        v.arr.push_back(value());
-        ws();
-        if (i_ < t_.size() && t_[i_] == ',') { ++i_; continue; }
-        if (i_ < t_.size() && t_[i_] == ']') { ++i_; break; }
-        fail("',' or ']'");
-      }
-    } else if (c == '"') {
-      v.type = Json::Str;
-      v.s = string();
-    } else if (lit("true")) { v.type = Json::Bool; v.b = true; }
-    else if (lit("false")) { v.type = Json::Bool; v.b = false; }
-    else if (lit("null")) { v.type = Json::Null; }
-    else if (lit("NaN")) { v.type = Json::Num; v.n = std::numeric_limits<double>::quiet_NaN(); }
-    else if (lit("Infinity")) { v.type = Json::Num; v.n = std::numeric_limits<double>::infinity(); }
-    else if (lit("-Infinity")) { v.type = Json::Num; v.n = -std::numeric_limits<double>::infinity(); }
-    else {
-      const char* start = t_.c_str() + i_;
-      char* end = nullptr;
-      v.type = Json::Num;
-      v.n = std::strtod(start, &end);
-      if (end == start) fail("a value");
-      i_ += static_cast<size_t>(end - start);
-    }
-    --depth_;
-    return v;
-  }
-  std::string string() {
-    ++i_;  // opening quote
-    std::string out;
-    while (i_ < t_.size() && t_[i_] != '"') {
-      char c = t_[i_++];
-      if (c != '\\') { out += c; continue; }
-      if (i_ >= t_.size()) fail("an escape");
-      char e = t_[i_++];
-      switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'u': {
-          if (i_ + 4 > t_.size() || !std::all_of(t_.begin() + i_, t_.begin() + i_ + 4, [](char h) {
-                return std::isxdigit(static_cast<unsigned char>(h)) != 0;
-              }))
-            fail("four hex digits");
-          unsigned cp = static_cast<unsigned>(std::stoul(t_.substr(i_, 4), nullptr, 16));
-          i_ += 4;
-          if (cp < 0x80) out += static_cast<char>(cp);
-          else if (cp < 0x800) { out += static_cast<char>(0xC0 | (cp >> 6)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
-          else { out += static_cast<char>(0xE0 | (cp >> 12)); out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F)); out += static_cast<char>(0x80 | (cp & 0x3F)); }
-          break;
-        }
-        default: out += e;  // \" \\ \/
-      }
-    }
-    if (i_ >= t_.size()) fail("a closing '\"'");
-    ++i_;
-    return out;
-  }
-  const std::string& t_;
-  size_t i_ = 0;
-  int depth_ = 0;
-};
-
-const Json* member(const Json& o, const std::string& key) {
-  for (const auto& [k, v] : o.obj)
-    if (k == key) return &v;
-  return nullptr;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- Options
 const Hyper& Options::at(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return v;
+  if (const Hyper* h = find(name)) return *h;
   std::string known;
   for (const auto& [k, v] : entries_) known += (known.empty() ? "" : ", ") + k;
   throw std::out_of_range("options: expected one of " + known + ", got '" + name + "'");
 }
 
-bool Options::has(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return true;
-  return false;
-}
-
-double Options::number(const std::string& name) const {
+const Hyper& Options::get(const std::string& name, Hyper::Kind kind) const {
   const Hyper& h = at(name);
-  CR_CHECK(h.kind == Hyper::Number, std::invalid_argument, "options: expected '", name,
-           "' to be a number, got ", kind_name(h.kind));
-  return h.a;
-}
-
-bool Options::flag(const std::string& name) const {
-  const Hyper& h = at(name);
-  CR_CHECK(h.kind == Hyper::Flag, std::invalid_argument, "options: expected '", name,
-           "' to be a flag, got ", kind_name(h.kind));
-  return h.a != 0;
-}
-
-std::pair<double, double> Options::pair(const std::string& name) const {
-  const Hyper& h = at(name);
-  CR_CHECK(h.kind == Hyper::Pair, std::invalid_argument, "options: expected '", name,
-           "' to be a pair, got ", kind_name(h.kind));
-  return {h.a, h.b};
-}
-
-Options& Options::set(const std::string& name, Hyper value) {
-  for (auto& [k, v] : entries_)
-    if (k == name) { v = value; return *this; }
-  entries_.emplace_back(name, value);
-  return *this;
+  CR_CHECK(h.kind == kind, std::invalid_argument, "options: expected '", name, "' to be ", kind_name(kind),
+           ", got ", kind_name(h.kind));
+  return h;
 }
 
 // ---------------------------------------------------------------- constraints
@@ -284,17 +97,6 @@ void Box::project(Tensor& p) const {
 }
 
 std::string Box::repr() const { return detail::concat("Box(lo=", lo_, ", hi=", hi_, ")"); }
-
-void NonNegative::project(Tensor& p) const {
-  for_elements(p, [&](auto tag) {
-    using T = decltype(tag);
-    T* w = p.data<T>();
-    kernels::parallel_for(p.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) w[i] = std::max(w[i], T(0));
-    });
-  });
-  p.bump_version();
-}
 
 MaxNorm::MaxNorm(double max_norm) : max_norm_(max_norm) {
   CR_CHECK(max_norm >= 0, std::invalid_argument, "MaxNorm: expected max_norm >= 0, got ", max_norm);
@@ -324,145 +126,54 @@ void MaxNorm::project(Tensor& p) const {
 
 std::string MaxNorm::repr() const { return detail::concat("MaxNorm(max_norm=", max_norm_, ")"); }
 
-// ---------------------------------------------------------------- ParamState
-bool ParamState::has(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return true;
-  return false;
-}
-
-Tensor ParamState::get(const std::string& name) const {
-  for (const auto& [k, v] : entries_)
-    if (k == name) return v;
-  return Tensor();
-}
-
-void ParamState::set(const std::string& name, Tensor value) {
-  for (auto& [k, v] : entries_)
-    if (k == name) { v = std::move(value); return; }
-  entries_.emplace_back(name, std::move(value));
-}
-
-// ---------------------------------------------------------------- OptimizerState (flat form)
-TensorDict OptimizerState::tensors() const {
-  TensorDict out;
-  for (const auto& [i, st] : state)
-    for (const auto& [name, t] : st.entries()) out.emplace_back("state." + std::to_string(i) + "." + name, t);
-  return out;
-}
-
-std::string OptimizerState::groups_json() const {
-  std::string out = "{\"optimizer\": " + json_string(optimizer) + ", \"param_groups\": [";
-  for (size_t g = 0; g < param_groups.size(); ++g) {
-    out += g ? ", {" : "{";
-    for (const auto& [k, h] : param_groups[g].options.entries()) {
-      out += json_string(k) + ": ";
-      if (h.kind == Hyper::Flag) out += h.a != 0 ? "true" : "false";
-      else if (h.kind == Hyper::Pair) out += "[" + json_number(h.a) + ", " + json_number(h.b) + "]";
-      else out += json_number(h.a);
-      out += ", ";
-    }
-    out += "\"params\": [";
-    for (size_t i = 0; i < param_groups[g].params.size(); ++i)
-      out += (i ? ", " : "") + std::to_string(param_groups[g].params[i]);
-    out += "]}";
-  }
-  return out + "]}";
-}
-
-OptimizerState OptimizerState::from_flat(const TensorDict& tensors, const std::string& groups_json) {
-  OptimizerState s;
-  for (const auto& [key, t] : tensors) {
-    size_t d1 = key.find('.'), d2 = d1 == std::string::npos ? d1 : key.find('.', d1 + 1);
-    bool ok = d2 != std::string::npos && key.compare(0, d1, "state") == 0 && d2 > d1 + 1 &&
-              d2 + 1 < key.size() &&
-              key.find_first_not_of("0123456789", d1 + 1) == d2;
-    CR_CHECK(ok, std::invalid_argument,
-             "optimizer state: expected tensor names like 'state.0.exp_avg', got '", key, "'");
-    int64_t i = std::stoll(key.substr(d1 + 1, d2 - d1 - 1));
-    s.state[i].set(key.substr(d2 + 1), t);
-  }
-  Json doc = JsonReader(groups_json).document();
-  CR_CHECK(doc.type == Json::Obj, std::invalid_argument,
-           "optimizer state JSON: expected an object with \"param_groups\", got another value");
-  if (const Json* name = member(doc, "optimizer"); name && name->type == Json::Str) s.optimizer = name->s;
-  const Json* groups = member(doc, "param_groups");
-  CR_CHECK(groups && groups->type == Json::Arr, std::invalid_argument,
-           "optimizer state JSON: expected a \"param_groups\" array, got none");
-  for (const Json& g : groups->arr) {
-    CR_CHECK(g.type == Json::Obj, std::invalid_argument,
-             "optimizer state JSON: expected each param group to be an object");
-    Group group;
-    bool has_params = false;
-    for (const auto& [k, v] : g.obj) {
-      if (k == "params") {
-        CR_CHECK(v.type == Json::Arr, std::invalid_argument,
-                 "optimizer state JSON: expected \"params\" to be an array of integers");
-        for (const Json& x : v.arr) {
-          CR_CHECK(x.type == Json::Num && x.n >= 0 && x.n == std::floor(x.n), std::invalid_argument,
-                   "optimizer state JSON: expected \"params\" to be an array of integers");
-          group.params.push_back(static_cast<int64_t>(x.n));
-        }
-        has_params = true;
-      } else if (v.type == Json::Bool) {
-        group.options.set(k, Hyper::flag(v.b));
-      } else if (v.type == Json::Num) {
-        group.options.set(k, Hyper::number(v.n));
-      } else if (v.type == Json::Arr && v.arr.size() == 2 && v.arr[0].type == Json::Num &&
-                 v.arr[1].type == Json::Num) {
-        group.options.set(k, Hyper::pair(v.arr[0].n, v.arr[1].n));
-      }  // other values (null, strings: Python-side extras) carry no hyperparameter
-    }
-    CR_CHECK(has_params, std::invalid_argument,
-             "optimizer state JSON: expected every param group to have \"params\"");
-    s.param_groups.push_back(std::move(group));
-  }
-  return s;
-}
-
 // ---------------------------------------------------------------- Optimizer
-Optimizer::Optimizer(std::string name, Options defaults)
-    : name_(std::move(name)), defaults_(std::move(defaults)) {}
+Optimizer::Optimizer(std::string name, Options defaults, const Options& given)
+    : name_(std::move(name)), defaults_(std::move(defaults)) {
+  for (const auto& [k, v] : given.entries()) {
+    CR_CHECK(k != "initial_lr", std::invalid_argument, name_, ": expected 'initial_lr' in a param group, "
+             "got it among the defaults");
+    check_option(k, v);
+    defaults_.set(k, v);
+  }
+}
 
-std::vector<ParamGroup> single_group(std::vector<Tensor> params) {
-  if (params.empty()) return {};  // "an empty parameter list", as PyTorch says
-  std::vector<ParamGroup> g(1);
-  g[0].params = std::move(params);
-  return g;
+ParamGroups::ParamGroups(std::vector<Tensor> params) {
+  if (!params.empty()) groups.push_back({std::move(params), {}, nullptr});  // none: "empty parameter list"
 }
 
 void Optimizer::init_state(const Tensor&, const ParamGroup&, ParamState&) {}
 
-void Optimizer::add_param_groups(std::vector<ParamGroup> groups) {
+void Optimizer::add_param_groups(ParamGroups params) {
   validate(defaults_);
-  CR_CHECK(!groups.empty(), std::invalid_argument, name_,
+  CR_CHECK(!params.groups.empty(), std::invalid_argument, name_,
            ": expected at least one parameter, got an empty parameter list");
-  for (auto& g : groups) add_param_group(std::move(g));
+  for (auto& g : params.groups) add_param_group(std::move(g));
 }
 
-// Checks one option against the defaults: a known name ("initial_lr" is the schedulers') of the
+// One option checked against the defaults: a known name ("initial_lr" is the schedulers') of the
 // right kind.
-static void check_option(const std::string& opt, const Options& defaults, const std::string& name,
-                         const Hyper& value) {
-  if (name == "initial_lr") {
-    CR_CHECK(value.kind == Hyper::Number, std::invalid_argument, opt,
-             ": expected option 'initial_lr' to be a number, got ", kind_name(value.kind));
-    return;
-  }
-  if (!defaults.has(name)) {
+void Optimizer::check_option(const std::string& name, const Hyper& value) const {
+  if (!is_option(name)) {
     std::string known;
-    for (const auto& [k, v] : defaults.entries()) known += (known.empty() ? "" : ", ") + k;
-    throw std::invalid_argument(opt + ": expected options among " + known + ", got unknown option '" +
+    for (const auto& [k, v] : defaults_.entries()) known += (known.empty() ? "" : ", ") + k;
+    throw std::invalid_argument(name_ + ": expected options among " + known + ", got unknown option '" +
                                 name + "'");
   }
-  const Hyper& d = defaults.at(name);
-  CR_CHECK(d.kind == value.kind, std::invalid_argument, opt, ": expected option '", name, "' to be ",
-           kind_name(d.kind), ", got ", kind_name(value.kind));
+  Hyper::Kind want = name == "initial_lr" ? Hyper::Number : defaults_.at(name).kind;
+  CR_CHECK(want == value.kind, std::invalid_argument, name_, ": expected option '", name, "' to be ",
+           kind_name(want), ", got ", kind_name(value.kind));
+}
+
+void Optimizer::check_nonneg(const Options& o, std::initializer_list<const char*> names) const {
+  for (const char* key : names) {
+    double v = o.number(key);
+    CR_CHECK(v >= 0, std::invalid_argument, name_, ": expected ", key, " >= 0, got ", v);
+  }
 }
 
 void Optimizer::add_param_group(ParamGroup group) {
   const size_t gi = groups_.size();
-  for (const auto& [k, v] : group.options.entries()) check_option(name_, defaults_, k, v);
+  for (const auto& [k, v] : group.options.entries()) check_option(k, v);
   Options filled;  // the defaults' order, then initial_lr
   for (const auto& [k, v] : defaults_.entries())
     filled.set(k, group.options.has(k) ? group.options.at(k) : v);
@@ -500,7 +211,7 @@ void Optimizer::add_param_group(ParamGroup group) {
 void Optimizer::set_option(size_t group, const std::string& name, Hyper value) {
   CR_CHECK(group < groups_.size(), std::out_of_range, name_, ": expected a param group index < ",
            groups_.size(), ", got ", group);
-  check_option(name_, defaults_, name, value);
+  check_option(name, value);
   Options o = groups_[group].options;
   o.set(name, value);
   validate(o);
@@ -644,8 +355,8 @@ void Optimizer::load_state_dict(const OptimizerState& s) {
              saved.params.size());
     Options o = g.options;
     for (const auto& [k, v] : saved.options.entries()) {
-      if (k != "initial_lr" && !defaults_.has(k)) continue;  // another tool's extra key
-      check_option(name_, defaults_, k, v);
+      if (!is_option(k)) continue;  // another tool's extra key
+      check_option(k, v);
       o.set(k, v);
     }
     validate(o);
@@ -682,49 +393,25 @@ void Optimizer::load_state_dict(const OptimizerState& s) {
   state_ = std::move(state);
 }
 
-// ---------------------------------------------------------------- validation helpers
-namespace {
-void check_nonneg(const std::string& opt, const Options& o, const char* key) {
-  double v = o.number(key);
-  CR_CHECK(v >= 0, std::invalid_argument, opt, ": expected ", key, " >= 0, got ", v);
-}
-Options merged(Options base, const Options& given, const std::string& opt) {
-  for (const auto& [k, v] : given.entries()) {
-    check_option(opt, base, k, v);
-    base.set(k, v);
-  }
-  return base;
-}
-}  // namespace
-
 // ---------------------------------------------------------------- SGD
-Options SGDOptions::to_options() const {
-  Options o;
-  o.set("lr", lr).set("momentum", momentum).set("dampening", dampening);
-  o.set("weight_decay", weight_decay).set_flag("nesterov", nesterov).set_flag("maximize", maximize);
-  return o;
+SGDOptions::SGDOptions(double lr) {
+  set("lr", lr).set("momentum", 0.0).set("dampening", 0.0).set("weight_decay", 0.0);
+  set_flag("nesterov", false).set_flag("maximize", false);
 }
 
-SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
-    : SGD(single_group(std::move(params)), options) {}
-SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults)
-    : Optimizer("SGD", defaults.to_options()) {
-  add_param_groups(std::move(groups));
-}
-SGD::SGD(std::vector<ParamGroup> groups, const Options& defaults)
-    : Optimizer("SGD", merged(SGDOptions{}.to_options(), defaults, "SGD")) {
-  add_param_groups(std::move(groups));
+SGD::SGD(ParamGroups params, const Options& options) : Optimizer("SGD", SGDOptions(), options) {
+  add_param_groups(std::move(params));
 }
 
 void SGD::validate(const Options& o) const {
-  check_nonneg(name(), o, "lr");
-  check_nonneg(name(), o, "momentum");
-  check_nonneg(name(), o, "weight_decay");
+  check_nonneg(o, {"lr", "momentum", "weight_decay"});
   CR_CHECK(!o.flag("nesterov") || (o.number("momentum") > 0 && o.number("dampening") == 0),
            std::invalid_argument, "SGD: expected momentum > 0 and dampening = 0 for nesterov, got momentum=",
            o.number("momentum"), ", dampening=", o.number("dampening"));
 }
 
+// buf <- g (first step), then buf <- momentum * buf + (1 - dampening) * g; with nesterov the step
+// direction is g + momentum * buf, else buf; p <- p - lr * direction. g includes weight_decay * p.
 void SGD::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), momentum = o.number("momentum");
@@ -768,40 +455,31 @@ void SGD::step_group(ParamGroup& group) {
 }
 
 // ---------------------------------------------------------------- Adam / AdamW
-Options AdamOptions::to_options() const {
-  Options o;
-  o.set("lr", lr).set("betas", Hyper::pair(betas.first, betas.second)).set("eps", eps);
-  o.set("weight_decay", weight_decay).set_flag("amsgrad", amsgrad).set_flag("maximize", maximize);
-  o.set_flag("decoupled_weight_decay", decoupled_weight_decay);
-  return o;
+AdamOptions::AdamOptions(double lr) {
+  set("lr", lr).set("betas", Hyper::pair(0.9, 0.999)).set("eps", 1e-8).set("weight_decay", 0.0);
+  set_flag("amsgrad", false).set_flag("maximize", false).set_flag("decoupled_weight_decay", false);
 }
 
-Options AdamWOptions::to_options() const {
-  AdamOptions a{lr, betas, eps, weight_decay, amsgrad, maximize, true};
-  return a.to_options();
+AdamWOptions::AdamWOptions(double lr) : AdamOptions(lr) {
+  weight_decay(1e-2).decoupled_weight_decay(true);
 }
 
-Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
-    : Adam(single_group(std::move(params)), options) {}
-Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults)
-    : Optimizer("Adam", defaults.to_options()) {
-  add_param_groups(std::move(groups));
+Adam::Adam(ParamGroups params, const Options& options) : Optimizer("Adam", AdamOptions(), options) {
+  add_param_groups(std::move(params));
 }
-Adam::Adam(std::vector<ParamGroup> groups, const Options& defaults)
-    : Optimizer("Adam", merged(AdamOptions{}.to_options(), defaults, "Adam")) {
-  add_param_groups(std::move(groups));
-}
-Adam::Adam(std::string name, Options defaults) : Optimizer(std::move(name), std::move(defaults)) {}
+Adam::Adam(std::string name, Options defaults, const Options& given)
+    : Optimizer(std::move(name), std::move(defaults), given) {}
 
 void Adam::validate(const Options& o) const {
-  check_nonneg(name(), o, "lr");
-  check_nonneg(name(), o, "eps");
-  check_nonneg(name(), o, "weight_decay");
+  check_nonneg(o, {"lr", "eps", "weight_decay"});
   auto [b1, b2] = o.pair("betas");
   CR_CHECK(b1 >= 0 && b1 < 1, std::invalid_argument, name(), ": expected betas[0] in [0, 1), got ", b1);
   CR_CHECK(b2 >= 0 && b2 < 1, std::invalid_argument, name(), ": expected betas[1] in [0, 1), got ", b2);
 }
 
+// m <- lerp(m, g, 1 - beta1), v <- beta2 v + (1 - beta2) g^2 (amsgrad: vmax <- max(vmax, v) is
+// used instead of v), p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+// weight_decay adds wd * p to g (Adam), or first shrinks p <- p (1 - lr wd) (AdamW: decoupled).
 void Adam::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), eps = o.number("eps"), weight_decay = o.number("weight_decay");
@@ -851,17 +529,9 @@ void Adam::step_group(ParamGroup& group) {
   }
 }
 
-AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
-    : AdamW(single_group(std::move(params)), options) {}
-AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& defaults)
-    : Adam("AdamW", defaults.to_options()) {
-  add_param_groups(std::move(groups));
+AdamW::AdamW(ParamGroups params, const Options& options) : Adam("AdamW", AdamWOptions(), options) {
+  add_param_groups(std::move(params));
 }
-AdamW::AdamW(std::vector<ParamGroup> groups, const Options& defaults)
-    : Adam("AdamW", merged(AdamWOptions{}.to_options(), defaults, "AdamW")) {
-  add_param_groups(std::move(groups));
-}
-
 void AdamW::validate(const Options& o) const {
   Adam::validate(o);
   CR_CHECK(o.flag("decoupled_weight_decay"), std::invalid_argument,
@@ -869,28 +539,23 @@ void AdamW::validate(const Options& o) const {
 }
 
 // ---------------------------------------------------------------- RMSprop
-Options RMSpropOptions::to_options() const {
-  Options o;
-  o.set("lr", lr).set("alpha", alpha).set("eps", eps).set("weight_decay", weight_decay);
-  o.set("momentum", momentum).set_flag("centered", centered).set_flag("maximize", maximize);
-  return o;
+RMSpropOptions::RMSpropOptions(double lr) {
+  set("lr", lr).set("alpha", 0.99).set("eps", 1e-8).set("weight_decay", 0.0).set("momentum", 0.0);
+  set_flag("centered", false).set_flag("maximize", false);
 }
 
-RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& options)
-    : RMSprop(single_group(std::move(params)), options) {}
-RMSprop::RMSprop(std::vector<ParamGroup> groups, const RMSpropOptions& defaults)
-    : Optimizer("RMSprop", defaults.to_options()) {
-  add_param_groups(std::move(groups));
-}
-RMSprop::RMSprop(std::vector<ParamGroup> groups, const Options& defaults)
-    : Optimizer("RMSprop", merged(RMSpropOptions{}.to_options(), defaults, "RMSprop")) {
-  add_param_groups(std::move(groups));
+RMSprop::RMSprop(ParamGroups params, const Options& options)
+    : Optimizer("RMSprop", RMSpropOptions(), options) {
+  add_param_groups(std::move(params));
 }
 
 void RMSprop::validate(const Options& o) const {
-  for (const char* k : {"lr", "eps", "momentum", "weight_decay", "alpha"}) check_nonneg(name(), o, k);
+  check_nonneg(o, {"lr", "eps", "momentum", "weight_decay", "alpha"});
 }
 
+// v <- alpha v + (1 - alpha) g^2; centered: gbar <- lerp(gbar, g, 1 - alpha) and the scale is
+// sqrt(v - gbar^2) + eps instead of sqrt(v) + eps; with momentum buf <- momentum buf + g / scale
+// and p <- p - lr buf, else p <- p - lr g / scale.
 void RMSprop::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), alpha = o.number("alpha"), eps = o.number("eps");
@@ -943,28 +608,18 @@ void RMSprop::step_group(ParamGroup& group) {
 }
 
 // ---------------------------------------------------------------- Adagrad
-Options AdagradOptions::to_options() const {
-  Options o;
-  o.set("lr", lr).set("lr_decay", lr_decay).set("weight_decay", weight_decay);
-  o.set("initial_accumulator_value", initial_accumulator_value).set("eps", eps);
-  o.set_flag("maximize", maximize);
-  return o;
+AdagradOptions::AdagradOptions(double lr) {
+  set("lr", lr).set("lr_decay", 0.0).set("weight_decay", 0.0).set("initial_accumulator_value", 0.0);
+  set("eps", 1e-10).set_flag("maximize", false);
 }
 
-Adagrad::Adagrad(std::vector<Tensor> params, const AdagradOptions& options)
-    : Adagrad(single_group(std::move(params)), options) {}
-Adagrad::Adagrad(std::vector<ParamGroup> groups, const AdagradOptions& defaults)
-    : Optimizer("Adagrad", defaults.to_options()) {
-  add_param_groups(std::move(groups));
-}
-Adagrad::Adagrad(std::vector<ParamGroup> groups, const Options& defaults)
-    : Optimizer("Adagrad", merged(AdagradOptions{}.to_options(), defaults, "Adagrad")) {
-  add_param_groups(std::move(groups));
+Adagrad::Adagrad(ParamGroups params, const Options& options)
+    : Optimizer("Adagrad", AdagradOptions(), options) {
+  add_param_groups(std::move(params));
 }
 
 void Adagrad::validate(const Options& o) const {
-  for (const char* k : {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"})
-    check_nonneg(name(), o, k);
+  check_nonneg(o, {"lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"});
 }
 
 // PyTorch creates Adagrad's state when the optimizer is built (the accumulator starts at
@@ -974,6 +629,8 @@ void Adagrad::init_state(const Tensor& p, const ParamGroup& group, ParamState& s
   st.set("sum", full(p.shape(), group.options.number("initial_accumulator_value"), p.dtype()));
 }
 
+// sum <- sum + g^2 (sum starts at initial_accumulator_value), clr = lr / (1 + (t - 1) lr_decay),
+// p <- p - clr g / (sqrt(sum) + eps).
 void Adagrad::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), lr_decay = o.number("lr_decay"), eps = o.number("eps");

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -29,22 +31,51 @@ struct Hyper {
   static Hyper pair(double x, double y) { return {Pair, x, y}; }
 };
 
+// Ordered name -> value pairs, in insertion order as Python's dicts keep them: the options of a
+// group and the state of a parameter.
+template <class V>
+class Named {
+ public:
+  bool has(const std::string& name) const { return find(name) != nullptr; }
+  const std::vector<std::pair<std::string, V>>& entries() const { return entries_; }
+
+ protected:
+  const V* find(const std::string& name) const {
+    for (const auto& [k, v] : entries_)
+      if (k == name) return &v;
+    return nullptr;
+  }
+  void put(const std::string& name, V value) {  // adds the name if it is new
+    for (auto& [k, v] : entries_)
+      if (k == name) {
+        v = std::move(value);
+        return;
+      }
+    entries_.emplace_back(name, std::move(value));
+  }
+  std::vector<std::pair<std::string, V>> entries_;
+};
+
 // The hyperparameters of one param group, by name, in a fixed order (the optimizer's defaults
 // first). Reading a missing name, or reading it as the wrong kind, is a clear error.
-class Options {
+class Options : public Named<Hyper> {
  public:
-  double number(const std::string& name) const;
-  bool flag(const std::string& name) const;
-  std::pair<double, double> pair(const std::string& name) const;
+  double number(const std::string& name) const { return get(name, Hyper::Number).a; }
+  bool flag(const std::string& name) const { return get(name, Hyper::Flag).a != 0; }
+  std::pair<double, double> pair(const std::string& name) const {
+    const Hyper& h = get(name, Hyper::Pair);
+    return {h.a, h.b};
+  }
   const Hyper& at(const std::string& name) const;  // std::out_of_range naming the key
-  bool has(const std::string& name) const;
-  Options& set(const std::string& name, Hyper value);  // adds the name if it is new
+  Options& set(const std::string& name, Hyper value) {
+    put(name, value);
+    return *this;
+  }
   Options& set(const std::string& name, double value) { return set(name, Hyper::number(value)); }
   Options& set_flag(const std::string& name, bool value) { return set(name, Hyper::flag(value)); }
-  const std::vector<std::pair<std::string, Hyper>>& entries() const { return entries_; }
 
  private:
-  std::vector<std::pair<std::string, Hyper>> entries_;
+  const Hyper& get(const std::string& name, Hyper::Kind kind) const;  // at(name), of that kind
 };
 
 // ---------------------------------------------------------------- constraints (projections)
@@ -74,9 +105,9 @@ class Box : public Constraint {
 };
 
 // C = [0, inf)^n: negative elements become 0 (e.g. non-negative matrix factorisation).
-class NonNegative : public Constraint {
+class NonNegative : public Box {
  public:
-  void project(Tensor& param) const override;
+  NonNegative() : Box(0, std::numeric_limits<double>::infinity()) {}
   std::string repr() const override { return "NonNegative()"; }
 };
 
@@ -116,29 +147,29 @@ struct ParamGroup {
   void set_lr(double lr) { options.set("lr", lr); }
 };
 
+// What an optimizer is given, as in torch: a list of tensors (one group) or a list of groups.
+struct ParamGroups {
+  ParamGroups(std::vector<Tensor> params);  // NOLINT: implicit, e.g. model.parameters()
+  ParamGroups(std::initializer_list<Tensor> params) : ParamGroups(std::vector<Tensor>(params)) {}
+  ParamGroups(std::vector<ParamGroup> groups) : groups(std::move(groups)) {}  // NOLINT
+  std::vector<ParamGroup> groups;
+};
+
 // The state of one parameter: named tensors such as "step" (0-d float32, like PyTorch's),
 // "exp_avg", "momentum_buffer". Empty until the parameter's first step.
-class ParamState {
+class ParamState : public Named<Tensor> {
  public:
   bool empty() const { return entries_.empty(); }
-  bool has(const std::string& name) const;
-  Tensor get(const std::string& name) const;  // undefined when missing
-  void set(const std::string& name, Tensor value);
-  const std::vector<std::pair<std::string, Tensor>>& entries() const { return entries_; }
- private:
-  std::vector<std::pair<std::string, Tensor>> entries_;
+  Tensor get(const std::string& name) const {  // undefined when missing
+    const Tensor* t = find(name);
+    return t ? *t : Tensor();
+  }
+  void set(const std::string& name, Tensor value) { put(name, std::move(value)); }
 };
 
 // What state_dict() returns: PyTorch's layout. Parameters are numbered 0, 1, ... across the groups
 // in order; `state` maps a number to that parameter's state (parameters that never stepped have
 // none) and each group lists its hyperparameters and the numbers of its parameters.
-//
-// For a checkpoint it flattens to
-//   tensors():     "state.<i>.<name>" -> tensor, e.g. "state.0.exp_avg", "state.0.step" (0-d);
-//   groups_json(): {"optimizer": "Adam", "param_groups": [{"lr": 0.001, "betas": [0.9, 0.999],
-//                   "amsgrad": false, ..., "params": [0, 1]}, ...]}
-// (numbers round-trip exactly; flags are JSON booleans, pairs two-element arrays). from_flat()
-// rebuilds it; safetensors stores the tensors, with the JSON as a metadata string.
 struct OptimizerState {
   std::string optimizer;  // "Adam"; load_state_dict refuses another optimizer's state
   std::map<int64_t, ParamState> state;
@@ -147,11 +178,6 @@ struct OptimizerState {
     std::vector<int64_t> params;
   };
   std::vector<Group> param_groups;
-
-  TensorDict tensors() const;
-  std::string groups_json() const;
-  // Keys other than "state.<i>.<name>" are an error; JSON keys an optimizer doesn't know are kept.
-  static OptimizerState from_flat(const TensorDict& tensors, const std::string& groups_json);
 };
 
 // ---------------------------------------------------------------- the base class
@@ -165,6 +191,8 @@ class Optimizer {
   const Options& defaults() const { return defaults_; }
   std::vector<ParamGroup>& param_groups() { return groups_; }
   const std::vector<ParamGroup>& param_groups() const { return groups_; }
+  // Whether `name` is a hyperparameter of this optimizer's groups (or the schedulers' "initial_lr").
+  bool is_option(const std::string& name) const { return name == "initial_lr" || defaults_.has(name); }
 
   // Appends a group: options it lacks come from the defaults; unknown options, bad values,
   // non-leaf or non-floating parameters and parameters already in a group are errors.
@@ -186,54 +214,57 @@ class Optimizer {
   const ParamState* find_state(const Tensor& param) const;  // null when none
 
   OptimizerState state_dict() const;  // copies: later steps don't change it
-  // Copies the state in (cast to each parameter's dtype) and takes the groups' hyperparameters;
-  // group count and sizes, state shapes and the optimizer's name must match.
+  // Copies the state in (cast to each parameter's dtype) and takes the groups' hyperparameters
+  // (keys that are no option of this optimizer are skipped); group count and sizes, state shapes
+  // and the optimizer's name must match.
   void load_state_dict(const OptimizerState& state);
 
  protected:
-  Optimizer(std::string name, Options defaults);
+  // defaults: the optimizer's full table (every option, in order); given: the caller's, over it.
+  Optimizer(std::string name, Options defaults, const Options& given);
   // Throws std::invalid_argument "<name>: expected <rule>, got <value>" for a bad hyperparameter.
   virtual void validate(const Options& options) const = 0;
   // Updates the parameters of one group that have gradients.
   virtual void step_group(ParamGroup& group) = 0;
-  // step_group, with parameters that are strided views updated through dense stand-ins.
-  void step_group_through_views(ParamGroup& group, size_t index);
   // State created when a parameter joins (Adagrad's accumulator); most optimizers create it lazily.
   virtual void init_state(const Tensor& param, const ParamGroup& group, ParamState& state);
   // The names of the state tensors this optimizer keeps ("exp_avg", ...): load_state_dict refuses
   // others (another optimizer's state).
   virtual std::vector<std::string> state_names() const = 0;
-  // Adds each group after the derived class is complete (virtual calls work from there on).
-  void add_param_groups(std::vector<ParamGroup> groups);
+  // Adds the constructor's groups; derived constructors end with it (virtual calls work there).
+  void add_param_groups(ParamGroups params);
+  void check_nonneg(const Options& o, std::initializer_list<const char*> names) const;
 
  private:
+  void check_option(const std::string& name, const Hyper& value) const;
+  // step_group, with parameters that are strided views updated through dense stand-ins.
+  void step_group_through_views(ParamGroup& group, size_t index);
   std::string name_;
   Options defaults_;
   std::vector<ParamGroup> groups_;
   std::unordered_map<const TensorImpl*, ParamState> state_;
 };
 
-// Wraps a list of tensors as one group with no option overrides (no group for an empty list).
-std::vector<ParamGroup> single_group(std::vector<Tensor> params);
+// Each optimizer: a builder of its Options holding the defaults (PyTorch's, in PyTorch's order),
+// e.g. optim::SGD opt(model.parameters(), optim::SGDOptions(0.1).momentum(0.9));
+#define CR_OPTION(Builder, name, type, setter) \
+  Builder& name(type v) { setter(#name, v); return *this; }
 
 // ---------------------------------------------------------------- SGD
-// buf <- g (first step), then buf <- momentum * buf + (1 - dampening) * g; with nesterov the step
-// direction is g + momentum * buf, else buf; p <- p - lr * direction. g includes weight_decay * p.
-struct SGDOptions {
-  double lr = 1e-3;
-  double momentum = 0;
-  double dampening = 0;
-  double weight_decay = 0;
-  bool nesterov = false;
-  bool maximize = false;
-  Options to_options() const;
+// torch.optim.SGD: gradient descent with momentum, dampening, nesterov (update rule: optimizer.cpp).
+struct SGDOptions : Options {
+  explicit SGDOptions(double lr = 1e-3);
+  CR_OPTION(SGDOptions, lr, double, set)
+  CR_OPTION(SGDOptions, momentum, double, set)
+  CR_OPTION(SGDOptions, dampening, double, set)
+  CR_OPTION(SGDOptions, weight_decay, double, set)
+  CR_OPTION(SGDOptions, nesterov, bool, set_flag)
+  CR_OPTION(SGDOptions, maximize, bool, set_flag)
 };
 
 class SGD : public Optimizer {
  public:
-  SGD(std::vector<Tensor> params, const SGDOptions& options = {});
-  SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults = {});
-  SGD(std::vector<ParamGroup> groups, const Options& defaults);  // names as in SGDOptions
+  SGD(ParamGroups params, const Options& options = SGDOptions());
  protected:
   void validate(const Options& o) const override;
   void step_group(ParamGroup& group) override;
@@ -241,27 +272,26 @@ class SGD : public Optimizer {
 };
 
 // ---------------------------------------------------------------- Adam / AdamW
-// m <- lerp(m, g, 1 - beta1), v <- beta2 v + (1 - beta2) g^2 (amsgrad: vmax <- max(vmax, v) is
-// used instead of v), p <- p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
-// weight_decay adds wd * p to g (Adam), or first shrinks p <- p (1 - lr wd) (AdamW: decoupled).
-struct AdamOptions {
-  double lr = 1e-3;
-  std::pair<double, double> betas{0.9, 0.999};
-  double eps = 1e-8;
-  double weight_decay = 0;
-  bool amsgrad = false;
-  bool maximize = false;
-  bool decoupled_weight_decay = false;
-  Options to_options() const;
+// torch.optim.Adam and AdamW (decoupled weight decay); the update rule is in optimizer.cpp.
+struct AdamOptions : Options {
+  explicit AdamOptions(double lr = 1e-3);
+  CR_OPTION(AdamOptions, lr, double, set)
+  AdamOptions& betas(std::pair<double, double> b) {
+    set("betas", Hyper::pair(b.first, b.second));
+    return *this;
+  }
+  CR_OPTION(AdamOptions, eps, double, set)
+  CR_OPTION(AdamOptions, weight_decay, double, set)
+  CR_OPTION(AdamOptions, amsgrad, bool, set_flag)
+  CR_OPTION(AdamOptions, maximize, bool, set_flag)
+  CR_OPTION(AdamOptions, decoupled_weight_decay, bool, set_flag)
 };
 
 class Adam : public Optimizer {
  public:
-  Adam(std::vector<Tensor> params, const AdamOptions& options = {});
-  Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults = {});
-  Adam(std::vector<ParamGroup> groups, const Options& defaults);
+  Adam(ParamGroups params, const Options& options = AdamOptions());
  protected:
-  Adam(std::string name, Options defaults);  // for AdamW
+  Adam(std::string name, Options defaults, const Options& given);  // for AdamW
   void validate(const Options& o) const override;
   void step_group(ParamGroup& group) override;
   std::vector<std::string> state_names() const override {
@@ -269,45 +299,34 @@ class Adam : public Optimizer {
   }
 };
 
-struct AdamWOptions {
-  double lr = 1e-3;
-  std::pair<double, double> betas{0.9, 0.999};
-  double eps = 1e-8;
-  double weight_decay = 1e-2;
-  bool amsgrad = false;
-  bool maximize = false;
-  Options to_options() const;  // includes decoupled_weight_decay = true, as PyTorch's groups do
+// Adam's options with PyTorch's AdamW defaults: weight_decay 1e-2, decoupled_weight_decay true.
+struct AdamWOptions : AdamOptions {
+  explicit AdamWOptions(double lr = 1e-3);
 };
 
 class AdamW : public Adam {
  public:
-  AdamW(std::vector<Tensor> params, const AdamWOptions& options = {});
-  AdamW(std::vector<ParamGroup> groups, const AdamWOptions& defaults = {});
-  AdamW(std::vector<ParamGroup> groups, const Options& defaults);
+  AdamW(ParamGroups params, const Options& options = AdamWOptions());
  protected:
   void validate(const Options& o) const override;
 };
 
 // ---------------------------------------------------------------- RMSprop
-// v <- alpha v + (1 - alpha) g^2; centered: gbar <- lerp(gbar, g, 1 - alpha) and the scale is
-// sqrt(v - gbar^2) + eps instead of sqrt(v) + eps; with momentum buf <- momentum buf + g / scale
-// and p <- p - lr buf, else p <- p - lr g / scale.
-struct RMSpropOptions {
-  double lr = 1e-2;
-  double alpha = 0.99;
-  double eps = 1e-8;
-  double weight_decay = 0;
-  double momentum = 0;
-  bool centered = false;
-  bool maximize = false;
-  Options to_options() const;
+// torch.optim.RMSprop, centered or not, with momentum; the update rule is in optimizer.cpp.
+struct RMSpropOptions : Options {
+  explicit RMSpropOptions(double lr = 1e-2);
+  CR_OPTION(RMSpropOptions, lr, double, set)
+  CR_OPTION(RMSpropOptions, alpha, double, set)
+  CR_OPTION(RMSpropOptions, eps, double, set)
+  CR_OPTION(RMSpropOptions, weight_decay, double, set)
+  CR_OPTION(RMSpropOptions, momentum, double, set)
+  CR_OPTION(RMSpropOptions, centered, bool, set_flag)
+  CR_OPTION(RMSpropOptions, maximize, bool, set_flag)
 };
 
 class RMSprop : public Optimizer {
  public:
-  RMSprop(std::vector<Tensor> params, const RMSpropOptions& options = {});
-  RMSprop(std::vector<ParamGroup> groups, const RMSpropOptions& defaults = {});
-  RMSprop(std::vector<ParamGroup> groups, const Options& defaults);
+  RMSprop(ParamGroups params, const Options& options = RMSpropOptions());
  protected:
   void validate(const Options& o) const override;
   void step_group(ParamGroup& group) override;
@@ -317,28 +336,27 @@ class RMSprop : public Optimizer {
 };
 
 // ---------------------------------------------------------------- Adagrad
-// sum <- sum + g^2 (sum starts at initial_accumulator_value), clr = lr / (1 + (t - 1) lr_decay),
-// p <- p - clr g / (sqrt(sum) + eps).
-struct AdagradOptions {
-  double lr = 1e-2;
-  double lr_decay = 0;
-  double weight_decay = 0;
-  double initial_accumulator_value = 0;
-  double eps = 1e-10;
-  bool maximize = false;
-  Options to_options() const;
+// torch.optim.Adagrad, with lr_decay; the update rule is in optimizer.cpp.
+struct AdagradOptions : Options {
+  explicit AdagradOptions(double lr = 1e-2);
+  CR_OPTION(AdagradOptions, lr, double, set)
+  CR_OPTION(AdagradOptions, lr_decay, double, set)
+  CR_OPTION(AdagradOptions, weight_decay, double, set)
+  CR_OPTION(AdagradOptions, initial_accumulator_value, double, set)
+  CR_OPTION(AdagradOptions, eps, double, set)
+  CR_OPTION(AdagradOptions, maximize, bool, set_flag)
 };
 
 class Adagrad : public Optimizer {
  public:
-  Adagrad(std::vector<Tensor> params, const AdagradOptions& options = {});
-  Adagrad(std::vector<ParamGroup> groups, const AdagradOptions& defaults = {});
-  Adagrad(std::vector<ParamGroup> groups, const Options& defaults);
+  Adagrad(ParamGroups params, const Options& options = AdagradOptions());
  protected:
   void validate(const Options& o) const override;
   void step_group(ParamGroup& group) override;
   std::vector<std::string> state_names() const override { return {"step", "sum"}; }
   void init_state(const Tensor& param, const ParamGroup& group, ParamState& state) override;
 };
+
+#undef CR_OPTION
 
 }  // namespace chainrule::optim

@@ -244,9 +244,7 @@ TEST(NnModule, LoadStateDictKeepsIdentityAndCastsDtype) {
   nn::Sequential m(std::vector<std::shared_ptr<Module>>{lin});
   TensorImpl* w_impl = lin->weight().impl();
   void* w_data = lin->weight().raw_data();
-  optim::SGDOptions plain;
-  plain.lr = 1.0;
-  optim::SGD opt(m.parameters(), plain);
+  optim::SGD opt(m.parameters(), optim::SGDOptions(1.0));
   m.load_state_dict({{"0.weight", tensor({1, 2, 3, 4}, {2, 2}, kFloat64)}, {"0.bias", tensor({0.5, -0.5}, kFloat64)}});
   EXPECT_EQ(m.parameters()[0].impl(), w_impl);
   EXPECT_EQ(lin->weight().raw_data(), w_data);
@@ -462,10 +460,7 @@ TEST(NnTraining, TwoLayerNetLearnsWithSgd) {
   nn::Sequential model(std::vector<std::shared_ptr<Module>>{std::make_shared<nn::Linear>(2, 16),
                                                             std::make_shared<nn::Tanh>(),
                                                             std::make_shared<nn::Linear>(16, 2)});
-  optim::SGDOptions options;
-  options.lr = 0.1;
-  options.momentum = 0.9;
-  optim::SGD opt(model.parameters(), options);
+  optim::SGD opt(model.parameters(), optim::SGDOptions(0.1).momentum(0.9));
   double first = 0, last = 0;
   for (int step = 0; step < 300; ++step) {
     opt.zero_grad();
