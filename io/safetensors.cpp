@@ -55,8 +55,12 @@ const char* const kMetadataKey = "__metadata__";
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-struct File {  // closes on scope exit
+struct File {  // owns a file descriptor: closes it on scope exit
   int fd = -1;
+  explicit File(int fd) : fd(fd) {}
+  File(File&& other) noexcept : fd(other.fd) { other.fd = -1; }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
   ~File() {
     if (fd >= 0) ::close(fd);
   }

@@ -21,7 +21,11 @@ void bind_serialize(py::module_& m) {
   m.attr("_STRUCTURE_VERSION") = kStructureVersion;
   m.def(
       "_save_safetensors",
-      [](const TensorDict& tensors, const Metadata& metadata, const std::string& path) {
+      [](const TensorDict& tensors, const py::dict& metadata_dict, const std::string& path) {
+        Metadata metadata;  // in the dict's order
+        for (auto [k, v] : metadata_dict)
+          metadata.emplace_back(arg<std::string>(k, "_save_safetensors", "str keys"),
+                                arg<std::string>(v, "_save_safetensors", "str values"));
         try {
           py::gil_scoped_release nogil;
           save_file(tensors, path, metadata);
