@@ -195,10 +195,8 @@ class Parser {
   // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?  -- an int unless it has a fraction or exponent.
   Json number() {
     const size_t start = i_;
-    if (peek() == '-') {
-      ++i_;
-      if (starts("Infinity")) return constant("-Infinity", -INFINITY);
-    }
+    if (starts("-Infinity")) return constant("-Infinity", -INFINITY);
+    if (peek() == '-') ++i_;
     auto digits = [&] {
       size_t from = i_;
       while (i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9') ++i_;
