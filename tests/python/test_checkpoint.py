@@ -1,6 +1,7 @@
 """cr.save / cr.load (chainrule.serialization): the safetensors layout, interop with the safetensors
-package and torch in both directions, nested (optimizer) state, atomic writes, and strict validation
-of corrupt files."""
+package and torch in both directions, nested (optimizer) state, atomic writes, strict validation
+of corrupt files (all done in C++, io/, and also tested in tests/cpp/checkpoint_test.cpp), files of
+the earlier Python implementation, and checkpoints moving between C++ (examples/checkpoint.cpp) and Python."""
 import contextlib
 import errno
 import json
