@@ -108,5 +108,6 @@ void bind_linalg(py::module_& m, py::class_<Tensor>& T);  // python/bind_linalg.
 // python/bind_tensor_api.cpp (tapi): masked_fill, repeat/tile, flip, roll, squeeze(dims), softmax(dtype=),
 // the default dtype and cr.Generator. Called last: it replaces a few earlier bindings.
 void bind_tensor_api(py::module_& m, py::class_<Tensor>& T);
+void bind_serialize(py::module_& m);  // python/bind_serialize.cpp: safetensors reading and writing
 
 }  // namespace chainrule::bind

@@ -2098,6 +2098,10 @@ def _linalg_vector_norm(arg0: Tensor, arg1: typing.Any, arg2: typing.Any, arg3: 
     ...
 def _linspace(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
+def _load_safetensors(path: str) -> tuple[typing.Any, dict]:
+    """
+    Reads a safetensors file, validated: ([(name, tensor), ...] in file order, metadata dict).
+    """
 def _max_dim(arg0: Tensor, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: builtins.bool) -> tuple[Tensor, Tensor]:
     ...
 def _meshgrid(arg0: collections.abc.Sequence[Tensor], arg1: str) -> tuple:
@@ -2122,6 +2126,10 @@ def _randperm_g(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: Generator
     ...
 def _return_types() -> dict:
     ...
+def _save_safetensors(tensors: collections.abc.Sequence[tuple[str, Tensor]], metadata: dict, path: str) -> None:
+    """
+    Writes (name, tensor) pairs and a str -> str metadata dict to path as safetensors, atomically.
+    """
 def _set_explain(arg0: typing.Any) -> None:
     ...
 def _set_grad_enabled(arg0: builtins.bool) -> None:
@@ -2832,6 +2840,8 @@ def where(condition: Tensor, input: typing.Any, other: typing.Any) -> Tensor:
     """
     input where condition is true, else other (all broadcast). The gradient flows to the chosen side.
     """
+_STRUCTURE_KEY: str = 'chainrule.structure'
+_STRUCTURE_VERSION: int = 1
 bool: dtype
 default_generator: Generator
 double: dtype

@@ -1,12 +1,18 @@
 """cr.save / cr.load (chainrule.serialization): the safetensors layout, interop with the safetensors
-package and torch in both directions, nested (optimizer) state, atomic writes, and strict validation
-of corrupt files."""
+package and torch in both directions, nested (optimizer) state, atomic writes, strict validation
+of corrupt files (all done in C++, io/, and also tested in tests/cpp/checkpoint_test.cpp), files of
+the earlier Python implementation, and checkpoints moving between C++ (examples/checkpoint.cpp) and Python."""
+import contextlib
+import errno
 import json
 import math
 import os
+import pathlib
 import pickle
-import stat
+import resource
+import signal
 import struct
+import subprocess
 
 import numpy as np
 import pytest
@@ -18,7 +24,6 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 import chainrule.nn as crnn
-from chainrule import serialization
 from chainrule.serialization import load, save
 
 
@@ -279,55 +284,47 @@ def test_nested_save_errors(tmp_path):
 
 
 # ---------------------------------------------------------------- atomic writes
-def test_crash_mid_save_keeps_the_old_file_and_leaves_no_temp_files(tmp_path, monkeypatch):
+# The write itself is C++ (io/safetensors.cpp); tests/cpp/checkpoint_test.cpp also checks the order
+# fsync(file), rename beside the target, fsync(directory), and a failing fsync. Here a real failure:
+# a file size limit makes write() fail with EFBIG part way, like a full disk.
+@contextlib.contextmanager
+def disk_full_after(nbytes):
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, old_limit[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+
+
+def test_crash_mid_save_keeps_the_old_file_and_leaves_no_temp_files(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     save({"w": cr.ones(1000)}, path)
     before = path.read_bytes()
-
-    def half_then_crash(f, chunks):
-        data = b"".join(bytes(c) for c in chunks)
-        f.write(data[:len(data) // 2])
-        f.flush()
-        raise OSError("simulated crash: disk full")
-
-    monkeypatch.setattr(serialization, "_write_chunks", half_then_crash)
-    with pytest.raises(OSError, match="simulated crash"):
-        save({"w": cr.zeros(1000), "v": cr.zeros(1000)}, path)
+    with disk_full_after(4096), pytest.raises(OSError, match="File too large") as info:
+        save({"w": cr.zeros(100_000), "v": cr.zeros(1000)}, path)
+    assert info.value.errno == errno.EFBIG and info.value.filename == str(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.safetensors"]
     assert_same_tensor(load(path)["w"], cr.ones(1000))
 
 
-def test_interrupt_mid_save_cleans_up_too(tmp_path, monkeypatch):
-    def interrupted(f, chunks):
-        f.write(bytes(chunks[0]))
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(serialization, "_write_chunks", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        save({"w": cr.ones(3)}, tmp_path / "new.safetensors")
+def test_failed_first_save_leaves_nothing(tmp_path):
+    with disk_full_after(4096), pytest.raises(OSError):
+        save({"w": cr.ones(100_000)}, tmp_path / "new.safetensors")
     assert list(tmp_path.iterdir()) == []  # no half file under the target name, no temp file
 
 
-def test_save_writes_a_temp_file_in_the_same_directory_fsyncs_and_renames(tmp_path, monkeypatch):
-    events = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd):
-        events.append(("fsync", stat.S_ISDIR(os.fstat(fd).st_mode)))
-        return real_fsync(fd)
-
-    def replace(src, dst):
-        events.append(("replace", os.path.dirname(src) == os.path.dirname(os.path.abspath(dst))))
-        assert os.path.getsize(src) > 8
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(serialization.os, "fsync", fsync)
-    monkeypatch.setattr(serialization.os, "replace", replace)
-    save({"w": cr.ones(2)}, tmp_path / "a.safetensors")
-    # file fsync before the rename, the directory's after it
-    assert events == [("fsync", False), ("replace", True), ("fsync", True)]
-    assert [p.name for p in tmp_path.iterdir()] == ["a.safetensors"]
+def test_save_and_load_raise_the_os_errors_open_raises(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        load(tmp_path / "missing.safetensors")
+    assert info.value.filename == str(tmp_path / "missing.safetensors")
+    with pytest.raises(IsADirectoryError):
+        load(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        save({"w": cr.ones(1)}, tmp_path / "no" / "such" / "dir.safetensors")
 
 
 def test_saved_file_has_ordinary_permissions(tmp_path):
@@ -441,3 +438,150 @@ def test_a_pickle_is_never_executed(tmp_path):
         with pytest.raises(ValueError):
             load(tmp_path / name)
     assert not marker.exists()
+
+
+# ---------------------------------------------------------------- files of the earlier Python cr.save
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data"  # written by tests/data/make_old_fixtures.py
+
+
+@pytest.mark.parametrize("name", ["old_flat", "old_nested", "old_adam_model", "old_adam_optimizer",
+                                  "old_torch_sgd_optimizer"])
+def test_files_of_the_earlier_python_save_load_and_are_written_again_byte_for_byte(tmp_path, name):
+    path = DATA / f"{name}.safetensors"
+    obj = load(path)
+    independent = safetensors.numpy.load_file(str(path))
+
+    def tensors(o, out):
+        if isinstance(o, cr.Tensor):
+            out.append(o)
+        elif isinstance(o, dict):
+            for v in o.values():
+                tensors(v, out)
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                tensors(v, out)
+        return out
+    assert len(tensors(obj, [])) == len(independent)
+    if name in ("old_flat", "old_adam_model"):
+        for k, a in independent.items():
+            np.testing.assert_array_equal(as_np(obj[k]), a)
+            assert as_np(obj[k]).dtype == a.dtype
+    save(obj, tmp_path / "again")
+    assert (tmp_path / "again").read_bytes() == path.read_bytes()
+
+
+def test_earlier_nested_file_keeps_every_python_type():
+    back = load(DATA / "old_nested.safetensors")
+    assert back["pair"] == (1, (2.0, "x")) and back["flags"] == [True, False, None]
+    assert list(back["keys"]) == [0, 1.5, True, None, "s"]
+    assert back["best"] == float("inf") and math.isnan(back["nan"]) and back["name"] == "run-1 é"
+    assert back["small"] == 1e-08 and back["big"] == 1e16 and back["third"] == 1 / 3
+    assert back["tensors_in_lists"][1][0].tolist() == [1, 2]
+
+
+def test_earlier_optimizer_files_load_into_chainrule_optimizers():
+    cr.manual_seed(1)
+    model = crnn.Sequential(crnn.Linear(3, 4), crnn.Tanh(), crnn.Linear(4, 2))
+    opt = cr.optim.Adam([{"params": list(model[0].parameters())}, {"params": list(model[2].parameters())}])
+    model.load_state_dict(load(DATA / "old_adam_model.safetensors"))
+    opt.load_state_dict(load(DATA / "old_adam_optimizer.safetensors"))
+    file = safetensors.numpy.load_file(str(DATA / "old_adam_optimizer.safetensors"))
+    sd = opt.state_dict()
+    assert [g["lr"] for g in sd["param_groups"]] == [0.0015, 0.005]
+    assert sd["param_groups"][0]["betas"] == (0.8, 0.99) and sd["param_groups"][0]["name"] == "first"
+    for i, st in sd["state"].items():
+        for k, t in st.items():
+            np.testing.assert_array_equal(as_np(t), file[f"state.{i}.{k}"])
+    w, b = cr.zeros(3, 2, requires_grad=True), cr.zeros(2, requires_grad=True)
+    sgd = cr.optim.SGD([w, b], lr=0.1, momentum=0.5)
+    sgd.load_state_dict(load(DATA / "old_torch_sgd_optimizer.safetensors"))
+    assert sgd.param_groups[0]["momentum"] == 0.9 and sgd.param_groups[0]["nesterov"]
+
+
+# ---------------------------------------------------------------- C++ <-> Python (examples/checkpoint.cpp)
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def checkpoint_example():
+    """The C++ example binary, built (incrementally) in build/release as scripts/test.sh builds the C++
+    side, or in $CHAINRULE_CPP_BUILD_DIR."""
+    build = pathlib.Path(os.environ.get("CHAINRULE_CPP_BUILD_DIR", REPO / "build" / "release"))
+    steps = [["cmake", "--build", str(build), "--target", "checkpoint", "-j2"]]
+    if not (build / "CMakeCache.txt").exists():
+        steps.insert(0, ["cmake", "-S", str(REPO), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                         "-DCHAINRULE_BUILD_TESTS=OFF"])
+    for cmd in steps:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return build / "checkpoint"
+
+
+def run_example(binary, *args):
+    done = subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def example_run():
+    """The example's network and optimizer, in Python."""
+    cr.manual_seed(0)
+    model = crnn.Sequential(crnn.Linear(3, 8), crnn.Tanh(), crnn.Linear(8, 2))
+    return model, cr.optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.99), amsgrad=True)
+
+
+def example_train(model, opt, steps):
+    X, Y = cr.linspace(-1, 1, 30).reshape(10, 3), cr.linspace(0, 1, 20).reshape(10, 2)
+    for _ in range(steps):
+        loss = crnn.functional.mse_loss(model(X), Y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def assert_params_close(model, path):
+    want = safetensors.numpy.load_file(str(path))
+    for k, t in model.state_dict().items():
+        np.testing.assert_allclose(as_np(t), want[k], rtol=1e-5, atol=1e-7)
+
+
+def test_cpp_checkpoint_loads_into_python_model_and_optimizer(tmp_path, checkpoint_example):
+    run_example(checkpoint_example, "train", tmp_path / "cpp", 5)
+    model, opt = example_run()
+    model.load_state_dict(load(tmp_path / "cpp" / "model.safetensors"))
+    opt.load_state_dict(load(tmp_path / "cpp" / "optimizer.safetensors"))
+    # exactly the values in the files (read independently by the safetensors package)
+    file_model = safetensors.numpy.load_file(str(tmp_path / "cpp" / "model.safetensors"))
+    file_opt = safetensors.numpy.load_file(str(tmp_path / "cpp" / "optimizer.safetensors"))
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"] == list(file_model)
+    for k, t in model.state_dict().items():
+        np.testing.assert_array_equal(as_np(t), file_model[k])
+    sd = opt.state_dict()
+    assert len(file_opt) == 4 * 4 and sorted(sd["state"]) == [0, 1, 2, 3]
+    for i, st in sd["state"].items():
+        assert list(st) == ["step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"]
+        for k, t in st.items():
+            np.testing.assert_array_equal(as_np(t), file_opt[f"state.{i}.{k}"])
+    assert sd["state"][0]["step"].item() == 5
+    g = sd["param_groups"][0]
+    assert (g["lr"], g["betas"], g["amsgrad"], g["params"]) == (0.01, (0.8, 0.99), True, [0, 1, 2, 3])
+    # and training goes on as it does in C++
+    run_example(checkpoint_example, "resume", tmp_path / "cpp", tmp_path / "cpp_more", 3)
+    example_train(model, opt, 3)
+    assert_params_close(model, tmp_path / "cpp_more" / "model.safetensors")
+
+
+def test_python_checkpoint_loads_into_the_cpp_example(tmp_path, checkpoint_example):
+    model, opt = example_run()
+    example_train(model, opt, 4)
+    (tmp_path / "py").mkdir()
+    save(model.state_dict(), tmp_path / "py" / "model.safetensors")
+    save(opt.state_dict(), tmp_path / "py" / "optimizer.safetensors")
+    # C++ loads both into its model and optimizer and saves them again: the same bytes come back
+    out = run_example(checkpoint_example, "resume", tmp_path / "py", tmp_path / "cpp", 0)
+    assert "Adam at step 4" in out
+    for name in ("model.safetensors", "optimizer.safetensors"):
+        assert (tmp_path / "cpp" / name).read_bytes() == (tmp_path / "py" / name).read_bytes()
+    run_example(checkpoint_example, "resume", tmp_path / "py", tmp_path / "cpp_more", 3)
+    example_train(model, opt, 3)
+    assert_params_close(model, tmp_path / "cpp_more" / "model.safetensors")

@@ -1,0 +1,377 @@
+// safetensors reading (validate the whole header, then read each tensor's bytes once) and atomic
+// writing; see io/safetensors.h for the layout.
+#include "io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+
+#include "io/json.h"
+
+namespace chainrule {
+
+using io::Json;
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "chainrule's safetensors I/O copies tensor bytes as they are: it needs a little-endian host"
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------- the dtype table
+struct DtypeInfo {
+  const char* name;  // safetensors' name
+  Dtype dtype;
+  uint64_t size;     // bytes per element
+};
+constexpr DtypeInfo kDtypes[] = {{"F32", kFloat32, 4}, {"F64", kFloat64, 8}, {"I64", kInt64, 8}, {"BOOL", kBool, 1}};
+
+const DtypeInfo* dtype_named(const Json& name) {
+  for (const DtypeInfo& d : kDtypes)
+    if (name.is_string() && name.as_string() == d.name) return &d;
+  return nullptr;
+}
+
+const DtypeInfo& dtype_info(Dtype dtype) {
+  for (const DtypeInfo& d : kDtypes)
+    if (d.dtype == dtype) return d;
+  throw std::invalid_argument(std::string("save: unsupported dtype ") + dtype_name(dtype));
+}
+
+constexpr uint64_t kMaxHeader = 100'000'000;  // as the safetensors package: larger is a corrupt length
+const char* const kMetadataKey = "__metadata__";
+
+// ---------------------------------------------------------------- file descriptors
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+struct File {  // owns a file descriptor: closes it on scope exit
+  int fd = -1;
+  explicit File(int fd) : fd(fd) {}
+  File(File&& other) noexcept : fd(other.fd) { other.fd = -1; }
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+  ~File() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+void write_all(int fd, const char* data, size_t n, const std::string& what) {
+  while (n > 0) {
+    ssize_t k = ::write(fd, data, n);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) throw_errno(what);
+    data += k;
+    n -= static_cast<size_t>(k);
+  }
+}
+
+// Reads exactly n bytes at offset; false if the file ends first.
+bool read_at(int fd, char* data, uint64_t n, uint64_t offset, const std::string& what) {
+  while (n > 0) {
+    ssize_t k = ::pread(fd, data, n, static_cast<off_t>(offset));
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) throw_errno(what);
+    if (k == 0) return false;
+    data += k;
+    n -= static_cast<uint64_t>(k);
+    offset += static_cast<uint64_t>(k);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- atomic write
+struct Chunk {
+  const char* data;
+  size_t size;
+};
+
+// Makes a rename durable: the new directory entry is on disk once its directory is synced.
+void fsync_directory(const std::string& dir) {
+  File d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (d.fd >= 0) ::fsync(d.fd);  // best effort, as the rename itself already happened
+}
+
+// O_EXCL on a fresh random name beside the target, so the umask sets its permissions as open() would.
+File create_temp(const std::string& dir, const std::string& base, std::string& name) {
+  std::random_device rd;
+  char hex[16];
+  while (true) {
+    std::snprintf(hex, sizeof hex, "%06x%06x", rd() & 0xFFFFFF, rd() & 0xFFFFFF);
+    name = (std::filesystem::path(dir) / ("." + base + "." + hex + ".tmp")).string();
+    File f{::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)};
+    if (f.fd >= 0) return f;
+    if (errno != EEXIST) throw_errno("save: " + name);
+  }
+}
+
+// The chunks land in `path` all at once or not at all: temp file, fsync, rename, fsync the directory.
+void write_atomically(const std::string& path, const std::vector<Chunk>& chunks) {
+  std::filesystem::path target = std::filesystem::absolute(path);
+  const std::string dir = target.parent_path().string(), what = "save: " + path;
+  std::string tmp;
+  File f = create_temp(dir, target.filename().string(), tmp);
+  try {
+    for (const Chunk& c : chunks) write_all(f.fd, c.data, c.size, what);
+    if (::fsync(f.fd) != 0) throw_errno(what);
+    int fd = f.fd;
+    f.fd = -1;
+    if (::close(fd) != 0) throw_errno(what);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_errno(what);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  fsync_directory(dir);
+}
+
+// ---------------------------------------------------------------- the header
+Json entry_json(const DtypeInfo& d, const Shape& shape, uint64_t begin, uint64_t end) {
+  Json::Array dims(shape.begin(), shape.end());
+  return Json::Object{{"dtype", d.name}, {"shape", std::move(dims)},
+                      {"data_offsets", Json::Array{static_cast<int64_t>(begin), static_cast<int64_t>(end)}}};
+}
+
+// {"__metadata__": {...}, name: entry, ...}, compact, padded with spaces to a multiple of 8 after
+// the 8-byte length.
+std::string header_text(const TensorDict& tensors, const Metadata& metadata) {
+  Json::Object header;
+  if (!metadata.empty()) {
+    Json::Object m;
+    for (const auto& [k, v] : metadata) m.emplace_back(k, v);
+    header.emplace_back(kMetadataKey, std::move(m));
+  }
+  std::set<std::string> names;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    if (name == kMetadataKey)
+      throw std::invalid_argument("save: the name '__metadata__' is reserved by the safetensors format");
+    if (!names.insert(name).second)
+      throw std::invalid_argument("save: two tensors would be stored under the name '" + name + "'");
+    if (!t.defined()) throw std::invalid_argument("save: tensor '" + name + "' is undefined");
+    const DtypeInfo& d = dtype_info(t.dtype());
+    uint64_t bytes = static_cast<uint64_t>(t.numel()) * d.size;
+    header.emplace_back(name, entry_json(d, t.shape(), offset, offset + bytes));
+    offset += bytes;
+  }
+  std::string text = io::dump_json(header);
+  text.append((8 - (8 + text.size()) % 8) % 8, ' ');
+  return text;
+}
+
+// ---------------------------------------------------------------- validation
+[[noreturn]] void bad(const std::string& path, const std::string& msg) { throw_bad_file(path, msg); }
+
+// Python's UTF-8 decoder's verdict: "" if valid, else its reason; `at` is the offending byte.
+std::string utf8_error(const std::string& s, size_t& at) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size();) {
+    at = i;
+    unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (len == 0) return "invalid start byte";
+    // the second byte's range excludes overlong forms, surrogates and code points past U+10FFFF
+    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    for (int k = 1; k < len; ++k) {
+      if (i + k >= s.size()) return "unexpected end of data";
+      unsigned b = p[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return "invalid continuation byte";
+    }
+    i += len;
+  }
+  return "";
+}
+
+Json parse_header(const std::string& path, const std::string& text) {
+  size_t at = 0;
+  std::string reason = utf8_error(text, at);
+  if (!reason.empty()) bad(path, "header is not valid UTF-8 (" + reason + " at byte " + std::to_string(at) + ")");
+  try {
+    Json header = io::parse_json(text);
+    if (!header.is_object())
+      bad(path, std::string("header is not a JSON object (got a JSON ") + header.python_type() + ")");
+    return header;
+  } catch (const io::JsonError& e) {
+    if (e.reason == io::JsonError::DuplicateKey) bad(path, "header has the key '" + e.detail + "' twice");
+    if (e.reason == io::JsonError::Constant) bad(path, "header is not valid JSON (it contains " + e.detail + ")");
+    bad(path, "header is not valid JSON (" + e.detail + ")");
+  }
+}
+
+// Removes "__metadata__" from the header and returns it, checked to map strings to strings.
+Metadata take_metadata(const std::string& path, Json::Object& header) {
+  auto it = std::find_if(header.begin(), header.end(), [](const auto& kv) { return kv.first == kMetadataKey; });
+  if (it == header.end()) return {};
+  Json m = std::move(it->second);
+  header.erase(it);
+  if (m.is_null()) return {};
+  Metadata out;
+  bool ok = m.is_object();
+  for (const auto& [k, v] : ok ? m.as_object() : Json::Object{}) {
+    ok = ok && v.is_string();
+    if (ok) out.emplace_back(k, v.as_string());
+  }
+  if (!ok) bad(path, "__metadata__ must be an object mapping strings to strings");
+  return out;
+}
+
+struct Entry {
+  std::string name;
+  const DtypeInfo* dtype;
+  Shape shape;
+  uint64_t begin, end;
+};
+
+bool is_count(const Json& v) { return v.is_int() && v.as_int() >= 0; }
+
+// Bytes of a tensor of this shape, or false if that overflows 64 bits.
+bool byte_count(const Shape& shape, uint64_t item, uint64_t& bytes) {
+  bytes = item;
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return bytes = 0, true;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(bytes, static_cast<uint64_t>(d), &bytes)) return false;
+  return true;
+}
+
+// One entry's fields: exactly dtype, shape and data_offsets, each well-formed and consistent.
+Entry check_entry(const std::string& path, const std::string& key, const Json& e, uint64_t size) {
+  if (!e.is_object()) bad(path, "entry for '" + key + "' is not an object");
+  std::string missing, extra;
+  for (const char* field : {"data_offsets", "dtype", "shape"})  // sorted, as the messages list them
+    if (!e.find(field)) missing += (missing.empty() ? "" : ", ") + std::string(field);
+  std::set<std::string> unknown;
+  for (const auto& [k, v] : e.as_object())
+    if (k != "dtype" && k != "shape" && k != "data_offsets") unknown.insert(k);
+  for (const auto& k : unknown) extra += (extra.empty() ? "" : ", ") + k;
+  if (!missing.empty()) bad(path, "entry for '" + key + "' lacks " + missing);
+  if (!extra.empty()) bad(path, "entry for '" + key + "' has unknown fields " + extra);
+  const Json &dtype = *e.find("dtype"), &shape = *e.find("shape"), &offsets = *e.find("data_offsets");
+  const DtypeInfo* d = dtype_named(dtype);
+  if (!d) bad(path, "unknown dtype " + io::python_repr(dtype) + " for '" + key + "' (chainrule reads F32, F64, I64, BOOL)");
+  if (!shape.is_array() || !std::all_of(shape.as_array().begin(), shape.as_array().end(), is_count))
+    bad(path, "shape of '" + key + "' must be a list of non-negative ints, got " + io::python_repr(shape));
+  if (!offsets.is_array() || offsets.as_array().size() != 2 || !is_count(offsets.as_array()[0]) ||
+      !is_count(offsets.as_array()[1]))
+    bad(path, "data_offsets of '" + key + "' must be [begin, end] with non-negative ints, got " +
+                  io::python_repr(offsets));
+  Entry out{key, d, {}, static_cast<uint64_t>(offsets.as_array()[0].as_int()),
+            static_cast<uint64_t>(offsets.as_array()[1].as_int())};
+  for (const Json& dim : shape.as_array()) out.shape.push_back(dim.as_int());
+  const std::string range = io::python_repr(offsets);
+  if (out.begin > out.end) bad(path, "data_offsets " + range + " of '" + key + "' are out of order (begin > end)");
+  if (out.end > size)
+    bad(path, "data_offsets " + range + " of '" + key + "' run past the end of the data (" + std::to_string(size) +
+                  " bytes): the file is truncated");
+  uint64_t need = 0;
+  bool fits = byte_count(out.shape, d->size, need);
+  if (!fits || out.end - out.begin != need)
+    bad(path, "'" + key + "' has shape " + shape_str(out.shape) + " of " + d->name + " (" +
+                  (fits ? std::to_string(need) : "more than 2^64") + " bytes) but data_offsets " + range + " span " +
+                  std::to_string(out.end - out.begin) + " bytes");
+  return out;
+}
+
+// The ranges tile the data exactly: no overlap, no gap, nothing unused at the end (the order of
+// the keys in the header does not matter).
+void check_tiling(const std::string& path, std::vector<const Entry*> order, uint64_t size) {
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Entry* a, const Entry* b) { return std::tie(a->begin, a->end) < std::tie(b->begin, b->end); });
+  uint64_t pos = 0;
+  std::string prev;
+  for (const Entry* e : order) {
+    std::string range = "[" + std::to_string(e->begin) + ", " + std::to_string(e->end) + "]";
+    if (e->begin < pos) bad(path, "the data of '" + e->name + "' " + range + " overlaps that of '" + prev + "'");
+    if (e->begin > pos)
+      bad(path, "gap of " + std::to_string(e->begin - pos) + " bytes before the data of '" + e->name + "' " + range);
+    pos = e->end;
+    prev = e->name;
+  }
+  if (pos != size) bad(path, std::to_string(size - pos) + " bytes after the last tensor belong to no tensor");
+}
+
+Tensor read_tensor(const std::string& path, int fd, const Entry& e, uint64_t data_start) {
+  Tensor t = empty(e.shape, e.dtype->dtype);
+  char* dst = static_cast<char*>(t.raw_data());
+  if (!read_at(fd, dst, e.end - e.begin, data_start + e.begin, "load: " + path))
+    bad(path, "the file ended early (was it changed while being read?)");
+  if (e.dtype->dtype == kBool && std::any_of(dst, dst + (e.end - e.begin), [](char b) { return b != 0 && b != 1; }))
+    bad(path, "BOOL tensor '" + e.name + "' holds bytes other than 0 and 1");
+  return t;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- the API
+void throw_bad_file(const std::string& path, const std::string& msg) {
+  throw std::invalid_argument("load: " + path + ": " + msg);
+}
+
+void save_file(const TensorDict& tensors, const std::string& path, const Metadata& metadata) {
+  const std::string header = header_text(tensors, metadata);  // validates before anything is written
+  const uint64_t n = header.size();
+  char length[8];
+  for (int k = 0; k < 8; ++k) length[k] = static_cast<char>((n >> (8 * k)) & 0xFF);
+  std::vector<Tensor> dense;  // keeps the contiguous copies alive while they are written
+  std::vector<Chunk> chunks{{length, 8}, {header.data(), header.size()}};
+  for (const auto& [name, t] : tensors) {
+    dense.push_back(t.detach().contiguous());
+    const Tensor& c = dense.back();
+    size_t bytes = static_cast<size_t>(c.numel()) * dtype_info(c.dtype()).size;
+    if (bytes) chunks.push_back({static_cast<const char*>(c.raw_data()), bytes});
+  }
+  write_atomically(path, chunks);
+}
+
+SafetensorsFile load_file(const std::string& path) {
+  File f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) throw_errno("load: " + path);
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) throw_errno("load: " + path);
+  if (S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    throw_errno("load: " + path);
+  }
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < 8)
+    bad(path, "file too short for a safetensors file (" + std::to_string(file_size) +
+                  " bytes; the header length alone takes 8)");
+  unsigned char length[8];
+  if (!read_at(f.fd, reinterpret_cast<char*>(length), 8, 0, "load: " + path)) bad(path, "the file ended early");
+  uint64_t n = 0;
+  for (int k = 7; k >= 0; --k) n = (n << 8) | length[k];
+  if (n > file_size - 8)
+    bad(path, "header length " + std::to_string(n) + " is larger than the file (" + std::to_string(file_size - 8) +
+                  " bytes after the length): truncated or not a safetensors file");
+  if (n > kMaxHeader)
+    bad(path, "header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeader) + " bytes");
+  std::string text(n, '\0');
+  if (!read_at(f.fd, text.data(), n, 8, "load: " + path)) bad(path, "the file ended early");
+
+  Json header = parse_header(path, text);
+  SafetensorsFile out;
+  out.metadata = take_metadata(path, header.as_object());
+  const uint64_t data_start = 8 + n, size = file_size - data_start;
+  std::vector<Entry> entries;
+  for (const auto& [key, e] : header.as_object()) entries.push_back(check_entry(path, key, e, size));
+  std::vector<const Entry*> order;
+  for (const Entry& e : entries) order.push_back(&e);
+  check_tiling(path, order, size);
+  for (const Entry& e : entries) out.tensors.emplace_back(e.name, read_tensor(path, f.fd, e, data_start));
+  return out;
+}
+
+}  // namespace chainrule
