@@ -11,13 +11,7 @@ Tensor convert(const Tensor& t, Dtype d) {
     using S = decltype(tag);
     dispatch(d, [&](auto otag) {
       using D = decltype(otag);
-      if (t.is_contiguous()) {
-        map(ptr<S>(t), ptr<D>(out), t.numel(), [](S v) { return static_cast<D>(v); });
-      } else {
-        const S* src = sptr<S>(t);
-        strided_binary(src, t.strides(), src, t.strides(), ptr<D>(out), out.strides(), t.shape(),
-                       [](S v, S) { return static_cast<D>(v); });
-      }
+      elementwise([](S v) { return static_cast<D>(v); }, strided<D>(out), strided<const S>(t));
     });
   });
   return out;

@@ -751,8 +751,7 @@ Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
     }
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* src = sptr<T>(x) + off;
-    strided_binary(src, st, src, st, ptr<T>(out), out.strides(), x.shape(), [](T a, T) { return a; });
+    elementwise([](T v) { return v; }, strided<T>(out), Strided<const T>{sptr<T>(x) + off, x.shape(), st});
   });
   return record("flip", out, {x}, kSaveNone,
                 [dims](const Tensor& g, const Saved&) -> Grads { return {flip(g, dims)}; });
