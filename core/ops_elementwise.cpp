@@ -252,39 +252,44 @@ Tensor neg(const Tensor& x) {
                 kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
+// v^q for an integer v and q >= 0 by squaring: O(log q), wraps like PyTorch.
+template <class T>
+T int_pow(T v, T q) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return 1;
+  } else {
+    uint64_t e = static_cast<uint64_t>(q), b = static_cast<uint64_t>(v), acc = 1;
+    for (; e; e >>= 1, b *= b)
+      if (e & 1) acc *= b;
+    return static_cast<T>(acc);
+  }
+}
+
+// x^pv in dtype t. The exponents students write most are computed as PyTorch computes them (and
+// as fast: no std::pow per element); so x**0.5 is sqrt(x) (sqrt(-0) = -0) and x**-1 is 1/x, exactly
+// as in torch; integers by squaring.
+static Tensor pow_kernel(const Tensor& x, double pv, Dtype t) {
+  if (pv == 2.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v * v; });
+  if (pv == 1.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v; });
+  if (pv == 3.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v * v * v; });
+  if (is_floating(t) && (pv == 0.5 || pv == -0.5)) {
+    NoGradGuard forward_only;  // sqrt's kernel computes the root; pow records its own node
+    Tensor y = sqrt(x.to(t));
+    return pv == 0.5 ? y : scalar_kernel(y, pv, t, [](auto v, auto) { return 1 / v; });
+  }
+  if (is_floating(t) && pv == -1.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / v; });
+  if (is_floating(t) && pv == -2.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / (v * v); });
+  if (is_floating(t)) return scalar_kernel(x, pv, t, [](auto v, auto q) { return std::pow(v, q); });
+  CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "
+           "integer powers, got exponent ", pv);
+  return scalar_kernel(x, pv, t, [](auto v, auto q) { return int_pow(v, q); });
+}
+
 // y = x^p                 dy/dx = p x^(p-1)   (0 when p = 0, as PyTorch)
 Tensor pow(const Tensor& x, const Scalar& p) {
   Dtype t = arith_type(result_type(x, p));
   double pv = p.value;
-  Tensor y;
-  // The exponents students write most, as PyTorch computes them (and as fast: no std::pow per
-  // element); so x**0.5 is sqrt(x) (sqrt(-0) = -0) and x**-1 is 1/x, exactly as in torch.
-  if (pv == 2.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v * v; });
-  else if (pv == 1.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v; });
-  else if (pv == 3.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v * v * v; });
-  else if (is_floating(t) && (pv == 0.5 || pv == -0.5)) {
-    NoGradGuard forward_only;  // sqrt's kernel computes the root; pow records its own node below
-    y = sqrt(x.to(t));
-    if (pv == -0.5) y = scalar_kernel(y, pv, t, [](auto v, auto) { return 1 / v; });
-  }
-  else if (is_floating(t) && pv == -1.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / v; });
-  else if (is_floating(t) && pv == -2.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / (v * v); });
-  else if (is_floating(t)) y = scalar_kernel(x, pv, t, [](auto v, auto q) { return std::pow(v, q); });
-  else {
-    CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "
-             "integer powers, got exponent ", pv);
-    y = scalar_kernel(x, pv, t, [](auto v, auto q) {  // by squaring: O(log q), wraps like PyTorch
-      using T = decltype(v);
-      T r = 1;
-      if constexpr (!std::is_same_v<T, bool>) {
-        uint64_t e = static_cast<uint64_t>(q), b = static_cast<uint64_t>(v), acc = 1;
-        for (; e; e >>= 1, b *= b)
-          if (e & 1) acc *= b;
-        r = static_cast<T>(acc);
-      }
-      return r;
-    });
-  }
+  Tensor y = pow_kernel(x, pv, t);
   return record("pow", y, {x}, kSaveInputs, [pv](const Tensor& g, const Saved& s) -> Grads {
     if (pv == 0.0) return {zeros_like(g)};
     Tensor x = s.input(0);
@@ -1006,18 +1011,11 @@ Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
              " of dtype ", dtype_name(a.dtype()), " (the dtype of start), got ", dtype_name(t->dtype()));
   CR_CHECK(is_floating(a.dtype()), std::invalid_argument, "lerp: expected floating tensors, got ", dtype_name(a.dtype()));
   Shape so = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "lerp"), w.shape(), "lerp");
-  Tensor ac = contig(a.detach().expand(so)), bc = contig(b.detach().expand(so)), wc = contig(w.detach().expand(so));
   Tensor y = empty(so, a.dtype());
   dispatch_floating(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T *pa = ptr<T>(ac), *pb = ptr<T>(bc), *pw = ptr<T>(wc);
-    T* o = ptr<T>(y);
-    parallel_for(y.numel(), [&](int64_t s, int64_t e) {
-      for (int64_t i = s; i < e; ++i) {
-        T d = pb[i] - pa[i];
-        o[i] = std::abs(pw[i]) < T(0.5) ? pa[i] + pw[i] * d : pb[i] - d * (T(1) - pw[i]);
-      }
-    });
+    elementwise([](T x, T z, T v) { return std::abs(v) < T(0.5) ? x + v * (z - x) : z - (z - x) * (T(1) - v); },
+                strided<T>(y), strided<const T>(a), strided<const T>(b), strided<const T>(w));
   });
   return record("lerp", y, {a, b, w}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1), w = s.input(2);
