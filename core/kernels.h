@@ -105,11 +105,6 @@ void map(const T* a, R* out, int64_t n, F f) {
 // Non-differentiable building block (no graph is recorded): a dense copy of any view, in dtype d.
 Tensor convert(const Tensor& t, Dtype d);
 
-// Strides (in elements) of `in` seen through a broadcast to `out` shape: 0 where broadcast. The
-// Tensor form uses the tensor's own strides (a view), the Shape form those of a dense tensor.
-Shape broadcast_strides(const Shape& in, const Shape& out);
-Shape broadcast_strides(const Tensor& in, const Shape& out);
-
 // One operand of an elementwise loop: where its element (0, ..., 0) is, its sizes and its strides
 // (in elements). It is broadcast NumPy-style to the loop's shape: stride 0 where it has size 1.
 template <class T>
@@ -117,8 +112,11 @@ struct Strided {
   T* data;
   const Shape& shape;
   const Shape& strides;
+  bool dense = false;  // contiguous: element i at data[i]
 };
-template <class T> Strided<T> strided(const Tensor& t) { return {sptr<T>(t), t.shape(), t.strides()}; }
+template <class T> Strided<T> strided(const Tensor& t) {
+  return {sptr<T>(t), t.shape(), t.strides(), t.is_contiguous()};
+}
 
 // Merged geometry lives on the stack (ops on small tensors are overhead-bound): up to kMaxDims.
 constexpr int kMaxDims = 64;
@@ -200,7 +198,9 @@ struct DenseRow {
 };
 template <class T>
 struct ValueRow {
-  T v;  // read once: the out row never aliases an input (in-place ops copy overlapping operands)
+  // Read once. An input sharing out's memory is either out itself, walked with out's strides (a
+  // step-0 row of it has a step-0 out row, which takes the general loop), or a copy (inplace_operand).
+  T v;
   T operator[](int64_t) const { return v; }
 };
 
@@ -237,6 +237,12 @@ void elementwise_impl(std::index_sequence<I...>, F& f, const Strided<R>& out, co
 // too (in-place ops). Usage: elementwise(f, strided<T>(out), strided<const T>(a), ...).
 template <class F, class R, class... A>
 void elementwise(F f, const Strided<R>& out, const Strided<A>&... in) {
+  if (out.dense && ((in.dense && in.shape == out.shape) && ...)) {  // the common case, without geometry
+    parallel_for(shape_numel(out.shape), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out.data[i] = f(in.data[i]...);
+    });
+    return;
+  }
   elementwise_impl(std::index_sequence_for<A...>{}, f, out, in...);
 }
 
