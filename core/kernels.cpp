@@ -1,5 +1,4 @@
-// The non-template kernels declared in kernels.h: dtype conversion / dense copies of views, and
-// the strides of a broadcast operand.
+// The non-template kernels declared in kernels.h: dtype conversion and dense copies of views.
 #include "core/kernels.h"
 
 namespace chainrule::kernels {
@@ -11,35 +10,12 @@ Tensor convert(const Tensor& t, Dtype d) {
     using S = decltype(tag);
     dispatch(d, [&](auto otag) {
       using D = decltype(otag);
-      if (t.is_contiguous()) {
-        map(ptr<S>(t), ptr<D>(out), t.numel(), [](S v) { return static_cast<D>(v); });
-      } else {
-        const S* src = sptr<S>(t);
-        strided_binary(src, t.strides(), src, t.strides(), ptr<D>(out), out.strides(), t.shape(),
-                       [](S v, S) { return static_cast<D>(v); });
-      }
+      elementwise([](S v) { return static_cast<D>(v); }, strided<D>(out), strided<const S>(t));
     });
   });
   return out;
 }
 
 Tensor contig(const Tensor& t) { return t.is_contiguous() ? t : convert(t, t.dtype()); }
-
-Shape broadcast_strides(const Shape& in, const Shape& out) {
-  Shape st(out.size(), 0);
-  int64_t s = 1, lead = static_cast<int64_t>(out.size() - in.size());
-  for (int64_t i = static_cast<int64_t>(in.size()) - 1; i >= 0; --i) {
-    st[i + lead] = in[i] == 1 ? 0 : s;
-    s *= in[i];
-  }
-  return st;
-}
-
-Shape broadcast_strides(const Tensor& in, const Shape& out) {
-  Shape st(out.size(), 0);
-  int64_t lead = static_cast<int64_t>(out.size()) - in.dim();
-  for (int64_t i = 0; i < in.dim(); ++i) st[i + lead] = in.shape()[i] == 1 ? 0 : in.strides()[i];
-  return st;
-}
 
 }  // namespace chainrule::kernels

@@ -1,10 +1,12 @@
 // Internal helpers shared by the op files: dtype dispatch, OpenMP chunking, Eigen maps, and the
-// broadcasting loop. Not part of the public API.
+// one strided broadcasting loop (elementwise). Not part of the public API.
 #pragma once
 #include <Eigen/Core>
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <tuple>
+#include <utility>
 #include <type_traits>
 #ifdef _OPENMP
 #include <omp.h>
@@ -103,36 +105,57 @@ void map(const T* a, R* out, int64_t n, F f) {
 // Non-differentiable building block (no graph is recorded): a dense copy of any view, in dtype d.
 Tensor convert(const Tensor& t, Dtype d);
 
-// Strides (in elements) of `in` seen through a broadcast to `out` shape: 0 where broadcast. The
-// Tensor form uses the tensor's own strides (a view), the Shape form those of a dense tensor.
-Shape broadcast_strides(const Shape& in, const Shape& out);
-Shape broadcast_strides(const Tensor& in, const Shape& out);
+// One operand of an elementwise loop: where its element (0, ..., 0) is, its sizes and its strides
+// (in elements). It is broadcast NumPy-style to the loop's shape: stride 0 where it has size 1.
+template <class T>
+struct Strided {
+  T* data;
+  const Shape& shape;
+  const Shape& strides;
+  bool dense = false;  // contiguous: element i at data[i]
+};
+template <class T> Strided<T> strided(const Tensor& t) {
+  return {sptr<T>(t), t.shape(), t.strides(), t.is_contiguous()};
+}
 
-// Calls body(row, off, inner, step) for each row of `shape` in row-major order: a row is `inner`
-// elements, the k-th operand's at off[k] + i * step[k] (strides in elements from strides[k]).
-// Adjacent dims that are dense for every operand are merged first, so rows are as long as the
-// layouts allow; rows are split across threads when the work is large.
 // Merged geometry lives on the stack (ops on small tensors are overhead-bound): up to kMaxDims.
 constexpr int kMaxDims = 64;
 
+// Calls body(off, n, step) over the elements of `shape` in row-major order, a piece of a row at a
+// time: n elements, the k-th operand's at off[k] + i * step[k]. Dims of size 1 are dropped and
+// adjacent dims that are dense for every operand merged, so rows are as long as the layouts allow
+// (same-shape dense operands make one row). Large work is split across threads by elements, so
+// that one long row is split too.
 template <size_t K, class F>
-void for_each_row(const Shape& shape, const std::array<const int64_t*, K>& strides, F body) {
-  if (shape_numel(shape) == 0) return;
-  CR_CHECK(shape.size() <= static_cast<size_t>(kMaxDims), std::invalid_argument,
-           "tensors with more than ", kMaxDims, " dims are not supported, got shape ", shape);
-  // Dims of size 1 move nothing; the rest are merged outward while dense for every operand.
-  // Built innermost first: ms[0] is the last (row) dim.
+void for_each_row(const Shape& shape, const std::array<const Shape*, K>& sizes,
+                  const std::array<const Shape*, K>& strides, F body) {
+  const int64_t n = shape_numel(shape), nd0 = static_cast<int64_t>(shape.size());
+  if (n == 0) return;
+  CR_CHECK(nd0 <= kMaxDims, std::invalid_argument, "tensors with more than ", kMaxDims,
+           " dims are not supported, got shape ", shape);
+  std::array<int64_t, K> lead;
+  for (size_t k = 0; k < K; ++k) {
+    lead[k] = nd0 - static_cast<int64_t>(sizes[k]->size());
+    CR_CHECK(lead[k] >= 0, std::logic_error, "internal: an operand of shape ", *sizes[k],
+             " has more dims than the loop's shape ", shape, "; please report this");
+  }
+  // Built innermost first: ms[0] is the row dim.
   int64_t ms[kMaxDims], mst[K][kMaxDims];
   int nd = 0;
-  for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+  for (int64_t d = nd0 - 1; d >= 0; --d) {
     if (shape[d] == 1) continue;
+    std::array<int64_t, K> st;
     bool merge = nd > 0;
-    for (size_t k = 0; k < K && merge; ++k) merge = strides[k][d] == mst[k][nd - 1] * ms[nd - 1];
+    for (size_t k = 0; k < K; ++k) {
+      const int64_t dk = d - lead[k];
+      st[k] = dk < 0 || (*sizes[k])[dk] == 1 ? 0 : (*strides[k])[dk];
+      merge = merge && st[k] == mst[k][nd - 1] * ms[nd - 1];
+    }
     if (merge) {
       ms[nd - 1] *= shape[d];
     } else {
       ms[nd] = shape[d];
-      for (size_t k = 0; k < K; ++k) mst[k][nd] = strides[k][d];
+      for (size_t k = 0; k < K; ++k) mst[k][nd] = st[k];
       ++nd;
     }
   }
@@ -142,87 +165,85 @@ void for_each_row(const Shape& shape, const std::array<const int64_t*, K>& strid
     nd = 1;
   }
   const int64_t inner = ms[0];
-  int64_t rows = 1;
-  for (int d = 1; d < nd; ++d) rows *= ms[d];
   std::array<int64_t, K> step;
   for (size_t k = 0; k < K; ++k) step[k] = mst[k][0];
-  parallel_for(rows, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      std::array<int64_t, K> off{};
-      int64_t rem = r;
-      for (int d = 1; d < nd; ++d) {
-        int64_t idx = rem % ms[d];
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t r = b / inner, c = b % inner; b < e; ++r, c = 0) {
+      std::array<int64_t, K> off;
+      for (size_t k = 0; k < K; ++k) off[k] = c * step[k];
+      for (int64_t d = 1, rem = r; d < nd; ++d) {
+        const int64_t idx = rem % ms[d];
         rem /= ms[d];
         for (size_t k = 0; k < K; ++k) off[k] += idx * mst[k][d];
       }
-      body(r, off, inner, step);
+      const int64_t len = std::min(inner - c, e - b);
+      body(off, len, step);
+      b += len;
     }
-  }, rows * inner);
-}
-
-// out[..] = f(a[..], b[..]) over `shape`, each operand walked with its own strides (0 where
-// broadcast): in-place ops on views, and binary ops whose inputs are views.
-template <class A, class B, class R, class F>
-void strided_binary(const A* a, const Shape& ta, const B* b, const Shape& tb, R* out,
-                    const Shape& to, const Shape& shape, F f) {
-  using Offsets = std::array<int64_t, 3>;
-  for_each_row<3>(shape, {ta.data(), tb.data(), to.data()},
-                  [&](int64_t, const Offsets& off, int64_t inner, const Offsets& st) {
-    const A* pa = a + off[0];
-    const B* pb = b + off[1];
-    R* po = out + off[2];
-    // dense rows, and rows against one broadcast value, get loops the compiler can vectorise
-    if (st[0] == 1 && st[1] == 1 && st[2] == 1)
-      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[i]);
-    else if (st[0] == 0 && st[1] == 1 && st[2] == 1)
-      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[0], pb[i]);
-    else if (st[0] == 1 && st[1] == 0 && st[2] == 1)
-      for (int64_t i = 0; i < inner; ++i) po[i] = f(pa[i], pb[0]);
-    else
-      for (int64_t i = 0; i < inner; ++i) po[i * st[2]] = f(pa[i * st[0]], pb[i * st[1]]);
   });
 }
 
-// out[i] = f(a[ia], b[ib]) with NumPy broadcasting. The inner loop runs over the last dim with
-// strides 0/1 so that common cases (same shape, scalar, row/column vectors) stay tight.
-template <class A, class B, class R, class F>
-void broadcast_binary(const A* a, const Shape& sa, const B* b, const Shape& sb, R* out,
-                      const Shape& so, F f) {
-  int64_t n = shape_numel(so);
-  if (n == 0) return;
-  if (sa == so && sb == so) {
-    parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) out[i] = f(a[i], b[i]); });
-    return;
-  }
-  if (sb == so && shape_numel(sa) == 1) {
-    A av = a[0];
-    parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) out[i] = f(av, b[i]); });
-    return;
-  }
-  if (sa == so && shape_numel(sb) == 1) {
-    B bv = b[0];
-    parallel_for(n, [&](int64_t s, int64_t e) { for (int64_t i = s; i < e; ++i) out[i] = f(a[i], bv); });
-    return;
-  }
-  Shape ta = broadcast_strides(sa, so), tb = broadcast_strides(sb, so);
-  const int64_t nd = static_cast<int64_t>(so.size());
-  const int64_t inner = so.back(), rows = n / inner;
-  const int64_t ia = ta.back(), ib = tb.back();
-  parallel_for(rows, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      int64_t oa = 0, ob = 0, rem = r;
-      for (int64_t d = nd - 2; d >= 0; --d) {
-        int64_t idx = rem % so[d];
-        rem /= so[d];
-        oa += idx * ta[d];
-        ob += idx * tb[d];
-      }
-      R* o = out + r * inner;
-      const A* pa = a + oa;
-      const B* pb = b + ob;
-      for (int64_t i = 0; i < inner; ++i) o[i] = f(pa[i * ia], pb[i * ib]);
+// An operand's row: p[i * step]. Rows that are dense (step 1) or one broadcast value (step 0) get
+// the step as a compile-time constant, so that their loops vectorise.
+template <class T>
+struct Row {
+  const T* p;
+  int64_t step;
+  T operator[](int64_t i) const { return p[i * step]; }
+};
+template <class T>
+struct DenseRow {
+  const T* p;
+  T operator[](int64_t i) const { return p[i]; }
+};
+template <class T>
+struct ValueRow {
+  // Read once. An input sharing out's memory is either out itself, walked with out's strides (a
+  // step-0 row of it has a step-0 out row, which takes the general loop), or a copy (inplace_operand).
+  T v;
+  T operator[](int64_t) const { return v; }
+};
+
+// Calls body(rows...) with each Row turned into a DenseRow or a ValueRow (every step is 0 or 1).
+template <class Body, class... Done>
+void with_fixed_steps(Body& body, std::tuple<Done...> done) {
+  std::apply(body, done);
+}
+template <class Body, class... Done, class T, class... Rest>
+void with_fixed_steps(Body& body, std::tuple<Done...> done, Row<T> r, Rest... rest) {
+  if (r.step == 0) with_fixed_steps(body, std::tuple_cat(done, std::make_tuple(ValueRow<T>{r.p[0]})), rest...);
+  else with_fixed_steps(body, std::tuple_cat(done, std::make_tuple(DenseRow<T>{r.p})), rest...);
+}
+
+template <class F, class R, class... A, size_t... I>
+void elementwise_impl(std::index_sequence<I...>, F& f, const Strided<R>& out, const Strided<A>&... in) {
+  constexpr size_t K = 1 + sizeof...(A);
+  using Offsets = std::array<int64_t, K>;
+  for_each_row<K>(out.shape, {&out.shape, &in.shape...}, {&out.strides, &in.strides...},
+                  [&](const Offsets& off, int64_t n, const Offsets& st) {
+    R* o = out.data + off[0];
+    if (st[0] == 1 && ((st[I + 1] == 0 || st[I + 1] == 1) && ...)) {
+      auto loop = [&](auto... x) { for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]...); };
+      with_fixed_steps(loop, std::tuple<>{}, Row<std::remove_const_t<A>>{in.data + off[I + 1], st[I + 1]}...);
+    } else {
+      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(in.data[off[I + 1] + i * st[I + 1]]...);
     }
-  }, n);
+  });
+}
+
+// The loop behind every elementwise op: out[idx] = f(in[idx]...) for every index idx of out's
+// shape, each input broadcast to it. Every operand is walked with its own strides, so views
+// (transposed, sliced, expanded, flipped with negative strides) need no copy; out may be a view
+// too (in-place ops). Usage: elementwise(f, strided<T>(out), strided<const T>(a), ...).
+template <class F, class R, class... A>
+void elementwise(F f, const Strided<R>& out, const Strided<A>&... in) {
+  if (out.dense && ((in.dense && in.shape == out.shape) && ...)) {  // the common case, without geometry
+    parallel_for(shape_numel(out.shape), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) out.data[i] = f(in.data[i]...);
+    });
+    return;
+  }
+  elementwise_impl(std::index_sequence_for<A...>{}, f, out, in...);
 }
 
 }  // namespace chainrule::kernels

@@ -45,25 +45,21 @@ Dtype sub_type(Dtype t, const char* op) {
   return t;
 }
 
+// x itself if it has dtype d, else a converted copy.
+Tensor cast(const Tensor& x, Dtype d) { return x.dtype() == d ? x : convert(x, d); }
+
 // out = f(a, b) with broadcasting, computed in dtype `ct`, written as `ot` (ct or bool).
 template <class F>
 Tensor binary_kernel(const Tensor& a, const Tensor& b, Dtype ct, Dtype ot, const char* op, F f) {
-  Shape so = broadcast_shapes(a.shape(), b.shape(), op);
-  Tensor ac = a.dtype() == ct ? a : convert(a, ct);
-  Tensor bc = b.dtype() == ct ? b : convert(b, ct);
-  Tensor out = empty(so, ot);
-  const bool dense = ac.is_contiguous() && bc.is_contiguous();  // else views: walk their strides
+  Tensor ac = cast(a, ct), bc = cast(b, ct), out = empty(broadcast_shapes(a.shape(), b.shape(), op), ot);
   dispatch(ct, [&](auto tag) {
     using T = decltype(tag);
-    auto go = [&](auto* o, auto g) {
-      if (dense)
-        broadcast_binary(ptr<T>(ac), ac.shape(), ptr<T>(bc), bc.shape(), o, so, g);
-      else
-        strided_binary(sptr<T>(ac), broadcast_strides(ac, so), sptr<T>(bc), broadcast_strides(bc, so),
-                       o, out.strides(), so, g);
-    };
-    if (ot == kBool) go(ptr<bool>(out), [&](T x, T y) { return static_cast<bool>(f(x, y)); });
-    else go(ptr<T>(out), [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    if (ot == kBool)
+      elementwise([&](T x, T y) { return static_cast<bool>(f(x, y)); }, strided<bool>(out),
+                  strided<const T>(ac), strided<const T>(bc));
+    else
+      elementwise([&](T x, T y) { return static_cast<T>(f(x, y)); }, strided<T>(out),
+                  strided<const T>(ac), strided<const T>(bc));
   });
   return out;
 }
@@ -115,9 +111,9 @@ OutsideRange<Ref> outside_normal(Ref ref) {
   return {FLT_MIN, FLT_MAX, DBL_MIN, DBL_MAX, ref};
 }
 
-// out = f(x) over float data with an Eigen array expression (vectorised exp, log, tanh, ...), then
-// fix(x, out, n) (see OutsideRange). Integer and bool inputs are computed in float32, as
-// PyTorch does.
+// out = f(x) over float data, a chunk at a time as an Eigen array expression (vectorised exp, log,
+// tanh, ...; each(g) for a plain scalar function), then fix(x, out, n) (see OutsideRange). Integer
+// and bool inputs are computed in float32, as PyTorch does.
 template <class F, class Fix = Exact>
 Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
   Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, get_default_dtype());
@@ -134,16 +130,13 @@ Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
   return out;
 }
 
-// Elementwise with a plain scalar function, for what Eigen doesn't vectorise.
-template <class F>
-Tensor unary_scalar(const Tensor& x, F f) {
-  Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, get_default_dtype());
-  Tensor out = empty(xc.shape(), xc.dtype());
-  dispatch_floating(xc.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    map(ptr<T>(xc), ptr<T>(out), xc.numel(), [&](T v) { return static_cast<T>(f(v)); });
-  });
-  return out;
+// A scalar function g as an array expression, for what Eigen doesn't vectorise.
+template <class G>
+auto each(G g) {
+  return [g](const auto& v) {
+    using T = typename std::decay_t<decltype(v)>::Scalar;
+    return v.unaryExpr([g](T e) { return static_cast<T>(g(e)); });
+  };
 }
 
 Tensor scalar_of(const Scalar& s, Dtype d) { return scalar_tensor(s.value, d); }
@@ -259,39 +252,44 @@ Tensor neg(const Tensor& x) {
                 kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
+// v^q for an integer v and q >= 0 by squaring: O(log q), wraps like PyTorch.
+template <class T>
+T int_pow(T v, T q) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return 1;
+  } else {
+    uint64_t e = static_cast<uint64_t>(q), b = static_cast<uint64_t>(v), acc = 1;
+    for (; e; e >>= 1, b *= b)
+      if (e & 1) acc *= b;
+    return static_cast<T>(acc);
+  }
+}
+
+// x^pv in dtype t. The exponents students write most are computed as PyTorch computes them (and
+// as fast: no std::pow per element); so x**0.5 is sqrt(x) (sqrt(-0) = -0) and x**-1 is 1/x, exactly
+// as in torch; integers by squaring.
+static Tensor pow_kernel(const Tensor& x, double pv, Dtype t) {
+  if (pv == 2.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v * v; });
+  if (pv == 1.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v; });
+  if (pv == 3.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v * v * v; });
+  if (is_floating(t) && (pv == 0.5 || pv == -0.5)) {
+    NoGradGuard forward_only;  // sqrt's kernel computes the root; pow records its own node
+    Tensor y = sqrt(x.to(t));
+    return pv == 0.5 ? y : scalar_kernel(y, pv, t, [](auto v, auto) { return 1 / v; });
+  }
+  if (is_floating(t) && pv == -1.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / v; });
+  if (is_floating(t) && pv == -2.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / (v * v); });
+  if (is_floating(t)) return scalar_kernel(x, pv, t, [](auto v, auto q) { return std::pow(v, q); });
+  CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "
+           "integer powers, got exponent ", pv);
+  return scalar_kernel(x, pv, t, [](auto v, auto q) { return int_pow(v, q); });
+}
+
 // y = x^p                 dy/dx = p x^(p-1)   (0 when p = 0, as PyTorch)
 Tensor pow(const Tensor& x, const Scalar& p) {
   Dtype t = arith_type(result_type(x, p));
   double pv = p.value;
-  Tensor y;
-  // The exponents students write most, as PyTorch computes them (and as fast: no std::pow per
-  // element); so x**0.5 is sqrt(x) (sqrt(-0) = -0) and x**-1 is 1/x, exactly as in torch.
-  if (pv == 2.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v * v; });
-  else if (pv == 1.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v; });
-  else if (pv == 3.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return v * v * v; });
-  else if (is_floating(t) && (pv == 0.5 || pv == -0.5)) {
-    NoGradGuard forward_only;  // sqrt's kernel computes the root; pow records its own node below
-    y = sqrt(x.to(t));
-    if (pv == -0.5) y = scalar_kernel(y, pv, t, [](auto v, auto) { return 1 / v; });
-  }
-  else if (is_floating(t) && pv == -1.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / v; });
-  else if (is_floating(t) && pv == -2.0) y = scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / (v * v); });
-  else if (is_floating(t)) y = scalar_kernel(x, pv, t, [](auto v, auto q) { return std::pow(v, q); });
-  else {
-    CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "
-             "integer powers, got exponent ", pv);
-    y = scalar_kernel(x, pv, t, [](auto v, auto q) {  // by squaring: O(log q), wraps like PyTorch
-      using T = decltype(v);
-      T r = 1;
-      if constexpr (!std::is_same_v<T, bool>) {
-        uint64_t e = static_cast<uint64_t>(q), b = static_cast<uint64_t>(v), acc = 1;
-        for (; e; e >>= 1, b *= b)
-          if (e & 1) acc *= b;
-        r = static_cast<T>(acc);
-      }
-      return r;
-    });
-  }
+  Tensor y = pow_kernel(x, pv, t);
   return record("pow", y, {x}, kSaveInputs, [pv](const Tensor& g, const Saved& s) -> Grads {
     if (pv == 0.0) return {zeros_like(g)};
     Tensor x = s.input(0);
@@ -410,14 +408,11 @@ Tensor sigmoid(const Tensor& x) {
 static Tensor threshold_backward(const Tensor& g, const Tensor& y) {
   if (g.shape() != y.shape() || g.dtype() != y.dtype() || !is_floating(g.dtype()))
     return where(le(y, 0), 0, g);
-  Tensor out = empty(g.shape(), g.dtype()), gc = contig(g), yc = contig(y);
+  Tensor out = empty(g.shape(), g.dtype());
   dispatch_floating(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T *pg = ptr<T>(gc), *py = ptr<T>(yc);
-    T* o = ptr<T>(out);
-    parallel_for(g.numel(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) o[i] = blend(!(py[i] <= T(0)), pg[i], T(0));  // NaN passes, as torch
-    });
+    elementwise([](T gv, T yv) { return blend(!(yv <= T(0)), gv, T(0)); },  // NaN passes, as torch
+                strided<T>(out), strided<const T>(g), strided<const T>(y));
   });
   return record("threshold_backward", out, {g, y}, kSaveInputs, [](const Tensor& gg, const Saved& s) -> Grads {
     return {threshold_backward(gg, s.input(1)), zeros_like(s.input(1))};
@@ -435,7 +430,7 @@ Tensor relu(const Tensor& x) {
 
 // y = x if x > 0 else a x dy/dx = 1 or a
 Tensor leaky_relu(const Tensor& x, double a) {
-  Tensor y = unary_scalar(x, [a](auto v) { return v > 0 ? v : v * static_cast<decltype(v)>(a); });
+  Tensor y = unary_float(x, each([a](auto v) { return v > 0 ? v : v * static_cast<decltype(v)>(a); }));
   return record("leaky_relu", y, {x}, kSaveInputs, [a](const Tensor& g, const Saved& s) -> Grads {
     Tensor x = s.input(0);
     return {depends_on(where(gt(x, 0), g, mul(g, a)), x)};
@@ -444,10 +439,10 @@ Tensor leaky_relu(const Tensor& x, double a) {
 
 // y = log(1 + e^(βx)) / β, or x where βx > threshold       dy/dx = sigmoid(βx) (or 1)
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-  Tensor y = unary_scalar(x, [beta, threshold](auto v) {
+  Tensor y = unary_float(x, each([beta, threshold](auto v) {
     using T = decltype(v);
     return v * beta > threshold ? v : static_cast<T>(std::log1p(std::exp(v * beta)) / beta);
-  });
+  }));
   return record("softplus", y, {x}, kSaveInputs,
                 [beta, threshold](const Tensor& g, const Saved& s) -> Grads {
                   Tensor bx = mul(s.input(0), beta);
@@ -562,38 +557,11 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
            "; compare first, e.g. where(x > 0, a, b)");
   Shape so = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Dtype t = result_type(a, b);
-  Tensor ac = a.dtype() == t ? a : convert(a, t), bc = b.dtype() == t ? b : convert(b, t);
-  Tensor out = empty(so, t);
-  // Each operand walked with its own strides (views, broadcasts); blend() keeps random masks from
-  // costing a branch each.
-  Shape tc = broadcast_strides(cond, so), ta = broadcast_strides(ac, so), tb = broadcast_strides(bc, so);
-  const int64_t n = out.numel();
-  dispatch(t, [&](auto tag) {
+  Tensor ac = cast(a, t), bc = cast(b, t), out = empty(so, t);
+  dispatch(t, [&](auto tag) {  // blend: a random mask must not cost a mispredicted branch each
     using T = decltype(tag);
-    const bool* pc = sptr<bool>(cond);
-    const T *pa = sptr<T>(ac), *pb = sptr<T>(bc);
-    T* o = ptr<T>(out);
-    if (cond.shape() == so && ac.shape() == so && (bc.shape() == so || bc.numel() == 1) &&
-        cond.is_contiguous() && ac.is_contiguous() && (bc.is_contiguous() || bc.numel() == 1)) {
-      // The common case (masks of the same shape): a flat loop without index arithmetic.
-      parallel_for(n, [&](int64_t b, int64_t e) {
-        if (bc.numel() == 1) {
-          const T v = pb[0];
-          for (int64_t i = b; i < e; ++i) o[i] = blend(pc[i], pa[i], v);
-        } else {
-          for (int64_t i = b; i < e; ++i) o[i] = blend(pc[i], pa[i], pb[i]);
-        }
-      });
-      return;
-    }
-    using Offsets = std::array<int64_t, 4>;
-    for_each_row<4>(so, {tc.data(), ta.data(), tb.data(), out.strides().data()},
-                    [&](int64_t, const Offsets& off, int64_t inner, const Offsets& st) {
-      const bool* c = pc + off[0];
-      const T *x = pa + off[1], *y = pb + off[2];
-      T* dst = o + off[3];
-      for (int64_t i = 0; i < inner; ++i) dst[i * st[3]] = blend(c[i * st[0]], x[i * st[1]], y[i * st[2]]);
-    });
+    elementwise([](bool c, T x, T y) { return blend(c, x, y); }, strided<T>(out), strided<const bool>(cond),
+                strided<const T>(ac), strided<const T>(bc));
   });
   return record("where", out, {cond, a, b}, kSaveFirstInput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor c = s.input(0);
@@ -707,7 +675,7 @@ Tensor division_kernel(const Tensor& a, const Tensor& b, const char* op, F f) {
 // A unary float function with a derivative rule (int64/bool inputs computed in float32).
 template <class F>
 Tensor unary_math(const char* op, const Tensor& x, F f, unsigned save, BackwardFn backward) {
-  return record(op, unary_scalar(x, f), {x}, save, std::move(backward));
+  return record(op, unary_float(x, each(f)), {x}, save, std::move(backward));
 }
 
 // Rounding keeps int64 as it is (a copy) and refuses bool, as PyTorch; its derivative is 0.
@@ -715,7 +683,7 @@ template <class F>
 Tensor rounding(const char* op, const Tensor& x, F f) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument, op, ": not implemented for bool tensors");
   if (x.dtype() == kInt64) return convert(x, kInt64);
-  return record(op, unary_scalar(x, f), {x}, kSaveNone,
+  return record(op, unary_float(x, each(f)), {x}, kSaveNone,
                 [](const Tensor& g, const Saved&) -> Grads { return {zeros_like(g)}; });
 }
 
@@ -872,7 +840,7 @@ Tensor round(const Tensor& x, int64_t decimals) {
 Tensor frac(const Tensor& x) {
   CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "frac: not implemented for ", dtype_name(x.dtype()),
            " tensors");
-  return record("frac", unary_scalar(x, [](auto v) { return v - std::trunc(v); }), {x}, kSaveNone,
+  return record("frac", unary_float(x, each([](auto v) { return v - std::trunc(v); })), {x}, kSaveNone,
                 [](const Tensor& g, const Saved&) -> Grads { return {g}; });
 }
 
@@ -1043,18 +1011,11 @@ Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
              " of dtype ", dtype_name(a.dtype()), " (the dtype of start), got ", dtype_name(t->dtype()));
   CR_CHECK(is_floating(a.dtype()), std::invalid_argument, "lerp: expected floating tensors, got ", dtype_name(a.dtype()));
   Shape so = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "lerp"), w.shape(), "lerp");
-  Tensor ac = contig(a.detach().expand(so)), bc = contig(b.detach().expand(so)), wc = contig(w.detach().expand(so));
   Tensor y = empty(so, a.dtype());
   dispatch_floating(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T *pa = ptr<T>(ac), *pb = ptr<T>(bc), *pw = ptr<T>(wc);
-    T* o = ptr<T>(y);
-    parallel_for(y.numel(), [&](int64_t s, int64_t e) {
-      for (int64_t i = s; i < e; ++i) {
-        T d = pb[i] - pa[i];
-        o[i] = std::abs(pw[i]) < T(0.5) ? pa[i] + pw[i] * d : pb[i] - d * (T(1) - pw[i]);
-      }
-    });
+    elementwise([](T x, T z, T v) { return std::abs(v) < T(0.5) ? x + v * (z - x) : z - (z - x) * (T(1) - v); },
+                strided<T>(y), strided<const T>(a), strided<const T>(b), strided<const T>(w));
   });
   return record("lerp", y, {a, b, w}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1), w = s.input(2);

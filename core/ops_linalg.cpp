@@ -100,61 +100,31 @@ Tensor mm(const Tensor& a, const Tensor& b) {
                 });
 }
 
-// PyTorch's rules: 1-D operands get a dim prepended (left) or appended (right) that is removed
-// afterwards; batch dims (all but the last two) broadcast.
-Tensor matmul(const Tensor& a, const Tensor& b) {
-  int64_t da = a.dim(), db = b.dim();
-  CR_CHECK(da >= 1 && db >= 1, std::invalid_argument,
-           "matmul: both arguments need at least 1 dim, got ", a.shape(), " @ ", b.shape());
-  if (da == 1 && db == 1) {
-    CR_CHECK(a.size(0) == b.size(0), std::invalid_argument, "matmul: expected (k,) @ (k,), got ",
-             a.shape(), " @ ", b.shape());
-    return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), {});
-  }
-  if (da <= 2 && db <= 2) {
-    CR_CHECK(a.size(-1) == b.size(db == 1 ? 0 : -2), std::invalid_argument,
-             "matmul: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape());
-    if (da == 1) return squeeze(mm(unsqueeze(a, 0), b), 0);
-    if (db == 1) return squeeze(mm(a, unsqueeze(b, 1)), 1);
-    return mm(a, b);
-  }
-  Tensor A = da == 1 ? unsqueeze(a, 0) : a, B = db == 1 ? unsqueeze(b, 1) : b;
+namespace {
+// (..., n, k) @ (..., k, m) with A or B at least 3-D (a, b: the operands as given, for the message).
+Tensor matmul_batched(const Tensor& A, const Tensor& B, const Tensor& a, const Tensor& b) {
   int64_t n = A.size(-2), k = A.size(-1), m = B.size(-1);
   CR_CHECK(k == B.size(-2), std::invalid_argument, "matmul: expected (..., n, k) @ (..., k, m), got ",
            a.shape(), " @ ", b.shape());
-  Tensor out;
   if (B.dim() == 2) {  // (..., n, k) @ (k, m): one GEMM over the stacked rows
     Shape os(A.shape().begin(), A.shape().end() - 1);
     os.push_back(m);
     const int64_t rows = shape_numel(Shape(A.shape().begin(), A.shape().end() - 1));  // not -1: k may be 0
-    out = reshape(mm(reshape(A, {rows, k}), B), os);
-  } else {
-    Shape ba(A.shape().begin(), A.shape().end() - 2), bb(B.shape().begin(), B.shape().end() - 2);
-    Shape batch = broadcast_shapes(ba, bb, "matmul");
-    Shape ea = batch, eb = batch, os = batch;
-    ea.insert(ea.end(), {n, k});
-    eb.insert(eb.end(), {k, m});
-    os.insert(os.end(), {n, m});
-    const int64_t nb = shape_numel(batch);
-    out = reshape(batched_mm(reshape(expand(A, ea), {nb, n, k}), reshape(expand(B, eb), {nb, k, m})), os);
+    return reshape(mm(reshape(A, {rows, k}), B), os);
   }
-  if (da == 1) out = squeeze(out, -2);
-  if (db == 1) out = squeeze(out, -1);
-  return out;
+  Shape ba(A.shape().begin(), A.shape().end() - 2), bb(B.shape().begin(), B.shape().end() - 2);
+  Shape batch = broadcast_shapes(ba, bb, "matmul");
+  Shape ea = batch, eb = batch, os = batch;
+  ea.insert(ea.end(), {n, k});
+  eb.insert(eb.end(), {k, m});
+  os.insert(os.end(), {n, m});
+  const int64_t nb = shape_numel(batch);
+  return reshape(batched_mm(reshape(expand(A, ea), {nb, n, k}), reshape(expand(B, eb), {nb, k, m})), os);
 }
 
-// y = x W^T + b, x (..., in), W (out, in), b (out,)
-// dx = g W,  dW = g^T x (over all leading dims),  db = Σ g
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  CR_CHECK(x.dim() >= 1 && w.dim() == 2 && x.size(-1) == w.size(1), std::invalid_argument,
-           "linear: expected input (..., in_features) and weight (out_features, in_features), got ",
-           x.shape(), " and ", w.shape());
+// y = x W^T + b in dtype t as one GEMM over x's rows (x: rows x in, W: out_f x in).
+Tensor linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, Dtype t) {
   int64_t in = w.size(1), out_f = w.size(0), rows = x.numel() / std::max<int64_t>(in, 1);
-  if (bias.defined())
-    CR_CHECK(bias.dim() == 1 && bias.size(0) == out_f, std::invalid_argument,
-             "linear: expected bias of shape (", out_f, ",), got ", bias.shape());
-  Dtype t = matmul_type(x, w, "linear");
-  if (bias.defined()) t = promote_types(t, bias.dtype());
   Tensor xc = x.dtype() == t ? contig(x) : convert(x, t);
   MatLayout lw = mat_layout(w, t);
   Tensor bc = !bias.defined() ? bias : bias.dtype() == t ? contig(bias) : convert(bias, t);
@@ -173,6 +143,47 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
         Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(ptr<const T>(bc), out_f);
     }
   });
+  return y;
+}
+}  // namespace
+
+// PyTorch's rules: 1-D operands get a dim prepended (left) or appended (right) that is removed
+// afterwards; batch dims (all but the last two) broadcast.
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  int64_t da = a.dim(), db = b.dim();
+  CR_CHECK(da >= 1 && db >= 1, std::invalid_argument,
+           "matmul: both arguments need at least 1 dim, got ", a.shape(), " @ ", b.shape());
+  if (da == 1 && db == 1) {
+    CR_CHECK(a.size(0) == b.size(0), std::invalid_argument, "matmul: expected (k,) @ (k,), got ",
+             a.shape(), " @ ", b.shape());
+    return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), {});
+  }
+  if (da <= 2 && db <= 2) {
+    CR_CHECK(a.size(-1) == b.size(db == 1 ? 0 : -2), std::invalid_argument,
+             "matmul: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape());
+    if (da == 1) return squeeze(mm(unsqueeze(a, 0), b), 0);
+    if (db == 1) return squeeze(mm(a, unsqueeze(b, 1)), 1);
+    return mm(a, b);
+  }
+  Tensor out = matmul_batched(da == 1 ? unsqueeze(a, 0) : a, db == 1 ? unsqueeze(b, 1) : b, a, b);
+  if (da == 1) out = squeeze(out, -2);
+  if (db == 1) out = squeeze(out, -1);
+  return out;
+}
+
+// y = x W^T + b, x (..., in), W (out, in), b (out,)
+// dx = g W,  dW = g^T x (over all leading dims),  db = Σ g
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  CR_CHECK(x.dim() >= 1 && w.dim() == 2 && x.size(-1) == w.size(1), std::invalid_argument,
+           "linear: expected input (..., in_features) and weight (out_features, in_features), got ",
+           x.shape(), " and ", w.shape());
+  int64_t in = w.size(1), out_f = w.size(0);
+  if (bias.defined())
+    CR_CHECK(bias.dim() == 1 && bias.size(0) == out_f, std::invalid_argument,
+             "linear: expected bias of shape (", out_f, ",), got ", bias.shape());
+  Dtype t = matmul_type(x, w, "linear");
+  if (bias.defined()) t = promote_types(t, bias.dtype());
+  Tensor y = linear_kernel(x, w, bias, t);
   std::vector<Tensor> inputs{x, w};
   if (bias.defined()) inputs.push_back(bias);
   bool has_bias = bias.defined();
@@ -347,19 +358,15 @@ Tensor sum_labels(const Tensor& x, std::vector<int>& labels, const std::vector<b
   labels = kept;
   return sum(x, dims);
 }
-}  // namespace
 
-// Each operand's repeated labels become a diagonal; labels used nowhere else are summed at once;
-// then operands are multiplied pairwise as one batched GEMM (batch = shared labels still needed,
-// contracted = shared labels no longer needed); finally the result is permuted to the output order.
-Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) {
-  std::string eq;
-  for (char c : equation) if (c != ' ') eq += c;
-  CR_CHECK(!operands.empty(), std::invalid_argument, "einsum: expected at least one operand");
-  size_t arrow = eq.find("->");
-  CR_CHECK(arrow == std::string::npos || eq.find("->", arrow + 2) == std::string::npos, std::invalid_argument,
-           "einsum: expected at most one '->' in '", equation, "'");
-  std::string lhs = eq.substr(0, arrow);
+std::vector<int> ellipsis_labels(int64_t from, int64_t to) {
+  std::vector<int> ell;
+  for (int64_t j = from; j < to; ++j) ell.push_back(kEll + static_cast<int>(j));
+  return ell;
+}
+
+// The operands' terms, split at ','; spaces removed from eq beforehand.
+std::vector<Term> input_terms(const std::string& lhs, size_t n_operands, const std::string& equation) {
   std::vector<Term> terms;
   for (size_t b = 0;;) {
     size_t e = lhs.find(',', b);
@@ -367,12 +374,17 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
     if (e == std::string::npos) break;
     b = e + 1;
   }
-  CR_CHECK(terms.size() == operands.size(), std::invalid_argument, "einsum: the equation '", equation, "' has ",
-           terms.size(), " operand(s), got ", operands.size(), " tensor(s)");
-  // expand '...' and check dims
+  CR_CHECK(terms.size() == n_operands, std::invalid_argument, "einsum: the equation '", equation, "' has ",
+           terms.size(), " operand(s), got ", n_operands, " tensor(s)");
+  return terms;
+}
+
+// Checks each operand's dims and dtype, replaces its '...' by labels kEll + j (right-aligned across
+// operands) and returns the number of ellipsis dims.
+int64_t expand_ellipses(std::vector<Term>& terms, const std::vector<Tensor>& operands) {
   int64_t n_ell = 0;
   for (size_t k = 0; k < terms.size(); ++k) {
-    Term& t = terms[k];
+    const Term& t = terms[k];
     int64_t nd = operands[k].dim(), nl = static_cast<int64_t>(t.n_letters);
     CR_CHECK(t.has_ell ? nd >= nl : nd == nl, std::invalid_argument, "einsum: expected operand ", k, " to have ",
              t.has_ell ? "at least " : "", nl, " dims (one per subscript", t.has_ell ? " besides '...'" : "",
@@ -385,38 +397,40 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
   for (size_t k = 0; k < terms.size(); ++k) {
     Term& t = terms[k];
     if (!t.has_ell) continue;
-    int64_t ne = operands[k].dim() - static_cast<int64_t>(t.n_letters);
-    std::vector<int> ell;
-    for (int64_t j = n_ell - ne; j < n_ell; ++j) ell.push_back(kEll + static_cast<int>(j));
+    std::vector<int> ell = ellipsis_labels(n_ell - (operands[k].dim() - static_cast<int64_t>(t.n_letters)), n_ell);
     t.labels.insert(t.labels.begin() + t.ell_pos, ell.begin(), ell.end());
   }
-  const int n_labels = kEll + static_cast<int>(n_ell);
-  std::vector<int> count(n_labels, 0);
-  for (const Term& t : terms) for (int l : t.labels) ++count[l];
-  // the output labels
+  return n_ell;
+}
+
+// The output labels: after '->', or implicitly '...' first, then the letters used once, sorted.
+std::vector<int> output_labels(const std::string& eq, size_t arrow, int64_t n_ell, const std::vector<int>& count) {
   std::vector<int> out;
-  if (arrow == std::string::npos) {  // implicit: '...' first, then letters used once, alphabetically
-    for (int j = 0; j < n_ell; ++j) out.push_back(kEll + j);
+  if (arrow == std::string::npos) {
+    out = ellipsis_labels(0, n_ell);
     for (int l = 0; l < kEll; ++l) if (count[l] == 1) out.push_back(l);
-  } else {
-    std::string rhs = eq.substr(arrow + 2);
-    Term t = parse_term(rhs, 0, rhs.size());
-    std::vector<bool> seen(n_labels, false);
-    for (int l : t.labels) {
-      CR_CHECK(count[l] > 0, std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
-               " does not appear in the equation for any input operand");
-      CR_CHECK(!seen[l], std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
-               " appears more than once in the output");
-      seen[l] = true;
-    }
-    out = t.labels;
-    if (t.has_ell) {
-      std::vector<int> ell;
-      for (int j = 0; j < n_ell; ++j) ell.push_back(kEll + j);
-      out.insert(out.begin() + t.ell_pos, ell.begin(), ell.end());
-    }
+    return out;
   }
-  // the size of each label (size-1 dims broadcast, as torch)
+  std::string rhs = eq.substr(arrow + 2);
+  Term t = parse_term(rhs, 0, rhs.size());
+  std::vector<bool> seen(count.size(), false);
+  for (int l : t.labels) {
+    CR_CHECK(count[l] > 0, std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
+             " does not appear in the equation for any input operand");
+    CR_CHECK(!seen[l], std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
+             " appears more than once in the output");
+    seen[l] = true;
+  }
+  out = t.labels;
+  if (t.has_ell) {
+    std::vector<int> ell = ellipsis_labels(0, n_ell);
+    out.insert(out.begin() + t.ell_pos, ell.begin(), ell.end());
+  }
+  return out;
+}
+
+// The size of each label (size-1 dims broadcast, as torch).
+std::vector<int64_t> label_sizes(const std::vector<Term>& terms, const std::vector<Tensor>& operands, int n_labels) {
   std::vector<int64_t> size(n_labels, -1);
   for (size_t k = 0; k < terms.size(); ++k)
     for (size_t d = 0; d < terms[k].labels.size(); ++d) {
@@ -427,96 +441,124 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) 
                " for operand ", k, " which does not broadcast with previously seen size ", size[l]);
       if (size[l] == -1 || size[l] == 1) size[l] = s;
     }
-  std::vector<bool> in_out(n_labels, false);
-  for (int l : out) in_out[l] = true;
-  // per operand: diagonals of repeated labels, then sum labels nobody else needs
-  std::vector<Tensor> xs;
-  std::vector<std::vector<int>> ls;
-  std::vector<int> uses(n_labels, 0);  // in how many operands a label still appears
-  for (size_t k = 0; k < terms.size(); ++k) {
-    Tensor x = operands[k];
-    std::vector<int> lab = terms[k].labels;
-    for (size_t i = 0; i < lab.size(); ++i)
-      for (size_t j = i + 1; j < lab.size(); ++j)
-        if (lab[i] == lab[j]) {
-          CR_CHECK(x.size(i) == x.size(j), std::invalid_argument, "einsum: subscript ",
-                   std::string(1, label_char(lab[i])), " is repeated for operand ", k,
-                   " but the sizes don't match, ", x.size(i), " != ", x.size(j));
-          x = diagonal(x, 0, static_cast<int64_t>(i), static_cast<int64_t>(j));
-          int l = lab[i];
-          lab.erase(lab.begin() + j);
-          lab.erase(lab.begin() + i);
-          lab.push_back(l);
-          i = static_cast<size_t>(-1);  // restart the scan
-          break;
-        }
-    for (int l : lab) ++uses[l];
-    xs.push_back(x);
-    ls.push_back(lab);
-  }
-  for (size_t k = 0; k < xs.size(); ++k) {
-    std::vector<bool> drop(n_labels, false);
-    for (int l : ls[k]) drop[l] = !in_out[l] && uses[l] == 1;
-    for (int l : ls[k]) if (drop[l]) --uses[l];
-    xs[k] = sum_labels(xs[k], ls[k], drop);
-  }
-  // pairwise products, left to right
-  Tensor acc = xs[0];
-  std::vector<int> al = ls[0];
-  for (size_t k = 1; k < xs.size(); ++k) {
-    Tensor b = xs[k];
-    std::vector<int> bl = ls[k];
-    for (int l : al) --uses[l];
-    for (int l : bl) --uses[l];
-    auto has = [](const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); };
-    std::vector<int> batch, contr, aonly, bonly;
-    for (int l : al)
-      if (has(bl, l)) (in_out[l] || uses[l] > 0 ? batch : contr).push_back(l);
-      else aonly.push_back(l);
-    for (int l : bl) if (!has(al, l)) bonly.push_back(l);
-    auto arrange = [&](const Tensor& x, const std::vector<int>& lab, std::vector<int> order) {
-      std::vector<int64_t> perm;
-      Shape full;
-      for (int l : order) {
-        perm.push_back(std::find(lab.begin(), lab.end(), l) - lab.begin());
-        full.push_back(size[l]);
-      }
-      return expand(permute(x, perm), full);  // size-1 dims broadcast
-    };
-    auto prod = [&](const std::vector<int>& v) {
-      int64_t p = 1;
-      for (int l : v) p *= size[l];
-      return p;
-    };
-    std::vector<int> oa = batch, ob = batch;
-    oa.insert(oa.end(), aonly.begin(), aonly.end());
-    oa.insert(oa.end(), contr.begin(), contr.end());
-    ob.insert(ob.end(), contr.begin(), contr.end());
-    ob.insert(ob.end(), bonly.begin(), bonly.end());
-    int64_t nb = prod(batch), M = prod(aonly), K = prod(contr), N = prod(bonly);
-    Tensor A = reshape(arrange(acc, al, oa), {nb, M, K}), B = reshape(arrange(b, bl, ob), {nb, K, N});
-    Shape rs;
-    std::vector<int> rl = batch;
-    rl.insert(rl.end(), aonly.begin(), aonly.end());
-    rl.insert(rl.end(), bonly.begin(), bonly.end());
-    for (int l : rl) rs.push_back(size[l]);
-    acc = reshape(batched_mm(A, B), rs);
-    al = rl;
-    for (int l : al) ++uses[l];
-  }
-  // labels left that the output doesn't name (only possible with one operand: all summed above)
-  std::vector<bool> drop(n_labels, false);
-  for (int l : al) drop[l] = !in_out[l];
-  acc = sum_labels(acc, al, drop);
-  std::vector<int64_t> perm;
-  Shape full;
-  for (int l : out) {
-    perm.push_back(std::find(al.begin(), al.end(), l) - al.begin());
-    full.push_back(size[l]);
-  }
-  return expand(permute(acc, perm), full);
+  return size;
 }
 
+// Operand k with each repeated label taken as a diagonal (the label moves to the last dim).
+Tensor take_diagonals(Tensor x, std::vector<int>& lab, size_t k) {
+  for (size_t i = 0; i < lab.size(); ++i)
+    for (size_t j = i + 1; j < lab.size(); ++j)
+      if (lab[i] == lab[j]) {
+        CR_CHECK(x.size(i) == x.size(j), std::invalid_argument, "einsum: subscript ",
+                 std::string(1, label_char(lab[i])), " is repeated for operand ", k,
+                 " but the sizes don't match, ", x.size(i), " != ", x.size(j));
+        x = diagonal(x, 0, static_cast<int64_t>(i), static_cast<int64_t>(j));
+        int l = lab[i];
+        lab.erase(lab.begin() + j);
+        lab.erase(lab.begin() + i);
+        lab.push_back(l);
+        i = static_cast<size_t>(-1);  // restart the scan
+        break;
+      }
+  return x;
+}
+
+// What the contraction needs to know about the labels: their sizes, which the output keeps, and
+// in how many operands each still appears.
+struct Labels {
+  std::vector<int64_t> size;
+  std::vector<bool> in_out;
+  std::vector<int> uses;
+  int64_t prod(const std::vector<int>& ls) const {
+    int64_t p = 1;
+    for (int l : ls) p *= size[l];
+    return p;
+  }
+  // x (labelled lab) with its dims in `order`, size-1 dims broadcast to the label's size.
+  Tensor arrange(const Tensor& x, const std::vector<int>& lab, const std::vector<int>& order) const {
+    std::vector<int64_t> perm;
+    Shape full;
+    for (int l : order) {
+      perm.push_back(std::find(lab.begin(), lab.end(), l) - lab.begin());
+      full.push_back(size[l]);
+    }
+    return expand(permute(x, perm), full);
+  }
+};
+
+std::vector<int> concat(std::vector<int> a, const std::vector<int>& b, const std::vector<int>& c) {
+  a.insert(a.end(), b.begin(), b.end());
+  a.insert(a.end(), c.begin(), c.end());
+  return a;
+}
+
+// acc (labelled al) times b (labelled bl) as one batched GEMM: batch = shared labels still needed
+// (by the output or a later operand), contracted = shared labels no longer needed.
+Tensor contract(const Tensor& acc, std::vector<int>& al, const Tensor& b, const std::vector<int>& bl, Labels& L) {
+  for (int l : al) --L.uses[l];
+  for (int l : bl) --L.uses[l];
+  auto has = [](const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); };
+  std::vector<int> batch, contr, aonly, bonly;
+  for (int l : al)
+    if (has(bl, l)) (L.in_out[l] || L.uses[l] > 0 ? batch : contr).push_back(l);
+    else aonly.push_back(l);
+  for (int l : bl) if (!has(al, l)) bonly.push_back(l);
+  int64_t nb = L.prod(batch), M = L.prod(aonly), K = L.prod(contr), N = L.prod(bonly);
+  Tensor A = reshape(L.arrange(acc, al, concat(batch, aonly, contr)), {nb, M, K});
+  Tensor B = reshape(L.arrange(b, bl, concat(batch, contr, bonly)), {nb, K, N});
+  al = concat(batch, aonly, bonly);
+  Shape rs;
+  for (int l : al) rs.push_back(L.size[l]), ++L.uses[l];
+  return reshape(batched_mm(A, B), rs);
+}
+
+// Sums each operand over the labels nobody else needs, multiplies the operands left to right, and
+// permutes (and broadcasts) the product to the output labels.
+Tensor contract_all(std::vector<Tensor>& xs, std::vector<std::vector<int>>& ls, Labels& L, const std::vector<int>& out) {
+  for (size_t k = 0; k < xs.size(); ++k) {
+    std::vector<bool> drop(L.size.size(), false);
+    for (int l : ls[k]) drop[l] = !L.in_out[l] && L.uses[l] == 1;
+    for (int l : ls[k]) if (drop[l]) --L.uses[l];
+    xs[k] = sum_labels(xs[k], ls[k], drop);
+  }
+  Tensor acc = xs[0];
+  std::vector<int> al = ls[0];
+  for (size_t k = 1; k < xs.size(); ++k) acc = contract(acc, al, xs[k], ls[k], L);
+  // labels left that the output doesn't name (only possible with one operand: all summed above)
+  std::vector<bool> drop(L.size.size(), false);
+  for (int l : al) drop[l] = !L.in_out[l];
+  acc = sum_labels(acc, al, drop);
+  return L.arrange(acc, al, out);
+}
+}  // namespace
+
+// Each operand's repeated labels become a diagonal; labels used nowhere else are summed at once;
+// then operands are multiplied pairwise as one batched GEMM (see contract); finally the result is
+// permuted to the output order. Linear in each operand: the gradient flows through those ops.
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) {
+  std::string eq;
+  for (char c : equation) if (c != ' ') eq += c;
+  CR_CHECK(!operands.empty(), std::invalid_argument, "einsum: expected at least one operand");
+  size_t arrow = eq.find("->");
+  CR_CHECK(arrow == std::string::npos || eq.find("->", arrow + 2) == std::string::npos, std::invalid_argument,
+           "einsum: expected at most one '->' in '", equation, "'");
+  std::vector<Term> terms = input_terms(eq.substr(0, arrow), operands.size(), equation);
+  const int64_t n_ell = expand_ellipses(terms, operands);
+  const int n_labels = kEll + static_cast<int>(n_ell);
+  std::vector<int> count(n_labels, 0);
+  for (const Term& t : terms) for (int l : t.labels) ++count[l];
+  const std::vector<int> out = output_labels(eq, arrow, n_ell, count);
+  Labels L{label_sizes(terms, operands, n_labels), std::vector<bool>(n_labels, false), std::vector<int>(n_labels, 0)};
+  for (int l : out) L.in_out[l] = true;
+  std::vector<Tensor> xs;
+  std::vector<std::vector<int>> ls;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    ls.push_back(terms[k].labels);
+    xs.push_back(take_diagonals(operands[k], ls.back(), k));
+    for (int l : ls.back()) ++L.uses[l];
+  }
+  return contract_all(xs, ls, L, out);
+}
 // ---------------------------------------------------------------- norms
 namespace {
 std::string ord_str(double ord) {
@@ -527,9 +569,8 @@ std::string ord_str(double ord) {
 }
 }  // namespace
 
-// ||x||_p over dims (all when empty) = (sum |x|^p)^(1/p); p = inf: max |x|; -inf: min |x|;
-// 0: the number of nonzeros. d/dx = sign(x) |x|^(p-1) / ||x||^(p-1), and 0 where ||x|| = 0 (torch).
-Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool keepdim) {
+// The dims a vector norm reduces (normalized; empty = all), checked to have an identity for `ord`.
+static std::vector<int64_t> vector_norm_dims(const Tensor& x, double ord, std::vector<int64_t> dims) {
   CR_CHECK(is_floating(x.dtype()), std::invalid_argument,
            "linalg.vector_norm: expected a floating point tensor, got ", dtype_name(x.dtype()));
   CR_CHECK(!std::isnan(ord), std::invalid_argument, "linalg.vector_norm: ord must not be nan");
@@ -540,6 +581,28 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
   else for (int64_t d : dims) n *= x.size(d);
   CR_CHECK(n > 0 || (ord >= 0 && !std::isinf(ord)), std::invalid_argument, "linalg.vector_norm: can't compute the ",
            ord_str(ord), " norm on an empty tensor because the operation does not have an identity");
+  return dims;
+}
+
+// d||x||_p/dx * g for a finite p other than 0 and 1, with y = ||x||_p and g kept at the reduced dims:
+// sign(x) |x|^(p-1) / y^(p-1). Where y = 0 the first derivative is 0 (torch's convention); the
+// second is nan there (as torch's: the Hessian of a norm blows up like 1/||x|| at 0).
+static Tensor vector_norm_grad(const Tensor& g, const Tensor& x, const Tensor& y, double ord) {
+  Tensor zero = eq(y, Scalar(0)), z0 = zeros({}, x.dtype());
+  if (ord == 2) return mul(g, where(zero, z0, div(x, y)));
+  Tensor ax = abs(x);
+  if (ord < 1) {  // |x|^(p-1) is infinite at 0: torch sets those entries to 0
+    Tensor az = eq(ax, Scalar(0));
+    Tensor scaled = where(az, z0, mul(sign(x), pow(where(az, ones({}, x.dtype()), ax), ord - 1)));
+    return mul(mul(scaled, g), pow(y, 1 - ord));
+  }
+  return mul(mul(sign(x), pow(ax, ord - 1)), where(zero, z0, div(g, pow(y, ord - 1))));
+}
+
+// ||x||_p over dims (all when empty) = (sum |x|^p)^(1/p); p = inf: max |x|; -inf: min |x|;
+// 0: the number of nonzeros. d/dx = sign(x) |x|^(p-1) / ||x||^(p-1) (vector_norm_grad).
+Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool keepdim) {
+  dims = vector_norm_dims(x, ord, std::move(dims));
   if (std::isinf(ord)) return ord > 0 ? amax(abs(x), dims, keepdim) : amin(abs(x), dims, keepdim);
   if (ord == 0) return depends_on(sum(ne(x, Scalar(0)).to(x.dtype()), dims, keepdim), x);
   if (ord == 1) return sum(abs(x), dims, keepdim);
@@ -553,20 +616,10 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
   std::sort(kd.begin(), kd.end());  // backward re-inserts the reduced dims, lowest first
   return record("linalg_vector_norm", y, {x}, kSaveInputs | kSaveOutput,
                 [ord, kd, keepdim](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0), y = s.output(), gk = g;
+    Tensor y = s.output(), gk = g;
     if (!keepdim)
       for (int64_t d : kd) { y = unsqueeze(y, d); gk = unsqueeze(gk, d); }
-    // where ||x|| = 0 the first derivative is set to 0 (torch's convention); the second is nan there
-    // (as torch's: the Hessian of a norm blows up like 1/||x|| at 0)
-    Tensor zero = eq(y, Scalar(0)), z0 = zeros({}, x.dtype());
-    if (ord == 2) return {mul(gk, where(zero, z0, div(x, y)))};
-    Tensor ax = abs(x);
-    if (ord < 1) {  // |x|^(p-1) is infinite at 0: torch sets those entries to 0
-      Tensor az = eq(ax, Scalar(0));
-      Tensor scaled = where(az, z0, mul(sign(x), pow(where(az, ones({}, x.dtype()), ax), ord - 1)));
-      return {mul(mul(scaled, gk), pow(y, 1 - ord))};
-    }
-    return {mul(mul(sign(x), pow(ax, ord - 1)), where(zero, z0, div(gk, pow(y, ord - 1))))};
+    return {vector_norm_grad(gk, s.input(0), y, ord)};
   });
 }
 
@@ -586,6 +639,17 @@ Tensor singular_values(const Tensor& a) {
   return abs(w);  // a zero singular value may come out as -1e-17
 }
 
+// "nuc", "2" or "-2" over dims d0, d1: the sum, largest or smallest singular value.
+static Tensor spectral_norm(const Tensor& a, const std::string& ord, int64_t d0, int64_t d1, bool keepdim) {
+  std::vector<int64_t> perm;  // the two matrix dims last
+  for (int64_t d = 0; d < a.dim(); ++d) if (d != d0 && d != d1) perm.push_back(d);
+  perm.insert(perm.end(), {d0, d1});
+  Tensor s = singular_values(permute(a, perm));
+  Tensor r = ord == "nuc" ? sum(s, {-1}) : ord == "2" ? amax(s, {-1}) : amin(s, {-1});
+  if (keepdim) for (int64_t d : {std::min(d0, d1), std::max(d0, d1)}) r = unsqueeze(r, d);
+  return r;
+}
+
 // Matrix norms over the two dims: "fro" (sqrt of the sum of squares), "1"/"-1" (max/min column
 // abs-sum), "inf"/"-inf" (max/min row abs-sum), "2"/"-2" (largest/smallest singular value),
 // "nuc" (sum of the singular values).
@@ -601,15 +665,7 @@ Tensor matrix_norm(const Tensor& a, const std::string& ord, std::vector<int64_t>
   CR_CHECK(d0 != d1, std::invalid_argument, "linalg.matrix_norm: dims must be different, got (", dims[0], ", ",
            dims[1], ")");
   if (ord == "fro") return vector_norm(a, 2.0, {d0, d1}, keepdim);
-  if (ord == "nuc" || ord == "2" || ord == "-2") {
-    std::vector<int64_t> perm;  // the two matrix dims last
-    for (int64_t d = 0; d < a.dim(); ++d) if (d != d0 && d != d1) perm.push_back(d);
-    perm.insert(perm.end(), {d0, d1});
-    Tensor s = singular_values(permute(a, perm));
-    Tensor r = ord == "nuc" ? sum(s, {-1}) : ord == "2" ? amax(s, {-1}) : amin(s, {-1});
-    if (keepdim) for (int64_t d : {std::min(d0, d1), std::max(d0, d1)}) r = unsqueeze(r, d);
-    return r;
-  }
+  if (ord == "nuc" || ord == "2" || ord == "-2") return spectral_norm(a, ord, d0, d1, keepdim);
   bool col = ord == "1" || ord == "-1", row = ord == "inf" || ord == "-inf";
   CR_CHECK(col || row, std::invalid_argument, "linalg.matrix_norm: order ", ord, " not supported");
   bool mx = ord[0] != '-';

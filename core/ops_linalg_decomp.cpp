@@ -74,6 +74,33 @@ std::string singular_reason(const LU& lu, bool finite) {
 }
 }  // namespace
 
+namespace {
+// X = A^-1 B for each matrix of the batch A (..., n, n), B (..., n, k) (same batch), by LU with
+// partial pivoting; a singular A raises LinAlgError naming the batch element.
+Tensor lu_solve(const Tensor& A, const Tensor& B) {
+  const int64_t n = A.size(-1), k = B.size(-1);
+  Tensor Ac = contig(A), X = empty(B.shape(), A.dtype());
+  {
+    NoGradGuard ng;
+    X.copy_(B);
+  }
+  dispatch_floating(A.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
+      if (n == 0 || k == 0) return;
+      Eigen::PartialPivLU<Mat<T>> lu{Mat<T>(Am)};
+      std::string why = singular_reason<T>(lu, Am.allFinite());
+      if (!why.empty())
+        throw LinAlgError("linalg.solve: " + where_in_batch(A, i) +
+                          "The solver failed because the input matrix is singular. (" + why + ")");
+      RowMap<T> Xm(ptr<T>(X) + i * n * k, n, k);
+      Xm = lu.solve(Mat<T>(Xm));
+    });
+  });
+  return X;
+}
+}  // namespace
+
 // X = A^-1 B  (B (..., n, k), or (..., n) / (n,) for vectors, as torch's vector case)
 // dB = A^-T G,  dA = -dB X^T
 Tensor linalg_solve(const Tensor& a, const Tensor& b) {
@@ -90,30 +117,10 @@ Tensor linalg_solve(const Tensor& a, const Tensor& b) {
   }
   CR_CHECK(b.dim() >= 2 && b.size(-2) == n, std::invalid_argument,
            "linalg.solve: incompatible shapes of A and B for the equation AX = B, got ", a.shape(), " and ", b.shape());
-  const int64_t k = b.size(-1);
-  Shape batch = broadcast_shapes(batch_of(a), Shape(b.shape().begin(), b.shape().end() - 2), "linalg.solve");
-  Shape sa = batch, sb = batch;
+  Shape sa = broadcast_shapes(batch_of(a), Shape(b.shape().begin(), b.shape().end() - 2), "linalg.solve"), sb = sa;
   sa.insert(sa.end(), {n, n});
-  sb.insert(sb.end(), {n, k});
-  Tensor A = expand(a, sa), B = expand(b, sb);  // recorded: the gradients are summed back
-  Tensor Ac = contig(A), X = empty(sb, a.dtype());
-  {
-    NoGradGuard ng;
-    X.copy_(B);
-  }
-  dispatch_floating(a.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
-      if (n == 0 || k == 0) return;
-      Eigen::PartialPivLU<Mat<T>> lu{Mat<T>(Am)};
-      std::string why = singular_reason<T>(lu, Am.allFinite());
-      if (!why.empty())
-        throw LinAlgError("linalg.solve: " + where_in_batch(A, i) +
-                          "The solver failed because the input matrix is singular. (" + why + ")");
-      RowMap<T> Xm(ptr<T>(X) + i * n * k, n, k);
-      Xm = lu.solve(Mat<T>(Xm));
-    });
-  });
+  sb.insert(sb.end(), {n, b.size(-1)});
+  Tensor A = expand(a, sa), B = expand(b, sb), X = lu_solve(A, B);  // expand is recorded: gradients sum back
   return record("linalg_solve", X, {A, B}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor gB = linalg_solve(t_(s.input(0)), g);
     return {s.needs_grad(0) ? neg(matmul(gB, t_(s.output()))) : Tensor(), gB};
@@ -226,14 +233,13 @@ Tensor linalg_det(const Tensor& a) {
   });
 }
 
-// (sign, log|det A|); sign is 0 and log|det| -inf for a singular A.   d log|det A| / dA = A^-T
-Tensor slogdet_logabs(const Tensor& a, Tensor& sign_out) {
-  check_square(a, "linalg.slogdet");
+namespace {
+// sign and log|det| of each matrix of a, from its LU factors.
+void slogdet_kernel(const Tensor& a, Tensor& sg, Tensor& la) {
   const int64_t n = a.size(-1);
-  Tensor Ac = contig(a), sg = empty(batch_of(a), a.dtype()), la = empty(batch_of(a), a.dtype());
   dispatch_floating(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
+    for_each_matrix<T>(contig(a), [&](int64_t i, const RowMap<T>& Am) {
       T sign = 1, logabs = 0;
       if (n > 0) {
         Eigen::PartialPivLU<Mat<T>> lu{Mat<T>(Am)};
@@ -248,6 +254,14 @@ Tensor slogdet_logabs(const Tensor& a, Tensor& sign_out) {
       ptr<T>(la)[i] = logabs;
     });
   });
+}
+}  // namespace
+
+// (sign, log|det A|); sign is 0 and log|det| -inf for a singular A.   d log|det A| / dA = A^-T
+Tensor slogdet_logabs(const Tensor& a, Tensor& sign_out) {
+  check_square(a, "linalg.slogdet");
+  Tensor sg = empty(batch_of(a), a.dtype()), la = empty(batch_of(a), a.dtype());
+  slogdet_kernel(a, sg, la);
   sign_out = sg;
   return record("linalg_slogdet", la, {a}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     return {mul(unsqueeze(unsqueeze(g, -1), -1), t_(linalg_inv(s.input(0))))};
@@ -260,23 +274,14 @@ std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a) {
   return {sign, logabs};
 }
 
-// A = V diag(L) V^T with L ascending; only the lower (UPLO="L") or upper triangle is read.
-// Both outputs are slices of one packed (..., n+1, n) result (rows 0..n-1: V, row n: L), so one
-// node gets both gradients:  dA = V (diag(gL) + S / E) V^T, S = skew(V^T gV), E_ij = L_j - L_i.
-// As in torch, the gradient through V is infinite/nan when eigenvalues repeat (V is then not
-// unique); the gradient through L alone is always finite.
-std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, const std::string& uplo) {
-  check_square(a, "linalg.eigh");
-  CR_CHECK(uplo == "L" || uplo == "U" || uplo == "l" || uplo == "u", std::invalid_argument,
-           "linalg.eigh: expected UPLO to be 'L' or 'U', got '", uplo, "'");
-  const bool upper = uplo == "U" || uplo == "u";
+namespace {
+// Each matrix's eigenvectors (rows 0..n-1) and eigenvalues (row n) packed in one (..., n+1, n).
+Tensor eigh_kernel(const Tensor& a, const Shape& packed_shape, bool upper) {
   const int64_t n = a.size(-1);
-  Shape ps = batch_of(a);
-  ps.insert(ps.end(), {n + 1, n});
-  Tensor Ac = contig(a), P = empty(ps, a.dtype());
+  Tensor P = empty(packed_shape, a.dtype());
   dispatch_floating(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
+    for_each_matrix<T>(contig(a), [&](int64_t i, const RowMap<T>& Am) {
       if (n == 0) return;
       RowMap<T> out(ptr<T>(P) + i * (n + 1) * n, n + 1, n);
       if (!Am.allFinite()) {  // inf/nan in: nan out, as torch (no convergence error)
@@ -293,6 +298,24 @@ std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, const std::string& uplo) 
       out.row(n) = es.eigenvalues().transpose();
     });
   });
+  return P;
+}
+}  // namespace
+
+// A = V diag(L) V^T with L ascending; only the lower (UPLO="L") or upper triangle is read.
+// Both outputs are slices of one packed (..., n+1, n) result (rows 0..n-1: V, row n: L), so one
+// node gets both gradients:  dA = V (diag(gL) + S / E) V^T, S = skew(V^T gV), E_ij = L_j - L_i.
+// As in torch, the gradient through V is infinite/nan when eigenvalues repeat (V is then not
+// unique); the gradient through L alone is always finite.
+std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, const std::string& uplo) {
+  check_square(a, "linalg.eigh");
+  CR_CHECK(uplo == "L" || uplo == "U" || uplo == "l" || uplo == "u", std::invalid_argument,
+           "linalg.eigh: expected UPLO to be 'L' or 'U', got '", uplo, "'");
+  const bool upper = uplo == "U" || uplo == "u";
+  const int64_t n = a.size(-1);
+  Shape ps = batch_of(a);
+  ps.insert(ps.end(), {n + 1, n});
+  Tensor P = eigh_kernel(a, ps, upper);
   P = record("linalg_eigh", P, {a}, kSaveOutput, [n](const Tensor& g, const Saved& s) -> Grads {
     Tensor P = s.output();
     Tensor V = narrow(P, -2, 0, n), L = select(P, -2, n);
@@ -331,17 +354,14 @@ int64_t failing_minor(const RowMap<T>& A) {
   }
   return n;
 }
-}  // namespace
 
-// A = L L^T with L lower triangular (only A's lower triangle is read); upper=True gives L^T.
-// dA = L^-T Phi(L^T G) L^-1 symmetrised: Phi takes the lower triangle with its diagonal halved.
-Tensor linalg_cholesky(const Tensor& a, bool upper) {
-  check_square(a, "linalg.cholesky");
+// The lower Cholesky factor of each matrix; LinAlgError naming the first failing minor otherwise.
+Tensor cholesky_kernel(const Tensor& a) {
   const int64_t n = a.size(-1);
-  Tensor Ac = contig(a), L = zeros(a.shape(), a.dtype());
+  Tensor L = zeros(a.shape(), a.dtype());
   dispatch_floating(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    for_each_matrix<T>(Ac, [&](int64_t i, const RowMap<T>& Am) {
+    for_each_matrix<T>(contig(a), [&](int64_t i, const RowMap<T>& Am) {
       if (n == 0) return;
       Eigen::LLT<Mat<T>, Eigen::Lower> llt{Mat<T>(Am)};
       bool finite = llt.info() == Eigen::Success && llt.matrixLLT().diagonal().array().isFinite().all();
@@ -353,6 +373,15 @@ Tensor linalg_cholesky(const Tensor& a, bool upper) {
       RowMap<T>(ptr<T>(L) + i * n * n, n, n) = llt.matrixL().toDenseMatrix();
     });
   });
+  return L;
+}
+}  // namespace
+
+// A = L L^T with L lower triangular (only A's lower triangle is read); upper=True gives L^T.
+// dA = L^-T Phi(L^T G) L^-1 symmetrised: Phi takes the lower triangle with its diagonal halved.
+Tensor linalg_cholesky(const Tensor& a, bool upper) {
+  check_square(a, "linalg.cholesky");
+  Tensor L = cholesky_kernel(a);
   L = record("linalg_cholesky", L, {a}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor L = s.output();
     Tensor P = tril(matmul(t_(L), g));

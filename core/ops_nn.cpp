@@ -285,7 +285,9 @@ Tensor constant_pad(const Tensor& x, const std::vector<int64_t>& p, const Shape&
 }
 }  // namespace
 
-Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string& mode, double value) {
+namespace {
+// The shape of input padded by p ((left, right) widths, last dim first), checked.
+Shape padded_shape(const Tensor& input, const std::vector<int64_t>& p) {
   const int64_t nd = input.dim(), np = static_cast<int64_t>(p.size());
   CR_CHECK(np % 2 == 0, std::invalid_argument, "pad: expected (left, right) pairs of widths, got ", np, " values");
   CR_CHECK(np / 2 <= nd, std::invalid_argument, "pad: expected at most 2 widths per dim of input ", input.shape(),
@@ -300,34 +302,47 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string
              std::invalid_argument, "pad: expected negative widths to crop at most the size ", input.size(d),
              " of dim ", d, ", got (", p[2 * i], ", ", p[2 * i + 1], ") for input ", input.shape());
   }
+  return out;
+}
+
+// For reflect/replicate/circular padding of a dim of size n by (l, r): the source index of each of
+// the n + l + r output positions (checked against the mode's limits).
+Tensor pad_source_index(const Tensor& input, int64_t d, int64_t l, int64_t r, const std::string& mode) {
+  const int64_t n = input.size(d), m = n + l + r;
+  CR_CHECK(n > 0, std::invalid_argument, "pad: mode '", mode, "' expected a non-empty dim ", d, ", got input ",
+           input.shape());
+  if (mode == "reflect")
+    CR_CHECK(l < n && r < n, std::invalid_argument, "pad: mode 'reflect' expected widths smaller than the size ", n,
+             " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
+  if (mode == "circular")
+    CR_CHECK(l <= n && r <= n, std::invalid_argument, "pad: mode 'circular' expected widths at most the size ", n,
+             " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
+  std::vector<double> idx(static_cast<size_t>(m));
+  for (int64_t j = 0; j < m; ++j) {
+    int64_t k = j - l;
+    if (mode == "reflect") k = k < 0 ? -k : (k >= n ? 2 * (n - 1) - k : k);
+    else if (mode == "replicate") k = std::clamp<int64_t>(k, 0, n - 1);
+    else k = ((k % n) + n) % n;
+    idx[j] = static_cast<double>(k);
+  }
+  return tensor(idx, {m}, kInt64);
+}
+}  // namespace
+
+// Constant padding (see constant_pad); the other modes as one index_select per padded dim, with
+// the source index of every output position: the gradient is index_select's (an index_add).
+Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string& mode, double value) {
+  const int64_t nd = input.dim(), np = static_cast<int64_t>(p.size());
+  Shape out = padded_shape(input, p);
   if (mode == "constant") return constant_pad(input, p, out, value);
   CR_CHECK(mode == "reflect" || mode == "replicate" || mode == "circular", std::invalid_argument,
            "pad: expected mode 'constant', 'reflect', 'replicate' or 'circular', got '", mode, "'");
   CR_CHECK(np >= 2 && np <= 6 && (nd == np / 2 + 1 || nd == np / 2 + 2), std::invalid_argument, "pad: mode '", mode,
            "' pads the last 1, 2 or 3 dims of a 2-3-D, 3-4-D or 4-5-D input, got ", np, " widths for input ",
            input.shape());
-  // Each padded dim is an index_select with the source index of every output position.
   Tensor y = input;
-  for (int64_t i = 0; i < np / 2; ++i) {
-    const int64_t d = nd - 1 - i, n = input.size(d), l = p[2 * i], r = p[2 * i + 1];
-    CR_CHECK(n > 0, std::invalid_argument, "pad: mode '", mode, "' expected a non-empty dim ", d, ", got input ",
-             input.shape());
-    if (mode == "reflect")
-      CR_CHECK(l < n && r < n, std::invalid_argument, "pad: mode 'reflect' expected widths smaller than the size ", n,
-               " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
-    if (mode == "circular")
-      CR_CHECK(l <= n && r <= n, std::invalid_argument, "pad: mode 'circular' expected widths at most the size ", n,
-               " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
-    std::vector<double> idx(static_cast<size_t>(out[d]));
-    for (int64_t j = 0; j < out[d]; ++j) {
-      int64_t k = j - l;
-      if (mode == "reflect") k = k < 0 ? -k : (k >= n ? 2 * (n - 1) - k : k);
-      else if (mode == "replicate") k = std::clamp<int64_t>(k, 0, n - 1);
-      else k = ((k % n) + n) % n;
-      idx[j] = static_cast<double>(k);
-    }
-    y = index_select(y, d, tensor(idx, {out[d]}, kInt64));
-  }
+  for (int64_t i = 0; i < np / 2; ++i)
+    y = index_select(y, nd - 1 - i, pad_source_index(input, nd - 1 - i, p[2 * i], p[2 * i + 1], mode));
   return y;
 }
 
@@ -375,17 +390,10 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
 }
 
 // ---------------------------------------------------------------- conv2d
-// y[n] = W (O, C*kh*kw) @ unfold(x)[n] (C*kh*kw, L) + b: one batched GEMM. Gradients come from
-// matmul's (dW = Σ_n g[n] cols[n]^T, dcols = W^T g) and unfold's (dx = fold(dcols)).
-// With groups G: cols (N, G, Cg*kh*kw, L) and weight (G, Og, Cg*kh*kw) in one broadcast matmul.
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 s, Size2 p, Size2 d,
-              int64_t groups) {
-  check_image(input, "conv2d");
-  CR_CHECK(weight.dim() == 4, std::invalid_argument,
-           "conv2d: expected weight (out_channels, in_channels / groups, kh, kw), got ", weight.shape());
-  CR_CHECK(groups > 0, std::invalid_argument, "conv2d: expected a positive groups, got ", groups);
-  if (input.dim() == 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, s, p, d, groups), 0);
-  const int64_t N = input.size(0), C = input.size(1), O = weight.size(0), G = groups;
+namespace {
+// Channels, groups, dtypes and bias of a batched (N, C, H, W) conv2d.
+void check_conv2d_args(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t groups) {
+  const int64_t C = input.size(1), O = weight.size(0), G = groups;
   const std::string with_groups = G > 1 ? " and groups " + std::to_string(G) : "";
   CR_CHECK(O % G == 0, std::invalid_argument, "conv2d: expected out_channels (weight.size(0)) divisible by groups ",
            G, ", got weight ", weight.shape());
@@ -398,6 +406,21 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
   if (bias.defined())
     CR_CHECK(bias.dim() == 1 && bias.size(0) == O, std::invalid_argument, "conv2d: expected bias of shape (",
              O, ",), got ", bias.shape());
+}
+}  // namespace
+
+// y[n] = W (O, C*kh*kw) @ unfold(x)[n] (C*kh*kw, L) + b: one batched GEMM. Gradients come from
+// matmul's (dW = Σ_n g[n] cols[n]^T, dcols = W^T g) and unfold's (dx = fold(dcols)).
+// With groups G: cols (N, G, Cg*kh*kw, L) and weight (G, Og, Cg*kh*kw) in one broadcast matmul.
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 s, Size2 p, Size2 d,
+              int64_t groups) {
+  check_image(input, "conv2d");
+  CR_CHECK(weight.dim() == 4, std::invalid_argument,
+           "conv2d: expected weight (out_channels, in_channels / groups, kh, kw), got ", weight.shape());
+  CR_CHECK(groups > 0, std::invalid_argument, "conv2d: expected a positive groups, got ", groups);
+  if (input.dim() == 3) return squeeze(conv2d(unsqueeze(input, 0), weight, bias, s, p, d, groups), 0);
+  check_conv2d_args(input, weight, bias, groups);
+  const int64_t N = input.size(0), C = input.size(1), O = weight.size(0), G = groups;
   Size2 k{weight.size(2), weight.size(3)};
   Geom g = geometry("conv2d", input.size(2), input.size(3), k, s, p, d, input_str(input));
   const int64_t K = (C / G) * g.kh * g.kw, L = g.Ho * g.Wo;
@@ -428,6 +451,19 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
 }
 
 // ---------------------------------------------------------------- pooling
+namespace {
+// Dilation can make a window miss the input (it must see at least one pixel).
+void check_windows_overlap(const Tensor& input, const Geom& g, Size2 k, Size2 s, Size2 p, Size2 d) {
+  const int64_t H = input.size(2), W = input.size(3);
+  for (int64_t o = 0; o < std::max(g.Ho, g.Wo); ++o)
+    CR_CHECK((o >= g.Ho || taps_inside(o, H, g.kh, g.sh, g.ph, g.dh) > 0) &&
+             (o >= g.Wo || taps_inside(o, W, g.kw, g.sw, g.pw, g.dw) > 0), std::invalid_argument,
+             "max_pool2d: expected every window to overlap the input, got a window in the padding only for ",
+             input_str(input), ", kernel_size ", tup(k), ", stride ", tup(s), ", padding ", tup(p),
+             ", dilation ", tup(d));
+}
+}  // namespace
+
 // y = x at each window's argmax: a gather over the flattened planes, so the gradient is gather's
 // (scatter_add into the argmax positions), itself differentiable.
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, std::optional<Size2> stride,
@@ -442,12 +478,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, 
   Size2 s = stride.value_or(k);
   Geom g = geometry("max_pool2d", H, W, k, s, p, d, input_str(input), ceil_mode);
   check_pool_padding("max_pool2d", k, p, d);
-  for (int64_t o = 0; o < std::max(g.Ho, g.Wo); ++o)  // dilation can make a window miss the input
-    CR_CHECK((o >= g.Ho || taps_inside(o, H, g.kh, g.sh, g.ph, g.dh) > 0) &&
-             (o >= g.Wo || taps_inside(o, W, g.kw, g.sw, g.pw, g.dw) > 0), std::invalid_argument,
-             "max_pool2d: expected every window to overlap the input, got a window in the padding only for ",
-             input_str(input), ", kernel_size ", tup(k), ", stride ", tup(s), ", padding ", tup(p),
-             ", dilation ", tup(d));
+  check_windows_overlap(input, g, k, s, p, d);
   Tensor idx = empty({N, C, g.Ho, g.Wo}, kInt64);
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -460,6 +491,23 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, 
 Tensor max_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, Size2 d, bool ceil_mode) {
   return max_pool2d_with_indices(input, k, stride, p, d, ceil_mode).first;
 }
+
+namespace {
+// The divisor of each of the Ho * Wo windows: its area inside the padded input [-p, n + p), or
+// inside the input [0, n) without count_include_pad.
+Tensor avg_pool_divisors(int64_t H, int64_t W, const Geom& g, bool count_include_pad, Dtype dtype) {
+  auto extent = [count_include_pad](int64_t o, int64_t n, int64_t kk, int64_t ss, int64_t pp) {
+    const int64_t a = o * ss - pp, b = std::min(a + kk, n + pp);
+    return count_include_pad ? b - a : std::min(b, n) - std::max<int64_t>(a, 0);
+  };
+  std::vector<double> counts(static_cast<size_t>(g.Ho * g.Wo));
+  for (int64_t oh = 0; oh < g.Ho; ++oh)
+    for (int64_t ow = 0; ow < g.Wo; ++ow)
+      counts[oh * g.Wo + ow] =
+          static_cast<double>(extent(oh, H, g.kh, g.sh, g.ph) * extent(ow, W, g.kw, g.sw, g.pw));
+  return tensor(counts, {g.Ho * g.Wo}, dtype);
+}
+}  // namespace
 
 // y = (Σ over the window of unfold(x)) / divisor, padding counting as zeros; the gradient comes
 // from sum's and unfold's: g / divisor spread over each window (fold sums the overlaps). ceil_mode's
@@ -482,17 +530,7 @@ Tensor avg_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Siz
   Tensor x = eh || ew ? pad(input, {0, ew, 0, eh}) : input;
   Tensor sums = sum(reshape(unfold(x, k, s, p), {N, C, g.kh * g.kw, g.Ho * g.Wo}), {2});  // (N, C, L)
   if (divisor_override) return reshape(div(sums, static_cast<double>(*divisor_override)), {N, C, g.Ho, g.Wo});
-  // window extent along one dim: inside the padded input [-p, n + p), or inside the input [0, n)
-  auto extent = [count_include_pad](int64_t o, int64_t n, int64_t kk, int64_t ss, int64_t pp) {
-    const int64_t a = o * ss - pp, b = std::min(a + kk, n + pp);
-    return count_include_pad ? b - a : std::min(b, n) - std::max<int64_t>(a, 0);
-  };
-  std::vector<double> counts(static_cast<size_t>(g.Ho * g.Wo));
-  for (int64_t oh = 0; oh < g.Ho; ++oh)
-    for (int64_t ow = 0; ow < g.Wo; ++ow)
-      counts[oh * g.Wo + ow] =
-          static_cast<double>(extent(oh, H, g.kh, g.sh, g.ph) * extent(ow, W, g.kw, g.sw, g.pw));
-  return reshape(sums / tensor(counts, {g.Ho * g.Wo}, input.dtype()), {N, C, g.Ho, g.Wo});
+  return reshape(sums / avg_pool_divisors(H, W, g, count_include_pad, input.dtype()), {N, C, g.Ho, g.Wo});
 }
 
 }  // namespace chainrule

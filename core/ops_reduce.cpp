@@ -65,34 +65,56 @@ inline float cascade_sum(const float* p, int64_t n) {
   return static_cast<float>(acc);
 }
 
+template <class T>
+T combine(Kind kind, T a, T b) {
+  if (kind == Kind::Sum) return a + b;
+  if (kind == Kind::Prod) return static_cast<T>(a * b);
+  if (kind == Kind::Max) return (b > a || b != b) ? b : a;  // NaN propagates, as PyTorch
+  return (b < a || b != b) ? b : a;
+}
+
+// out[o] = reduce_r in[o, r]: rows reduced one per task (sums vectorised; float sums cascaded).
+template <class T>
+void reduce_rows(const T* in, T* out, int64_t outer, int64_t red, Kind kind) {
+  parallel_for(outer, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const T* row = in + o * red;
+      if constexpr (!std::is_same_v<T, bool>) {
+        if (kind == Kind::Sum) {
+          if constexpr (std::is_same_v<T, float>) out[o] = cascade_sum(row, red);
+          else out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
+          continue;
+        }
+      }
+      T acc = row[0];
+      for (int64_t r = 1; r < red; ++r) acc = combine(kind, acc, row[r]);
+      out[o] = acc;
+    }
+  }, outer * red);
+}
+
+// dst[i] = Σ_r src[r * inner + i] for i in [i0, i1) (at most kBlock): runs of 64 rows in float,
+// added up in double, so that long float column sums keep their accuracy.
+constexpr int64_t kBlock = 512;
+void float_column_sums(const float* src, float* dst, int64_t red, int64_t inner, int64_t i0, int64_t i1) {
+  double acc[kBlock] = {};
+  float part[kBlock];
+  for (int64_t r0 = 0; r0 < red; r0 += 64) {
+    const int64_t r1 = std::min(red, r0 + 64);
+    for (int64_t i = i0; i < i1; ++i) part[i - i0] = src[r0 * inner + i];
+    for (int64_t r = r0 + 1; r < r1; ++r) {
+      const float* row = src + r * inner;
+      for (int64_t i = i0; i < i1; ++i) part[i - i0] += row[i];
+    }
+    for (int64_t i = i0; i < i1; ++i) acc[i - i0] += part[i - i0];
+  }
+  for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<float>(acc[i - i0]);
+}
+
 // out[o, i] = reduce_r in[o, r, i]; parallel over (o, block of i) so both layouts use the cores.
 template <class T>
 void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner, Kind kind) {
-  auto combine = [kind](T a, T b) -> T {
-    if (kind == Kind::Sum) return a + b;
-    if (kind == Kind::Prod) return static_cast<T>(a * b);
-    if (kind == Kind::Max) return (b > a || b != b) ? b : a;  // NaN propagates, as PyTorch
-    return (b < a || b != b) ? b : a;
-  };
-  if (inner == 1) {
-    parallel_for(outer, [&](int64_t o0, int64_t o1) {
-      for (int64_t o = o0; o < o1; ++o) {
-        const T* row = in + o * red;
-        if constexpr (!std::is_same_v<T, bool>) {
-          if (kind == Kind::Sum) {
-            if constexpr (std::is_same_v<T, float>) out[o] = cascade_sum(row, red);
-            else out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
-            continue;
-          }
-        }
-        T acc = row[0];
-        for (int64_t r = 1; r < red; ++r) acc = combine(acc, row[r]);
-        out[o] = acc;
-      }
-    }, outer * red);
-    return;
-  }
-  constexpr int64_t kBlock = 512;
+  if (inner == 1) return reduce_rows(in, out, outer, red, kind);
   int64_t blocks = (inner + kBlock - 1) / kBlock;
   parallel_for(outer * blocks, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -100,29 +122,38 @@ void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner
       T* dst = out + o * inner;
       const T* src = in + o * red * inner;
       if constexpr (std::is_same_v<T, float>) {
-        if (kind == Kind::Sum) {  // column sums: runs of 64 rows in float, added up in double
-          double acc[kBlock] = {};
-          float part[kBlock];
-          for (int64_t r0 = 0; r0 < red; r0 += 64) {
-            const int64_t r1 = std::min(red, r0 + 64);
-            for (int64_t i = i0; i < i1; ++i) part[i - i0] = src[r0 * inner + i];
-            for (int64_t r = r0 + 1; r < r1; ++r) {
-              const float* row = src + r * inner;
-              for (int64_t i = i0; i < i1; ++i) part[i - i0] += row[i];
-            }
-            for (int64_t i = i0; i < i1; ++i) acc[i - i0] += part[i - i0];
-          }
-          for (int64_t i = i0; i < i1; ++i) dst[i] = static_cast<float>(acc[i - i0]);
+        if (kind == Kind::Sum) {
+          float_column_sums(src, dst, red, inner, i0, i1);
           continue;
         }
       }
       for (int64_t i = i0; i < i1; ++i) dst[i] = src[i];
-      for (int64_t r = 1; r < red; ++r) {
-        const T* row = src + r * inner;
-        for (int64_t i = i0; i < i1; ++i) dst[i] = combine(dst[i], row[i]);
-      }
+      for (int64_t r = 1; r < red; ++r)
+        for (int64_t i = i0; i < i1; ++i) dst[i] = combine(kind, dst[i], src[r * inner + i]);
     }
   }, outer * red * inner);
+}
+
+// cur (of shape `shape`) reduced over dims [d0, d1], which become 1 in `shape` (x, dims: the
+// whole reduction, for the message).
+Tensor reduce_run(const Tensor& cur, Shape& shape, int64_t d0, int64_t d1, Kind kind, const char* op,
+                  const Tensor& x, const std::vector<int64_t>& dims) {
+  int64_t outer = 1, red = 1, inner = 1;
+  for (int64_t d = 0; d < d0; ++d) outer *= shape[d];
+  for (int64_t d = d0; d <= d1; ++d) red *= shape[d];
+  for (int64_t d = d1 + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
+  // An empty batch is fine (the result is empty too); an empty reduction has no max.
+  CR_CHECK(kind == Kind::Sum || kind == Kind::Prod || red > 0, std::invalid_argument, op,
+           ": expected a non-empty reduction, got shape ", x.shape(), " reduced over dims ",
+           Shape(dims), " (there is no maximum of nothing)");
+  for (int64_t d = d0; d <= d1; ++d) shape[d] = 1;
+  Tensor out = empty(shape, cur.dtype());
+  dispatch(cur.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if (red == 0) std::fill(ptr<T>(out), ptr<T>(out) + out.numel(), T(kind == Kind::Prod ? 1 : 0));
+    else reduce_range(ptr<T>(cur), ptr<T>(out), outer, red, inner, kind);
+  });
+  return out;
 }
 
 // Reduces over `dims` (sorted), returning the keepdim-shaped result. Runs of adjacent dims are
@@ -131,32 +162,31 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, cons
   Tensor cur = contig(x);
   Shape shape = x.shape();
   if (dims.empty()) return convert(x, x.dtype());
-  size_t j = dims.size();
-  while (j > 0) {
+  for (size_t j = dims.size(); j > 0;) {
     size_t i = j - 1;
     while (i > 0 && dims[i - 1] == dims[i] - 1) --i;  // [dims[i], dims[j-1]] is one run
-    int64_t d0 = dims[i], d1 = dims[j - 1], outer = 1, red = 1, inner = 1;
-    for (int64_t d = 0; d < d0; ++d) outer *= shape[d];
-    for (int64_t d = d0; d <= d1; ++d) red *= shape[d];
-    for (int64_t d = d1 + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
-    // An empty batch is fine (the result is empty too); an empty reduction has no max.
-    CR_CHECK(kind == Kind::Sum || kind == Kind::Prod || red > 0, std::invalid_argument, op,
-             ": expected a non-empty reduction, got shape ", x.shape(), " reduced over dims ",
-             Shape(dims), " (there is no maximum of nothing)");
-    for (int64_t d = d0; d <= d1; ++d) shape[d] = 1;
-    Tensor out = empty(shape, cur.dtype());
-    dispatch(cur.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      if (red == 0) {
-        std::fill(ptr<T>(out), ptr<T>(out) + out.numel(), T(kind == Kind::Prod ? 1 : 0));
-      } else {
-        reduce_range(ptr<T>(cur), ptr<T>(out), outer, red, inner, kind);
-      }
-    });
-    cur = out;
+    cur = reduce_run(cur, shape, dims[i], dims[j - 1], kind, op, x, dims);
     j = i;
   }
   return cur;
+}
+
+// o[oo * inner + ii] = the r where in[oo, r, ii] is largest (smallest): the first on ties; a NaN wins.
+template <class T>
+void arg_reduce_kernel(const T* in, int64_t* o, int64_t outer, int64_t red, int64_t inner, bool is_max) {
+  parallel_for(outer * inner, [&](int64_t s, int64_t e) {
+    for (int64_t t = s; t < e; ++t) {
+      int64_t oo = t / inner, ii = t % inner, best = 0;
+      const T* base = in + oo * red * inner + ii;
+      T bv = base[0];
+      for (int64_t r = 1; r < red; ++r) {
+        T v = base[r * inner];
+        if (bv != bv) break;  // NaN wins
+        if ((is_max ? v > bv : v < bv) || v != v) { bv = v; best = r; }
+      }
+      o[t] = best;
+    }
+  }, outer * red * inner);
 }
 
 // Index of the max (min) along one dim: the first one on ties, as PyTorch.
@@ -172,20 +202,7 @@ Tensor arg_reduce(const Tensor& x, int64_t dim, bool keepdim, bool is_max, const
   Tensor xc = contig(x);
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* in = ptr<T>(xc);
-    parallel_for(outer * inner, [&](int64_t s, int64_t e) {
-      for (int64_t t = s; t < e; ++t) {
-        int64_t oo = t / inner, ii = t % inner, best = 0;
-        const T* base = in + oo * red * inner + ii;
-        T bv = base[0];
-        for (int64_t r = 1; r < red; ++r) {
-          T v = base[r * inner];
-          if (bv != bv) break;  // NaN wins
-          if ((is_max ? v > bv : v < bv) || v != v) { bv = v; best = r; }
-        }
-        o[t] = best;
-      }
-    }, outer * red * inner);
+    arg_reduce_kernel(ptr<T>(xc), o, outer, red, inner, is_max);
   });
   return keepdim || nd == 0 ? out : squeeze(out, dim);
 }

@@ -109,9 +109,8 @@ std::optional<Shape> view_strides(const Tensor& x, const Shape& shape) {
 }
 }  // namespace
 
-// y = x with a new shape (a view when the strides allow; reshape copies otherwise, view raises)
-// dy/dx = reshape back
-static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
+// `shape` with its -1 (at most one) replaced by the size that keeps x's number of elements.
+static Shape infer_size(const Tensor& x, Shape shape, const char* op) {
   int64_t infer = -1, known = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -129,6 +128,13 @@ static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
   }
   CR_CHECK(shape_numel(shape) == x.numel(), std::invalid_argument, op, ": can't reshape ",
            x.shape(), " (", x.numel(), " elements) to ", shape, " (", shape_numel(shape), " elements)");
+  return shape;
+}
+
+// y = x with a new shape (a view when the strides allow; reshape copies otherwise, view raises)
+// dy/dx = reshape back
+static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
+  shape = infer_size(x, std::move(shape), op);
   std::optional<Shape> st = view_strides(x, shape);
   if (!st) {
     CR_CHECK(std::string(op) != "view", std::runtime_error, "view: view size is not compatible with "
@@ -391,13 +397,9 @@ Tensor unfold_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t
 }
 
 // ---------------------------------------------------------------- cat, stack, split
-// y = [x0, x1, ...] along dim                 dy/dxi = the matching slice of g
-Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
-  CR_CHECK(!xs.empty(), std::invalid_argument, "cat: expected a non-empty list of tensors");
+// The size of cat's output along dim (every input of one shape except there), and its dtype t.
+static int64_t cat_size(const std::vector<Tensor>& xs, int64_t dim, Dtype& t) {
   const Tensor& f = xs[0];
-  CR_CHECK(f.dim() > 0, std::invalid_argument, "cat: zero-dimensional tensor (at position 0) can't be concatenated");
-  dim = normalize_dim(dim, f.dim(), "cat");
-  Dtype t = f.dtype();
   int64_t total = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
     const Tensor& x = xs[i];
@@ -408,22 +410,39 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     total += x.shape()[dim];
     t = promote_types(t, x.dtype());
   }
-  Shape os = f.shape();
-  os[dim] = total;
-  Tensor out = empty(os, t);
-  int64_t outer, inner, off = 0;
-  outer_inner(os, dim, outer, inner);
+  return total;
+}
+
+// Copies xs one after another along dim into out (of their promoted dtype); returns their sizes there.
+static std::vector<int64_t> cat_into(Tensor& out, const std::vector<Tensor>& xs, int64_t dim) {
+  int64_t outer, inner, off = 0, total = out.shape()[dim];
+  outer_inner(out.shape(), dim, outer, inner);
   std::vector<int64_t> sizes;
-  dispatch(t, [&](auto tag) {
+  dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
     for (const Tensor& x : xs) {
-      Tensor xc = x.dtype() == t ? contig(x) : convert(x, t);
+      Tensor xc = x.dtype() == out.dtype() ? contig(x) : convert(x, out.dtype());
       int64_t len = x.shape()[dim];
       copy_slabs(ptr<T>(xc), ptr<T>(out), outer, len, total, inner, off, 1, len, true);
       sizes.push_back(len);
       off += len;
     }
   });
+  return sizes;
+}
+
+// y = [x0, x1, ...] along dim                 dy/dxi = the matching slice of g
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
+  CR_CHECK(!xs.empty(), std::invalid_argument, "cat: expected a non-empty list of tensors");
+  const Tensor& f = xs[0];
+  CR_CHECK(f.dim() > 0, std::invalid_argument, "cat: zero-dimensional tensor (at position 0) can't be concatenated");
+  dim = normalize_dim(dim, f.dim(), "cat");
+  Dtype t = f.dtype();
+  const int64_t total = cat_size(xs, dim, t);
+  Shape os = f.shape();
+  os[dim] = total;
+  Tensor out = empty(os, t);
+  std::vector<int64_t> sizes = cat_into(out, xs, dim);
   return record("cat", out, xs, kSaveNone, [dim, sizes](const Tensor& g, const Saved&) -> Grads {
     Grads r;
     int64_t o = 0;
@@ -540,17 +559,20 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   });
 }
 
+// As torch: a 0-d self is read as (1,).
+static Tensor scatter_add_0d(const Tensor& self, const Tensor& index, const Tensor& src) {
+  check_index(index, "scatter_add");
+  CR_CHECK(index.dim() <= 1 && src.shape() == index.shape(), std::invalid_argument,
+           "scatter_add: expected a 0-d or 1-d index and src of its shape for a 0-d self, got index ",
+           index.shape(), " and src ", src.shape());
+  Tensor flat = scatter_add(reshape(self, {1}), 0, reshape(index, {index.numel()}), reshape(src, {src.numel()}));
+  return reshape(flat, {});
+}
+
 // y = self; y[..index[..i..]..] += src[..i..]  dy/dself = g, dy/dsrc = gather(g)
 Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   dim = normalize_dim(dim, self.dim(), "scatter_add");
-  if (self.dim() == 0) {  // as torch: a 0-d self is read as (1,)
-    check_index(index, "scatter_add");
-    CR_CHECK(index.dim() <= 1 && src.shape() == index.shape(), std::invalid_argument,
-             "scatter_add: expected a 0-d or 1-d index and src of its shape for a 0-d self, got index ",
-             index.shape(), " and src ", src.shape());
-    Tensor flat = scatter_add(reshape(self, {1}), 0, reshape(index, {index.numel()}), reshape(src, {src.numel()}));
-    return reshape(flat, {});
-  }
+  if (self.dim() == 0) return scatter_add_0d(self, index, src);
   check_gather_shapes(self, dim, index, "scatter_add");
   // PyTorch also accepts a src larger than index; chainrule asks for equal shapes (simpler, and
   // what gather's backward produces).
@@ -570,19 +592,29 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
                 });
 }
 
+static void check_vector_index(const Tensor& index, const char* op) {
+  check_index(index, op);
+  CR_CHECK(index.dim() <= 1, std::invalid_argument, op, ": expected a 1-D index, got shape ", index.shape());
+}
+
+// index, dense, with every entry checked to lie in [0, n) (n: the size of dim).
+static Tensor checked_indices(const Tensor& index, int64_t dim, int64_t n, const char* op) {
+  Tensor ic = contig(index);
+  const int64_t* idx = ptr<int64_t>(ic);
+  for (int64_t j = 0; j < ic.numel(); ++j)
+    CR_CHECK(idx[j] >= 0 && idx[j] < n, std::out_of_range, op, ": index ", idx[j],
+             " is out of range for dim ", dim, " of size ", n);
+  return ic;
+}
+
 // y = x.index_select(dim, index)              dy/dx = index_add of g into zeros
 Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
-  check_index(index, "index_select");
-  CR_CHECK(index.dim() <= 1, std::invalid_argument, "index_select: expected a 1-D index, got shape ",
-           index.shape());
+  check_vector_index(index, "index_select");
   dim = normalize_dim(dim, x.dim(), "index_select");
   int64_t n = x.dim() ? x.shape()[dim] : 1, k = index.numel(), outer, inner;
   CR_CHECK(x.dim() || k == 1, std::invalid_argument, "index_select: a 0-d input takes exactly one index, got ", k);
-  Tensor ic = contig(index), xc = contig(x);
+  Tensor ic = checked_indices(index, dim, n, "index_select"), xc = contig(x);
   const int64_t* idx = ptr<int64_t>(ic);
-  for (int64_t j = 0; j < k; ++j)
-    CR_CHECK(idx[j] >= 0 && idx[j] < n, std::out_of_range, "index_select: index ", idx[j],
-             " is out of range for dim ", dim, " of size ", n);
   Shape os = x.shape();
   if (x.dim()) os[dim] = k;
   outer_inner(x.shape(), dim, outer, inner);
@@ -602,19 +634,15 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 
 // y = self; y.select(dim, index[j]) += src.select(dim, j)      dy/dsrc = index_select(g)
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
-  check_index(index, "index_add");
-  CR_CHECK(index.dim() <= 1, std::invalid_argument, "index_add: expected a 1-D index, got shape ", index.shape());
+  check_vector_index(index, "index_add");
   dim = normalize_dim(dim, self.dim(), "index_add");
   Shape expect = self.shape();
   if (self.dim()) expect[dim] = index.numel();
   CR_CHECK(src.shape() == expect, std::invalid_argument, "index_add: expected src of shape ", expect,
            ", got ", src.shape());
   int64_t n = self.dim() ? self.shape()[dim] : 1, k = index.numel(), outer, inner;
-  Tensor ic = contig(index);
+  Tensor ic = checked_indices(index, dim, n, "index_add");
   const int64_t* idx = ptr<int64_t>(ic);
-  for (int64_t j = 0; j < k; ++j)
-    CR_CHECK(idx[j] >= 0 && idx[j] < n, std::out_of_range, "index_add: index ", idx[j],
-             " is out of range for dim ", dim, " of size ", n);
   outer_inner(self.shape(), dim, outer, inner);
   Tensor out = convert(self, promote_types(self.dtype(), src.dtype()));
   Tensor sc = convert(src, out.dtype());
@@ -751,8 +779,7 @@ Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
     }
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* src = sptr<T>(x) + off;
-    strided_binary(src, st, src, st, ptr<T>(out), out.strides(), x.shape(), [](T a, T) { return a; });
+    elementwise([](T v) { return v; }, strided<T>(out), Strided<const T>{sptr<T>(x) + off, x.shape(), st});
   });
   return record("flip", out, {x}, kSaveNone,
                 [dims](const Tensor& g, const Saved&) -> Grads { return {flip(g, dims)}; });

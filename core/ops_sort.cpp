@@ -21,6 +21,23 @@ template <class T> bool is_nan(T v) { return v != v; }  // false for int64 and b
 template <class T> bool less_nan_last(T a, T b) { return (!is_nan(a) && is_nan(b)) || a < b; }
 template <class T> bool greater_nan_first(T a, T b) { return (is_nan(a) && !is_nan(b)) || a > b; }
 
+// The kernel of line_indices: in is (outer, n, inner), o (outer, k, inner).
+template <class T, class F>
+void fill_line_indices(const T* in, int64_t* o, int64_t outer, int64_t n, int64_t inner, int64_t k, F& fill) {
+  parallel_for(outer * inner, [&](int64_t t0, int64_t t1) {
+    std::vector<std::pair<T, int64_t>> line(n);
+    std::vector<int64_t> idx(n);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t oo = t / inner, ii = t % inner;
+      const T* src = in + oo * n * inner + ii;
+      for (int64_t j = 0; j < n; ++j) line[j] = {src[j * inner], j};
+      fill(line, idx.data());
+      int64_t* dst = o + oo * k * inner + ii;
+      for (int64_t j = 0; j < k; ++j) dst[j * inner] = idx[j];
+    }
+  }, outer * n * inner * 8);
+}
+
 // For each line of x along dim (contiguous, dim normalised, x.dim() > 0): fill(vals, n, idx)
 // writes `k` indices into idx, which is read back into an int64 tensor of x's shape with
 // size k along dim.
@@ -35,22 +52,9 @@ Tensor line_indices(const Tensor& x, int64_t dim, int64_t k, F fill) {
   s[dim] = k;
   Tensor out = empty(s, kInt64);
   if (out.numel() == 0) return out;
-  int64_t* o = ptr<int64_t>(out);
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* in = ptr<T>(xc);
-    parallel_for(outer * inner, [&](int64_t t0, int64_t t1) {
-      std::vector<std::pair<T, int64_t>> line(n);
-      std::vector<int64_t> idx(n);
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t oo = t / inner, ii = t % inner;
-        const T* src = in + oo * n * inner + ii;
-        for (int64_t j = 0; j < n; ++j) line[j] = {src[j * inner], j};
-        fill(line, idx.data());
-        int64_t* dst = o + oo * k * inner + ii;
-        for (int64_t j = 0; j < k; ++j) dst[j * inner] = idx[j];
-      }
-    }, x.numel() * 8);
+    fill_line_indices(ptr<T>(xc), ptr<int64_t>(out), outer, n, inner, k, fill);
   });
   return out;
 }

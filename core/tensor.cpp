@@ -606,10 +606,8 @@ Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
   kernels::dispatch(self.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (!std::is_same_v<T, bool>) {
-      T* s = kernels::sptr<T>(self);
-      kernels::strided_binary(s, self.strides(), kernels::sptr<T>(o),
-                              kernels::broadcast_strides(o, self.shape()), s, self.strides(),
-                              self.shape(), [&](T a, T b) { return f(a, b); });
+      kernels::elementwise([&](T a, T b) { return static_cast<T>(f(a, b)); }, kernels::strided<T>(self),
+                           kernels::strided<const T>(self), kernels::strided<const T>(o));
     }
   });
   self.bump_version();
@@ -626,9 +624,7 @@ Tensor& inplace_unary(Tensor& self, const char* op, F f, bool overlap_ok = false
     using T = decltype(tag);
     f(kernels::ptr<T>(dense), dense.numel());
     if (!self.is_contiguous()) {
-      T* s = kernels::sptr<T>(self);
-      kernels::strided_binary(s, self.strides(), kernels::ptr<T>(dense), dense.strides(), s,
-                              self.strides(), self.shape(), [](T, T b) { return b; });
+      kernels::elementwise([](T v) { return v; }, kernels::strided<T>(self), kernels::strided<const T>(dense));
     }
   });
   self.bump_version();
@@ -700,9 +696,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   Tensor s = inplace_operand(*this, src);
   kernels::dispatch(dtype(), [&](auto tag) {
     using T = decltype(tag);
-    T* d = kernels::sptr<T>(*this);
-    kernels::strided_binary(d, strides(), kernels::sptr<T>(s), kernels::broadcast_strides(s, shape()),
-                            d, strides(), shape(), [](T, T b) { return b; });
+    kernels::elementwise([](T v) { return v; }, kernels::strided<T>(*this), kernels::strided<const T>(s));
   });
   bump_version();
   return *this;
