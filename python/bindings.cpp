@@ -195,7 +195,7 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); },
            "The address of the first element (a view's: storage start + storage_offset * itemsize).")
       .def("__repr__", [](const Tensor& t) { return repr(t); })
-      .def("__dlpack__", [](const Tensor& t, py::object stream, py::object max_version,
+      .def("__dlpack__", [](const Tensor& t, py::object /*stream: CPU only*/, py::object max_version,
                             py::object dl_device, py::object copy) {
         CR_CHECK(dl_device.is_none() || py::cast<py::tuple>(dl_device)[0].cast<int>() == kDLCPU,
                  std::invalid_argument, "__dlpack__: chainrule tensors live on the CPU");
