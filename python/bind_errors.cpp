@@ -102,7 +102,8 @@ void guard_dealloc(PyObject* self) {
 }
 
 PyTypeObject guard_type = [] {
-  PyTypeObject t{PyVarObject_HEAD_INIT(nullptr, 0)};
+  PyTypeObject t{};  // every slot zero, the head set apart: {PyVarObject_HEAD_INIT(...)} trips -Wextra
+  t.ob_base = PyVarObject{PyObject_HEAD_INIT(nullptr) 0};
   t.tp_name = "chainrule._core.builtin_function";
   t.tp_basicsize = sizeof(Guard);
   t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR;

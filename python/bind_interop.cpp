@@ -141,7 +141,8 @@ py::capsule to_dlpack(const Tensor& t, bool versioned) {
   auto* ctx = new DLContext{t, t.shape(), t.strides(), {}, {}};
   DLTensor d = describe(ctx);
   if (versioned) {
-    ctx->versioned = {{1, 0}, ctx, [](DLManagedTensorVersioned* m) { delete static_cast<DLContext*>(m->manager_ctx); }, 0, d};
+    ctx->versioned = {{1, 0}, ctx,
+                      [](DLManagedTensorVersioned* m) { delete static_cast<DLContext*>(m->manager_ctx); }, 0, d};
     return py::capsule(&ctx->versioned, "dltensor_versioned", [](PyObject* cap) {
       // Only an unconsumed capsule still owns the tensor (consumers rename it "used_...").
       if (PyCapsule_IsValid(cap, "dltensor_versioned")) {

@@ -33,7 +33,8 @@ Tensor mnorm(const Tensor& a, py::handle ord, py::object dim, bool keepdim) {
     CR_CHECK(o == "fro" || o == "nuc", std::invalid_argument, "linalg.matrix_norm: order ", o, " not supported");
   } else {
     double p = ord_arg(ord, "linalg.matrix_norm");
-    if (p == 1 || p == -1 || p == 2 || p == -2) o = p > 0 ? std::to_string(static_cast<int>(p)) : "-" + std::to_string(static_cast<int>(-p));
+    if (p == 1 || p == -1 || p == 2 || p == -2)
+      o = p > 0 ? std::to_string(static_cast<int>(p)) : "-" + std::to_string(static_cast<int>(-p));
     else if (std::isinf(p)) o = p > 0 ? "inf" : "-inf";
     else throw std::invalid_argument("linalg.matrix_norm: order " + std::string(py::str(ord)) + " not supported");
   }
@@ -52,7 +53,8 @@ void bind_linalg(py::module_& m, py::class_<Tensor>& T) {
        "d/da = g * b, d/db = g * a. Example: cr.dot(cr.tensor([1., 2.]), cr.tensor([3., 4.])) -> tensor(11.)");
   both("outer", [](const Tensor& a, const Tensor& b) { return outer(a, b); }, py::arg("vec2"),
        "Outer product of 1-D tensors: out[i, j] = a[i] * b[j], shape (n, m).\n"
-       "d/da = G @ b, d/db = G.T @ a. Example: cr.outer(cr.tensor([1., 2.]), cr.tensor([1., 0., -1.])).shape -> (2, 3)");
+       "d/da = G @ b, d/db = G.T @ a. "
+       "Example: cr.outer(cr.tensor([1., 2.]), cr.tensor([1., 0., -1.])).shape -> (2, 3)");
   both("mv", [](const Tensor& a, const Tensor& x) { py::gil_scoped_release r; return mv(a, x); }, py::arg("vec"),
        "Matrix-vector product: (n, m) @ (m,) -> (n,). dA = outer(g, x), dx = A.T @ g.\n"
        "Example: cr.mv(cr.eye(2), cr.tensor([1., 2.])) -> tensor([1., 2.])");
@@ -121,15 +123,26 @@ Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.))doc");
   m.def("_linalg_inv", [](const Tensor& a) { py::gil_scoped_release r; return linalg_inv(a); });
   m.def("_linalg_det", [](const Tensor& a) { py::gil_scoped_release r; return linalg_det(a); });
   m.def("_linalg_slogdet", [](const Tensor& a) { py::gil_scoped_release r; return linalg_slogdet(a); });
-  m.def("_linalg_eigh", [](const Tensor& a, const std::string& uplo) { py::gil_scoped_release r; return linalg_eigh(a, uplo); });
-  m.def("_linalg_eigvalsh", [](const Tensor& a, const std::string& uplo) { py::gil_scoped_release r; return linalg_eigvalsh(a, uplo); });
+  m.def("_linalg_eigh", [](const Tensor& a, const std::string& uplo) {
+    py::gil_scoped_release r;
+    return linalg_eigh(a, uplo);
+  });
+  m.def("_linalg_eigvalsh", [](const Tensor& a, const std::string& uplo) {
+    py::gil_scoped_release r;
+    return linalg_eigvalsh(a, uplo);
+  });
   m.def("_linalg_svdvals", [](const Tensor& a) {
-    CR_CHECK(a.dim() >= 2, std::invalid_argument, "linalg.svdvals: expected a tensor with at least 2 dims, got shape ", a.shape());
-    CR_CHECK(is_floating(a.dtype()), std::invalid_argument, "linalg.svdvals: expected a floating point tensor, got ", dtype_name(a.dtype()));
+    CR_CHECK(a.dim() >= 2, std::invalid_argument,
+             "linalg.svdvals: expected a tensor with at least 2 dims, got shape ", a.shape());
+    CR_CHECK(is_floating(a.dtype()), std::invalid_argument,
+             "linalg.svdvals: expected a floating point tensor, got ", dtype_name(a.dtype()));
     py::gil_scoped_release r;
     return singular_values(a);
   });
-  m.def("_linalg_cholesky", [](const Tensor& a, bool upper) { py::gil_scoped_release r; return linalg_cholesky(a, upper); });
+  m.def("_linalg_cholesky", [](const Tensor& a, bool upper) {
+    py::gil_scoped_release r;
+    return linalg_cholesky(a, upper);
+  });
 }
 
 }  // namespace chainrule::bind

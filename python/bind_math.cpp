@@ -19,7 +19,8 @@ Tensor as_tensor_operand(const Operand& o) {
 Tensor clamp_any(const Tensor& x, const py::object& lo, const py::object& hi, const char* op) {
   CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument, op, ": expected at least one of min and max");
   Operand l = lo.is_none() ? Operand{} : operand(lo, op), h = hi.is_none() ? Operand{} : operand(hi, op);
-  bool float_number = (!lo.is_none() && !l.is_tensor && !l.s.integral) || (!hi.is_none() && !h.is_tensor && !h.s.integral);
+  bool float_number =
+      (!lo.is_none() && !l.is_tensor && !l.s.integral) || (!hi.is_none() && !h.is_tensor && !h.s.integral);
   if (l.is_tensor || h.is_tensor || (!is_floating(x.dtype()) && float_number))
     return clamp(x, lo.is_none() ? Tensor() : as_tensor_operand(l), hi.is_none() ? Tensor() : as_tensor_operand(h));
   return clamp(x, lo.is_none() ? -INFINITY : l.s.value, hi.is_none() ? INFINITY : h.s.value);
@@ -33,7 +34,8 @@ void bind_math(py::module_& m, py::class_<Tensor>& T) {
 #define CR_ALIAS(alias, name, doc) both(#alias, [](const Tensor& x) { return name(x); }, doc)
   // trigonometric and hyperbolic (int64/bool inputs give float32, as torch)
   CR_UNARY(tan, "tan x elementwise. d/dx tan x = 1 + tan(x)^2. Example: cr.tan(cr.tensor([0.])) -> [0.].");
-  CR_UNARY(asin, "arcsin x (nan outside [-1, 1]). d/dx = 1/sqrt(1 - x^2) (inf at ±1). Example: cr.asin(cr.tensor([1.])) -> [1.5708].");
+  CR_UNARY(asin, "arcsin x (nan outside [-1, 1]). d/dx = 1/sqrt(1 - x^2) (inf at ±1). Example: "
+                 "cr.asin(cr.tensor([1.])) -> [1.5708].");
   CR_UNARY(acos, "arccos x (nan outside [-1, 1]). d/dx = -1/sqrt(1 - x^2). Example: cr.acos(cr.tensor([1.])) -> [0.].");
   CR_UNARY(atan, "arctan x. d/dx = 1/(1 + x^2). Example: cr.atan(cr.tensor([1.])) -> [0.7854].");
   CR_ALIAS(arcsin, asin, "Alias of asin.");
@@ -47,25 +49,32 @@ void bind_math(py::module_& m, py::class_<Tensor>& T) {
   CR_UNARY(cosh, "cosh x elementwise. d/dx cosh x = sinh x. Example: cr.cosh(cr.tensor([0.])) -> [1.].");
   CR_UNARY(asinh, "arsinh x. d/dx = 1/sqrt(x^2 + 1). Example: cr.asinh(cr.tensor([0.])) -> [0.].");
   CR_UNARY(acosh, "arcosh x (nan below 1). d/dx = 1/sqrt(x^2 - 1). Example: cr.acosh(cr.tensor([1.])) -> [0.].");
-  CR_UNARY(atanh, "artanh x (±inf at ±1, nan outside). d/dx = 1/(1 - x^2). Example: cr.atanh(cr.tensor([0.5])) -> [0.5493].");
+  CR_UNARY(atanh, "artanh x (±inf at ±1, nan outside). d/dx = 1/(1 - x^2). "
+                  "Example: cr.atanh(cr.tensor([0.5])) -> [0.5493].");
   CR_ALIAS(arcsinh, asinh, "Alias of asinh.");
   CR_ALIAS(arccosh, acosh, "Alias of acosh.");
   CR_ALIAS(arctanh, atanh, "Alias of atanh.");
   // logarithms, exponentials, powers
-  CR_UNARY(log1p, "ln(1 + x), accurate for small x (log1p(-1) = -inf). d/dx = 1/(1 + x). Example: cr.log1p(cr.tensor([1e-10])) -> [1e-10].");
+  CR_UNARY(log1p, "ln(1 + x), accurate for small x (log1p(-1) = -inf). d/dx = 1/(1 + x). Example: "
+                  "cr.log1p(cr.tensor([1e-10])) -> [1e-10].");
   CR_UNARY(expm1, "e^x - 1, accurate for small x. d/dx = e^x. Example: cr.expm1(cr.tensor([1e-10])) -> [1e-10].");
   CR_UNARY(log2, "Base-2 log. d/dx = 1/(x ln 2). Example: cr.log2(cr.tensor([8.])) -> [3.].");
   CR_UNARY(log10, "Base-10 log. d/dx = 1/(x ln 10). Example: cr.log10(cr.tensor([100.])) -> [2.].");
   CR_UNARY(exp2, "2^x elementwise. d/dx = 2^x ln 2. Example: cr.exp2(cr.tensor([3.])) -> [8.].");
   CR_UNARY(square, "x * x (int64 stays int64). d/dx = 2x. Example: cr.square(cr.tensor([3])) -> [9].");
-  CR_UNARY(rsqrt, "1 / sqrt(x) (inf at 0, nan below). d/dx = -x^(-3/2) / 2. Example: cr.rsqrt(cr.tensor([4.])) -> [0.5].");
+  CR_UNARY(rsqrt, "1 / sqrt(x) (inf at 0, nan below). d/dx = -x^(-3/2) / 2. "
+                  "Example: cr.rsqrt(cr.tensor([4.])) -> [0.5].");
   // rounding: derivative 0; int64 stays int64
-  CR_UNARY(floor, "Largest integer <= x (int64 stays int64). Its derivative is 0. Example: cr.floor(cr.tensor([-1.5])) -> [-2.].");
-  CR_UNARY(ceil, "Smallest integer >= x (int64 stays int64). Its derivative is 0. Example: cr.ceil(cr.tensor([-1.5])) -> [-1.].");
-  CR_UNARY(trunc, "x rounded toward zero (int64 stays int64). Its derivative is 0. Example: cr.trunc(cr.tensor([-1.5])) -> [-1.].");
+  CR_UNARY(floor, "Largest integer <= x (int64 stays int64). Its derivative is 0. Example: "
+                  "cr.floor(cr.tensor([-1.5])) -> [-2.].");
+  CR_UNARY(ceil, "Smallest integer >= x (int64 stays int64). Its derivative is 0. Example: "
+                 "cr.ceil(cr.tensor([-1.5])) -> [-1.].");
+  CR_UNARY(trunc, "x rounded toward zero (int64 stays int64). Its derivative is 0. Example: "
+                  "cr.trunc(cr.tensor([-1.5])) -> [-1.].");
   CR_ALIAS(fix, trunc, "Alias of trunc.");
   CR_UNARY(frac, "x - trunc(x) (sign of x). d/dx = 1. Example: cr.frac(cr.tensor([-1.25])) -> [-0.25].");
-  both("round", [](const Tensor& x, int64_t decimals) { return round(x, decimals); }, py::kw_only(), py::arg("decimals") = 0,
+  both("round", [](const Tensor& x, int64_t decimals) { return round(x, decimals); }, py::kw_only(),
+       py::arg("decimals") = 0,
        "Rounds half to even (2.5 -> 2, as torch and NumPy); decimals=d rounds to d digits after the point "
        "(negative: before it). Its derivative is 0. Example: cr.round(cr.tensor([1.2345]), decimals=2) -> [1.23].");
   // predicates
@@ -84,13 +93,15 @@ void bind_math(py::module_& m, py::class_<Tensor>& T) {
   };
   auto remainder_f = [](py::handle a, py::handle b) {
     Operand x = operand(a, "remainder"), y = operand(b, "remainder");
-    CR_CHECK(x.is_tensor || y.is_tensor, std::invalid_argument, "remainder: expected a Tensor argument, got two numbers");
+    CR_CHECK(x.is_tensor || y.is_tensor, std::invalid_argument,
+             "remainder: expected a Tensor argument, got two numbers");
     if (!x.is_tensor) return remainder(x.s, y.t);
     return y.is_tensor ? remainder(x.t, y.t) : remainder(x.t, y.s);
   };
   auto floor_divide_f = [](py::handle a, py::handle b) {
     Operand x = operand(a, "floor_divide"), y = operand(b, "floor_divide");
-    CR_CHECK(x.is_tensor || y.is_tensor, std::invalid_argument, "floor_divide: expected a Tensor argument, got two numbers");
+    CR_CHECK(x.is_tensor || y.is_tensor, std::invalid_argument,
+             "floor_divide: expected a Tensor argument, got two numbers");
     if (!x.is_tensor) return floor_divide(x.s, y.t);
     return y.is_tensor ? floor_divide(x.t, y.t) : floor_divide(x.t, y.s);
   };
@@ -183,7 +194,8 @@ void bind_math(py::module_& m, py::class_<Tensor>& T) {
   CR_INPLACE(trunc_, "self = trunc(self), in place.");
   CR_INPLACE(square_, "self = self * self, in place.");
 #undef CR_INPLACE
-  T.def("round_", [](Tensor& t, int64_t d) -> Tensor& { return t.round_(d); }, py::kw_only(), py::arg("decimals") = 0, ref,
+  T.def("round_", [](Tensor& t, int64_t d) -> Tensor& { return t.round_(d); }, py::kw_only(),
+        py::arg("decimals") = 0, ref,
         "self = round(self, decimals), in place (half to even).");
   T.def("clamp_min_", [](Tensor& t, py::handle v) -> Tensor& { return t.clamp_min_(number(v, "clamp_min_")); },
         py::arg("min"), ref, "self = max(self, min), in place.");

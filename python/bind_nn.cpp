@@ -113,7 +113,8 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       });
 
   // ---- layers ----
-  py::class_<nn::Linear, Module, py::smart_holder>(m, "Linear", "y = x W^T + b, with W of shape (out_features, in_features).")
+  py::class_<nn::Linear, Module, py::smart_holder>(m, "Linear",
+                                                   "y = x W^T + b, with W of shape (out_features, in_features).")
       .def(py::init([](int64_t in, int64_t out, bool bias, py::handle device, std::optional<Dtype> dtype) {
         check_device(device, "Linear");
         return std::make_shared<nn::Linear>(in, out, bias, dtype.value_or(get_default_dtype()));
@@ -121,7 +122,8 @@ attributes in __init__ (they register themselves) and write forward(); call the 
           py::arg("device") = py::none(), py::arg("dtype") = py::none())
       .def_readonly("in_features", &nn::Linear::in_features)
       .def_readonly("out_features", &nn::Linear::out_features);
-  py::class_<nn::Sequential, Module, py::smart_holder>(m, "Sequential", "Runs its modules in order: Sequential(Linear(2, 16), ReLU(), Linear(16, 3)).")
+  py::class_<nn::Sequential, Module, py::smart_holder>(
+      m, "Sequential", "Runs its modules in order: Sequential(Linear(2, 16), ReLU(), Linear(16, 3)).")
       .def(py::init([](py::args mods) {
         auto s = std::make_shared<nn::Sequential>();
         for (auto h : mods) s->push_back(arg<std::shared_ptr<Module>>(h, "Sequential", "modules"));
@@ -131,7 +133,8 @@ attributes in __init__ (they register themselves) and write forward(); call the 
            py::return_value_policy::reference_internal, "Adds a module at the end.")
       .def("__len__", &nn::Sequential::size)
       .def("__getitem__", &nn::Sequential::operator[]);
-  py::class_<nn::ModuleList, Module, py::smart_holder>(m, "ModuleList", "A list of modules whose parameters are registered.")
+  py::class_<nn::ModuleList, Module, py::smart_holder>(m, "ModuleList",
+                                                       "A list of modules whose parameters are registered.")
       .def(py::init([](py::object mods) {
         auto l = std::make_shared<nn::ModuleList>();
         if (!mods.is_none())
@@ -143,7 +146,8 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def("__len__", &nn::ModuleList::size)
       .def("__getitem__", &nn::ModuleList::operator[]);
   py::class_<nn::Identity, Module, py::smart_holder>(m, "Identity", "Returns its input.").def(py::init<>());
-  py::class_<nn::Flatten, Module, py::smart_holder>(m, "Flatten", "Flattens dims start_dim..end_dim (default: all but the batch dim).")
+  py::class_<nn::Flatten, Module, py::smart_holder>(
+      m, "Flatten", "Flattens dims start_dim..end_dim (default: all but the batch dim).")
       .def(py::init<int64_t, int64_t>(), py::arg("start_dim") = 1, py::arg("end_dim") = -1);
   py::class_<nn::ReLU, Module, py::smart_holder>(m, "ReLU", "max(x, 0).")
       .def(py::init([](bool) { return std::make_shared<nn::ReLU>(); }), py::arg("inplace") = false);
@@ -177,8 +181,10 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def_readonly("num_features", &nn::BatchNorm1d::num_features)
       .def_readonly("eps", &nn::BatchNorm1d::eps)
       .def_readonly("momentum", &nn::BatchNorm1d::momentum);
-  py::class_<nn::LayerNorm, Module, py::smart_holder>(m, "LayerNorm", "Normalises over the trailing dims normalized_shape.")
-      .def(py::init([](py::object shape, double eps, bool affine, py::handle device, std::optional<Dtype> dtype_or_none) {
+  py::class_<nn::LayerNorm, Module, py::smart_holder>(m, "LayerNorm",
+                                                      "Normalises over the trailing dims normalized_shape.")
+      .def(py::init([](py::object shape, double eps, bool affine, py::handle device,
+                       std::optional<Dtype> dtype_or_none) {
         check_device(device, "LayerNorm");
         Dtype dtype = dtype_or_none.value_or(get_default_dtype());
         Shape s = py::isinstance<py::int_>(shape) ? Shape{shape.cast<int64_t>()}
@@ -188,32 +194,42 @@ attributes in __init__ (they register themselves) and write forward(); call the 
           py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = py::none());
   py::class_<nn::Conv2d, Module, py::smart_holder>(m, "Conv2d",
       "2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).")
-      .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding, bool bias, std::optional<Dtype> dtype) {
+      .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding, bool bias,
+                       std::optional<Dtype> dtype) {
         return std::make_shared<nn::Conv2d>(in, out, pair_arg(k, "Conv2d"), pair_arg(stride, "Conv2d"),
                                             pair_arg(padding, "Conv2d"), bias, dtype.value_or(get_default_dtype()));
       }), py::arg("in_channels"), py::arg("out_channels"), py::arg("kernel_size"), py::arg("stride") = 1,
           py::arg("padding") = 0, py::arg("bias") = true, py::kw_only(), py::arg("dtype") = py::none())
       .def_readonly("in_channels", &nn::Conv2d::in_channels)
       .def_readonly("out_channels", &nn::Conv2d::out_channels);
-  py::class_<nn::MaxPool2d, Module, py::smart_holder>(m, "MaxPool2d", "Max over each kernel_size window (stride defaults to kernel_size).")
-      .def(pool_init<nn::MaxPool2d>("MaxPool2d"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0);
-  py::class_<nn::AvgPool2d, Module, py::smart_holder>(m, "AvgPool2d", "Mean over each kernel_size window (stride defaults to kernel_size).")
-      .def(pool_init<nn::AvgPool2d>("AvgPool2d"), py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("padding") = 0);
+  py::class_<nn::MaxPool2d, Module, py::smart_holder>(
+      m, "MaxPool2d", "Max over each kernel_size window (stride defaults to kernel_size).")
+      .def(pool_init<nn::MaxPool2d>("MaxPool2d"), py::arg("kernel_size"), py::arg("stride") = py::none(),
+           py::arg("padding") = 0);
+  py::class_<nn::AvgPool2d, Module, py::smart_holder>(
+      m, "AvgPool2d", "Mean over each kernel_size window (stride defaults to kernel_size).")
+      .def(pool_init<nn::AvgPool2d>("AvgPool2d"), py::arg("kernel_size"), py::arg("stride") = py::none(),
+           py::arg("padding") = 0);
 
-  // ---- the functional forms of the layer ops (cr.nn.functional re-exports them) ----
+  m.def("erf", [](const Tensor& x) { return erf(x); }, py::arg("input"),
+        "The error function. d/dx erf(x) = 2/sqrt(pi) e^(-x^2).");
+
+  // ---- the functional forms of the layer ops, in _core.nn.functional (cr.nn.functional re-exports them) ----
+  py::module_ f = m.def_submodule("nn").def_submodule("functional");
   auto size2 = [](py::handle h, const char* op) {
     Pair p = pair_arg(h, op);
     return Size2{p.first, p.second};
   };
-  m.def("erf", [](const Tensor& x) { return erf(x); }, py::arg("input"), "The error function. d/dx erf(x) = 2/sqrt(pi) e^(-x^2).");
-  m.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, py::arg("input"),
+  f.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, py::arg("input"),
         py::arg("approximate") = "none", "x * Phi(x), Phi the standard normal CDF (or its tanh approximation).");
-  m.def("unfold", [size2](const Tensor& x, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
+  f.def("unfold", [size2](const Tensor& x, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
     return unfold(x, size2(k, "unfold"), size2(stride, "unfold"), size2(padding, "unfold"), size2(dilation, "unfold"));
   }, py::arg("input"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0, py::arg("stride") = 1,
         "Sliding blocks of (N, C, H, W) as columns (N, C*kh*kw, L) (im2col).");
-  m.def("fold", [size2](const Tensor& x, py::handle out, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
-    return fold(x, size2(out, "fold"), size2(k, "fold"), size2(stride, "fold"), size2(padding, "fold"), size2(dilation, "fold"));
+  f.def("fold", [size2](const Tensor& x, py::handle out, py::handle k, py::handle dilation, py::handle padding,
+                        py::handle stride) {
+    return fold(x, size2(out, "fold"), size2(k, "fold"), size2(stride, "fold"), size2(padding, "fold"),
+                size2(dilation, "fold"));
   }, py::arg("input"), py::arg("output_size"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0,
         py::arg("stride") = 1, "Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).");
 }

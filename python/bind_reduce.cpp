@@ -58,7 +58,8 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
   for (const char* name : {"max", "min", "median", "sort", "topk"}) {
     py::object t = namedtuple(name, py::make_tuple("values", "indices"));
     t.attr("__module__") = "chainrule.return_types";
-    t.attr("__doc__") = std::string("(values, indices) returned by ") + name + "(x, dim): r.values, r.indices, or v, i = r.";
+    t.attr("__doc__") =
+        std::string("(values, indices) returned by ") + name + "(x, dim): r.values, r.indices, or v, i = r.";
     rt[name] = t;
   }
   m.def("_return_types", [rt]() { return rt; });
@@ -102,8 +103,10 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
     if (!dim.is_none()) return argmin(x, one_dim(dim, "argmin", true), keepdim);
     return keepdim ? argmin(x).reshape(Shape(x.dim(), 1)) : argmin(x);  // keepdim: every dim kept as 1
   }, py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
-        "Index of the min (int64): of the flattened tensor, or along dim (axis= is an alias). The first one wins ties.");
-  both("var", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim, py::object correction, py::object axis) {
+        "Index of the min (int64): of the flattened tensor, or along dim (axis= is an alias). "
+        "The first one wins ties.");
+  both("var", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+                 py::object correction, py::object axis) {
     Spread a = spread_args(dim, unbiased, correction, axis, "var");
     return var(x, a.dims, a.correction, keepdim);
   }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false, py::kw_only(),
@@ -134,7 +137,8 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
         "converted first. d/dx_j = δ_ij - softmax(x)_j.");
 
   // ---- new: std, std_mean, var_mean ----
-  both("std", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim, py::object correction, py::object axis) {
+  both("std", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+                 py::object correction, py::object axis) {
     Spread a = spread_args(dim, unbiased, correction, axis, "std");
     return std(x, a.dims, a.correction, keepdim);
   }, py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false, py::kw_only(),
@@ -143,14 +147,16 @@ Standard deviation sqrt(sum((x - mean)^2) / (N - correction)) over dim (axis= is
 correction=1 (the default; unbiased=True) or x.std(False) for the biased estimate.
 d/dx = (x - mean) / ((N - correction) std), and 0 where std = 0 (as PyTorch); nan when N <= correction.
 Example: cr.std(cr.tensor([1., 2., 3., 4.])) -> 1.2910.)doc");
-  m.def("std_mean", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim, py::object correction, py::object axis) {
+  m.def("std_mean", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+                       py::object correction, py::object axis) {
     Spread a = spread_args(dim, unbiased, correction, axis, "std_mean");
     auto r = std_mean(x, a.dims, a.correction, keepdim);
     return py::make_tuple(r.first, r.second);
   }, py::arg("input"), py::arg("dim") = py::none(), py::arg("unbiased") = py::none(), py::arg("keepdim") = false,
         py::kw_only(), py::arg("correction") = py::none(), py::arg("axis") = py::none(),
         "(std, mean) over dim as a tuple, with std's arguments. Example: s, m = cr.std_mean(x, dim=0).");
-  m.def("var_mean", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim, py::object correction, py::object axis) {
+  m.def("var_mean", [](const Tensor& x, py::object dim, py::object unbiased, bool keepdim,
+                       py::object correction, py::object axis) {
     Spread a = spread_args(dim, unbiased, correction, axis, "var_mean");
     auto r = var_mean(x, a.dims, a.correction, keepdim);
     return py::make_tuple(r.first, r.second);

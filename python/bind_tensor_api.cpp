@@ -100,7 +100,8 @@ gradient is rolled back by -shifts.)doc");
   // ---------------------------------------------------------------- squeeze (replaces the int-only one)
   auto squeeze_f = [](const Tensor& x, py::object dim) {
     if (dim.is_none()) return squeeze(x);
-    if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim)) return squeeze(x, ints_arg(dim, "squeeze", "dims"));
+    if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim))
+      return squeeze(x, ints_arg(dim, "squeeze", "dims"));
     return squeeze(x, int_arg(dim, "squeeze", "dim"));
   };
   const char* squeeze_doc = R"doc(
@@ -111,7 +112,8 @@ A view; the gradient is reshaped back.)doc";
 
   T.def("squeeze_", [](Tensor& x, py::object dim) -> Tensor& {
     if (dim.is_none()) return squeeze_(x);
-    if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim)) return squeeze_(x, ints_arg(dim, "squeeze_", "dims"));
+    if (py::isinstance<py::tuple>(dim) || py::isinstance<py::list>(dim))
+      return squeeze_(x, ints_arg(dim, "squeeze_", "dims"));
     return squeeze_(x, std::vector<int64_t>{int_arg(dim, "squeeze_", "dim")});
   }, py::arg("dim") = py::none(), py::return_value_policy::reference_internal,
      "squeeze in place: this tensor loses its size-1 dims (all, or those among dim) and is returned.");
@@ -142,7 +144,8 @@ A view; the gradient is reshaped back.)doc";
   // ---------------------------------------------------------------- default dtype
   m.def("set_default_dtype", [](py::object d) {
     if (!py::isinstance<Dtype>(d))
-      throw py::type_error("set_default_dtype: expected a chainrule dtype (cr.float32 or cr.float64), got " + type_name(d));
+      throw py::type_error("set_default_dtype: expected a chainrule dtype (cr.float32 or cr.float64), got " +
+                           type_name(d));
     Dtype dt = d.cast<Dtype>();
     if (!is_floating(dt))
       throw py::type_error(std::string("set_default_dtype: only floating-point types are supported as "
@@ -210,8 +213,12 @@ on every machine, and the same as cr.Generator().manual_seed(seed) gives.)doc"))
         "Seeds the global generator from the operating system's entropy and returns the seed.");
 
   // factories with a generator (wrapped by chainrule/__init__.py)
-  m.def("_rand_g", [](Shape s, Dtype d, std::shared_ptr<Generator> g) { return rand(std::move(s), d, gen_or_default(g)); });
-  m.def("_randn_g", [](Shape s, Dtype d, std::shared_ptr<Generator> g) { return randn(std::move(s), d, gen_or_default(g)); });
+  m.def("_rand_g", [](Shape s, Dtype d, std::shared_ptr<Generator> g) {
+    return rand(std::move(s), d, gen_or_default(g));
+  });
+  m.def("_randn_g", [](Shape s, Dtype d, std::shared_ptr<Generator> g) {
+    return randn(std::move(s), d, gen_or_default(g));
+  });
   m.def("_randint_g", [](int64_t lo, int64_t hi, Shape s, std::shared_ptr<Generator> g) {
     return randint(lo, hi, std::move(s), gen_or_default(g));
   });

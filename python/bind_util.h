@@ -98,7 +98,7 @@ Tensor from_dlpack(py::object obj);       // cr.from_dlpack: any CPU object with
 
 // Each part of chainrule._core is bound in its own file.
 void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the layers
-void bind_functional(py::module_& m);  // python/bind_functional.cpp: losses, functional ops, init
+void bind_functional(py::module_& m);  // python/bind_functional.cpp: _core.nn.functional, .init, .utils
 void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
 void bind_math(py::module_& m, py::class_<Tensor>& T);  // python/bind_math.cpp: elementwise math
 void bind_errors(py::module_& m);      // python/bind_errors.cpp: one-line TypeErrors for bad calls

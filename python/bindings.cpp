@@ -148,7 +148,9 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
       .def_property("grad", [](const Tensor& t) -> py::object {
         Tensor g = t.grad();
         return g.defined() ? py::cast(g) : py::none();
-      }, [](Tensor& t, py::object g) { t.set_grad(g.is_none() ? Tensor() : arg<Tensor>(g, "grad", "a Tensor or None")); },
+      }, [](Tensor& t, py::object g) {
+        t.set_grad(g.is_none() ? Tensor() : arg<Tensor>(g, "grad", "a Tensor or None"));
+      },
       "The accumulated gradient (None until a backward reaches this tensor). Set to None to reset.")
       .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
         auto f = t.grad_fn();
@@ -193,7 +195,7 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); },
            "The address of the first element (a view's: storage start + storage_offset * itemsize).")
       .def("__repr__", [](const Tensor& t) { return repr(t); })
-      .def("__dlpack__", [](const Tensor& t, py::object stream, py::object max_version,
+      .def("__dlpack__", [](const Tensor& t, py::object /*stream: CPU only*/, py::object max_version,
                             py::object dl_device, py::object copy) {
         CR_CHECK(dl_device.is_none() || py::cast<py::tuple>(dl_device)[0].cast<int>() == kDLCPU,
                  std::invalid_argument, "__dlpack__: chainrule tensors live on the CPU");
@@ -291,10 +293,22 @@ backward itself, so gradients can be differentiated again (second derivatives, H
         return static_cast<long long>(t.data<int64_t>()[0]);
       });
   // in-place operators: Python's x -= y calls these; they return self
-  T.def("__iadd__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "add_"); return a.is_tensor ? t.add_(a.t) : t.add_(a.s); }, py::return_value_policy::reference_internal)
-      .def("__isub__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "sub_"); return a.is_tensor ? t.sub_(a.t) : t.sub_(a.s); }, py::return_value_policy::reference_internal)
-      .def("__imul__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "mul_"); return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s); }, py::return_value_policy::reference_internal)
-      .def("__itruediv__", [](Tensor& t, py::handle o) -> Tensor& { Operand a = operand(o, "div_"); return a.is_tensor ? t.div_(a.t) : t.div_(a.s); }, py::return_value_policy::reference_internal);
+  T.def("__iadd__", [](Tensor& t, py::handle o) -> Tensor& {
+        Operand a = operand(o, "add_");
+        return a.is_tensor ? t.add_(a.t) : t.add_(a.s);
+      }, py::return_value_policy::reference_internal)
+      .def("__isub__", [](Tensor& t, py::handle o) -> Tensor& {
+        Operand a = operand(o, "sub_");
+        return a.is_tensor ? t.sub_(a.t) : t.sub_(a.s);
+      }, py::return_value_policy::reference_internal)
+      .def("__imul__", [](Tensor& t, py::handle o) -> Tensor& {
+        Operand a = operand(o, "mul_");
+        return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s);
+      }, py::return_value_policy::reference_internal)
+      .def("__itruediv__", [](Tensor& t, py::handle o) -> Tensor& {
+        Operand a = operand(o, "div_");
+        return a.is_tensor ? t.div_(a.t) : t.div_(a.s);
+      }, py::return_value_policy::reference_internal);
 
   // ---- functions; those whose first argument is the tensor are methods too (x.exp(), cr.exp(x)) ----
   auto both = [&m, &T](const char* name, auto&& f, auto&&... extra) { def_both(m, T, name, f, extra...); };
@@ -312,14 +326,18 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   both("mul", mul_f, py::arg("other"), "input * other (elementwise), broadcasting.");
   both("div", [](const Tensor& a, py::handle b, py::object mode) {
     Operand o = operand(b, "div");
-    std::string m = mode.is_none() ? std::string() : arg<std::string>(mode, "div", "rounding_mode to be None, 'trunc' or 'floor'");
-    CR_CHECK(mode.is_none() || !m.empty(), std::invalid_argument, "div: expected rounding_mode to be one of None, 'trunc', or 'floor', got ''");
+    std::string m =
+        mode.is_none() ? std::string() : arg<std::string>(mode, "div", "rounding_mode to be None, 'trunc' or 'floor'");
+    CR_CHECK(mode.is_none() || !m.empty(), std::invalid_argument,
+             "div: expected rounding_mode to be one of None, 'trunc', or 'floor', got ''");
     return o.is_tensor ? div(a, o.t, m) : div(a, o.s, m);
   }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none(),
         "input / other, broadcasting: true division (int64 -> float32), or rounded with rounding_mode='trunc' "
-        "(toward zero) or 'floor' (down; int64 stays int64, derivative 0). Example: cr.div(x, 2, rounding_mode='floor').");
+        "(toward zero) or 'floor' (down; int64 stays int64, derivative 0). "
+        "Example: cr.div(x, 2, rounding_mode='floor').");
   both("pow", [](py::handle a, py::handle b) {
-    if (!py::isinstance<Tensor>(a)) return pow(number(a, "pow"), arg<Tensor>(b, "pow", "a Tensor exponent when the base is a number"));
+    if (!py::isinstance<Tensor>(a))
+      return pow(number(a, "pow"), arg<Tensor>(b, "pow", "a Tensor exponent when the base is a number"));
     Operand o = operand(b, "pow");
     Tensor base = arg<Tensor>(a, "pow", "a Tensor or a number");
     return o.is_tensor ? pow(base, o.t) : pow(base, o.s);
@@ -357,9 +375,11 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   both("ge", CR_CMP(ge), py::arg("other"), "input >= other elementwise -> bool tensor.");
 #undef CR_CMP
   both("logical_and", &logical_and, py::arg("other"), "Elementwise and -> bool tensor.");
-  both("bitwise_and", &bitwise_and, py::arg("other"), "Bitwise and of int64 tensors, logical and of bool tensors (a & b).");
+  both("bitwise_and", &bitwise_and, py::arg("other"),
+       "Bitwise and of int64 tensors, logical and of bool tensors (a & b).");
   both("bitwise_or", &bitwise_or, py::arg("other"), "Bitwise or of int64 tensors, logical or of bool tensors (a | b).");
-  both("bitwise_xor", &bitwise_xor, py::arg("other"), "Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).");
+  both("bitwise_xor", &bitwise_xor, py::arg("other"),
+       "Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).");
   both("bitwise_not", &bitwise_not, "Bitwise not of an int64 tensor (~a = -a - 1), logical not of a bool tensor.");
   both("logical_or", &logical_or, py::arg("other"), "Elementwise or -> bool tensor.");
   m.def("where", [](const Tensor& c, py::handle a, py::handle b) {
@@ -377,10 +397,16 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   m.def("_min_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return min(x, dim, keepdim); });
 
   // linear algebra
-  both("matmul", [](const Tensor& a, const Tensor& b) { py::gil_scoped_release r; return matmul(a, b); }, py::arg("other"), R"doc(
+  both("matmul", [](const Tensor& a, const Tensor& b) {
+    py::gil_scoped_release r;
+    return matmul(a, b);
+  }, py::arg("other"), R"doc(
 Matrix product with PyTorch's rules: (k,)@(k,) -> (), (n,k)@(k,) -> (n,), (n,k)@(k,m) -> (n,m),
 and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b``.)doc");
-  both("mm", [](const Tensor& a, const Tensor& b) { py::gil_scoped_release r; return mm(a, b); }, py::arg("mat2"), "(n,k) @ (k,m) -> (n,m), 2-D only.");
+  both("mm", [](const Tensor& a, const Tensor& b) {
+    py::gil_scoped_release r;
+    return mm(a, b);
+  }, py::arg("mat2"), "(n,k) @ (k,m) -> (n,m), 2-D only.");
   both("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
     py::gil_scoped_release r;
     return linear(x, w, b ? *b : Tensor());
@@ -393,24 +419,30 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   both("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1,
         "Merges dims start_dim..end_dim into one.");
   both("transpose", &transpose, py::arg("dim0"), py::arg("dim1"), "Swaps two dims.");
-  both("permute", [](const Tensor& x, std::vector<int64_t> d) { return permute(x, std::move(d)); }, py::arg("dims"), "Reorders the dims: permute(x, (2, 0, 1)).");
+  both("permute", [](const Tensor& x, std::vector<int64_t> d) { return permute(x, std::move(d)); }, py::arg("dims"),
+       "Reorders the dims: permute(x, (2, 0, 1)).");
   both("unsqueeze", &unsqueeze, py::arg("dim"), "Inserts a dim of size 1 at dim.");
-  both("broadcast_to", [](const Tensor& x, Shape s) { return broadcast_to(x, std::move(s)); }, py::arg("shape"), "Broadcasts to shape (the gradient is summed back).");
+  both("broadcast_to", [](const Tensor& x, Shape s) { return broadcast_to(x, std::move(s)); }, py::arg("shape"),
+       "Broadcasts to shape (the gradient is summed back).");
   m.def("cat", [](const std::vector<Tensor>& xs, int64_t dim) { return cat(xs, dim); },
         py::arg("tensors"), py::arg("dim") = 0, "Concatenates tensors along an existing dim.");
   m.def("stack", [](const std::vector<Tensor>& xs, int64_t dim) { return stack(xs, dim); },
         py::arg("tensors"), py::arg("dim") = 0, "Stacks same-shaped tensors along a new dim.");
   both("split", [](const Tensor& x, py::object size, int64_t dim) {
-    if (py::isinstance<py::int_>(size)) return py::tuple(py::cast(split(x, arg<int64_t>(size, "split", "an int or a list of ints"), dim)));
-    return py::tuple(py::cast(split(x, arg<std::vector<int64_t>>(size, "split", "an int or a list of ints"), dim)));
+    const char* expected = "an int or a list of ints";
+    if (py::isinstance<py::int_>(size))
+      return py::tuple(py::cast(split(x, arg<int64_t>(size, "split", expected), dim)));
+    return py::tuple(py::cast(split(x, arg<std::vector<int64_t>>(size, "split", expected), dim)));
   }, py::arg("split_size_or_sections"), py::arg("dim") = 0,
         "Splits into chunks of a given size (the last may be smaller) or of the given sizes.");
-  both("chunk", [](const Tensor& x, int64_t n, int64_t dim) { return py::tuple(py::cast(chunk(x, n, dim))); }, py::arg("chunks"), py::arg("dim") = 0, "Splits into `chunks` nearly equal pieces.");
+  both("chunk", [](const Tensor& x, int64_t n, int64_t dim) { return py::tuple(py::cast(chunk(x, n, dim))); },
+       py::arg("chunks"), py::arg("dim") = 0, "Splits into `chunks` nearly equal pieces.");
   both("narrow_slice", [](const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
     return slice(x, dim, start, stop, step);
   }, py::arg("dim"), py::arg("start"), py::arg("stop"), py::arg("step") = 1,
         "x[start:stop:step] along dim (Python slice semantics).");
-  both("select", [](const Tensor& x, int64_t d, int64_t i) { return select(x, d, i); }, py::arg("dim"), py::arg("index"), "x[index] along dim (removes dim). A view.");
+  both("select", [](const Tensor& x, int64_t d, int64_t i) { return select(x, d, i); }, py::arg("dim"),
+       py::arg("index"), "x[index] along dim (removes dim). A view.");
   both("narrow", &narrow, py::arg("dim"), py::arg("start"), py::arg("length"),
        "x[start:start+length] along dim. A view.");
   both("diagonal", &diagonal, py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1,
@@ -424,7 +456,9 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
         "out[i][j] = input[i][index[i][j]] (dim=1); e.g. the score of each sample's class.");
   both("scatter_add", &scatter_add, py::arg("dim"), py::arg("index"), py::arg("src"),
         "A copy of input with src added at the positions index gives along dim (the inverse of gather).");
-  both("index_add", [](const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src) { return index_add(x, dim, idx, src); }, py::arg("dim"), py::arg("index"), py::arg("source"),
+  both("index_add", [](const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src) {
+    return index_add(x, dim, idx, src);
+  }, py::arg("dim"), py::arg("index"), py::arg("source"),
         "A copy of input with source's slices added at the indices along dim.");
   m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1,
         "int64 labels (...) -> int64 (..., num_classes) with a 1 at each label.");

@@ -177,5 +177,5 @@ def install() -> None:
             guard_class(cls)
     for mod_name, mod in list(sys.modules.items()):  # _core itself stays as built (stubs read it)
         if (mod_name == "chainrule" or mod_name.startswith("chainrule.")) and mod is not None \
-                and mod is not _core:
+                and mod is not _core and not mod_name.startswith("chainrule._core."):
             guard_module(mod)

@@ -51,6 +51,8 @@ def test_tensor_dataset_errors():
         TensorDataset(np.zeros(3))
     with pytest.raises(IndexError, match="index 5 is out of range for a dataset of size 5"):
         TensorDataset(*numbered(5))[5]
+    with pytest.raises(IndexError, match="index -6 is out of range for a dataset of size 5"):
+        TensorDataset(*numbered(5))[-6]
 
 
 # ---------------------------------------------------------------- DataLoader: batching
@@ -104,7 +106,7 @@ def test_seeded_shuffle_uses_randperm_of_seed_plus_epoch():
 
 
 def test_seeded_order_is_pinned_across_languages():
-    # the same numbers are pinned in tests/cpp/data_test.cpp (DataLoader.SeededOrderIsPinnedAcrossLanguages)
+    # the same numbers are pinned in tests/cpp/data_test.cpp (Data.SeededOrderIsPinnedAcrossLanguages)
     loader = DataLoader(TensorDataset(*numbered(10)), batch_size=10, shuffle=True, seed=3)
     assert labels_of(loader) == [[0, 9, 7, 6, 8, 3, 2, 4, 1, 5]]
 
@@ -147,10 +149,28 @@ def test_epoch_starts_when_iteration_starts():
     assert sum((b[1].tolist() for b in it1), []) == cr.randperm(6, seed=1).tolist()
 
 
+def test_nested_loops_keep_their_own_order():
+    loader = DataLoader(TensorDataset(*numbered(6)), batch_size=3, shuffle=True, seed=1)
+    outer = []
+    for _, yb in loader:
+        outer += yb.tolist()
+        for _ in loader:  # starts another epoch; must not disturb the outer one
+            pass
+    assert outer == cr.randperm(6, seed=1).tolist()
+
+
+def test_empty_dataset_gives_no_batches():
+    loader = DataLoader(TensorDataset(cr.zeros(0, 3), cr.zeros(0, dtype=cr.int64)), batch_size=4, shuffle=True,
+                        seed=0)
+    assert len(loader) == 0 and list(loader) == []
+
+
 def test_loader_argument_errors():
     ds = TensorDataset(*numbered(3))
     with pytest.raises(ValueError, match="batch_size >= 1, got 0"):
         DataLoader(ds, batch_size=0)
+    with pytest.raises(ValueError, match=r"set_epoch: expected epoch >= 0, got -1"):
+        DataLoader(ds).set_epoch(-1)
     with pytest.raises(ValueError, match="seed"):
         DataLoader(ds, seed=-1)
     with pytest.raises(TypeError, match="__len__ and __getitem__"):

@@ -9,7 +9,8 @@
 A TensorDataset is batched by cutting rows out of its tensors (one ``index_select`` per tensor per
 batch), any other dataset with ``__len__``/``__getitem__`` by collating its samples with ``cr.stack``.
 With ``seed`` the loader's epoch ``e`` visits the samples in the order ``cr.randperm(n, seed=seed + e)``,
-the same order the C++ ``chainrule::data::DataLoader`` uses for the same seed.
+the same order C++'s ``randperm(n, seed + e)`` gives (this is the one DataLoader: nn/README.md shows
+the four lines that batch tensors in C++).
 """
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ class DataLoader:
         shuffle: visit the samples in a new random order every epoch.
         drop_last: drop the last batch if it is smaller than ``batch_size``.
         seed: with ``shuffle``, epoch ``e`` (the e-th ``iter(loader)``, from 0) uses the order
-            ``cr.randperm(n, seed=seed + e)``, reproducible and the same as the C++ DataLoader's;
+            ``cr.randperm(n, seed=seed + e)``, reproducible and the same as C++'s ``randperm(n, seed + e)``;
             without a seed the order comes from the global generator (``cr.manual_seed``).
         generator: with ``shuffle``, a ``cr.Generator`` each epoch's order is drawn from (as torch's
             ``generator=``), instead of the global generator.

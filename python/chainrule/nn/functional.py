@@ -13,7 +13,9 @@ import warnings as _warnings
 
 from .. import _core
 from .._core import Tensor  # noqa: F401  (for annotations)
-from .._core import fold, gelu, linear, one_hot, unfold  # noqa: F401
+from .._core import linear, one_hot  # noqa: F401
+from .._core.nn import functional as _C
+from .._core.nn.functional import batch_norm, fold, gelu, layer_norm, logsigmoid, unfold  # noqa: F401
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softplus", "logsigmoid", "softmax", "log_softmax",
@@ -98,11 +100,6 @@ def softplus(input, beta=1.0, threshold=20.0):
     return _core.softplus(input, beta, threshold)
 
 
-def logsigmoid(input):
-    """log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|), finite for any logit. d/dx = sigmoid(-x)."""
-    return _core._F_logsigmoid(input)
-
-
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """e^x / sum(e^x) along dim, computed stably (logits of 1e4 are fine)."""
     if dtype is not None:
@@ -128,27 +125,27 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     With ``weight`` (the input's shape) 'mean' is sum(w (x - y)^2) / sum(w), as torch.
     """
     _warn_size(input, target)
-    return _core._F_mse_loss(input, target, _legacy_reduction(size_average, reduce, reduction), weight)
+    return _C.mse_loss(input, target, _legacy_reduction(size_average, reduce, reduction), weight)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error |x - y|; its gradient is sign(x - y) (0 where x = y)."""
     _warn_size(input, target)
-    return _core._F_l1_loss(input, target, _legacy_reduction(size_average, reduce, reduction), weight)
+    return _C.l1_loss(input, target, _legacy_reduction(size_average, reduce, reduction), weight)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = x - y: quadratic near the target,
     linear (robust to outliers) far from it."""
     _warn_size(input, target)
-    return _core._F_huber_loss(input, target, reduction, float(delta), weight)
+    return _C.huber_loss(input, target, reduction, float(delta), weight)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (huber_loss / beta)."""
     _warn_size(input, target)
-    return _core._F_smooth_l1_loss(input, target, _legacy_reduction(size_average, reduce, reduction),
-                                   float(beta))
+    return _C.smooth_l1_loss(input, target, _legacy_reduction(size_average, reduce, reduction),
+                             float(beta))
 
 
 # ------------------------------------------------------------------ classification losses
@@ -157,8 +154,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood: -weight[t] * input[i, t] for log-probabilities input (N, C) and
     int64 class indices target (N,). Targets equal to ``ignore_index`` count for nothing; 'mean'
     divides by the sum of the targets' weights."""
-    return _core._F_nll_loss(input, target, weight, int(ignore_index),
-                             _legacy_reduction(size_average, reduce, reduction))
+    return _C.nll_loss(input, target, weight, int(ignore_index),
+                       _legacy_reduction(size_average, reduce, reduction))
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -171,9 +168,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     ``label_smoothing`` e mixes the target with the uniform distribution: (1 - e) y + e / C.
     Example: ``F.cross_entropy(cr.tensor([[2., 0.]]), cr.tensor([0]))`` -> 0.1269.
     """
-    return _core._F_cross_entropy(input, target, weight, int(ignore_index),
-                                  _legacy_reduction(size_average, reduce, reduction),
-                                  float(label_smoothing))
+    return _C.cross_entropy(input, target, weight, int(ignore_index),
+                            _legacy_reduction(size_average, reduce, reduction),
+                            float(label_smoothing))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -182,8 +179,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({tuple(target.shape)}) that is different to the input "
                          f"size ({tuple(input.shape)}) is deprecated. Please ensure they have the same size.")
-    return _core._F_binary_cross_entropy(input, target, weight,
-                                         _legacy_reduction(size_average, reduce, reduction))
+    return _C.binary_cross_entropy(input, target, weight,
+                                   _legacy_reduction(size_average, reduce, reduction))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -193,7 +190,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({tuple(target.shape)}) must be the same as input size "
                          f"({tuple(input.shape)})")
-    return _core._F_binary_cross_entropy_with_logits(
+    return _C.binary_cross_entropy_with_logits(
         input, target, weight, _legacy_reduction(size_average, reduce, reduction), pos_weight)
 
 
@@ -227,16 +224,16 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 def l1_penalty(params):
     """sum over the tensors of sum |w| — add ``lam * F.l1_penalty(model.parameters())`` to a loss
     for L1 regularisation (it pushes weights to exactly 0). Accepts any iterable of tensors."""
-    return _core._F_l1_penalty(_params(params, "l1_penalty"))
+    return _C.l1_penalty(_params(params, "l1_penalty"))
 
 
 def l2_penalty(params):
     """sum over the tensors of sum w^2 (no 1/2) — ``lam * F.l2_penalty(model.parameters())`` adds
     2 lam w to each gradient, which is SGD's weight_decay=2 lam."""
-    return _core._F_l2_penalty(_params(params, "l2_penalty"))
+    return _C.l2_penalty(_params(params, "l2_penalty"))
 
 
-# ------------------------------------------------------------------ dropout and normalisation
+# ------------------------------------------------------------------ dropout (batch_norm, layer_norm: bound as they are)
 def dropout(input, p=0.5, training=True, inplace=False):
     """During training, zeroes each element with probability p and scales the rest by 1/(1 - p),
     so the expected value is unchanged; when not training, returns input unchanged.
@@ -244,27 +241,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     _no_inplace(inplace, "dropout")
-    return _core._F_dropout(input, float(p), bool(training))
-
-
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
-    """Batch normalisation of (N, C) or (N, C, *) over every dim but 1, then * weight + bias (C,).
-
-    training=True: the batch's mean and biased variance normalise, and the running stats (if
-    given) are updated in place: r = (1 - momentum) r + momentum * stat (unbiased variance).
-    training=False: the running stats normalise.
-    """
-    return _core._F_batch_norm(input, running_mean, running_var, weight, bias, bool(training),
-                               float(momentum), float(eps))
-
-
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalises over the trailing dims ``normalized_shape`` (mean 0, biased variance 1), then
-    * weight + bias (each of normalized_shape)."""
-    if isinstance(normalized_shape, int):
-        normalized_shape = (normalized_shape,)
-    return _core._F_layer_norm(input, [int(s) for s in normalized_shape], weight, bias, float(eps))
+    return _C.dropout(input, float(p), bool(training))
 
 
 # ------------------------------------------------------------------ nnmod: layer ops with torch's signatures
@@ -330,7 +307,7 @@ def silu(input, inplace=False):
     Example: ``F.silu(cr.tensor([0., 1.]))`` -> tensor([0.0000, 0.7311]).
     """
     _no_inplace(inplace, "silu")
-    return _core._F_silu(_tensor_arg(input, "input", "silu"))
+    return _C.silu(_tensor_arg(input, "input", "silu"))
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -339,7 +316,7 @@ def elu(input, alpha=1.0, inplace=False):
     Example: ``F.elu(cr.tensor([-1., 2.]))`` -> tensor([-0.6321, 2.0000]).
     """
     _no_inplace(inplace, "elu")
-    return _core._F_elu(_tensor_arg(input, "input", "elu"), _float_arg(alpha, "alpha", "elu"))
+    return _C.elu(_tensor_arg(input, "input", "elu"), _float_arg(alpha, "alpha", "elu"))
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -351,7 +328,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if lo > hi:
         raise ValueError("min_val cannot be greater than max_val")
     _no_inplace(inplace, "hardtanh")
-    return _core._F_hardtanh(_tensor_arg(input, "input", "hardtanh"), lo, hi)
+    return _C.hardtanh(_tensor_arg(input, "input", "hardtanh"), lo, hi)
 
 
 def relu6(input, inplace=False):
@@ -360,7 +337,7 @@ def relu6(input, inplace=False):
     Example: ``F.relu6(cr.tensor([-1., 3., 7.]))`` -> tensor([0., 3., 6.]).
     """
     _no_inplace(inplace, "relu6")
-    return _core._F_relu6(_tensor_arg(input, "input", "relu6"))
+    return _C.relu6(_tensor_arg(input, "input", "relu6"))
 
 
 def softsign(input):
@@ -368,7 +345,7 @@ def softsign(input):
 
     Example: ``F.softsign(cr.tensor([1., -3.]))`` -> tensor([ 0.5000, -0.7500]).
     """
-    return _core._F_softsign(_tensor_arg(input, "input", "softsign"))
+    return _C.softsign(_tensor_arg(input, "input", "softsign"))
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -391,8 +368,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """
     if out is not None:
         raise NotImplementedError("normalize: out= is not supported; write y = F.normalize(x) instead")
-    return _core._F_normalize(_tensor_arg(input, "input", "normalize"), _float_arg(p, "p", "normalize"),
-                              _int_arg(dim, "dim", "normalize"), _float_arg(eps, "eps", "normalize"))
+    return _C.normalize(_tensor_arg(input, "input", "normalize"), _float_arg(p, "p", "normalize"),
+                        _int_arg(dim, "dim", "normalize"), _float_arg(eps, "eps", "normalize"))
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -402,10 +379,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
     Example: ``F.cosine_similarity(cr.tensor([[1., 0.]]), cr.tensor([[1., 1.]]))`` -> tensor([0.7071]).
     """
-    return _core._F_cosine_similarity(_tensor_arg(x1, "x1", "cosine_similarity"),
-                                      _tensor_arg(x2, "x2", "cosine_similarity"),
-                                      _int_arg(dim, "dim", "cosine_similarity"),
-                                      _float_arg(eps, "eps", "cosine_similarity"))
+    return _C.cosine_similarity(_tensor_arg(x1, "x1", "cosine_similarity"),
+                                _tensor_arg(x2, "x2", "cosine_similarity"),
+                                _int_arg(dim, "dim", "cosine_similarity"),
+                                _float_arg(eps, "eps", "cosine_similarity"))
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
@@ -425,7 +402,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
     if padding_idx is not None:
         padding_idx = _int_arg(padding_idx, "padding_idx", op)
-    return _core._F_embedding(input, weight, padding_idx)
+    return _C.embedding(input, weight, padding_idx)
 
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -457,7 +434,7 @@ def pad(input, pad, mode="constant", value=None):
             raise NotImplementedError(
                 f"pad: padding size {n} is not supported for {input.ndim}D input with mode '{mode}'; supported: "
                 "2D or 3D input with 2 widths (last dim), 3D or 4D with 4 (last 2 dims), 4D or 5D with 6 (last 3)")
-    return _core._F_pad(input, widths, mode, 0.0 if value is None else _float_arg(value, "value", op))
+    return _C.pad(input, widths, mode, 0.0 if value is None else _float_arg(value, "value", op))
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -479,13 +456,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
             raise ValueError(f"conv2d: expected padding 'valid', 'same', an int or a pair of ints, got '{padding}'")
-        return _core._F_conv2d(input, weight, bias, stride, (0, 0), padding, dilation, groups)
-    try:
-        padding = _pair(padding, "padding", op)
-    except TypeError:
-        raise TypeError(f"conv2d: expected padding to be an int, a pair of ints, 'same' or 'valid', "
-                        f"got {_type_name(padding)}") from None
-    return _core._F_conv2d(input, weight, bias, stride, padding, "", dilation, groups)
+    else:
+        try:
+            padding = _pair(padding, "padding", op)
+        except TypeError:
+            raise TypeError(f"conv2d: expected padding to be an int, a pair of ints, 'same' or 'valid', "
+                            f"got {_type_name(padding)}") from None
+    return _C.conv2d(input, weight, bias, stride, padding, dilation, groups)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -501,8 +478,8 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     _tensor_arg(input, "input", op)
     k = _pair(kernel_size, "kernel_size", op)
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride", op)
-    y, idx = _core._F_max_pool2d(input, k, s, _pair(padding, "padding", op), _pair(dilation, "dilation", op),
-                                 _bool_arg(ceil_mode, "ceil_mode", op))
+    y, idx = _C.max_pool2d_with_indices(input, k, s, _pair(padding, "padding", op),
+                                        _pair(dilation, "dilation", op), _bool_arg(ceil_mode, "ceil_mode", op))
     return (y, idx) if _bool_arg(return_indices, "return_indices", op) else y
 
 
@@ -527,8 +504,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride", op)
     if divisor_override is not None:
         divisor_override = _int_arg(divisor_override, "divisor_override", op)
-    return _core._F_avg_pool2d(input, k, s, _pair(padding, "padding", op), _bool_arg(ceil_mode, "ceil_mode", op),
-                               _bool_arg(count_include_pad, "count_include_pad", op), divisor_override)
+    return _C.avg_pool2d(input, k, s, _pair(padding, "padding", op), _bool_arg(ceil_mode, "ceil_mode", op),
+                         _bool_arg(count_include_pad, "count_include_pad", op), divisor_override)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):

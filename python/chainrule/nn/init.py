@@ -14,6 +14,7 @@ import numbers as _numbers
 import warnings as _warnings
 
 from .. import _core
+from .._core.nn import init as _C
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
            "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
@@ -49,19 +50,19 @@ def calculate_gain(nonlinearity, param=None):
         param = float(param)
     elif nonlinearity != "leaky_relu":
         param = None
-    return _core._init_calculate_gain(str(nonlinearity), param)
+    return _C.calculate_gain(str(nonlinearity), param)
 
 
 def _calculate_fan_in_and_fan_out(tensor):
     """(fan_in, fan_out) of a weight of shape (out, in, *kernel), as torch computes them."""
-    return tuple(_core._init_fan_in_and_fan_out(tensor))
+    return tuple(_C._calculate_fan_in_and_fan_out(tensor))
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fills tensor with samples of U(a, b)."""
     if not _no_generator(generator, "uniform_"):
         return _fill(tensor, "uniform_", a, b, generator)
-    _core._init_uniform_(tensor, float(a), float(b))
+    _C.uniform_(tensor, float(a), float(b))
     return tensor
 
 
@@ -69,13 +70,13 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fills tensor with samples of N(mean, std^2)."""
     if not _no_generator(generator, "normal_"):
         return _fill(tensor, "normal_", mean, std, generator)
-    _core._init_normal_(tensor, float(mean), float(std))
+    _C.normal_(tensor, float(mean), float(std))
     return tensor
 
 
 def constant_(tensor, val):
     """Fills tensor with val."""
-    _core._init_constant_(tensor, float(val))
+    _C.constant_(tensor, float(val))
     return tensor
 
 
@@ -95,7 +96,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
         fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
         bound = float(gain) * _math.sqrt(6.0 / (fan_in + fan_out))
         return _fill(tensor, "uniform_", -bound, bound, generator)
-    _core._init_xavier_uniform_(tensor, float(gain))
+    _C.xavier_uniform_(tensor, float(gain))
     return tensor
 
 
@@ -104,7 +105,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
     if not _no_generator(generator, "xavier_normal_"):
         fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
         return _fill(tensor, "normal_", 0.0, float(gain) * _math.sqrt(2.0 / (fan_in + fan_out)), generator)
-    _core._init_xavier_normal_(tensor, float(gain))
+    _C.xavier_normal_(tensor, float(gain))
     return tensor
 
 
@@ -129,11 +130,11 @@ def _kaiming(fill, tensor, a, mode, nonlinearity, generator, op):
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He uniform: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a),
     fan = fan_in (keeps the forward pass's variance) or fan_out (the backward pass's)."""
-    return _kaiming(_core._init_kaiming_uniform_, tensor, a, mode, nonlinearity, generator,
+    return _kaiming(_C.kaiming_uniform_, tensor, a, mode, nonlinearity, generator,
                     "kaiming_uniform_")
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """He normal: N(0, std^2) with std = gain / sqrt(fan)."""
-    return _kaiming(_core._init_kaiming_normal_, tensor, a, mode, nonlinearity, generator,
+    return _kaiming(_C.kaiming_normal_, tensor, a, mode, nonlinearity, generator,
                     "kaiming_normal_")

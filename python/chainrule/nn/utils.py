@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from .. import _core
+from .._core.nn import utils as _C
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
            "parameters_to_vector", "vector_to_parameters"]
@@ -18,12 +19,12 @@ def _tensors(parameters):
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The norm of all the tensors taken together (as if concatenated), as a 0-d tensor.
     norm_type is p > 0 or inf (the largest absolute value)."""
-    return _core._utils_get_total_norm(_tensors(tensors), float(norm_type), bool(error_if_nonfinite))
+    return _C.get_total_norm(_tensors(tensors), float(norm_type), bool(error_if_nonfinite))
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Scales every gradient in place by min(1, max_norm / (total_norm + 1e-6))."""
-    _core._utils_clip_grads_with_norm_(_tensors(parameters), float(max_norm), total_norm)
+    _C.clip_grads_with_norm_(_tensors(parameters), float(max_norm), total_norm)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -35,23 +36,23 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     """
     params = _tensors(parameters)
     grads = [p.grad for p in params if p.grad is not None]
-    total = _core._utils_get_total_norm(grads, float(norm_type), bool(error_if_nonfinite))
-    _core._utils_clip_grads_with_norm_(params, float(max_norm), total)
+    total = _C.get_total_norm(grads, float(norm_type), bool(error_if_nonfinite))
+    _C.clip_grads_with_norm_(params, float(max_norm), total)
     return total
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamps every gradient in place to [-clip_value, clip_value]."""
-    _core._utils_clip_grad_value_(_tensors(parameters), float(clip_value))
+    _C.clip_grad_value_(_tensors(parameters), float(clip_value))
 
 
 def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-D tensor (differentiable)."""
-    return _core._utils_parameters_to_vector(_tensors(parameters))
+    return _C.parameters_to_vector(_tensors(parameters))
 
 
 def vector_to_parameters(vec, parameters):
     """Copies consecutive slices of the 1-D vec into the parameters, in place (no gradient)."""
     if not isinstance(vec, _core.Tensor):
         raise TypeError(f"expected vec to be a Tensor, but got: {type(vec).__name__}")
-    _core._utils_vector_to_parameters(vec, _tensors(parameters))
+    _C.vector_to_parameters(vec, _tensors(parameters))

@@ -7,10 +7,11 @@ import collections.abc
 import numpy
 import typing
 import typing_extensions
+from . import nn
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'OptimizerStateView', 'ParamGroup', 'ReLU', 'ReduceLROnPlateau', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'fold', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'gelu', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unfold', 'unsqueeze', 'var', 'var_mean', 'where']
+__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'nn', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -1618,171 +1619,101 @@ class MaxNorm(Constraint):
     @property
     def max_norm(self) -> builtins.float:
         ...
-class ParamGroup:
-    """
-    One param group of an optimizer, a dict as in torch.
-    """
-    def __contains__(self, key):
-        ...
-    def __delitem__(self, arg0: typing.Any) -> None:
-        ...
-    def __eq__(self, other):
-        ...
-    def __getitem__(self, arg0: typing.Any) -> typing.Any:
-        ...
-    def __iter__(self) -> collections.abc.Iterator:
-        ...
-    def __len__(self) -> builtins.int:
-        ...
-    def __ne__(self, value):
-        """
-        Return self!=value.
-        """
-    def __repr__(self) -> str:
-        ...
-    def __setitem__(self, arg0: typing.Any, arg1: typing.Any) -> None:
-        ...
-    def clear(self):
-        """
-        D.clear() -> None.  Remove all items from D.
-        """
-    def get(self, key, default = None):
-        """
-        D.get(k[,d]) -> D[k] if k in D, else d.  d defaults to None.
-        """
-    def items(self):
-        """
-        D.items() -> a set-like object providing a view on D's items
-        """
-    def keys(self):
-        """
-        D.keys() -> a set-like object providing a view on D's keys
-        """
-    def pop(self, key, default = ...):
-        """
-        D.pop(k[,d]) -> v, remove specified key and return the corresponding value.
-                  If key is not found, d is returned if given, otherwise KeyError is raised.
-                
-        """
-    def popitem(self):
-        """
-        D.popitem() -> (k, v), remove and return some (key, value) pair
-                   as a 2-tuple; but raise KeyError if D is empty.
-                
-        """
-    def setdefault(self, key, default = None):
-        """
-        D.setdefault(k[,d]) -> D.get(k,d), also set D[k]=d if k not in D
-        """
-    def update(self, other = tuple(), **kwds):
-        """
-         D.update([E, ]**F) -> None.  Update D from mapping/iterable E and F.
-                    If E present and has a .keys() method, does:     for k in E: D[k] = E[k]
-                    If E present and lacks .keys() method, does:     for (k, v) in E: D[k] = v
-                    In either case, this is followed by: for k, v in F.items(): D[k] = v
-                
-        """
-    def values(self):
-        """
-        D.values() -> an object providing a view on D's values
-        """
-class OptimizerStateView:
-    """
-    optimizer.state: parameter -> its state tensors.
-    """
-    def __contains__(self, arg0: typing.Any) -> builtins.bool:
-        ...
-    def __eq__(self, other):
-        ...
-    def __getitem__(self, arg0: typing.Any) -> dict:
-        ...
-    def __iter__(self) -> collections.abc.Iterator:
-        ...
-    def __len__(self) -> builtins.int:
-        ...
-    def __ne__(self, value):
-        """
-        Return self!=value.
-        """
-    def __repr__(self) -> str:
-        ...
-    def get(self, key, default = None):
-        """
-        D.get(k[,d]) -> D[k] if k in D, else d.  d defaults to None.
-        """
-    def items(self):
-        """
-        D.items() -> a set-like object providing a view on D's items
-        """
-    def keys(self):
-        """
-        D.keys() -> a set-like object providing a view on D's keys
-        """
-    def values(self):
-        """
-        D.values() -> an object providing a view on D's values
-        """
 class Optimizer:
     """
-    The base of chainrule's optimizers (torch.optim.Optimizer's interface).
+    The C++ optimizer base class (use chainrule.optim's classes).
     """
-    def __init__(self, name: str, params: typing.Any, defaults: dict, constraint: typing.Any = None) -> None:
-        """
-        name: the C++ optimizer ("SGD", "Adam", ...); params: tensors, (name, tensor) pairs or group dicts.
-        """
-    def __repr__(self) -> str:
+    def add_param_group(self, params: collections.abc.Sequence[Tensor], options: dict, constraint: typing.Any) -> None:
         ...
-    def add_param_group(self, param_group: typing.Any) -> None:
-        """
-        Adds a group (a dict with "params" and any hyperparameters to override), e.g. to train layers unfrozen later with their own lr.
-        """
-    def load_state_dict(self, state_dict: typing.Any) -> None:
-        """
-        Loads a state_dict() (same optimizer, same group sizes): state tensors are copied in and each group's hyperparameters replaced.
-        """
-    def state_dict(self) -> dict:
-        """
-        torch's layout, parameters numbered across the groups; the tensors are copies. Constraints are code, not state: they are not saved and a load keeps the optimizer's own.
-        """
-    def step(self, closure: typing.Any = None) -> typing.Any:
-        """
-        One update of every parameter that has a gradient, then the groups' constraints. closure, if given, re-evaluates the loss with grad mode on; its result is returned.
-        """
-    def zero_grad(self, set_to_none: builtins.bool = True) -> None:
-        """
-        Every gradient to None (as torch), or to zeros.
-        """
-    @property
     def defaults(self) -> dict:
         ...
-    @property
-    def param_groups(self) -> list:
+    def group_constraint(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
+        ...
+    def group_options(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> dict:
+        ...
+    def group_params(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> list[Tensor]:
+        ...
+    def groups_json(self) -> str:
+        """
+        The param groups as the C++ checkpoint JSON (see optim/optimizer.h).
+        """
+    def has_option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str) -> builtins.bool:
+        ...
+    def is_option(self, arg0: str) -> builtins.bool:
+        """
+        Whether key is a hyperparameter this optimizer keeps in C++.
+        """
+    def load_state_dict(self, arg0: dict) -> None:
+        ...
+    def num_groups(self) -> builtins.int:
+        ...
+    def option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str) -> typing.Any:
+        ...
+    def set_group_constraint(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.Any) -> None:
+        ...
+    def set_option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str, arg2: typing.Any) -> None:
+        ...
+    def state_dict(self) -> dict:
+        ...
+    def state_of(self, param: Tensor) -> dict:
+        ...
+    def step(self) -> None:
+        ...
+    def zero_grad(self, set_to_none: builtins.bool = True) -> None:
         ...
     @property
-    def state(self) -> OptimizerStateView:
+    def name(self) -> str:
         ...
+class SGD(Optimizer):
+    """
+    C++ SGD (momentum, dampening, nesterov, weight_decay, maximize).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class Adam(Optimizer):
+    """
+    C++ Adam (betas, eps, weight_decay, amsgrad, maximize).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class AdamW(Optimizer):
+    """
+    C++ AdamW (Adam with decoupled weight decay).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class RMSprop(Optimizer):
+    """
+    C++ RMSprop (alpha, eps, momentum, centered).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
+class Adagrad(Optimizer):
+    """
+    C++ Adagrad (lr_decay, initial_accumulator_value).
+    """
+    def __init__(self, groups: list, defaults: dict) -> None:
+        """
+        groups: a list of (params, options dict, constraint or None); defaults: options by name.
+        """
 class LRScheduler:
     """
-    The base of the epoch-based schedulers: step() once per epoch, after optimizer.step(); base_lrs are the groups' "initial_lr".
+    The C++ scheduler base class (use chainrule.optim.lr_scheduler).
     """
-    def __repr__(self) -> str:
-        ...
     def get_last_lr(self) -> list[builtins.float]:
-        """
-        The lrs the last step set, one per param group.
-        """
-    def load_state_dict(self, state_dict: dict) -> None:
-        """
-        Restores a state_dict() (the settings stay the constructor's).
-        """
-    def state_dict(self) -> dict:
-        """
-        torch's keys: the constructor's settings, base_lrs, last_epoch, _step_count, _last_lr.
-        """
-    def step(self, epoch: typing.Any = None) -> None:
-        """
-        Moves to the next epoch and sets each group's lr; epoch (deprecated in torch) jumps there by the closed form.
-        """
+        ...
+    def step(self) -> None:
+        ...
+    def step_to(self, epoch: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
     @property
     def base_lrs(self) -> list[builtins.float]:
         ...
@@ -1795,28 +1726,29 @@ class LRScheduler:
     @last_epoch.setter
     def last_epoch(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    @property
+    def last_lr(self) -> list[builtins.float]:
+        ...
+    @last_lr.setter
+    def last_lr(self, arg1: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def step_count(self) -> builtins.int:
+        ...
+    @step_count.setter
+    def step_count(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
 class StepLR(LRScheduler):
-    """
-    Multiplies each group's lr by gamma every step_size epochs.
-    """
-    _config: typing.ClassVar[tuple] = ('step_size', 'gamma')
-    def __init__(self, optimizer: typing.Any, step_size: typing.SupportsInt | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    def __init__(self, optimizer: Optimizer, step_size: typing.SupportsInt | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def gamma(self) -> builtins.float:
         ...
     @property
-    def optimizer(self) -> typing.Any:
-        ...
-    @property
     def step_size(self) -> builtins.int:
         ...
 class MultiStepLR(LRScheduler):
-    """
-    Multiplies each group's lr by gamma at each milestone epoch (gamma**k for a milestone listed k times).
-    """
-    _config: typing.ClassVar[tuple] = ('milestones', 'gamma')
-    def __init__(self, optimizer: typing.Any, milestones: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    def __init__(self, optimizer: Optimizer, milestones: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def gamma(self) -> builtins.float:
@@ -1824,28 +1756,14 @@ class MultiStepLR(LRScheduler):
     @property
     def milestones(self) -> list[builtins.int]:
         ...
-    @property
-    def optimizer(self) -> typing.Any:
-        ...
 class ExponentialLR(LRScheduler):
-    """
-    Multiplies each group's lr by gamma every epoch.
-    """
-    _config: typing.ClassVar[tuple] = ('gamma')
-    def __init__(self, optimizer: typing.Any, gamma: typing.SupportsFloat | typing.SupportsIndex, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    def __init__(self, optimizer: Optimizer, gamma: typing.SupportsFloat | typing.SupportsIndex, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def gamma(self) -> builtins.float:
         ...
-    @property
-    def optimizer(self) -> typing.Any:
-        ...
 class CosineAnnealingLR(LRScheduler):
-    """
-    Anneals each lr along a half cosine from its initial value to eta_min at T_max: lr_t = eta_min + (base_lr - eta_min)(1 + cos(pi t / T_max)) / 2 (in PyTorch's recursive form, so a manual change of lr carries on; after T_max the cosine goes back up).
-    """
-    _config: typing.ClassVar[tuple] = ('T_max', 'eta_min')
-    def __init__(self, optimizer: typing.Any, T_max: typing.SupportsInt | typing.SupportsIndex, eta_min: typing.SupportsFloat | typing.SupportsIndex = 0.0, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    def __init__(self, optimizer: Optimizer, T_max: typing.SupportsInt | typing.SupportsIndex, eta_min: typing.SupportsFloat | typing.SupportsIndex = 0.0, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def T_max(self) -> builtins.int:
@@ -1853,37 +1771,16 @@ class CosineAnnealingLR(LRScheduler):
     @property
     def eta_min(self) -> builtins.float:
         ...
-    @property
-    def optimizer(self) -> typing.Any:
-        ...
 class LambdaLR(LRScheduler):
-    """
-    lr_t = base_lr * lr_lambda(t), one function per group.
-    """
-    _config: typing.ClassVar[tuple] = tuple()
-    def __init__(self, optimizer: typing.Any, lr_lambdas: collections.abc.Sequence[collections.abc.Callable[[builtins.int], typing.SupportsFloat | typing.SupportsIndex]], last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
-        ...
-    @property
-    def optimizer(self) -> typing.Any:
+    def __init__(self, optimizer: Optimizer, lr_lambdas: collections.abc.Sequence[collections.abc.Callable[[builtins.int], typing.SupportsFloat | typing.SupportsIndex]], last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
 class ReduceLROnPlateau:
-    """
-    Multiplies each group's lr by factor when a metric stops improving. Call step(metric) once per epoch. The metric improved if it is below best * (1 - threshold) (mode "min", threshold_mode "rel"), below best - threshold ("abs"), or above best * (1 + threshold) / best + threshold in mode "max". After more than patience epochs without improvement the lrs are cut (not below min_lr, a number or one per group; cuts smaller than eps are skipped) and cooldown epochs are ignored.
-    """
-    def __init__(self, optimizer: typing.Any, mode: str = 'min', factor: typing.SupportsFloat | typing.SupportsIndex = 0.1, patience: typing.SupportsInt | typing.SupportsIndex = 10, threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0001, threshold_mode: str = 'rel', cooldown: typing.SupportsInt | typing.SupportsIndex = 0, min_lr: typing.Any = 0.0, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08) -> None:
+    def __init__(self, optimizer: Optimizer, mode: str = 'min', factor: typing.SupportsFloat | typing.SupportsIndex = 0.1, patience: typing.SupportsInt | typing.SupportsIndex = 10, threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0001, threshold_mode: str = 'rel', cooldown: typing.SupportsInt | typing.SupportsIndex = 0, min_lr: typing.Any = 0.0, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08) -> None:
         ...
     def get_last_lr(self) -> list[builtins.float]:
         ...
-    def load_state_dict(self, state_dict: dict) -> None:
+    def step(self, metric: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
-    def state_dict(self) -> dict:
-        """
-        torch's keys: the settings, best, num_bad_epochs, cooldown_counter, last_epoch, min_lrs, _last_lr.
-        """
-    def step(self, metrics: typing.Any, epoch: typing.Any = None) -> None:
-        """
-        Records this epoch's metric and cuts the lrs if it has stopped improving.
-        """
     @property
     def best(self) -> builtins.float:
         ...
@@ -1915,6 +1812,12 @@ class ReduceLROnPlateau:
     def last_epoch(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
+    def last_lr(self) -> list[builtins.float]:
+        ...
+    @last_lr.setter
+    def last_lr(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
     def min_lrs(self) -> list[builtins.float]:
         ...
     @property
@@ -1925,9 +1828,6 @@ class ReduceLROnPlateau:
         ...
     @num_bad_epochs.setter
     def num_bad_epochs(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    @property
-    def optimizer(self) -> typing.Any:
         ...
     @property
     def patience(self) -> builtins.int:
@@ -1986,58 +1886,6 @@ class Generator:
         """
         cr.device('cpu').
         """
-def _F_avg_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: builtins.bool, arg5: builtins.bool, arg6: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
-    ...
-def _F_batch_norm(arg0: Tensor, arg1: Tensor | None, arg2: Tensor | None, arg3: Tensor | None, arg4: Tensor | None, arg5: builtins.bool, arg6: typing.SupportsFloat | typing.SupportsIndex, arg7: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_binary_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str) -> Tensor:
-    ...
-def _F_binary_cross_entropy_with_logits(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: str, arg4: Tensor | None) -> Tensor:
-    ...
-def _F_conv2d(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg5: str, arg6: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg7: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_cosine_similarity(arg0: Tensor, arg1: Tensor, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_cross_entropy(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str, arg5: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_dropout(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: builtins.bool) -> Tensor:
-    ...
-def _F_elu(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_embedding(arg0: Tensor, arg1: Tensor, arg2: typing.SupportsInt | typing.SupportsIndex | None) -> Tensor:
-    ...
-def _F_hardtanh(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_huber_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex, arg4: Tensor | None) -> Tensor:
-    ...
-def _F_l1_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: Tensor | None) -> Tensor:
-    ...
-def _F_l1_penalty(arg0: collections.abc.Sequence[Tensor]) -> Tensor:
-    ...
-def _F_l2_penalty(arg0: collections.abc.Sequence[Tensor]) -> Tensor:
-    ...
-def _F_layer_norm(arg0: Tensor, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: Tensor | None, arg3: Tensor | None, arg4: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_logsigmoid(arg0: Tensor) -> Tensor:
-    ...
-def _F_max_pool2d(arg0: Tensor, arg1: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg2: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg3: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg4: typing.Annotated[collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], "FixedSize(2)"], arg5: builtins.bool) -> tuple[Tensor, Tensor]:
-    ...
-def _F_mse_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: Tensor | None) -> Tensor:
-    ...
-def _F_nll_loss(arg0: Tensor, arg1: Tensor, arg2: Tensor | None, arg3: typing.SupportsInt | typing.SupportsIndex, arg4: str) -> Tensor:
-    ...
-def _F_normalize(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_pad(arg0: Tensor, arg1: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_relu6(arg0: Tensor) -> Tensor:
-    ...
-def _F_silu(arg0: Tensor) -> Tensor:
-    ...
-def _F_smooth_l1_loss(arg0: Tensor, arg1: Tensor, arg2: str, arg3: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _F_softsign(arg0: Tensor) -> Tensor:
-    ...
 def _arange(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
 def _autograd_backward(arg0: collections.abc.Sequence[Tensor], arg1: collections.abc.Sequence[Tensor | None], arg2: builtins.bool | None, arg3: builtins.bool) -> None:
@@ -2058,24 +1906,6 @@ def _guard(arg0: typing.Any) -> typing.Any:
     """
     Wraps a bound function so a call matching none of its signatures raises a one-line TypeError.
     """
-def _init_calculate_gain(arg0: str, arg1: typing.SupportsFloat | typing.SupportsIndex | None) -> builtins.float:
-    ...
-def _init_constant_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _init_fan_in_and_fan_out(arg0: Tensor) -> tuple[builtins.int, builtins.int]:
-    ...
-def _init_kaiming_normal_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: str, arg3: str) -> Tensor:
-    ...
-def _init_kaiming_uniform_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: str, arg3: str) -> Tensor:
-    ...
-def _init_normal_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _init_uniform_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _init_xavier_normal_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
-def _init_xavier_uniform_(arg0: Tensor, arg1: typing.SupportsFloat | typing.SupportsIndex) -> Tensor:
-    ...
 def _linalg_cholesky(arg0: Tensor, arg1: builtins.bool) -> Tensor:
     ...
 def _linalg_det(arg0: Tensor) -> Tensor:
@@ -2098,10 +1928,6 @@ def _linalg_vector_norm(arg0: Tensor, arg1: typing.Any, arg2: typing.Any, arg3: 
     ...
 def _linspace(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
-def _load_safetensors(path: str) -> tuple[typing.Any, dict]:
-    """
-    Reads a safetensors file, validated: ([(name, tensor), ...] in file order, metadata dict).
-    """
 def _max_dim(arg0: Tensor, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: builtins.bool) -> tuple[Tensor, Tensor]:
     ...
 def _meshgrid(arg0: collections.abc.Sequence[Tensor], arg1: str) -> tuple:
@@ -2126,25 +1952,11 @@ def _randperm_g(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: Generator
     ...
 def _return_types() -> dict:
     ...
-def _save_safetensors(tensors: collections.abc.Sequence[tuple[str, Tensor]], metadata: dict, path: str) -> None:
-    """
-    Writes (name, tensor) pairs and a str -> str metadata dict to path as safetensors, atomically.
-    """
 def _set_explain(arg0: typing.Any) -> None:
     ...
 def _set_grad_enabled(arg0: builtins.bool) -> None:
     ...
 def _sizes(arg0: str, *args) -> list[builtins.int]:
-    ...
-def _utils_clip_grad_value_(arg0: collections.abc.Sequence[Tensor], arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
-    ...
-def _utils_clip_grads_with_norm_(arg0: collections.abc.Sequence[Tensor], arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: Tensor) -> None:
-    ...
-def _utils_get_total_norm(arg0: collections.abc.Sequence[Tensor], arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: builtins.bool) -> Tensor:
-    ...
-def _utils_parameters_to_vector(arg0: collections.abc.Sequence[Tensor]) -> Tensor:
-    ...
-def _utils_vector_to_parameters(arg0: Tensor, arg1: collections.abc.Sequence[Tensor]) -> None:
     ...
 def _zeros(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
     ...
@@ -2404,10 +2216,6 @@ def fmod(input: Tensor, other: typing.Any) -> Tensor:
     """
     Remainder of input / other with the sign of input (C's fmod): fmod(-3, 2) = -1. Integer division by zero raises. d/dinput = 1, d/dother = -trunc(input/other). Example: cr.fmod(cr.tensor([-3.]), 2) -> [-1.].
     """
-def fold(input: Tensor, output_size: typing.Any, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
-    """
-    Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).
-    """
 def frac(input: Tensor) -> Tensor:
     """
     x - trunc(x) (sign of x). d/dx = 1. Example: cr.frac(cr.tensor([-1.25])) -> [-0.25].
@@ -2427,10 +2235,6 @@ def gather(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex, index:
 def ge(input: Tensor, other: typing.Any) -> Tensor:
     """
     input >= other elementwise -> bool tensor.
-    """
-def gelu(input: Tensor, approximate: str = 'none') -> Tensor:
-    """
-    x * Phi(x), Phi the standard normal CDF (or its tanh approximation).
     """
 def get_default_dtype() -> dtype:
     """
@@ -2820,10 +2624,6 @@ def trunc(input: Tensor) -> Tensor:
     """
     x rounded toward zero (int64 stays int64). Its derivative is 0. Example: cr.trunc(cr.tensor([-1.5])) -> [-1.].
     """
-def unfold(input: Tensor, kernel_size: typing.Any, dilation: typing.Any = 1, padding: typing.Any = 0, stride: typing.Any = 1) -> Tensor:
-    """
-    Sliding blocks of (N, C, H, W) as columns (N, C*kh*kw, L) (im2col).
-    """
 def unsqueeze(input: Tensor, dim: typing.SupportsInt | typing.SupportsIndex) -> Tensor:
     """
     Inserts a dim of size 1 at dim.
@@ -2840,8 +2640,6 @@ def where(condition: Tensor, input: typing.Any, other: typing.Any) -> Tensor:
     """
     input where condition is true, else other (all broadcast). The gradient flows to the chosen side.
     """
-_STRUCTURE_KEY: str = 'chainrule.structure'
-_STRUCTURE_VERSION: int = 1
 bool: dtype
 default_generator: Generator
 double: dtype
