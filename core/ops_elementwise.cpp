@@ -111,6 +111,28 @@ OutsideRange<Ref> outside_normal(Ref ref) {
   return {FLT_MIN, FLT_MAX, DBL_MIN, DBL_MAX, ref};
 }
 
+// out[0, n) = f(in[0, n)) with every element on the same vectorised path, whatever its address or
+// position. Eigen runs an unaligned head in scalar code, and its packet exp/log/sin differ from
+// std:: in the last bit, so results would depend on where malloc put the tensor (x.log() and
+// cr.log(x) differed). Blocks are written through an aligned buffer; the last one is padded.
+template <class T, class F>
+void unary_blocks(const T* in, T* out, int64_t n, F f) {
+  constexpr int64_t kBlock = 64;
+  using Block = Eigen::Array<T, kBlock, 1>;
+  alignas(64) T src[kBlock], dst[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    const T* from = in + b;
+    if (m < kBlock) {
+      std::fill(std::copy_n(from, m, src), src + kBlock, T(1));
+      from = src;
+    }
+    Eigen::Map<Block, Eigen::Aligned64> to(dst);
+    to = f(Eigen::Map<const Block>(from));
+    std::copy_n(dst, m, out + b);
+  }
+}
+
 // out = f(x) over float data, a chunk at a time as an Eigen array expression (vectorised exp, log,
 // tanh, ...; each(g) for a plain scalar function), then fix(x, out, n) (see OutsideRange). Integer
 // and bool inputs are computed in float32, as PyTorch does.
@@ -123,7 +145,7 @@ Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
     const T* in = ptr<T>(xc);
     T* o = ptr<T>(out);
     parallel_for(xc.numel(), [&](int64_t b, int64_t e) {
-      Vec<T>(o + b, e - b) = f(CVec<T>(in + b, e - b));
+      unary_blocks(in + b, o + b, e - b, f);
       fix(in + b, o + b, e - b);
     });
   });

@@ -32,11 +32,8 @@ struct Run {
     manual_seed(0);
     model = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
         std::make_shared<nn::Linear>(3, 8), std::make_shared<nn::Tanh>(), std::make_shared<nn::Linear>(8, 2)});
-    optim::AdamOptions o;
-    o.lr = 0.01;
-    o.betas = {0.8, 0.99};
-    o.amsgrad = true;
-    opt = std::make_unique<optim::Adam>(model->parameters(), o);
+    opt = std::make_unique<optim::Adam>(model->parameters(),
+                                        optim::AdamOptions(0.01).betas({0.8, 0.99}).amsgrad(true));
   }
 
   // Full-batch steps on fixed data (no randomness, so Python can repeat them exactly).

@@ -416,11 +416,7 @@ std::unique_ptr<optim::Adam> trained_adam(nn::Module& model) {
   groups[0].params = {params[0], params[1]};
   groups[1].params = {params[2], params[3]};
   groups[1].options.set("lr", 0.01);
-  optim::AdamOptions o;
-  o.lr = 0.003;
-  o.betas = {0.8, 0.99};
-  o.amsgrad = true;
-  auto opt = std::make_unique<optim::Adam>(groups, o);
+  auto opt = std::make_unique<optim::Adam>(groups, optim::AdamOptions(0.003).betas({0.8, 0.99}).amsgrad(true));
   Tensor x = linspace(-1.0, 1.0, 15).reshape({5, 3});
   for (int i = 0; i < 3; ++i) {
     opt->zero_grad();
@@ -455,12 +451,12 @@ TEST_F(Checkpoint, OptimizerRoundTripRestoresStateAndHyperparameters) {
   save(*opt, path("opt.safetensors"));
   manual_seed(3);
   auto model2 = mlp();
-  optim::Adam fresh(model2->parameters(), optim::AdamOptions{});
+  optim::Adam fresh(model2->parameters(), optim::AdamOptions());
   std::vector<optim::ParamGroup> groups(2);
   auto p = model2->parameters();
   groups[0].params = {p[0], p[1]};
   groups[1].params = {p[2], p[3]};
-  optim::Adam opt2(groups, optim::AdamOptions{});
+  optim::Adam opt2(groups, optim::AdamOptions());
   load(opt2, path("opt.safetensors"));
   auto want = opt->state_dict();
   want.optimizer.clear();  // the file holds no name, as PyTorch's state dicts don't
@@ -515,7 +511,7 @@ TEST_F(Checkpoint, LoadsOptimizerFilesTheEarlierPythonCrSaveWrote) {
   std::vector<optim::ParamGroup> groups(2);
   groups[0].params = {p[0], p[1]};
   groups[1].params = {p[2], p[3]};
-  optim::Adam opt(groups, optim::AdamOptions{});
+  optim::Adam opt(groups, optim::AdamOptions());
   load(opt, (data_dir() / "old_adam_optimizer.safetensors").string());
   EXPECT_EQ(opt.param_groups()[1].options.number("lr"), 0.005);
   load(*model, (data_dir() / "old_adam_model.safetensors").string());
@@ -527,9 +523,7 @@ TEST_F(Checkpoint, LoadsOptimizerFilesTheEarlierPythonCrSaveWrote) {
   EXPECT_EQ(sgd.param_groups[0].options.number("dampening"), 0.0);  // an int in the file
   EXPECT_TRUE(sgd.param_groups[0].options.flag("nesterov"));
   Tensor w = zeros({3, 2}).set_requires_grad(), b = zeros({2}).set_requires_grad();
-  optim::SGDOptions o;
-  o.momentum = 0.5;
-  optim::SGD torch_sgd({w, b}, o);
+  optim::SGD torch_sgd({w, b}, optim::SGDOptions().momentum(0.5));
   load(torch_sgd, (data_dir() / "old_torch_sgd_optimizer.safetensors").string());
   EXPECT_EQ(torch_sgd.param_groups()[0].options.number("momentum"), 0.9);
   EXPECT_EQ(torch_sgd.param_groups()[0].options.number("weight_decay"), 1e-4);

@@ -11,7 +11,7 @@ from . import nn
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['Adagrad', 'Adam', 'AdamW', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'RMSprop', 'ReLU', 'ReduceLROnPlateau', 'SGD', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'nn', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unsqueeze', 'var', 'var_mean', 'where']
+__all__: list[str] = ['AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'OptimizerStateView', 'ParamGroup', 'ReLU', 'ReduceLROnPlateau', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'nn', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -1619,101 +1619,171 @@ class MaxNorm(Constraint):
     @property
     def max_norm(self) -> builtins.float:
         ...
+class ParamGroup:
+    """
+    One param group of an optimizer, a dict as in torch.
+    """
+    def __contains__(self, key):
+        ...
+    def __delitem__(self, arg0: typing.Any) -> None:
+        ...
+    def __eq__(self, other):
+        ...
+    def __getitem__(self, arg0: typing.Any) -> typing.Any:
+        ...
+    def __iter__(self) -> collections.abc.Iterator:
+        ...
+    def __len__(self) -> builtins.int:
+        ...
+    def __ne__(self, value):
+        """
+        Return self!=value.
+        """
+    def __repr__(self) -> str:
+        ...
+    def __setitem__(self, arg0: typing.Any, arg1: typing.Any) -> None:
+        ...
+    def clear(self):
+        """
+        D.clear() -> None.  Remove all items from D.
+        """
+    def get(self, key, default = None):
+        """
+        D.get(k[,d]) -> D[k] if k in D, else d.  d defaults to None.
+        """
+    def items(self):
+        """
+        D.items() -> a set-like object providing a view on D's items
+        """
+    def keys(self):
+        """
+        D.keys() -> a set-like object providing a view on D's keys
+        """
+    def pop(self, key, default = ...):
+        """
+        D.pop(k[,d]) -> v, remove specified key and return the corresponding value.
+                  If key is not found, d is returned if given, otherwise KeyError is raised.
+                
+        """
+    def popitem(self):
+        """
+        D.popitem() -> (k, v), remove and return some (key, value) pair
+                   as a 2-tuple; but raise KeyError if D is empty.
+                
+        """
+    def setdefault(self, key, default = None):
+        """
+        D.setdefault(k[,d]) -> D.get(k,d), also set D[k]=d if k not in D
+        """
+    def update(self, other = tuple(), **kwds):
+        """
+         D.update([E, ]**F) -> None.  Update D from mapping/iterable E and F.
+                    If E present and has a .keys() method, does:     for k in E: D[k] = E[k]
+                    If E present and lacks .keys() method, does:     for (k, v) in E: D[k] = v
+                    In either case, this is followed by: for k, v in F.items(): D[k] = v
+                
+        """
+    def values(self):
+        """
+        D.values() -> an object providing a view on D's values
+        """
+class OptimizerStateView:
+    """
+    optimizer.state: parameter -> its state tensors.
+    """
+    def __contains__(self, arg0: typing.Any) -> builtins.bool:
+        ...
+    def __eq__(self, other):
+        ...
+    def __getitem__(self, arg0: typing.Any) -> dict:
+        ...
+    def __iter__(self) -> collections.abc.Iterator:
+        ...
+    def __len__(self) -> builtins.int:
+        ...
+    def __ne__(self, value):
+        """
+        Return self!=value.
+        """
+    def __repr__(self) -> str:
+        ...
+    def get(self, key, default = None):
+        """
+        D.get(k[,d]) -> D[k] if k in D, else d.  d defaults to None.
+        """
+    def items(self):
+        """
+        D.items() -> a set-like object providing a view on D's items
+        """
+    def keys(self):
+        """
+        D.keys() -> a set-like object providing a view on D's keys
+        """
+    def values(self):
+        """
+        D.values() -> an object providing a view on D's values
+        """
 class Optimizer:
     """
-    The C++ optimizer base class (use chainrule.optim's classes).
+    The base of chainrule's optimizers (torch.optim.Optimizer's interface).
     """
-    def add_param_group(self, params: collections.abc.Sequence[Tensor], options: dict, constraint: typing.Any) -> None:
+    def __init__(self, name: str, params: typing.Any, defaults: dict, constraint: typing.Any = None) -> None:
+        """
+        name: the C++ optimizer ("SGD", "Adam", ...); params: tensors, (name, tensor) pairs or group dicts.
+        """
+    def __repr__(self) -> str:
         ...
+    def add_param_group(self, param_group: typing.Any) -> None:
+        """
+        Adds a group (a dict with "params" and any hyperparameters to override), e.g. to train layers unfrozen later with their own lr.
+        """
+    def load_state_dict(self, state_dict: typing.Any) -> None:
+        """
+        Loads a state_dict() (same optimizer, same group sizes): state tensors are copied in and each group's hyperparameters replaced.
+        """
+    def state_dict(self) -> dict:
+        """
+        torch's layout, parameters numbered across the groups; the tensors are copies. Constraints are code, not state: they are not saved and a load keeps the optimizer's own.
+        """
+    def step(self, closure: typing.Any = None) -> typing.Any:
+        """
+        One update of every parameter that has a gradient, then the groups' constraints. closure, if given, re-evaluates the loss with grad mode on; its result is returned.
+        """
+    def zero_grad(self, set_to_none: builtins.bool = True) -> None:
+        """
+        Every gradient to None (as torch), or to zeros.
+        """
+    @property
     def defaults(self) -> dict:
         ...
-    def group_constraint(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> typing.Any:
-        ...
-    def group_options(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> dict:
-        ...
-    def group_params(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> list[Tensor]:
-        ...
-    def groups_json(self) -> str:
-        """
-        The param groups as the C++ checkpoint JSON (see optim/optimizer.h).
-        """
-    def has_option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str) -> builtins.bool:
-        ...
-    def is_option(self, arg0: str) -> builtins.bool:
-        """
-        Whether key is a hyperparameter this optimizer keeps in C++.
-        """
-    def load_state_dict(self, arg0: dict) -> None:
-        ...
-    def num_groups(self) -> builtins.int:
-        ...
-    def option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str) -> typing.Any:
-        ...
-    def set_group_constraint(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: typing.Any) -> None:
-        ...
-    def set_option(self, arg0: typing.SupportsInt | typing.SupportsIndex, arg1: str, arg2: typing.Any) -> None:
-        ...
-    def state_dict(self) -> dict:
-        ...
-    def state_of(self, param: Tensor) -> dict:
-        ...
-    def step(self) -> None:
-        ...
-    def zero_grad(self, set_to_none: builtins.bool = True) -> None:
+    @property
+    def param_groups(self) -> list:
         ...
     @property
-    def name(self) -> str:
+    def state(self) -> OptimizerStateView:
         ...
-class SGD(Optimizer):
-    """
-    C++ SGD (momentum, dampening, nesterov, weight_decay, maximize).
-    """
-    def __init__(self, groups: list, defaults: dict) -> None:
-        """
-        groups: a list of (params, options dict, constraint or None); defaults: options by name.
-        """
-class Adam(Optimizer):
-    """
-    C++ Adam (betas, eps, weight_decay, amsgrad, maximize).
-    """
-    def __init__(self, groups: list, defaults: dict) -> None:
-        """
-        groups: a list of (params, options dict, constraint or None); defaults: options by name.
-        """
-class AdamW(Optimizer):
-    """
-    C++ AdamW (Adam with decoupled weight decay).
-    """
-    def __init__(self, groups: list, defaults: dict) -> None:
-        """
-        groups: a list of (params, options dict, constraint or None); defaults: options by name.
-        """
-class RMSprop(Optimizer):
-    """
-    C++ RMSprop (alpha, eps, momentum, centered).
-    """
-    def __init__(self, groups: list, defaults: dict) -> None:
-        """
-        groups: a list of (params, options dict, constraint or None); defaults: options by name.
-        """
-class Adagrad(Optimizer):
-    """
-    C++ Adagrad (lr_decay, initial_accumulator_value).
-    """
-    def __init__(self, groups: list, defaults: dict) -> None:
-        """
-        groups: a list of (params, options dict, constraint or None); defaults: options by name.
-        """
 class LRScheduler:
     """
-    The C++ scheduler base class (use chainrule.optim.lr_scheduler).
+    The base of the epoch-based schedulers: step() once per epoch, after optimizer.step(); base_lrs are the groups' "initial_lr".
     """
+    def __repr__(self) -> str:
+        ...
     def get_last_lr(self) -> list[builtins.float]:
-        ...
-    def step(self) -> None:
-        ...
-    def step_to(self, epoch: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+        """
+        The lrs the last step set, one per param group.
+        """
+    def load_state_dict(self, state_dict: dict) -> None:
+        """
+        Restores a state_dict() (the settings stay the constructor's).
+        """
+    def state_dict(self) -> dict:
+        """
+        torch's keys: the constructor's settings, base_lrs, last_epoch, _step_count, _last_lr.
+        """
+    def step(self, epoch: typing.Any = None) -> None:
+        """
+        Moves to the next epoch and sets each group's lr; epoch (deprecated in torch) jumps there by the closed form.
+        """
     @property
     def base_lrs(self) -> list[builtins.float]:
         ...
@@ -1726,29 +1796,28 @@ class LRScheduler:
     @last_epoch.setter
     def last_epoch(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
-    @property
-    def last_lr(self) -> list[builtins.float]:
-        ...
-    @last_lr.setter
-    def last_lr(self, arg1: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
-        ...
-    @property
-    def step_count(self) -> builtins.int:
-        ...
-    @step_count.setter
-    def step_count(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
 class StepLR(LRScheduler):
-    def __init__(self, optimizer: Optimizer, step_size: typing.SupportsInt | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    """
+    Multiplies each group's lr by gamma every step_size epochs.
+    """
+    _config: typing.ClassVar[tuple] = ('step_size', 'gamma')
+    def __init__(self, optimizer: typing.Any, step_size: typing.SupportsInt | typing.SupportsIndex, gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def gamma(self) -> builtins.float:
         ...
     @property
+    def optimizer(self) -> typing.Any:
+        ...
+    @property
     def step_size(self) -> builtins.int:
         ...
 class MultiStepLR(LRScheduler):
-    def __init__(self, optimizer: Optimizer, milestones: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    """
+    Multiplies each group's lr by gamma at each milestone epoch (gamma**k for a milestone listed k times).
+    """
+    _config: typing.ClassVar[tuple] = ('milestones', 'gamma')
+    def __init__(self, optimizer: typing.Any, milestones: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], gamma: typing.SupportsFloat | typing.SupportsIndex = 0.1, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def gamma(self) -> builtins.float:
@@ -1756,14 +1825,28 @@ class MultiStepLR(LRScheduler):
     @property
     def milestones(self) -> list[builtins.int]:
         ...
+    @property
+    def optimizer(self) -> typing.Any:
+        ...
 class ExponentialLR(LRScheduler):
-    def __init__(self, optimizer: Optimizer, gamma: typing.SupportsFloat | typing.SupportsIndex, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    """
+    Multiplies each group's lr by gamma every epoch.
+    """
+    _config: typing.ClassVar[tuple] = ('gamma')
+    def __init__(self, optimizer: typing.Any, gamma: typing.SupportsFloat | typing.SupportsIndex, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def gamma(self) -> builtins.float:
         ...
+    @property
+    def optimizer(self) -> typing.Any:
+        ...
 class CosineAnnealingLR(LRScheduler):
-    def __init__(self, optimizer: Optimizer, T_max: typing.SupportsInt | typing.SupportsIndex, eta_min: typing.SupportsFloat | typing.SupportsIndex = 0.0, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    """
+    Anneals each lr along a half cosine from its initial value to eta_min at T_max: lr_t = eta_min + (base_lr - eta_min)(1 + cos(pi t / T_max)) / 2 (in PyTorch's recursive form, so a manual change of lr carries on; after T_max the cosine goes back up).
+    """
+    _config: typing.ClassVar[tuple] = ('T_max', 'eta_min')
+    def __init__(self, optimizer: typing.Any, T_max: typing.SupportsInt | typing.SupportsIndex, eta_min: typing.SupportsFloat | typing.SupportsIndex = 0.0, last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
     @property
     def T_max(self) -> builtins.int:
@@ -1771,16 +1854,37 @@ class CosineAnnealingLR(LRScheduler):
     @property
     def eta_min(self) -> builtins.float:
         ...
+    @property
+    def optimizer(self) -> typing.Any:
+        ...
 class LambdaLR(LRScheduler):
-    def __init__(self, optimizer: Optimizer, lr_lambdas: collections.abc.Sequence[collections.abc.Callable[[builtins.int], typing.SupportsFloat | typing.SupportsIndex]], last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+    """
+    lr_t = base_lr * lr_lambda(t), one function per group.
+    """
+    _config: typing.ClassVar[tuple] = tuple()
+    def __init__(self, optimizer: typing.Any, lr_lambdas: collections.abc.Sequence[collections.abc.Callable[[builtins.int], typing.SupportsFloat | typing.SupportsIndex]], last_epoch: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def optimizer(self) -> typing.Any:
         ...
 class ReduceLROnPlateau:
-    def __init__(self, optimizer: Optimizer, mode: str = 'min', factor: typing.SupportsFloat | typing.SupportsIndex = 0.1, patience: typing.SupportsInt | typing.SupportsIndex = 10, threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0001, threshold_mode: str = 'rel', cooldown: typing.SupportsInt | typing.SupportsIndex = 0, min_lr: typing.Any = 0.0, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08) -> None:
+    """
+    Multiplies each group's lr by factor when a metric stops improving. Call step(metric) once per epoch. The metric improved if it is below best * (1 - threshold) (mode "min", threshold_mode "rel"), below best - threshold ("abs"), or above best * (1 + threshold) / best + threshold in mode "max". After more than patience epochs without improvement the lrs are cut (not below min_lr, a number or one per group; cuts smaller than eps are skipped) and cooldown epochs are ignored.
+    """
+    def __init__(self, optimizer: typing.Any, mode: str = 'min', factor: typing.SupportsFloat | typing.SupportsIndex = 0.1, patience: typing.SupportsInt | typing.SupportsIndex = 10, threshold: typing.SupportsFloat | typing.SupportsIndex = 0.0001, threshold_mode: str = 'rel', cooldown: typing.SupportsInt | typing.SupportsIndex = 0, min_lr: typing.Any = 0.0, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-08) -> None:
         ...
     def get_last_lr(self) -> list[builtins.float]:
         ...
-    def step(self, metric: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    def load_state_dict(self, state_dict: dict) -> None:
         ...
+    def state_dict(self) -> dict:
+        """
+        torch's keys: the settings, best, num_bad_epochs, cooldown_counter, last_epoch, min_lrs, _last_lr.
+        """
+    def step(self, metrics: typing.Any, epoch: typing.Any = None) -> None:
+        """
+        Records this epoch's metric and cuts the lrs if it has stopped improving.
+        """
     @property
     def best(self) -> builtins.float:
         ...
@@ -1812,12 +1916,6 @@ class ReduceLROnPlateau:
     def last_epoch(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     @property
-    def last_lr(self) -> list[builtins.float]:
-        ...
-    @last_lr.setter
-    def last_lr(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
-        ...
-    @property
     def min_lrs(self) -> list[builtins.float]:
         ...
     @property
@@ -1828,6 +1926,9 @@ class ReduceLROnPlateau:
         ...
     @num_bad_epochs.setter
     def num_bad_epochs(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def optimizer(self) -> typing.Any:
         ...
     @property
     def patience(self) -> builtins.int:
@@ -1928,6 +2029,10 @@ def _linalg_vector_norm(arg0: Tensor, arg1: typing.Any, arg2: typing.Any, arg3: 
     ...
 def _linspace(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsInt | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
+def _load_safetensors(path: str) -> tuple[typing.Any, dict]:
+    """
+    Reads a safetensors file, validated: ([(name, tensor), ...] in file order, metadata dict).
+    """
 def _max_dim(arg0: Tensor, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: builtins.bool) -> tuple[Tensor, Tensor]:
     ...
 def _meshgrid(arg0: collections.abc.Sequence[Tensor], arg1: str) -> tuple:
@@ -1952,6 +2057,10 @@ def _randperm_g(arg0: typing.SupportsInt | typing.SupportsIndex, arg1: Generator
     ...
 def _return_types() -> dict:
     ...
+def _save_safetensors(tensors: collections.abc.Sequence[tuple[str, Tensor]], metadata: dict, path: str) -> None:
+    """
+    Writes (name, tensor) pairs and a str -> str metadata dict to path as safetensors, atomically.
+    """
 def _set_explain(arg0: typing.Any) -> None:
     ...
 def _set_grad_enabled(arg0: builtins.bool) -> None:
@@ -2640,6 +2749,8 @@ def where(condition: Tensor, input: typing.Any, other: typing.Any) -> Tensor:
     """
     input where condition is true, else other (all broadcast). The gradient flows to the chosen side.
     """
+_STRUCTURE_KEY: str = 'chainrule.structure'
+_STRUCTURE_VERSION: int = 1
 bool: dtype
 default_generator: Generator
 double: dtype
