@@ -1,5 +1,5 @@
 // The compiler builds what the source says: a guard against known miscompiles of the flags we build
-// with (CMakeLists.txt turns AVX-512 off under GCC 12, whose vectorizer broke the case below).
+// with (CMakeLists.txt turns GCC 12's SLP vectorizer off: with AVX-512 it broke the cases below).
 #include <gtest/gtest.h>
 
 #include <vector>
