@@ -50,7 +50,10 @@ std::string Node::name() const {
   std::string out;
   bool up = true;
   for (const char* c = op; *c; ++c) {
-    if (*c == '_') { up = true; continue; }
+    if (*c == '_') {
+      up = true;
+      continue;
+    }
     out += up ? static_cast<char>(std::toupper(static_cast<unsigned char>(*c))) : *c;
     up = false;
   }
@@ -66,8 +69,10 @@ static void check_saved(const Node& n, const SavedTensor& s, const char* what, s
   CR_CHECK(s.impl != nullptr, std::runtime_error, "backward: '", n.op, "' did not save its ", what);
   CR_CHECK(s.impl->storage->version == s.version, std::runtime_error,
            "backward: a tensor needed to compute the gradient of '", n.op, "' (its ", what, " ", i,
-           ", shape ", s.impl->shape, ") was modified by an in-place operation after it was saved "
-           "(version ", s.impl->storage->version, ", expected ", s.version,
+           ", shape ", s.impl->shape,
+           ") was modified by an in-place operation after it was saved "
+           "(version ",
+           s.impl->storage->version, ", expected ", s.version,
            "); use an out-of-place op or clone() it first");
 }
 
@@ -103,8 +108,7 @@ static std::shared_ptr<TensorImpl> alias(const Tensor& t) {
 }
 
 template <class Inputs>
-static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs, unsigned save,
-                          BackwardFn fn) {
+static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs, unsigned save, BackwardFn fn) {
   if (!grad_enabled) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -130,8 +134,8 @@ static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs, unsi
   if (save & kSaveOutput) node->saved_output = SavedTensor{alias(out), out.version()};
   node->had_saved = save != kSaveNone;
   node->fn = std::move(fn);
-  CR_CHECK(out.impl()->grad_fn == nullptr && !out.impl()->requires_grad, std::runtime_error,
-           "internal: ", op, " recorded onto a tensor that already has history");
+  CR_CHECK(out.impl()->grad_fn == nullptr && !out.impl()->requires_grad, std::runtime_error, "internal: ", op,
+           " recorded onto a tensor that already has history");
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
   return out;
@@ -141,8 +145,7 @@ Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, 
               BackwardFn fn) {
   return record_impl(op, std::move(out), inputs, save, std::move(fn));
 }
-Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save,
-              BackwardFn fn) {
+Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save, BackwardFn fn) {
   return record_impl(op, std::move(out), inputs, save, std::move(fn));
 }
 
@@ -171,8 +174,8 @@ void accumulate(std::shared_ptr<TensorImpl>& slot, Tensor g, bool create_graph) 
   if (!slot) {
     if (create_graph) {
       g = g.clone();
-    } else if (g.impl_ptr().use_count() > 1 || g.impl()->storage.use_count() > 1 ||
-               g.requires_grad() || !g.is_contiguous()) {
+    } else if (g.impl_ptr().use_count() > 1 || g.impl()->storage.use_count() > 1 || g.requires_grad() ||
+               !g.is_contiguous()) {
       g = g.detach().clone();
     }
     slot = g.impl_ptr();
@@ -190,8 +193,8 @@ struct Capture {  // autograd::grad: where each input's gradient is collected
   std::vector<std::shared_ptr<TensorImpl>> results;
 };
 
-void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads,
-                  bool retain_graph, bool create_graph, Capture* capture) {
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph,
+                  bool create_graph, Capture* capture) {
   CR_CHECK(root_grads.empty() || root_grads.size() == roots.size(), std::invalid_argument,
            "backward: expected one gradient per output (", roots.size(), "), got ", root_grads.size());
   std::vector<Tensor> seeds(roots.size());
@@ -203,8 +206,8 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
     Tensor g = i < root_grads.size() ? root_grads[i] : Tensor();
     if (!g.defined()) {
       CR_CHECK(r.numel() == 1, std::runtime_error,
-               "backward: grad can be implicitly created only for scalar outputs, got shape ",
-               r.shape(), "; pass a gradient of that shape");
+               "backward: grad can be implicitly created only for scalar outputs, got shape ", r.shape(),
+               "; pass a gradient of that shape");
       g = ones_like(r);
     } else {
       CR_CHECK(g.shape() == r.shape(), std::invalid_argument, "backward: expected a gradient of shape ",
@@ -216,7 +219,10 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
 
   bool prev_mode = grad_enabled;
   grad_enabled = create_graph;
-  struct Restore { bool m; ~Restore() { grad_enabled = m; } } restore{prev_mode};
+  struct Restore {
+    bool m;
+    ~Restore() { grad_enabled = m; }
+  } restore{prev_mode};
 
   // Discover the graph with an explicit stack and count each node's incoming edges.
   uint64_t gen = ++visit_counter;
@@ -253,8 +259,8 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
     else deliver_leaf(roots[i].impl_ptr(), seeds[i]);
   }
   for (const Tensor& r : roots)
-    if (Node* n = r.grad_fn().get(); n && n->deps == 0 &&
-                                      std::find(ready.begin(), ready.end(), n) == ready.end())
+    if (Node* n = r.grad_fn().get();
+        n && n->deps == 0 && std::find(ready.begin(), ready.end(), n) == ready.end())
       ready.push_back(n);
 
   // Every node runs once, with the sum of its incoming gradients, after all its consumers ran.
@@ -331,8 +337,9 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
   run_backward(outputs, grad_outputs, keeps_graph(retain_graph, create_graph), create_graph, &cap);
   std::vector<Tensor> out(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
-    CR_CHECK(cap.results[i] || allow_unused, std::runtime_error, "grad: input ", i,
-             " (shape ", inputs[i].shape(), ") was not used to compute the outputs; "
+    CR_CHECK(cap.results[i] || allow_unused, std::runtime_error, "grad: input ", i, " (shape ",
+             inputs[i].shape(),
+             ") was not used to compute the outputs; "
              "pass allow_unused=true (Python: allow_unused=True) if that is intended");
     if (cap.results[i]) out[i] = Tensor(cap.results[i]);
   }

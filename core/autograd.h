@@ -24,6 +24,7 @@ class AutoGradMode {
   ~AutoGradMode() { set_grad_enabled(prev_); }
   AutoGradMode(const AutoGradMode&) = delete;
   AutoGradMode& operator=(const AutoGradMode&) = delete;
+
  private:
   bool prev_;
 };
@@ -43,6 +44,7 @@ class Saved {
   bool needs_grad(size_t i) const;  // skip computing gradients nobody will receive
   const Shape& input_shape(size_t i) const;
   Dtype input_dtype(size_t i) const;
+
  private:
   const Node* node_;
 };
@@ -64,15 +66,15 @@ struct SavedTensor {
 
 // A node of the graph: one per op application, one output per node.
 struct Node : std::enable_shared_from_this<Node> {
-  const char* op;                    // "mul"
-  std::vector<Edge> next;            // one per input
+  const char* op;          // "mul"
+  std::vector<Edge> next;  // one per input
   std::vector<Shape> input_shapes;
   std::vector<Dtype> input_dtypes;
   std::vector<SavedTensor> saved_inputs;  // empty unless the op asked for kSaveInputs
   SavedTensor saved_output;
   bool output_requires_grad = true;
-  bool had_saved = false;            // saved tensors existed (so a freed node can't run again)
-  bool freed = false;                // saved tensors released by a backward without retain_graph
+  bool had_saved = false;  // saved tensors existed (so a freed node can't run again)
+  bool freed = false;      // saved tensors released by a backward without retain_graph
   BackwardFn fn;
   std::weak_ptr<TensorImpl> retained;  // the output, when retain_grad() was called on it
   // engine scratch
@@ -90,10 +92,8 @@ enum SaveFlags : unsigned { kSaveNone = 0, kSaveInputs = 1, kSaveOutput = 2, kSa
 // Attaches a Node to `out` when grad mode is on and some input requires grad; otherwise returns
 // `out` untouched, so inference pays nothing. `fn` returns one gradient per input (undefined for
 // inputs that get none); the engine sums them back to each input's shape and dtype.
-Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, unsigned save,
-              BackwardFn fn);
-Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save,
-              BackwardFn fn);
+Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, unsigned save, BackwardFn fn);
+Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save, BackwardFn fn);
 
 // `value`, recorded as also depending on x with derivative zero. The backward rules of
 // piecewise-linear ops (relu, abs, clamp, maximum, amax) pass their result through it so that,

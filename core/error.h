@@ -16,20 +16,16 @@ std::string shape_str(const Shape& s);
 
 namespace detail {
 inline void append(std::ostringstream&) {}
-template <class T, class... Rest>
-void append(std::ostringstream& os, const T& v, const Rest&... rest);
-template <class... Rest>
-void append(std::ostringstream& os, const Shape& s, const Rest&... rest) {
+template <class T, class... Rest> void append(std::ostringstream& os, const T& v, const Rest&... rest);
+template <class... Rest> void append(std::ostringstream& os, const Shape& s, const Rest&... rest) {
   os << shape_str(s);
   append(os, rest...);
 }
-template <class T, class... Rest>
-void append(std::ostringstream& os, const T& v, const Rest&... rest) {
+template <class T, class... Rest> void append(std::ostringstream& os, const T& v, const Rest&... rest) {
   os << v;
   append(os, rest...);
 }
-template <class... Args>
-std::string concat(const Args&... args) {
+template <class... Args> std::string concat(const Args&... args) {
   std::ostringstream os;
   append(os, args...);
   return os.str();
@@ -39,7 +35,7 @@ std::string concat(const Args&... args) {
 }  // namespace chainrule
 
 // CR_CHECK(cond, std::invalid_argument, "matmul: expected ..., got ", a.shape(), " @ ", b.shape());
-#define CR_CHECK(cond, Exc, ...)                                  \
-  do {                                                            \
+#define CR_CHECK(cond, Exc, ...)                                      \
+  do {                                                                \
     if (!(cond)) throw Exc(::chainrule::detail::concat(__VA_ARGS__)); \
   } while (0)

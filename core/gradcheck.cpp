@@ -31,8 +31,7 @@ using Jacobian = std::vector<std::vector<double>>;
 std::vector<Jacobian> analytic_jacobians(const Tensor& out, const std::vector<Tensor>& xs) {
   const int64_t m = out.numel();
   std::vector<Jacobian> J(xs.size());
-  for (size_t j = 0; j < xs.size(); ++j)
-    J[j].assign(m, std::vector<double>(xs[j].numel(), 0.0));
+  for (size_t j = 0; j < xs.size(); ++j) J[j].assign(m, std::vector<double>(xs[j].numel(), 0.0));
   if (!out.requires_grad()) return J;
   std::vector<double> onehot(m, 0.0);
   for (int64_t i = 0; i < m; ++i) {
@@ -44,8 +43,8 @@ std::vector<Jacobian> analytic_jacobians(const Tensor& out, const std::vector<Te
     for (size_t j = 0; j < xs.size(); ++j) {
       if (!g[j].defined()) continue;  // unused input: zero row
       CR_CHECK(g[j].shape() == xs[j].shape(), std::runtime_error,
-               "gradcheck: expected the gradient of input to have the input's shape ",
-               xs[j].shape(), ", got ", g[j].shape());
+               "gradcheck: expected the gradient of input to have the input's shape ", xs[j].shape(),
+               ", got ", g[j].shape());
       J[j][i] = g[j].to_vector();
     }
   }
@@ -54,16 +53,18 @@ std::vector<Jacobian> analytic_jacobians(const Tensor& out, const std::vector<Te
 
 // Perturbs each element of x in place (through raw storage, so no version bump or graph) and
 // restores it exactly; fn is re-run from scratch each time, so no stale result can leak in.
-Jacobian numeric_jacobian(const GradcheckFn& fn, const std::vector<Tensor>& inputs, Tensor x,
-                          int64_t m, double eps) {
+Jacobian numeric_jacobian(const GradcheckFn& fn, const std::vector<Tensor>& inputs, Tensor x, int64_t m,
+                          double eps) {
   NoGradGuard no_grad;
   Jacobian J(m, std::vector<double>(x.numel(), 0.0));
   CR_CHECK(x.dtype() == kFloat64, std::invalid_argument, "gradcheck: expected float64 inputs, got ",
            dtype_name(x.dtype()));
   for (int64_t d = 0; d < x.dim(); ++d)  // perturbing one element would move all its aliases
-    CR_CHECK(x.strides()[d] != 0 || x.shape()[d] <= 1, std::invalid_argument, "gradcheck: an input "
-             "has a dimension with stride 0 (an expanded tensor, shape ", x.shape(), ", strides ",
-             x.strides(), "); its elements share memory, so finite differences can't perturb them one "
+    CR_CHECK(x.strides()[d] != 0 || x.shape()[d] <= 1, std::invalid_argument,
+             "gradcheck: an input "
+             "has a dimension with stride 0 (an expanded tensor, shape ",
+             x.shape(), ", strides ", x.strides(),
+             "); its elements share memory, so finite differences can't perturb them one "
              "at a time; pass a clone()");
   double* base = static_cast<double*>(x.raw_data());
   auto elem = [&](int64_t k) -> double& {  // element k in row-major order, for views too
@@ -89,8 +90,8 @@ Jacobian numeric_jacobian(const GradcheckFn& fn, const std::vector<Tensor>& inpu
     }
     pk = orig;
     CR_CHECK(static_cast<int64_t>(plus.size()) == m && static_cast<int64_t>(minus.size()) == m,
-             std::runtime_error, "gradcheck: expected fn to return ", m,
-             " elements every call, got ", plus.size(), " and ", minus.size());
+             std::runtime_error, "gradcheck: expected fn to return ", m, " elements every call, got ",
+             plus.size(), " and ", minus.size());
     for (int64_t i = 0; i < m; ++i) J[i][k] = (plus[i] - minus[i]) / (2 * eps);
   }
   return J;
@@ -106,7 +107,8 @@ GradcheckResult check(const char* who, const char* what, const GradcheckFn& fn,
   for (size_t j = 0; j < inputs.size(); ++j) {
     if (!inputs[j].defined() || !inputs[j].requires_grad()) continue;
     if (inputs[j].dtype() != kFloat64)
-      return fail(detail::concat(who, ": expected float64 inputs (finite differences in lower "
+      return fail(detail::concat(who,
+                                 ": expected float64 inputs (finite differences in lower "
                                  "precision are meaningless), got ",
                                  dtype_name(inputs[j].dtype()), " for input ", j,
                                  "; convert it with .to(kFloat64)"));
@@ -143,11 +145,10 @@ GradcheckResult check(const char* who, const char* what, const GradcheckFn& fn,
         if (excess <= worst_excess) continue;
         worst_excess = excess;
         std::ostringstream os;
-        os << std::setprecision(10) << who << ": Jacobian mismatch for input " << which[j]
-           << " (shape " << shape_str(xs[j].shape()) << ") at element " << k << " (index "
-           << index_str(k, xs[j].shape()) << "), " << what << " " << i << " (index "
-           << index_str(i, out_shape) << "): analytic " << a << ", numeric " << n
-           << ", abs error " << err << std::setprecision(3) << " > tolerance " << tol
+        os << std::setprecision(10) << who << ": Jacobian mismatch for input " << which[j] << " (shape "
+           << shape_str(xs[j].shape()) << ") at element " << k << " (index " << index_str(k, xs[j].shape())
+           << "), " << what << " " << i << " (index " << index_str(i, out_shape) << "): analytic " << a
+           << ", numeric " << n << ", abs error " << err << std::setprecision(3) << " > tolerance " << tol
            << " (atol " << atol << " + rtol " << rtol << " * |numeric|)";
         worst = os.str();
       }
@@ -171,8 +172,8 @@ Tensor fixed_cotangent(const Shape& shape) {
 
 }  // namespace
 
-GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, double eps,
-                          double atol, double rtol) {
+GradcheckResult gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, double eps, double atol,
+                          double rtol) {
   return check("gradcheck", "output element", fn, inputs, eps, atol, rtol);
 }
 
@@ -202,8 +203,7 @@ GradcheckResult gradgradcheck(const GradcheckFn& fn, const std::vector<Tensor>& 
                              /*create_graph=*/outer_grad, /*allow_unused=*/true);
     std::vector<Tensor> flat;
     for (size_t j = 0; j < checked.size(); ++j)
-      flat.push_back(grads[j].defined() ? reshape(grads[j], {-1})
-                                        : zeros({checked[j].numel()}, kFloat64));
+      flat.push_back(grads[j].defined() ? reshape(grads[j], {-1}) : zeros({checked[j].numel()}, kFloat64));
     return cat(flat, 0);
   };
   return check("gradgradcheck", "gradient element", g, inputs, eps, atol, rtol);

@@ -6,8 +6,8 @@
 #include <array>
 #include <cstring>
 #include <tuple>
-#include <utility>
 #include <type_traits>
+#include <utility>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -19,20 +19,25 @@ namespace chainrule::kernels {
 // Below this many elements an op stays on one thread: a parallel region costs microseconds.
 constexpr int64_t kParallelThreshold = 32768;
 
-template <class T>
-using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using CVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T> using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T> using CVec = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 template <class T> struct DtypeOf;
-template <> struct DtypeOf<bool> { static constexpr Dtype value = kBool; };
-template <> struct DtypeOf<int64_t> { static constexpr Dtype value = kInt64; };
-template <> struct DtypeOf<float> { static constexpr Dtype value = kFloat32; };
-template <> struct DtypeOf<double> { static constexpr Dtype value = kFloat64; };
+template <> struct DtypeOf<bool> {
+  static constexpr Dtype value = kBool;
+};
+template <> struct DtypeOf<int64_t> {
+  static constexpr Dtype value = kInt64;
+};
+template <> struct DtypeOf<float> {
+  static constexpr Dtype value = kFloat32;
+};
+template <> struct DtypeOf<double> {
+  static constexpr Dtype value = kFloat64;
+};
 
 // dispatch(dtype, [&](auto tag) { using T = decltype(tag); ... })
-template <class F>
-decltype(auto) dispatch(Dtype d, F&& f) {
+template <class F> decltype(auto) dispatch(Dtype d, F&& f) {
   switch (d) {
     case kBool: return f(bool{});
     case kInt64: return f(int64_t{});
@@ -40,8 +45,7 @@ decltype(auto) dispatch(Dtype d, F&& f) {
     default: return f(double{});
   }
 }
-template <class F>
-decltype(auto) dispatch_floating(Dtype d, F&& f) {
+template <class F> decltype(auto) dispatch_floating(Dtype d, F&& f) {
   if (d == kFloat32) return f(float{});
   return f(double{});
 }
@@ -50,9 +54,8 @@ decltype(auto) dispatch_floating(Dtype d, F&& f) {
 // (fresh outputs, or inputs passed through contig()). A strided tensor reaching it is a bug in the
 // op, reported as one instead of reading the wrong elements.
 template <class T> T* ptr(const Tensor& t) {
-  CR_CHECK(t.impl()->contiguous, std::logic_error,
-           "internal: a kernel got a non-contiguous tensor of shape ", t.shape(), " (strides ",
-           t.strides(), "); please report this");
+  CR_CHECK(t.impl()->contiguous, std::logic_error, "internal: a kernel got a non-contiguous tensor of shape ",
+           t.shape(), " (strides ", t.strides(), "); please report this");
   return static_cast<T*>(t.raw_data());
 }
 // The pointer to element (0, ..., 0) of any tensor, to be walked with its strides.
@@ -62,8 +65,7 @@ template <class T> T* sptr(const Tensor& t) { return static_cast<T*>(t.raw_data(
 Tensor contig(const Tensor& t);
 
 // Runs body(begin, end) over [0, n), split across threads when `work` (elements touched) is large.
-template <class F>
-void parallel_for(int64_t n, F&& body, int64_t work = -1) {
+template <class F> void parallel_for(int64_t n, F&& body, int64_t work = -1) {
 #ifdef _OPENMP
   if ((work < 0 ? n : work) > kParallelThreshold && n > 1 && !omp_in_parallel()) {
 #pragma omp parallel
@@ -81,9 +83,9 @@ void parallel_for(int64_t n, F&& body, int64_t work = -1) {
 // c ? a : b without a branch: with a random mask (relu's backward) a branch mispredicts on half
 // the elements and runs ~25x slower; a bitwise blend is exact for every value (inf, NaN) and
 // vectorises.
-template <class T>
-inline T blend(bool c, T a, T b) {
-  using U = std::conditional_t<sizeof(T) == 8, uint64_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint8_t>>;
+template <class T> inline T blend(bool c, T a, T b) {
+  using U =
+      std::conditional_t<sizeof(T) == 8, uint64_t, std::conditional_t<sizeof(T) == 4, uint32_t, uint8_t>>;
   U ua, ub;
   std::memcpy(&ua, &a, sizeof(T));
   std::memcpy(&ub, &b, sizeof(T));
@@ -95,8 +97,7 @@ inline T blend(bool c, T a, T b) {
 }
 
 // out[i] = f(a[i]) elementwise over whole tensors (same numel).
-template <class T, class R, class F>
-void map(const T* a, R* out, int64_t n, F f) {
+template <class T, class R, class F> void map(const T* a, R* out, int64_t n, F f) {
   parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) out[i] = f(a[i]);
   });
@@ -107,8 +108,7 @@ Tensor convert(const Tensor& t, Dtype d);
 
 // One operand of an elementwise loop: where its element (0, ..., 0) is, its sizes and its strides
 // (in elements). It is broadcast NumPy-style to the loop's shape: stride 0 where it has size 1.
-template <class T>
-struct Strided {
+template <class T> struct Strided {
   T* data;
   const Shape& shape;
   const Shape& strides;
@@ -126,9 +126,8 @@ constexpr int kMaxDims = 64;
 // adjacent dims that are dense for every operand merged, so rows are as long as the layouts allow
 // (same-shape dense operands make one row). Large work is split across threads by elements, so
 // that one long row is split too.
-template <size_t K, class F>
-void for_each_row(const Shape& shape, const std::array<const Shape*, K>& sizes,
-                  const std::array<const Shape*, K>& strides, F body) {
+template <size_t K, class F> void for_each_row(const Shape& shape, const std::array<const Shape*, K>& sizes,
+                                               const std::array<const Shape*, K>& strides, F body) {
   const int64_t n = shape_numel(shape), nd0 = static_cast<int64_t>(shape.size());
   if (n == 0) return;
   CR_CHECK(nd0 <= kMaxDims, std::invalid_argument, "tensors with more than ", kMaxDims,
@@ -185,19 +184,16 @@ void for_each_row(const Shape& shape, const std::array<const Shape*, K>& sizes,
 
 // An operand's row: p[i * step]. Rows that are dense (step 1) or one broadcast value (step 0) get
 // the step as a compile-time constant, so that their loops vectorise.
-template <class T>
-struct Row {
+template <class T> struct Row {
   const T* p;
   int64_t step;
   T operator[](int64_t i) const { return p[i * step]; }
 };
-template <class T>
-struct DenseRow {
+template <class T> struct DenseRow {
   const T* p;
   T operator[](int64_t i) const { return p[i]; }
 };
-template <class T>
-struct ValueRow {
+template <class T> struct ValueRow {
   // Read once. An input sharing out's memory is either out itself, walked with out's strides (a
   // step-0 row of it has a step-0 out row, which takes the general loop), or a copy (inplace_operand).
   T v;
@@ -205,13 +201,13 @@ struct ValueRow {
 };
 
 // Calls body(rows...) with each Row turned into a DenseRow or a ValueRow (every step is 0 or 1).
-template <class Body, class... Done>
-void with_fixed_steps(Body& body, std::tuple<Done...> done) {
+template <class Body, class... Done> void with_fixed_steps(Body& body, std::tuple<Done...> done) {
   std::apply(body, done);
 }
 template <class Body, class... Done, class T, class... Rest>
 void with_fixed_steps(Body& body, std::tuple<Done...> done, Row<T> r, Rest... rest) {
-  if (r.step == 0) with_fixed_steps(body, std::tuple_cat(done, std::make_tuple(ValueRow<T>{r.p[0]})), rest...);
+  if (r.step == 0)
+    with_fixed_steps(body, std::tuple_cat(done, std::make_tuple(ValueRow<T>{r.p[0]})), rest...);
   else with_fixed_steps(body, std::tuple_cat(done, std::make_tuple(DenseRow<T>{r.p})), rest...);
 }
 
@@ -221,14 +217,18 @@ void elementwise_impl(std::index_sequence<I...>, F& f, const Strided<R>& out, co
   using Offsets = std::array<int64_t, K>;
   for_each_row<K>(out.shape, {&out.shape, &in.shape...}, {&out.strides, &in.strides...},
                   [&](const Offsets& off, int64_t n, const Offsets& st) {
-    R* o = out.data + off[0];
-    if (st[0] == 1 && ((st[I + 1] == 0 || st[I + 1] == 1) && ...)) {
-      auto loop = [&](auto... x) { for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]...); };
-      with_fixed_steps(loop, std::tuple<>{}, Row<std::remove_const_t<A>>{in.data + off[I + 1], st[I + 1]}...);
-    } else {
-      for (int64_t i = 0; i < n; ++i) o[i * st[0]] = f(in.data[off[I + 1] + i * st[I + 1]]...);
-    }
-  });
+                    R* o = out.data + off[0];
+                    if (st[0] == 1 && ((st[I + 1] == 0 || st[I + 1] == 1) && ...)) {
+                      auto loop = [&](auto... x) {
+                        for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]...);
+                      };
+                      with_fixed_steps(loop, std::tuple<>{},
+                                       Row<std::remove_const_t<A>>{in.data + off[I + 1], st[I + 1]}...);
+                    } else {
+                      for (int64_t i = 0; i < n; ++i)
+                        o[i * st[0]] = f(in.data[off[I + 1] + i * st[I + 1]]...);
+                    }
+                  });
 }
 
 // The loop behind every elementwise op: out[idx] = f(in[idx]...) for every index idx of out's

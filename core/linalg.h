@@ -30,17 +30,16 @@ Tensor bmm(const Tensor& a, const Tensor& b);    // (B, n, k) @ (B, k, m) -> (B,
 Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands);
 
 // ---- matrix helpers ----
-Tensor trace(const Tensor& x);                         // 2-D -> () sum of the diagonal
-Tensor diag(const Tensor& x, int64_t diagonal = 0);    // 1-D -> 2-D matrix, 2-D -> 1-D diagonal
-Tensor diag_embed(const Tensor& x);                    // (..., n) -> (..., n, n)
-Tensor tril(const Tensor& x, int64_t diagonal = 0);    // (..., n, m), zeros above the diagonal
-Tensor triu(const Tensor& x, int64_t diagonal = 0);    // (..., n, m), zeros below the diagonal
+Tensor trace(const Tensor& x);                       // 2-D -> () sum of the diagonal
+Tensor diag(const Tensor& x, int64_t diagonal = 0);  // 1-D -> 2-D matrix, 2-D -> 1-D diagonal
+Tensor diag_embed(const Tensor& x);                  // (..., n) -> (..., n, n)
+Tensor tril(const Tensor& x, int64_t diagonal = 0);  // (..., n, m), zeros above the diagonal
+Tensor triu(const Tensor& x, int64_t diagonal = 0);  // (..., n, m), zeros below the diagonal
 // 1-D (or 0-d) tensors -> grids; indexing "ij" (matrix) or "xy" (Cartesian: first two dims swapped)
 std::vector<Tensor> meshgrid(const std::vector<Tensor>& xs, const std::string& indexing = "ij");
 
 // ---- norms (ord may be +-inf; dims empty = all dims) ----
-Tensor vector_norm(const Tensor& x, double ord = 2.0, std::vector<int64_t> dims = {},
-                   bool keepdim = false);
+Tensor vector_norm(const Tensor& x, double ord = 2.0, std::vector<int64_t> dims = {}, bool keepdim = false);
 // ord: "fro", "nuc", or "1", "-1", "2", "-2", "inf", "-inf" (as strings)
 Tensor matrix_norm(const Tensor& a, const std::string& ord = "fro", std::vector<int64_t> dims = {-2, -1},
                    bool keepdim = false);
@@ -51,7 +50,7 @@ Tensor singular_values(const Tensor& a);  // (..., m, n) -> (..., min(m, n)), de
 Tensor linalg_solve(const Tensor& a, const Tensor& b);  // X with A X = B; B (..., n, k) or (..., n)
 Tensor linalg_inv(const Tensor& a);
 Tensor linalg_det(const Tensor& a);
-std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a);  // (sign, log|det|)
+std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a);                              // (sign, log|det|)
 std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, const std::string& uplo = "L");  // ascending
 Tensor linalg_eigvalsh(const Tensor& a, const std::string& uplo = "L");
 Tensor linalg_cholesky(const Tensor& a, bool upper = false);

@@ -136,8 +136,10 @@ Tensor isfinite(const Tensor& x);
 Tensor isposinf(const Tensor& x);
 Tensor isneginf(const Tensor& x);
 // |a - b| <= atol + rtol * |b|, or a == b, or both nan when equal_nan; same dtypes required
-Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false);
-bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08, bool equal_nan = false);
+Tensor isclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08,
+               bool equal_nan = false);
+bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-05, double atol = 1e-08,
+              bool equal_nan = false);
 // clamp with tensor bounds (either may be undefined), broadcasting; clip is its alias
 Tensor clamp(const Tensor& x, const Tensor& min, const Tensor& max);
 Tensor clip(const Tensor& x, double min, double max);
@@ -163,21 +165,19 @@ Tensor argmax(const Tensor& x);  // index into the flattened tensor
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
 Tensor argmin(const Tensor& x);
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
-Tensor var(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
-           bool keepdim = false);
+Tensor var(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0, bool keepdim = false);
 Tensor logsumexp(const Tensor& x, std::vector<int64_t> dims, bool keepdim = false);
-Tensor softmax(const Tensor& x, int64_t dim);      // stable for logits of magnitude 1e4
+Tensor softmax(const Tensor& x, int64_t dim);  // stable for logits of magnitude 1e4
 Tensor log_softmax(const Tensor& x, int64_t dim);
 
 // ---- reductions, scans and sorting (reduce helper) ----
 // std = sqrt(var); its gradient is 0 where std is 0 (as PyTorch), nan when N - correction <= 0.
 // Under `using namespace chainrule` write chainrule::std(x): a bare std(x) is ambiguous with namespace std.
-Tensor std(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
-           bool keepdim = false);
-std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims = {},
-                                   double correction = 1.0, bool keepdim = false);
-std::pair<Tensor, Tensor> var_mean(const Tensor& x, std::vector<int64_t> dims = {},
-                                   double correction = 1.0, bool keepdim = false);
+Tensor std(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0, bool keepdim = false);
+std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
+                                   bool keepdim = false);
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
+                                   bool keepdim = false);
 // products: bool/int64 -> int64; exact gradients (and second derivatives) with zeros in x
 Tensor prod(const Tensor& x);  // of all elements
 Tensor prod(const Tensor& x, int64_t dim, bool keepdim = false);
@@ -201,7 +201,7 @@ std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim = -1, boo
 // ---- linear algebra ----
 // 1-D @ 1-D dot, 2-D @ 2-D, 1-D/2-D mixes, and batched (>= 3-D) with broadcast batch dims.
 Tensor matmul(const Tensor& a, const Tensor& b);
-Tensor mm(const Tensor& a, const Tensor& b);  // 2-D only
+Tensor mm(const Tensor& a, const Tensor& b);                                          // 2-D only
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());  // x W^T + b
 
 // ---- shape ----
@@ -228,7 +228,8 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
 // Python-style slice x[..., start:stop:step, ...]; start/stop are clamped, negatives count from end
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step = 1);
 Tensor select(const Tensor& x, int64_t dim, int64_t index);  // removes dim; bad index: out_of_range
-Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);  // slice(dim, start, start+length)
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start,
+              int64_t length);  // slice(dim, start, start+length)
 // The diagonal of each (dim1, dim2) plane, as a new last dim; offset > 0 above the main diagonal.
 Tensor diagonal(const Tensor& x, int64_t offset = 0, int64_t dim1 = 0, int64_t dim2 = 1);
 // Windows of `size` every `step` along dim, as a new last dim (Tensor.unfold; F.unfold is im2col).
@@ -250,10 +251,10 @@ Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Tensor& value);
 Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Scalar& value);
 // Copies (as torch): x tiled repeats[i] times along dim i (more repeats than dims prepend dims).
 Tensor repeat(const Tensor& x, const Shape& repeats);
-Tensor tile(const Tensor& x, Shape reps);  // repeat, with fewer reps than dims padded by 1s
+Tensor tile(const Tensor& x, Shape reps);                 // repeat, with fewer reps than dims padded by 1s
 Tensor flip(const Tensor& x, std::vector<int64_t> dims);  // reversed along dims (a copy)
-Tensor fliplr(const Tensor& x);  // flip(x, {1}), x at least 2-D
-Tensor flipud(const Tensor& x);  // flip(x, {0}), x at least 1-D
+Tensor fliplr(const Tensor& x);                           // flip(x, {1}), x at least 2-D
+Tensor flipud(const Tensor& x);                           // flip(x, {0}), x at least 1-D
 // Elements shifted by shifts[i] along dims[i], wrapping around (a copy); dims empty: the flattened
 // tensor is rolled by the one shift and reshaped back.
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims = {});
@@ -268,8 +269,7 @@ Tensor softmax(const Tensor& x, int64_t dim, Dtype dtype);
 Tensor log_softmax(const Tensor& x, int64_t dim, Dtype dtype);
 
 // Internal: the backward of the views (g placed into zeros of `shape`); differentiable.
-Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start,
-                      int64_t step);
+Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start, int64_t step);
 Tensor diagonal_backward(const Tensor& g, const Shape& shape, int64_t offset, int64_t dim1, int64_t dim2);
 Tensor unfold_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t size, int64_t step);
 

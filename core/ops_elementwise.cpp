@@ -40,7 +40,8 @@ Dtype arith_type(Dtype d) { return d == kBool ? kInt64 : d; }
 
 // PyTorch refuses bool subtraction (its meaning would be xor); so do we.
 Dtype sub_type(Dtype t, const char* op) {
-  CR_CHECK(t != kBool, std::invalid_argument, op, ": subtraction with bool tensors is not supported; "
+  CR_CHECK(t != kBool, std::invalid_argument, op,
+           ": subtraction with bool tensors is not supported; "
            "use logical_not / logical_and, or convert with .to(kInt64)");
   return t;
 }
@@ -58,15 +59,14 @@ Tensor binary_kernel(const Tensor& a, const Tensor& b, Dtype ct, Dtype ot, const
       elementwise([&](T x, T y) { return static_cast<bool>(f(x, y)); }, strided<bool>(out),
                   strided<const T>(ac), strided<const T>(bc));
     else
-      elementwise([&](T x, T y) { return static_cast<T>(f(x, y)); }, strided<T>(out),
-                  strided<const T>(ac), strided<const T>(bc));
+      elementwise([&](T x, T y) { return static_cast<T>(f(x, y)); }, strided<T>(out), strided<const T>(ac),
+                  strided<const T>(bc));
   });
   return out;
 }
 
 // out = f(x, s) for a scalar s, in dtype `ct`.
-template <class F>
-Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
+template <class F> Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
   Tensor xc = x.dtype() == ct ? contig(x) : convert(x, ct);
   Tensor out = empty(xc.shape(), ct);
   dispatch(ct, [&](auto tag) {
@@ -85,8 +85,7 @@ struct Exact {
 // Recomputes with the scalar libm function `ref` where the input leaves [lo, hi] (or is NaN): there
 // Eigen's fast vectorised exp/log/sqrt flush subnormals and mishandle ±inf (sqrt(inf) = nan,
 // exp(-inf) = 5e-309), while the scalar tail of the same tensor would be right.
-template <class Ref>
-struct OutsideRange {
+template <class Ref> struct OutsideRange {
   double lo32, hi32, lo64, hi64;
   Ref ref;
   // Fixes out[0, n) in place. The common case (every input inside the range) costs one
@@ -101,13 +100,11 @@ struct OutsideRange {
       if (!(in[i] >= lo && in[i] <= hi)) out[i] = static_cast<T>(ref(in[i]));
   }
 };
-template <class Ref>
-OutsideRange<Ref> outside(double lo32, double hi32, double lo64, double hi64, Ref ref) {
+template <class Ref> OutsideRange<Ref> outside(double lo32, double hi32, double lo64, double hi64, Ref ref) {
   return {lo32, hi32, lo64, hi64, ref};
 }
 // The normal, finite range: log and sqrt are exact there.
-template <class Ref>
-OutsideRange<Ref> outside_normal(Ref ref) {
+template <class Ref> OutsideRange<Ref> outside_normal(Ref ref) {
   return {FLT_MIN, FLT_MAX, DBL_MIN, DBL_MAX, ref};
 }
 
@@ -115,8 +112,7 @@ OutsideRange<Ref> outside_normal(Ref ref) {
 // position. Eigen runs an unaligned head in scalar code, and its packet exp/log/sin differ from
 // std:: in the last bit, so results would depend on where malloc put the tensor (x.log() and
 // cr.log(x) differed). Blocks are written through an aligned buffer; the last one is padded.
-template <class T, class F>
-void unary_blocks(const T* in, T* out, int64_t n, F f) {
+template <class T, class F> void unary_blocks(const T* in, T* out, int64_t n, F f) {
   constexpr int64_t kBlock = 64;
   using Block = Eigen::Array<T, kBlock, 1>;
   alignas(64) T src[kBlock], dst[kBlock];
@@ -136,8 +132,7 @@ void unary_blocks(const T* in, T* out, int64_t n, F f) {
 // out = f(x) over float data, a chunk at a time as an Eigen array expression (vectorised exp, log,
 // tanh, ...; each(g) for a plain scalar function), then fix(x, out, n) (see OutsideRange). Integer
 // and bool inputs are computed in float32, as PyTorch does.
-template <class F, class Fix = Exact>
-Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
+template <class F, class Fix = Exact> Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
   Tensor xc = is_floating(x.dtype()) ? contig(x) : convert(x, get_default_dtype());
   Tensor out = empty(xc.shape(), xc.dtype());
   dispatch_floating(xc.dtype(), [&](auto tag) {
@@ -153,8 +148,7 @@ Tensor unary_float(const Tensor& x, F f, Fix fix = {}) {
 }
 
 // A scalar function g as an array expression, for what Eigen doesn't vectorise.
-template <class G>
-auto each(G g) {
+template <class G> auto each(G g) {
   return [g](const auto& v) {
     using T = typename std::decay_t<decltype(v)>::Scalar;
     return v.unaryExpr([g](T e) { return static_cast<T>(g(e)); });
@@ -184,22 +178,22 @@ Tensor Tensor::clone() const {
 // z = a + b               dz/da = 1, dz/db = 1
 Tensor add(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool + bool stays bool (or), as PyTorch
-  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return x + y; }),
-                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
+  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return x + y; }), {a, b},
+                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
 }
 
 // z = a - b               dz/da = 1, dz/db = -1
 Tensor sub(const Tensor& a, const Tensor& b) {
   Dtype t = sub_type(result_type(a, b), "sub");
-  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return x - y; }),
-                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
+  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return x - y; }), {a, b},
+                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
 }
 
 // z = a * b               dz/da = b, dz/db = a
 Tensor mul(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool * bool stays bool (and)
-  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; }),
-                {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; }), {a, b},
+                kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
                   return {s.needs_grad(0) ? g * s.input(1) : Tensor(),
                           s.needs_grad(1) ? g * s.input(0) : Tensor()};
                 });
@@ -209,8 +203,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   if (!is_floating(t)) t = get_default_dtype();  // true division, as Python's /
-  return record("div", binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; }),
-                {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+  return record("div", binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; }), {a, b},
+                kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor b = s.input(1);
                   return {s.needs_grad(0) ? g / b : Tensor(),
                           s.needs_grad(1) ? neg(g * s.input(0) / (b * b)) : Tensor()};
@@ -220,8 +214,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 // z = a + c               dz/da = 1
 Tensor add(const Tensor& a, const Scalar& c) {
   Dtype t = result_type(a, c);
-  return record("add", scalar_kernel(a, c.value, t, [](auto x, auto y) { return x + y; }), {a},
-                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+  return record("add", scalar_kernel(a, c.value, t, [](auto x, auto y) { return x + y; }), {a}, kSaveNone,
+                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
 }
 
 Tensor sub(const Tensor& a, const Scalar& c) {
@@ -234,24 +228,24 @@ Tensor sub(const Tensor& a, const Scalar& c) {
 // z = c - a               dz/da = -1
 Tensor rsub(const Tensor& a, const Scalar& c) {
   Dtype t = sub_type(result_type(a, c), "rsub");
-  return record("rsub", scalar_kernel(a, c.value, t, [](auto x, auto y) { return y - x; }), {a},
-                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
+  return record("rsub", scalar_kernel(a, c.value, t, [](auto x, auto y) { return y - x; }), {a}, kSaveNone,
+                [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
 // z = a * c               dz/da = c
 Tensor mul(const Tensor& a, const Scalar& c) {
   Dtype t = result_type(a, c);
   double cv = c.value;
-  return record("mul", scalar_kernel(a, cv, t, [](auto x, auto y) { return x * y; }), {a},
-                kSaveNone, [cv](const Tensor& g, const Saved&) -> Grads { return {mul(g, cv)}; });
+  return record("mul", scalar_kernel(a, cv, t, [](auto x, auto y) { return x * y; }), {a}, kSaveNone,
+                [cv](const Tensor& g, const Saved&) -> Grads { return {mul(g, cv)}; });
 }
 
 // z = a / c               dz/da = 1/c
 Tensor div(const Tensor& a, const Scalar& c) {
   Dtype t = is_floating(a.dtype()) ? a.dtype() : get_default_dtype();
   double cv = c.value;
-  return record("div", scalar_kernel(a, cv, t, [](auto x, auto y) { return x / y; }), {a},
-                kSaveNone, [cv](const Tensor& g, const Saved&) -> Grads { return {div(g, cv)}; });
+  return record("div", scalar_kernel(a, cv, t, [](auto x, auto y) { return x / y; }), {a}, kSaveNone,
+                [cv](const Tensor& g, const Saved&) -> Grads { return {div(g, cv)}; });
 }
 
 // z = c / a               dz/da = -c / a^2 = -z / a
@@ -259,8 +253,8 @@ Tensor rdiv(const Tensor& a, const Scalar& c) { return mul(reciprocal(a), c); }
 
 // y = 1 / x               dy/dx = -y^2
 Tensor reciprocal(const Tensor& x) {
-  return record("reciprocal", unary_float(x, [](const auto& v) { return v.inverse(); }), {x},
-                kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+  return record("reciprocal", unary_float(x, [](const auto& v) { return v.inverse(); }), {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads {
                   Tensor y = s.output();
                   return {neg(g * y * y)};
                 });
@@ -268,15 +262,15 @@ Tensor reciprocal(const Tensor& x) {
 
 // y = -x                  dy/dx = -1
 Tensor neg(const Tensor& x) {
-  CR_CHECK(x.dtype() != kBool, std::invalid_argument, "neg: negation of a bool tensor is not "
+  CR_CHECK(x.dtype() != kBool, std::invalid_argument,
+           "neg: negation of a bool tensor is not "
            "supported; use logical_not");
-  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return -v; }), {x},
-                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
+  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return -v; }), {x}, kSaveNone,
+                [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
 // v^q for an integer v and q >= 0 by squaring: O(log q), wraps like PyTorch.
-template <class T>
-T int_pow(T v, T q) {
+template <class T> T int_pow(T v, T q) {
   if constexpr (std::is_same_v<T, bool>) {
     return 1;
   } else {
@@ -302,8 +296,10 @@ static Tensor pow_kernel(const Tensor& x, double pv, Dtype t) {
   if (is_floating(t) && pv == -1.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / v; });
   if (is_floating(t) && pv == -2.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return 1 / (v * v); });
   if (is_floating(t)) return scalar_kernel(x, pv, t, [](auto v, auto q) { return std::pow(v, q); });
-  CR_CHECK(pv >= 0, std::invalid_argument, "pow: integer tensors can't be raised to negative "
-           "integer powers, got exponent ", pv);
+  CR_CHECK(pv >= 0, std::invalid_argument,
+           "pow: integer tensors can't be raised to negative "
+           "integer powers, got exponent ",
+           pv);
   return scalar_kernel(x, pv, t, [](auto v, auto q) { return int_pow(v, q); });
 }
 
@@ -324,14 +320,12 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   if (!is_floating(t)) t = get_default_dtype();
   Tensor y = binary_kernel(a, b, t, t, "pow", [](auto x, auto q) { return std::pow(x, q); });
-  return record("pow", y, {a, b}, kSaveInputs | kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor a = s.input(0), b = s.input(1), ga, gb;
-                  if (s.needs_grad(0)) ga = where(eq(b, 0), 0, g * b * pow(a, b - 1.0));  // 0^0: 0, as PyTorch
-                  if (s.needs_grad(1))
-                    gb = g * s.output() * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
-                  return {ga, gb};
-                });
+  return record("pow", y, {a, b}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor a = s.input(0), b = s.input(1), ga, gb;
+    if (s.needs_grad(0)) ga = where(eq(b, 0), 0, g * b * pow(a, b - 1.0));  // 0^0: 0, as PyTorch
+    if (s.needs_grad(1)) gb = g * s.output() * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
+    return {ga, gb};
+  });
 }
 
 Tensor pow(const Scalar& base, const Tensor& e) {
@@ -357,34 +351,40 @@ Tensor operator/(const Scalar& a, const Tensor& b) { return rdiv(b, a); }
 // y = e^x                 dy/dx = y
 Tensor exp(const Tensor& x) {
   auto ref = [](auto v) { return std::exp(v); };
-  return record("exp", unary_float(x, [](const auto& v) { return v.exp(); }, outside(-87, 88, -708, 709, ref)),
-                {x}, kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g * s.output()}; });
+  return record("exp",
+                unary_float(
+                    x, [](const auto& v) { return v.exp(); }, outside(-87, 88, -708, 709, ref)),
+                {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads { return {g * s.output()}; });
 }
 
 // y = ln x                dy/dx = 1/x
 Tensor log(const Tensor& x) {
   auto ref = [](auto v) { return std::log(v); };
-  return record("log", unary_float(x, [](const auto& v) { return v.log(); }, outside_normal(ref)), {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g / s.input(0)}; });
+  return record("log",
+                unary_float(
+                    x, [](const auto& v) { return v.log(); }, outside_normal(ref)),
+                {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads { return {g / s.input(0)}; });
 }
 
 // y = sqrt(x)             dy/dx = 1 / (2y)
 Tensor sqrt(const Tensor& x) {
   auto ref = [](auto v) { return std::sqrt(v); };
-  return record("sqrt", unary_float(x, [](const auto& v) { return v.sqrt(); }, outside_normal(ref)), {x}, kSaveOutput,
+  return record("sqrt",
+                unary_float(
+                    x, [](const auto& v) { return v.sqrt(); }, outside_normal(ref)),
+                {x}, kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.output(), 2.0)}; });
 }
 
 // y = |x|                 dy/dx = sign(x)   (0 at 0, as PyTorch)
 Tensor abs(const Tensor& x) {
-  Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.abs(); })
-                                    : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v < z ? -v : v; });
-  return record("abs", y, {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor x = s.input(0);
-                  return {depends_on(g * sign(x), x)};
-                });
+  Tensor y = is_floating(x.dtype())
+                 ? unary_float(x, [](const auto& v) { return v.abs(); })
+                 : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v < z ? -v : v; });
+  return record("abs", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0);
+    return {depends_on(g * sign(x), x)};
+  });
 }
 
 Tensor sign(const Tensor& x) {
@@ -417,11 +417,10 @@ Tensor tanh(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   auto ref = [](auto v) { return 1 / (1 + std::exp(-v)); };  // torch's formula where exp saturates
   Tensor y = unary_float(x, [](const auto& v) { return v.logistic(); }, outside(-80, 80, -700, 700, ref));
-  return record("sigmoid", y, {x},
-                kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor y = s.output();
-                  return {g * y * rsub(y, 1)};
-                });
+  return record("sigmoid", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
+    Tensor y = s.output();
+    return {g * y * rsub(y, 1)};
+  });
 }
 
 // relu's backward, fused (one pass instead of a comparison and a select): 0 where y <= 0, else g
@@ -436,18 +435,19 @@ static Tensor threshold_backward(const Tensor& g, const Tensor& y) {
     elementwise([](T gv, T yv) { return blend(!(yv <= T(0)), gv, T(0)); },  // NaN passes, as torch
                 strided<T>(out), strided<const T>(g), strided<const T>(y));
   });
-  return record("threshold_backward", out, {g, y}, kSaveInputs, [](const Tensor& gg, const Saved& s) -> Grads {
-    return {threshold_backward(gg, s.input(1)), zeros_like(s.input(1))};
-  });
+  return record("threshold_backward", out, {g, y}, kSaveInputs,
+                [](const Tensor& gg, const Saved& s) -> Grads {
+                  return {threshold_backward(gg, s.input(1)), zeros_like(s.input(1))};
+                });
 }
 
 // y = max(x, 0)           dy/dx = [x > 0]
 Tensor relu(const Tensor& x) {
-  Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.max(0); })
-                                    : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
-  return record("relu", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    return {threshold_backward(g, s.output())};
-  });
+  Tensor y = is_floating(x.dtype())
+                 ? unary_float(x, [](const auto& v) { return v.max(0); })
+                 : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
+  return record("relu", y, {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads { return {threshold_backward(g, s.output())}; });
 }
 
 // y = x if x > 0 else a x dy/dx = 1 or a
@@ -461,15 +461,15 @@ Tensor leaky_relu(const Tensor& x, double a) {
 
 // y = log(1 + e^(βx)) / β, or x where βx > threshold       dy/dx = sigmoid(βx) (or 1)
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-  Tensor y = unary_float(x, each([beta, threshold](auto v) {
-    using T = decltype(v);
-    return v * beta > threshold ? v : static_cast<T>(std::log1p(std::exp(v * beta)) / beta);
-  }));
-  return record("softplus", y, {x}, kSaveInputs,
-                [beta, threshold](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor bx = mul(s.input(0), beta);
-                  return {where(gt(bx, threshold), g, g * sigmoid(bx))};
-                });
+  Tensor y =
+      unary_float(x, each([beta, threshold](auto v) {
+                    using T = decltype(v);
+                    return v * beta > threshold ? v : static_cast<T>(std::log1p(std::exp(v * beta)) / beta);
+                  }));
+  return record("softplus", y, {x}, kSaveInputs, [beta, threshold](const Tensor& g, const Saved& s) -> Grads {
+    Tensor bx = mul(s.input(0), beta);
+    return {where(gt(bx, threshold), g, g * sigmoid(bx))};
+  });
 }
 
 // y = min(max(x, lo), hi) dy/dx = [lo <= x <= hi]
@@ -492,7 +492,8 @@ Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, -INFINITY, hi); }
 // z = max(a, b)           dz/da = [a > b] + ½[a = b]   (ties split the gradient, as PyTorch)
 Tensor maximum(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
-  Tensor z = binary_kernel(a, b, t, t, "maximum", [](auto x, auto y) { return (x != x || x > y) ? x : y; });  // NaN propagates
+  Tensor z = binary_kernel(a, b, t, t, "maximum",
+                           [](auto x, auto y) { return (x != x || x > y) ? x : y; });  // NaN propagates
   return record("maximum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1);
     Tensor half = where(eq(a, b), mul(g, 0.5), g);
@@ -512,13 +513,11 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 // Comparisons: bool results, no gradient.
-#define CR_COMPARISON(name, expr)                                                             \
-  Tensor name(const Tensor& a, const Tensor& b) {                                             \
+#define CR_COMPARISON(name, expr)                                                                     \
+  Tensor name(const Tensor& a, const Tensor& b) {                                                     \
     return binary_kernel(a, b, result_type(a, b), kBool, #name, [](auto x, auto y) { return expr; }); \
-  }                                                                                           \
-  Tensor name(const Tensor& a, const Scalar& c) {                                             \
-    return name(a, scalar_tensor(c.value, result_type(a, c)));                                \
-  }
+  }                                                                                                   \
+  Tensor name(const Tensor& a, const Scalar& c) { return name(a, scalar_tensor(c.value, result_type(a, c))); }
 CR_COMPARISON(eq, x == y)
 CR_COMPARISON(ne, x != y)
 CR_COMPARISON(lt, x < y)
@@ -544,8 +543,7 @@ static Dtype bitwise_type(Dtype t, const char* op) {
   return t;
 }
 // f on integer dtypes; the dispatch instantiates the float ones too, which bitwise_type refuses.
-template <class F>
-static auto on_integers(F f) {
+template <class F> static auto on_integers(F f) {
   return [f](auto x, auto y) {
     if constexpr (std::is_integral_v<decltype(x)>) return static_cast<decltype(x)>(f(x, y));
     else return x;
@@ -567,16 +565,16 @@ Tensor bitwise_xor(const Tensor& a, const Tensor& b) {
 Tensor bitwise_not(const Tensor& a) {
   Dtype t = bitwise_type(a.dtype(), "bitwise_not");
   return t == kBool ? logical_not(a) : scalar_kernel(a, 0, t, on_integers([](auto v, auto) {
-    if constexpr (std::is_same_v<decltype(v), bool>) return !v;  // never reached (bool -> logical_not)
-    else return ~v;
-  }));
+                                                       if constexpr (std::is_same_v<decltype(v), bool>)
+                                                         return !v;  // never reached (bool -> logical_not)
+                                                       else return ~v;
+                                                     }));
 }
 
 // z = cond ? a : b        dz/da = [cond], dz/db = [!cond]
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
-  CR_CHECK(cond.dtype() == kBool, std::invalid_argument,
-           "where: expected a bool condition, got ", dtype_name(cond.dtype()),
-           "; compare first, e.g. where(x > 0, a, b)");
+  CR_CHECK(cond.dtype() == kBool, std::invalid_argument, "where: expected a bool condition, got ",
+           dtype_name(cond.dtype()), "; compare first, e.g. where(x > 0, a, b)");
   Shape so = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Dtype t = result_type(a, b);
   Tensor ac = cast(a, t), bc = cast(b, t), out = empty(so, t);
@@ -587,7 +585,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   });
   return record("where", out, {cond, a, b}, kSaveFirstInput, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor c = s.input(0);
-    return {Tensor(), s.needs_grad(1) ? where(c, g, 0) : Tensor(), s.needs_grad(2) ? where(c, 0, g) : Tensor()};
+    return {Tensor(), s.needs_grad(1) ? where(c, g, 0) : Tensor(),
+            s.needs_grad(2) ? where(c, 0, g) : Tensor()};
   });
 }
 
@@ -629,7 +628,8 @@ void check_int_divisor(const Tensor& b, Dtype t, const char* op) {
 // Division-like ops have no bool meaning: PyTorch refuses them, and so do we.
 Dtype division_type(const Tensor& a, const Tensor& b, const char* op) {
   Dtype t = result_type(a, b);
-  CR_CHECK(t != kBool, std::invalid_argument, op, ": not implemented for bool tensors; convert with .long() or .float()");
+  CR_CHECK(t != kBool, std::invalid_argument, op,
+           ": not implemented for bool tensors; convert with .long() or .float()");
   return t;
 }
 
@@ -687,8 +687,7 @@ struct Fmod {  // the sign of the dividend, as C's fmod
   }
 };
 
-template <class F>
-Tensor division_kernel(const Tensor& a, const Tensor& b, const char* op, F f) {
+template <class F> Tensor division_kernel(const Tensor& a, const Tensor& b, const char* op, F f) {
   Dtype t = division_type(a, b, op);
   check_int_divisor(b, t, op);
   return binary_kernel(a, b, t, t, op, f);
@@ -701,8 +700,7 @@ Tensor unary_math(const char* op, const Tensor& x, F f, unsigned save, BackwardF
 }
 
 // Rounding keeps int64 as it is (a copy) and refuses bool, as PyTorch; its derivative is 0.
-template <class F>
-Tensor rounding(const char* op, const Tensor& x, F f) {
+template <class F> Tensor rounding(const char* op, const Tensor& x, F f) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument, op, ": not implemented for bool tensors");
   if (x.dtype() == kInt64) return convert(x, kInt64);
   return record(op, unary_float(x, each(f)), {x}, kSaveNone,
@@ -710,8 +708,7 @@ Tensor rounding(const char* op, const Tensor& x, F f) {
 }
 
 // A bool tensor of x's shape: pred(v) on floats; `for_ints` everywhere for int64/bool.
-template <class P>
-Tensor predicate(const Tensor& x, bool for_ints, P pred) {
+template <class P> Tensor predicate(const Tensor& x, bool for_ints, P pred) {
   if (!is_floating(x.dtype())) return full(x.shape(), Scalar(for_ints), kBool);
   Tensor xc = contig(x), out = empty(x.shape(), kBool);
   dispatch_floating(x.dtype(), [&](auto tag) {
@@ -728,26 +725,42 @@ const double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046;
 // ---------------------------------------------------------------- trigonometric, hyperbolic
 // y = tan x               dy/dx = 1 + y^2
 Tensor tan(const Tensor& x) {
-  return unary_math("tan", x, [](auto v) { return std::tan(v); }, kSaveOutput,
-                    [](const Tensor& g, const Saved& s) -> Grads { Tensor y = s.output(); return {g * (y * y + 1)}; });
+  return unary_math(
+      "tan", x, [](auto v) { return std::tan(v); }, kSaveOutput,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor y = s.output();
+        return {g * (y * y + 1)};
+      });
 }
 
 // y = asin x              dy/dx = 1 / sqrt(1 - x^2)
 Tensor asin(const Tensor& x) {
-  return unary_math("asin", x, [](auto v) { return std::asin(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g * rsqrt(rsub(x * x, 1))}; });
+  return unary_math(
+      "asin", x, [](auto v) { return std::asin(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        return {g * rsqrt(rsub(x * x, 1))};
+      });
 }
 
 // y = acos x              dy/dx = -1 / sqrt(1 - x^2)
 Tensor acos(const Tensor& x) {
-  return unary_math("acos", x, [](auto v) { return std::acos(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {neg(g * rsqrt(rsub(x * x, 1)))}; });
+  return unary_math(
+      "acos", x, [](auto v) { return std::acos(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        return {neg(g * rsqrt(rsub(x * x, 1)))};
+      });
 }
 
 // y = atan x              dy/dx = 1 / (1 + x^2)
 Tensor atan(const Tensor& x) {
-  return unary_math("atan", x, [](auto v) { return std::atan(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g / (x * x + 1)}; });
+  return unary_math(
+      "atan", x, [](auto v) { return std::atan(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        return {g / (x * x + 1)};
+      });
 }
 
 // z = atan2(a, b), the angle of the point (b, a)     dz/da = b / (a^2 + b^2), dz/db = -a / (a^2 + b^2)
@@ -768,32 +781,46 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 
 // y = sinh x              dy/dx = cosh x
 Tensor sinh(const Tensor& x) {
-  return unary_math("sinh", x, [](auto v) { return std::sinh(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { return {g * cosh(s.input(0))}; });
+  return unary_math(
+      "sinh", x, [](auto v) { return std::sinh(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads { return {g * cosh(s.input(0))}; });
 }
 
 // y = cosh x              dy/dx = sinh x
 Tensor cosh(const Tensor& x) {
-  return unary_math("cosh", x, [](auto v) { return std::cosh(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { return {g * sinh(s.input(0))}; });
+  return unary_math(
+      "cosh", x, [](auto v) { return std::cosh(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads { return {g * sinh(s.input(0))}; });
 }
 
 // y = asinh x             dy/dx = 1 / sqrt(x^2 + 1)
 Tensor asinh(const Tensor& x) {
-  return unary_math("asinh", x, [](auto v) { return std::asinh(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g * rsqrt(x * x + 1)}; });
+  return unary_math(
+      "asinh", x, [](auto v) { return std::asinh(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        return {g * rsqrt(x * x + 1)};
+      });
 }
 
 // y = acosh x             dy/dx = 1 / sqrt(x^2 - 1)
 Tensor acosh(const Tensor& x) {
-  return unary_math("acosh", x, [](auto v) { return std::acosh(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g * rsqrt(x * x - 1)}; });
+  return unary_math(
+      "acosh", x, [](auto v) { return std::acosh(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        return {g * rsqrt(x * x - 1)};
+      });
 }
 
 // y = atanh x             dy/dx = 1 / (1 - x^2)
 Tensor atanh(const Tensor& x) {
-  return unary_math("atanh", x, [](auto v) { return std::atanh(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { Tensor x = s.input(0); return {g / rsub(x * x, 1)}; });
+  return unary_math(
+      "atanh", x, [](auto v) { return std::atanh(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        return {g / rsub(x * x, 1)};
+      });
 }
 
 // ---------------------------------------------------------------- logarithms, exponentials, powers
@@ -806,26 +833,32 @@ Tensor log1p(const Tensor& x) {
 // y = e^x - 1             dy/dx = y + 1
 Tensor expm1(const Tensor& x) {
   auto ref = [](auto v) { return std::expm1(v); };  // where Eigen's overflows early (as exp's)
-  return record("expm1", unary_float(x, [](const auto& v) { return v.expm1(); }, outside(-87, 88, -708, 709, ref)), {x}, kSaveOutput,
+  return record("expm1",
+                unary_float(
+                    x, [](const auto& v) { return v.expm1(); }, outside(-87, 88, -708, 709, ref)),
+                {x}, kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads { return {g * (s.output() + 1)}; });
 }
 
 // y = log2 x              dy/dx = 1 / (x ln 2)
 Tensor log2(const Tensor& x) {
-  return unary_math("log2", x, [](auto v) { return std::log2(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn2)}; });
+  return unary_math(
+      "log2", x, [](auto v) { return std::log2(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn2)}; });
 }
 
 // y = log10 x             dy/dx = 1 / (x ln 10)
 Tensor log10(const Tensor& x) {
-  return unary_math("log10", x, [](auto v) { return std::log10(v); }, kSaveInputs,
-                    [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn10)}; });
+  return unary_math(
+      "log10", x, [](auto v) { return std::log10(v); }, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn10)}; });
 }
 
 // y = 2^x                 dy/dx = y ln 2
 Tensor exp2(const Tensor& x) {
-  return unary_math("exp2", x, [](auto v) { return std::exp2(v); }, kSaveOutput,
-                    [](const Tensor& g, const Saved& s) -> Grads { return {mul(g * s.output(), kLn2)}; });
+  return unary_math(
+      "exp2", x, [](auto v) { return std::exp2(v); }, kSaveOutput,
+      [](const Tensor& g, const Saved& s) -> Grads { return {mul(g * s.output(), kLn2)}; });
 }
 
 // y = x^2 (int64 stays int64, bool becomes int64, as torch.square)     dy/dx = 2x
@@ -835,15 +868,20 @@ Tensor square(const Tensor& x) { return pow(x, Scalar(2)); }
 Tensor rsqrt(const Tensor& x) {
   auto ref = [](auto v) { return 1 / std::sqrt(v); };  // rsqrt(±0) = ±inf, rsqrt(inf) = 0
   Tensor y = unary_float(x, [](const auto& v) { return v.sqrt().inverse(); }, outside_normal(ref));
-  return record("rsqrt", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    return {mul(g * pow(s.output(), 3), -0.5)};
-  });
+  return record("rsqrt", y, {x}, kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads { return {mul(g * pow(s.output(), 3), -0.5)}; });
 }
 
 // ---------------------------------------------------------------- rounding (derivative 0)
-Tensor floor(const Tensor& x) { return rounding("floor", x, [](auto v) { return std::floor(v); }); }
-Tensor ceil(const Tensor& x) { return rounding("ceil", x, [](auto v) { return std::ceil(v); }); }
-Tensor trunc(const Tensor& x) { return rounding("trunc", x, [](auto v) { return std::trunc(v); }); }
+Tensor floor(const Tensor& x) {
+  return rounding("floor", x, [](auto v) { return std::floor(v); });
+}
+Tensor ceil(const Tensor& x) {
+  return rounding("ceil", x, [](auto v) { return std::ceil(v); });
+}
+Tensor trunc(const Tensor& x) {
+  return rounding("trunc", x, [](auto v) { return std::trunc(v); });
+}
 // Half to even (2.5 -> 2), as torch.round; with decimals, nearbyint(x * 10^d) / 10^d (d < 0:
 // nearbyint(x / 10^-d) * 10^-d), computed in x's dtype as PyTorch does.
 Tensor round(const Tensor& x, int64_t decimals) {
@@ -894,8 +932,9 @@ Tensor remainder(const Scalar& a, const Tensor& b) {
     z = remainder(scalar_of(a, result_type(b, a)), b);
   }
   return record("remainder", z, {b}, kSaveNone, [](const Tensor&, const Saved&) -> Grads {
-    throw std::runtime_error("remainder: the derivative of remainder(number, tensor) is not implemented (as in "
-                             "PyTorch); write it with a tensor dividend: remainder(full_like(x, c), x)");
+    throw std::runtime_error(
+        "remainder: the derivative of remainder(number, tensor) is not implemented (as in "
+        "PyTorch); write it with a tensor dividend: remainder(full_like(x, c), x)");
   });
 }
 
@@ -904,12 +943,17 @@ Tensor remainder(const Scalar& a, const Tensor& b) {
 Tensor floor_divide(const Tensor& a, const Tensor& b) {
   return record("floor_divide", division_kernel(a, b, "floor_divide", FloorDiv{}), {a, b}, kSaveNone,
                 [](const Tensor&, const Saved&) -> Grads {
-                  throw std::runtime_error("floor_divide: the derivative of floor_divide is not implemented (as in "
-                                           "PyTorch); use div(a, b, rounding_mode='floor'), whose derivative is 0");
+                  throw std::runtime_error(
+                      "floor_divide: the derivative of floor_divide is not implemented (as in "
+                      "PyTorch); use div(a, b, rounding_mode='floor'), whose derivative is 0");
                 });
 }
-Tensor floor_divide(const Tensor& a, const Scalar& b) { return floor_divide(a, scalar_of(b, result_type(a, b))); }
-Tensor floor_divide(const Scalar& a, const Tensor& b) { return floor_divide(scalar_of(a, result_type(b, a)), b); }
+Tensor floor_divide(const Tensor& a, const Scalar& b) {
+  return floor_divide(a, scalar_of(b, result_type(a, b)));
+}
+Tensor floor_divide(const Scalar& a, const Tensor& b) {
+  return floor_divide(scalar_of(a, result_type(b, a)), b);
+}
 
 // z = a / b rounded: "trunc" toward zero, "floor" down ("" is true division); int64 stays int64.
 // The rounded quotients have derivative 0.
@@ -932,7 +976,8 @@ Tensor div(const Tensor& a, const Scalar& b, const std::string& rounding_mode) {
 namespace {
 void check_alpha(Dtype t, const Scalar& alpha, const char* op) {
   CR_CHECK(is_floating(t) || alpha.integral, std::invalid_argument, op,
-           ": for integral input tensors, argument alpha must not be a floating point number, got ", alpha.value);
+           ": for integral input tensors, argument alpha must not be a floating point number, got ",
+           alpha.value);
   CR_CHECK(t == kBool || !alpha.boolean, std::invalid_argument, op,
            ": boolean alpha is only supported for boolean results");
 }
@@ -967,11 +1012,21 @@ Tensor sub(const Tensor& a, const Scalar& b, const Scalar& alpha) {
 }
 
 // ---------------------------------------------------------------- predicates (bool, no gradient)
-Tensor isnan(const Tensor& x) { return predicate(x, false, [](auto v) { return v != v; }); }
-Tensor isinf(const Tensor& x) { return predicate(x, false, [](auto v) { return std::isinf(v); }); }
-Tensor isfinite(const Tensor& x) { return predicate(x, true, [](auto v) { return std::isfinite(v); }); }
-Tensor isposinf(const Tensor& x) { return predicate(x, false, [](auto v) { return std::isinf(v) && v > 0; }); }
-Tensor isneginf(const Tensor& x) { return predicate(x, false, [](auto v) { return std::isinf(v) && v < 0; }); }
+Tensor isnan(const Tensor& x) {
+  return predicate(x, false, [](auto v) { return v != v; });
+}
+Tensor isinf(const Tensor& x) {
+  return predicate(x, false, [](auto v) { return std::isinf(v); });
+}
+Tensor isfinite(const Tensor& x) {
+  return predicate(x, true, [](auto v) { return std::isfinite(v); });
+}
+Tensor isposinf(const Tensor& x) {
+  return predicate(x, false, [](auto v) { return std::isinf(v) && v > 0; });
+}
+Tensor isneginf(const Tensor& x) {
+  return predicate(x, false, [](auto v) { return std::isinf(v) && v < 0; });
+}
 
 // |a - b| <= atol + rtol |b| (finite), or a == b (so inf == inf), or both NaN with equal_nan;
 // PyTorch's formula and order of operations.
@@ -998,8 +1053,24 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol, bool e
 // ---------------------------------------------------------------- clamp with tensor bounds, lerp, copysign
 // y = min(max(x, lo), hi) (max wins when lo > hi; NaN anywhere gives NaN), bounds broadcast.
 // dy/dx = [lo <= x <= hi], dy/dlo = [x < lo and lo < hi], dy/dhi = [x > hi or hi < lo]  (as PyTorch)
+// clamp's gradients: g flows to x where lo <= x <= hi, to lo where x < lo (and lo < hi: when the
+// bounds cross, hi wins), to hi where x > hi or hi < lo.
+Grads clamp_grads(const Tensor& g, const Saved& s, bool has_lo, bool has_hi) {
+  Tensor x = s.input(0), lo = has_lo ? s.input(1) : Tensor(), hi = has_hi ? s.input(2) : Tensor(), gx, glo,
+         ghi;
+  if (s.needs_grad(0)) {
+    Tensor inside = has_lo && has_hi ? logical_and(ge(x, lo), le(x, hi)) : has_lo ? ge(x, lo) : le(x, hi);
+    gx = depends_on(where(inside, g, 0), x);
+  }
+  if (s.needs_grad(1)) glo = where(has_hi ? logical_and(lt(x, lo), lt(lo, hi)) : lt(x, lo), g, 0);
+  if (s.needs_grad(2)) ghi = where(has_lo ? logical_or(gt(x, hi), lt(hi, lo)) : gt(x, hi), g, 0);
+  return {gx, glo, ghi};
+}
+
+// y = min(max(x, lo), hi)   dy/dx = 1 inside [lo, hi], else 0; dy/dlo, dy/dhi where they bind
 Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
-  CR_CHECK(lo.defined() || hi.defined(), std::invalid_argument, "clamp: expected at least one of min and max");
+  CR_CHECK(lo.defined() || hi.defined(), std::invalid_argument,
+           "clamp: expected at least one of min and max");
   Dtype t = arith_type(result_type({x, lo, hi}));
   Tensor y = x.dtype() == t ? x : convert(x, t);
   if (lo.defined())
@@ -1007,17 +1078,8 @@ Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
   if (hi.defined())
     y = binary_kernel(y, hi, t, t, "clamp", [](auto v, auto m) { return (m != m || v > m) ? m : v; });
   const bool has_lo = lo.defined(), has_hi = hi.defined();
-  return record("clamp", y, {x, lo, hi}, kSaveInputs, [has_lo, has_hi](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0), lo = has_lo ? s.input(1) : Tensor(), hi = has_hi ? s.input(2) : Tensor(), gx, glo, ghi;
-    if (s.needs_grad(0)) {
-      Tensor inside = lo.defined() && hi.defined() ? logical_and(ge(x, lo), le(x, hi)) : lo.defined() ? ge(x, lo) : le(x, hi);
-      gx = depends_on(where(inside, g, 0), x);
-    }
-    if (s.needs_grad(1))
-      glo = where(hi.defined() ? logical_and(lt(x, lo), lt(lo, hi)) : lt(x, lo), g, 0);
-    if (s.needs_grad(2))
-      ghi = where(lo.defined() ? logical_or(gt(x, hi), lt(hi, lo)) : gt(x, hi), g, 0);
-    return {gx, glo, ghi};
+  return record("clamp", y, {x, lo, hi}, kSaveInputs, [has_lo, has_hi](const Tensor& g, const Saved& s) {
+    return clamp_grads(g, s, has_lo, has_hi);
   });
 }
 Tensor clip(const Tensor& x, double min, double max) { return clamp(x, min, max); }
@@ -1027,17 +1089,20 @@ Tensor clip(const Tensor& x, const Tensor& min, const Tensor& max) { return clam
 // dy/da = 1 - w, dy/db = w, dy/dw = b - a
 Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
   // a 0-d weight acts as a number (any dtype), as in PyTorch
-  Tensor w = weight.dim() == 0 && weight.dtype() != a.dtype() && is_floating(a.dtype()) ? weight.to(a.dtype()) : weight;
+  Tensor w = weight.dim() == 0 && weight.dtype() != a.dtype() && is_floating(a.dtype()) ? weight.to(a.dtype())
+                                                                                        : weight;
   for (const Tensor* t : std::initializer_list<const Tensor*>{&b, &w})
     CR_CHECK(t->dtype() == a.dtype(), std::invalid_argument, "lerp: expected ", t == &b ? "end" : "weight",
              " of dtype ", dtype_name(a.dtype()), " (the dtype of start), got ", dtype_name(t->dtype()));
-  CR_CHECK(is_floating(a.dtype()), std::invalid_argument, "lerp: expected floating tensors, got ", dtype_name(a.dtype()));
+  CR_CHECK(is_floating(a.dtype()), std::invalid_argument, "lerp: expected floating tensors, got ",
+           dtype_name(a.dtype()));
   Shape so = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "lerp"), w.shape(), "lerp");
   Tensor y = empty(so, a.dtype());
   dispatch_floating(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    elementwise([](T x, T z, T v) { return std::abs(v) < T(0.5) ? x + v * (z - x) : z - (z - x) * (T(1) - v); },
-                strided<T>(y), strided<const T>(a), strided<const T>(b), strided<const T>(w));
+    elementwise(
+        [](T x, T z, T v) { return std::abs(v) < T(0.5) ? x + v * (z - x) : z - (z - x) * (T(1) - v); },
+        strided<T>(y), strided<const T>(a), strided<const T>(b), strided<const T>(w));
   });
   return record("lerp", y, {a, b, w}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor a = s.input(0), b = s.input(1), w = s.input(2);
@@ -1055,11 +1120,12 @@ Tensor copysign(const Tensor& a, const Tensor& b) {
     if constexpr (std::is_floating_point_v<decltype(x)>) return std::copysign(x, s);
     else return x;
   });
-  return record("copysign", y, {a, b}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor a = s.input(0);
-    return {s.needs_grad(0) ? g * where(eq(a, 0), 0, s.output() / a) : Tensor(),
-            s.needs_grad(1) ? zeros(s.input_shape(1), s.input_dtype(1)) : Tensor()};
-  });
+  return record("copysign", y, {a, b}, kSaveInputs | kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor a = s.input(0);
+                  return {s.needs_grad(0) ? g * where(eq(a, 0), 0, s.output() / a) : Tensor(),
+                          s.needs_grad(1) ? zeros(s.input_shape(1), s.input_dtype(1)) : Tensor()};
+                });
 }
 Tensor copysign(const Tensor& a, const Scalar& b) {
   Dtype t = is_floating(a.dtype()) ? a.dtype() : get_default_dtype();
@@ -1073,7 +1139,8 @@ static Tensor& assign_inplace(Tensor& self, const char* op, const std::function<
   for (int64_t d = 0; d < self.dim() && self.numel() > 1; ++d)
     CR_CHECK(self.strides()[d] != 0 || self.shape()[d] <= 1, std::runtime_error, op,
              ": unsupported operation: more than one element of the written-to tensor refers to a single "
-             "memory location (shape ", self.shape(), ", strides ", self.strides(), "); clone() it before writing");
+             "memory location (shape ",
+             self.shape(), ", strides ", self.strides(), "); clone() it before writing");
   NoGradGuard no_grad;
   Tensor y = f(self);
   CR_CHECK(y.dtype() == self.dtype(), std::invalid_argument, op, ": result type ", dtype_name(y.dtype()),
@@ -1082,8 +1149,10 @@ static Tensor& assign_inplace(Tensor& self, const char* op, const std::function<
   return self;
 }
 
-#define CR_INPLACE(name, expr) \
-  Tensor& Tensor::name##_() { return assign_inplace(*this, #name "_", [](const Tensor& x) { return expr; }); }
+#define CR_INPLACE(name, expr)                                                     \
+  Tensor& Tensor::name##_() {                                                      \
+    return assign_inplace(*this, #name "_", [](const Tensor& x) { return expr; }); \
+  }
 CR_INPLACE(abs, chainrule::abs(x))
 CR_INPLACE(neg, chainrule::neg(x))
 CR_INPLACE(exp, chainrule::exp(x))
@@ -1100,7 +1169,8 @@ CR_INPLACE(trunc, chainrule::trunc(x))
 CR_INPLACE(square, chainrule::square(x))
 #undef CR_INPLACE
 Tensor& Tensor::round_(int64_t decimals) {
-  return assign_inplace(*this, "round_", [decimals](const Tensor& x) { return chainrule::round(x, decimals); });
+  return assign_inplace(*this, "round_",
+                        [decimals](const Tensor& x) { return chainrule::round(x, decimals); });
 }
 Tensor& Tensor::clamp_min_(const Scalar& min) { return clamp_(min, Scalar(INFINITY)); }
 Tensor& Tensor::clamp_max_(const Scalar& max) { return clamp_(Scalar(-INFINITY), max); }

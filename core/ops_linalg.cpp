@@ -13,12 +13,9 @@ namespace chainrule {
 using namespace kernels;
 
 namespace {
-template <class T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using MatMap = Eigen::Map<RowMajor<T>>;
-template <class T>
-using CMatMap = Eigen::Map<const RowMajor<T>>;
+template <class T> using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T> using MatMap = Eigen::Map<RowMajor<T>>;
+template <class T> using CMatMap = Eigen::Map<const RowMajor<T>>;
 
 Dtype matmul_type(const Tensor& a, const Tensor& b, const char* op) {
   Dtype t = promote_types(a.dtype(), b.dtype());
@@ -46,14 +43,13 @@ MatLayout mat_layout(const Tensor& x, Dtype t) {
 }
 
 // Calls f with an Eigen map of matrix i of the operand (rows x cols).
-template <class T, class F>
-void with_mat(const MatLayout& L, int64_t i, int64_t rows, int64_t cols, F f) {
+template <class T, class F> void with_mat(const MatLayout& L, int64_t i, int64_t rows, int64_t cols, F f) {
   using Stride = Eigen::OuterStride<>;
   const T* p = sptr<const T>(L.t) + i * L.batch_stride;
   if (L.col_major)
-    f(Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>, 0, Stride>(p, rows, cols, Stride(L.ld)));
-  else
-    f(Eigen::Map<const RowMajor<T>, 0, Stride>(p, rows, cols, Stride(L.ld)));
+    f(Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>, 0, Stride>(p, rows, cols,
+                                                                                    Stride(L.ld)));
+  else f(Eigen::Map<const RowMajor<T>, 0, Stride>(p, rows, cols, Stride(L.ld)));
 }
 
 // C[b] = A[b] @ B[b] for `batch` (n,k) @ (k,m) products (a, b 2-D or 3-D, any GEMM-able layout).
@@ -67,7 +63,10 @@ Tensor gemm(const Tensor& a, const Tensor& b, int64_t batch, int64_t n, int64_t 
     if constexpr (!std::is_same_v<T, bool>) {
       for (int64_t i = 0; i < batch; ++i) {
         MatMap<T> C(ptr<T>(out) + i * n * m, n, m);
-        if (k == 0 || n == 0 || m == 0) { C.setZero(); continue; }
+        if (k == 0 || n == 0 || m == 0) {
+          C.setZero();
+          continue;
+        }
         with_mat<T>(la, i, n, k, [&](const auto& A) {
           with_mat<T>(lb, i, k, m, [&](const auto& B) { C.noalias() = A * B; });
         });
@@ -151,11 +150,11 @@ Tensor linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, Dtype
 // afterwards; batch dims (all but the last two) broadcast.
 Tensor matmul(const Tensor& a, const Tensor& b) {
   int64_t da = a.dim(), db = b.dim();
-  CR_CHECK(da >= 1 && db >= 1, std::invalid_argument,
-           "matmul: both arguments need at least 1 dim, got ", a.shape(), " @ ", b.shape());
+  CR_CHECK(da >= 1 && db >= 1, std::invalid_argument, "matmul: both arguments need at least 1 dim, got ",
+           a.shape(), " @ ", b.shape());
   if (da == 1 && db == 1) {
-    CR_CHECK(a.size(0) == b.size(0), std::invalid_argument, "matmul: expected (k,) @ (k,), got ",
-             a.shape(), " @ ", b.shape());
+    CR_CHECK(a.size(0) == b.size(0), std::invalid_argument, "matmul: expected (k,) @ (k,), got ", a.shape(),
+             " @ ", b.shape());
     return reshape(mm(unsqueeze(a, 0), unsqueeze(b, 1)), {});
   }
   if (da <= 2 && db <= 2) {
@@ -187,14 +186,15 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   std::vector<Tensor> inputs{x, w};
   if (bias.defined()) inputs.push_back(bias);
   bool has_bias = bias.defined();
-  return record("linear", y, inputs, kSaveInputs, [in, out_f, has_bias](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0), w = s.input(1);
-    Tensor g2 = reshape(g, {-1, out_f});
-    Grads r{s.needs_grad(0) ? reshape(mm(g2, w), x.shape()) : Tensor(),
-            s.needs_grad(1) ? mm(g2.t(), reshape(x, {-1, in})) : Tensor()};
-    if (has_bias) r.push_back(s.needs_grad(2) ? sum(g2, {0}) : Tensor());
-    return r;
-  });
+  return record("linear", y, inputs, kSaveInputs,
+                [in, out_f, has_bias](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor x = s.input(0), w = s.input(1);
+                  Tensor g2 = reshape(g, {-1, out_f});
+                  Grads r{s.needs_grad(0) ? reshape(mm(g2, w), x.shape()) : Tensor(),
+                          s.needs_grad(1) ? mm(g2.t(), reshape(x, {-1, in})) : Tensor()};
+                  if (has_bias) r.push_back(s.needs_grad(2) ? sum(g2, {0}) : Tensor());
+                  return r;
+                });
 }
 
 }  // namespace chainrule
@@ -205,12 +205,13 @@ namespace chainrule {
 
 // (n,) . (n,) -> ()        d/da = g b, d/db = g a
 Tensor dot(const Tensor& a, const Tensor& b) {
-  CR_CHECK(a.dim() == 1 && b.dim() == 1, std::invalid_argument, "dot: expected 1-D tensors, got ",
-           a.shape(), " and ", b.shape());
+  CR_CHECK(a.dim() == 1 && b.dim() == 1, std::invalid_argument, "dot: expected 1-D tensors, got ", a.shape(),
+           " and ", b.shape());
   CR_CHECK(a.size(0) == b.size(0), std::invalid_argument, "dot: expected tensors of the same size, got ",
            a.shape(), " and ", b.shape());
-  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument, "dot: expected both vectors to have the same dtype, got ",
-           dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument,
+           "dot: expected both vectors to have the same dtype, got ", dtype_name(a.dtype()), " and ",
+           dtype_name(b.dtype()));
   return matmul(a, b);
 }
 
@@ -272,7 +273,8 @@ Tensor tri_mask(int64_t n, int64_t m, int64_t k, bool lower) {
   return mask;
 }
 Tensor tri(const Tensor& x, int64_t k, bool lower, const char* op) {
-  CR_CHECK(x.dim() >= 2, std::invalid_argument, op, ": expected a tensor with at least 2 dims, got shape ", x.shape());
+  CR_CHECK(x.dim() >= 2, std::invalid_argument, op, ": expected a tensor with at least 2 dims, got shape ",
+           x.shape());
   Tensor mask = tri_mask(x.size(-2), x.size(-1), k, lower);
   if (x.dtype() == kBool) return logical_and(x, mask);
   return where(mask, x, zeros({}, x.dtype()));
@@ -291,7 +293,8 @@ std::vector<Tensor> meshgrid(const std::vector<Tensor>& xs, const std::string& i
            "meshgrid: expected indexing 'ij' or 'xy', got '", indexing, "'");
   CR_CHECK(!xs.empty(), std::invalid_argument, "meshgrid: expected at least one tensor");
   for (const Tensor& t : xs) {
-    CR_CHECK(t.dim() <= 1, std::invalid_argument, "meshgrid: expected 0-D or 1-D tensors, got shape ", t.shape());
+    CR_CHECK(t.dim() <= 1, std::invalid_argument, "meshgrid: expected 0-D or 1-D tensors, got shape ",
+             t.shape());
     CR_CHECK(t.dtype() == xs[0].dtype(), std::invalid_argument,
              "meshgrid: expected all tensors to have the same dtype, got ", dtype_name(xs[0].dtype()),
              " and ", dtype_name(t.dtype()));
@@ -319,7 +322,7 @@ constexpr int kEll = 52;
 struct Term {
   std::vector<int> labels;  // one per dim of the operand, after expanding '...'
   bool has_ell = false;
-  size_t ell_pos = 0;       // where '...' sits among the letters
+  size_t ell_pos = 0;  // where '...' sits among the letters
   size_t n_letters = 0;
 };
 
@@ -328,9 +331,9 @@ Term parse_term(const std::string& eq, size_t begin, size_t end) {
   for (size_t i = begin; i < end; ++i) {
     char c = eq[i];
     if (c == '.') {
-      CR_CHECK(!t.has_ell && i + 3 <= end && eq.compare(i, 3, "...") == 0,
-               std::invalid_argument, "einsum: expected '...' at most once per operand, got a stray '.' at index ", i,
-               " of '", eq, "'");
+      CR_CHECK(!t.has_ell && i + 3 <= end && eq.compare(i, 3, "...") == 0, std::invalid_argument,
+               "einsum: expected '...' at most once per operand, got a stray '.' at index ", i, " of '", eq,
+               "'");
       t.has_ell = true;
       t.ell_pos = t.labels.size();
       i += 2;
@@ -386,9 +389,9 @@ int64_t expand_ellipses(std::vector<Term>& terms, const std::vector<Tensor>& ope
   for (size_t k = 0; k < terms.size(); ++k) {
     const Term& t = terms[k];
     int64_t nd = operands[k].dim(), nl = static_cast<int64_t>(t.n_letters);
-    CR_CHECK(t.has_ell ? nd >= nl : nd == nl, std::invalid_argument, "einsum: expected operand ", k, " to have ",
-             t.has_ell ? "at least " : "", nl, " dims (one per subscript", t.has_ell ? " besides '...'" : "",
-             "), got shape ", operands[k].shape());
+    CR_CHECK(t.has_ell ? nd >= nl : nd == nl, std::invalid_argument, "einsum: expected operand ", k,
+             " to have ", t.has_ell ? "at least " : "", nl, " dims (one per subscript",
+             t.has_ell ? " besides '...'" : "", "), got shape ", operands[k].shape());
     CR_CHECK(operands[k].dtype() == operands[0].dtype(), std::invalid_argument,
              "einsum: expected operands of the same dtype, got ", dtype_name(operands[0].dtype()), " and ",
              dtype_name(operands[k].dtype()));
@@ -397,18 +400,21 @@ int64_t expand_ellipses(std::vector<Term>& terms, const std::vector<Tensor>& ope
   for (size_t k = 0; k < terms.size(); ++k) {
     Term& t = terms[k];
     if (!t.has_ell) continue;
-    std::vector<int> ell = ellipsis_labels(n_ell - (operands[k].dim() - static_cast<int64_t>(t.n_letters)), n_ell);
+    std::vector<int> ell =
+        ellipsis_labels(n_ell - (operands[k].dim() - static_cast<int64_t>(t.n_letters)), n_ell);
     t.labels.insert(t.labels.begin() + t.ell_pos, ell.begin(), ell.end());
   }
   return n_ell;
 }
 
 // The output labels: after '->', or implicitly '...' first, then the letters used once, sorted.
-std::vector<int> output_labels(const std::string& eq, size_t arrow, int64_t n_ell, const std::vector<int>& count) {
+std::vector<int> output_labels(const std::string& eq, size_t arrow, int64_t n_ell,
+                               const std::vector<int>& count) {
   std::vector<int> out;
   if (arrow == std::string::npos) {
     out = ellipsis_labels(0, n_ell);
-    for (int l = 0; l < kEll; ++l) if (count[l] == 1) out.push_back(l);
+    for (int l = 0; l < kEll; ++l)
+      if (count[l] == 1) out.push_back(l);
     return out;
   }
   std::string rhs = eq.substr(arrow + 2);
@@ -430,15 +436,17 @@ std::vector<int> output_labels(const std::string& eq, size_t arrow, int64_t n_el
 }
 
 // The size of each label (size-1 dims broadcast, as torch).
-std::vector<int64_t> label_sizes(const std::vector<Term>& terms, const std::vector<Tensor>& operands, int n_labels) {
+std::vector<int64_t> label_sizes(const std::vector<Term>& terms, const std::vector<Tensor>& operands,
+                                 int n_labels) {
   std::vector<int64_t> size(n_labels, -1);
   for (size_t k = 0; k < terms.size(); ++k)
     for (size_t d = 0; d < terms[k].labels.size(); ++d) {
       int l = terms[k].labels[d];
       int64_t s = operands[k].size(static_cast<int64_t>(d));
       CR_CHECK(size[l] == -1 || size[l] == s || size[l] == 1 || s == 1, std::invalid_argument,
-               "einsum: subscript ", l < kEll ? std::string(1, label_char(l)) : std::string("..."), " has size ", s,
-               " for operand ", k, " which does not broadcast with previously seen size ", size[l]);
+               "einsum: subscript ", l < kEll ? std::string(1, label_char(l)) : std::string("..."),
+               " has size ", s, " for operand ", k, " which does not broadcast with previously seen size ",
+               size[l]);
       if (size[l] == -1 || size[l] == 1) size[l] = s;
     }
   return size;
@@ -494,7 +502,8 @@ std::vector<int> concat(std::vector<int> a, const std::vector<int>& b, const std
 
 // acc (labelled al) times b (labelled bl) as one batched GEMM: batch = shared labels still needed
 // (by the output or a later operand), contracted = shared labels no longer needed.
-Tensor contract(const Tensor& acc, std::vector<int>& al, const Tensor& b, const std::vector<int>& bl, Labels& L) {
+Tensor contract(const Tensor& acc, std::vector<int>& al, const Tensor& b, const std::vector<int>& bl,
+                Labels& L) {
   for (int l : al) --L.uses[l];
   for (int l : bl) --L.uses[l];
   auto has = [](const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); };
@@ -502,7 +511,8 @@ Tensor contract(const Tensor& acc, std::vector<int>& al, const Tensor& b, const 
   for (int l : al)
     if (has(bl, l)) (L.in_out[l] || L.uses[l] > 0 ? batch : contr).push_back(l);
     else aonly.push_back(l);
-  for (int l : bl) if (!has(al, l)) bonly.push_back(l);
+  for (int l : bl)
+    if (!has(al, l)) bonly.push_back(l);
   int64_t nb = L.prod(batch), M = L.prod(aonly), K = L.prod(contr), N = L.prod(bonly);
   Tensor A = reshape(L.arrange(acc, al, concat(batch, aonly, contr)), {nb, M, K});
   Tensor B = reshape(L.arrange(b, bl, concat(batch, contr, bonly)), {nb, K, N});
@@ -514,11 +524,13 @@ Tensor contract(const Tensor& acc, std::vector<int>& al, const Tensor& b, const 
 
 // Sums each operand over the labels nobody else needs, multiplies the operands left to right, and
 // permutes (and broadcasts) the product to the output labels.
-Tensor contract_all(std::vector<Tensor>& xs, std::vector<std::vector<int>>& ls, Labels& L, const std::vector<int>& out) {
+Tensor contract_all(std::vector<Tensor>& xs, std::vector<std::vector<int>>& ls, Labels& L,
+                    const std::vector<int>& out) {
   for (size_t k = 0; k < xs.size(); ++k) {
     std::vector<bool> drop(L.size.size(), false);
     for (int l : ls[k]) drop[l] = !L.in_out[l] && L.uses[l] == 1;
-    for (int l : ls[k]) if (drop[l]) --L.uses[l];
+    for (int l : ls[k])
+      if (drop[l]) --L.uses[l];
     xs[k] = sum_labels(xs[k], ls[k], drop);
   }
   Tensor acc = xs[0];
@@ -535,20 +547,30 @@ Tensor contract_all(std::vector<Tensor>& xs, std::vector<std::vector<int>>& ls, 
 // Each operand's repeated labels become a diagonal; labels used nowhere else are summed at once;
 // then operands are multiplied pairwise as one batched GEMM (see contract); finally the result is
 // permuted to the output order. Linear in each operand: the gradient flows through those ops.
-Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) {
+// The equation without spaces; `arrow` is where its "->" is (npos if none; two are an error).
+std::string einsum_equation(const std::string& equation, size_t& arrow) {
   std::string eq;
-  for (char c : equation) if (c != ' ') eq += c;
-  CR_CHECK(!operands.empty(), std::invalid_argument, "einsum: expected at least one operand");
-  size_t arrow = eq.find("->");
+  for (char c : equation)
+    if (c != ' ') eq += c;
+  arrow = eq.find("->");
   CR_CHECK(arrow == std::string::npos || eq.find("->", arrow + 2) == std::string::npos, std::invalid_argument,
            "einsum: expected at most one '->' in '", equation, "'");
+  return eq;
+}
+
+Tensor einsum(const std::string& equation, const std::vector<Tensor>& operands) {
+  CR_CHECK(!operands.empty(), std::invalid_argument, "einsum: expected at least one operand");
+  size_t arrow;
+  const std::string eq = einsum_equation(equation, arrow);
   std::vector<Term> terms = input_terms(eq.substr(0, arrow), operands.size(), equation);
   const int64_t n_ell = expand_ellipses(terms, operands);
   const int n_labels = kEll + static_cast<int>(n_ell);
   std::vector<int> count(n_labels, 0);
-  for (const Term& t : terms) for (int l : t.labels) ++count[l];
+  for (const Term& t : terms)
+    for (int l : t.labels) ++count[l];
   const std::vector<int> out = output_labels(eq, arrow, n_ell, count);
-  Labels L{label_sizes(terms, operands, n_labels), std::vector<bool>(n_labels, false), std::vector<int>(n_labels, 0)};
+  Labels L{label_sizes(terms, operands, n_labels), std::vector<bool>(n_labels, false),
+           std::vector<int>(n_labels, 0)};
   for (int l : out) L.in_out[l] = true;
   std::vector<Tensor> xs;
   std::vector<std::vector<int>> ls;
@@ -578,9 +600,11 @@ static std::vector<int64_t> vector_norm_dims(const Tensor& x, double ord, std::v
   if (x.dim() == 0 && !dims.empty()) dims.clear();
   int64_t n = 1;
   if (dims.empty()) n = x.numel();
-  else for (int64_t d : dims) n *= x.size(d);
-  CR_CHECK(n > 0 || (ord >= 0 && !std::isinf(ord)), std::invalid_argument, "linalg.vector_norm: can't compute the ",
-           ord_str(ord), " norm on an empty tensor because the operation does not have an identity");
+  else
+    for (int64_t d : dims) n *= x.size(d);
+  CR_CHECK(n > 0 || (ord >= 0 && !std::isinf(ord)), std::invalid_argument,
+           "linalg.vector_norm: can't compute the ", ord_str(ord),
+           " norm on an empty tensor because the operation does not have an identity");
   return dims;
 }
 
@@ -612,15 +636,19 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
     y = ord == 2 ? sqrt(sum(mul(x, x), dims, keepdim)) : pow(sum(pow(abs(x), ord), dims, keepdim), 1.0 / ord);
   }
   std::vector<int64_t> kd = dims;
-  if (kd.empty()) for (int64_t d = 0; d < x.dim(); ++d) kd.push_back(d);
+  if (kd.empty())
+    for (int64_t d = 0; d < x.dim(); ++d) kd.push_back(d);
   std::sort(kd.begin(), kd.end());  // backward re-inserts the reduced dims, lowest first
   return record("linalg_vector_norm", y, {x}, kSaveInputs | kSaveOutput,
                 [ord, kd, keepdim](const Tensor& g, const Saved& s) -> Grads {
-    Tensor y = s.output(), gk = g;
-    if (!keepdim)
-      for (int64_t d : kd) { y = unsqueeze(y, d); gk = unsqueeze(gk, d); }
-    return {vector_norm_grad(gk, s.input(0), y, ord)};
-  });
+                  Tensor y = s.output(), gk = g;
+                  if (!keepdim)
+                    for (int64_t d : kd) {
+                      y = unsqueeze(y, d);
+                      gk = unsqueeze(gk, d);
+                    }
+                  return {vector_norm_grad(gk, s.input(0), y, ord)};
+                });
 }
 
 // The singular values of each (..., m, n) matrix (descending, as torch.linalg.svdvals): the k =
@@ -642,11 +670,13 @@ Tensor singular_values(const Tensor& a) {
 // "nuc", "2" or "-2" over dims d0, d1: the sum, largest or smallest singular value.
 static Tensor spectral_norm(const Tensor& a, const std::string& ord, int64_t d0, int64_t d1, bool keepdim) {
   std::vector<int64_t> perm;  // the two matrix dims last
-  for (int64_t d = 0; d < a.dim(); ++d) if (d != d0 && d != d1) perm.push_back(d);
+  for (int64_t d = 0; d < a.dim(); ++d)
+    if (d != d0 && d != d1) perm.push_back(d);
   perm.insert(perm.end(), {d0, d1});
   Tensor s = singular_values(permute(a, perm));
   Tensor r = ord == "nuc" ? sum(s, {-1}) : ord == "2" ? amax(s, {-1}) : amin(s, {-1});
-  if (keepdim) for (int64_t d : {std::min(d0, d1), std::max(d0, d1)}) r = unsqueeze(r, d);
+  if (keepdim)
+    for (int64_t d : {std::min(d0, d1), std::max(d0, d1)}) r = unsqueeze(r, d);
   return r;
 }
 
@@ -662,8 +692,8 @@ Tensor matrix_norm(const Tensor& a, const std::string& ord, std::vector<int64_t>
            dims.size(), " dims");
   int64_t d0 = normalize_dim(dims[0], a.dim(), "linalg.matrix_norm"),
           d1 = normalize_dim(dims[1], a.dim(), "linalg.matrix_norm");
-  CR_CHECK(d0 != d1, std::invalid_argument, "linalg.matrix_norm: dims must be different, got (", dims[0], ", ",
-           dims[1], ")");
+  CR_CHECK(d0 != d1, std::invalid_argument, "linalg.matrix_norm: dims must be different, got (", dims[0],
+           ", ", dims[1], ")");
   if (ord == "fro") return vector_norm(a, 2.0, {d0, d1}, keepdim);
   if (ord == "nuc" || ord == "2" || ord == "-2") return spectral_norm(a, ord, d0, d1, keepdim);
   bool col = ord == "1" || ord == "-1", row = ord == "inf" || ord == "-inf";

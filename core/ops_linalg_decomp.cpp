@@ -19,10 +19,9 @@ namespace chainrule {
 using namespace kernels;
 
 namespace {
-template <class T>
-using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-template <class T>
-using RowMap = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
+template <class T> using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+template <class T> using RowMap =
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
 
 void check_square(const Tensor& a, const char* op) {
   CR_CHECK(a.dim() >= 2, std::invalid_argument, op,
@@ -41,15 +40,13 @@ std::string where_in_batch(const Tensor& a, int64_t i) {
 }
 
 // Calls f(i, A_i) for each matrix of a (..., r, c) tensor (as a row-major Eigen map).
-template <class T, class F>
-void for_each_matrix(const Tensor& c, F f) {
+template <class T, class F> void for_each_matrix(const Tensor& c, F f) {
   int64_t r = c.size(-2), k = c.size(-1), nb = shape_numel(batch_of(c));
   for (int64_t i = 0; i < nb; ++i) f(i, RowMap<T>(ptr<T>(c) + i * r * k, r, k));
 }
 
 // 0-based index of the first exactly zero pivot of an LU factorisation, or -1 (LAPACK's getrf info)
-template <class LU>
-int64_t zero_pivot(const LU& lu) {
+template <class LU> int64_t zero_pivot(const LU& lu) {
   for (int64_t j = 0; j < lu.matrixLU().rows(); ++j)
     if (lu.matrixLU()(j, j) == 0) return j;
   return -1;
@@ -61,8 +58,7 @@ Tensor t_(const Tensor& x) { return transpose(x, -2, -1); }  // mT
 // criterion, torch's message), or singular to working precision (reciprocal condition number below
 // eps: exactly singular matrices often end with a pivot of 1e-17 instead of 0, and their "inverse"
 // would be silently meaningless numbers of size 1e16). Non-finite input passes (nan propagates).
-template <class T, class LU>
-std::string singular_reason(const LU& lu, bool finite) {
+template <class T, class LU> std::string singular_reason(const LU& lu, bool finite) {
   int64_t z = zero_pivot(lu);
   if (z >= 0) return "The diagonal element " + std::to_string(z + 1) + " is zero";
   if (!finite) return "";
@@ -103,28 +99,34 @@ Tensor lu_solve(const Tensor& A, const Tensor& B) {
 
 // X = A^-1 B  (B (..., n, k), or (..., n) / (n,) for vectors, as torch's vector case)
 // dB = A^-T G,  dA = -dB X^T
+// Whether B holds vectors (torch's rule: B is 1-D, or has A's batch shape followed by n).
+bool solve_rhs_is_vector(const Tensor& a, const Tensor& b) {
+  Shape ab = batch_of(a);
+  ab.push_back(a.size(-1));
+  return b.dim() == 1 || (b.dim() == a.dim() - 1 && b.shape() == ab);
+}
+
 Tensor linalg_solve(const Tensor& a, const Tensor& b) {
   check_square(a, "linalg.solve");
-  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument, "linalg.solve: expected A and B to have the same dtype, got ",
-           dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
+  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument,
+           "linalg.solve: expected A and B to have the same dtype, got ", dtype_name(a.dtype()), " and ",
+           dtype_name(b.dtype()));
   const int64_t n = a.size(-1);
-  Shape ab = batch_of(a);
-  ab.push_back(n);
-  if (b.dim() == 1 || (b.dim() == a.dim() - 1 && b.shape() == ab)) {
-    CR_CHECK(b.size(-1) == n, std::invalid_argument,
-             "linalg.solve: incompatible shapes of A and B for the equation AX = B, got ", a.shape(), " and ", b.shape());
-    return squeeze(linalg_solve(a, unsqueeze(b, -1)), -1);
-  }
-  CR_CHECK(b.dim() >= 2 && b.size(-2) == n, std::invalid_argument,
-           "linalg.solve: incompatible shapes of A and B for the equation AX = B, got ", a.shape(), " and ", b.shape());
-  Shape sa = broadcast_shapes(batch_of(a), Shape(b.shape().begin(), b.shape().end() - 2), "linalg.solve"), sb = sa;
+  const bool vector = solve_rhs_is_vector(a, b);
+  CR_CHECK(vector ? b.size(-1) == n : b.dim() >= 2 && b.size(-2) == n, std::invalid_argument,
+           "linalg.solve: incompatible shapes of A and B for the equation AX = B, got ", a.shape(), " and ",
+           b.shape());
+  if (vector) return squeeze(linalg_solve(a, unsqueeze(b, -1)), -1);
+  Shape sa = broadcast_shapes(batch_of(a), Shape(b.shape().begin(), b.shape().end() - 2), "linalg.solve"),
+        sb = sa;
   sa.insert(sa.end(), {n, n});
   sb.insert(sb.end(), {n, b.size(-1)});
   Tensor A = expand(a, sa), B = expand(b, sb), X = lu_solve(A, B);  // expand is recorded: gradients sum back
-  return record("linalg_solve", X, {A, B}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor gB = linalg_solve(t_(s.input(0)), g);
-    return {s.needs_grad(0) ? neg(matmul(gB, t_(s.output()))) : Tensor(), gB};
-  });
+  return record("linalg_solve", X, {A, B}, kSaveInputs | kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor gB = linalg_solve(t_(s.input(0)), g);
+                  return {s.needs_grad(0) ? neg(matmul(gB, t_(s.output()))) : Tensor(), gB};
+                });
 }
 
 // Y = A^-1           dA = -Y^T G Y^T
@@ -161,10 +163,12 @@ Tensor cofactor(const Tensor& a) {
     Eigen::VectorXd s = svd.singularValues(), p(n);
     for (int64_t r = 0; r < n; ++r) {
       p(r) = 1;
-      for (int64_t j = 0; j < n; ++j) if (j != r) p(r) *= s(j);
+      for (int64_t j = 0; j < n; ++j)
+        if (j != r) p(r) *= s(j);
     }
     double sign = svd.matrixU().determinant() * svd.matrixV().determinant();
-    RowMap<double>(ptr<double>(C) + i * n * n, n, n) = sign * svd.matrixU() * p.asDiagonal() * svd.matrixV().transpose();
+    RowMap<double>(ptr<double>(C) + i * n * n, n, n) =
+        sign * svd.matrixU() * p.asDiagonal() * svd.matrixV().transpose();
   });
   return C.to(a.dtype());
 }
@@ -204,10 +208,10 @@ static Tensor cofactor_by_minors(const Tensor& a) {
   Tensor rows = reshape(index_select(a, nd - 2, idx), s4);  // (..., i, r, n)
   Shape s5 = batch_of(a);
   s5.insert(s5.end(), {n, n - 1, n, n - 1});
-  Tensor m = reshape(index_select(rows, nd, idx), s5);       // (..., i, r, j, c)
+  Tensor m = reshape(index_select(rows, nd, idx), s5);  // (..., i, r, j, c)
   std::vector<int64_t> perm;
   for (int64_t d = 0; d < nd - 2; ++d) perm.push_back(d);
-  perm.insert(perm.end(), {nd - 2, nd, nd - 1, nd + 1});     // (..., i, j, r, c)
+  perm.insert(perm.end(), {nd - 2, nd, nd - 1, nd + 1});  // (..., i, j, r, c)
   return mul(linalg_det(permute(m, perm)), tensor(sign, {n, n}, a.dtype()));
 }
 
@@ -223,14 +227,17 @@ Tensor linalg_det(const Tensor& a) {
       ptr<T>(y)[i] = n == 0 ? T(1) : Eigen::PartialPivLU<Mat<T>>(Mat<T>(Am)).determinant();
     });
   });
-  return record("linalg_det", y, {a}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor A = s.input(0), y = s.output();
-    Tensor gy = unsqueeze(unsqueeze(g, -1), -1);
-    if (!near_singular(A)) return {mul(mul(gy, unsqueeze(unsqueeze(y, -1), -1)), t_(linalg_inv(A)))};
-    // (near-)singular: A^-1 is inaccurate or doesn't exist, but the cofactor matrix is fine: from the
-    // SVD (a constant), or under create_graph from the minors' dets (differentiable again)
-    return {mul(gy, is_grad_enabled() ? cofactor_by_minors(A) : cofactor(A))};
-  });
+  return record("linalg_det", y, {a}, kSaveInputs | kSaveOutput,
+                [](const Tensor& g, const Saved& s) -> Grads {
+                  Tensor A = s.input(0), y = s.output();
+                  Tensor gy = unsqueeze(unsqueeze(g, -1), -1);
+                  if (!near_singular(A))
+                    return {mul(mul(gy, unsqueeze(unsqueeze(y, -1), -1)), t_(linalg_inv(A)))};
+                  // (near-)singular: A^-1 is inaccurate or doesn't exist, but the cofactor matrix is fine:
+                  // from the SVD (a constant), or under create_graph from the minors' dets (differentiable
+                  // again)
+                  return {mul(gy, is_grad_enabled() ? cofactor_by_minors(A) : cofactor(A))};
+                });
 }
 
 namespace {
@@ -291,9 +298,10 @@ Tensor eigh_kernel(const Tensor& a, const Shape& packed_shape, bool upper) {
       Mat<T> M = upper ? Mat<T>(Am.transpose()) : Mat<T>(Am);  // the solver reads the lower triangle
       Eigen::SelfAdjointEigenSolver<Mat<T>> es(M);
       if (es.info() != Eigen::Success)
-        throw LinAlgError("linalg.eigh: " + where_in_batch(a, i) +
-                          "The algorithm failed to converge because the input matrix is ill-conditioned or has "
-                          "too many repeated eigenvalues.");
+        throw LinAlgError(
+            "linalg.eigh: " + where_in_batch(a, i) +
+            "The algorithm failed to converge because the input matrix is ill-conditioned or has "
+            "too many repeated eigenvalues.");
       out.topRows(n) = es.eigenvectors();
       out.row(n) = es.eigenvalues().transpose();
     });
@@ -337,8 +345,7 @@ Tensor linalg_eigvalsh(const Tensor& a, const std::string& uplo) {
 
 namespace {
 // The order (1-based) of the first leading minor that is not positive-definite, as LAPACK's potrf.
-template <class T>
-int64_t failing_minor(const RowMap<T>& A) {
+template <class T> int64_t failing_minor(const RowMap<T>& A) {
   const int64_t n = A.rows();
   Mat<double> L = Mat<double>::Zero(n, n);
   for (int64_t j = 0; j < n; ++j) {
@@ -366,10 +373,11 @@ Tensor cholesky_kernel(const Tensor& a) {
       Eigen::LLT<Mat<T>, Eigen::Lower> llt{Mat<T>(Am)};
       bool finite = llt.info() == Eigen::Success && llt.matrixLLT().diagonal().array().isFinite().all();
       if (!finite)
-        throw LinAlgError("linalg.cholesky: " + where_in_batch(a, i) +
-                          "The factorization could not be completed because the input is not positive-definite "
-                          "(the leading minor of order " + std::to_string(failing_minor<T>(Am)) +
-                          " is not positive-definite).");
+        throw LinAlgError(
+            "linalg.cholesky: " + where_in_batch(a, i) +
+            "The factorization could not be completed because the input is not positive-definite "
+            "(the leading minor of order " +
+            std::to_string(failing_minor<T>(Am)) + " is not positive-definite).");
       RowMap<T>(ptr<T>(L) + i * n * n, n, n) = llt.matrixL().toDenseMatrix();
     });
   });
@@ -386,8 +394,8 @@ Tensor linalg_cholesky(const Tensor& a, bool upper) {
     Tensor L = s.output();
     Tensor P = tril(matmul(t_(L), g));
     Tensor phi = mul(add(P, t_(tril(P, -1))), 0.5);  // symmetric: P's lower part mirrored, diagonal halved
-    Tensor X = linalg_solve(t_(L), phi);              // L^-T phi
-    return {t_(linalg_solve(t_(L), t_(X)))};          // L^-T phi L^-1
+    Tensor X = linalg_solve(t_(L), phi);             // L^-T phi
+    return {t_(linalg_solve(t_(L), t_(X)))};         // L^-T phi L^-1
   });
   return upper ? t_(L).contiguous() : L;
 }

@@ -2,8 +2,8 @@
 // unfold + one matmul, and max/avg pooling. Kernels loop over (n, c) planes in parallel.
 #include "core/ops_nn.h"
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
@@ -37,16 +37,17 @@ int64_t out_len(int64_t n, int64_t ek, int64_t s, int64_t p, bool ceil_mode) {
 // size in messages. A kernel larger than the padded input is a RuntimeError, as in torch.
 Geom geometry(const char* op, int64_t H, int64_t W, Size2 k, Size2 s, Size2 p, Size2 d,
               const std::string& what, bool ceil_mode = false) {
-  CR_CHECK(k[0] > 0 && k[1] > 0, std::invalid_argument, op, ": expected a positive kernel_size, got ", tup(k));
+  CR_CHECK(k[0] > 0 && k[1] > 0, std::invalid_argument, op, ": expected a positive kernel_size, got ",
+           tup(k));
   CR_CHECK(s[0] > 0 && s[1] > 0, std::invalid_argument, op, ": expected a positive stride, got ", tup(s));
-  CR_CHECK(p[0] >= 0 && p[1] >= 0, std::invalid_argument, op, ": expected a non-negative padding, got ", tup(p));
+  CR_CHECK(p[0] >= 0 && p[1] >= 0, std::invalid_argument, op, ": expected a non-negative padding, got ",
+           tup(p));
   CR_CHECK(d[0] > 0 && d[1] > 0, std::invalid_argument, op, ": expected a positive dilation, got ", tup(d));
   const int64_t ekh = d[0] * (k[0] - 1) + 1, ekw = d[1] * (k[1] - 1) + 1;  // dilated extent
   const int64_t Ho = out_len(H, ekh, s[0], p[0], ceil_mode), Wo = out_len(W, ekw, s[1], p[1], ceil_mode);
-  CR_CHECK(Ho >= 1 && Wo >= 1, std::runtime_error, op,
-           ": expected a kernel no larger than the padded input ", Shape{H + 2 * p[0], W + 2 * p[1]},
-           ", got kernel_size ", tup(k), (d[0] > 1 || d[1] > 1 ? " (dilated: " + shape_str({ekh, ekw}) + ")" : ""),
-           " for ", what);
+  CR_CHECK(Ho >= 1 && Wo >= 1, std::runtime_error, op, ": expected a kernel no larger than the padded input ",
+           Shape{H + 2 * p[0], W + 2 * p[1]}, ", got kernel_size ", tup(k),
+           (d[0] > 1 || d[1] > 1 ? " (dilated: " + shape_str({ekh, ekw}) + ")" : ""), " for ", what);
   return {H, W, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], Ho, Wo};
 }
 
@@ -69,87 +70,96 @@ void check_plane(const Tensor& x, const char* op) {
 
 // cols (planes * kh*kw, Ho*Wo) from x (planes, H, W): row (i*kw + j) of plane p holds the pixel
 // that kernel tap (i, j) sees at each output position, 0 in the padding.
-template <class T>
-void im2col(const T* x, T* cols, int64_t planes, const Geom& g) {
+template <class T> void im2col(const T* x, T* cols, int64_t planes, const Geom& g) {
   const int64_t L = g.Ho * g.Wo, K = g.kh * g.kw;
-  parallel_for(planes, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      const T* src = x + p * g.H * g.W;
-      for (int64_t i = 0; i < g.kh; ++i)
-        for (int64_t j = 0; j < g.kw; ++j) {
-          T* dst = cols + (p * K + i * g.kw + j) * L;
-          for (int64_t oh = 0; oh < g.Ho; ++oh) {
-            const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-            T* row = dst + oh * g.Wo;
-            if (ih < 0 || ih >= g.H) {
-              std::fill(row, row + g.Wo, T(0));
-              continue;
+  parallel_for(
+      planes,
+      [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+          const T* src = x + p * g.H * g.W;
+          for (int64_t i = 0; i < g.kh; ++i)
+            for (int64_t j = 0; j < g.kw; ++j) {
+              T* dst = cols + (p * K + i * g.kw + j) * L;
+              for (int64_t oh = 0; oh < g.Ho; ++oh) {
+                const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+                T* row = dst + oh * g.Wo;
+                if (ih < 0 || ih >= g.H) {
+                  std::fill(row, row + g.Wo, T(0));
+                  continue;
+                }
+                const T* in = src + ih * g.W;
+                for (int64_t ow = 0; ow < g.Wo; ++ow) {
+                  const int64_t iw = ow * g.sw - g.pw + j * g.dw;
+                  row[ow] = iw >= 0 && iw < g.W ? in[iw] : T(0);
+                }
+              }
             }
-            const T* in = src + ih * g.W;
-            for (int64_t ow = 0; ow < g.Wo; ++ow) {
-              const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-              row[ow] = iw >= 0 && iw < g.W ? in[iw] : T(0);
-            }
-          }
         }
-    }
-  }, planes * K * L);
+      },
+      planes * K * L);
 }
 
 // The adjoint of im2col: every column entry is added back to the pixel it was copied from.
 // Planes are disjoint, so the threads never write to the same place.
-template <class T>
-void col2im(const T* cols, T* x, int64_t planes, const Geom& g) {
+template <class T> void col2im(const T* cols, T* x, int64_t planes, const Geom& g) {
   const int64_t L = g.Ho * g.Wo, K = g.kh * g.kw;
-  parallel_for(planes, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      T* dst = x + p * g.H * g.W;
-      std::fill(dst, dst + g.H * g.W, T(0));
-      for (int64_t i = 0; i < g.kh; ++i)
-        for (int64_t j = 0; j < g.kw; ++j) {
-          const T* src = cols + (p * K + i * g.kw + j) * L;
-          for (int64_t oh = 0; oh < g.Ho; ++oh) {
-            const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            T* out = dst + ih * g.W;
-            const T* row = src + oh * g.Wo;
-            for (int64_t ow = 0; ow < g.Wo; ++ow) {
-              const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-              if (iw >= 0 && iw < g.W) out[iw] += row[ow];
+  parallel_for(
+      planes,
+      [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+          T* dst = x + p * g.H * g.W;
+          std::fill(dst, dst + g.H * g.W, T(0));
+          for (int64_t i = 0; i < g.kh; ++i)
+            for (int64_t j = 0; j < g.kw; ++j) {
+              const T* src = cols + (p * K + i * g.kw + j) * L;
+              for (int64_t oh = 0; oh < g.Ho; ++oh) {
+                const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+                if (ih < 0 || ih >= g.H) continue;
+                T* out = dst + ih * g.W;
+                const T* row = src + oh * g.Wo;
+                for (int64_t ow = 0; ow < g.Wo; ++ow) {
+                  const int64_t iw = ow * g.sw - g.pw + j * g.dw;
+                  if (iw >= 0 && iw < g.W) out[iw] += row[ow];
+                }
+              }
             }
-          }
         }
-    }
-  }, planes * K * L);
+      },
+      planes * K * L);
 }
 
 // Index (into the H*W plane) of each window's max, as PyTorch's CPU kernel picks it: start at the
 // first real pixel with max = -inf, then take v when v > max or v is NaN.
-template <class T>
-void max_pool_indices(const T* x, int64_t* idx, int64_t planes, const Geom& g) {
-  parallel_for(planes, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      const T* src = x + p * g.H * g.W;
-      int64_t* dst = idx + p * g.Ho * g.Wo;
-      for (int64_t oh = 0; oh < g.Ho; ++oh)
-        for (int64_t ow = 0; ow < g.Wo; ++ow) {
-          T best = -std::numeric_limits<T>::infinity();
-          int64_t arg = -1;
-          for (int64_t i = 0; i < g.kh; ++i) {
-            const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            for (int64_t j = 0; j < g.kw; ++j) {
-              const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-              if (iw < 0 || iw >= g.W) continue;
-              const T v = src[ih * g.W + iw];
-              if (arg < 0) arg = ih * g.W + iw;
-              if (v > best || std::isnan(v)) { best = v; arg = ih * g.W + iw; }
+template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t planes, const Geom& g) {
+  parallel_for(
+      planes,
+      [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+          const T* src = x + p * g.H * g.W;
+          int64_t* dst = idx + p * g.Ho * g.Wo;
+          for (int64_t oh = 0; oh < g.Ho; ++oh)
+            for (int64_t ow = 0; ow < g.Wo; ++ow) {
+              T best = -std::numeric_limits<T>::infinity();
+              int64_t arg = -1;
+              for (int64_t i = 0; i < g.kh; ++i) {
+                const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+                if (ih < 0 || ih >= g.H) continue;
+                for (int64_t j = 0; j < g.kw; ++j) {
+                  const int64_t iw = ow * g.sw - g.pw + j * g.dw;
+                  if (iw < 0 || iw >= g.W) continue;
+                  const T v = src[ih * g.W + iw];
+                  if (arg < 0) arg = ih * g.W + iw;
+                  if (v > best || std::isnan(v)) {
+                    best = v;
+                    arg = ih * g.W + iw;
+                  }
+                }
+              }
+              dst[oh * g.Wo + ow] = arg;
             }
-          }
-          dst[oh * g.Wo + ow] = arg;
         }
-    }
-  }, planes * g.Ho * g.Wo * g.kh * g.kw);
+      },
+      planes * g.Ho * g.Wo * g.kh * g.kw);
 }
 
 // Number of kernel taps of output row o that land inside [0, n) (0 means the window is padding only).
@@ -189,8 +199,8 @@ Tensor erf(const Tensor& x) {
 // operation order is PyTorch's CPU kernel's, so float32 values round the same way.
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate == "none") return mul(x, 0.5) * add(erf(mul(x, M_SQRT1_2)), 1);
-  CR_CHECK(approximate == "tanh", std::invalid_argument,
-           "gelu: expected approximate 'none' or 'tanh', got '", approximate, "'");
+  CR_CHECK(approximate == "tanh", std::invalid_argument, "gelu: expected approximate 'none' or 'tanh', got '",
+           approximate, "'");
   const double beta = M_SQRT2 * M_2_SQRTPI * 0.5, kappa = 0.044715;  // sqrt(2/pi)
   Tensor inner = mul(add(x, mul(x * x * x, kappa)), beta);
   return mul(x, 0.5) * add(tanh(inner), 1);
@@ -199,8 +209,7 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
 // ---------------------------------------------------------------- silu, elu, hardtanh, softsign
 namespace {
 // y = f(x) elementwise, x floating (a fresh dense output)
-template <class F>
-Tensor map_floating(const Tensor& x, const char* op, F f) {
+template <class F> Tensor map_floating(const Tensor& x, const char* op, F f) {
   check_floating(x, op);
   Tensor xc = contig(x), y = empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), [&](auto tag) {
@@ -279,9 +288,8 @@ Tensor constant_pad(const Tensor& x, const std::vector<int64_t>& p, const Shape&
   }
   std::vector<int64_t> back(p.size());
   for (size_t i = 0; i < p.size(); ++i) back[i] = -p[i];
-  return record("constant_pad_nd", y, {x}, kSaveNone, [back](const Tensor& g, const Saved&) -> Grads {
-    return {pad(g, back, "constant", 0.0)};
-  });
+  return record("constant_pad_nd", y, {x}, kSaveNone,
+                [back](const Tensor& g, const Saved&) -> Grads { return {pad(g, back, "constant", 0.0)}; });
 }
 }  // namespace
 
@@ -289,9 +297,10 @@ namespace {
 // The shape of input padded by p ((left, right) widths, last dim first), checked.
 Shape padded_shape(const Tensor& input, const std::vector<int64_t>& p) {
   const int64_t nd = input.dim(), np = static_cast<int64_t>(p.size());
-  CR_CHECK(np % 2 == 0, std::invalid_argument, "pad: expected (left, right) pairs of widths, got ", np, " values");
-  CR_CHECK(np / 2 <= nd, std::invalid_argument, "pad: expected at most 2 widths per dim of input ", input.shape(),
-           " (", 2 * nd, "), got ", np);
+  CR_CHECK(np % 2 == 0, std::invalid_argument, "pad: expected (left, right) pairs of widths, got ", np,
+           " values");
+  CR_CHECK(np / 2 <= nd, std::invalid_argument, "pad: expected at most 2 widths per dim of input ",
+           input.shape(), " (", 2 * nd, "), got ", np);
   Shape out = input.shape();
   for (int64_t i = 0; i < np / 2; ++i) {
     const int64_t d = nd - 1 - i;
@@ -309,14 +318,16 @@ Shape padded_shape(const Tensor& input, const std::vector<int64_t>& p) {
 // the n + l + r output positions (checked against the mode's limits).
 Tensor pad_source_index(const Tensor& input, int64_t d, int64_t l, int64_t r, const std::string& mode) {
   const int64_t n = input.size(d), m = n + l + r;
-  CR_CHECK(n > 0, std::invalid_argument, "pad: mode '", mode, "' expected a non-empty dim ", d, ", got input ",
-           input.shape());
+  CR_CHECK(n > 0, std::invalid_argument, "pad: mode '", mode, "' expected a non-empty dim ", d,
+           ", got input ", input.shape());
   if (mode == "reflect")
-    CR_CHECK(l < n && r < n, std::invalid_argument, "pad: mode 'reflect' expected widths smaller than the size ", n,
-             " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
+    CR_CHECK(l < n && r < n, std::invalid_argument,
+             "pad: mode 'reflect' expected widths smaller than the size ", n, " of dim ", d, ", got (", l,
+             ", ", r, ") for input ", input.shape());
   if (mode == "circular")
-    CR_CHECK(l <= n && r <= n, std::invalid_argument, "pad: mode 'circular' expected widths at most the size ", n,
-             " of dim ", d, ", got (", l, ", ", r, ") for input ", input.shape());
+    CR_CHECK(l <= n && r <= n, std::invalid_argument,
+             "pad: mode 'circular' expected widths at most the size ", n, " of dim ", d, ", got (", l, ", ",
+             r, ") for input ", input.shape());
   std::vector<double> idx(static_cast<size_t>(m));
   for (int64_t j = 0; j < m; ++j) {
     int64_t k = j - l;
@@ -337,9 +348,9 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string
   if (mode == "constant") return constant_pad(input, p, out, value);
   CR_CHECK(mode == "reflect" || mode == "replicate" || mode == "circular", std::invalid_argument,
            "pad: expected mode 'constant', 'reflect', 'replicate' or 'circular', got '", mode, "'");
-  CR_CHECK(np >= 2 && np <= 6 && (nd == np / 2 + 1 || nd == np / 2 + 2), std::invalid_argument, "pad: mode '", mode,
-           "' pads the last 1, 2 or 3 dims of a 2-3-D, 3-4-D or 4-5-D input, got ", np, " widths for input ",
-           input.shape());
+  CR_CHECK(np >= 2 && np <= 6 && (nd == np / 2 + 1 || nd == np / 2 + 2), std::invalid_argument, "pad: mode '",
+           mode, "' pads the last 1, 2 or 3 dims of a 2-3-D, 3-4-D or 4-5-D input, got ", np,
+           " widths for input ", input.shape());
   Tensor y = input;
   for (int64_t i = 0; i < np / 2; ++i)
     y = index_select(y, nd - 1 - i, pad_source_index(input, nd - 1 - i, p[2 * i], p[2 * i + 1], mode));
@@ -373,16 +384,16 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
            "fold: expected a non-negative output_size, got ", tup(out));
   Geom g = geometry("fold", out[0], out[1], k, s, p, d, "output_size " + shape_str(tup(out)));
   const int64_t N = input.size(0), K = g.kh * g.kw;
-  CR_CHECK(input.size(1) % K == 0, std::invalid_argument, "fold: expected input.size(1) divisible by kh*kw = ",
-           K, ", got input ", input.shape(), " for kernel_size ", tup(k));
-  CR_CHECK(input.size(2) == g.Ho * g.Wo, std::invalid_argument, "fold: expected input.size(2) to be the number of "
-           "sliding blocks ", g.Ho, " * ", g.Wo, " = ", g.Ho * g.Wo, " for output_size ", tup(out), ", got input ",
-           input.shape());
-  const int64_t C = input.size(1) / K;
-  Tensor y = empty({N, C, g.H, g.W}, input.dtype());
+  CR_CHECK(input.size(1) % K == 0, std::invalid_argument,
+           "fold: expected input.size(1) divisible by kh*kw = ", K, ", got input ", input.shape(),
+           " for kernel_size ", tup(k));
+  CR_CHECK(input.size(2) == g.Ho * g.Wo, std::invalid_argument,
+           "fold: expected input.size(2) to be the number of ", "sliding blocks ", g.Ho, " * ", g.Wo, " = ",
+           g.Ho * g.Wo, " for output_size ", tup(out), ", got input ", input.shape());
+  Tensor y = empty({N, input.size(1) / K, g.H, g.W}, input.dtype());
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    col2im(ptr<T>(contig(input)), ptr<T>(y), N * C, g);
+    col2im(ptr<T>(contig(input)), ptr<T>(y), y.size(0) * y.size(1), g);
   });
   return record("fold", y, {input}, kSaveNone, [g](const Tensor& grad, const Saved&) -> Grads {
     return {unfold(grad, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
@@ -395,8 +406,9 @@ namespace {
 void check_conv2d_args(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t groups) {
   const int64_t C = input.size(1), O = weight.size(0), G = groups;
   const std::string with_groups = G > 1 ? " and groups " + std::to_string(G) : "";
-  CR_CHECK(O % G == 0, std::invalid_argument, "conv2d: expected out_channels (weight.size(0)) divisible by groups ",
-           G, ", got weight ", weight.shape());
+  CR_CHECK(O % G == 0, std::invalid_argument,
+           "conv2d: expected out_channels (weight.size(0)) divisible by groups ", G, ", got weight ",
+           weight.shape());
   CR_CHECK(weight.size(1) * G == C, std::invalid_argument, "conv2d: expected input with ", weight.size(1) * G,
            " channels for weight ", weight.shape(), with_groups, ", got input ", input.shape());
   CR_CHECK(weight.dtype() == input.dtype() && (!bias.defined() || bias.dtype() == input.dtype()),
@@ -457,7 +469,8 @@ void check_windows_overlap(const Tensor& input, const Geom& g, Size2 k, Size2 s,
   const int64_t H = input.size(2), W = input.size(3);
   for (int64_t o = 0; o < std::max(g.Ho, g.Wo); ++o)
     CR_CHECK((o >= g.Ho || taps_inside(o, H, g.kh, g.sh, g.ph, g.dh) > 0) &&
-             (o >= g.Wo || taps_inside(o, W, g.kw, g.sw, g.pw, g.dw) > 0), std::invalid_argument,
+                 (o >= g.Wo || taps_inside(o, W, g.kw, g.sw, g.pw, g.dw) > 0),
+             std::invalid_argument,
              "max_pool2d: expected every window to overlap the input, got a window in the padding only for ",
              input_str(input), ", kernel_size ", tup(k), ", stride ", tup(s), ", padding ", tup(p),
              ", dilation ", tup(d));
@@ -488,7 +501,8 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, 
   return {reshape(y, {N, C, g.Ho, g.Wo}), idx};
 }
 
-Tensor max_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, Size2 d, bool ceil_mode) {
+Tensor max_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, Size2 d,
+                  bool ceil_mode) {
   return max_pool2d_with_indices(input, k, stride, p, d, ceil_mode).first;
 }
 
@@ -517,7 +531,8 @@ Tensor avg_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Siz
                   std::optional<int64_t> divisor_override, bool ceil_mode) {
   check_image(input, "avg_pool2d");
   if (input.dim() == 3)
-    return squeeze(avg_pool2d(unsqueeze(input, 0), k, stride, p, count_include_pad, divisor_override, ceil_mode), 0);
+    return squeeze(
+        avg_pool2d(unsqueeze(input, 0), k, stride, p, count_include_pad, divisor_override, ceil_mode), 0);
   const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
   check_plane(input, "avg_pool2d");
   Size2 s = stride.value_or(k);

@@ -61,9 +61,8 @@ Tensor fold(const Tensor& input, Size2 output_size, Size2 kernel_size, Size2 str
 // -> (N, O, Ho, Wo), Ho = (H + 2 ph - dh (kh - 1) - 1) / sh + 1. Cross-correlation, as PyTorch (no
 // kernel flip). groups splits the channels: output channels [g O/G, (g+1) O/G) see only input
 // channels [g C/G, (g+1) C/G).
-Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
-              Size2 stride = {1, 1}, Size2 padding = {0, 0}, Size2 dilation = {1, 1},
-              int64_t groups = 1);
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(), Size2 stride = {1, 1},
+              Size2 padding = {0, 0}, Size2 dilation = {1, 1}, int64_t groups = 1);
 // padding "valid" (= 0) or "same" (output H, W = input H, W; stride must be 1; a const char* so that
 // a braced {ph, pw} never converts to it). For a total padding
 // d (k - 1) that is odd, the extra row/column goes at the bottom/right, as torch does.

@@ -56,17 +56,19 @@ inline float cascade_sum(const float* p, int64_t n) {
   double small[256];
   std::vector<double> big(blocks > 256 ? blocks : 0);
   double* part = blocks > 256 ? big.data() : small;
-  parallel_for(blocks, [&](int64_t b0, int64_t b1) {  // a long row: all threads, a block each
-    for (int64_t b = b0; b < b1; ++b)
-      part[b] = CVec<float>(p + b * 1024, std::min<int64_t>(1024, n - b * 1024)).sum();
-  }, n);
+  parallel_for(
+      blocks,
+      [&](int64_t b0, int64_t b1) {  // a long row: all threads, a block each
+        for (int64_t b = b0; b < b1; ++b)
+          part[b] = CVec<float>(p + b * 1024, std::min<int64_t>(1024, n - b * 1024)).sum();
+      },
+      n);
   double acc = 0;
   for (int64_t b = 0; b < blocks; ++b) acc += part[b];
   return static_cast<float>(acc);
 }
 
-template <class T>
-T combine(Kind kind, T a, T b) {
+template <class T> T combine(Kind kind, T a, T b) {
   if (kind == Kind::Sum) return a + b;
   if (kind == Kind::Prod) return static_cast<T>(a * b);
   if (kind == Kind::Max) return (b > a || b != b) ? b : a;  // NaN propagates, as PyTorch
@@ -74,23 +76,25 @@ T combine(Kind kind, T a, T b) {
 }
 
 // out[o] = reduce_r in[o, r]: rows reduced one per task (sums vectorised; float sums cascaded).
-template <class T>
-void reduce_rows(const T* in, T* out, int64_t outer, int64_t red, Kind kind) {
-  parallel_for(outer, [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o) {
-      const T* row = in + o * red;
-      if constexpr (!std::is_same_v<T, bool>) {
-        if (kind == Kind::Sum) {
-          if constexpr (std::is_same_v<T, float>) out[o] = cascade_sum(row, red);
-          else out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
-          continue;
+template <class T> void reduce_rows(const T* in, T* out, int64_t outer, int64_t red, Kind kind) {
+  parallel_for(
+      outer,
+      [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+          const T* row = in + o * red;
+          if constexpr (!std::is_same_v<T, bool>) {
+            if (kind == Kind::Sum) {
+              if constexpr (std::is_same_v<T, float>) out[o] = cascade_sum(row, red);
+              else out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
+              continue;
+            }
+          }
+          T acc = row[0];
+          for (int64_t r = 1; r < red; ++r) acc = combine(kind, acc, row[r]);
+          out[o] = acc;
         }
-      }
-      T acc = row[0];
-      for (int64_t r = 1; r < red; ++r) acc = combine(kind, acc, row[r]);
-      out[o] = acc;
-    }
-  }, outer * red);
+      },
+      outer * red);
 }
 
 // dst[i] = Σ_r src[r * inner + i] for i in [i0, i1) (at most kBlock): runs of 64 rows in float,
@@ -116,22 +120,25 @@ template <class T>
 void reduce_range(const T* in, T* out, int64_t outer, int64_t red, int64_t inner, Kind kind) {
   if (inner == 1) return reduce_rows(in, out, outer, red, kind);
   int64_t blocks = (inner + kBlock - 1) / kBlock;
-  parallel_for(outer * blocks, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      int64_t o = t / blocks, i0 = (t % blocks) * kBlock, i1 = std::min(inner, i0 + kBlock);
-      T* dst = out + o * inner;
-      const T* src = in + o * red * inner;
-      if constexpr (std::is_same_v<T, float>) {
-        if (kind == Kind::Sum) {
-          float_column_sums(src, dst, red, inner, i0, i1);
-          continue;
+  parallel_for(
+      outer * blocks,
+      [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          int64_t o = t / blocks, i0 = (t % blocks) * kBlock, i1 = std::min(inner, i0 + kBlock);
+          T* dst = out + o * inner;
+          const T* src = in + o * red * inner;
+          if constexpr (std::is_same_v<T, float>) {
+            if (kind == Kind::Sum) {
+              float_column_sums(src, dst, red, inner, i0, i1);
+              continue;
+            }
+          }
+          for (int64_t i = i0; i < i1; ++i) dst[i] = src[i];
+          for (int64_t r = 1; r < red; ++r)
+            for (int64_t i = i0; i < i1; ++i) dst[i] = combine(kind, dst[i], src[r * inner + i]);
         }
-      }
-      for (int64_t i = i0; i < i1; ++i) dst[i] = src[i];
-      for (int64_t r = 1; r < red; ++r)
-        for (int64_t i = i0; i < i1; ++i) dst[i] = combine(kind, dst[i], src[r * inner + i]);
-    }
-  }, outer * red * inner);
+      },
+      outer * red * inner);
 }
 
 // cur (of shape `shape`) reduced over dims [d0, d1], which become 1 in `shape` (x, dims: the
@@ -144,8 +151,8 @@ Tensor reduce_run(const Tensor& cur, Shape& shape, int64_t d0, int64_t d1, Kind 
   for (int64_t d = d1 + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
   // An empty batch is fine (the result is empty too); an empty reduction has no max.
   CR_CHECK(kind == Kind::Sum || kind == Kind::Prod || red > 0, std::invalid_argument, op,
-           ": expected a non-empty reduction, got shape ", x.shape(), " reduced over dims ",
-           Shape(dims), " (there is no maximum of nothing)");
+           ": expected a non-empty reduction, got shape ", x.shape(), " reduced over dims ", Shape(dims),
+           " (there is no maximum of nothing)");
   for (int64_t d = d0; d <= d1; ++d) shape[d] = 1;
   Tensor out = empty(shape, cur.dtype());
   dispatch(cur.dtype(), [&](auto tag) {
@@ -174,26 +181,31 @@ Tensor reduce(const Tensor& x, const std::vector<int64_t>& dims, Kind kind, cons
 // o[oo * inner + ii] = the r where in[oo, r, ii] is largest (smallest): the first on ties; a NaN wins.
 template <class T>
 void arg_reduce_kernel(const T* in, int64_t* o, int64_t outer, int64_t red, int64_t inner, bool is_max) {
-  parallel_for(outer * inner, [&](int64_t s, int64_t e) {
-    for (int64_t t = s; t < e; ++t) {
-      int64_t oo = t / inner, ii = t % inner, best = 0;
-      const T* base = in + oo * red * inner + ii;
-      T bv = base[0];
-      for (int64_t r = 1; r < red; ++r) {
-        T v = base[r * inner];
-        if (bv != bv) break;  // NaN wins
-        if ((is_max ? v > bv : v < bv) || v != v) { bv = v; best = r; }
-      }
-      o[t] = best;
-    }
-  }, outer * red * inner);
+  parallel_for(
+      outer * inner,
+      [&](int64_t s, int64_t e) {
+        for (int64_t t = s; t < e; ++t) {
+          int64_t oo = t / inner, ii = t % inner, best = 0;
+          const T* base = in + oo * red * inner + ii;
+          T bv = base[0];
+          for (int64_t r = 1; r < red; ++r) {
+            T v = base[r * inner];
+            if (bv != bv) break;  // NaN wins
+            if ((is_max ? v > bv : v < bv) || v != v) {
+              bv = v;
+              best = r;
+            }
+          }
+          o[t] = best;
+        }
+      },
+      outer * red * inner);
 }
 
 // Index of the max (min) along one dim: the first one on ties, as PyTorch.
 Tensor arg_reduce(const Tensor& x, int64_t dim, bool keepdim, bool is_max, const char* op) {
   int64_t nd = x.dim(), outer = 1, inner = 1, red = nd ? x.shape()[dim] : 1;
-  CR_CHECK(red > 0, std::invalid_argument, op, ": expected a non-empty dim ", dim, ", got shape ",
-           x.shape());
+  CR_CHECK(red > 0, std::invalid_argument, op, ": expected a non-empty dim ", dim, ", got shape ", x.shape());
   for (int64_t d = 0; d < dim; ++d) outer *= x.shape()[d];
   for (int64_t d = dim + 1; d < nd; ++d) inner *= x.shape()[d];
   Shape ks = nd ? keep_shape(x.shape(), {dim}) : Shape{};
@@ -227,8 +239,10 @@ Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 
 // y = Σ_dims x / N        (composed: its gradient comes from sum and mul)
 Tensor mean(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
-  CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "mean: expected a floating tensor "
-           "(float32 or float64), got ", dtype_name(x.dtype()), "; convert it with .to(kFloat32) first");
+  CR_CHECK(is_floating(x.dtype()), std::invalid_argument,
+           "mean: expected a floating tensor "
+           "(float32 or float64), got ",
+           dtype_name(x.dtype()), "; convert it with .to(kFloat32) first");
   std::vector<int64_t> dims = reduce_dims(x, dims_in, "mean");
   int64_t n = 1;
   for (int64_t d : dims) n *= x.shape()[d];
@@ -245,15 +259,18 @@ static Tensor amax_amin(const Tensor& x, std::vector<int64_t> dims_in, bool keep
   Tensor y = reduce(x, dims, is_max ? Kind::Max : Kind::Min, op);
   Shape ks = y.shape();
   if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));
-  return record(op, y, {x}, kSaveInputs | kSaveOutput,
-                [ks, dims](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor x = s.input(0);
-                  Tensor mask = eq(x, reshape(s.output(), ks)).to(x.dtype());
-                  return {depends_on(reshape(g, ks) * mask / sum(mask, dims, true), x)};
-                });
+  return record(op, y, {x}, kSaveInputs | kSaveOutput, [ks, dims](const Tensor& g, const Saved& s) -> Grads {
+    Tensor x = s.input(0);
+    Tensor mask = eq(x, reshape(s.output(), ks)).to(x.dtype());
+    return {depends_on(reshape(g, ks) * mask / sum(mask, dims, true), x)};
+  });
 }
-Tensor amax(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, true, "amax"); }
-Tensor amin(const Tensor& x, std::vector<int64_t> dims, bool keepdim) { return amax_amin(x, std::move(dims), keepdim, false, "amin"); }
+Tensor amax(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  return amax_amin(x, std::move(dims), keepdim, true, "amax");
+}
+Tensor amin(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  return amax_amin(x, std::move(dims), keepdim, false, "amin");
+}
 Tensor max(const Tensor& x) { return amax_amin(x, {}, false, true, "max"); }
 Tensor min(const Tensor& x) { return amax_amin(x, {}, false, false, "min"); }
 
@@ -276,8 +293,12 @@ static std::pair<Tensor, Tensor> max_min_dim(const Tensor& x, int64_t dim, bool 
   if (!keepdim) return {squeeze(values, dim), squeeze(idx, dim)};
   return {values, idx};
 }
-std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim(x, dim, keepdim, true); }
-std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) { return max_min_dim(x, dim, keepdim, false); }
+std::pair<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
+  return max_min_dim(x, dim, keepdim, true);
+}
+std::pair<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
+  return max_min_dim(x, dim, keepdim, false);
+}
 
 // ---------------------------------------------------------------- composed statistics
 // var = Σ (x - mean)^2 / (N - correction)
@@ -363,17 +384,21 @@ Tensor scan_kernel(const Tensor& x, int64_t dim, bool reverse, bool is_prod) {
     using A = std::conditional_t<std::is_same_v<T, float>, double, T>;
     const T* in = ptr<T>(xc);
     T* o = ptr<T>(out);
-    parallel_for(L.count(), [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t base = L.base(t);
-        A acc = is_prod ? A(1) : A(0);
-        for (int64_t j = 0; j < L.n; ++j) {
-          const int64_t at = base + (reverse ? L.n - 1 - j : j) * L.inner;
-          acc = is_prod ? static_cast<A>(acc * static_cast<A>(in[at])) : static_cast<A>(acc + static_cast<A>(in[at]));
-          o[at] = static_cast<T>(acc);
-        }
-      }
-    }, x.numel());
+    parallel_for(
+        L.count(),
+        [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t base = L.base(t);
+            A acc = is_prod ? A(1) : A(0);
+            for (int64_t j = 0; j < L.n; ++j) {
+              const int64_t at = base + (reverse ? L.n - 1 - j : j) * L.inner;
+              acc = is_prod ? static_cast<A>(acc * static_cast<A>(in[at]))
+                            : static_cast<A>(acc + static_cast<A>(in[at]));
+              o[at] = static_cast<T>(acc);
+            }
+          }
+        },
+        x.numel());
   });
   return out;
 }
@@ -388,19 +413,25 @@ Tensor cumprod_grad_kernel(const Tensor& g_in, const Tensor& x_in, int64_t dim, 
     using T = decltype(tag);
     const T *gp = ptr<T>(g), *xp = ptr<T>(x);
     T* o = ptr<T>(out);
-    parallel_for(L.count(), [&](int64_t t0, int64_t t1) {
-      std::vector<T> left(L.n);
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t base = L.base(t);
-        auto at = [&](int64_t j) { return base + (reverse ? L.n - 1 - j : j) * L.inner; };
-        T l = 1, r = 0;
-        for (int64_t j = 0; j < L.n; ++j) { left[j] = l; l *= xp[at(j)]; }
-        for (int64_t j = L.n - 1; j >= 0; --j) {
-          r = j == L.n - 1 ? gp[at(j)] : gp[at(j)] + xp[at(j + 1)] * r;
-          o[at(j)] = left[j] * r;
-        }
-      }
-    }, x.numel());
+    parallel_for(
+        L.count(),
+        [&](int64_t t0, int64_t t1) {
+          std::vector<T> left(L.n);
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t base = L.base(t);
+            auto at = [&](int64_t j) { return base + (reverse ? L.n - 1 - j : j) * L.inner; };
+            T l = 1, r = 0;
+            for (int64_t j = 0; j < L.n; ++j) {
+              left[j] = l;
+              l *= xp[at(j)];
+            }
+            for (int64_t j = L.n - 1; j >= 0; --j) {
+              r = j == L.n - 1 ? gp[at(j)] : gp[at(j)] + xp[at(j + 1)] * r;
+              o[at(j)] = left[j] * r;
+            }
+          }
+        },
+        x.numel());
   });
   return out;
 }
@@ -414,7 +445,7 @@ Tensor cumprod_grad_graph(const Tensor& g, const Tensor& x, int64_t dim, bool re
   const int64_t n = x.shape()[dim];
   Tensor xt = transpose(x, dim, -1), gt = transpose(g, dim, -1);  // (..., n)
   Tensor r = arange(n), i = unsqueeze(r, 1), k = unsqueeze(r, 0);
-  Tensor rows = where(eq(i, k), 1.0, unsqueeze(xt, -2));          // (..., n, n)
+  Tensor rows = where(eq(i, k), 1.0, unsqueeze(xt, -2));  // (..., n, n)
   Tensor c = cumprod_dir(rows, rows.dim() - 1, reverse);
   Tensor terms = where(reverse ? le(k, i) : ge(k, i), c * unsqueeze(gt, -2), 0.0);
   return transpose(sum(terms, {-1}), dim, -1);
@@ -422,8 +453,9 @@ Tensor cumprod_grad_graph(const Tensor& g, const Tensor& x, int64_t dim, bool re
 
 // y_r = Σ_{j≤r} x_j (reverse: Σ_{j≥r})      dL/dx = the cumsum of g taken the other way
 Tensor cumsum_dir(const Tensor& x, int64_t dim, bool reverse) {
-  return record("cumsum", scan_kernel(x, dim, reverse, false), {x}, kSaveNone,
-                [dim, reverse](const Tensor& g, const Saved&) -> Grads { return {cumsum_dir(g, dim, !reverse)}; });
+  return record(
+      "cumsum", scan_kernel(x, dim, reverse, false), {x}, kSaveNone,
+      [dim, reverse](const Tensor& g, const Saved&) -> Grads { return {cumsum_dir(g, dim, !reverse)}; });
 }
 
 // y_r = Π_{j≤r} x_j (reverse: Π_{j≥r})      dL/dx_i = Σ_{k≥i} g_k Π_{j≤k, j≠i} x_j
@@ -431,11 +463,12 @@ Tensor cumsum_dir(const Tensor& x, int64_t dim, bool reverse) {
 Tensor cumprod_dir(const Tensor& x, int64_t dim, bool reverse) {
   return record("cumprod", scan_kernel(x, dim, reverse, true), {x}, kSaveInputs | kSaveOutput,
                 [dim, reverse](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    if (!is_grad_enabled() || x.dim() == 0) return {x.dim() == 0 ? g : cumprod_grad_kernel(g, x, dim, reverse)};
-    if (!any(eq(x.detach(), 0)).item()) return {cumsum_dir(g * s.output(), dim, !reverse) / x};
-    return {cumprod_grad_graph(g, x, dim, reverse)};
-  });
+                  Tensor x = s.input(0);
+                  if (!is_grad_enabled() || x.dim() == 0)
+                    return {x.dim() == 0 ? g : cumprod_grad_kernel(g, x, dim, reverse)};
+                  if (!any(eq(x.detach(), 0)).item()) return {cumsum_dir(g * s.output(), dim, !reverse) / x};
+                  return {cumprod_grad_graph(g, x, dim, reverse)};
+                });
 }
 
 // Π_{j<i} x_j along dim (reverse: Π_{j>i} x_j), differentiable: a cumprod of x shifted by one.
@@ -445,7 +478,8 @@ Tensor exclusive_cumprod(const Tensor& x, int64_t dim, bool reverse) {
   Shape s = x.shape();
   s[dim] = 1;
   Tensor one = ones(s, x.dtype());
-  Tensor shifted = reverse ? cat({narrow(x, dim, 1, n - 1), one}, dim) : cat({one, narrow(x, dim, 0, n - 1)}, dim);
+  Tensor shifted =
+      reverse ? cat({narrow(x, dim, 1, n - 1), one}, dim) : cat({one, narrow(x, dim, 0, n - 1)}, dim);
   return cumprod_dir(shifted, dim, reverse);
 }
 
@@ -469,16 +503,18 @@ Tensor std(const Tensor& x, std::vector<int64_t> dims_in, double correction, boo
   if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));
   return record("std", y, {x}, kSaveInputs | kSaveOutput,
                 [ks, dims, denom](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0), y = reshape(s.output(), ks);
-    Tensor gvar = where(eq(y, 0), 0.0, reshape(g, ks) / (y * 2));  // dL/dvar
-    return {gvar * (x - mean(x, dims, true)) * (2 / denom)};
-  });
+                  Tensor x = s.input(0), y = reshape(s.output(), ks);
+                  Tensor gvar = where(eq(y, 0), 0.0, reshape(g, ks) / (y * 2));  // dL/dvar
+                  return {gvar * (x - mean(x, dims, true)) * (2 / denom)};
+                });
 }
 
-std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims, double correction, bool keepdim) {
+std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims, double correction,
+                                   bool keepdim) {
   return {std(x, dims, correction, keepdim), mean(x, dims, keepdim)};
 }
-std::pair<Tensor, Tensor> var_mean(const Tensor& x, std::vector<int64_t> dims, double correction, bool keepdim) {
+std::pair<Tensor, Tensor> var_mean(const Tensor& x, std::vector<int64_t> dims, double correction,
+                                   bool keepdim) {
   return {var(x, dims, correction, keepdim), mean(x, dims, keepdim)};
 }
 
@@ -505,7 +541,8 @@ Tensor prod(const Tensor& x) {
   }
   return record("prod", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor flat = reshape(s.input(0), {-1});
-    return {reshape(g * exclusive_cumprod(flat, 0, false) * exclusive_cumprod(flat, 0, true), s.input_shape(0))};
+    return {
+        reshape(g * exclusive_cumprod(flat, 0, false) * exclusive_cumprod(flat, 0, true), s.input_shape(0))};
   });
 }
 

@@ -17,8 +17,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   for (size_t i = 0; i < n; ++i) {
     int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    CR_CHECK(x == y || x == 1 || y == 1, std::invalid_argument, op, ": cannot broadcast shapes ",
-             a, " and ", b);
+    CR_CHECK(x == y || x == 1 || y == 1, std::invalid_argument, op, ": cannot broadcast shapes ", a, " and ",
+             b);
     out[i] = x == 1 ? y : x;
   }
   return out;
@@ -42,8 +42,8 @@ static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
   for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
     if (i >= lead && shape[i] == -1) shape[i] = x.shape()[i - lead];
     int64_t have = i >= lead ? x.shape()[i - lead] : 1;
-    CR_CHECK(shape[i] >= 0 && (have == shape[i] || have == 1), std::invalid_argument,
-             op, ": can't expand shape ", x.shape(), " to ", shape, " (dim ", i, " has size ", have,
+    CR_CHECK(shape[i] >= 0 && (have == shape[i] || have == 1), std::invalid_argument, op,
+             ": can't expand shape ", x.shape(), " to ", shape, " (dim ", i, " has size ", have,
              ", expected 1 or ", shape[i], ")");
   }
   if (shape == x.shape()) return x;
@@ -52,15 +52,18 @@ static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
   Shape st(shape.size(), 0);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0 && x.dim() > 0; --i) {
     int64_t have = i >= lead ? x.shape()[i - lead] : 1;
-    int64_t stride = i >= lead ? x.strides()[i - lead]
-                     : i + 1 < static_cast<int64_t>(shape.size()) ? shape[i + 1] * st[i + 1] : 1;
+    int64_t stride = i >= lead                                    ? x.strides()[i - lead]
+                     : i + 1 < static_cast<int64_t>(shape.size()) ? shape[i + 1] * st[i + 1]
+                                                                  : 1;
     st[i] = have == shape[i] ? stride : 0;
   }
   return record("expand", make_view(x, shape, st, x.storage_offset()), {x}, kSaveNone,
                 [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; });
 }
 Tensor expand(const Tensor& x, Shape shape) { return expand_as_op(x, std::move(shape), "expand"); }
-Tensor broadcast_to(const Tensor& x, Shape shape) { return expand_as_op(x, std::move(shape), "broadcast_to"); }
+Tensor broadcast_to(const Tensor& x, Shape shape) {
+  return expand_as_op(x, std::move(shape), "broadcast_to");
+}
 
 // Sums x down to `shape`, undoing a broadcast: the one place gradients of broadcasting ops go.
 Tensor sum_to(const Tensor& x, const Shape& shape) {
@@ -69,7 +72,10 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   CR_CHECK(lead >= 0, std::invalid_argument, "sum_to: can't reduce shape ", x.shape(), " to ", shape);
   std::vector<int64_t> dims;
   for (int64_t i = 0; i < x.dim(); ++i) {
-    if (i < lead) { dims.push_back(i); continue; }
+    if (i < lead) {
+      dims.push_back(i);
+      continue;
+    }
     int64_t want = shape[i - lead];
     CR_CHECK(want == x.shape()[i] || want == 1, std::invalid_argument, "sum_to: can't reduce shape ",
              x.shape(), " to ", shape);
@@ -122,12 +128,12 @@ static Shape infer_size(const Tensor& x, Shape shape, const char* op) {
     }
   }
   if (infer >= 0) {
-    CR_CHECK(known != 0 && x.numel() % known == 0, std::invalid_argument, op, ": can't reshape ",
-             x.shape(), " (", x.numel(), " elements) to ", shape);
+    CR_CHECK(known != 0 && x.numel() % known == 0, std::invalid_argument, op, ": can't reshape ", x.shape(),
+             " (", x.numel(), " elements) to ", shape);
     shape[infer] = x.numel() / known;
   }
-  CR_CHECK(shape_numel(shape) == x.numel(), std::invalid_argument, op, ": can't reshape ",
-           x.shape(), " (", x.numel(), " elements) to ", shape, " (", shape_numel(shape), " elements)");
+  CR_CHECK(shape_numel(shape) == x.numel(), std::invalid_argument, op, ": can't reshape ", x.shape(), " (",
+           x.numel(), " elements) to ", shape, " (", shape_numel(shape), " elements)");
   return shape;
 }
 
@@ -137,14 +143,16 @@ static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
   shape = infer_size(x, std::move(shape), op);
   std::optional<Shape> st = view_strides(x, shape);
   if (!st) {
-    CR_CHECK(std::string(op) != "view", std::runtime_error, "view: view size is not compatible with "
-             "input tensor's size and stride (shape ", x.shape(), ", strides ", x.strides(), " to ",
-             shape, "): at least one dimension spans across two contiguous subspaces; use "
+    CR_CHECK(std::string(op) != "view", std::runtime_error,
+             "view: view size is not compatible with "
+             "input tensor's size and stride (shape ",
+             x.shape(), ", strides ", x.strides(), " to ", shape,
+             "): at least one dimension spans across two contiguous subspaces; use "
              "reshape(...) instead");
     return reshape_as_op(x.clone(), std::move(shape), op);
   }
-  return record("reshape", make_view(x, std::move(shape), std::move(*st), x.storage_offset()), {x},
-                kSaveNone, [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
+  return record("reshape", make_view(x, std::move(shape), std::move(*st), x.storage_offset()), {x}, kSaveNone,
+                [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
 }
 Tensor reshape(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "reshape"); }
 Tensor view(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "view"); }
@@ -166,7 +174,8 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
 // y = x without (some of) its size-1 dims, or with one more (views)      dy/dx = reshape back
 static Tensor squeeze_view(const Tensor& x, Shape shape, Shape strides) {
   return record("reshape", make_view(x, std::move(shape), std::move(strides), x.storage_offset()), {x},
-                kSaveNone, [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
+                kSaveNone,
+                [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
 }
 
 Tensor squeeze(const Tensor& x) {
@@ -224,7 +233,11 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   int64_t nd = x.dim();
-  if (nd == 0) { normalize_dim(d0, 0, "transpose"); normalize_dim(d1, 0, "transpose"); return x; }
+  if (nd == 0) {
+    normalize_dim(d0, 0, "transpose");
+    normalize_dim(d1, 0, "transpose");
+    return x;
+  }
   d0 = normalize_dim(d0, nd, "transpose");
   d1 = normalize_dim(d1, nd, "transpose");
   std::vector<int64_t> p(nd);
@@ -236,17 +249,19 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
 // ---------------------------------------------------------------- slicing
 namespace {
 // Copies `len` slabs of x along `dim`, starting at `start` with `step`, into out (or back).
-template <class T>
-void copy_slabs(const T* src, T* dst, int64_t outer, int64_t src_len, int64_t dst_len, int64_t inner,
-                int64_t start, int64_t step, int64_t count, bool scatter) {
-  parallel_for(outer, [&](int64_t o0, int64_t o1) {
-    for (int64_t o = o0; o < o1; ++o)
-      for (int64_t j = 0; j < count; ++j) {
-        int64_t a = o * src_len + (scatter ? j : start + j * step);
-        int64_t b = o * dst_len + (scatter ? start + j * step : j);
-        std::copy(src + a * inner, src + (a + 1) * inner, dst + b * inner);
-      }
-  }, outer * count * inner);
+template <class T> void copy_slabs(const T* src, T* dst, int64_t outer, int64_t src_len, int64_t dst_len,
+                                   int64_t inner, int64_t start, int64_t step, int64_t count, bool scatter) {
+  parallel_for(
+      outer,
+      [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o)
+          for (int64_t j = 0; j < count; ++j) {
+            int64_t a = o * src_len + (scatter ? j : start + j * step);
+            int64_t b = o * dst_len + (scatter ? start + j * step : j);
+            std::copy(src + a * inner, src + (a + 1) * inner, dst + b * inner);
+          }
+      },
+      outer * count * inner);
 }
 
 void outer_inner(const Shape& s, int64_t dim, int64_t& outer, int64_t& inner) {
@@ -296,8 +311,8 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   CR_CHECK(x.dim() > 0, std::invalid_argument, "select: can't index a 0-d tensor");
   dim = normalize_dim(dim, x.dim(), "select");
   int64_t n = x.shape()[dim];
-  CR_CHECK(index >= -n && index < n, std::out_of_range, "select: index ", index,
-           " is out of range for dim ", dim, " of size ", n);
+  CR_CHECK(index >= -n && index < n, std::out_of_range, "select: index ", index, " is out of range for dim ",
+           dim, " of size ", n);
   if (index < 0) index += n;
   Shape os = x.shape(), st = x.strides();
   int64_t offset = x.storage_offset() + index * st[dim];
@@ -313,8 +328,8 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   CR_CHECK(x.dim() > 0, std::invalid_argument, "narrow: can't narrow a 0-d tensor");
   dim = normalize_dim(dim, x.dim(), "narrow");
   int64_t n = x.shape()[dim];
-  CR_CHECK(start >= -n && start <= n, std::out_of_range, "narrow: start ", start,
-           " is out of range for dim ", dim, " of size ", n, " (expected ", -n, " to ", n, ")");
+  CR_CHECK(start >= -n && start <= n, std::out_of_range, "narrow: start ", start, " is out of range for dim ",
+           dim, " of size ", n, " (expected ", -n, " to ", n, ")");
   if (start < 0) start += n;
   CR_CHECK(length >= 0 && start + length <= n, std::invalid_argument, "narrow: start (", start,
            ") + length (", length, ") exceeds dimension size (", n, ")");
@@ -324,7 +339,8 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
 // y = the diagonal of the (dim1, dim2) planes, moved last (a view)   dy/dx = g on that diagonal
 Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
   int64_t nd = x.dim();
-  CR_CHECK(nd >= 2, std::invalid_argument, "diagonal: expected a tensor with >= 2 dims, got shape ", x.shape());
+  CR_CHECK(nd >= 2, std::invalid_argument, "diagonal: expected a tensor with >= 2 dims, got shape ",
+           x.shape());
   int64_t d1 = normalize_dim(dim1, nd, "diagonal"), d2 = normalize_dim(dim2, nd, "diagonal");
   CR_CHECK(d1 != d2, std::invalid_argument, "diagonal: dim1 and dim2 can't be the same dim, got ", dim1,
            " and ", dim2);
@@ -353,9 +369,9 @@ Tensor diagonal_backward(const Tensor& g, const Shape& shape, int64_t offset, in
     NoGradGuard ng;
     diagonal(out, offset, d1, d2).copy_(g);
   }
-  return record("diagonal_backward", out, {g}, kSaveNone, [offset, d1, d2](const Tensor& gg, const Saved&) -> Grads {
-    return {diagonal(gg, offset, d1, d2)};
-  });
+  return record(
+      "diagonal_backward", out, {g}, kSaveNone,
+      [offset, d1, d2](const Tensor& gg, const Saved&) -> Grads { return {diagonal(gg, offset, d1, d2)}; });
 }
 
 // y[..., i, ..., k] = x[..., i*step + k, ...]: windows of `size` along dim, in a new last dim (a
@@ -363,7 +379,8 @@ Tensor diagonal_backward(const Tensor& g, const Shape& shape, int64_t offset, in
 Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step) {
   if (x.dim() == 0) {
     normalize_dim(dim, 0, "unfold");
-    CR_CHECK(size >= 0 && size <= 1, std::invalid_argument, "unfold: maximum size for a 0-d tensor is 1, got ", size);
+    CR_CHECK(size >= 0 && size <= 1, std::invalid_argument,
+             "unfold: maximum size for a 0-d tensor is 1, got ", size);
     return squeeze(unfold(unsqueeze(x, 0), 0, size, step), 0);
   }
   dim = normalize_dim(dim, x.dim(), "unfold");
@@ -391,9 +408,9 @@ Tensor unfold_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t
     for (int64_t k = 0; k < size && count > 0; ++k)  // element k of every window
       slice(out, dim, k, k + (count - 1) * step + 1, step).add_(select(g, -1, k));
   }
-  return record("unfold_backward", out, {g}, kSaveNone, [dim, size, step](const Tensor& gg, const Saved&) -> Grads {
-    return {unfold(gg, dim, size, step)};
-  });
+  return record(
+      "unfold_backward", out, {g}, kSaveNone,
+      [dim, size, step](const Tensor& gg, const Saved&) -> Grads { return {unfold(gg, dim, size, step)}; });
 }
 
 // ---------------------------------------------------------------- cat, stack, split
@@ -405,8 +422,8 @@ static int64_t cat_size(const std::vector<Tensor>& xs, int64_t dim, Dtype& t) {
     const Tensor& x = xs[i];
     bool ok = x.dim() == f.dim();
     for (int64_t d = 0; ok && d < f.dim(); ++d) ok = d == dim || x.shape()[d] == f.shape()[d];
-    CR_CHECK(ok, std::invalid_argument, "cat: expected tensors of shape ", f.shape(),
-             " except in dim ", dim, ", got ", x.shape(), " at position ", i);
+    CR_CHECK(ok, std::invalid_argument, "cat: expected tensors of shape ", f.shape(), " except in dim ", dim,
+             ", got ", x.shape(), " at position ", i);
     total += x.shape()[dim];
     t = promote_types(t, x.dtype());
   }
@@ -435,7 +452,8 @@ static std::vector<int64_t> cat_into(Tensor& out, const std::vector<Tensor>& xs,
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   CR_CHECK(!xs.empty(), std::invalid_argument, "cat: expected a non-empty list of tensors");
   const Tensor& f = xs[0];
-  CR_CHECK(f.dim() > 0, std::invalid_argument, "cat: zero-dimensional tensor (at position 0) can't be concatenated");
+  CR_CHECK(f.dim() > 0, std::invalid_argument,
+           "cat: zero-dimensional tensor (at position 0) can't be concatenated");
   dim = normalize_dim(dim, f.dim(), "cat");
   Dtype t = f.dtype();
   const int64_t total = cat_size(xs, dim, t);
@@ -446,7 +464,10 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   return record("cat", out, xs, kSaveNone, [dim, sizes](const Tensor& g, const Saved&) -> Grads {
     Grads r;
     int64_t o = 0;
-    for (int64_t len : sizes) { r.push_back(slice(g, dim, o, o + len)); o += len; }
+    for (int64_t len : sizes) {
+      r.push_back(slice(g, dim, o, o + len));
+      o += len;
+    }
     return r;
   });
 }
@@ -470,11 +491,14 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     CR_CHECK(s >= 0, std::invalid_argument, "split: expected non-negative sizes, got ", Shape(sizes));
     total += s;
   }
-  CR_CHECK(total == x.shape()[dim], std::invalid_argument, "split: sizes ", Shape(sizes), " sum to ",
-           total, ", expected ", x.shape()[dim], " (dim ", dim, " of ", x.shape(), ")");
+  CR_CHECK(total == x.shape()[dim], std::invalid_argument, "split: sizes ", Shape(sizes), " sum to ", total,
+           ", expected ", x.shape()[dim], " (dim ", dim, " of ", x.shape(), ")");
   std::vector<Tensor> out;
   int64_t o = 0;
-  for (int64_t s : sizes) { out.push_back(slice(x, dim, o, o + s)); o += s; }
+  for (int64_t s : sizes) {
+    out.push_back(slice(x, dim, o, o + s));
+    o += s;
+  }
   return out;
 }
 
@@ -498,8 +522,8 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
 // ---------------------------------------------------------------- index ops
 namespace {
 void check_index(const Tensor& index, const char* op) {
-  CR_CHECK(index.dtype() == kInt64, std::invalid_argument, op,
-           ": expected an int64 index tensor, got ", dtype_name(index.dtype()));
+  CR_CHECK(index.dtype() == kInt64, std::invalid_argument, op, ": expected an int64 index tensor, got ",
+           dtype_name(index.dtype()));
 }
 
 // Calls f(out_flat, src_flat) for every element of an index-shaped loop, where the source offset
@@ -512,12 +536,15 @@ void for_index(const Tensor& index_view, const Shape& src_shape, int64_t dim, co
   int64_t nd = index.dim(), n = index.numel(), bound = src_shape[dim];
   Shape st(nd);
   int64_t s = 1;
-  for (int64_t d = nd - 1; d >= 0; --d) { st[d] = s; s *= src_shape[d]; }
+  for (int64_t d = nd - 1; d >= 0; --d) {
+    st[d] = s;
+    s *= src_shape[d];
+  }
   Shape coord(nd, 0);
   for (int64_t i = 0; i < n; ++i) {
     int64_t v = idx[i];
-    CR_CHECK(v >= 0 && v < bound, std::out_of_range, op, ": index ", v,
-             " is out of range for dim ", dim, " of size ", bound);
+    CR_CHECK(v >= 0 && v < bound, std::out_of_range, op, ": index ", v, " is out of range for dim ", dim,
+             " of size ", bound);
     int64_t off = 0;
     for (int64_t d = 0; d < nd; ++d) off += (d == dim ? v : coord[d]) * st[d];
     f(i, off);
@@ -532,8 +559,10 @@ void check_gather_shapes(const Tensor& x, int64_t dim, const Tensor& index, cons
   check_index(index, op);
   bool ok = index.dim() == x.dim();
   for (int64_t d = 0; ok && d < x.dim(); ++d) ok = d == dim || index.shape()[d] <= x.shape()[d];
-  CR_CHECK(ok, std::invalid_argument, op, ": expected index with the same number of dims as the input and "
-           "no larger in any dim but ", dim, ", got index ", index.shape(), " for input ", x.shape());
+  CR_CHECK(ok, std::invalid_argument, op,
+           ": expected index with the same number of dims as the input and "
+           "no larger in any dim but ",
+           dim, ", got index ", index.shape(), " for input ", x.shape());
 }
 }  // namespace
 
@@ -542,8 +571,8 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   dim = normalize_dim(dim, x.dim(), "gather");
   if (x.dim() == 0) {  // as torch: a 0-d input is read as (1,), and the result has the index's shape
     check_index(index, "gather");
-    CR_CHECK(index.dim() <= 1, std::invalid_argument, "gather: expected a 0-d or 1-d index for a 0-d input, got ",
-             index.shape());
+    CR_CHECK(index.dim() <= 1, std::invalid_argument,
+             "gather: expected a 0-d or 1-d index for a 0-d input, got ", index.shape());
     return reshape(gather(reshape(x, {1}), 0, reshape(index, {index.numel()})), index.shape());
   }
   check_gather_shapes(x, dim, index, "gather");
@@ -565,7 +594,8 @@ static Tensor scatter_add_0d(const Tensor& self, const Tensor& index, const Tens
   CR_CHECK(index.dim() <= 1 && src.shape() == index.shape(), std::invalid_argument,
            "scatter_add: expected a 0-d or 1-d index and src of its shape for a 0-d self, got index ",
            index.shape(), " and src ", src.shape());
-  Tensor flat = scatter_add(reshape(self, {1}), 0, reshape(index, {index.numel()}), reshape(src, {src.numel()}));
+  Tensor flat =
+      scatter_add(reshape(self, {1}), 0, reshape(index, {index.numel()}), reshape(src, {src.numel()}));
   return reshape(flat, {});
 }
 
@@ -586,10 +616,9 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
     T* o = ptr<T>(out);
     for_index(index, self.shape(), dim, "scatter_add", [&](int64_t i, int64_t off) { o[off] += sp[i]; });
   });
-  return record("scatter_add", out, {self, index, src}, kSaveInputs,
-                [dim](const Tensor& g, const Saved& s) -> Grads {
-                  return {g, Tensor(), gather(g, dim, s.input(1))};
-                });
+  return record(
+      "scatter_add", out, {self, index, src}, kSaveInputs,
+      [dim](const Tensor& g, const Saved& s) -> Grads { return {g, Tensor(), gather(g, dim, s.input(1))}; });
 }
 
 static void check_vector_index(const Tensor& index, const char* op) {
@@ -612,7 +641,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check_vector_index(index, "index_select");
   dim = normalize_dim(dim, x.dim(), "index_select");
   int64_t n = x.dim() ? x.shape()[dim] : 1, k = index.numel(), outer, inner;
-  CR_CHECK(x.dim() || k == 1, std::invalid_argument, "index_select: a 0-d input takes exactly one index, got ", k);
+  CR_CHECK(x.dim() || k == 1, std::invalid_argument,
+           "index_select: a 0-d input takes exactly one index, got ", k);
   Tensor ic = checked_indices(index, dim, n, "index_select"), xc = contig(x);
   const int64_t* idx = ptr<int64_t>(ic);
   Shape os = x.shape();
@@ -627,12 +657,21 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
       for (int64_t j = 0; j < k; ++j)
         std::copy(in + (a * n + idx[j]) * inner, in + (a * n + idx[j] + 1) * inner, o + (a * k + j) * inner);
   });
-  return record("index_select", out, {x, index}, kSaveInputs, [dim](const Tensor& g, const Saved& s) -> Grads {
-    return {index_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
-  });
+  return record("index_select", out, {x, index}, kSaveInputs,
+                [dim](const Tensor& g, const Saved& s) -> Grads {
+                  return {index_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
+                });
 }
 
 // y = self; y.select(dim, index[j]) += src.select(dim, j)      dy/dsrc = index_select(g)
+// out[a, idx[j], i] += src[a, j, i] for out viewed as (outer, n, inner) and src as (outer, k, inner).
+template <class T> void index_add_kernel(T* o, const T* sp, const int64_t* idx, int64_t outer, int64_t n,
+                                         int64_t k, int64_t inner) {
+  for (int64_t a = 0; a < outer; ++a)
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = 0; i < inner; ++i) o[(a * n + idx[j]) * inner + i] += sp[(a * k + j) * inner + i];
+}
+
 Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Tensor& src) {
   check_vector_index(index, "index_add");
   dim = normalize_dim(dim, self.dim(), "index_add");
@@ -648,15 +687,12 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
   Tensor sc = convert(src, out.dtype());
   dispatch(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const T* sp = ptr<T>(sc);
-    T* o = ptr<T>(out);
-    for (int64_t a = 0; a < outer; ++a)
-      for (int64_t j = 0; j < k; ++j)
-        for (int64_t i = 0; i < inner; ++i) o[(a * n + idx[j]) * inner + i] += sp[(a * k + j) * inner + i];
+    index_add_kernel(ptr<T>(out), ptr<T>(sc), idx, outer, n, k, inner);
   });
-  return record("index_add", out, {self, index, src}, kSaveInputs, [dim](const Tensor& g, const Saved& s) -> Grads {
-    return {g, Tensor(), index_select(g, dim, s.input(1))};
-  });
+  return record("index_add", out, {self, index, src}, kSaveInputs,
+                [dim](const Tensor& g, const Saved& s) -> Grads {
+                  return {g, Tensor(), index_select(g, dim, s.input(1))};
+                });
 }
 
 Tensor one_hot(const Tensor& labels, int64_t num_classes) {
@@ -672,8 +708,8 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
   CR_CHECK(num_classes >= 0 || n > 0, std::invalid_argument,
            "one_hot: can't infer the number of classes from an empty tensor; pass num_classes");
   if (num_classes < 0) num_classes = mx + 1;
-  CR_CHECK(mx < num_classes, std::out_of_range, "one_hot: class ", mx,
-           " is out of range for num_classes ", num_classes);
+  CR_CHECK(mx < num_classes, std::out_of_range, "one_hot: class ", mx, " is out of range for num_classes ",
+           num_classes);
   Shape os = labels.shape();
   os.push_back(num_classes);
   Tensor out = zeros(os, kInt64);
@@ -686,11 +722,15 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
 // masked_fill, repeat/tile, flip/fliplr/flipud, roll, squeeze over several dims, softmax(dtype=).
 namespace {
 void check_mask_value(const Tensor& x, const Tensor& mask, const Tensor* value, const char* op) {
-  CR_CHECK(mask.dtype() == kBool, std::runtime_error, op, ": only supports boolean masks, but got "
-           "mask with dtype ", dtype_name(mask.dtype()), "; compare first, e.g. x.masked_fill(x > 0, 0)");
+  CR_CHECK(mask.dtype() == kBool, std::runtime_error, op,
+           ": only supports boolean masks, but got "
+           "mask with dtype ",
+           dtype_name(mask.dtype()), "; compare first, e.g. x.masked_fill(x > 0, 0)");
   if (value)
-    CR_CHECK(value->dim() == 0, std::runtime_error, op, ": only supports a 0-dimensional value "
-             "tensor, but got tensor with ", value->dim(), " dimension(s) (shape ", value->shape(), ")");
+    CR_CHECK(value->dim() == 0, std::runtime_error, op,
+             ": only supports a 0-dimensional value "
+             "tensor, but got tensor with ",
+             value->dim(), " dimension(s) (shape ", value->shape(), ")");
   broadcast_shapes(x.shape(), mask.shape(), op);  // names the op in the error
 }
 
@@ -698,7 +738,8 @@ void check_mask_value(const Tensor& x, const Tensor& mask, const Tensor* value, 
 // values out of range instead of writing INT64_MIN).
 Tensor fill_value(const Scalar& value, Dtype dtype, const char* op) {
   CR_CHECK(dtype != kInt64 || (std::isfinite(value.value) && value.value >= -0x1p63 && value.value < 0x1p63),
-           std::runtime_error, op, ": value cannot be converted to type int64 without overflow, got ", value.value);
+           std::runtime_error, op, ": value cannot be converted to type int64 without overflow, got ",
+           value.value);
   return scalar_tensor(value.value, dtype);
 }
 }  // namespace
@@ -738,7 +779,8 @@ Tensor& masked_fill_(Tensor& x, const Tensor& mask, const Scalar& value) {
 Tensor repeat(const Tensor& x, const Shape& repeats) {
   CR_CHECK(static_cast<int64_t>(repeats.size()) >= x.dim(), std::invalid_argument,
            "repeat: number of dimensions of repeat dims can not be smaller than number of dimensions "
-           "of tensor, got repeats ", repeats, " for shape ", x.shape());
+           "of tensor, got repeats ",
+           repeats, " for shape ", x.shape());
   int64_t lead = static_cast<int64_t>(repeats.size()) - x.dim();
   Shape pairs, expanded, out;
   for (size_t i = 0; i < repeats.size(); ++i) {
@@ -754,8 +796,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
 }
 
 Tensor tile(const Tensor& x, Shape reps) {
-  for (int64_t r : reps)
-    CR_CHECK(r >= 0, std::invalid_argument, "tile: expected reps >= 0, got ", reps);
+  for (int64_t r : reps) CR_CHECK(r >= 0, std::invalid_argument, "tile: expected reps >= 0, got ", reps);
   if (static_cast<int64_t>(reps.size()) < x.dim()) reps.insert(reps.begin(), x.dim() - reps.size(), 1);
   return repeat(x, reps);
 }
@@ -786,12 +827,14 @@ Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
 }
 
 Tensor fliplr(const Tensor& x) {
-  CR_CHECK(x.dim() >= 2, std::invalid_argument, "fliplr: expected a tensor with >= 2 dims, got shape ", x.shape());
+  CR_CHECK(x.dim() >= 2, std::invalid_argument, "fliplr: expected a tensor with >= 2 dims, got shape ",
+           x.shape());
   return flip(x, {1});
 }
 
 Tensor flipud(const Tensor& x) {
-  CR_CHECK(x.dim() >= 1, std::invalid_argument, "flipud: expected a tensor with >= 1 dim, got shape ", x.shape());
+  CR_CHECK(x.dim() >= 1, std::invalid_argument, "flipud: expected a tensor with >= 1 dim, got shape ",
+           x.shape());
   return flip(x, {0});
 }
 
@@ -800,12 +843,15 @@ Tensor flipud(const Tensor& x) {
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int64_t>& dims) {
   CR_CHECK(!shifts.empty(), std::invalid_argument, "roll: `shifts` required");
   if (dims.empty()) {
-    CR_CHECK(shifts.size() == 1, std::invalid_argument, "roll: shifts and dimensions must align. shifts: ",
-             shifts.size(), ", dims: 0 (without dims, give one shift: the tensor is rolled flattened)");
+    CR_CHECK(shifts.size() == 1, std::invalid_argument,
+             "roll: shifts and dimensions must align. shifts: ", shifts.size(),
+             ", dims: 0 (without dims, give one shift: the tensor is rolled flattened)");
     return reshape(roll(flatten(x), shifts, {0}), x.shape());
   }
-  CR_CHECK(shifts.size() == dims.size(), std::invalid_argument, "roll: shifts and dimensions must align. "
-           "shifts: ", shifts.size(), ", dims: ", dims.size());
+  CR_CHECK(shifts.size() == dims.size(), std::invalid_argument,
+           "roll: shifts and dimensions must align. "
+           "shifts: ",
+           shifts.size(), ", dims: ", dims.size());
   Tensor y = x;
   for (size_t i = 0; i < dims.size(); ++i) {
     CR_CHECK(x.dim() > 0, std::out_of_range, "roll: dim ", dims[i],
@@ -822,7 +868,8 @@ Tensor squeeze(const Tensor& x, const std::vector<int64_t>& dims) {
   std::vector<bool> drop(std::max<int64_t>(x.dim(), 1), false), seen(drop);
   for (int64_t d0 : dims) {
     int64_t d = normalize_dim(d0, x.dim(), "squeeze");
-    CR_CHECK(!seen[d], std::invalid_argument, "squeeze: dim ", d, " appears multiple times in the list of dims");
+    CR_CHECK(!seen[d], std::invalid_argument, "squeeze: dim ", d,
+             " appears multiple times in the list of dims");
     seen[d] = true;
     drop[d] = x.dim() > 0 && x.shape()[d] == 1;
   }
@@ -849,7 +896,10 @@ static void check_reshape_inplace(const Tensor& x, const char* op) {
            ": a leaf tensor that requires grad can't be changed in place; write x = x.",
            std::string(op).substr(0, std::string(op).size() - 1), "(...) or use cr.no_grad()");
 }
-Tensor& squeeze_(Tensor& x) { check_reshape_inplace(x, "squeeze_"); return become(x, squeeze(x)); }
+Tensor& squeeze_(Tensor& x) {
+  check_reshape_inplace(x, "squeeze_");
+  return become(x, squeeze(x));
+}
 Tensor& squeeze_(Tensor& x, const std::vector<int64_t>& dims) {
   check_reshape_inplace(x, "squeeze_");
   return become(x, squeeze(x, dims));

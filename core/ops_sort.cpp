@@ -24,25 +24,27 @@ template <class T> bool greater_nan_first(T a, T b) { return (is_nan(a) && !is_n
 // The kernel of line_indices: in is (outer, n, inner), o (outer, k, inner).
 template <class T, class F>
 void fill_line_indices(const T* in, int64_t* o, int64_t outer, int64_t n, int64_t inner, int64_t k, F& fill) {
-  parallel_for(outer * inner, [&](int64_t t0, int64_t t1) {
-    std::vector<std::pair<T, int64_t>> line(n);
-    std::vector<int64_t> idx(n);
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t oo = t / inner, ii = t % inner;
-      const T* src = in + oo * n * inner + ii;
-      for (int64_t j = 0; j < n; ++j) line[j] = {src[j * inner], j};
-      fill(line, idx.data());
-      int64_t* dst = o + oo * k * inner + ii;
-      for (int64_t j = 0; j < k; ++j) dst[j * inner] = idx[j];
-    }
-  }, outer * n * inner * 8);
+  parallel_for(
+      outer * inner,
+      [&](int64_t t0, int64_t t1) {
+        std::vector<std::pair<T, int64_t>> line(n);
+        std::vector<int64_t> idx(n);
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t oo = t / inner, ii = t % inner;
+          const T* src = in + oo * n * inner + ii;
+          for (int64_t j = 0; j < n; ++j) line[j] = {src[j * inner], j};
+          fill(line, idx.data());
+          int64_t* dst = o + oo * k * inner + ii;
+          for (int64_t j = 0; j < k; ++j) dst[j * inner] = idx[j];
+        }
+      },
+      outer * n * inner * 8);
 }
 
 // For each line of x along dim (contiguous, dim normalised, x.dim() > 0): fill(vals, n, idx)
 // writes `k` indices into idx, which is read back into an int64 tensor of x's shape with
 // size k along dim.
-template <class F>
-Tensor line_indices(const Tensor& x, int64_t dim, int64_t k, F fill) {
+template <class F> Tensor line_indices(const Tensor& x, int64_t dim, int64_t k, F fill) {
   Tensor xc = contig(x);
   Shape s = x.shape();
   const int64_t n = s[dim];
@@ -67,9 +69,11 @@ std::pair<Tensor, Tensor> gathered(const Tensor& x, int64_t dim, const Tensor& i
                                    bool drop_dim = false) {
   Tensor values = gather(x.detach(), dim, idx);
   if (drop_dim) values = squeeze(values, dim);
-  values = record(op, values, {x}, kSaveNone, [dim, at = idx.clone(), drop_dim](const Tensor& g, const Saved& s) -> Grads {
-    return {scatter_add(zeros(s.input_shape(0), g.dtype()), dim, at, drop_dim ? unsqueeze(g, dim) : g)};
-  });
+  values = record(
+      op, values, {x}, kSaveNone,
+      [dim, at = idx.clone(), drop_dim](const Tensor& g, const Saved& s) -> Grads {
+        return {scatter_add(zeros(s.input_shape(0), g.dtype()), dim, at, drop_dim ? unsqueeze(g, dim) : g)};
+      });
   return {values, drop_dim ? squeeze(idx, dim) : idx};
 }
 
@@ -85,9 +89,11 @@ std::pair<Tensor, Tensor> sort(const Tensor& x, int64_t dim, bool descending, bo
   Tensor idx = line_indices(x, dim, x.shape()[dim], [descending](auto& line, int64_t* out) {
     using P = std::decay_t<decltype(line[0])>;
     if (descending)
-      std::stable_sort(line.begin(), line.end(), [](const P& a, const P& b) { return greater_nan_first(a.first, b.first); });
+      std::stable_sort(line.begin(), line.end(),
+                       [](const P& a, const P& b) { return greater_nan_first(a.first, b.first); });
     else
-      std::stable_sort(line.begin(), line.end(), [](const P& a, const P& b) { return less_nan_last(a.first, b.first); });
+      std::stable_sort(line.begin(), line.end(),
+                       [](const P& a, const P& b) { return less_nan_last(a.first, b.first); });
     for (size_t j = 0; j < line.size(); ++j) out[j] = line[j].second;
   });
   return gathered(x, dim, idx, "sort");
@@ -131,12 +137,15 @@ std::pair<Tensor, Tensor> median(const Tensor& x, int64_t dim, bool keepdim) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument, "median: not supported for bool tensors");
   dim = normalize_dim(dim, x.dim(), "median");
   if (x.dim() == 0) return {x.clone(), zeros({}, kInt64)};
-  CR_CHECK(x.shape()[dim] > 0, std::out_of_range, "median: expected a non-empty dim ", dim,
-           ", got shape ", x.shape());
+  CR_CHECK(x.shape()[dim] > 0, std::out_of_range, "median: expected a non-empty dim ", dim, ", got shape ",
+           x.shape());
   Tensor idx = line_indices(x, dim, 1, [](auto& line, int64_t* out) {
     using P = std::decay_t<decltype(line[0])>;
     auto nan = std::find_if(line.begin(), line.end(), [](const P& p) { return is_nan(p.first); });
-    if (nan != line.end()) { out[0] = nan->second; return; }
+    if (nan != line.end()) {
+      out[0] = nan->second;
+      return;
+    }
     auto mid = line.begin() + (line.size() - 1) / 2;
     std::nth_element(line.begin(), mid, line.end(), [](const P& a, const P& b) {
       return a.first < b.first || (a.first == b.first && a.second < b.second);
@@ -156,12 +165,12 @@ Tensor median(const Tensor& x) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, bool>) return Tensor();  // refused above
     else {
-    std::vector<T> v(ptr<T>(flat), ptr<T>(flat) + n);
-    if (n == 0 && !is_floating(x.dtype())) return scalar_tensor(-9223372036854775808.0, x.dtype());
-    if (n == 0 || std::any_of(v.begin(), v.end(), [](T a) { return is_nan(a); }))
-      return scalar_tensor(NAN, x.dtype());
-    std::nth_element(v.begin(), v.begin() + (n - 1) / 2, v.end());
-    return scalar_tensor(static_cast<double>(v[(n - 1) / 2]), x.dtype());
+      std::vector<T> v(ptr<T>(flat), ptr<T>(flat) + n);
+      if (n == 0 && !is_floating(x.dtype())) return scalar_tensor(-9223372036854775808.0, x.dtype());
+      if (n == 0 || std::any_of(v.begin(), v.end(), [](T a) { return is_nan(a); }))
+        return scalar_tensor(NAN, x.dtype());
+      std::nth_element(v.begin(), v.begin() + (n - 1) / 2, v.end());
+      return scalar_tensor(static_cast<double>(v[(n - 1) / 2]), x.dtype());
     }
   });
   const bool nan = std::isnan(y.item());

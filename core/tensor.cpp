@@ -147,18 +147,14 @@ int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "
 
 // Flat loops over data<T>() are what callers write, so a strided view is refused here rather than
 // read in the wrong order; raw_data() and strides() serve those who walk strides.
-template <class T>
-T* Tensor::data() {
+template <class T> T* Tensor::data() {
   CR_CHECK(kernels::DtypeOf<T>::value == dtype(), std::invalid_argument, "data: expected a ",
            dtype_name(kernels::DtypeOf<T>::value), " tensor, got ", dtype_name(dtype()));
   CR_CHECK(is_contiguous(), std::invalid_argument, "data: the tensor is a non-contiguous view (shape ",
            shape(), ", strides ", strides(), "); call contiguous() first, or walk raw_data() with strides()");
   return static_cast<T*>(raw_data());
 }
-template <class T>
-const T* Tensor::data() const {
-  return const_cast<Tensor*>(this)->data<T>();
-}
+template <class T> const T* Tensor::data() const { return const_cast<Tensor*>(this)->data<T>(); }
 template bool* Tensor::data<bool>();
 template int64_t* Tensor::data<int64_t>();
 template float* Tensor::data<float>();
@@ -169,8 +165,8 @@ template const float* Tensor::data<float>() const;
 template const double* Tensor::data<double>() const;
 
 double Tensor::at(int64_t i) const {
-  CR_CHECK(i >= 0 && i < numel(), std::out_of_range, "at: index ", i,
-           " is out of range for a tensor of ", numel(), " elements");
+  CR_CHECK(i >= 0 && i < numel(), std::out_of_range, "at: index ", i, " is out of range for a tensor of ",
+           numel(), " elements");
   return kernels::dispatch(dtype(), [&](auto tag) {
     using T = decltype(tag);
     return static_cast<double>(kernels::sptr<T>(*this)[strided_index(*this, i)]);
@@ -178,8 +174,8 @@ double Tensor::at(int64_t i) const {
 }
 
 double Tensor::at(std::initializer_list<int64_t> index) const {
-  CR_CHECK(static_cast<int64_t>(index.size()) == dim(), std::invalid_argument, "at: expected ",
-           dim(), " indices, got ", index.size());
+  CR_CHECK(static_cast<int64_t>(index.size()) == dim(), std::invalid_argument, "at: expected ", dim(),
+           " indices, got ", index.size());
   int64_t flat = 0, d = 0;
   for (int64_t i : index) {
     int64_t n = shape()[d];
@@ -192,8 +188,8 @@ double Tensor::at(std::initializer_list<int64_t> index) const {
 }
 
 double Tensor::item() const {
-  CR_CHECK(numel() == 1, std::invalid_argument,
-           "item: expected a tensor with one element, got shape ", shape());
+  CR_CHECK(numel() == 1, std::invalid_argument, "item: expected a tensor with one element, got shape ",
+           shape());
   return at(0);
 }
 
@@ -234,8 +230,8 @@ void Tensor::set_grad(const Tensor& g) {
   checked(impl_);
   if (g.defined()) {
     CR_CHECK(g.impl() != impl(), std::runtime_error, "grad: can't assign a tensor as its own gradient");
-    CR_CHECK(g.shape() == shape(), std::invalid_argument, "grad: expected a gradient of shape ",
-             shape(), ", got ", g.shape());
+    CR_CHECK(g.shape() == shape(), std::invalid_argument, "grad: expected a gradient of shape ", shape(),
+             ", got ", g.shape());
     CR_CHECK(g.dtype() == dtype(), std::invalid_argument, "grad: expected a gradient of dtype ",
              dtype_name(dtype()), ", got ", dtype_name(g.dtype()));
   }
@@ -266,7 +262,8 @@ void Tensor::set_data(const Tensor& src) {
   TensorImpl& t = *impl_;
   CR_CHECK(src.defined(), std::invalid_argument, "data: expected a defined tensor");
   CR_CHECK(!t.requires_grad || is_floating(src.dtype()), std::invalid_argument,
-           "data: a tensor that requires grad can only hold floating-point data, got ", dtype_name(src.dtype()));
+           "data: a tensor that requires grad can only hold floating-point data, got ",
+           dtype_name(src.dtype()));
   t.storage = src.impl()->storage;
   t.dtype = src.dtype();
   t.set_geometry(src.shape(), src.strides(), src.storage_offset());
@@ -320,8 +317,7 @@ Tensor full_like(const Tensor& t, const Scalar& v) { return full(t.shape(), v, t
 
 Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype, bool requires_grad) {
   CR_CHECK(static_cast<int64_t>(values.size()) == shape_numel(shape), std::invalid_argument,
-           "tensor: expected ", shape_numel(shape), " values for shape ", shape, ", got ",
-           values.size());
+           "tensor: expected ", shape_numel(shape), " values for shape ", shape, ", got ", values.size());
   Tensor t = empty(std::move(shape), dtype);
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -333,8 +329,7 @@ Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype, bool 
 }
 
 Tensor tensor(std::initializer_list<double> values, Dtype dtype, bool requires_grad) {
-  return tensor(std::vector<double>(values), {static_cast<int64_t>(values.size())}, dtype,
-                requires_grad);
+  return tensor(std::vector<double>(values), {static_cast<int64_t>(values.size())}, dtype, requires_grad);
 }
 
 Tensor scalar_tensor(double value, Dtype dtype) { return full({}, value, dtype); }
@@ -358,7 +353,8 @@ Tensor arange(int64_t end, Dtype dtype) { return arange(0.0, static_cast<double>
 
 Tensor linspace(double start, double end, int64_t steps, Dtype dtype) {
   CR_CHECK(steps >= 0, std::invalid_argument, "linspace: expected steps >= 0, got ", steps);
-  CR_CHECK(dtype != kBool, std::invalid_argument, "linspace: not implemented for bool; use float32, float64 or int64");
+  CR_CHECK(dtype != kBool, std::invalid_argument,
+           "linspace: not implemented for bool; use float32, float64 or int64");
   Tensor t = empty({steps}, dtype);
   double h = steps > 1 ? (end - start) / (steps - 1) : 0.0;
   kernels::dispatch(dtype, [&](auto tag) {
@@ -391,8 +387,7 @@ std::atomic<Dtype> g_default_dtype{kFloat32};
 // 53 random bits -> [0, 1): identical on every platform, unlike std::uniform_real_distribution.
 double next_uniform(std::mt19937_64& g) { return (g() >> 11) * 0x1.0p-53; }
 
-template <class Fill>
-Tensor random_fill(Shape shape, Dtype dtype, const char* op, Fill fill) {
+template <class Fill> Tensor random_fill(Shape shape, Dtype dtype, const char* op, Fill fill) {
   CR_CHECK(is_floating(dtype), std::invalid_argument, op,
            ": expected a floating dtype (float32 or float64), got ", dtype_name(dtype));
   Tensor t = empty(std::move(shape), dtype);
@@ -400,8 +395,7 @@ Tensor random_fill(Shape shape, Dtype dtype, const char* op, Fill fill) {
   return t;
 }
 
-template <class T>
-void fill_uniform(T* p, int64_t n, double a, double b, Generator& gen) {
+template <class T> void fill_uniform(T* p, int64_t n, double a, double b, Generator& gen) {
   std::lock_guard<std::mutex> lock(gen.mutex());
   for (int64_t i = 0; i < n; ++i) {
     T v = static_cast<T>(a + (b - a) * next_uniform(gen.engine()));
@@ -410,8 +404,7 @@ void fill_uniform(T* p, int64_t n, double a, double b, Generator& gen) {
 }
 
 // Box–Muller, two normals per pair of uniforms.
-template <class T>
-void fill_normal(T* p, int64_t n, double mean, double stdev, Generator& gen) {
+template <class T> void fill_normal(T* p, int64_t n, double mean, double stdev, Generator& gen) {
   std::lock_guard<std::mutex> lock(gen.mutex());
   for (int64_t i = 0; i < n; i += 2) {
     double u1 = 1.0 - next_uniform(gen.engine()), u2 = next_uniform(gen.engine());
@@ -427,7 +420,8 @@ Dtype get_default_dtype() { return g_default_dtype.load(std::memory_order_relaxe
 void set_default_dtype(Dtype d) {
   CR_CHECK(is_floating(d), std::invalid_argument,
            "set_default_dtype: only floating-point types are supported as the default type "
-           "(float32, float64), got ", dtype_name(d));
+           "(float32, float64), got ",
+           dtype_name(d));
   g_default_dtype.store(d, std::memory_order_relaxed);
 }
 
@@ -465,8 +459,8 @@ std::vector<int64_t> Generator::get_state() const {
 }
 void Generator::set_state(const std::vector<int64_t>& state) {
   CR_CHECK(state.size() == 314, std::invalid_argument,
-           "set_state: expected a state from Generator.get_state() (314 int64 values), got ",
-           state.size(), " values");
+           "set_state: expected a state from Generator.get_state() (314 int64 values), got ", state.size(),
+           " values");
   std::ostringstream os;
   for (size_t i = 0; i + 1 < state.size(); ++i) os << static_cast<uint64_t>(state[i]) << ' ';
   std::mt19937_64 e;
@@ -520,8 +514,7 @@ Tensor rand_like(const Tensor& t) { return rand(t.shape(), t.dtype()); }
 Tensor randn_like(const Tensor& t) { return randn(t.shape(), t.dtype()); }
 
 Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen) {
-  CR_CHECK(low < high, std::invalid_argument, "randint: expected low < high, got low=", low,
-           ", high=", high);
+  CR_CHECK(low < high, std::invalid_argument, "randint: expected low < high, got low=", low, ", high=", high);
   Tensor t = empty(std::move(shape), kInt64);
   int64_t* p = t.data<int64_t>();
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -529,7 +522,8 @@ Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen) {
   for (int64_t i = 0; i < t.numel(); ++i) {
     // rejection sampling: no modulo bias
     uint64_t limit = UINT64_MAX - UINT64_MAX % range, x;
-    do x = gen.engine()(); while (x >= limit);
+    do x = gen.engine()();
+    while (x >= limit);
     p[i] = static_cast<int64_t>(static_cast<uint64_t>(low) + x % range);
   }
   return t;
@@ -577,8 +571,8 @@ void check_no_overlap(const Tensor& t, const char* op) {
   for (int64_t d = 0; d < t.dim() && t.numel() > 0; ++d)
     CR_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, std::runtime_error, op,
              ": unsupported operation: more than one element of the written-to tensor refers to a "
-             "single memory location (shape ", t.shape(), ", strides ", t.strides(),
-             "); clone() it before writing");
+             "single memory location (shape ",
+             t.shape(), ", strides ", t.strides(), "); clone() it before writing");
 }
 // `other` as an operand for an in-place op on self: converted to self's dtype, and copied when it
 // shares self's storage (x[1:] += x[:-1] reads what it had before, never what it just wrote).
@@ -590,17 +584,16 @@ Tensor inplace_operand(const Tensor& self, const Tensor& other) {
 }
 
 // self = f(self, other) with other broadcast to self's shape, computed in self's dtype.
-template <class F>
-Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
+template <class F> Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
   check_inplace(self, op);
   check_no_overlap(self, op);
   Shape out = broadcast_shapes(self.shape(), other.shape(), op);
   CR_CHECK(out == self.shape(), std::invalid_argument, op, ": expected an operand broadcastable to ",
            self.shape(), ", got ", other.shape());
   Dtype rt = promote_types(self.dtype(), other.dtype());
-  CR_CHECK(rt == self.dtype() || (is_floating(self.dtype()) && is_floating(rt)),
-           std::invalid_argument, op, ": result type ", dtype_name(rt),
-           " can't be cast to the tensor's dtype ", dtype_name(self.dtype()));
+  CR_CHECK(rt == self.dtype() || (is_floating(self.dtype()) && is_floating(rt)), std::invalid_argument, op,
+           ": result type ", dtype_name(rt), " can't be cast to the tensor's dtype ",
+           dtype_name(self.dtype()));
   CR_CHECK(self.dtype() != kBool, std::invalid_argument, op, ": not supported for bool tensors");
   Tensor o = inplace_operand(self, other);
   kernels::dispatch(self.dtype(), [&](auto tag) {
@@ -615,8 +608,7 @@ Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, F f) {
 }
 
 // f(p, n) fills n dense elements; a strided self is filled through a dense scratch copy.
-template <class F>
-Tensor& inplace_unary(Tensor& self, const char* op, F f, bool overlap_ok = false) {
+template <class F> Tensor& inplace_unary(Tensor& self, const char* op, F f, bool overlap_ok = false) {
   check_inplace(self, op);
   if (!overlap_ok) check_no_overlap(self, op);
   Tensor dense = self.is_contiguous() ? self : empty(self.shape(), self.dtype());
@@ -624,7 +616,8 @@ Tensor& inplace_unary(Tensor& self, const char* op, F f, bool overlap_ok = false
     using T = decltype(tag);
     f(kernels::ptr<T>(dense), dense.numel());
     if (!self.is_contiguous()) {
-      kernels::elementwise([](T v) { return v; }, kernels::strided<T>(self), kernels::strided<const T>(dense));
+      kernels::elementwise([](T v) { return v; }, kernels::strided<T>(self),
+                           kernels::strided<const T>(dense));
     }
   });
   self.bump_version();
@@ -640,11 +633,13 @@ Tensor scalar_like(const Tensor& self, const Scalar& s, const char* op) {
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
   double a = alpha.value;
-  return inplace_binary(*this, o, "add_", [a](auto x, auto y) { return x + static_cast<decltype(x)>(a * y); });
+  return inplace_binary(*this, o, "add_",
+                        [a](auto x, auto y) { return x + static_cast<decltype(x)>(a * y); });
 }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
   double a = alpha.value;
-  return inplace_binary(*this, o, "sub_", [a](auto x, auto y) { return x - static_cast<decltype(x)>(a * y); });
+  return inplace_binary(*this, o, "sub_",
+                        [a](auto x, auto y) { return x - static_cast<decltype(x)>(a * y); });
 }
 Tensor& Tensor::mul_(const Tensor& o) {
   return inplace_binary(*this, o, "mul_", [](auto x, auto y) { return x * y; });
@@ -660,16 +655,22 @@ Tensor& Tensor::mul_(const Scalar& s) { return mul_(scalar_like(*this, s, "mul_"
 Tensor& Tensor::div_(const Scalar& s) { return div_(scalar_like(*this, s, "div_")); }
 
 Tensor& Tensor::zero_() {
-  return inplace_unary(*this, "zero_", [this](auto* p, int64_t n) {
-    if (n) std::memset(p, 0, n * dtype_size(dtype()));
-  }, true);
+  return inplace_unary(
+      *this, "zero_",
+      [this](auto* p, int64_t n) {
+        if (n) std::memset(p, 0, n * dtype_size(dtype()));
+      },
+      true);
 }
 
 Tensor& Tensor::fill_(const Scalar& v) {
-  return inplace_unary(*this, "fill_", [&](auto* p, int64_t n) {
-    using T = std::remove_pointer_t<decltype(p)>;
-    std::fill(p, p + n, static_cast<T>(v.value));
-  }, true);
+  return inplace_unary(
+      *this, "fill_",
+      [&](auto* p, int64_t n) {
+        using T = std::remove_pointer_t<decltype(p)>;
+        std::fill(p, p + n, static_cast<T>(v.value));
+      },
+      true);
 }
 
 // x = min(max(x, lo), hi), NaN kept (as clamp)
@@ -691,8 +692,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace(*this, "copy_");
   check_no_overlap(*this, "copy_");
   Shape out = broadcast_shapes(shape(), src.shape(), "copy_");
-  CR_CHECK(out == shape(), std::invalid_argument, "copy_: expected a source broadcastable to ",
-           shape(), ", got ", src.shape());
+  CR_CHECK(out == shape(), std::invalid_argument, "copy_: expected a source broadcastable to ", shape(),
+           ", got ", src.shape());
   Tensor s = inplace_operand(*this, src);
   kernels::dispatch(dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -710,7 +711,9 @@ Tensor& uniform_(Tensor& t, double from, double to, Generator& gen) {
     if constexpr (std::is_floating_point_v<T>) fill_uniform(p, n, from, to, gen);
   });
 }
-Tensor& Tensor::uniform_(double from, double to) { return chainrule::uniform_(*this, from, to, default_generator()); }
+Tensor& Tensor::uniform_(double from, double to) {
+  return chainrule::uniform_(*this, from, to, default_generator());
+}
 
 Tensor& normal_(Tensor& t, double mean, double stdev, Generator& gen) {
   CR_CHECK(is_floating(t.dtype()), std::invalid_argument, "normal_: expected a floating tensor, got ",
@@ -721,7 +724,9 @@ Tensor& normal_(Tensor& t, double mean, double stdev, Generator& gen) {
     if constexpr (std::is_floating_point_v<T>) fill_normal(p, n, mean, stdev, gen);
   });
 }
-Tensor& Tensor::normal_(double mean, double stdev) { return chainrule::normal_(*this, mean, stdev, default_generator()); }
+Tensor& Tensor::normal_(double mean, double stdev) {
+  return chainrule::normal_(*this, mean, stdev, default_generator());
+}
 
 // ---------------------------------------------------------------- printing (PyTorch's format)
 namespace {
@@ -864,7 +869,9 @@ Tensor Tensor::squeeze() const { return chainrule::squeeze(*this); }
 Tensor Tensor::squeeze(int64_t d) const { return chainrule::squeeze(*this, d); }
 Tensor Tensor::unsqueeze(int64_t d) const { return chainrule::unsqueeze(*this, d); }
 Tensor Tensor::expand(Shape s) const { return chainrule::expand(*this, std::move(s)); }
-Tensor Tensor::slice(int64_t d, int64_t a, int64_t b, int64_t s) const { return chainrule::slice(*this, d, a, b, s); }
+Tensor Tensor::slice(int64_t d, int64_t a, int64_t b, int64_t s) const {
+  return chainrule::slice(*this, d, a, b, s);
+}
 Tensor Tensor::select(int64_t d, int64_t i) const { return chainrule::select(*this, d, i); }
 Tensor Tensor::mT() const {
   CR_CHECK(dim() >= 2, std::invalid_argument, "mT: expected a tensor with >= 2 dims, got shape ", shape());

@@ -55,7 +55,7 @@ struct Storage {
   size_t nbytes = 0;
   uint64_t version = 0;
   std::function<void(void*)> deleter;  // frees data; external owners (NumPy, DLPack) set their own
-  Storage(size_t nbytes);               // 64-byte aligned, uninitialised
+  Storage(size_t nbytes);              // 64-byte aligned, uninitialised
   Storage(void* data, size_t nbytes, std::function<void(void*)> deleter);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -69,19 +69,19 @@ class Tensor;
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape shape;
-  Shape strides;               // in elements, one per dim (0 where expanded)
-  int64_t offset = 0;          // storage offset of element (0, ..., 0), in elements
+  Shape strides;       // in elements, one per dim (0 where expanded)
+  int64_t offset = 0;  // storage offset of element (0, ..., 0), in elements
   int64_t numel = 0;
-  bool contiguous = true;      // row-major and dense: kernels may use a flat pointer
+  bool contiguous = true;  // row-major and dense: kernels may use a flat pointer
   // A view made with grad mode off of a tensor that requires grad: the graph doesn't know it
   // aliases its base, so writing through it with grad mode on is refused (as in PyTorch).
   bool no_grad_view = false;
   Dtype dtype = kFloat32;
   bool requires_grad = false;  // on a leaf: the user's flag; on a non-leaf: some input requires it
   bool retains_grad = false;
-  std::shared_ptr<TensorImpl> grad;   // accumulated gradient (leaves, or retain_grad non-leaves)
-  std::shared_ptr<Node> grad_fn;      // the node that produced this tensor (null for leaves)
-  ~TensorImpl();                      // hands grad_fn to the iterative graph teardown
+  std::shared_ptr<TensorImpl> grad;  // accumulated gradient (leaves, or retain_grad non-leaves)
+  std::shared_ptr<Node> grad_fn;     // the node that produced this tensor (null for leaves)
+  ~TensorImpl();                     // hands grad_fn to the iterative graph teardown
   // Sets shape, strides and offset together (and numel, contiguous).
   void set_geometry(Shape shape, Shape strides, int64_t offset);
 };
@@ -100,7 +100,7 @@ class Tensor {
   int64_t numel() const;
   Dtype dtype() const;
   const Shape& strides() const;
-  int64_t stride(int64_t dim) const;   // negative dims count from the end
+  int64_t stride(int64_t dim) const;  // negative dims count from the end
   int64_t storage_offset() const;
   bool is_contiguous() const;
   double item() const;  // a one-element tensor's value
@@ -121,11 +121,11 @@ class Tensor {
   bool requires_grad() const;
   Tensor& set_requires_grad(bool r = true);  // leaves only; floating dtypes only
   bool is_leaf() const;
-  Tensor grad() const;                       // undefined until a backward reaches this tensor
-  void set_grad(const Tensor& g);            // undefined g resets (Python: x.grad = None)
+  Tensor grad() const;             // undefined until a backward reaches this tensor
+  void set_grad(const Tensor& g);  // undefined g resets (Python: x.grad = None)
   std::shared_ptr<Node> grad_fn() const;
   void retain_grad();
-  Tensor detach() const;                     // shares storage, no history
+  Tensor detach() const;  // shares storage, no history
   // Makes this tensor show src's data (storage, shape, strides, dtype) while keeping its identity,
   // requires_grad and grad (Python: x.data = src; Module::to(dtype) casts parameters with it).
   void set_data(const Tensor& src);
@@ -135,24 +135,38 @@ class Tensor {
   // Records an in-place write to the storage: graphs that saved it before now refuse backward.
   void bump_version() const;
 
-  Tensor to(Dtype d) const;     // differentiable between floating dtypes
-  Tensor clone() const;         // differentiable copy with its own storage
-  Tensor contiguous() const;    // self if contiguous, else a differentiable dense copy
+  Tensor to(Dtype d) const;   // differentiable between floating dtypes
+  Tensor clone() const;       // differentiable copy with its own storage
+  Tensor contiguous() const;  // self if contiguous, else a differentiable dense copy
 
   // ops as methods (definitions in ops.cpp files; see ops.h for semantics)
-  Tensor exp() const; Tensor log() const; Tensor sqrt() const; Tensor abs() const;
-  Tensor sin() const; Tensor cos() const; Tensor tanh() const; Tensor sigmoid() const;
-  Tensor relu() const; Tensor neg() const;
-  Tensor pow(const Scalar& p) const; Tensor pow(const Tensor& p) const;
-  Tensor sum() const; Tensor sum(std::vector<int64_t> dims, bool keepdim = false) const;
-  Tensor mean() const; Tensor mean(std::vector<int64_t> dims, bool keepdim = false) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor sin() const;
+  Tensor cos() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor neg() const;
+  Tensor pow(const Scalar& p) const;
+  Tensor pow(const Tensor& p) const;
+  Tensor sum() const;
+  Tensor sum(std::vector<int64_t> dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(std::vector<int64_t> dims, bool keepdim = false) const;
   Tensor matmul(const Tensor& other) const;
-  Tensor reshape(Shape shape) const; Tensor view(Shape shape) const;
+  Tensor reshape(Shape shape) const;
+  Tensor view(Shape shape) const;
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
-  Tensor transpose(int64_t d0, int64_t d1) const; Tensor t() const;
+  Tensor transpose(int64_t d0, int64_t d1) const;
+  Tensor t() const;
   Tensor mT() const;  // the last two dims swapped
   Tensor permute(std::vector<int64_t> dims) const;
-  Tensor squeeze() const; Tensor squeeze(int64_t dim) const; Tensor unsqueeze(int64_t dim) const;
+  Tensor squeeze() const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor unsqueeze(int64_t dim) const;
   Tensor expand(Shape shape) const;
   Tensor slice(int64_t dim, int64_t start, int64_t stop, int64_t step = 1) const;
   Tensor select(int64_t dim, int64_t index) const;
@@ -178,10 +192,23 @@ class Tensor {
   Tensor& normal_(double mean = 0.0, double std = 1.0);
 
   // elementwise math in place (as torch; the result must keep the dtype: exp_ of int64 raises)
-  Tensor& abs_(); Tensor& neg_(); Tensor& exp_(); Tensor& log_(); Tensor& sqrt_();
-  Tensor& sin_(); Tensor& cos_(); Tensor& tanh_(); Tensor& sigmoid_(); Tensor& relu_();
-  Tensor& floor_(); Tensor& ceil_(); Tensor& round_(int64_t decimals = 0); Tensor& trunc_();
-  Tensor& square_(); Tensor& clamp_min_(const Scalar& min); Tensor& clamp_max_(const Scalar& max);
+  Tensor& abs_();
+  Tensor& neg_();
+  Tensor& exp_();
+  Tensor& log_();
+  Tensor& sqrt_();
+  Tensor& sin_();
+  Tensor& cos_();
+  Tensor& tanh_();
+  Tensor& sigmoid_();
+  Tensor& relu_();
+  Tensor& floor_();
+  Tensor& ceil_();
+  Tensor& round_(int64_t decimals = 0);
+  Tensor& trunc_();
+  Tensor& square_();
+  Tensor& clamp_min_(const Scalar& min);
+  Tensor& clamp_max_(const Scalar& max);
 
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
@@ -230,7 +257,7 @@ Tensor empty(Shape shape, Dtype dtype = get_default_dtype());  // uninitialised
 Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype = get_default_dtype(),
               bool requires_grad = false);
 Tensor tensor(std::initializer_list<double> values, Dtype dtype = get_default_dtype(),
-              bool requires_grad = false);  // 1-d
+              bool requires_grad = false);                              // 1-d
 Tensor scalar_tensor(double value, Dtype dtype = get_default_dtype());  // 0-d
 Tensor zeros(Shape shape, Dtype dtype = get_default_dtype());
 Tensor ones(Shape shape, Dtype dtype = get_default_dtype());
@@ -241,7 +268,7 @@ Tensor linspace(double start, double end, int64_t steps, Dtype dtype = get_defau
 Tensor eye(int64_t n, int64_t m = -1, Dtype dtype = get_default_dtype());
 Tensor rand(Shape shape, Dtype dtype = get_default_dtype());   // U[0, 1)
 Tensor randn(Shape shape, Dtype dtype = get_default_dtype());  // N(0, 1)
-Tensor randint(int64_t low, int64_t high, Shape shape);  // int64 in [low, high)
+Tensor randint(int64_t low, int64_t high, Shape shape);        // int64 in [low, high)
 // A random permutation of 0..n-1 (int64). With a seed it uses its own generator, so the same seed
 // gives the same order in C++ and Python (DataLoader shuffling) without touching manual_seed's.
 Tensor randperm(int64_t n, int64_t seed = -1);

@@ -31,7 +31,8 @@ struct Run {
   Run() {
     manual_seed(0);
     model = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-        std::make_shared<nn::Linear>(3, 8), std::make_shared<nn::Tanh>(), std::make_shared<nn::Linear>(8, 2)});
+        std::make_shared<nn::Linear>(3, 8), std::make_shared<nn::Tanh>(),
+        std::make_shared<nn::Linear>(8, 2)});
     opt = std::make_unique<optim::Adam>(model->parameters(),
                                         optim::AdamOptions(0.01).betas({0.8, 0.99}).amsgrad(true));
   }
@@ -97,7 +98,8 @@ int main(int argc, char** argv) {
     if (mode == "resume" && argc >= 4) {
       Run run;
       run.load_from(argv[2]);
-      std::printf("loaded %s (Adam at step %.0f)\n", argv[2], run.opt->state_dict().state.at(0).get("step").item());
+      std::printf("loaded %s (Adam at step %.0f)\n", argv[2],
+                  run.opt->state_dict().state.at(0).get("step").item());
       run.train(argc > 4 ? std::atoi(argv[4]) : 3);
       run.save_to(argv[3]);
       return 0;

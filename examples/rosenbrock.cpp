@@ -18,8 +18,7 @@ int main() {
   for (int step = 0; step <= steps; ++step) {
     Tensor f = pow(1.0 - x, 2) + 100.0 * pow(y - x * x, 2);
     if (step % 5000 == 0)
-      std::printf("step %6d   f = %.3e   (x, y) = (%.6f, %.6f)\n", step, f.item(), x.item(),
-                  y.item());
+      std::printf("step %6d   f = %.3e   (x, y) = (%.6f, %.6f)\n", step, f.item(), x.item(), y.item());
     if (step == steps) break;
 
     f.backward();  // fills x.grad() and y.grad()

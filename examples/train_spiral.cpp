@@ -29,7 +29,7 @@ static std::pair<Tensor, Tensor> make_spiral(int64_t n, int64_t classes) {
 static void course_init(nn::Module& model) {
   for (auto& [name, p] : model.named_parameters())
     name.size() >= 6 && name.compare(name.size() - 6, 6, "weight") == 0 ? nn::init::normal_(p, 0.0, 0.01)
-                                                                         : nn::init::zeros_(p);
+                                                                        : nn::init::zeros_(p);
 }
 
 static double train(nn::Module& model, const Tensor& X, const Tensor& y, int steps, const char* label) {
@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   train(linear, X, y, 200, "softmax linear classifier");
 
   auto net = std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-      std::make_shared<nn::Linear>(2, 100), std::make_shared<nn::ReLU>(), std::make_shared<nn::Linear>(100, 3)});
+      std::make_shared<nn::Linear>(2, 100), std::make_shared<nn::ReLU>(),
+      std::make_shared<nn::Linear>(100, 3)});
   course_init(*net);
   double accuracy = train(*net, X, y, steps, "2-layer network (100 ReLU units)");
   return accuracy >= 0.95 ? 0 : 1;

@@ -88,7 +88,8 @@ struct StructureReader {
     if (!name || !name->is_string()) fail("a non-tensor at " + where);
     auto it = tensors.find(name->as_string());
     if (it == tensors.end())
-      throw_bad_file(path, "the structure refers to a tensor '" + name->as_string() + "' that the file does not hold");
+      throw_bad_file(
+          path, "the structure refers to a tensor '" + name->as_string() + "' that the file does not hold");
     return it->second;
   }
   // An int key, or a string holding one (a state dict that went through JSON elsewhere).
@@ -124,7 +125,8 @@ struct StructureReader {
       optim::ParamState st;
       const int64_t i = index(p.as_array()[0]);
       for (const Json& e : dict_pairs(p.as_array()[1], "'state." + std::to_string(i) + "'")) {
-        if (!e.as_array()[0].is_string()) fail("a non-string state name in 'state." + std::to_string(i) + "'");
+        if (!e.as_array()[0].is_string())
+          fail("a non-string state name in 'state." + std::to_string(i) + "'");
         const std::string& name = e.as_array()[0].as_string();
         st.set(name, tensor(e.as_array()[1], "'state." + std::to_string(i) + "." + name + "'"));
       }
@@ -161,16 +163,19 @@ void save(const optim::OptimizerState& state, const std::string& path) {
   TensorDict tensors;
   Json root = state_json(state, tensors);
   // ASCII, as Python's json.dumps writes the structure; the header around it is UTF-8.
-  std::string structure = io::dump_json(Json::Object{{"version", kStructureVersion}, {"root", std::move(root)}}, true);
+  std::string structure =
+      io::dump_json(Json::Object{{"version", kStructureVersion}, {"root", std::move(root)}}, true);
   save_file(tensors, path, {{kStructureKey, structure}});
 }
 
 void load(optim::OptimizerState& state, const std::string& path) {
   SafetensorsFile f = load_file(path);
   const std::string key = std::string("__metadata__['") + kStructureKey + "']";
-  auto it = std::find_if(f.metadata.begin(), f.metadata.end(), [](const auto& m) { return m.first == kStructureKey; });
+  auto it = std::find_if(f.metadata.begin(), f.metadata.end(),
+                         [](const auto& m) { return m.first == kStructureKey; });
   if (it == f.metadata.end())
-    throw_bad_file(path, "expected an optimizer's state dict (a file with " + key + "), got a flat state dict");
+    throw_bad_file(path,
+                   "expected an optimizer's state dict (a file with " + key + "), got a flat state dict");
   Json structure;
   try {
     structure = io::parse_json(it->second, /*allow_constants=*/true);
@@ -180,7 +185,8 @@ void load(optim::OptimizerState& state, const std::string& path) {
   const Json* version = structure.find("version");
   const Json* root = structure.find("root");
   if (!version || !version->is_int() || version->as_int() != kStructureVersion || !root)
-    throw_bad_file(path, key + " is not a version-" + std::to_string(kStructureVersion) + " chainrule structure");
+    throw_bad_file(path,
+                   key + " is not a version-" + std::to_string(kStructureVersion) + " chainrule structure");
   StructureReader reader{path, {}};
   for (auto& [name, t] : f.tensors) reader.tensors.emplace(name, t);
   state = reader.read(*root);

@@ -232,8 +232,14 @@ void dump_string(std::string& out, const std::string& s, bool ascii) {
   out += '"';
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    const char* short_escape = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
-                             : c == '\t' ? "\\t" : c == '\b' ? "\\b" : c == '\f' ? "\\f" : nullptr;
+    const char* short_escape = c == '"'    ? "\\\""
+                               : c == '\\' ? "\\\\"
+                               : c == '\n' ? "\\n"
+                               : c == '\r' ? "\\r"
+                               : c == '\t' ? "\\t"
+                               : c == '\b' ? "\\b"
+                               : c == '\f' ? "\\f"
+                                           : nullptr;
     char buf[16];
     if (short_escape) {
       out += short_escape;
@@ -243,7 +249,8 @@ void dump_string(std::string& out, const std::string& s, bool ascii) {
     } else if (ascii && c >= 0x80) {  // decode one UTF-8 sequence, write it as \uXXXX (pairs above BMP)
       int len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
       uint32_t cp = c & (0x3F >> (len - 1));
-      for (int k = 1; k < len && i + 1 < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[++i]) & 0x3F);
+      for (int k = 1; k < len && i + 1 < s.size(); ++k)
+        cp = (cp << 6) | (static_cast<unsigned char>(s[++i]) & 0x3F);
       if (cp >= 0x10000) {
         cp -= 0x10000;
         std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (cp >> 10), 0xDC00 + (cp & 0x3FF));
@@ -309,7 +316,9 @@ std::string repr_string(const std::string& s) {
 
 }  // namespace
 
-Json parse_json(std::string_view text, bool allow_constants) { return Parser(text, allow_constants).document(); }
+Json parse_json(std::string_view text, bool allow_constants) {
+  return Parser(text, allow_constants).document();
+}
 
 std::string dump_json(const Json& v, bool ascii) {
   std::string out;
@@ -330,7 +339,8 @@ std::string python_float_repr(double v) {
   for (char c : sci.substr(sign.size(), e_at - sign.size()))
     if (c != '.') digits += c;
   if (exp < 0) return sign + "0." + std::string(-exp - 1, '0') + digits;
-  if (digits.size() <= static_cast<size_t>(exp) + 1) return sign + digits + std::string(exp + 1 - digits.size(), '0') + ".0";
+  if (digits.size() <= static_cast<size_t>(exp) + 1)
+    return sign + digits + std::string(exp + 1 - digits.size(), '0') + ".0";
   return sign + digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
 }
 
@@ -345,7 +355,8 @@ std::string python_repr(const Json& v) {
     for (const Json& x : v.as_array()) out += (out.empty() ? "" : ", ") + python_repr(x);
     return "[" + out + "]";
   }
-  for (const auto& [k, x] : v.as_object()) out += (out.empty() ? "" : ", ") + repr_string(k) + ": " + python_repr(x);
+  for (const auto& [k, x] : v.as_object())
+    out += (out.empty() ? "" : ", ") + repr_string(k) + ": " + python_repr(x);
   return "{" + out + "}";
 }
 

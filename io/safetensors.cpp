@@ -31,9 +31,10 @@ namespace {
 struct DtypeInfo {
   const char* name;  // safetensors' name
   Dtype dtype;
-  uint64_t size;     // bytes per element
+  uint64_t size;  // bytes per element
 };
-constexpr DtypeInfo kDtypes[] = {{"F32", kFloat32, 4}, {"F64", kFloat64, 8}, {"I64", kInt64, 8}, {"BOOL", kBool, 1}};
+constexpr DtypeInfo kDtypes[] = {
+    {"F32", kFloat32, 4}, {"F64", kFloat64, 8}, {"I64", kInt64, 8}, {"BOOL", kBool, 1}};
 
 const DtypeInfo* dtype_named(const Json& name) {
   for (const DtypeInfo& d : kDtypes)
@@ -138,7 +139,8 @@ void write_atomically(const std::string& path, const std::vector<Chunk>& chunks)
 // ---------------------------------------------------------------- the header
 Json entry_json(const DtypeInfo& d, const Shape& shape, uint64_t begin, uint64_t end) {
   Json::Array dims(shape.begin(), shape.end());
-  return Json::Object{{"dtype", d.name}, {"shape", std::move(dims)},
+  return Json::Object{{"dtype", d.name},
+                      {"shape", std::move(dims)},
                       {"data_offsets", Json::Array{static_cast<int64_t>(begin), static_cast<int64_t>(end)}}};
 }
 
@@ -199,7 +201,8 @@ std::string utf8_error(const std::string& s, size_t& at) {
 Json parse_header(const std::string& path, const std::string& text) {
   size_t at = 0;
   std::string reason = utf8_error(text, at);
-  if (!reason.empty()) bad(path, "header is not valid UTF-8 (" + reason + " at byte " + std::to_string(at) + ")");
+  if (!reason.empty())
+    bad(path, "header is not valid UTF-8 (" + reason + " at byte " + std::to_string(at) + ")");
   try {
     Json header = io::parse_json(text);
     if (!header.is_object())
@@ -207,14 +210,16 @@ Json parse_header(const std::string& path, const std::string& text) {
     return header;
   } catch (const io::JsonError& e) {
     if (e.reason == io::JsonError::DuplicateKey) bad(path, "header has the key '" + e.detail + "' twice");
-    if (e.reason == io::JsonError::Constant) bad(path, "header is not valid JSON (it contains " + e.detail + ")");
+    if (e.reason == io::JsonError::Constant)
+      bad(path, "header is not valid JSON (it contains " + e.detail + ")");
     bad(path, "header is not valid JSON (" + e.detail + ")");
   }
 }
 
 // Removes "__metadata__" from the header and returns it, checked to map strings to strings.
 Metadata take_metadata(const std::string& path, Json::Object& header) {
-  auto it = std::find_if(header.begin(), header.end(), [](const auto& kv) { return kv.first == kMetadataKey; });
+  auto it =
+      std::find_if(header.begin(), header.end(), [](const auto& kv) { return kv.first == kMetadataKey; });
   if (it == header.end()) return {};
   Json m = std::move(it->second);
   header.erase(it);
@@ -261,42 +266,51 @@ Entry check_entry(const std::string& path, const std::string& key, const Json& e
   if (!extra.empty()) bad(path, "entry for '" + key + "' has unknown fields " + extra);
   const Json &dtype = *e.find("dtype"), &shape = *e.find("shape"), &offsets = *e.find("data_offsets");
   const DtypeInfo* d = dtype_named(dtype);
-  if (!d) bad(path, "unknown dtype " + io::python_repr(dtype) + " for '" + key + "' (chainrule reads F32, F64, I64, BOOL)");
+  if (!d)
+    bad(path, "unknown dtype " + io::python_repr(dtype) + " for '" + key +
+                  "' (chainrule reads F32, F64, I64, BOOL)");
   if (!shape.is_array() || !std::all_of(shape.as_array().begin(), shape.as_array().end(), is_count))
     bad(path, "shape of '" + key + "' must be a list of non-negative ints, got " + io::python_repr(shape));
   if (!offsets.is_array() || offsets.as_array().size() != 2 || !is_count(offsets.as_array()[0]) ||
       !is_count(offsets.as_array()[1]))
     bad(path, "data_offsets of '" + key + "' must be [begin, end] with non-negative ints, got " +
                   io::python_repr(offsets));
-  Entry out{key, d, {}, static_cast<uint64_t>(offsets.as_array()[0].as_int()),
+  Entry out{key,
+            d,
+            {},
+            static_cast<uint64_t>(offsets.as_array()[0].as_int()),
             static_cast<uint64_t>(offsets.as_array()[1].as_int())};
   for (const Json& dim : shape.as_array()) out.shape.push_back(dim.as_int());
   const std::string range = io::python_repr(offsets);
-  if (out.begin > out.end) bad(path, "data_offsets " + range + " of '" + key + "' are out of order (begin > end)");
+  if (out.begin > out.end)
+    bad(path, "data_offsets " + range + " of '" + key + "' are out of order (begin > end)");
   if (out.end > size)
-    bad(path, "data_offsets " + range + " of '" + key + "' run past the end of the data (" + std::to_string(size) +
-                  " bytes): the file is truncated");
+    bad(path, "data_offsets " + range + " of '" + key + "' run past the end of the data (" +
+                  std::to_string(size) + " bytes): the file is truncated");
   uint64_t need = 0;
   bool fits = byte_count(out.shape, d->size, need);
   if (!fits || out.end - out.begin != need)
     bad(path, "'" + key + "' has shape " + shape_str(out.shape) + " of " + d->name + " (" +
-                  (fits ? std::to_string(need) : "more than 2^64") + " bytes) but data_offsets " + range + " span " +
-                  std::to_string(out.end - out.begin) + " bytes");
+                  (fits ? std::to_string(need) : "more than 2^64") + " bytes) but data_offsets " + range +
+                  " span " + std::to_string(out.end - out.begin) + " bytes");
   return out;
 }
 
 // The ranges tile the data exactly: no overlap, no gap, nothing unused at the end (the order of
 // the keys in the header does not matter).
 void check_tiling(const std::string& path, std::vector<const Entry*> order, uint64_t size) {
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Entry* a, const Entry* b) { return std::tie(a->begin, a->end) < std::tie(b->begin, b->end); });
+  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return std::tie(a->begin, a->end) < std::tie(b->begin, b->end);
+  });
   uint64_t pos = 0;
   std::string prev;
   for (const Entry* e : order) {
     std::string range = "[" + std::to_string(e->begin) + ", " + std::to_string(e->end) + "]";
-    if (e->begin < pos) bad(path, "the data of '" + e->name + "' " + range + " overlaps that of '" + prev + "'");
+    if (e->begin < pos)
+      bad(path, "the data of '" + e->name + "' " + range + " overlaps that of '" + prev + "'");
     if (e->begin > pos)
-      bad(path, "gap of " + std::to_string(e->begin - pos) + " bytes before the data of '" + e->name + "' " + range);
+      bad(path, "gap of " + std::to_string(e->begin - pos) + " bytes before the data of '" + e->name + "' " +
+                    range);
     pos = e->end;
     prev = e->name;
   }
@@ -308,7 +322,8 @@ Tensor read_tensor(const std::string& path, int fd, const Entry& e, uint64_t dat
   char* dst = static_cast<char*>(t.raw_data());
   if (!read_at(fd, dst, e.end - e.begin, data_start + e.begin, "load: " + path))
     bad(path, "the file ended early (was it changed while being read?)");
-  if (e.dtype->dtype == kBool && std::any_of(dst, dst + (e.end - e.begin), [](char b) { return b != 0 && b != 1; }))
+  if (e.dtype->dtype == kBool &&
+      std::any_of(dst, dst + (e.end - e.begin), [](char b) { return b != 0 && b != 1; }))
     bad(path, "BOOL tensor '" + e.name + "' holds bytes other than 0 and 1");
   return t;
 }
@@ -339,7 +354,7 @@ void save_file(const TensorDict& tensors, const std::string& path, const Metadat
 SafetensorsFile load_file(const std::string& path) {
   File f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) throw_errno("load: " + path);
-  struct stat st {};
+  struct stat st{};
   if (::fstat(f.fd, &st) != 0) throw_errno("load: " + path);
   if (S_ISDIR(st.st_mode)) {
     errno = EISDIR;
@@ -350,14 +365,17 @@ SafetensorsFile load_file(const std::string& path) {
     bad(path, "file too short for a safetensors file (" + std::to_string(file_size) +
                   " bytes; the header length alone takes 8)");
   unsigned char length[8];
-  if (!read_at(f.fd, reinterpret_cast<char*>(length), 8, 0, "load: " + path)) bad(path, "the file ended early");
+  if (!read_at(f.fd, reinterpret_cast<char*>(length), 8, 0, "load: " + path))
+    bad(path, "the file ended early");
   uint64_t n = 0;
   for (int k = 7; k >= 0; --k) n = (n << 8) | length[k];
   if (n > file_size - 8)
-    bad(path, "header length " + std::to_string(n) + " is larger than the file (" + std::to_string(file_size - 8) +
+    bad(path, "header length " + std::to_string(n) + " is larger than the file (" +
+                  std::to_string(file_size - 8) +
                   " bytes after the length): truncated or not a safetensors file");
   if (n > kMaxHeader)
-    bad(path, "header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeader) + " bytes");
+    bad(path, "header length " + std::to_string(n) + " exceeds the limit of " + std::to_string(kMaxHeader) +
+                  " bytes");
   std::string text(n, '\0');
   if (!read_at(f.fd, text.data(), n, 8, "load: " + path)) bad(path, "the file ended early");
 

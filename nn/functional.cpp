@@ -12,14 +12,14 @@ namespace {
 
 // ---------------------------------------------------------------- argument checks
 void check_reduction(const std::string& reduction, const char* op) {
-  CR_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none", std::invalid_argument,
-           op, ": expected reduction 'mean', 'sum' or 'none', got '", reduction, "'");
+  CR_CHECK(reduction == "mean" || reduction == "sum" || reduction == "none", std::invalid_argument, op,
+           ": expected reduction 'mean', 'sum' or 'none', got '", reduction, "'");
 }
 
 void check_floating(const Tensor& t, const char* op, const char* what) {
   CR_CHECK(t.defined(), std::invalid_argument, op, ": expected ", what, " to be a tensor, got None");
-  CR_CHECK(is_floating(t.dtype()), std::invalid_argument, op, ": expected a floating ", what,
-           ", got ", dtype_name(t.dtype()));
+  CR_CHECK(is_floating(t.dtype()), std::invalid_argument, op, ": expected a floating ", what, ", got ",
+           dtype_name(t.dtype()));
 }
 
 Tensor reduce(const Tensor& loss, const std::string& reduction) {
@@ -71,8 +71,7 @@ Tensor along_class_dim(const Tensor& w, int64_t ndim, int64_t class_dim) {
 // Fused because the clamp's zero gradient times log's 1/x would be 0 * inf = NaN at x = 0 or 1.
 // ε is torch's EPSILON, 1e-12 rounded to float (so saturated gradients agree to the last digit).
 constexpr double kBceEps = static_cast<double>(1e-12f);
-template <class T>
-void bce_kernel(const Tensor& x, const Tensor& y, Tensor& out) {
+template <class T> void bce_kernel(const Tensor& x, const Tensor& y, Tensor& out) {
   const T *a = x.data<T>(), *b = y.data<T>();
   T* o = out.data<T>();
   for (int64_t i = 0; i < x.numel(); ++i) {
@@ -100,11 +99,11 @@ Tensor bce_elementwise(const Tensor& x, const Tensor& y) {
 // What nll_loss and cross_entropy share: the input seen as (N, C, d1, ...) and the target as
 // (N, d1, ...), the ignore mask, and each sample's weight w[t_i] (0 where ignored).
 struct ClassTargets {
-  Tensor input;      // (N, C, d1, ...)
-  Tensor target;     // int64 (N, d1, ...), ignored entries replaced by class 0
-  Tensor kept;       // bool (N, d1, ...): not ignore_index
-  Tensor sample_w;   // input dtype (N, d1, ...): w[t_i], or 1; 0 where ignored (a constant)
-  Tensor weight;     // (C,) constant, or undefined
+  Tensor input;            // (N, C, d1, ...)
+  Tensor target;           // int64 (N, d1, ...), ignored entries replaced by class 0
+  Tensor kept;             // bool (N, d1, ...): not ignore_index
+  Tensor sample_w;         // input dtype (N, d1, ...): w[t_i], or 1; 0 where ignored (a constant)
+  Tensor weight;           // (C,) constant, or undefined
   bool unbatched = false;  // input was (C,): results squeeze back to 0-d
 };
 
@@ -122,8 +121,8 @@ ClassTargets class_targets(const Tensor& input, const Tensor& target, const Tens
   Shape want = c.input.shape();
   want.erase(want.begin() + 1);
   if (!c.unbatched && target.dim() >= 1 && input.size(0) != target.size(0))
-    throw std::invalid_argument(detail::concat(op, ": expected target batch size ", input.size(0),
-                                               " (input ", input.shape(), "), got ", target.shape()));
+    throw std::invalid_argument(detail::concat(op, ": expected target batch size ", input.size(0), " (input ",
+                                               input.shape(), "), got ", target.shape()));
   CR_CHECK(t.shape() == want, std::invalid_argument, op, ": expected target of shape ",
            c.unbatched ? Shape{} : want, " for input ", input.shape(), ", got ", target.shape());
   const int64_t classes = c.input.size(1);
@@ -131,8 +130,8 @@ ClassTargets class_targets(const Tensor& input, const Tensor& target, const Tens
   const int64_t* p = tc.data<int64_t>();
   for (int64_t i = 0; i < t.numel(); ++i)
     CR_CHECK(p[i] == ignore_index || (p[i] >= 0 && p[i] < classes), std::out_of_range, op,
-             ": expected class indices in [0, ", classes, ") or ignore_index ", ignore_index,
-             ", got target ", p[i]);
+             ": expected class indices in [0, ", classes, ") or ignore_index ", ignore_index, ", got target ",
+             p[i]);
   c.weight = class_weight(weight, classes, input.dtype(), op);
   NoGradGuard no_grad;
   c.kept = ne(t, ignore_index);
@@ -184,8 +183,8 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& red
 }
 
 // Quadratic near 0 (gradient d), linear outside (gradient ±delta): both meet at |d| = delta.
-Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction,
-                  double delta, const Tensor& weight) {
+Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double delta,
+                  const Tensor& weight) {
   check_reduction(reduction, "huber_loss");
   CR_CHECK(delta > 0, std::invalid_argument, "huber_loss: expected delta > 0, got ", delta);
   Tensor d = difference(input, target, "huber_loss"), a = abs(d);
@@ -193,8 +192,7 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& 
   return reduce_weighted(loss, weight, reduction, false, "huber_loss");
 }
 
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction,
-                      double beta) {
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction, double beta) {
   check_reduction(reduction, "smooth_l1_loss");
   CR_CHECK(beta >= 0, std::invalid_argument, "smooth_l1_loss: expected beta >= 0, got ", beta);
   Tensor d = difference(input, target, "smooth_l1_loss"), a = abs(d);
@@ -203,8 +201,8 @@ Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::stri
 }
 
 // ---------------------------------------------------------------- classification losses
-Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
-                int64_t ignore_index, const std::string& reduction) {
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                const std::string& reduction) {
   check_reduction(reduction, "nll_loss");
   check_floating(input, "nll_loss", "input");
   ClassTargets c = class_targets(input, target, weight, ignore_index, "nll_loss");
@@ -214,8 +212,8 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 // L = -(1/N) Σ_n log softmax(x_n)[y_n]     dL/dx_n = (softmax(x_n) - onehot(y_n)) / N
 // (from d/dx_j [x_y - log Σ_k e^(x_k)] = [j = y] - e^(x_j) / Σ_k e^(x_k)); log_softmax's backward
 // computes exactly that, so cross_entropy = nll_loss(log_softmax(x)) needs no rule of its own.
-Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
-                     int64_t ignore_index, const std::string& reduction, double label_smoothing) {
+Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight, int64_t ignore_index,
+                     const std::string& reduction, double label_smoothing) {
   const char* op = "cross_entropy";
   check_reduction(reduction, op);
   check_floating(input, op, "input");
@@ -226,8 +224,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 
   if (target.shape() == input.shape()) {  // class probabilities
     CR_CHECK(is_floating(target.dtype()), std::invalid_argument, op,
-             ": expected floating class probabilities for a target of the input's shape ",
-             input.shape(), ", got ", dtype_name(target.dtype()));
+             ": expected floating class probabilities for a target of the input's shape ", input.shape(),
+             ", got ", dtype_name(target.dtype()));
     CR_CHECK(ignore_index < 0, std::invalid_argument, op,
              ": ignore_index is not supported for class-probability targets, got ", ignore_index);
     const int64_t class_dim = input.dim() == 1 ? 0 : 1, classes = input.size(class_dim);
@@ -269,8 +267,7 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
   const Dtype t = promote_types(input.dtype(), target.dtype());
   Tensor x = input.dtype() == t ? input : input.to(t), y = target.dtype() == t ? target : target.to(t);
   for (double v : x.detach().to_vector())
-    CR_CHECK(v >= 0 && v <= 1, std::invalid_argument, op,
-             ": expected input probabilities in [0, 1], got ", v,
+    CR_CHECK(v >= 0 && v <= 1, std::invalid_argument, op, ": expected input probabilities in [0, 1], got ", v,
              "; for logits use binary_cross_entropy_with_logits");
   Tensor loss = bce_elementwise(x, y);
   if (weight.defined()) {
@@ -282,9 +279,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Ten
 }
 
 // ℓ = (1 - y) x - (1 + (pw - 1) y) log σ(x); log σ never overflows, so logits of 1e4 are fine.
-Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,
-                                        const Tensor& weight, const std::string& reduction,
-                                        const Tensor& pos_weight) {
+Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, const Tensor& weight,
+                                        const std::string& reduction, const Tensor& pos_weight) {
   const char* op = "binary_cross_entropy_with_logits";
   check_reduction(reduction, op);
   check_floating(input, op, "input");
@@ -327,8 +323,7 @@ Tensor l2_penalty(const std::vector<Tensor>& params) { return penalty(params, tr
 // ---------------------------------------------------------------- dropout
 // y = x * m / (1 - p), m_i ~ Bernoulli(1 - p)       dy/dx = m / (1 - p)
 Tensor dropout(const Tensor& input, double p, bool training) {
-  CR_CHECK(p >= 0 && p <= 1, std::invalid_argument,
-           "dropout: expected a probability p in [0, 1], got ", p);
+  CR_CHECK(p >= 0 && p <= 1, std::invalid_argument, "dropout: expected a probability p in [0, 1], got ", p);
   check_floating(input, "dropout", "input");
   if (!training || p == 0) return input;
   Tensor scale;
@@ -351,13 +346,12 @@ Tensor per_channel(const Tensor& v, int64_t ndim) {
 
 void check_channels(const Tensor& v, int64_t channels, const char* what) {
   if (!v.defined()) return;
-  CR_CHECK(v.numel() == channels && v.dim() == 1, std::invalid_argument, "batch_norm: expected ",
-           what, " of shape (", channels, ",), one per channel, got ", v.shape());
+  CR_CHECK(v.numel() == channels && v.dim() == 1, std::invalid_argument, "batch_norm: expected ", what,
+           " of shape (", channels, ",), one per channel, got ", v.shape());
 }
 
 // y * weight + bias, with weight and bias given the shape that broadcasts against y.
-template <class Reshape>
-Tensor affine(Tensor y, const Tensor& weight, const Tensor& bias, Reshape shape) {
+template <class Reshape> Tensor affine(Tensor y, const Tensor& weight, const Tensor& bias, Reshape shape) {
   if (weight.defined()) y = y * shape(weight);
   if (bias.defined()) y = y + shape(bias);
   return y;
@@ -365,8 +359,7 @@ Tensor affine(Tensor y, const Tensor& weight, const Tensor& bias, Reshape shape)
 }  // namespace
 
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
-                  const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                  double eps) {
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps) {
   check_floating(input, "batch_norm", "input");
   CR_CHECK(input.dim() >= 2, std::invalid_argument,
            "batch_norm: expected input of shape (N, C) or (N, C, *), got ", input.shape());
@@ -418,9 +411,9 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   CR_CHECK(ok, std::invalid_argument, "layer_norm: expected input of shape (*", trailing,
            ") for normalized_shape ", normalized_shape, ", got ", input.shape());
   for (const Tensor* p : {&weight, &bias})
-    CR_CHECK(!p->defined() || p->shape() == normalized_shape, std::invalid_argument,
-             "layer_norm: expected ", p == &weight ? "weight" : "bias", " of normalized_shape ",
-             normalized_shape, ", got ", p->shape());
+    CR_CHECK(!p->defined() || p->shape() == normalized_shape, std::invalid_argument, "layer_norm: expected ",
+             p == &weight ? "weight" : "bias", " of normalized_shape ", normalized_shape, ", got ",
+             p->shape());
   CR_CHECK(eps >= 0, std::invalid_argument, "layer_norm: expected eps >= 0, got ", eps);
   std::vector<int64_t> dims;
   for (int64_t d = input.dim() - k; d < input.dim(); ++d) dims.push_back(d);
@@ -466,7 +459,7 @@ Tensor vector_norm(const Tensor& x, double p, int64_t dim) {
   Tensor y;
   {
     NoGradGuard no_grad;
-    y = p == 1 ? sum(abs(x), {dim}, true)
+    y = p == 1   ? sum(abs(x), {dim}, true)
         : p == 2 ? sqrt(sum(x * x, {dim}, true))
                  : pow(sum(pow(abs(x), p), {dim}, true), 1.0 / p);
   }

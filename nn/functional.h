@@ -18,19 +18,19 @@ using chainrule::conv2d;
 using chainrule::elu;
 using chainrule::gelu;
 using chainrule::hardtanh;
-using chainrule::pad;
-using chainrule::relu6;
-using chainrule::silu;
-using chainrule::softsign;
 using chainrule::leaky_relu;
 using chainrule::linear;
 using chainrule::log_softmax;
 using chainrule::max_pool2d;
 using chainrule::one_hot;
+using chainrule::pad;
 using chainrule::relu;
+using chainrule::relu6;
 using chainrule::sigmoid;
+using chainrule::silu;
 using chainrule::softmax;
 using chainrule::softplus;
+using chainrule::softsign;
 using chainrule::tanh;
 
 // log(sigmoid(x)) = min(x, 0) - log(1 + e^-|x|), finite for logits of any size.
@@ -49,8 +49,8 @@ Tensor l1_loss(const Tensor& input, const Tensor& target, const std::string& red
 Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
                   double delta = 1.0, const Tensor& weight = Tensor());
 // ½ d^2 / beta where |d| < beta, else |d| - ½ beta (huber_loss / beta; beta = 0 is l1_loss).
-Tensor smooth_l1_loss(const Tensor& input, const Tensor& target,
-                      const std::string& reduction = "mean", double beta = 1.0);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const std::string& reduction = "mean",
+                      double beta = 1.0);
 
 // Negative log-likelihood of log-probabilities: input (N, C), (C,) or (N, C, d1, ...); target int64
 // class indices (N,), () or (N, d1, ...). loss_i = -weight[t_i] * input[i, t_i]; targets equal to
@@ -71,8 +71,8 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
 
 // -w (y log x + (1 - y) log(1 - x)) on probabilities x in [0, 1] (target: input's shape). The logs
 // are clamped at -100, as torch, so x = 0 or 1 gives a finite loss and gradient.
-Tensor binary_cross_entropy(const Tensor& input, const Tensor& target,
-                            const Tensor& weight = Tensor(), const std::string& reduction = "mean");
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight = Tensor(),
+                            const std::string& reduction = "mean");
 
 // BCE on logits, computed stably: (1 - y) x - (1 + (pw - 1) y) log σ(x), times weight.
 // pos_weight (broadcast over the last dim, usually (C,)) weighs the positive examples. Both weights
@@ -95,20 +95,20 @@ Tensor dropout(const Tensor& input, double p = 0.5, bool training = true);
 // but 1, and update defined running stats in place: r = (1 - momentum) r + momentum * stat, with
 // the unbiased variance. Otherwise normalise with the running stats. Then * weight + bias (C,).
 Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var,
-                  const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
-                  bool training = false, double momentum = 0.1, double eps = 1e-5);
+                  const Tensor& weight = Tensor(), const Tensor& bias = Tensor(), bool training = false,
+                  double momentum = 0.1, double eps = 1e-5);
 
 // Normalises over the trailing dims given by normalized_shape (biased variance), then
 // * weight + bias (both of normalized_shape when defined).
-Tensor layer_norm(const Tensor& input, const Shape& normalized_shape,
-                  const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
-                  double eps = 1e-5);
+Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tensor& weight = Tensor(),
+                  const Tensor& bias = Tensor(), double eps = 1e-5);
 
 // ---- embeddings, norms and similarity ----
 // weight[input]: int64 indices of any shape and weight (num_embeddings, embedding_dim) give
 // input.shape + (embedding_dim,). Row i's gradient sums the gradients of every position holding i;
 // the padding_idx row (in [-num_embeddings, num_embeddings)) gets none.
-Tensor embedding(const Tensor& input, const Tensor& weight, std::optional<int64_t> padding_idx = std::nullopt);
+Tensor embedding(const Tensor& input, const Tensor& weight,
+                 std::optional<int64_t> padding_idx = std::nullopt);
 
 // ||x||_p along dim, kept (p > 0, or inf). d/dx = sign(x) |x|^(p-1) / ||x||^(p-1), and 0 where the
 // norm is 0 (torch's choice, so a zero vector has a finite gradient).

@@ -10,8 +10,8 @@
 namespace chainrule::nn::init {
 
 double calculate_gain(const std::string& nonlinearity, std::optional<double> param) {
-  static const char* linear[] = {"linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-                                 "conv_transpose2d", "conv_transpose3d", "sigmoid"};
+  static const char* linear[] = {"linear",           "conv1d",           "conv2d",           "conv3d",
+                                 "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid"};
   for (const char* name : linear)
     if (nonlinearity == name) return 1.0;
   if (nonlinearity == "tanh") return 5.0 / 3;
@@ -21,15 +21,16 @@ double calculate_gain(const std::string& nonlinearity, std::optional<double> par
     return std::sqrt(2.0 / (1 + slope * slope));
   }
   if (nonlinearity == "selu") return 3.0 / 4;  // found empirically (pytorch/pytorch#50664)
-  throw std::invalid_argument("calculate_gain: expected one of linear, conv1d, conv2d, conv3d, "
-                              "conv_transpose1d/2d/3d, sigmoid, tanh, relu, leaky_relu, selu, got '" +
-                              nonlinearity + "'");
+  throw std::invalid_argument(
+      "calculate_gain: expected one of linear, conv1d, conv2d, conv3d, "
+      "conv_transpose1d/2d/3d, sigmoid, tanh, relu, leaky_relu, selu, got '" +
+      nonlinearity + "'");
 }
 
 std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& t) {
   CR_CHECK(t.dim() >= 2, std::invalid_argument,
-           "calculate_fan_in_and_fan_out: expected a tensor of at least 2 dims (out, in, *), got ",
-           t.shape(), "; fan in and fan out can't be computed for fewer");
+           "calculate_fan_in_and_fan_out: expected a tensor of at least 2 dims (out, in, *), got ", t.shape(),
+           "; fan in and fan out can't be computed for fewer");
   int64_t receptive = 1;
   for (int64_t d = 2; d < t.dim(); ++d) receptive *= t.size(d);
   return {t.size(1) * receptive, t.size(0) * receptive};

@@ -17,8 +17,8 @@ double calculate_gain(const std::string& nonlinearity, std::optional<double> par
 // tensors of fewer than 2 dims have none (std::invalid_argument).
 std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& t);
 
-Tensor uniform_(Tensor t, double a = 0.0, double b = 1.0);       // U(a, b)
-Tensor normal_(Tensor t, double mean = 0.0, double std = 1.0);   // N(mean, std^2)
+Tensor uniform_(Tensor t, double a = 0.0, double b = 1.0);      // U(a, b)
+Tensor normal_(Tensor t, double mean = 0.0, double std = 1.0);  // N(mean, std^2)
 Tensor constant_(Tensor t, double value);
 Tensor zeros_(Tensor t);
 Tensor ones_(Tensor t);

@@ -11,9 +11,10 @@ namespace chainrule::nn {
 // ---------------------------------------------------------------- Linear
 Linear::Linear(int64_t in, int64_t out, bool with_bias, Dtype dtype)
     : Module("Linear"), in_features(in), out_features(out) {
-  CR_CHECK(in >= 0 && out >= 0, std::invalid_argument, "Linear: expected non-negative sizes, got in_features=",
-           in, ", out_features=", out);
-  CR_CHECK(is_floating(dtype), std::invalid_argument, "Linear: expected a floating dtype, got ", dtype_name(dtype));
+  CR_CHECK(in >= 0 && out >= 0, std::invalid_argument,
+           "Linear: expected non-negative sizes, got in_features=", in, ", out_features=", out);
+  CR_CHECK(is_floating(dtype), std::invalid_argument, "Linear: expected a floating dtype, got ",
+           dtype_name(dtype));
   // PyTorch's default: kaiming_uniform_(a=sqrt(5)) for W and U(-1/sqrt(in), 1/sqrt(in)) for b,
   // which both come to the same bound.
   double bound = in > 0 ? 1.0 / std::sqrt(static_cast<double>(in)) : 0.0;
@@ -45,7 +46,8 @@ void Sequential::push_back(std::shared_ptr<Module> m) {
 
 std::shared_ptr<Module> Sequential::operator[](int64_t i) const {
   int64_t n = static_cast<int64_t>(children_.size());
-  CR_CHECK(i >= -n && i < n, std::out_of_range, "Sequential: index ", i, " is out of range for ", n, " modules");
+  CR_CHECK(i >= -n && i < n, std::out_of_range, "Sequential: index ", i, " is out of range for ", n,
+           " modules");
   return children_[i < 0 ? i + n : i].second;
 }
 
@@ -66,7 +68,8 @@ void ModuleList::push_back(std::shared_ptr<Module> m) {
 
 std::shared_ptr<Module> ModuleList::operator[](int64_t i) const {
   int64_t n = static_cast<int64_t>(children_.size());
-  CR_CHECK(i >= -n && i < n, std::out_of_range, "ModuleList: index ", i, " is out of range for ", n, " modules");
+  CR_CHECK(i >= -n && i < n, std::out_of_range, "ModuleList: index ", i, " is out of range for ", n,
+           " modules");
   return children_[i < 0 ? i + n : i].second;
 }
 
@@ -82,7 +85,9 @@ std::string LeakyReLU::extra_repr() const { return "negative_slope=" + repr_floa
 Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor Softplus::forward(const Tensor& x) { return softplus(x, beta, threshold); }
-std::string Softplus::extra_repr() const { return "beta=" + repr_float(beta) + ", threshold=" + repr_float(threshold); }
+std::string Softplus::extra_repr() const {
+  return "beta=" + repr_float(beta) + ", threshold=" + repr_float(threshold);
+}
 Tensor Softmax::forward(const Tensor& x) { return softmax(x, dim); }
 std::string Softmax::extra_repr() const { return "dim=" + std::to_string(dim); }
 Tensor LogSoftmax::forward(const Tensor& x) { return log_softmax(x, dim); }

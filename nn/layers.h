@@ -142,15 +142,17 @@ class Dropout : public Module {
 class BatchNorm1d : public Module {
  public:
   CHAINRULE_COPY_SELF(BatchNorm1d)
-  explicit BatchNorm1d(int64_t num_features, double eps = 1e-5, double momentum = 0.1,
-                       bool affine = true, bool track_running_stats = true, Dtype dtype = get_default_dtype());
+  explicit BatchNorm1d(int64_t num_features, double eps = 1e-5, double momentum = 0.1, bool affine = true,
+                       bool track_running_stats = true, Dtype dtype = get_default_dtype());
   Tensor forward(const Tensor& x) override;
   std::string extra_repr() const override;
   Tensor weight() const { return parameter("weight"); }
   Tensor bias() const { return parameter("bias"); }
   Tensor running_mean() const { return track_running_stats ? buffer("running_mean") : Tensor(); }
   Tensor running_var() const { return track_running_stats ? buffer("running_var") : Tensor(); }
-  Tensor num_batches_tracked() const { return track_running_stats ? buffer("num_batches_tracked") : Tensor(); }
+  Tensor num_batches_tracked() const {
+    return track_running_stats ? buffer("num_batches_tracked") : Tensor();
+  }
   int64_t num_features;
   double eps, momentum;
   bool affine, track_running_stats;

@@ -32,7 +32,11 @@ std::string Dropout::extra_repr() const { return "p=" + repr_float(p) + ", inpla
 
 // ---------------------------------------------------------------- BatchNorm1d
 BatchNorm1d::BatchNorm1d(int64_t n, double eps, double momentum, bool affine, bool track, Dtype dtype)
-    : Module("BatchNorm1d"), num_features(n), eps(eps), momentum(momentum), affine(affine),
+    : Module("BatchNorm1d"),
+      num_features(n),
+      eps(eps),
+      momentum(momentum),
+      affine(affine),
       track_running_stats(track) {
   CR_CHECK(n > 0, std::invalid_argument, "BatchNorm1d: expected num_features > 0, got ", n);
   register_parameter("weight", affine ? ones({n}, dtype) : Tensor());
@@ -46,18 +50,21 @@ BatchNorm1d::BatchNorm1d(int64_t n, double eps, double momentum, bool affine, bo
 
 Tensor BatchNorm1d::forward(const Tensor& x) {
   CR_CHECK((x.dim() == 2 || x.dim() == 3) && x.size(1) == num_features, std::invalid_argument,
-           "BatchNorm1d: expected input (N, ", num_features, ") or (N, ", num_features, ", L), got ", x.shape());
+           "BatchNorm1d: expected input (N, ", num_features, ") or (N, ", num_features, ", L), got ",
+           x.shape());
   bool use_batch_stats = is_training() || !track_running_stats;
   if (is_training() && track_running_stats) {
     NoGradGuard no_grad;
     num_batches_tracked().add_(1);
   }
-  return functional::batch_norm(x, running_mean(), running_var(), weight(), bias(), use_batch_stats, momentum, eps);
+  return functional::batch_norm(x, running_mean(), running_var(), weight(), bias(), use_batch_stats, momentum,
+                                eps);
 }
 
 std::string BatchNorm1d::extra_repr() const {
   return std::to_string(num_features) + ", eps=" + repr_float(eps) + ", momentum=" + repr_float(momentum) +
-         ", affine=" + (affine ? "True" : "False") + ", track_running_stats=" + (track_running_stats ? "True" : "False");
+         ", affine=" + (affine ? "True" : "False") +
+         ", track_running_stats=" + (track_running_stats ? "True" : "False");
 }
 
 // ---------------------------------------------------------------- LayerNorm
@@ -96,18 +103,26 @@ std::string Conv2d::extra_repr() const {
   return s;
 }
 
-MaxPool2d::MaxPool2d(std::pair<int64_t, int64_t> k, std::pair<int64_t, int64_t> s, std::pair<int64_t, int64_t> p)
+MaxPool2d::MaxPool2d(std::pair<int64_t, int64_t> k, std::pair<int64_t, int64_t> s,
+                     std::pair<int64_t, int64_t> p)
     : Module("MaxPool2d"), kernel_size(k), stride(s.first ? s : k), padding(p) {}
-Tensor MaxPool2d::forward(const Tensor& x) { return max_pool2d(x, size2(kernel_size), size2(stride), size2(padding)); }
+Tensor MaxPool2d::forward(const Tensor& x) {
+  return max_pool2d(x, size2(kernel_size), size2(stride), size2(padding));
+}
 std::string MaxPool2d::extra_repr() const {
-  return "kernel_size=" + pair_str(kernel_size) + ", stride=" + pair_str(stride) + ", padding=" + pair_str(padding);
+  return "kernel_size=" + pair_str(kernel_size) + ", stride=" + pair_str(stride) +
+         ", padding=" + pair_str(padding);
 }
 
-AvgPool2d::AvgPool2d(std::pair<int64_t, int64_t> k, std::pair<int64_t, int64_t> s, std::pair<int64_t, int64_t> p)
+AvgPool2d::AvgPool2d(std::pair<int64_t, int64_t> k, std::pair<int64_t, int64_t> s,
+                     std::pair<int64_t, int64_t> p)
     : Module("AvgPool2d"), kernel_size(k), stride(s.first ? s : k), padding(p) {}
-Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, size2(kernel_size), size2(stride), size2(padding)); }
+Tensor AvgPool2d::forward(const Tensor& x) {
+  return avg_pool2d(x, size2(kernel_size), size2(stride), size2(padding));
+}
 std::string AvgPool2d::extra_repr() const {
-  return "kernel_size=" + pair_str(kernel_size) + ", stride=" + pair_str(stride) + ", padding=" + pair_str(padding);
+  return "kernel_size=" + pair_str(kernel_size) + ", stride=" + pair_str(stride) +
+         ", padding=" + pair_str(padding);
 }
 
 }  // namespace chainrule::nn

@@ -6,21 +6,19 @@
 #include <cmath>
 #include <map>
 #include <set>
-#include <typeinfo>
 #include <sstream>
+#include <typeinfo>
 
 #include "core/autograd.h"
 
 namespace chainrule::nn {
 
 namespace {
-template <class V>
-auto find(V& entries, const std::string& name) {
+template <class V> auto find(V& entries, const std::string& name) {
   return std::find_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == name; });
 }
 
-template <class V, class T>
-void put(V& entries, const std::string& name, T value) {
+template <class V, class T> void put(V& entries, const std::string& name, T value) {
   auto it = find(entries, name);
   if (it != entries.end()) it->second = std::move(value);
   else entries.emplace_back(name, std::move(value));
@@ -39,8 +37,8 @@ Tensor Module::forward(const Tensor&) {
 Tensor Module::register_parameter(const std::string& name, Tensor param, bool requires_grad) {
   check_name(name, "register_parameter");
   if (param.defined()) {
-    CR_CHECK(is_floating(param.dtype()), std::invalid_argument, "register_parameter: parameter \"",
-             name, "\" must be float32 or float64, got ", dtype_name(param.dtype()));
+    CR_CHECK(is_floating(param.dtype()), std::invalid_argument, "register_parameter: parameter \"", name,
+             "\" must be float32 or float64, got ", dtype_name(param.dtype()));
     if (!param.is_leaf()) param = param.detach();
     if (param.requires_grad() != requires_grad) param.set_requires_grad(requires_grad);
   }
@@ -64,8 +62,9 @@ std::shared_ptr<Module> Module::register_module(const std::string& name, std::sh
 
 void Module::remove(const std::string& name) {
   auto drop = [&](auto& entries) {
-    entries.erase(std::remove_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == name; }),
-                  entries.end());
+    entries.erase(
+        std::remove_if(entries.begin(), entries.end(), [&](const auto& e) { return e.first == name; }),
+        entries.end());
   };
   drop(params_);
   drop(buffers_);
@@ -207,8 +206,8 @@ void Module::load_state_dict(const StateDict& state, bool strict) {
   for (const auto& [k, v] : state)
     for (const auto& [mk, mv] : mine)
       if (k == mk)
-        CR_CHECK(v.shape() == mv.shape(), std::invalid_argument, "load_state_dict: \"", k,
-                 "\" has shape ", v.shape(), " in the checkpoint but ", mv.shape(), " in the model");
+        CR_CHECK(v.shape() == mv.shape(), std::invalid_argument, "load_state_dict: \"", k, "\" has shape ",
+                 v.shape(), " in the checkpoint but ", mv.shape(), " in the model");
   NoGradGuard no_grad;
   for (const auto& [k, v] : state)
     for (auto& [mk, mv] : mine)
@@ -258,9 +257,11 @@ std::shared_ptr<Module> clone_with(const Module& m, CloneMemo& memo) {
   std::shared_ptr<Module> c = m.copy_self();
   memo.modules[&m] = c;
   NoGradGuard no_grad;
-  for (const auto& [n, p] : m.own_parameters()) c->register_parameter(n, memo.copy(p), p.defined() && p.requires_grad());
+  for (const auto& [n, p] : m.own_parameters())
+    c->register_parameter(n, memo.copy(p), p.defined() && p.requires_grad());
   for (const auto& [n, b] : m.own_buffers()) c->register_buffer(n, memo.copy(b));
-  for (const auto& [n, child] : m.own_children()) c->register_module(n, child ? clone_with(*child, memo) : nullptr);
+  for (const auto& [n, child] : m.own_children())
+    c->register_module(n, child ? clone_with(*child, memo) : nullptr);
   return c;
 }
 }  // namespace
@@ -303,7 +304,10 @@ std::string repr_float(double v) {
   char buf[64];
   auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);  // shortest digits
   std::string s(buf, res.ptr), sign;
-  if (s[0] == '-') { sign = "-"; s.erase(0, 1); }
+  if (s[0] == '-') {
+    sign = "-";
+    s.erase(0, 1);
+  }
   size_t e = s.find('e');
   int exp = std::stoi(s.substr(e + 1));
   std::string digits;
@@ -316,7 +320,8 @@ std::string repr_float(double v) {
     return sign + m + eb;
   }
   if (exp < 0) return sign + "0." + std::string(-exp - 1, '0') + digits;
-  if (static_cast<int>(digits.size()) <= exp + 1) return sign + digits + std::string(exp + 1 - digits.size(), '0') + ".0";
+  if (static_cast<int>(digits.size()) <= exp + 1)
+    return sign + digits + std::string(exp + 1 - digits.size(), '0') + ".0";
   return sign + digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
 }
 

@@ -31,8 +31,7 @@ class Module : public std::enable_shared_from_this<Module> {
   Tensor register_parameter(const std::string& name, Tensor param, bool requires_grad = true);
   Tensor register_buffer(const std::string& name, Tensor buffer);
   std::shared_ptr<Module> register_module(const std::string& name, std::shared_ptr<Module> module);
-  template <class M>
-  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+  template <class M> std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     register_module(name, std::static_pointer_cast<Module>(module));
     return module;
   }
@@ -84,13 +83,15 @@ class Module : public std::enable_shared_from_this<Module> {
   // This module's own entries in registration order, undefined ones included (bias=False).
   const StateDict& own_parameters() const { return params_; }
   const StateDict& own_buffers() const { return buffers_; }
-  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& own_children() const { return children_; }
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& own_children() const {
+    return children_;
+  }
   void set_training_flag(bool on) { training_ = on; }  // this module only (train() recurses)
 
   // The class name shown by repr(); a Python subclass reports its own class name.
   virtual std::string type_name() const { return type_name_; }
   virtual std::string extra_repr() const { return ""; }  // "in_features=2, out_features=3, bias=True"
-  std::string repr() const;                               // the tree, printed as PyTorch prints it
+  std::string repr() const;                              // the tree, printed as PyTorch prints it
 
  protected:
   Module(const Module&) = default;  // for copy_self(): settings and entries, shared

@@ -18,8 +18,7 @@ std::vector<Tensor> grads_of(const std::vector<Tensor>& params) {
 }
 
 // Σ |g|^p (or max |g| for p = ∞), accumulated in double.
-template <class T>
-double accumulate(const Tensor& g, double p, double acc) {
+template <class T> double accumulate(const Tensor& g, double p, double acc) {
   const Tensor gc = g.detach().contiguous();
   const T* d = gc.data<T>();
   for (int64_t i = 0; i < g.numel(); ++i) {
@@ -32,16 +31,18 @@ double accumulate(const Tensor& g, double p, double acc) {
 }  // namespace
 
 Tensor get_total_norm(const std::vector<Tensor>& tensors, double norm_type, bool error_if_nonfinite) {
-  CR_CHECK(norm_type > 0, std::invalid_argument,
-           "clip_grad_norm_: expected norm_type > 0 (or inf), got ", norm_type);
+  CR_CHECK(norm_type > 0, std::invalid_argument, "clip_grad_norm_: expected norm_type > 0 (or inf), got ",
+           norm_type);
   if (tensors.empty()) return zeros({});
   Dtype dtype = tensors[0].dtype();
   double acc = 0;
   for (const Tensor& t : tensors) {
     CR_CHECK(t.defined() && is_floating(t.dtype()), std::invalid_argument,
-             "clip_grad_norm_: expected floating gradients, got ", t.defined() ? dtype_name(t.dtype()) : "None");
+             "clip_grad_norm_: expected floating gradients, got ",
+             t.defined() ? dtype_name(t.dtype()) : "None");
     dtype = promote_types(dtype, t.dtype());
-    acc = t.dtype() == kFloat32 ? accumulate<float>(t, norm_type, acc) : accumulate<double>(t, norm_type, acc);
+    acc =
+        t.dtype() == kFloat32 ? accumulate<float>(t, norm_type, acc) : accumulate<double>(t, norm_type, acc);
   }
   const double total = std::isinf(norm_type) ? acc : std::pow(acc, 1.0 / norm_type);
   CR_CHECK(!error_if_nonfinite || std::isfinite(total), std::runtime_error,
@@ -88,8 +89,10 @@ void vector_to_parameters(const Tensor& vec, const std::vector<Tensor>& params) 
   int64_t total = 0;
   for (const Tensor& p : params) total += p.numel();
   CR_CHECK(vec.dim() == 1 && vec.numel() == total, std::invalid_argument,
-           "vector_to_parameters: expected a 1-D vector of ", total, " elements (one per parameter "
-           "value), got shape ", vec.shape());
+           "vector_to_parameters: expected a 1-D vector of ", total,
+           " elements (one per parameter "
+           "value), got shape ",
+           vec.shape());
   NoGradGuard no_grad;
   int64_t offset = 0;
   for (Tensor p : params) {

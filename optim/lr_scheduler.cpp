@@ -28,8 +28,11 @@ LRScheduler::LRScheduler(Optimizer& optimizer, int64_t last_epoch, std::string n
     if (last_epoch == -1) {
       if (!o.has("initial_lr")) o.set("initial_lr", o.number("lr"));
     } else {
-      CR_CHECK(o.has("initial_lr"), std::invalid_argument, name_, ": expected 'initial_lr' in param "
-               "group ", i, " when resuming with last_epoch >= 0 (load the optimizer's state dict "
+      CR_CHECK(o.has("initial_lr"), std::invalid_argument, name_,
+               ": expected 'initial_lr' in param "
+               "group ",
+               i,
+               " when resuming with last_epoch >= 0 (load the optimizer's state dict "
                "first), got none");
     }
     base_lrs_.push_back(o.number("initial_lr"));
@@ -146,8 +149,7 @@ bool ExponentialLR::closed_form_lr(std::vector<double>& out) const {
 }
 
 // ---------------------------------------------------------------- CosineAnnealingLR
-CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t T_max, double eta_min,
-                                     int64_t last_epoch)
+CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t T_max, double eta_min, int64_t last_epoch)
     : LRScheduler(optimizer, last_epoch, "CosineAnnealingLR"), T_max_(T_max), eta_min_(eta_min) {
   CR_CHECK(T_max >= 1, std::invalid_argument, "CosineAnnealingLR: expected T_max >= 1, got ", T_max);
   initial_step();
@@ -184,12 +186,13 @@ LambdaLR::LambdaLR(Optimizer& optimizer, Lambda lr_lambda, int64_t last_epoch)
 
 LambdaLR::LambdaLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas, int64_t last_epoch)
     : LRScheduler(optimizer, last_epoch, "LambdaLR"), lambdas_(std::move(lr_lambdas)) {
-  CR_CHECK(lambdas_.size() == optimizer.param_groups().size(), std::invalid_argument,
-           "LambdaLR: expected ", optimizer.param_groups().size(), " lr_lambdas (one per param group), got ",
-           lambdas_.size());
+  CR_CHECK(lambdas_.size() == optimizer.param_groups().size(), std::invalid_argument, "LambdaLR: expected ",
+           optimizer.param_groups().size(), " lr_lambdas (one per param group), got ", lambdas_.size());
   for (size_t i = 0; i < lambdas_.size(); ++i)
-    CR_CHECK(static_cast<bool>(lambdas_[i]), std::invalid_argument, "LambdaLR: expected a function for "
-             "group ", i, ", got an empty one");
+    CR_CHECK(static_cast<bool>(lambdas_[i]), std::invalid_argument,
+             "LambdaLR: expected a function for "
+             "group ",
+             i, ", got an empty one");
   initial_step();
 }
 
@@ -203,7 +206,8 @@ std::vector<double> LambdaLR::get_lr() {
 // ---------------------------------------------------------------- ReduceLROnPlateau
 ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions options)
     : optimizer_(optimizer), o_(std::move(options)) {
-  CR_CHECK(o_.factor < 1.0, std::invalid_argument, "ReduceLROnPlateau: expected factor < 1.0, got ", o_.factor);
+  CR_CHECK(o_.factor < 1.0, std::invalid_argument, "ReduceLROnPlateau: expected factor < 1.0, got ",
+           o_.factor);
   CR_CHECK(o_.mode == "min" || o_.mode == "max", std::invalid_argument,
            "ReduceLROnPlateau: expected mode 'min' or 'max', got '", o_.mode, "'");
   CR_CHECK(o_.threshold_mode == "rel" || o_.threshold_mode == "abs", std::invalid_argument,
@@ -216,8 +220,8 @@ ReduceLROnPlateau::ReduceLROnPlateau(Optimizer& optimizer, PlateauOptions option
              " min_lrs (one per param group), got ", o_.min_lrs.size());
     min_lrs_ = o_.min_lrs;
   }
-  best = o_.mode == "min" ? std::numeric_limits<double>::infinity()
-                          : -std::numeric_limits<double>::infinity();
+  best =
+      o_.mode == "min" ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
   record_lrs();
 }
 

@@ -62,9 +62,11 @@ class StepLR : public LRScheduler {
   StepLR(Optimizer& optimizer, int64_t step_size, double gamma = 0.1, int64_t last_epoch = -1);
   int64_t step_size() const { return step_size_; }
   double gamma() const { return gamma_; }
+
  protected:
   std::vector<double> get_lr() override;
   bool closed_form_lr(std::vector<double>& out) const override;
+
  private:
   int64_t step_size_;
   double gamma_;
@@ -77,9 +79,11 @@ class MultiStepLR : public LRScheduler {
               int64_t last_epoch = -1);
   const std::vector<int64_t>& milestones() const { return milestones_; }  // sorted
   double gamma() const { return gamma_; }
+
  protected:
   std::vector<double> get_lr() override;
   bool closed_form_lr(std::vector<double>& out) const override;
+
  private:
   std::vector<int64_t> milestones_;
   double gamma_;
@@ -90,9 +94,11 @@ class ExponentialLR : public LRScheduler {
  public:
   ExponentialLR(Optimizer& optimizer, double gamma, int64_t last_epoch = -1);
   double gamma() const { return gamma_; }
+
  protected:
   std::vector<double> get_lr() override;
   bool closed_form_lr(std::vector<double>& out) const override;
+
  private:
   double gamma_;
 };
@@ -107,9 +113,11 @@ class CosineAnnealingLR : public LRScheduler {
   CosineAnnealingLR(Optimizer& optimizer, int64_t T_max, double eta_min = 0.0, int64_t last_epoch = -1);
   int64_t T_max() const { return T_max_; }
   double eta_min() const { return eta_min_; }
+
  protected:
   std::vector<double> get_lr() override;
   bool closed_form_lr(std::vector<double>& out) const override;
+
  private:
   int64_t T_max_;
   double eta_min_;
@@ -121,8 +129,10 @@ class LambdaLR : public LRScheduler {
   using Lambda = std::function<double(int64_t)>;
   LambdaLR(Optimizer& optimizer, Lambda lr_lambda, int64_t last_epoch = -1);
   LambdaLR(Optimizer& optimizer, std::vector<Lambda> lr_lambdas, int64_t last_epoch = -1);
+
  protected:
   std::vector<double> get_lr() override;
+
  private:
   std::vector<Lambda> lambdas_;
 };
@@ -154,7 +164,7 @@ class ReduceLROnPlateau {
   const std::vector<double>& min_lrs() const { return min_lrs_; }
 
   // The state, as PyTorch's attributes (public for state dicts).
-  double best;               // best metric so far (+inf in mode "min" before the first step)
+  double best;  // best metric so far (+inf in mode "min" before the first step)
   int64_t num_bad_epochs = 0;
   int64_t cooldown_counter = 0;
   int64_t last_epoch = 0;

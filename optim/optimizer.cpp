@@ -24,19 +24,16 @@ const char* kind_name(Hyper::Kind k) {
 }
 
 // Runs body(begin, end) over the elements of `p` with T = float or double, as p's dtype.
-template <class F>
-void for_elements(const Tensor& p, F&& f) {
+template <class F> void for_elements(const Tensor& p, F&& f) {
   kernels::dispatch_floating(p.dtype(), [&](auto tag) { f(tag); });
 }
 
 // torch.lerp: start + w (end - start), written from the nearer end for accuracy.
-template <class T>
-T lerp(T start, T end, T w) {
+template <class T> T lerp(T start, T end, T w) {
   return std::abs(w) < T(0.5) ? start + w * (end - start) : end - (end - start) * (T(1) - w);
 }
 
-template <class T>
-T nan_max(T a, T b) {  // torch.maximum: NaN wins
+template <class T> T nan_max(T a, T b) {  // torch.maximum: NaN wins
   return (a != a || a > b) ? a : b;
 }
 
@@ -108,18 +105,21 @@ void MaxNorm::project(Tensor& p) const {
   for_elements(p, [&](auto tag) {
     using T = decltype(tag);
     T* w = p.data<T>();
-    kernels::parallel_for(rows, [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        T* row = w + r * len;
-        double sq = 0;
-        for (int64_t j = 0; j < len; ++j) sq += double(row[j]) * double(row[j]);
-        double norm = std::sqrt(sq);
-        if (norm > max_norm_) {
-          const T scale = static_cast<T>(max_norm_ / norm);  // onto the sphere of radius max_norm
-          for (int64_t j = 0; j < len; ++j) row[j] *= scale;
-        }
-      }
-    }, p.numel());
+    kernels::parallel_for(
+        rows,
+        [&](int64_t b, int64_t e) {
+          for (int64_t r = b; r < e; ++r) {
+            T* row = w + r * len;
+            double sq = 0;
+            for (int64_t j = 0; j < len; ++j) sq += double(row[j]) * double(row[j]);
+            double norm = std::sqrt(sq);
+            if (norm > max_norm_) {
+              const T scale = static_cast<T>(max_norm_ / norm);  // onto the sphere of radius max_norm
+              for (int64_t j = 0; j < len; ++j) row[j] *= scale;
+            }
+          }
+        },
+        p.numel());
   });
   p.bump_version();
 }
@@ -130,7 +130,8 @@ std::string MaxNorm::repr() const { return detail::concat("MaxNorm(max_norm=", m
 Optimizer::Optimizer(std::string name, Options defaults, const Options& given)
     : name_(std::move(name)), defaults_(std::move(defaults)) {
   for (const auto& [k, v] : given.entries()) {
-    CR_CHECK(k != "initial_lr", std::invalid_argument, name_, ": expected 'initial_lr' in a param group, "
+    CR_CHECK(k != "initial_lr", std::invalid_argument, name_,
+             ": expected 'initial_lr' in a param group, "
              "got it among the defaults");
     check_option(k, v);
     defaults_.set(k, v);
@@ -181,14 +182,17 @@ void Optimizer::add_param_group(ParamGroup group) {
   validate(filled);
   for (size_t i = 0; i < group.params.size(); ++i) {
     const Tensor& p = group.params[i];
-    CR_CHECK(p.defined(), std::invalid_argument, name_, ": expected tensors as parameters, got an "
-             "undefined tensor at position ", i, " of group ", gi);
+    CR_CHECK(p.defined(), std::invalid_argument, name_,
+             ": expected tensors as parameters, got an "
+             "undefined tensor at position ",
+             i, " of group ", gi);
     CR_CHECK(is_floating(p.dtype()), std::invalid_argument, name_,
              ": expected floating-point parameters, got ", dtype_name(p.dtype()), " at position ", i,
              " of group ", gi);
-    CR_CHECK(p.is_leaf(), std::invalid_argument, name_, ": expected leaf tensors as parameters (can't "
-             "optimize a non-leaf tensor; use x.detach().requires_grad_()), got one at position ", i,
-             " of group ", gi);
+    CR_CHECK(p.is_leaf(), std::invalid_argument, name_,
+             ": expected leaf tensors as parameters (can't "
+             "optimize a non-leaf tensor; use x.detach().requires_grad_()), got one at position ",
+             i, " of group ", gi);
     for (size_t j = 0; j < i; ++j)
       CR_CHECK(group.params[j].impl() != p.impl(), std::invalid_argument, name_,
                ": expected each parameter once, got the same tensor at positions ", j, " and ", i,
@@ -229,7 +233,8 @@ void Optimizer::zero_grad(bool set_to_none) {
       Tensor grad = p.grad();
       if (!grad.defined()) continue;
       if (set_to_none) p.set_grad(Tensor());
-      else if (grad.grad_fn()) p.set_grad(zeros_like(p));  // a create_graph gradient: don't write into a graph
+      else if (grad.grad_fn())
+        p.set_grad(zeros_like(p));  // a create_graph gradient: don't write into a graph
       else grad.zero_();
     }
 }
@@ -241,11 +246,11 @@ void Optimizer::step() {
     validate(g.options);  // param_groups()[i].options may have been edited directly
     for (size_t i = 0; i < g.params.size(); ++i) {
       Tensor grad = g.params[i].grad();
-      CR_CHECK(!grad.defined() || (grad.shape() == g.params[i].shape() &&
-                                   grad.dtype() == g.params[i].dtype()),
-               std::invalid_argument, name_, ": expected the gradient of parameter ", i, " of group ",
-               gi, " to match it (", g.params[i].shape(), ", ", dtype_name(g.params[i].dtype()),
-               "), got ", grad.shape(), ", ", dtype_name(grad.dtype()));
+      CR_CHECK(
+          !grad.defined() || (grad.shape() == g.params[i].shape() && grad.dtype() == g.params[i].dtype()),
+          std::invalid_argument, name_, ": expected the gradient of parameter ", i, " of group ", gi,
+          " to match it (", g.params[i].shape(), ", ", dtype_name(g.params[i].dtype()), "), got ",
+          grad.shape(), ", ", dtype_name(grad.dtype()));
     }
     step_group_through_views(g, gi);
   }
@@ -374,11 +379,13 @@ void Optimizer::load_state_dict(const OptimizerState& s) {
           throw std::invalid_argument(name_ + ".load_state_dict: expected state names among " + list +
                                       ", got '" + k + "' (the state of another optimizer?)");
         }
-        CR_CHECK(t.defined(), std::invalid_argument, name_, ".load_state_dict: state '", k,
-                 "' of parameter ", saved.params[i], " is undefined");
+        CR_CHECK(t.defined(), std::invalid_argument, name_, ".load_state_dict: state '", k, "' of parameter ",
+                 saved.params[i], " is undefined");
         if (k == "step") {
-          CR_CHECK(t.numel() == 1, std::invalid_argument, name_, ".load_state_dict: expected 'step' of "
-                   "parameter ", saved.params[i], " to be one number, got shape ", t.shape());
+          CR_CHECK(t.numel() == 1, std::invalid_argument, name_,
+                   ".load_state_dict: expected 'step' of "
+                   "parameter ",
+                   saved.params[i], " to be one number, got shape ", t.shape());
           dst.set(k, t.to(kFloat32).reshape({}).clone());
           continue;
         }
@@ -406,8 +413,9 @@ SGD::SGD(ParamGroups params, const Options& options) : Optimizer("SGD", SGDOptio
 void SGD::validate(const Options& o) const {
   check_nonneg(o, {"lr", "momentum", "weight_decay"});
   CR_CHECK(!o.flag("nesterov") || (o.number("momentum") > 0 && o.number("dampening") == 0),
-           std::invalid_argument, "SGD: expected momentum > 0 and dampening = 0 for nesterov, got momentum=",
-           o.number("momentum"), ", dampening=", o.number("dampening"));
+           std::invalid_argument,
+           "SGD: expected momentum > 0 and dampening = 0 for nesterov, got momentum=", o.number("momentum"),
+           ", dampening=", o.number("dampening"));
 }
 
 // buf <- g (first step), then buf <- momentum * buf + (1 - dampening) * g; with nesterov the step
@@ -440,12 +448,12 @@ void SGD::step_group(ParamGroup& group) {
       kernels::parallel_for(p.numel(), [&](int64_t s, int64_t e) {
         for (int64_t i = s; i < e; ++i) {
           T d = maximize ? -gr[i] : gr[i];
-          if (weight_decay != 0) d = d + wd * w[i];          // grad.add(param, alpha=wd)
+          if (weight_decay != 0) d = d + wd * w[i];  // grad.add(param, alpha=wd)
           if (b) {
-            b[i] = first ? d : b[i] * mom + keep * d;         // buf.mul_(m).add_(g, alpha=1-damp)
+            b[i] = first ? d : b[i] * mom + keep * d;  // buf.mul_(m).add_(g, alpha=1-damp)
             d = nesterov ? d + mom * b[i] : b[i];
           }
-          w[i] = w[i] + neg_lr * d;                           // param.add_(d, alpha=-lr)
+          w[i] = w[i] + neg_lr * d;  // param.add_(d, alpha=-lr)
         }
       });
     });
@@ -460,9 +468,7 @@ AdamOptions::AdamOptions(double lr) {
   set_flag("amsgrad", false).set_flag("maximize", false).set_flag("decoupled_weight_decay", false);
 }
 
-AdamWOptions::AdamWOptions(double lr) : AdamOptions(lr) {
-  weight_decay(1e-2).decoupled_weight_decay(true);
-}
+AdamWOptions::AdamWOptions(double lr) : AdamOptions(lr) { weight_decay(1e-2).decoupled_weight_decay(true); }
 
 Adam::Adam(ParamGroups params, const Options& options) : Optimizer("Adam", AdamOptions(), options) {
   add_param_groups(std::move(params));
@@ -510,15 +516,15 @@ void Adam::step_group(ParamGroup& group) {
         for (int64_t i = s; i < e; ++i) {
           T g = maximize ? -gr[i] : gr[i];
           if (weight_decay != 0) {
-            if (decoupled) w[i] = w[i] * shrink;             // AdamW: param.mul_(1 - lr*wd)
-            else g = g + wd * w[i];                          // Adam: grad.add(param, alpha=wd)
+            if (decoupled) w[i] = w[i] * shrink;  // AdamW: param.mul_(1 - lr*wd)
+            else g = g + wd * w[i];               // Adam: grad.add(param, alpha=wd)
           }
-          mp[i] = lerp(mp[i], g, w1);                        // exp_avg.lerp_(g, 1 - beta1)
-          vp[i] = vp[i] * b2 + w2 * g * g;                   // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+          mp[i] = lerp(mp[i], g, w1);       // exp_avg.lerp_(g, 1 - beta1)
+          vp[i] = vp[i] * b2 + w2 * g * g;  // exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
           T second = vp[i];
           if (vm) second = vm[i] = nan_max(vm[i], vp[i]);
-          const T denom = std::sqrt(second) / c2 + ep;       // (sqrt(v) / sqrt(bc2)).add_(eps)
-          w[i] = w[i] + neg_step * mp[i] / denom;            // param.addcdiv_(m, denom, -step_size)
+          const T denom = std::sqrt(second) / c2 + ep;  // (sqrt(v) / sqrt(bc2)).add_(eps)
+          w[i] = w[i] + neg_step * mp[i] / denom;       // param.addcdiv_(m, denom, -step_size)
         }
       });
     });
@@ -583,7 +589,7 @@ void RMSprop::step_group(ParamGroup& group) {
         for (int64_t i = s; i < e; ++i) {
           T g = maximize ? -gr[i] : gr[i];
           if (weight_decay != 0) g = g + wd * w[i];
-          vp[i] = vp[i] * a + w2 * g * g;                    // square_avg.mul_(a).addcmul_(g, g, 1-a)
+          vp[i] = vp[i] * a + w2 * g * g;  // square_avg.mul_(a).addcmul_(g, g, 1-a)
           T avg;
           if (ga) {
             ga[i] = lerp(ga[i], g, w2);                      // grad_avg.lerp_(g, 1 - alpha)
@@ -593,10 +599,10 @@ void RMSprop::step_group(ParamGroup& group) {
           }
           avg = avg + ep;
           if (bp) {
-            bp[i] = bp[i] * mom + T(1) * g / avg;            // buf.mul_(m).addcdiv_(g, avg)
-            w[i] = w[i] + neg_lr * bp[i];                    // param.add_(buf, alpha=-lr)
+            bp[i] = bp[i] * mom + T(1) * g / avg;  // buf.mul_(m).addcdiv_(g, avg)
+            w[i] = w[i] + neg_lr * bp[i];          // param.add_(buf, alpha=-lr)
           } else {
-            w[i] = w[i] + neg_lr * g / avg;                  // param.addcdiv_(g, avg, -lr)
+            w[i] = w[i] + neg_lr * g / avg;  // param.addcdiv_(g, avg, -lr)
           }
         }
       });
@@ -654,9 +660,9 @@ void Adagrad::step_group(ParamGroup& group) {
         for (int64_t i = s; i < e; ++i) {
           T g = maximize ? -gr[i] : gr[i];
           if (weight_decay != 0) g = g + wd * w[i];
-          sp[i] = sp[i] + T(1) * g * g;                      // state_sum.addcmul_(g, g, value=1)
-          const T std_ = std::sqrt(sp[i]) + ep;              // state_sum.sqrt().add_(eps)
-          w[i] = w[i] + neg_clr * g / std_;                  // param.addcdiv_(g, std, -clr)
+          sp[i] = sp[i] + T(1) * g * g;          // state_sum.addcmul_(g, g, value=1)
+          const T std_ = std::sqrt(sp[i]) + ep;  // state_sum.sqrt().add_(eps)
+          w[i] = w[i] + neg_clr * g / std_;      // param.addcdiv_(g, std, -clr)
         }
       });
     });

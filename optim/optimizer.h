@@ -33,8 +33,7 @@ struct Hyper {
 
 // Ordered name -> value pairs, in insertion order as Python's dicts keep them: the options of a
 // group and the state of a parameter.
-template <class V>
-class Named {
+template <class V> class Named {
  public:
   bool has(const std::string& name) const { return find(name) != nullptr; }
   const std::vector<std::pair<std::string, V>>& entries() const { return entries_; }
@@ -100,6 +99,7 @@ class Box : public Constraint {
   std::string repr() const override;
   double lo() const { return lo_; }
   double hi() const { return hi_; }
+
  private:
   double lo_, hi_;
 };
@@ -121,6 +121,7 @@ class MaxNorm : public Constraint {
   void project(Tensor& param) const override;
   std::string repr() const override;
   double max_norm() const { return max_norm_; }
+
  private:
   double max_norm_;
 };
@@ -132,6 +133,7 @@ class LambdaConstraint : public Constraint {
       : fn_(std::move(fn)), name_(std::move(name)) {}
   void project(Tensor& param) const override { fn_(param); }
   std::string repr() const override { return name_; }
+
  private:
   std::function<void(Tensor&)> fn_;
   std::string name_;
@@ -210,7 +212,7 @@ class Optimizer {
   // backward), then steps; returns the closure's loss.
   Tensor step(const std::function<Tensor()>& closure);
 
-  ParamState& state(const Tensor& param);              // created empty on first use
+  ParamState& state(const Tensor& param);                   // created empty on first use
   const ParamState* find_state(const Tensor& param) const;  // null when none
 
   OptimizerState state_dict() const;  // copies: later steps don't change it
@@ -248,7 +250,10 @@ class Optimizer {
 // Each optimizer: a builder of its Options holding the defaults (PyTorch's, in PyTorch's order),
 // e.g. optim::SGD opt(model.parameters(), optim::SGDOptions(0.1).momentum(0.9));
 #define CR_OPTION(Builder, name, type, setter) \
-  Builder& name(type v) { setter(#name, v); return *this; }
+  Builder& name(type v) {                      \
+    setter(#name, v);                          \
+    return *this;                              \
+  }
 
 // ---------------------------------------------------------------- SGD
 // torch.optim.SGD: gradient descent with momentum, dampening, nesterov (update rule: optimizer.cpp).
@@ -265,6 +270,7 @@ struct SGDOptions : Options {
 class SGD : public Optimizer {
  public:
   SGD(ParamGroups params, const Options& options = SGDOptions());
+
  protected:
   void validate(const Options& o) const override;
   void step_group(ParamGroup& group) override;
@@ -290,6 +296,7 @@ struct AdamOptions : Options {
 class Adam : public Optimizer {
  public:
   Adam(ParamGroups params, const Options& options = AdamOptions());
+
  protected:
   Adam(std::string name, Options defaults, const Options& given);  // for AdamW
   void validate(const Options& o) const override;
@@ -307,6 +314,7 @@ struct AdamWOptions : AdamOptions {
 class AdamW : public Adam {
  public:
   AdamW(ParamGroups params, const Options& options = AdamWOptions());
+
  protected:
   void validate(const Options& o) const override;
 };
@@ -327,6 +335,7 @@ struct RMSpropOptions : Options {
 class RMSprop : public Optimizer {
  public:
   RMSprop(ParamGroups params, const Options& options = RMSpropOptions());
+
  protected:
   void validate(const Options& o) const override;
   void step_group(ParamGroup& group) override;
@@ -350,6 +359,7 @@ struct AdagradOptions : Options {
 class Adagrad : public Optimizer {
  public:
   Adagrad(ParamGroups params, const Options& options = AdagradOptions());
+
  protected:
   void validate(const Options& o) const override;
   void step_group(ParamGroup& group) override;

@@ -8,8 +8,7 @@ namespace chainrule::bind {
 namespace {
 
 struct Guard {
-  PyObject_HEAD
-  PyObject* fn;            // the pybind11 function
+  PyObject_HEAD PyObject* fn;  // the pybind11 function
   vectorcallfunc vectorcall;
 };
 
@@ -78,15 +77,16 @@ PyObject* guard_getattro(PyObject* self, PyObject* name) {
 }
 
 // Also as data descriptors on the type, for code that bypasses getattr (pydoc reads __doc__ so).
-template <const char* name>
-PyObject* forwarded(PyObject* self, void*) { return PyObject_GetAttrString(reinterpret_cast<Guard*>(self)->fn, name); }
-constexpr char kDoc[] = "__doc__", kName[] = "__name__", kQualname[] = "__qualname__", kModule[] = "__module__";
-PyGetSetDef guard_getset[] = {
-    {kDoc, forwarded<kDoc>, nullptr, nullptr, nullptr},
-    {kName, forwarded<kName>, nullptr, nullptr, nullptr},
-    {kQualname, forwarded<kQualname>, nullptr, nullptr, nullptr},
-    {kModule, forwarded<kModule>, nullptr, nullptr, nullptr},
-    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+template <const char* name> PyObject* forwarded(PyObject* self, void*) {
+  return PyObject_GetAttrString(reinterpret_cast<Guard*>(self)->fn, name);
+}
+constexpr char kDoc[] = "__doc__", kName[] = "__name__", kQualname[] = "__qualname__",
+               kModule[] = "__module__";
+PyGetSetDef guard_getset[] = {{kDoc, forwarded<kDoc>, nullptr, nullptr, nullptr},
+                              {kName, forwarded<kName>, nullptr, nullptr, nullptr},
+                              {kQualname, forwarded<kQualname>, nullptr, nullptr, nullptr},
+                              {kModule, forwarded<kModule>, nullptr, nullptr, nullptr},
+                              {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
 PyObject* guard_repr(PyObject* self) { return PyObject_Repr(reinterpret_cast<Guard*>(self)->fn); }
 
@@ -106,7 +106,8 @@ PyTypeObject guard_type = [] {
   t.ob_base = PyVarObject{PyObject_HEAD_INIT(nullptr) 0};
   t.tp_name = "chainrule._core.builtin_function";
   t.tp_basicsize = sizeof(Guard);
-  t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR;
+  t.tp_flags =
+      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR;
   t.tp_vectorcall_offset = offsetof(Guard, vectorcall);
   t.tp_call = PyVectorcall_Call;
   t.tp_descr_get = guard_get;
@@ -122,14 +123,17 @@ PyTypeObject guard_type = [] {
 
 void bind_errors(py::module_& m) {
   if (PyType_Ready(&guard_type) < 0) throw py::error_already_set();
-  m.def("_guard", [](py::object fn) {
-    auto* g = PyObject_GC_New(Guard, &guard_type);
-    if (!g) throw py::error_already_set();
-    g->fn = fn.release().ptr();
-    g->vectorcall = guard_call;
-    PyObject_GC_Track(g);
-    return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(g));
-  }, "Wraps a bound function so a call matching none of its signatures raises a one-line TypeError.");
+  m.def(
+      "_guard",
+      [](py::object fn) {
+        auto* g = PyObject_GC_New(Guard, &guard_type);
+        if (!g) throw py::error_already_set();
+        g->fn = fn.release().ptr();
+        g->vectorcall = guard_call;
+        PyObject_GC_Track(g);
+        return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(g));
+      },
+      "Wraps a bound function so a call matching none of its signatures raises a one-line TypeError.");
   m.def("_set_explain", [](py::object f) { explain = f.release().ptr(); });
 }
 

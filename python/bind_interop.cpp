@@ -27,8 +27,8 @@ const char* numpy_format(Dtype d) {
 py::buffer_info buffer(const Tensor& t) {
   Shape strides = t.strides();
   for (int64_t& s : strides) s *= static_cast<int64_t>(dtype_size(t.dtype()));
-  return py::buffer_info(t.raw_data(), dtype_size(t.dtype()), numpy_format(t.dtype()), t.dim(),
-                         t.shape(), strides, t.requires_grad());
+  return py::buffer_info(t.raw_data(), dtype_size(t.dtype()), numpy_format(t.dtype()), t.dim(), t.shape(),
+                         strides, t.requires_grad());
 }
 
 namespace {
@@ -39,7 +39,8 @@ size_t span_bytes(const Shape& shape, const Shape& strides, size_t itemsize, con
   int64_t last = 0;
   for (size_t d = 0; d < shape.size(); ++d) {
     CR_CHECK(strides[d] >= 0 || shape[d] <= 1, std::invalid_argument, op,
-             ": at least one stride is negative (strides ", strides, "); tensors with negative strides "
+             ": at least one stride is negative (strides ", strides,
+             "); tensors with negative strides "
              "are not supported; pass a copy (array.copy())");
     if (shape[d] == 0) return 0;
     last += (shape[d] - 1) * std::max<int64_t>(strides[d], 0);
@@ -54,8 +55,10 @@ Dtype dtype_of_array(const py::array& a, const char* op) {
   if (k == 'f' && n == 8) return kFloat64;
   if (k == 'i' && n == 8) return kInt64;
   if (k == 'b' && n == 1) return kBool;
-  throw std::invalid_argument(std::string(op) + ": expected an array of float32, float64, int64 or "
-                              "bool, got " + std::string(py::str(a.dtype())));
+  throw std::invalid_argument(std::string(op) +
+                              ": expected an array of float32, float64, int64 or "
+                              "bool, got " +
+                              std::string(py::str(a.dtype())));
 }
 
 }  // namespace
@@ -69,9 +72,10 @@ Tensor from_numpy(py::array a) {
   const int64_t item = static_cast<int64_t>(a.itemsize());
   Shape shape(a.shape(), a.shape() + a.ndim()), strides(a.ndim());
   for (int64_t i = 0; i < a.ndim(); ++i) {
-    CR_CHECK(a.strides()[i] % item == 0, std::invalid_argument, "from_numpy: expected strides that "
-             "are multiples of the element size ", item, ", got ", Shape(a.strides(), a.strides() + a.ndim()),
-             "; pass np.ascontiguousarray(a)");
+    CR_CHECK(a.strides()[i] % item == 0, std::invalid_argument,
+             "from_numpy: expected strides that "
+             "are multiples of the element size ",
+             item, ", got ", Shape(a.strides(), a.strides() + a.ndim()), "; pass np.ascontiguousarray(a)");
     strides[i] = a.strides()[i] / item;
   }
   size_t nbytes = span_bytes(shape, strides, item, "from_numpy");
@@ -92,8 +96,13 @@ namespace {
 
 // The ABI structs, as in dlpack.h: the unversioned form (v0.8) that every consumer knows, and the
 // versioned one (v1.x, with flags such as read-only) that NumPy 2 and torch ask for.
-struct DLDevice { int32_t device_type, device_id; };
-struct DLDataType { uint8_t code, bits; uint16_t lanes; };
+struct DLDevice {
+  int32_t device_type, device_id;
+};
+struct DLDataType {
+  uint8_t code, bits;
+  uint16_t lanes;
+};
 struct DLTensor {
   void* data;
   DLDevice device;
@@ -108,7 +117,9 @@ struct DLManagedTensor {
   void* manager_ctx;
   void (*deleter)(DLManagedTensor*);
 };
-struct DLPackVersion { uint32_t major, minor; };
+struct DLPackVersion {
+  uint32_t major, minor;
+};
 struct DLManagedTensorVersioned {
   DLPackVersion version;
   void* manager_ctx;
@@ -119,7 +130,7 @@ struct DLManagedTensorVersioned {
 constexpr uint64_t kDLReadOnly = 1;
 
 struct DLContext {
-  Tensor tensor;  // keeps the storage alive while the consumer uses it
+  Tensor tensor;         // keeps the storage alive while the consumer uses it
   Shape shape, strides;  // in elements, as DLPack wants
   DLManagedTensor managed;
   DLManagedTensorVersioned versioned;
@@ -131,8 +142,13 @@ DLTensor describe(DLContext* ctx) {
   if (t.dtype() == kFloat64) dt = {2, 64, 1};
   if (t.dtype() == kInt64) dt = {0, 64, 1};
   if (t.dtype() == kBool) dt = {6, 8, 1};
-  return {t.raw_data(), {kDLCPU, 0}, static_cast<int32_t>(t.dim()), dt, ctx->shape.data(),
-          ctx->strides.data(), 0};
+  return {t.raw_data(),
+          {kDLCPU, 0},
+          static_cast<int32_t>(t.dim()),
+          dt,
+          ctx->shape.data(),
+          ctx->strides.data(),
+          0};
 }
 
 }  // namespace
@@ -141,8 +157,11 @@ py::capsule to_dlpack(const Tensor& t, bool versioned) {
   auto* ctx = new DLContext{t, t.shape(), t.strides(), {}, {}};
   DLTensor d = describe(ctx);
   if (versioned) {
-    ctx->versioned = {{1, 0}, ctx,
-                      [](DLManagedTensorVersioned* m) { delete static_cast<DLContext*>(m->manager_ctx); }, 0, d};
+    ctx->versioned = {{1, 0},
+                      ctx,
+                      [](DLManagedTensorVersioned* m) { delete static_cast<DLContext*>(m->manager_ctx); },
+                      0,
+                      d};
     return py::capsule(&ctx->versioned, "dltensor_versioned", [](PyObject* cap) {
       // Only an unconsumed capsule still owns the tensor (consumers rename it "used_...").
       if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
@@ -167,8 +186,9 @@ Dtype dlpack_dtype(const DLDataType& t) {
   if (t.lanes == 1 && t.code == 2 && t.bits == 64) return kFloat64;
   if (t.lanes == 1 && t.code == 0 && t.bits == 64) return kInt64;
   if (t.lanes == 1 && t.code == 6 && t.bits == 8) return kBool;
-  throw std::invalid_argument("from_dlpack: unsupported dtype (code " + std::to_string(t.code) +
-                              ", bits " + std::to_string(t.bits) + "); chainrule has float32, "
+  throw std::invalid_argument("from_dlpack: unsupported dtype (code " + std::to_string(t.code) + ", bits " +
+                              std::to_string(t.bits) +
+                              "); chainrule has float32, "
                               "float64, int64 and bool");
 }
 

@@ -31,22 +31,24 @@ Pair pair_arg(py::handle h, const char* op) {
     return {v, v};
   }
   auto v = arg<std::vector<int64_t>>(h, op, "an int or a pair of ints");
-  CR_CHECK(v.size() == 2, std::invalid_argument, op, ": expected an int or a pair of ints, got ", v.size(), " values");
+  CR_CHECK(v.size() == 2, std::invalid_argument, op, ": expected an int or a pair of ints, got ", v.size(),
+           " values");
   return {v[0], v[1]};
 }
 
 // MaxPool2d(kernel_size, stride=None, padding=0): stride defaults to the kernel size.
-template <class Pool>
-auto pool_init(const char* name) {
+template <class Pool> auto pool_init(const char* name) {
   return py::init([name](py::handle k, py::object stride, py::handle padding) {
     Pair kk = pair_arg(k, name);
-    return std::make_shared<Pool>(kk, stride.is_none() ? kk : pair_arg(stride, name), pair_arg(padding, name));
+    return std::make_shared<Pool>(kk, stride.is_none() ? kk : pair_arg(stride, name),
+                                  pair_arg(padding, name));
   });
 }
 
 // device= on a layer: None or the CPU, as everywhere in chainrule; any other device raises.
 void check_device(py::handle device, const char* layer) {
-  if (!device.is_none()) py::module_::import("chainrule._tensor_py").attr("_device")(device, "use 'cpu'", layer);
+  if (!device.is_none())
+    py::module_::import("chainrule._tensor_py").attr("_device")(device, "use 'cpu'", layer);
 }
 
 // An undefined tensor (bias=False) is None in Python.
@@ -66,36 +68,43 @@ attributes in __init__ (they register themselves) and write forward(); call the 
   M.def(py::init<>())
       .def("forward", &Module::forward, py::arg("input"), "Computes the module's output; override it.")
       .def("extra_repr", &Module::extra_repr, "The text shown inside the parentheses of repr().")
-      .def("_register_parameter", [](Module& self, const std::string& name, std::optional<Tensor> p) {
-        return self.register_parameter(name, p ? *p : Tensor(), p ? p->requires_grad() : true);
-      })
-      .def("_register_buffer", [](Module& self, const std::string& name, std::optional<Tensor> b) {
-        return self.register_buffer(name, b ? *b : Tensor());
-      })
-      .def("_register_module", [](Module& self, const std::string& name, std::shared_ptr<Module> child) {
-        self.register_module(name, std::move(child));  // None registers "no module" under the name
-      })
+      .def("_register_parameter",
+           [](Module& self, const std::string& name, std::optional<Tensor> p) {
+             return self.register_parameter(name, p ? *p : Tensor(), p ? p->requires_grad() : true);
+           })
+      .def("_register_buffer",
+           [](Module& self, const std::string& name, std::optional<Tensor> b) {
+             return self.register_buffer(name, b ? *b : Tensor());
+           })
+      .def("_register_module",
+           [](Module& self, const std::string& name, std::shared_ptr<Module> child) {
+             self.register_module(name, std::move(child));  // None registers "no module" under the name
+           })
       .def("_remove", &Module::remove)
       .def("_has_parameter", &Module::has_parameter)
       .def("_has_buffer", &Module::has_buffer)
       .def("_has_module", &Module::has_module)
-      .def("_parameter", [](const Module& self, const std::string& name) { return or_none(self.parameter(name)); })
+      .def("_parameter",
+           [](const Module& self, const std::string& name) { return or_none(self.parameter(name)); })
       .def("_buffer", [](const Module& self, const std::string& name) { return or_none(self.buffer(name)); })
       .def("_module", &Module::module)
-      .def("_named_parameters", [](const Module& self, bool recurse) { return pairs(self.named_parameters(recurse)); })
-      .def("_named_buffers", [](const Module& self, bool recurse) { return pairs(self.named_buffers(recurse)); })
+      .def("_named_parameters",
+           [](const Module& self, bool recurse) { return pairs(self.named_parameters(recurse)); })
+      .def("_named_buffers",
+           [](const Module& self, bool recurse) { return pairs(self.named_buffers(recurse)); })
       .def("_named_children", &Module::named_children)
-      .def("_named_modules", [](py::object self_obj) {
-        Module& self = self_obj.cast<Module&>();
-        py::list out;
-        for (auto& [name, mod] : self.named_modules())  // the root is self; the rest are owned by their parents
-          out.append(py::make_tuple(name, mod == &self ? self_obj : py::cast(mod->shared_from_this())));
-        return out;
-      })
+      .def("_named_modules",
+           [](py::object self_obj) {
+             Module& self = self_obj.cast<Module&>();
+             py::list out;
+             for (auto& [name, mod] :
+                  self.named_modules())  // the root is self; the rest are owned by their parents
+               out.append(py::make_tuple(name, mod == &self ? self_obj : py::cast(mod->shared_from_this())));
+             return out;
+           })
       .def("_state_dict", [](const Module& self) { return pairs(self.state_dict()); })
-      .def("_load_state_dict", [](Module& self, const std::vector<std::pair<std::string, Tensor>>& sd, bool strict) {
-        self.load_state_dict(sd, strict);
-      })
+      .def("_load_state_dict", [](Module& self, const std::vector<std::pair<std::string, Tensor>>& sd,
+                                  bool strict) { self.load_state_dict(sd, strict); })
       .def("_train", [](Module& self, bool on) { self.train(on); })
       .def("_set_training_flag", &Module::set_training_flag)
       .def("_to_dtype", [](Module& self, Dtype d) { self.to(d); })
@@ -113,13 +122,14 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       });
 
   // ---- layers ----
-  py::class_<nn::Linear, Module, py::smart_holder>(m, "Linear",
-                                                   "y = x W^T + b, with W of shape (out_features, in_features).")
+  py::class_<nn::Linear, Module, py::smart_holder>(
+      m, "Linear", "y = x W^T + b, with W of shape (out_features, in_features).")
       .def(py::init([](int64_t in, int64_t out, bool bias, py::handle device, std::optional<Dtype> dtype) {
-        check_device(device, "Linear");
-        return std::make_shared<nn::Linear>(in, out, bias, dtype.value_or(get_default_dtype()));
-      }), py::arg("in_features"), py::arg("out_features"), py::arg("bias") = true, py::kw_only(),
-          py::arg("device") = py::none(), py::arg("dtype") = py::none())
+             check_device(device, "Linear");
+             return std::make_shared<nn::Linear>(in, out, bias, dtype.value_or(get_default_dtype()));
+           }),
+           py::arg("in_features"), py::arg("out_features"), py::arg("bias") = true, py::kw_only(),
+           py::arg("device") = py::none(), py::arg("dtype") = py::none())
       .def_readonly("in_features", &nn::Linear::in_features)
       .def_readonly("out_features", &nn::Linear::out_features);
   py::class_<nn::Sequential, Module, py::smart_holder>(
@@ -129,20 +139,31 @@ attributes in __init__ (they register themselves) and write forward(); call the 
         for (auto h : mods) s->push_back(arg<std::shared_ptr<Module>>(h, "Sequential", "modules"));
         return s;
       }))
-      .def("append", [](nn::Sequential& s, std::shared_ptr<Module> mod) { s.push_back(std::move(mod)); return &s; },
-           py::return_value_policy::reference_internal, "Adds a module at the end.")
+      .def(
+          "append",
+          [](nn::Sequential& s, std::shared_ptr<Module> mod) {
+            s.push_back(std::move(mod));
+            return &s;
+          },
+          py::return_value_policy::reference_internal, "Adds a module at the end.")
       .def("__len__", &nn::Sequential::size)
       .def("__getitem__", &nn::Sequential::operator[]);
   py::class_<nn::ModuleList, Module, py::smart_holder>(m, "ModuleList",
                                                        "A list of modules whose parameters are registered.")
       .def(py::init([](py::object mods) {
-        auto l = std::make_shared<nn::ModuleList>();
-        if (!mods.is_none())
-          for (auto h : mods) l->push_back(arg<std::shared_ptr<Module>>(h, "ModuleList", "modules"));
-        return l;
-      }), py::arg("modules") = py::none())
-      .def("append", [](nn::ModuleList& l, std::shared_ptr<Module> mod) { l.push_back(std::move(mod)); return &l; },
-           py::return_value_policy::reference_internal, "Adds a module at the end.")
+             auto l = std::make_shared<nn::ModuleList>();
+             if (!mods.is_none())
+               for (auto h : mods) l->push_back(arg<std::shared_ptr<Module>>(h, "ModuleList", "modules"));
+             return l;
+           }),
+           py::arg("modules") = py::none())
+      .def(
+          "append",
+          [](nn::ModuleList& l, std::shared_ptr<Module> mod) {
+            l.push_back(std::move(mod));
+            return &l;
+          },
+          py::return_value_policy::reference_internal, "Adds a module at the end.")
       .def("__len__", &nn::ModuleList::size)
       .def("__getitem__", &nn::ModuleList::operator[]);
   py::class_<nn::Identity, Module, py::smart_holder>(m, "Identity", "Returns its input.").def(py::init<>());
@@ -162,22 +183,27 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def(py::init<int64_t>(), py::arg("dim") = -1);
   py::class_<nn::LogSoftmax, Module, py::smart_holder>(m, "LogSoftmax", "log_softmax along dim.")
       .def(py::init<int64_t>(), py::arg("dim") = -1);
-  py::class_<nn::GELU, Module, py::smart_holder>(m, "GELU", "x * Phi(x) (approximate='tanh' for the tanh formula).")
+  py::class_<nn::GELU, Module, py::smart_holder>(m, "GELU",
+                                                 "x * Phi(x) (approximate='tanh' for the tanh formula).")
       .def(py::init<std::string>(), py::arg("approximate") = "none");
   py::class_<nn::Dropout, Module, py::smart_holder>(m, "Dropout",
-      "In training, zeroes each element with probability p and scales the rest by 1/(1-p); identity in eval().")
+                                                    "In training, zeroes each element with probability p and "
+                                                    "scales the rest by 1/(1-p); identity in eval().")
       .def(py::init([](double p, bool) { return std::make_shared<nn::Dropout>(p); }), py::arg("p") = 0.5,
            py::arg("inplace") = false)
       .def_readonly("p", &nn::Dropout::p);
-  py::class_<nn::BatchNorm1d, Module, py::smart_holder>(m, "BatchNorm1d",
+  py::class_<nn::BatchNorm1d, Module, py::smart_holder>(
+      m, "BatchNorm1d",
       "Normalises each feature of (N, C) or (N, C, L) over the batch; keeps running statistics for eval().")
       .def(py::init([](int64_t n, double eps, double momentum, bool affine, bool track, py::handle device,
                        std::optional<Dtype> dtype) {
-        check_device(device, "BatchNorm1d");
-        return std::make_shared<nn::BatchNorm1d>(n, eps, momentum, affine, track, dtype.value_or(get_default_dtype()));
-      }), py::arg("num_features"), py::arg("eps") = 1e-5, py::arg("momentum") = 0.1, py::arg("affine") = true,
-          py::arg("track_running_stats") = true, py::kw_only(), py::arg("device") = py::none(),
-          py::arg("dtype") = py::none())
+             check_device(device, "BatchNorm1d");
+             return std::make_shared<nn::BatchNorm1d>(n, eps, momentum, affine, track,
+                                                      dtype.value_or(get_default_dtype()));
+           }),
+           py::arg("num_features"), py::arg("eps") = 1e-5, py::arg("momentum") = 0.1,
+           py::arg("affine") = true, py::arg("track_running_stats") = true, py::kw_only(),
+           py::arg("device") = py::none(), py::arg("dtype") = py::none())
       .def_readonly("num_features", &nn::BatchNorm1d::num_features)
       .def_readonly("eps", &nn::BatchNorm1d::eps)
       .def_readonly("momentum", &nn::BatchNorm1d::momentum);
@@ -185,21 +211,26 @@ attributes in __init__ (they register themselves) and write forward(); call the 
                                                       "Normalises over the trailing dims normalized_shape.")
       .def(py::init([](py::object shape, double eps, bool affine, py::handle device,
                        std::optional<Dtype> dtype_or_none) {
-        check_device(device, "LayerNorm");
-        Dtype dtype = dtype_or_none.value_or(get_default_dtype());
-        Shape s = py::isinstance<py::int_>(shape) ? Shape{shape.cast<int64_t>()}
-                                                  : arg<Shape>(shape, "LayerNorm", "an int or a tuple of ints");
-        return std::make_shared<nn::LayerNorm>(s, eps, affine, dtype);
-      }), py::arg("normalized_shape"), py::arg("eps") = 1e-5, py::arg("elementwise_affine") = true,
-          py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = py::none());
-  py::class_<nn::Conv2d, Module, py::smart_holder>(m, "Conv2d",
+             check_device(device, "LayerNorm");
+             Dtype dtype = dtype_or_none.value_or(get_default_dtype());
+             Shape s = py::isinstance<py::int_>(shape)
+                           ? Shape{shape.cast<int64_t>()}
+                           : arg<Shape>(shape, "LayerNorm", "an int or a tuple of ints");
+             return std::make_shared<nn::LayerNorm>(s, eps, affine, dtype);
+           }),
+           py::arg("normalized_shape"), py::arg("eps") = 1e-5, py::arg("elementwise_affine") = true,
+           py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = py::none());
+  py::class_<nn::Conv2d, Module, py::smart_holder>(
+      m, "Conv2d",
       "2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).")
-      .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding, bool bias,
-                       std::optional<Dtype> dtype) {
-        return std::make_shared<nn::Conv2d>(in, out, pair_arg(k, "Conv2d"), pair_arg(stride, "Conv2d"),
-                                            pair_arg(padding, "Conv2d"), bias, dtype.value_or(get_default_dtype()));
-      }), py::arg("in_channels"), py::arg("out_channels"), py::arg("kernel_size"), py::arg("stride") = 1,
-          py::arg("padding") = 0, py::arg("bias") = true, py::kw_only(), py::arg("dtype") = py::none())
+      .def(py::init([](int64_t in, int64_t out, py::handle k, py::handle stride, py::handle padding,
+                       bool bias, std::optional<Dtype> dtype) {
+             return std::make_shared<nn::Conv2d>(in, out, pair_arg(k, "Conv2d"), pair_arg(stride, "Conv2d"),
+                                                 pair_arg(padding, "Conv2d"), bias,
+                                                 dtype.value_or(get_default_dtype()));
+           }),
+           py::arg("in_channels"), py::arg("out_channels"), py::arg("kernel_size"), py::arg("stride") = 1,
+           py::arg("padding") = 0, py::arg("bias") = true, py::kw_only(), py::arg("dtype") = py::none())
       .def_readonly("in_channels", &nn::Conv2d::in_channels)
       .def_readonly("out_channels", &nn::Conv2d::out_channels);
   py::class_<nn::MaxPool2d, Module, py::smart_holder>(
@@ -211,27 +242,39 @@ attributes in __init__ (they register themselves) and write forward(); call the 
       .def(pool_init<nn::AvgPool2d>("AvgPool2d"), py::arg("kernel_size"), py::arg("stride") = py::none(),
            py::arg("padding") = 0);
 
-  m.def("erf", [](const Tensor& x) { return erf(x); }, py::arg("input"),
-        "The error function. d/dx erf(x) = 2/sqrt(pi) e^(-x^2).");
+  m.def(
+      "erf", [](const Tensor& x) { return erf(x); }, py::arg("input"),
+      "The error function. d/dx erf(x) = 2/sqrt(pi) e^(-x^2).");
 
-  // ---- the functional forms of the layer ops, in _core.nn.functional (cr.nn.functional re-exports them) ----
+  // ---- the functional forms of the layer ops, in _core.nn.functional (cr.nn.functional re-exports them)
+  // ----
   py::module_ f = m.def_submodule("nn").def_submodule("functional");
   auto size2 = [](py::handle h, const char* op) {
     Pair p = pair_arg(h, op);
     return Size2{p.first, p.second};
   };
-  f.def("gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, py::arg("input"),
-        py::arg("approximate") = "none", "x * Phi(x), Phi the standard normal CDF (or its tanh approximation).");
-  f.def("unfold", [size2](const Tensor& x, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
-    return unfold(x, size2(k, "unfold"), size2(stride, "unfold"), size2(padding, "unfold"), size2(dilation, "unfold"));
-  }, py::arg("input"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0, py::arg("stride") = 1,
-        "Sliding blocks of (N, C, H, W) as columns (N, C*kh*kw, L) (im2col).");
-  f.def("fold", [size2](const Tensor& x, py::handle out, py::handle k, py::handle dilation, py::handle padding,
-                        py::handle stride) {
-    return fold(x, size2(out, "fold"), size2(k, "fold"), size2(stride, "fold"), size2(padding, "fold"),
-                size2(dilation, "fold"));
-  }, py::arg("input"), py::arg("output_size"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0,
-        py::arg("stride") = 1, "Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).");
+  f.def(
+      "gelu", [](const Tensor& x, const std::string& a) { return gelu(x, a); }, py::arg("input"),
+      py::arg("approximate") = "none",
+      "x * Phi(x), Phi the standard normal CDF (or its tanh approximation).");
+  f.def(
+      "unfold",
+      [size2](const Tensor& x, py::handle k, py::handle dilation, py::handle padding, py::handle stride) {
+        return unfold(x, size2(k, "unfold"), size2(stride, "unfold"), size2(padding, "unfold"),
+                      size2(dilation, "unfold"));
+      },
+      py::arg("input"), py::arg("kernel_size"), py::arg("dilation") = 1, py::arg("padding") = 0,
+      py::arg("stride") = 1, "Sliding blocks of (N, C, H, W) as columns (N, C*kh*kw, L) (im2col).");
+  f.def(
+      "fold",
+      [size2](const Tensor& x, py::handle out, py::handle k, py::handle dilation, py::handle padding,
+              py::handle stride) {
+        return fold(x, size2(out, "fold"), size2(k, "fold"), size2(stride, "fold"), size2(padding, "fold"),
+                    size2(dilation, "fold"));
+      },
+      py::arg("input"), py::arg("output_size"), py::arg("kernel_size"), py::arg("dilation") = 1,
+      py::arg("padding") = 0, py::arg("stride") = 1,
+      "Sums columns (N, C*kh*kw, L) back into (N, C, H, W) (col2im, the adjoint of unfold).");
 }
 
 }  // namespace chainrule::bind

@@ -16,7 +16,8 @@ using namespace chainrule::optim;
 Hyper to_hyper(py::handle v, Hyper::Kind kind, const std::string& opt, const std::string& key) {
   const std::string what = opt + ": option '" + key + "'";
   if (kind == Hyper::Flag) {
-    if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v)) return Hyper::flag(PyObject_IsTrue(v.ptr()) == 1);
+    if (py::isinstance<py::bool_>(v) || py::isinstance<py::int_>(v))
+      return Hyper::flag(PyObject_IsTrue(v.ptr()) == 1);
     if (py::hasattr(v, "dtype") && py::isinstance<py::bool_>(v.attr("item")()))  // numpy.bool_
       return Hyper::flag(PyObject_IsTrue(v.ptr()) == 1);
     throw py::type_error(what + ": expected a bool, got " + type_name(v));
@@ -62,8 +63,10 @@ class PyConstraint : public Constraint {
     py::object out = fn_(p);
     if (out.is_none()) return;
     if (!py::isinstance<Tensor>(out))
-      throw py::type_error("a constraint function must change the parameter in place and return None, or "
-                           "return its projection as a tensor; got " + type_name(out));
+      throw py::type_error(
+          "a constraint function must change the parameter in place and return None, or "
+          "return its projection as a tensor; got " +
+          type_name(out));
     Tensor q = out.cast<Tensor>();
     if (q.impl() != p.impl()) p.copy_(q);
   }
@@ -108,18 +111,19 @@ struct Kind {
   Options defaults;
   std::unique_ptr<Optimizer> (*make)(ParamGroups, const Options&);
 };
-template <class Opt>
-std::unique_ptr<Optimizer> make(ParamGroups params, const Options& options) {
+template <class Opt> std::unique_ptr<Optimizer> make(ParamGroups params, const Options& options) {
   return std::make_unique<Opt>(std::move(params), options);
 }
 const Kind& kind(const std::string& name) {
-  static const std::map<std::string, Kind> kinds = {
-      {"SGD", {SGDOptions(), make<SGD>}},         {"Adam", {AdamOptions(), make<Adam>}},
-      {"AdamW", {AdamWOptions(), make<AdamW>}},   {"RMSprop", {RMSpropOptions(), make<RMSprop>}},
-      {"Adagrad", {AdagradOptions(), make<Adagrad>}}};
+  static const std::map<std::string, Kind> kinds = {{"SGD", {SGDOptions(), make<SGD>}},
+                                                    {"Adam", {AdamOptions(), make<Adam>}},
+                                                    {"AdamW", {AdamWOptions(), make<AdamW>}},
+                                                    {"RMSprop", {RMSpropOptions(), make<RMSprop>}},
+                                                    {"Adagrad", {AdagradOptions(), make<Adagrad>}}};
   auto it = kinds.find(name);
   if (it == kinds.end())
-    throw py::type_error(name + ": chainrule's Optimizer runs C++ optimizers; subclass SGD, Adam, ... or "
+    throw py::type_error(name +
+                         ": chainrule's Optimizer runs C++ optimizers; subclass SGD, Adam, ... or "
                          "write the update loop yourself under cr.no_grad()");
   return it->second;
 }
@@ -127,11 +131,14 @@ const Kind& kind(const std::string& name) {
 // The params argument as torch takes it -> a list of group dicts.
 py::list group_list(py::handle params, const std::string& name) {
   const std::string what = name + ": params should be an iterable of Tensors or dicts, got ";
-  if (py::isinstance<Tensor>(params)) throw py::type_error(what + "a Tensor; pass [tensor] or model.parameters()");
+  if (py::isinstance<Tensor>(params))
+    throw py::type_error(what + "a Tensor; pass [tensor] or model.parameters()");
   if (PyAnySet_Check(params.ptr()))
-    throw py::type_error(name + ": parameters must be in an ordered collection (a set's order changes between "
+    throw py::type_error(name +
+                         ": parameters must be in an ordered collection (a set's order changes between "
                          "runs, and with it the state dict's numbering); use a list");
-  if (is_mapping(params)) throw py::type_error(what + "a dict; pass a list of param groups: [{'params': ...}]");
+  if (is_mapping(params))
+    throw py::type_error(what + "a dict; pass a list of param groups: [{'params': ...}]");
   if (!py::isinstance<py::iterable>(params)) throw py::type_error(what + type_name(params));
   py::list groups(obj(params));
   if (groups.empty()) throw std::invalid_argument(name + ": optimizer got an empty parameter list");
@@ -145,11 +152,13 @@ py::list group_list(py::handle params, const std::string& name) {
 py::list param_list(py::handle ps, const std::string& name, py::dict& extra) {
   if (py::isinstance<Tensor>(ps)) return py::make_tuple(ps);  // NOLINT: converted to a list below
   if (PyAnySet_Check(ps.ptr()))
-    throw py::type_error(name + ": parameters must be in an ordered collection (a set's order changes between "
+    throw py::type_error(name +
+                         ": parameters must be in an ordered collection (a set's order changes between "
                          "runs); use a list");
   py::list items(obj(ps)), params, names;
   for (auto p : items) {
-    bool named = py::isinstance<py::tuple>(p) && py::len(p) == 2 && py::isinstance<py::str>(p.cast<py::tuple>()[0]);
+    bool named =
+        py::isinstance<py::tuple>(p) && py::len(p) == 2 && py::isinstance<py::str>(p.cast<py::tuple>()[0]);
     if (named) names.append(p.cast<py::tuple>()[0]);
     params.append(named ? p.cast<py::tuple>()[1] : p);
   }
@@ -162,7 +171,8 @@ py::list param_list(py::handle ps, const std::string& name, py::dict& extra) {
 }
 
 // A group dict's keys: hyperparameters into `options`, others but "params" and "constraint" into `extra`.
-void split(const py::dict& d, const Options& defaults, const std::string& name, Options& options, py::dict& extra) {
+void split(const py::dict& d, const Options& defaults, const std::string& name, Options& options,
+           py::dict& extra) {
   for (auto [k, v] : d) {
     std::string key = py::str(k);
     if (key == "initial_lr" || defaults.has(key)) options.set(key, option(defaults, key, v, name));
@@ -177,7 +187,8 @@ struct PyGroup {
 };
 
 // A group dict -> the C++ group (tensors, options, constraint), its parameter list and extra keys.
-PyGroup group_from(py::handle g, const Options& defaults, const std::string& name, py::handle default_constraint) {
+PyGroup group_from(py::handle g, const Options& defaults, const std::string& name,
+                   py::handle default_constraint) {
   if (!is_mapping(g)) throw py::type_error(name + ": expected param groups as dicts, got " + type_name(g));
   py::dict d(obj(g));
   if (!d.contains("params"))
@@ -186,7 +197,8 @@ PyGroup group_from(py::handle g, const Options& defaults, const std::string& nam
   PyGroup out;
   out.params = py::list(param_list(d["params"], name, out.extra));
   out.group.params = out.params.cast<std::vector<Tensor>>();
-  out.group.constraint = constraint_arg(d.contains("constraint") ? d["constraint"] : default_constraint, name);
+  out.group.constraint =
+      constraint_arg(d.contains("constraint") ? d["constraint"] : default_constraint, name);
   split(d, defaults, name, out.group.options, out.extra);
   return out;
 }
@@ -221,8 +233,9 @@ struct GroupView {
     std::string k = py::str(key);
     Optimizer& opt = *o().opt;
     if (k == "params")
-      throw py::type_error("param group: 'params' can't be replaced; make a new group with "
-                           "optimizer.add_param_group({'params': [...]})");
+      throw py::type_error(
+          "param group: 'params' can't be replaced; make a new group with "
+          "optimizer.add_param_group({'params': [...]})");
     if (k == "constraint") group().constraint = constraint_arg(value, name());
     else if (opt.is_option(k)) opt.set_option(index, k, option(opt.defaults(), k, value, name()));
     else o().extra[index][key] = value;
@@ -356,26 +369,27 @@ Optimizer& optimizer_arg(py::handle o) {
 }
 
 // A scheduler with the Python optimizer it was given (torch's scheduler.optimizer).
-template <class S>
-struct WithOptimizer : S {
-  template <class... A>
-  explicit WithOptimizer(py::object o, A... a) : S(optimizer_arg(o), std::move(a)...), optimizer(std::move(o)) {}
+template <class S> struct WithOptimizer : S {
+  template <class... A> explicit WithOptimizer(py::object o, A... a)
+      : S(optimizer_arg(o), std::move(a)...), optimizer(std::move(o)) {}
   py::object optimizer;
 };
 
 void warn_epoch() {
-  if (PyErr_WarnEx(PyExc_UserWarning,
-                   "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
-                   "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
-                   "epoch is different from None, the closed form is used instead of the new chainable form, "
-                   "where available.", 1) != 0)
+  if (PyErr_WarnEx(
+          PyExc_UserWarning,
+          "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
+          "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
+          "epoch is different from None, the closed form is used instead of the new chainable form, "
+          "where available.",
+          1) != 0)
     throw py::error_already_set();
 }
 
 // config: the constructor's settings that state_dict() and repr list.
-template <class S>
-py::class_<WithOptimizer<S>, LRScheduler> scheduler(py::module_& m, const char* name, const char* doc,
-                                                   std::vector<const char*> config) {
+template <class S> py::class_<WithOptimizer<S>, LRScheduler> scheduler(py::module_& m, const char* name,
+                                                                       const char* doc,
+                                                                       std::vector<const char*> config) {
   py::class_<WithOptimizer<S>, LRScheduler> cls(m, name, doc, py::dynamic_attr());  // attributes, as torch's
   cls.attr("_config") = py::tuple(py::cast(config));
   cls.def_readonly("optimizer", &WithOptimizer<S>::optimizer);
@@ -386,23 +400,27 @@ py::class_<WithOptimizer<S>, LRScheduler> scheduler(py::module_& m, const char* 
 
 void bind_optim(py::module_& m) {
   // ---- projections
-  py::class_<Constraint, std::shared_ptr<Constraint>>(m, "Constraint",
+  py::class_<Constraint, std::shared_ptr<Constraint>>(
+      m, "Constraint",
       "A projection onto a closed convex set, applied to parameters after every optimizer step.")
-      .def("__call__", [](const Constraint& c, Tensor& p) {
-             NoGradGuard g;
-             c.project(p);
-             return p;
-           }, py::arg("param"), "Projects param in place (under no-grad) and returns it.")
+      .def(
+          "__call__",
+          [](const Constraint& c, Tensor& p) {
+            NoGradGuard g;
+            c.project(p);
+            return p;
+          },
+          py::arg("param"), "Projects param in place (under no-grad) and returns it.")
       .def("__repr__", &Constraint::repr);
   py::class_<Box, Constraint, std::shared_ptr<Box>>(m, "Box", "Clamps every element to [lo, hi].")
       .def(py::init<double, double>(), py::arg("lo"), py::arg("hi"))
       .def_property_readonly("lo", &Box::lo)
       .def_property_readonly("hi", &Box::hi);
   py::class_<NonNegative, Constraint, std::shared_ptr<NonNegative>>(m, "NonNegative",
-      "Sets negative elements to 0.")
+                                                                    "Sets negative elements to 0.")
       .def(py::init<>());
-  py::class_<MaxNorm, Constraint, std::shared_ptr<MaxNorm>>(m, "MaxNorm",
-      "Scales each row p[i] (the whole tensor if 0-d/1-d) down to L2 norm <= max_norm.")
+  py::class_<MaxNorm, Constraint, std::shared_ptr<MaxNorm>>(
+      m, "MaxNorm", "Scales each row p[i] (the whole tensor if 0-d/1-d) down to L2 norm <= max_norm.")
       .def(py::init<double>(), py::arg("max_norm"))
       .def_property_readonly("max_norm", &MaxNorm::max_norm);
 
@@ -414,8 +432,9 @@ void bind_optim(py::module_& m) {
       .def("__iter__", [](const GroupView& g) { return py::iter(g.keys()); })
       .def("__len__", [](const GroupView& g) { return py::len(g.keys()); })
       .def("__repr__", [](const GroupView& g) { return py::repr(g.dict()); });
-  as_abc(group, "MutableMapping", {"__contains__", "keys", "items", "values", "get", "__eq__", "__ne__", "pop",
-                                   "popitem", "clear", "update", "setdefault"});
+  as_abc(group, "MutableMapping",
+         {"__contains__", "keys", "items", "values", "get", "__eq__", "__ne__", "pop", "popitem", "clear",
+          "update", "setdefault"});
   py::class_<StateView> state(m, "OptimizerStateView", "optimizer.state: parameter -> its state tensors.");
   state.def("__getitem__", &StateView::get)
       .def("__contains__", &StateView::contains)
@@ -424,18 +443,20 @@ void bind_optim(py::module_& m) {
       .def("__repr__", [](const StateView& s) {
         std::string out;
         for (auto p : s.keys())
-          out += (out.empty() ? "<param " : ", <param ") + std::string(py::str(p.attr("shape"))) + ">: " +
-                 std::string(py::repr(s.get(p)));
+          out += (out.empty() ? "<param " : ", <param ") + std::string(py::str(p.attr("shape"))) +
+                 ">: " + std::string(py::repr(s.get(p)));
         return "{" + out + "}";
       });
   as_abc(state, "Mapping", {"keys", "items", "values", "get", "__eq__", "__ne__"});
 
   // ---- optimizers (cr.optim's classes derive from this one and give torch's signatures)
-  py::class_<PyOptimizer>(m, "Optimizer", "The base of chainrule's optimizers (torch.optim.Optimizer's interface).")
+  py::class_<PyOptimizer>(m, "Optimizer",
+                          "The base of chainrule's optimizers (torch.optim.Optimizer's interface).")
       .def(py::init([](const std::string& name, py::handle params, py::dict defaults, py::object constraint) {
              const Kind& k = kind(name);
              Options given;
-             for (auto [key, v] : defaults) given.set(py::str(key), option(k.defaults, py::str(key), v, name));
+             for (auto [key, v] : defaults)
+               given.set(py::str(key), option(k.defaults, py::str(key), v, name));
              constraint_arg(constraint, name);  // a TypeError now for a bad one
              auto o = std::make_unique<PyOptimizer>();
              o->default_constraint = constraint;
@@ -450,36 +471,45 @@ void bind_optim(py::module_& m) {
              return o;
            }),
            py::arg("name"), py::arg("params"), py::arg("defaults"), py::arg("constraint") = py::none(),
-           "name: the C++ optimizer (\"SGD\", \"Adam\", ...); params: tensors, (name, tensor) pairs or group dicts.")
-      .def_property_readonly("param_groups", [](py::object self) {
-        py::list out;
-        for (size_t i = 0; i < owner(self).params.size(); ++i) out.append(GroupView{self, i});
-        return out;
-      })
+           "name: the C++ optimizer (\"SGD\", \"Adam\", ...); params: tensors, (name, tensor) pairs or group "
+           "dicts.")
+      .def_property_readonly("param_groups",
+                             [](py::object self) {
+                               py::list out;
+                               for (size_t i = 0; i < owner(self).params.size(); ++i)
+                                 out.append(GroupView{self, i});
+                               return out;
+                             })
       .def_property_readonly("state", [](py::object self) { return StateView{self}; })
-      .def_property_readonly("defaults", [](const PyOptimizer& o) {
-        py::dict d;
-        for (const auto& [k, h] : o.opt->defaults().entries()) d[py::str(k)] = from_hyper(h);
-        d["constraint"] = o.default_constraint;
-        return d;
-      })
+      .def_property_readonly("defaults",
+                             [](const PyOptimizer& o) {
+                               py::dict d;
+                               for (const auto& [k, h] : o.opt->defaults().entries())
+                                 d[py::str(k)] = from_hyper(h);
+                               d["constraint"] = o.default_constraint;
+                               return d;
+                             })
       .def("add_param_group", &add_group, py::arg("param_group"),
            "Adds a group (a dict with \"params\" and any hyperparameters to override), e.g. to train layers "
            "unfrozen later with their own lr.")
-      .def("zero_grad", [](PyOptimizer& o, bool set_to_none) { o.opt->zero_grad(set_to_none); },
-           py::arg("set_to_none") = true, "Every gradient to None (as torch), or to zeros.")
-      .def("step", [](PyOptimizer& o, py::object closure) {
-             py::object loss = py::none();
-             if (!closure.is_none()) {
-               AutoGradMode grad_on(true);
-               loss = closure();
-             }
-             py::gil_scoped_release nogil;  // Python constraints take the GIL back for their call
-             o.opt->step();
-             return loss;
-           }, py::arg("closure") = py::none(),
-           "One update of every parameter that has a gradient, then the groups' constraints. closure, if "
-           "given, re-evaluates the loss with grad mode on; its result is returned.")
+      .def(
+          "zero_grad", [](PyOptimizer& o, bool set_to_none) { o.opt->zero_grad(set_to_none); },
+          py::arg("set_to_none") = true, "Every gradient to None (as torch), or to zeros.")
+      .def(
+          "step",
+          [](PyOptimizer& o, py::object closure) {
+            py::object loss = py::none();
+            if (!closure.is_none()) {
+              AutoGradMode grad_on(true);
+              loss = closure();
+            }
+            py::gil_scoped_release nogil;  // Python constraints take the GIL back for their call
+            o.opt->step();
+            return loss;
+          },
+          py::arg("closure") = py::none(),
+          "One update of every parameter that has a gradient, then the groups' constraints. closure, if "
+          "given, re-evaluates the loss with grad mode on; its result is returned.")
       .def("state_dict", &state_dict,
            "torch's layout, parameters numbered across the groups; the tensors are copies. Constraints are "
            "code, not state: they are not saved and a load keeps the optimizer's own.")
@@ -489,47 +519,61 @@ void bind_optim(py::module_& m) {
       .def("__repr__", &repr);
 
   // ---- schedulers (PyTorch's formulas and state in C++; each keeps the Python optimizer it was given)
-  py::class_<LRScheduler>(m, "LRScheduler", py::dynamic_attr(), "The base of the epoch-based schedulers: step() once per epoch, "
-                                            "after optimizer.step(); base_lrs are the groups' \"initial_lr\".")
-      .def("step", [](LRScheduler& s, py::object epoch) {
-             if (epoch.is_none()) return s.step();
-             warn_epoch();
-             s.step(epoch.cast<int64_t>());
-           }, py::arg("epoch") = py::none(),
-           "Moves to the next epoch and sets each group's lr; epoch (deprecated in torch) jumps there by the "
-           "closed form.")
+  py::class_<LRScheduler>(m, "LRScheduler", py::dynamic_attr(),
+                          "The base of the epoch-based schedulers: step() once per epoch, "
+                          "after optimizer.step(); base_lrs are the groups' \"initial_lr\".")
+      .def(
+          "step",
+          [](LRScheduler& s, py::object epoch) {
+            if (epoch.is_none()) return s.step();
+            warn_epoch();
+            s.step(epoch.cast<int64_t>());
+          },
+          py::arg("epoch") = py::none(),
+          "Moves to the next epoch and sets each group's lr; epoch (deprecated in torch) jumps there by the "
+          "closed form.")
       .def("get_last_lr", &LRScheduler::get_last_lr, "The lrs the last step set, one per param group.")
       .def_property("last_epoch", &LRScheduler::last_epoch, &LRScheduler::set_last_epoch)
       .def_property("base_lrs", &LRScheduler::base_lrs, &LRScheduler::set_base_lrs)
-      .def("state_dict", [](py::object self) {
-             const LRScheduler& s = self.cast<const LRScheduler&>();
-             py::dict d;
-             for (auto k : self.attr("_config")) d[k] = self.attr(k);
-             d["base_lrs"] = s.base_lrs();
-             d["last_epoch"] = s.last_epoch();
-             d["_step_count"] = s.step_count();
-             d["_last_lr"] = s.get_last_lr();
-             return d;
-           }, "torch's keys: the constructor's settings, base_lrs, last_epoch, _step_count, _last_lr.")
-      .def("load_state_dict", [](LRScheduler& s, py::dict d) {
-             s.set_last_epoch(d["last_epoch"].cast<int64_t>());
-             s.set_base_lrs(d["base_lrs"].cast<std::vector<double>>());
-             if (d.contains("_step_count")) s.set_step_count(d["_step_count"].cast<int64_t>());
-             if (d.contains("_last_lr")) s.set_last_lr(d["_last_lr"].cast<std::vector<double>>());
-           }, py::arg("state_dict"), "Restores a state_dict() (the settings stay the constructor's).")
+      .def(
+          "state_dict",
+          [](py::object self) {
+            const LRScheduler& s = self.cast<const LRScheduler&>();
+            py::dict d;
+            for (auto k : self.attr("_config")) d[k] = self.attr(k);
+            d["base_lrs"] = s.base_lrs();
+            d["last_epoch"] = s.last_epoch();
+            d["_step_count"] = s.step_count();
+            d["_last_lr"] = s.get_last_lr();
+            return d;
+          },
+          "torch's keys: the constructor's settings, base_lrs, last_epoch, _step_count, _last_lr.")
+      .def(
+          "load_state_dict",
+          [](LRScheduler& s, py::dict d) {
+            s.set_last_epoch(d["last_epoch"].cast<int64_t>());
+            s.set_base_lrs(d["base_lrs"].cast<std::vector<double>>());
+            if (d.contains("_step_count")) s.set_step_count(d["_step_count"].cast<int64_t>());
+            if (d.contains("_last_lr")) s.set_last_lr(d["_last_lr"].cast<std::vector<double>>());
+          },
+          py::arg("state_dict"), "Restores a state_dict() (the settings stay the constructor's).")
       .def("__repr__", [](py::object self) {
         std::string args;
-        for (auto k : self.attr("_config")) args += std::string(py::str(k)) + "=" + std::string(py::repr(self.attr(k))) + ", ";
-        return std::string(py::str(py::type::of(self).attr("__name__"))) + "(" + args + "last_epoch=" +
-               std::to_string(self.cast<const LRScheduler&>().last_epoch()) + ")";
+        for (auto k : self.attr("_config"))
+          args += std::string(py::str(k)) + "=" + std::string(py::repr(self.attr(k))) + ", ";
+        return std::string(py::str(py::type::of(self).attr("__name__"))) + "(" + args +
+               "last_epoch=" + std::to_string(self.cast<const LRScheduler&>().last_epoch()) + ")";
       });
-  scheduler<StepLR>(m, "StepLR", "Multiplies each group's lr by gamma every step_size epochs.", {"step_size", "gamma"})
+  scheduler<StepLR>(m, "StepLR", "Multiplies each group's lr by gamma every step_size epochs.",
+                    {"step_size", "gamma"})
       .def(py::init<py::object, int64_t, double, int64_t>(), py::arg("optimizer"), py::arg("step_size"),
            py::arg("gamma") = 0.1, py::arg("last_epoch") = -1)
       .def_property_readonly("step_size", &StepLR::step_size)
       .def_property_readonly("gamma", &StepLR::gamma);
-  scheduler<MultiStepLR>(m, "MultiStepLR", "Multiplies each group's lr by gamma at each milestone epoch "
-                         "(gamma**k for a milestone listed k times).", {"milestones", "gamma"})
+  scheduler<MultiStepLR>(m, "MultiStepLR",
+                         "Multiplies each group's lr by gamma at each milestone epoch "
+                         "(gamma**k for a milestone listed k times).",
+                         {"milestones", "gamma"})
       .def(py::init<py::object, std::vector<int64_t>, double, int64_t>(), py::arg("optimizer"),
            py::arg("milestones"), py::arg("gamma") = 0.1, py::arg("last_epoch") = -1)
       .def_property_readonly("milestones", &MultiStepLR::milestones)
@@ -538,10 +582,12 @@ void bind_optim(py::module_& m) {
       .def(py::init<py::object, double, int64_t>(), py::arg("optimizer"), py::arg("gamma"),
            py::arg("last_epoch") = -1)
       .def_property_readonly("gamma", &ExponentialLR::gamma);
-  scheduler<CosineAnnealingLR>(m, "CosineAnnealingLR",
+  scheduler<CosineAnnealingLR>(
+      m, "CosineAnnealingLR",
       "Anneals each lr along a half cosine from its initial value to eta_min at T_max: lr_t = eta_min + "
       "(base_lr - eta_min)(1 + cos(pi t / T_max)) / 2 (in PyTorch's recursive form, so a manual change of lr "
-      "carries on; after T_max the cosine goes back up).", {"T_max", "eta_min"})
+      "carries on; after T_max the cosine goes back up).",
+      {"T_max", "eta_min"})
       .def(py::init<py::object, int64_t, double, int64_t>(), py::arg("optimizer"), py::arg("T_max"),
            py::arg("eta_min") = 0.0, py::arg("last_epoch") = -1)
       .def_property_readonly("T_max", &CosineAnnealingLR::T_max)
@@ -552,14 +598,17 @@ void bind_optim(py::module_& m) {
            py::arg("lr_lambdas"), py::arg("last_epoch") = -1);
 
   using Plateau = WithOptimizer<ReduceLROnPlateau>;
-  py::class_<Plateau>(m, "ReduceLROnPlateau", py::dynamic_attr(),
+  py::class_<Plateau>(
+      m, "ReduceLROnPlateau", py::dynamic_attr(),
       "Multiplies each group's lr by factor when a metric stops improving. Call step(metric) once per epoch. "
-      "The metric improved if it is below best * (1 - threshold) (mode \"min\", threshold_mode \"rel\"), below "
+      "The metric improved if it is below best * (1 - threshold) (mode \"min\", threshold_mode \"rel\"), "
+      "below "
       "best - threshold (\"abs\"), or above best * (1 + threshold) / best + threshold in mode \"max\". After "
       "more than patience epochs without improvement the lrs are cut (not below min_lr, a number or one per "
       "group; cuts smaller than eps are skipped) and cooldown epochs are ignored.")
-      .def(py::init([](py::object optimizer, std::string mode, double factor, int64_t patience, double threshold,
-                       std::string threshold_mode, int64_t cooldown, py::handle min_lr, double eps) {
+      .def(py::init([](py::object optimizer, std::string mode, double factor, int64_t patience,
+                       double threshold, std::string threshold_mode, int64_t cooldown, py::handle min_lr,
+                       double eps) {
              const size_t groups = optimizer_arg(optimizer).param_groups().size();
              PlateauOptions o{mode, factor, patience, threshold, threshold_mode, cooldown, 0.0, {}, eps};
              if (py::isinstance<py::list>(min_lr) || py::isinstance<py::tuple>(min_lr)) {
@@ -574,15 +623,18 @@ void bind_optim(py::module_& m) {
            py::arg("optimizer"), py::arg("mode") = "min", py::arg("factor") = 0.1, py::arg("patience") = 10,
            py::arg("threshold") = 1e-4, py::arg("threshold_mode") = "rel", py::arg("cooldown") = 0,
            py::arg("min_lr") = 0.0, py::arg("eps") = 1e-8)
-      .def("step", [](Plateau& s, py::handle metrics, py::object epoch) {
-             double current = py::float_(obj(metrics));  // a number or a one-element tensor
-             if (!epoch.is_none()) {
-               warn_epoch();
-               s.last_epoch = epoch.cast<int64_t>() - 1;
-             }
-             s.step(current);
-           }, py::arg("metrics"), py::arg("epoch") = py::none(),
-           "Records this epoch's metric and cuts the lrs if it has stopped improving.")
+      .def(
+          "step",
+          [](Plateau& s, py::handle metrics, py::object epoch) {
+            double current = py::float_(obj(metrics));  // a number or a one-element tensor
+            if (!epoch.is_none()) {
+              warn_epoch();
+              s.last_epoch = epoch.cast<int64_t>() - 1;
+            }
+            s.step(current);
+          },
+          py::arg("metrics"), py::arg("epoch") = py::none(),
+          "Records this epoch's metric and cuts the lrs if it has stopped improving.")
       .def("get_last_lr", &ReduceLROnPlateau::get_last_lr)
       .def_readonly("optimizer", &Plateau::optimizer)
       .def_property_readonly("in_cooldown", &ReduceLROnPlateau::in_cooldown)
@@ -598,19 +650,28 @@ void bind_optim(py::module_& m) {
       .def_readwrite("num_bad_epochs", &ReduceLROnPlateau::num_bad_epochs)
       .def_readwrite("cooldown_counter", &ReduceLROnPlateau::cooldown_counter)
       .def_readwrite("last_epoch", &ReduceLROnPlateau::last_epoch)
-      .def("state_dict", [](py::object self) {
-             py::dict d;
-             for (const char* k : {"mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps",
-                                   "best", "num_bad_epochs", "cooldown_counter", "last_epoch", "min_lrs"})
-               d[k] = self.attr(k);
-             d["_last_lr"] = self.cast<const Plateau&>().get_last_lr();
-             return d;
-           }, "torch's keys: the settings, best, num_bad_epochs, cooldown_counter, last_epoch, min_lrs, _last_lr.")
-      .def("load_state_dict", [](py::object self, py::dict d) {
-             for (const char* k : {"best", "num_bad_epochs", "cooldown_counter", "last_epoch"})
-               if (d.contains(k)) self.attr(k) = d[k];
-             if (d.contains("_last_lr")) self.cast<Plateau&>().last_lr_ = d["_last_lr"].cast<std::vector<double>>();
-           }, py::arg("state_dict"));
+      .def(
+          "state_dict",
+          [](py::object self) {
+            py::dict d;
+            for (const char* k :
+                 {"mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps", "best",
+                  "num_bad_epochs", "cooldown_counter", "last_epoch", "min_lrs"})
+              d[k] = self.attr(k);
+            d["_last_lr"] = self.cast<const Plateau&>().get_last_lr();
+            return d;
+          },
+          "torch's keys: the settings, best, num_bad_epochs, cooldown_counter, last_epoch, min_lrs, "
+          "_last_lr.")
+      .def(
+          "load_state_dict",
+          [](py::object self, py::dict d) {
+            for (const char* k : {"best", "num_bad_epochs", "cooldown_counter", "last_epoch"})
+              if (d.contains(k)) self.attr(k) = d[k];
+            if (d.contains("_last_lr"))
+              self.cast<Plateau&>().last_lr_ = d["_last_lr"].cast<std::vector<double>>();
+          },
+          py::arg("state_dict"));
 }
 
 }  // namespace chainrule::bind

@@ -17,8 +17,7 @@ namespace py = pybind11;
 inline std::string type_name(py::handle h) { return py::str(py::type::of(h).attr("__name__")); }
 
 // h as a T, or a TypeError naming the argument and what it should have been.
-template <class T>
-T arg(py::handle h, const char* what, const char* expected) {
+template <class T> T arg(py::handle h, const char* what, const char* expected) {
   try {
     return h.cast<T>();
   } catch (const py::cast_error&) {
@@ -48,7 +47,8 @@ inline Operand operand(py::handle h, const char* op) {
 inline Scalar number(py::handle h, const char* op) {
   Operand o = operand(h, op);
   if (o.is_tensor) {
-    CR_CHECK(o.t.numel() == 1, std::invalid_argument, op, ": expected a number, got a tensor of shape ", o.t.shape());
+    CR_CHECK(o.t.numel() == 1, std::invalid_argument, op, ": expected a number, got a tensor of shape ",
+             o.t.shape());
     return is_floating(o.t.dtype()) ? Scalar(o.t.item()) : Scalar(static_cast<long long>(o.t.item()));
   }
   return o.s;
@@ -94,17 +94,19 @@ constexpr int32_t kDLCPU = 1;             // DLPack's device type of the CPU
 py::buffer_info buffer(const Tensor& t);  // np.asarray(t): a view (read-only if t requires grad)
 Tensor from_numpy(py::array a);           // cr.from_numpy: shares the array's memory and strides
 py::capsule to_dlpack(const Tensor& t, bool versioned);  // t.__dlpack__()
-Tensor from_dlpack(py::object obj);       // cr.from_dlpack: any CPU object with __dlpack__, or a capsule
+Tensor from_dlpack(py::object obj);  // cr.from_dlpack: any CPU object with __dlpack__, or a capsule
 
 // Each part of chainrule._core is bound in its own file.
 void bind_nn(py::module_& m);          // python/bind_nn.cpp: nn.Module and the layers
 void bind_functional(py::module_& m);  // python/bind_functional.cpp: _core.nn.functional, .init, .utils
 void bind_optim(py::module_& m);       // python/bind_optim.cpp: optimizers and schedulers
 void bind_math(py::module_& m, py::class_<Tensor>& T);  // python/bind_math.cpp: elementwise math
-void bind_errors(py::module_& m);      // python/bind_errors.cpp: one-line TypeErrors for bad calls
-void bind_reduce(py::module_& m, py::class_<Tensor>& T);  // python/bind_reduce.cpp: reductions, scans, sorting
+void bind_errors(py::module_& m);  // python/bind_errors.cpp: one-line TypeErrors for bad calls
+void bind_reduce(py::module_& m,
+                 py::class_<Tensor>& T);  // python/bind_reduce.cpp: reductions, scans, sorting
 // ---- linalg area ----
-void bind_linalg(py::module_& m, py::class_<Tensor>& T);  // python/bind_linalg.cpp: dot, einsum, norms, cr.linalg
+void bind_linalg(py::module_& m,
+                 py::class_<Tensor>& T);  // python/bind_linalg.cpp: dot, einsum, norms, cr.linalg
 // python/bind_tensor_api.cpp (tapi): masked_fill, repeat/tile, flip, roll, squeeze(dims), softmax(dtype=),
 // the default dtype and cr.Generator. Called last: it replaces a few earlier bindings.
 void bind_tensor_api(py::module_& m, py::class_<Tensor>& T);

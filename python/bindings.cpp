@@ -35,8 +35,7 @@ auto bitwise(Tensor (*f)(const Tensor&, const Tensor&), const char* op) {
   };
 }
 
-template <class TT, class TS>
-auto binary(const char* op, TT tt, TS ts) {
+template <class TT, class TS> auto binary(const char* op, TT tt, TS ts) {
   return [=](const Tensor& a, py::handle b) {
     Operand o = operand(b, op);
     return o.is_tensor ? tt(a, o.t) : ts(a, o.s);
@@ -51,8 +50,13 @@ std::string python_spelling(std::string msg) {
       {"retain_graph=true (Python: retain_graph=True)", "retain_graph=True"},
       {"allow_unused=true (Python: allow_unused=True)", "allow_unused=True"},
       {"NoGradGuard", "with cr.no_grad():"},
-      {"kFloat32", "cr.float32"}, {"kFloat64", "cr.float64"}, {"kInt64", "cr.int64"}, {"kBool", "cr.bool"},
-      {"=true", "=True"}, {"=false", "=False"}, {"(true/false)", "(True/False)"},
+      {"kFloat32", "cr.float32"},
+      {"kFloat64", "cr.float64"},
+      {"kInt64", "cr.int64"},
+      {"kBool", "cr.bool"},
+      {"=true", "=True"},
+      {"=false", "=False"},
+      {"(true/false)", "(True/False)"},
   };
   for (const auto& [cpp, python] : table)
     for (size_t at = msg.find(cpp); at != std::string::npos; at = msg.find(cpp, at + std::strlen(python)))
@@ -93,8 +97,10 @@ PYBIND11_MODULE(_core, m) {
       .value("int64", kInt64)
       .value("float32", kFloat32)
       .value("float64", kFloat64)
-      .def("__repr__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); }, py::prepend())
-      .def("__str__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); }, py::prepend())
+      .def(
+          "__repr__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); }, py::prepend())
+      .def(
+          "__str__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); }, py::prepend())
       .def_property_readonly("is_floating_point", [](Dtype d) { return is_floating(d); })
       .def_property_readonly("itemsize", [](Dtype d) { return dtype_size(d); });
   m.attr("float32") = kFloat32;
@@ -107,11 +113,14 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A node of the autograd graph (a tensor's grad_fn).")
       .def("name", &Node::name, "The node's name, e.g. 'MulBackward0'.")
-      .def_property_readonly("next_functions", [](const Node& n) {
-        py::list out;
-        for (const Edge& e : n.next) out.append(e.fn ? py::cast(e.fn) : py::none());
-        return py::tuple(out);
-      }, "The nodes that produced this node's inputs (None for leaves and constants).")
+      .def_property_readonly(
+          "next_functions",
+          [](const Node& n) {
+            py::list out;
+            for (const Edge& e : n.next) out.append(e.fn ? py::cast(e.fn) : py::none());
+            return py::tuple(out);
+          },
+          "The nodes that produced this node's inputs (None for leaves and constants).")
       .def("__repr__", [](const Node& n) { return "<" + n.name() + ">"; });
 
   py::class_<Tensor> T(m, "Tensor", py::buffer_protocol(), R"doc(
@@ -122,227 +131,328 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
         "A tensor sharing data's memory (used by subclasses such as nn.Parameter).")
       .def_buffer([](const Tensor& t) { return buffer(t); })
       .def("_set_data", &Tensor::set_data)
-      .def_property_readonly("shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); },
-                             "The size of each dim, as a tuple.")
-      .def("size", [](const Tensor& t, py::object dim) -> py::object {
-        if (dim.is_none()) return py::tuple(py::cast(t.shape()));
-        return py::cast(t.size(arg<int64_t>(dim, "size", "dim as an int")));
-      }, py::arg("dim") = py::none(), "The shape (a tuple), or the size of one dim.")
+      .def_property_readonly(
+          "shape", [](const Tensor& t) { return py::tuple(py::cast(t.shape())); },
+          "The size of each dim, as a tuple.")
+      .def(
+          "size",
+          [](const Tensor& t, py::object dim) -> py::object {
+            if (dim.is_none()) return py::tuple(py::cast(t.shape()));
+            return py::cast(t.size(arg<int64_t>(dim, "size", "dim as an int")));
+          },
+          py::arg("dim") = py::none(), "The shape (a tuple), or the size of one dim.")
       .def_property_readonly("dtype", &Tensor::dtype, "The element type.")
       .def_property_readonly("ndim", &Tensor::dim, "The number of dims.")
       .def("dim", &Tensor::dim, "The number of dims.")
       .def("numel", &Tensor::numel, "The number of elements.")
-      .def("__len__", [](const Tensor& t) {
-        if (t.dim() == 0) throw py::type_error("len: a 0-d tensor has no len()");
-        return t.shape()[0];
-      })
-      .def("item", [](const Tensor& t) -> py::object {
-        double v = t.item();
-        if (t.dtype() == kBool) return py::bool_(v != 0);
-        if (t.dtype() == kInt64) return py::int_(t.data<int64_t>()[0]);  // exact beyond 2^53
-        return py::float_(v);
-      }, "The value of a one-element tensor as a Python number.")
-      .def_property("requires_grad", &Tensor::requires_grad,
-                    [](Tensor& t, bool r) { t.set_requires_grad(r); },
-                    "Whether gradients are computed for this tensor (settable on leaves).")
-      .def_property("grad", [](const Tensor& t) -> py::object {
-        Tensor g = t.grad();
-        return g.defined() ? py::cast(g) : py::none();
-      }, [](Tensor& t, py::object g) {
-        t.set_grad(g.is_none() ? Tensor() : arg<Tensor>(g, "grad", "a Tensor or None"));
-      },
-      "The accumulated gradient (None until a backward reaches this tensor). Set to None to reset.")
-      .def_property_readonly("grad_fn", [](const Tensor& t) -> py::object {
-        auto f = t.grad_fn();
-        return f ? py::cast(f) : py::none();
-      }, "The autograd node that produced this tensor (None for leaves).")
+      .def("__len__",
+           [](const Tensor& t) {
+             if (t.dim() == 0) throw py::type_error("len: a 0-d tensor has no len()");
+             return t.shape()[0];
+           })
+      .def(
+          "item",
+          [](const Tensor& t) -> py::object {
+            double v = t.item();
+            if (t.dtype() == kBool) return py::bool_(v != 0);
+            if (t.dtype() == kInt64) return py::int_(t.data<int64_t>()[0]);  // exact beyond 2^53
+            return py::float_(v);
+          },
+          "The value of a one-element tensor as a Python number.")
+      .def_property(
+          "requires_grad", &Tensor::requires_grad, [](Tensor& t, bool r) { t.set_requires_grad(r); },
+          "Whether gradients are computed for this tensor (settable on leaves).")
+      .def_property(
+          "grad",
+          [](const Tensor& t) -> py::object {
+            Tensor g = t.grad();
+            return g.defined() ? py::cast(g) : py::none();
+          },
+          [](Tensor& t, py::object g) {
+            t.set_grad(g.is_none() ? Tensor() : arg<Tensor>(g, "grad", "a Tensor or None"));
+          },
+          "The accumulated gradient (None until a backward reaches this tensor). Set to None to reset.")
+      .def_property_readonly(
+          "grad_fn",
+          [](const Tensor& t) -> py::object {
+            auto f = t.grad_fn();
+            return f ? py::cast(f) : py::none();
+          },
+          "The autograd node that produced this tensor (None for leaves).")
       .def_property_readonly("is_leaf", &Tensor::is_leaf,
                              "True for tensors created by the user (not by an op that tracked grad).")
       .def("detach", &Tensor::detach, "A tensor sharing this one's memory, without history.")
       .def("retain_grad", &Tensor::retain_grad, "Keep .grad for this non-leaf tensor on backward.")
-      .def("backward", [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
-        Tensor g = gradient.is_none() ? Tensor() : arg<Tensor>(gradient, "backward", "gradient to be a Tensor or None");
-        std::optional<bool> retain;
-        if (!retain_graph.is_none()) retain = arg<bool>(retain_graph, "backward", "retain_graph to be a bool");
-        py::gil_scoped_release nogil;
-        t.backward(g, retain, create_graph);
-      }, py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
-         py::arg("create_graph") = false, R"doc(
+      .def(
+          "backward",
+          [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {
+            Tensor g = gradient.is_none()
+                           ? Tensor()
+                           : arg<Tensor>(gradient, "backward", "gradient to be a Tensor or None");
+            std::optional<bool> retain;
+            if (!retain_graph.is_none())
+              retain = arg<bool>(retain_graph, "backward", "retain_graph to be a bool");
+            py::gil_scoped_release nogil;
+            t.backward(g, retain, create_graph);
+          },
+          py::arg("gradient") = py::none(), py::arg("retain_graph") = py::none(),
+          py::arg("create_graph") = false, R"doc(
 Computes the gradient of this tensor with respect to every leaf that requires grad, accumulating
 (+=) into their ``.grad``. A scalar tensor needs no ``gradient``; otherwise pass one of its shape.
 ``retain_graph=True`` keeps the graph for a second backward; ``create_graph=True`` records the
 backward itself, so gradients can be differentiated again (second derivatives, Hessians).)doc")
       .def_property_readonly("_version", &Tensor::version)
-      .def("_mark_written", [](Tensor& t, const char* op) {  // for writes made through NumPy views
-        check_inplace(t, op);
-        t.bump_version();
-      })
-      .def("to", [](const Tensor& t, Dtype d) { return t.to(d); }, py::arg("dtype"),
-           "This tensor converted to dtype (differentiable between float dtypes).")
+      .def("_mark_written",
+           [](Tensor& t, const char* op) {  // for writes made through NumPy views
+             check_inplace(t, op);
+             t.bump_version();
+           })
+      .def(
+          "to", [](const Tensor& t, Dtype d) { return t.to(d); }, py::arg("dtype"),
+          "This tensor converted to dtype (differentiable between float dtypes).")
       .def("clone", &Tensor::clone, "A differentiable copy with its own memory.")
       .def("contiguous", &Tensor::contiguous,
            "Self if its elements are dense in row-major order, else a (differentiable) dense copy.")
       .def("is_contiguous", &Tensor::is_contiguous,
            "True if the elements are dense in row-major order (views such as x.t() are not).")
-      .def("stride", [](const Tensor& t, py::object dim) -> py::object {
-        if (dim.is_none()) return py::tuple(py::cast(t.strides()));
-        return py::cast(t.stride(arg<int64_t>(dim, "stride", "dim as an int")));
-      }, py::arg("dim") = py::none(), "Elements to step in memory for each dim (a tuple), or for one dim.")
+      .def(
+          "stride",
+          [](const Tensor& t, py::object dim) -> py::object {
+            if (dim.is_none()) return py::tuple(py::cast(t.strides()));
+            return py::cast(t.stride(arg<int64_t>(dim, "stride", "dim as an int")));
+          },
+          py::arg("dim") = py::none(), "Elements to step in memory for each dim (a tuple), or for one dim.")
       .def("storage_offset", &Tensor::storage_offset,
            "Where this view's first element sits in the shared storage, in elements.")
-      .def("is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); },
-           "True for float32 and float64 tensors.")
-      .def("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); },
-           "The address of the first element (a view's: storage start + storage_offset * itemsize).")
+      .def(
+          "is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); },
+          "True for float32 and float64 tensors.")
+      .def(
+          "data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); },
+          "The address of the first element (a view's: storage start + storage_offset * itemsize).")
       .def("__repr__", [](const Tensor& t) { return repr(t); })
-      .def("__dlpack__", [](const Tensor& t, py::object /*stream: CPU only*/, py::object max_version,
-                            py::object dl_device, py::object copy) {
-        CR_CHECK(dl_device.is_none() || py::cast<py::tuple>(dl_device)[0].cast<int>() == kDLCPU,
-                 std::invalid_argument, "__dlpack__: chainrule tensors live on the CPU");
-        // As torch: a consumer could write through the shared memory behind autograd's back.
-        if (t.requires_grad())
-          throw py::buffer_error("__dlpack__: can't export a tensor that requires grad; use tensor.detach()");
-        Tensor src = !copy.is_none() && copy.cast<bool>() ? t.detach().clone() : t;
-        bool versioned = !max_version.is_none() && py::cast<py::tuple>(max_version)[0].cast<int>() >= 1;
-        return to_dlpack(src, versioned);
-      }, py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
-         py::arg("dl_device") = py::none(), py::arg("copy") = py::none(),
-         "Exports the tensor's memory as a DLPack capsule (no copy unless copy=True).")
+      .def(
+          "__dlpack__",
+          [](const Tensor& t, py::object /*stream: CPU only*/, py::object max_version, py::object dl_device,
+             py::object copy) {
+            CR_CHECK(dl_device.is_none() || py::cast<py::tuple>(dl_device)[0].cast<int>() == kDLCPU,
+                     std::invalid_argument, "__dlpack__: chainrule tensors live on the CPU");
+            // As torch: a consumer could write through the shared memory behind autograd's back.
+            if (t.requires_grad())
+              throw py::buffer_error(
+                  "__dlpack__: can't export a tensor that requires grad; use tensor.detach()");
+            Tensor src = !copy.is_none() && copy.cast<bool>() ? t.detach().clone() : t;
+            bool versioned = !max_version.is_none() && py::cast<py::tuple>(max_version)[0].cast<int>() >= 1;
+            return to_dlpack(src, versioned);
+          },
+          py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
+          py::arg("dl_device") = py::none(), py::arg("copy") = py::none(),
+          "Exports the tensor's memory as a DLPack capsule (no copy unless copy=True).")
       .def("__dlpack_device__", [](const Tensor&) { return py::make_tuple(kDLCPU, 0); });
 
   // in-place ops (refused on tensors that require grad while grad mode is on)
-  T.def("add_", [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
-       Operand a = operand(o, "add_");
-       Scalar al = number(alpha, "add_");
-       return a.is_tensor ? t.add_(a.t, al) : t.add_(scaled(a.s, al));
-     }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
-     "self += alpha * other, in place.")
-      .def("sub_", [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
-        Operand a = operand(o, "sub_");
-        Scalar al = number(alpha, "sub_");
-        return a.is_tensor ? t.sub_(a.t, al) : t.sub_(scaled(a.s, al));
-      }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
-      "self -= alpha * other, in place.")
-      .def("mul_", [](Tensor& t, py::handle o) -> Tensor& {
-        Operand a = operand(o, "mul_");
-        return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s);
-      }, py::return_value_policy::reference_internal, "self *= other, in place.")
-      .def("div_", [](Tensor& t, py::handle o) -> Tensor& {
-        Operand a = operand(o, "div_");
-        return a.is_tensor ? t.div_(a.t) : t.div_(a.s);
-      }, py::return_value_policy::reference_internal, "self /= other, in place.")
-      .def("zero_", &Tensor::zero_, py::return_value_policy::reference_internal, "Fills with zeros, in place.")
-      .def("fill_", [](Tensor& t, py::handle v) -> Tensor& { return t.fill_(number(v, "fill_")); },
-           py::return_value_policy::reference_internal, "Fills with a value, in place.")
+  T.def(
+       "add_",
+       [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
+         Operand a = operand(o, "add_");
+         Scalar al = number(alpha, "add_");
+         return a.is_tensor ? t.add_(a.t, al) : t.add_(scaled(a.s, al));
+       },
+       py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
+       "self += alpha * other, in place.")
+      .def(
+          "sub_",
+          [](Tensor& t, py::handle o, py::handle alpha) -> Tensor& {
+            Operand a = operand(o, "sub_");
+            Scalar al = number(alpha, "sub_");
+            return a.is_tensor ? t.sub_(a.t, al) : t.sub_(scaled(a.s, al));
+          },
+          py::arg("other"), py::kw_only(), py::arg("alpha") = 1, py::return_value_policy::reference_internal,
+          "self -= alpha * other, in place.")
+      .def(
+          "mul_",
+          [](Tensor& t, py::handle o) -> Tensor& {
+            Operand a = operand(o, "mul_");
+            return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s);
+          },
+          py::return_value_policy::reference_internal, "self *= other, in place.")
+      .def(
+          "div_",
+          [](Tensor& t, py::handle o) -> Tensor& {
+            Operand a = operand(o, "div_");
+            return a.is_tensor ? t.div_(a.t) : t.div_(a.s);
+          },
+          py::return_value_policy::reference_internal, "self /= other, in place.")
+      .def("zero_", &Tensor::zero_, py::return_value_policy::reference_internal,
+           "Fills with zeros, in place.")
+      .def(
+          "fill_", [](Tensor& t, py::handle v) -> Tensor& { return t.fill_(number(v, "fill_")); },
+          py::return_value_policy::reference_internal, "Fills with a value, in place.")
       .def("copy_", &Tensor::copy_, py::return_value_policy::reference_internal,
            "Copies src (broadcast to this shape) into this tensor, in place.")
-      .def("clamp_", [](Tensor& t, py::object lo, py::object hi) -> Tensor& {
-        CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument,
-                 "clamp_: at least one of min and max must be given");
-        return t.clamp_(lo.is_none() ? Scalar(-INFINITY) : number(lo, "clamp_"),
-                        hi.is_none() ? Scalar(INFINITY) : number(hi, "clamp_"));
-      }, py::arg("min") = py::none(), py::arg("max") = py::none(), py::return_value_policy::reference_internal,
-      "Clamps every element into [min, max], in place.");
+      .def(
+          "clamp_",
+          [](Tensor& t, py::object lo, py::object hi) -> Tensor& {
+            CR_CHECK(!lo.is_none() || !hi.is_none(), std::invalid_argument,
+                     "clamp_: at least one of min and max must be given");
+            return t.clamp_(lo.is_none() ? Scalar(-INFINITY) : number(lo, "clamp_"),
+                            hi.is_none() ? Scalar(INFINITY) : number(hi, "clamp_"));
+          },
+          py::arg("min") = py::none(), py::arg("max") = py::none(),
+          py::return_value_policy::reference_internal, "Clamps every element into [min, max], in place.");
 
   // operators
-  auto add_f = binary("add", [](const Tensor& a, const Tensor& b) { return add(a, b); },
-                      [](const Tensor& a, const Scalar& b) { return add(a, b); });
-  auto sub_f = binary("sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); },
-                      [](const Tensor& a, const Scalar& b) { return sub(a, b); });
-  auto mul_f = binary("mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); },
-                      [](const Tensor& a, const Scalar& b) { return mul(a, b); });
-  auto div_f = binary("div", [](const Tensor& a, const Tensor& b) { return div(a, b); },
-                      [](const Tensor& a, const Scalar& b) { return div(a, b); });
-  auto pow_f = binary("pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); },
-                      [](const Tensor& a, const Scalar& b) { return pow(a, b); });
-  auto rsub_f = binary("rsub", [](const Tensor& a, const Tensor& b) { return sub(b, a); },
-                       [](const Tensor& a, const Scalar& b) { return rsub(a, b); });
-  auto rdiv_f = binary("rdiv", [](const Tensor& a, const Tensor& b) { return div(b, a); },
-                       [](const Tensor& a, const Scalar& b) { return rdiv(a, b); });
-  auto rpow_f = binary("pow", [](const Tensor& a, const Tensor& b) { return pow(b, a); },
-                       [](const Tensor& a, const Scalar& b) { return pow(b, a); });
-#define CR_CMP(name) \
-  binary(#name, [](const Tensor& a, const Tensor& b) { return name(a, b); }, \
-         [](const Tensor& a, const Scalar& b) { return name(a, b); })
-  T.def("__add__", add_f).def("__radd__", add_f).def("__sub__", sub_f).def("__rsub__", rsub_f)
-      .def("__mul__", mul_f).def("__rmul__", mul_f).def("__truediv__", div_f)
-      .def("__rtruediv__", rdiv_f).def("__pow__", pow_f).def("__rpow__", rpow_f)
-      .def("__matmul__", [](const Tensor& a, const Tensor& b) { py::gil_scoped_release r; return matmul(a, b); })
+  auto add_f = binary(
+      "add", [](const Tensor& a, const Tensor& b) { return add(a, b); },
+      [](const Tensor& a, const Scalar& b) { return add(a, b); });
+  auto sub_f = binary(
+      "sub", [](const Tensor& a, const Tensor& b) { return sub(a, b); },
+      [](const Tensor& a, const Scalar& b) { return sub(a, b); });
+  auto mul_f = binary(
+      "mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); },
+      [](const Tensor& a, const Scalar& b) { return mul(a, b); });
+  auto div_f = binary(
+      "div", [](const Tensor& a, const Tensor& b) { return div(a, b); },
+      [](const Tensor& a, const Scalar& b) { return div(a, b); });
+  auto pow_f = binary(
+      "pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); },
+      [](const Tensor& a, const Scalar& b) { return pow(a, b); });
+  auto rsub_f = binary(
+      "rsub", [](const Tensor& a, const Tensor& b) { return sub(b, a); },
+      [](const Tensor& a, const Scalar& b) { return rsub(a, b); });
+  auto rdiv_f = binary(
+      "rdiv", [](const Tensor& a, const Tensor& b) { return div(b, a); },
+      [](const Tensor& a, const Scalar& b) { return rdiv(a, b); });
+  auto rpow_f = binary(
+      "pow", [](const Tensor& a, const Tensor& b) { return pow(b, a); },
+      [](const Tensor& a, const Scalar& b) { return pow(b, a); });
+#define CR_CMP(name)                                                      \
+  binary(                                                                 \
+      #name, [](const Tensor& a, const Tensor& b) { return name(a, b); }, \
+      [](const Tensor& a, const Scalar& b) { return name(a, b); })
+  T.def("__add__", add_f)
+      .def("__radd__", add_f)
+      .def("__sub__", sub_f)
+      .def("__rsub__", rsub_f)
+      .def("__mul__", mul_f)
+      .def("__rmul__", mul_f)
+      .def("__truediv__", div_f)
+      .def("__rtruediv__", rdiv_f)
+      .def("__pow__", pow_f)
+      .def("__rpow__", rpow_f)
+      .def("__matmul__",
+           [](const Tensor& a, const Tensor& b) {
+             py::gil_scoped_release r;
+             return matmul(a, b);
+           })
       .def("__neg__", [](const Tensor& a) { return neg(a); })
       .def("__abs__", [](const Tensor& a) { return abs(a); })
-      .def("__eq__", CR_CMP(eq)).def("__ne__", CR_CMP(ne)).def("__lt__", CR_CMP(lt))
-      .def("__le__", CR_CMP(le)).def("__gt__", CR_CMP(gt)).def("__ge__", CR_CMP(ge))
+      .def("__eq__", CR_CMP(eq))
+      .def("__ne__", CR_CMP(ne))
+      .def("__lt__", CR_CMP(lt))
+      .def("__le__", CR_CMP(le))
+      .def("__gt__", CR_CMP(gt))
+      .def("__ge__", CR_CMP(ge))
       .def("__hash__", [](const Tensor& t) { return std::hash<const void*>()(t.impl()); })
       .def("__invert__", [](const Tensor& a) { return bitwise_not(a); })
-      .def("__and__", bitwise(&bitwise_and, "bitwise_and")).def("__rand__", bitwise(&bitwise_and, "bitwise_and"))
-      .def("__or__", bitwise(&bitwise_or, "bitwise_or")).def("__ror__", bitwise(&bitwise_or, "bitwise_or"))
-      .def("__xor__", bitwise(&bitwise_xor, "bitwise_xor")).def("__rxor__", bitwise(&bitwise_xor, "bitwise_xor"))
-      .def("__bool__", [](const Tensor& t) {
-        CR_CHECK(t.numel() == 1, std::runtime_error, "bool: the truth value of a tensor with ",
-                 t.numel(), " elements is ambiguous; use .any() or .all()");
-        return t.item() != 0;
-      })
+      .def("__and__", bitwise(&bitwise_and, "bitwise_and"))
+      .def("__rand__", bitwise(&bitwise_and, "bitwise_and"))
+      .def("__or__", bitwise(&bitwise_or, "bitwise_or"))
+      .def("__ror__", bitwise(&bitwise_or, "bitwise_or"))
+      .def("__xor__", bitwise(&bitwise_xor, "bitwise_xor"))
+      .def("__rxor__", bitwise(&bitwise_xor, "bitwise_xor"))
+      .def("__bool__",
+           [](const Tensor& t) {
+             CR_CHECK(t.numel() == 1, std::runtime_error, "bool: the truth value of a tensor with ",
+                      t.numel(), " elements is ambiguous; use .any() or .all()");
+             return t.item() != 0;
+           })
       .def("__float__", [](const Tensor& t) { return t.item(); })
-      .def("__int__", [](const Tensor& t) {
-        if (t.dtype() == kInt64 && t.numel() == 1) return static_cast<long long>(t.data<int64_t>()[0]);
-        return static_cast<long long>(t.item());
-      })
+      .def("__int__",
+           [](const Tensor& t) {
+             if (t.dtype() == kInt64 && t.numel() == 1) return static_cast<long long>(t.data<int64_t>()[0]);
+             return static_cast<long long>(t.item());
+           })
       .def("__index__", [](const Tensor& t) {
         CR_CHECK(t.dtype() == kInt64 && t.numel() == 1, std::invalid_argument,
                  "index: only one-element int64 tensors can be used as an index");
         return static_cast<long long>(t.data<int64_t>()[0]);
       });
   // in-place operators: Python's x -= y calls these; they return self
-  T.def("__iadd__", [](Tensor& t, py::handle o) -> Tensor& {
-        Operand a = operand(o, "add_");
-        return a.is_tensor ? t.add_(a.t) : t.add_(a.s);
-      }, py::return_value_policy::reference_internal)
-      .def("__isub__", [](Tensor& t, py::handle o) -> Tensor& {
-        Operand a = operand(o, "sub_");
-        return a.is_tensor ? t.sub_(a.t) : t.sub_(a.s);
-      }, py::return_value_policy::reference_internal)
-      .def("__imul__", [](Tensor& t, py::handle o) -> Tensor& {
-        Operand a = operand(o, "mul_");
-        return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s);
-      }, py::return_value_policy::reference_internal)
-      .def("__itruediv__", [](Tensor& t, py::handle o) -> Tensor& {
-        Operand a = operand(o, "div_");
-        return a.is_tensor ? t.div_(a.t) : t.div_(a.s);
-      }, py::return_value_policy::reference_internal);
+  T.def(
+       "__iadd__",
+       [](Tensor& t, py::handle o) -> Tensor& {
+         Operand a = operand(o, "add_");
+         return a.is_tensor ? t.add_(a.t) : t.add_(a.s);
+       },
+       py::return_value_policy::reference_internal)
+      .def(
+          "__isub__",
+          [](Tensor& t, py::handle o) -> Tensor& {
+            Operand a = operand(o, "sub_");
+            return a.is_tensor ? t.sub_(a.t) : t.sub_(a.s);
+          },
+          py::return_value_policy::reference_internal)
+      .def(
+          "__imul__",
+          [](Tensor& t, py::handle o) -> Tensor& {
+            Operand a = operand(o, "mul_");
+            return a.is_tensor ? t.mul_(a.t) : t.mul_(a.s);
+          },
+          py::return_value_policy::reference_internal)
+      .def(
+          "__itruediv__",
+          [](Tensor& t, py::handle o) -> Tensor& {
+            Operand a = operand(o, "div_");
+            return a.is_tensor ? t.div_(a.t) : t.div_(a.s);
+          },
+          py::return_value_policy::reference_internal);
 
   // ---- functions; those whose first argument is the tensor are methods too (x.exp(), cr.exp(x)) ----
   auto both = [&m, &T](const char* name, auto&& f, auto&&... extra) { def_both(m, T, name, f, extra...); };
-  both("add", [](const Tensor& a, py::handle b, py::handle alpha) {
-    Operand o = operand(b, "add");
-    Scalar al = number(alpha, "add");
-    return o.is_tensor ? add(a, o.t, al) : add(a, o.s, al);
-  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1,
-        "input + alpha * other, broadcasting. Example: cr.add(x, y, alpha=2).");
-  both("sub", [](const Tensor& a, py::handle b, py::handle alpha) {
-    Operand o = operand(b, "sub");
-    Scalar al = number(alpha, "sub");
-    return o.is_tensor ? sub(a, o.t, al) : sub(a, o.s, al);
-  }, py::arg("other"), py::kw_only(), py::arg("alpha") = 1, "input - alpha * other, broadcasting.");
+  both(
+      "add",
+      [](const Tensor& a, py::handle b, py::handle alpha) {
+        Operand o = operand(b, "add");
+        Scalar al = number(alpha, "add");
+        return o.is_tensor ? add(a, o.t, al) : add(a, o.s, al);
+      },
+      py::arg("other"), py::kw_only(), py::arg("alpha") = 1,
+      "input + alpha * other, broadcasting. Example: cr.add(x, y, alpha=2).");
+  both(
+      "sub",
+      [](const Tensor& a, py::handle b, py::handle alpha) {
+        Operand o = operand(b, "sub");
+        Scalar al = number(alpha, "sub");
+        return o.is_tensor ? sub(a, o.t, al) : sub(a, o.s, al);
+      },
+      py::arg("other"), py::kw_only(), py::arg("alpha") = 1, "input - alpha * other, broadcasting.");
   both("mul", mul_f, py::arg("other"), "input * other (elementwise), broadcasting.");
-  both("div", [](const Tensor& a, py::handle b, py::object mode) {
-    Operand o = operand(b, "div");
-    std::string m =
-        mode.is_none() ? std::string() : arg<std::string>(mode, "div", "rounding_mode to be None, 'trunc' or 'floor'");
-    CR_CHECK(mode.is_none() || !m.empty(), std::invalid_argument,
-             "div: expected rounding_mode to be one of None, 'trunc', or 'floor', got ''");
-    return o.is_tensor ? div(a, o.t, m) : div(a, o.s, m);
-  }, py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none(),
-        "input / other, broadcasting: true division (int64 -> float32), or rounded with rounding_mode='trunc' "
-        "(toward zero) or 'floor' (down; int64 stays int64, derivative 0). "
-        "Example: cr.div(x, 2, rounding_mode='floor').");
-  both("pow", [](py::handle a, py::handle b) {
-    if (!py::isinstance<Tensor>(a))
-      return pow(number(a, "pow"), arg<Tensor>(b, "pow", "a Tensor exponent when the base is a number"));
-    Operand o = operand(b, "pow");
-    Tensor base = arg<Tensor>(a, "pow", "a Tensor or a number");
-    return o.is_tensor ? pow(base, o.t) : pow(base, o.s);
-  }, py::arg("exponent"),
-        "input ** exponent elementwise; either may be a number. d/dx x^p = p x^(p-1).");
+  both(
+      "div",
+      [](const Tensor& a, py::handle b, py::object mode) {
+        Operand o = operand(b, "div");
+        std::string m = mode.is_none()
+                            ? std::string()
+                            : arg<std::string>(mode, "div", "rounding_mode to be None, 'trunc' or 'floor'");
+        CR_CHECK(mode.is_none() || !m.empty(), std::invalid_argument,
+                 "div: expected rounding_mode to be one of None, 'trunc', or 'floor', got ''");
+        return o.is_tensor ? div(a, o.t, m) : div(a, o.s, m);
+      },
+      py::arg("other"), py::kw_only(), py::arg("rounding_mode") = py::none(),
+      "input / other, broadcasting: true division (int64 -> float32), or rounded with rounding_mode='trunc' "
+      "(toward zero) or 'floor' (down; int64 stays int64, derivative 0). "
+      "Example: cr.div(x, 2, rounding_mode='floor').");
+  both(
+      "pow",
+      [](py::handle a, py::handle b) {
+        if (!py::isinstance<Tensor>(a))
+          return pow(number(a, "pow"), arg<Tensor>(b, "pow", "a Tensor exponent when the base is a number"));
+        Operand o = operand(b, "pow");
+        Tensor base = arg<Tensor>(a, "pow", "a Tensor or a number");
+        return o.is_tensor ? pow(base, o.t) : pow(base, o.s);
+      },
+      py::arg("exponent"), "input ** exponent elementwise; either may be a number. d/dx x^p = p x^(p-1).");
   both("neg", [](const Tensor& x) { return neg(x); }, "-input.");
   both("reciprocal", &reciprocal, "1 / input. d/dx = -1/x^2.");
 
@@ -360,13 +470,13 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   CR_UNARY(logical_not, "Elementwise not; returns a bool tensor.");
 #undef CR_UNARY
   both("leaky_relu", &leaky_relu, py::arg("negative_slope") = 0.01,
-        "x where x > 0, else negative_slope * x.");
+       "x where x > 0, else negative_slope * x.");
   both("softplus", &softplus, py::arg("beta") = 1.0, py::arg("threshold") = 20.0,
-        "log(1 + e^(beta x)) / beta (x itself where beta x > threshold). Its derivative is sigmoid(beta x).");
+       "log(1 + e^(beta x)) / beta (x itself where beta x > threshold). Its derivative is sigmoid(beta x).");
   both("maximum", &maximum, py::arg("other"),
-        "Elementwise max of two tensors (ties split the gradient evenly).");
+       "Elementwise max of two tensors (ties split the gradient evenly).");
   both("minimum", &minimum, py::arg("other"),
-        "Elementwise min of two tensors (ties split the gradient evenly).");
+       "Elementwise min of two tensors (ties split the gradient evenly).");
   both("eq", CR_CMP(eq), py::arg("other"), "input == other elementwise -> bool tensor.");
   both("ne", CR_CMP(ne), py::arg("other"), "input != other elementwise -> bool tensor.");
   both("lt", CR_CMP(lt), py::arg("other"), "input < other elementwise -> bool tensor.");
@@ -377,111 +487,151 @@ backward itself, so gradients can be differentiated again (second derivatives, H
   both("logical_and", &logical_and, py::arg("other"), "Elementwise and -> bool tensor.");
   both("bitwise_and", &bitwise_and, py::arg("other"),
        "Bitwise and of int64 tensors, logical and of bool tensors (a & b).");
-  both("bitwise_or", &bitwise_or, py::arg("other"), "Bitwise or of int64 tensors, logical or of bool tensors (a | b).");
+  both("bitwise_or", &bitwise_or, py::arg("other"),
+       "Bitwise or of int64 tensors, logical or of bool tensors (a | b).");
   both("bitwise_xor", &bitwise_xor, py::arg("other"),
        "Bitwise xor of int64 tensors, logical xor of bool tensors (a ^ b).");
-  both("bitwise_not", &bitwise_not, "Bitwise not of an int64 tensor (~a = -a - 1), logical not of a bool tensor.");
+  both("bitwise_not", &bitwise_not,
+       "Bitwise not of an int64 tensor (~a = -a - 1), logical not of a bool tensor.");
   both("logical_or", &logical_or, py::arg("other"), "Elementwise or -> bool tensor.");
-  m.def("where", [](const Tensor& c, py::handle a, py::handle b) {
-    Operand x = operand(a, "where"), y = operand(b, "where");
-    if (x.is_tensor && y.is_tensor) return where(c, x.t, y.t);
-    if (x.is_tensor) return where(c, x.t, y.s);
-    if (y.is_tensor) return where(c, x.s, y.t);
-    Dtype d = x.s.integral && y.s.integral ? kInt64 : get_default_dtype();
-    return where(c, scalar_tensor(x.s.value, d), scalar_tensor(y.s.value, d));
-  }, py::arg("condition"), py::arg("input"), py::arg("other"),
-        "input where condition is true, else other (all broadcast). The gradient flows to the chosen side.");
+  m.def(
+      "where",
+      [](const Tensor& c, py::handle a, py::handle b) {
+        Operand x = operand(a, "where"), y = operand(b, "where");
+        if (x.is_tensor && y.is_tensor) return where(c, x.t, y.t);
+        if (x.is_tensor) return where(c, x.t, y.s);
+        if (y.is_tensor) return where(c, x.s, y.t);
+        Dtype d = x.s.integral && y.s.integral ? kInt64 : get_default_dtype();
+        return where(c, scalar_tensor(x.s.value, d), scalar_tensor(y.s.value, d));
+      },
+      py::arg("condition"), py::arg("input"), py::arg("other"),
+      "input where condition is true, else other (all broadcast). The gradient flows to the chosen side.");
 
   // reductions: python/bind_reduce.cpp
   m.def("_max_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return max(x, dim, keepdim); });
   m.def("_min_dim", [](const Tensor& x, int64_t dim, bool keepdim) { return min(x, dim, keepdim); });
 
   // linear algebra
-  both("matmul", [](const Tensor& a, const Tensor& b) {
-    py::gil_scoped_release r;
-    return matmul(a, b);
-  }, py::arg("other"), R"doc(
+  both(
+      "matmul",
+      [](const Tensor& a, const Tensor& b) {
+        py::gil_scoped_release r;
+        return matmul(a, b);
+      },
+      py::arg("other"), R"doc(
 Matrix product with PyTorch's rules: (k,)@(k,) -> (), (n,k)@(k,) -> (n,), (n,k)@(k,m) -> (n,m),
 and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b``.)doc");
-  both("mm", [](const Tensor& a, const Tensor& b) {
-    py::gil_scoped_release r;
-    return mm(a, b);
-  }, py::arg("mat2"), "(n,k) @ (k,m) -> (n,m), 2-D only.");
-  both("linear", [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
-    py::gil_scoped_release r;
-    return linear(x, w, b ? *b : Tensor());
-  }, py::arg("weight"), py::arg("bias") = py::none(),
-        "x @ weight.T + bias; x (..., in), weight (out, in), bias (out,).");
+  both(
+      "mm",
+      [](const Tensor& a, const Tensor& b) {
+        py::gil_scoped_release r;
+        return mm(a, b);
+      },
+      py::arg("mat2"), "(n,k) @ (k,m) -> (n,m), 2-D only.");
+  both(
+      "linear",
+      [](const Tensor& x, const Tensor& w, std::optional<Tensor> b) {
+        py::gil_scoped_release r;
+        return linear(x, w, b ? *b : Tensor());
+      },
+      py::arg("weight"), py::arg("bias") = py::none(),
+      "x @ weight.T + bias; x (..., in), weight (out, in), bias (out,).");
 
   // shape
-  both("reshape", [](const Tensor& x, Shape s) { return reshape(x, std::move(s)); }, py::arg("shape"),
-        "Same data with a new shape (one dim may be -1): a view when the strides allow, else a copy.");
+  both(
+      "reshape", [](const Tensor& x, Shape s) { return reshape(x, std::move(s)); }, py::arg("shape"),
+      "Same data with a new shape (one dim may be -1): a view when the strides allow, else a copy.");
   both("flatten", &flatten, py::arg("start_dim") = 0, py::arg("end_dim") = -1,
-        "Merges dims start_dim..end_dim into one.");
+       "Merges dims start_dim..end_dim into one.");
   both("transpose", &transpose, py::arg("dim0"), py::arg("dim1"), "Swaps two dims.");
-  both("permute", [](const Tensor& x, std::vector<int64_t> d) { return permute(x, std::move(d)); }, py::arg("dims"),
-       "Reorders the dims: permute(x, (2, 0, 1)).");
+  both(
+      "permute", [](const Tensor& x, std::vector<int64_t> d) { return permute(x, std::move(d)); },
+      py::arg("dims"), "Reorders the dims: permute(x, (2, 0, 1)).");
   both("unsqueeze", &unsqueeze, py::arg("dim"), "Inserts a dim of size 1 at dim.");
-  both("broadcast_to", [](const Tensor& x, Shape s) { return broadcast_to(x, std::move(s)); }, py::arg("shape"),
-       "Broadcasts to shape (the gradient is summed back).");
-  m.def("cat", [](const std::vector<Tensor>& xs, int64_t dim) { return cat(xs, dim); },
-        py::arg("tensors"), py::arg("dim") = 0, "Concatenates tensors along an existing dim.");
-  m.def("stack", [](const std::vector<Tensor>& xs, int64_t dim) { return stack(xs, dim); },
-        py::arg("tensors"), py::arg("dim") = 0, "Stacks same-shaped tensors along a new dim.");
-  both("split", [](const Tensor& x, py::object size, int64_t dim) {
-    const char* expected = "an int or a list of ints";
-    if (py::isinstance<py::int_>(size))
-      return py::tuple(py::cast(split(x, arg<int64_t>(size, "split", expected), dim)));
-    return py::tuple(py::cast(split(x, arg<std::vector<int64_t>>(size, "split", expected), dim)));
-  }, py::arg("split_size_or_sections"), py::arg("dim") = 0,
-        "Splits into chunks of a given size (the last may be smaller) or of the given sizes.");
-  both("chunk", [](const Tensor& x, int64_t n, int64_t dim) { return py::tuple(py::cast(chunk(x, n, dim))); },
-       py::arg("chunks"), py::arg("dim") = 0, "Splits into `chunks` nearly equal pieces.");
-  both("narrow_slice", [](const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
-    return slice(x, dim, start, stop, step);
-  }, py::arg("dim"), py::arg("start"), py::arg("stop"), py::arg("step") = 1,
-        "x[start:stop:step] along dim (Python slice semantics).");
-  both("select", [](const Tensor& x, int64_t d, int64_t i) { return select(x, d, i); }, py::arg("dim"),
-       py::arg("index"), "x[index] along dim (removes dim). A view.");
+  both(
+      "broadcast_to", [](const Tensor& x, Shape s) { return broadcast_to(x, std::move(s)); },
+      py::arg("shape"), "Broadcasts to shape (the gradient is summed back).");
+  m.def(
+      "cat", [](const std::vector<Tensor>& xs, int64_t dim) { return cat(xs, dim); }, py::arg("tensors"),
+      py::arg("dim") = 0, "Concatenates tensors along an existing dim.");
+  m.def(
+      "stack", [](const std::vector<Tensor>& xs, int64_t dim) { return stack(xs, dim); }, py::arg("tensors"),
+      py::arg("dim") = 0, "Stacks same-shaped tensors along a new dim.");
+  both(
+      "split",
+      [](const Tensor& x, py::object size, int64_t dim) {
+        const char* expected = "an int or a list of ints";
+        if (py::isinstance<py::int_>(size))
+          return py::tuple(py::cast(split(x, arg<int64_t>(size, "split", expected), dim)));
+        return py::tuple(py::cast(split(x, arg<std::vector<int64_t>>(size, "split", expected), dim)));
+      },
+      py::arg("split_size_or_sections"), py::arg("dim") = 0,
+      "Splits into chunks of a given size (the last may be smaller) or of the given sizes.");
+  both(
+      "chunk", [](const Tensor& x, int64_t n, int64_t dim) { return py::tuple(py::cast(chunk(x, n, dim))); },
+      py::arg("chunks"), py::arg("dim") = 0, "Splits into `chunks` nearly equal pieces.");
+  both(
+      "narrow_slice",
+      [](const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t step) {
+        return slice(x, dim, start, stop, step);
+      },
+      py::arg("dim"), py::arg("start"), py::arg("stop"), py::arg("step") = 1,
+      "x[start:stop:step] along dim (Python slice semantics).");
+  both(
+      "select", [](const Tensor& x, int64_t d, int64_t i) { return select(x, d, i); }, py::arg("dim"),
+      py::arg("index"), "x[index] along dim (removes dim). A view.");
   both("narrow", &narrow, py::arg("dim"), py::arg("start"), py::arg("length"),
        "x[start:start+length] along dim. A view.");
   both("diagonal", &diagonal, py::arg("offset") = 0, py::arg("dim1") = 0, py::arg("dim2") = 1,
        "The diagonal of each (dim1, dim2) plane as a new last dim (offset > 0: above it). A view.");
-  T.def("unfold", [](const Tensor& x, int64_t dim, int64_t size, int64_t step) { return unfold(x, dim, size, step); },
-        py::arg("dimension"), py::arg("size"), py::arg("step"),
-        "Windows of `size` every `step` along dimension, as a new last dim (a view: windows may overlap).");
+  T.def(
+      "unfold",
+      [](const Tensor& x, int64_t dim, int64_t size, int64_t step) { return unfold(x, dim, size, step); },
+      py::arg("dimension"), py::arg("size"), py::arg("step"),
+      "Windows of `size` every `step` along dimension, as a new last dim (a view: windows may overlap).");
   both("index_select", &index_select, py::arg("dim"), py::arg("index"),
-        "Picks the entries of a 1-D int64 index along dim.");
+       "Picks the entries of a 1-D int64 index along dim.");
   both("gather", &gather, py::arg("dim"), py::arg("index"),
-        "out[i][j] = input[i][index[i][j]] (dim=1); e.g. the score of each sample's class.");
+       "out[i][j] = input[i][index[i][j]] (dim=1); e.g. the score of each sample's class.");
   both("scatter_add", &scatter_add, py::arg("dim"), py::arg("index"), py::arg("src"),
-        "A copy of input with src added at the positions index gives along dim (the inverse of gather).");
-  both("index_add", [](const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src) {
-    return index_add(x, dim, idx, src);
-  }, py::arg("dim"), py::arg("index"), py::arg("source"),
-        "A copy of input with source's slices added at the indices along dim.");
+       "A copy of input with src added at the positions index gives along dim (the inverse of gather).");
+  both(
+      "index_add",
+      [](const Tensor& x, int64_t dim, const Tensor& idx, const Tensor& src) {
+        return index_add(x, dim, idx, src);
+      },
+      py::arg("dim"), py::arg("index"), py::arg("source"),
+      "A copy of input with source's slices added at the indices along dim.");
   m.def("one_hot", &one_hot, py::arg("tensor"), py::arg("num_classes") = -1,
         "int64 labels (...) -> int64 (..., num_classes) with a 1 at each label.");
-  both("expand", [](const Tensor& x, Shape s) { return expand(x, std::move(s)); }, py::arg("size"),
-       "Broadcasts to size (-1 keeps a dim, new dims may be prepended); the gradient is summed back.");
+  both(
+      "expand", [](const Tensor& x, Shape s) { return expand(x, std::move(s)); }, py::arg("size"),
+      "Broadcasts to size (-1 keeps a dim, new dims may be prepended); the gradient is summed back.");
   both("sum_to", &sum_to, py::arg("shape"), "Sums a broadcast tensor back down to shape.");
 
   // methods taking sizes as varargs, as PyTorch's: x.reshape(2, 3), x.permute(1, 0), x.view(-1)
-  T.def("reshape", [](const Tensor& x, py::args s) { return reshape(x, shape_arg(s, "reshape")); },
-        "Same data with a new shape, given as ints or a tuple (one may be -1): a view when the strides "
-        "allow, else a copy.")
-      .def("view", [](const Tensor& x, py::args s) { return view(x, shape_arg(s, "view")); },
-           "Same data with a new shape, always a view; raises if the strides allow none (use reshape).")
-      .def("permute", [](const Tensor& x, py::args s) { return permute(x, shape_arg(s, "permute")); },
-           "Reorders the dims: x.permute(2, 0, 1).")
-      .def("expand", [](const Tensor& x, py::args s) { return expand(x, shape_arg(s, "expand")); },
-           "Broadcasts to the given sizes (-1 keeps a dim).")
+  T.def(
+       "reshape", [](const Tensor& x, py::args s) { return reshape(x, shape_arg(s, "reshape")); },
+       "Same data with a new shape, given as ints or a tuple (one may be -1): a view when the strides "
+       "allow, else a copy.")
+      .def(
+          "view", [](const Tensor& x, py::args s) { return view(x, shape_arg(s, "view")); },
+          "Same data with a new shape, always a view; raises if the strides allow none (use reshape).")
+      .def(
+          "permute", [](const Tensor& x, py::args s) { return permute(x, shape_arg(s, "permute")); },
+          "Reorders the dims: x.permute(2, 0, 1).")
+      .def(
+          "expand", [](const Tensor& x, py::args s) { return expand(x, shape_arg(s, "expand")); },
+          "Broadcasts to the given sizes (-1 keeps a dim).")
       .def("t", &Tensor::t, "Transpose of a 2-D tensor.")
-      .def_property_readonly("T", [](const Tensor& x) {
-        std::vector<int64_t> d(x.dim());
-        for (int64_t i = 0; i < x.dim(); ++i) d[i] = x.dim() - 1 - i;
-        return permute(x, d);
-      }, "The tensor with its dims reversed (the transpose, for a matrix). A view.")
+      .def_property_readonly(
+          "T",
+          [](const Tensor& x) {
+            std::vector<int64_t> d(x.dim());
+            for (int64_t i = 0; i < x.dim(); ++i) d[i] = x.dim() - 1 - i;
+            return permute(x, d);
+          },
+          "The tensor with its dims reversed (the transpose, for a matrix). A view.")
       .def_property_readonly("mT", &Tensor::mT, "The last two dims swapped (batched transpose). A view.");
 
   // factories
@@ -495,10 +645,13 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("_rand", [](Shape s, Dtype d) { return rand(std::move(s), d); });
   m.def("_randn", [](Shape s, Dtype d) { return randn(std::move(s), d); });
   m.def("_randint", [](int64_t lo, int64_t hi, Shape s) { return randint(lo, hi, std::move(s)); });
-  m.def("randperm", [](int64_t n, py::object seed) {
-    return randperm(n, seed.is_none() ? -1 : arg<int64_t>(seed, "randperm", "seed as an int"));
-  }, py::arg("n"), py::kw_only(), py::arg("seed") = py::none(),
-        "A random permutation of 0..n-1 (int64). A seed gives its own reproducible order.");
+  m.def(
+      "randperm",
+      [](int64_t n, py::object seed) {
+        return randperm(n, seed.is_none() ? -1 : arg<int64_t>(seed, "randperm", "seed as an int"));
+      },
+      py::arg("n"), py::kw_only(), py::arg("seed") = py::none(),
+      "A random permutation of 0..n-1 (int64). A seed gives its own reproducible order.");
   m.def("set_num_threads", &set_num_threads, py::arg("num_threads"),
         "Threads for chainrule's kernels and matrix products (as torch.set_num_threads).");
   m.def("get_num_threads", &get_num_threads, "Threads chainrule's kernels and matrix products use.");
@@ -524,19 +677,20 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)
-  m.def("_autograd_grad", [](std::vector<Tensor> outs, std::vector<Tensor> ins, std::vector<std::optional<Tensor>> gos,
-                    std::optional<bool> retain, bool create, bool allow_unused) {
-    std::vector<Tensor> g;
-    for (auto& o : gos) g.push_back(o ? *o : Tensor());
-    std::vector<Tensor> r;
-    {
-      py::gil_scoped_release nogil;
-      r = autograd::grad(outs, ins, g, retain, create, allow_unused);
-    }
-    py::list out;
-    for (auto& t : r) out.append(t.defined() ? py::cast(t) : py::none());
-    return py::tuple(out);
-  });
+  m.def("_autograd_grad",
+        [](std::vector<Tensor> outs, std::vector<Tensor> ins, std::vector<std::optional<Tensor>> gos,
+           std::optional<bool> retain, bool create, bool allow_unused) {
+          std::vector<Tensor> g;
+          for (auto& o : gos) g.push_back(o ? *o : Tensor());
+          std::vector<Tensor> r;
+          {
+            py::gil_scoped_release nogil;
+            r = autograd::grad(outs, ins, g, retain, create, allow_unused);
+          }
+          py::list out;
+          for (auto& t : r) out.append(t.defined() ? py::cast(t) : py::none());
+          return py::tuple(out);
+        });
   m.def("_autograd_backward", [](std::vector<Tensor> outs, std::vector<std::optional<Tensor>> gos,
                                  std::optional<bool> retain, bool create) {
     std::vector<Tensor> g;
@@ -549,17 +703,18 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
       py::tuple args(in.size());
       for (size_t i = 0; i < in.size(); ++i) args[i] = py::cast(in[i]);
       py::object r = fn(*args);
-      if (!py::isinstance<Tensor>(r))
-        throw py::type_error("gradcheck: the function must return a Tensor");
+      if (!py::isinstance<Tensor>(r)) throw py::type_error("gradcheck: the function must return a Tensor");
       return r.cast<Tensor>();
     });
   };
-  m.def("_gradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
-    auto r = gradcheck(wrap_fn(fn), in, eps, atol, rtol);
-    return py::make_tuple(r.ok, r.message);
-  });
-  m.def("_gradgradcheck", [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
-    auto r = gradgradcheck(wrap_fn(fn), in, eps, atol, rtol);
-    return py::make_tuple(r.ok, r.message);
-  });
+  m.def("_gradcheck",
+        [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
+          auto r = gradcheck(wrap_fn(fn), in, eps, atol, rtol);
+          return py::make_tuple(r.ok, r.message);
+        });
+  m.def("_gradgradcheck",
+        [wrap_fn](py::function fn, std::vector<Tensor> in, double eps, double atol, double rtol) {
+          auto r = gradgradcheck(wrap_fn(fn), in, eps, atol, rtol);
+          return py::make_tuple(r.ok, r.message);
+        });
 }

@@ -18,4 +18,5 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j2
 
 bash scripts/python_env.sh test
+bash scripts/format.sh --check  # the C++ is formatted with .clang-format
 .venv/bin/python -m pytest tests/python -q -p no:cacheprovider

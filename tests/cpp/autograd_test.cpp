@@ -168,8 +168,7 @@ TEST(AutogradBackward, InplaceModificationOfSavedInputThrows) {
     FAIL() << "expected std::runtime_error";
   } catch (const std::runtime_error& e) {
     std::string msg = e.what();
-    EXPECT_TRUE(contains(msg, "in-place") || contains(msg, "inplace") || contains(msg, "modified"))
-        << msg;
+    EXPECT_TRUE(contains(msg, "in-place") || contains(msg, "inplace") || contains(msg, "modified")) << msg;
   }
 }
 
@@ -190,7 +189,7 @@ TEST(AutogradTensor, RetainGradGivesNonLeafGrad) {
   Tensor h = x * 3;
   h.retain_grad();
   (h * h).sum().backward();
-  expect_values(h.grad(), {6, 12});  // 2h
+  expect_values(h.grad(), {6, 12});   // 2h
   expect_values(x.grad(), {18, 36});  // 18x
 }
 
@@ -446,8 +445,7 @@ TEST(AutogradMemory, DroppedGraphFreesNodesAndLeaves) {
 TEST(AutogradMemory, SavedOutputDoesNotKeepItsNodeAlive) {
   // tanh, exp and sigmoid save their output; the saved alias must not own the node.
   const std::vector<std::function<Tensor(const Tensor&)>> ops = {
-      [](const Tensor& t) { return cr::tanh(t); },
-      [](const Tensor& t) { return cr::exp(t); },
+      [](const Tensor& t) { return cr::tanh(t); }, [](const Tensor& t) { return cr::exp(t); },
       [](const Tensor& t) { return cr::sigmoid(t); }};
   for (size_t k = 0; k < ops.size(); ++k) {
     std::weak_ptr<cr::Node> node;
@@ -506,9 +504,7 @@ TEST(AutogradMemory, TenThousandSmallGraphsAreAllFreed) {
     switch (i % 4) {
       case 0:  // dropped without backward
         break;
-      case 1:
-        y.backward();
-        break;
+      case 1: y.backward(); break;
       case 2: {  // create_graph through autograd::grad, then a second derivative
         std::vector<Tensor> g = cr::autograd::grad({y}, {x, w}, {}, false, true);
         EXPECT_TRUE(cr::autograd::grad({g[0].sum()}, {x})[0].defined());

@@ -36,7 +36,7 @@ bool g_record = false, g_fail_fsync = false;
 extern "C" int fsync(int fd) {
   static auto real = reinterpret_cast<int (*)(int)>(dlsym(RTLD_NEXT, "fsync"));
   if (g_record) {
-    struct stat st {};
+    struct stat st{};
     ::fstat(fd, &st);
     g_events.push_back(S_ISDIR(st.st_mode) ? "fsync dir" : "fsync file");
   }
@@ -86,7 +86,9 @@ std::string read_bytes(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
 }
-void write_bytes(const std::string& p, const std::string& data) { std::ofstream(p, std::ios::binary) << data; }
+void write_bytes(const std::string& p, const std::string& data) {
+  std::ofstream(p, std::ios::binary) << data;
+}
 
 // A safetensors file from header text and data bytes (length = the header's unless given).
 std::string raw_file(const std::string& header, const std::string& data = "", int64_t length = -1) {
@@ -128,19 +130,28 @@ fs::path data_dir() { return fs::path(__FILE__).parent_path().parent_path() / "d
 // ---------------------------------------------------------------- JSON
 TEST(Json, ParsesAndWritesCompactlyKeepingOrderAndIntsApartFromDoubles) {
   Json v = io::parse_json(R"( {"b": [1, -2.5e3, 0.1, true, null], "a": {"x\n": "\u00e9\ud83d\ude00"}} )");
-  EXPECT_EQ(io::dump_json(v), "{\"b\":[1,-2500.0,0.1,true,null],\"a\":{\"x\\n\":\"\xC3\xA9\xF0\x9F\x98\x80\"}}");
+  EXPECT_EQ(io::dump_json(v),
+            "{\"b\":[1,-2500.0,0.1,true,null],\"a\":{\"x\\n\":\"\xC3\xA9\xF0\x9F\x98\x80\"}}");
   EXPECT_EQ(io::dump_json(v, true), R"({"b":[1,-2500.0,0.1,true,null],"a":{"x\n":"\u00e9\ud83d\ude00"}})");
   EXPECT_TRUE(v.find("b")->as_array()[0].is_int());
   EXPECT_TRUE(v.find("b")->as_array()[1].is_double());
-  EXPECT_EQ(io::python_repr(v), "{'b': [1, -2500.0, 0.1, True, None], 'a': {'x\\n': '\xC3\xA9\xF0\x9F\x98\x80'}}");
+  EXPECT_EQ(io::python_repr(v),
+            "{'b': [1, -2500.0, 0.1, True, None], 'a': {'x\\n': '\xC3\xA9\xF0\x9F\x98\x80'}}");
   EXPECT_EQ(io::python_repr(Json("it's")), "\"it's\"");
 }
 
 TEST(Json, DoublesAreWrittenAsPythonsReprWritesThem) {
-  const std::pair<double, const char*> cases[] = {
-      {0.1, "0.1"},       {1e-8, "1e-08"},   {1e16, "1e+16"},   {1e15, "1000000000000000.0"},
-      {0.0001, "0.0001"}, {1e-5, "1e-05"},   {-0.0, "-0.0"},    {3.0, "3.0"},
-      {1.0 / 3, "0.3333333333333333"},       {2.5e-300, "2.5e-300"}, {12345678901234567.0, "1.2345678901234568e+16"}};
+  const std::pair<double, const char*> cases[] = {{0.1, "0.1"},
+                                                  {1e-8, "1e-08"},
+                                                  {1e16, "1e+16"},
+                                                  {1e15, "1000000000000000.0"},
+                                                  {0.0001, "0.0001"},
+                                                  {1e-5, "1e-05"},
+                                                  {-0.0, "-0.0"},
+                                                  {3.0, "3.0"},
+                                                  {1.0 / 3, "0.3333333333333333"},
+                                                  {2.5e-300, "2.5e-300"},
+                                                  {12345678901234567.0, "1.2345678901234568e+16"}};
   for (auto [v, want] : cases) EXPECT_EQ(io::python_float_repr(v), want);
   EXPECT_EQ(io::dump_json(Json::Array{INFINITY, -INFINITY}), "[Infinity,-Infinity]");
 }
@@ -201,8 +212,9 @@ TEST_F(Checkpoint, MetadataRoundTripsInOrder) {
 TEST_F(Checkpoint, RefusedSavesWriteNothing) {
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { save(TensorDict{{"__metadata__", ones({1})}}, path("x")); }),
             "save: the name '__metadata__' is reserved by the safetensors format");
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { save(TensorDict{{"a", ones({1})}, {"a", ones({1})}}, path("x")); }),
-            "save: two tensors would be stored under the name 'a'");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { save(TensorDict{{"a", ones({1})}, {"a", ones({1})}}, path("x")); }),
+      "save: two tensors would be stored under the name 'a'");
   EXPECT_TRUE(files().empty());
 }
 
@@ -243,24 +255,30 @@ std::vector<Corrupt> corrupt_cases() {
       {"length past the end", raw_file(kGoodHeader, kGoodData, 10000),
        "header length 10000 is larger than the file (" + std::to_string(kGoodHeader.size() + 16) +
            " bytes after the length): truncated or not a safetensors file"},
-      {"huge length", std::string(8, '\xff') + "{}", "header length 18446744073709551615 is larger than the file"},
+      {"huge length", std::string(8, '\xff') + "{}",
+       "header length 18446744073709551615 is larger than the file"},
       {"over the cap", raw_file("{}", std::string(100000002, ' '), 100000001),
        "header length 100000001 exceeds the limit of 100000000 bytes"},
-      {"not UTF-8", raw_file("{\"\xff\xfe\": 1}"), "header is not valid UTF-8 (invalid start byte at byte 2)"},
-      {"truncated UTF-8", raw_file("{\"\xc3"), "header is not valid UTF-8 (unexpected end of data at byte 2)"},
-      {"surrogate in UTF-8", raw_file("\"\xed\xa0\x80\""), "header is not valid UTF-8 (invalid continuation byte"},
+      {"not UTF-8", raw_file("{\"\xff\xfe\": 1}"),
+       "header is not valid UTF-8 (invalid start byte at byte 2)"},
+      {"truncated UTF-8", raw_file("{\"\xc3"),
+       "header is not valid UTF-8 (unexpected end of data at byte 2)"},
+      {"surrogate in UTF-8", raw_file("\"\xed\xa0\x80\""),
+       "header is not valid UTF-8 (invalid continuation byte"},
       {"invalid JSON", raw_file("{\"a\": {"), "header is not valid JSON (Expecting property name"},
       {"NaN", raw_file("{\"a\": NaN}"), "header is not valid JSON (it contains NaN)"},
       {"not an object", raw_file("[1, 2]"), "header is not a JSON object (got a JSON list)"},
       {"duplicate key", raw_file("{\"a\": 1, \"a\": 2}"), "header has the key 'a' twice"},
-      {"nested duplicate", raw_file("{\"a\": {\"dtype\": 1, \"dtype\": 2}}"), "header has the key 'dtype' twice"},
+      {"nested duplicate", raw_file("{\"a\": {\"dtype\": 1, \"dtype\": 2}}"),
+       "header has the key 'dtype' twice"},
       {"entry not an object", one("[1]"), "entry for 'a' is not an object"},
       {"missing fields", one(R"({"dtype": "F32"})"), "entry for 'a' lacks data_offsets, shape"},
       {"unknown fields", one(R"({"dtype": "F32", "shape": [0], "data_offsets": [0, 0], "z": 1, "y": 2})"),
        "entry for 'a' has unknown fields y, z"},
       {"unknown dtype", one(R"({"dtype": "Q8", "shape": [0], "data_offsets": [0, 0]})"),
        "unknown dtype 'Q8' for 'a' (chainrule reads F32, F64, I64, BOOL)"},
-      {"dtype not a string", one(R"({"dtype": 4, "shape": [0], "data_offsets": [0, 0]})"), "unknown dtype 4 for 'a'"},
+      {"dtype not a string", one(R"({"dtype": 4, "shape": [0], "data_offsets": [0, 0]})"),
+       "unknown dtype 4 for 'a'"},
       {"negative dim", one(R"({"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]})", kGoodData.substr(8)),
        "shape of 'a' must be a list of non-negative ints, got [-2]"},
       {"float dim", one(R"({"dtype": "F32", "shape": [2.0], "data_offsets": [0, 8]})", kGoodData.substr(8)),
@@ -268,32 +286,41 @@ std::vector<Corrupt> corrupt_cases() {
       {"bool dim", one(R"({"dtype": "F32", "shape": [true], "data_offsets": [0, 4]})"), "got [True]"},
       {"bad offsets", one(R"({"dtype": "F32", "shape": [2], "data_offsets": [0]})"),
        "data_offsets of 'a' must be [begin, end] with non-negative ints, got [0]"},
-      {"reversed offsets", one(R"({"dtype": "F32", "shape": [2], "data_offsets": [8, 0]})", kGoodData.substr(8)),
+      {"reversed offsets",
+       one(R"({"dtype": "F32", "shape": [2], "data_offsets": [8, 0]})", kGoodData.substr(8)),
        "data_offsets [8, 0] of 'a' are out of order (begin > end)"},
       {"past the end", raw_file(kGoodHeader, kGoodData.substr(4)),
        "data_offsets [8, 16] of 'b' run past the end of the data (12 bytes): the file is truncated"},
-      {"shape vs bytes", one(R"({"dtype": "F32", "shape": [3], "data_offsets": [0, 8]})", kGoodData.substr(8)),
+      {"shape vs bytes",
+       one(R"({"dtype": "F32", "shape": [3], "data_offsets": [0, 8]})", kGoodData.substr(8)),
        "'a' has shape (3,) of F32 (12 bytes) but data_offsets [0, 8] span 8 bytes"},
       {"overflowing shape",
-       one(R"({"dtype": "F64", "shape": [4294967296, 4294967296, 2], "data_offsets": [0, 8]})", kGoodData.substr(8)),
-       "'a' has shape (4294967296, 4294967296, 2) of F64 (more than 2^64 bytes) but data_offsets [0, 8] span 8 bytes"},
+       one(R"({"dtype": "F64", "shape": [4294967296, 4294967296, 2], "data_offsets": [0, 8]})",
+           kGoodData.substr(8)),
+       "'a' has shape (4294967296, 4294967296, 2) of F64 (more than 2^64 bytes) but data_offsets [0, 8] span "
+       "8 bytes"},
       {"overlap",
-       raw_file(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
-                std::string(12, '\0')),
+       raw_file(
+           R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
+           std::string(12, '\0')),
        "the data of 'b' [4, 12] overlaps that of 'a'"},
       {"gap",
-       raw_file(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "I64", "shape": [1], "data_offsets": [12, 20]}})",
-                std::string(20, '\0')),
+       raw_file(
+           R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "I64", "shape": [1], "data_offsets": [12, 20]}})",
+           std::string(20, '\0')),
        "gap of 4 bytes before the data of 'b' [12, 20]"},
-      {"unused tail", raw_file(kGoodHeader, kGoodData + "junk"), "4 bytes after the last tensor belong to no tensor"},
+      {"unused tail", raw_file(kGoodHeader, kGoodData + "junk"),
+       "4 bytes after the last tensor belong to no tensor"},
       {"metadata not str->str", raw_file(R"({"__metadata__": {"k": 1}})"),
        "__metadata__ must be an object mapping strings to strings"},
-      {"bool bytes", raw_file(R"({"m": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}})", "\x01\x02"),
+      {"bool bytes",
+       raw_file(R"({"m": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}})", "\x01\x02"),
        "BOOL tensor 'm' holds bytes other than 0 and 1"},
       // the optimizer's structure, read by load(OptimizerState&)
       {"structure not JSON", st("{"), "__metadata__['chainrule.structure'] is not valid JSON"},
       {"structure version", st(R"({"version": 9, "root": {}})"), "is not a version-1 chainrule structure"},
-      {"structure missing tensor", st(R"({"version": 1, "root": {"dict": [["state", {"dict": [[0, {"dict": [["step", {"tensor": "w"}]]}]]}], ["param_groups", []]]}})"),
+      {"structure missing tensor",
+       st(R"({"version": 1, "root": {"dict": [["state", {"dict": [[0, {"dict": [["step", {"tensor": "w"}]]}]]}], ["param_groups", []]]}})"),
        "the structure refers to a tensor 'w' that the file does not hold"},
       {"structure not an optimizer's", st(R"({"version": 1, "root": {"dict": [["epoch", 3]]}})"),
        "expected an optimizer's state dict in __metadata__['chainrule.structure'], got no 'state'"},
@@ -365,7 +392,8 @@ TEST_F(Checkpoint, AWriteThatRunsOutOfSpaceKeepsTheOldFileAndLeavesNoTempFile) {
   small.rlim_cur = 4096;  // a disk that fills up after 4 KiB
   auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
   ::setrlimit(RLIMIT_FSIZE, &small);
-  std::string msg = Thrown<std::system_error>([&] { save(TensorDict{{"w", zeros({100000})}}, path("ckpt")); });
+  std::string msg =
+      Thrown<std::system_error>([&] { save(TensorDict{{"w", zeros({100000})}}, path("ckpt")); });
   ::setrlimit(RLIMIT_FSIZE, &old);
   std::signal(SIGXFSZ, old_handler);
   EXPECT_TRUE(StartsWith(msg, "save: " + path("ckpt")));
@@ -416,7 +444,8 @@ std::unique_ptr<optim::Adam> trained_adam(nn::Module& model) {
   groups[0].params = {params[0], params[1]};
   groups[1].params = {params[2], params[3]};
   groups[1].options.set("lr", 0.01);
-  auto opt = std::make_unique<optim::Adam>(groups, optim::AdamOptions(0.003).betas({0.8, 0.99}).amsgrad(true));
+  auto opt =
+      std::make_unique<optim::Adam>(groups, optim::AdamOptions(0.003).betas({0.8, 0.99}).amsgrad(true));
   Tensor x = linspace(-1.0, 1.0, 15).reshape({5, 3});
   for (int i = 0; i < 3; ++i) {
     opt->zero_grad();
@@ -482,10 +511,11 @@ TEST_F(Checkpoint, OptimizerFileIsTheNestedStructurePythonWrites) {
   EXPECT_EQ(f.tensors[1].first, "state.0.momentum_buffer");
   ASSERT_EQ(f.metadata.size(), 1u);
   EXPECT_EQ(f.metadata[0].first, "chainrule.structure");
-  EXPECT_EQ(f.metadata[0].second,
-            R"({"version":1,"root":{"dict":[["state",{"dict":[[0,{"dict":[["step",{"tensor":"state.0.step"}],)"
-            R"(["momentum_buffer",{"tensor":"state.0.momentum_buffer"}]]}]]}],["param_groups",[{"dict":[["lr",0.1],)"
-            R"(["betas",{"tuple":[0.9,0.999]}],["nesterov",true],["weight_decay",0.0],["params",[0,1]]]}]]]}})");
+  EXPECT_EQ(
+      f.metadata[0].second,
+      R"({"version":1,"root":{"dict":[["state",{"dict":[[0,{"dict":[["step",{"tensor":"state.0.step"}],)"
+      R"(["momentum_buffer",{"tensor":"state.0.momentum_buffer"}]]}]]}],["param_groups",[{"dict":[["lr",0.1],)"
+      R"(["betas",{"tuple":[0.9,0.999]}],["nesterov",true],["weight_decay",0.0],["params",[0,1]]]}]]]}})");
   optim::OptimizerState back;
   load(back, path("opt"));
   expect_same(back, s);
@@ -534,5 +564,6 @@ TEST_F(Checkpoint, FlatFileIsNotAnOptimizerState) {
   save(TensorDict{{"w", ones({1})}}, path("flat"));
   optim::OptimizerState s;
   EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { load(s, path("flat")); }),
-                       "expected an optimizer's state dict (a file with __metadata__['chainrule.structure']), got a flat state dict"));
+                       "expected an optimizer's state dict (a file with "
+                       "__metadata__['chainrule.structure']), got a flat state dict"));
 }

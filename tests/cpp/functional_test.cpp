@@ -24,12 +24,10 @@ namespace F = chainrule::nn::F;
 namespace init = chainrule::nn::init;
 namespace utils = chainrule::nn::utils;
 
-Tensor Labels(const std::vector<double>& v) {
-  return tensor(v, {static_cast<int64_t>(v.size())}, kInt64);
-}
+Tensor Labels(const std::vector<double>& v) { return tensor(v, {static_cast<int64_t>(v.size())}, kInt64); }
 
-double Away0(double v) { return v + (v >= 0 ? 0.3 : -0.3); }       // away from |x|'s kink
-double Prob(double v) { return 0.1 + 0.8 / (1 + std::exp(-v)); }   // in (0.1, 0.9)
+double Away0(double v) { return v + (v >= 0 ? 0.3 : -0.3); }      // away from |x|'s kink
+double Prob(double v) { return 0.1 + 0.8 / (1 + std::exp(-v)); }  // in (0.1, 0.9)
 
 const std::vector<std::string> kReductions = {"mean", "sum", "none"};
 
@@ -95,7 +93,8 @@ TEST(Functional, CrossEntropyClassIndices) {
   Tensor ti = Labels({2, -100});
   EXPECT_TRUE(Near(F::cross_entropy(Logits(), ti), {}, {kRow0}));
   EXPECT_TRUE(Near(F::cross_entropy(Logits(), ti, w, -100, "none"), {2}, {3 * kRow0, 0}));
-  EXPECT_TRUE(Near(F::cross_entropy(Logits(), Labels({2, 1}), Tensor(), 1), {}, {kRow0}));  // a class as ignore_index
+  EXPECT_TRUE(
+      Near(F::cross_entropy(Logits(), Labels({2, 1}), Tensor(), 1), {}, {kRow0}));  // a class as ignore_index
   EXPECT_TRUE(std::isnan(F::cross_entropy(Logits(), Labels({-100, -100})).item()));  // 0 / 0, as torch
   // gradient: (softmax - onehot) / N
   Tensor x = Logits(true);
@@ -108,7 +107,8 @@ TEST(Functional, CrossEntropyLabelSmoothing) {
   Tensor t = Labels({2, 0});
   // (1 - ε) nll + ε/C mean_i Σ_c -log p_ic, ε = 0.3
   EXPECT_TRUE(Near(F::cross_entropy(Logits(), t, Tensor(), -100, "mean", 0.3), {}, {0.903109126556245}));
-  EXPECT_TRUE(Near(F::cross_entropy(Logits(), t, T({1, 2, 3}, {3}), -100, "mean", 0.3), {}, {0.7321830198170922}));
+  EXPECT_TRUE(
+      Near(F::cross_entropy(Logits(), t, T({1, 2, 3}, {3}), -100, "mean", 0.3), {}, {0.7321830198170922}));
   // ε = 1: only the uniform part
   Tensor all = F::cross_entropy(Logits(), t, Tensor(), -100, "none", 1.0);
   std::vector<double> lp = log_softmax(Logits(), 1).to_vector();
@@ -131,7 +131,8 @@ TEST(Functional, CrossEntropyProbabilityTargets) {
   EXPECT_TRUE(Near(F::cross_entropy(Logits(), q, w), {}, {s / 2}));
   // smoothing: target (1 - ε) q + ε/C
   Tensor qs = add(mul(q, 0.9), 0.1 / 3);
-  EXPECT_TRUE(Near(F::cross_entropy(Logits(), q, Tensor(), -100, "sum", 0.1), {}, {F::cross_entropy(Logits(), qs, Tensor(), -100, "sum").item()}));
+  EXPECT_TRUE(Near(F::cross_entropy(Logits(), q, Tensor(), -100, "sum", 0.1), {},
+                   {F::cross_entropy(Logits(), qs, Tensor(), -100, "sum").item()}));
   // soft targets are differentiable: d/dq = -log p / N
   Tensor qq = q.detach().clone().set_requires_grad();
   Tensor g = autograd::grad({F::cross_entropy(Logits(), qq)}, {qq})[0];
@@ -148,7 +149,8 @@ TEST(Functional, CrossEntropySpatialAndUnbatched) {
                 F::cross_entropy(flat, reshape(t, {8}), Tensor(), -100, r, 0.2).item(), 1e-12);
   EXPECT_EQ(F::cross_entropy(x, t, Tensor(), -100, "none").shape(), (Shape{2, 4}));
   // (C,) with a 0-d target
-  Tensor one = F::cross_entropy(T({1, 2, 3}, {3}), tensor(std::vector<double>{2}, {}, kInt64), Tensor(), -100, "none");
+  Tensor one =
+      F::cross_entropy(T({1, 2, 3}, {3}), tensor(std::vector<double>{2}, {}, kInt64), Tensor(), -100, "none");
   EXPECT_TRUE(Near(one, {}, {kRow0}));
 }
 
@@ -189,9 +191,11 @@ TEST(Functional, ReExportsTheCoreActivations) {
 TEST(Functional, BinaryCrossEntropyByHand) {
   Tensor x = T({0.8, 0.3}, {2}, kFloat64, true), y = T({1, 0}, {2});
   EXPECT_TRUE(Near(F::binary_cross_entropy(x, y), {}, {0.2899092476264711}));
-  EXPECT_TRUE(Near(F::binary_cross_entropy(x, y, T({2, 1}, {2}), "none"), {2}, {-2 * std::log(0.8), -std::log(0.7)}));
+  EXPECT_TRUE(
+      Near(F::binary_cross_entropy(x, y, T({2, 1}, {2}), "none"), {2}, {-2 * std::log(0.8), -std::log(0.7)}));
   // d/dx = (x - y) / (x (1 - x)) / N
-  EXPECT_TRUE(Near(autograd::grad({F::binary_cross_entropy(x, y)}, {x})[0], {2}, {-0.2 / 0.16 / 2, 0.3 / 0.21 / 2}));
+  EXPECT_TRUE(
+      Near(autograd::grad({F::binary_cross_entropy(x, y)}, {x})[0], {2}, {-0.2 / 0.16 / 2, 0.3 / 0.21 / 2}));
   // saturated probabilities: the logs clamp at -100 and the gradient stays finite, as torch
   Tensor s = T({0, 1}, {2}, kFloat32, true);
   Tensor loss = F::binary_cross_entropy(s, T({1, 0}, {2}, kFloat32));
@@ -213,7 +217,8 @@ TEST(Functional, BinaryCrossEntropyWithLogitsStable) {
   EXPECT_TRUE(Near(l, {}, {3 * std::log(2.0)}));
   // agrees with BCE on sigmoid(x) where that is accurate
   Tensor x = Leaf({4, 3}), y = rand({4, 3}, kFloat64);
-  EXPECT_NEAR(F::binary_cross_entropy_with_logits(x, y).item(), F::binary_cross_entropy(sigmoid(x), y).item(), 1e-12);
+  EXPECT_NEAR(F::binary_cross_entropy_with_logits(x, y).item(), F::binary_cross_entropy(sigmoid(x), y).item(),
+              1e-12);
   // logsigmoid is exact far out on both sides
   EXPECT_TRUE(Near(F::logsigmoid(T({-1e4, 40, 0}, {3})), {3}, {-1e4, -std::exp(-40.0), -std::log(2.0)}));
 }
@@ -227,34 +232,45 @@ TEST(Functional, LossesGradcheckAndGradgradcheck) {
   Tensor tsp = tensor({0, 2, 1, 1, 2, 0}, {2, 3}, kInt64);
   std::vector<GradCase> cases;
   for (const std::string& r : kReductions) {
-    cases.push_back({"mse_loss " + r, [r](In x) { return F::mse_loss(x[0], x[1], r); }, {Leaf({3, 2}), Leaf({3, 2})}});
-    cases.push_back({"mse_loss weighted " + r, [r](In x) { return F::mse_loss(x[0], x[1], r, x[2]); },
+    cases.push_back(
+        {"mse_loss " + r, [r](In x) { return F::mse_loss(x[0], x[1], r); }, {Leaf({3, 2}), Leaf({3, 2})}});
+    cases.push_back({"mse_loss weighted " + r,
+                     [r](In x) { return F::mse_loss(x[0], x[1], r, x[2]); },
                      {Leaf({3, 2}), Leaf({3, 2}), Leaf({3, 2}, [](double v) { return 1 + v * v; })}});
-    cases.push_back({"l1_loss " + r, [r](In x) { return F::l1_loss(x[0], x[1], r); },
+    cases.push_back({"l1_loss " + r,
+                     [r](In x) { return F::l1_loss(x[0], x[1], r); },
                      {Leaf({3, 2}, Away0), zeros({3, 2}, kFloat64)}});
-    cases.push_back({"huber_loss " + r, [r](In x) { return F::huber_loss(x[0], x[1], r, 0.7); },
+    cases.push_back({"huber_loss " + r,
+                     [r](In x) { return F::huber_loss(x[0], x[1], r, 0.7); },
                      {Leaf({3, 2}, [](double v) { return std::abs(std::abs(v) - 0.7) < 0.1 ? v + 0.3 : v; }),
                       zeros({3, 2}, kFloat64)}});
-    cases.push_back({"smooth_l1_loss " + r, [r](In x) { return F::smooth_l1_loss(x[0], x[1], r, 0.7); },
+    cases.push_back({"smooth_l1_loss " + r,
+                     [r](In x) { return F::smooth_l1_loss(x[0], x[1], r, 0.7); },
                      {Leaf({3, 2}, [](double v) { return std::abs(std::abs(v) - 0.7) < 0.1 ? v + 0.3 : v; }),
                       zeros({3, 2}, kFloat64)}});
-    cases.push_back({"cross_entropy " + r, [r, t](In x) { return F::cross_entropy(x[0], t, Tensor(), -100, r); }, {Leaf({4, 3})}});
+    cases.push_back({"cross_entropy " + r,
+                     [r, t](In x) { return F::cross_entropy(x[0], t, Tensor(), -100, r); },
+                     {Leaf({4, 3})}});
     cases.push_back({"cross_entropy weighted ignore smoothed " + r,
-                     [r, ti, w](In x) { return F::cross_entropy(x[0], ti, w, -100, r, 0.2); }, {Leaf({4, 3})}});
+                     [r, ti, w](In x) { return F::cross_entropy(x[0], ti, w, -100, r, 0.2); },
+                     {Leaf({4, 3})}});
     cases.push_back({"cross_entropy spatial " + r,
-                     [r, tsp, w](In x) { return F::cross_entropy(x[0], tsp, w, -100, r, 0.1); }, {Leaf({2, 3, 3})}});
+                     [r, tsp, w](In x) { return F::cross_entropy(x[0], tsp, w, -100, r, 0.1); },
+                     {Leaf({2, 3, 3})}});
     cases.push_back({"cross_entropy probabilities " + r,
                      [r, w](In x) { return F::cross_entropy(x[0], softmax(x[1], 1), w, -100, r, 0.1); },
                      {Leaf({4, 3}), Leaf({4, 3})}});
-    cases.push_back({"nll_loss " + r, [r, ti, w](In x) { return F::nll_loss(log_softmax(x[0], 1), ti, w, -100, r); }, {Leaf({4, 3})}});
+    cases.push_back({"nll_loss " + r,
+                     [r, ti, w](In x) { return F::nll_loss(log_softmax(x[0], 1), ti, w, -100, r); },
+                     {Leaf({4, 3})}});
     cases.push_back({"binary_cross_entropy " + r,
                      [r](In x) { return F::binary_cross_entropy(x[0], x[1], T({1, 2, 0.5}, {3}), r); },
                      {Leaf({2, 3}, Prob), Leaf({2, 3}, Prob)}});
     // weight and pos_weight are constants, as in torch
     cases.push_back({"binary_cross_entropy_with_logits " + r,
                      [r](In x) {
-                       return F::binary_cross_entropy_with_logits(x[0], x[1], T({1, 2, 0.5, 1.5, 1, 0.2}, {2, 3}), r,
-                                                                  T({3, 0.5, 1}, {3}));
+                       return F::binary_cross_entropy_with_logits(
+                           x[0], x[1], T({1, 2, 0.5, 1.5, 1, 0.2}, {2, 3}), r, T({3, 0.5, 1}, {3}));
                      },
                      {Leaf({2, 3}), Leaf({2, 3}, Prob)}});
   }
@@ -272,14 +288,16 @@ TEST(Functional, ReductionAndArgumentErrors) {
            [&] { F::binary_cross_entropy(x, x, Tensor(), "avg"); },
            [&] { F::binary_cross_entropy_with_logits(x, x, Tensor(), "avg"); }})
     Thrown<std::invalid_argument>(f);
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::mse_loss(x, zeros({4}, kFloat64)); }), "mse_loss:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([&] { F::mse_loss(x, zeros({4}, kFloat64)); }), "mse_loss:"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::huber_loss(x, x, "mean", 0.0); }),
                          "huber_loss: expected delta > 0, got 0"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::mse_loss(x, x, "mean", ones({3})); }),
                          "mse_loss: expected weight of the input's shape (2, 3), got (3,)"));
   // class targets
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { F::cross_entropy(x, Labels({0, 3})); }),
-                         "cross_entropy: expected class indices in [0, 3) or ignore_index -100, got target 3"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::out_of_range>([&] { F::cross_entropy(x, Labels({0, 3})); }),
+                 "cross_entropy: expected class indices in [0, 3) or ignore_index -100, got target 3"));
   EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { F::nll_loss(x, Labels({-1, 0})); }), "nll_loss:"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::cross_entropy(x, Labels({0, 1, 2})); }),
                          "cross_entropy: expected target batch size 2"));
@@ -289,19 +307,25 @@ TEST(Functional, ReductionAndArgumentErrors) {
                          "cross_entropy: expected floating class probabilities"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::cross_entropy(x, x, Tensor(), 0); }),
                          "cross_entropy: ignore_index is not supported for class-probability targets"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::cross_entropy(x, Labels({0, 1}), ones({4})); }),
-                         "cross_entropy: expected a weight of shape (C,) = (3,), one per class, got (4,)"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::cross_entropy(x, Labels({0, 1}), Tensor(), -100, "mean", 1.5); }),
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([&] { F::cross_entropy(x, Labels({0, 1}), ones({4})); }),
+                 "cross_entropy: expected a weight of shape (C,) = (3,), one per class, got (4,)"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>(
+                             [&] { F::cross_entropy(x, Labels({0, 1}), Tensor(), -100, "mean", 1.5); }),
                          "cross_entropy: expected label_smoothing in [0, 1], got 1.5"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::cross_entropy(zeros({2, 3}, kInt64), Labels({0, 1})); }),
-                         "cross_entropy: expected a floating input, got int64"));
+  EXPECT_TRUE(StartsWith(
+      Thrown<std::invalid_argument>([&] { F::cross_entropy(zeros({2, 3}, kInt64), Labels({0, 1})); }),
+      "cross_entropy: expected a floating input, got int64"));
   // binary
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::binary_cross_entropy(T({1.5}, {1}), T({1}, {1})); }),
-                         "binary_cross_entropy: expected input probabilities in [0, 1], got 1.5"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::binary_cross_entropy(x, zeros({3}, kFloat64)); }),
-                         "binary_cross_entropy: expected target of the input's shape (2, 3), got (3,)"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::binary_cross_entropy_with_logits(x, zeros({2}, kFloat64)); }),
-                         "binary_cross_entropy_with_logits: expected target of the input's shape"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([&] { F::binary_cross_entropy(T({1.5}, {1}), T({1}, {1})); }),
+                 "binary_cross_entropy: expected input probabilities in [0, 1], got 1.5"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([&] { F::binary_cross_entropy(x, zeros({3}, kFloat64)); }),
+                 "binary_cross_entropy: expected target of the input's shape (2, 3), got (3,)"));
+  EXPECT_TRUE(StartsWith(
+      Thrown<std::invalid_argument>([&] { F::binary_cross_entropy_with_logits(x, zeros({2}, kFloat64)); }),
+      "binary_cross_entropy_with_logits: expected target of the input's shape"));
 }
 
 // ---------------------------------------------------------------- penalties and dropout
@@ -314,8 +338,9 @@ TEST(Functional, PenaltiesSumOverParameters) {
   auto g = autograd::grad({F::l2_penalty({a, b})}, {a, b});
   EXPECT_TRUE(Near(g[0], {2}, {2, -4}));
   EXPECT_TRUE(Near(g[1], {2, 2}, {6, 0, -2, 4}));
-  RunGradCases({{"l1_penalty", [](In x) { return F::l1_penalty(x); }, {Leaf({3}, Away0), Leaf({2, 2}, Away0)}},
-                {"l2_penalty", [](In x) { return F::l2_penalty(x); }, {Leaf({3}), Leaf({2, 2})}}});
+  RunGradCases(
+      {{"l1_penalty", [](In x) { return F::l1_penalty(x); }, {Leaf({3}, Away0), Leaf({2, 2}, Away0)}},
+       {"l2_penalty", [](In x) { return F::l2_penalty(x); }, {Leaf({3}), Leaf({2, 2})}}});
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::l2_penalty({a, Labels({1})}); }),
                          "l2_penalty: expected floating tensors, got int64 at position 1"));
 }
@@ -331,7 +356,7 @@ TEST(Functional, DropoutScalesSurvivorsAndIsIdentityInEval) {
     zeros_seen += e == 0;
   }
   EXPECT_NEAR(zeros_seen / 200000.0, 0.3, 0.005);
-  EXPECT_NEAR(mean(y).item(), 1.0, 0.01);  // the expectation is kept
+  EXPECT_NEAR(mean(y).item(), 1.0, 0.01);                 // the expectation is kept
   EXPECT_EQ(F::dropout(x, 0.3, false).impl(), x.impl());  // eval: the input itself
   EXPECT_EQ(F::dropout(x, 0.0).impl(), x.impl());
   EXPECT_EQ(sum(F::dropout(x, 1.0)).item(), 0.0);
@@ -341,7 +366,12 @@ TEST(Functional, DropoutScalesSurvivorsAndIsIdentityInEval) {
   manual_seed(3);
   EXPECT_EQ(a.to_vector(), F::dropout(x, 0.5).to_vector());
   // the gradient is the mask / (1 - p); reseeding inside fn keeps the mask fixed for gradcheck
-  RunGradCases({{"dropout", [](In x) { manual_seed(11); return F::dropout(x[0], 0.4); }, {Leaf({4, 5})}}});
+  RunGradCases({{"dropout",
+                 [](In x) {
+                   manual_seed(11);
+                   return F::dropout(x[0], 0.4);
+                 },
+                 {Leaf({4, 5})}}});
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::dropout(x, 1.5); }),
                          "dropout: expected a probability p in [0, 1], got 1.5"));
 }
@@ -388,13 +418,17 @@ TEST(Functional, LayerNormNormalisesTrailingDims) {
 TEST(Functional, NormalisationGradcheckAndGradgradcheck) {
   Tensor rm = T({0.1, -0.2, 0.3}, {3}), rv = T({1.5, 0.5, 2}, {3});
   RunGradCases({
-      {"batch_norm train (N,C)", [](In x) { return F::batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
+      {"batch_norm train (N,C)",
+       [](In x) { return F::batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
        {Leaf({5, 3}), Leaf({3}), Leaf({3})}},
-      {"batch_norm train (N,C,L)", [](In x) { return F::batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
+      {"batch_norm train (N,C,L)",
+       [](In x) { return F::batch_norm(x[0], Tensor(), Tensor(), x[1], x[2], true); },
        {Leaf({2, 3, 4}), Leaf({3}), Leaf({3})}},
-      {"batch_norm eval", [rm, rv](In x) { return F::batch_norm(x[0], rm, rv, x[1], x[2], false); },
+      {"batch_norm eval",
+       [rm, rv](In x) { return F::batch_norm(x[0], rm, rv, x[1], x[2], false); },
        {Leaf({2, 3, 2}), Leaf({3}), Leaf({3})}},
-      {"layer_norm", [](In x) { return F::layer_norm(x[0], {3, 2}, x[1], x[2]); },
+      {"layer_norm",
+       [](In x) { return F::layer_norm(x[0], {3, 2}, x[1], x[2]); },
        {Leaf({2, 3, 2}), Leaf({3, 2}), Leaf({3, 2})}},
   });
 }
@@ -403,11 +437,16 @@ TEST(Functional, BatchNormErrors) {
   Tensor x = zeros({4, 3});
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::batch_norm(x, Tensor(), Tensor()); }),
                          "batch_norm: expected running_mean and running_var in evaluation mode"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::batch_norm(zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); }),
-                         "batch_norm: expected more than 1 value per channel when training, got input of shape (1, 3)"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::batch_norm(x, zeros({2}), ones({2}), Tensor(), Tensor(), true); }),
+  EXPECT_TRUE(StartsWith(
+      Thrown<std::invalid_argument>(
+          [&] { F::batch_norm(zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true); }),
+      "batch_norm: expected more than 1 value per channel when training, got input of shape (1, 3)"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>(
+                             [&] { F::batch_norm(x, zeros({2}), ones({2}), Tensor(), Tensor(), true); }),
                          "batch_norm: expected running_mean of shape (3,), one per channel, got (2,)"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::batch_norm(zeros({3}), Tensor(), Tensor(), Tensor(), Tensor(), true); }),
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] {
+                           F::batch_norm(zeros({3}), Tensor(), Tensor(), Tensor(), Tensor(), true);
+                         }),
                          "batch_norm: expected input of shape (N, C) or (N, C, *), got (3,)"));
 }
 
@@ -422,14 +461,17 @@ TEST(Init, CalculateGainMatchesTorch) {
   EXPECT_DOUBLE_EQ(init::calculate_gain("leaky_relu"), std::sqrt(2.0 / (1 + 0.01 * 0.01)));
   EXPECT_DOUBLE_EQ(init::calculate_gain("leaky_relu", 0.2), std::sqrt(2.0 / 1.04));
   EXPECT_DOUBLE_EQ(init::calculate_gain("selu"), 0.75);
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([] { init::calculate_gain("swish"); }), "calculate_gain:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([] { init::calculate_gain("swish"); }), "calculate_gain:"));
 }
 
 TEST(Init, FanInAndFanOut) {
   EXPECT_EQ(init::calculate_fan_in_and_fan_out(empty({3, 5})), std::make_pair(int64_t{5}, int64_t{3}));
-  EXPECT_EQ(init::calculate_fan_in_and_fan_out(empty({8, 4, 3, 3})), std::make_pair(int64_t{36}, int64_t{72}));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([] { init::calculate_fan_in_and_fan_out(empty({3})); }),
-                         "calculate_fan_in_and_fan_out: expected a tensor of at least 2 dims"));
+  EXPECT_EQ(init::calculate_fan_in_and_fan_out(empty({8, 4, 3, 3})),
+            std::make_pair(int64_t{36}, int64_t{72}));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([] { init::calculate_fan_in_and_fan_out(empty({3})); }),
+                 "calculate_fan_in_and_fan_out: expected a tensor of at least 2 dims"));
 }
 
 // max |w| within (and close to) the bound; std close to the formula's
@@ -519,8 +561,9 @@ TEST(Utils, ClipGradValueAndParameterVectors) {
   utils::vector_to_parameters(T({7, 6, 5, 4, 3, 2, 1}, {7}), {a, b});
   EXPECT_TRUE(Near(b, {2, 2}, {4, 3, 2, 1}));
   EXPECT_TRUE(b.requires_grad());
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { utils::vector_to_parameters(zeros({3}), {a, b}); }),
-                         "vector_to_parameters: expected a 1-D vector of 7 elements"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([&] { utils::vector_to_parameters(zeros({3}), {a, b}); }),
+                 "vector_to_parameters: expected a 1-D vector of 7 elements"));
 }
 
 }  // namespace

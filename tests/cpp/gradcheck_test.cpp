@@ -25,14 +25,10 @@ Tensor bad_square(const Tensor& x) {
 Tensor square_detached_backward(const Tensor& x) {
   Tensor xd = x.detach();
   return record("square_detached_backward", xd * xd, {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  return {g * 2.0 * s.input(0).detach()};
-                });
+                [](const Tensor& g, const Saved& s) -> Grads { return {g * 2.0 * s.input(0).detach()}; });
 }
 
-bool contains(const std::string& s, const std::string& part) {
-  return s.find(part) != std::string::npos;
-}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -48,9 +44,9 @@ TEST(Gradcheck, PassesWithBroadcastingAndAConstantInput) {
   Tensor a = tensor({0.5, -1.0, 2.0}, {3, 1}, kFloat64, true);
   Tensor b = tensor({1.0, 2.0, -0.5, 0.25}, {1, 4}, kFloat64, true);
   Tensor c = tensor({3.0, 4.0, 5.0, 6.0}, {1, 4}, kFloat32);  // no grad: not checked, any dtype
-  auto r = gradcheck(
-      [](const std::vector<Tensor>& in) { return in[0] * exp(in[1]) + in[2].to(kFloat64) * in[0]; },
-      {a, b, c});
+  auto r =
+      gradcheck([](const std::vector<Tensor>& in) { return in[0] * exp(in[1]) + in[2].to(kFloat64) * in[0]; },
+                {a, b, c});
   EXPECT_TRUE(r.ok) << r.message;
 }
 

@@ -99,7 +99,8 @@ TEST(Kernels, WhereBroadcastsEveryLayoutTripleForRowLengths1To33) {
                                          {"expanded", Mask({n}).expand({3, n})},
                                          {"0-d", Mask({})}};
         for (const View& c : conds) {
-          SCOPED_TRACE("n = " + std::to_string(n) + ", where(" + c.name + ", " + a.name + ", " + b.name + ")");
+          SCOPED_TRACE("n = " + std::to_string(n) + ", where(" + c.name + ", " + a.name + ", " + b.name +
+                       ")");
           Tensor z = where(c.t, a.t, b.t);
           EXPECT_EQ(z.dtype(), kFloat32);
           Shape s = broadcast_shapes(broadcast_shapes(c.t.shape(), a.t.shape(), "w"), b.t.shape(), "w");
@@ -147,8 +148,9 @@ TEST(Kernels, MixedDtypesArePromotedBeforeTheLoop) {
     EXPECT_TRUE(Near(w, {3, n}, Reference(Where, {Mask({3, 1}), i, Values({n}, 0.5, kFloat64)})));
     Tensor bsum = add(Mask({3, n}), Mask({n}));  // bool + bool stays bool (or)
     EXPECT_EQ(bsum.dtype(), kBool);
-    EXPECT_TRUE(Near(bsum, {3, n}, Reference([](const std::vector<double>& v) { return double(v[0] || v[1]); },
-                                             {Mask({3, n}), Mask({n})})));
+    EXPECT_TRUE(Near(bsum, {3, n},
+                     Reference([](const std::vector<double>& v) { return double(v[0] || v[1]); },
+                               {Mask({3, n}), Mask({n})})));
   }
 }
 

@@ -20,9 +20,13 @@ using namespace chainrule;
 using namespace chainrule::test_util;
 
 // F + n I: well-conditioned for the small random F used here
-Tensor General(const Tensor& f) { return add(f, mul(eye(f.size(-1), -1, kFloat64), static_cast<double>(f.size(-1)))); }
+Tensor General(const Tensor& f) {
+  return add(f, mul(eye(f.size(-1), -1, kFloat64), static_cast<double>(f.size(-1))));
+}
 // F F^T + n I: symmetric positive-definite
-Tensor Spd(const Tensor& f) { return add(matmul(f, f.mT()), mul(eye(f.size(-1), -1, kFloat64), static_cast<double>(f.size(-1)))); }
+Tensor Spd(const Tensor& f) {
+  return add(matmul(f, f.mT()), mul(eye(f.size(-1), -1, kFloat64), static_cast<double>(f.size(-1))));
+}
 
 TEST(LinalgOps, ProductsByHand) {
   Tensor a = T({1, 2, 3}, {3}), b = T({4, 5, 6}, {3});
@@ -90,9 +94,10 @@ TEST(LinalgOps, DetOfSingularMatrixHasTheCofactorGradient) {
 
 TEST(LinalgOps, SingularAndNotPositiveDefiniteRaiseLinAlgError) {
   Tensor S = T({1, 2, 2, 4}, {2, 2});
-  EXPECT_EQ(Thrown<LinAlgError>([&] { linalg_inv(S); }),
-            "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because the input "
-            "matrix is singular.");
+  EXPECT_EQ(
+      Thrown<LinAlgError>([&] { linalg_inv(S); }),
+      "linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because the input "
+      "matrix is singular.");
   EXPECT_TRUE(Contains(Thrown<LinAlgError>([&] { linalg_solve(S, T({1, 1}, {2})); }),
                        "linalg.solve: The solver failed because the input matrix is singular."));
   EXPECT_TRUE(Contains(Thrown<LinAlgError>([&] { linalg_cholesky(T({1, 2, 2, 1}, {2, 2})); }),
@@ -112,8 +117,12 @@ TEST(LinalgOps, Gradchecks) {
       {"bmm", [](In x) { return bmm(x[0], x[1]); }, {Leaf({2, 2, 3}), Leaf({2, 3, 2})}},
       {"trace", [](In x) { return trace(x[0]); }, {Leaf({3, 3})}},
       {"tril", [](In x) { return tril(x[0], -1); }, {Leaf({2, 3, 3})}},
-      {"einsum_bilinear", [](In x) { return einsum("i,ij,j->", {x[0], x[1], x[2]}); }, {Leaf({2}), Leaf({2, 3}), Leaf({3})}},
-      {"einsum_batched", [](In x) { return einsum("...ij,...jk->...ik", {x[0], x[1]}); }, {Leaf({2, 2, 3}), Leaf({3, 2})}},
+      {"einsum_bilinear",
+       [](In x) { return einsum("i,ij,j->", {x[0], x[1], x[2]}); },
+       {Leaf({2}), Leaf({2, 3}), Leaf({3})}},
+      {"einsum_batched",
+       [](In x) { return einsum("...ij,...jk->...ik", {x[0], x[1]}); },
+       {Leaf({2, 2, 3}), Leaf({3, 2})}},
       {"vector_norm_2", [](In x) { return vector_norm(x[0]); }, {Leaf({2, 3})}},
       {"vector_norm_3_dim", [](In x) { return vector_norm(x[0], 3, {1}, true); }, {Leaf({2, 3})}},
       {"matrix_norm_fro", [](In x) { return matrix_norm(x[0]); }, {Leaf({2, 3})}},
@@ -125,10 +134,12 @@ TEST(LinalgOps, Gradchecks) {
       {"cholesky", [](In x) { return linalg_cholesky(Spd(x[0])); }, {Leaf({3, 3})}},
       {"cholesky_upper", [](In x) { return linalg_cholesky(Spd(x[0]), true); }, {Leaf({2, 3, 3})}},
       {"eigvalsh", [](In x) { return linalg_eigvalsh(Spd(x[0])); }, {Leaf({3, 3})}},
-      {"eigh_reconstruct", [](In x) {
+      {"eigh_reconstruct",
+       [](In x) {
          auto [w, v] = linalg_eigh(add(x[0], x[0].mT()));
          return matmul(matmul(v, diag_embed(mul(w, w))), v.mT());  // sign-invariant: A^2
-       }, {Leaf({3, 3})}},
+       },
+       {Leaf({3, 3})}},
   });
 }
 

@@ -30,7 +30,8 @@ double Away0(double v) { return v >= 0 ? v + 0.5 : v - 0.5; }  // |v| >= 0.5
   if (got.size() != want.size()) return ::testing::AssertionFailure() << got.size() << " elements";
   for (size_t i = 0; i < got.size(); ++i)
     if (!(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]))))
-      return ::testing::AssertionFailure() << "element " << i << ": got " << got[i] << ", expected " << want[i];
+      return ::testing::AssertionFailure()
+             << "element " << i << ": got " << got[i] << ", expected " << want[i];
   return ::testing::AssertionSuccess();
 }
 
@@ -44,7 +45,7 @@ TEST(Math, HandCheckedValues) {
   EXPECT_TRUE(Same(rsqrt(T({4, 0, kInf}, {3})), {0.5, kInf, 0}));
   EXPECT_TRUE(Near(atan2(T({1, 1}, {2}), T({1, -1}, {2})), {2}, {M_PI / 4, 3 * M_PI / 4}));
   EXPECT_EQ(std::signbit(rsqrt(T({-0.0}, {1})).at(0)), true);  // 1/sqrt(-0) = -inf
-  EXPECT_EQ(tan(T({1}, {1}, kInt64)).dtype(), kFloat32);      // ints promote, as torch
+  EXPECT_EQ(tan(T({1}, {1}, kInt64)).dtype(), kFloat32);       // ints promote, as torch
 }
 
 TEST(Math, RoundingHalfToEvenAndIntegersKeepTheirDtype) {
@@ -119,7 +120,8 @@ TEST(Math, InPlaceFormsFollowTheInPlaceRules) {
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { i.exp_(); }),
                          "exp_: result type float32 can't be cast to the tensor's dtype int64"));
   Tensor w = T({1, 2}, {2}, kFloat64, true);
-  EXPECT_TRUE(StartsWith(Thrown<std::runtime_error>([&] { w.relu_(); }), "relu_: a tensor that requires grad"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::runtime_error>([&] { w.relu_(); }), "relu_: a tensor that requires grad"));
 }
 
 TEST(Math, Gradchecks) {
@@ -149,7 +151,8 @@ TEST(Math, Gradchecks) {
       {"lerp", [](In v) { return lerp(v[0], v[1], v[2]); }, {Leaf({3, 1}), Leaf({4}), Leaf({3, 4})}},
       {"lerp_scalar", [](In v) { return lerp(v[0], v[1], Scalar(0.7)); }, {Leaf({3}), Leaf({3})}},
       {"copysign", [](In v) { return copysign(v[0], v[1]); }, {Leaf({4}, Away0), Leaf({4}, Away0)}},
-      {"clamp_tensor", [](In v) { return clamp(v[0], v[1], v[2]); },
+      {"clamp_tensor",
+       [](In v) { return clamp(v[0], v[1], v[2]); },
        {T({-1.0, 0.5, 3.0}, {3}, kFloat64, true), T({0.0, 0.0, 0.0}, {3}, kFloat64, true),
         T({1.0, 1.0, 1.0}, {3}, kFloat64, true)}},
   };

@@ -58,19 +58,23 @@ TEST(NnParity, PadConstantReflectReplicateCircular) {
   EXPECT_TRUE(Near(pad(x, {2, 1}, "circular"), {1, 6}, {2, 3, 1, 2, 3, 1}));
   Tensor y = Leaf({2, 3, 4});
   for (const char* mode : {"constant", "reflect", "replicate", "circular"})
-    ExpectGradchecks(std::string("pad ") + mode,
-                     [mode](const std::vector<Tensor>& t) { return pad(t[0], {1, 2, 2, 1}, mode) * sum(t[0]); }, {y});
-  ExpectGradchecks("pad negative", [](const std::vector<Tensor>& t) { return pad(t[0], {-1, 2, 0, -1}); }, {y});
+    ExpectGradchecks(
+        std::string("pad ") + mode,
+        [mode](const std::vector<Tensor>& t) { return pad(t[0], {1, 2, 2, 1}, mode) * sum(t[0]); }, {y});
+  ExpectGradchecks("pad negative", [](const std::vector<Tensor>& t) { return pad(t[0], {-1, 2, 0, -1}); },
+                   {y});
 }
 
 TEST(NnParity, PadErrors) {
   Tensor x = zeros({1, 1, 4, 4});
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { pad(x, {1, 2, 3}); }),
             "pad: expected (left, right) pairs of widths, got 3 values");
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { pad(x, {-3, -2}); }),
-            "pad: expected a non-negative output size, got -1 for dim 3 of input (1, 1, 4, 4) padded by (-3, -2)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { pad(x, {-3, -2}); }),
+      "pad: expected a non-negative output size, got -1 for dim 3 of input (1, 1, 4, 4) padded by (-3, -2)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { pad(x, {4, 0, 0, 0}, "reflect"); }),
-            "pad: mode 'reflect' expected widths smaller than the size 4 of dim 3, got (4, 0) for input (1, 1, 4, 4)");
+            "pad: mode 'reflect' expected widths smaller than the size 4 of dim 3, got (4, 0) for input (1, "
+            "1, 4, 4)");
 }
 
 TEST(NnParity, Conv2dGroupsEqualsSeparateConvolutions) {
@@ -79,23 +83,29 @@ TEST(NnParity, Conv2dGroupsEqualsSeparateConvolutions) {
   Tensor y0 = conv2d(narrow(x, 1, 0, 2), narrow(w, 0, 0, 3), narrow(b, 0, 0, 3), {1, 1}, {1, 1});
   Tensor y1 = conv2d(narrow(x, 1, 2, 2), narrow(w, 0, 3, 3), narrow(b, 0, 3, 3), {1, 1}, {1, 1});
   EXPECT_TRUE(Near(y, {2, 6, 5, 5}, cat({y0, y1}, 1).to_vector()));
-  ExpectGradchecks("conv2d groups dilation",
-                   [](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], {1, 2}, {1, 0}, {2, 1}, 2); },
-                   {Leaf({1, 4, 5, 6}), Leaf({4, 2, 2, 3}), Leaf({4})});
+  ExpectGradchecks(
+      "conv2d groups dilation",
+      [](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], {1, 2}, {1, 0}, {2, 1}, 2); },
+      {Leaf({1, 4, 5, 6}), Leaf({4, 2, 2, 3}), Leaf({4})});
 }
 
 TEST(NnParity, Conv2dSamePadsTheExtraAtTheBottomRight) {
   // kernel 2x2 of ones on a 2x2 input: 'same' pads one zero row/column after, so y[i,j] sums x[i:i+2, j:j+2]
   Tensor y = conv2d(T({1, 2, 3, 4}, {1, 1, 2, 2}), ones({1, 1, 2, 2}, kFloat64), Tensor(), {1, 1}, "same");
   EXPECT_TRUE(Near(y, {1, 1, 2, 2}, {10, 6, 7, 4}));
-  ExpectGradchecks("conv2d same", [](const std::vector<Tensor>& t) {
-    return conv2d(t[0], t[1], Tensor(), {1, 1}, "same", {2, 1});
-  }, {Leaf({1, 2, 5, 4}), Leaf({3, 2, 2, 4})});
-  EXPECT_EQ(Thrown<std::runtime_error>([] { conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), Tensor(), {2, 2}, "same"); }),
+  ExpectGradchecks(
+      "conv2d same",
+      [](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], Tensor(), {1, 1}, "same", {2, 1}); },
+      {Leaf({1, 2, 5, 4}), Leaf({3, 2, 2, 4})});
+  EXPECT_EQ(Thrown<std::runtime_error>(
+                [] { conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), Tensor(), {2, 2}, "same"); }),
             "conv2d: padding='same' is not supported for strided convolutions, got stride (2, 2)");
-  EXPECT_EQ(Thrown<std::invalid_argument>([] { conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), Tensor(), {1, 1}, "full"); }),
+  EXPECT_EQ(Thrown<std::invalid_argument>(
+                [] { conv2d(zeros({1, 1, 4, 4}), zeros({1, 1, 3, 3}), Tensor(), {1, 1}, "full"); }),
             "conv2d: expected padding 'valid', 'same', an int or a pair of ints, got 'full'");
-  EXPECT_EQ(Thrown<std::invalid_argument>([] { conv2d(zeros({1, 2, 4, 4}), zeros({3, 1, 3, 3}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2); }),
+  EXPECT_EQ(Thrown<std::invalid_argument>([] {
+              conv2d(zeros({1, 2, 4, 4}), zeros({3, 1, 3, 3}), Tensor(), {1, 1}, {0, 0}, {1, 1}, 2);
+            }),
             "conv2d: expected out_channels (weight.size(0)) divisible by groups 2, got weight (3, 1, 3, 3)");
 }
 
@@ -103,14 +113,19 @@ TEST(NnParity, PoolCeilMode) {
   // 1x1x1x5 row 0..4, kernel 2 stride 2: floor gives 2 windows, ceil 3 (the last one holds only 4)
   Tensor x = T({0, 1, 2, 3, 4}, {1, 1, 1, 5});
   EXPECT_TRUE(Near(max_pool2d(x, {1, 2}, std::nullopt, {0, 0}, {1, 1}, true), {1, 1, 1, 3}, {1, 3, 4}));
-  EXPECT_TRUE(Near(avg_pool2d(x, {1, 2}, std::nullopt, {0, 0}, true, std::nullopt, true), {1, 1, 1, 3}, {0.5, 2.5, 4}));
-  // with padding 1: the windows start at -1, 1, 3; a 4th would start at 5 >= W + pad_left = 6? no: 5 < 6, kept
+  EXPECT_TRUE(Near(avg_pool2d(x, {1, 2}, std::nullopt, {0, 0}, true, std::nullopt, true), {1, 1, 1, 3},
+                   {0.5, 2.5, 4}));
+  // with padding 1: the windows start at -1, 1, 3; a 4th would start at 5 >= W + pad_left = 6? no: 5 < 6,
+  // kept
   EXPECT_EQ(max_pool2d(x, {1, 3}, Size2{1, 2}, {0, 1}, {1, 1}, true).shape(), (Shape{1, 1, 1, 3}));
-  ExpectGradchecks("avg_pool2d ceil", [](const std::vector<Tensor>& t) {
-    return avg_pool2d(t[0] * t[0], {3, 3}, Size2{2, 2}, {1, 1}, false, std::nullopt, true);
-  }, {Leaf({1, 2, 5, 6})});
+  ExpectGradchecks("avg_pool2d ceil",
+                   [](const std::vector<Tensor>& t) {
+                     return avg_pool2d(t[0] * t[0], {3, 3}, Size2{2, 2}, {1, 1}, false, std::nullopt, true);
+                   },
+                   {Leaf({1, 2, 5, 6})});
   EXPECT_EQ(Thrown<std::runtime_error>([] { max_pool2d(zeros({1, 1, 4, 4}), {5, 5}); }),
-            "max_pool2d: expected a kernel no larger than the padded input (4, 4), got kernel_size (5, 5) for input "
+            "max_pool2d: expected a kernel no larger than the padded input (4, 4), got kernel_size (5, 5) "
+            "for input "
             "(1, 1, 4, 4)");
 }
 
@@ -134,9 +149,9 @@ TEST(NnParity, NormalizeAndCosineSimilarity) {
                    {Leaf({3, 4})});
   ExpectGradchecks("normalize p=3", [](const std::vector<Tensor>& t) { return F::normalize(t[0], 3, 0); },
                    {Leaf({3, 4}, [](double v) { return v + (v >= 0 ? 0.2 : -0.2); })});
-  ExpectGradchecks("cosine_similarity", [](const std::vector<Tensor>& t) {
-    return F::cosine_similarity(t[0], t[1], 1);
-  }, {Leaf({3, 4}), Leaf({1, 4})});
+  ExpectGradchecks("cosine_similarity",
+                   [](const std::vector<Tensor>& t) { return F::cosine_similarity(t[0], t[1], 1); },
+                   {Leaf({3, 4}), Leaf({1, 4})});
   // a zero vector: the value uses the norm clamped at eps, the gradient is finite
   Tensor z = T({0, 0}, {1, 2}, kFloat64, true);
   Tensor c = F::cosine_similarity(z, T({1, 1}, {1, 2}));

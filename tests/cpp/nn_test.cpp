@@ -66,9 +66,12 @@ TEST(NnModule, RegistrationAndLookup) {
   EXPECT_TRUE(Contains(Thrown<std::out_of_range>([&] { m.parameter("v"); }), "Box has no parameter \"v\""));
   EXPECT_TRUE(Contains(Thrown<std::out_of_range>([&] { m.buffer("v"); }), "Box has no buffer \"v\""));
   EXPECT_TRUE(Contains(Thrown<std::out_of_range>([&] { m.module("v"); }), "Box has no submodule \"v\""));
-  EXPECT_TRUE(Contains(Thrown<std::out_of_range>([&] { child->parameter("w"); }), "Linear has no parameter \"w\""));
-  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { m.register_parameter("a.b", zeros({1})); }), "a.b"));
-  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { m.register_buffer("", zeros({1})); }), "non-empty"));
+  EXPECT_TRUE(
+      Contains(Thrown<std::out_of_range>([&] { child->parameter("w"); }), "Linear has no parameter \"w\""));
+  EXPECT_TRUE(
+      Contains(Thrown<std::invalid_argument>([&] { m.register_parameter("a.b", zeros({1})); }), "a.b"));
+  EXPECT_TRUE(
+      Contains(Thrown<std::invalid_argument>([&] { m.register_buffer("", zeros({1})); }), "non-empty"));
   EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { m.register_module("x.y", child); }), "x.y"));
   EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { m.register_parameter("i", zeros({1}, kInt64)); }),
                        "float32 or float64"));
@@ -127,9 +130,9 @@ TEST(NnModule, NamedParametersOrderAndDottedNames) {
             (std::vector<std::string>{"steps", "body.2.running_mean", "body.2.running_var",
                                       "body.2.num_batches_tracked"}));
   EXPECT_EQ(names(net.state_dict()),
-            (std::vector<std::string>{"scale", "steps", "body.0.weight", "body.0.bias", "body.2.weight", "body.2.bias",
-                                      "body.2.running_mean", "body.2.running_var", "body.2.num_batches_tracked",
-                                      "head.weight", "head.bias"}));
+            (std::vector<std::string>{"scale", "steps", "body.0.weight", "body.0.bias", "body.2.weight",
+                                      "body.2.bias", "body.2.running_mean", "body.2.running_var",
+                                      "body.2.num_batches_tracked", "head.weight", "head.bias"}));
   auto nm = net.named_modules();
   std::vector<std::string> mod_names;
   for (auto& [n, m] : nm) mod_names.push_back(n + ":" + m->type_name());
@@ -228,8 +231,10 @@ TEST(NnModule, LoadStateDictShapeMismatchLeavesModuleUnchanged) {
   nn::StateDict before;
   for (auto& [k, v] : m.state_dict()) before.emplace_back(k, v.clone());
   // the first keys are fine, the last one has the wrong shape: nothing may be copied
-  nn::StateDict sd = {{"0.weight", full({3, 2}, 7.0)}, {"0.bias", full({3}, 7.0)},
-                      {"1.weight", full({1, 3}, 7.0)}, {"1.bias", full({2}, 7.0)}};
+  nn::StateDict sd = {{"0.weight", full({3, 2}, 7.0)},
+                      {"0.bias", full({3}, 7.0)},
+                      {"1.weight", full({1, 3}, 7.0)},
+                      {"1.bias", full({2}, 7.0)}};
   for (bool strict : {true, false}) {
     std::string msg = Thrown<std::invalid_argument>([&] { m.load_state_dict(sd, strict); });
     EXPECT_TRUE(Contains(msg, "\"1.bias\" has shape (2,) in the checkpoint but (1,) in the model")) << msg;
@@ -245,7 +250,8 @@ TEST(NnModule, LoadStateDictKeepsIdentityAndCastsDtype) {
   TensorImpl* w_impl = lin->weight().impl();
   void* w_data = lin->weight().raw_data();
   optim::SGD opt(m.parameters(), optim::SGDOptions(1.0));
-  m.load_state_dict({{"0.weight", tensor({1, 2, 3, 4}, {2, 2}, kFloat64)}, {"0.bias", tensor({0.5, -0.5}, kFloat64)}});
+  m.load_state_dict(
+      {{"0.weight", tensor({1, 2, 3, 4}, {2, 2}, kFloat64)}, {"0.bias", tensor({0.5, -0.5}, kFloat64)}});
   EXPECT_EQ(m.parameters()[0].impl(), w_impl);
   EXPECT_EQ(lin->weight().raw_data(), w_data);
   EXPECT_EQ(lin->weight().dtype(), kFloat32);
@@ -258,8 +264,11 @@ TEST(NnModule, LoadStateDictKeepsIdentityAndCastsDtype) {
   expect_values(lin->bias(), {-0.5, -1.5});
   // buffers load too (int64 counter included)
   nn::BatchNorm1d bn(2);
-  bn.load_state_dict({{"weight", ones({2})}, {"bias", zeros({2})}, {"running_mean", full({2}, 3.0)},
-                      {"running_var", full({2}, 4.0)}, {"num_batches_tracked", scalar_tensor(5, kInt64)}});
+  bn.load_state_dict({{"weight", ones({2})},
+                      {"bias", zeros({2})},
+                      {"running_mean", full({2}, 3.0)},
+                      {"running_var", full({2}, 4.0)},
+                      {"num_batches_tracked", scalar_tensor(5, kInt64)}});
   expect_values(bn.running_mean(), {3, 3});
   EXPECT_EQ(bn.num_batches_tracked().item(), 5);
   EXPECT_EQ(bn.num_batches_tracked().dtype(), kInt64);
@@ -271,8 +280,8 @@ TEST(NnModule, ReprOfNestedSequentialAsTorch) {
       std::make_shared<nn::Linear>(2, 16), std::make_shared<nn::ReLU>(),
       std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<Module>>{
           std::make_shared<nn::Linear>(16, 16, false), std::make_shared<nn::Tanh>()}),
-      std::make_shared<nn::Dropout>(0.25), std::make_shared<nn::Conv2d>(3, 8, std::make_pair(3, 3),
-                                                                        std::make_pair(2, 2), std::make_pair(1, 1))});
+      std::make_shared<nn::Dropout>(0.25),
+      std::make_shared<nn::Conv2d>(3, 8, std::make_pair(3, 3), std::make_pair(2, 2), std::make_pair(1, 1))});
   // exactly what print(torch.nn.Sequential(...)) shows for the same layers
   EXPECT_EQ(seq.repr(),
             "Sequential(\n"
@@ -353,8 +362,10 @@ TEST(NnLayers, BatchNorm1dOneTrainingStepByHand) {
   nn::BatchNorm1d bn(2, 1e-5, 0.1);
   // x (4, 2): feature 0 = 1, 2, 3, 4; feature 1 = 2, 2, 6, 6
   Tensor x = tensor({1, 2, 2, 2, 3, 6, 4, 6}, {4, 2}, kFloat64);
-  bn.load_state_dict({{"weight", tensor({2.0, 1.0})}, {"bias", tensor({0.0, 1.0})},
-                      {"running_mean", zeros({2})}, {"running_var", ones({2})},
+  bn.load_state_dict({{"weight", tensor({2.0, 1.0})},
+                      {"bias", tensor({0.0, 1.0})},
+                      {"running_mean", zeros({2})},
+                      {"running_var", ones({2})},
                       {"num_batches_tracked", scalar_tensor(0, kInt64)}});
   nn::BatchNorm1d bn64(2, 1e-5, 0.1, true, true, kFloat64);
   bn64.load_state_dict(bn.state_dict());
@@ -362,8 +373,8 @@ TEST(NnLayers, BatchNorm1dOneTrainingStepByHand) {
   // means 2.5 and 4; biased variances 1.25 and 4; unbiased 5/3 and 16/3
   double s0 = std::sqrt(1.25 + 1e-5), s1 = std::sqrt(4 + 1e-5);
   EXPECT_TRUE(Near(y, {4, 2},
-                   {2 * -1.5 / s0, 1 - 2 / s1, 2 * -0.5 / s0, 1 - 2 / s1, 2 * 0.5 / s0, 1 + 2 / s1, 2 * 1.5 / s0,
-                    1 + 2 / s1},
+                   {2 * -1.5 / s0, 1 - 2 / s1, 2 * -0.5 / s0, 1 - 2 / s1, 2 * 0.5 / s0, 1 + 2 / s1,
+                    2 * 1.5 / s0, 1 + 2 / s1},
                    1e-12));
   EXPECT_TRUE(Near(bn64.running_mean(), {2}, {0.1 * 2.5, 0.1 * 4}, 1e-12));
   EXPECT_TRUE(Near(bn64.running_var(), {2}, {0.9 + 0.1 * 5.0 / 3, 0.9 + 0.1 * 16.0 / 3}, 1e-12));
@@ -455,7 +466,8 @@ TEST(NnTraining, TwoLayerNetLearnsWithSgd) {
   // two classes on a circle: inside r < 1 vs outside, 64 points
   Tensor x = randn({64, 2}, kFloat32) * 1.2;
   std::vector<double> xv = x.to_vector(), labels;
-  for (int i = 0; i < 64; ++i) labels.push_back(xv[2 * i] * xv[2 * i] + xv[2 * i + 1] * xv[2 * i + 1] < 1.0 ? 0 : 1);
+  for (int i = 0; i < 64; ++i)
+    labels.push_back(xv[2 * i] * xv[2 * i] + xv[2 * i + 1] * xv[2 * i + 1] < 1.0 ? 0 : 1);
   Tensor y = tensor(labels, {64}, kInt64);
   nn::Sequential model(std::vector<std::shared_ptr<Module>>{std::make_shared<nn::Linear>(2, 16),
                                                             std::make_shared<nn::Tanh>(),

@@ -19,8 +19,8 @@ using namespace chainrule;
 using namespace chainrule::test_util;
 
 // Maps for Leaf(shape, f): keep randn inputs in an op's domain and away from its kinks.
-double Pos(double v) { return 0.5 + std::abs(v); }               // in [0.5, ...)
-double Away0(double v) { return v >= 0 ? v + 0.2 : v - 0.2; }    // |v| >= 0.2
+double Pos(double v) { return 0.5 + std::abs(v); }             // in [0.5, ...)
+double Away0(double v) { return v >= 0 ? v + 0.2 : v - 0.2; }  // |v| >= 0.2
 // Keeps |v| at least 0.1 away from 0.5 (the kinks of clamp(x, -0.5, 0.5)).
 double AwayHalf(double v) {
   const double a = std::abs(v);
@@ -236,8 +236,7 @@ std::vector<UnaryCase> UnaryCases() {
       {"log", [](const Tensor& x) { return log(x); }, [](double x) { return std::log(x); },
        [](double x) { return 1 / x; }, [](double x) { return -1 / (x * x); }, pos},
       {"sqrt", [](const Tensor& x) { return sqrt(x); }, [](double x) { return std::sqrt(x); },
-       [](double x) { return 0.5 / std::sqrt(x); },
-       [](double x) { return -0.25 / (x * std::sqrt(x)); }, pos},
+       [](double x) { return 0.5 / std::sqrt(x); }, [](double x) { return -0.25 / (x * std::sqrt(x)); }, pos},
       {"abs", [](const Tensor& x) { return abs(x); }, [](double x) { return std::abs(x); },
        [](double x) { return x > 0 ? 1.0 : -1.0; }, [](double) { return 0.0; }, any},
       {"sin", [](const Tensor& x) { return sin(x); }, [](double x) { return std::sin(x); },
@@ -256,20 +255,23 @@ std::vector<UnaryCase> UnaryCases() {
        [](double x) { return x > 0 ? x : 0.1 * x; }, [](double x) { return x > 0 ? 1.0 : 0.1; },
        [](double) { return 0.0; }, any},
       {"leaky_relu default 0.01", [](const Tensor& x) { return leaky_relu(x); },
-       [](double x) { return x > 0 ? x : 0.01 * x; }, [](double x) { return x > 0 ? 1.0 : 0.01; },
-       nullptr, any},
+       [](double x) { return x > 0 ? x : 0.01 * x; }, [](double x) { return x > 0 ? 1.0 : 0.01; }, nullptr,
+       any},
       {"softplus", [](const Tensor& x) { return softplus(x); },
        [](double x) { return std::log1p(std::exp(x)); }, sig,
        [sig](double x) { return sig(x) * (1 - sig(x)); }, any},
       // beta = 2, threshold = 1: linear above x = 0.5 (PyTorch: beta*x > threshold -> x)
-      {"softplus(beta 2, threshold 1)", [](const Tensor& x) { return softplus(x, 2.0, 1.0); },
+      {"softplus(beta 2, threshold 1)",
+       [](const Tensor& x) { return softplus(x, 2.0, 1.0); },
        [](double x) { return 2 * x > 1 ? x : std::log1p(std::exp(2 * x)) / 2; },
        [sig](double x) { return 2 * x > 1 ? 1.0 : sig(2 * x); },
        [sig](double x) { return 2 * x > 1 ? 0.0 : 2 * sig(2 * x) * (1 - sig(2 * x)); },
        {-1.5, -0.2, 0.3, 0.45, 0.55, 2.0}},
-      {"clamp(-0.5, 0.5)", [](const Tensor& x) { return clamp(x, -0.5, 0.5); },
+      {"clamp(-0.5, 0.5)",
+       [](const Tensor& x) { return clamp(x, -0.5, 0.5); },
        [](double x) { return std::min(std::max(x, -0.5), 0.5); },
-       [](double x) { return (x > -0.5 && x < 0.5) ? 1.0 : 0.0; }, [](double) { return 0.0; },
+       [](double x) { return (x > -0.5 && x < 0.5) ? 1.0 : 0.0; },
+       [](double) { return 0.0; },
        {-2.0, -0.7, -0.3, 0.1, 0.4, 0.6, 3.0}},
       {"clamp_min(0.25)", [](const Tensor& x) { return clamp_min(x, 0.25); },
        [](double x) { return std::max(x, 0.25); }, [](double x) { return x > 0.25 ? 1.0 : 0.0; },
@@ -312,8 +314,7 @@ TEST(OpsElementwise, UnaryFirstAndSecondDerivativesMatchClosedForms) {
     if (!c.d2f) continue;
     // d/dx_i sum_j f'(x_j) = f''(x_i); a gradient that doesn't depend on x is 0
     Tensor h;
-    if (g.requires_grad())
-      h = autograd::grad({sum(g)}, {x}, {}, false, false, /*allow_unused=*/true)[0];
+    if (g.requires_grad()) h = autograd::grad({sum(g)}, {x}, {}, false, false, /*allow_unused=*/true)[0];
     if (!h.defined()) h = zeros_like(x);
     EXPECT_TRUE(Near(h, x.shape(), d2));
   }
@@ -373,9 +374,7 @@ TEST(OpsElementwise, SigmoidAndTanhAreStableForLargeInputs) {
   EXPECT_TRUE(Near(Grad1(tanh(x), x), {2}, {0, 0}));
 }
 
-TEST(OpsElementwise, SignValues) {
-  EXPECT_TRUE(Near(sign(T({-2, 0, 3}, {3})), {3}, {-1, 0, 1}));
-}
+TEST(OpsElementwise, SignValues) { EXPECT_TRUE(Near(sign(T({-2, 0, 3}, {3})), {3}, {-1, 0, 1})); }
 
 // ---------------------------------------------------------------- maximum / minimum
 
@@ -454,8 +453,7 @@ TEST(OpsElementwise, ComparisonsBroadcastAndMixDtypes) {
 TEST(OpsElementwise, ComparisonsHaveNoGradFn) {
   Tensor a = T({1, 2, 3}, {3}, kFloat64, true);
   Tensor b = T({2, 2, 2}, {3}, kFloat64, true);
-  for (Tensor r : {eq(a, b), ne(a, b), lt(a, b), le(a, b), gt(a, b), ge(a, b), gt(a, 0),
-                   eq(a * 2, 2)}) {
+  for (Tensor r : {eq(a, b), ne(a, b), lt(a, b), le(a, b), gt(a, b), ge(a, b), gt(a, 0), eq(a * 2, 2)}) {
     EXPECT_FALSE(r.requires_grad());
     EXPECT_EQ(r.grad_fn(), nullptr);
   }
@@ -469,8 +467,7 @@ TEST(OpsElementwise, LogicalOps) {
   EXPECT_TRUE(Near(logical_or(p, q), {4}, {1, 1, 1, 0}));
   EXPECT_TRUE(Near(logical_not(p), {4}, {0, 0, 1, 1}));
   // nonzero counts as true; broadcasting works
-  EXPECT_TRUE(Near(logical_and(T({2, 0}, {2, 1}), T({-1, 0, 3}, {1, 3})), {2, 3},
-                   {1, 0, 1, 0, 0, 0}));
+  EXPECT_TRUE(Near(logical_and(T({2, 0}, {2, 1}), T({-1, 0, 3}, {1, 3})), {2, 3}, {1, 0, 1, 0, 0, 0}));
 }
 
 // ---------------------------------------------------------------- where
@@ -544,7 +541,8 @@ TEST(OpsElementwise, GradcheckArithmetic) {
       {"pow (4,)^(2,3,4)", [](In x) { return pow(x[0], x[1]); }, {Leaf({4}, Pos), Leaf({2, 3, 4})}},
       {"pow 2^x", [](In x) { return pow(2.0, x[0]); }, {Leaf({2, 3})}},
       {"pow 0.5^x", [](In x) { return pow(0.5, x[0]); }, {Leaf({2, 3})}},
-      {"composite", [](In x) { return x[0] * x[1] / (x[0] * x[0] + 1) - 3 * x[1]; },
+      {"composite",
+       [](In x) { return x[0] * x[1] / (x[0] * x[0] + 1) - 3 * x[1]; },
        {Leaf({3, 1}), Leaf({1, 4})}},
   };
   RunGradCases(cases);
@@ -564,13 +562,13 @@ TEST(OpsElementwise, GradcheckUnary) {
       {"relu", [](In x) { return relu(x[0]); }, {Leaf({2, 3}, Away0)}},
       {"leaky_relu(0.1)", [](In x) { return leaky_relu(x[0], 0.1); }, {Leaf({2, 3}, Away0)}},
       {"softplus", [](In x) { return softplus(x[0]); }, {Leaf({2, 3})}},
-      {"softplus(beta 2, threshold 1)", [](In x) { return softplus(x[0], 2.0, 1.0); },
+      {"softplus(beta 2, threshold 1)",
+       [](In x) { return softplus(x[0], 2.0, 1.0); },
        {T({-1.5, -0.2, 0.3, 0.45, 0.55, 2.0}, {2, 3}, kFloat64, true)}},
       {"clamp(-0.5, 0.5)", [](In x) { return clamp(x[0], -0.5, 0.5); }, {Leaf({3, 4}, AwayHalf)}},
       {"clamp_min(0.5)", [](In x) { return clamp_min(x[0], 0.5); }, {Leaf({3, 4}, AwayHalf)}},
       {"clamp_max(-0.5)", [](In x) { return clamp_max(x[0], -0.5); }, {Leaf({3, 4}, AwayHalf)}},
-      {"tanh(sigmoid(x)) * exp(-x)", [](In x) { return tanh(sigmoid(x[0])) * exp(-x[0]); },
-       {Leaf({2, 3})}},
+      {"tanh(sigmoid(x)) * exp(-x)", [](In x) { return tanh(sigmoid(x[0])) * exp(-x[0]); }, {Leaf({2, 3})}},
   };
   RunGradCases(cases);
 }
@@ -585,14 +583,17 @@ TEST(OpsElementwise, GradcheckBinaryAndWhere) {
       {"maximum (4,),(2,3,4)", [](In x) { return maximum(x[0], x[1]); }, {Leaf({4}), Leaf({2, 3, 4})}},
       {"minimum (3,1),(1,4)", [](In x) { return minimum(x[0], x[1]); }, {Leaf({3, 1}), Leaf({1, 4})}},
       {"minimum (2,3,4),(4,)", [](In x) { return minimum(x[0], x[1]); }, {Leaf({2, 3, 4}), Leaf({4})}},
-      {"where (3,1) cond, (1,4), (3,4)", [cond31](In x) { return where(cond31, x[0], x[1]); },
+      {"where (3,1) cond, (1,4), (3,4)",
+       [cond31](In x) { return where(cond31, x[0], x[1]); },
        {Leaf({1, 4}), Leaf({3, 4})}},
-      {"where (4,) cond, (2,3,4), (4,)", [cond4](In x) { return where(cond4, x[0], x[1]); },
+      {"where (4,) cond, (2,3,4), (4,)",
+       [cond4](In x) { return where(cond4, x[0], x[1]); },
        {Leaf({2, 3, 4}), Leaf({4})}},
       {"where tensor, scalar", [cond23](In x) { return where(cond23, x[0], 0.5); }, {Leaf({2, 3})}},
       {"where scalar, tensor", [cond23](In x) { return where(cond23, -2, x[0]); }, {Leaf({2, 3})}},
       {"where(x > 0, x^2, sin x)",
-       [](In x) { return where(gt(x[0], 0), x[0] * x[0], sin(x[0])); }, {Leaf({2, 3}, Away0)}},
+       [](In x) { return where(gt(x[0], 0), x[0] * x[0], sin(x[0])); },
+       {Leaf({2, 3}, Away0)}},
   };
   RunGradCases(cases);
 }
@@ -603,8 +604,7 @@ TEST(OpsElementwise, AddBroadcastErrorMessage) {
   Tensor a = zeros({3, 4}), b = zeros({5});
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { add(a, b); }),
             "add: cannot broadcast shapes (3, 4) and (5,)");
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { a + b; }),
-            "add: cannot broadcast shapes (3, 4) and (5,)");
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { a + b; }), "add: cannot broadcast shapes (3, 4) and (5,)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { add(b, a); }),
             "add: cannot broadcast shapes (5,) and (3, 4)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { add(zeros({2, 3, 4}), zeros({3, 1, 4})); }),
@@ -618,12 +618,18 @@ TEST(OpsElementwise, BinaryOpsNameThemselvesInBroadcastErrors) {
     std::function<void()> call;
   };
   const std::vector<Named> ops = {
-      {"sub", [&] { sub(a, b); }},          {"mul", [&] { mul(a, b); }},
-      {"div", [&] { div(a, b); }},          {"pow", [&] { pow(a, b); }},
-      {"maximum", [&] { maximum(a, b); }},  {"minimum", [&] { minimum(a, b); }},
-      {"eq", [&] { eq(a, b); }},            {"ne", [&] { ne(a, b); }},
-      {"lt", [&] { lt(a, b); }},            {"le", [&] { le(a, b); }},
-      {"gt", [&] { gt(a, b); }},            {"ge", [&] { ge(a, b); }},
+      {"sub", [&] { sub(a, b); }},
+      {"mul", [&] { mul(a, b); }},
+      {"div", [&] { div(a, b); }},
+      {"pow", [&] { pow(a, b); }},
+      {"maximum", [&] { maximum(a, b); }},
+      {"minimum", [&] { minimum(a, b); }},
+      {"eq", [&] { eq(a, b); }},
+      {"ne", [&] { ne(a, b); }},
+      {"lt", [&] { lt(a, b); }},
+      {"le", [&] { le(a, b); }},
+      {"gt", [&] { gt(a, b); }},
+      {"ge", [&] { ge(a, b); }},
       {"logical_and", [&] { logical_and(a, b); }},
       {"logical_or", [&] { logical_or(a, b); }},
   };
@@ -635,20 +641,18 @@ TEST(OpsElementwise, BinaryOpsNameThemselvesInBroadcastErrors) {
   }
   // operators report the op they stand for
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { a - b; }), "sub:"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { a * b; }), "mul:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { a* b; }), "mul:"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { a / b; }), "div:"));
 }
 
 TEST(OpsElementwise, WhereBroadcastErrorMessage) {
   Tensor c = T({1, 0, 1}, {3}, kBool);
-  const std::string msg =
-      Thrown<std::invalid_argument>([&] { where(c, zeros({2, 4}), zeros({2, 4})); });
+  const std::string msg = Thrown<std::invalid_argument>([&] { where(c, zeros({2, 4}), zeros({2, 4})); });
   EXPECT_TRUE(StartsWith(msg, "where:"));
   EXPECT_TRUE(Contains(msg, "cannot broadcast shapes"));
   EXPECT_TRUE(Contains(msg, "(3,)"));
   EXPECT_TRUE(Contains(msg, "(2, 4)"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { where(c, zeros({4}), 0.0); }),
-                         "where:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { where(c, zeros({4}), 0.0); }), "where:"));
 }
 
 }  // namespace

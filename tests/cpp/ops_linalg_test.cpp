@@ -47,8 +47,7 @@ Tensor RefMatmul(const Tensor& a, const Tensor& b) {
     for (int64_t i = 0; i < n; ++i)
       for (int64_t j = 0; j < m; ++j) {
         double s = 0;
-        for (int64_t q = 0; q < k; ++q)
-          s += av[(oa * n + i) * k + q] * bv[(ob * k + q) * m + j];
+        for (int64_t q = 0; q < k; ++q) s += av[(oa * n + i) * k + q] * bv[(ob * k + q) * m + j];
         out.push_back(s);
       }
   }
@@ -84,8 +83,8 @@ TEST(OpsLinalg, MatmulMatrixMatrix) {
   EXPECT_TRUE(Near(matmul(a, b), {2, 2}, {19, 22, 43, 50}));
   EXPECT_TRUE(Near(a.matmul(b), {2, 2}, {19, 22, 43, 50}));
   EXPECT_TRUE(Near(mm(a, b), {2, 2}, {19, 22, 43, 50}));
-  EXPECT_TRUE(Near(matmul(T({1, 2, 3, 4, 5, 6}, {2, 3}), T({1, 0, 0, 1, 1, 1}, {3, 2})), {2, 2},
-                   {4, 5, 10, 11}));
+  EXPECT_TRUE(
+      Near(matmul(T({1, 2, 3, 4, 5, 6}, {2, 3}), T({1, 0, 0, 1, 1, 1}, {3, 2})), {2, 2}, {4, 5, 10, 11}));
 }
 
 TEST(OpsLinalg, MatmulBatchedAndBroadcastShapesMatchReference) {
@@ -238,14 +237,16 @@ TEST(OpsLinalg, GradcheckMatmulMmLinear) {
       {"matmul (2,1,2,3)@(2,3,2)", mmul, {Leaf({2, 1, 2, 3}), Leaf({2, 3, 2})}},
       {"matmul x@x", [](In x) { return matmul(x[0], x[0]); }, {Leaf({3, 3})}},
       {"mm (3,4)@(4,2)", [](In x) { return mm(x[0], x[1]); }, {Leaf({3, 4}), Leaf({4, 2})}},
-      {"linear with bias", [](In x) { return linear(x[0], x[1], x[2]); },
+      {"linear with bias",
+       [](In x) { return linear(x[0], x[1], x[2]); },
        {Leaf({2, 3}), Leaf({4, 3}), Leaf({4})}},
       {"linear without bias", [](In x) { return linear(x[0], x[1]); }, {Leaf({2, 3}), Leaf({4, 3})}},
-      {"linear (N,T,in)", [](In x) { return linear(x[0], x[1], x[2]); },
+      {"linear (N,T,in)",
+       [](In x) { return linear(x[0], x[1], x[2]); },
        {Leaf({2, 3, 3}), Leaf({2, 3}), Leaf({2})}},
-      {"linear (in,)", [](In x) { return linear(x[0], x[1], x[2]); },
-       {Leaf({3}), Leaf({2, 3}), Leaf({2})}},
-      {"tanh(linear) @ v", [](In x) { return matmul(tanh(linear(x[0], x[1], x[2])), x[3]); },
+      {"linear (in,)", [](In x) { return linear(x[0], x[1], x[2]); }, {Leaf({3}), Leaf({2, 3}), Leaf({2})}},
+      {"tanh(linear) @ v",
+       [](In x) { return matmul(tanh(linear(x[0], x[1], x[2])), x[3]); },
        {Leaf({2, 3}), Leaf({4, 3}), Leaf({4}), Leaf({4})}},
   };
   RunGradCases(cases);
@@ -273,8 +274,8 @@ TEST(OpsLinalg, MatmulOtherShapeErrors) {
   msg = Thrown<std::invalid_argument>([] { matmul(zeros({2, 3, 4}), zeros({3, 4, 5})); });
   EXPECT_TRUE(StartsWith(msg, "matmul:"));
   // 0-d operands
-  EXPECT_TRUE(StartsWith(
-      Thrown<std::invalid_argument>([] { matmul(scalar_tensor(2), zeros({3})); }), "matmul:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([] { matmul(scalar_tensor(2), zeros({3})); }), "matmul:"));
 }
 
 TEST(OpsLinalg, MmErrors) {
@@ -296,8 +297,8 @@ TEST(OpsLinalg, LinearErrors) {
   msg = Thrown<std::invalid_argument>([] { linear(zeros({2, 3}), zeros({4, 3}), zeros({3})); });
   EXPECT_TRUE(StartsWith(msg, "linear:"));
   EXPECT_TRUE(Contains(msg, "(3,)"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([] { linear(zeros({2, 3}), zeros({3})); }),
-                         "linear:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([] { linear(zeros({2, 3}), zeros({3})); }), "linear:"));
 }
 
 }  // namespace

@@ -71,7 +71,10 @@ std::pair<std::vector<double>, std::vector<double>> RefPool(const Tensor& x, con
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             const double v = xv[(p * H + ih) * W + iw];
             if (arg < 0) arg = ih * W + iw;
-            if (v > best || std::isnan(v)) { best = v; arg = ih * W + iw; }
+            if (v > best || std::isnan(v)) {
+              best = v;
+              arg = ih * W + iw;
+            }
             sum += v;
             ++count;
           }
@@ -135,11 +138,10 @@ TEST(OpsNn, GeluRejectsUnknownApproximation) {
 TEST(OpsNn, UnfoldHandComputed) {
   // x = [[0 1 2] [3 4 5] [6 7 8]], 2x2 blocks at stride 1: one row per kernel tap, one column per block
   Tensor x = reshape(arange(0, 9, 1, kFloat64), {1, 1, 3, 3});
-  EXPECT_TRUE(Near(unfold(x, {2, 2}), {1, 4, 4},
-                   {0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8}));
+  EXPECT_TRUE(Near(unfold(x, {2, 2}), {1, 4, 4}, {0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8}));
   // padding 1, stride 2: blocks at (-1,-1), (-1,1), (1,-1), (1,1); zeros in the padding
-  EXPECT_TRUE(Near(unfold(x, {2, 2}, {2, 2}, {1, 1}), {1, 4, 4},
-                   {0, 0, 0, 4, 0, 0, 3, 5, 0, 1, 0, 7, 0, 2, 6, 8}));
+  EXPECT_TRUE(
+      Near(unfold(x, {2, 2}, {2, 2}, {1, 1}), {1, 4, 4}, {0, 0, 0, 4, 0, 0, 3, 5, 0, 1, 0, 7, 0, 2, 6, 8}));
   // dilation 2: the four corners
   EXPECT_TRUE(Near(unfold(x, {2, 2}, {1, 1}, {0, 0}, {2, 2}), {1, 4, 1}, {0, 2, 6, 8}));
 }
@@ -191,7 +193,8 @@ TEST(OpsNn, UnfoldMatchesNaiveLoops) {
             for (int64_t ow = 0; ow < Wo; ++ow) {
               const int64_t ih = oh * 2 - 1 + i, iw = ow - 2 + j * 2;
               if (ih >= 0 && ih < 5 && iw >= 0 && iw < 6)
-                want[((n * 18) + (c * 2 + i) * 3 + j) * L + oh * Wo + ow] = xv[((n * 3 + c) * 5 + ih) * 6 + iw];
+                want[((n * 18) + (c * 2 + i) * 3 + j) * L + oh * Wo + ow] =
+                    xv[((n * 3 + c) * 5 + ih) * 6 + iw];
             }
   EXPECT_TRUE(Near(unfold(x, {2, 3}, {2, 1}, {1, 2}, {1, 2}), {2, 18, L}, want));
   Tensor xf = x.to(kFloat32);
@@ -204,10 +207,14 @@ TEST(OpsNn, UnfoldFoldGradchecks) {
   ExpectGradchecks("unfold", [](In v) { return unfold(v[0], {2, 2}, {1, 2}, {1, 0}); }, {Leaf({2, 2, 3, 4})});
   ExpectGradchecks("unfold dilated", [](In v) { return unfold(v[0], {2, 2}, {1, 1}, {1, 1}, {2, 1}); },
                    {Leaf({1, 2, 3, 3})});
-  ExpectGradchecks("fold", [](In v) { return fold(v[0], {3, 4}, {2, 2}, {1, 2}, {1, 0}); }, {Leaf({2, 8, 8})});
+  ExpectGradchecks("fold", [](In v) { return fold(v[0], {3, 4}, {2, 2}, {1, 2}, {1, 0}); },
+                   {Leaf({2, 8, 8})});
   // Nonlinear around them, so the second derivative is not zero and really flows through both.
   ExpectGradchecks("fold(unfold(x)^2)",
-                   [](In v) { Tensor u = unfold(v[0], {2, 2}); return fold(u * u, {3, 3}, {2, 2}); },
+                   [](In v) {
+                     Tensor u = unfold(v[0], {2, 2});
+                     return fold(u * u, {3, 3}, {2, 2});
+                   },
                    {Leaf({1, 2, 3, 3})});
 }
 
@@ -217,19 +224,24 @@ TEST(OpsNn, Conv2dHandComputed) {
   Tensor x = reshape(arange(0, 9, 1, kFloat64), {1, 1, 3, 3});
   Tensor w = T({1, 0, 0, -1}, {1, 1, 2, 2});  // x[i][j] - x[i+1][j+1]
   EXPECT_TRUE(Near(conv2d(x, w), {1, 1, 2, 2}, {-4, -4, -4, -4}));
-  EXPECT_TRUE(Near(conv2d(x, ones({1, 1, 2, 2}, kFloat64), T({0.5}, {1})), {1, 1, 2, 2}, {8.5, 12.5, 20.5, 24.5}));
+  EXPECT_TRUE(
+      Near(conv2d(x, ones({1, 1, 2, 2}, kFloat64), T({0.5}, {1})), {1, 1, 2, 2}, {8.5, 12.5, 20.5, 24.5}));
 }
 
 TEST(OpsNn, Conv2dMatchesDirectLoops) {
   manual_seed(5);
-  struct Case { Shape x, w; Win k; bool bias; };
+  struct Case {
+    Shape x, w;
+    Win k;
+    bool bias;
+  };
   const std::vector<Case> cases{
       {{2, 3, 7, 6}, {4, 3, 3, 3}, {3, 3, 1, 1, 0, 0}, true},
       {{2, 3, 7, 6}, {4, 3, 3, 3}, {3, 3, 2, 2, 1, 1}, true},
       {{1, 2, 8, 5}, {3, 2, 3, 2}, {3, 2, 2, 3, 2, 1}, false},
-      {{3, 1, 8, 8}, {5, 1, 5, 5}, {5, 5, 1, 1, 2, 2}, true},   // "same" padding
+      {{3, 1, 8, 8}, {5, 1, 5, 5}, {5, 5, 1, 1, 2, 2}, true},        // "same" padding
       {{2, 2, 9, 7}, {2, 2, 3, 2}, {3, 2, 1, 2, 1, 0, 2, 3}, true},  // dilated
-      {{1, 2, 1, 1}, {3, 2, 1, 1}, {1, 1, 1, 1, 0, 0}, true},   // 1x1
+      {{1, 2, 1, 1}, {3, 2, 1, 1}, {1, 1, 1, 1, 0, 0}, true},        // 1x1
   };
   for (const Case& c : cases) {
     Tensor x = randn(c.x, kFloat64), w = randn(c.w, kFloat64);
@@ -266,8 +278,7 @@ TEST(OpsNn, Conv2dGradientsMatchClosedForms) {
 
 TEST(OpsNn, Conv2dGradchecks) {
   manual_seed(7);
-  ExpectGradchecks("conv2d stride 2 pad 1",
-                   [](In v) { return conv2d(v[0], v[1], v[2], {2, 2}, {1, 1}); },
+  ExpectGradchecks("conv2d stride 2 pad 1", [](In v) { return conv2d(v[0], v[1], v[2], {2, 2}, {1, 1}); },
                    {Leaf({2, 2, 4, 4}), Leaf({3, 2, 2, 2}), Leaf({3})});
   ExpectGradchecks("conv2d no bias, rectangular, dilated",
                    [](In v) { return conv2d(v[0], v[1], Tensor(), {1, 2}, {0, 1}, {2, 1}); },
@@ -299,7 +310,8 @@ TEST(OpsNn, MaxPoolHandComputed) {
   Tensor x = T({1, 5, 2, 0,  //
                 3, 4, 8, 6,  //
                 7, 0, 1, 2,  //
-                9, 9, 3, 3}, {1, 1, 4, 4}, kFloat64, true);
+                9, 9, 3, 3},
+               {1, 1, 4, 4}, kFloat64, true);
   auto [y, idx] = max_pool2d_with_indices(x, {2, 2});
   EXPECT_TRUE(Near(y, {1, 1, 2, 2}, {5, 8, 9, 3}));
   EXPECT_EQ(idx.dtype(), kInt64);
@@ -321,7 +333,8 @@ TEST(OpsNn, MaxPoolOverlappingWindowsAccumulateGradient) {
 TEST(OpsNn, MaxPoolPaddingIsMinusInfinity) {
   // All-negative input: zero padding would win; -inf padding must not.
   Tensor x = T({-1, -2, -3, -4}, {1, 1, 2, 2});
-  EXPECT_TRUE(Near(max_pool2d(x, {2, 2}, Size2{1, 1}, {1, 1}), {1, 1, 3, 3}, {-1, -1, -2, -1, -1, -2, -3, -3, -4}));
+  EXPECT_TRUE(
+      Near(max_pool2d(x, {2, 2}, Size2{1, 1}, {1, 1}), {1, 1, 3, 3}, {-1, -1, -2, -1, -1, -2, -3, -3, -4}));
 }
 
 TEST(OpsNn, MaxPoolNaNWins) {
@@ -334,7 +347,10 @@ TEST(OpsNn, MaxPoolNaNWins) {
 
 TEST(OpsNn, MaxPoolMatchesNaiveLoops) {
   manual_seed(9);
-  struct Case { Shape x; Win k; };
+  struct Case {
+    Shape x;
+    Win k;
+  };
   const std::vector<Case> cases{
       {{2, 3, 8, 8}, {2, 2, 2, 2, 0, 0}},
       {{2, 3, 7, 6}, {3, 3, 2, 2, 1, 1}},
@@ -344,7 +360,13 @@ TEST(OpsNn, MaxPoolMatchesNaiveLoops) {
   for (const Case& c : cases) {
     Tensor x = randn(c.x, kFloat64);
     // round to a coarse grid so that windows have ties, which must resolve like PyTorch
-    x = T([&] { std::vector<double> v = x.to_vector(); for (double& e : v) e = std::round(e * 2); return v; }(), c.x);
+    x = T(
+        [&] {
+          std::vector<double> v = x.to_vector();
+          for (double& e : v) e = std::round(e * 2);
+          return v;
+        }(),
+        c.x);
     auto [want, want_idx] = RefPool(x, c.k, Pool::Max);
     Shape os{c.x[0], c.x[1], c.k.Ho(c.x[2]), c.k.Wo(c.x[3])};
     auto [y, idx] = max_pool2d_with_indices(x, {c.k.kh, c.k.kw}, Size2{c.k.sh, c.k.sw}, {c.k.ph, c.k.pw},
@@ -352,7 +374,9 @@ TEST(OpsNn, MaxPoolMatchesNaiveLoops) {
     EXPECT_TRUE(Near(y, os, want)) << shape_str(c.x);
     EXPECT_TRUE(Near(idx, os, want_idx)) << shape_str(c.x);
     EXPECT_TRUE(Near(max_pool2d(x.to(kFloat32), {c.k.kh, c.k.kw}, Size2{c.k.sh, c.k.sw}, {c.k.ph, c.k.pw},
-                                {c.k.dh, c.k.dw}).to(kFloat64), os, want));
+                                {c.k.dh, c.k.dw})
+                         .to(kFloat64),
+                     os, want));
   }
 }
 
@@ -367,8 +391,8 @@ TEST(OpsNn, MaxPoolGradchecks) {
   ExpectGradchecks("max_pool2d", [](In v) { return max_pool2d(v[0], {2, 2}); }, {Leaf({2, 2, 4, 4})});
   ExpectGradchecks("max_pool2d stride 1 pad 1",
                    [](In v) { return max_pool2d(v[0], {3, 3}, Size2{1, 1}, {1, 1}); }, {Leaf({1, 2, 4, 3})});
-  ExpectGradchecks("max_pool2d of a square", [](In v) { return max_pool2d(v[0] * v[0], {2, 2}, Size2{1, 1}); },
-                   {Leaf({1, 1, 3, 3})});
+  ExpectGradchecks("max_pool2d of a square",
+                   [](In v) { return max_pool2d(v[0] * v[0], {2, 2}, Size2{1, 1}); }, {Leaf({1, 1, 3, 3})});
 }
 
 // ================================================================ avg_pool2d
@@ -383,13 +407,16 @@ TEST(OpsNn, AvgPoolHandComputed) {
   EXPECT_TRUE(Near(avg_pool2d(x, {2, 2}, std::nullopt, {0, 0}, true, 2), {1, 1, 2, 2}, {7, 11, 23, 27}));
   sum(avg_pool2d(x, {3, 3}, Size2{1, 1})).backward();  // each pixel: (windows covering it) / 9
   EXPECT_TRUE(Near(x.grad(), {1, 1, 4, 4},
-                   {1 / 9., 2 / 9., 2 / 9., 1 / 9., 2 / 9., 4 / 9., 4 / 9., 2 / 9.,
-                    2 / 9., 4 / 9., 4 / 9., 2 / 9., 1 / 9., 2 / 9., 2 / 9., 1 / 9.}));
+                   {1 / 9., 2 / 9., 2 / 9., 1 / 9., 2 / 9., 4 / 9., 4 / 9., 2 / 9., 2 / 9., 4 / 9., 4 / 9.,
+                    2 / 9., 1 / 9., 2 / 9., 2 / 9., 1 / 9.}));
 }
 
 TEST(OpsNn, AvgPoolMatchesNaiveLoops) {
   manual_seed(11);
-  struct Case { Shape x; Win k; };
+  struct Case {
+    Shape x;
+    Win k;
+  };
   const std::vector<Case> cases{
       {{2, 3, 8, 8}, {2, 2, 2, 2, 0, 0}},
       {{2, 3, 7, 6}, {3, 3, 2, 2, 1, 1}},
@@ -455,7 +482,8 @@ TEST(OpsNn, Conv2dErrors) {
   EXPECT_EQ(Thrown<std::runtime_error>([&] { conv2d(x, zeros({1, 4, 6, 3}), Tensor(), {1, 1}, {0, 1}); }),
             "conv2d: expected a kernel no larger than the padded input (5, 7), got kernel_size (6, 3) for "
             "input (2, 4, 5, 5)");
-  EXPECT_EQ(conv2d(x, zeros({1, 4, 6, 3}), Tensor(), {1, 1}, {1, 0}).shape(), (Shape{2, 1, 2, 3}));  // fits padded
+  EXPECT_EQ(conv2d(x, zeros({1, 4, 6, 3}), Tensor(), {1, 1}, {1, 0}).shape(),
+            (Shape{2, 1, 2, 3}));  // fits padded
 }
 
 TEST(OpsNn, WindowArgumentErrors) {
@@ -480,11 +508,13 @@ TEST(OpsNn, WindowArgumentErrors) {
 }
 
 TEST(OpsNn, FoldErrors) {
-  EXPECT_EQ(Thrown<std::invalid_argument>([] { fold(zeros({1, 5, 4}), {3, 3}, {2, 2}); }),
-            "fold: expected input.size(1) divisible by kh*kw = 4, got input (1, 5, 4) for kernel_size (2, 2)");
-  EXPECT_EQ(Thrown<std::invalid_argument>([] { fold(zeros({1, 4, 5}), {3, 3}, {2, 2}); }),
-            "fold: expected input.size(2) to be the number of sliding blocks 2 * 2 = 4 for output_size (3, 3), "
-            "got input (1, 4, 5)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([] { fold(zeros({1, 5, 4}), {3, 3}, {2, 2}); }),
+      "fold: expected input.size(1) divisible by kh*kw = 4, got input (1, 5, 4) for kernel_size (2, 2)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([] { fold(zeros({1, 4, 5}), {3, 3}, {2, 2}); }),
+      "fold: expected input.size(2) to be the number of sliding blocks 2 * 2 = 4 for output_size (3, 3), "
+      "got input (1, 4, 5)");
   EXPECT_EQ(Thrown<std::invalid_argument>([] { fold(zeros({4}), {3, 3}, {2, 2}); }),
             "fold: expected input (N, C*kh*kw, L) or (C*kh*kw, L), got (4,)");
   EXPECT_EQ(Thrown<std::runtime_error>([] { fold(zeros({1, 4, 1}), {1, 3}, {2, 2}); }),
@@ -494,13 +524,16 @@ TEST(OpsNn, FoldErrors) {
 
 TEST(OpsNn, PoolErrors) {
   Tensor x = zeros({1, 1, 4, 4});
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { max_pool2d(x, {2, 2}, std::nullopt, {2, 0}); }),
-            "max_pool2d: expected padding at most half the kernel size, got padding (2, 0) for kernel_size (2, 2)");
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { avg_pool2d(x, {3, 3}, std::nullopt, {0, 2}); }),
-            "avg_pool2d: expected padding at most half the kernel size, got padding (0, 2) for kernel_size (3, 3)");
-  EXPECT_EQ(Thrown<std::runtime_error>([&] { max_pool2d(x, {5, 2}); }),
-            "max_pool2d: expected a kernel no larger than the padded input (4, 4), got kernel_size (5, 2) for "
-            "input (1, 1, 4, 4)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { max_pool2d(x, {2, 2}, std::nullopt, {2, 0}); }),
+      "max_pool2d: expected padding at most half the kernel size, got padding (2, 0) for kernel_size (2, 2)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { avg_pool2d(x, {3, 3}, std::nullopt, {0, 2}); }),
+      "avg_pool2d: expected padding at most half the kernel size, got padding (0, 2) for kernel_size (3, 3)");
+  EXPECT_EQ(
+      Thrown<std::runtime_error>([&] { max_pool2d(x, {5, 2}); }),
+      "max_pool2d: expected a kernel no larger than the padded input (4, 4), got kernel_size (5, 2) for "
+      "input (1, 1, 4, 4)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { avg_pool2d(zeros({4, 4}), {2, 2}); }),
             "avg_pool2d: expected input (N, C, H, W) or (C, H, W), got (4, 4)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { avg_pool2d(x, {2, 2}, std::nullopt, {0, 0}, true, 0); }),
@@ -510,9 +543,8 @@ TEST(OpsNn, PoolErrors) {
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { max_pool2d(zeros({1, 1, 4, 4}, kInt64), {2, 2}); }),
             "max_pool2d: expected a floating input (float32 or float64), got int64");
   // dilation 3 with padding 2 on a 1-row input: the first window's taps (-2, 1) both miss the row
-  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([] {
-                         max_pool2d(zeros({1, 1, 1, 4}), {2, 1}, Size2{1, 1}, {2, 0}, {3, 1});
-                       }),
+  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>(
+                           [] { max_pool2d(zeros({1, 1, 1, 4}), {2, 1}, Size2{1, 1}, {2, 0}, {3, 1}); }),
                        "max_pool2d: expected every window to overlap the input"));
 }
 

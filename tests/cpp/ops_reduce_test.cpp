@@ -159,8 +159,7 @@ TEST(OpsReduce, MaxAlongDimSendsGradientOnlyToTheSelectedIndex) {
   EXPECT_TRUE(Near(autograd::grad({sum(min(x, 0).first)}, {x})[0], {2, 3}, {1, 0, 0, 0, 1, 1}));
   // weighted, keepdim: the weight of each row lands on its selected element
   Tensor w = T({10, 20}, {2, 1});
-  EXPECT_TRUE(Near(autograd::grad({sum(w * max(x, 1, true).first)}, {x})[0], {2, 3},
-                   {0, 10, 0, 20, 0, 0}));
+  EXPECT_TRUE(Near(autograd::grad({sum(w * max(x, 1, true).first)}, {x})[0], {2, 3}, {0, 10, 0, 20, 0, 0}));
 }
 
 TEST(OpsReduce, ArgmaxArgminFlatAndAlongDim) {
@@ -246,8 +245,7 @@ TEST(OpsReduce, VarGradientMatchesClosedForm) {
 }
 
 TEST(OpsReduce, VarOfInt64Throws) {
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { var(T({1, 2, 3}, {3}, kInt64)); }),
-                         "var:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { var(T({1, 2, 3}, {3}, kInt64)); }), "var:"));
 }
 
 // ---------------------------------------------------------------- logsumexp
@@ -257,9 +255,9 @@ TEST(OpsReduce, LogsumexpMatchesClosedForm) {
   const double e = std::exp(1.0);
   EXPECT_TRUE(Near(logsumexp(x, {1}), {2}, {std::log(1 + e + e * e), 3 + std::log(3.0)}));
   EXPECT_TRUE(Near(logsumexp(x, {-1}, true), {2, 1}, {std::log(1 + e + e * e), 3 + std::log(3.0)}));
-  EXPECT_TRUE(Near(logsumexp(x, {0}), {3},
-                   {std::log(1 + std::exp(3.0)), std::log(e + std::exp(3.0)),
-                    std::log(e * e + std::exp(3.0))}));
+  EXPECT_TRUE(
+      Near(logsumexp(x, {0}), {3},
+           {std::log(1 + std::exp(3.0)), std::log(e + std::exp(3.0)), std::log(e * e + std::exp(3.0))}));
   const double all = std::log(1 + e + e * e + 3 * std::exp(3.0));
   EXPECT_TRUE(Near(logsumexp(x, {0, 1}), {}, {all}));
   EXPECT_TRUE(Near(logsumexp(x, {}), {}, {all}));
@@ -280,8 +278,8 @@ TEST(OpsReduce, LogsumexpIsStableForLargeValues) {
 
 TEST(OpsReduce, LogsumexpGradientIsSoftmax) {
   Tensor x = T({0, 1, 2, 3, 3, 3}, {2, 3}, kFloat64, true);
-  EXPECT_TRUE(Near(autograd::grad({sum(logsumexp(x, {1}))}, {x})[0], {2, 3},
-                   softmax(x.detach(), 1).to_vector()));
+  EXPECT_TRUE(
+      Near(autograd::grad({sum(logsumexp(x, {1}))}, {x})[0], {2, 3}, softmax(x.detach(), 1).to_vector()));
 }
 
 // ---------------------------------------------------------------- softmax / log_softmax
@@ -294,9 +292,9 @@ TEST(OpsReduce, SoftmaxMatchesClosedFormAndRowsSumToOne) {
   std::vector<double> col;
   for (double v : {e, e * e, e * e * e}) col.push_back(v / (v + 1));
   EXPECT_TRUE(Near(softmax(x, 0), {2, 3}, {col[0], col[1], col[2], 1 - col[0], 1 - col[1], 1 - col[2]}));
-  EXPECT_TRUE(Near(log_softmax(x, 1), {2, 3},
-                   {1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.0),
-                    -std::log(3.0), -std::log(3.0)}));
+  EXPECT_TRUE(Near(
+      log_softmax(x, 1), {2, 3},
+      {1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.0), -std::log(3.0), -std::log(3.0)}));
   manual_seed(11);
   Tensor r = randn({3, 4, 5}, kFloat64) * 3;
   EXPECT_TRUE(Near(sum(softmax(r, -1), {-1}), {3, 4}, std::vector<double>(12, 1.0)));
@@ -334,10 +332,10 @@ TEST(OpsReduce, SoftmaxAndLogSoftmaxAreStableFor1e4) {
 // rounds logsumexp to float32's spacing at 1e4 (~1e-3) before subtracting.
 TEST(OpsReduce, LogSoftmaxFloat32IsPreciseAt1e4) {
   const double l = std::log(1 + std::exp(-1.0));
-  EXPECT_TRUE(Near(log_softmax(T({1e4, 1e4 - 1, -1e4}, {3}, kFloat32), 0), {3}, {-l, -1 - l, -2e4 - l},
-                   1e-6));
-  EXPECT_TRUE(Near(log_softmax(T({-1e4, -1e4}, {2}, kFloat32), 0), {2},
-                   {-std::log(2.0), -std::log(2.0)}, 1e-6));
+  EXPECT_TRUE(
+      Near(log_softmax(T({1e4, 1e4 - 1, -1e4}, {3}, kFloat32), 0), {3}, {-l, -1 - l, -2e4 - l}, 1e-6));
+  EXPECT_TRUE(
+      Near(log_softmax(T({-1e4, -1e4}, {2}, kFloat32), 0), {2}, {-std::log(2.0), -std::log(2.0)}, 1e-6));
 }
 
 TEST(OpsReduce, SoftmaxGradientsMatchClosedForm) {

@@ -102,8 +102,7 @@ TEST(OpsShape, PermuteValuesAndBadPermutations) {
   EXPECT_TRUE(Near(y.permute({0, 1, 2}), {2, 3, 4}, IotaV(24)));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { permute(y, {0, 0, 1}); }), "permute:"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { permute(y, {0, 1}); }), "permute:"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { permute(y, {0, 1, 2, 3}); }),
-                         "permute:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { permute(y, {0, 1, 2, 3}); }), "permute:"));
   EXPECT_THROW(permute(y, {0, 1, 3}), std::logic_error);  // out of range dim
 }
 
@@ -161,8 +160,8 @@ TEST(OpsShape, BroadcastToAndBroadcastShapes) {
   for (int i = 0; i < 24; ++i) want[i] = i % 4 + 1;
   EXPECT_TRUE(Near(broadcast_to(v, {2, 3, 4}), {2, 3, 4}, want));
   EXPECT_TRUE(Near(broadcast_to(T({1, 2, 3}, {3, 1}), {3, 2}), {3, 2}, {1, 1, 2, 2, 3, 3}));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { broadcast_to(zeros({3}), {4}); }),
-                         "broadcast_to:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([&] { broadcast_to(zeros({3}), {4}); }), "broadcast_to:"));
   EXPECT_EQ(broadcast_shapes({3, 1}, {1, 4}, "add"), (Shape{3, 4}));
   EXPECT_EQ(broadcast_shapes({4}, {2, 3, 4}, "add"), (Shape{2, 3, 4}));
   EXPECT_EQ(broadcast_shapes({}, {2}, "add"), (Shape{2}));
@@ -178,8 +177,7 @@ TEST(OpsShape, SumToInvertsBroadcasting) {
   Tensor x = Iota({2, 3, 4});  // x[i][j][k] = 12i + 4j + k
   EXPECT_TRUE(Near(sum_to(x, {3, 1}), {3, 1}, {60, 92, 124}));
   EXPECT_TRUE(Near(sum_to(x, {4}), {4}, {60, 66, 72, 78}));
-  EXPECT_TRUE(Near(sum_to(x, {1, 3, 4}), {1, 3, 4},
-                   {12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34}));
+  EXPECT_TRUE(Near(sum_to(x, {1, 3, 4}), {1, 3, 4}, {12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34}));
   EXPECT_TRUE(Near(sum_to(x, {2, 3, 4}), {2, 3, 4}, IotaV(24)));
   EXPECT_TRUE(Near(sum_to(x, {}), {}, {276}));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { sum_to(x, {5}); }), "sum_to:"));
@@ -209,8 +207,7 @@ TEST(OpsShape, CatValues) {
 }
 
 TEST(OpsShape, CatErrors) {
-  std::string msg =
-      Thrown<std::invalid_argument>([] { cat({zeros({2, 3}), zeros({2, 4})}, 0); });
+  std::string msg = Thrown<std::invalid_argument>([] { cat({zeros({2, 3}), zeros({2, 4})}, 0); });
   EXPECT_TRUE(StartsWith(msg, "cat:"));
   EXPECT_TRUE(Contains(msg, "(2, 3)"));
   EXPECT_TRUE(Contains(msg, "(2, 4)"));
@@ -268,8 +265,8 @@ TEST(OpsShape, SplitBySizeAndBySizes) {
 
 TEST(OpsShape, SplitErrors) {
   Tensor x = Iota({5});
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { split(x, std::vector<int64_t>{2, 2}); }),
-                         "split:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::invalid_argument>([&] { split(x, std::vector<int64_t>{2, 2}); }), "split:"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { split(x, 0); }), "split:"));
   EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { split(x, 2, 1); }), "split:"));
 }
@@ -325,10 +322,9 @@ TEST(OpsShape, SliceGradientLandsOnTheSlicedElements) {
 }
 
 TEST(OpsShape, SliceBackwardPlacesGradientIntoZeros) {
-  EXPECT_TRUE(Near(slice_backward(T({1, 2, 3}, {3}), {10}, 0, 1, 3), {10},
-                   {0, 1, 0, 0, 2, 0, 0, 3, 0, 0}));
-  EXPECT_TRUE(Near(slice_backward(T({1, 2, 3, 4}, {2, 2}), {2, 5}, 1, 0, 2), {2, 5},
-                   {1, 0, 2, 0, 0, 3, 0, 4, 0, 0}));
+  EXPECT_TRUE(Near(slice_backward(T({1, 2, 3}, {3}), {10}, 0, 1, 3), {10}, {0, 1, 0, 0, 2, 0, 0, 3, 0, 0}));
+  EXPECT_TRUE(
+      Near(slice_backward(T({1, 2, 3, 4}, {2, 2}), {2, 5}, 1, 0, 2), {2, 5}, {1, 0, 2, 0, 0, 3, 0, 4, 0, 0}));
 }
 
 TEST(OpsShape, SelectValuesAndBounds) {
@@ -354,8 +350,8 @@ TEST(OpsShape, SelectGradient) {
 
 TEST(OpsShape, IndexSelectValuesAndRepeatedIndexGradient) {
   Tensor x = Iota({3, 4});
-  EXPECT_TRUE(Near(index_select(x, 0, Idx({2, 0, 2}, {3})), {3, 4},
-                   {8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11}));
+  EXPECT_TRUE(
+      Near(index_select(x, 0, Idx({2, 0, 2}, {3})), {3, 4}, {8, 9, 10, 11, 0, 1, 2, 3, 8, 9, 10, 11}));
   EXPECT_TRUE(Near(index_select(x, -1, Idx({3, 1}, {2})), {3, 2}, {3, 1, 7, 5, 11, 9}));
   EXPECT_TRUE(Near(index_select(x, 0, Idx({}, {0})), {0, 4}, {}));
   Tensor xr = T(IotaV(12), {3, 4}, kFloat64, true);
@@ -368,15 +364,14 @@ TEST(OpsShape, IndexSelectErrors) {
   std::string msg = Thrown<std::invalid_argument>([&] { index_select(x, 0, T({0, 1}, {2})); });
   EXPECT_TRUE(StartsWith(msg, "index_select:"));
   EXPECT_TRUE(Contains(msg, "int64"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { index_select(x, 0, Idx({3}, {1})); }),
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::out_of_range>([&] { index_select(x, 0, Idx({3}, {1})); }), "index_select:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::out_of_range>([&] { index_select(x, 0, Idx({-1}, {1})); }), "index_select:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { index_select(x, 0, Idx({0, 1}, {1, 2})); }),
                          "index_select:"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { index_select(x, 0, Idx({-1}, {1})); }),
-                         "index_select:"));
-  EXPECT_TRUE(StartsWith(
-      Thrown<std::invalid_argument>([&] { index_select(x, 0, Idx({0, 1}, {1, 2})); }),
-      "index_select:"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { index_select(x, 2, Idx({0}, {1})); }),
-                         "index_select:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::out_of_range>([&] { index_select(x, 2, Idx({0}, {1})); }), "index_select:"));
 }
 
 TEST(OpsShape, GatherValuesAndGradient) {
@@ -396,17 +391,13 @@ TEST(OpsShape, GatherErrors) {
   std::string msg = Thrown<std::invalid_argument>([&] { gather(x, 1, T({0, 1}, {2, 1})); });
   EXPECT_TRUE(StartsWith(msg, "gather:"));
   EXPECT_TRUE(Contains(msg, "int64"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { gather(x, 1, Idx({0, 3}, {2, 1})); }),
-                         "gather:"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { gather(x, 1, Idx({0, -1}, {2, 1})); }),
-                         "gather:"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { gather(x, 1, Idx({0, 1}, {2})); }),
-                         "gather:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { gather(x, 1, Idx({0, 3}, {2, 1})); }), "gather:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { gather(x, 1, Idx({0, -1}, {2, 1})); }), "gather:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { gather(x, 1, Idx({0, 1}, {2})); }), "gather:"));
 }
 
 TEST(OpsShape, ScatterAddValuesAndGradients) {
-  EXPECT_TRUE(Near(scatter_add(zeros({3}, kFloat64), 0, Idx({0, 2, 0, 1, 0}, {5}),
-                               T({1, 2, 3, 4, 5}, {5})),
+  EXPECT_TRUE(Near(scatter_add(zeros({3}, kFloat64), 0, Idx({0, 2, 0, 1, 0}, {5}), T({1, 2, 3, 4, 5}, {5})),
                    {3}, {9, 4, 2}));
   Tensor self = T({1, 1, 1, 1, 1, 1}, {2, 3}, kFloat64, true);
   Tensor src = T({1, 2, 3, 4}, {2, 2}, kFloat64, true);
@@ -423,12 +414,13 @@ TEST(OpsShape, ScatterAddValuesAndGradients) {
 
 TEST(OpsShape, ScatterAddErrors) {
   Tensor self = zeros({2, 3}, kFloat64), src = ones({2, 2}, kFloat64);
-  std::string msg = Thrown<std::invalid_argument>([&] { scatter_add(self, 1, T({0, 0, 1, 1}, {2, 2}), src); });
+  std::string msg =
+      Thrown<std::invalid_argument>([&] { scatter_add(self, 1, T({0, 0, 1, 1}, {2, 2}), src); });
   EXPECT_TRUE(StartsWith(msg, "scatter_add:"));
   EXPECT_TRUE(Contains(msg, "int64"));
-  EXPECT_TRUE(StartsWith(
-      Thrown<std::out_of_range>([&] { scatter_add(self, 1, Idx({0, 3, 1, 1}, {2, 2}), src); }),
-      "scatter_add:"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::out_of_range>([&] { scatter_add(self, 1, Idx({0, 3, 1, 1}, {2, 2}), src); }),
+                 "scatter_add:"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] {
                            scatter_add(self, 1, Idx({0, 0, 1, 1}, {2, 2}), ones({1, 2}, kFloat64));
                          }),
@@ -446,8 +438,8 @@ TEST(OpsShape, IndexAddValuesAndGradients) {
   auto g = autograd::grad({sum(w * y)}, {self, src});
   EXPECT_TRUE(Near(g[0], {3, 2}, {1, 2, 3, 4, 5, 6}));
   EXPECT_TRUE(Near(g[1], {3, 2}, {1, 2, 5, 6, 1, 2}));
-  EXPECT_TRUE(Near(index_add(zeros({2, 3}, kFloat64), 1, Idx({2, 2}, {2}), T({1, 2, 3, 4}, {2, 2})),
-                   {2, 3}, {0, 0, 3, 0, 0, 7}));
+  EXPECT_TRUE(Near(index_add(zeros({2, 3}, kFloat64), 1, Idx({2, 2}, {2}), T({1, 2, 3, 4}, {2, 2})), {2, 3},
+                   {0, 0, 3, 0, 0, 7}));
 }
 
 TEST(OpsShape, IndexAddErrors) {
@@ -455,8 +447,8 @@ TEST(OpsShape, IndexAddErrors) {
   std::string msg = Thrown<std::invalid_argument>([&] { index_add(self, 0, T({0, 1, 2}, {3}), src); });
   EXPECT_TRUE(StartsWith(msg, "index_add:"));
   EXPECT_TRUE(Contains(msg, "int64"));
-  EXPECT_TRUE(StartsWith(
-      Thrown<std::out_of_range>([&] { index_add(self, 0, Idx({0, 3, 1}, {3}), src); }), "index_add:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { index_add(self, 0, Idx({0, 3, 1}, {3}), src); }),
+                         "index_add:"));
   EXPECT_TRUE(StartsWith(
       Thrown<std::invalid_argument>([&] { index_add(self, 0, Idx({0, 1, 2}, {3}), ones({2, 2}, kFloat64)); }),
       "index_add:"));
@@ -469,15 +461,14 @@ TEST(OpsShape, OneHotValues) {
   EXPECT_EQ(y.dtype(), kInt64);
   EXPECT_TRUE(Near(y, {3, 3}, {1, 0, 0, 0, 0, 1, 0, 1, 0}));
   EXPECT_TRUE(Near(one_hot(Idx({0, 2, 1}, {3}), 5), {3, 5}, {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}));
-  EXPECT_TRUE(Near(one_hot(Idx({0, 1, 3, 2}, {2, 2})), {2, 2, 4},
-                   {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0}));
+  EXPECT_TRUE(
+      Near(one_hot(Idx({0, 1, 3, 2}, {2, 2})), {2, 2, 4}, {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0}));
 }
 
 TEST(OpsShape, OneHotErrors) {
   EXPECT_THROW(one_hot(Idx({0, 3}, {2}), 3), std::logic_error);  // label >= num_classes
   EXPECT_THROW(one_hot(Idx({0, -1}, {2})), std::logic_error);    // negative label
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([] { one_hot(T({0, 1}, {2}), 2); }),
-                         "one_hot:"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([] { one_hot(T({0, 1}, {2}), 2); }), "one_hot:"));
   try {
     one_hot(Idx({0, 3}, {2}), 3);
   } catch (const std::exception& e) {
@@ -511,26 +502,47 @@ TEST(OpsShape, GradcheckEveryDifferentiableShapeOp) {
       {"cat dim 1", [](In x) { return cat({x[0], x[1]}, 1); }, {Leaf({2, 3}), Leaf({2, 1})}},
       {"cat dim 0, three", [](In x) { return cat({x[0], x[1], x[0]}, 0); }, {Leaf({2, 3}), Leaf({1, 3})}},
       {"stack dim 1", [](In x) { return stack({x[0], x[1]}, 1); }, {Leaf({2, 3}), Leaf({2, 3})}},
-      {"split(2)", [](In x) { auto p = split(x[0], 2); return cat({p[2], p[0] * 2}, 0); }, {Leaf({5})}},
+      {"split(2)",
+       [](In x) {
+         auto p = split(x[0], 2);
+         return cat({p[2], p[0] * 2}, 0);
+       },
+       {Leaf({5})}},
       {"split({1,4})",
-       [](In x) { auto p = split(x[0], std::vector<int64_t>{1, 4}, 1); return p[1] * p[0]; },
+       [](In x) {
+         auto p = split(x[0], std::vector<int64_t>{1, 4}, 1);
+         return p[1] * p[0];
+       },
        {Leaf({2, 5})}},
-      {"chunk(3, dim 1)", [](In x) { auto c = chunk(x[0], 3, 1); return cat({c[2], c[0]}, 1); },
+      {"chunk(3, dim 1)",
+       [](In x) {
+         auto c = chunk(x[0], 3, 1);
+         return cat({c[2], c[0]}, 1);
+       },
        {Leaf({2, 5})}},
       {"slice -7:-1:2", [](In x) { return slice(x[0], 0, -7, -1, 2); }, {Leaf({10})}},
       {"slice dim 1 step 2", [](In x) { return slice(x[0], 1, 1, 4, 2); }, {Leaf({3, 4})}},
-      {"x.slice squared", [](In x) { auto s = x[0].slice(0, 1, 3); return s * s; }, {Leaf({4, 2})}},
+      {"x.slice squared",
+       [](In x) {
+         auto s = x[0].slice(0, 1, 3);
+         return s * s;
+       },
+       {Leaf({4, 2})}},
       {"slice_backward", [](In x) { return slice_backward(x[0], {2, 5}, 1, 0, 2); }, {Leaf({2, 2})}},
       {"select(0, -1)", [](In x) { return select(x[0], 0, -1); }, {Leaf({3, 4})}},
       {"x[1] * x[2]", [](In x) { return x[0][1] * x[0][2]; }, {Leaf({3, 4})}},
       {"index_select repeated", [i3](In x) { return index_select(x[0], 0, i3); }, {Leaf({3, 4})}},
-      {"index_select squared", [i3](In x) { auto s = index_select(x[0], 1, i3); return s * s; },
+      {"index_select squared",
+       [i3](In x) {
+         auto s = index_select(x[0], 1, i3);
+         return s * s;
+       },
        {Leaf({2, 3})}},
       {"gather", [g22](In x) { return gather(x[0], 1, g22); }, {Leaf({2, 3})}},
       {"gather * x", [g22](In x) { return gather(x[0], 1, g22) * gather(x[0], 1, g22); }, {Leaf({2, 3})}},
-      {"scatter_add", [s22](In x) { return scatter_add(x[0], 1, s22, x[1]); },
-       {Leaf({2, 3}), Leaf({2, 2})}},
-      {"scatter_add(src^2)", [s22](In x) { return scatter_add(x[0], 1, s22, x[1] * x[1]); },
+      {"scatter_add", [s22](In x) { return scatter_add(x[0], 1, s22, x[1]); }, {Leaf({2, 3}), Leaf({2, 2})}},
+      {"scatter_add(src^2)",
+       [s22](In x) { return scatter_add(x[0], 1, s22, x[1] * x[1]); },
        {Leaf({2, 3}), Leaf({2, 2})}},
       {"index_add", [i3](In x) { return index_add(x[0], 0, i3, x[1]); }, {Leaf({3, 2}), Leaf({3, 2})}},
       {"index_add(src * self-rows)",

@@ -21,14 +21,15 @@ using cr::test_util::expect_values;
 
 namespace {
 
-Tensor param(std::vector<double> v) { return cr::tensor(v, {static_cast<int64_t>(v.size())}, cr::kFloat64, true); }
+Tensor param(std::vector<double> v) {
+  return cr::tensor(v, {static_cast<int64_t>(v.size())}, cr::kFloat64, true);
+}
 void set_grad(Tensor& p, std::vector<double> g) {
   p.set_grad(cr::tensor(g, {static_cast<int64_t>(g.size())}, cr::kFloat64));
 }
 
 // Runs f and checks it throws E with a message containing every part.
-template <class E, class F>
-void expect_error(F f, std::vector<std::string> parts) {
+template <class E, class F> void expect_error(F f, std::vector<std::string> parts) {
   try {
     f();
     ADD_FAILURE() << "no exception";
@@ -129,7 +130,8 @@ TEST(Adam, TwoStepsMatchTheWrittenOutUpdate) {
   for (bool amsgrad : {false, true}) {
     for (double wd : {0.0, 0.3}) {
       Tensor p = param({1.5});
-      optim::Adam opt({p}, optim::AdamOptions(0.05).betas({0.8, 0.9}).eps(1e-3).weight_decay(wd).amsgrad(amsgrad));
+      optim::Adam opt({p},
+                      optim::AdamOptions(0.05).betas({0.8, 0.9}).eps(1e-3).weight_decay(wd).amsgrad(amsgrad));
       set_grad(p, {2.0});
       opt.step();
       set_grad(p, {0.0});  // v shrinks: amsgrad keeps the larger one
@@ -368,7 +370,8 @@ TEST(Optimizer, BadHyperparametersNameTheOptimizerAndValue) {
                                       {"Adam", "betas[0]", "[0, 1)", "1"});
   expect_error<std::invalid_argument>([&] { optim::Adam({p}, optim::AdamOptions().betas({0.9, -0.5})); },
                                       {"Adam", "betas[1]", "-0.5"});
-  expect_error<std::invalid_argument>([&] { optim::AdamW({p}, optim::AdamWOptions().eps(-1)); }, {"AdamW", "eps"});
+  expect_error<std::invalid_argument>([&] { optim::AdamW({p}, optim::AdamWOptions().eps(-1)); },
+                                      {"AdamW", "eps"});
   expect_error<std::invalid_argument>([&] { optim::RMSprop({p}, optim::RMSpropOptions().alpha(-0.1)); },
                                       {"RMSprop", "alpha", "-0.1"});
   expect_error<std::invalid_argument>([&] { optim::Adagrad({p}, optim::AdagradOptions().lr_decay(-1)); },
@@ -379,7 +382,8 @@ TEST(Optimizer, BadHyperparametersNameTheOptimizerAndValue) {
   expect_error<std::invalid_argument>([&] { optim::AdamW({p}, optim::AdamOptions()); },
                                       {"AdamW", "decoupled_weight_decay"});
   optim::SGD opt({p}, optim::SGDOptions(0.1));
-  expect_error<std::invalid_argument>([&] { opt.set_option(0, "lr", optim::Hyper::number(-2)); }, {"SGD", "-2"});
+  expect_error<std::invalid_argument>([&] { opt.set_option(0, "lr", optim::Hyper::number(-2)); },
+                                      {"SGD", "-2"});
   expect_error<std::invalid_argument>([&] { opt.set_option(0, "momentun", optim::Hyper::number(0.9)); },
                                       {"unknown option 'momentun'", "momentum"});
   expect_error<std::invalid_argument>([&] { opt.set_option(0, "nesterov", optim::Hyper::number(1)); },
@@ -502,8 +506,8 @@ TEST(LRScheduler, LambdaLRScalesTheBaseLr) {
   optim::ParamGroup g1{{a}, {}, nullptr}, g2{{b}, {}, nullptr};
   g2.options.set("lr", 2.0);
   optim::SGD opt(std::vector<optim::ParamGroup>{g1, g2}, optim::SGDOptions(1.0));
-  optim::LambdaLR s(opt, std::vector<optim::LambdaLR::Lambda>{
-                             [](int64_t e) { return 1.0 / (e + 1); }, [](int64_t e) { return e < 2 ? 1.0 : 0.0; }});
+  optim::LambdaLR s(opt, std::vector<optim::LambdaLR::Lambda>{[](int64_t e) { return 1.0 / (e + 1); },
+                                                              [](int64_t e) { return e < 2 ? 1.0 : 0.0; }});
   s.step();
   s.step();
   EXPECT_EQ(s.get_last_lr(), (std::vector<double>{1.0 / 3, 0.0}));
@@ -516,7 +520,8 @@ TEST(LRScheduler, AGroupAddedLaterIsAClearError) {
   LrRecorder r;
   optim::CosineAnnealingLR s(r.opt, 4);
   r.opt.add_param_group({{param({1.0})}, {}, nullptr});
-  expect_error<std::runtime_error>([&] { s.step(); }, {"CosineAnnealingLR", "expected 1 param groups", "got 2"});
+  expect_error<std::runtime_error>([&] { s.step(); },
+                                   {"CosineAnnealingLR", "expected 1 param groups", "got 2"});
 }
 
 TEST(LRScheduler, ResumingNeedsInitialLr) {
@@ -546,7 +551,8 @@ TEST(ReduceLROnPlateau, ReducesAfterPatienceThenCoolsDown) {
   expect_error<std::invalid_argument>([&] { optim::ReduceLROnPlateau(r.opt, o); }, {"factor < 1.0"});
   o.factor = 0.1;
   o.mode = "maximum";
-  expect_error<std::invalid_argument>([&] { optim::ReduceLROnPlateau(r.opt, o); }, {"'min' or 'max'", "maximum"});
+  expect_error<std::invalid_argument>([&] { optim::ReduceLROnPlateau(r.opt, o); },
+                                      {"'min' or 'max'", "maximum"});
 }
 
 TEST(ReduceLROnPlateau, MaxModeWithAbsoluteThreshold) {

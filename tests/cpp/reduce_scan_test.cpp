@@ -36,7 +36,7 @@ TEST(ReduceScan, ProdGradientWithZerosHasNoDivision) {
   EXPECT_TRUE(Near(prod(x), {}, {0}));
   EXPECT_TRUE(Near(Grad(prod(x), x), {5}, {0, 0, 0, 0, 0}));  // two zeros: every gradient is 0
   Tensor y = T({2, 0, 3, 4}, {4}, kFloat64, true);
-  EXPECT_TRUE(Near(Grad(prod(y), y), {4}, {0, 24, 0, 0}));    // one zero: only its own entry lives
+  EXPECT_TRUE(Near(Grad(prod(y), y), {4}, {0, 24, 0, 0}));  // one zero: only its own entry lives
   EXPECT_TRUE(Near(prod(T({3, -2, 1, 4}, {2, 2}, kInt64), 1), {2}, {-6, 4}));
   EXPECT_EQ(prod(T({1, 0}, {2}, kBool)).dtype(), kInt64);
   EXPECT_TRUE(Near(prod(zeros({0})), {}, {1}));
@@ -84,7 +84,9 @@ TEST(ReduceScan, GradcheckAndGradgradcheck) {
       {"std_c0_all", [](In in) { return chainrule::std(in[0], {}, 0.0); }, {Leaf({5})}},
       {"prod_dim", [](In in) { return prod(in[0], 0); }, {Leaf({4, 3})}},
       {"prod_zeros", [](In in) { return prod(in[0]); }, {T({2, 0, 3, 0.5, 0}, {5}, kFloat64, true)}},
-      {"prod_one_zero", [](In in) { return prod(in[0], 1); }, {T({2, 0, 3, 1.5, 2, -1}, {2, 3}, kFloat64, true)}},
+      {"prod_one_zero",
+       [](In in) { return prod(in[0], 1); },
+       {T({2, 0, 3, 1.5, 2, -1}, {2, 3}, kFloat64, true)}},
       {"cumsum", [](In in) { return cumsum(in[0], 1); }, {Leaf({3, 4})}, false},
       {"cumprod", [](In in) { return cumprod(in[0], 0); }, {Leaf({4, 2})}},
       {"cumprod_zeros", [](In in) { return cumprod(in[0], 0); }, {T({1.5, 0, 2, 0, 3}, {5}, kFloat64, true)}},
@@ -95,10 +97,14 @@ TEST(ReduceScan, GradcheckAndGradgradcheck) {
 }
 
 TEST(ReduceScan, Errors) {
-  EXPECT_TRUE(StartsWith(Thrown<std::runtime_error>([] { topk(zeros({3}), 4); }), "topk: expected k in [0, 3]"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([] { cumsum(zeros({3}), 1); }), "cumsum: dim 1 is out of range"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([] { median(zeros({3, 0}), 1); }), "median: expected a non-empty dim"));
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([] { chainrule::std(zeros({3}, kInt64)); }), "std: expected a floating"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::runtime_error>([] { topk(zeros({3}), 4); }), "topk: expected k in [0, 3]"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::out_of_range>([] { cumsum(zeros({3}), 1); }), "cumsum: dim 1 is out of range"));
+  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([] { median(zeros({3, 0}), 1); }),
+                         "median: expected a non-empty dim"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([] { chainrule::std(zeros({3}, kInt64)); }),
+                         "std: expected a floating"));
 }
 
 }  // namespace

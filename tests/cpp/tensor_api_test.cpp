@@ -21,7 +21,8 @@ TEST(TensorApi, MaskedFillValuesBroadcastAndDtype) {
   Tensor x = Iota({2, 3});
   EXPECT_TRUE(Near(masked_fill(x, Mask({1, 0, 1}, {3}), -1.0), {2, 3}, {-1, 1, -1, -1, 4, -1}));
   // the input broadcasts with the mask, as torch's out-of-place masked_fill
-  EXPECT_TRUE(Near(masked_fill(Iota({3}), Mask({1, 0, 0, 0, 0, 1}, {2, 3}), 9.0), {2, 3}, {9, 1, 2, 0, 1, 9}));
+  EXPECT_TRUE(
+      Near(masked_fill(Iota({3}), Mask({1, 0, 0, 0, 0, 1}, {2, 3}), 9.0), {2, 3}, {9, 1, 2, 0, 1, 9}));
   // an int64 input keeps its dtype and truncates the value
   Tensor y = masked_fill(Iota({3}, kInt64), Mask({0, 1, 0}, {3}), 2.7);
   EXPECT_EQ(y.dtype(), kInt64);
@@ -42,7 +43,8 @@ TEST(TensorApi, MaskedFillInPlaceWritesThroughAView) {
   Tensor row = select(base, 0, 1);
   masked_fill_(row, Mask({1, 0, 1}, {3}), 7.0);
   EXPECT_TRUE(Near(base, {2, 3}, {0, 0, 0, 7, 0, 7}));
-  std::string msg = Thrown<std::invalid_argument>([&] { masked_fill_(row, Mask({1, 0, 1, 1, 1, 1}, {2, 3}), 1.0); });
+  std::string msg =
+      Thrown<std::invalid_argument>([&] { masked_fill_(row, Mask({1, 0, 1, 1, 1, 1}, {2, 3}), 1.0); });
   EXPECT_TRUE(StartsWith(msg, "masked_fill_: expected a mask broadcastable to (3,), got (2, 3)"));
 }
 
@@ -80,7 +82,8 @@ TEST(TensorApi, FlipRollSqueezeValues) {
   EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { flip(x, {2}); }), "flip: dim 2 is out of range"));
   EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { roll(x, {1, 2}, {0}); }),
                          "roll: shifts and dimensions must align. shifts: 2, dims: 1"));
-  EXPECT_TRUE(StartsWith(Thrown<std::out_of_range>([&] { roll(scalar_tensor(1.0), {1}, {0}); }), "roll: dim 0"));
+  EXPECT_TRUE(
+      StartsWith(Thrown<std::out_of_range>([&] { roll(scalar_tensor(1.0), {1}, {0}); }), "roll: dim 0"));
 }
 
 TEST(TensorApi, Gradchecks) {

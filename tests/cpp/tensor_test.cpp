@@ -360,8 +360,7 @@ TEST(TensorRequiresGrad, Int64FactoryWithRequiresGradThrows) {
 // ---- printing (PyTorch's format) ----
 
 TEST(TensorRepr, RequiresGradFlagIsShown) {
-  EXPECT_EQ(cr::repr(cr::tensor({1, 2}, cr::kFloat32, true)),
-            "tensor([1., 2.], requires_grad=True)");
+  EXPECT_EQ(cr::repr(cr::tensor({1, 2}, cr::kFloat32, true)), "tensor([1., 2.], requires_grad=True)");
 }
 
 TEST(TensorRepr, TwoDimensionalNestsBrackets) {
@@ -387,9 +386,7 @@ TEST(TensorRepr, GradFnIsShown) {
   EXPECT_EQ(cr::repr(y), "tensor([2., 4.], grad_fn=<MulBackward0>)");
 }
 
-TEST(TensorRepr, ZeroDimTensor) {
-  EXPECT_EQ(cr::repr(cr::scalar_tensor(3.0)), "tensor(3.)");
-}
+TEST(TensorRepr, ZeroDimTensor) { EXPECT_EQ(cr::repr(cr::scalar_tensor(3.0)), "tensor(3.)"); }
 
 TEST(TensorRepr, StreamOperatorMatchesRepr) {
   Tensor t = cr::tensor({1.5, 2.0});

@@ -56,8 +56,7 @@ inline void expect_values(const Tensor& t, const std::vector<double>& expected, 
 }
 
 // Runs f, which must throw Exc; returns the message (and records a failure otherwise).
-template <class Exc, class Fn>
-std::string Thrown(Fn&& f) {
+template <class Exc, class Fn> std::string Thrown(Fn&& f) {
   try {
     f();
   } catch (const Exc& e) {

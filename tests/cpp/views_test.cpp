@@ -28,7 +28,6 @@ using namespace chainrule;
 using namespace chainrule::test_util;
 using Result = ::testing::AssertionResult;
 
-
 // Where element (0, ..., 0) of a view of `base` must live: base's first element + offset elements.
 const void* Addr(const Tensor& base, int64_t offset) {
   return static_cast<const char*>(base.raw_data()) +
@@ -37,17 +36,19 @@ const void* Addr(const Tensor& base, int64_t offset) {
 
 // Shape, strides (strides() and every stride(d), also negative d), storage offset, is_contiguous()
 // and, when `base` is given, that the view aliases base (raw_data() is base's storage + offset).
-Result Layout(const Tensor& v, const Shape& shape, const Shape& strides, int64_t offset,
-              bool contiguous, const Tensor& base = Tensor()) {
+Result Layout(const Tensor& v, const Shape& shape, const Shape& strides, int64_t offset, bool contiguous,
+              const Tensor& base = Tensor()) {
   std::ostringstream why;
   if (v.shape() != shape) why << " shape " << shape_str(v.shape()) << " != " << shape_str(shape) << ";";
   if (v.strides() != strides)
     why << " strides " << shape_str(v.strides()) << " != " << shape_str(strides) << ";";
   for (int64_t d = 0; d < static_cast<int64_t>(strides.size()) && d < v.dim(); ++d) {
-    if (v.stride(d) != strides[d]) why << " stride(" << d << ") " << v.stride(d) << " != " << strides[d] << ";";
+    if (v.stride(d) != strides[d])
+      why << " stride(" << d << ") " << v.stride(d) << " != " << strides[d] << ";";
     if (v.stride(d - v.dim()) != strides[d]) why << " stride(" << d - v.dim() << ") wrong;";
   }
-  if (v.storage_offset() != offset) why << " storage_offset " << v.storage_offset() << " != " << offset << ";";
+  if (v.storage_offset() != offset)
+    why << " storage_offset " << v.storage_offset() << " != " << offset << ";";
   if (v.is_contiguous() != contiguous)
     why << " is_contiguous " << v.is_contiguous() << " != " << contiguous << ";";
   if (base.defined() && v.raw_data() != Addr(base, offset))
@@ -60,11 +61,11 @@ Result Layout(const Tensor& v, const Shape& shape, const Shape& strides, int64_t
 Result Same(const Tensor& got, const Tensor& want, double tol) {
   if (!got.defined() || !want.defined()) return ::testing::AssertionFailure() << "undefined tensor";
   if (got.dtype() != want.dtype())
-    return ::testing::AssertionFailure() << "dtype " << dtype_name(got.dtype()) << ", expected "
-                                         << dtype_name(want.dtype());
+    return ::testing::AssertionFailure()
+           << "dtype " << dtype_name(got.dtype()) << ", expected " << dtype_name(want.dtype());
   if (got.shape() != want.shape())
-    return ::testing::AssertionFailure() << "shape " << shape_str(got.shape()) << ", expected "
-                                         << shape_str(want.shape());
+    return ::testing::AssertionFailure()
+           << "shape " << shape_str(got.shape()) << ", expected " << shape_str(want.shape());
   std::vector<double> g = got.to_vector(), w = want.to_vector();
   if (g.size() != w.size()) return ::testing::AssertionFailure() << "to_vector sizes differ";
   for (size_t i = 0; i < g.size(); ++i) {
@@ -82,8 +83,7 @@ Tensor Dense(const Tensor& v) { return tensor(v.to_vector(), v.shape(), v.dtype(
 // how many of its cases failed and the first failure, so a broken kernel gives one readable line.
 class Sweep {
  public:
-  template <class F>
-  void Check(const std::string& op, const std::string& where, F&& f) {
+  template <class F> void Check(const std::string& op, const std::string& where, F&& f) {
     Result r = ::testing::AssertionSuccess();
     try {
       r = f();
@@ -146,8 +146,7 @@ std::string Where(const std::string& kind, int64_t n, Dtype d) {
 }
 
 // The message of whatever std::exception f throws (any type), or a recorded failure.
-template <class Fn>
-std::string AnyThrown(Fn&& f) {
+template <class Fn> std::string AnyThrown(Fn&& f) {
   try {
     f();
   } catch (const std::exception& e) {
@@ -404,27 +403,41 @@ Tensor Z34() { return zeros({3, 4}, kFloat64); }
 
 TEST(Views, WriteThroughSelectFill) {
   RunWriteCases({
-      {"x[1].fill_(7)", Z34, [](const Tensor& a) { a.select(0, 1).fill_(7); },
+      {"x[1].fill_(7)",
+       Z34,
+       [](const Tensor& a) { a.select(0, 1).fill_(7); },
        {0, 0, 0, 0, 7, 7, 7, 7, 0, 0, 0, 0}},
-      {"x[:, 2].fill_(7)", Z34, [](const Tensor& a) { a.select(1, 2).fill_(7); },
+      {"x[:, 2].fill_(7)",
+       Z34,
+       [](const Tensor& a) { a.select(1, 2).fill_(7); },
        {0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0}},
-      {"x[2][3].fill_(1)", Z34, [](const Tensor& a) { a[2][3].fill_(1); },
+      {"x[2][3].fill_(1)",
+       Z34,
+       [](const Tensor& a) { a[2][3].fill_(1); },
        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},
-      {"select(1, -1).zero_()", [] { return ones({3, 4}, kFloat64); },
-       [](const Tensor& a) { a.select(1, -1).zero_(); }, {1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0}},
+      {"select(1, -1).zero_()",
+       [] { return ones({3, 4}, kFloat64); },
+       [](const Tensor& a) { a.select(1, -1).zero_(); },
+       {1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0}},
   });
 }
 
 TEST(Views, WriteThroughColumnAdd) {
   RunWriteCases({
-      {"x[:, 1].add_(t)", Z34, [](const Tensor& a) { a.select(1, 1).add_(T({1, 2, 3}, {3})); },
+      {"x[:, 1].add_(t)",
+       Z34,
+       [](const Tensor& a) { a.select(1, 1).add_(T({1, 2, 3}, {3})); },
        {0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0}},
-      {"x[:, 1].add_(t, alpha=2)", Z34,
+      {"x[:, 1].add_(t, alpha=2)",
+       Z34,
        [](const Tensor& a) { a.select(1, 1).add_(T({1, 2, 3}, {3}), 2); },
        {0, 2, 0, 0, 0, 4, 0, 0, 0, 6, 0, 0}},
-      {"x[:, 3].add_(5)", Z34, [](const Tensor& a) { a.select(1, 3).add_(5); },
+      {"x[:, 3].add_(5)",
+       Z34,
+       [](const Tensor& a) { a.select(1, 3).add_(5); },
        {0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 5}},
-      {"x[:, 0].sub_(x[:, 3])", [] { return Iota({3, 4}); },
+      {"x[:, 0].sub_(x[:, 3])",
+       [] { return Iota({3, 4}); },
        [](const Tensor& a) { a.select(1, 0).sub_(a.select(1, 3)); },
        {-3, 1, 2, 3, -3, 5, 6, 7, -3, 9, 10, 11}},
   });
@@ -432,16 +445,25 @@ TEST(Views, WriteThroughColumnAdd) {
 
 TEST(Views, WriteThroughTransposeCopy) {
   RunWriteCases({
-      {"x.t().copy_(iota(4, 3))", Z34, [](const Tensor& a) { a.t().copy_(Iota({4, 3})); },
+      {"x.t().copy_(iota(4, 3))",
+       Z34,
+       [](const Tensor& a) { a.t().copy_(Iota({4, 3})); },
        {0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11}},
-      {"x.t().copy_(float32 row, broadcast)", Z34,
+      {"x.t().copy_(float32 row, broadcast)",
+       Z34,
        [](const Tensor& a) { a.t().copy_(T({1, 2, 3}, {3}, kFloat32)); },
        {1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3}},
-      {"x.t().copy_(y.t())", Z34, [](const Tensor& a) { a.t().copy_(Iota({3, 4}).t()); },
+      {"x.t().copy_(y.t())",
+       Z34,
+       [](const Tensor& a) { a.t().copy_(Iota({3, 4}).t()); },
        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
-      {"x.mT()[1].copy_(t)", Z34, [](const Tensor& a) { a.mT()[1].copy_(T({4, 5, 6}, {3})); },
+      {"x.mT()[1].copy_(t)",
+       Z34,
+       [](const Tensor& a) { a.mT()[1].copy_(T({4, 5, 6}, {3})); },
        {0, 4, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0}},
-      {"x.t().mul_(x.t())", [] { return Iota({3, 4}); }, [](const Tensor& a) { a.t().mul_(a.t()); },
+      {"x.t().mul_(x.t())",
+       [] { return Iota({3, 4}); },
+       [](const Tensor& a) { a.t().mul_(a.t()); },
        {0, 1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121}},
   });
 }
@@ -449,23 +471,36 @@ TEST(Views, WriteThroughTransposeCopy) {
 TEST(Views, WriteThroughNarrowZero) {
   auto ones34 = [] { return ones({3, 4}, kFloat64); };
   RunWriteCases({
-      {"narrow(x, 1, 1, 2).zero_()", ones34, [](const Tensor& a) { narrow(a, 1, 1, 2).zero_(); },
+      {"narrow(x, 1, 1, 2).zero_()",
+       ones34,
+       [](const Tensor& a) { narrow(a, 1, 1, 2).zero_(); },
        {1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1}},
-      {"x.narrow(0, 1, 2).zero_()", ones34, [](const Tensor& a) { a.narrow(0, 1, 2).zero_(); },
+      {"x.narrow(0, 1, 2).zero_()",
+       ones34,
+       [](const Tensor& a) { a.narrow(0, 1, 2).zero_(); },
        {1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0}},
-      {"x.narrow(0, 1, 2)[:, 0].fill_(2)", ones34,
+      {"x.narrow(0, 1, 2)[:, 0].fill_(2)",
+       ones34,
        [](const Tensor& a) { a.narrow(0, 1, 2).select(1, 0).fill_(2); },
        {1, 1, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1}},
-      {"x[:, ::2].mul_([2, 3])", ones34,
+      {"x[:, ::2].mul_([2, 3])",
+       ones34,
        [](const Tensor& a) { a.slice(1, 0, 4, 2).mul_(T({2, 3}, {2})); },
        {2, 1, 3, 1, 2, 1, 3, 1, 2, 1, 3, 1}},
-      {"x[::2, ::3].fill_(5)", Z34, [](const Tensor& a) { a.slice(0, 0, 3, 2).slice(1, 0, 4, 3).fill_(5); },
+      {"x[::2, ::3].fill_(5)",
+       Z34,
+       [](const Tensor& a) { a.slice(0, 0, 3, 2).slice(1, 0, 4, 3).fill_(5); },
        {5, 0, 0, 5, 0, 0, 0, 0, 5, 0, 0, 5}},
-      {"x[:, -2:4].fill_(1)", Z34, [](const Tensor& a) { a.slice(1, -2, 4).fill_(1); },
+      {"x[:, -2:4].fill_(1)",
+       Z34,
+       [](const Tensor& a) { a.slice(1, -2, 4).fill_(1); },
        {0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1}},
-      {"x[:, 1::2].mul_(10)", [] { return Iota({3, 4}); }, [](const Tensor& a) { a.slice(1, 1, 4, 2).mul_(10); },
+      {"x[:, 1::2].mul_(10)",
+       [] { return Iota({3, 4}); },
+       [](const Tensor& a) { a.slice(1, 1, 4, 2).mul_(10); },
        {0, 10, 2, 30, 4, 50, 6, 70, 8, 90, 10, 110}},
-      {"x[1:].div_(x[1:].t().t())", [] { return Iota({3, 4}) + 1.0; },
+      {"x[1:].div_(x[1:].t().t())",
+       [] { return Iota({3, 4}) + 1.0; },
        [](const Tensor& a) { a.slice(0, 1, 3).div_(a.slice(0, 1, 3).t().t()); },
        {1, 2, 3, 4, 1, 1, 1, 1, 1, 1, 1, 1}},
   });
@@ -473,79 +508,122 @@ TEST(Views, WriteThroughNarrowZero) {
 
 TEST(Views, WriteThroughDiagonalFill) {
   RunWriteCases({
-      {"diagonal(x).fill_(1)", Z34, [](const Tensor& a) { diagonal(a).fill_(1); },
+      {"diagonal(x).fill_(1)",
+       Z34,
+       [](const Tensor& a) { diagonal(a).fill_(1); },
        {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0}},
-      {"diagonal(x, 1).fill_(2)", Z34, [](const Tensor& a) { diagonal(a, 1).fill_(2); },
+      {"diagonal(x, 1).fill_(2)",
+       Z34,
+       [](const Tensor& a) { diagonal(a, 1).fill_(2); },
        {0, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2}},
-      {"diagonal(x, -1).fill_(3)", Z34, [](const Tensor& a) { diagonal(a, -1).fill_(3); },
+      {"diagonal(x, -1).fill_(3)",
+       Z34,
+       [](const Tensor& a) { diagonal(a, -1).fill_(3); },
        {0, 0, 0, 0, 3, 0, 0, 0, 0, 3, 0, 0}},
-      {"diagonal(x).sub_(x[:, 3])", [] { return Iota({3, 4}); },
+      {"diagonal(x).sub_(x[:, 3])",
+       [] { return Iota({3, 4}); },
        [](const Tensor& a) { diagonal(a).sub_(a.select(1, 3)); },
        {-3, 1, 2, 3, 4, -2, 6, 7, 8, 9, -1, 11}},
-      {"x.t().diagonal().add_(1)", Z34, [](const Tensor& a) { a.t().diagonal().add_(1); },
+      {"x.t().diagonal().add_(1)",
+       Z34,
+       [](const Tensor& a) { a.t().diagonal().add_(1); },
        {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0}},
   });
 }
 
 TEST(Views, WriteThroughViewOfView) {
   RunWriteCases({
-      {"x.view(2, 6)[1][::2].fill_(1)", Z34,
+      {"x.view(2, 6)[1][::2].fill_(1)",
+       Z34,
        [](const Tensor& a) { a.view({2, 6})[1].slice(0, 0, 6, 2).fill_(1); },
        {0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0}},
-      {"x.view(12)[1::3].fill_(1)", Z34, [](const Tensor& a) { a.view({12}).slice(0, 1, 12, 3).fill_(1); },
+      {"x.view(12)[1::3].fill_(1)",
+       Z34,
+       [](const Tensor& a) { a.view({12}).slice(0, 1, 12, 3).fill_(1); },
        {0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0}},
-      {"x.t()[1:3][:, 2].fill_(5)", Z34,
+      {"x.t()[1:3][:, 2].fill_(5)",
+       Z34,
        [](const Tensor& a) { a.t().slice(0, 1, 3).select(1, 2).fill_(5); },
        {0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 5, 0}},
-      {"x[:, 1:3].view(3, 2, 1)[..., 0][:, 1].fill_(4)", Z34,
+      {"x[:, 1:3].view(3, 2, 1)[..., 0][:, 1].fill_(4)",
+       Z34,
        [](const Tensor& a) { a.slice(1, 1, 3).view({3, 2, 1}).select(2, 0).select(1, 1).fill_(4); },
        {0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0}},
-      {"x.reshape(4, 3)[:, 0].fill_(1)", Z34, [](const Tensor& a) { a.reshape({4, 3}).select(1, 0).fill_(1); },
+      {"x.reshape(4, 3)[:, 0].fill_(1)",
+       Z34,
+       [](const Tensor& a) { a.reshape({4, 3}).select(1, 0).fill_(1); },
        {1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0}},
-      {"x.t().reshape(4, 3)[1].fill_(1) (same shape: a view)", Z34,
+      {"x.t().reshape(4, 3)[1].fill_(1) (same shape: a view)",
+       Z34,
        [](const Tensor& a) { a.t().reshape({4, 3}).select(0, 1).fill_(1); },
        {0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0}},
-      {"x[:, ::2].reshape(6)[1:3].fill_(1)", Z34,
+      {"x[:, ::2].reshape(6)[1:3].fill_(1)",
+       Z34,
        [](const Tensor& a) { a.slice(1, 0, 4, 2).reshape({6}).slice(0, 1, 3).fill_(1); },
        {0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0}},
-      {"x.flatten()[10:].fill_(1)", Z34, [](const Tensor& a) { a.flatten().slice(0, 10, 12).fill_(1); },
+      {"x.flatten()[10:].fill_(1)",
+       Z34,
+       [](const Tensor& a) { a.flatten().slice(0, 10, 12).fill_(1); },
        {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1}},
   });
 }
 
 TEST(Views, WriteThroughEveryOtherViewOp) {
   RunWriteCases({
-      {"permute(2, 0, 1)[3].fill_(1)", [] { return zeros({2, 3, 4}, kFloat64); },
+      {"permute(2, 0, 1)[3].fill_(1)",
+       [] { return zeros({2, 3, 4}, kFloat64); },
        [](const Tensor& a) { a.permute({2, 0, 1}).select(0, 3).fill_(1); },
        {0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1}},
-      {"mT()[:, 0].fill_(1)", [] { return zeros({2, 3, 4}, kFloat64); },
+      {"mT()[:, 0].fill_(1)",
+       [] { return zeros({2, 3, 4}, kFloat64); },
        [](const Tensor& a) { a.mT().select(1, 0).fill_(1); },
        {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}},
-      {"expand(3, 4)[:, 2].add_(t) (one element per location)", [] { return zeros({3, 1}, kFloat64); },
-       [](const Tensor& a) { a.expand({3, 4}).select(1, 2).add_(T({1, 2, 3}, {3})); }, {1, 2, 3}},
-      {"squeeze().add_(t)", [] { return zeros({1, 3, 1}, kFloat64); },
-       [](const Tensor& a) { a.squeeze().add_(T({1, 2, 3}, {3})); }, {1, 2, 3}},
-      {"squeeze(0)[1].fill_(2)", [] { return zeros({1, 3}, kFloat64); },
-       [](const Tensor& a) { squeeze(a, 0)[1].fill_(2); }, {0, 2, 0}},
-      {"unsqueeze(1)[1:].fill_(4)", [] { return zeros({3}, kFloat64); },
-       [](const Tensor& a) { a.unsqueeze(1).slice(0, 1, 3).fill_(4); }, {0, 4, 4}},
-      {"split(2)[1].fill_(5)", [] { return zeros({5}, kFloat64); },
-       [](const Tensor& a) { split(a, 2)[1].fill_(5); }, {0, 0, 5, 5, 0}},
-      {"split([1, 4])[1][::2].fill_(5)", [] { return zeros({5}, kFloat64); },
+      {"expand(3, 4)[:, 2].add_(t) (one element per location)",
+       [] { return zeros({3, 1}, kFloat64); },
+       [](const Tensor& a) { a.expand({3, 4}).select(1, 2).add_(T({1, 2, 3}, {3})); },
+       {1, 2, 3}},
+      {"squeeze().add_(t)",
+       [] { return zeros({1, 3, 1}, kFloat64); },
+       [](const Tensor& a) { a.squeeze().add_(T({1, 2, 3}, {3})); },
+       {1, 2, 3}},
+      {"squeeze(0)[1].fill_(2)",
+       [] { return zeros({1, 3}, kFloat64); },
+       [](const Tensor& a) { squeeze(a, 0)[1].fill_(2); },
+       {0, 2, 0}},
+      {"unsqueeze(1)[1:].fill_(4)",
+       [] { return zeros({3}, kFloat64); },
+       [](const Tensor& a) { a.unsqueeze(1).slice(0, 1, 3).fill_(4); },
+       {0, 4, 4}},
+      {"split(2)[1].fill_(5)",
+       [] { return zeros({5}, kFloat64); },
+       [](const Tensor& a) { split(a, 2)[1].fill_(5); },
+       {0, 0, 5, 5, 0}},
+      {"split([1, 4])[1][::2].fill_(5)",
+       [] { return zeros({5}, kFloat64); },
        [](const Tensor& a) { split(a, std::vector<int64_t>{1, 4})[1].slice(0, 0, 4, 2).fill_(5); },
        {0, 5, 0, 5, 0}},
-      {"chunk(2, dim 1)[1].fill_(1)", Z34, [](const Tensor& a) { chunk(a, 2, 1)[1].fill_(1); },
+      {"chunk(2, dim 1)[1].fill_(1)",
+       Z34,
+       [](const Tensor& a) { chunk(a, 2, 1)[1].fill_(1); },
        {0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1}},
-      {"unfold(0, 2, 2)[:, 1].fill_(1)", [] { return zeros({6}, kFloat64); },
-       [](const Tensor& a) { unfold(a, 0, 2, 2).select(1, 1).fill_(1); }, {0, 1, 0, 1, 0, 1}},
-      {"unfold(0, 3, 1)[2].fill_(1)", [] { return zeros({6}, kFloat64); },
-       [](const Tensor& a) { a.unfold(0, 3, 1).select(0, 2).fill_(1); }, {0, 0, 1, 1, 1, 0}},
+      {"unfold(0, 2, 2)[:, 1].fill_(1)",
+       [] { return zeros({6}, kFloat64); },
+       [](const Tensor& a) { unfold(a, 0, 2, 2).select(1, 1).fill_(1); },
+       {0, 1, 0, 1, 0, 1}},
+      {"unfold(0, 3, 1)[2].fill_(1)",
+       [] { return zeros({6}, kFloat64); },
+       [](const Tensor& a) { a.unfold(0, 3, 1).select(0, 2).fill_(1); },
+       {0, 0, 1, 1, 1, 0}},
       {"detach()[1].fill_(9) of a leaf that requires grad",
        [] { return zeros({3}, kFloat64).set_requires_grad(true); },
-       [](const Tensor& a) { a.detach()[1].fill_(9); }, {0, 9, 0}},
-      {"transpose(0, 2)[1].zero_()", [] { return ones({2, 2, 2}, kFloat64); },
-       [](const Tensor& a) { transpose(a, 0, 2)[1].zero_(); }, {1, 0, 1, 0, 1, 0, 1, 0}},
-      {"select(1, 0).copy_ float32 0-d source", Z34,
+       [](const Tensor& a) { a.detach()[1].fill_(9); },
+       {0, 9, 0}},
+      {"transpose(0, 2)[1].zero_()",
+       [] { return ones({2, 2, 2}, kFloat64); },
+       [](const Tensor& a) { transpose(a, 0, 2)[1].zero_(); },
+       {1, 0, 1, 0, 1, 0, 1, 0}},
+      {"select(1, 0).copy_ float32 0-d source",
+       Z34,
        [](const Tensor& a) { a.select(1, 0).copy_(scalar_tensor(5, kFloat32)); },
        {5, 0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0}},
   });
@@ -687,7 +765,7 @@ TEST(Views, ElementwiseOnStridedOperandsMatchDense) {
           const Tensor v = (*list)[i].t;
           const Tensor w = (*list)[(i + 1) % list->size()].t;  // another strided operand, same shape
           const Tensor dv = Dense(v), dw = Dense(w);
-          const Tensor c = randn(v.shape(), d);                 // a contiguous operand
+          const Tensor c = randn(v.shape(), d);  // a contiguous operand
           const Tensor row = randn({v.size(-1) * 2}, d).slice(0, 0, v.size(-1) * 2, 2);  // strided
           const Tensor drow = Dense(row);
           const std::string at = Where((*list)[i].name, n, d);
@@ -730,7 +808,8 @@ TEST(Views, ElementwiseOnStridedOperandsMatchDense) {
           sw.Check("strided - contiguous", at, [&] { return Same(v - c, dv - c, tol); });
           sw.Check("contiguous - strided", at, [&] { return Same(c - v, c - dv, tol); });
           sw.Check("strided / strided", at, [&] { return Same(v / (abs(w) + 1), dv / (abs(dw) + 1), tol); });
-          sw.Check("strided / contiguous", at, [&] { return Same(v / (abs(c) + 1), dv / (abs(c) + 1), tol); });
+          sw.Check("strided / contiguous", at,
+                   [&] { return Same(v / (abs(c) + 1), dv / (abs(c) + 1), tol); });
           sw.Check("maximum", at, [&] { return Same(maximum(v, w), maximum(dv, dw), tol); });
           sw.Check("minimum", at, [&] { return Same(minimum(c, v), minimum(c, dv), tol); });
           sw.Check("pow(tensor, tensor)", at,
@@ -779,8 +858,9 @@ TEST(Views, ReductionsOnStridedOperandsMatchDense) {
       for (const Named& nv : StridedViews(n, n + 1, d)) {
         const Tensor v = nv.t, dv = Dense(v);
         const std::string at = Where(nv.name, n, d);
-        auto red = [&](const std::string& op, const std::function<Tensor(const Tensor&)>& f,
-                       double t = -1) { sw.Check(op, at, [&] { return Same(f(v), f(dv), t < 0 ? tol : t); }); };
+        auto red = [&](const std::string& op, const std::function<Tensor(const Tensor&)>& f, double t = -1) {
+          sw.Check(op, at, [&] { return Same(f(v), f(dv), t < 0 ? tol : t); });
+        };
         red("sum()", [](const Tensor& x) { return x.sum(); });
         red("sum({0})", [](const Tensor& x) { return sum(x, {0}); });
         red("sum({1})", [](const Tensor& x) { return sum(x, {1}); });
@@ -847,9 +927,8 @@ TEST(Views, MatmulOnStridedOperandsMatchesDense) {
         const Tensor wt = randn({k, p}, d).t();  // (p, k), transposed layout
         const Tensor bias = randn({2 * p}, d).slice(0, 0, 2 * p, 2);
         const std::string at = Where(a.name, n, d);
-        sw.Check("linear(x, W^T view, strided bias)", at, [&] {
-          return Same(linear(a.t, wt, bias), linear(da, Dense(wt), Dense(bias)), tol);
-        });
+        sw.Check("linear(x, W^T view, strided bias)", at,
+                 [&] { return Same(linear(a.t, wt, bias), linear(da, Dense(wt), Dense(bias)), tol); });
         sw.Check("linear(x, W)", at, [&] {
           Tensor w = randn({p, k}, d);
           return Same(linear(a.t, w), linear(da, w), tol);
@@ -906,12 +985,11 @@ TEST(Views, ShapeAndIndexOpsOnStridedOperandsMatchDense) {
         op("stack dim 2", [](const Tensor& x) { return stack({x, x}, 2); });
         op("index_select dim 0", [&](const Tensor& x) { return index_select(x, 0, idx); });
         op("index_select dim 1", [&](const Tensor& x) { return index_select(x, 1, T({0, 0}, {2}, kInt64)); });
-        op("gather dim 1", [&](const Tensor& x) {
-          return gather(x, 1, zeros({x.size(0), 3}, kInt64));
-        });
+        op("gather dim 1", [&](const Tensor& x) { return gather(x, 1, zeros({x.size(0), 3}, kInt64)); });
         op("reshape(-1)", [](const Tensor& x) { return x.reshape({-1}); });
         op("flatten", [](const Tensor& x) { return x.flatten(); });
-        op("permute then reshape", [](const Tensor& x) { return x.unsqueeze(0).permute({2, 0, 1}).reshape({-1}); });
+        op("permute then reshape",
+           [](const Tensor& x) { return x.unsqueeze(0).permute({2, 0, 1}).reshape({-1}); });
         op("sum_to", [](const Tensor& x) { return sum_to(x, {1, x.size(1)}); });
         op("transpose+diagonal", [](const Tensor& x) { return diagonal(x.t(), 0); });
         op("unfold", [](const Tensor& x) { return unfold(x, 0, 2, 1); });
@@ -946,53 +1024,126 @@ TEST(Views, GradcheckThroughEveryViewOp) {
   manual_seed(41);
   std::vector<GradCase> cases = {
       {"select(0, 1)", [](In x) { return x[0].select(0, 1); }, {Leaf({3, 4})}},
-      {"select(1, -1)^2", [](In x) { auto s = select(x[0], 1, -1); return s * s; }, {Leaf({3, 4})}},
+      {"select(1, -1)^2",
+       [](In x) {
+         auto s = select(x[0], 1, -1);
+         return s * s;
+       },
+       {Leaf({3, 4})}},
       {"x[1][2] (0-d) * x", [](In x) { return x[0][1][2] * x[0]; }, {Leaf({3, 4})}},
       {"slice(1, 1, 4, 2)", [](In x) { return x[0].slice(1, 1, 4, 2); }, {Leaf({3, 4})}},
-      {"x[:, ::2]^2", [](In x) { auto s = x[0].slice(1, 0, 5, 2); return s * s; }, {Leaf({3, 5})}},
+      {"x[:, ::2]^2",
+       [](In x) {
+         auto s = x[0].slice(1, 0, 5, 2);
+         return s * s;
+       },
+       {Leaf({3, 5})}},
       {"narrow", [](In x) { return narrow(x[0], 1, 1, 2); }, {Leaf({3, 4})}},
       {"x.narrow()^3", [](In x) { return x[0].narrow(0, 1, 2).pow(3); }, {Leaf({3, 4})}},
       {"transpose(0, 2)", [](In x) { return transpose(x[0], 0, 2); }, {Leaf({2, 3, 4})}},
       {"t() * y", [](In x) { return x[0].t() * x[1]; }, {Leaf({3, 4}), Leaf({4, 3})}},
-      {"mT()^2", [](In x) { auto m = x[0].mT(); return m * m; }, {Leaf({2, 3, 4})}},
-      {"permute^2", [](In x) { auto p = x[0].permute({2, 0, 1}); return p * p; }, {Leaf({2, 3, 4})}},
+      {"mT()^2",
+       [](In x) {
+         auto m = x[0].mT();
+         return m * m;
+       },
+       {Leaf({2, 3, 4})}},
+      {"permute^2",
+       [](In x) {
+         auto p = x[0].permute({2, 0, 1});
+         return p * p;
+       },
+       {Leaf({2, 3, 4})}},
       {"expand then sum", [](In x) { return x[0].expand({2, 3, 4}).sum({0, 2}); }, {Leaf({3, 1})}},
       {"expand * y", [](In x) { return x[0].expand({3, 4}) * x[1]; }, {Leaf({4}), Leaf({3, 4})}},
-      {"expand^2 then sum(1)", [](In x) { auto e = x[0].expand({3, 4}); return (e * e).sum({1}); },
+      {"expand^2 then sum(1)",
+       [](In x) {
+         auto e = x[0].expand({3, 4});
+         return (e * e).sum({1});
+       },
        {Leaf({3, 1})}},
       {"squeeze", [](In x) { return x[0].squeeze() * 2; }, {Leaf({1, 3, 1, 2})}},
       {"unsqueeze then expand", [](In x) { return x[0].unsqueeze(1).expand({3, 2, 4}); }, {Leaf({3, 4})}},
       {"view", [](In x) { return x[0].view({2, 6}); }, {Leaf({3, 4})}},
       {"view of a slice", [](In x) { return x[0].slice(1, 1, 3).view({3, 2, 1}); }, {Leaf({3, 4})}},
-      {"x[:, ::2].view(6)^2", [](In x) { auto v = x[0].slice(1, 0, 4, 2).view({6}); return v * v; },
+      {"x[:, ::2].view(6)^2",
+       [](In x) {
+         auto v = x[0].slice(1, 0, 4, 2).view({6});
+         return v * v;
+       },
        {Leaf({3, 4})}},
       {"reshape of transposed (copy)", [](In x) { return x[0].t().reshape({12}); }, {Leaf({3, 4})}},
-      {"reshape of transposed^2", [](In x) { auto r = x[0].t().reshape({2, 6}); return r * r; }, {Leaf({3, 4})}},
+      {"reshape of transposed^2",
+       [](In x) {
+         auto r = x[0].t().reshape({2, 6});
+         return r * r;
+       },
+       {Leaf({3, 4})}},
       {"flatten of transposed", [](In x) { return x[0].transpose(0, 1).flatten(); }, {Leaf({2, 3, 2})}},
-      {"contiguous of transposed^2", [](In x) { auto c = x[0].t().contiguous(); return c * c; }, {Leaf({3, 4})}},
+      {"contiguous of transposed^2",
+       [](In x) {
+         auto c = x[0].t().contiguous();
+         return c * c;
+       },
+       {Leaf({3, 4})}},
       {"diagonal", [](In x) { return diagonal(x[0]); }, {Leaf({3, 4})}},
-      {"diagonal(1)^2", [](In x) { auto g = diagonal(x[0], 1); return g * g; }, {Leaf({3, 4})}},
+      {"diagonal(1)^2",
+       [](In x) {
+         auto g = diagonal(x[0], 1);
+         return g * g;
+       },
+       {Leaf({3, 4})}},
       {"diagonal(-1)", [](In x) { return diagonal(x[0], -1); }, {Leaf({3, 4})}},
       {"diagonal 3-d (1, 2, 0)", [](In x) { return diagonal(x[0], 1, 2, 0); }, {Leaf({2, 3, 4})}},
-      {"diagonal of transposed * y", [](In x) { return x[0].t().diagonal() * x[1]; }, {Leaf({3, 4}), Leaf({3})}},
+      {"diagonal of transposed * y",
+       [](In x) { return x[0].t().diagonal() * x[1]; },
+       {Leaf({3, 4}), Leaf({3})}},
       {"unfold overlapping (3, 1)", [](In x) { return unfold(x[0], 0, 3, 1); }, {Leaf({6})}},
-      {"unfold overlapping^2", [](In x) { auto u = unfold(x[0], 0, 3, 2); return u * u; }, {Leaf({7})}},
+      {"unfold overlapping^2",
+       [](In x) {
+         auto u = unfold(x[0], 0, 3, 2);
+         return u * u;
+       },
+       {Leaf({7})}},
       {"unfold 2-d dim 1", [](In x) { return x[0].unfold(1, 2, 1).pow(2); }, {Leaf({3, 5})}},
       {"unfold of transposed", [](In x) { return unfold(x[0].t(), 0, 2, 1) * 3; }, {Leaf({3, 4})}},
-      {"split", [](In x) { auto p = split(x[0], 2); return p[0] * p[1] + p[2].sum(); }, {Leaf({5})}},
-      {"chunk dim 1", [](In x) { auto c = chunk(x[0], 2, 1); return c[0] * c[1]; }, {Leaf({3, 4})}},
+      {"split",
+       [](In x) {
+         auto p = split(x[0], 2);
+         return p[0] * p[1] + p[2].sum();
+       },
+       {Leaf({5})}},
+      {"chunk dim 1",
+       [](In x) {
+         auto c = chunk(x[0], 2, 1);
+         return c[0] * c[1];
+       },
+       {Leaf({3, 4})}},
       {"x[0] * x[2] (operator[])", [](In x) { return x[0][0] * x[0][2]; }, {Leaf({3, 4})}},
       // views of views
       {"t()[1:3][:, 2]", [](In x) { return x[0].t().slice(0, 1, 3).select(1, 2); }, {Leaf({3, 4})}},
-      {"x[:, ::2].t()^2", [](In x) { auto v = x[0].slice(1, 0, 4, 2).t(); return v * v; }, {Leaf({3, 4})}},
+      {"x[:, ::2].t()^2",
+       [](In x) {
+         auto v = x[0].slice(1, 0, 4, 2).t();
+         return v * v;
+       },
+       {Leaf({3, 4})}},
       {"view(2, 6)[1][::2]", [](In x) { return x[0].view({2, 6})[1].slice(0, 0, 6, 2) * 2; }, {Leaf({3, 4})}},
-      {"expand then select", [](In x) { return x[0].expand({3, 4}).select(0, 1) * x[0].select(1, 0).sum(); },
+      {"expand then select",
+       [](In x) { return x[0].expand({3, 4}).select(0, 1) * x[0].select(1, 0).sum(); },
        {Leaf({3, 1})}},
-      {"diagonal of view of slice", [](In x) { return diagonal(x[0].view({2, 6}).slice(1, 1, 6)); }, {Leaf({3, 4})}},
+      {"diagonal of view of slice",
+       [](In x) { return diagonal(x[0].view({2, 6}).slice(1, 1, 6)); },
+       {Leaf({3, 4})}},
       {"narrow.unsqueeze.expand^2",
-       [](In x) { auto e = x[0].narrow(1, 1, 3).unsqueeze(0).expand({2, 3, 3}); return e * e; }, {Leaf({3, 4})}},
+       [](In x) {
+         auto e = x[0].narrow(1, 1, 3).unsqueeze(0).expand({2, 3, 3});
+         return e * e;
+       },
+       {Leaf({3, 4})}},
       {"permute then diagonal then unfold",
-       [](In x) { return unfold(diagonal(x[0].permute({1, 2, 0}), 0, 0, 1), 1, 2, 1); }, {Leaf({2, 4, 4})}},
+       [](In x) { return unfold(diagonal(x[0].permute({1, 2, 0}), 0, 0, 1), 1, 2, 1); },
+       {Leaf({2, 4, 4})}},
       {"same storage read twice", [](In x) { return x[0].t() * x[0].view({4, 3}); }, {Leaf({3, 4})}},
   };
   RunGradCases(cases);
@@ -1003,23 +1154,33 @@ TEST(Views, GradcheckOpsOnStridedOperands) {
   std::vector<GradCase> cases = {
       {"mm(a.t(), b)", [](In x) { return mm(x[0].t(), x[1]); }, {Leaf({3, 2}), Leaf({3, 4})}},
       {"mm(a, b.t())", [](In x) { return mm(x[0], x[1].t()); }, {Leaf({2, 3}), Leaf({4, 3})}},
-      {"matmul(a[:, ::2], b)", [](In x) { return matmul(x[0].slice(1, 0, 6, 2), x[1]); },
+      {"matmul(a[:, ::2], b)",
+       [](In x) { return matmul(x[0].slice(1, 0, 6, 2), x[1]); },
        {Leaf({2, 6}), Leaf({3, 2})}},
-      {"matmul(expanded, b)", [](In x) { return matmul(x[0].expand({3, 4}), x[1]); }, {Leaf({4}), Leaf({4, 2})}},
+      {"matmul(expanded, b)",
+       [](In x) { return matmul(x[0].expand({3, 4}), x[1]); },
+       {Leaf({4}), Leaf({4, 2})}},
       {"batched matmul mT", [](In x) { return matmul(x[0].mT(), x[1]); }, {Leaf({2, 3, 2}), Leaf({3, 2})}},
-      {"linear(x, W.t(), b[::2])", [](In x) { return linear(x[0], x[1].t(), x[2].slice(0, 0, 6, 2)); },
+      {"linear(x, W.t(), b[::2])",
+       [](In x) { return linear(x[0], x[1].t(), x[2].slice(0, 0, 6, 2)); },
        {Leaf({2, 4}), Leaf({4, 3}), Leaf({6})}},
       {"linear(x.t(), W)", [](In x) { return linear(x[0].t(), x[1]); }, {Leaf({4, 2}), Leaf({3, 4})}},
       {"exp(x.t()) * y", [](In x) { return exp(x[0].t()) * x[1]; }, {Leaf({3, 4}), Leaf({4, 3})}},
       {"tanh(x[:, ::2])", [](In x) { return tanh(x[0].slice(1, 0, 4, 2)); }, {Leaf({3, 4})}},
       {"sum(x.t(), {0})", [](In x) { return sum(x[0].t(), {0}); }, {Leaf({3, 4})}},
-      {"mean(x[:, ::2], {1})^2", [](In x) { auto m = mean(x[0].slice(1, 0, 4, 2), {1}); return m * m; },
+      {"mean(x[:, ::2], {1})^2",
+       [](In x) {
+         auto m = mean(x[0].slice(1, 0, 4, 2), {1});
+         return m * m;
+       },
        {Leaf({3, 4})}},
       {"amax(x.t(), {1})", [](In x) { return amax(x[0].t(), {1}); }, {Leaf({3, 4})}},
       {"softmax(x.t(), 1)", [](In x) { return softmax(x[0].t(), 1); }, {Leaf({3, 4})}},
-      {"log_softmax(diagonal-window)", [](In x) { return log_softmax(unfold(diagonal(x[0]), 0, 2, 1), 1); },
+      {"log_softmax(diagonal-window)",
+       [](In x) { return log_softmax(unfold(diagonal(x[0]), 0, 2, 1), 1); },
        {Leaf({4, 4})}},
-      {"sigmoid(expanded) * x", [](In x) { return sigmoid(x[0].expand({3, 4})) * x[1]; },
+      {"sigmoid(expanded) * x",
+       [](In x) { return sigmoid(x[0].expand({3, 4})) * x[1]; },
        {Leaf({1, 4}), Leaf({3, 4})}},
       {"cat of views", [](In x) { return cat({x[0].t(), x[0].slice(1, 0, 3, 2).t()}, 0); }, {Leaf({3, 3})}},
   };
@@ -1119,7 +1280,8 @@ TEST(Views, InplaceOnViewOfLeafUnderNoGradWorks) {
 TEST(Views, InplaceThroughExpandedTensorThrows) {
   auto expanded = [] { return zeros({3, 1}, kFloat64).expand({3, 4}); };
   std::string msg = Thrown<std::runtime_error>([&] { expanded().add_(1); });
-  EXPECT_TRUE(Contains(msg, "more than one element of the written-to tensor refers to a single memory location"));
+  EXPECT_TRUE(
+      Contains(msg, "more than one element of the written-to tensor refers to a single memory location"));
   EXPECT_THROW(expanded().add_(ones({3, 4}, kFloat64)), std::runtime_error);
   EXPECT_THROW(expanded().sub_(1), std::runtime_error);
   EXPECT_THROW(expanded().mul_(2), std::runtime_error);
@@ -1212,7 +1374,8 @@ TEST(Views, ToVectorAtAndReprUseLogicalOrder) {
   std::ostringstream os;
   os << t;
   EXPECT_EQ(os.str(), repr(t));
-  EXPECT_EQ(repr(T({1.5, 2, 3, 4}, {2, 2}, kFloat32).t()), "tensor([[1.5000, 3.0000],\n        [2.0000, 4.0000]])");
+  EXPECT_EQ(repr(T({1.5, 2, 3, 4}, {2, 2}, kFloat32).t()),
+            "tensor([[1.5000, 3.0000],\n        [2.0000, 4.0000]])");
   Tensor y = Iota({3, 4});
   EXPECT_EQ(repr(y.t()),
             "tensor([[ 0.,  4.,  8.],\n        [ 1.,  5.,  9.],\n        [ 2.,  6., 10.],\n"
@@ -1220,7 +1383,8 @@ TEST(Views, ToVectorAtAndReprUseLogicalOrder) {
   EXPECT_EQ(repr(diagonal(y, 1)), "tensor([ 1.,  6., 11.], dtype=chainrule.float64)");
   EXPECT_EQ(repr(y.select(1, 1)), "tensor([1., 5., 9.], dtype=chainrule.float64)");
   EXPECT_EQ(repr(Iota({2, 1}, kFloat32).expand({2, 3})), "tensor([[0., 0., 0.],\n        [1., 1., 1.]])");
-  EXPECT_EQ(repr(unfold(Iota({4}, kFloat32), 0, 2, 1)), "tensor([[0., 1.],\n        [1., 2.],\n        [2., 3.]])");
+  EXPECT_EQ(repr(unfold(Iota({4}, kFloat32), 0, 2, 1)),
+            "tensor([[0., 1.],\n        [1., 2.],\n        [2., 3.]])");
   Tensor z = Iota({2, 3, 4});
   Tensor p = z.permute({2, 0, 1});
   for (int64_t i = 0; i < 4; ++i)
@@ -1229,7 +1393,8 @@ TEST(Views, ToVectorAtAndReprUseLogicalOrder) {
         EXPECT_EQ(p.at({i, j, k}), z.at({j, k, i}));
         EXPECT_EQ(p.at(i * 6 + j * 3 + k), static_cast<double>(j * 12 + k * 4 + i));
       }
-  EXPECT_EQ(z.slice(2, 1, 4, 2).to_vector(), (std::vector<double>{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23}));
+  EXPECT_EQ(z.slice(2, 1, 4, 2).to_vector(),
+            (std::vector<double>{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23}));
   Tensor s = z.select(2, 3);  // raw_data() points at element (0, ..., 0) of the view
   EXPECT_EQ(s.raw_data(), static_cast<const void*>(z.data<double>() + 3));
 }
