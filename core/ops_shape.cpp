@@ -484,7 +484,13 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
   return cat(u, dim < 0 ? dim + xs[0].dim() + 1 : dim);
 }
 
+// split and chunk cut along a dim a 0-d tensor doesn't have (normalize_dim lets dim 0 through for 0-d).
+static void check_has_dims(const Tensor& x, const char* op) {
+  CR_CHECK(x.dim() > 0, std::invalid_argument, op, ": expected a tensor with at least 1 dim, got shape ()");
+}
+
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim) {
+  check_has_dims(x, "split");
   dim = normalize_dim(dim, x.dim(), "split");
   int64_t total = 0;
   for (int64_t s : sizes) {
@@ -503,6 +509,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
+  check_has_dims(x, "split");
   dim = normalize_dim(dim, x.dim(), "split");
   CR_CHECK(size > 0, std::invalid_argument, "split: expected split_size > 0, got ", size);
   std::vector<int64_t> sizes;
@@ -513,6 +520,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t size, int64_t dim) {
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   CR_CHECK(chunks > 0, std::invalid_argument, "chunk: expected chunks > 0, got ", chunks);
+  check_has_dims(x, "chunk");
   dim = normalize_dim(dim, x.dim(), "chunk");
   int64_t n = x.shape()[dim];
   if (n == 0) return split(x, std::vector<int64_t>(chunks, 0), dim);  // `chunks` empty pieces, as torch

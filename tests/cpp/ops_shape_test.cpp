@@ -552,4 +552,15 @@ TEST(OpsShape, GradcheckEveryDifferentiableShapeOp) {
   RunGradCases(cases);
 }
 
+// A 0-d tensor has no dim to cut: a clear error (this read shape()[0] of an empty shape).
+TEST(OpsShape, SplitAndChunkOf0dTensorAreErrors) {
+  Tensor s = scalar_tensor(1.0);
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { chunk(s, 2, 0); }),
+            "chunk: expected a tensor with at least 1 dim, got shape ()");
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { split(s, int64_t{1}, 0); }),
+            "split: expected a tensor with at least 1 dim, got shape ()");
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { split(s, std::vector<int64_t>{1}, 0); }),
+            "split: expected a tensor with at least 1 dim, got shape ()");
+}
+
 }  // namespace

@@ -699,3 +699,14 @@ def test_gc_after_errors_is_clean():
             pass
     gc.collect()
     (leaf(2) * 3).sum().backward()
+
+
+@pytest.mark.parametrize("call", [lambda m, t: t.chunk(2), lambda m, t: m.split(t, 2), lambda m, t: t.split([1]),
+                                  lambda m, t: m.chunk(t, 1, dim=-1)])
+def test_split_and_chunk_of_a_0d_tensor_raise_not_crash(call):
+    # torch: "chunk expects at least a 1-dimensional tensor"; this used to read shape()[0] of a 0-d
+    # tensor and crash the interpreter.
+    with pytest.raises(ValueError, match=r"(split|chunk): expected a tensor with at least 1 dim, got shape \(\)"):
+        call(cr, cr.tensor(1.0))
+    with pytest.raises(RuntimeError):
+        call(torch, torch.tensor(1.0))
