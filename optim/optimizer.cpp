@@ -222,6 +222,16 @@ void Optimizer::set_option(size_t group, const std::string& name, Hyper value) {
   groups_[group].options = std::move(o);
 }
 
+void Optimizer::set_default(const std::string& name, Hyper value) {
+  CR_CHECK(defaults_.has(name), std::out_of_range, name_, ": '", name, "' is not a hyperparameter of ",
+           name_);
+  check_option(name, value);
+  Options o = defaults_;
+  o.set(name, value);
+  validate(o);
+  defaults_ = std::move(o);
+}
+
 void Optimizer::set_constraint(std::shared_ptr<const Constraint> c) {
   for (auto& g : groups_) g.constraint = c;
 }

@@ -201,6 +201,8 @@ class Optimizer {
   void add_param_group(ParamGroup group);
   // Sets one hyperparameter of one group, checked like the constructor's.
   void set_option(size_t group, const std::string& name, Hyper value);
+  // Sets one default (used by groups added later), checked like the constructor's.
+  void set_default(const std::string& name, Hyper value);
   void set_constraint(std::shared_ptr<const Constraint> c);  // on every group
 
   // Every parameter's gradient to undefined (PyTorch's set_to_none=True), or to zeros.

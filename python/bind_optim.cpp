@@ -103,6 +103,7 @@ struct PyOptimizer {
   std::vector<py::list> params;
   std::vector<py::dict> extra;
   py::object default_constraint = py::none();
+  py::dict extra_defaults;  // keys torch lets opt.defaults have beyond the hyperparameters
 };
 
 PyOptimizer& owner(const py::object& o) { return o.cast<PyOptimizer&>(); }
@@ -254,6 +255,44 @@ struct GroupView {
   }
 };
 
+// opt.defaults: the optimizer's defaults, read and written like torch's dict; a change applies to
+// the groups added later (a bad value raises at once). The hyperparameters live in the C++ table.
+struct DefaultsView {
+  py::object owner;
+  PyOptimizer& o() const { return bind::owner(owner); }
+  py::list keys() const {
+    py::list out;
+    for (const auto& [k, v] : o().opt->defaults().entries()) out.append(k);
+    out.append("constraint");
+    for (auto [k, v] : o().extra_defaults) out.append(k);
+    return out;
+  }
+  py::object get(py::handle key) const {
+    std::string k = py::isinstance<py::str>(key) ? key.cast<std::string>() : std::string();
+    if (k == "constraint") return o().default_constraint;
+    if (o().opt->defaults().has(k)) return from_hyper(o().opt->defaults().at(k));
+    if (o().extra_defaults.contains(key)) return o().extra_defaults[key];
+    throw py::key_error(py::repr(key));
+  }
+  void set(py::handle key, py::handle value) const {
+    std::string k = py::str(key);
+    Optimizer& opt = *o().opt;
+    if (k == "constraint") {
+      constraint_arg(value, opt.name());  // checks it
+      o().default_constraint = obj(value);
+    } else if (opt.defaults().has(k)) {
+      opt.set_default(k, option(opt.defaults(), k, value, opt.name()));
+    } else {
+      o().extra_defaults[key] = value;
+    }
+  }
+  py::dict dict() const {
+    py::dict d;
+    for (auto k : keys()) d[k] = get(k);
+    return d;
+  }
+};
+
 // opt.state: parameter -> its state tensors by name (the optimizer's own, not copies), {} before
 // the parameter's first step.
 struct StateView {
@@ -357,6 +396,8 @@ std::string repr(const py::object& self) {
 
 void add_group(PyOptimizer& o, py::handle g) {
   PyGroup pg = group_from(g, o.opt->defaults(), o.opt->name(), o.default_constraint);
+  for (auto [k, v] : o.extra_defaults)
+    if (!pg.extra.contains(k) && !(is_mapping(g) && py::dict(obj(g)).contains(k))) pg.extra[k] = v;
   o.opt->add_param_group(std::move(pg.group));
   o.params.push_back(pg.params);
   o.extra.push_back(pg.extra);
@@ -425,6 +466,16 @@ void bind_optim(py::module_& m) {
       .def_property_readonly("max_norm", &MaxNorm::max_norm);
 
   // ---- param groups and state, as dicts
+  py::class_<DefaultsView> defaults(
+      m, "OptimizerDefaults",
+      "An optimizer's defaults, a dict as in torch (changes apply to groups added later).");
+  defaults.def("__getitem__", &DefaultsView::get)
+      .def("__setitem__", &DefaultsView::set)
+      .def("__iter__", [](const DefaultsView& d) { return py::iter(d.keys()); })
+      .def("__len__", [](const DefaultsView& d) { return py::len(d.keys()); })
+      .def("__repr__", [](const DefaultsView& d) { return py::repr(d.dict()); });
+  as_abc(defaults, "MutableMapping",
+         {"get", "keys", "items", "values", "__contains__", "__eq__", "__ne__", "update", "setdefault"});
   py::class_<GroupView> group(m, "ParamGroup", "One param group of an optimizer, a dict as in torch.");
   group.def("__getitem__", &GroupView::get)
       .def("__setitem__", &GroupView::set)
@@ -481,14 +532,7 @@ void bind_optim(py::module_& m) {
                                return out;
                              })
       .def_property_readonly("state", [](py::object self) { return StateView{self}; })
-      .def_property_readonly("defaults",
-                             [](const PyOptimizer& o) {
-                               py::dict d;
-                               for (const auto& [k, h] : o.opt->defaults().entries())
-                                 d[py::str(k)] = from_hyper(h);
-                               d["constraint"] = o.default_constraint;
-                               return d;
-                             })
+      .def_property_readonly("defaults", [](py::object self) { return DefaultsView{self}; })
       .def("add_param_group", &add_group, py::arg("param_group"),
            "Adds a group (a dict with \"params\" and any hyperparameters to override), e.g. to train layers "
            "unfrozen later with their own lr.")

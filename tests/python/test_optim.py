@@ -703,3 +703,28 @@ def test_step_releases_the_gil():
     count, rate = _main_thread_rate_while(lambda: [o.step() for _ in range(10)])
     assert count > 1000 and rate > 0.2 * base, (count, rate, base)
     assert o.state[w]["step"].item() == 10.0
+
+
+def test_changing_defaults_applies_to_groups_added_later_as_torch():
+    """opt.defaults is torch's dict: a change (a hyperparameter, the constraint, or a key of one's
+    own) reaches the groups added afterwards, not the existing ones; a bad value raises at once."""
+    def run(lib):
+        w, v = lib.ones(2, requires_grad=True), lib.ones(3, requires_grad=True)
+        o = lib.optim.SGD([w], lr=0.1, momentum=0.9)
+        o.defaults["lr"] = 0.5
+        o.defaults["momentum"] = 0.0
+        o.defaults["tag"] = "late"
+        o.add_param_group({"params": [v], "tag": "mine"})
+        o.add_param_group({"params": [lib.ones(1, requires_grad=True)]})
+        return ([(g["lr"], g["momentum"], g.get("tag")) for g in o.param_groups], o.defaults["lr"])
+    assert run(cr) == run(torch)
+    o = cr.optim.Adam([cr.ones(2, requires_grad=True)])
+    with pytest.raises(ValueError, match=r"Adam: expected lr >= 0, got -1"):
+        o.defaults["lr"] = -1
+    with pytest.raises(TypeError):
+        o.defaults["constraint"] = 5
+    assert o.defaults["lr"] == 1e-3 and o.defaults["constraint"] is None
+    o.defaults["constraint"] = cr.optim.Box(0, 1)
+    o.add_param_group({"params": [cr.full((2,), 5.0, requires_grad=True)]})
+    assert isinstance(o.param_groups[1]["constraint"], cr.optim.Box)
+    assert dict(o.defaults) == o.defaults and "betas" in o.defaults

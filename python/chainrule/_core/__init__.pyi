@@ -11,7 +11,7 @@ from . import nn
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'OptimizerStateView', 'ParamGroup', 'ReLU', 'ReduceLROnPlateau', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'nn', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unsqueeze', 'var', 'var_mean', 'where']
+__all__: list[str] = ['AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'OptimizerDefaults', 'OptimizerStateView', 'ParamGroup', 'ReLU', 'ReduceLROnPlateau', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'nn', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -1619,6 +1619,56 @@ class MaxNorm(Constraint):
     @property
     def max_norm(self) -> builtins.float:
         ...
+class OptimizerDefaults:
+    """
+    An optimizer's defaults, a dict as in torch (changes apply to groups added later).
+    """
+    def __contains__(self, key):
+        ...
+    def __eq__(self, other):
+        ...
+    def __getitem__(self, arg0: typing.Any) -> typing.Any:
+        ...
+    def __iter__(self) -> collections.abc.Iterator:
+        ...
+    def __len__(self) -> builtins.int:
+        ...
+    def __ne__(self, value):
+        """
+        Return self!=value.
+        """
+    def __repr__(self) -> str:
+        ...
+    def __setitem__(self, arg0: typing.Any, arg1: typing.Any) -> None:
+        ...
+    def get(self, key, default = None):
+        """
+        D.get(k[,d]) -> D[k] if k in D, else d.  d defaults to None.
+        """
+    def items(self):
+        """
+        D.items() -> a set-like object providing a view on D's items
+        """
+    def keys(self):
+        """
+        D.keys() -> a set-like object providing a view on D's keys
+        """
+    def setdefault(self, key, default = None):
+        """
+        D.setdefault(k[,d]) -> D.get(k,d), also set D[k]=d if k not in D
+        """
+    def update(self, other = tuple(), **kwds):
+        """
+         D.update([E, ]**F) -> None.  Update D from mapping/iterable E and F.
+                    If E present and has a .keys() method, does:     for k in E: D[k] = E[k]
+                    If E present and lacks .keys() method, does:     for (k, v) in E: D[k] = v
+                    In either case, this is followed by: for k, v in F.items(): D[k] = v
+                
+        """
+    def values(self):
+        """
+        D.values() -> an object providing a view on D's values
+        """
 class ParamGroup:
     """
     One param group of an optimizer, a dict as in torch.
@@ -1754,7 +1804,7 @@ class Optimizer:
         Every gradient to None (as torch), or to zeros.
         """
     @property
-    def defaults(self) -> dict:
+    def defaults(self) -> OptimizerDefaults:
         ...
     @property
     def param_groups(self) -> list:
