@@ -416,15 +416,15 @@ template <class S> struct WithOptimizer : S {
   py::object optimizer;
 };
 
+// torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING, bound under that name.
+const char* const kEpochDeprecationWarning =
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
+    "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
+    "epoch is different from None, the closed form is used instead of the new chainable form, "
+    "where available.";
+
 void warn_epoch() {
-  if (PyErr_WarnEx(
-          PyExc_UserWarning,
-          "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
-          "possible. Please use `scheduler.step()` to step the scheduler. During the deprecation, if "
-          "epoch is different from None, the closed form is used instead of the new chainable form, "
-          "where available.",
-          1) != 0)
-    throw py::error_already_set();
+  if (PyErr_WarnEx(PyExc_UserWarning, kEpochDeprecationWarning, 1) != 0) throw py::error_already_set();
 }
 
 // config: the constructor's settings that state_dict() and repr list.
@@ -440,6 +440,7 @@ template <class S> py::class_<WithOptimizer<S>, LRScheduler> scheduler(py::modul
 }  // namespace
 
 void bind_optim(py::module_& m) {
+  m.attr("EPOCH_DEPRECATION_WARNING") = kEpochDeprecationWarning;
   // ---- projections
   py::class_<Constraint, std::shared_ptr<Constraint>>(
       m, "Constraint",

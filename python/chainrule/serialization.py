@@ -100,7 +100,12 @@ def save(obj, path):
         root = _encode(obj, [], pairs)
         metadata = {_STRUCTURE_KEY: json.dumps({"version": _FORMAT_VERSION, "root": root},
                                                separators=(",", ":"))}
-    _core._save_safetensors(pairs, metadata, os.fspath(path))
+    try:
+        _core._save_safetensors(pairs, metadata, os.fspath(path))
+    except ValueError as e:
+        if metadata and "two tensors would be stored under" in str(e):  # the names came from nesting
+            raise type(e)(f"{e} (nested keys are joined with dots: rename one of them)") from None
+        raise
 
 
 # ---------------------------------------------------------------- loading

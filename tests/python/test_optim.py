@@ -728,3 +728,13 @@ def test_changing_defaults_applies_to_groups_added_later_as_torch():
     o.add_param_group({"params": [cr.full((2,), 5.0, requires_grad=True)]})
     assert isinstance(o.param_groups[1]["constraint"], cr.optim.Box)
     assert dict(o.defaults) == o.defaults and "betas" in o.defaults
+
+
+def test_epoch_deprecation_warning_is_the_module_constant():
+    """scheduler.step(epoch) warns with lr_scheduler.EPOCH_DEPRECATION_WARNING, as torch's module has it."""
+    text = cr.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING
+    assert text.startswith(torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING[:60])
+    sched = cr.optim.lr_scheduler.StepLR(cr.optim.SGD([cr.ones(1, requires_grad=True)], lr=0.1), 2)
+    with pytest.warns(UserWarning) as record:
+        sched.step(3)
+    assert str(record[0].message) == text

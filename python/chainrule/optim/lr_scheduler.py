@@ -15,7 +15,7 @@ order, so the lr sequences are equal to torch's, not just close. They write the 
 from __future__ import annotations
 
 from .. import _core
-from .._core import CosineAnnealingLR, ExponentialLR, LRScheduler, MultiStepLR, ReduceLROnPlateau, StepLR
+from .._core import EPOCH_DEPRECATION_WARNING, CosineAnnealingLR, ExponentialLR, LRScheduler, MultiStepLR, ReduceLROnPlateau, StepLR
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
            "ReduceLROnPlateau"]
