@@ -407,6 +407,18 @@ int64_t expand_ellipses(std::vector<Term>& terms, const std::vector<Tensor>& ope
   return n_ell;
 }
 
+// Checks the letters after '->': each used by some input, none twice.
+void check_output_term(const Term& t, const std::vector<int>& count) {
+  std::vector<bool> seen(count.size(), false);
+  for (int l : t.labels) {
+    CR_CHECK(count[l] > 0, std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
+             " does not appear in the equation for any input operand");
+    CR_CHECK(!seen[l], std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
+             " appears more than once in the output");
+    seen[l] = true;
+  }
+}
+
 // The output labels: after '->', or implicitly '...' first, then the letters used once, sorted.
 std::vector<int> output_labels(const std::string& eq, size_t arrow, int64_t n_ell,
                                const std::vector<int>& count) {
@@ -419,14 +431,7 @@ std::vector<int> output_labels(const std::string& eq, size_t arrow, int64_t n_el
   }
   std::string rhs = eq.substr(arrow + 2);
   Term t = parse_term(rhs, 0, rhs.size());
-  std::vector<bool> seen(count.size(), false);
-  for (int l : t.labels) {
-    CR_CHECK(count[l] > 0, std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
-             " does not appear in the equation for any input operand");
-    CR_CHECK(!seen[l], std::invalid_argument, "einsum: output subscript ", std::string(1, label_char(l)),
-             " appears more than once in the output");
-    seen[l] = true;
-  }
+  check_output_term(t, count);
   out = t.labels;
   if (t.has_ell) {
     std::vector<int> ell = ellipsis_labels(0, n_ell);

@@ -371,6 +371,19 @@ struct Lines {
   }
   int64_t count() const { return outer * inner; }
   int64_t base(int64_t line) const { return (line / inner) * n * inner + line % inner; }
+  // Runs f(at) for every line, in parallel; at(j) is the offset of the line's j-th element
+  // (counted from the end when reverse).
+  template <class F> void for_each_line(bool reverse, F&& f) const {
+    parallel_for(
+        count(),
+        [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t b = base(t);
+            f([&](int64_t j) { return b + (reverse ? n - 1 - j : j) * inner; });
+          }
+        },
+        count() * n);
+  }
 };
 
 // out_r = x_0 ∘ ... ∘ x_r along dim (∘ = + or ×; from the end when reverse). float32 accumulates
@@ -384,21 +397,14 @@ Tensor scan_kernel(const Tensor& x, int64_t dim, bool reverse, bool is_prod) {
     using A = std::conditional_t<std::is_same_v<T, float>, double, T>;
     const T* in = ptr<T>(xc);
     T* o = ptr<T>(out);
-    parallel_for(
-        L.count(),
-        [&](int64_t t0, int64_t t1) {
-          for (int64_t t = t0; t < t1; ++t) {
-            const int64_t base = L.base(t);
-            A acc = is_prod ? A(1) : A(0);
-            for (int64_t j = 0; j < L.n; ++j) {
-              const int64_t at = base + (reverse ? L.n - 1 - j : j) * L.inner;
-              acc = is_prod ? static_cast<A>(acc * static_cast<A>(in[at]))
-                            : static_cast<A>(acc + static_cast<A>(in[at]));
-              o[at] = static_cast<T>(acc);
-            }
-          }
-        },
-        x.numel());
+    L.for_each_line(reverse, [&](auto at) {
+      A acc = is_prod ? A(1) : A(0);
+      for (int64_t j = 0; j < L.n; ++j) {
+        acc = is_prod ? static_cast<A>(acc * static_cast<A>(in[at(j)]))
+                      : static_cast<A>(acc + static_cast<A>(in[at(j)]));
+        o[at(j)] = static_cast<T>(acc);
+      }
+    });
   });
   return out;
 }
@@ -413,25 +419,17 @@ Tensor cumprod_grad_kernel(const Tensor& g_in, const Tensor& x_in, int64_t dim, 
     using T = decltype(tag);
     const T *gp = ptr<T>(g), *xp = ptr<T>(x);
     T* o = ptr<T>(out);
-    parallel_for(
-        L.count(),
-        [&](int64_t t0, int64_t t1) {
-          std::vector<T> left(L.n);
-          for (int64_t t = t0; t < t1; ++t) {
-            const int64_t base = L.base(t);
-            auto at = [&](int64_t j) { return base + (reverse ? L.n - 1 - j : j) * L.inner; };
-            T l = 1, r = 0;
-            for (int64_t j = 0; j < L.n; ++j) {
-              left[j] = l;
-              l *= xp[at(j)];
-            }
-            for (int64_t j = L.n - 1; j >= 0; --j) {
-              r = j == L.n - 1 ? gp[at(j)] : gp[at(j)] + xp[at(j + 1)] * r;
-              o[at(j)] = left[j] * r;
-            }
-          }
-        },
-        x.numel());
+    L.for_each_line(reverse, [&](auto at) {
+      T l = 1, r = 0;
+      for (int64_t j = 0; j < L.n; ++j) {  // o holds the prefix products Π_{j'<j} x_j' for now
+        o[at(j)] = l;
+        l *= xp[at(j)];
+      }
+      for (int64_t j = L.n - 1; j >= 0; --j) {
+        r = j == L.n - 1 ? gp[at(j)] : gp[at(j)] + xp[at(j + 1)] * r;
+        o[at(j)] *= r;
+      }
+    });
   });
   return out;
 }

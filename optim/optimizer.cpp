@@ -208,7 +208,19 @@ void Optimizer::add_param_group(ParamGroup group) {
   ParamGroup& g = groups_.back();
   for (const Tensor& p : g.params) {
     NoGradGuard no_grad;
-    init_state(p, g, state_[p.impl()]);
+    ParamState& st = state_[p.impl()];
+    if (st.empty()) init_state(p, g, st);
+  }
+}
+
+void Optimizer::set_param_groups(std::vector<ParamGroup> groups) {
+  std::vector<ParamGroup> old = std::move(groups_);
+  groups_.clear();
+  try {
+    for (auto& g : groups) add_param_group(std::move(g));
+  } catch (...) {
+    groups_ = std::move(old);
+    throw;
   }
 }
 

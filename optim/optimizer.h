@@ -199,6 +199,9 @@ class Optimizer {
   // Appends a group: options it lacks come from the defaults; unknown options, bad values,
   // non-leaf or non-floating parameters and parameters already in a group are errors.
   void add_param_group(ParamGroup group);
+  // Replaces every group (torch's `opt.param_groups = [...]`), checked as add_param_group; the
+  // state of parameters that stay is kept. On an error the groups are left as they were.
+  void set_param_groups(std::vector<ParamGroup> groups);
   // Sets one hyperparameter of one group, checked like the constructor's.
   void set_option(size_t group, const std::string& name, Hyper value);
   // Sets one default (used by groups added later), checked like the constructor's.

@@ -394,13 +394,37 @@ std::string repr(const py::object& self) {
   return out + "\n)";
 }
 
-void add_group(PyOptimizer& o, py::handle g) {
+// A group dict as add_param_group takes it: the defaults' extra keys fill in what it lacks.
+PyGroup new_group(PyOptimizer& o, py::handle g) {
   PyGroup pg = group_from(g, o.opt->defaults(), o.opt->name(), o.default_constraint);
   for (auto [k, v] : o.extra_defaults)
     if (!pg.extra.contains(k) && !(is_mapping(g) && py::dict(obj(g)).contains(k))) pg.extra[k] = v;
+  return pg;
+}
+
+void add_group(PyOptimizer& o, py::handle g) {
+  PyGroup pg = new_group(o, g);
   o.opt->add_param_group(std::move(pg.group));
   o.params.push_back(pg.params);
   o.extra.push_back(pg.extra);
+}
+
+// opt.param_groups = [...]: every group replaced at once (groups of this optimizer may be reused).
+void set_groups(PyOptimizer& o, py::handle groups) {
+  if (!py::isinstance<py::list>(groups) && !py::isinstance<py::tuple>(groups))
+    throw py::type_error(o.opt->name() + ": expected param_groups to be a list of dicts, got " +
+                         type_name(groups));
+  std::vector<PyGroup> made;
+  for (auto g : groups) made.push_back(new_group(o, g));
+  std::vector<ParamGroup> cpp;
+  for (auto& pg : made) cpp.push_back(pg.group);
+  o.opt->set_param_groups(std::move(cpp));
+  o.params.clear();
+  o.extra.clear();
+  for (auto& pg : made) {
+    o.params.push_back(pg.params);
+    o.extra.push_back(pg.extra);
+  }
 }
 
 // ---------------------------------------------------------------- schedulers
@@ -525,13 +549,14 @@ void bind_optim(py::module_& m) {
            py::arg("name"), py::arg("params"), py::arg("defaults"), py::arg("constraint") = py::none(),
            "name: the C++ optimizer (\"SGD\", \"Adam\", ...); params: tensors, (name, tensor) pairs or group "
            "dicts.")
-      .def_property_readonly("param_groups",
-                             [](py::object self) {
-                               py::list out;
-                               for (size_t i = 0; i < owner(self).params.size(); ++i)
-                                 out.append(GroupView{self, i});
-                               return out;
-                             })
+      .def_property(
+          "param_groups",
+          [](py::object self) {
+            py::list out;
+            for (size_t i = 0; i < owner(self).params.size(); ++i) out.append(GroupView{self, i});
+            return out;
+          },
+          [](py::object self, py::handle groups) { set_groups(owner(self), groups); })
       .def_property_readonly("state", [](py::object self) { return StateView{self}; })
       .def_property_readonly("defaults", [](py::object self) { return DefaultsView{self}; })
       .def("add_param_group", &add_group, py::arg("param_group"),

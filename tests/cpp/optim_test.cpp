@@ -284,6 +284,24 @@ TEST(Optimizer, ParamGroupsHaveTheirOwnLr) {
   expect_values(b, {0.5});
 }
 
+TEST(Optimizer, SetParamGroupsKeepsTheStateOfKeptParamsAndUndoesOnError) {
+  Tensor a = param({1.0}), b = param({1.0});
+  optim::Adagrad opt({a}, optim::AdagradOptions(0.1).eps(0).initial_accumulator_value(5.0));
+  set_grad(a, {2.0});
+  opt.step();  // sum(a) = 9
+  optim::ParamGroup ga{{a}, {}, nullptr}, gb{{b}, {}, nullptr};
+  gb.options.set("lr", 0.5);
+  opt.set_param_groups({ga, gb});
+  ASSERT_EQ(opt.param_groups().size(), 2u);
+  expect_values(opt.state(a).get("sum"), {9.0});  // kept, not re-initialised
+  expect_values(opt.state(b).get("sum"), {5.0});  // a new parameter's state, as add_param_group
+  EXPECT_EQ(opt.param_groups()[1].lr(), 0.5);
+  expect_error<std::invalid_argument>([&] { opt.set_param_groups({ga, ga}); },
+                                      {"Adagrad", "each parameter in one param group"});
+  EXPECT_EQ(opt.param_groups().size(), 2u);
+  EXPECT_EQ(opt.param_groups()[1].params[0].impl(), b.impl());
+}
+
 TEST(Optimizer, StateDictRoundTripContinuesTheTrajectory) {
   auto run = [](optim::Adam& opt, Tensor& p, int steps) {
     for (int i = 0; i < steps; ++i) {

@@ -237,6 +237,30 @@ def test_add_param_group_and_group_dict_behaviour():
         g["params"] = []
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "Adam"])
+def test_param_groups_can_be_replaced_as_in_torch(name):
+    """opt.param_groups = [...] (torch's plain attribute): the kept parameters keep their state, the
+    new groups' options take effect, and the trajectory stays torch's."""
+    pb = Problem()
+    kw = {"lr": 0.05, "momentum": 0.9} if name == "SGD" else {"lr": 0.05}
+    ocr, oth = getattr(optim, name)(pb.params("cr"), **kw), getattr(torch.optim, name)(pb.params("th"), **kw)
+    for _ in range(3):
+        _step_both(pb, ocr, oth)
+    for o, d in ((ocr, pb.cr), (oth, pb.th)):
+        o.param_groups = [{**o.param_groups[0], "params": [d["W"], d["b"]]}, {**o.defaults, "params": [d["v"]], "lr": 0.01}]
+    assert [g["lr"] for g in ocr.param_groups] == [0.05, 0.01] and ocr.param_groups[1]["params"][0] is pb.cr["v"]
+    for _ in range(5):
+        _step_both(pb, ocr, oth)
+    for k in START:
+        np.testing.assert_allclose(pb.cr[k].detach().numpy(), pb.th[k].detach().numpy(), rtol=RTOL, atol=1e-12)
+    before = list(ocr.param_groups)
+    with pytest.raises(ValueError, match="each parameter in one param group"):
+        ocr.param_groups = [{"params": [pb.cr["W"]]}, {"params": [pb.cr["W"]]}]
+    assert [g["params"] for g in ocr.param_groups] == [g["params"] for g in before]  # left as it was
+    with pytest.raises(TypeError, match="param_groups to be a list"):
+        ocr.param_groups = {"params": [pb.cr["W"]]}
+
+
 def test_param_groups_and_state_are_dicts_like_torchs():
     pb = Problem()
     ocr = optim.SGD(pb.params("cr"), lr=0.05, momentum=0.9)

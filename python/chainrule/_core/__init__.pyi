@@ -1809,6 +1809,9 @@ class Optimizer:
     @property
     def param_groups(self) -> list:
         ...
+    @param_groups.setter
+    def param_groups(self, arg1: typing.Any) -> None:
+        ...
     @property
     def state(self) -> OptimizerStateView:
         ...
