@@ -146,13 +146,15 @@ class Run:
             compare(a, b, self.dtype, "forward", f"{where_} output {j}", k)
 
     # -------------------------------------------------------------------------- calls
-    def call(self, fn, args, what):
+    def call(self, fn, args, what, probe=True):
         """Calls fn(*args); the outcome (raised or not) must be the one the building run recorded."""
         err = None
         if self.L is cr:
             for name, shapes in CRASHES:
                 if what.startswith(name) and [tuple(a.shape) for a in args] == shapes:
                     raise Mismatch(f"{what}: chainrule would crash the process (test_op_fuzz_regressions.py)")
+        if probe and self.decide(lambda: deprecated(fn, args, what)):
+            return None  # torch warns that this use is deprecated: chainrule may refuse it
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -162,6 +164,8 @@ class Run:
             except Exception as e:  # noqa: BLE001 (torch raises AssertionError too, e.g. embedding)
                 err, result = e, None
         outcome = self.decide(lambda: None if err is None else type(err).__name__)
+        if probe and self.decide(lambda: err is None and not self_consistent(fn, args, result)):
+            return None  # torch's result depends on the argument's strides (a torch bug): skip
         if self.building or self.L is torch:
             if (outcome is None) != (err is None):
                 raise Diverged(f"{what}: torch {'raised ' + repr(err) if err else 'succeeded'} on replay")
@@ -292,7 +296,7 @@ class Run:
                     continue
                 if name == "masked_fill_":
                     params = (self.const(params[0]), params[1])
-                self.call(lambda t: INPLACE_FNS[name](t, *params), [y], f"in-place {name} on {shape}")
+                self.call(lambda t: INPLACE_FNS[name](t, *params), [y], f"in-place {name} on {shape}", probe=False)
                 done.append(name)
         self.emit((y,), False, f"{'clone' if tracked else 'copy'}(n{p}) then {done} under no_grad")
 
@@ -484,11 +488,50 @@ def unstable(name, args, result):
         sv = np.linalg.svd(a, compute_uv=False)
         if _gaps_small(np.concatenate([sv, np.zeros(sv.shape[:-1] + (1,))], -1)):
             return True
+    first = outputs(result)[0]
+    if ("eig" in name or "svdvals" in name) and first.ndim >= 1 and is_float(first) \
+            and _gaps_small(to_numpy(first).astype(np.float64)):
+        return True
     for out in outputs(result):
         if out.ndim >= 2 and is_float(out) and "eigh" in name and "reconstruct" not in name:
             if np.min(np.abs(to_numpy(out)[..., :1, :]), initial=1.0) < 1e-3:
                 return True
     return False
+
+
+def deprecated(fn, args, what):
+    """Whether torch warns that this call is deprecated (mT of a 0-d tensor, .T of a 3-d one; torch
+    warns once per process, so these two are also recognised by name)."""
+    if what.split("[")[0].split("(")[0] in ("mT", "view mT", "T", "view T") and args[0].ndim != 2:
+        return True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with torch.no_grad():
+                fn(*args)
+        except Exception:  # noqa: BLE001
+            return False
+    return any("deprecated" in str(w.message) for w in caught)
+
+
+TORCH_ODDITIES = {}  # op -> an example where torch's result depended on strides
+
+
+def self_consistent(fn, args, result):
+    """torch's result equals its result on contiguous copies of the arguments. (It does not for
+    median of a stride-0 tensor: torch.median(torch.tensor(0.7).expand(3, 4), 1) reads garbage.)"""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            again = outputs(fn(*[a.detach().contiguous().clone() for a in args]))
+        except Exception:  # noqa: BLE001
+            return False
+    for x, y in zip(outputs(result), again):
+        a, b = to_numpy(x), to_numpy(y)
+        if a.shape != b.shape or not np.allclose(a.astype(np.float64), b.astype(np.float64), equal_nan=True):
+            TORCH_ODDITIES[getattr(fn, "__name__", str(fn))] = [tuple(t.shape) for t in args]
+            return False
+    return True
 
 
 def post_flags(node):
@@ -610,6 +653,7 @@ def check_program(choose, seed, dtype):
     decisions = t.decisions
     t_d = derivatives(t)
     n = len(t.raw)
+    o_d = None
     try:
         o = replay(cr, dtype, decisions, ref=t)
         o_d = derivatives(o)
@@ -632,7 +676,7 @@ def check_program(choose, seed, dtype):
             return t
         except Mismatch as e:
             first, t, t_d, o_d = e, t64, t64_d, o64_d
-    elif "grad" not in str(first) and "HVP" not in str(first) and "loss" not in str(first):
+    elif o_d is None:
         raise Mismatch(f"{first}\n" + "\n".join(t.trace)) from None
     verdict = finite_differences(t, t_d, o_d)
     if verdict is None:
