@@ -1,0 +1,98 @@
+"""Disagreements with torch found by the op fuzzer (test_op_fuzz.py), each as a minimal reproducer
+asserting torch's answer. They fail until chainrule is fixed."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import chainrule as cr
+import chainrule.nn.functional as CF
+
+
+# ------------------------------------------------------------------------------ crashes
+@pytest.mark.parametrize("call", ["cr.tensor(1.0).chunk(2)", "cr.chunk(cr.tensor(1.0), 1)",
+                                  "cr.split(cr.tensor(1.0), 2)", "cr.tensor(1.0).split([1], 0)"])
+def test_split_and_chunk_of_a_0d_tensor_raise_instead_of_crashing(call):
+    # torch: RuntimeError "chunk expects at least a 1-dimensional tensor"; chainrule segfaulted
+    code = f"import chainrule as cr\ntry:\n    {call}\nexcept (RuntimeError, ValueError, IndexError):\n    pass\n"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"{call}: exit code {r.returncode}\n{r.stderr}"
+    with pytest.raises(RuntimeError):
+        torch.tensor(1.0).chunk(2)
+
+
+# ------------------------------------------------------------------------------ empty tensors
+@pytest.mark.parametrize("shape", [(2, 0), (0, 3), (0, 1, 0)])
+@pytest.mark.parametrize("ord_", [1, 2])
+def test_matrix_norm_of_an_empty_matrix_is_zero(shape, ord_):
+    # torch: tensor(0.) (an empty batch: tensor([])); chainrule raised "amax: expected a non-empty reduction"
+    expected = torch.linalg.matrix_norm(torch.zeros(shape), ord_)
+    got = cr.linalg.matrix_norm(cr.zeros(shape), ord_)
+    assert tuple(got.shape) == tuple(expected.shape)
+    np.testing.assert_array_equal(np.asarray(got), expected.numpy())
+
+
+# ------------------------------------------------------------------------------ 0-d tensors
+@pytest.mark.parametrize("value,mask", [(0.5, True), (0.5, False)])
+def test_boolean_mask_indexing_of_a_0d_tensor(value, mask):
+    # torch: x[x > 0] of a 0-d x is a (1,) or (0,) tensor; chainrule raised NumPy's
+    # "Calling nonzero on 0d arrays is not allowed"
+    expected = torch.tensor(value)[torch.tensor(mask)]
+    got = cr.tensor(value)[cr.tensor(mask)]
+    assert tuple(got.shape) == tuple(expected.shape)
+    np.testing.assert_array_equal(np.asarray(got), expected.numpy())
+
+
+def test_boolean_0d_mask_on_a_vector_adds_a_dim():
+    expected = torch.zeros(2)[torch.tensor(False)]  # shape (0, 2)
+    got = cr.zeros(2)[cr.tensor(False)]
+    assert tuple(got.shape) == tuple(expected.shape)
+
+
+def test_boolean_mask_from_a_comparison_of_a_0d_tensor_has_gradients():
+    x_t = torch.tensor(0.5, requires_grad=True)
+    x_c = cr.tensor(0.5, requires_grad=True)
+    (x_t[x_t > 0] * 3).sum().backward()
+    (x_c[x_c > 0] * 3).sum().backward()
+    assert float(x_c.grad) == float(x_t.grad) == 3.0
+
+
+@pytest.mark.parametrize("args", [(1,), (0, 1), (-2,), (1, 2)])
+def test_flatten_of_a_0d_tensor_checks_its_dims(args):
+    # torch: IndexError "Dimension out of range (expected to be in range of [-1, 0], but got 1)";
+    # chainrule returned a (1,) tensor
+    with pytest.raises(IndexError):
+        torch.tensor(0.5).flatten(*args)
+    with pytest.raises(IndexError, match="flatten"):
+        cr.tensor(0.5).flatten(*args)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin"])
+def test_repeated_dims_of_a_0d_tensor_are_rejected(op):
+    # torch: RuntimeError "dim 0 appears multiple times in the list of dims" (0 and -1 are the same
+    # dim of a 0-d tensor); chainrule returned the tensor (as it already rejects (1, -1) on 2-d ones)
+    with pytest.raises(RuntimeError, match="multiple times"):
+        getattr(torch.tensor(0.5), op)(dim=(0, -1))
+    with pytest.raises(ValueError, match=f"{op}: dim 0 appears more than once"):
+        getattr(cr.tensor(0.5), op)(dim=(0, -1))
+
+
+# ------------------------------------------------------------------------------ functional
+@pytest.mark.parametrize("x_shape", [(4,), (2, 4), (3, 2, 4)])
+def test_linear_with_a_1d_weight_is_a_dot_product(x_shape):
+    # torch: F.linear(x, w) with w of shape (in_features,) gives x @ w (the last dim dropped);
+    # chainrule raised "linear: expected ... weight (out_features, in_features)"
+    rs = np.random.RandomState(0)
+    x, w = rs.randn(*x_shape), rs.randn(4)
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    xc, wc = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+    yt, yc = TF.linear(xt, wt), CF.linear(xc, wc)
+    assert tuple(yc.shape) == tuple(yt.shape)
+    np.testing.assert_allclose(np.asarray(yc.detach()), yt.detach().numpy(), rtol=1e-12)
+    yt.sum().backward()
+    yc.sum().backward()
+    np.testing.assert_allclose(np.asarray(wc.grad), wt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(xc.grad), xt.grad.numpy(), rtol=1e-12)
