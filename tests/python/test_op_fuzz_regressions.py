@@ -25,14 +25,32 @@ def test_split_and_chunk_of_a_0d_tensor_raise_instead_of_crashing(call):
 
 
 # ------------------------------------------------------------------------------ empty tensors
-@pytest.mark.parametrize("shape", [(2, 0), (0, 3), (0, 1, 0)])
-@pytest.mark.parametrize("ord_", [1, 2])
+@pytest.mark.parametrize("shape", [(2, 0), (0, 3), (0, 1, 0), (0, 0, 0)])
+@pytest.mark.parametrize("ord_", [1, 2, float("inf")])
 def test_matrix_norm_of_an_empty_matrix_is_zero(shape, ord_):
-    # torch: tensor(0.) (an empty batch: tensor([])); chainrule raised "amax: expected a non-empty reduction"
+    # torch: tensor(0.) (an empty batch: tensor([])); chainrule raised "amax: expected a non-empty
+    # reduction" (ord=inf only for the empty batch of 0x0 matrices)
     expected = torch.linalg.matrix_norm(torch.zeros(shape), ord_)
     got = cr.linalg.matrix_norm(cr.zeros(shape), ord_)
     assert tuple(got.shape) == tuple(expected.shape)
     np.testing.assert_array_equal(np.asarray(got), expected.numpy())
+
+
+# ------------------------------------------------------------------------------ reductions
+@pytest.mark.parametrize("dtype,n", [("float64", 6), ("float64", 7), ("float32", 3), ("float32", 7)])
+def test_std_of_a_constant_is_zero_with_zero_gradient(dtype, n):
+    # torch: std of equal values is exactly 0 (its mean of equal values is exact) and the gradient
+    # there is 0 (PyTorch's convention; central differences agree: std(c + h d) = |h| std(d)).
+    # chainrule: std 2.4e-16 (1.3e-7 in float32) from a rounded mean, so the gradient
+    # (x - mean) / ((n - 1) std) is +-1/sqrt(n) instead of 0
+    xt = torch.full((n,), -1.2345, dtype=getattr(torch, dtype), requires_grad=True)
+    xc = cr.full((n,), -1.2345, dtype=getattr(cr, dtype), requires_grad=True)
+    st, sc = xt.std(), xc.std()
+    st.backward()
+    sc.backward()
+    assert st.item() == 0.0
+    assert sc.item() == 0.0
+    np.testing.assert_array_equal(np.asarray(xc.grad), xt.grad.numpy())
 
 
 # ------------------------------------------------------------------------------ 0-d tensors
@@ -96,3 +114,42 @@ def test_linear_with_a_1d_weight_is_a_dot_product(x_shape):
     yc.sum().backward()
     np.testing.assert_allclose(np.asarray(wc.grad), wt.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(xc.grad), xt.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bias_shape", [(), (2, 3), (1, 3)])
+def test_linear_bias_broadcasts(bias_shape):
+    # torch: the bias is added with broadcasting (x @ w.T + b); chainrule raised
+    # "linear: expected bias of shape (3,), got ()"
+    rs = np.random.RandomState(1)
+    x, w, b = rs.randn(2, 4), rs.randn(3, 4), rs.randn(*bias_shape)
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    cs = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+    yt, yc = TF.linear(*ts), CF.linear(*cs)
+    np.testing.assert_allclose(np.asarray(yc.detach()), yt.detach().numpy(), rtol=1e-12)
+    yt.sum().backward()
+    yc.sum().backward()
+    np.testing.assert_allclose(np.asarray(cs[2].grad), ts[2].grad.numpy(), rtol=1e-12)
+
+
+def test_scatter_add_reads_only_the_index_shaped_part_of_src():
+    # torch: src may be larger than index in every dim (only src[:3, :2] is read here);
+    # chainrule raised "scatter_add: expected src of the index's shape (3, 2), got (3, 4)"
+    idx = [[0, 1], [3, 3], [2, 0]]
+    src = np.arange(12.0).reshape(3, 4)
+    st = torch.tensor(src, requires_grad=True)
+    sc = cr.tensor(src, requires_grad=True)
+    yt = torch.scatter_add(torch.zeros(3, 4, dtype=torch.float64), 1, torch.tensor(idx), st)
+    yc = cr.scatter_add(cr.zeros(3, 4, dtype=cr.float64), 1, cr.tensor(idx), sc)
+    np.testing.assert_array_equal(np.asarray(yc.detach()), yt.detach().numpy())
+    yt.sum().backward()
+    yc.sum().backward()
+    np.testing.assert_array_equal(np.asarray(sc.grad), st.grad.numpy())  # 1 where read, else 0
+
+
+def test_solve_with_left_false_rejects_a_vector_right_hand_side():
+    # torch: RuntimeError "linalg.solve: Vector broadcasting of the left hand side is not supported
+    # for left=False"; chainrule returned a (2, 2, 1) tensor (B taken as a matrix)
+    with pytest.raises(RuntimeError, match="left=False"):
+        torch.linalg.solve(torch.ones(2, 1, 1) * 2, torch.ones(2, 1), left=False)
+    with pytest.raises(ValueError, match="linalg.solve"):
+        cr.linalg.solve(cr.ones(2, 1, 1) * 2, cr.ones(2, 1), left=False)
