@@ -227,12 +227,8 @@ class Run:
         o = CATALOG[self.pick(len(CATALOG))]
         if EXCLUDE and re.search(EXCLUDE, o.name):
             return
-        if any(k in o.name for k in CONVENTIONS):
-            self.convention = True
         s = o.samples[self.pick(len(o.samples))]
         detach = not o.differentiable or s.check == "forward"
-        if o.differentiable and s.check == "grad":
-            self.convention = True
         picks = [self.pick(len(self.nodes)) if isinstance(spec, F) else None for spec in s.args]
         fn = o.ours if self.L is cr else o.theirs
         what = f"{o.name}[{s.id}]"
@@ -242,10 +238,12 @@ class Run:
             if result is SKIPPED:
                 return
             if result is not RAISED:
+                self.convention |= any(k in o.name for k in CONVENTIONS)
                 return self.emit(outputs(result), detach, f"{what}({self.argtext(s, picks)})", o.theirs, args)
         args = self.args(o, s, picks, True, detach)
         result = self.call(fn, args, f"{what} on {[tuple(a.shape) for a in args]}", name=o.name)
         if result is not RAISED and result is not SKIPPED:
+            self.convention |= any(k in o.name for k in CONVENTIONS)
             self.emit(outputs(result), detach, f"{what}(fit {self.argtext(s, picks)})", o.theirs, args)
 
     def argtext(self, s, picks):
@@ -816,7 +814,8 @@ def finite_differences(t, t_d, o_d, kind="grad"):
     a random direction d (checking grad.d and d.Hu). None when chainrule is right (or the point is
     not smooth and torch gives NaN: no answer to mirror); else the reason chainrule is wrong."""
     if t.convention:
-        return None if t_d == (None, None) else "the program uses an op whose gradient is a convention " \
+        torch_nan = any(np.isnan(_flat(g, t.inputs)).any() for g in t_d if g is not None)
+        return None if t_d == (None, None) or torch_nan else "the program uses an op whose gradient is a convention " \
             "(CONVENTIONS): finite differences can't judge, torch decides"
     decisions = t.decisions
     arrays = decisions[1]
@@ -833,6 +832,9 @@ def finite_differences(t, t_d, o_d, kind="grad"):
         return float(_flat(g, r.inputs) @ d) if g is not None else 0.0
 
     def judge(what, fn, a_o, a_t):
+        if np.isnan(a_t):  # torch has no answer either (0 * inf in a double backward, ...)
+            NON_SMOOTH[what + " (torch NaN)"] = NON_SMOOTH.get(what + " (torch NaN)", 0) + 1
+            return None
         fd1, fd2 = (fn(1e-5) - fn(-1e-5)) / 2e-5, (fn(1e-6) - fn(-1e-6)) / 2e-6
         tol = 1e-5 * max(1.0, abs(fd1))
         smooth = np.isfinite(fd1) and abs(fd1 - fd2) <= 10 * tol
