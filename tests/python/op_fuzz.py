@@ -813,7 +813,7 @@ def finite_differences(t, t_d, o_d, kind="grad"):
     """Who is right about the derivatives, by central differences of the float64 torch replay along
     a random direction d (checking grad.d and d.Hu). None when chainrule is right (or the point is
     not smooth and torch gives NaN: no answer to mirror); else the reason chainrule is wrong."""
-    if t.convention:
+    if t.convention and kind == "grad":  # (the HVP is the derivative of autograd's gradient: judgeable)
         torch_nan = any(np.isnan(_flat(g, t.inputs)).any() for g in t_d if g is not None)
         return None if t_d == (None, None) or torch_nan else "the program uses an op whose gradient is a convention " \
             "(CONVENTIONS): finite differences can't judge, torch decides"
@@ -858,11 +858,11 @@ def finite_differences(t, t_d, o_d, kind="grad"):
             v = judge("grad.d", lambda h: at(h, dirs, "loss"), _flat(g_o, t.inputs) @ d, a_t)
             if v:
                 return v
-        if (h_t is None) != (h_o is None) and g_t is not None and kind == "grad2":
-            return "an HVP on one side only"
-        if h_t is not None and h_o is not None and kind == "grad2":
-            us = decisions[-1]
-            return judge("d.Hu", lambda h: at(h, us, "grad"), _flat(h_o, t.inputs) @ d, _flat(h_t, t.inputs) @ d)
+        if (h_t is not None or h_o is not None) and g_t is not None and kind == "grad2":
+            us = decisions[-1]  # (no HVP on one side: its gradient does not depend on the inputs)
+            a_o = _flat(h_o, t.inputs) @ d if h_o is not None else 0.0
+            a_t = _flat(h_t, t.inputs) @ d if h_t is not None else 0.0
+            return judge("d.Hu", lambda h: at(h, us, "grad"), a_o, a_t)
     except Diverged as e:
         return f"finite differences cross a decision ({e}); torch decides"
     return None
