@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import signal
 import sys
 import warnings
 
@@ -27,7 +28,6 @@ from op_catalog import CATALOG, DTYPES, B, F, I, V, is_float, outputs, to_numpy
 # run finds the others
 EXCLUDE = os.environ.get("FUZZ_EXCLUDE", "")
 MAX_NUMEL = 256  # bigger results are cut to their first 64 elements (outer of outers grows fast)
-LIBS = (cr, torch)
 
 
 RAISED, SKIPPED = object(), object()  # what Run.call returns when the op raised / was left out
@@ -311,7 +311,7 @@ class Run:
         p = self.pick(len(self.nodes))
         x = self.nodes[p]
         kind = self.VIEWS[self.pick(len(self.VIEWS))]
-        shape, nd = tuple(x.shape), x.ndim
+        shape = tuple(x.shape)
         # the parameters are drawn from the shape alone, so they are the same in every replay
         params = self.decide(lambda: view_params(kind, shape, self.choose))
         if params is None:
@@ -917,7 +917,17 @@ def main(argv):
         print("\n".join(t.trace))
         print("ok")
         return
-    t0, fails = time.time(), 0
+    t0, fails, done = time.time(), 0, 0
+
+    def summary(*_):
+        print(f"{done} programs, {fails} failing, {time.time() - t0:.0f} s", flush=True)
+        for name, d in (("exception classes differing", CLASS_MISMATCHES), ("tolerated", TOLERATED),
+                        ("torch oddities", TORCH_ODDITIES), ("not smooth", NON_SMOOTH)):
+            for k, v in d.items():
+                print(f"{name}: {k}: {str(v)[:300]}", flush=True)
+        if _:
+            sys.exit(1)
+    signal.signal(signal.SIGTERM, summary)  # a campaign stopped early still reports
     for seed in range(a.start, a.start + a.count):
         print(f"seed {seed}", file=sys.stderr, flush=True)
         try:
@@ -925,14 +935,13 @@ def main(argv):
         except Mismatch as e:
             fails += 1
             print(f"=== seed {seed}: {e}\n", flush=True)
+        except KeyboardInterrupt:
+            break
         except Exception as e:  # noqa: BLE001 (an unexpected error in the fuzzer itself is reported too)
             fails += 1
             print(f"=== seed {seed}: FUZZER ERROR {type(e).__name__}: {e}\n", flush=True)
-    print(f"{a.count} programs, {fails} failing, {time.time() - t0:.0f} s", flush=True)
-    for name, d in (("exception classes differing", CLASS_MISMATCHES), ("tolerated", TOLERATED),
-                    ("torch oddities", TORCH_ODDITIES), ("not smooth", NON_SMOOTH)):
-        for k, v in d.items():
-            print(f"{name}: {k}: {str(v)[:300]}", flush=True)
+        done += 1
+    summary()
 
 
 if __name__ == "__main__":
