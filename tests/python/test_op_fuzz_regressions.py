@@ -155,3 +155,20 @@ def test_solve_with_left_false_rejects_a_vector_right_hand_side():
         torch.linalg.solve(torch.ones(2, 1, 1) * 2, torch.ones(2, 1), left=False)
     with pytest.raises(ValueError, match="linalg.solve"):
         cr.linalg.solve(cr.ones(2, 1, 1) * 2, cr.ones(2, 1), left=False)
+
+
+# ------------------------------------------------------------------------------ second derivatives
+def test_hvp_of_a_norm_of_a_product_of_zeros_is_zero_not_nan():
+    # y = norm(prod(x[:2] - x[:2].detach())) is identically 0 as a function of x (the fuzzer met it
+    # as the norm of a product of variances of a broadcast scalar), so its Hessian is 0. torch's
+    # Hessian-vector product is 0 (prod's backward at several zeros does not pass the norm's NaN
+    # second derivative at 0 on); chainrule's is [nan, nan, 0]
+    def hvp(lib):
+        x = lib.tensor([0.8, 0.3, -0.2], dtype=lib.float64, requires_grad=True)
+        v = x[:2] - x[:2].detach()
+        y = lib.linalg.norm(lib.prod(v).reshape(1))
+        (g,) = lib.autograd.grad(y, [x], create_graph=True)
+        (h,) = lib.autograd.grad(g.sum(), [x])
+        return np.asarray(h.detach()) if lib is cr else h.numpy()
+    np.testing.assert_array_equal(hvp(torch), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(hvp(cr), hvp(torch))
