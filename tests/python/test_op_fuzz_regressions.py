@@ -174,15 +174,12 @@ def test_hvp_of_a_norm_of_a_product_of_zeros_is_zero_not_nan():
     np.testing.assert_array_equal(hvp(cr), hvp(torch))
 
 
-@pytest.mark.parametrize("a_shape", [(1, 1, 1), (1, 2, 2), (1, 1, 3, 3)])
-def test_solve_keeps_the_batch_dims_of_a_for_a_vector_b(a_shape):
-    # torch: solve(A of shape (1, n, n), b of shape (n,)) is (1, n): b broadcasts over A's batch;
-    # chainrule returned (n,) when every batch dim of A is 1 (for (2, n, n) it returns (2, n))
-    n = a_shape[-1]
-    a = 2 * np.eye(n) + 0.1 * np.arange(n * n).reshape(n, n)
-    a = np.broadcast_to(a, a_shape).copy()
-    b = np.arange(1.0, n + 1)
-    expected = torch.linalg.solve(torch.tensor(a), torch.tensor(b))
-    got = cr.linalg.solve(cr.tensor(a), cr.tensor(b))
-    assert tuple(got.shape) == tuple(expected.shape)
-    np.testing.assert_allclose(np.asarray(got), expected.numpy(), rtol=1e-12)
+def test_solve_of_a_1x1_batch_and_a_vector_keeps_the_batch_dim():
+    # torch: solve(A of shape (1, 1, 1), b of shape (1,)) is (1, 1) (b is a vector, broadcast over
+    # A's batch); chainrule returned (1,) (only for this shape: (3, 1, 1), (1, 2, 2), (1, 1, 1, 1)
+    # are right)
+    expected = torch.linalg.solve(torch.full((1, 1, 1), 2.0), torch.ones(1))
+    got = cr.linalg.solve(cr.full((1, 1, 1), 2.0), cr.ones(1))
+    assert tuple(expected.shape) == (1, 1)
+    assert tuple(got.shape) == (1, 1)
+    np.testing.assert_allclose(np.asarray(got), expected.numpy())
