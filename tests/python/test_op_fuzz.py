@@ -1,7 +1,7 @@
 """The op fuzzer: random programs of 10-40 ops over every op of the catalog, compared with torch.
 
-    pytest tests/python/test_op_fuzz.py           # CI: 300 programs (about a minute)
-    pytest tests/python/test_op_fuzz.py --long    # 100,000 programs (hours); must find nothing
+    pytest tests/python/test_op_fuzz.py           # CI: 300 programs (10 s of CPU)
+    pytest tests/python/test_op_fuzz.py --long    # 100,000 programs (about an hour); must find nothing
 
 A program starts from 1-3 inputs (0-d, empty and broadcastable shapes), then applies catalog entries
 to its values as they are when torch accepts them (else fitted to a sample's shapes through views),
@@ -11,7 +11,10 @@ kept in range and in its op's domain by smooth maps. Each step's results are com
 then the gradients of a weighted sum of every value and a Hessian-vector product. A disagreement in
 float32 is re-checked in float64; one in derivatives is settled by central finite differences in
 float64 (torch is not always the accurate side). An exception on one side only is a disagreement.
-See op_fuzz.py for the engine and for long campaigns that log every failure (python op_fuzz.py).
+See op_fuzz.py for the engine, and for campaigns that log every failure instead of stopping at the
+first (python tests/python/op_fuzz.py --start 0 --count 20000; FUZZ_EXCLUDE=regex leaves out
+catalog entries with known bugs); op_fuzz.localize(seed) names the first step whose gradient differs.
+Reproducers of what it found are in test_op_fuzz_regressions.py.
 
 Hypothesis draws the structure; the numbers come from numpy.random.RandomState(seed), so a printed
 example reproduces exactly (the failure message also prints the whole program, step by step).
