@@ -502,7 +502,7 @@ INVERSES = ("solve", "inv", "inverse", "slogdet")
 
 def _gaps_small(v, tol=1e-4):
     v = np.sort(v, axis=-1)
-    return v.shape[-1] > 1 and bool(np.any(np.diff(v, axis=-1) < tol * max(1.0, float(np.max(np.abs(v))))))
+    return v.size > 0 and v.shape[-1] > 1 and bool(np.any(np.diff(v, axis=-1) < tol * max(1.0, float(np.max(np.abs(v))))))
 
 
 def unstable(name, args, result):
