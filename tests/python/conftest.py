@@ -4,6 +4,7 @@
   is not installed, and ``import op_catalog`` work from any test module.
 - Imports torch plainly: the conformance tests need it as the reference, so a missing torch is an
   error, never a skip.
+- Adds ``--long``: the op fuzzer (test_op_fuzz.py) runs 100,000 programs instead of a few hundred.
 - Registers a hypothesis profile with modest example counts and no deadline (the first call of a
   compiled op can be slow), so the whole suite stays fast.
 """
@@ -25,6 +26,11 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "chainrule"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--long", action="store_true", default=False,
+                     help="run the op fuzzer (test_op_fuzz.py) for 100,000 programs")
 
 
 @pytest.fixture(scope="module")
