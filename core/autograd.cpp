@@ -195,8 +195,9 @@ struct Capture {  // autograd::grad: where each input's gradient is collected
 
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph,
                   bool create_graph, Capture* capture) {
-  CR_CHECK(root_grads.empty() || root_grads.size() == roots.size(), std::invalid_argument,
-           "backward: expected one gradient per output (", roots.size(), "), got ", root_grads.size());
+  const char* op = capture ? "grad" : "backward";  // the function the user called
+  CR_CHECK(root_grads.empty() || root_grads.size() == roots.size(), std::invalid_argument, op,
+           ": expected one gradient per output (", roots.size(), "), got ", root_grads.size());
   std::vector<Tensor> seeds(roots.size());
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
@@ -210,8 +211,8 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
                "; pass a gradient of that shape");
       g = ones_like(r);
     } else {
-      CR_CHECK(g.shape() == r.shape(), std::invalid_argument, "backward: expected a gradient of shape ",
-               r.shape(), " (the output's), got ", g.shape());
+      CR_CHECK(g.shape() == r.shape(), std::invalid_argument, op, ": expected a gradient of shape ",
+               r.shape(), " (output ", i, "'s), got ", g.shape());
       if (g.dtype() != r.dtype()) g = g.to(r.dtype());
     }
     seeds[i] = g;

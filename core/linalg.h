@@ -47,7 +47,8 @@ Tensor matrix_norm(const Tensor& a, const std::string& ord = "fro", std::vector<
 Tensor singular_values(const Tensor& a);  // (..., m, n) -> (..., min(m, n)), descending (svdvals)
 
 // ---- decompositions (torch.linalg; batched over leading dims) ----
-Tensor linalg_solve(const Tensor& a, const Tensor& b);  // X with A X = B; B (..., n, k) or (..., n)
+// X with A X = B (B (..., n, k) or vectors (..., n)); left=false: X A = B (B (..., k, n), no vectors)
+Tensor linalg_solve(const Tensor& a, const Tensor& b, bool left = true);
 Tensor linalg_inv(const Tensor& a);
 Tensor linalg_det(const Tensor& a);
 std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a);                              // (sign, log|det|)

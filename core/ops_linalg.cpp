@@ -699,7 +699,10 @@ Tensor matrix_norm(const Tensor& a, const std::string& ord, std::vector<int64_t>
           d1 = normalize_dim(dims[1], a.dim(), "linalg.matrix_norm");
   CR_CHECK(d0 != d1, std::invalid_argument, "linalg.matrix_norm: dims must be different, got (", dims[0],
            ", ", dims[1], ")");
-  if (ord == "fro") return vector_norm(a, 2.0, {d0, d1}, keepdim);
+  // An empty matrix has norm 0 for the orders that take a sum or a max (a max of no sums is the
+  // empty sum, 0, in PyTorch); the min orders raise there, as amin of nothing does.
+  const bool empty = a.size(d0) == 0 || a.size(d1) == 0;
+  if (ord == "fro" || (empty && ord[0] != '-')) return vector_norm(a, 2.0, {d0, d1}, keepdim);
   if (ord == "nuc" || ord == "2" || ord == "-2") return spectral_norm(a, ord, d0, d1, keepdim);
   bool col = ord == "1" || ord == "-1", row = ord == "inf" || ord == "-inf";
   CR_CHECK(col || row, std::invalid_argument, "linalg.matrix_norm: order ", ord, " not supported");

@@ -106,17 +106,9 @@ bool solve_rhs_is_vector(const Tensor& a, const Tensor& b) {
   return b.dim() == 1 || (b.dim() == a.dim() - 1 && b.shape() == ab);
 }
 
-Tensor linalg_solve(const Tensor& a, const Tensor& b) {
-  check_square(a, "linalg.solve");
-  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument,
-           "linalg.solve: expected A and B to have the same dtype, got ", dtype_name(a.dtype()), " and ",
-           dtype_name(b.dtype()));
+// A X = B for B of shape (..., n, k): the batch dims broadcast.
+static Tensor solve_matrices(const Tensor& a, const Tensor& b) {
   const int64_t n = a.size(-1);
-  const bool vector = solve_rhs_is_vector(a, b);
-  CR_CHECK(vector ? b.size(-1) == n : b.dim() >= 2 && b.size(-2) == n, std::invalid_argument,
-           "linalg.solve: incompatible shapes of A and B for the equation AX = B, got ", a.shape(), " and ",
-           b.shape());
-  if (vector) return squeeze(linalg_solve(a, unsqueeze(b, -1)), -1);
   Shape sa = broadcast_shapes(batch_of(a), Shape(b.shape().begin(), b.shape().end() - 2), "linalg.solve"),
         sb = sa;
   sa.insert(sa.end(), {n, n});
@@ -124,9 +116,28 @@ Tensor linalg_solve(const Tensor& a, const Tensor& b) {
   Tensor A = expand(a, sa), B = expand(b, sb), X = lu_solve(A, B);  // expand is recorded: gradients sum back
   return record("linalg_solve", X, {A, B}, kSaveInputs | kSaveOutput,
                 [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor gB = linalg_solve(t_(s.input(0)), g);
+                  Tensor gB = solve_matrices(t_(s.input(0)), g);
                   return {s.needs_grad(0) ? neg(matmul(gB, t_(s.output()))) : Tensor(), gB};
                 });
+}
+
+Tensor linalg_solve(const Tensor& a, const Tensor& b, bool left) {
+  check_square(a, "linalg.solve");
+  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument,
+           "linalg.solve: expected A and B to have the same dtype, got ", dtype_name(a.dtype()), " and ",
+           dtype_name(b.dtype()));
+  const int64_t n = a.size(-1);
+  const bool vector = solve_rhs_is_vector(a, b);
+  CR_CHECK(left || !vector, std::invalid_argument,
+           "linalg.solve: expected B of shape (..., k, n) for left=False (vectors are not broadcast there), "
+           "got A ",
+           a.shape(), " and B ", b.shape());
+  CR_CHECK(vector ? b.size(-1) == n : b.dim() >= 2 && b.size(left ? -2 : -1) == n, std::invalid_argument,
+           "linalg.solve: incompatible shapes of A and B for the equation ", left ? "AX = B" : "XA = B",
+           ", got ", a.shape(), " and ", b.shape());
+  if (!left) return t_(solve_matrices(t_(a), t_(b)));  // X A = B  <=>  A^T X^T = B^T
+  if (vector) return squeeze(solve_matrices(a, unsqueeze(b, -1)), -1);
+  return solve_matrices(a, b);
 }
 
 // Y = A^-1           dA = -Y^T G Y^T

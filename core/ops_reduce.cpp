@@ -20,15 +20,12 @@ std::vector<int64_t> reduce_dims(const Tensor& x, std::vector<int64_t> dims, con
     for (int64_t d = 0; d < nd; ++d) dims.push_back(d);
     return dims;
   }
-  if (nd == 0) {  // PyTorch accepts dim 0 / -1 on a 0-d tensor and reduces nothing
-    for (int64_t d : dims) normalize_dim(d, 0, op);
-    return {};
-  }
-  for (int64_t& d : dims) d = normalize_dim(d, nd, op);
+  for (int64_t& d : dims) d = normalize_dim(d, nd, op);  // a 0-d tensor takes dim 0 / -1 (both 0)
   std::sort(dims.begin(), dims.end());
   for (size_t i = 1; i < dims.size(); ++i)
     CR_CHECK(dims[i] != dims[i - 1], std::invalid_argument, op, ": dim ", dims[i],
              " appears more than once in the list of dims");
+  if (nd == 0) return {};  // PyTorch reduces nothing then
   return dims;
 }
 
@@ -313,9 +310,22 @@ static std::pair<std::vector<int64_t>, double> spread_dims(const Tensor& x, std:
   return {dims, std::max(0.0, n - correction)};
 }
 
+// x - mean(x) over dims, computed from x shifted by its first element (detached): the spread is
+// the same, but equal values give exact zeros (a rounded mean of equal values would not), so
+// the var and std of a constant are 0, as PyTorch's Welford sums give.
+static Tensor centered(const Tensor& x, const std::vector<int64_t>& dims) {
+  Tensor xs = x;
+  if (x.numel() > 0) {
+    Tensor first = x.detach();
+    for (int64_t d : dims) first = narrow(first, d, 0, 1);
+    xs = x - first;
+  }
+  return xs - mean(xs, dims, true);
+}
+
 Tensor var(const Tensor& x, std::vector<int64_t> dims_in, double correction, bool keepdim) {
   auto [dims, denom] = spread_dims(x, std::move(dims_in), correction, "var");
-  Tensor c = x - mean(x, dims, true);
+  Tensor c = centered(x, dims);
   return div(sum(c * c, dims, keepdim), denom);
 }
 
@@ -503,7 +513,7 @@ Tensor std(const Tensor& x, std::vector<int64_t> dims_in, double correction, boo
                 [ks, dims, denom](const Tensor& g, const Saved& s) -> Grads {
                   Tensor x = s.input(0), y = reshape(s.output(), ks);
                   Tensor gvar = where(eq(y, 0), 0.0, reshape(g, ks) / (y * 2));  // dL/dvar
-                  return {gvar * (x - mean(x, dims, true)) * (2 / denom)};
+                  return {gvar * centered(x, dims) * (2 / denom)};
                 });
 }
 

@@ -158,9 +158,9 @@ Tensor reshape(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move
 Tensor view(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "view"); }
 
 Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
-  if (x.dim() == 0) return reshape(x, {1});
-  start = normalize_dim(start, x.dim(), "flatten");
+  start = normalize_dim(start, x.dim(), "flatten");  // a 0-d tensor takes dims 0 / -1
   end = normalize_dim(end, x.dim(), "flatten");
+  if (x.dim() == 0) return reshape(x, {1});
   CR_CHECK(start <= end, std::invalid_argument, "flatten: expected start_dim <= end_dim, got ", start,
            " and ", end);
   Shape s(x.shape().begin(), x.shape().begin() + start);
@@ -596,6 +596,13 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   });
 }
 
+// x[:s0, :s1, ...]: the leading corner of shape s (a view).
+static Tensor corner(const Tensor& x, const Shape& s) {
+  Tensor out = x;
+  for (int64_t d = 0; d < x.dim(); ++d) out = narrow(out, d, 0, s[d]);
+  return out;
+}
+
 // As torch: a 0-d self is read as (1,).
 static Tensor scatter_add_0d(const Tensor& self, const Tensor& index, const Tensor& src) {
   check_index(index, "scatter_add");
@@ -612,10 +619,12 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
   dim = normalize_dim(dim, self.dim(), "scatter_add");
   if (self.dim() == 0) return scatter_add_0d(self, index, src);
   check_gather_shapes(self, dim, index, "scatter_add");
-  // PyTorch also accepts a src larger than index; chainrule asks for equal shapes (simpler, and
-  // what gather's backward produces).
-  CR_CHECK(src.shape() == index.shape(), std::invalid_argument,
-           "scatter_add: expected src of the index's shape ", index.shape(), ", got ", src.shape());
+  bool fits = src.dim() == index.dim();  // as torch, only the index-shaped corner of src is read
+  for (int64_t d = 0; fits && d < src.dim(); ++d) fits = index.shape()[d] <= src.shape()[d];
+  CR_CHECK(fits, std::invalid_argument,
+           "scatter_add: expected src at least as large as index in every dim, got src ", src.shape(),
+           " and index ", index.shape());
+  if (src.shape() != index.shape()) return scatter_add(self, dim, index, corner(src, index.shape()));
   Tensor out = convert(self, promote_types(self.dtype(), src.dtype()));
   Tensor sc = convert(src, out.dtype());
   dispatch(out.dtype(), [&](auto tag) {
@@ -730,12 +739,12 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
 // masked_fill, repeat/tile, flip/fliplr/flipud, roll, squeeze over several dims, softmax(dtype=).
 namespace {
 void check_mask_value(const Tensor& x, const Tensor& mask, const Tensor* value, const char* op) {
-  CR_CHECK(mask.dtype() == kBool, std::runtime_error, op,
+  CR_CHECK(mask.dtype() == kBool, std::invalid_argument, op,
            ": only supports boolean masks, but got "
            "mask with dtype ",
            dtype_name(mask.dtype()), "; compare first, e.g. x.masked_fill(x > 0, 0)");
   if (value)
-    CR_CHECK(value->dim() == 0, std::runtime_error, op,
+    CR_CHECK(value->dim() == 0, std::invalid_argument, op,
              ": only supports a 0-dimensional value "
              "tensor, but got tensor with ",
              value->dim(), " dimension(s) (shape ", value->shape(), ")");

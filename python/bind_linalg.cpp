@@ -160,10 +160,13 @@ Example: cr.norm(cr.tensor([3., 4.])) -> tensor(5.))doc");
   // torch.linalg (wrapped by chainrule/linalg.py)
   m.def("_linalg_vector_norm", &vnorm);
   m.def("_linalg_matrix_norm", &mnorm);
-  m.def("_linalg_solve", [](const Tensor& a, const Tensor& b) {
-    py::gil_scoped_release r;
-    return linalg_solve(a, b);
-  });
+  m.def(
+      "_linalg_solve",
+      [](const Tensor& a, const Tensor& b, bool left) {
+        py::gil_scoped_release r;
+        return linalg_solve(a, b, left);
+      },
+      py::arg("A"), py::arg("B"), py::arg("left") = true);
   m.def("_linalg_inv", [](const Tensor& a) {
     py::gil_scoped_release r;
     return linalg_inv(a);

@@ -428,16 +428,19 @@ void set_groups(PyOptimizer& o, py::handle groups) {
 }
 
 // ---------------------------------------------------------------- schedulers
-Optimizer& optimizer_arg(py::handle o) {
-  if (!py::isinstance<PyOptimizer>(o)) throw py::type_error(type_name(o) + " is not an Optimizer");
+Optimizer& optimizer_arg(py::handle o, const char* scheduler) {
+  if (!py::isinstance<PyOptimizer>(o))
+    throw py::type_error(std::string(scheduler) + ": " + type_name(o) +
+                         " is not an Optimizer of chainrule's (expected cr.optim.SGD, Adam, ...)");
   return *o.cast<PyOptimizer&>().opt;
 }
 
 // A scheduler with the Python optimizer it was given (torch's scheduler.optimizer).
 template <class S> struct WithOptimizer : S {
   template <class... A> explicit WithOptimizer(py::object o, A... a)
-      : S(optimizer_arg(o), std::move(a)...), optimizer(std::move(o)) {}
+      : S(optimizer_arg(o, name), std::move(a)...), optimizer(std::move(o)) {}
   py::object optimizer;
+  static inline const char* name = "scheduler";  // the Python class's, set where it is bound
 };
 
 // torch.optim.lr_scheduler.EPOCH_DEPRECATION_WARNING, bound under that name.
@@ -455,6 +458,7 @@ void warn_epoch() {
 template <class S> py::class_<WithOptimizer<S>, LRScheduler> scheduler(py::module_& m, const char* name,
                                                                        const char* doc,
                                                                        std::vector<const char*> config) {
+  WithOptimizer<S>::name = name;
   py::class_<WithOptimizer<S>, LRScheduler> cls(m, name, doc, py::dynamic_attr());  // attributes, as torch's
   cls.attr("_config") = py::tuple(py::cast(config));
   cls.def_readonly("optimizer", &WithOptimizer<S>::optimizer);
@@ -668,6 +672,7 @@ void bind_optim(py::module_& m) {
            py::arg("lr_lambdas"), py::arg("last_epoch") = -1);
 
   using Plateau = WithOptimizer<ReduceLROnPlateau>;
+  Plateau::name = "ReduceLROnPlateau";
   py::class_<Plateau>(
       m, "ReduceLROnPlateau", py::dynamic_attr(),
       "Multiplies each group's lr by factor when a metric stops improving. Call step(metric) once per epoch. "
@@ -679,7 +684,7 @@ void bind_optim(py::module_& m) {
       .def(py::init([](py::object optimizer, std::string mode, double factor, int64_t patience,
                        double threshold, std::string threshold_mode, int64_t cooldown, py::handle min_lr,
                        double eps) {
-             const size_t groups = optimizer_arg(optimizer).param_groups().size();
+             const size_t groups = optimizer_arg(optimizer, "ReduceLROnPlateau").param_groups().size();
              PlateauOptions o{mode, factor, patience, threshold, threshold_mode, cooldown, 0.0, {}, eps};
              if (py::isinstance<py::list>(min_lr) || py::isinstance<py::tuple>(min_lr)) {
                for (auto v : min_lr) o.min_lrs.push_back(number(v, "ReduceLROnPlateau: min_lr").value);

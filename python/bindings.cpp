@@ -160,7 +160,12 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
           },
           "The value of a one-element tensor as a Python number.")
       .def_property(
-          "requires_grad", &Tensor::requires_grad, [](Tensor& t, bool r) { t.set_requires_grad(r); },
+          "requires_grad", &Tensor::requires_grad,
+          [](Tensor& t, py::handle r) {
+            if (!py::isinstance<py::bool_>(r))
+              throw py::type_error("requires_grad: expected a bool, got " + type_name(r));
+            t.set_requires_grad(r.cast<bool>());
+          },
           "Whether gradients are computed for this tensor (settable on leaves).")
       .def_property(
           "grad",
@@ -340,11 +345,14 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("__rtruediv__", rdiv_f)
       .def("__pow__", pow_f)
       .def("__rpow__", rpow_f)
-      .def("__matmul__",
-           [](const Tensor& a, const Tensor& b) {
-             py::gil_scoped_release r;
-             return matmul(a, b);
-           })
+      .def(
+          "__matmul__",
+          [](const Tensor& a, const Tensor& b) {
+            py::gil_scoped_release r;
+            return matmul(a, b);
+          },
+          py::is_operator())  // another type: NotImplemented, so Python says "unsupported operand type(s) for
+                              // @"
       .def("__neg__", [](const Tensor& a) { return neg(a); })
       .def("__abs__", [](const Tensor& a) { return abs(a); })
       .def("__eq__", CR_CMP(eq))
@@ -374,8 +382,11 @@ backward itself, so gradients can be differentiated again (second derivatives, H
              return static_cast<long long>(t.item());
            })
       .def("__index__", [](const Tensor& t) {
-        CR_CHECK(t.dtype() == kInt64 && t.numel() == 1, std::invalid_argument,
-                 "index: only one-element int64 tensors can be used as an index");
+        if (t.dtype() != kInt64 || t.numel() != 1)  // Python's rule for __index__: a TypeError
+          throw py::type_error(
+              detail::concat("only integer tensors of a single element can be converted to an "
+                             "index, got ",
+                             dtype_name(t.dtype()), " of shape ", t.shape()));
         return static_cast<long long>(t.data<int64_t>()[0]);
       });
   // in-place operators: Python's x -= y calls these; they return self

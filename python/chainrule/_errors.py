@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import functools
+import inspect
 import re
 import sys
 import types
@@ -150,11 +152,35 @@ def explain(fn, args: tuple, kwargs: dict) -> str:
     return f"{name}(): unsupported argument types ({types_}); see help({name})"
 
 
+def _suggesting(fn):
+    """A Python function whose misspelled keyword gets Python's message plus a suggestion
+    (Python 3.11 gives none): ``conv2d() got an unexpected keyword argument 'dilaton' (did you
+    mean 'dilation'?)``. Only the call's own binding error is rewritten, not TypeErrors from inside."""
+    names = list(inspect.signature(fn).parameters)
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as e:
+            m = re.fullmatch(r"(\w+)\(\) got an unexpected keyword argument '(\w+)'", str(e))
+            if m is None or e.__traceback__.tb_next is not None:  # raised inside fn: not a binding error
+                raise
+            close = difflib.get_close_matches(m.group(2), names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (it takes {', '.join(names)})"
+            raise TypeError(str(e) + hint) from None
+    return call
+
+
 def guard_module(module: types.ModuleType) -> None:
-    """Puts every pybind11 function of ``module``'s namespace behind a guard."""
+    """Puts every pybind11 function of ``module``'s namespace behind a guard, and gives its Python
+    functions keyword suggestions."""
     for k, v in list(vars(module).items()):
         if type(v) is _PYBIND_FN:
             setattr(module, k, _core._guard(v))
+        elif isinstance(v, types.FunctionType) and v.__module__ == module.__name__ and not k.startswith("_") \
+                and not any(p.kind == p.VAR_KEYWORD for p in inspect.signature(v).parameters.values()):
+            setattr(module, k, _suggesting(v))
 
 
 # Methods C++ calls back through Python (the Module trampoline's PYBIND11_OVERRIDE): pybind11 takes

@@ -58,7 +58,7 @@ def _getitem(self, key):
     if not isinstance(key, tuple):
         key = (key,)
     def ndims(k):  # how many dims of x an index entry consumes
-        if k is None or k is Ellipsis:
+        if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)):
             return 0
         if isinstance(k, (Tensor, np.ndarray, list)) and _as_index(k) is None:
             return np.asarray(k.detach() if isinstance(k, Tensor) else k).ndim
@@ -76,14 +76,23 @@ def _getitem(self, key):
         elif k is Ellipsis:
             dim += self.ndim - used
         elif _is_int(k) or (isinstance(k, Tensor) and k.ndim == 0 and k.dtype == _core.int64):
+            if not -2**63 <= int(k) < 2**63:  # beyond int64: out of range whatever the size
+                raise IndexError(f"index: index {int(k)} is out of range for dim {dim} of size {out.shape[dim]}")
             out = _core.select(out, dim, int(k))
         elif isinstance(k, slice):
             step = 1 if k.step is None else int(k.step)
             if step <= 0:
                 raise ValueError(f"index: slice step must be positive, got {step}")
-            start = 0 if k.start is None else int(k.start)
-            stop = out.shape[dim] if k.stop is None else int(k.stop)
+            # bounds beyond int64 clamp like any bound beyond the size (Python's slicing rule)
+            start = 0 if k.start is None else min(max(int(k.start), -2**63), 2**63 - 1)
+            stop = out.shape[dim] if k.stop is None else min(max(int(k.stop), -2**63), 2**63 - 1)
             out = _core.narrow_slice(out, dim, start, stop, step)
+            dim += 1
+        elif isinstance(k, (bool, np.bool_)) or (isinstance(k, (Tensor, np.ndarray)) and k.ndim == 0
+                                                  and k.dtype in (_core.bool, np.bool_)):
+            # a 0-d mask (x[True], x[x > 0] for a 0-d x) adds a dim holding x once or not at all
+            out = _core.unsqueeze(out, dim)
+            adv.append((dim, _core.from_numpy(np.zeros(1 if bool(k) else 0, np.int64))))
             dim += 1
         elif isinstance(k, (Tensor, np.ndarray, list, tuple)):
             idx = _as_index(k)

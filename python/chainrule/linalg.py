@@ -38,12 +38,7 @@ def solve(A, B, *, left=True):
     Use it instead of ``inv(A) @ B`` (faster and more accurate). Example: the Newton step
     ``x - cr.linalg.solve(H, g)``.
     """
-    if not left:  # X A = B  <=>  A^T X^T = B^T
-        if B.dim() < 2:
-            raise ValueError(f"linalg.solve: incompatible shapes of A and B for the equation XA = B, got "
-                             f"{tuple(A.shape)} and {tuple(B.shape)}")
-        return _core._linalg_solve(A.mT, B.mT).mT
-    return _core._linalg_solve(A, B)
+    return _core._linalg_solve(A, B, left)
 
 
 def inv(A):

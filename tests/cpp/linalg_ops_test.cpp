@@ -82,6 +82,14 @@ TEST(LinalgOps, DecompositionsByHand) {
   EXPECT_TRUE(Near(sign, {}, {-1}));
   EXPECT_TRUE(Near(logabs, {}, {0}));
   EXPECT_TRUE(Near(linalg_det(zeros({0, 0}, kFloat64)), {}, {1}));
+  // X A = B (left=false): X = B A^-1; [1, 1] A^-1 = [1/8, 2/8]
+  EXPECT_TRUE(Near(linalg_solve(A, T({1, 1}, {1, 2}), false), {1, 2}, {1.0 / 8, 2.0 / 8}));
+  // a (1, 1, 1) batch and a vector b: the batch dim stays (torch's (1, 1))
+  EXPECT_TRUE(Near(linalg_solve(T({2}, {1, 1, 1}), T({1}, {1})), {1, 1}, {0.5}));
+  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { linalg_solve(A, T({1, 1}, {2}), false); }),
+                       "vectors are not broadcast there"));
+  EXPECT_TRUE(Near(matrix_norm(zeros({2, 0}, kFloat64), "2"), {}, {0}));            // empty: 0 for max orders
+  EXPECT_THROW(matrix_norm(zeros({2, 0}, kFloat64), "-1"), std::invalid_argument);  // min of nothing
 }
 
 TEST(LinalgOps, DetOfSingularMatrixHasTheCofactorGradient) {
@@ -128,6 +136,10 @@ TEST(LinalgOps, Gradchecks) {
       {"matrix_norm_fro", [](In x) { return matrix_norm(x[0]); }, {Leaf({2, 3})}},
       {"solve", [](In x) { return linalg_solve(General(x[0]), x[1]); }, {Leaf({3, 3}), Leaf({3, 2})}},
       {"solve_vector", [](In x) { return linalg_solve(General(x[0]), x[1]); }, {Leaf({2, 3, 3}), Leaf({3})}},
+      {"solve_right",
+       [](In x) { return linalg_solve(General(x[0]), x[1], false); },
+       {Leaf({2, 3, 3}), Leaf({4, 3})}},
+      {"matrix_norm_1_empty", [](In x) { return matrix_norm(x[0], "1"); }, {Leaf({2, 0})}},
       {"inv", [](In x) { return linalg_inv(General(x[0])); }, {Leaf({3, 3})}},
       {"det", [](In x) { return linalg_det(General(x[0])); }, {Leaf({2, 3, 3})}},
       {"slogdet", [](In x) { return linalg_slogdet(General(x[0])).second; }, {Leaf({3, 3})}},

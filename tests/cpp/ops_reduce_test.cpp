@@ -392,3 +392,33 @@ TEST(OpsReduce, GradcheckAllReductions) {
 }
 
 }  // namespace
+
+// Found by the op fuzzer (tests/python/test_op_fuzz_regressions.py has the torch comparisons).
+TEST(OpsReduce, StdOfEqualValuesIsExactlyZeroWithZeroGradient) {
+  for (int64_t n : {3, 6, 7}) {
+    Tensor x = full({n}, -1.2345, kFloat64);
+    x.set_requires_grad(true);
+    Tensor s = chainrule::std(x, {}, 1.0, false);
+    EXPECT_EQ(s.item(), 0.0) << n;  // a rounded mean would leave ~1e-16
+    s.backward();
+    EXPECT_TRUE(Near(x.grad(), {n}, std::vector<double>(n, 0.0)));
+    EXPECT_EQ(var(x.detach(), {}, 1.0, false).item(), 0.0);
+  }
+}
+
+TEST(OpsReduce, RepeatedDimsOfA0dTensorAreRejected) {
+  Tensor x = scalar_tensor(0.5, kFloat64);
+  EXPECT_TRUE(
+      Contains(Thrown<std::invalid_argument>([&] { sum(x, {0, -1}); }), "sum: dim 0 appears more than once"));
+  EXPECT_TRUE(Near(sum(x, {-1}), {}, {0.5}));
+}
+
+TEST(OpsShape, ScatterAddReadsTheIndexShapedCornerOfALargerSrc) {
+  Tensor src = T({0, 1, 2, 3, 4, 5}, {2, 3}, kFloat64, true);
+  Tensor idx = tensor({1, 0}, {2, 1}, kInt64);
+  Tensor y = scatter_add(zeros({2, 2}, kFloat64), 1, idx, src);  // reads src[:, :1] = 0, 3
+  EXPECT_TRUE(Near(y, {2, 2}, {0, 0, 3, 0}));
+  y.sum().backward();
+  EXPECT_TRUE(Near(src.grad(), {2, 3}, {1, 0, 0, 1, 0, 0}));
+  EXPECT_THROW(flatten(scalar_tensor(1.0, kFloat64), 1), std::out_of_range);  // dims of a 0-d: 0 / -1
+}

@@ -321,7 +321,8 @@ def test_solve_singular_and_shapes():
 
 
 def test_solve_right_needs_a_matrix_b():
-    with pytest.raises(ValueError, match=r"linalg.solve: incompatible shapes of A and B for the equation XA = B, got \(3, 3\) and \(3,\)"):
+    with pytest.raises(ValueError, match=r"linalg.solve: expected B of shape \(\.\.\., k, n\) for left=False "
+                       r"\(vectors are not broadcast there\), got A \(3, 3\) and B \(3,\)"):
         cr.linalg.solve(cr.eye(3), cr.ones(3), left=False)
 
 

@@ -177,8 +177,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """-w (y log x + (1 - y) log(1 - x)) for probabilities x in [0, 1]. The logs are clamped at
     -100 as in torch; prefer binary_cross_entropy_with_logits on logits (it is stable)."""
     if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"Using a target size ({tuple(target.shape)}) that is different to the input "
-                         f"size ({tuple(input.shape)}) is deprecated. Please ensure they have the same size.")
+        raise ValueError(f"binary_cross_entropy: expected a target of the input's shape {tuple(input.shape)}, "
+                         f"got {tuple(target.shape)} (a target size different to the input size is not "
+                         "supported, as in torch)")
     return _C.binary_cross_entropy(input, target, weight,
                                    _legacy_reduction(size_average, reduce, reduction))
 

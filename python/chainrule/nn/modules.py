@@ -23,6 +23,9 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = _core._empty([0], _core.get_default_dtype())
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter: expected a Tensor as data, got {type(data).__name__} "
+                            "(wrap it: cr.nn.Parameter(cr.tensor(...)))")
         super().__init__(data.detach())
         if requires_grad:
             self.requires_grad_(True)
@@ -114,6 +117,9 @@ def _call(self, *args, **kwargs):
 
 def register_parameter(self, name, param):
     """Registers ``param`` (a Parameter, or None) under ``name``."""
+    if param is not None and not isinstance(param, Tensor):
+        raise TypeError(f"register_parameter: cannot assign '{type(param).__name__}' object to parameter "
+                        f"'{name}' (cr.nn.Parameter or None required)")
     setattr(self, name, param if param is None or isinstance(param, Parameter) else Parameter(param))
 
 
