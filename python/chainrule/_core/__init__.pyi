@@ -1225,7 +1225,7 @@ class Tensor:
         Whether gradients are computed for this tensor (settable on leaves).
         """
     @requires_grad.setter
-    def requires_grad(self, arg1: builtins.bool) -> None:
+    def requires_grad(self, arg1: typing.Any) -> None:
         ...
     @property
     def shape(self) -> tuple:
@@ -2074,7 +2074,7 @@ def _linalg_matrix_norm(arg0: Tensor, arg1: typing.Any, arg2: typing.Any, arg3: 
     ...
 def _linalg_slogdet(arg0: Tensor) -> tuple[Tensor, Tensor]:
     ...
-def _linalg_solve(arg0: Tensor, arg1: Tensor) -> Tensor:
+def _linalg_solve(A: Tensor, B: Tensor, left: builtins.bool = True) -> Tensor:
     ...
 def _linalg_svdvals(arg0: Tensor) -> Tensor:
     ...
