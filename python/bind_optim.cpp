@@ -2,6 +2,8 @@
 // param groups (dict-likes over the C++ groups), projections and schedulers.
 #include <pybind11/functional.h>
 
+#include <optional>
+
 #include "core/autograd.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
@@ -103,8 +105,38 @@ struct PyOptimizer {
   std::vector<py::list> params;
   std::vector<py::dict> extra;
   py::object default_constraint = py::none();
-  py::dict extra_defaults;  // keys torch lets opt.defaults have beyond the hyperparameters
+  py::dict extra_defaults;           // keys torch lets opt.defaults have beyond the hyperparameters
+  py::object py_state = py::none();  // a torch-style subclass's state: defaultdict(dict) by parameter
 };
+
+// The C++ side of a torch-style Python subclass (class MyOpt(cr.optim.Optimizer) with its own
+// step()): its groups hold the hyperparameters its defaults name; the update and state are Python's.
+class PythonOptimizer : public Optimizer {
+ public:
+  PythonOptimizer(Options defaults, ParamGroups params) : Optimizer("Optimizer", std::move(defaults), {}) {
+    add_param_groups(std::move(params));
+  }
+
+ protected:
+  void validate(const Options&) const override {}
+  void step_group(ParamGroup&) override {}
+  std::vector<std::string> state_names() const override { return {}; }
+};
+
+// A defaults value as a hyperparameter if it is one (a number, a flag, a pair of numbers); other
+// values (None, strings, ...) stay Python values, as torch keeps them.
+std::optional<Hyper> as_hyper(py::handle v) {
+  auto is_number = [](py::handle x) {
+    return !py::isinstance<py::bool_>(x) && (py::isinstance<py::int_>(x) || py::isinstance<py::float_>(x));
+  };
+  if (py::isinstance<py::bool_>(v)) return Hyper::flag(v.cast<bool>());
+  if (is_number(v)) return Hyper::number(py::float_(obj(v)));
+  if ((py::isinstance<py::tuple>(v) || py::isinstance<py::list>(v)) && py::len(v) == 2) {
+    py::sequence s = py::reinterpret_borrow<py::sequence>(v);
+    if (is_number(s[0]) && is_number(s[1])) return Hyper::pair(py::float_(s[0]), py::float_(s[1]));
+  }
+  return std::nullopt;
+}
 
 PyOptimizer& owner(const py::object& o) { return o.cast<PyOptimizer&>(); }
 
@@ -335,6 +367,14 @@ py::dict state_dict(const PyOptimizer& o) {
     for (const auto& [k, t] : st.entries()) entries[py::str(k)] = t;
     state[py::int_(i)] = entries;
   }
+  if (!o.py_state.is_none()) {  // a Python subclass's state, by reference as torch packs it
+    int64_t i = 0;
+    for (const py::list& ps : o.params)
+      for (auto p : ps) {
+        if (o.py_state.contains(p) && py::len(o.py_state[p])) state[py::int_(i)] = o.py_state[p];
+        ++i;
+      }
+  }
   py::list groups;
   for (size_t g = 0; g < s.param_groups.size(); ++g) {
     py::dict d;
@@ -358,7 +398,27 @@ void load_state_dict(PyOptimizer& o, py::handle sd) {
   if (!py::isinstance<py::list>(groups) && !py::isinstance<py::tuple>(groups))
     throw std::invalid_argument(what + ": expected a list 'param_groups', got " + type_name(groups));
   OptimizerState s;
-  for (auto [i, entries] : py::dict(sd.attr("get")("state", py::dict()))) {
+  py::dict saved_state(sd.attr("get")("state", py::dict()));
+  if (!o.py_state.is_none()) {  // a Python subclass: its state is Python's, copied in by index
+    std::vector<py::object> by_index;
+    for (const py::list& ps : o.params)
+      for (auto p : ps) by_index.push_back(obj(p));
+    py::object fresh = py::type::of(o.py_state)(o.py_state.attr("default_factory"));
+    for (auto [i, entries] : saved_state) {
+      const int64_t k = py::int_(obj(i)).cast<int64_t>();
+      if (k < 0 || k >= static_cast<int64_t>(by_index.size()))
+        throw std::invalid_argument(what + ": state for parameter " + std::to_string(k) + ", but there are " +
+                                    std::to_string(by_index.size()));
+      py::dict copy;
+      for (auto [name, v] : py::dict(obj(entries)))
+        copy[name] = py::isinstance<Tensor>(v) ? py::cast(v.cast<Tensor>().detach().clone()) : obj(v);
+      fresh[by_index[k]] = copy;
+    }
+    saved_state = py::dict();
+    o.py_state.attr("clear")();
+    o.py_state.attr("update")(fresh);
+  }
+  for (auto [i, entries] : saved_state) {
     ParamState& st = s.state[py::int_(obj(i)).cast<int64_t>()];
     for (auto [k, t] : py::dict(obj(entries))) {
       if (!py::isinstance<Tensor>(t))
@@ -553,6 +613,31 @@ void bind_optim(py::module_& m) {
            py::arg("name"), py::arg("params"), py::arg("defaults"), py::arg("constraint") = py::none(),
            "name: the C++ optimizer (\"SGD\", \"Adam\", ...); params: tensors, (name, tensor) pairs or group "
            "dicts.")
+      .def(py::init([](py::handle params, py::dict defaults) {  // torch's Optimizer(params, defaults)
+             auto o = std::make_unique<PyOptimizer>();
+             Options hypers;
+             for (auto [key, v] : defaults) {
+               if (auto h = as_hyper(v)) hypers.set(py::str(key), *h);
+               else if (std::string(py::str(key)) == "constraint") o->default_constraint = obj(v);
+               else o->extra_defaults[key] = v;
+             }
+             std::vector<ParamGroup> groups;
+             for (auto g : group_list(params, "Optimizer")) {
+               PyGroup pg = group_from(g, hypers, "Optimizer", o->default_constraint);
+               for (auto [k, v] : o->extra_defaults)
+                 if (!pg.extra.contains(k)) pg.extra[k] = v;
+               groups.push_back(std::move(pg.group));
+               o->params.push_back(pg.params);
+               o->extra.push_back(pg.extra);
+             }
+             o->opt = std::make_unique<PythonOptimizer>(hypers, std::move(groups));
+             o->py_state = py::module_::import("collections").attr("defaultdict")(py::type::of(py::dict()));
+             return o;
+           }),
+           py::arg("params"), py::arg("defaults"),
+           "torch's base class for your own optimizer: subclass it, call super().__init__(params, defaults) "
+           "and "
+           "write step() (self.param_groups, self.state[p] as in torch); schedulers work on it.")
       .def_property(
           "param_groups",
           [](py::object self) {
@@ -561,7 +646,11 @@ void bind_optim(py::module_& m) {
             return out;
           },
           [](py::object self, py::handle groups) { set_groups(owner(self), groups); })
-      .def_property_readonly("state", [](py::object self) { return StateView{self}; })
+      .def_property_readonly("state",
+                             [](py::object self) -> py::object {
+                               const PyOptimizer& o = owner(self);
+                               return o.py_state.is_none() ? py::cast(StateView{self}) : o.py_state;
+                             })
       .def_property_readonly("defaults", [](py::object self) { return DefaultsView{self}; })
       .def("add_param_group", &add_group, py::arg("param_group"),
            "Adds a group (a dict with \"params\" and any hyperparameters to override), e.g. to train layers "
@@ -572,6 +661,12 @@ void bind_optim(py::module_& m) {
       .def(
           "step",
           [](PyOptimizer& o, py::object closure) {
+            if (!o.py_state.is_none()) {
+              PyErr_SetString(
+                  PyExc_NotImplementedError,
+                  "Optimizer.step: a subclass of cr.optim.Optimizer defines step() (as in torch)");
+              throw py::error_already_set();
+            }
             py::object loss = py::none();
             if (!closure.is_none()) {
               AutoGradMode grad_on(true);

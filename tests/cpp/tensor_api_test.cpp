@@ -48,7 +48,8 @@ TEST(TensorApi, MaskedFillInPlaceWritesThroughAView) {
   EXPECT_TRUE(StartsWith(msg, "masked_fill_: expected a mask broadcastable to (3,), got (2, 3)"));
 }
 
-// A dtype or shape mistake: std::invalid_argument (Python: cr.ShapeError, a ValueError and RuntimeError as torch's)
+// A dtype or shape mistake: std::invalid_argument (Python: cr.ShapeError, a ValueError and RuntimeError as
+// torch's)
 TEST(TensorApi, MaskedFillErrors) {
   std::string msg = Thrown<std::invalid_argument>([] { masked_fill(zeros({3}), ones({3}), 1.0); });
   EXPECT_TRUE(StartsWith(msg, "masked_fill: only supports boolean masks, but got mask with dtype float"));

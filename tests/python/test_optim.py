@@ -762,3 +762,64 @@ def test_epoch_deprecation_warning_is_the_module_constant():
     with pytest.warns(UserWarning) as record:
         sched.step(3)
     assert str(record[0].message) == text
+
+
+# ------------------------------------------------------------------------------------------------
+# your own optimizer, torch-style: subclass Optimizer, write step()
+# ------------------------------------------------------------------------------------------------
+def _heavy_ball(base, no_grad, zeros_like):
+    """The same class source for both libraries: SGD with momentum written as a course lab would."""
+    class HeavyBall(base):
+        def __init__(self, params, lr=0.1, momentum=0.9, note=None):
+            super().__init__(params, dict(lr=lr, momentum=momentum, note=note))
+
+        def step(self, closure=None):
+            with no_grad():
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        state = self.state[p]
+                        if len(state) == 0:
+                            state["step"] = 0
+                            state["buf"] = zeros_like(p)
+                        state["step"] += 1
+                        buf = state["buf"]
+                        buf.mul_(group["momentum"]).add_(p.grad)
+                        p.sub_(group["lr"] * buf)
+    return HeavyBall
+
+
+def test_a_torch_style_subclass_with_its_own_step_matches_torch():
+    pb = Problem()
+    Ocr = _heavy_ball(optim.Optimizer, cr.no_grad, cr.zeros_like)
+    Oth = _heavy_ball(torch.optim.Optimizer, torch.no_grad, torch.zeros_like)
+    ocr, oth = Ocr(pb.params("cr"), lr=0.02), Oth(pb.params("th"), lr=0.02)
+    scr, sth = sched.StepLR(ocr, 5, 0.5), torch.optim.lr_scheduler.StepLR(oth, 5, 0.5)  # schedulers drive it
+    for _ in range(12):
+        _step_both(pb, ocr, oth)
+        scr.step()
+        sth.step()
+    for k in START:
+        np.testing.assert_allclose(pb.cr[k].detach().numpy(), pb.th[k].detach().numpy(), rtol=RTOL, atol=1e-12)
+    assert isinstance(ocr, optim.Optimizer) and type(ocr).__name__ in repr(ocr)
+    assert ocr.param_groups[0]["lr"] == oth.param_groups[0]["lr"] == 0.02 * 0.5 ** 2
+    assert ocr.param_groups[0]["note"] is None and ocr.defaults["momentum"] == 0.9
+    assert ocr.state[pb.cr["W"]]["step"] == 12
+    # state_dict: torch's layout; a fresh optimizer continues the same trajectory after loading it
+    sd = ocr.state_dict()
+    assert sorted(sd["state"]) == [0, 1, 2] and sd["state"][0]["step"] == 12
+    assert [g["params"] for g in sd["param_groups"]] == [g["params"] for g in oth.state_dict()["param_groups"]]
+    again = Ocr(pb.params("cr"), lr=1.0)
+    again.load_state_dict(sd)
+    assert again.param_groups[0]["lr"] == ocr.param_groups[0]["lr"]
+    assert again.state[pb.cr["W"]]["buf"] is not ocr.state[pb.cr["W"]]["buf"]  # copied in
+    np.testing.assert_array_equal(again.state[pb.cr["W"]]["buf"].numpy(), ocr.state[pb.cr["W"]]["buf"].numpy())
+
+
+def test_the_base_class_step_says_to_write_one():
+    w = cr.ones(2, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="defines step"):
+        optim.Optimizer([w], {"lr": 0.1}).step()
+    with pytest.raises(ValueError, match="leaf"):
+        optim.Optimizer([w * 2], {"lr": 0.1})

@@ -1777,9 +1777,15 @@ class Optimizer:
     """
     The base of chainrule's optimizers (torch.optim.Optimizer's interface).
     """
+    @typing.overload
     def __init__(self, name: str, params: typing.Any, defaults: dict, constraint: typing.Any = None) -> None:
         """
         name: the C++ optimizer ("SGD", "Adam", ...); params: tensors, (name, tensor) pairs or group dicts.
+        """
+    @typing.overload
+    def __init__(self, params: typing.Any, defaults: dict) -> None:
+        """
+        torch's base class for your own optimizer: subclass it, call super().__init__(params, defaults) and write step() (self.param_groups, self.state[p] as in torch); schedulers work on it.
         """
     def __repr__(self) -> str:
         ...
@@ -1813,7 +1819,7 @@ class Optimizer:
     def param_groups(self, arg1: typing.Any) -> None:
         ...
     @property
-    def state(self) -> OptimizerStateView:
+    def state(self) -> typing.Any:
         ...
 class LRScheduler:
     """

@@ -13,6 +13,11 @@ without the GIL. ``opt.param_groups`` is a list of dicts over the C++ groups, so
 ``group["lr"] = 0.01`` takes effect at the next step (a bad value raises at once) and the
 schedulers' changes show up in it; ``opt.state[p]`` is the parameter's state tensors by name.
 
+Your own optimizer, as in torch: subclass ``cr.optim.Optimizer``, call
+``super().__init__(params, dict(lr=lr, ...))`` and write ``step()`` over ``self.param_groups``
+(``group["lr"]``, ``group["params"]``) under ``cr.no_grad()``, keeping what it needs in
+``self.state[p]`` (a dict per parameter). Schedulers, ``zero_grad`` and ``state_dict`` work on it.
+
 Constraints (projected gradient descent): pass ``constraint=cr.optim.Box(0, 1)`` (or
 ``NonNegative()``, ``MaxNorm(c)``, or any function that changes a parameter in place) to keep the
 parameters in a closed convex set C: after every step each parameter p of the group is replaced by
