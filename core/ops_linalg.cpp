@@ -194,8 +194,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   if (w.dim() == 1 || (bias.defined() && !(bias.dim() == 1 && bias.size(0) == w.size(0)))) {
     Tensor y = w.dim() == 1 ? matmul(x, w) : linear(x, w, Tensor());
     if (!bias.defined()) return y;
-    CR_CHECK(broadcast_shapes(y.shape(), bias.shape(), "linear") == y.shape(), std::invalid_argument,
-             "linear: expected a bias that broadcasts to the output shape ", y.shape(), ", got ", bias.shape());
+    bool fits = bias.dim() <= y.dim();
+    for (int64_t i = 1; fits && i <= bias.dim(); ++i) fits = bias.size(-i) == 1 || bias.size(-i) == y.size(-i);
+    CR_CHECK(fits, std::invalid_argument, "linear: expected bias of shape (", w.dim() == 2 ? w.size(0) : 1,
+             ",) or one that broadcasts to the output shape ", y.shape(), ", got ", bias.shape());
     return add(y, bias);
   }
   int64_t in = w.size(1), out_f = w.size(0), rows = leading_rows(x);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/kernels.h"
@@ -134,6 +135,15 @@ template <class T> void col2im(const T* cols, T* x, int64_t planes, const Geom& 
       planes * K * L);
 }
 
+// The kernel taps [lo, hi) of output position o whose input index o*s - p + i*d lies in [0, n):
+// computed, not searched, so a window of 2**31 taps over a 5-pixel input costs 5 steps.
+std::pair<int64_t, int64_t> taps_in(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t d) {
+  const int64_t start = o * s - p;  // the input index of tap 0
+  const int64_t lo = start >= 0 ? 0 : (-start + d - 1) / d;
+  const int64_t hi = start >= n ? 0 : std::min(k, (n - 1 - start) / d + 1);
+  return {lo, std::max(lo, hi)};
+}
+
 // Index (into the H*W plane) of each window's max, as PyTorch's CPU kernel picks it: start at the
 // first real pixel with max = -inf, then take v when v > max or v is NaN.
 template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t planes, const Geom& g) {
@@ -147,12 +157,12 @@ template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t plane
             for (int64_t ow = 0; ow < g.Wo; ++ow) {
               T best = -std::numeric_limits<T>::infinity();
               int64_t arg = -1;
-              for (int64_t i = 0; i < g.kh; ++i) {
+              const auto [i0, i1] = taps_in(oh, g.H, g.kh, g.sh, g.ph, g.dh);
+              const auto [j0, j1] = taps_in(ow, g.W, g.kw, g.sw, g.pw, g.dw);
+              for (int64_t i = i0; i < i1; ++i) {
                 const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-                if (ih < 0 || ih >= g.H) continue;
-                for (int64_t j = 0; j < g.kw; ++j) {
+                for (int64_t j = j0; j < j1; ++j) {
                   const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-                  if (iw < 0 || iw >= g.W) continue;
                   const T v = src[ih * g.W + iw];
                   if (arg < 0) arg = ih * g.W + iw;
                   if (v > best || std::isnan(v)) {
@@ -165,14 +175,13 @@ template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t plane
             }
         }
       },
-      planes * g.Ho * g.Wo * g.kh * g.kw);
+      planes * g.Ho * g.Wo * std::min(g.kh, g.H) * std::min(g.kw, g.W));  // taps inside, at most
 }
 
 // Number of kernel taps of output row o that land inside [0, n) (0 means the window is padding only).
 int64_t taps_inside(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t d) {
-  int64_t c = 0;
-  for (int64_t i = 0; i < k; ++i) c += (o * s - p + i * d >= 0 && o * s - p + i * d < n);
-  return c;
+  const auto [lo, hi] = taps_in(o, n, k, s, p, d);
+  return hi - lo;
 }
 
 // PyTorch's pooling rule: padding at most half the (dilated) kernel, so that windows stay mostly real.

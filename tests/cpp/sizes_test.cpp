@@ -129,6 +129,13 @@ TEST(ConvGeometry, HugeDilationAndKernel) {
                        "unfold: "));
 }
 
+TEST(ConvGeometry, MaxPoolWithAHugeKernelVisitsOnlyTheTapsInside) {
+  Tensor x = tensor({3, 1, 4, 1, 5, 9, 2, 6, 5}, kFloat64);
+  Tensor y = max_pool2d(reshape(x, {1, 1, 3, 3}), {(int64_t{1} << 31) - 1, (int64_t{1} << 31) - 1}, std::nullopt,
+                        {(int64_t{1} << 30) - 1, (int64_t{1} << 30) - 1});
+  EXPECT_EQ(y.to_vector(), std::vector<double>{9});
+}
+
 TEST(ConvGeometry, ModeratePaddingStillWorks) {
   Tensor y = conv2d(ones({1, 1, 2, 2}), ones({1, 1, 1, 1}), Tensor(), {1, 1}, {3, 3});
   EXPECT_EQ(y.shape(), (Shape{1, 1, 8, 8}));

@@ -44,6 +44,16 @@ def test_huge_dilation_and_padding_near_int64_raise():
         F.max_pool2d(cr.ones(1, 2, 5, 5), 2**31 - 1, padding=2**30)
 
 
+def test_max_pool_with_a_huge_kernel_visits_only_the_taps_inside():
+    # the window loops once walked all 2**31 - 1 taps per row (seconds per window)
+    x = cr.tensor(np.random.RandomState(4).randn(1, 2, 5, 5), requires_grad=True)
+    y = F.max_pool2d(x, 2**31 - 1, padding=2**30 - 1)
+    assert y.shape == (1, 2, 1, 1)
+    np.testing.assert_array_equal(np.asarray(y.detach()).ravel(), np.asarray(x.detach()).reshape(2, -1).max(1))
+    y.sum().backward()
+    np.testing.assert_array_equal(np.asarray(x.grad).reshape(2, -1).sum(1), [1, 1])
+
+
 def test_moderate_padding_still_matches_torch():
     x, w = np.random.RandomState(0).randn(1, 2, 3, 3), np.random.RandomState(1).randn(2, 2, 2, 2)
     xc, wc = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
