@@ -376,6 +376,12 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string
 }
 
 // ---------------------------------------------------------------- unfold, fold
+namespace {
+// unfold(x) for `op` (conv2d, avg_pool2d): too little memory for its columns names `op`, the call the
+// user made, not the unfold inside it.
+Tensor unfold_for(const char* op, const Tensor& x, Size2 k, Size2 s, Size2 p, Size2 d);
+}  // namespace
+
 // (N, C, H, W) -> (N, C*kh*kw, Ho*Wo)      backward: fold (col2im) of the gradient
 Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
   check_image(input, "unfold");
@@ -421,6 +427,15 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
 
 // ---------------------------------------------------------------- conv2d
 namespace {
+Tensor unfold_for(const char* op, const Tensor& x, Size2 k, Size2 s, Size2 p, Size2 d) {
+  try {
+    return unfold(x, k, s, p, d);
+  } catch (const OutOfMemory&) {
+    Geom g = geometry(op, x.size(2), x.size(3), k, s, p, d, input_str(x));
+    throw_out_of_memory(op, {x.size(0), x.size(1) * g.kh * g.kw, g.Ho * g.Wo}, x.dtype());
+  }
+}
+
 // Channels, groups, dtypes and bias of a batched (N, C, H, W) conv2d.
 void check_conv2d_args(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t groups) {
   const int64_t C = input.size(1), O = weight.size(0), G = groups;
@@ -455,7 +470,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
   Size2 k{weight.size(2), weight.size(3)};
   Geom g = geometry("conv2d", input.size(2), input.size(3), k, s, p, d, input_str(input));
   const int64_t K = (C / G) * g.kh * g.kw, L = g.Ho * g.Wo;
-  Tensor cols = unfold(input, k, s, p, d);  // (N, C*kh*kw, L); group g's rows are one block
+  Tensor cols = unfold_for("conv2d", input, k, s, p, d);  // (N, C*kh*kw, L); group g's rows are one block
   Tensor y = G == 1 ? matmul(reshape(weight, {O, K}), cols)
                     : reshape(matmul(reshape(weight, {G, O / G, K}), reshape(cols, {N, G, K, L})), {N, O, L});
   if (bias.defined()) y = y + reshape(bias, {1, O, 1});
@@ -563,7 +578,8 @@ Tensor avg_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Siz
   const int64_t eh = std::max<int64_t>(0, (g.Ho - 1) * g.sh + g.kh - (H + 2 * g.ph));
   const int64_t ew = std::max<int64_t>(0, (g.Wo - 1) * g.sw + g.kw - (W + 2 * g.pw));
   Tensor x = eh || ew ? pad(input, {0, ew, 0, eh}) : input;
-  Tensor sums = sum(reshape(unfold(x, k, s, p), {N, C, g.kh * g.kw, g.Ho * g.Wo}), {2});  // (N, C, L)
+  Tensor sums = sum(reshape(unfold_for("avg_pool2d", x, k, s, p, {1, 1}), {N, C, g.kh * g.kw, g.Ho * g.Wo}),
+                    {2});  // (N, C, L)
   if (divisor_override) return reshape(div(sums, static_cast<double>(*divisor_override)), {N, C, g.Ho, g.Wo});
   return reshape(sums / avg_pool_divisors(H, W, g, count_include_pad, input.dtype()), {N, C, g.Ho, g.Wo});
 }

@@ -143,6 +143,16 @@ TEST(ConvGeometry, ModeratePaddingStillWorks) {
   EXPECT_EQ(unfold(ones({1, 1, 2, 2}), {1, 1}, {1, 1}, {1, 1}).shape(), (Shape{1, 1, 16}));
 }
 
+TEST(ConvGeometry, TooLittleMemoryNamesTheOpCalled) {
+  const int64_t p = int64_t{1} << 20;
+  EXPECT_TRUE(Contains(Thrown<std::bad_alloc>([&] {
+                         conv2d(ones({1, 1, 2, 2}), ones({1, 1, 1, 1}), Tensor(), {1, 1}, {p, p});
+                       }),
+                       "conv2d: can't allocate shape (1, 1, 4398054899716) (float32)"));
+  EXPECT_TRUE(Contains(Thrown<std::bad_alloc>([&] { unfold(ones({1, 1, 2, 2}), {1, 1}, {1, 1}, {p, p}); }),
+                       "unfold: can't allocate"));
+}
+
 TEST(ConvGeometry, KernelTooBigIsAShapeError) {
   EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([] { conv2d(ones({1, 2, 5, 5}), ones({3, 2, 7, 7})); }),
                        "conv2d: expected a kernel no larger than the padded input (5, 5)"));

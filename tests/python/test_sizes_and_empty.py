@@ -94,6 +94,8 @@ def test_conv2d_unbatched_input_as_torch():
     ("F.one_hot(cr.tensor([1]), 2**62)", r"one_hot: can't allocate"),
     ("F.pad(cr.zeros(2), (2**62, 0))", r"pad: can't allocate"),
     ("cr.zeros(2).repeat(2**40)", r"repeat: can't allocate"),
+    ("F.conv2d(cr.ones(1, 1, 2, 2), cr.ones(1, 1, 1, 1), padding=2**20)", r"conv2d: can't allocate shape \(1, 1, 4398054899716\)"),
+    ("F.avg_pool2d(cr.ones(1, 1, 2, 2), 2**22, stride=1, padding=2**21)", r"avg_pool2d: can't allocate"),
 ])
 def test_too_big_allocations_say_op_shape_and_bytes(src, pattern):
     with pytest.raises(MemoryError, match=pattern):
