@@ -18,6 +18,9 @@ template <class T> using MatMap = Eigen::Map<RowMajor<T>>;
 template <class T> using CMatMap = Eigen::Map<const RowMajor<T>>;
 
 Dtype matmul_type(const Tensor& a, const Tensor& b, const char* op) {
+  CR_CHECK(is_floating(a.dtype()) == is_floating(b.dtype()), std::invalid_argument, op,
+           ": expected operands of one dtype, got ", dtype_name(a.dtype()), " ", a.shape(), " and ",
+           dtype_name(b.dtype()), " ", b.shape());  // as torch: an int64 operand is never promoted
   Dtype t = promote_types(a.dtype(), b.dtype());
   CR_CHECK(t != kBool, std::invalid_argument, op, ": not supported for bool tensors");
   return t;
@@ -100,6 +103,9 @@ Tensor mm(const Tensor& a, const Tensor& b) {
 }
 
 namespace {
+// The number of rows of x viewed as (rows, in): in may be 0, so not x.numel() / in.
+int64_t leading_rows(const Tensor& x) { return shape_numel(Shape(x.shape().begin(), x.shape().end() - 1)); }
+
 // (..., n, k) @ (..., k, m) with A or B at least 3-D (a, b: the operands as given, for the message).
 Tensor matmul_batched(const Tensor& A, const Tensor& B, const Tensor& a, const Tensor& b) {
   int64_t n = A.size(-2), k = A.size(-1), m = B.size(-1);
@@ -108,11 +114,17 @@ Tensor matmul_batched(const Tensor& A, const Tensor& B, const Tensor& a, const T
   if (B.dim() == 2) {  // (..., n, k) @ (k, m): one GEMM over the stacked rows
     Shape os(A.shape().begin(), A.shape().end() - 1);
     os.push_back(m);
-    const int64_t rows = shape_numel(Shape(A.shape().begin(), A.shape().end() - 1));  // not -1: k may be 0
+    const int64_t rows = leading_rows(A);  // not -1: k may be 0
     return reshape(mm(reshape(A, {rows, k}), B), os);
   }
   Shape ba(A.shape().begin(), A.shape().end() - 2), bb(B.shape().begin(), B.shape().end() - 2);
-  Shape batch = broadcast_shapes(ba, bb, "matmul");
+  Shape batch;
+  try {
+    batch = broadcast_shapes(ba, bb, "matmul");
+  } catch (const std::invalid_argument&) {
+    throw std::invalid_argument(detail::concat("matmul: cannot broadcast the batch dims ", ba, " and ", bb,
+                                               " of ", a.shape(), " @ ", b.shape()));
+  }
   Shape ea = batch, eb = batch, os = batch;
   ea.insert(ea.end(), {n, k});
   eb.insert(eb.end(), {k, m});
@@ -123,7 +135,7 @@ Tensor matmul_batched(const Tensor& A, const Tensor& B, const Tensor& a, const T
 
 // y = x W^T + b in dtype t as one GEMM over x's rows (x: rows x in, W: out_f x in).
 Tensor linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, Dtype t) {
-  int64_t in = w.size(1), out_f = w.size(0), rows = x.numel() / std::max<int64_t>(in, 1);
+  int64_t in = w.size(1), out_f = w.size(0), rows = leading_rows(x);
   Tensor xc = x.dtype() == t ? contig(x) : convert(x, t);
   MatLayout lw = mat_layout(w, t);
   Tensor bc = !bias.defined() ? bias : bias.dtype() == t ? contig(bias) : convert(bias, t);
@@ -172,14 +184,23 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 
 // y = x W^T + b, x (..., in), W (out, in), b (out,)
 // dx = g W,  dW = g^T x (over all leading dims),  db = Σ g
+// torch's other forms are composed: a 1-D weight (in,) is a dot product over the last dim (that dim
+// dropped), and a bias of another shape is added with broadcasting to the output's shape.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  CR_CHECK(x.dim() >= 1 && w.dim() == 2 && x.size(-1) == w.size(1), std::invalid_argument,
-           "linear: expected input (..., in_features) and weight (out_features, in_features), got ",
+  CR_CHECK(x.dim() >= 1 && (w.dim() == 2 || w.dim() == 1) && x.size(-1) == w.size(-1), std::invalid_argument,
+           "linear: expected input (..., in_features) and weight (out_features, in_features) or (in_features,), "
+           "got ",
            x.shape(), " and ", w.shape());
-  int64_t in = w.size(1), out_f = w.size(0);
-  if (bias.defined())
-    CR_CHECK(bias.dim() == 1 && bias.size(0) == out_f, std::invalid_argument,
-             "linear: expected bias of shape (", out_f, ",), got ", bias.shape());
+  if (w.dim() == 1 || (bias.defined() && !(bias.dim() == 1 && bias.size(0) == w.size(0)))) {
+    Tensor y = w.dim() == 1 ? matmul(x, w) : linear(x, w, Tensor());
+    if (!bias.defined()) return y;
+    bool fits = bias.dim() <= y.dim();
+    for (int64_t i = 1; fits && i <= bias.dim(); ++i) fits = bias.size(-i) == 1 || bias.size(-i) == y.size(-i);
+    CR_CHECK(fits, std::invalid_argument, "linear: expected bias of shape (", w.dim() == 2 ? w.size(0) : 1,
+             ",) or one that broadcasts to the output shape ", y.shape(), ", got ", bias.shape());
+    return add(y, bias);
+  }
+  int64_t in = w.size(1), out_f = w.size(0), rows = leading_rows(x);
   Dtype t = matmul_type(x, w, "linear");
   if (bias.defined()) t = promote_types(t, bias.dtype());
   Tensor y = linear_kernel(x, w, bias, t);
@@ -187,11 +208,11 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   if (bias.defined()) inputs.push_back(bias);
   bool has_bias = bias.defined();
   return record("linear", y, inputs, kSaveInputs,
-                [in, out_f, has_bias](const Tensor& g, const Saved& s) -> Grads {
+                [in, out_f, rows, has_bias](const Tensor& g, const Saved& s) -> Grads {
                   Tensor x = s.input(0), w = s.input(1);
-                  Tensor g2 = reshape(g, {-1, out_f});
+                  Tensor g2 = reshape(g, {rows, out_f});
                   Grads r{s.needs_grad(0) ? reshape(mm(g2, w), x.shape()) : Tensor(),
-                          s.needs_grad(1) ? mm(g2.t(), reshape(x, {-1, in})) : Tensor()};
+                          s.needs_grad(1) ? mm(g2.t(), reshape(x, {rows, in})) : Tensor()};
                   if (has_bias) r.push_back(s.needs_grad(2) ? sum(g2, {0}) : Tensor());
                   return r;
                 });

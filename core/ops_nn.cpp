@@ -6,9 +6,11 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/kernels.h"
+#include "core/sizes.h"
 
 namespace chainrule {
 using namespace kernels;
@@ -26,15 +28,17 @@ struct Geom {
 // Output length along one dim, as torch's pooling_output_shape: floor((n + 2p - ek) / s) + 1, or with
 // ceil_mode the ceiling, less one if that last window would start past the input and its left
 // padding. (Floor division: with ceil_mode a kernel may overhang a small input, as in torch.)
-int64_t out_len(int64_t n, int64_t ek, int64_t s, int64_t p, bool ceil_mode) {
-  const int64_t num = n + 2 * p - ek + (ceil_mode ? s - 1 : 0);
+// Every sum and product of user numbers is checked (padding 2**31 - 1 made Ho * Wo wrap to 0 once).
+int64_t out_len(const char* op, int64_t n, int64_t ek, int64_t s, int64_t p, bool ceil_mode) {
+  const int64_t padded = checked_add(n, checked_mul(2, p, op, "padding"), op, "padded size");
+  const int64_t num = checked_add(padded - ek, ceil_mode ? s - 1 : 0, op, "padded size");
   int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
   if (ceil_mode && (o - 1) * s >= n + p) --o;
   return o;
 }
 
 // Ho = (H + 2 ph - dh (kh - 1) - 1) / sh + 1 (see out_len for ceil_mode); `what` names the spatial
-// size in messages. A kernel larger than the padded input is a RuntimeError, as in torch.
+// size in messages. A kernel larger than the padded input is a ShapeError (a RuntimeError in torch).
 Geom geometry(const char* op, int64_t H, int64_t W, Size2 k, Size2 s, Size2 p, Size2 d,
               const std::string& what, bool ceil_mode = false) {
   CR_CHECK(k[0] > 0 && k[1] > 0, std::invalid_argument, op, ": expected a positive kernel_size, got ",
@@ -43,11 +47,14 @@ Geom geometry(const char* op, int64_t H, int64_t W, Size2 k, Size2 s, Size2 p, S
   CR_CHECK(p[0] >= 0 && p[1] >= 0, std::invalid_argument, op, ": expected a non-negative padding, got ",
            tup(p));
   CR_CHECK(d[0] > 0 && d[1] > 0, std::invalid_argument, op, ": expected a positive dilation, got ", tup(d));
-  const int64_t ekh = d[0] * (k[0] - 1) + 1, ekw = d[1] * (k[1] - 1) + 1;  // dilated extent
-  const int64_t Ho = out_len(H, ekh, s[0], p[0], ceil_mode), Wo = out_len(W, ekw, s[1], p[1], ceil_mode);
-  CR_CHECK(Ho >= 1 && Wo >= 1, std::runtime_error, op, ": expected a kernel no larger than the padded input ",
+  const int64_t ekh = checked_mul(d[0], k[0] - 1, op, "dilated kernel size") + 1;  // dilated extent
+  const int64_t ekw = checked_mul(d[1], k[1] - 1, op, "dilated kernel size") + 1;
+  const int64_t Ho = out_len(op, H, ekh, s[0], p[0], ceil_mode), Wo = out_len(op, W, ekw, s[1], p[1], ceil_mode);
+  CR_CHECK(Ho >= 1 && Wo >= 1, std::invalid_argument, op, ": expected a kernel no larger than the padded input ",
            Shape{H + 2 * p[0], W + 2 * p[1]}, ", got kernel_size ", tup(k),
            (d[0] > 1 || d[1] > 1 ? " (dilated: " + shape_str({ekh, ekw}) + ")" : ""), " for ", what);
+  checked_mul(checked_mul(Ho, Wo, op, "number of blocks"), checked_mul(k[0], k[1], op, "kernel area"), op,
+              "number of blocks times kernel area");  // the kernels' work, Ho * Wo * kh * kw, fits too
   return {H, W, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], Ho, Wo};
 }
 
@@ -128,6 +135,15 @@ template <class T> void col2im(const T* cols, T* x, int64_t planes, const Geom& 
       planes * K * L);
 }
 
+// The kernel taps [lo, hi) of output position o whose input index o*s - p + i*d lies in [0, n):
+// computed, not searched, so a window of 2**31 taps over a 5-pixel input costs 5 steps.
+std::pair<int64_t, int64_t> taps_in(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t d) {
+  const int64_t start = o * s - p;  // the input index of tap 0
+  const int64_t lo = start >= 0 ? 0 : (-start + d - 1) / d;
+  const int64_t hi = start >= n ? 0 : std::min(k, (n - 1 - start) / d + 1);
+  return {lo, std::max(lo, hi)};
+}
+
 // Index (into the H*W plane) of each window's max, as PyTorch's CPU kernel picks it: start at the
 // first real pixel with max = -inf, then take v when v > max or v is NaN.
 template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t planes, const Geom& g) {
@@ -141,12 +157,12 @@ template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t plane
             for (int64_t ow = 0; ow < g.Wo; ++ow) {
               T best = -std::numeric_limits<T>::infinity();
               int64_t arg = -1;
-              for (int64_t i = 0; i < g.kh; ++i) {
+              const auto [i0, i1] = taps_in(oh, g.H, g.kh, g.sh, g.ph, g.dh);
+              const auto [j0, j1] = taps_in(ow, g.W, g.kw, g.sw, g.pw, g.dw);
+              for (int64_t i = i0; i < i1; ++i) {
                 const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-                if (ih < 0 || ih >= g.H) continue;
-                for (int64_t j = 0; j < g.kw; ++j) {
+                for (int64_t j = j0; j < j1; ++j) {
                   const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-                  if (iw < 0 || iw >= g.W) continue;
                   const T v = src[ih * g.W + iw];
                   if (arg < 0) arg = ih * g.W + iw;
                   if (v > best || std::isnan(v)) {
@@ -159,14 +175,13 @@ template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t plane
             }
         }
       },
-      planes * g.Ho * g.Wo * g.kh * g.kw);
+      planes * g.Ho * g.Wo * std::min(g.kh, g.H) * std::min(g.kw, g.W));  // taps inside, at most
 }
 
 // Number of kernel taps of output row o that land inside [0, n) (0 means the window is padding only).
 int64_t taps_inside(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t d) {
-  int64_t c = 0;
-  for (int64_t i = 0; i < k; ++i) c += (o * s - p + i * d >= 0 && o * s - p + i * d < n);
-  return c;
+  const auto [lo, hi] = taps_in(o, n, k, s, p, d);
+  return hi - lo;
 }
 
 // PyTorch's pooling rule: padding at most half the (dilated) kernel, so that windows stay mostly real.
@@ -274,7 +289,8 @@ namespace {
 // x placed inside a `value`-filled tensor of shape `out` (cropped where a width is negative).
 // Backward: the same pad with negated widths crops the gradient back to x's shape.
 Tensor constant_pad(const Tensor& x, const std::vector<int64_t>& p, const Shape& out, double value) {
-  Tensor y = full(out, value, x.dtype());
+  Tensor y = empty(out, x.dtype(), "pad");
+  y.fill_(value);
   {
     NoGradGuard no_grad;
     Tensor dst = y, src = x.detach();
@@ -304,7 +320,8 @@ Shape padded_shape(const Tensor& input, const std::vector<int64_t>& p) {
   Shape out = input.shape();
   for (int64_t i = 0; i < np / 2; ++i) {
     const int64_t d = nd - 1 - i;
-    out[d] = input.size(d) + p[2 * i] + p[2 * i + 1];
+    out[d] = checked_add(checked_add(input.size(d), p[2 * i], "pad", "padded size"), p[2 * i + 1], "pad",
+                         "padded size");
     CR_CHECK(out[d] >= 0, std::invalid_argument, "pad: expected a non-negative output size, got ", out[d],
              " for dim ", d, " of input ", input.shape(), " padded by (", p[2 * i], ", ", p[2 * i + 1], ")");
     CR_CHECK(input.size(d) + std::min<int64_t>(p[2 * i], 0) + std::min<int64_t>(p[2 * i + 1], 0) >= 0,
@@ -328,15 +345,16 @@ Tensor pad_source_index(const Tensor& input, int64_t d, int64_t l, int64_t r, co
     CR_CHECK(l <= n && r <= n, std::invalid_argument,
              "pad: mode 'circular' expected widths at most the size ", n, " of dim ", d, ", got (", l, ", ",
              r, ") for input ", input.shape());
-  std::vector<double> idx(static_cast<size_t>(m));
+  Tensor index = empty({m}, kInt64, "pad");
+  int64_t* idx = ptr<int64_t>(index);
   for (int64_t j = 0; j < m; ++j) {
     int64_t k = j - l;
     if (mode == "reflect") k = k < 0 ? -k : (k >= n ? 2 * (n - 1) - k : k);
     else if (mode == "replicate") k = std::clamp<int64_t>(k, 0, n - 1);
     else k = ((k % n) + n) % n;
-    idx[j] = static_cast<double>(k);
+    idx[j] = k;
   }
-  return tensor(idx, {m}, kInt64);
+  return index;
 }
 }  // namespace
 
@@ -358,13 +376,20 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string
 }
 
 // ---------------------------------------------------------------- unfold, fold
+namespace {
+// unfold(x) for `op` (conv2d, avg_pool2d): too little memory for its columns names `op`, the call the
+// user made, not the unfold inside it.
+Tensor unfold_for(const char* op, const Tensor& x, Size2 k, Size2 s, Size2 p, Size2 d);
+}  // namespace
+
 // (N, C, H, W) -> (N, C*kh*kw, Ho*Wo)      backward: fold (col2im) of the gradient
 Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
   check_image(input, "unfold");
   if (input.dim() == 3) return squeeze(unfold(unsqueeze(input, 0), k, s, p, d), 0);
   const int64_t N = input.size(0), C = input.size(1);
   Geom g = geometry("unfold", input.size(2), input.size(3), k, s, p, d, input_str(input));
-  Tensor cols = empty({N, C * g.kh * g.kw, g.Ho * g.Wo}, input.dtype());
+  Tensor cols = empty({N, checked_mul(C, g.kh * g.kw, "unfold", "rows C * kh * kw"), g.Ho * g.Wo}, input.dtype(),
+                      "unfold");
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     im2col(ptr<T>(contig(input)), ptr<T>(cols), N * C, g);
@@ -390,7 +415,7 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
   CR_CHECK(input.size(2) == g.Ho * g.Wo, std::invalid_argument,
            "fold: expected input.size(2) to be the number of ", "sliding blocks ", g.Ho, " * ", g.Wo, " = ",
            g.Ho * g.Wo, " for output_size ", tup(out), ", got input ", input.shape());
-  Tensor y = empty({N, input.size(1) / K, g.H, g.W}, input.dtype());
+  Tensor y = empty({N, input.size(1) / K, g.H, g.W}, input.dtype(), "fold");
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     col2im(ptr<T>(contig(input)), ptr<T>(y), y.size(0) * y.size(1), g);
@@ -402,6 +427,15 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
 
 // ---------------------------------------------------------------- conv2d
 namespace {
+Tensor unfold_for(const char* op, const Tensor& x, Size2 k, Size2 s, Size2 p, Size2 d) {
+  try {
+    return unfold(x, k, s, p, d);
+  } catch (const OutOfMemory&) {
+    Geom g = geometry(op, x.size(2), x.size(3), k, s, p, d, input_str(x));
+    throw_out_of_memory(op, {x.size(0), x.size(1) * g.kh * g.kw, g.Ho * g.Wo}, x.dtype());
+  }
+}
+
 // Channels, groups, dtypes and bias of a batched (N, C, H, W) conv2d.
 void check_conv2d_args(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t groups) {
   const int64_t C = input.size(1), O = weight.size(0), G = groups;
@@ -436,7 +470,7 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
   Size2 k{weight.size(2), weight.size(3)};
   Geom g = geometry("conv2d", input.size(2), input.size(3), k, s, p, d, input_str(input));
   const int64_t K = (C / G) * g.kh * g.kw, L = g.Ho * g.Wo;
-  Tensor cols = unfold(input, k, s, p, d);  // (N, C*kh*kw, L); group g's rows are one block
+  Tensor cols = unfold_for("conv2d", input, k, s, p, d);  // (N, C*kh*kw, L); group g's rows are one block
   Tensor y = G == 1 ? matmul(reshape(weight, {O, K}), cols)
                     : reshape(matmul(reshape(weight, {G, O / G, K}), reshape(cols, {N, G, K, L})), {N, O, L});
   if (bias.defined()) y = y + reshape(bias, {1, O, 1});
@@ -457,7 +491,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
            "conv2d: expected weight (out_channels, in_channels / groups, kh, kw), got ", weight.shape());
   CR_CHECK(d[0] > 0 && d[1] > 0, std::invalid_argument, "conv2d: expected a positive dilation, got ", tup(d));
   check_image(input, "conv2d");
-  const Size2 total{d[0] * (weight.size(2) - 1), d[1] * (weight.size(3) - 1)};
+  const Size2 total{checked_mul(d[0], weight.size(2) - 1, "conv2d", "dilated kernel size"),
+                    checked_mul(d[1], weight.size(3) - 1, "conv2d", "dilated kernel size")};
   Tensor x = total[0] % 2 || total[1] % 2 ? pad(input, {0, total[1] % 2, 0, total[0] % 2}) : input;
   return conv2d(x, weight, bias, s, Size2{total[0] / 2, total[1] / 2}, d, groups);
 }
@@ -492,7 +527,7 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, 
   Geom g = geometry("max_pool2d", H, W, k, s, p, d, input_str(input), ceil_mode);
   check_pool_padding("max_pool2d", k, p, d);
   check_windows_overlap(input, g, k, s, p, d);
-  Tensor idx = empty({N, C, g.Ho, g.Wo}, kInt64);
+  Tensor idx = empty({N, C, g.Ho, g.Wo}, kInt64, "max_pool2d");
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     max_pool_indices(ptr<T>(contig(input)), ptr<int64_t>(idx), N * C, g);
@@ -543,7 +578,8 @@ Tensor avg_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Siz
   const int64_t eh = std::max<int64_t>(0, (g.Ho - 1) * g.sh + g.kh - (H + 2 * g.ph));
   const int64_t ew = std::max<int64_t>(0, (g.Wo - 1) * g.sw + g.kw - (W + 2 * g.pw));
   Tensor x = eh || ew ? pad(input, {0, ew, 0, eh}) : input;
-  Tensor sums = sum(reshape(unfold(x, k, s, p), {N, C, g.kh * g.kw, g.Ho * g.Wo}), {2});  // (N, C, L)
+  Tensor sums = sum(reshape(unfold_for("avg_pool2d", x, k, s, p, {1, 1}), {N, C, g.kh * g.kw, g.Ho * g.Wo}),
+                    {2});  // (N, C, L)
   if (divisor_override) return reshape(div(sums, static_cast<double>(*divisor_override)), {N, C, g.Ho, g.Wo});
   return reshape(sums / avg_pool_divisors(H, W, g, count_include_pad, input.dtype()), {N, C, g.Ho, g.Wo});
 }

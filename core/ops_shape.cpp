@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "core/kernels.h"
+#include "core/sizes.h"
 #include "core/ops.h"
 
 namespace chainrule {
@@ -46,6 +47,7 @@ static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
              ": can't expand shape ", x.shape(), " to ", shape, " (dim ", i, " has size ", have,
              ", expected 1 or ", shape[i], ")");
   }
+  checked_numel(shape, op);  // a view of 2**62 elements is fine, one of more than int64 counts is not
   if (shape == x.shape()) return x;
   // Stride 0: every index of a broadcast dim reads the same element. A new leading dim of size 1
   // gets the span of the dim after it, as in PyTorch.
@@ -715,6 +717,8 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
 Tensor one_hot(const Tensor& labels, int64_t num_classes) {
   CR_CHECK(labels.dtype() == kInt64, std::invalid_argument, "one_hot: expected int64 class labels, got ",
            dtype_name(labels.dtype()));
+  CR_CHECK(num_classes >= -1, std::invalid_argument,
+           "one_hot: expected num_classes >= 0 (or -1 to infer it from the labels), got ", num_classes);
   Tensor lc = contig(labels);
   const int64_t* l = ptr<int64_t>(lc);
   int64_t n = labels.numel(), mx = -1;
@@ -729,8 +733,9 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes) {
            num_classes);
   Shape os = labels.shape();
   os.push_back(num_classes);
-  Tensor out = zeros(os, kInt64);
+  Tensor out = empty(os, kInt64, "one_hot");
   int64_t* o = ptr<int64_t>(out);
+  std::fill(o, o + out.numel(), int64_t{0});
   for (int64_t i = 0; i < n; ++i) o[i * num_classes + l[i]] = 1;
   return out;
 }
@@ -805,9 +810,15 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
     CR_CHECK(repeats[i] >= 0, std::invalid_argument, "repeat: expected repeats >= 0, got ", repeats);
     pairs.insert(pairs.end(), {1, n});
     expanded.insert(expanded.end(), {repeats[i], n});
-    out.push_back(repeats[i] * n);
+    out.push_back(checked_mul(repeats[i], n, "repeat", "repeated size"));
   }
-  Tensor y = reshape(expand(reshape(x, pairs), expanded), out);
+  checked_numel(out, "repeat");
+  Tensor y;
+  try {
+    y = reshape(expand(reshape(x, pairs), expanded), out);
+  } catch (const OutOfMemory&) {
+    throw_out_of_memory("repeat", out, x.dtype());
+  }
   // torch's repeat always copies; reshape gave a view where no element is repeated
   return y.impl()->storage == x.impl()->storage ? y.clone() : y;
 }

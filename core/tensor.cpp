@@ -8,12 +8,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <sstream>
 
 #include "core/autograd.h"
 #include "core/kernels.h"
 #include "core/ops.h"
+#include "core/sizes.h"
 
 namespace chainrule {
 
@@ -274,18 +276,33 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, 
 }
 
 // ---------------------------------------------------------------- factories
-Tensor empty(Shape shape, Dtype dtype) {
-  int64_t n = 1, bytes = 0;
-  for (int64_t d : shape) {
-    CR_CHECK(d >= 0, std::invalid_argument, "empty: expected non-negative sizes, got ", shape);
-    CR_CHECK(!__builtin_mul_overflow(n, d, &n), std::invalid_argument, "empty: shape ", shape,
-             " has more elements than fit in memory");
-  }
-  CR_CHECK(!__builtin_mul_overflow(n, static_cast<int64_t>(dtype_size(dtype)), &bytes) &&
-               bytes < (int64_t{1} << 56),
-           std::invalid_argument, "empty: shape ", shape, " has more elements than fit in memory");
+namespace {
+std::string decimal(unsigned __int128 v) {  // ostream has no __int128
+  std::string s;
+  do s.insert(s.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+  while (v /= 10);
+  return s;
+}
+}  // namespace
+
+void throw_out_of_memory(const char* op, const Shape& shape, Dtype dtype) {
+  const unsigned __int128 bytes = static_cast<unsigned __int128>(shape_numel(shape)) * dtype_size(dtype);
+  throw OutOfMemory(detail::concat(op, ": can't allocate shape ", shape, " (", dtype_name(dtype), "): ",
+                                   decimal(bytes), " bytes, more than the memory available"));
+}
+
+// A negative or overflowing shape is a ValueError, a buffer the machine can't give a MemoryError
+// (OutOfMemory) with the bytes; both name `op`, the op the user called.
+Tensor empty(Shape shape, Dtype dtype, const char* op) {
+  const int64_t n = checked_numel(shape, op);
+  const unsigned __int128 bytes = static_cast<unsigned __int128>(n) * dtype_size(dtype);
   auto t = std::make_shared<TensorImpl>();
-  t->storage = std::make_shared<Storage>(n * dtype_size(dtype));
+  try {
+    if (bytes >= (static_cast<unsigned __int128>(1) << 56)) throw std::bad_alloc();  // past any address space
+    t->storage = std::make_shared<Storage>(static_cast<size_t>(bytes));
+  } catch (const std::bad_alloc&) {
+    throw_out_of_memory(op, shape, dtype);
+  }
   t->dtype = dtype;
   Shape st = contiguous_strides(shape);
   t->set_geometry(std::move(shape), std::move(st), 0);
@@ -294,8 +311,9 @@ Tensor empty(Shape shape, Dtype dtype) {
 
 Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
 
-Tensor full(Shape shape, const Scalar& value, Dtype dtype) {
-  Tensor t = empty(std::move(shape), dtype);
+namespace {
+Tensor filled(Shape shape, const Scalar& value, Dtype dtype, const char* op) {
+  Tensor t = empty(std::move(shape), dtype, op);
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     T v = static_cast<T>(value.value);
@@ -304,13 +322,15 @@ Tensor full(Shape shape, const Scalar& value, Dtype dtype) {
   });
   return t;
 }
+}  // namespace
 
+Tensor full(Shape shape, const Scalar& value, Dtype dtype) { return filled(std::move(shape), value, dtype, "full"); }
 Tensor zeros(Shape shape, Dtype dtype) {
-  Tensor t = empty(std::move(shape), dtype);
+  Tensor t = empty(std::move(shape), dtype, "zeros");
   if (t.numel()) std::memset(t.raw_data(), 0, t.numel() * dtype_size(dtype));
   return t;
 }
-Tensor ones(Shape shape, Dtype dtype) { return full(std::move(shape), 1, dtype); }
+Tensor ones(Shape shape, Dtype dtype) { return filled(std::move(shape), 1, dtype, "ones"); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 Tensor full_like(const Tensor& t, const Scalar& v) { return full(t.shape(), v, t.dtype()); }
@@ -336,11 +356,16 @@ Tensor scalar_tensor(double value, Dtype dtype) { return full({}, value, dtype);
 
 Tensor arange(double start, double end, double step, Dtype dtype) {
   CR_CHECK(step != 0, std::invalid_argument, "arange: expected a non-zero step, got 0");
-  CR_CHECK(std::isfinite(start) && std::isfinite(end), std::invalid_argument,
-           "arange: expected finite start and end, got ", start, " and ", end);
-  double span = (end - start) / step;
-  int64_t n = span > 0 ? static_cast<int64_t>(std::ceil(span)) : 0;
-  Tensor t = empty({n}, dtype);
+  CR_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), std::invalid_argument,
+           "arange: expected finite start, end and step, got ", start, ", ", end, " and ", step);
+  const double span = std::ceil((end - start) / step);
+  CR_CHECK(span >= 0, std::invalid_argument, "arange: expected a step with the sign of end - start, got start=",
+           start, ", end=", end, ", step=", step);
+  // 2**63 itself is the first double past int64; a length that large is refused before the cast.
+  CR_CHECK(span < 0x1p63, std::invalid_argument, "arange: expected at most 2**63 - 1 values, got start=", start,
+           ", end=", end, ", step=", step, " (", span, " values)");
+  const int64_t n = static_cast<int64_t>(span);
+  Tensor t = empty({n}, dtype, "arange");
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = kernels::ptr<T>(t);
@@ -355,7 +380,7 @@ Tensor linspace(double start, double end, int64_t steps, Dtype dtype) {
   CR_CHECK(steps >= 0, std::invalid_argument, "linspace: expected steps >= 0, got ", steps);
   CR_CHECK(dtype != kBool, std::invalid_argument,
            "linspace: not implemented for bool; use float32, float64 or int64");
-  Tensor t = empty({steps}, dtype);
+  Tensor t = empty({steps}, dtype, "linspace");
   double h = steps > 1 ? (end - start) / (steps - 1) : 0.0;
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -370,7 +395,7 @@ Tensor linspace(double start, double end, int64_t steps, Dtype dtype) {
 Tensor eye(int64_t n, int64_t m, Dtype dtype) {
   if (m == -1) m = n;  // the default
   CR_CHECK(n >= 0 && m >= 0, std::invalid_argument, "eye: expected n >= 0 and m >= 0, got n=", n, ", m=", m);
-  Tensor t = zeros({n, m}, dtype);
+  Tensor t = filled({n, m}, 0, dtype, "eye");
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = kernels::ptr<T>(t);
@@ -390,7 +415,7 @@ double next_uniform(std::mt19937_64& g) { return (g() >> 11) * 0x1.0p-53; }
 template <class Fill> Tensor random_fill(Shape shape, Dtype dtype, const char* op, Fill fill) {
   CR_CHECK(is_floating(dtype), std::invalid_argument, op,
            ": expected a floating dtype (float32 or float64), got ", dtype_name(dtype));
-  Tensor t = empty(std::move(shape), dtype);
+  Tensor t = empty(std::move(shape), dtype, op);
   fill(t);
   return t;
 }
@@ -515,7 +540,7 @@ Tensor randn_like(const Tensor& t) { return randn(t.shape(), t.dtype()); }
 
 Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen) {
   CR_CHECK(low < high, std::invalid_argument, "randint: expected low < high, got low=", low, ", high=", high);
-  Tensor t = empty(std::move(shape), kInt64);
+  Tensor t = empty(std::move(shape), kInt64, "randint");
   int64_t* p = t.data<int64_t>();
   std::lock_guard<std::mutex> lock(gen.mutex());
   uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
@@ -534,8 +559,9 @@ Tensor randint(int64_t low, int64_t high, Shape shape) {
 
 Tensor randperm(int64_t n, Generator& gen) {
   CR_CHECK(n >= 0, std::invalid_argument, "randperm: expected n >= 0, got ", n);
-  Tensor t = arange(n);
+  Tensor t = empty({n}, kInt64, "randperm");
   int64_t* p = t.data<int64_t>();
+  std::iota(p, p + n, int64_t{0});
   std::lock_guard<std::mutex> lock(gen.mutex());
   for (int64_t i = n - 1; i > 0; --i) {  // Fisher–Yates with our own platform-independent draws
     int64_t j = static_cast<int64_t>(next_uniform(gen.engine()) * (i + 1));
@@ -782,19 +808,20 @@ constexpr int64_t kEdge = 3, kSummarizeOver = 1000, kLineWidth = 80;
 
 // Mirrors torch/_tensor_str.py: nested brackets, rows separated by ",\n" plus blank lines for
 // higher dims, long vectors wrapped, big tensors summarised with "...".
-void format_rec(std::ostringstream& os, const std::vector<double>& v, const Shape& s, size_t d,
-                int64_t offset, int64_t indent, bool summarize, const Formatter& f, Dtype dt) {
+// v holds the printed values only, row-major in the shape `held` (s with each cut dim reduced to its
+// 2 * kEdge ends), so the k-th printed index of a dim is index k of v's dim.
+void format_rec(std::ostringstream& os, const std::vector<double>& v, const Shape& s, const Shape& held,
+                size_t d, int64_t offset, int64_t indent, bool summarize, const Formatter& f, Dtype dt) {
   int64_t n = s[d], stride = 1;
-  for (size_t k = d + 1; k < s.size(); ++k) stride *= s[k];
+  for (size_t k = d + 1; k < held.size(); ++k) stride *= held[k];
   std::vector<int64_t> idx;
   bool cut = summarize && n > 2 * kEdge;
-  for (int64_t i = 0; i < n; ++i)
-    if (!cut || i < kEdge || i >= n - kEdge) idx.push_back(i);
+  for (int64_t i = 0; i < (cut ? 2 * kEdge : n); ++i) idx.push_back(cut && i >= kEdge ? n - 2 * kEdge + i : i);
   if (d + 1 == s.size()) {
     std::vector<std::string> items;
     for (size_t k = 0; k < idx.size(); ++k) {
       if (cut && k == kEdge) items.push_back(" ...");
-      items.push_back(f(v[offset + idx[k]], dt));
+      items.push_back(f(v[offset + static_cast<int64_t>(k)], dt));
     }
     int64_t per_line = std::max<int64_t>(1, (kLineWidth - indent) / static_cast<int64_t>(f.width + 2));
     os << "[";
@@ -810,24 +837,32 @@ void format_rec(std::ostringstream& os, const std::vector<double>& v, const Shap
   for (size_t k = 0; k < idx.size(); ++k) {
     if (k) os << sep;
     if (cut && k == kEdge) os << "..." << sep;
-    format_rec(os, v, s, d + 1, offset + idx[k] * stride, indent + 1, summarize, f, dt);
+    format_rec(os, v, s, held, d + 1, offset + static_cast<int64_t>(k) * stride, indent + 1, summarize, f, dt);
   }
   os << "]";
+}
+// torch's get_summarized_data: the first and last kEdge entries of every long dim, the values printed
+// (never all of them: an expanded tensor may have 2**62 elements).
+Tensor summarized(const Tensor& t) {
+  NoGradGuard no_grad;
+  Tensor x = t.detach();
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (x.size(d) > 2 * kEdge) x = cat({narrow(x, d, 0, kEdge), narrow(x, d, x.size(d) - kEdge, kEdge)}, d);
+  return x;
 }
 }  // namespace
 
 std::string repr(const Tensor& t) {
   if (!t.defined()) return "tensor(undefined)";
-  std::vector<double> v = t.to_vector();
   bool summarize = t.numel() > kSummarizeOver;
-  // PyTorch sizes columns from the printed (summarised) values only; we use all of them, which
-  // can make a summarised tensor's columns a little wider than PyTorch's.
-  Formatter f(v, t.dtype());
+  Tensor shown = summarize ? summarized(t) : t;
+  std::vector<double> v = shown.to_vector();
+  Formatter f(v, t.dtype());  // as torch: columns sized from the printed values only
   std::ostringstream os;
   os << "tensor(";
   if (t.dim() == 0) os << f(v[0], t.dtype());
   else if (t.numel() == 0) os << "[]";
-  else format_rec(os, v, t.shape(), 0, 0, 7, summarize, f, t.dtype());
+  else format_rec(os, v, t.shape(), shown.shape(), 0, 0, 7, summarize, f, t.dtype());
   if (t.numel() == 0 && t.dim() != 1) os << ", size=" << shape_str(t.shape());
   if (t.dtype() == kFloat64) os << ", dtype=chainrule.float64";
   if (t.grad_fn()) os << ", grad_fn=<" << t.grad_fn()->name() << ">";

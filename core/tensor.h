@@ -253,7 +253,10 @@ class Generator {
 Generator& default_generator();  // the one manual_seed seeds
 
 // ---- factories (shape first, dtype last, the default dtype (float32) unless given) ----
-Tensor empty(Shape shape, Dtype dtype = get_default_dtype());  // uninitialised
+// Uninitialised. `op` names the op the user called in the messages for a bad shape or too little memory.
+Tensor empty(Shape shape, Dtype dtype = get_default_dtype(), const char* op = "empty");
+// Throws OutOfMemory (Python: MemoryError): "<op>: can't allocate shape (...) (float32): <n> bytes, ...".
+[[noreturn]] void throw_out_of_memory(const char* op, const Shape& shape, Dtype dtype);
 Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype = get_default_dtype(),
               bool requires_grad = false);
 Tensor tensor(std::initializer_list<double> values, Dtype dtype = get_default_dtype(),

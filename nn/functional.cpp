@@ -382,6 +382,8 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     Tensor y = (input - shape(running_mean)) / sqrt(add(shape(running_var), eps));
     return affine(y, weight, bias, shape);
   }
+  // As torch: an empty batch normalises to an empty output and leaves the running statistics alone.
+  if (input.numel() == 0) return affine(input, weight, bias, shape);
   CR_CHECK(n > 1, std::invalid_argument,
            "batch_norm: expected more than 1 value per channel when training, got input of shape ",
            input.shape());

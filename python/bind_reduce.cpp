@@ -48,7 +48,7 @@ Spread spread_args(py::object dim, py::object unbiased, const py::object& correc
   double c = 1.0;
   if (!correction.is_none()) c = arg<double>(correction, op, "correction to be a number");
   else if (!unbiased.is_none()) c = arg<bool>(unbiased, op, "unbiased to be a bool") ? 1.0 : 0.0;
-  return {dims_arg(dim), c};
+  return {dims_arg(dim, op), c};
 }
 
 }  // namespace
@@ -77,7 +77,7 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
   both(
       "sum",
       [](const Tensor& x, py::object dim, bool keepdim, std::optional<Dtype> dtype, py::object axis) {
-        return sum(with_dtype(x, dtype), dims_arg(dim_or_axis(dim, axis, "sum")), keepdim);
+        return sum(with_dtype(x, dtype), dims_arg(dim_or_axis(dim, axis, "sum"), "sum"), keepdim);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none(),
       py::arg("axis") = py::none(),
@@ -86,7 +86,7 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
   both(
       "mean",
       [](const Tensor& x, py::object dim, bool keepdim, std::optional<Dtype> dtype, py::object axis) {
-        return mean(with_dtype(x, dtype), dims_arg(dim_or_axis(dim, axis, "mean")), keepdim);
+        return mean(with_dtype(x, dtype), dims_arg(dim_or_axis(dim, axis, "mean"), "mean"), keepdim);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("dtype") = py::none(),
       py::arg("axis") = py::none(),
@@ -95,7 +95,7 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
   both(
       "amax",
       [](const Tensor& x, py::object dim, bool keepdim, py::object axis) {
-        return amax(x, dims_arg(dim_or_axis(dim, axis, "amax")), keepdim);
+        return amax(x, dims_arg(dim_or_axis(dim, axis, "amax"), "amax"), keepdim);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
       "Max over dims (axis= is an alias); tied maxima share the gradient evenly. "
@@ -103,7 +103,7 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
   both(
       "amin",
       [](const Tensor& x, py::object dim, bool keepdim, py::object axis) {
-        return amin(x, dims_arg(dim_or_axis(dim, axis, "amin")), keepdim);
+        return amin(x, dims_arg(dim_or_axis(dim, axis, "amin"), "amin"), keepdim);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
       "Min over dims (axis= is an alias); tied minima share the gradient evenly.");
@@ -143,7 +143,7 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
       [](const Tensor& x, py::object dim, bool keepdim, py::object axis) {
         dim = dim_or_axis(dim, axis, "logsumexp");
         if (dim.is_none()) throw py::type_error("logsumexp(): missing the required argument 'dim'");
-        return logsumexp(x, dims_arg(dim), keepdim);
+        return logsumexp(x, dims_arg(dim, "logsumexp"), keepdim);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
       "log(sum(exp(x))) over dim (axis= is an alias), computed stably (logits of 1e4 are fine). "
@@ -246,7 +246,7 @@ exact first and second derivatives. Example: cr.prod(cr.tensor([2., 3., 4.])) ->
   both(
       "all",
       [](const Tensor& x, py::object dim, bool keepdim, py::object axis) {
-        return all(x, dims_arg(dim_or_axis(dim, axis, "all")), keepdim);
+        return all(x, dims_arg(dim_or_axis(dim, axis, "all"), "all"), keepdim);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
       "True where every element (over dim, or all; axis= is an alias) is nonzero; a bool tensor "
@@ -254,7 +254,7 @@ exact first and second derivatives. Example: cr.prod(cr.tensor([2., 3., 4.])) ->
   both(
       "any",
       [](const Tensor& x, py::object dim, bool keepdim, py::object axis) {
-        return any(x, dims_arg(dim_or_axis(dim, axis, "any")), keepdim);
+        return any(x, dims_arg(dim_or_axis(dim, axis, "any"), "any"), keepdim);
       },
       py::arg("dim") = py::none(), py::arg("keepdim") = false, py::kw_only(), py::arg("axis") = py::none(),
       "True where some element (over dim, or all; axis= is an alias) is nonzero; a bool tensor "

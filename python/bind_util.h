@@ -54,17 +54,14 @@ inline Scalar number(py::handle h, const char* op) {
   return o.s;
 }
 
-// dim=None -> every dim; an int; or a tuple/list of ints.
-inline std::vector<int64_t> dims_arg(const py::object& dim) {
+// dim=None -> every dim; an int; or a tuple/list of ints. `op` (when given) names the op in the TypeError.
+inline std::vector<int64_t> dims_arg(const py::object& dim, const char* op = nullptr) {
+  const std::string what = op ? std::string(op) + "(): argument 'dim'" : std::string("dim");
   if (dim.is_none()) return {};
   if (py::isinstance<py::int_>(dim)) return {dim.cast<int64_t>()};
-  if (py::isinstance<py::sequence>(dim) && !py::isinstance<py::str>(dim)) {
-    auto v = arg<std::vector<int64_t>>(dim, "dim", "None, an int or a tuple of ints");
-    if (v.empty()) return {};
-    return v;
-  }
-  throw py::type_error("dim: expected None, an int or a tuple of ints, got " +
-                       std::string(py::str(py::type::of(dim).attr("__name__"))));
+  if (py::isinstance<py::sequence>(dim) && !py::isinstance<py::str>(dim))
+    return arg<std::vector<int64_t>>(dim, what.c_str(), "None, an int or a tuple of ints");
+  throw py::type_error(what + ": expected None, an int or a tuple of ints, got " + type_name(dim));
 }
 
 // Sizes given as f(2, 3) or f((2, 3)) or f([2, 3]); ints or integer-like objects (NumPy ints),
@@ -76,8 +73,14 @@ inline Shape shape_arg(const py::args& args, const char* op) {
   Shape s;
   for (auto a : items) {
     if (py::isinstance<py::bool_>(a) || !PyIndex_Check(a.ptr()))
-      throw py::type_error(std::string(op) + ": expected sizes as ints, got " + type_name(a));
-    s.push_back(py::cast<int64_t>(py::reinterpret_steal<py::object>(PyNumber_Index(a.ptr()))));
+      throw py::type_error(std::string(op) + "(): expected sizes as ints, got " + type_name(a));
+    auto i = py::reinterpret_steal<py::object>(PyNumber_Index(a.ptr()));
+    if (!i) throw py::error_already_set();
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+    if (overflow)
+      throw py::value_error(std::string(op) + ": expected sizes that fit in int64, got " + std::string(py::str(i)));
+    s.push_back(v);
   }
   return s;
 }

@@ -330,14 +330,15 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, *, device=N
 def linspace(start, end, steps, dtype=None, requires_grad=False, *, device=None):
     """``steps`` evenly spaced values from start to end, both included."""
     _device(device, _FACTORY_HINT)
-    return _finish(_core._linspace(_Py_float(start), _Py_float(end), _Py_int(steps), _dtype(dtype)), requires_grad)
+    steps, = _sizes((steps,), "linspace")
+    return _finish(_core._linspace(_Py_float(start), _Py_float(end), steps, _dtype(dtype)), requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, *, device=None):
     """The n x m (default n x n) identity matrix."""
     _device(device, _FACTORY_HINT)
-    n = _Py_int(n)
-    return _finish(_core._eye(n, n if m is None else _Py_int(m), _dtype(dtype)), requires_grad)
+    n, m = _sizes((n, n if m is None else m), "eye")
+    return _finish(_core._eye(n, m, _dtype(dtype)), requires_grad)
 
 
 def _generator(generator, op):
@@ -411,10 +412,11 @@ def randperm(n, *, generator=None, dtype=None, device=None, **kwargs):
     (the same as ``generator=cr.Generator().manual_seed(seed)``). ``device`` may be None or 'cpu'.
     """
     _device(device, _FACTORY_HINT)
+    n, = _sizes((n,), "randperm")
     if generator is not None:
         if kwargs:
             raise TypeError("randperm: pass either generator= or seed=, not both")
-        t = _core._randperm_g(_Py_int(n), _generator(generator, "randperm"))
+        t = _core._randperm_g(n, _generator(generator, "randperm"))
     else:
         t = _core.randperm(n, **kwargs)
     return t if dtype is None else t.to(dtype)

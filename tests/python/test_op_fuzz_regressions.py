@@ -123,7 +123,7 @@ def test_linear_bias_broadcasts(bias_shape):
     # torch: the bias is added with broadcasting (x @ w.T + b); chainrule raised
     # "linear: expected bias of shape (3,), got ()"
     rs = np.random.RandomState(1)
-    x, w, b = rs.randn(2, 4), rs.randn(3, 4), rs.randn(*bias_shape)
+    x, w, b = rs.randn(2, 4), rs.randn(3, 4), np.asarray(rs.randn(*bias_shape))  # () is a float64 array
     ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
     cs = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
     yt, yc = TF.linear(*ts), CF.linear(*cs)
