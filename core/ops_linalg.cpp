@@ -187,15 +187,17 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 // torch's other forms are composed: a 1-D weight (in,) is a dot product over the last dim (that dim
 // dropped), and a bias of another shape is added with broadcasting to the output's shape.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  CR_CHECK(x.dim() >= 1 && (w.dim() == 2 || w.dim() == 1) && x.size(-1) == w.size(-1), std::invalid_argument,
-           "linear: expected input (..., in_features) and weight (out_features, in_features) or (in_features,), "
-           "got ",
-           x.shape(), " and ", w.shape());
+  CR_CHECK(
+      x.dim() >= 1 && (w.dim() == 2 || w.dim() == 1) && x.size(-1) == w.size(-1), std::invalid_argument,
+      "linear: expected input (..., in_features) and weight (out_features, in_features) or (in_features,), "
+      "got ",
+      x.shape(), " and ", w.shape());
   if (w.dim() == 1 || (bias.defined() && !(bias.dim() == 1 && bias.size(0) == w.size(0)))) {
     Tensor y = w.dim() == 1 ? matmul(x, w) : linear(x, w, Tensor());
     if (!bias.defined()) return y;
     bool fits = bias.dim() <= y.dim();
-    for (int64_t i = 1; fits && i <= bias.dim(); ++i) fits = bias.size(-i) == 1 || bias.size(-i) == y.size(-i);
+    for (int64_t i = 1; fits && i <= bias.dim(); ++i)
+      fits = bias.size(-i) == 1 || bias.size(-i) == y.size(-i);
     CR_CHECK(fits, std::invalid_argument, "linear: expected bias of shape (", w.dim() == 2 ? w.size(0) : 1,
              ",) or one that broadcasts to the output shape ", y.shape(), ", got ", bias.shape());
     return add(y, bias);

@@ -49,9 +49,11 @@ Geom geometry(const char* op, int64_t H, int64_t W, Size2 k, Size2 s, Size2 p, S
   CR_CHECK(d[0] > 0 && d[1] > 0, std::invalid_argument, op, ": expected a positive dilation, got ", tup(d));
   const int64_t ekh = checked_mul(d[0], k[0] - 1, op, "dilated kernel size") + 1;  // dilated extent
   const int64_t ekw = checked_mul(d[1], k[1] - 1, op, "dilated kernel size") + 1;
-  const int64_t Ho = out_len(op, H, ekh, s[0], p[0], ceil_mode), Wo = out_len(op, W, ekw, s[1], p[1], ceil_mode);
-  CR_CHECK(Ho >= 1 && Wo >= 1, std::invalid_argument, op, ": expected a kernel no larger than the padded input ",
-           Shape{H + 2 * p[0], W + 2 * p[1]}, ", got kernel_size ", tup(k),
+  const int64_t Ho = out_len(op, H, ekh, s[0], p[0], ceil_mode),
+                Wo = out_len(op, W, ekw, s[1], p[1], ceil_mode);
+  CR_CHECK(Ho >= 1 && Wo >= 1, std::invalid_argument, op,
+           ": expected a kernel no larger than the padded input ", Shape{H + 2 * p[0], W + 2 * p[1]},
+           ", got kernel_size ", tup(k),
            (d[0] > 1 || d[1] > 1 ? " (dilated: " + shape_str({ekh, ekw}) + ")" : ""), " for ", what);
   checked_mul(checked_mul(Ho, Wo, op, "number of blocks"), checked_mul(k[0], k[1], op, "kernel area"), op,
               "number of blocks times kernel area");  // the kernels' work, Ho * Wo * kh * kw, fits too
@@ -388,8 +390,8 @@ Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
   if (input.dim() == 3) return squeeze(unfold(unsqueeze(input, 0), k, s, p, d), 0);
   const int64_t N = input.size(0), C = input.size(1);
   Geom g = geometry("unfold", input.size(2), input.size(3), k, s, p, d, input_str(input));
-  Tensor cols = empty({N, checked_mul(C, g.kh * g.kw, "unfold", "rows C * kh * kw"), g.Ho * g.Wo}, input.dtype(),
-                      "unfold");
+  Tensor cols = empty({N, checked_mul(C, g.kh * g.kw, "unfold", "rows C * kh * kw"), g.Ho * g.Wo},
+                      input.dtype(), "unfold");
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
     im2col(ptr<T>(contig(input)), ptr<T>(cols), N * C, g);

@@ -5,8 +5,8 @@
 #include <optional>
 
 #include "core/kernels.h"
-#include "core/sizes.h"
 #include "core/ops.h"
+#include "core/sizes.h"
 
 namespace chainrule {
 using namespace kernels;

@@ -276,29 +276,29 @@ void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, 
 }
 
 // ---------------------------------------------------------------- factories
-namespace {
-std::string decimal(unsigned __int128 v) {  // ostream has no __int128
-  std::string s;
-  do s.insert(s.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
-  while (v /= 10);
-  return s;
+// The bytes of a shape, or -1 when they don't fit int64 (past any address space anyway).
+static int64_t bytes_of(const Shape& shape, Dtype dtype) {
+  int64_t n = 1, bytes = 0;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n)) return -1;
+  return __builtin_mul_overflow(n, static_cast<int64_t>(dtype_size(dtype)), &bytes) ? -1 : bytes;
 }
-}  // namespace
 
 void throw_out_of_memory(const char* op, const Shape& shape, Dtype dtype) {
-  const unsigned __int128 bytes = static_cast<unsigned __int128>(shape_numel(shape)) * dtype_size(dtype);
-  throw OutOfMemory(detail::concat(op, ": can't allocate shape ", shape, " (", dtype_name(dtype), "): ",
-                                   decimal(bytes), " bytes, more than the memory available"));
+  const int64_t bytes = bytes_of(shape, dtype);
+  throw OutOfMemory(detail::concat(op, ": can't allocate shape ", shape, " (", dtype_name(dtype),
+                                   "): ", bytes < 0 ? std::string("more than 2**63") : std::to_string(bytes),
+                                   " bytes, more than the memory available"));
 }
 
 // A negative or overflowing shape is a ValueError, a buffer the machine can't give a MemoryError
 // (OutOfMemory) with the bytes; both name `op`, the op the user called.
 Tensor empty(Shape shape, Dtype dtype, const char* op) {
-  const int64_t n = checked_numel(shape, op);
-  const unsigned __int128 bytes = static_cast<unsigned __int128>(n) * dtype_size(dtype);
+  checked_numel(shape, op);
+  const int64_t bytes = bytes_of(shape, dtype);
   auto t = std::make_shared<TensorImpl>();
   try {
-    if (bytes >= (static_cast<unsigned __int128>(1) << 56)) throw std::bad_alloc();  // past any address space
+    if (bytes < 0 || bytes >= (int64_t{1} << 56)) throw std::bad_alloc();  // past any address space
     t->storage = std::make_shared<Storage>(static_cast<size_t>(bytes));
   } catch (const std::bad_alloc&) {
     throw_out_of_memory(op, shape, dtype);
@@ -324,7 +324,9 @@ Tensor filled(Shape shape, const Scalar& value, Dtype dtype, const char* op) {
 }
 }  // namespace
 
-Tensor full(Shape shape, const Scalar& value, Dtype dtype) { return filled(std::move(shape), value, dtype, "full"); }
+Tensor full(Shape shape, const Scalar& value, Dtype dtype) {
+  return filled(std::move(shape), value, dtype, "full");
+}
 Tensor zeros(Shape shape, Dtype dtype) {
   Tensor t = empty(std::move(shape), dtype, "zeros");
   if (t.numel()) std::memset(t.raw_data(), 0, t.numel() * dtype_size(dtype));
@@ -359,11 +361,13 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
   CR_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), std::invalid_argument,
            "arange: expected finite start, end and step, got ", start, ", ", end, " and ", step);
   const double span = std::ceil((end - start) / step);
-  CR_CHECK(span >= 0, std::invalid_argument, "arange: expected a step with the sign of end - start, got start=",
-           start, ", end=", end, ", step=", step);
+  CR_CHECK(span >= 0, std::invalid_argument,
+           "arange: expected a step with the sign of end - start, got start=", start, ", end=", end,
+           ", step=", step);
   // 2**63 itself is the first double past int64; a length that large is refused before the cast.
-  CR_CHECK(span < 0x1p63, std::invalid_argument, "arange: expected at most 2**63 - 1 values, got start=", start,
-           ", end=", end, ", step=", step, " (", span, " values)");
+  CR_CHECK(span < 0x1p63, std::invalid_argument,
+           "arange: expected at most 2**63 - 1 values, got start=", start, ", end=", end, ", step=", step,
+           " (", span, " values)");
   const int64_t n = static_cast<int64_t>(span);
   Tensor t = empty({n}, dtype, "arange");
   kernels::dispatch(dtype, [&](auto tag) {
@@ -816,7 +820,8 @@ void format_rec(std::ostringstream& os, const std::vector<double>& v, const Shap
   for (size_t k = d + 1; k < held.size(); ++k) stride *= held[k];
   std::vector<int64_t> idx;
   bool cut = summarize && n > 2 * kEdge;
-  for (int64_t i = 0; i < (cut ? 2 * kEdge : n); ++i) idx.push_back(cut && i >= kEdge ? n - 2 * kEdge + i : i);
+  for (int64_t i = 0; i < (cut ? 2 * kEdge : n); ++i)
+    idx.push_back(cut && i >= kEdge ? n - 2 * kEdge + i : i);
   if (d + 1 == s.size()) {
     std::vector<std::string> items;
     for (size_t k = 0; k < idx.size(); ++k) {
@@ -837,7 +842,8 @@ void format_rec(std::ostringstream& os, const std::vector<double>& v, const Shap
   for (size_t k = 0; k < idx.size(); ++k) {
     if (k) os << sep;
     if (cut && k == kEdge) os << "..." << sep;
-    format_rec(os, v, s, held, d + 1, offset + static_cast<int64_t>(k) * stride, indent + 1, summarize, f, dt);
+    format_rec(os, v, s, held, d + 1, offset + static_cast<int64_t>(k) * stride, indent + 1, summarize, f,
+               dt);
   }
   os << "]";
 }

@@ -79,7 +79,8 @@ inline Shape shape_arg(const py::args& args, const char* op) {
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
     if (overflow)
-      throw py::value_error(std::string(op) + ": expected sizes that fit in int64, got " + std::string(py::str(i)));
+      throw py::value_error(std::string(op) + ": expected sizes that fit in int64, got " +
+                            std::string(py::str(i)));
     s.push_back(v);
   }
   return s;

@@ -81,7 +81,7 @@ def test_conv2d_unbatched_input_as_torch():
 
 # ------------------------------------------------------------------ creation ops
 @pytest.mark.parametrize("src, pattern", [
-    ("cr.zeros(2**62)", r"zeros: can't allocate shape \(4611686018427387904,\) \(float32\): 18446744073709551616 bytes"),
+    ("cr.zeros(2**62)", r"zeros: can't allocate shape \(4611686018427387904,\) \(float32\): more than 2\*\*63 bytes"),
     ("cr.zeros(10**12)", r"zeros: can't allocate shape \(1000000000000,\) \(float32\): 4000000000000 bytes, more than the memory"),
     ("cr.ones(2**62)", r"ones: can't allocate"),
     ("cr.randn(2**62)", r"randn: can't allocate"),
