@@ -43,6 +43,10 @@ class dtype:
         ...
     def __index__(self: dtype) -> builtins.int:
         ...
+    @typing.overload
+    def __init__(self: dtype, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @typing.overload
     def __init__(self: dtype, value: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def __int__(self: dtype) -> builtins.int:
@@ -166,7 +170,7 @@ class Tensor:
         """
         A tensor sharing data's memory (used by subclasses such as nn.Parameter).
         """
-    def __int__(self) -> builtins.int:
+    def __int__(self) -> typing.Any:
         ...
     def __invert__(self) -> Tensor:
         ...
