@@ -379,20 +379,20 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("__float__",
            [](const Tensor& t) {
              CR_CHECK(t.numel() == 1, std::invalid_argument,
-                      "float: only a tensor with one element can be converted to a Python number, got shape ",
+                      "float: only one element tensors can be converted to Python scalars (as by x.item()), got shape ",
                       t.shape());
              return t.item();
            })
       .def("__int__",
-           [](const Tensor& t) -> py::object {
+           [](const Tensor& t) -> py::int_ {
              CR_CHECK(t.numel() == 1, std::invalid_argument,
-                      "int: only a tensor with one element can be converted to a Python number, got shape ",
+                      "int: only one element tensors can be converted to Python scalars (as by x.item()), got shape ",
                       t.shape());
              if (t.dtype() == kInt64) return py::int_(static_cast<long long>(t.data<int64_t>()[0]));
              // Python's int(float): truncates, and raises for nan (ValueError) and inf (OverflowError)
              PyObject* r = PyNumber_Long(py::float_(t.item()).ptr());
              if (!r) throw py::error_already_set();
-             return py::reinterpret_steal<py::object>(r);
+             return py::reinterpret_steal<py::int_>(r);
            })
       .def("__index__", [](const Tensor& t) {
         CR_CHECK(t.dtype() == kInt64 && t.numel() == 1, std::invalid_argument,

@@ -257,7 +257,7 @@ def tensor(data, dtype=None, requires_grad=False, *, device=None):
             dtype = get_default_dtype() if dtype is None else dtype
         else:
             _check_int64(arr)
-            name = {"U": "str", "S": "bytes"}.get(kind, arr.dtype)
+            name = {"U": f"str ({arr.dtype})", "S": f"bytes ({arr.dtype})"}.get(kind, arr.dtype)
             raise TypeError(f"tensor: can't make a tensor from data of type {name} "
                             "(expected numbers, bools, nested lists or a numeric NumPy array)")
     if not isinstance(dtype, _core.dtype):

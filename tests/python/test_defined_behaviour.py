@@ -131,9 +131,9 @@ def test_int_of_nan_and_inf_raise_as_python():
 
 
 def test_float_and_int_of_many_elements_name_the_shape():
-    with pytest.raises(ValueError, match=r"float: only a tensor with one element .* got shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"float: only one element tensors .* got shape \(2, 3\)"):
         float(cr.ones(2, 3))
-    with pytest.raises(ValueError, match=r"int: only a tensor with one element .* got shape \(0,\)"):
+    with pytest.raises(ValueError, match=r"int: only one element tensors .* got shape \(0,\)"):
         int(cr.zeros(0))
 
 

@@ -199,7 +199,7 @@ ONE_LINERS = [
      shapes("from_numpy", "float16")),
     ("from_numpy_read_only", lambda: cr.from_numpy(np.frombuffer(b"\0" * 16)), ValueError,
      shapes("from_numpy", "read-only")),
-    ("from_dlpack_not_dlpack", lambda: cr.from_dlpack(3), ValueError, shapes("from_dlpack", "__dlpack__")),
+    ("from_dlpack_not_dlpack", lambda: cr.from_dlpack(3), TypeError, shapes("from_dlpack", "__dlpack__")),
     # in-place ops with incompatible operands
     ("add_inplace_would_grow", lambda: cr.randn(3).add_(cr.randn(2, 3)), ValueError,
      shapes("add_", "(3,)", "(2, 3)")),

@@ -170,7 +170,7 @@ class Tensor:
         """
         A tensor sharing data's memory (used by subclasses such as nn.Parameter).
         """
-    def __int__(self) -> typing.Any:
+    def __int__(self) -> builtins.int:
         ...
     def __invert__(self) -> Tensor:
         ...
