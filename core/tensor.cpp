@@ -629,22 +629,20 @@ Tensor scalar_like(const Tensor& self, const Scalar& s, const char* op) {
            ": result type float32 can't be cast to the tensor's dtype ", dtype_name(self.dtype()));
   return full({}, s, self.dtype());
 }
+
+// alpha * y in y's dtype: an int64 y stays exact (through a double it would lose bits above 2^53).
+template <class T> T scaled(const Scalar& alpha, T y) {
+  if constexpr (kernels::kWraps<T>)
+    return kernels::wrap_mul(y, alpha.integral ? alpha.int_value : kernels::convert_value<T>(alpha.value));
+  else return static_cast<T>(alpha.value * y);
+}
 }  // namespace
 
-namespace {
-// alpha * y in y's dtype: an int64 y stays exact (through a double it would lose bits above 2^53).
-template <class T> T scaled(double alpha, T y) {
-  if constexpr (kernels::kWraps<T>) return alpha == 1 ? y : kernels::wrap_mul(y, kernels::convert_value<T>(alpha));
-  else return static_cast<T>(alpha * y);
-}
-}  // namespace
 Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
-  double a = alpha.value;
-  return inplace_binary(*this, o, "add_", [a](auto x, auto y) { return kernels::wrap_add(x, scaled(a, y)); });
+  return inplace_binary(*this, o, "add_", [&](auto x, auto y) { return kernels::wrap_add(x, scaled(alpha, y)); });
 }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
-  double a = alpha.value;
-  return inplace_binary(*this, o, "sub_", [a](auto x, auto y) { return kernels::wrap_sub(x, scaled(a, y)); });
+  return inplace_binary(*this, o, "sub_", [&](auto x, auto y) { return kernels::wrap_sub(x, scaled(alpha, y)); });
 }
 Tensor& Tensor::mul_(const Tensor& o) {
   return inplace_binary(*this, o, "mul_", [](auto x, auto y) { return kernels::wrap_mul(x, y); });
