@@ -2,6 +2,7 @@
 // in-place ops used by optimizers and init.
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -47,9 +48,13 @@ std::string shape_str(const Shape& s) {
   return out + ")";
 }
 
+// A backstop: ops check the shapes users give them (naming themselves) before they get here.
 int64_t shape_numel(const Shape& s) {
+  if (std::find(s.begin(), s.end(), 0) != s.end()) return 0;  // (2**40, 2**40, 0) has no elements
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    CR_CHECK(!__builtin_mul_overflow(n, d, &n), std::invalid_argument, "shape ", s,
+             " has more elements than an int64 can count");
   return n;
 }
 

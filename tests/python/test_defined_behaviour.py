@@ -231,3 +231,20 @@ def test_from_dlpack_normalizes_non_canonical_bools():
 def test_from_dlpack_of_a_non_tensor_is_a_type_error(obj, name):
     with pytest.raises(TypeError, match=rf"from_dlpack: expected an object with __dlpack__ .* got {name}"):
         cr.from_dlpack(obj)
+
+
+# ---------------------------------------------------------------- found by the sanitized run
+@pytest.mark.parametrize("shape", [(2**32, 2**32), (2**62, 4, 0), (2**40, 2**40, 0)])
+def test_reshape_to_more_elements_than_int64_counts_raises(shape):
+    # the element count overflowed int64 (UBSan: signed integer overflow in reshape's size check)
+    with pytest.raises(ValueError, match=r"reshape: shape \(.*\) has more elements than an int64 can count"):
+        cr.zeros(4).reshape(*shape)
+    with pytest.raises(RuntimeError):
+        torch.zeros(4).reshape(*shape)
+
+
+def test_expand_to_more_elements_than_int64_counts_raises():
+    with pytest.raises(ValueError, match=r"has more elements than an int64 can count"):
+        cr.zeros(1, 1).expand(2**40, 2**40)
+    with pytest.raises(RuntimeError, match="overflow"):
+        torch.zeros(1, 1).expand(2**40, 2**40)
