@@ -123,3 +123,15 @@ TEST(IntegerWrap, RandintCoversTheWholeRange) {
 }
 
 }  // namespace
+
+namespace {
+using namespace chainrule;
+// Found by the sanitized Python run: the element count of a huge shape overflowed int64.
+TEST(IntegerWrap, ElementCountsDontOverflow) {
+  const int64_t big = int64_t{1} << 40;
+  EXPECT_THROW(shape_numel({big, big}), std::invalid_argument);
+  EXPECT_EQ(shape_numel({big, big, 0}), 0);
+  EXPECT_THROW(reshape(zeros({4}), {int64_t{1} << 62, 4, 0}), std::invalid_argument);
+  EXPECT_THROW(expand(zeros({1, 1}), {big, big}), std::invalid_argument);
+}
+}  // namespace
