@@ -125,7 +125,8 @@ static Shape infer_size(const Tensor& x, Shape shape, const char* op) {
     } else {
       CR_CHECK(shape[i] >= 0, std::invalid_argument, op, ": invalid size in shape ", shape);
       CR_CHECK(known == 0 || shape[i] == 0 || !__builtin_mul_overflow(known, shape[i], &known),
-               std::invalid_argument, op, ": shape ", shape, " has more elements than an int64 can count");
+               std::invalid_argument, op, ": can't reshape ", x.shape(), " to ", shape,
+               ", which has more elements than an int64 can count");
       if (shape[i] == 0) known = 0;
     }
   }
