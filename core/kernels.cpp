@@ -10,7 +10,7 @@ Tensor convert(const Tensor& t, Dtype d) {
     using S = decltype(tag);
     dispatch(d, [&](auto otag) {
       using D = decltype(otag);
-      elementwise([](S v) { return static_cast<D>(v); }, strided<D>(out), strided<const S>(t));
+      elementwise([](S v) { return convert_value<D>(v); }, strided<D>(out), strided<const S>(t));
     });
   });
   return out;

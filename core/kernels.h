@@ -4,6 +4,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <tuple>
 #include <type_traits>
@@ -94,6 +95,55 @@ template <class T> inline T blend(bool c, T a, T b) {
   T out;
   std::memcpy(&out, &r, sizeof(T));
   return out;
+}
+
+// The one place kernels add, subtract, multiply and negate: int64 wraps modulo 2^64, as in
+// PyTorch. Signed overflow is undefined behaviour in C++ (the optimiser may assume it never
+// happens), so int64 is computed in uint64, whose wrap is defined, and cast back. Float and bool
+// use the plain operators (bool: + is or, * is and, after the caller's cast to bool).
+template <class T> constexpr bool kWraps = std::is_same_v<T, int64_t>;
+template <class T> inline T wrap_add(T a, T b) {
+  if constexpr (kWraps<T>) return static_cast<T>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  else return static_cast<T>(a + b);
+}
+template <class T> inline T wrap_sub(T a, T b) {
+  if constexpr (kWraps<T>) return static_cast<T>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+  else return static_cast<T>(a - b);
+}
+template <class T> inline T wrap_mul(T a, T b) {
+  if constexpr (kWraps<T>) return static_cast<T>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  else return static_cast<T>(a * b);
+}
+template <class T> inline T wrap_neg(T a) {
+  if constexpr (kWraps<T>) return static_cast<T>(uint64_t{0} - static_cast<uint64_t>(a));
+  else return static_cast<T>(-a);
+}
+
+// A double as an int64 the way PyTorch's CPU kernels convert (x86's cvttsd2si): truncated toward
+// zero, and NaN, ±inf and values outside int64's range become INT64_MIN. A plain static_cast of
+// those is undefined behaviour.
+inline int64_t double_to_int64(double v) {
+  return v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? static_cast<int64_t>(v) : INT64_MIN;
+}
+// static_cast<D>(v), defined for every v (float to int64 through double_to_int64).
+template <class D, class S> inline D convert_value(S v) {
+  if constexpr (std::is_same_v<D, int64_t> && std::is_floating_point_v<S>) return double_to_int64(v);
+  else return static_cast<D>(v);
+}
+
+// A number written into a tensor of dtype T by a creation or fill op (full, fill_, tensor): NaN,
+// ±inf and values outside int64's range have no int64, and PyTorch raises for them too.
+template <class T> T scalar_value(double v, const char* op) {
+  CR_CHECK(!kWraps<T> || (v >= -9223372036854775808.0 && v < 9223372036854775808.0), std::runtime_error, op,
+           ": value ", v, " cannot be converted to int64 without overflow");
+  return convert_value<T>(v);
+}
+// The same for a Scalar: an integral one gives an int64 exactly (not through its double).
+template <class T> T scalar_value(const Scalar& s, const char* op) {
+  if constexpr (kWraps<T>) {
+    if (s.integral) return s.int_value;
+  }
+  return scalar_value<T>(s.value, op);
 }
 
 // out[i] = f(a[i]) elementwise over whole tensors (same numel).

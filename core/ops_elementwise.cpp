@@ -65,13 +65,13 @@ Tensor binary_kernel(const Tensor& a, const Tensor& b, Dtype ct, Dtype ot, const
   return out;
 }
 
-// out = f(x, s) for a scalar s, in dtype `ct`.
-template <class F> Tensor scalar_kernel(const Tensor& x, double s, Dtype ct, F f) {
+// out = f(x, s) for a scalar s, in dtype `ct` (an integral s exactly, see Scalar::int_value).
+template <class F> Tensor scalar_kernel(const Tensor& x, const Scalar& s, Dtype ct, F f) {
   Tensor xc = x.dtype() == ct ? contig(x) : convert(x, ct);
   Tensor out = empty(xc.shape(), ct);
   dispatch(ct, [&](auto tag) {
     using T = decltype(tag);
-    T sv = static_cast<T>(s);
+    T sv = kWraps<T> && s.integral ? static_cast<T>(s.int_value) : convert_value<T>(s.value);
     map(ptr<T>(xc), ptr<T>(out), xc.numel(), [&](T v) { return static_cast<T>(f(v, sv)); });
   });
   return out;
@@ -155,7 +155,7 @@ template <class G> auto each(G g) {
   };
 }
 
-Tensor scalar_of(const Scalar& s, Dtype d) { return scalar_tensor(s.value, d); }
+Tensor scalar_of(const Scalar& s, Dtype d) { return full({}, s, d); }
 
 }  // namespace
 
@@ -178,21 +178,21 @@ Tensor Tensor::clone() const {
 // z = a + b               dz/da = 1, dz/db = 1
 Tensor add(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool + bool stays bool (or), as PyTorch
-  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return x + y; }), {a, b},
+  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return wrap_add(x, y); }), {a, b},
                 kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
 }
 
 // z = a - b               dz/da = 1, dz/db = -1
 Tensor sub(const Tensor& a, const Tensor& b) {
   Dtype t = sub_type(result_type(a, b), "sub");
-  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return x - y; }), {a, b},
+  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return wrap_sub(x, y); }), {a, b},
                 kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
 }
 
 // z = a * b               dz/da = b, dz/db = a
 Tensor mul(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool * bool stays bool (and)
-  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return x * y; }), {a, b},
+  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return wrap_mul(x, y); }), {a, b},
                 kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
                   return {s.needs_grad(0) ? g * s.input(1) : Tensor(),
                           s.needs_grad(1) ? g * s.input(0) : Tensor()};
@@ -214,7 +214,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 // z = a + c               dz/da = 1
 Tensor add(const Tensor& a, const Scalar& c) {
   Dtype t = result_type(a, c);
-  return record("add", scalar_kernel(a, c.value, t, [](auto x, auto y) { return x + y; }), {a}, kSaveNone,
+  return record("add", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_add(x, y); }), {a}, kSaveNone,
                 [](const Tensor& g, const Saved&) -> Grads { return {g}; });
 }
 
@@ -222,13 +222,14 @@ Tensor sub(const Tensor& a, const Scalar& c) {
   sub_type(result_type(a, c), "sub");
   Scalar m = c;
   m.value = -c.value;
+  m.int_value = wrap_neg(c.int_value);
   return add(a, m);
 }
 
 // z = c - a               dz/da = -1
 Tensor rsub(const Tensor& a, const Scalar& c) {
   Dtype t = sub_type(result_type(a, c), "rsub");
-  return record("rsub", scalar_kernel(a, c.value, t, [](auto x, auto y) { return y - x; }), {a}, kSaveNone,
+  return record("rsub", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_sub(y, x); }), {a}, kSaveNone,
                 [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
@@ -236,7 +237,7 @@ Tensor rsub(const Tensor& a, const Scalar& c) {
 Tensor mul(const Tensor& a, const Scalar& c) {
   Dtype t = result_type(a, c);
   double cv = c.value;
-  return record("mul", scalar_kernel(a, cv, t, [](auto x, auto y) { return x * y; }), {a}, kSaveNone,
+  return record("mul", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_mul(x, y); }), {a}, kSaveNone,
                 [cv](const Tensor& g, const Saved&) -> Grads { return {mul(g, cv)}; });
 }
 
@@ -265,7 +266,7 @@ Tensor neg(const Tensor& x) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument,
            "neg: negation of a bool tensor is not "
            "supported; use logical_not");
-  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return -v; }), {x}, kSaveNone,
+  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return wrap_neg(v); }), {x}, kSaveNone,
                 [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
@@ -285,9 +286,9 @@ template <class T> T int_pow(T v, T q) {
 // as fast: no std::pow per element); so x**0.5 is sqrt(x) (sqrt(-0) = -0) and x**-1 is 1/x, exactly
 // as in torch; integers by squaring.
 static Tensor pow_kernel(const Tensor& x, double pv, Dtype t) {
-  if (pv == 2.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v * v; });
+  if (pv == 2.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return wrap_mul(v, v); });
   if (pv == 1.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v; });
-  if (pv == 3.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return v * v * v; });
+  if (pv == 3.0) return scalar_kernel(x, pv, t, [](auto v, auto) { return wrap_mul(wrap_mul(v, v), v); });
   if (is_floating(t) && (pv == 0.5 || pv == -0.5)) {
     NoGradGuard forward_only;  // sqrt's kernel computes the root; pow records its own node
     Tensor y = sqrt(x.to(t));
@@ -380,7 +381,7 @@ Tensor sqrt(const Tensor& x) {
 Tensor abs(const Tensor& x) {
   Tensor y = is_floating(x.dtype())
                  ? unary_float(x, [](const auto& v) { return v.abs(); })
-                 : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v < z ? -v : v; });
+                 : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v < z ? wrap_neg(v) : v; });
   return record("abs", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor x = s.input(0);
     return {depends_on(g * sign(x), x)};
@@ -477,8 +478,8 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   Dtype t = arith_type(x.dtype());
   Tensor y = scalar_kernel(x, 0, t, [lo, hi](auto v, auto) {
     using T = decltype(v);
-    T r = v < static_cast<T>(lo) && lo > -INFINITY ? static_cast<T>(lo) : v;
-    return r > static_cast<T>(hi) && hi < INFINITY ? static_cast<T>(hi) : r;
+    T r = lo > -INFINITY && v < convert_value<T>(lo) ? convert_value<T>(lo) : v;
+    return hi < INFINITY && r > convert_value<T>(hi) ? convert_value<T>(hi) : r;
   });
   return record("clamp", y, {x}, kSaveInputs, [lo, hi](const Tensor& g, const Saved& s) -> Grads {
     Tensor x = s.input(0);
@@ -517,7 +518,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
   Tensor name(const Tensor& a, const Tensor& b) {                                                     \
     return binary_kernel(a, b, result_type(a, b), kBool, #name, [](auto x, auto y) { return expr; }); \
   }                                                                                                   \
-  Tensor name(const Tensor& a, const Scalar& c) { return name(a, scalar_tensor(c.value, result_type(a, c))); }
+  Tensor name(const Tensor& a, const Scalar& c) { return name(a, full({}, c, result_type(a, c))); }
 CR_COMPARISON(eq, x == y)
 CR_COMPARISON(ne, x != y)
 CR_COMPARISON(lt, x < y)
@@ -994,6 +995,7 @@ Tensor add(const Tensor& a, const Scalar& b, const Scalar& alpha) {
   check_alpha(result_type(a, b), alpha, "add");
   Scalar s = b;
   s.value = b.value * alpha.value;
+  s.int_value = wrap_mul(b.int_value, alpha.int_value);
   s.integral = b.integral && alpha.integral;
   s.boolean = b.boolean && alpha.boolean;
   return add(a, s);
@@ -1007,6 +1009,7 @@ Tensor sub(const Tensor& a, const Scalar& b, const Scalar& alpha) {
   check_alpha(sub_type(result_type(a, b), "sub"), alpha, "sub");
   Scalar s = b;
   s.value = b.value * alpha.value;
+  s.int_value = wrap_mul(b.int_value, alpha.int_value);
   s.integral = b.integral && alpha.integral;
   return sub(a, s);
 }

@@ -63,15 +63,16 @@ Tensor gemm(const Tensor& a, const Tensor& b, int64_t batch, int64_t n, int64_t 
   Tensor out = empty(std::move(out_shape), t);
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
+    using U = std::conditional_t<kWraps<T>, uint64_t, T>;  // int64 wraps: computed as uint64 (wrap_add)
     if constexpr (!std::is_same_v<T, bool>) {
       for (int64_t i = 0; i < batch; ++i) {
-        MatMap<T> C(ptr<T>(out) + i * n * m, n, m);
+        MatMap<U> C(reinterpret_cast<U*>(ptr<T>(out)) + i * n * m, n, m);
         if (k == 0 || n == 0 || m == 0) {
           C.setZero();
           continue;
         }
-        with_mat<T>(la, i, n, k, [&](const auto& A) {
-          with_mat<T>(lb, i, k, m, [&](const auto& B) { C.noalias() = A * B; });
+        with_mat<U>(la, i, n, k, [&](const auto& A) {
+          with_mat<U>(lb, i, k, m, [&](const auto& B) { C.noalias() = A * B; });
         });
       }
     }
@@ -144,14 +145,17 @@ Tensor linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, Dtype
   Tensor y = empty(os, t);
   dispatch(t, [&](auto tag) {
     using T = decltype(tag);
+    using U = std::conditional_t<kWraps<T>, uint64_t, T>;  // int64 wraps: computed as uint64 (wrap_add)
     if constexpr (!std::is_same_v<T, bool>) {
-      MatMap<T> Y(ptr<T>(y), rows, out_f);
+      MatMap<U> Y(reinterpret_cast<U*>(ptr<T>(y)), rows, out_f);
       if (in == 0 || rows == 0 || out_f == 0) Y.setZero();
       else
-        with_mat<T>(lw, 0, out_f, in,
-                    [&](const auto& W) { Y.noalias() = CMatMap<T>(ptr<T>(xc), rows, in) * W.transpose(); });
+        with_mat<U>(lw, 0, out_f, in, [&](const auto& W) {
+          Y.noalias() = CMatMap<U>(reinterpret_cast<const U*>(ptr<T>(xc)), rows, in) * W.transpose();
+        });
       if (bc.defined())  // a dense bias keeps the vectorised row add
-        Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(ptr<const T>(bc), out_f);
+        Y.rowwise() +=
+            Eigen::Map<const Eigen::Matrix<U, 1, Eigen::Dynamic>>(reinterpret_cast<const U*>(ptr<T>(bc)), out_f);
     }
   });
   return y;

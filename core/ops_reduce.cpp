@@ -66,8 +66,8 @@ inline float cascade_sum(const float* p, int64_t n) {
 }
 
 template <class T> T combine(Kind kind, T a, T b) {
-  if (kind == Kind::Sum) return a + b;
-  if (kind == Kind::Prod) return static_cast<T>(a * b);
+  if (kind == Kind::Sum) return wrap_add(a, b);
+  if (kind == Kind::Prod) return wrap_mul(a, b);
   if (kind == Kind::Max) return (b > a || b != b) ? b : a;  // NaN propagates, as PyTorch
   return (b < a || b != b) ? b : a;
 }
@@ -82,6 +82,8 @@ template <class T> void reduce_rows(const T* in, T* out, int64_t outer, int64_t 
           if constexpr (!std::is_same_v<T, bool>) {
             if (kind == Kind::Sum) {
               if constexpr (std::is_same_v<T, float>) out[o] = cascade_sum(row, red);
+              else if constexpr (kWraps<T>)  // summed as uint64: wraps, defined (see wrap_add)
+                out[o] = static_cast<T>(CVec<uint64_t>(reinterpret_cast<const uint64_t*>(row), red).sum());
               else out[o] = CVec<T>(row, red).sum();  // Eigen's vectorised sum
               continue;
             }
@@ -410,8 +412,7 @@ Tensor scan_kernel(const Tensor& x, int64_t dim, bool reverse, bool is_prod) {
     L.for_each_line(reverse, [&](auto at) {
       A acc = is_prod ? A(1) : A(0);
       for (int64_t j = 0; j < L.n; ++j) {
-        acc = is_prod ? static_cast<A>(acc * static_cast<A>(in[at(j)]))
-                      : static_cast<A>(acc + static_cast<A>(in[at(j)]));
+        acc = is_prod ? wrap_mul(acc, static_cast<A>(in[at(j)])) : wrap_add(acc, static_cast<A>(in[at(j)]));
         o[at(j)] = static_cast<T>(acc);
       }
     });

@@ -126,7 +126,10 @@ static Shape infer_size(const Tensor& x, Shape shape, const char* op) {
       infer = static_cast<int64_t>(i);
     } else {
       CR_CHECK(shape[i] >= 0, std::invalid_argument, op, ": invalid size in shape ", shape);
-      known *= shape[i];
+      CR_CHECK(known == 0 || shape[i] == 0 || !__builtin_mul_overflow(known, shape[i], &known),
+               std::invalid_argument, op, ": can't reshape ", x.shape(), " to ", shape,
+               ", which has more elements than an int64 can count");
+      if (shape[i] == 0) known = 0;
     }
   }
   if (infer >= 0) {

@@ -2,6 +2,7 @@
 // in-place ops used by optimizers and init.
 #include "core/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -49,9 +50,13 @@ std::string shape_str(const Shape& s) {
   return out + ")";
 }
 
+// A backstop: ops check the shapes users give them (naming themselves) before they get here.
 int64_t shape_numel(const Shape& s) {
+  if (std::find(s.begin(), s.end(), 0) != s.end()) return 0;  // (2**40, 2**40, 0) has no elements
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    CR_CHECK(!__builtin_mul_overflow(n, d, &n), std::invalid_argument, "shape ", s,
+             " has more elements than an int64 can count");
   return n;
 }
 
@@ -316,7 +321,7 @@ Tensor filled(Shape shape, const Scalar& value, Dtype dtype, const char* op) {
   Tensor t = empty(std::move(shape), dtype, op);
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
-    T v = static_cast<T>(value.value);
+    T v = kernels::scalar_value<T>(value, "full");
     T* p = kernels::ptr<T>(t);
     std::fill(p, p + t.numel(), v);
   });
@@ -344,7 +349,7 @@ Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype, bool 
   kernels::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = kernels::ptr<T>(t);
-    for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
+    for (size_t i = 0; i < values.size(); ++i) p[i] = kernels::scalar_value<T>(values[i], "tensor");
   });
   if (requires_grad) t.set_requires_grad(true);
   return t;
@@ -657,22 +662,25 @@ template <class F> Tensor& inplace_unary(Tensor& self, const char* op, F f, bool
 Tensor scalar_like(const Tensor& self, const Scalar& s, const char* op) {
   CR_CHECK(s.integral || is_floating(self.dtype()), std::invalid_argument, op,
            ": result type float32 can't be cast to the tensor's dtype ", dtype_name(self.dtype()));
-  return scalar_tensor(s.value, self.dtype());
+  return full({}, s, self.dtype());
+}
+
+// alpha * y in y's dtype: an int64 y stays exact (through a double it would lose bits above 2^53).
+template <class T> T scaled(const Scalar& alpha, T y) {
+  if constexpr (kernels::kWraps<T>)
+    return kernels::wrap_mul(y, alpha.integral ? alpha.int_value : kernels::convert_value<T>(alpha.value));
+  else return static_cast<T>(alpha.value * y);
 }
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
-  double a = alpha.value;
-  return inplace_binary(*this, o, "add_",
-                        [a](auto x, auto y) { return x + static_cast<decltype(x)>(a * y); });
+  return inplace_binary(*this, o, "add_", [&](auto x, auto y) { return kernels::wrap_add(x, scaled(alpha, y)); });
 }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
-  double a = alpha.value;
-  return inplace_binary(*this, o, "sub_",
-                        [a](auto x, auto y) { return x - static_cast<decltype(x)>(a * y); });
+  return inplace_binary(*this, o, "sub_", [&](auto x, auto y) { return kernels::wrap_sub(x, scaled(alpha, y)); });
 }
 Tensor& Tensor::mul_(const Tensor& o) {
-  return inplace_binary(*this, o, "mul_", [](auto x, auto y) { return x * y; });
+  return inplace_binary(*this, o, "mul_", [](auto x, auto y) { return kernels::wrap_mul(x, y); });
 }
 Tensor& Tensor::div_(const Tensor& o) {
   CR_CHECK(is_floating(dtype()), std::invalid_argument,
@@ -698,7 +706,7 @@ Tensor& Tensor::fill_(const Scalar& v) {
       *this, "fill_",
       [&](auto* p, int64_t n) {
         using T = std::remove_pointer_t<decltype(p)>;
-        std::fill(p, p + n, static_cast<T>(v.value));
+        std::fill(p, p + n, kernels::scalar_value<T>(v, "fill_"));
       },
       true);
 }
@@ -713,8 +721,8 @@ Tensor& Tensor::clamp_(const Scalar& min, const Scalar& max) {
   const double lo = min.value, hi = max.value;
   return inplace_binary(*this, scalar_tensor(0, dtype()), "clamp_", [lo, hi](auto v, auto) {
     using T = decltype(v);
-    T r = v < static_cast<T>(lo) && lo > -INFINITY ? static_cast<T>(lo) : v;
-    return r > static_cast<T>(hi) && hi < INFINITY ? static_cast<T>(hi) : r;
+    T r = lo > -INFINITY && v < kernels::convert_value<T>(lo) ? kernels::convert_value<T>(lo) : v;
+    return hi < INFINITY && r > kernels::convert_value<T>(hi) ? kernels::convert_value<T>(hi) : r;
   });
 }
 

@@ -39,13 +39,14 @@ Dtype promote_types(Dtype a, Dtype b);
 struct Scalar {
   double value;
   bool integral;
-  bool boolean = false;  // bool tensor + True stays bool
+  bool boolean = false;   // bool tensor + True stays bool
+  int64_t int_value = 0;  // the exact value when integral: a double holds integers only up to 2^53
   Scalar(double v) : value(v), integral(false) {}
   Scalar(float v) : value(v), integral(false) {}
-  Scalar(int v) : value(v), integral(true) {}
-  Scalar(long v) : value(static_cast<double>(v)), integral(true) {}
-  Scalar(long long v) : value(static_cast<double>(v)), integral(true) {}
-  Scalar(bool v) : value(v ? 1.0 : 0.0), integral(true), boolean(true) {}
+  Scalar(int v) : value(v), integral(true), int_value(v) {}
+  Scalar(long v) : value(static_cast<double>(v)), integral(true), int_value(v) {}
+  Scalar(long long v) : value(static_cast<double>(v)), integral(true), int_value(v) {}
+  Scalar(bool v) : value(v ? 1.0 : 0.0), integral(true), boolean(true), int_value(v) {}
 };
 
 // Raw memory shared by the tensors that view it. `version` counts in-place writes (through any

@@ -43,14 +43,27 @@ size_t span_bytes(const Shape& shape, const Shape& strides, size_t itemsize, con
              "); tensors with negative strides "
              "are not supported; pass a copy (array.copy())");
     if (shape[d] == 0) return 0;
-    last += (shape[d] - 1) * std::max<int64_t>(strides[d], 0);
   }
-  return static_cast<size_t>(last + 1) * itemsize;
+  int64_t span = 0, bytes = 0;  // a DLPack producer's sizes are not to be trusted to fit
+  for (size_t d = 0; d < shape.size(); ++d)
+    CR_CHECK(!__builtin_mul_overflow(shape[d] - 1, std::max<int64_t>(strides[d], 0), &span) &&
+                 !__builtin_add_overflow(last, span, &last),
+             std::invalid_argument, op, ": shape ", shape, " with strides ", strides, " spans more memory than exists");
+  CR_CHECK(!__builtin_add_overflow(last, int64_t{1}, &last) &&
+               !__builtin_mul_overflow(last, static_cast<int64_t>(itemsize), &bytes),
+           std::invalid_argument, op,
+           ": shape ", shape, " with strides ", strides, " spans more memory than exists");
+  return static_cast<size_t>(bytes);
 }
 
 Dtype dtype_of_array(const py::array& a, const char* op) {
   char k = a.dtype().kind();
   size_t n = a.itemsize();
+  // Shared memory in the other byte order would be read as garbage (torch raises too).
+  CR_CHECK(!(a.dtype().attr("byteorder").cast<std::string>() == (PY_BIG_ENDIAN ? "<" : ">")),
+           std::invalid_argument, op, ": expected an array in the machine's byte order, got dtype ",
+           std::string(py::str(a.dtype().attr("str"))),
+           "; convert it with a.astype(a.dtype.newbyteorder('=')) (cr.tensor(a) converts it for you)");
   if (k == 'f' && n == 4) return kFloat32;
   if (k == 'f' && n == 8) return kFloat64;
   if (k == 'i' && n == 8) return kInt64;
@@ -59,6 +72,36 @@ Dtype dtype_of_array(const py::array& a, const char* op) {
                               ": expected an array of float32, float64, int64 or "
                               "bool, got " +
                               std::string(py::str(a.dtype())));
+}
+
+// A bool view whose bytes are all 0 or 1 is t itself; otherwise a copy with every nonzero byte
+// as true. NumPy and DLPack producers can hand over other bytes (a uint8 array viewed as bool);
+// loading such a byte as a C++ bool is undefined behaviour, and the kernels would compute with it
+// (t.long() gave 2, and a sum counted 255 for one true).
+Tensor canonical_bools(const Tensor& t) {
+  if (t.dtype() != kBool) return t;
+  const auto* base = static_cast<const uint8_t*>(t.raw_data());
+  const Shape &shape = t.shape(), &strides = t.strides();
+  const int64_t nd = t.dim();
+  auto each_byte = [&](auto f) {  // f(i, byte) over the view's elements in row-major order
+    Shape idx(nd, 0);
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) {
+      int64_t off = 0;
+      for (int64_t d = 0; d < nd; ++d) off += idx[d] * strides[d];
+      if (!f(i, base[off])) return;
+      for (int64_t d = nd - 1; d >= 0 && ++idx[d] == shape[d]; --d) idx[d] = 0;
+    }
+  };
+  bool canonical = true;
+  each_byte([&](int64_t, uint8_t b) { return canonical = b <= 1; });
+  if (canonical) return t;
+  Tensor out = empty(shape, kBool);
+  auto* o = static_cast<uint8_t*>(out.raw_data());
+  each_byte([&](int64_t i, uint8_t b) {
+    o[i] = b != 0;
+    return true;
+  });
+  return out;
 }
 
 }  // namespace
@@ -88,7 +131,7 @@ Tensor from_numpy(py::array a) {
   impl->storage = std::move(storage);
   impl->dtype = d;
   impl->set_geometry(std::move(shape), std::move(strides), 0);
-  return Tensor(std::move(impl));
+  return canonical_bools(Tensor(std::move(impl)));
 }
 
 // ---------------------------------------------------------------- DLPack (CPU only)
@@ -205,6 +248,9 @@ Tensor from_dlpack(py::object obj) {
     }
   }
   PyObject* cap = cap_obj.ptr();
+  if (!PyCapsule_CheckExact(cap))
+    throw py::type_error("from_dlpack: expected an object with __dlpack__ (torch tensor, NumPy array) or a "
+                         "DLPack capsule, got " + type_name(cap_obj));
   bool versioned = PyCapsule_IsValid(cap, "dltensor_versioned");
   CR_CHECK(versioned || PyCapsule_IsValid(cap, "dltensor"), std::invalid_argument,
            "from_dlpack: expected an object with __dlpack__ (torch tensor, NumPy array) or an "
@@ -216,7 +262,11 @@ Tensor from_dlpack(py::object obj) {
   CR_CHECK(d.device.device_type == kDLCPU, std::invalid_argument,
            "from_dlpack: expected a CPU tensor, got device type ", d.device.device_type);
   Dtype dt = dlpack_dtype(d.dtype);
+  CR_CHECK(d.ndim >= 0 && (d.ndim == 0 || d.shape), std::invalid_argument,
+           "from_dlpack: the producer gave ndim ", d.ndim, (d.shape ? "" : " without a shape"));
   Shape shape(d.shape, d.shape + d.ndim);
+  for (int64_t n : shape)
+    CR_CHECK(n >= 0, std::invalid_argument, "from_dlpack: expected non-negative sizes, got ", shape);
   Shape strides = d.strides ? Shape(d.strides, d.strides + d.ndim) : contiguous_strides(shape);
   size_t nbytes = span_bytes(shape, strides, dtype_size(dt), "from_dlpack");
   PyCapsule_SetName(cap, versioned ? "used_dltensor_versioned" : "used_dltensor");
@@ -240,7 +290,7 @@ Tensor from_dlpack(py::object obj) {
   }
   impl->dtype = dt;
   impl->set_geometry(std::move(shape), std::move(strides), 0);
-  return Tensor(std::move(impl));
+  return canonical_bools(Tensor(std::move(impl)));
 }
 
 }  // namespace chainrule::bind

@@ -49,6 +49,7 @@ inline Scalar number(py::handle h, const char* op) {
   if (o.is_tensor) {
     CR_CHECK(o.t.numel() == 1, std::invalid_argument, op, ": expected a number, got a tensor of shape ",
              o.t.shape());
+    if (o.t.dtype() == kInt64) return Scalar(static_cast<long long>(o.t.contiguous().data<int64_t>()[0]));
     return is_floating(o.t.dtype()) ? Scalar(o.t.item()) : Scalar(static_cast<long long>(o.t.item()));
   }
   return o.s;

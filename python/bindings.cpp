@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/gradcheck.h"
+#include "core/kernels.h"
 #include "core/ops.h"
 #include "python/bind_util.h"
 
@@ -20,6 +21,7 @@ namespace {
 // alpha * s, integral when both are (int64 tensors take integral scalars in place)
 Scalar scaled(Scalar s, const Scalar& alpha) {
   s.value *= alpha.value;
+  s.int_value = kernels::wrap_mul(s.int_value, alpha.int_value);
   s.integral = s.integral && alpha.integral;
   s.boolean = false;
   return s;
@@ -31,7 +33,7 @@ auto bitwise(Tensor (*f)(const Tensor&, const Tensor&), const char* op) {
   return [f, op](const Tensor& a, py::handle b) {
     Operand o = operand(b, op);
     if (o.is_tensor) return f(a, o.t);
-    return f(a, scalar_tensor(o.s.value, o.s.boolean ? kBool : o.s.integral ? kInt64 : kFloat32));
+    return f(a, full({}, o.s, o.s.boolean ? kBool : o.s.integral ? kInt64 : kFloat32));
   };
 }
 
@@ -97,6 +99,13 @@ PYBIND11_MODULE(_core, m) {
       .value("int64", kInt64)
       .value("float32", kFloat32)
       .value("float64", kFloat64)
+      // cr.dtype(99) would make a Dtype outside the enum, which every dispatch then misreads.
+      .def(py::init([](int v) {
+             CR_CHECK(v >= 0 && v <= static_cast<int>(kFloat64), std::invalid_argument,
+                      "dtype: expected 0 (bool), 1 (int64), 2 (float32) or 3 (float64), got ", v);
+             return static_cast<Dtype>(v);
+           }),
+           py::arg("value"), py::prepend())
       .def(
           "__repr__", [](Dtype d) { return std::string("chainrule.") + dtype_name(d); }, py::prepend())
       .def(
@@ -375,11 +384,23 @@ backward itself, so gradients can be differentiated again (second derivatives, H
                       t.numel(), " elements is ambiguous; use .any() or .all()");
              return t.item() != 0;
            })
-      .def("__float__", [](const Tensor& t) { return t.item(); })
-      .def("__int__",
+      .def("__float__",
            [](const Tensor& t) {
-             if (t.dtype() == kInt64 && t.numel() == 1) return static_cast<long long>(t.data<int64_t>()[0]);
-             return static_cast<long long>(t.item());
+             CR_CHECK(t.numel() == 1, std::invalid_argument,
+                      "float: only one element tensors can be converted to Python scalars (as by x.item()), got shape ",
+                      t.shape());
+             return t.item();
+           })
+      .def("__int__",
+           [](const Tensor& t) -> py::int_ {
+             CR_CHECK(t.numel() == 1, std::invalid_argument,
+                      "int: only one element tensors can be converted to Python scalars (as by x.item()), got shape ",
+                      t.shape());
+             if (t.dtype() == kInt64) return py::int_(static_cast<long long>(t.data<int64_t>()[0]));
+             // Python's int(float): truncates, and raises for nan (ValueError) and inf (OverflowError)
+             PyObject* r = PyNumber_Long(py::float_(t.item()).ptr());
+             if (!r) throw py::error_already_set();
+             return py::reinterpret_steal<py::int_>(r);
            })
       .def("__index__", [](const Tensor& t) {
         if (t.dtype() != kInt64 || t.numel() != 1)  // Python's rule for __index__: a TypeError

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every test: the C++ suite in a normal build and again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks and undefined behaviour fail the run), then
-# the Python package is installed into .venv and its pytest suite runs (against torch==2.13.0).
+# the Python package is installed into .venv and its pytest suite runs (against torch==2.13.0), then
+# runs again against a sanitized build of the extension.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,6 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 bash scripts/python_env.sh test
 bash scripts/format.sh --check  # the C++ is formatted with .clang-format
 .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+# ... and once more against an ASan+UBSan build of the extension (memory errors and undefined
+# behaviour reached from Python fail the run).
+bash scripts/test_python_asan.sh

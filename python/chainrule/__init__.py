@@ -256,12 +256,34 @@ def tensor(data, dtype=None, requires_grad=False, *, device=None):
                 if from_numpy_input else None
             dtype = get_default_dtype() if dtype is None else dtype
         else:
-            raise TypeError(f"tensor: can't make a tensor from data of type {arr.dtype} "
+            _check_int64(arr)
+            name = {"U": f"str ({arr.dtype})", "S": f"bytes ({arr.dtype})"}.get(kind, arr.dtype)
+            raise TypeError(f"tensor: can't make a tensor from data of type {name} "
                             "(expected numbers, bools, nested lists or a numeric NumPy array)")
     if not isinstance(dtype, _core.dtype):
         raise TypeError(f"tensor: dtype must be a chainrule dtype (cr.float32, ...), got {dtype!r}")
+    if dtype == int64:
+        _check_int64(arr)
     arr = _np.array(arr, dtype=_NUMPY_DTYPES[dtype], order="C", copy=True)  # keeps 0-d as 0-d
     return _finish(from_numpy(arr), requires_grad)
+
+
+def _check_int64(arr):
+    """Raises for values that have no int64, as torch does; NumPy's cast would silently make nan
+    -2**63 and 2**64 - 1 become -1."""
+    if arr.size == 0:
+        return
+    if arr.dtype.kind == "f":
+        bad = ~((arr >= -2.0**63) & (arr < 2.0**63))  # nan and ±inf too
+        if bad.any():
+            raise RuntimeError(f"tensor: value {arr[bad].flat[0]} cannot be converted to int64 without "
+                               "overflow")
+    elif arr.dtype.kind in "uO":
+        for v in (arr.flat if arr.dtype.kind == "O" else (arr.max(),)):
+            if isinstance(v, (_Py_int, _np.integer)) and not -2**63 <= _Py_int(v) < 2**63:
+                src = f" ({arr.dtype})" if arr.dtype.kind == "u" else ""
+                raise ValueError(f"tensor: value {v}{src} overflows int64, whose range is -2**63 to "
+                                 "2**63 - 1 (chainrule has no uint64)")
 
 
 def as_tensor(data, dtype=None, device=None):

@@ -304,6 +304,12 @@ _builtin_type = type  # `type` is a parameter name of device.__init__, as in tor
 _CPU = device("cpu")
 
 
+# torch's dtype names that chainrule lacks: x.to('float16') is a dtype mistake, not a device one.
+_OTHER_DTYPE_NAMES = {"float16", "half", "bfloat16", "float8", "complex64", "complex128", "cfloat",
+                      "cdouble", "int8", "int16", "int32", "int", "short", "uint8", "uint16", "uint32",
+                      "uint64"}
+
+
 def _device(d, hint="use 'cpu'", op="device"):
     """The one check behind every ``device=`` argument and ``.to(device)``: None (meaning "don't
     care") stays None, any spelling of the CPU gives that cr.device ('cpu' or 'cpu:0'), anything
@@ -315,6 +321,9 @@ def _device(d, hint="use 'cpu'", op="device"):
     elif isinstance(d, str) and isinstance(getattr(_core, d, None), _core.dtype):
         raise TypeError(f"{op}: '{d}' is a dtype name, not a device; pass the dtype itself, "
                         f"cr.{d}")
+    elif isinstance(d, str) and d.lower() in _OTHER_DTYPE_NAMES:
+        raise TypeError(f"{op}: '{d}' is a dtype name, not a device, and chainrule has no {d}: its "
+                        "dtypes are cr.float32, cr.float64, cr.int64 and cr.bool")
     elif isinstance(d, str) or isinstance(d, device) or _is_torch_like_device(d):
         dev = device(str(d))  # torch.device objects too, duck-typed through their name
     elif isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)):

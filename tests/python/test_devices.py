@@ -6,6 +6,7 @@ Where PyTorch's CPU-only build (the reference in the venv) behaves the same, the
 ``lib=cr`` and ``lib=torch``.
 """
 import copy
+import os
 import pickle
 import subprocess
 import sys
@@ -556,7 +557,8 @@ def test_seeding_boilerplate_runs(lib):
 def test_cuda_namespace_is_importable():
     code = "import chainrule.cuda, chainrule.backends.mps as m; print(chainrule.cuda.is_available(), m.is_available())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={"PYTHONPATH": ":".join(p for p in sys.path if p)}, check=True).stdout
+                         env={**os.environ, "PYTHONPATH": ":".join(p for p in sys.path if p)},
+                         check=True).stdout  # os.environ: a sanitized run needs its LD_PRELOAD
     assert out.split() == ["False", "False"]
 
 

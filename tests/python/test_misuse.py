@@ -293,6 +293,8 @@ CHILD = SETUP + textwrap.dedent("""
 def _limit_memory():
     # Huge requests must fail as MemoryError/ValueError, not make the machine swap.
     import resource
+    if "libasan" in os.environ.get("LD_PRELOAD", ""):
+        return  # ASan reserves terabytes of shadow address space; its max_allocation_size_mb caps instead
     resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))
 
 
