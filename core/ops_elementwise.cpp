@@ -178,22 +178,22 @@ Tensor Tensor::clone() const {
 // z = a + b               dz/da = 1, dz/db = 1
 Tensor add(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool + bool stays bool (or), as PyTorch
-  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return wrap_add(x, y); }), {a, b},
-                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
+  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return wrap_add(x, y); }),
+                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
 }
 
 // z = a - b               dz/da = 1, dz/db = -1
 Tensor sub(const Tensor& a, const Tensor& b) {
   Dtype t = sub_type(result_type(a, b), "sub");
-  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return wrap_sub(x, y); }), {a, b},
-                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
+  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return wrap_sub(x, y); }),
+                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
 }
 
 // z = a * b               dz/da = b, dz/db = a
 Tensor mul(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool * bool stays bool (and)
-  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return wrap_mul(x, y); }), {a, b},
-                kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
+  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return wrap_mul(x, y); }),
+                {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
                   return {s.needs_grad(0) ? g * s.input(1) : Tensor(),
                           s.needs_grad(1) ? g * s.input(0) : Tensor()};
                 });
@@ -266,8 +266,8 @@ Tensor neg(const Tensor& x) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument,
            "neg: negation of a bool tensor is not "
            "supported; use logical_not");
-  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return wrap_neg(v); }), {x}, kSaveNone,
-                [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
+  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return wrap_neg(v); }), {x},
+                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
 }
 
 // v^q for an integer v and q >= 0 by squaring: O(log q), wraps like PyTorch.
@@ -379,9 +379,9 @@ Tensor sqrt(const Tensor& x) {
 
 // y = |x|                 dy/dx = sign(x)   (0 at 0, as PyTorch)
 Tensor abs(const Tensor& x) {
-  Tensor y = is_floating(x.dtype())
-                 ? unary_float(x, [](const auto& v) { return v.abs(); })
-                 : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v < z ? wrap_neg(v) : v; });
+  Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.abs(); })
+                                    : scalar_kernel(x, 0, arith_type(x.dtype()),
+                                                    [](auto v, auto z) { return v < z ? wrap_neg(v) : v; });
   return record("abs", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
     Tensor x = s.input(0);
     return {depends_on(g * sign(x), x)};

@@ -154,8 +154,8 @@ Tensor linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, Dtype
           Y.noalias() = CMatMap<U>(reinterpret_cast<const U*>(ptr<T>(xc)), rows, in) * W.transpose();
         });
       if (bc.defined())  // a dense bias keeps the vectorised row add
-        Y.rowwise() +=
-            Eigen::Map<const Eigen::Matrix<U, 1, Eigen::Dynamic>>(reinterpret_cast<const U*>(ptr<T>(bc)), out_f);
+        Y.rowwise() += Eigen::Map<const Eigen::Matrix<U, 1, Eigen::Dynamic>>(
+            reinterpret_cast<const U*>(ptr<T>(bc)), out_f);
     }
   });
   return y;

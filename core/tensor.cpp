@@ -674,10 +674,12 @@ template <class T> T scaled(const Scalar& alpha, T y) {
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
-  return inplace_binary(*this, o, "add_", [&](auto x, auto y) { return kernels::wrap_add(x, scaled(alpha, y)); });
+  return inplace_binary(*this, o, "add_",
+                        [&](auto x, auto y) { return kernels::wrap_add(x, scaled(alpha, y)); });
 }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
-  return inplace_binary(*this, o, "sub_", [&](auto x, auto y) { return kernels::wrap_sub(x, scaled(alpha, y)); });
+  return inplace_binary(*this, o, "sub_",
+                        [&](auto x, auto y) { return kernels::wrap_sub(x, scaled(alpha, y)); });
 }
 Tensor& Tensor::mul_(const Tensor& o) {
   return inplace_binary(*this, o, "mul_", [](auto x, auto y) { return kernels::wrap_mul(x, y); });

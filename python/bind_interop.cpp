@@ -48,11 +48,12 @@ size_t span_bytes(const Shape& shape, const Shape& strides, size_t itemsize, con
   for (size_t d = 0; d < shape.size(); ++d)
     CR_CHECK(!__builtin_mul_overflow(shape[d] - 1, std::max<int64_t>(strides[d], 0), &span) &&
                  !__builtin_add_overflow(last, span, &last),
-             std::invalid_argument, op, ": shape ", shape, " with strides ", strides, " spans more memory than exists");
+             std::invalid_argument, op, ": shape ", shape, " with strides ", strides,
+             " spans more memory than exists");
   CR_CHECK(!__builtin_add_overflow(last, int64_t{1}, &last) &&
                !__builtin_mul_overflow(last, static_cast<int64_t>(itemsize), &bytes),
-           std::invalid_argument, op,
-           ": shape ", shape, " with strides ", strides, " spans more memory than exists");
+           std::invalid_argument, op, ": shape ", shape, " with strides ", strides,
+           " spans more memory than exists");
   return static_cast<size_t>(bytes);
 }
 
@@ -249,8 +250,10 @@ Tensor from_dlpack(py::object obj) {
   }
   PyObject* cap = cap_obj.ptr();
   if (!PyCapsule_CheckExact(cap))
-    throw py::type_error("from_dlpack: expected an object with __dlpack__ (torch tensor, NumPy array) or a "
-                         "DLPack capsule, got " + type_name(cap_obj));
+    throw py::type_error(
+        "from_dlpack: expected an object with __dlpack__ (torch tensor, NumPy array) or a "
+        "DLPack capsule, got " +
+        type_name(cap_obj));
   bool versioned = PyCapsule_IsValid(cap, "dltensor_versioned");
   CR_CHECK(versioned || PyCapsule_IsValid(cap, "dltensor"), std::invalid_argument,
            "from_dlpack: expected an object with __dlpack__ (torch tensor, NumPy array) or an "

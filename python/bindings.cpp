@@ -387,14 +387,16 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def("__float__",
            [](const Tensor& t) {
              CR_CHECK(t.numel() == 1, std::invalid_argument,
-                      "float: only one element tensors can be converted to Python scalars (as by x.item()), got shape ",
+                      "float: only one element tensors can be converted to Python scalars (as by x.item()), "
+                      "got shape ",
                       t.shape());
              return t.item();
            })
       .def("__int__",
            [](const Tensor& t) -> py::int_ {
              CR_CHECK(t.numel() == 1, std::invalid_argument,
-                      "int: only one element tensors can be converted to Python scalars (as by x.item()), got shape ",
+                      "int: only one element tensors can be converted to Python scalars (as by x.item()), "
+                      "got shape ",
                       t.shape());
              if (t.dtype() == kInt64) return py::int_(static_cast<long long>(t.data<int64_t>()[0]));
              // Python's int(float): truncates, and raises for nan (ValueError) and inf (OverflowError)

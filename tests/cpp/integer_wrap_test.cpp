@@ -106,7 +106,8 @@ TEST(IntegerWrap, CreationRefusesValuesWithoutInt64) {
   for (double v : {static_cast<double>(NAN), static_cast<double>(INFINITY), 9223372036854775808.0}) {
     EXPECT_TRUE(StartsWith(Thrown<std::runtime_error>([&] { full({2}, v, kInt64); }), "full: value "));
     EXPECT_TRUE(StartsWith(Thrown<std::runtime_error>([&] { tensor({1.0, v}, kInt64); }), "tensor: value "));
-    EXPECT_TRUE(StartsWith(Thrown<std::runtime_error>([&] { zeros({2}, kInt64).fill_(v); }), "fill_: value "));
+    EXPECT_TRUE(
+        StartsWith(Thrown<std::runtime_error>([&] { zeros({2}, kInt64).fill_(v); }), "fill_: value "));
   }
   EXPECT_EQ(Values(full({1}, -9223372036854775808.0, kInt64)), (V{kMin}));
   EXPECT_TRUE(std::isnan(full({1}, NAN, kFloat32).item()));
@@ -116,7 +117,7 @@ TEST(IntegerWrap, RandintCoversTheWholeRange) {
   manual_seed(0);
   std::vector<int64_t> v = Values(randint(kMin, kMax, {2000}));
   int64_t negative = 0, huge = 0;
-  for (int64_t x : v) negative += x < 0, huge += x > kBig || x < -kBig;
+  for (int64_t x : v) negative += x<0, huge += x> kBig || x < -kBig;
   EXPECT_GT(negative, 800);
   EXPECT_LT(negative, 1200);
   EXPECT_GT(huge, 800);
