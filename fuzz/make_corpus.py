@@ -74,6 +74,7 @@ def main():
     files["gap_and_tail"] = raw({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, bytes(12))
     files["shape_overflow"] = raw({"a": {"dtype": "F64", "shape": [2**32, 2**32, 2], "data_offsets": [0, 8]}}, bytes(8))
     files["shape_huge"] = raw({"a": {"dtype": "F32", "shape": [2**62, 4], "data_offsets": [0, 4]}}, bytes(4))
+    files["shape_empty_but_huge"] = raw({"a": {"dtype": "F32", "shape": [0, 2**62, 2**62], "data_offsets": [0, 0]}})
     files["shape_negative"] = raw({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, bytes(4))
     files["shape_too_many_dims"] = raw({"a": {"dtype": "F32", "shape": [1] * 65, "data_offsets": [0, 4]}}, bytes(4))
     files["bool_byte_2"] = raw({"a": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}, b"\x01\x02")

@@ -360,6 +360,12 @@ Entry check_entry(const std::string& path, const std::string& name, const Json& 
     bad(path, "'" + key + "' has shape " + io::shorten(shape_str(out.shape), kReprChars) + " of " + d->name + " (" +
                   (fits ? std::to_string(need) : "more than 2^64") + " bytes) but data_offsets " + range +
                   " span " + std::to_string(out.end - out.begin) + " bytes");
+  // An empty tensor still gets strides, the products of its sizes: they must fit in int64.
+  int64_t strides = 1;
+  for (int64_t dim : out.shape)
+    if (__builtin_mul_overflow(strides, std::max<int64_t>(dim, 1), &strides))
+      bad(path, "'" + key + "' has shape " + io::shorten(shape_str(out.shape), kReprChars) +
+                    ", too large for a tensor (its non-zero sizes multiply past 2^63)");
   return out;
 }
 

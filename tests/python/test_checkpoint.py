@@ -381,6 +381,9 @@ CORRUPT = [
     ("first range not at 0", raw_file({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, bytes(8)),
      "gap of 4 bytes before the data of 'a'"),
     ("metadata not str->str", raw_file({"__metadata__": {"k": 1}}), "__metadata__ must be an object mapping strings to strings"),
+    ("empty but huge", raw_file({"e": {"dtype": "F32", "shape": [0, 2**62, 2**62], "data_offsets": [0, 0]}}),
+     r"'e' has shape \(0, 4611686018427387904, 4611686018427387904\), too large for a tensor"),
+    ("dtype not a string", raw_file(with_entry("a", dtype=5), GOOD_DATA), "unknown dtype 5 for 'a'"),
     ("bool bytes", raw_file({"m": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}, b"\x01\x02"),
      "BOOL tensor 'm' holds bytes other than 0 and 1"),
     ("structure not JSON", raw_file({"__metadata__": {"chainrule.structure": "{"}}), "chainrule.structure'\\] is not valid JSON"),
@@ -609,12 +612,12 @@ def run_child(code, timeout=60):
 
 
 LOAD_AND_REPORT = """
-import chainrule as cr, sys
+import chainrule as cr
 try:
-    cr.load(sys.argv[1] if len(sys.argv) > 1 else {path!r})
+    cr.load({path!r})
     print("loaded")
-except Exception as e:
-    print(type(e).__name__, e)
+except ValueError as e:
+    print("ValueError", e)
 """
 
 
@@ -638,12 +641,12 @@ def test_a_directory_is_an_is_a_directory_error_saying_load(tmp_path):
 
 @pytest.mark.parametrize("case,header,message", [
     ("deep list", b"[" * 100_000 + b"]" * 100_000, r"header is not valid JSON \(Nesting deeper than 512 levels"),
-    ("deep object", b'{"a":' * 100_000 + b"1" + b"}" * 100_000, r"Nesting deeper than 512 levels"),
-    ("deep in an entry", b'{"a": {"dtype": ' + b"[" * 600 + b"]" * 600 + b"}}", r"Nesting deeper than 512"),
+    ("deep object", b'{"a":' * 100_000 + b"1" + b"}" * 100_000, r"header is not valid JSON \(Nesting deeper than 512"),
+    ("deep in an entry", b'{"a": {"dtype": ' + b"[" * 600 + b"]" * 600 + b"}}", r"header is not valid JSON \(Nesting"),
     ("long list", b'{"a": {"dtype": "F32", "shape": [' + b"0," * 1_000_000 + b'0], "data_offsets": [0, 0]}}',
      r"header has a list of more than 64 items \(a shape has at most 64 dimensions"),
     ("65 dims", json.dumps({"a": {"dtype": "F32", "shape": [1] * 65, "data_offsets": [0, 4]}}).encode(),
-     r"list of more than 64 items"),
+     r"header has a list of more than 64 items"),
 ])
 def test_deep_or_huge_json_in_the_header_is_a_value_error(tmp_path, case, header, message):
     path = tmp_path / "deep.safetensors"
@@ -671,7 +674,7 @@ def test_deep_structure_metadata_is_a_value_error(tmp_path, root):
 def test_nesting_cr_save_writes_loads_back(tmp_path):
     obj = leaf = {}
     for i in range(150):
-        leaf["x"] = ([], (i,))
+        leaf["x"] = [{}, (i,)]
         leaf = leaf["x"][0]
     save({"deep": obj, "w": cr.ones(1)}, tmp_path / "nested")
     assert load(tmp_path / "nested")["deep"] == obj
@@ -713,11 +716,14 @@ def test_peak_memory_of_a_load_is_about_the_file_size(tmp_path):
     path = tmp_path / "big.safetensors"
     save({"a": cr.zeros(10_000_000), "b": cr.ones(2_500_000, 2, dtype=cr.float64)}, path)  # 80 MB
     size_mb = path.stat().st_size / 2**20
+    # VmHWM is this process's own peak (ru_maxrss would carry the parent's over fork and exec)
     out = run_child(f"""
-import resource, chainrule as cr
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import chainrule as cr
+def peak_mb():
+    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+before = peak_mb()
 sd = cr.load({str(path)!r})
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+print(peak_mb() - before)
 """)
     assert size_mb * 0.9 < float(out) < size_mb * 1.25 + 16, (float(out), size_mb)
 
