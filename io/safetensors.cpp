@@ -452,6 +452,8 @@ void throw_bad_file(const std::string& path, const std::string& msg) {
 }
 
 void save_file(const TensorDict& tensors, const std::string& path, const Metadata& metadata) {
+  if (path.find('\0') != std::string::npos)  // the file would be written under the path's first part
+    throw std::invalid_argument("save: embedded null byte in the path " + io::python_repr(path, kReprChars));
   const std::string header = header_text(tensors, metadata);  // validates before anything is written
   const uint64_t n = header.size();
   char length[8];
@@ -470,6 +472,8 @@ void save_file(const TensorDict& tensors, const std::string& path, const Metadat
 // Only regular files are read: a FIFO would block (open() itself waits for a writer, hence
 // O_NONBLOCK) and /dev/zero would never end.
 SafetensorsFile load_file(const std::string& path) {
+  if (path.find('\0') != std::string::npos)  // open() would stop at it and read another file
+    throw std::invalid_argument("load: embedded null byte in the path " + io::python_repr(path, kReprChars));
   File f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
   if (f.fd < 0) throw_errno("load: " + path);
   struct stat st{};

@@ -33,5 +33,5 @@ else
   limit=(-runs="${FUZZ_RUNS:-200000}")
 fi
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  build/fuzz/load_fuzzer "${limit[@]}" -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  build/fuzz/load_fuzzer "${limit[@]}" -dict=fuzz/load_fuzzer.dict -max_len=16384 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix=build/fuzz/ "$scratch" fuzz/corpus

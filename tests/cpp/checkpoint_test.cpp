@@ -612,6 +612,15 @@ TEST_F(Checkpoint, OnlyRegularFilesAreRead) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
+TEST_F(Checkpoint, APathWithANullByteIsRefusedNotCutShort) {
+  save(TensorDict{{"w", ones({1})}}, path("a"));
+  const std::string bad = path("a") + std::string(1, '\0') + "b";
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { load_file(bad); }), "load: embedded null byte"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { save(TensorDict{{"w", zeros({1})}}, bad); }),
+                         "save: embedded null byte"));
+  EXPECT_EQ(load_file(path("a")).tensors[0].second.to_vector(), std::vector<double>{1});
+}
+
 TEST_F(Checkpoint, LoadBufferReadsAFileHeldInMemoryAsLoadFileReadsIt) {
   save(sample_state(), path("m"));
   const std::string bytes = read_bytes(path("m"));

@@ -789,3 +789,12 @@ while True:
     save({"w": cr.ones(2)}, path)
     assert [p.name for p in tmp_path.iterdir()] == ["big.safetensors"]
     assert load(path)["w"].tolist() == [1.0, 1.0]
+
+
+def test_a_path_with_a_null_byte_is_refused_not_cut_short(tmp_path):
+    save({"w": cr.ones(1)}, tmp_path / "a")
+    with pytest.raises(ValueError, match=r"^load: embedded null byte in the path '.*a\\x00b'"):
+        load(str(tmp_path / "a") + "\0b")
+    with pytest.raises(ValueError, match=r"^save: embedded null byte in the path"):
+        save({"w": cr.zeros(1)}, str(tmp_path / "a") + "\0b")
+    assert load(tmp_path / "a")["w"].tolist() == [1.0]
