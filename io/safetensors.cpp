@@ -52,8 +52,8 @@ const DtypeInfo& dtype_info(Dtype dtype) {
 
 constexpr uint64_t kMaxHeader = 100'000'000;  // as the safetensors package: larger is a corrupt length
 const char* const kMetadataKey = "__metadata__";
-constexpr size_t kReprChars = 200;
-constexpr size_t kMaxDims = 64;  // as the kernels (core/kernels.h); no list in a valid header is longer  // a hostile value is quoted in a message only this far
+constexpr size_t kReprChars = 200;  // a hostile value is quoted in a message only this far
+constexpr size_t kMaxDims = 64;     // as the kernels (core/kernels.h); no list in a valid header is longer
 
 // ---------------------------------------------------------------- file descriptors
 [[noreturn]] void throw_errno(const std::string& what) {
