@@ -103,7 +103,7 @@ struct StructureReader {
       }
     } catch (const std::exception&) {
     }
-    fail("the state key " + io::python_repr(key));
+    fail("the state key " + io::python_repr(key, 200));
   }
   // A number, a flag, or a pair of numbers (a tuple or a two-element list); anything else is not a
   // hyperparameter chainrule holds (torch's "foreach": None, a group's "name").
@@ -168,8 +168,7 @@ void save(const optim::OptimizerState& state, const std::string& path) {
   save_file(tensors, path, {{kStructureKey, structure}});
 }
 
-void load(optim::OptimizerState& state, const std::string& path) {
-  SafetensorsFile f = load_file(path);
+optim::OptimizerState optimizer_state_from(const SafetensorsFile& f, const std::string& path) {
   const std::string key = std::string("__metadata__['") + kStructureKey + "']";
   auto it = std::find_if(f.metadata.begin(), f.metadata.end(),
                          [](const auto& m) { return m.first == kStructureKey; });
@@ -180,7 +179,7 @@ void load(optim::OptimizerState& state, const std::string& path) {
   try {
     structure = io::parse_json(it->second, /*allow_constants=*/true);
   } catch (const io::JsonError& e) {
-    throw_bad_file(path, key + " is not valid JSON (" + e.detail + ")");
+    throw_bad_file(path, key + " is not valid JSON (" + io::shorten(e.detail, 200) + ")");
   }
   const Json* version = structure.find("version");
   const Json* root = structure.find("root");
@@ -188,8 +187,12 @@ void load(optim::OptimizerState& state, const std::string& path) {
     throw_bad_file(path,
                    key + " is not a version-" + std::to_string(kStructureVersion) + " chainrule structure");
   StructureReader reader{path, {}};
-  for (auto& [name, t] : f.tensors) reader.tensors.emplace(name, t);
-  state = reader.read(*root);
+  for (const auto& [name, t] : f.tensors) reader.tensors.emplace(name, t);
+  return reader.read(*root);
+}
+
+void load(optim::OptimizerState& state, const std::string& path) {
+  state = optimizer_state_from(load_file(path), path);
 }
 
 void save(const optim::Optimizer& optimizer, const std::string& path) { save(optimizer.state_dict(), path); }

@@ -36,6 +36,10 @@ void load(nn::Module& module, const std::string& path, bool strict = true);
 void save(const optim::OptimizerState& state, const std::string& path);
 void load(optim::OptimizerState& state, const std::string& path);
 
+// The optimizer state a loaded file holds (what load(OptimizerState&, path) does after reading it);
+// a file without a valid structure is std::invalid_argument("load: <path>: ...").
+optim::OptimizerState optimizer_state_from(const SafetensorsFile& file, const std::string& path);
+
 // An optimizer, through state_dict() / load_state_dict().
 void save(const optim::Optimizer& optimizer, const std::string& path);
 void load(optim::Optimizer& optimizer, const std::string& path);

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <unordered_set>
+#include <algorithm>
 
 namespace chainrule::io {
 
@@ -45,7 +45,8 @@ void append_utf8(std::string& out, uint32_t cp) {
 
 class Parser {
  public:
-  Parser(std::string_view text, bool allow_constants) : s_(text), allow_constants_(allow_constants) {}
+  Parser(std::string_view text, bool allow_constants, size_t max_items)
+      : s_(text), allow_constants_(allow_constants), max_items_(max_items) {}
 
   Json document() {
     Json v = value(0);
@@ -58,6 +59,7 @@ class Parser {
   std::string_view s_;
   size_t i_ = 0;
   bool allow_constants_;
+  size_t max_items_;
 
   [[noreturn]] void fail(const std::string& msg, size_t pos) const {
     throw JsonError(JsonError::Syntax, msg + " at position " + std::to_string(pos));
@@ -94,10 +96,20 @@ class Parser {
     return v;
   }
 
+  // A repeated key is found once the object is read: a set of the keys as they come would cost
+  // more memory than the object itself (a hostile header has millions of them).
+  static void refuse_duplicates(const Json::Object& members) {
+    std::vector<const std::string*> keys;
+    for (const auto& kv : members) keys.push_back(&kv.first);
+    std::sort(keys.begin(), keys.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+    auto twice = std::adjacent_find(keys.begin(), keys.end(),
+                                    [](const std::string* a, const std::string* b) { return *a == *b; });
+    if (twice != keys.end()) throw JsonError(JsonError::DuplicateKey, **twice);
+  }
+
   Json object(int depth) {
     ++i_;  // '{'
     Json::Object members;
-    std::unordered_set<std::string> seen;
     skip_space();
     if (peek() == '}') {
       ++i_;
@@ -107,7 +119,6 @@ class Parser {
       skip_space();
       if (peek() != '"') fail("Expecting property name enclosed in double quotes", i_);
       std::string key = string().as_string();
-      if (!seen.insert(key).second) throw JsonError(JsonError::DuplicateKey, key);
       skip_space();
       if (peek() != ':') fail("Expecting ':' delimiter", i_);
       ++i_;
@@ -118,6 +129,7 @@ class Parser {
       ++i_;
     }
     ++i_;
+    refuse_duplicates(members);
     return members;
   }
 
@@ -130,6 +142,8 @@ class Parser {
       return items;
     }
     while (true) {
+      if (items.size() == max_items_)
+        throw JsonError(JsonError::TooLong, "a list of more than " + std::to_string(max_items_) + " items");
       items.push_back(value(depth + 1));
       skip_space();
       if (peek() == ']') break;
@@ -316,8 +330,8 @@ std::string repr_string(const std::string& s) {
 
 }  // namespace
 
-Json parse_json(std::string_view text, bool allow_constants) {
-  return Parser(text, allow_constants).document();
+Json parse_json(std::string_view text, bool allow_constants, size_t max_items) {
+  return Parser(text, allow_constants, max_items).document();
 }
 
 std::string dump_json(const Json& v, bool ascii) {
@@ -344,20 +358,48 @@ std::string python_float_repr(double v) {
   return sign + digits.substr(0, exp + 1) + "." + digits.substr(exp + 1);
 }
 
-std::string python_repr(const Json& v) {
-  if (v.is_null()) return "None";
-  if (v.is_bool()) return v.as_bool() ? "True" : "False";
-  if (v.is_int()) return std::to_string(v.as_int());
-  if (v.is_double()) return python_float_repr(v.as_number());
-  if (v.is_string()) return repr_string(v.as_string());
-  std::string out;
-  if (v.is_array()) {
-    for (const Json& x : v.as_array()) out += (out.empty() ? "" : ", ") + python_repr(x);
-    return "[" + out + "]";
+namespace {
+// Appends v's repr to out, stopping early once out is longer than limit.
+void repr_into(std::string& out, const Json& v, size_t limit) {
+  if (out.size() > limit) return;
+  if (v.is_null()) out += "None";
+  else if (v.is_bool()) out += v.as_bool() ? "True" : "False";
+  else if (v.is_int()) out += std::to_string(v.as_int());
+  else if (v.is_double()) out += python_float_repr(v.as_number());
+  else if (v.is_string()) out += repr_string(shorten(v.as_string(), limit));
+  else if (v.is_array()) {
+    out += '[';
+    for (size_t k = 0; k < v.as_array().size() && out.size() <= limit; ++k) {
+      if (k) out += ", ";
+      repr_into(out, v.as_array()[k], limit);
+    }
+    out += ']';
+  } else {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, x] : v.as_object()) {
+      if (out.size() > limit) break;
+      if (!first) out += ", ";
+      first = false;
+      out += repr_string(shorten(key, limit)) + ": ";
+      repr_into(out, x, limit);
+    }
+    out += '}';
   }
-  for (const auto& [k, x] : v.as_object())
-    out += (out.empty() ? "" : ", ") + repr_string(k) + ": " + python_repr(x);
-  return "{" + out + "}";
+}
+}  // namespace
+
+std::string python_repr(const Json& v, size_t max_chars) {
+  std::string out;
+  repr_into(out, v, max_chars);
+  return shorten(out, max_chars);
+}
+
+std::string shorten(const std::string& s, size_t max_chars) {
+  if (s.size() <= max_chars) return s;
+  size_t n = max_chars;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // not inside a character
+  return s.substr(0, n) + "...";
 }
 
 }  // namespace chainrule::io

@@ -54,23 +54,29 @@ class Json {
 };
 
 // Why a text is not (strict) JSON. `detail` is Python's json message plus the position ("Expecting
-// value at position 7"), the repeated key, or the constant found ("NaN").
+// value at position 7"), the repeated key, the constant found ("NaN"), or the list that is too long.
 struct JsonError : std::invalid_argument {
-  enum Reason { Syntax, DuplicateKey, Constant };
+  enum Reason { Syntax, DuplicateKey, Constant, TooLong };
   Reason reason;
   std::string detail;
   JsonError(Reason r, std::string d) : std::invalid_argument(d), reason(r), detail(std::move(d)) {}
 };
 
 // Parses UTF-8 text. NaN, Infinity and -Infinity are JsonError::Constant unless allow_constants
-// (Python's json.dumps writes them for non-finite floats). Nesting is limited to 512 levels.
-Json parse_json(std::string_view text, bool allow_constants = false);
+// (Python's json.dumps writes them for non-finite floats). Nesting is limited to 512 levels; a list
+// of more than max_items items is JsonError::TooLong (a Json value takes 40 bytes, 20 times the
+// two bytes of "0," that make one: a reader that knows its lists are short refuses early).
+Json parse_json(std::string_view text, bool allow_constants = false, size_t max_items = SIZE_MAX);
 
 // Compact JSON, as Python's json.dumps(v, separators=(",", ":"), ensure_ascii=ascii) writes it.
 std::string dump_json(const Json& v, bool ascii = false);
 
 // The value as Python's repr() prints what json.loads returns: {'a': [1, 2.0, None, True]}.
-std::string python_repr(const Json& v);
+// Past max_chars the text is cut and ends in "..." (a hostile value can be megabytes long).
+std::string python_repr(const Json& v, size_t max_chars = std::string::npos);
+
+// s cut to at most max_chars bytes on a character boundary, ending in "..." if it was cut.
+std::string shorten(const std::string& s, size_t max_chars);
 
 // A double as Python's repr() writes it: shortest round trip, 0.1, 1e-08, 1e+16, 3.0, inf, nan.
 std::string python_float_repr(double v);

@@ -32,9 +32,15 @@ struct SafetensorsFile {
 void save_file(const TensorDict& tensors, const std::string& path, const Metadata& metadata = {});
 
 // Reads a safetensors file of F32/F64/I64/BOOL tensors. Every header field is checked before
-// anything is allocated; a malformed file is std::invalid_argument("load: <path>: <what is wrong>").
-// Nothing in the file is ever executed. I/O errors (a missing file) are std::system_error.
+// anything is allocated; a malformed file is std::invalid_argument("load: <path>: <what is wrong>"),
+// and so is a path that is not a regular file (a FIFO, /dev/zero). Each tensor is read straight
+// into its own memory: the peak is about the file's size. Nothing in the file is ever executed.
+// I/O errors (a missing file, a directory: EISDIR) are std::system_error.
 SafetensorsFile load_file(const std::string& path);
+
+// The same, for a whole file already in memory (the fuzz target, fuzz/load_fuzzer.cpp, calls this);
+// `name` stands for the path in messages.
+SafetensorsFile load_buffer(const void* data, size_t size, const std::string& name);
 
 // Throws std::invalid_argument("load: <path>: <msg>"), the form of every malformed-file error.
 [[noreturn]] void throw_bad_file(const std::string& path, const std::string& msg);

@@ -511,7 +511,8 @@ void Adam::validate(const Options& o) const {
 void Adam::step_group(ParamGroup& group) {
   const Options& o = group.options;
   const double lr = o.number("lr"), eps = o.number("eps"), weight_decay = o.number("weight_decay");
-  const auto [beta1, beta2] = o.pair("betas");
+  // not a structured binding: C++17 lambdas can't capture those (clang refuses; the fuzz build uses it)
+  const double beta1 = o.pair("betas").first, beta2 = o.pair("betas").second;
   const bool amsgrad = o.flag("amsgrad"), maximize = o.flag("maximize");
   const bool decoupled = o.flag("decoupled_weight_decay");
   for (Tensor& p : group.params) {

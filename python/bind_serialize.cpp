@@ -1,6 +1,7 @@
 // Bindings for checkpoints (see python/bind_util.h): the safetensors reader and atomic writer of
 // io/safetensors.h. python/chainrule/serialization.py turns nested Python objects into their
 // (name, tensor) pairs and structure JSON, and back.
+#include <cerrno>
 #include <system_error>
 
 #include "io/checkpoint.h"
@@ -12,6 +13,16 @@ namespace {
 // An I/O error as the OSError Python's open() raises (FileNotFoundError, PermissionError, ...).
 [[noreturn]] void raise_os_error(const std::system_error& e, const std::string& path) {
   PyErr_SetObject(PyExc_OSError, py::make_tuple(e.code().value(), e.code().message(), path).ptr());
+  throw py::error_already_set();
+}
+
+// A directory: IsADirectoryError, as open() raises, but saying which call refused it ("load: <path>:
+// Is a directory"); its errno stays EISDIR.
+[[noreturn]] void raise_is_a_directory(const std::system_error& e) {
+  py::object err = py::reinterpret_steal<py::object>(PyObject_CallFunction(PyExc_IsADirectoryError, "s", e.what()));
+  if (!err) throw py::error_already_set();
+  err.attr("errno") = e.code().value();
+  PyErr_SetObject(PyExc_IsADirectoryError, err.ptr());
   throw py::error_already_set();
 }
 }  // namespace
@@ -43,6 +54,7 @@ void bind_serialize(py::module_& m) {
           py::gil_scoped_release nogil;
           f = load_file(path);
         } catch (const std::system_error& e) {
+          if (e.code().value() == EISDIR) raise_is_a_directory(e);
           raise_os_error(e, path);
         }
         py::dict metadata;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs every test: the C++ suite in a normal build and again under
-# AddressSanitizer + UndefinedBehaviorSanitizer (leaks and undefined behaviour fail the run), then
-# the Python package is installed into .venv and its pytest suite runs (against torch==2.13.0), then
-# runs again against a sanitized build of the extension.
+# AddressSanitizer + UndefinedBehaviorSanitizer (leaks and undefined behaviour fail the run), the
+# checkpoint loader's fuzz target (scripts/fuzz_loader.sh), then the Python package is installed
+# into .venv and its pytest suite runs (against torch==2.13.0), and runs again against an
+# ASan + UBSan build of the extension (scripts/test_python_asan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,9 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=
 cmake --build build/asan -j2
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j2
+
+# The checkpoint loader's libFuzzer target: 200k inputs under ASan + UBSan (clang, installed if missing).
+bash scripts/fuzz_loader.sh
 
 bash scripts/python_env.sh test
 bash scripts/format.sh --check  # the C++ is formatted with .clang-format

@@ -25,6 +25,7 @@ from __future__ import annotations
 import collections.abc as _abc
 import json
 import os
+import reprlib
 
 import numpy as np
 
@@ -113,6 +114,10 @@ def _bad(path, msg):
     return ValueError(f"load: {path}: {msg}")
 
 
+_short = reprlib.Repr()  # a hostile node is quoted in a message only this far (and never recursed deeply)
+_short.maxlevel, _short.maxstring, _short.maxother = 3, 60, 60
+
+
 def _decode(path, node, tensors, used):
     """Rebuilds an object from its JSON skeleton (see the module docstring)."""
     if node is None or isinstance(node, (bool, int, float, str)):
@@ -133,10 +138,10 @@ def _decode(path, node, tensors, used):
             for pair in value:
                 if not (isinstance(pair, list) and len(pair) == 2
                         and (pair[0] is None or isinstance(pair[0], (str, int, float)))):
-                    raise _bad(path, f"malformed dict entry {pair!r} in the chainrule structure")
+                    raise _bad(path, f"malformed dict entry {_short.repr(pair)} in the chainrule structure")
                 out[pair[0]] = _decode(path, pair[1], tensors, used)
             return out
-    raise _bad(path, f"malformed node {node!r} in the chainrule structure")
+    raise _bad(path, f"malformed node {_short.repr(node)} in the chainrule structure")
 
 
 def load(path):
@@ -152,15 +157,24 @@ def load(path):
     tensors = dict(pairs)
     if _STRUCTURE_KEY not in metadata:
         return tensors
+    # Nesting deeper than Python's recursion limit is a hostile file, not a checkpoint: cr.save itself
+    # could not have written it.
+    too_deep = _bad(name, f"__metadata__['{_STRUCTURE_KEY}'] is nested too deeply")
     try:
         structure = json.loads(metadata[_STRUCTURE_KEY])
-    except json.JSONDecodeError as e:
-        raise _bad(name, f"__metadata__['{_STRUCTURE_KEY}'] is not valid JSON ({e.msg})") from None
+    except ValueError as e:  # JSONDecodeError, or an int longer than Python converts
+        why = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+        raise _bad(name, f"__metadata__['{_STRUCTURE_KEY}'] is not valid JSON ({why})") from None
+    except RecursionError:
+        raise too_deep from None
     if not isinstance(structure, dict) or structure.get("version") != _FORMAT_VERSION or "root" not in structure:
         raise _bad(name, f"__metadata__['{_STRUCTURE_KEY}'] is not a version-{_FORMAT_VERSION} "
                          "chainrule structure")
     used = set()
-    obj = _decode(name, structure["root"], tensors, used)
+    try:
+        obj = _decode(name, structure["root"], tensors, used)
+    except RecursionError:
+        raise too_deep from None
     unused = [k for k in tensors if k not in used]
     if unused:
         raise _bad(name, f"tensor '{unused[0]}' is not referenced by the chainrule structure")

@@ -3,8 +3,10 @@
 // trips of state dicts, modules and optimizers, including files written by the earlier Python cr.save.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -30,6 +32,7 @@ using io::Json;
 // the durable steps of a save and make one of them fail.
 namespace {
 std::vector<std::string> g_events;
+std::string g_renamed_from;
 bool g_record = false, g_fail_fsync = false;
 }  // namespace
 
@@ -52,6 +55,7 @@ extern "C" int rename(const char* from, const char* to) noexcept {
   if (g_record) {
     bool beside = fs::path(from).parent_path() == fs::absolute(to).parent_path();
     g_events.push_back(std::string("rename ") + (beside ? "beside" : "elsewhere"));
+    g_renamed_from = from;
   }
   return real(from, to);
 }
@@ -226,7 +230,13 @@ TEST_F(Checkpoint, IoErrorsAreSystemErrors) {
     EXPECT_EQ(e.code().value(), ENOENT);
     EXPECT_TRUE(Contains(e.what(), "load: " + path("missing")));
   }
-  EXPECT_THROW(load_file(dir.string()), std::system_error);  // a directory
+  try {
+    load_file(dir.string());
+    FAIL() << "no error";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EISDIR);
+    EXPECT_TRUE(StartsWith(e.what(), "load: " + dir.string()));
+  }
   EXPECT_THROW(save(TensorDict{}, path("no/such/dir/x")), std::system_error);
 }
 
@@ -249,6 +259,11 @@ std::vector<Corrupt> corrupt_cases() {
     Json meta = Json::Object{{"chainrule.structure", structure}};
     return raw_file("{\"__metadata__\": " + io::dump_json(meta) + rest + "}", data);
   };
+  auto repeat = [](const std::string& part, int n) {
+    std::string out;
+    for (int k = 0; k < n; ++k) out += part;
+    return out;
+  };
   return {
       {"empty file", "", "file too short for a safetensors file (0 bytes; the header length alone takes 8)"},
       {"7 bytes", std::string(7, '\x01'), "file too short for a safetensors file (7 bytes"},
@@ -268,6 +283,12 @@ std::vector<Corrupt> corrupt_cases() {
       {"invalid JSON", raw_file("{\"a\": {"), "header is not valid JSON (Expecting property name"},
       {"NaN", raw_file("{\"a\": NaN}"), "header is not valid JSON (it contains NaN)"},
       {"not an object", raw_file("[1, 2]"), "header is not a JSON object (got a JSON list)"},
+      {"deep list", raw_file(std::string(100000, '[') + std::string(100000, ']')),
+       "header is not valid JSON (Nesting deeper than 512 levels"},
+      {"huge dim", one(R"({"dtype": "F32", "shape": [)" + std::string(400, '9') + R"(], "data_offsets": [0, 4]})"),
+       "shape of 'a' must be a list of non-negative ints, got ["},
+      {"many dims", one(R"({"dtype": "F32", "shape": [1)" + repeat(",1", 64) + R"(], "data_offsets": [0, 4]})"),
+       "header has a list of more than 64 items (a shape has at most 64 dimensions, data_offsets 2)"},
       {"duplicate key", raw_file("{\"a\": 1, \"a\": 2}"), "header has the key 'a' twice"},
       {"nested duplicate", raw_file("{\"a\": {\"dtype\": 1, \"dtype\": 2}}"),
        "header has the key 'dtype' twice"},
@@ -566,4 +587,195 @@ TEST_F(Checkpoint, FlatFileIsNotAnOptimizerState) {
   EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { load(s, path("flat")); }),
                        "expected an optimizer's state dict (a file with "
                        "__metadata__['chainrule.structure']), got a flat state dict"));
+}
+
+// ---------------------------------------------------------------- hostile paths and files
+TEST_F(Checkpoint, OnlyRegularFilesAreRead) {
+  EXPECT_EQ(Thrown<std::invalid_argument>([] { load_file("/dev/zero"); }),
+            "load: /dev/zero: expected a checkpoint file, got a character device");
+  // A FIFO with no writer: open() alone would wait forever. The child gives up after 20 s (SIGALRM).
+  ASSERT_EQ(::mkfifo(path("pipe").c_str(), 0600), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::alarm(20);
+    try {
+      load_file(path("pipe"));
+    } catch (const std::invalid_argument& e) {
+      ::_exit(std::string(e.what()) == "load: " + path("pipe") + ": expected a checkpoint file, got a FIFO" ? 0 : 2);
+    } catch (...) {
+    }
+    ::_exit(3);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+}
+
+TEST_F(Checkpoint, APathWithANullByteIsRefusedNotCutShort) {
+  save(TensorDict{{"w", ones({1})}}, path("a"));
+  const std::string bad = path("a") + std::string(1, '\0') + "b";
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { load_file(bad); }), "load: embedded null byte"));
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { save(TensorDict{{"w", zeros({1})}}, bad); }),
+                         "save: embedded null byte"));
+  EXPECT_EQ(load_file(path("a")).tensors[0].second.to_vector(), std::vector<double>{1});
+}
+
+TEST_F(Checkpoint, LoadBufferReadsAFileHeldInMemoryAsLoadFileReadsIt) {
+  save(sample_state(), path("m"));
+  const std::string bytes = read_bytes(path("m"));
+  SafetensorsFile f = load_buffer(bytes.data(), bytes.size(), "in memory");
+  expect_same(f.tensors, load_file(path("m")).tensors);
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { load_buffer(bytes.data(), 7, "in memory"); }),
+            "load: in memory: file too short for a safetensors file (7 bytes; the header length alone takes 8)");
+  for (size_t cut = 8; cut < bytes.size(); cut += 3)
+    EXPECT_THROW(load_buffer(bytes.data(), cut, "cut"), std::invalid_argument) << cut;
+}
+
+TEST_F(Checkpoint, MessagesQuoteHostileValuesOnlySoFar) {
+  const std::string big(1000000, 'x');
+  for (const std::string& header : {"{\"" + big + "\": 1}",
+                                    R"({"a": {"dtype": ")" + big + R"(", "shape": [1], "data_offsets": [0, 4]}})"}) {
+    write_bytes(path("long"), raw_file(header, std::string(4, '\0')));
+    std::string msg = Thrown<std::invalid_argument>([&] { load_file(path("long")); });
+    EXPECT_LT(msg.size(), 1000u);
+    EXPECT_TRUE(Contains(msg, "xxx..."));
+  }
+  EXPECT_EQ(io::shorten("\xC3\xA9\xC3\xA9", 3), "\xC3\xA9...");  // never half a character
+}
+
+namespace {
+// This process's peak resident memory (VmHWM: a forked child's starts at its size when forked).
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  return -1;
+}
+}  // namespace
+
+// A load holds the tensors and the header, never the file twice (measured in a child process).
+TEST_F(Checkpoint, PeakMemoryOfALoadIsAboutTheFileSize) {
+  save(TensorDict{{"a", zeros({8000000})}, {"b", ones({1000000}, kFloat64)}}, path("big"));  // 40 MB
+  const double file_mb = static_cast<double>(fs::file_size(path("big"))) / (1 << 20);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    double before = peak_rss_mb();
+    SafetensorsFile f = load_file(path("big"));
+    double mb = peak_rss_mb() - before;
+    (void)!::write(fds[1], &mb, sizeof mb);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  double mb = -1;
+  ASSERT_EQ(::read(fds[0], &mb, sizeof mb), static_cast<ssize_t>(sizeof mb));
+  ::close(fds[0]);
+  ::waitpid(child, nullptr, 0);
+  EXPECT_GT(mb, 0.9 * file_mb);  // the measurement sees the tensors ...
+  EXPECT_LT(mb, 1.25 * file_mb + 16);  // ... and nothing like a second copy
+}
+
+// ---------------------------------------------------------------- leftovers of killed saves
+TEST_F(Checkpoint, ASaveRemovesTheTemporariesDeadSavesOfTheSameTargetLeft) {
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  pid_t alive = ::fork();
+  if (alive == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const std::string d = std::to_string(dead), a = std::to_string(alive);
+  const std::vector<std::string> stale = {".ckpt.tmp." + d + ".a1b2c3d4e5f6", ".ckpt.0123456789ab.tmp"};
+  std::vector<std::string> kept = {".ckpt.tmp." + a + ".0123456789ab", ".ckpt.fedcba987654.tmp",
+                                   ".other.tmp." + d + ".a1b2c3d4e5f6", ".ckpt.tmp.x.abc", "ckpt.tmp"};
+  const std::string live = kept[0];
+  for (const auto& name : stale) write_bytes(path(name), "x");
+  for (const auto& name : kept) write_bytes(path(name), "x");
+  const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  fs::last_write_time(path(stale[1]), two_hours_ago);  // no pid in the name: stale once old
+  save(TensorDict{{"w", ones({3})}}, path("ckpt"));
+  kept.push_back("ckpt");
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(files(), kept);
+  fs::last_write_time(path(live), two_hours_ago);  // the live pid's, untouched for hours: pid reused
+  save(TensorDict{{"w", ones({3})}}, path("ckpt"));
+  EXPECT_FALSE(fs::exists(path(live)));
+  ::kill(alive, SIGKILL);
+  ::waitpid(alive, nullptr, 0);
+}
+
+TEST_F(Checkpoint, ATempFileIsNamedAfterTheTargetAndTheProcess) {
+  g_record = true;  // the interposed rename records its source
+  save(TensorDict{{"w", ones({2})}}, path("a.safetensors"));
+  g_record = false;
+  ASSERT_FALSE(g_renamed_from.empty());
+  const std::string name = fs::path(g_renamed_from).filename().string();
+  const std::string prefix = ".a.safetensors.tmp." + std::to_string(::getpid()) + ".";
+  EXPECT_TRUE(StartsWith(name, prefix));
+  EXPECT_EQ(name.size(), prefix.size() + 12);
+}
+
+// ---------------------------------------------------------------- the fuzz target's seed corpus
+// Every file in fuzz/corpus/ (valid files cr.save wrote, hostile ones, and whatever the fuzzer found)
+// loads, or is refused with the message its kind deserves.
+TEST(LoadFuzzCorpus, EveryFileLoadsOrIsRefusedClearly) {
+  const fs::path corpus = fs::path(__FILE__).parent_path().parent_path().parent_path() / "fuzz" / "corpus";
+  const std::pair<const char*, const char*> expected[] = {
+      {"truncated_", "load: fuzz: "},
+      {"huge_header_length", "is larger than the file"},
+      {"header_length_past_end", "is larger than the file"},
+      {"deep_header", "Nesting deeper than 512 levels"},
+      {"deep_structure", "Nesting deeper than 512 levels"},
+      {"dtype_", "unknown dtype"},
+      {"overlapping_offsets", "overlaps that of 'a'"},
+      {"offsets_reversed", "out of order"},
+      {"offsets_past_end", "run past the end of the data"},
+      {"offsets_huge", "data_offsets of 'a' must be [begin, end] with non-negative ints"},
+      {"gap_and_tail", "gap of 4 bytes"},
+      {"shape_overflow", "more than 2^64 bytes"},
+      {"shape_huge", "span 4 bytes"},
+      {"shape_negative", "must be a list of non-negative ints"},
+      {"shape_empty_but_huge", "too large for a tensor (its non-zero sizes multiply past 2^63)"},
+      {"shape_too_many_dims", "list of more than 64 items"},
+      {"bool_byte_2", "holds bytes other than 0 and 1"},
+      {"not_utf8", "not valid UTF-8"},
+      {"duplicate_key", "the key 'a' twice"},
+      {"nan", "it contains NaN"},
+      {"metadata_not_strings", "mapping strings to strings"},
+      {"structure_bad_node", "got a malformed node at the root"},
+      {"structure_missing_tensor", "does not hold"},
+      {"structure_bad_state_key", "the state key 'x9'"},
+      {"structure_params_not_list", "without a list 'params'"},
+      {"crash-", "load: fuzz: "},  // the fuzzer's findings, fixed
+      {"slow-", "load: fuzz: "},
+      {"oom-", "load: fuzz: "},
+  };
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(corpus)) {
+    const std::string name = entry.path().filename().string(), bytes = read_bytes(entry.path().string());
+    SCOPED_TRACE(name);
+    ++files;
+    auto load_all = [&] {
+      SafetensorsFile f = load_buffer(bytes.data(), bytes.size(), "fuzz");
+      if (name.find("optimizer") != std::string::npos || name.find("structure") != std::string::npos)
+        optimizer_state_from(f, "fuzz");
+    };
+    if (name.rfind("valid_", 0) == 0) {
+      EXPECT_NO_THROW(load_all());
+      continue;
+    }
+    const char* want = nullptr;
+    for (const auto& [prefix, message] : expected)
+      if (name.rfind(prefix, 0) == 0) want = message;
+    ASSERT_TRUE(want) << "a corpus file of no known kind";
+    std::string msg = Thrown<std::invalid_argument>(load_all);
+    EXPECT_TRUE(StartsWith(msg, "load: fuzz: "));
+    EXPECT_TRUE(Contains(msg, want));
+  }
+  EXPECT_GE(files, 30);
 }

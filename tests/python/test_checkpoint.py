@@ -9,10 +9,13 @@ import math
 import os
 import pathlib
 import pickle
+import re
 import resource
 import signal
 import struct
 import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -378,6 +381,9 @@ CORRUPT = [
     ("first range not at 0", raw_file({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, bytes(8)),
      "gap of 4 bytes before the data of 'a'"),
     ("metadata not str->str", raw_file({"__metadata__": {"k": 1}}), "__metadata__ must be an object mapping strings to strings"),
+    ("empty but huge", raw_file({"e": {"dtype": "F32", "shape": [0, 2**62, 2**62], "data_offsets": [0, 0]}}),
+     r"'e' has shape \(0, 4611686018427387904, 4611686018427387904\), too large for a tensor"),
+    ("dtype not a string", raw_file(with_entry("a", dtype=5), GOOD_DATA), "unknown dtype 5 for 'a'"),
     ("bool bytes", raw_file({"m": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}, b"\x01\x02"),
      "BOOL tensor 'm' holds bytes other than 0 and 1"),
     ("structure not JSON", raw_file({"__metadata__": {"chainrule.structure": "{"}}), "chainrule.structure'\\] is not valid JSON"),
@@ -586,3 +592,209 @@ def test_python_checkpoint_loads_into_the_cpp_example(tmp_path, checkpoint_examp
     run_example(checkpoint_example, "resume", tmp_path / "py", tmp_path / "cpp_more", 3)
     example_train(model, opt, 3)
     assert_params_close(model, tmp_path / "cpp_more" / "model.safetensors")
+
+
+# ---------------------------------------------------------------- hostile files and paths
+def run_child(code, timeout=60):
+    """Runs Python code in a child process (memory capped at 4 GiB, so a regression that reads
+    forever fails instead of swapping); a hang is a test failure, not a stuck suite."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(pathlib.Path(cr.__file__).parents[1]),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                              env=env, preexec_fn=limit)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the child hung for {timeout} s running:\n{code}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+LOAD_AND_REPORT = """
+import chainrule as cr
+try:
+    cr.load({path!r})
+    print("loaded")
+except ValueError as e:
+    print("ValueError", e)
+"""
+
+
+def test_a_fifo_is_refused_at_once_not_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    out = run_child(LOAD_AND_REPORT.format(path=str(fifo)), timeout=30)  # no writer ever opens it
+    assert out.strip() == f"ValueError load: {fifo}: expected a checkpoint file, got a FIFO"
+
+
+def test_dev_zero_is_refused_without_reading_it():
+    out = run_child(LOAD_AND_REPORT.format(path="/dev/zero"), timeout=30)
+    assert out.strip() == "ValueError load: /dev/zero: expected a checkpoint file, got a character device"
+
+
+def test_a_directory_is_an_is_a_directory_error_saying_load(tmp_path):
+    with pytest.raises(IsADirectoryError) as info:
+        load(tmp_path)
+    assert str(info.value) == f"load: {tmp_path}: Is a directory" and info.value.errno == errno.EISDIR
+
+
+@pytest.mark.parametrize("case,header,message", [
+    ("deep list", b"[" * 100_000 + b"]" * 100_000, r"header is not valid JSON \(Nesting deeper than 512 levels"),
+    ("deep object", b'{"a":' * 100_000 + b"1" + b"}" * 100_000, r"header is not valid JSON \(Nesting deeper than 512"),
+    ("deep in an entry", b'{"a": {"dtype": ' + b"[" * 600 + b"]" * 600 + b"}}", r"header is not valid JSON \(Nesting"),
+    ("long list", b'{"a": {"dtype": "F32", "shape": [' + b"0," * 1_000_000 + b'0], "data_offsets": [0, 0]}}',
+     r"header has a list of more than 64 items \(a shape has at most 64 dimensions"),
+    ("65 dims", json.dumps({"a": {"dtype": "F32", "shape": [1] * 65, "data_offsets": [0, 4]}}).encode(),
+     r"header has a list of more than 64 items"),
+])
+def test_deep_or_huge_json_in_the_header_is_a_value_error(tmp_path, case, header, message):
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(raw_file(header))
+    with pytest.raises(ValueError, match=f"^load: {re.escape(str(path))}: {message}"):
+        load(path)
+
+
+def test_64_dims_still_load(tmp_path):
+    path = tmp_path / "d64"
+    path.write_bytes(raw_file({"a": {"dtype": "F32", "shape": [1] * 64, "data_offsets": [0, 4]}}, bytes(4)))
+    assert load(path)["a"].shape == (1,) * 64
+
+
+@pytest.mark.parametrize("root", ["[" * 100_000 + "]" * 100_000,
+                                  '{"dict": [["a", ' * 20_000 + "1" + "]]}" * 20_000,
+                                  '{"tuple": [' * 20_000 + "]}" * 20_000])
+def test_deep_structure_metadata_is_a_value_error(tmp_path, root):
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(raw_file({"__metadata__": {"chainrule.structure": '{"version": 1, "root": ' + root + "}"}}))
+    with pytest.raises(ValueError, match=r"chainrule.structure'\] is nested too deeply"):
+        load(path)
+
+
+def test_nesting_cr_save_writes_loads_back(tmp_path):
+    obj = leaf = {}
+    for i in range(150):
+        leaf["x"] = [{}, (i,)]
+        leaf = leaf["x"][0]
+    save({"deep": obj, "w": cr.ones(1)}, tmp_path / "nested")
+    assert load(tmp_path / "nested")["deep"] == obj
+
+
+@pytest.mark.parametrize("dtype", ["5", "[\"F32\"]", "{\"F32\": 1}", "null", "true", "4.5"])
+def test_a_dtype_that_is_not_a_string_is_a_value_error(tmp_path, dtype):
+    path = tmp_path / "dt.safetensors"
+    path.write_bytes(raw_file(f'{{"a": {{"dtype": {dtype}, "shape": [1], "data_offsets": [0, 4]}}}}'.encode(),
+                              bytes(4)))
+    with pytest.raises(ValueError, match=r"unknown dtype .* for 'a' \(chainrule reads F32, F64, I64, BOOL\)"):
+        load(path)
+
+
+def test_messages_quote_hostile_values_only_so_far(tmp_path):
+    cases = [raw_file({"a" * 1_000_000: [1]}),
+             raw_file({"a": {"dtype": "x" * 1_000_000, "shape": [1], "data_offsets": [0, 4]}}, bytes(4)),
+             raw_file({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "z" * 1_000_000: 1}}, bytes(4)),
+             raw_file({"__metadata__": {"chainrule.structure": '{"version": 1, "root": {"set": "' + "s" * 10**6 + '"}}'}})]
+    for data in cases:
+        (tmp_path / "long").write_bytes(data)
+        with pytest.raises(ValueError) as info:
+            load(tmp_path / "long")
+        assert len(str(info.value)) < 1000 and "..." in str(info.value), str(info.value)[:300]
+
+
+@pytest.mark.parametrize("structure", [
+    '{"version": 1, "root": 1' + "0" * 5000 + "}",  # an int longer than Python's int-parsing limit
+    '{"version": 1, "root": {"dict": [[[1], 2]]}}',  # an unhashable key
+])
+def test_other_bad_structures_are_value_errors(tmp_path, structure):
+    (tmp_path / "s").write_bytes(raw_file({"__metadata__": {"chainrule.structure": structure}}))
+    with pytest.raises(ValueError, match=r"^load: .*chainrule.structure|^load: .*malformed"):
+        load(tmp_path / "s")
+
+
+# Peak memory: a loaded checkpoint costs its tensors (read straight into place), not the file twice.
+def test_peak_memory_of_a_load_is_about_the_file_size(tmp_path):
+    path = tmp_path / "big.safetensors"
+    save({"a": cr.zeros(10_000_000), "b": cr.ones(2_500_000, 2, dtype=cr.float64)}, path)  # 80 MB
+    size_mb = path.stat().st_size / 2**20
+    # VmHWM is this process's own peak (ru_maxrss would carry the parent's over fork and exec)
+    out = run_child(f"""
+import chainrule as cr
+def peak_mb():
+    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+before = peak_mb()
+sd = cr.load({str(path)!r})
+print(peak_mb() - before)
+""")
+    assert size_mb * 0.9 < float(out) < size_mb * 1.25 + 16, (float(out), size_mb)
+
+
+# ---------------------------------------------------------------- leftovers of killed saves
+def temp_files(directory):
+    return sorted(p.name for p in directory.iterdir() if ".tmp" in p.name)
+
+
+def dead_pid():
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_a_save_removes_the_temporaries_dead_saves_of_the_same_target_left(tmp_path):
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        old = time.time() - 2 * 3600
+        stale = [f".ckpt.tmp.{dead_pid()}.a1b2c3d4e5f6", ".ckpt.0123456789ab.tmp"]  # dead pid; old unnamed
+        kept = [f".ckpt.tmp.{sleeper.pid}.0123456789ab",  # a live save
+                ".ckpt.fedcba987654.tmp",                 # unnamed but recent
+                f".other.tmp.{dead_pid()}.a1b2c3d4e5f6",  # another target's
+                ".ckpt.tmp.notapid.abc", "ckpt.tmp", "notes.txt"]
+        for name in stale + kept:
+            (tmp_path / name).write_bytes(b"x" * 1000)
+        os.utime(tmp_path / stale[1], (old, old))
+        save({"w": cr.ones(3)}, tmp_path / "ckpt")
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["ckpt"])
+        # after an hour without a write, even a temporary with a live pid is stale (the pid was reused)
+        os.utime(tmp_path / kept[0], (old, old))
+        save({"w": cr.ones(3)}, tmp_path / "ckpt")
+        assert kept[0] not in os.listdir(tmp_path)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_sigkilled_saves_leave_nothing_after_the_next_save(tmp_path):
+    path = tmp_path / "big.safetensors"
+    code = f"""
+import chainrule as cr, sys
+sd = {{"w": cr.zeros(8_000_000)}}
+print("ready", flush=True)
+while True:
+    cr.save(sd, {str(path)!r})
+"""
+    left, pids = 0, []
+    for _ in range(5):
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, PYTHONPATH=str(pathlib.Path(cr.__file__).parents[1])))
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        names = temp_files(tmp_path)
+        # named after the target and the process that wrote them, so later saves know them
+        pids.append(str(child.pid))
+        assert all(re.fullmatch(rf"\.big\.safetensors\.tmp\.({'|'.join(pids)})\.[0-9a-f]{{12}}", n) for n in names), names
+        left = max(left, len(names))
+    assert left >= 1  # the kills did land mid-save
+    save({"w": cr.ones(2)}, path)
+    assert [p.name for p in tmp_path.iterdir()] == ["big.safetensors"]
+    assert load(path)["w"].tolist() == [1.0, 1.0]
+
+
+def test_a_path_with_a_null_byte_is_refused_not_cut_short(tmp_path):
+    save({"w": cr.ones(1)}, tmp_path / "a")
+    with pytest.raises(ValueError, match=r"^load: embedded null byte in the path '.*a\\x00b'"):
+        load(str(tmp_path / "a") + "\0b")
+    with pytest.raises(ValueError, match=r"^save: embedded null byte in the path"):
+        save({"w": cr.zeros(1)}, str(tmp_path / "a") + "\0b")
+    assert load(tmp_path / "a")["w"].tolist() == [1.0]
