@@ -1,10 +1,10 @@
 // The strict JSON parser and the Python-compatible writers declared in io/json.h.
 #include "io/json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
 
 namespace chainrule::io {
 

@@ -171,7 +171,8 @@ File create_temp(const std::string& dir, const std::string& base, std::string& n
   char hex[16];
   while (true) {
     std::snprintf(hex, sizeof hex, "%06x%06x", rd() & 0xFFFFFF, rd() & 0xFFFFFF);
-    name = (std::filesystem::path(dir) / (temp_prefix(base) + std::to_string(::getpid()) + "." + hex)).string();
+    name =
+        (std::filesystem::path(dir) / (temp_prefix(base) + std::to_string(::getpid()) + "." + hex)).string();
     File f{::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)};
     if (f.fd >= 0) return f;
     if (errno != EEXIST) throw_errno("save: " + name);
@@ -272,7 +273,8 @@ Json parse_header(const std::string& path, const std::string& text) {
       bad(path, std::string("header is not a JSON object (got a JSON ") + header.python_type() + ")");
     return header;
   } catch (const io::JsonError& e) {
-    if (e.reason == io::JsonError::DuplicateKey) bad(path, "header has the key '" + io::shorten(e.detail, kReprChars) + "' twice");
+    if (e.reason == io::JsonError::DuplicateKey)
+      bad(path, "header has the key '" + io::shorten(e.detail, kReprChars) + "' twice");
     if (e.reason == io::JsonError::TooLong)
       bad(path, "header has " + e.detail + " (a shape has at most " + std::to_string(kMaxDims) +
                     " dimensions, data_offsets 2)");
@@ -330,14 +332,16 @@ Entry check_entry(const std::string& path, const std::string& name, const Json& 
     if (k != "dtype" && k != "shape" && k != "data_offsets") unknown.insert(k);
   for (const auto& k : unknown) extra += (extra.empty() ? "" : ", ") + k;
   if (!missing.empty()) bad(path, "entry for '" + key + "' lacks " + missing);
-  if (!extra.empty()) bad(path, "entry for '" + key + "' has unknown fields " + io::shorten(extra, kReprChars));
+  if (!extra.empty())
+    bad(path, "entry for '" + key + "' has unknown fields " + io::shorten(extra, kReprChars));
   const Json &dtype = *e.find("dtype"), &shape = *e.find("shape"), &offsets = *e.find("data_offsets");
   const DtypeInfo* d = dtype_named(dtype);
   if (!d)
     bad(path, "unknown dtype " + io::python_repr(dtype, kReprChars) + " for '" + key +
                   "' (chainrule reads F32, F64, I64, BOOL)");
   if (!shape.is_array() || !std::all_of(shape.as_array().begin(), shape.as_array().end(), is_count))
-    bad(path, "shape of '" + key + "' must be a list of non-negative ints, got " + io::python_repr(shape, kReprChars));
+    bad(path, "shape of '" + key + "' must be a list of non-negative ints, got " +
+                  io::python_repr(shape, kReprChars));
   if (!offsets.is_array() || offsets.as_array().size() != 2 || !is_count(offsets.as_array()[0]) ||
       !is_count(offsets.as_array()[1]))
     bad(path, "data_offsets of '" + key + "' must be [begin, end] with non-negative ints, got " +
@@ -357,9 +361,9 @@ Entry check_entry(const std::string& path, const std::string& name, const Json& 
   uint64_t need = 0;
   bool fits = byte_count(out.shape, d->size, need);
   if (!fits || out.end - out.begin != need)
-    bad(path, "'" + key + "' has shape " + io::shorten(shape_str(out.shape), kReprChars) + " of " + d->name + " (" +
-                  (fits ? std::to_string(need) : "more than 2^64") + " bytes) but data_offsets " + range +
-                  " span " + std::to_string(out.end - out.begin) + " bytes");
+    bad(path, "'" + key + "' has shape " + io::shorten(shape_str(out.shape), kReprChars) + " of " + d->name +
+                  " (" + (fits ? std::to_string(need) : "more than 2^64") + " bytes) but data_offsets " +
+                  range + " span " + std::to_string(out.end - out.begin) + " bytes");
   // An empty tensor still gets strides, the products of its sizes: they must fit in int64.
   int64_t strides = 1;
   for (int64_t dim : out.shape)
@@ -383,8 +387,8 @@ void check_tiling(const std::string& path, std::vector<const Entry*> order, uint
       bad(path, "the data of '" + io::shorten(e->name, kReprChars) + "' " + range + " overlaps that of '" +
                     io::shorten(prev, kReprChars) + "'");
     if (e->begin > pos)
-      bad(path, "gap of " + std::to_string(e->begin - pos) + " bytes before the data of '" + io::shorten(e->name, kReprChars) + "' " +
-                    range);
+      bad(path, "gap of " + std::to_string(e->begin - pos) + " bytes before the data of '" +
+                    io::shorten(e->name, kReprChars) + "' " + range);
     pos = e->end;
     prev = e->name;
   }
@@ -440,8 +444,11 @@ SafetensorsFile load_from(const Source& src, const std::string& path) {
 
 // What a path that is not a regular file is, for the message refusing it.
 const char* file_kind(mode_t mode) {
-  return S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device" : S_ISBLK(mode) ? "a block device"
-         : S_ISSOCK(mode) ? "a socket" : "something other than a regular file";
+  return S_ISFIFO(mode)   ? "a FIFO"
+         : S_ISCHR(mode)  ? "a character device"
+         : S_ISBLK(mode)  ? "a block device"
+         : S_ISSOCK(mode) ? "a socket"
+                          : "something other than a regular file";
 }
 
 }  // namespace

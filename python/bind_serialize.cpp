@@ -19,7 +19,8 @@ namespace {
 // A directory: IsADirectoryError, as open() raises, but saying which call refused it ("load: <path>:
 // Is a directory"); its errno stays EISDIR.
 [[noreturn]] void raise_is_a_directory(const std::system_error& e) {
-  py::object err = py::reinterpret_steal<py::object>(PyObject_CallFunction(PyExc_IsADirectoryError, "s", e.what()));
+  py::object err =
+      py::reinterpret_steal<py::object>(PyObject_CallFunction(PyExc_IsADirectoryError, "s", e.what()));
   if (!err) throw py::error_already_set();
   err.attr("errno") = e.code().value();
   PyErr_SetObject(PyExc_IsADirectoryError, err.ptr());

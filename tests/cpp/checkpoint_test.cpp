@@ -285,9 +285,11 @@ std::vector<Corrupt> corrupt_cases() {
       {"not an object", raw_file("[1, 2]"), "header is not a JSON object (got a JSON list)"},
       {"deep list", raw_file(std::string(100000, '[') + std::string(100000, ']')),
        "header is not valid JSON (Nesting deeper than 512 levels"},
-      {"huge dim", one(R"({"dtype": "F32", "shape": [)" + std::string(400, '9') + R"(], "data_offsets": [0, 4]})"),
+      {"huge dim",
+       one(R"({"dtype": "F32", "shape": [)" + std::string(400, '9') + R"(], "data_offsets": [0, 4]})"),
        "shape of 'a' must be a list of non-negative ints, got ["},
-      {"many dims", one(R"({"dtype": "F32", "shape": [1)" + repeat(",1", 64) + R"(], "data_offsets": [0, 4]})"),
+      {"many dims",
+       one(R"({"dtype": "F32", "shape": [1)" + repeat(",1", 64) + R"(], "data_offsets": [0, 4]})"),
        "header has a list of more than 64 items (a shape has at most 64 dimensions, data_offsets 2)"},
       {"duplicate key", raw_file("{\"a\": 1, \"a\": 2}"), "header has the key 'a' twice"},
       {"nested duplicate", raw_file("{\"a\": {\"dtype\": 1, \"dtype\": 2}}"),
@@ -602,7 +604,9 @@ TEST_F(Checkpoint, OnlyRegularFilesAreRead) {
     try {
       load_file(path("pipe"));
     } catch (const std::invalid_argument& e) {
-      ::_exit(std::string(e.what()) == "load: " + path("pipe") + ": expected a checkpoint file, got a FIFO" ? 0 : 2);
+      ::_exit(std::string(e.what()) == "load: " + path("pipe") + ": expected a checkpoint file, got a FIFO"
+                  ? 0
+                  : 2);
     } catch (...) {
     }
     ::_exit(3);
@@ -626,16 +630,18 @@ TEST_F(Checkpoint, LoadBufferReadsAFileHeldInMemoryAsLoadFileReadsIt) {
   const std::string bytes = read_bytes(path("m"));
   SafetensorsFile f = load_buffer(bytes.data(), bytes.size(), "in memory");
   expect_same(f.tensors, load_file(path("m")).tensors);
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { load_buffer(bytes.data(), 7, "in memory"); }),
-            "load: in memory: file too short for a safetensors file (7 bytes; the header length alone takes 8)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { load_buffer(bytes.data(), 7, "in memory"); }),
+      "load: in memory: file too short for a safetensors file (7 bytes; the header length alone takes 8)");
   for (size_t cut = 8; cut < bytes.size(); cut += 3)
     EXPECT_THROW(load_buffer(bytes.data(), cut, "cut"), std::invalid_argument) << cut;
 }
 
 TEST_F(Checkpoint, MessagesQuoteHostileValuesOnlySoFar) {
   const std::string big(1000000, 'x');
-  for (const std::string& header : {"{\"" + big + "\": 1}",
-                                    R"({"a": {"dtype": ")" + big + R"(", "shape": [1], "data_offsets": [0, 4]}})"}) {
+  for (const std::string& header :
+       {"{\"" + big + "\": 1}",
+        R"({"a": {"dtype": ")" + big + R"(", "shape": [1], "data_offsets": [0, 4]}})"}) {
     write_bytes(path("long"), raw_file(header, std::string(4, '\0')));
     std::string msg = Thrown<std::invalid_argument>([&] { load_file(path("long")); });
     EXPECT_LT(msg.size(), 1000u);
@@ -675,7 +681,7 @@ TEST_F(Checkpoint, PeakMemoryOfALoadIsAboutTheFileSize) {
   ASSERT_EQ(::read(fds[0], &mb, sizeof mb), static_cast<ssize_t>(sizeof mb));
   ::close(fds[0]);
   ::waitpid(child, nullptr, 0);
-  EXPECT_GT(mb, 0.9 * file_mb);  // the measurement sees the tensors ...
+  EXPECT_GT(mb, 0.9 * file_mb);        // the measurement sees the tensors ...
   EXPECT_LT(mb, 1.25 * file_mb + 16);  // ... and nothing like a second copy
 }
 
