@@ -186,26 +186,28 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// torch's other forms of linear, composed: a 1-D weight (in,) is a dot product over the last dim
+// (that dim dropped), and a bias of another shape is added with broadcasting to the output's shape.
+static Tensor linear_composed(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  Tensor y = w.dim() == 1 ? matmul(x, w) : linear(x, w, Tensor());
+  if (!bias.defined()) return y;
+  bool fits = bias.dim() <= y.dim();
+  for (int64_t i = 1; fits && i <= bias.dim(); ++i) fits = bias.size(-i) == 1 || bias.size(-i) == y.size(-i);
+  CR_CHECK(fits, std::invalid_argument, "linear: expected bias of shape (", w.dim() == 2 ? w.size(0) : 1,
+           ",) or one that broadcasts to the output shape ", y.shape(), ", got ", bias.shape());
+  return add(y, bias);
+}
+
 // y = x W^T + b, x (..., in), W (out, in), b (out,)
 // dx = g W,  dW = g^T x (over all leading dims),  db = Σ g
-// torch's other forms are composed: a 1-D weight (in,) is a dot product over the last dim (that dim
-// dropped), and a bias of another shape is added with broadcasting to the output's shape.
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   CR_CHECK(
       x.dim() >= 1 && (w.dim() == 2 || w.dim() == 1) && x.size(-1) == w.size(-1), std::invalid_argument,
       "linear: expected input (..., in_features) and weight (out_features, in_features) or (in_features,), "
       "got ",
       x.shape(), " and ", w.shape());
-  if (w.dim() == 1 || (bias.defined() && !(bias.dim() == 1 && bias.size(0) == w.size(0)))) {
-    Tensor y = w.dim() == 1 ? matmul(x, w) : linear(x, w, Tensor());
-    if (!bias.defined()) return y;
-    bool fits = bias.dim() <= y.dim();
-    for (int64_t i = 1; fits && i <= bias.dim(); ++i)
-      fits = bias.size(-i) == 1 || bias.size(-i) == y.size(-i);
-    CR_CHECK(fits, std::invalid_argument, "linear: expected bias of shape (", w.dim() == 2 ? w.size(0) : 1,
-             ",) or one that broadcasts to the output shape ", y.shape(), ", got ", bias.shape());
-    return add(y, bias);
-  }
+  if (w.dim() == 1 || (bias.defined() && !(bias.dim() == 1 && bias.size(0) == w.size(0))))
+    return linear_composed(x, w, bias);
   int64_t in = w.size(1), out_f = w.size(0), rows = leading_rows(x);
   Dtype t = matmul_type(x, w, "linear");
   if (bias.defined()) t = promote_types(t, bias.dtype());

@@ -35,6 +35,19 @@ static Tensor make_view(const Tensor& x, Shape shape, Shape strides, int64_t off
   return Tensor(std::move(t));
 }
 
+// The strides of x expanded to `shape` (checked): stride 0 where a dim is broadcast, so every index
+// reads the same element; a new leading dim of size 1 gets the span of the dim after it, as in PyTorch.
+static Shape expand_strides(const Tensor& x, const Shape& shape) {
+  const int64_t n = static_cast<int64_t>(shape.size()), lead = n - x.dim();
+  Shape st(shape.size(), 0);
+  for (int64_t i = n - 1; i >= 0 && x.dim() > 0; --i) {
+    int64_t have = i >= lead ? x.shape()[i - lead] : 1;
+    int64_t stride = i >= lead ? x.strides()[i - lead] : i + 1 < n ? shape[i + 1] * st[i + 1] : 1;
+    st[i] = have == shape[i] ? stride : 0;
+  }
+  return st;
+}
+
 // y = x broadcast to `shape`       dy/dx = sum over the broadcast dims
 static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
   int64_t lead = static_cast<int64_t>(shape.size()) - x.dim();
@@ -49,16 +62,7 @@ static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
   }
   checked_numel(shape, op);  // a view of 2**62 elements is fine, one of more than int64 counts is not
   if (shape == x.shape()) return x;
-  // Stride 0: every index of a broadcast dim reads the same element. A new leading dim of size 1
-  // gets the span of the dim after it, as in PyTorch.
-  Shape st(shape.size(), 0);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0 && x.dim() > 0; --i) {
-    int64_t have = i >= lead ? x.shape()[i - lead] : 1;
-    int64_t stride = i >= lead                                    ? x.strides()[i - lead]
-                     : i + 1 < static_cast<int64_t>(shape.size()) ? shape[i + 1] * st[i + 1]
-                                                                  : 1;
-    st[i] = have == shape[i] ? stride : 0;
-  }
+  Shape st = expand_strides(x, shape);
   return record("expand", make_view(x, shape, st, x.storage_offset()), {x}, kSaveNone,
                 [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; });
 }

@@ -14,7 +14,7 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCHAINRULE_ARCH=native
 cmake --build build/release -j2
 ctest --test-dir build/release --output-on-failure -j2
 
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON -DCHAINRULE_ARCH=native
 cmake --build build/asan -j2
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j2

@@ -1,22 +1,22 @@
 #!/usr/bin/env bash
 # The Python test suite once more, against an AddressSanitizer + UndefinedBehaviorSanitizer build of
-# the extension (build/py-asan, -DCHAINRULE_SANITIZE=ON): a memory error or undefined behaviour
+# the extension (build/asan, -DCHAINRULE_SANITIZE=ON): a memory error or undefined behaviour
 # reached from Python fails the run. Extra arguments go to pytest (default: the whole suite, below).
 # Needs .venv from scripts/python_env.sh test (torch, pytest, pybind11).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="$PWD/.venv/bin/python"
 
-# native, as the installed package (and build/release): the same arithmetic as the code pip builds,
-# so the tests comparing last bits with torch hold here too (the portable build rounds differently).
-cmake -S . -B build/py-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON -DCHAINRULE_ARCH=native \
-  -DCHAINRULE_BUILD_PYTHON=ON -DCHAINRULE_BUILD_TESTS=OFF -DCHAINRULE_BUILD_EXAMPLES=OFF \
-  -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$PY"
-cmake --build build/py-asan -j2
+# build/asan, the C++ suite's sanitized build (scripts/test.sh), with the extension added: its library
+# objects are reused. native, as the installed package and build/release: the same arithmetic as the
+# code pip builds, so the tests comparing last bits with torch hold here too.
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON -DCHAINRULE_ARCH=native \
+  -DCHAINRULE_BUILD_PYTHON=ON -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$PY"
+cmake --build build/asan -j2 --target _core
 # The package from the source tree with the sanitized _core, ahead of the installed one on sys.path.
-pkg=build/py-asan/pkg
+pkg=build/asan/pkg
 rm -rf "$pkg" && mkdir -p "$pkg" && cp -r python/chainrule "$pkg/"
-rm -f "$pkg"/chainrule/_core*.so && cp build/py-asan/_core*.so "$pkg/chainrule/"
+rm -f "$pkg"/chainrule/_core*.so && cp build/asan/_core*.so "$pkg/chainrule/"
 
 # python itself is not instrumented: the ASan runtime must be loaded first, before libc's malloc
 # is used, so it is preloaded (_core.so then finds it, and links libubsan itself). libstdc++ is
