@@ -189,6 +189,9 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 // torch's other forms of linear, composed: a 1-D weight (in,) is a dot product over the last dim
 // (that dim dropped), and a bias of another shape is added with broadcasting to the output's shape.
 static Tensor linear_composed(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  CR_CHECK(w.dim() == 2 || !bias.defined(), std::invalid_argument,  // torch: "mat2 must be a matrix"
+           "linear: a 1-D weight ", w.shape(), " takes no bias (torch refuses it too), got bias ",
+           bias.shape());
   Tensor y = w.dim() == 1 ? matmul(x, w) : linear(x, w, Tensor());
   if (!bias.defined()) return y;
   bool fits = bias.dim() <= y.dim();

@@ -299,6 +299,8 @@ TEST(OpsLinalg, LinearErrors) {
   EXPECT_TRUE(Contains(msg, "(3,)"));
   // a 1-D weight is torch's dot product (the in_features dim dropped); other ranks are refused
   EXPECT_EQ(linear(ones({2, 3}), ones({3})).to_vector(), (std::vector<double>{3, 3}));
+  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([] { linear(ones({2, 3}), ones({3}), ones({2})); }),
+                       "a 1-D weight (3,) takes no bias"));  // torch: "mat2 must be a matrix"
   EXPECT_TRUE(
       StartsWith(Thrown<std::invalid_argument>([] { linear(zeros({2, 3}), zeros({4})); }), "linear:"));
   EXPECT_TRUE(

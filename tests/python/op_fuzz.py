@@ -822,10 +822,6 @@ def finite_differences(t, t_d, o_d, kind="grad"):
     """Who is right about the derivatives, by central differences of the float64 torch replay along
     a random direction d (checking grad.d and d.Hu). None when chainrule is right (or the point is
     not smooth and torch gives NaN: no answer to mirror); else the reason chainrule is wrong."""
-    if t.convention and kind == "grad":  # (the HVP is the derivative of autograd's gradient: judgeable)
-        torch_nan = any(np.isnan(_flat(g, t.inputs)).any() for g in t_d if g is not None)
-        return None if t_d == (None, None) or torch_nan else "the program uses an op whose gradient is a convention " \
-            "(CONVENTIONS): finite differences can't judge, torch decides"
     decisions = t.decisions
     arrays = decisions[1]
     rs = np.random.RandomState(0)
@@ -839,6 +835,22 @@ def finite_differences(t, t_d, o_d, kind="grad"):
             return float(r.loss.detach()) if r.loss is not None else 0.0
         g, _ = derivatives(r)
         return float(_flat(g, r.inputs) @ d) if g is not None else 0.0
+
+    if t.convention and kind == "grad":  # (the HVP is the derivative of autograd's gradient: judgeable)
+        torch_nan = any(np.isnan(_flat(g, t.inputs)).any() for g in t_d if g is not None)
+        if t_d == (None, None) or torch_nan:
+            return None
+        try:  # finite differences can't show a convention wrong, but when they match chainrule exactly
+            # (torch's gradient is rounding noise, e.g. the std of values equal in exact arithmetic)
+            fd1 = (at(1e-5, dirs, "loss") - at(-1e-5, dirs, "loss")) / 2e-5
+            fd2 = (at(1e-6, dirs, "loss") - at(-1e-6, dirs, "loss")) / 2e-6
+            if o_d[0] is not None and abs(_flat(o_d[0], t.inputs) @ d - fd1) <= 1e-6 * max(1.0, abs(fd1)) \
+                    and abs(fd1 - fd2) <= 1e-6 * max(1.0, abs(fd1)):
+                return None
+        except Diverged:
+            pass
+        return "the program uses an op whose gradient is a convention (CONVENTIONS): finite differences " \
+            "can't judge, torch decides"
 
     def judge(what, fn, a_o, a_t):
         if np.isnan(a_t):  # torch has no answer either (0 * inf in a double backward, ...)

@@ -118,6 +118,15 @@ def test_linear_with_a_1d_weight_is_a_dot_product(x_shape):
     np.testing.assert_allclose(np.asarray(xc.grad), xt.grad.numpy(), rtol=1e-12)
 
 
+def test_linear_with_a_1d_weight_takes_no_bias_as_in_torch():
+    # found by a fuzz campaign: chainrule added the bias, torch refuses (so a student's code that
+    # runs here would fail there)
+    with pytest.raises(RuntimeError, match="mat2 must be a matrix"):
+        TF.linear(torch.ones(3, 2), torch.ones(2), torch.ones(3))
+    with pytest.raises(ValueError, match=r"linear: a 1-D weight \(2,\) takes no bias"):
+        CF.linear(cr.ones(3, 2), cr.ones(2), cr.ones(3))
+
+
 @pytest.mark.parametrize("bias_shape", [(), (2, 3), (1, 3)])
 def test_linear_bias_broadcasts(bias_shape):
     # torch: the bias is added with broadcasting (x @ w.T + b); chainrule raised
