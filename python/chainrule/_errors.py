@@ -178,9 +178,12 @@ def guard_module(module: types.ModuleType) -> None:
     for k, v in list(vars(module).items()):
         if type(v) is _PYBIND_FN:
             setattr(module, k, _core._guard(v))
-        elif isinstance(v, types.FunctionType) and v.__module__ == module.__name__ and not k.startswith("_") \
-                and not any(p.kind == p.VAR_KEYWORD for p in inspect.signature(v).parameters.values()):
-            setattr(module, k, _suggesting(v))
+        elif isinstance(v, types.FunctionType) and v.__module__ == module.__name__ and not k.startswith("_"):
+            params = inspect.signature(v).parameters.values()
+            # only functions with options to misspell (conv2d's dilation, cross_entropy's reduction): the
+            # wrapper's call costs ~0.3 us, too much for relu or linear, called per layer per step
+            if len(params) >= 4 and not any(p.kind == p.VAR_KEYWORD for p in params):
+                setattr(module, k, _suggesting(v))
 
 
 # Methods C++ calls back through Python (the Module trampoline's PYBIND11_OVERRIDE): pybind11 takes
