@@ -17,13 +17,14 @@ template <class T> using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dyna
 template <class T> using MatMap = Eigen::Map<RowMajor<T>>;
 template <class T> using CMatMap = Eigen::Map<const RowMajor<T>>;
 
+// As torch, products never promote (float32 @ float64 raises): a float64 batch fed to a float32
+// layer is a mistake to fix at its source, not to hide with a silent copy
 Dtype matmul_type(const Tensor& a, const Tensor& b, const char* op) {
-  CR_CHECK(is_floating(a.dtype()) == is_floating(b.dtype()), std::invalid_argument, op,
-           ": expected operands of one dtype, got ", dtype_name(a.dtype()), " ", a.shape(), " and ",
-           dtype_name(b.dtype()), " ", b.shape());  // as torch: an int64 operand is never promoted
-  Dtype t = promote_types(a.dtype(), b.dtype());
-  CR_CHECK(t != kBool, std::invalid_argument, op, ": not supported for bool tensors");
-  return t;
+  CR_CHECK(a.dtype() == b.dtype(), std::invalid_argument, op, ": expected operands of one dtype, got ",
+           dtype_name(a.dtype()), " ", a.shape(), " and ", dtype_name(b.dtype()), " ", b.shape(),
+           "; convert one with .float() or .double()");
+  CR_CHECK(a.dtype() != kBool, std::invalid_argument, op, ": not supported for bool tensors");
+  return a.dtype();
 }
 
 // How a GEMM reads an operand (the last two dims of a tensor, rows x cols) in place: row-major or
@@ -189,9 +190,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 // torch's other forms of linear, composed: a 1-D weight (in,) is a dot product over the last dim
 // (that dim dropped), and a bias of another shape is added with broadcasting to the output's shape.
 static Tensor linear_composed(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  CR_CHECK(w.dim() == 2 || !bias.defined(), std::invalid_argument,  // torch: "mat2 must be a matrix"
-           "linear: a 1-D weight ", w.shape(), " takes no bias (torch refuses it too), got bias ",
-           bias.shape());
+  CR_CHECK(w.dim() == 2 || !bias.defined() || bias.dim() == 0, std::invalid_argument, "linear: a 1-D weight ",
+           w.shape(), " takes a 0-d bias or none, got bias ", bias.shape());
   Tensor y = w.dim() == 1 ? matmul(x, w) : linear(x, w, Tensor());
   if (!bias.defined()) return y;
   bool fits = bias.dim() <= y.dim();
@@ -209,11 +209,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
       "linear: expected input (..., in_features) and weight (out_features, in_features) or (in_features,), "
       "got ",
       x.shape(), " and ", w.shape());
+  Dtype t = matmul_type(x, w, "linear");
+  CR_CHECK(!bias.defined() || bias.dtype() == t, std::invalid_argument, "linear: expected a bias of dtype ",
+           dtype_name(t), " as the input and weight, got ", dtype_name(bias.dtype()),
+           "; convert one with .float() or .double()");
   if (w.dim() == 1 || (bias.defined() && !(bias.dim() == 1 && bias.size(0) == w.size(0))))
     return linear_composed(x, w, bias);
   int64_t in = w.size(1), out_f = w.size(0), rows = leading_rows(x);
-  Dtype t = matmul_type(x, w, "linear");
-  if (bias.defined()) t = promote_types(t, bias.dtype());
   Tensor y = linear_kernel(x, w, bias, t);
   std::vector<Tensor> inputs{x, w};
   if (bias.defined()) inputs.push_back(bias);

@@ -71,11 +71,16 @@ void check_image(const Tensor& x, const char* op) {
   check_floating(x, op);
 }
 
-// A pooling window must see at least one pixel, so empty planes are refused (as PyTorch does).
-void check_plane(const Tensor& x, const char* op) {
-  CR_CHECK(x.size(-2) > 0 && x.size(-1) > 0, std::invalid_argument, op,
-           ": expected an input with H, W > 0, got ", x.shape());
+// As torch, of (N, C, *spatial) only the batch N may be 0 (an input of spatial + 1 dims has no
+// batch): a window must see a pixel, a reflection needs one, and an empty channel dim is a mistake.
+void check_nonempty_but_batch(const Tensor& x, int64_t spatial, const char* op) {
+  for (int64_t d = x.dim() == spatial + 2 ? 1 : 0; d < x.dim(); ++d)
+    CR_CHECK(x.size(d) > 0, std::invalid_argument, op, ": expected non-empty ",
+             x.dim() == spatial + 2 ? "dims after the batch dim (only N may be 0)" : "dims", ", got input ",
+             x.shape());
 }
+
+void check_plane(const Tensor& x, const char* op) { check_nonempty_but_batch(x, 2, op); }
 
 // cols (planes * kh*kw, Ho*Wo) from x (planes, H, W): row (i*kw + j) of plane p holds the pixel
 // that kernel tap (i, j) sees at each output position, 0 in the padding.
@@ -371,6 +376,7 @@ Tensor pad(const Tensor& input, const std::vector<int64_t>& p, const std::string
   CR_CHECK(np >= 2 && np <= 6 && (nd == np / 2 + 1 || nd == np / 2 + 2), std::invalid_argument, "pad: mode '",
            mode, "' pads the last 1, 2 or 3 dims of a 2-3-D, 3-4-D or 4-5-D input, got ", np,
            " widths for input ", input.shape());
+  if (mode != "circular") check_nonempty_but_batch(input, np / 2, ("pad (mode '" + mode + "')").c_str());
   Tensor y = input;
   for (int64_t i = 0; i < np / 2; ++i)
     y = index_select(y, nd - 1 - i, pad_source_index(input, nd - 1 - i, p[2 * i], p[2 * i + 1], mode));
@@ -387,6 +393,7 @@ Tensor unfold_for(const char* op, const Tensor& x, Size2 k, Size2 s, Size2 p, Si
 // (N, C, H, W) -> (N, C*kh*kw, Ho*Wo)      backward: fold (col2im) of the gradient
 Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
   check_image(input, "unfold");
+  check_nonempty_but_batch(input, 2, "unfold");
   if (input.dim() == 3) return squeeze(unfold(unsqueeze(input, 0), k, s, p, d), 0);
   const int64_t N = input.size(0), C = input.size(1);
   Geom g = geometry("unfold", input.size(2), input.size(3), k, s, p, d, input_str(input));
@@ -442,6 +449,9 @@ Tensor unfold_for(const char* op, const Tensor& x, Size2 k, Size2 s, Size2 p, Si
 void check_conv2d_args(const Tensor& input, const Tensor& weight, const Tensor& bias, int64_t groups) {
   const int64_t C = input.size(1), O = weight.size(0), G = groups;
   const std::string with_groups = G > 1 ? " and groups " + std::to_string(G) : "";
+  CR_CHECK(O > 0, std::invalid_argument,
+           "conv2d: expected at least 1 out_channel (weight.size(0)), got weight ",
+           weight.shape());  // as torch
   CR_CHECK(O % G == 0, std::invalid_argument,
            "conv2d: expected out_channels (weight.size(0)) divisible by groups ", G, ", got weight ",
            weight.shape());
@@ -450,7 +460,8 @@ void check_conv2d_args(const Tensor& input, const Tensor& weight, const Tensor& 
   CR_CHECK(weight.dtype() == input.dtype() && (!bias.defined() || bias.dtype() == input.dtype()),
            std::invalid_argument, "conv2d: expected input, weight and bias of one dtype, got ",
            dtype_name(input.dtype()), ", ", dtype_name(weight.dtype()),
-           (bias.defined() ? std::string(", ") + dtype_name(bias.dtype()) : std::string()));
+           (bias.defined() ? std::string(", ") + dtype_name(bias.dtype()) : std::string()),
+           "; convert one with .float() or .double()");
   if (bias.defined())
     CR_CHECK(bias.dim() == 1 && bias.size(0) == O, std::invalid_argument, "conv2d: expected bias of shape (",
              O, ",), got ", bias.shape());
@@ -519,12 +530,12 @@ void check_windows_overlap(const Tensor& input, const Geom& g, Size2 k, Size2 s,
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, std::optional<Size2> stride,
                                                   Size2 p, Size2 d, bool ceil_mode) {
   check_image(input, "max_pool2d");
+  check_plane(input, "max_pool2d");
   if (input.dim() == 3) {
     auto [y, idx] = max_pool2d_with_indices(unsqueeze(input, 0), k, stride, p, d, ceil_mode);
     return {squeeze(y, 0), squeeze(idx, 0)};
   }
   const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
-  check_plane(input, "max_pool2d");
   Size2 s = stride.value_or(k);
   Geom g = geometry("max_pool2d", H, W, k, s, p, d, input_str(input), ceil_mode);
   check_pool_padding("max_pool2d", k, p, d);
@@ -567,11 +578,11 @@ Tensor avg_pool_divisors(int64_t H, int64_t W, const Geom& g, bool count_include
 Tensor avg_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, bool count_include_pad,
                   std::optional<int64_t> divisor_override, bool ceil_mode) {
   check_image(input, "avg_pool2d");
+  check_plane(input, "avg_pool2d");
   if (input.dim() == 3)
     return squeeze(
         avg_pool2d(unsqueeze(input, 0), k, stride, p, count_include_pad, divisor_override, ceil_mode), 0);
   const int64_t N = input.size(0), C = input.size(1), H = input.size(2), W = input.size(3);
-  check_plane(input, "avg_pool2d");
   Size2 s = stride.value_or(k);
   Geom g = geometry("avg_pool2d", H, W, k, s, p, {1, 1}, input_str(input), ceil_mode);
   check_pool_padding("avg_pool2d", k, p, {1, 1});

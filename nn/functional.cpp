@@ -49,13 +49,19 @@ Tensor difference(const Tensor& input, const Tensor& target, const char* op) {
 }
 
 // A weight of one value per class, as a constant (no gradient) of the input's dtype.
+// As torch, a parameter (weight, bias, running statistics) has the input's dtype: no silent copy
+void check_param_dtype(const Tensor& p, Dtype dtype, const char* op, const char* what) {
+  CR_CHECK(!p.defined() || p.dtype() == dtype, std::invalid_argument, op, ": expected ", what, " of dtype ",
+           dtype_name(dtype) /* the input's */, " as the input, got ", dtype_name(p.dtype()),
+           "; convert one with .float() or .double()");
+}
+
 Tensor class_weight(const Tensor& weight, int64_t classes, Dtype dtype, const char* op) {
   if (!weight.defined()) return weight;
   CR_CHECK(weight.dim() == 1 && weight.size(0) == classes, std::invalid_argument, op,
            ": expected a weight of shape (C,) = (", classes, ",), one per class, got ", weight.shape());
-  check_floating(weight, op, "weight");
-  NoGradGuard no_grad;
-  return weight.detach().to(dtype);
+  check_param_dtype(weight, dtype, op, "weight");
+  return weight.detach();
 }
 
 // A per-class weight shaped to broadcast against (N, C, d1, ...): (C, 1, ..., 1) along dim 1.
@@ -344,7 +350,8 @@ Tensor per_channel(const Tensor& v, int64_t ndim) {
   return reshape(v, s);
 }
 
-void check_channels(const Tensor& v, int64_t channels, const char* what) {
+void check_channels(const Tensor& v, int64_t channels, Dtype dtype, const char* what) {
+  check_param_dtype(v, dtype, "batch_norm", what);
   if (!v.defined()) return;
   CR_CHECK(v.numel() == channels && v.dim() == 1, std::invalid_argument, "batch_norm: expected ", what,
            " of shape (", channels, ",), one per channel, got ", v.shape());
@@ -364,10 +371,10 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
   CR_CHECK(input.dim() >= 2, std::invalid_argument,
            "batch_norm: expected input of shape (N, C) or (N, C, *), got ", input.shape());
   const int64_t ndim = input.dim(), channels = input.size(1);
-  check_channels(running_mean, channels, "running_mean");
-  check_channels(running_var, channels, "running_var");
-  check_channels(weight, channels, "weight");
-  check_channels(bias, channels, "bias");
+  check_channels(running_mean, channels, input.dtype(), "running_mean");
+  check_channels(running_var, channels, input.dtype(), "running_var");
+  check_channels(weight, channels, input.dtype(), "weight");
+  check_channels(bias, channels, input.dtype(), "bias");
   CR_CHECK(running_mean.defined() == running_var.defined(), std::invalid_argument,
            "batch_norm: expected both running_mean and running_var, or neither");
   std::vector<int64_t> dims{0};
@@ -412,10 +419,12 @@ Tensor layer_norm(const Tensor& input, const Shape& normalized_shape, const Tens
   for (int64_t s : normalized_shape) trailing += ", " + std::to_string(s);
   CR_CHECK(ok, std::invalid_argument, "layer_norm: expected input of shape (*", trailing,
            ") for normalized_shape ", normalized_shape, ", got ", input.shape());
-  for (const Tensor* p : {&weight, &bias})
+  for (const Tensor* p : {&weight, &bias}) {
     CR_CHECK(!p->defined() || p->shape() == normalized_shape, std::invalid_argument, "layer_norm: expected ",
              p == &weight ? "weight" : "bias", " of normalized_shape ", normalized_shape, ", got ",
              p->shape());
+    check_param_dtype(*p, input.dtype(), "layer_norm", p == &weight ? "weight" : "bias");
+  }
   CR_CHECK(eps >= 0, std::invalid_argument, "layer_norm: expected eps >= 0, got ", eps);
   std::vector<int64_t> dims;
   for (int64_t d = input.dim() - k; d < input.dim(); ++d) dims.push_back(d);

@@ -300,7 +300,15 @@ TEST(OpsLinalg, LinearErrors) {
   // a 1-D weight is torch's dot product (the in_features dim dropped); other ranks are refused
   EXPECT_EQ(linear(ones({2, 3}), ones({3})).to_vector(), (std::vector<double>{3, 3}));
   EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([] { linear(ones({2, 3}), ones({3}), ones({2})); }),
-                       "a 1-D weight (3,) takes no bias"));  // torch: "mat2 must be a matrix"
+                       "a 1-D weight (3,) takes a 0-d bias or none"));  // torch: "mat2 must be a matrix"
+  EXPECT_EQ(linear(ones({2, 3}), ones({3}), full({}, 0.5)).to_vector(), (std::vector<double>{3.5, 3.5}));
+  // as torch, products don't promote: float32 x with a float64 weight (or bias) is a mistake
+  msg = Thrown<std::invalid_argument>([] { linear(ones({2, 3}), ones({4, 3}, kFloat64)); });
+  EXPECT_TRUE(Contains(msg, "linear: expected operands of one dtype, got float32 (2, 3) and float64 (4, 3)"));
+  msg = Thrown<std::invalid_argument>([] { linear(ones({2, 3}), ones({4, 3}), ones({4}, kFloat64)); });
+  EXPECT_TRUE(Contains(msg, "linear: expected a bias of dtype float32 as the input and weight, got float64"));
+  msg = Thrown<std::invalid_argument>([] { matmul(ones({2, 3}), ones({3, 2}, kFloat64)); });
+  EXPECT_TRUE(Contains(msg, "matmul: expected operands of one dtype, got float32 (2, 3) and float64 (3, 2)"));
   EXPECT_TRUE(
       StartsWith(Thrown<std::invalid_argument>([] { linear(zeros({2, 3}), zeros({4})); }), "linear:"));
   EXPECT_TRUE(

@@ -475,7 +475,9 @@ TEST(OpsNn, Conv2dErrors) {
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { conv2d(x, w4, zeros({7})); }),
             "conv2d: expected bias of shape (8,), got (7,)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { conv2d(x, zeros({8, 4, 3, 3}, kFloat64)); }),
-            "conv2d: expected input, weight and bias of one dtype, got float32, float64");
+            "conv2d: expected input, weight and bias of one dtype, got float32, float64; convert one with "
+            ".float() or "
+            ".double()");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { conv2d(x, zeros({1, 4, 6, 3})); }),
             "conv2d: expected a kernel no larger than the padded input (5, 5), got kernel_size (6, 3) for "
             "input (2, 4, 5, 5)");
@@ -538,8 +540,15 @@ TEST(OpsNn, PoolErrors) {
             "avg_pool2d: expected input (N, C, H, W) or (C, H, W), got (4, 4)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { avg_pool2d(x, {2, 2}, std::nullopt, {0, 0}, true, 0); }),
             "avg_pool2d: expected a non-zero divisor_override, got 0");
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { max_pool2d(zeros({1, 1, 0, 4}), {1, 1}); }),
-            "max_pool2d: expected an input with H, W > 0, got (1, 1, 0, 4)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { max_pool2d(zeros({1, 1, 0, 4}), {1, 1}); }),
+      "max_pool2d: expected non-empty dims after the batch dim (only N may be 0), got input (1, 1, 0, 4)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { avg_pool2d(zeros({1, 0, 4, 4}), {1, 1}); }),
+      "avg_pool2d: expected non-empty dims after the batch dim (only N may be 0), got input (1, 0, 4, 4)");
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { max_pool2d(zeros({0, 4, 4}), {1, 1}); }),
+            "max_pool2d: expected non-empty dims, got input (0, 4, 4)");
+  EXPECT_EQ(max_pool2d(zeros({0, 1, 4, 4}), {2, 2}).shape(), (Shape{0, 1, 2, 2}));
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { max_pool2d(zeros({1, 1, 4, 4}, kInt64), {2, 2}); }),
             "max_pool2d: expected a floating input (float32 or float64), got int64");
   // dilation 3 with padding 2 on a 1-row input: the first window's taps (-2, 1) both miss the row

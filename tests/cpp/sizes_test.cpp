@@ -183,7 +183,9 @@ TEST(Matmul, MessagesNameBothOperands) {
   EXPECT_EQ(Thrown<std::invalid_argument>([] { matmul(ones({2, 2, 3}), ones({3, 3, 4})); }),
             "matmul: cannot broadcast the batch dims (2,) and (3,) of (2, 2, 3) @ (3, 3, 4)");
   EXPECT_EQ(Thrown<std::invalid_argument>([] { matmul(ones({1, 1}, kInt64), ones({1, 1})); }),
-            "matmul: expected operands of one dtype, got int64 (1, 1) and float32 (1, 1)");
+            "matmul: expected operands of one dtype, got int64 (1, 1) and float32 (1, 1); convert one with "
+            ".float() "
+            "or .double()");
 }
 
 }  // namespace

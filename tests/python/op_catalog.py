@@ -902,7 +902,9 @@ op("log_softmax_axis", lambda x: x.log_softmax(axis=-1), lambda x: x.log_softmax
 # both functions from a random F: general A = F + n I, symmetric positive-definite F F^T + n I
 # (cholesky, eigh), symmetric F + F^T (eigh with distinct eigenvalues almost surely).
 def _spd(f, lib):
-    return f @ f.mT + f.shape[-1] * lib.eye(f.shape[-1], dtype=f.dtype)
+    # (m, m) for any f of (.., m, k): an f taken as it is (not fitted to the sample) may be
+    # non-square, and eye(k) would broadcast into a singular matrix
+    return f @ f.mT + f.shape[-2] * lib.eye(f.shape[-2], dtype=f.dtype)
 
 
 def _gen(f, lib):

@@ -118,13 +118,46 @@ def test_linear_with_a_1d_weight_is_a_dot_product(x_shape):
     np.testing.assert_allclose(np.asarray(xc.grad), xt.grad.numpy(), rtol=1e-12)
 
 
-def test_linear_with_a_1d_weight_takes_no_bias_as_in_torch():
-    # found by a fuzz campaign: chainrule added the bias, torch refuses (so a student's code that
-    # runs here would fail there)
+def test_linear_with_a_1d_weight_takes_a_0d_bias_as_documented():
+    # found by fuzz campaigns: chainrule added a (3,) bias, torch refuses (so a student's code that
+    # runs here would fail there); then chainrule refused the 0-d bias torch's docs give for a 1-D
+    # weight ("weight (in_features) -> bias ()"), which torch accepts for 1-D and 3-D inputs
     with pytest.raises(RuntimeError, match="mat2 must be a matrix"):
         TF.linear(torch.ones(3, 2), torch.ones(2), torch.ones(3))
-    with pytest.raises(ValueError, match=r"linear: a 1-D weight \(2,\) takes no bias"):
+    with pytest.raises(ValueError, match=r"linear: a 1-D weight \(2,\) takes a 0-d bias or none, got bias \(3,\)"):
         CF.linear(cr.ones(3, 2), cr.ones(2), cr.ones(3))
+    rs = np.random.RandomState(3)
+    for shape in [(4,), (1, 2, 4)]:
+        x, w, b = rs.randn(*shape), rs.randn(4), np.asarray(rs.randn())
+        tx, tw, tb = (torch.tensor(v, requires_grad=True) for v in (x, w, b))
+        cx, cw, cb = (cr.tensor(v, requires_grad=True) for v in (x, w, b))
+        yt, yc = TF.linear(tx, tw, tb), CF.linear(cx, cw, cb)
+        assert tuple(yc.shape) == tuple(yt.shape)
+        np.testing.assert_allclose(np.asarray(yc.detach()), yt.detach().numpy(), rtol=1e-12)
+        (yt * yt).sum().backward()
+        (yc * yc).sum().backward()
+        for c, t in ((cx, tx), (cw, tw), (cb, tb)):
+            np.testing.assert_allclose(np.asarray(c.grad), t.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, F: L.ones(2, 3) @ L.ones(3, 2, dtype=L.float64),
+    lambda L, F: L.mm(L.ones(2, 3, dtype=L.float64), L.ones(3, 2)),
+    lambda L, F: F.linear(L.ones(2, 3, dtype=L.float64), L.ones(4, 3)),
+    lambda L, F: F.linear(L.ones(2, 3), L.ones(4, 3), L.ones(4, dtype=L.float64)),
+    lambda L, F: F.layer_norm(L.ones(2, 3), (3,), L.ones(3, dtype=L.float64)),
+    lambda L, F: F.batch_norm(L.ones(2, 3), L.zeros(3, dtype=L.float64), L.ones(3, dtype=L.float64)),
+    lambda L, F: F.cross_entropy(L.ones(2, 3), L.tensor([0, 1]), weight=L.ones(3, dtype=L.float64)),
+])
+def test_products_and_layer_parameters_never_promote_as_in_torch(call):
+    # chainrule promoted float32 with float64 where torch raises: code that ran here (a float64
+    # NumPy batch into a float32 model) failed in torch. The message says how to fix it.
+    with pytest.raises(RuntimeError):
+        call(torch, TF)
+    with pytest.raises(ValueError, match=r"^(matmul|mm|linear|layer_norm|batch_norm|cross_entropy): expected .*"
+                                         r"(of one dtype, got float(32|64) \(2, 3\) and float(32|64) \(|"
+                                         r"of dtype float32 as the input.*, got float64).*convert"):
+        call(cr, CF)
 
 
 @pytest.mark.parametrize("bias_shape", [(), (2, 3), (1, 3)])

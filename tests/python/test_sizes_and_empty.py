@@ -299,3 +299,42 @@ def test_int_at_float_matmul_raises_as_torch():
     with pytest.raises(ValueError, match=r"matmul: expected operands of one dtype, got int64 \(1, 1\) and float32"):
         cr.tensor([[1]]) @ cr.ones(1, 1)
     np.testing.assert_array_equal(np.asarray(cr.tensor([[2]]) @ cr.tensor([[3]])), [[6]])
+
+
+_EMPTY_DIM_OPS = {
+    "max_pool2d": (2, lambda F, x: F.max_pool2d(x, 1)),
+    "avg_pool2d": (2, lambda F, x: F.avg_pool2d(x, 1)),
+    "unfold": (2, lambda F, x: F.unfold(x, 1)),
+    "pad reflect 2d": (2, lambda F, x: F.pad(x, (1, 1, 1, 1), mode="reflect")),
+    "pad replicate 2d": (2, lambda F, x: F.pad(x, (1, 1, 1, 1), mode="replicate")),
+    "pad reflect 1d": (1, lambda F, x: F.pad(x, (1, 1), mode="reflect")),
+    "pad replicate 1d": (1, lambda F, x: F.pad(x, (1, 1), mode="replicate")),
+    "pad circular 2d": (2, lambda F, x: F.pad(x, (1, 1, 1, 1), mode="circular")),
+}
+
+
+@pytest.mark.parametrize("name", list(_EMPTY_DIM_OPS))
+def test_which_dims_may_be_empty_as_torch(name):
+    # chainrule accepted an empty channel dim (1, 0, 4, 4) where torch refuses: of (N, C, *spatial)
+    # only N may be 0. Every single-zero shape of rank 2..4 gets torch's verdict and shape.
+    spatial, call = _EMPTY_DIM_OPS[name]
+    for nd in (spatial + 1, spatial + 2):
+        for z in range(nd):
+            shape = [3] * nd
+            shape[z] = 0
+            try:
+                want = tuple(call(TF, torch.ones(shape)).shape)
+            except RuntimeError:
+                want = None
+            if want is None:
+                with pytest.raises(ValueError, match=r"^(max_pool2d|avg_pool2d|unfold|pad( \(mode '\w+'\))?):( mode '\w+')? expected (a )?non-empty"):
+                    call(F, cr.ones(*shape))
+            else:
+                assert tuple(call(F, cr.ones(*shape)).shape) == want, shape
+
+
+def test_conv2d_with_no_out_channels_raises_as_torch():
+    with pytest.raises(RuntimeError, match="expected weight to be at least 1 at dimension 0"):
+        TF.conv2d(torch.ones(1, 1, 4, 4), torch.ones(0, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"conv2d: expected at least 1 out_channel \(weight.size\(0\)\), got weight \(0, 1, 3, 3\)"):
+        F.conv2d(cr.ones(1, 1, 4, 4), cr.ones(0, 1, 3, 3))
