@@ -201,9 +201,7 @@ static Tensor linear_composed(const Tensor& x, const Tensor& w, const Tensor& bi
   return add(y, bias);
 }
 
-// y = x W^T + b, x (..., in), W (out, in), b (out,)
-// dx = g W,  dW = g^T x (over all leading dims),  db = Σ g
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+static Dtype linear_type(const Tensor& x, const Tensor& w, const Tensor& bias) {
   CR_CHECK(
       x.dim() >= 1 && (w.dim() == 2 || w.dim() == 1) && x.size(-1) == w.size(-1), std::invalid_argument,
       "linear: expected input (..., in_features) and weight (out_features, in_features) or (in_features,), "
@@ -213,6 +211,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   CR_CHECK(!bias.defined() || bias.dtype() == t, std::invalid_argument, "linear: expected a bias of dtype ",
            dtype_name(t), " as the input and weight, got ", dtype_name(bias.dtype()),
            "; convert one with .float() or .double()");
+  return t;
+}
+
+// y = x W^T + b, x (..., in), W (out, in), b (out,)
+// dx = g W,  dW = g^T x (over all leading dims),  db = Σ g
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  Dtype t = linear_type(x, w, bias);
   if (w.dim() == 1 || (bias.defined() && !(bias.dim() == 1 && bias.size(0) == w.size(0))))
     return linear_composed(x, w, bias);
   int64_t in = w.size(1), out_f = w.size(0), rows = leading_rows(x);

@@ -116,5 +116,6 @@ void bind_linalg(py::module_& m,
 // the default dtype and cr.Generator. Called last: it replaces a few earlier bindings.
 void bind_tensor_api(py::module_& m, py::class_<Tensor>& T);
 void bind_serialize(py::module_& m);  // python/bind_serialize.cpp: safetensors reading and writing
+void bind_func(py::module_& m);       // python/bind_func.cpp: chainrule::func as _func_*
 
 }  // namespace chainrule::bind

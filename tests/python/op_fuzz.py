@@ -851,14 +851,15 @@ def finite_differences(t, t_d, o_d, kind="grad"):
         return float(_flat(g, r.inputs) @ d) if g is not None else 0.0
 
     def noisy(lib, what):
-        """Whether lib's grad.d (or d.Hu) at x is rounding noise: it jumps when x moves by 1e-9 of
-        itself. A derivative's rule is continuous where the derivative exists, so a library
+        """Whether lib's grad.d (or d.Hu) at x is rounding noise: it jumps when x moves by 1e-9 to
+        1e-7 of itself. A derivative's rule is continuous where the derivative exists, so a library
         whose answer jumps is at a point its rounding made degenerate (the std of values equal in
         exact arithmetic: exact 0 in one library, 1e-17 in the other, with 1/std in the rule)."""
         vals = []
-        for k in range(3):
+        for k in range(7):  # (rounding noise may hold still for a few nearby points: ask several)
             w = np.random.RandomState(100 + k)
-            xs = [a * (1 + 1e-9 * w.uniform(-1, 1, size=a.shape)) if k else a for a in arrays]
+            eps = (0.0, 1e-9, 1e-8, 1e-7)[(k + 1) // 2]
+            xs = [a * (1 + eps * w.uniform(-1, 1, size=a.shape)) for a in arrays]
             try:
                 r = replay(lib, "float64", decisions, inputs=xs, frozen=t.frozen)
                 g, hv = derivatives(r)

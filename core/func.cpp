@@ -1,0 +1,261 @@
+// Function transforms (see func.h), on the reverse-mode engine: vjp is autograd::grad at aliases of
+// the primals; jvp is the reverse pass of that (linear) pullback, so that it needs no rule beyond
+// each op's backward.
+#include "core/func.h"
+
+#include <memory>
+
+#include "core/autograd.h"
+#include "core/error.h"
+#include "core/ops.h"
+
+namespace chainrule::func {
+namespace {
+
+// Where a transform differentiates. A primal that is already tracked (an outer transform's alias,
+// or the user's own graph) gets a differentiable alias, so the derivative stays differentiable with
+// respect to it (grad(grad(f))); any other primal a fresh leaf. `nested` then asks for the graph.
+struct Level {
+  Tensors xs;
+  bool nested = false;
+};
+
+Level enter(const Tensors& primals, const char* caller) {
+  Level l;
+  for (size_t i = 0; i < primals.size(); ++i) {
+    const Tensor& p = primals[i];
+    CR_CHECK(p.defined(), std::invalid_argument, caller, ": argument ", i, " is None, expected a tensor");
+    CR_CHECK(is_floating(p.dtype()), std::invalid_argument, caller, ": expected floating inputs, argument ", i,
+             " is ", dtype_name(p.dtype()), " ", p.shape(),
+             "; derivatives need floats: write cr.tensor(2.0), not cr.tensor(2), or convert with .double()");
+    const bool tracked = is_grad_enabled() && p.requires_grad();
+    l.nested = l.nested || tracked;
+    l.xs.push_back(tracked ? view(p, p.shape()) : p.detach().set_requires_grad(true));
+  }
+  return l;
+}
+
+Tensors call(const Function& f, const Level& l) {
+  AutoGradMode on(true);  // f records even when the caller is under no_grad
+  return f(l.xs);
+}
+
+// The value the user sees: with its graph only when an outer level differentiates it further.
+Tensors values(const Tensors& outs, bool nested) {
+  Tensors v;
+  for (const Tensor& o : outs) v.push_back(nested || !o.defined() ? o : o.detach());
+  return v;
+}
+
+void check_like(const Tensors& got, const Tensors& like, const char* caller, const char* what, const char* of) {
+  CR_CHECK(got.size() == like.size(), std::invalid_argument, caller, ": expected ", like.size(), " ", what,
+           "s (one per ", of, "), got ", got.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    CR_CHECK(got[i].defined() && got[i].shape() == like[i].shape() && got[i].dtype() == like[i].dtype(),
+             std::invalid_argument, caller, ": expected the ", what, " for ", of, " ", i, " to have shape ",
+             like[i].shape(), " and dtype ", dtype_name(like[i].dtype()), ", got ",
+             got[i].defined() ? got[i].shape() : Shape{}, " ",
+             got[i].defined() ? dtype_name(got[i].dtype()) : "None");
+}
+
+// Σ_k v_k ᵀ ∂out_k/∂xs: outputs that don't depend on the inputs (constants, integers) add nothing.
+Tensors pull(const Tensors& xs, const Tensors& outs, const Tensors& v, bool create) {
+  Tensors o, g;
+  for (size_t k = 0; k < outs.size(); ++k)
+    if (outs[k].requires_grad()) o.push_back(outs[k]), g.push_back(v[k]);
+  Tensors r = o.empty() ? Tensors(xs.size()) : autograd::grad(o, xs, g, true, create, true);
+  for (size_t j = 0; j < r.size(); ++j)
+    if (!r[j].defined()) r[j] = zeros_like(xs[j]);
+  return r;
+}
+
+bool any_tracked(const Tensors& ts) {
+  for (const Tensor& t : ts)
+    if (t.requires_grad()) return true;
+  return false;
+}
+
+// J t as the reverse pass of the pullback u -> uᵀJ, which is linear in u (HIPS autograd's
+// make_jvp_reversemode): seeded with t, it returns J t. `cot` holds the placeholder cotangents u.
+struct Pushforward2 {
+  Tensors outs, cot, pulled;
+  bool nested = false;
+
+  Tensors operator()(const Tensors& t) const {
+    Tensors g, seeds;
+    for (size_t j = 0; j < pulled.size(); ++j)
+      if (pulled[j].requires_grad()) g.push_back(pulled[j]), seeds.push_back(t[j]);
+    const bool create = nested || any_tracked(t);
+    Tensors r = g.empty() ? Tensors(cot.size()) : autograd::grad(g, cot, seeds, true, create, true);
+    for (size_t k = 0; k < r.size(); ++k)
+      if (!r[k].defined()) r[k] = zeros_like(outs[k]);
+    return r;
+  }
+};
+
+Pushforward2 pushforward(const Level& l, const Tensors& outs) {
+  Pushforward2 p{outs, {}, {}, l.nested};
+  for (const Tensor& o : outs) {
+    Tensor u = zeros_like(o);
+    if (is_floating(o.dtype())) u.set_requires_grad(true);
+    p.cot.push_back(u);
+  }
+  p.pulled = pull(l.xs, outs, p.cot, true);
+  return p;
+}
+
+// The i-th basis tensor of `like`'s shape (1 at flat index i).
+Tensor basis(const Tensor& like, int64_t i) {
+  Tensor e = zeros(like.shape(), like.dtype());
+  NoGradGuard no_grad;
+  e.view({e.numel()}).select(0, i).fill_(1.0);
+  return e;
+}
+
+Shape concat(const Shape& a, const Shape& b) {
+  Shape s = a;
+  s.insert(s.end(), b.begin(), b.end());
+  return s;
+}
+
+Function lift(const UnaryFunction& f) {
+  return [f](const Tensors& xs) { return Tensors{f(xs[0])}; };
+}
+
+Tensor scalar_output(const Tensor& y, const char* caller) {
+  CR_CHECK(y.defined(), std::invalid_argument, caller, ": expected f to return a tensor, got None");
+  CR_CHECK(y.dim() == 0, std::invalid_argument, caller, ": expected f to return a scalar (a 0-d tensor), got shape ",
+           y.shape(), "; differentiate f(x).sum(), or use jacrev(f) or vjp(f, x) for a vector-valued f");
+  CR_CHECK(is_floating(y.dtype()), std::invalid_argument, caller,
+           ": expected f to return a floating tensor, got ", dtype_name(y.dtype()));
+  return y;
+}
+}  // namespace
+
+std::pair<Tensors, Pullback> vjp(const Function& f, const Tensors& primals, const char* caller) {
+  auto l = std::make_shared<Level>(enter(primals, caller));
+  Tensors outs = call(f, *l);
+  for (size_t k = 0; k < outs.size(); ++k)
+    CR_CHECK(outs[k].defined(), std::invalid_argument, caller, ": output ", k, " of f is None");
+  std::string name = caller;
+  Pullback pb = [l, outs, name](const Tensors& v) {
+    check_like(v, outs, name.c_str(), "cotangent", "output");
+    return pull(l->xs, outs, v, l->nested || any_tracked(v));
+  };
+  return {values(outs, l->nested), pb};
+}
+
+std::pair<Tensors, Tensors> jvp(const Function& f, const Tensors& primals, const Tensors& tangents,
+                                const char* caller) {
+  check_like(tangents, primals, caller, "tangent", "primal");
+  Level l = enter(primals, caller);
+  Tensors outs = call(f, l);
+  Tensors jt = pushforward(l, outs)(tangents);
+  return {values(outs, l.nested), jt};
+}
+
+std::pair<Tensors, Pushforward> linearize(const Function& f, const Tensors& primals) {
+  Level l = enter(primals, "linearize");
+  Tensors outs = call(f, l);
+  auto p = std::make_shared<Pushforward2>(pushforward(l, outs));
+  Tensors like = primals;
+  Pushforward fn = [p, like](const Tensors& t) {
+    check_like(t, like, "linearize", "tangent", "primal");
+    return (*p)(t);
+  };
+  return {values(outs, l.nested), fn};
+}
+
+// Row i of d out_k / d x_j is the pullback of the i-th basis cotangent of out_k.
+std::vector<Tensors> jacrev(const Function& f, const Tensors& primals, const char* caller) {
+  Level l = enter(primals, caller);
+  Tensors outs = call(f, l);
+  std::vector<Tensors> jac(outs.size(), Tensors(primals.size()));
+  for (size_t k = 0; k < outs.size(); ++k) {
+    std::vector<Tensors> rows(primals.size());
+    for (int64_t i = 0; i < outs[k].numel(); ++i) {
+      Tensors v(outs.size());
+      for (size_t m = 0; m < outs.size(); ++m) v[m] = m == k ? basis(outs[k], i) : zeros_like(outs[m]);
+      Tensors g = pull(l.xs, outs, v, l.nested);
+      for (size_t j = 0; j < g.size(); ++j) rows[j].push_back(g[j]);
+    }
+    for (size_t j = 0; j < primals.size(); ++j) {
+      Shape s = concat(outs[k].shape(), primals[j].shape());
+      jac[k][j] = rows[j].empty() ? zeros(s, primals[j].dtype()) : reshape(stack(rows[j]), s);
+    }
+  }
+  return jac;
+}
+
+// Column i of d out_k / d x_j is the pushforward of the i-th basis tangent of x_j.
+std::vector<Tensors> jacfwd(const Function& f, const Tensors& primals, const char* caller) {
+  Level l = enter(primals, caller);
+  Tensors outs = call(f, l);
+  Pushforward2 push = pushforward(l, outs);
+  std::vector<Tensors> jac(outs.size(), Tensors(primals.size()));
+  for (size_t j = 0; j < primals.size(); ++j) {
+    std::vector<Tensors> cols(outs.size());
+    for (int64_t i = 0; i < primals[j].numel(); ++i) {
+      Tensors t(primals.size());
+      for (size_t m = 0; m < primals.size(); ++m) t[m] = m == j ? basis(primals[j], i) : zeros_like(primals[m]);
+      Tensors jt = push(t);
+      for (size_t k = 0; k < outs.size(); ++k) cols[k].push_back(jt[k]);
+    }
+    for (size_t k = 0; k < outs.size(); ++k) {
+      Shape s = concat(outs[k].shape(), primals[j].shape());
+      jac[k][j] = cols[k].empty() ? zeros(s, outs[k].dtype()) : reshape(stack(cols[k], -1), s);
+    }
+  }
+  return jac;
+}
+
+std::pair<Tensors, Tensor> grad_and_value(const Function& f, const Tensors& primals, const char* caller) {
+  auto [outs, pb] = vjp(f, primals, caller);
+  CR_CHECK(outs.size() == 1, std::invalid_argument, caller, ": expected f to return one scalar tensor, got ",
+           outs.size(), " outputs");
+  Tensor y = scalar_output(outs[0], caller);
+  return {pb({ones_like(y)}), y};
+}
+
+// H v = ∇(∇f · v): reverse over reverse, one gradient of a scalar
+Tensors hvp(const Function& f, const Tensors& primals, const Tensors& v) {
+  check_like(v, primals, "hvp", "vector", "input");
+  Function gv = [f, v](const Tensors& z) {
+    Tensors g = grad_and_value(f, z, "hvp").first;
+    Tensor dot = sum(mul(g[0], v[0]));
+    for (size_t j = 1; j < g.size(); ++j) dot = add(dot, sum(mul(g[j], v[j])));
+    return Tensors{dot};
+  };
+  return grad_and_value(gv, primals, "hvp").first;
+}
+
+std::pair<Tensor, Tensor> grad_and_value(const UnaryFunction& f, const Tensor& x) {
+  auto [g, y] = grad_and_value(lift(f), {x}, "grad");
+  return {g[0], y};
+}
+Tensor grad(const UnaryFunction& f, const Tensor& x) { return grad_and_value(f, x).first; }
+Tensor jacrev(const UnaryFunction& f, const Tensor& x) { return jacrev(lift(f), {x})[0][0]; }
+Tensor jacfwd(const UnaryFunction& f, const Tensor& x) { return jacfwd(lift(f), {x})[0][0]; }
+
+// torch.func's recipe: forward over reverse
+Tensor hessian(const UnaryFunction& f, const Tensor& x) {
+  Function g = [f](const Tensors& z) { return grad_and_value(lift(f), z, "hessian").first; };
+  return jacfwd(g, {x}, "hessian")[0][0];
+}
+
+Tensor hvp(const UnaryFunction& f, const Tensor& x, const Tensor& v) { return hvp(lift(f), {x}, {v})[0]; }
+
+UnaryFunction grad(UnaryFunction f) {
+  return [f](const Tensor& x) { return grad(f, x); };
+}
+UnaryFunction jacrev(UnaryFunction f) {
+  return [f](const Tensor& x) { return jacrev(f, x); };
+}
+UnaryFunction jacfwd(UnaryFunction f) {
+  return [f](const Tensor& x) { return jacfwd(f, x); };
+}
+UnaryFunction hessian(UnaryFunction f) {
+  return [f](const Tensor& x) { return hessian(f, x); };
+}
+
+}  // namespace chainrule::func
