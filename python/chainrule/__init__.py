@@ -202,6 +202,7 @@ from .serialization import load, save  # noqa: E402,F401
 # linear algebra: cr.linalg (solve, inv, det, eigh, ...) and meshgrid
 from . import linalg  # noqa: E402,F401
 from . import func  # noqa: E402,F401
+from . import calculus  # noqa: E402,F401
 from .linalg import meshgrid  # noqa: E402,F401
 
 __version__ = "0.1.0"

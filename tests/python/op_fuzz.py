@@ -604,6 +604,10 @@ def tolerated_outcome(name, args, outcome, err):
         return "view compatibility depends on memory layout"
     if "cholesky" in name:
         return "cholesky of a (nearly) singular matrix: LAPACK's verdict depends on rounding"
+    if err is not None and outcome is None and "singular" in str(err) and re.search(r"inv|solve", name):
+        # an exactly singular matrix (f + n I with sum(f) = -n): torch's LU may round the zero
+        # pivot to noise and return 1e6-sized garbage; chainrule raises (test_linalg.py checks it)
+        return "an exactly singular matrix: chainrule raises, torch may return garbage"
     if name.startswith("linear") and len(args) == 3:
         x, w, b = (tuple(a.shape) for a in args)
         documented = b == () or (len(w) == 2 and b == w[:1])
