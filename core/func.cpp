@@ -25,8 +25,8 @@ Level enter(const Tensors& primals, const char* caller) {
   for (size_t i = 0; i < primals.size(); ++i) {
     const Tensor& p = primals[i];
     CR_CHECK(p.defined(), std::invalid_argument, caller, ": argument ", i, " is None, expected a tensor");
-    CR_CHECK(is_floating(p.dtype()), std::invalid_argument, caller, ": expected floating inputs, argument ", i,
-             " is ", dtype_name(p.dtype()), " ", p.shape(),
+    CR_CHECK(is_floating(p.dtype()), std::invalid_argument, caller, ": expected floating inputs, argument ",
+             i, " is ", dtype_name(p.dtype()), " ", p.shape(),
              "; derivatives need floats: write cr.tensor(2.0), not cr.tensor(2), or convert with .double()");
     const bool tracked = is_grad_enabled() && p.requires_grad();
     l.nested = l.nested || tracked;
@@ -47,7 +47,8 @@ Tensors values(const Tensors& outs, bool nested) {
   return v;
 }
 
-void check_like(const Tensors& got, const Tensors& like, const char* caller, const char* what, const char* of) {
+void check_like(const Tensors& got, const Tensors& like, const char* caller, const char* what,
+                const char* of) {
   CR_CHECK(got.size() == like.size(), std::invalid_argument, caller, ": expected ", like.size(), " ", what,
            "s (one per ", of, "), got ", got.size());
   for (size_t i = 0; i < got.size(); ++i)
@@ -124,8 +125,9 @@ Function lift(const UnaryFunction& f) {
 
 Tensor scalar_output(const Tensor& y, const char* caller) {
   CR_CHECK(y.defined(), std::invalid_argument, caller, ": expected f to return a tensor, got None");
-  CR_CHECK(y.dim() == 0, std::invalid_argument, caller, ": expected f to return a scalar (a 0-d tensor), got shape ",
-           y.shape(), "; differentiate f(x).sum(), or use jacrev(f) or vjp(f, x) for a vector-valued f");
+  CR_CHECK(y.dim() == 0, std::invalid_argument, caller,
+           ": expected f to return a scalar (a 0-d tensor), got shape ", y.shape(),
+           "; differentiate f(x).sum(), or use jacrev(f) or vjp(f, x) for a vector-valued f");
   CR_CHECK(is_floating(y.dtype()), std::invalid_argument, caller,
            ": expected f to return a floating tensor, got ", dtype_name(y.dtype()));
   return y;
@@ -197,7 +199,8 @@ std::vector<Tensors> jacfwd(const Function& f, const Tensors& primals, const cha
     std::vector<Tensors> cols(outs.size());
     for (int64_t i = 0; i < primals[j].numel(); ++i) {
       Tensors t(primals.size());
-      for (size_t m = 0; m < primals.size(); ++m) t[m] = m == j ? basis(primals[j], i) : zeros_like(primals[m]);
+      for (size_t m = 0; m < primals.size(); ++m)
+        t[m] = m == j ? basis(primals[j], i) : zeros_like(primals[m]);
       Tensors jt = push(t);
       for (size_t k = 0; k < outs.size(); ++k) cols[k].push_back(jt[k]);
     }

@@ -11,7 +11,7 @@
 namespace chainrule::func {
 
 using Tensors = std::vector<Tensor>;
-using Function = std::function<Tensors(const Tensors&)>;    // several inputs, several outputs
+using Function = std::function<Tensors(const Tensors&)>;     // several inputs, several outputs
 using UnaryFunction = std::function<Tensor(const Tensor&)>;  // one tensor in, one out
 using Pullback = std::function<Tensors(const Tensors&)>;     // output cotangents -> input cotangents (vᵀJ)
 using Pushforward = std::function<Tensors(const Tensors&)>;  // input tangents -> output tangents (J t)
@@ -33,7 +33,8 @@ std::vector<Tensors> jacrev(const Function& f, const Tensors& primals, const cha
 std::vector<Tensors> jacfwd(const Function& f, const Tensors& primals, const char* caller = "jacfwd");
 
 // (∇f per primal, f) for f returning one 0-d floating tensor; and H v = ∇(∇f · v) without forming H.
-std::pair<Tensors, Tensor> grad_and_value(const Function& f, const Tensors& primals, const char* caller = "grad");
+std::pair<Tensors, Tensor> grad_and_value(const Function& f, const Tensors& primals,
+                                          const char* caller = "grad");
 Tensors hvp(const Function& f, const Tensors& primals, const Tensors& v);
 
 // One tensor in and out. f must return a 0-d floating tensor for grad, grad_and_value, hessian, hvp.
@@ -41,7 +42,7 @@ Tensor grad(const UnaryFunction& f, const Tensor& x);
 std::pair<Tensor, Tensor> grad_and_value(const UnaryFunction& f, const Tensor& x);  // (∇f, f), torch's order
 Tensor jacrev(const UnaryFunction& f, const Tensor& x);                             // out.shape + x.shape
 Tensor jacfwd(const UnaryFunction& f, const Tensor& x);
-Tensor hessian(const UnaryFunction& f, const Tensor& x);  // x.shape + x.shape
+Tensor hessian(const UnaryFunction& f, const Tensor& x);               // x.shape + x.shape
 Tensor hvp(const UnaryFunction& f, const Tensor& x, const Tensor& v);  // H v, without forming H
 
 // The transforms as functions, to compose: grad(grad(f)) is f'' of a scalar f.

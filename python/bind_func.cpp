@@ -1,10 +1,15 @@
 // Bindings of chainrule::func as _func_*: a Python function of a list of tensors to a list of
 // tensors; chainrule/func.py gives them torch.func's signatures (argnums, has_aux, nested inputs).
+// And _record_function, the node of a Python cr.autograd.Function (chainrule/autograd.py).
 #include <pybind11/functional.h>
 
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "core/autograd.h"
 #include "core/func.h"
 #include "python/bind_util.h"
 
@@ -14,9 +19,38 @@ namespace {
 func::Function wrap(py::function fn) {
   return [fn](const func::Tensors& xs) { return fn(xs).cast<func::Tensors>(); };
 }
+// A node's op name lives as long as the program (nodes keep a const char*): one copy per class name.
+const char* interned(const std::string& name) {
+  static std::mutex mu;
+  static std::set<std::string> names;
+  std::lock_guard<std::mutex> lock(mu);
+  return names.insert(name).first->c_str();
+}
+
+// The node of a Python autograd.Function: its backward(grad_output, saved_output) returns one
+// gradient (or None) per tensor input. The output, when saved, is kept by the node (re-attached on
+// use, so the backward stays differentiable) instead of by ctx, which the node owns: no cycle.
+Tensor record_function(const std::string& name, const Tensor& out, const std::vector<Tensor>& inputs,
+                       bool save_output, py::function backward) {
+  auto release = [](py::function* f) {  // the node may die where the GIL is released (in backward)
+    py::gil_scoped_acquire gil;
+    delete f;
+  };
+  std::shared_ptr<py::function> held(new py::function(std::move(backward)), release);
+  return record(interned(name), out, inputs, save_output ? kSaveOutput : kSaveNone,
+                [held, save_output](const Tensor& g, const Saved& s) -> Grads {
+                  py::gil_scoped_acquire gil;
+                  py::object saved = save_output ? py::cast(s.output()) : py::none();
+                  auto r = (*held)(g, saved).cast<std::vector<std::optional<Tensor>>>();
+                  Grads out;
+                  for (auto& t : r) out.push_back(t ? *t : Tensor());
+                  return out;
+                });
+}
 }  // namespace
 
 void bind_func(py::module_& m) {
+  m.def("_record_function", &record_function);
   m.def("_func_vjp", [](py::function f, const func::Tensors& primals, const std::string& caller) {
     auto r = func::vjp(wrap(f), primals, caller.c_str());
     return py::make_tuple(r.first, py::cpp_function(r.second));
@@ -27,8 +61,9 @@ void bind_func(py::module_& m) {
   m.def("_func_hvp", [](py::function f, const func::Tensors& primals, const func::Tensors& v) {
     return func::hvp(wrap(f), primals, v);
   });
-  m.def("_func_jvp", [](py::function f, const func::Tensors& primals, const func::Tensors& tangents,
-                        const std::string& caller) { return func::jvp(wrap(f), primals, tangents, caller.c_str()); });
+  m.def("_func_jvp",
+        [](py::function f, const func::Tensors& primals, const func::Tensors& tangents,
+           const std::string& caller) { return func::jvp(wrap(f), primals, tangents, caller.c_str()); });
   m.def("_func_linearize", [](py::function f, const func::Tensors& primals) {
     auto r = func::linearize(wrap(f), primals);
     return py::make_tuple(r.first, py::cpp_function(r.second));

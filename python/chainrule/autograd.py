@@ -59,3 +59,101 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Like gradcheck, for second derivatives (the backward of the backward)."""
     return _check(_core._gradgradcheck, fn, inputs, eps, atol, rtol, raise_exception)
+
+
+# ------------------------------------------------------------------ your own derivative
+class FunctionCtx:
+    """What forward leaves for backward (torch.autograd.function.FunctionCtx): tensors saved with
+    ``save_for_backward``, read back as ``saved_tensors``; ``needs_input_grad`` says, per argument
+    of forward, whether a gradient is wanted. Other attributes (ctx.k = 3) carry plain values."""
+
+    def __init__(self):
+        self._saved, self._output_at, self._output, self.needs_input_grad = (), (), None, ()
+
+    def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward: expected tensors or None, got {type(t).__name__}; keep "
+                                f"other values as attributes (ctx.name = value)")
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        return tuple(self._output if i in self._output_at else t for i, t in enumerate(self._saved))
+
+
+class Function:
+    """A differentiable operation with your own derivative, with torch's API::
+
+        class Sigmoid(cr.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                y = 1 / (1 + cr.exp(-x))
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad_output):       # dL/dx = dL/dy * y (1 - y)
+                (y,) = ctx.saved_tensors
+                return grad_output * y * (1 - y)
+
+        y = Sigmoid.apply(x)
+
+    forward runs without recording (its ops are not differentiated); backward returns one gradient
+    (or None) per argument of forward. Written with cr ops, backward is itself differentiable:
+    gradgradcheck and Hessians work through it. Check it with ``cr.autograd.gradcheck``. As in
+    torch, forward may instead take only the inputs and a ``setup_context(ctx, inputs, output)``
+    fill ctx."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("Function.forward: write a forward(ctx, *inputs) staticmethod")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("Function.backward: write a backward(ctx, grad_output) staticmethod")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args):
+        from ._grad_mode import no_grad
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        separate = cls.setup_context is not Function.setup_context
+        with no_grad():
+            out = cls.forward(*args) if separate else cls.forward(ctx, *args)
+            if separate:
+                cls.setup_context(ctx, args, out)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{cls.__name__}.forward: expected it to return one tensor, got {type(out).__name__}")
+        return _attach(cls, ctx, args, out)
+
+
+def _attach(cls, ctx, args, out):
+    """The node of cls on out: backward's results are checked (count, shapes) and mapped to the
+    tensor arguments."""
+    where = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    if not any(ctx.needs_input_grad) or not _core.is_grad_enabled():
+        return out
+    ctx._output_at = tuple(i for i, t in enumerate(ctx._saved) if t is out)
+    ctx._saved = tuple(None if t is out else t for t in ctx._saved)  # the node keeps the output
+
+    def backward(grad_output, saved_output):
+        ctx._output = saved_output
+        grads = cls.backward(ctx, grad_output)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        if len(grads) != len(args):
+            raise RuntimeError(f"{cls.__name__}.backward: expected {len(args)} gradients (one per argument of "
+                               f"forward, None for those without), got {len(grads)}")
+        for i in where:
+            g = grads[i]
+            if g is not None and tuple(g.shape) != tuple(args[i].shape):
+                raise RuntimeError(f"{cls.__name__}.backward: the gradient for argument {i} has shape "
+                                   f"{tuple(g.shape)}, expected {tuple(args[i].shape)} (the argument's)")
+        return [grads[i] for i in where]
+    # (a new handle: forward may return an input itself, which must not become the node's output)
+    return _core._record_function(cls.__name__, out.detach(), [args[i] for i in where], bool(ctx._output_at),
+                                  backward)

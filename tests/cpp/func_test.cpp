@@ -41,8 +41,7 @@ TEST(Func, DerivativeOverAGridInOnePass) {
   // d/dx Σ sin(x_i) = cos(x_i), elementwise over a grid
   Tensor xs = tensor({-1.0, 0.0, 0.5, 3.0}, {4}, kFloat64);
   Tensor d = F::grad([](const Tensor& x) { return sum(sin(x)); }, xs);
-  for (int64_t i = 0; i < 4; ++i)
-    EXPECT_NEAR(d.select(0, i).item(), std::cos(xs.select(0, i).item()), 1e-15);
+  for (int64_t i = 0; i < 4; ++i) EXPECT_NEAR(d.select(0, i).item(), std::cos(xs.select(0, i).item()), 1e-15);
 }
 
 TEST(Func, HessianOfRosenbrockAtTheMinimum) {
@@ -60,7 +59,8 @@ TEST(Func, HessianOfRosenbrockAtTheMinimum) {
 TEST(Func, JacobianShapesAndValuesAgainstFiniteDifferences) {
   // f: R^(2x3) -> R^(4): f(X) = [Σ X², Σ sin X, prod of row 0, X[1,2]·X[0,0]]
   auto f = [](const Tensor& X) {
-    return stack({sum(mul(X, X)), sum(sin(X)), prod(X.select(0, 0)), mul(X.select(0, 0).select(0, 0), X.select(0, 1).select(0, 2))});
+    return stack({sum(mul(X, X)), sum(sin(X)), prod(X.select(0, 0)),
+                  mul(X.select(0, 0).select(0, 0), X.select(0, 1).select(0, 2))});
   };
   Tensor X = tensor({0.3, -1.2, 0.7, 2.0, 0.1, -0.4}, {2, 3}, kFloat64);
   Tensor jr = F::jacrev(f, X), jf = F::jacfwd(f, X);
@@ -80,14 +80,17 @@ TEST(Func, JacobianShapesAndValuesAgainstFiniteDifferences) {
 
 TEST(Func, VjpJvpAndLinearizeOfSeveralInputsAndOutputs) {
   // f(a, b) = (a * b, a + b²): J_a = diag(b), J_b = diag(a); second output: I, diag(2b)
-  F::Function f = [](const F::Tensors& xs) { return F::Tensors{mul(xs[0], xs[1]), add(xs[0], mul(xs[1], xs[1]))}; };
+  F::Function f = [](const F::Tensors& xs) {
+    return F::Tensors{mul(xs[0], xs[1]), add(xs[0], mul(xs[1], xs[1]))};
+  };
   Tensor a = tensor({1.0, 2.0}, {2}, kFloat64), b = tensor({3.0, -1.0}, {2}, kFloat64);
   auto [outs, pullback] = F::vjp(f, {a, b});
   expect_values(outs[0], {3, -2});
   F::Tensors g = pullback({tensor({1.0, 0.0}, {2}, kFloat64), tensor({0.0, 1.0}, {2}, kFloat64)});
   expect_values(g[0], {3, 1});   // b * v0 + v1
   expect_values(g[1], {1, -2});  // a * v0 + 2 b * v1
-  auto [outs2, jt] = F::jvp(f, {a, b}, {tensor({1.0, 1.0}, {2}, kFloat64), tensor({0.5, 0.0}, {2}, kFloat64)});
+  auto [outs2, jt] =
+      F::jvp(f, {a, b}, {tensor({1.0, 1.0}, {2}, kFloat64), tensor({0.5, 0.0}, {2}, kFloat64)});
   expect_values(jt[0], {3.5, -1});  // b ta + a tb
   expect_values(jt[1], {4, 1});     // ta + 2 b tb
   auto [outs3, push] = F::linearize(f, {a, b});
@@ -117,10 +120,12 @@ TEST(Func, WorksUnderNoGradAndComposesWithTheUsersGraph) {
 TEST(Func, ErrorsTeach) {
   Tensor x = tensor({1.0, 2.0}, {2}, kFloat64);
   auto id = [](const Tensor& z) { return mul(z, 2.0); };
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { F::grad(id, x); }),
-            "grad: expected f to return a scalar (a 0-d tensor), got shape (2,); differentiate f(x).sum(), or "
-            "use jacrev(f) or vjp(f, x) for a vector-valued f");
-  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::hessian(id, x); }), "hessian: expected f to return a scalar"));
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { F::grad(id, x); }),
+      "grad: expected f to return a scalar (a 0-d tensor), got shape (2,); differentiate f(x).sum(), or "
+      "use jacrev(f) or vjp(f, x) for a vector-valued f");
+  EXPECT_TRUE(StartsWith(Thrown<std::invalid_argument>([&] { F::hessian(id, x); }),
+                         "hessian: expected f to return a scalar"));
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { F::grad(Cube, tensor({2.0}, {1}, kInt64)); }),
             "grad: expected floating inputs, argument 0 is int64 (1,); derivatives need floats: write "
             "cr.tensor(2.0), not cr.tensor(2), or convert with .double()");
@@ -130,8 +135,9 @@ TEST(Func, ErrorsTeach) {
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { F::jvp(f, {x}, {}); }),
             "jvp: expected 1 tangents (one per primal), got 0");
   auto [out, pb] = F::vjp(f, {x});
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { pb({zeros({2}, kFloat32)}); }),
-            "vjp: expected the cotangent for output 0 to have shape (2,) and dtype float64, got (2,) float32");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([&] { pb({zeros({2}, kFloat32)}); }),
+      "vjp: expected the cotangent for output 0 to have shape (2,) and dtype float64, got (2,) float32");
 }
 
 }  // namespace
