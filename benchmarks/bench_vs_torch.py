@@ -39,6 +39,9 @@ ROW_KEYS = (
     "mlp_small_step",
     "mlp_large_forward",
     "mlp_large_step",
+    "func_forward",
+    "func_jvp",
+    "func_hessian",
 )
 SLOW_RATIO = 3.0  # rows slower than this (chainrule / torch) are flagged as likely perf bugs
 
@@ -220,6 +223,37 @@ def mlp_flops(sizes, batch, backward):
     return total
 
 
+def func_mlp(T, data):
+    """f(x) = tanh(x W1) W2, the function the cr.func rows differentiate."""
+    w1, w2 = T.tensor(data["w1"]), T.tensor(data["w2"])
+    return lambda x: T.tanh(x @ w1) @ w2
+
+
+def make_func_forward(T, data):
+    f, x = func_mlp(T, data), T.tensor(data["x"])
+
+    def run():
+        with T.no_grad():
+            return f(x)
+    return run, lambda: to_numpy(run())
+
+
+def make_func_jvp(T, data):
+    f, x, v = func_mlp(T, data), T.tensor(data["x"]), T.tensor(data["v"])
+
+    def run():
+        return T.func.jvp(f, (x,), (v,))[1]
+    return run, lambda: to_numpy(run())
+
+
+def make_func_hessian(T, data):
+    A, x = T.tensor(data["a"]), T.tensor(data["x"])
+
+    def run():  # a scalar function of n variables: log-sum-exp of A x, plus a quartic
+        return T.func.hessian(lambda z: T.logsumexp(A @ z, 0) + (z ** 4).sum() / 4)(x)
+    return run, lambda: to_numpy(run())
+
+
 def build_cases(quick, rng):
     """The rows: (key, label, what it measures, make fn, NumPy inputs, FLOPs per call or None)."""
     import numpy as np
@@ -233,6 +267,8 @@ def build_cases(quick, rng):
     large = ((784, 64, 64, 10), 32) if quick else ((784, 1024, 1024, 10), 256)
     b_lin, i_lin, o_lin = (32, 784, 64) if quick else (256, 784, 1024)   # first layer of the large MLP
     sz = lambda s: "-".join(map(str, s))  # noqa: E731
+    n_f, h_f, n_h = (16, 32, 4) if quick else (64, 256, 16)
+    func_data = {"x": mat(n_f), "v": mat(n_f), "w1": mat(n_f, h_f), "w2": mat(h_f, 8)}
     return [
         ("add_8x8", "a + b, 8x8", "per-op overhead", make_add, {"a": mat(8, 8), "b": mat(8, 8)}, None),
         ("mul_sum_backward_8x8", "(x*c).sum().backward(), 8x8", "forward+backward fixed cost",
@@ -253,6 +289,12 @@ def build_cases(quick, rng):
          make_mlp_forward, mlp_data(rng, *large), mlp_flops(*large, backward=False)),
         ("mlp_large_step", f"MLP {sz(large[0])}, batch {large[1]}: train step", "compute-bound training",
          make_mlp_step, mlp_data(rng, *large), mlp_flops(*large, backward=True)),
+        ("func_forward", f"f(x) = tanh(x W1) W2, x {n_f}, W1 {n_f}x{h_f}: forward (no_grad)",
+         "the function of the two rows below", make_func_forward, func_data, None),
+        ("func_jvp", "func.jvp(f, (x,), (v,)): J v of that f", "a directional derivative",
+         make_func_jvp, func_data, None),
+        ("func_hessian", f"func.hessian of logsumexp(A z) + sum z^4/4, z of {n_h}", "a Hessian",
+         make_func_hessian, {"a": mat(2 * n_h, n_h).astype(np.float64), "x": mat(n_h).astype(np.float64)}, None),
     ]
 
 
