@@ -43,6 +43,11 @@ def _check(which, fn, inputs, eps, atol, rtol, raise_exception):
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     ok, message = which(fn, ins, eps, atol, rtol)
     if not ok and raise_exception:
+        report = gradcheck_report if which is _core._gradcheck else gradgradcheck_report
+        try:  # the table of every derivative, worst first (when fn returns one tensor)
+            message += "\n" + repr(report(fn, ins, eps))
+        except Exception:  # noqa: BLE001 (the check's own message stands)
+            pass
         raise GradcheckError(message)
     return ok
 
@@ -157,3 +162,106 @@ def _attach(cls, ctx, args, out):
     # (a new handle: forward may return an input itself, which must not become the node's output)
     return _core._record_function(cls.__name__, out.detach(), [args[i] for i in where], bool(ctx._output_at),
                                   backward)
+
+
+# ------------------------------------------------------------------ a gradient check that teaches
+def _verdict(rel):
+    """CS231n's reading of a relative error between analytic and numeric derivatives."""
+    if rel > 1e-2:
+        return "wrong"
+    if rel > 1e-4:
+        return "uneasy"
+    if rel > 1e-7:
+        return "ok if kinked"
+    return "good"
+
+
+class GradcheckReport:
+    """Every derivative d out[o] / d input[i][j], analytic (backward) next to numeric (central
+    differences in float64), with the absolute and relative errors and CS231n's reading of the
+    relative error |a − n| / max(|a|, |n|, 1e-3): > 1e-2 wrong, 1e-4..1e-2 uneasy, 1e-7..1e-4 ok
+    only where the function has kinks, < 1e-7 good. ``rows`` is the data (worst first); rows and
+    ``notes`` mark inputs that sit on a kink (relu at 0, a tie in max), where no derivative exists
+    and a mismatch says nothing."""
+
+    def __init__(self, rows, notes, what="gradcheck"):
+        self.rows, self.notes, self.what = sorted(rows, key=lambda r: -r["rel_error"]), notes, what
+
+    @property
+    def ok(self):
+        return all(r["verdict"] not in ("wrong", "uneasy") for r in self.rows)
+
+    @property
+    def worst(self):
+        return self.rows[0] if self.rows else None
+
+    def __repr__(self, limit=12):
+        head = (f"{self.what}: {len(self.rows)} derivatives, worst relative error "
+                f"{self.worst['rel_error']:.1e} ({self.worst['verdict']})" if self.rows else f"{self.what}: nothing")
+        lines = [head, f"{'input':>5} {'element':>10} {'output':>8} {'analytic':>13} {'numeric':>13} "
+                       f"{'abs err':>9} {'rel err':>9}  verdict"]
+        for r in self.rows[:limit]:
+            lines.append(f"{r['input']:>5} {str(r['element']):>10} {str(r['output']):>8} {r['analytic']:>13.6g} "
+                         f"{r['numeric']:>13.6g} {r['abs_error']:>9.1e} {r['rel_error']:>9.1e}  {r['verdict']}")
+        if len(self.rows) > limit:
+            lines.append(f"... {len(self.rows) - limit} more (report.rows has them all)")
+        return "\n".join(lines + self.notes)
+
+
+def gradcheck_report(fn, inputs, eps=1e-6):
+    """gradcheck as a table a student can read (see GradcheckReport): float64 inputs; fn returns
+    one tensor. ``print(cr.autograd.gradcheck_report(f, [x]))``."""
+    import numpy as np
+    from . import func
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    out = fn(*ins)
+    jac = func.jacrev(fn, argnums=tuple(range(len(ins))))(*ins)
+    rows, notes = [], []
+    for i, x in enumerate(ins):
+        a = np.asarray(jac[i].detach()).reshape(max(out.numel(), 1) if out.dim() else 1, -1)
+        base = np.asarray(x.detach(), dtype=np.float64)
+        for j in np.ndindex(*base.shape):
+            f = lambda h: np.asarray(fn(*[_moved(x, j, h) if k == i else y for k, y in enumerate(ins)]).detach(),  # noqa: E731
+                                     dtype=np.float64).reshape(-1)
+            plus, minus, mid = f(eps), f(-eps), f(0.0)
+            num = (plus - minus) / (2 * eps)
+            right, left = (plus - mid) / eps, (mid - minus) / eps
+            kink = np.abs(right - left) > 1e-3 * np.maximum(1.0, np.abs(num))
+            if kink.any():
+                o = int(np.argmax(np.abs(right - left)))
+                notes.append(f"note: input {i} element {j} sits on a kink of output {o} (one-sided slopes "
+                             f"{left[o]:.4g} and {right[o]:.4g}): no derivative there; move the point")
+            flat = int(np.ravel_multi_index(j, base.shape)) if base.shape else 0
+            for o in range(num.size):
+                an, nu = float(a[o, flat]), float(num[o])
+                rel = abs(an - nu) / max(abs(an), abs(nu), 1e-3)  # (central differences are noise below)
+                rows.append(dict(input=i, element=j, output=o, analytic=an, numeric=nu, abs_error=abs(an - nu),
+                                 rel_error=rel, verdict="kink" if kink[o] else _verdict(rel)))
+    return GradcheckReport(rows, notes)
+
+
+def _moved(x, j, h):
+    y = x.detach().clone()
+    if h:
+        flat = y.reshape(-1)
+        import numpy as np
+        k = int(np.ravel_multi_index(j, tuple(x.shape))) if x.dim() else 0
+        flat[k] = flat[k] + h
+    return y
+
+
+def gradgradcheck_report(fn, inputs, eps=1e-6):
+    """The same table for second derivatives: the derivatives of the gradient vᵀJ (a fixed random
+    cotangent v) checked against central differences of it."""
+    import numpy as np
+    import chainrule as cr
+    from . import func
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    out = fn(*ins)
+    v = cr.tensor(np.random.RandomState(0).uniform(-1, 1, size=tuple(out.shape)), dtype=out.dtype)
+
+    def pulled(*xs):
+        return cr.cat([g.reshape(-1) for g in func.vjp(fn, *xs)[1](v)])
+    report = gradcheck_report(pulled, ins, eps)
+    report.what = "gradgradcheck (derivatives of the gradient vᵀJ)"
+    return report

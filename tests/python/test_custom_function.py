@@ -202,3 +202,58 @@ def test_no_reference_cycle_keeps_the_graph_alive():
         assert refs[1]() is None
     finally:
         gc.enable()
+
+
+def test_gradcheck_report_reads_like_cs231n():
+    x = cr.tensor([0.5, -1.0, 2.0], dtype=cr.float64)
+    good = cr.autograd.gradcheck_report(lambda t: cr.tanh(t) * t.sum(), [x])
+    assert good.ok and len(good.rows) == 9 and all(r["verdict"] == "good" for r in good.rows)
+    # against closed forms: d/dt_j [tanh(t_i) S] = δij (1 - tanh² t_i) S + tanh(t_i)
+    t, S = np.array([0.5, -1.0, 2.0]), 1.5
+    for r in good.rows:
+        i, j = r["output"], r["element"][0]
+        want = (i == j) * (1 - np.tanh(t[i]) ** 2) * S + np.tanh(t[i])
+        assert abs(r["analytic"] - want) < 1e-14 and abs(r["numeric"] - want) < 1e-8
+
+    class Bad(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x  # forgot the 2
+    bad = cr.autograd.gradcheck_report(Bad.apply, [cr.tensor([0.5, -1.5], dtype=cr.float64)])
+    assert not bad.ok and bad.worst["verdict"] == "wrong" and bad.worst["element"] in ((0,), (1,))
+    assert abs(bad.worst["rel_error"] - 0.5) < 1e-8  # analytic x, numeric 2x
+    text = repr(bad)
+    assert text.startswith("gradcheck: 4 derivatives, worst relative error 5.0e-01 (wrong)") and "analytic" in text
+    with pytest.raises(cr.autograd.GradcheckError, match=r"(?s)input 0.*gradcheck: 4 derivatives.*wrong"):
+        cr.autograd.gradcheck(Bad.apply, [cr.tensor([0.5, -1.5], dtype=cr.float64, requires_grad=True)])
+
+
+def test_gradcheck_report_marks_kinks_and_gradgradcheck_report_second_derivatives():
+    x = cr.tensor([0.5, 0.0, -1.0], dtype=cr.float64)
+    r = cr.autograd.gradcheck_report(lambda t: cr.relu(t) * t.sum(), [x])
+    kinks = [row for row in r.rows if row["verdict"] == "kink"]
+    assert [(k["element"], k["output"]) for k in kinks] == [((1,), 1)] and r.ok
+    assert any("input 0 element (1,) sits on a kink of output 1" in n for n in r.notes)
+
+    class DetachedBackward(cr.autograd.Function):  # right gradient, not differentiable again
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * g * x.detach() ** 2
+    y = cr.tensor([0.5, -1.5], dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradcheck_report(DetachedBackward.apply, [y]).ok
+    rep = cr.autograd.gradgradcheck_report(DetachedBackward.apply, [y])
+    assert not rep.ok and rep.worst["analytic"] == 0.0 and abs(rep.worst["numeric"]) > 0.1
+    with pytest.raises(cr.autograd.GradcheckError, match=r"(?s)gradgradcheck \(derivatives of the gradient"):
+        cr.autograd.gradgradcheck(DetachedBackward.apply, [y])
