@@ -91,6 +91,14 @@ class _Call:
         leaves, self.out_spec = _flatten(out, f"{self.caller}: expected f's outputs")
         return leaves
 
+    def tangents(self, tangents, what="tangents"):
+        """The flat tangents, which must have the primals' structure."""
+        flat, spec = _flatten(tangents, f"{self.caller}: expected the {what}")
+        if spec != self.spec:
+            raise ValueError(f"{self.caller}: expected {what} with the structure of the primals "
+                             f"({_describe(self.spec)}), got {_describe(spec)}")
+        return flat
+
     def per_argnum(self, flat):
         """Flat per-primal results in the shape of args[argnums] (one tree, or a tuple of them)."""
         trees = _unflatten(self.spec, list(flat))
@@ -159,11 +167,7 @@ def jvp(func, primals, tangents, has_aux=False):
     tangents, without forming J. primals and tangents are tuples of the same structure."""
     primals, tangents = _tuple(primals, "primals"), _tuple(tangents, "tangents")
     c = _Call(func, primals, {}, tuple(range(len(primals))), has_aux, "jvp")
-    flat_t, spec_t = _flatten(tangents, "jvp: expected the tangents")
-    if spec_t != c.spec:
-        raise ValueError(f"jvp: expected tangents with the structure of the primals ({_describe(c.spec)}), "
-                         f"got {_describe(spec_t)}")
-    outs, jt = _core._func_jvp(c, c.primals, flat_t, "jvp")
+    outs, jt = _core._func_jvp(c, c.primals, c.tangents(tangents), "jvp")
     return c.with_aux(c.outputs(outs), c.outputs(jt))
 
 
@@ -174,11 +178,7 @@ def linearize(func, *primals):
     outs, push = _core._func_linearize(c, c.primals)
 
     def jvp_fn(*tangents):
-        flat, spec = _flatten(tangents, "linearize: expected the tangents")
-        if spec != c.spec:
-            raise ValueError("linearize: expected tangents with the structure of the primals "
-                             f"({_describe(c.spec)}), got {_describe(spec)}")
-        return c.outputs(push(flat))
+        return c.outputs(push(c.tangents(tangents)))
     return c.outputs(outs), jvp_fn
 
 
@@ -216,11 +216,7 @@ def hvp(func, primals, tangents):
     single = isinstance(primals, Tensor)
     primals, tangents = _tuple(primals, "primals"), _tuple(tangents, "tangents")
     c = _Call(func, primals, {}, tuple(range(len(primals))), False, "hvp")
-    flat_t, spec_t = _flatten(tangents, "hvp: expected the tangents")
-    if spec_t != c.spec:
-        raise ValueError(f"hvp: expected tangents with the structure of the primals ({_describe(c.spec)}), "
-                         f"got {_describe(spec_t)}")
-    h = c.per_argnum(_core._func_hvp(c, c.primals, flat_t))
+    h = c.per_argnum(_core._func_hvp(c, c.primals, c.tangents(tangents)))
     return h[0] if single else h
 
 

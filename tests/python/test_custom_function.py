@@ -59,6 +59,19 @@ def make_mul(L):
     return Mul
 
 
+class Bad(cr.autograd.Function):
+    """x² with a wrong backward."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x  # forgot the 2
+
+
 def both(shape, seed):
     a = np.random.RandomState(seed).uniform(-2, 2, size=shape)
     return cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
@@ -117,16 +130,6 @@ def test_no_graph_without_grad_and_inputs_are_never_the_output():
 
 
 def test_a_wrong_backward_fails_gradcheck_naming_the_element():
-    class Bad(cr.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * x  # forgot the 2
     x = cr.tensor([0.5, -1.5], dtype=cr.float64, requires_grad=True)
     with pytest.raises(cr.autograd.GradcheckError, match=r"input 0"):
         cr.autograd.gradcheck(Bad.apply, [x])
@@ -215,16 +218,6 @@ def test_gradcheck_report_reads_like_cs231n():
         want = (i == j) * (1 - np.tanh(t[i]) ** 2) * S + np.tanh(t[i])
         assert abs(r["analytic"] - want) < 1e-14 and abs(r["numeric"] - want) < 1e-8
 
-    class Bad(cr.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return g * x  # forgot the 2
     bad = cr.autograd.gradcheck_report(Bad.apply, [cr.tensor([0.5, -1.5], dtype=cr.float64)])
     assert not bad.ok and bad.worst["verdict"] == "wrong" and bad.worst["element"] in ((0,), (1,))
     assert abs(bad.worst["rel_error"] - 0.5) < 1e-8  # analytic x, numeric 2x
