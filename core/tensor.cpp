@@ -128,7 +128,7 @@ void* Tensor::raw_data() const {
   return static_cast<char*>(t.storage->data) + t.offset * static_cast<int64_t>(dtype_size(t.dtype));
 }
 const Shape& Tensor::strides() const { return checked(impl_).strides; }
-int64_t Tensor::stride(int64_t d) const { return strides()[normalize_dim(d, dim(), "stride")]; }
+
 int64_t Tensor::storage_offset() const { return checked(impl_).offset; }
 bool Tensor::is_contiguous() const { return checked(impl_).contiguous; }
 
@@ -150,7 +150,15 @@ int64_t strided_index(const Tensor& t, int64_t i) {
 uint64_t Tensor::version() const { return checked(impl_).storage->version; }
 void Tensor::bump_version() const { checked(impl_).storage->version++; }
 
-int64_t Tensor::size(int64_t d) const { return shape()[normalize_dim(d, dim(), "size")]; }
+// (normalize_dim lets reductions take dim 0 / -1 of a 0-d tensor; a size or stride has none to give)
+static int64_t checked_dim(const Tensor& t, int64_t d, const char* op) {
+  CR_CHECK(t.dim() > 0, std::out_of_range, op, ": dim ", d,
+           " is out of range for a 0-d tensor (it has no dims)");
+  return normalize_dim(d, t.dim(), op);
+}
+
+int64_t Tensor::size(int64_t d) const { return shape()[checked_dim(*this, d, "size")]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[checked_dim(*this, d, "stride")]; }
 
 // Flat loops over data<T>() are what callers write, so a strided view is refused here rather than
 // read in the wrong order; raw_data() and strides() serve those who walk strides.

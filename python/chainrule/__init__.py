@@ -203,6 +203,7 @@ from .serialization import load, save  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
 from . import func  # noqa: E402,F401
 from . import calculus  # noqa: E402,F401
+from ._integrate import cumulative_trapezoid, trapezoid  # noqa: E402,F401
 from .linalg import meshgrid  # noqa: E402,F401
 
 __version__ = "0.1.0"

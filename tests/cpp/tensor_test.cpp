@@ -613,3 +613,15 @@ TEST_F(TensorInplace, ShapeChangingInplaceThrows) {
   EXPECT_THROW(t.add_(cr::tensor({1, 2, 3})), std::invalid_argument);
   expect_values(t, {1});
 }
+
+namespace {
+// a 0-d tensor has no dims to give a size or stride of (dim 0 / -1 are valid only for reductions)
+TEST(Tensor, SizeAndStrideOfA0dTensorThrow) {
+  using namespace chainrule;
+  Tensor s = full({}, 1.0);
+  EXPECT_THROW(s.size(0), std::out_of_range);
+  EXPECT_THROW(s.size(-1), std::out_of_range);
+  EXPECT_THROW(s.stride(0), std::out_of_range);
+  EXPECT_EQ(full({3}, 1.0).size(-1), 3);
+}
+}  // namespace

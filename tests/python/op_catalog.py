@@ -806,6 +806,16 @@ op("cumsum_neg1", lambda x: x.cumsum(-1), lambda x: x.cumsum(-1), [S((5,)), S((2
    second_order=False)
 op("cumsum_axis0", lambda x: cr.cumsum(x, axis=0), lambda x: torch.cumsum(x, axis=0), [S((3, 4))],
    second_order=False)
+op("trapezoid", lambda y: cr.trapezoid(y), lambda y: torch.trapezoid(y), [S((5,)), S((3, 4)), S((2, 3, 4))],
+   second_order=False)  # (linear in y; with x, bilinear: the entries below have second derivatives)
+op("trapezoid_x_dim0", lambda y, x: cr.trapezoid(y, x, dim=0), lambda y, x: torch.trapezoid(y, x, dim=0),
+   [S((4, 3), (4,)), S((4, 3), (4, 3))])
+op("trapezoid_dx", lambda y: cr.trapezoid(y, dx=0.25), lambda y: torch.trapezoid(y, dx=0.25), [S((6,))],
+   second_order=False)
+op("cumulative_trapezoid", lambda y: cr.cumulative_trapezoid(y), lambda y: torch.cumulative_trapezoid(y),
+   [S((5,)), S((3, 4))], second_order=False)
+op("cumulative_trapezoid_x", lambda y, x: cr.cumulative_trapezoid(y, x, dim=-1),
+   lambda y, x: torch.cumulative_trapezoid(y, x, dim=-1), [S((2, 5), (5,))])
 op("cumsum_int", lambda x: cr.cumsum(x, 0), lambda x: torch.cumsum(x, 0),
    [S(I([3, -2, 5])), S(I([[1, 2], [3, 4]]))], differentiable=False)
 op("cumsum_bool", lambda x: cr.cumsum(x, -1), lambda x: torch.cumsum(x, -1),

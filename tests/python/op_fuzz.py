@@ -604,6 +604,14 @@ def tolerated_outcome(name, args, outcome, err):
         return "view compatibility depends on memory layout"
     if "cholesky" in name:
         return "cholesky of a (nearly) singular matrix: LAPACK's verdict depends on rounding"
+    if err is not None and outcome is None and "x must have one value per sample" in str(err):
+        # torch skips the check of x when y is empty along dim or x has size 1 there (returning
+        # zeros); chainrule refuses a mismatched x (test_integrate.py)
+        return "trapezoid: torch accepts an x that does not match y where the result is empty or 0"
+    if err is None and outcome is not None and re.search(r"inv|solve", name) and _invertible_here(args[0]):
+        # torch's input was exactly singular, chainrule's (its own rounding, a few ulps away) is not,
+        # and LAPACK agrees on chainrule's matrix: the inverse is right for it, only huge
+        return "a matrix singular in torch's rounding only: chainrule's own input is invertible"
     if err is not None and outcome is None and "singular" in str(err) and re.search(r"inv|solve", name):
         # an exactly singular matrix (f + n I with sum(f) = -n): torch's LU may round the zero
         # pivot to noise and return 1e6-sized garbage; chainrule raises (test_linalg.py checks it)
@@ -619,6 +627,20 @@ def tolerated_outcome(name, args, outcome, err):
     if err is not None and "window in the padding only" in str(err):
         return "max_pool2d windows in the padding only (chainrule raises, torch gives -inf)"
     return None
+
+
+def _invertible_here(f):
+    """Whether the catalog's matrix f + n I (op_catalog._gen) made from chainrule's f is invertible
+    to LAPACK (NumPy) too."""
+    from op_catalog import _gen
+    a = to_numpy(f).astype(np.float64)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        return False
+    try:
+        np.linalg.inv(_gen(a, np))
+        return True
+    except np.linalg.LinAlgError:
+        return False
 
 
 TORCH_ODDITIES = {}  # op -> an example where torch's result depended on strides

@@ -48,6 +48,10 @@ SETUP = textwrap.dedent("""
 ROWS = [
     # ---- shapes: the message names the op and both shapes
     ("add_shapes", "cr.ones(3, 4) + cr.ones(5)", V, r"add: .*\(3, 4\).*\(5,\)"),
+    # a 0-d tensor has no size(0): read past its empty shape and crashed (found by a helper)
+    ("size_of_0d", "cr.tensor(1.0).size(0)", I, r"^size: dim 0 is out of range for a 0-d tensor"),
+    ("size_of_0d_neg", "cr.tensor(1.0).size(-1)", I, r"^size: dim -1 is out of range for a 0-d tensor"),
+    ("stride_of_0d", "cr.tensor(1.0).stride(0)", I, r"^stride: dim 0 is out of range for a 0-d tensor"),
     ("sub_shapes", "cr.ones(2, 3) - cr.ones(3, 2)", V, r"sub: .*\(2, 3\).*\(3, 2\)"),
     ("mul_shapes", "cr.ones(4) * cr.ones(3)", V, r"mul: .*\(4,\).*\(3,\)"),
     ("div_shapes", "cr.ones(4) / cr.ones(3)", V, r"div: .*\(4,\).*\(3,\)"),
