@@ -201,13 +201,13 @@ void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& r
   std::vector<Tensor> seeds(roots.size());
   for (size_t i = 0; i < roots.size(); ++i) {
     const Tensor& r = roots[i];
-    CR_CHECK(r.defined(), std::invalid_argument, "backward: output ", i, " is undefined");
-    CR_CHECK(r.requires_grad(), std::runtime_error, "backward: element ", i,
+    CR_CHECK(r.defined(), std::invalid_argument, op, ": output ", i, " is undefined");
+    CR_CHECK(r.requires_grad(), std::runtime_error, op, ": element ", i,
              " of tensors does not require grad and does not have a grad_fn");
     Tensor g = i < root_grads.size() ? root_grads[i] : Tensor();
     if (!g.defined()) {
-      CR_CHECK(r.numel() == 1, std::runtime_error,
-               "backward: grad can be implicitly created only for scalar outputs, got shape ", r.shape(),
+      CR_CHECK(r.numel() == 1, std::runtime_error, op,
+               ": grad can be implicitly created only for scalar outputs, got shape ", r.shape(),
                "; pass a gradient of that shape");
       g = ones_like(r);
     } else {

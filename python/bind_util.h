@@ -32,10 +32,23 @@ struct Operand {
   bool is_tensor = false;
 };
 
+// A Python int as int64, or OverflowError naming the op (as torch: "int too big to convert").
+inline long long int64_arg(py::handle h, const char* op) {
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (overflow) {
+    PyErr_SetString(PyExc_OverflowError, (std::string(op) + ": the integer " + py::str(h).cast<std::string>() +
+                                          " does not fit in int64 (-2**63 to 2**63 - 1)")
+                                             .c_str());
+    throw py::error_already_set();
+  }
+  return v;
+}
+
 inline Operand operand(py::handle h, const char* op) {
   if (py::isinstance<Tensor>(h)) return {h.cast<Tensor>(), Scalar(0), true};
   if (py::isinstance<py::bool_>(h)) return {Tensor(), Scalar(h.cast<bool>()), false};
-  if (py::isinstance<py::int_>(h)) return {Tensor(), Scalar(h.cast<long long>()), false};
+  if (py::isinstance<py::int_>(h)) return {Tensor(), Scalar(int64_arg(h, op)), false};
   if (py::isinstance<py::float_>(h)) return {Tensor(), Scalar(h.cast<double>()), false};
   if (py::hasattr(h, "dtype") && py::hasattr(h, "item") && py::len(h.attr("shape")) == 0) {
     py::object v = h.attr("item")();  // NumPy scalar -> Python number

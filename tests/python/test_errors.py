@@ -712,3 +712,18 @@ def test_split_and_chunk_of_a_0d_tensor_raise_not_crash(call):
         call(cr, cr.tensor(1.0))
     with pytest.raises(RuntimeError):
         call(torch, torch.tensor(1.0))
+
+
+def test_engine_messages_name_the_function_called():
+    # they said "backward:" even when the user called autograd.grad
+    x = cr.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^grad: grad can be implicitly created only for scalar outputs, got "
+                                           r"shape \(3,\); pass a gradient of that shape$"):
+        cr.autograd.grad(x * 2, x)
+    with pytest.raises(RuntimeError, match=r"^backward: grad can be implicitly created only for scalar outputs"):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError, match=r"^grad: element 0 of tensors does not require grad and does not have a "
+                                           r"grad_fn$"):
+        cr.autograd.grad(cr.ones(2).sum(), x)
+    with pytest.raises(RuntimeError, match=r"^backward: element 0 of tensors does not require grad"):
+        cr.ones(2).sum().backward()

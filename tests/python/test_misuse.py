@@ -48,6 +48,10 @@ SETUP = textwrap.dedent("""
 ROWS = [
     # ---- shapes: the message names the op and both shapes
     ("add_shapes", "cr.ones(3, 4) + cr.ones(5)", V, r"add: .*\(3, 4\).*\(5,\)"),
+    # a Python int beyond int64 was a pybind cast error naming no op (torch: OverflowError)
+    ("add_int_too_big", "cr.ones(2) + 2**64", "OverflowError", r"^add: the integer 18446744073709551616 does not fit in int64"),
+    ("mul_int_too_small", "cr.ones(2, dtype=cr.int64) * -2**70", "OverflowError", r"^mul: the integer -1180591620717411303424 does not fit"),
+    ("full_int_too_big", "cr.full((2,), 2**64)", "OverflowError", r"^full: the integer 18446744073709551616 does not fit"),
     # a 0-d tensor has no size(0): read past its empty shape and crashed (found by a helper)
     ("size_of_0d", "cr.tensor(1.0).size(0)", I, r"^size: dim 0 is out of range for a 0-d tensor"),
     ("size_of_0d_neg", "cr.tensor(1.0).size(-1)", I, r"^size: dim -1 is out of range for a 0-d tensor"),
