@@ -33,6 +33,10 @@ inline int64_t checked_numel(const Shape& shape, const char* op) {
   for (int64_t d : shape)
     CR_CHECK(!__builtin_mul_overflow(n, d, &n), std::invalid_argument, op, ": shape ", shape,
              " has more elements than an int64 can count");
+  int64_t stride = 1;  // an empty shape still has strides (as torch: "Stride calculation overflowed")
+  for (size_t i = shape.size(); i-- > 1;)
+    CR_CHECK(!__builtin_mul_overflow(stride, shape[i] > 1 ? shape[i] : 1, &stride), std::invalid_argument, op,
+             ": shape ", shape, " has strides too large for an int64");
   return n;
 }
 

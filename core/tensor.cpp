@@ -93,7 +93,7 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
     st[d] = s;
-    s *= std::max<int64_t>(shape[d], 1);
+    if (d > 0) s *= std::max<int64_t>(shape[d], 1);  // (checked_numel vetted user shapes' strides)
   }
   return st;
 }
@@ -397,6 +397,11 @@ Tensor linspace(double start, double end, int64_t steps, Dtype dtype) {
   CR_CHECK(steps >= 0, std::invalid_argument, "linspace: expected steps >= 0, got ", steps);
   CR_CHECK(dtype != kBool, std::invalid_argument,
            "linspace: not implemented for bool; use float32, float64 or int64");
+  // int64 values lie between start and end: both must be int64 numbers (a NaN cast is undefined)
+  for (double v : {start, end})
+    CR_CHECK(dtype != kInt64 || (v >= -0x1p63 && v < 0x1p63), std::invalid_argument, "linspace: start ",
+             start, " and end ", end,
+             " can't give int64 values (expected finite numbers within int64's range)");
   Tensor t = empty({steps}, dtype, "linspace");
   double h = steps > 1 ? (end - start) / (steps - 1) : 0.0;
   kernels::dispatch(dtype, [&](auto tag) {

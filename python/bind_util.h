@@ -37,9 +37,10 @@ inline long long int64_arg(py::handle h, const char* op) {
   int overflow = 0;
   long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
   if (overflow) {
-    PyErr_SetString(PyExc_OverflowError, (std::string(op) + ": the integer " + py::str(h).cast<std::string>() +
-                                          " does not fit in int64 (-2**63 to 2**63 - 1)")
-                                             .c_str());
+    PyErr_SetString(PyExc_OverflowError,
+                    (std::string(op) + ": the integer " + py::str(h).cast<std::string>() +
+                     " does not fit in int64 (-2**63 to 2**63 - 1)")
+                        .c_str());
     throw py::error_already_set();
   }
   return v;

@@ -52,6 +52,10 @@ ROWS = [
     ("add_int_too_big", "cr.ones(2) + 2**64", "OverflowError", r"^add: the integer 18446744073709551616 does not fit in int64"),
     ("mul_int_too_small", "cr.ones(2, dtype=cr.int64) * -2**70", "OverflowError", r"^mul: the integer -1180591620717411303424 does not fit"),
     ("full_int_too_big", "cr.full((2,), 2**64)", "OverflowError", r"^full: the integer 18446744073709551616 does not fit"),
+    # an empty shape whose strides overflow (torch: "Stride calculation overflowed"); a NaN cast to int64
+    ("zeros_stride_overflow", "cr.zeros(0, 2**62, 2**62)", V, r"^zeros: shape \(0, 4611686018427387904, 4611686018427387904\) has strides too large"),
+    ("linspace_int_nan", "cr.linspace(0, float('nan'), 3, dtype=cr.int64)", V, r"^linspace: start 0 and end nan can't give int64 values"),
+    ("linspace_int_huge", "cr.linspace(0, 1e300, 3, dtype=cr.int64)", V, r"^linspace: start 0 and end 1e\+300 can't give int64"),
     # a 0-d tensor has no size(0): read past its empty shape and crashed (found by a helper)
     ("size_of_0d", "cr.tensor(1.0).size(0)", I, r"^size: dim 0 is out of range for a 0-d tensor"),
     ("size_of_0d_neg", "cr.tensor(1.0).size(-1)", I, r"^size: dim -1 is out of range for a 0-d tensor"),
