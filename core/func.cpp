@@ -78,7 +78,7 @@ bool any_tracked(const Tensors& ts) {
 
 // J t as the reverse pass of the pullback u -> uᵀJ, which is linear in u (HIPS autograd's
 // make_jvp_reversemode): seeded with t, it returns J t. `cot` holds the placeholder cotangents u.
-struct Pushforward2 {
+struct ReversePushforward {
   Tensors outs, cot, pulled;
   bool nested = false;
 
@@ -94,8 +94,8 @@ struct Pushforward2 {
   }
 };
 
-Pushforward2 pushforward(const Level& l, const Tensors& outs) {
-  Pushforward2 p{outs, {}, {}, l.nested};
+ReversePushforward pushforward(const Level& l, const Tensors& outs) {
+  ReversePushforward p{outs, {}, {}, l.nested};
   for (const Tensor& o : outs) {
     Tensor u = zeros_like(o);
     if (is_floating(o.dtype())) u.set_requires_grad(true);
@@ -159,7 +159,7 @@ std::pair<Tensors, Tensors> jvp(const Function& f, const Tensors& primals, const
 std::pair<Tensors, Pushforward> linearize(const Function& f, const Tensors& primals) {
   Level l = enter(primals, "linearize");
   Tensors outs = call(f, l);
-  auto p = std::make_shared<Pushforward2>(pushforward(l, outs));
+  auto p = std::make_shared<ReversePushforward>(pushforward(l, outs));
   Tensors like = primals;
   Pushforward fn = [p, like](const Tensors& t) {
     check_like(t, like, "linearize", "tangent", "primal");
@@ -193,7 +193,7 @@ std::vector<Tensors> jacrev(const Function& f, const Tensors& primals, const cha
 std::vector<Tensors> jacfwd(const Function& f, const Tensors& primals, const char* caller) {
   Level l = enter(primals, caller);
   Tensors outs = call(f, l);
-  Pushforward2 push = pushforward(l, outs);
+  ReversePushforward push = pushforward(l, outs);
   std::vector<Tensors> jac(outs.size(), Tensors(primals.size()));
   for (size_t j = 0; j < primals.size(); ++j) {
     std::vector<Tensors> cols(outs.size());

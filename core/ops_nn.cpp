@@ -80,8 +80,6 @@ void check_nonempty_but_batch(const Tensor& x, int64_t spatial, const char* op) 
              x.shape());
 }
 
-void check_plane(const Tensor& x, const char* op) { check_nonempty_but_batch(x, 2, op); }
-
 // cols (planes * kh*kw, Ho*Wo) from x (planes, H, W): row (i*kw + j) of plane p holds the pixel
 // that kernel tap (i, j) sees at each output position, 0 in the padding.
 template <class T> void im2col(const T* x, T* cols, int64_t planes, const Geom& g) {
@@ -530,7 +528,7 @@ void check_windows_overlap(const Tensor& input, const Geom& g, Size2 k, Size2 s,
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, std::optional<Size2> stride,
                                                   Size2 p, Size2 d, bool ceil_mode) {
   check_image(input, "max_pool2d");
-  check_plane(input, "max_pool2d");
+  check_nonempty_but_batch(input, 2, "max_pool2d");
   if (input.dim() == 3) {
     auto [y, idx] = max_pool2d_with_indices(unsqueeze(input, 0), k, stride, p, d, ceil_mode);
     return {squeeze(y, 0), squeeze(idx, 0)};
@@ -578,7 +576,7 @@ Tensor avg_pool_divisors(int64_t H, int64_t W, const Geom& g, bool count_include
 Tensor avg_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, bool count_include_pad,
                   std::optional<int64_t> divisor_override, bool ceil_mode) {
   check_image(input, "avg_pool2d");
-  check_plane(input, "avg_pool2d");
+  check_nonempty_but_batch(input, 2, "avg_pool2d");
   if (input.dim() == 3)
     return squeeze(
         avg_pool2d(unsqueeze(input, 0), k, stride, p, count_include_pad, divisor_override, ceil_mode), 0);

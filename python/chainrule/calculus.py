@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _core, func
+from ._integrate import trapezoid
 
 Tensor = _core.Tensor
 
@@ -318,7 +319,7 @@ def integrate(f, a, b, method="simpson", n=100):
     if method == "right":
         return h * y[1:].sum()
     if method == "trapezoid":
-        return h * (y.sum() - (y[0] + y[-1]) / 2)
+        return h * trapezoid(y)  # (unit spacing, then h: h may carry a graph, dx must be a number)
     return h / 3 * (y[0] + y[-1] + 4 * y[1:-1:2].sum() + 2 * y[2:-1:2].sum())
 
 

@@ -230,3 +230,34 @@ def test_errors_teach():
     # hessian is jacfwd(jacrev(f)), as torch: for a vector-valued f, one Hessian per output
     xt = torch.tensor([1.0, 2.0], dtype=torch.float64)
     same(cr.func.hessian(lambda t: t ** 3)(x), tf.hessian(lambda t: t ** 3)(xt))
+
+
+@pytest.mark.parametrize("n", list(range(0, 34)))
+def test_grad_over_grids_of_every_length_as_torch_func(n):
+    # lengths 0..33 reach the vectorized kernels and their scalar tails; values include ±0
+    a = np.linspace(-2, 2, n) if n else np.zeros(0)
+    if n > 2:
+        a[1], a[2] = 0.0, -0.0
+    xc, xt = cr.tensor(a), torch.tensor(a)
+    f = lambda L: (lambda x: (L.tanh(x) * x).sum())  # noqa: E731
+    same(cr.func.grad(f(cr))(xc), tf.grad(f(torch))(xt))
+    same(cr.func.jacrev(lambda x: L_sin(cr, x))(xc), tf.jacrev(lambda x: L_sin(torch, x))(xt))
+    same(cr.func.jacfwd(lambda x: L_sin(cr, x))(xc), tf.jacfwd(lambda x: L_sin(torch, x))(xt))
+
+
+def L_sin(L, x):
+    return L.sin(x) * 2
+
+
+def test_zero_d_empty_and_nonfinite_inputs_as_torch_func():
+    f = lambda L: (lambda x: (x * x * L.exp(x)).sum())  # noqa: E731
+    for a in (np.float64(0.5), np.zeros((0, 3)), np.array([np.inf, -np.inf, np.nan, 1.0])):
+        xc, xt = cr.tensor(a), torch.tensor(a)
+        gc, gt = cr.func.grad(f(cr))(xc), tf.grad(f(torch))(xt)
+        np.testing.assert_array_equal(np.isnan(np.asarray(gc)), np.isnan(gt.numpy()))
+        np.testing.assert_allclose(np.asarray(gc), gt.numpy(), rtol=1e-12, equal_nan=True)
+        assert tuple(cr.func.hessian(f(cr))(xc).shape) == tuple(tf.hessian(f(torch))(xt).shape)
+    x0 = cr.tensor(0.3, dtype=cr.float64)
+    same(cr.func.hessian(f(cr))(x0), tf.hessian(f(torch))(torch.tensor(0.3, dtype=torch.float64)))
+    _, jt = cr.func.jvp(lambda x: x * 2, (cr.zeros(0, dtype=cr.float64),), (cr.zeros(0, dtype=cr.float64),))
+    assert tuple(jt.shape) == (0,)

@@ -209,3 +209,18 @@ def test_cumulative_tracks_the_antiderivative_and_ends_at_the_total():
     assert run.shape == (n,)
     np.testing.assert_allclose(_np(run), 1.0 - np.cos(xs[1:]), atol=math.pi ** 2 / (6 * n ** 2))
     assert run[-1].item() == pytest.approx(trapezoid(cr.sin(x), x).item(), abs=1e-14)
+
+
+@pytest.mark.parametrize("n", list(range(1, 34)))
+def test_lengths_1_to_33_and_nonfinite_values_as_torch(n):
+    # lengths reach the vectorized kernels and their scalar tails; ±inf and nan propagate as in torch
+    a = np.random.RandomState(n).randn(2, n)
+    if n > 3:
+        a[0, 1], a[0, 2], a[1, 3] = np.inf, -np.inf, np.nan
+    yc, yt = cr.tensor(a), torch.tensor(a)
+    for fc, ft in ((cr.trapezoid, torch.trapezoid), (cr.cumulative_trapezoid, torch.cumulative_trapezoid)):
+        np.testing.assert_allclose(np.asarray(fc(yc)), ft(yt).numpy(), rtol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(np.asarray(fc(yc, dx=0.5)), ft(yt, dx=0.5).numpy(), rtol=1e-12, equal_nan=True)
+    zc = cr.tensor(np.float64(2.0))
+    with pytest.raises(IndexError):
+        cr.trapezoid(zc)
