@@ -41,6 +41,8 @@ ROW_KEYS = (
     "mlp_large_step",
     "func_forward",
     "func_jvp",
+    "func_forward_batch",
+    "func_jvp_batch",
     "func_hessian",
 )
 SLOW_RATIO = 3.0  # rows slower than this (chainrule / torch) are flagged as likely perf bugs
@@ -269,6 +271,8 @@ def build_cases(quick, rng):
     sz = lambda s: "-".join(map(str, s))  # noqa: E731
     n_f, h_f, n_h = (16, 32, 4) if quick else (64, 256, 16)
     func_data = {"x": mat(n_f), "v": mat(n_f), "w1": mat(n_f, h_f), "w2": mat(h_f, 8)}
+    b_b, n_b, h_b = (16, 32, 64) if quick else (64, 256, 512)  # a batch: compute, not overhead
+    batch_data = {"x": mat(b_b, n_b), "v": mat(b_b, n_b), "w1": mat(n_b, h_b) / np.float32(np.sqrt(n_b)), "w2": mat(h_b, 8)}
     return [
         ("add_8x8", "a + b, 8x8", "per-op overhead", make_add, {"a": mat(8, 8), "b": mat(8, 8)}, None),
         ("mul_sum_backward_8x8", "(x*c).sum().backward(), 8x8", "forward+backward fixed cost",
@@ -293,6 +297,10 @@ def build_cases(quick, rng):
          "the function of the two rows below", make_func_forward, func_data, None),
         ("func_jvp", "func.jvp(f, (x,), (v,)): J v of that f", "a directional derivative",
          make_func_jvp, func_data, None),
+        ("func_forward_batch", f"the same f, x {b_b}x{n_b}, W1 {n_b}x{h_b}: forward (no_grad)",
+         "the function of the row below", make_func_forward, batch_data, None),
+        ("func_jvp_batch", "func.jvp of that f (forward mode: J v costs about 2 forwards)",
+         "a directional derivative at scale", make_func_jvp, batch_data, None),
         ("func_hessian", f"func.hessian of logsumexp(A z) + sum z^4/4, z of {n_h}", "a Hessian",
          make_func_hessian, {"a": mat(2 * n_h, n_h).astype(np.float64), "x": mat(n_h).astype(np.float64)}, None),
     ]

@@ -98,17 +98,179 @@ bool Saved::needs_grad(size_t i) const { return node_->next.at(i).needs_grad(); 
 const Shape& Saved::input_shape(size_t i) const { return node_->input_shapes.at(i); }
 Dtype Saved::input_dtype(size_t i) const { return node_->input_dtypes.at(i); }
 
-// ---------------------------------------------------------------- record
+// ---------------------------------------------------------------- saved tensors' aliases
 static std::shared_ptr<TensorImpl> alias(const Tensor& t) {
   auto a = std::make_shared<TensorImpl>();
   a->storage = t.impl()->storage;
   a->dtype = t.dtype();
   a->set_geometry(t.shape(), t.strides(), t.storage_offset());
+  a->fw_grad = t.impl()->fw_grad;  // a saved output keeps its tangent (forward over reverse)
+  a->fw_level = t.impl()->fw_level;
   return a;
 }
 
+// ---------------------------------------------------------------- forward mode
+namespace {
+thread_local uint64_t dual_level_now = 0;   // 0: none
+thread_local bool in_tangent_rule = false;  // rules see plain primals
+std::atomic<uint64_t> level_counter{0};
+
+struct TangentRuleScope {
+  bool prev = in_tangent_rule;
+  TangentRuleScope() { in_tangent_rule = true; }
+  ~TangentRuleScope() { in_tangent_rule = prev; }
+};
+}  // namespace
+
+const Tensor& Duals::input(size_t i) const {
+  CR_CHECK(i < n_, std::runtime_error, "internal: tangent rule read input ", i, " of ", n_);
+  return in_[i];
+}
+const Tensor& Duals::tangent(size_t i) const {
+  CR_CHECK(i < n_, std::runtime_error, "internal: tangent rule read tangent ", i, " of ", n_);
+  return t_[i];
+}
+
+// The rule sees out through an alias (its node, not its impl): a tangent whose graph saved out
+// itself would own out through out's own fw_grad, a cycle. A node that saves its output will hold
+// the tangent there too, so then the alias hangs off a twin of the node with its own saved output.
+const Tensor& Duals::output() const {
+  if (view_.defined()) return view_;
+  auto y = alias(out_);
+  y->fw_grad.reset();
+  y->requires_grad = out_.impl()->requires_grad;
+  if (Node* node = out_.impl()->grad_fn.get(); node && node->saved_output.impl) {
+    auto twin = std::make_shared<Node>(*node);
+    twin->saved_output.impl = std::make_shared<TensorImpl>(*node->saved_output.impl);
+    twin->retained.reset();  // retain_grad() is the output's, not the twin's
+    twin->pending.reset();
+    y->grad_fn = std::move(twin);
+  } else {
+    y->grad_fn = out_.impl()->grad_fn;
+  }
+  view_ = Tensor(std::move(y));
+  return view_;
+}
+
+Tensor Duals::tangent_or_zeros(size_t i) const {
+  return has(i) ? tangent(i) : zeros(input(i).shape(), input(i).dtype());
+}
+
+Tensor tangent_sum(std::initializer_list<Tensor> terms) {
+  Tensor s;
+  for (const Tensor& t : terms)
+    if (t.defined()) s = s.defined() ? add(s, t) : t;
+  return s;
+}
+
+Tensor elementwise_tangent(const Duals& d, std::initializer_list<Tensor> derivatives) {
+  Tensor s;
+  size_t i = 0;
+  for (const Tensor& di : derivatives) {
+    if (di.defined() && d.has(i)) {
+      Tensor term = mul(d.tangent(i), di);
+      s = s.defined() ? add(s, term) : term;
+    }
+    ++i;
+  }
+  return s;
+}
+
+namespace forward_ad {
+uint64_t current_level() { return in_tangent_rule ? 0 : dual_level_now; }
+
+uint64_t enter_dual_level() {
+  CR_CHECK(dual_level_now == 0, std::runtime_error,
+           "dual_level: a dual level is already active; forward mode runs one level at a time (as "
+           "torch.autograd.forward_ad); for derivatives of derivatives compose cr.func transforms");
+  dual_level_now = ++level_counter;
+  return dual_level_now;
+}
+
+void exit_dual_level(uint64_t level) {
+  CR_CHECK(level != 0 && level == dual_level_now, std::runtime_error, "exit_dual_level: level ", level,
+           " is not the active dual level (", dual_level_now, ")");
+  dual_level_now = 0;  // its tangents are stale from now on: their level never comes back
+}
+
+Tensor tangent_of(const Tensor& t) {
+  const uint64_t level = current_level();
+  if (level == 0 || !t.defined()) return Tensor();
+  const TensorImpl& i = *t.impl();
+  return i.fw_grad && i.fw_level == level ? Tensor(i.fw_grad) : Tensor();
+}
+
+// A differentiable alias of t (reverse mode sees through it) carrying no tangent.
+static Tensor plain_alias(const Tensor& t, const char* op) {
+  TangentRuleScope plain;
+  return record(op, t.detach(), {t}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+}
+
+Tensor make_dual(const Tensor& primal, const Tensor& tangent) {
+  CR_CHECK(dual_level_now != 0, std::runtime_error,
+           "make_dual: no dual level is active; call it inside `with forward_ad.dual_level():` (C++: a "
+           "forward_ad::DualLevel in scope)");
+  CR_CHECK(primal.defined() && tangent.defined(), std::invalid_argument,
+           "make_dual: expected a primal and a tangent tensor");
+  CR_CHECK(is_floating(primal.dtype()), std::invalid_argument, "make_dual: expected a floating primal, got ",
+           dtype_name(primal.dtype()), "; derivatives need floats: convert with .double()");
+  CR_CHECK(tangent.shape() == primal.shape(), std::invalid_argument,
+           "make_dual: expected the tangent to have the primal's shape ", primal.shape(), ", got ",
+           tangent.shape());
+  CR_CHECK(tangent.dtype() == primal.dtype(), std::invalid_argument,
+           "make_dual: expected the tangent to have the primal's dtype ", dtype_name(primal.dtype()),
+           ", got ", dtype_name(tangent.dtype()));
+  CR_CHECK(!tangent_of(tangent).defined(), std::invalid_argument,
+           "make_dual: the tangent carries a tangent of its own; nested forward mode is not supported");
+  Tensor dual = plain_alias(primal, "make_dual");
+  dual.impl()->fw_grad = tangent.impl_ptr();
+  dual.impl()->fw_level = dual_level_now;
+  return dual;
+}
+
+std::pair<Tensor, Tensor> unpack_dual(const Tensor& t) {
+  CR_CHECK(t.defined(), std::invalid_argument, "unpack_dual: expected a tensor, got None");
+  Tensor tangent = tangent_of(t);
+  if (!tangent.defined()) return {t, Tensor()};
+  return {plain_alias(t, "unpack_dual"), tangent};
+}
+}  // namespace forward_ad
+
+// out's tangent J·t from the op's rule, when an input carries one at the active level.
+static void attach_tangent(const char* op, const Tensor& out, const Tensor* in, size_t n,
+                           const TangentFn& rule) {
+  Tensor few[4];  // most ops have at most 4 inputs: no allocation
+  std::vector<Tensor> many(n > 4 ? n : 0);
+  Tensor* ts = n > 4 ? many.data() : few;
+  bool any = false;
+  for (size_t i = 0; i < n; ++i) {
+    ts[i] = forward_ad::tangent_of(in[i]);
+    any = any || ts[i].defined();
+    CR_CHECK(!in[i].defined() || in[i].impl() != out.impl(), std::runtime_error, "internal: ", op,
+             " recorded a tangent onto its own input");
+  }
+  if (!any || !is_floating(out.dtype())) return;  // integers and bools have no tangent, as in torch
+  CR_CHECK(rule != nullptr, NotImplemented, op,
+           ": forward mode (make_dual, cr.func.jvp, jacfwd) has no "
+           "tangent rule for '",
+           op, "' yet; differentiate through it in reverse mode (vjp, jacrev, grad)");
+  TangentRuleScope plain;
+  Tensor t = rule(Duals(in, ts, n, out));
+  if (!t.defined()) t = zeros_like(out);
+  if (t.dtype() != out.dtype()) t = t.to(out.dtype());
+  if (t.shape() != out.shape()) t = expand(t, out.shape());
+  out.impl()->fw_grad = t.impl_ptr();
+  out.impl()->fw_level = dual_level_now;
+  // A saved output carries the tangent too, for backward under this level (forward over reverse).
+  if (Node* node = out.impl()->grad_fn.get(); node && node->saved_output.impl) {
+    node->saved_output.impl->fw_grad = t.impl_ptr();
+    node->saved_output.impl->fw_level = dual_level_now;
+  }
+}
+
+// ---------------------------------------------------------------- record
 template <class Inputs>
-static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs, unsigned save, BackwardFn fn) {
+static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, unsigned save, BackwardFn fn) {
   if (!grad_enabled) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
@@ -141,20 +303,31 @@ static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs, unsi
   return out;
 }
 
-Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, unsigned save,
-              BackwardFn fn) {
-  return record_impl(op, std::move(out), inputs, save, std::move(fn));
-}
-Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save, BackwardFn fn) {
-  return record_impl(op, std::move(out), inputs, save, std::move(fn));
+// The tangent comes after the node, so that a rule reading the output differentiates through it.
+template <class Inputs> static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs,
+                                                  unsigned save, BackwardFn fn, const TangentFn& tangent) {
+  out = record_reverse(op, std::move(out), inputs, save, std::move(fn));
+  if (dual_level_now != 0 && !in_tangent_rule)
+    attach_tangent(op, out, std::data(inputs), inputs.size(), tangent);
+  return out;
 }
 
+Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, unsigned save, BackwardFn fn,
+              TangentFn tangent) {
+  return record_impl(op, std::move(out), inputs, save, std::move(fn), tangent);
+}
+Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save, BackwardFn fn,
+              TangentFn tangent) {
+  return record_impl(op, std::move(out), inputs, save, std::move(fn), tangent);
+}
+
+// value, with derivative zero with respect to x
 Tensor depends_on(const Tensor& value, const Tensor& x) {
   if (!grad_enabled || !x.defined() || !x.requires_grad()) return value;
-  return record("depends_on", value.detach(), {value, x}, kSaveNone,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  return {g, zeros(s.input_shape(1), s.input_dtype(1))};
-                });
+  return record(
+      "depends_on", value.detach(), {value, x}, kSaveNone,
+      [](const Tensor& g, const Saved& s) -> Grads { return {g, zeros(s.input_shape(1), s.input_dtype(1))}; },
+      [](const Duals& d) { return d.tangent(0); });
 }
 
 // ---------------------------------------------------------------- engine

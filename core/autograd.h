@@ -86,14 +86,66 @@ struct Node : std::enable_shared_from_this<Node> {
   ~Node();                   // releases edges iteratively (a 1,000,000-node chain must not recurse)
 };
 
+// What a tangent (forward-mode) rule may read: each input's primal and tangent, and the output.
+// A rule returns J·t, the output's tangent, written with differentiable ops like a backward rule
+// (so reverse mode can differentiate it: jacrev(jacfwd(f))). Inside a rule forward mode is off, so
+// primals are plain values. An input without a tangent (a constant) has an undefined tangent: its
+// term is zero, and tangent_sum skips it, so `w` held fixed costs nothing in `x @ w`. A tangent
+// of a broadcast input's shape is expanded to the output's shape once, in record, never per op.
+class Duals {
+ public:
+  Duals(const Tensor* inputs, const Tensor* tangents, size_t n, const Tensor& out)
+      : in_(inputs), t_(tangents), n_(n), out_(out) {}
+  const Tensor& input(size_t i) const;
+  const Tensor& tangent(size_t i) const;  // undefined: zero
+  bool has(size_t i) const { return tangent(i).defined(); }
+  Tensor tangent_or_zeros(size_t i) const;  // for rules that mix tangents (maximum's ties)
+  const Tensor& output() const;             // differentiable in reverse mode (made on first use)
+  size_t size() const { return n_; }
+
+ private:
+  const Tensor* in_;
+  const Tensor* t_;
+  size_t n_;
+  const Tensor& out_;
+  mutable Tensor view_;
+};
+using TangentFn = std::function<Tensor(const Duals& d)>;
+
+// The sum of the terms that are defined (undefined when none is): Σᵢ ∂f/∂xᵢ · tᵢ over the inputs
+// that carry a tangent.
+Tensor tangent_sum(std::initializer_list<Tensor> terms);
+
+// The tangent of an elementwise op, when the op's derivative with respect to input i is `d[i]` (an
+// undefined d[i]: the input has no derivative): Σᵢ tᵢ · d[i].
+Tensor elementwise_tangent(const Duals& d, std::initializer_list<Tensor> derivatives);
+
 // kSaveFirstInput: only input 0 (where's condition), so the others may change in place freely.
 enum SaveFlags : unsigned { kSaveNone = 0, kSaveInputs = 1, kSaveOutput = 2, kSaveFirstInput = 4 };
 
 // Attaches a Node to `out` when grad mode is on and some input requires grad; otherwise returns
 // `out` untouched, so inference pays nothing. `fn` returns one gradient per input (undefined for
 // inputs that get none); the engine sums them back to each input's shape and dtype.
-Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, unsigned save, BackwardFn fn);
-Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save, BackwardFn fn);
+// Under a dual level where some input carries a tangent, `tangent` gives out's tangent; an op
+// without one raises NotImplemented naming itself (never a silently wrong tangent).
+Tensor record(const char* op, Tensor out, std::initializer_list<Tensor> inputs, unsigned save, BackwardFn fn,
+              TangentFn tangent = nullptr);
+Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, unsigned save, BackwardFn fn,
+              TangentFn tangent = nullptr);
+
+// y = f(x) elementwise: its Jacobian is diagonal, f'(x), hence its own transpose, so one rule
+// `scale(v, x, y) = f'(x)·v` is both the backward (v = g) and the tangent (v = t). In backward, x
+// and y are what `save` kept (undefined otherwise).
+template <class F>
+Tensor record_elementwise(const char* op, Tensor out, const Tensor& x, unsigned save, F scale) {
+  return record(
+      op, std::move(out), {x}, save,
+      [scale, save](const Tensor& g, const Saved& s) -> Grads {
+        return {
+            scale(g, save & kSaveInputs ? s.input(0) : Tensor(), save & kSaveOutput ? s.output() : Tensor())};
+      },
+      [scale](const Duals& d) { return scale(d.tangent(0), d.input(0), d.output()); });
+}
 
 // `value`, recorded as also depending on x with derivative zero. The backward rules of
 // piecewise-linear ops (relu, abs, clamp, maximum, amax) pass their result through it so that,
@@ -106,6 +158,35 @@ void release_node(std::shared_ptr<Node>&& node);
 
 // Raises std::runtime_error if grad mode is on and t requires grad (in-place ops are for no-grad).
 void check_inplace(const Tensor& t, const char* op);
+
+// Forward mode, with torch.autograd.forward_ad's API. Inside a dual level, make_dual(x, t) is x
+// carrying the tangent t, and every op carries tangents along (J·t, by its tangent rule), so
+// unpack_dual(f(make_dual(x, t))) is (f(x), J_f(x)·t): a directional derivative without forming J,
+// in one pass. One level at a time (torch's forward_ad has the same limit); tangents belong to
+// their level and are gone when it exits. Thread-local, like grad mode.
+namespace forward_ad {
+uint64_t enter_dual_level();  // throws std::runtime_error if a level is active
+void exit_dual_level(uint64_t level);
+uint64_t current_level();  // 0: none active
+// A view of primal carrying tangent (same shape, same floating dtype) at the current level.
+Tensor make_dual(const Tensor& primal, const Tensor& tangent);
+// (primal view without the tangent, tangent or undefined).
+std::pair<Tensor, Tensor> unpack_dual(const Tensor& t);
+Tensor tangent_of(const Tensor& t);  // undefined if t carries none at the current level
+
+// Enters a level for a scope, as `with fwAD.dual_level():`.
+class DualLevel {
+ public:
+  DualLevel() : level_(enter_dual_level()) {}
+  ~DualLevel() { exit_dual_level(level_); }
+  DualLevel(const DualLevel&) = delete;
+  DualLevel& operator=(const DualLevel&) = delete;
+  uint64_t level() const { return level_; }
+
+ private:
+  uint64_t level_;
+};
+}  // namespace forward_ad
 
 namespace autograd {
 

@@ -32,6 +32,13 @@ template <class... Args> std::string concat(const Args&... args) {
 }
 }  // namespace detail
 
+// What chainrule can't do yet, though it is well defined (Python: NotImplementedError): forward mode
+// through an op without a tangent rule. Never used for user mistakes.
+class NotImplemented : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
 }  // namespace chainrule
 
 // CR_CHECK(cond, std::invalid_argument, "matmul: expected ..., got ", a.shape(), " @ ", b.shape());

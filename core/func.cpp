@@ -1,6 +1,7 @@
-// Function transforms (see func.h), on the reverse-mode engine: vjp is autograd::grad at aliases of
-// the primals; jvp is the reverse pass of that (linear) pullback, so that it needs no rule beyond
-// each op's backward.
+// Function transforms (see func.h). vjp is autograd::grad at aliases of the primals. jvp runs on
+// forward mode (one pass, each op's tangent rule); inside an active dual level (jvp of jvp) or
+// through an op without a tangent rule it is the reverse pass of the (linear) pullback instead,
+// which needs no rule beyond each op's backward.
 #include "core/func.h"
 
 #include <memory>
@@ -20,17 +21,28 @@ struct Level {
   bool nested = false;
 };
 
+// primals[i], which must be a floating tensor: derivatives need floats.
+const Tensor& checked_primal(const Tensors& primals, size_t i, const char* caller) {
+  const Tensor& p = primals[i];
+  CR_CHECK(p.defined(), std::invalid_argument, caller, ": argument ", i, " is None, expected a tensor");
+  CR_CHECK(is_floating(p.dtype()), std::invalid_argument, caller, ": expected floating inputs, argument ", i,
+           " is ", dtype_name(p.dtype()), " ", p.shape(),
+           "; derivatives need floats: write cr.tensor(2.0), not cr.tensor(2), or convert with .double()");
+  return p;
+}
+
 Level enter(const Tensors& primals, const char* caller) {
   Level l;
   for (size_t i = 0; i < primals.size(); ++i) {
-    const Tensor& p = primals[i];
-    CR_CHECK(p.defined(), std::invalid_argument, caller, ": argument ", i, " is None, expected a tensor");
-    CR_CHECK(is_floating(p.dtype()), std::invalid_argument, caller, ": expected floating inputs, argument ",
-             i, " is ", dtype_name(p.dtype()), " ", p.shape(),
-             "; derivatives need floats: write cr.tensor(2.0), not cr.tensor(2), or convert with .double()");
+    const Tensor& p = checked_primal(primals, i, caller);
     const bool tracked = is_grad_enabled() && p.requires_grad();
     l.nested = l.nested || tracked;
-    l.xs.push_back(tracked ? view(p, p.shape()) : p.detach().set_requires_grad(true));
+    Tensor x = tracked ? view(p, p.shape()) : p.detach().set_requires_grad(true);
+    if (Tensor t = forward_ad::tangent_of(p); !tracked && t.defined()) {
+      AutoGradMode on(true);  // x (the leaf) must stay reachable through the dual
+      x = forward_ad::make_dual(x, t);
+    }
+    l.xs.push_back(x);
   }
   return l;
 }
@@ -40,11 +52,44 @@ Tensors call(const Function& f, const Level& l) {
   return f(l.xs);
 }
 
-// The value the user sees: with its graph only when an outer level differentiates it further.
+// The value the user sees: with its graph only when an outer level differentiates it further, and
+// with its tangent when an outer jvp pushes one through.
 Tensors values(const Tensors& outs, bool nested) {
   Tensors v;
-  for (const Tensor& o : outs) v.push_back(nested || !o.defined() ? o : o.detach());
+  for (const Tensor& o : outs) {
+    Tensor t = forward_ad::tangent_of(o);
+    v.push_back(nested || !o.defined() ? o : t.defined() ? forward_ad::make_dual(o.detach(), t) : o.detach());
+  }
   return v;
+}
+
+// (f(primals), J t) in one forward pass: f runs on dual tensors, and each op carries the tangent.
+std::pair<Tensors, Tensors> forward_jvp(const Function& f, const Tensors& primals, const Tensors& tangents,
+                                        const char* caller) {
+  forward_ad::DualLevel level;
+  Tensors xs;
+  bool nested = false;
+  for (size_t i = 0; i < primals.size(); ++i) {
+    const Tensor& p = checked_primal(primals, i, caller);
+    const bool tracked = is_grad_enabled() && p.requires_grad();
+    nested = nested || tracked || (is_grad_enabled() && tangents[i].requires_grad());
+    xs.push_back(forward_ad::make_dual(tracked ? p : p.detach(), tangents[i]));
+  }
+  Tensors outs;
+  {
+    AutoGradMode on(nested);  // records only for an outer reverse transform
+    outs = f(xs);
+  }
+  Tensors values, jt;
+  for (size_t k = 0; k < outs.size(); ++k) {
+    CR_CHECK(outs[k].defined(), std::invalid_argument, caller, ": output ", k, " of f is None");
+    auto [primal, tangent] = forward_ad::unpack_dual(outs[k]);
+    values.push_back(nested ? primal : primal.detach());
+    jt.push_back(!tangent.defined() || !is_floating(outs[k].dtype()) ? zeros_like(outs[k])
+                 : nested                                            ? tangent
+                                                                     : tangent.detach());
+  }
+  return {values, jt};
 }
 
 void check_like(const Tensors& got, const Tensors& like, const char* caller, const char* what,
@@ -150,6 +195,12 @@ std::pair<Tensors, Pullback> vjp(const Function& f, const Tensors& primals, cons
 std::pair<Tensors, Tensors> jvp(const Function& f, const Tensors& primals, const Tensors& tangents,
                                 const char* caller) {
   check_like(tangents, primals, caller, "tangent", "primal");
+  if (forward_ad::current_level() == 0) {
+    try {
+      return forward_jvp(f, primals, tangents, caller);
+    } catch (const NotImplemented&) {  // an op without a tangent rule: the reverse-mode route below
+    }
+  }
   Level l = enter(primals, caller);
   Tensors outs = call(f, l);
   Tensors jt = pushforward(l, outs)(tangents);
@@ -166,6 +217,28 @@ std::pair<Tensors, Pushforward> linearize(const Function& f, const Tensors& prim
     return (*p)(t);
   };
   return {values(outs, l.nested), fn};
+}
+
+// Assembles d out_k / d x_j from J t for each basis tangent t; `push(t)` returns (outs, J t).
+template <class Push> std::vector<Tensors> jacobian_columns(const Tensors& primals, Push push) {
+  Tensors zero;
+  for (const Tensor& p : primals) zero.push_back(p.defined() ? zeros_like(p) : Tensor());
+  Tensors outs = push(zero).first;  // the output shapes, also when no input has an element
+  std::vector<Tensors> jac(outs.size(), Tensors(primals.size()));
+  for (size_t j = 0; j < primals.size(); ++j) {
+    std::vector<Tensors> cols(outs.size());
+    for (int64_t i = 0; i < primals[j].numel(); ++i) {
+      Tensors t = zero;
+      t[j] = basis(primals[j], i);
+      Tensors jt = push(t).second;
+      for (size_t k = 0; k < outs.size(); ++k) cols[k].push_back(jt[k]);
+    }
+    for (size_t k = 0; k < outs.size(); ++k) {
+      Shape s = concat(outs[k].shape(), primals[j].shape());
+      jac[k][j] = cols[k].empty() ? zeros(s, outs[k].dtype()) : reshape(stack(cols[k], -1), s);
+    }
+  }
+  return jac;
 }
 
 // Row i of d out_k / d x_j is the pullback of the i-th basis cotangent of out_k.
@@ -189,27 +262,20 @@ std::vector<Tensors> jacrev(const Function& f, const Tensors& primals, const cha
   return jac;
 }
 
-// Column i of d out_k / d x_j is the pushforward of the i-th basis tangent of x_j.
+// Column i of d out_k / d x_j is the pushforward of the i-th basis tangent of x_j: one forward-mode
+// pass per column, or (inside a dual level, or through an op without a tangent rule) the reverse
+// pass of one pullback per column.
 std::vector<Tensors> jacfwd(const Function& f, const Tensors& primals, const char* caller) {
+  if (forward_ad::current_level() == 0) {
+    try {
+      return jacobian_columns(primals, [&](const Tensors& t) { return forward_jvp(f, primals, t, caller); });
+    } catch (const NotImplemented&) {
+    }
+  }
   Level l = enter(primals, caller);
   Tensors outs = call(f, l);
   ReversePushforward push = pushforward(l, outs);
-  std::vector<Tensors> jac(outs.size(), Tensors(primals.size()));
-  for (size_t j = 0; j < primals.size(); ++j) {
-    std::vector<Tensors> cols(outs.size());
-    for (int64_t i = 0; i < primals[j].numel(); ++i) {
-      Tensors t(primals.size());
-      for (size_t m = 0; m < primals.size(); ++m)
-        t[m] = m == j ? basis(primals[j], i) : zeros_like(primals[m]);
-      Tensors jt = push(t);
-      for (size_t k = 0; k < outs.size(); ++k) cols[k].push_back(jt[k]);
-    }
-    for (size_t k = 0; k < outs.size(); ++k) {
-      Shape s = concat(outs[k].shape(), primals[j].shape());
-      jac[k][j] = cols[k].empty() ? zeros(s, outs[k].dtype()) : reshape(stack(cols[k], -1), s);
-    }
-  }
-  return jac;
+  return jacobian_columns(primals, [&](const Tensors& t) { return std::make_pair(outs, push(t)); });
 }
 
 std::pair<Tensors, Tensor> grad_and_value(const Function& f, const Tensors& primals, const char* caller) {

@@ -20,11 +20,14 @@ using Pushforward = std::function<Tensors(const Tensors&)>;  // input tangents -
 // input that no output depends on gets a zero derivative (the derivative of a constant), as torch.func.
 std::pair<Tensors, Pullback> vjp(const Function& f, const Tensors& primals, const char* caller = "vjp");
 
-// (f(primals), J t): the directional derivative along the tangents, without forming J.
+// (f(primals), J t): the directional derivative along the tangents, without forming J: one
+// forward-mode pass (forward_ad in autograd.h); inside an active dual level, or through an op
+// without a tangent rule, the reverse pass of the (linear) pullback instead.
 std::pair<Tensors, Tensors> jvp(const Function& f, const Tensors& primals, const Tensors& tangents,
                                 const char* caller = "jvp");
 
-// (f(primals), t -> J t) at fixed primals: the linear map of the tangent plane.
+// (f(primals), t -> J t) at fixed primals: the linear map of the tangent plane (f runs once; each
+// call is a reverse pass of the pullback, so it needs no tangent rules).
 std::pair<Tensors, Pushforward> linearize(const Function& f, const Tensors& primals);
 
 // Jacobians: [output k][primal j] of shape out_k.shape + primal_j.shape. jacrev takes one backward

@@ -164,58 +164,73 @@ Tensor scalar_of(const Scalar& s, Dtype d) { return full({}, s, d); }
 Tensor Tensor::to(Dtype d) const {
   if (d == dtype()) return *this;
   if (!is_floating(d)) return convert(*this, d);  // integers and bools carry no gradient, as PyTorch
-  return record("to", convert(*this, d), {*this}, kSaveNone,
-                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+  return record(
+      "to", convert(*this, d), {*this}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; },
+      [](const Duals& d) { return d.tangent(0); });
 }
 
 // y = copy of x           dy/dx = 1
 Tensor Tensor::clone() const {
-  return record("clone", convert(*this, dtype()), {*this}, kSaveNone,
-                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+  return record(
+      "clone", convert(*this, dtype()), {*this}, kSaveNone,
+      [](const Tensor& g, const Saved&) -> Grads { return {g}; },
+      [](const Duals& d) { return d.tangent(0); });
 }
 
 // ---------------------------------------------------------------- arithmetic
 // z = a + b               dz/da = 1, dz/db = 1
 Tensor add(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool + bool stays bool (or), as PyTorch
-  return record("add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return wrap_add(x, y); }),
-                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; });
+  return record(
+      "add", binary_kernel(a, b, t, t, "add", [](auto x, auto y) { return wrap_add(x, y); }), {a, b},
+      kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, g}; },
+      [](const Duals& d) { return tangent_sum({d.tangent(0), d.tangent(1)}); });
 }
 
 // z = a - b               dz/da = 1, dz/db = -1
 Tensor sub(const Tensor& a, const Tensor& b) {
   Dtype t = sub_type(result_type(a, b), "sub");
-  return record("sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return wrap_sub(x, y); }),
-                {a, b}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; });
+  return record(
+      "sub", binary_kernel(a, b, t, t, "sub", [](auto x, auto y) { return wrap_sub(x, y); }), {a, b},
+      kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g, neg(g)}; },
+      [](const Duals& d) { return tangent_sum({d.tangent(0), d.has(1) ? neg(d.tangent(1)) : Tensor()}); });
 }
 
 // z = a * b               dz/da = b, dz/db = a
 Tensor mul(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);  // bool * bool stays bool (and)
-  return record("mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return wrap_mul(x, y); }),
-                {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-                  return {s.needs_grad(0) ? g * s.input(1) : Tensor(),
-                          s.needs_grad(1) ? g * s.input(0) : Tensor()};
-                });
+  return record(
+      "mul", binary_kernel(a, b, t, t, "mul", [](auto x, auto y) { return wrap_mul(x, y); }), {a, b},
+      kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        return {s.needs_grad(0) ? g * s.input(1) : Tensor(), s.needs_grad(1) ? g * s.input(0) : Tensor()};
+      },
+      [](const Duals& d) { return elementwise_tangent(d, {d.input(1), d.input(0)}); });
 }
 
 // z = a / b               dz/da = 1/b, dz/db = -a/b^2
 Tensor div(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   if (!is_floating(t)) t = get_default_dtype();  // true division, as Python's /
-  return record("div", binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; }), {a, b},
-                kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor b = s.input(1);
-                  return {s.needs_grad(0) ? g / b : Tensor(),
-                          s.needs_grad(1) ? neg(g * s.input(0) / (b * b)) : Tensor()};
-                });
+  return record(
+      "div", binary_kernel(a, b, t, t, "div", [](auto x, auto y) { return x / y; }), {a, b}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor b = s.input(1);
+        return {s.needs_grad(0) ? g / b : Tensor(),
+                s.needs_grad(1) ? neg(g * s.input(0) / (b * b)) : Tensor()};
+      },
+      [](const Duals& d) {
+        const Tensor& b = d.input(1);
+        return tangent_sum({d.has(0) ? d.tangent(0) / b : Tensor(),
+                            d.has(1) ? neg(d.tangent(1) * d.input(0) / (b * b)) : Tensor()});
+      });
 }
 
 // z = a + c               dz/da = 1
 Tensor add(const Tensor& a, const Scalar& c) {
   Dtype t = result_type(a, c);
-  return record("add", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_add(x, y); }), {a}, kSaveNone,
-                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+  return record_elementwise("add", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_add(x, y); }), a,
+                            kSaveNone, [](const Tensor& v, const Tensor&, const Tensor&) { return v; });
 }
 
 Tensor sub(const Tensor& a, const Scalar& c) {
@@ -229,24 +244,26 @@ Tensor sub(const Tensor& a, const Scalar& c) {
 // z = c - a               dz/da = -1
 Tensor rsub(const Tensor& a, const Scalar& c) {
   Dtype t = sub_type(result_type(a, c), "rsub");
-  return record("rsub", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_sub(y, x); }), {a}, kSaveNone,
-                [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
+  return record_elementwise("rsub", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_sub(y, x); }), a,
+                            kSaveNone, [](const Tensor& v, const Tensor&, const Tensor&) { return neg(v); });
 }
 
 // z = a * c               dz/da = c
 Tensor mul(const Tensor& a, const Scalar& c) {
   Dtype t = result_type(a, c);
   double cv = c.value;
-  return record("mul", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_mul(x, y); }), {a}, kSaveNone,
-                [cv](const Tensor& g, const Saved&) -> Grads { return {mul(g, cv)}; });
+  return record_elementwise("mul", scalar_kernel(a, c, t, [](auto x, auto y) { return wrap_mul(x, y); }), a,
+                            kSaveNone,
+                            [cv](const Tensor& v, const Tensor&, const Tensor&) { return mul(v, cv); });
 }
 
 // z = a / c               dz/da = 1/c
 Tensor div(const Tensor& a, const Scalar& c) {
   Dtype t = is_floating(a.dtype()) ? a.dtype() : get_default_dtype();
   double cv = c.value;
-  return record("div", scalar_kernel(a, cv, t, [](auto x, auto y) { return x / y; }), {a}, kSaveNone,
-                [cv](const Tensor& g, const Saved&) -> Grads { return {div(g, cv)}; });
+  return record_elementwise("div", scalar_kernel(a, cv, t, [](auto x, auto y) { return x / y; }), a,
+                            kSaveNone,
+                            [cv](const Tensor& v, const Tensor&, const Tensor&) { return div(v, cv); });
 }
 
 // z = c / a               dz/da = -c / a^2 = -z / a
@@ -254,11 +271,9 @@ Tensor rdiv(const Tensor& a, const Scalar& c) { return mul(reciprocal(a), c); }
 
 // y = 1 / x               dy/dx = -y^2
 Tensor reciprocal(const Tensor& x) {
-  return record("reciprocal", unary_float(x, [](const auto& v) { return v.inverse(); }), {x}, kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor y = s.output();
-                  return {neg(g * y * y)};
-                });
+  return record_elementwise("reciprocal", unary_float(x, [](const auto& v) { return v.inverse(); }), x,
+                            kSaveOutput,
+                            [](const Tensor& v, const Tensor&, const Tensor& y) { return neg(v * y * y); });
 }
 
 // y = -x                  dy/dx = -1
@@ -266,8 +281,9 @@ Tensor neg(const Tensor& x) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument,
            "neg: negation of a bool tensor is not "
            "supported; use logical_not");
-  return record("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return wrap_neg(v); }), {x},
-                kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {neg(g)}; });
+  return record_elementwise("neg", scalar_kernel(x, 0, x.dtype(), [](auto v, auto) { return wrap_neg(v); }),
+                            x, kSaveNone,
+                            [](const Tensor& v, const Tensor&, const Tensor&) { return neg(v); });
 }
 
 // v^q for an integer v and q >= 0 by squaring: O(log q), wraps like PyTorch.
@@ -309,10 +325,9 @@ Tensor pow(const Tensor& x, const Scalar& p) {
   Dtype t = arith_type(result_type(x, p));
   double pv = p.value;
   Tensor y = pow_kernel(x, pv, t);
-  return record("pow", y, {x}, kSaveInputs, [pv](const Tensor& g, const Saved& s) -> Grads {
-    if (pv == 0.0) return {zeros_like(g)};
-    Tensor x = s.input(0);
-    return {g * (pv == 2.0 ? mul(x, 2.0) : mul(pow(x, pv - 1.0), pv))};
+  return record_elementwise("pow", y, x, kSaveInputs, [pv](const Tensor& v, const Tensor& x, const Tensor&) {
+    if (pv == 0.0) return zeros_like(v);
+    return v * (pv == 2.0 ? mul(x, 2.0) : mul(pow(x, pv - 1.0), pv));
   });
 }
 
@@ -321,12 +336,25 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   if (!is_floating(t)) t = get_default_dtype();
   Tensor y = binary_kernel(a, b, t, t, "pow", [](auto x, auto q) { return std::pow(x, q); });
-  return record("pow", y, {a, b}, kSaveInputs | kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor a = s.input(0), b = s.input(1), ga, gb;
-    if (s.needs_grad(0)) ga = where(eq(b, 0), 0, g * b * pow(a, b - 1.0));  // 0^0: 0, as PyTorch
-    if (s.needs_grad(1)) gb = g * s.output() * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
-    return {ga, gb};
-  });
+  // v·dy/da and v·dy/db
+  auto da = [](const Tensor& v, const Tensor& a, const Tensor& b) {
+    return where(eq(b, 0), 0, v * b * pow(a, b - 1.0));  // 0^0: 0, as PyTorch
+  };
+  auto db = [](const Tensor& v, const Tensor& a, const Tensor& b, const Tensor& y) {
+    return v * y * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
+  };
+  return record(
+      "pow", y, {a, b}, kSaveInputs | kSaveOutput,
+      [da, db](const Tensor& g, const Saved& s) -> Grads {
+        Tensor a = s.input(0), b = s.input(1);
+        return {s.needs_grad(0) ? da(g, a, b) : Tensor(),
+                s.needs_grad(1) ? db(g, a, b, s.output()) : Tensor()};
+      },
+      [da, db](const Duals& d) {
+        const Tensor &a = d.input(0), &b = d.input(1);
+        return tangent_sum({d.has(0) ? da(d.tangent(0), a, b) : Tensor(),
+                            d.has(1) ? db(d.tangent(1), a, b, d.output()) : Tensor()});
+      });
 }
 
 Tensor pow(const Scalar& base, const Tensor& e) {
@@ -352,29 +380,34 @@ Tensor operator/(const Scalar& a, const Tensor& b) { return rdiv(b, a); }
 // y = e^x                 dy/dx = y
 Tensor exp(const Tensor& x) {
   auto ref = [](auto v) { return std::exp(v); };
-  return record("exp",
-                unary_float(
-                    x, [](const auto& v) { return v.exp(); }, outside(-87, 88, -708, 709, ref)),
-                {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads { return {g * s.output()}; });
+  return record(
+      "exp",
+      unary_float(
+          x, [](const auto& v) { return v.exp(); }, outside(-87, 88, -708, 709, ref)),
+      {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads { return {g * s.output()}; },
+      [](const Duals& d) { return d.tangent(0) * d.output(); });
 }
 
 // y = ln x                dy/dx = 1/x
 Tensor log(const Tensor& x) {
   auto ref = [](auto v) { return std::log(v); };
-  return record("log",
-                unary_float(
-                    x, [](const auto& v) { return v.log(); }, outside_normal(ref)),
-                {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads { return {g / s.input(0)}; });
+  return record(
+      "log",
+      unary_float(
+          x, [](const auto& v) { return v.log(); }, outside_normal(ref)),
+      {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads { return {g / s.input(0)}; },
+      [](const Duals& d) { return d.tangent(0) / d.input(0); });
 }
 
 // y = sqrt(x)             dy/dx = 1 / (2y)
 Tensor sqrt(const Tensor& x) {
   auto ref = [](auto v) { return std::sqrt(v); };
-  return record("sqrt",
-                unary_float(
-                    x, [](const auto& v) { return v.sqrt(); }, outside_normal(ref)),
-                {x}, kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.output(), 2.0)}; });
+  return record(
+      "sqrt",
+      unary_float(
+          x, [](const auto& v) { return v.sqrt(); }, outside_normal(ref)),
+      {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.output(), 2.0)}; },
+      [](const Duals& d) { return d.tangent(0) / mul(d.output(), 2.0); });
 }
 
 // y = |x|                 dy/dx = sign(x)   (0 at 0, as PyTorch)
@@ -382,9 +415,8 @@ Tensor abs(const Tensor& x) {
   Tensor y = is_floating(x.dtype()) ? unary_float(x, [](const auto& v) { return v.abs(); })
                                     : scalar_kernel(x, 0, arith_type(x.dtype()),
                                                     [](auto v, auto z) { return v < z ? wrap_neg(v) : v; });
-  return record("abs", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    return {depends_on(g * sign(x), x)};
+  return record_elementwise("abs", y, x, kSaveInputs, [](const Tensor& v, const Tensor& x, const Tensor&) {
+    return depends_on(v * sign(x), x);
   });
 }
 
@@ -395,33 +427,30 @@ Tensor sign(const Tensor& x) {
 
 // y = sin x               dy/dx = cos x
 Tensor sin(const Tensor& x) {
-  return record("sin", unary_float(x, [](const auto& v) { return v.sin(); }), {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g * cos(s.input(0))}; });
+  return record_elementwise("sin", unary_float(x, [](const auto& v) { return v.sin(); }), x, kSaveInputs,
+                            [](const Tensor& v, const Tensor& x, const Tensor&) { return v * cos(x); });
 }
 
 // y = cos x               dy/dx = -sin x
 Tensor cos(const Tensor& x) {
-  return record("cos", unary_float(x, [](const auto& v) { return v.cos(); }), {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads { return {neg(g * sin(s.input(0)))}; });
+  return record_elementwise("cos", unary_float(x, [](const auto& v) { return v.cos(); }), x, kSaveInputs,
+                            [](const Tensor& v, const Tensor& x, const Tensor&) { return neg(v * sin(x)); });
 }
 
 // y = tanh x              dy/dx = 1 - y^2
 Tensor tanh(const Tensor& x) {
-  return record("tanh", unary_float(x, [](const auto& v) { return v.tanh(); }), {x}, kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor y = s.output();
-                  return {g * rsub(y * y, 1)};
-                });
+  return record_elementwise(
+      "tanh", unary_float(x, [](const auto& v) { return v.tanh(); }), x, kSaveOutput,
+      [](const Tensor& v, const Tensor&, const Tensor& y) { return v * rsub(y * y, 1); });
 }
 
 // y = 1 / (1 + e^-x)      dy/dx = y (1 - y)
 Tensor sigmoid(const Tensor& x) {
   auto ref = [](auto v) { return 1 / (1 + std::exp(-v)); };  // torch's formula where exp saturates
   Tensor y = unary_float(x, [](const auto& v) { return v.logistic(); }, outside(-80, 80, -700, 700, ref));
-  return record("sigmoid", y, {x}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor y = s.output();
-    return {g * y * rsub(y, 1)};
-  });
+  return record_elementwise(
+      "sigmoid", y, x, kSaveOutput,
+      [](const Tensor& v, const Tensor&, const Tensor& y) { return v * y * rsub(y, 1); });
 }
 
 // relu's backward, fused (one pass instead of a comparison and a select): 0 where y <= 0, else g
@@ -436,10 +465,12 @@ static Tensor threshold_backward(const Tensor& g, const Tensor& y) {
     elementwise([](T gv, T yv) { return blend(!(yv <= T(0)), gv, T(0)); },  // NaN passes, as torch
                 strided<T>(out), strided<const T>(g), strided<const T>(y));
   });
-  return record("threshold_backward", out, {g, y}, kSaveInputs,
-                [](const Tensor& gg, const Saved& s) -> Grads {
-                  return {threshold_backward(gg, s.input(1)), zeros_like(s.input(1))};
-                });
+  return record(
+      "threshold_backward", out, {g, y}, kSaveInputs,
+      [](const Tensor& gg, const Saved& s) -> Grads {
+        return {threshold_backward(gg, s.input(1)), zeros_like(s.input(1))};
+      },
+      [](const Duals& d) { return d.has(0) ? threshold_backward(d.tangent(0), d.input(1)) : Tensor(); });
 }
 
 // y = max(x, 0)           dy/dx = [x > 0]
@@ -447,17 +478,18 @@ Tensor relu(const Tensor& x) {
   Tensor y = is_floating(x.dtype())
                  ? unary_float(x, [](const auto& v) { return v.max(0); })
                  : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
-  return record("relu", y, {x}, kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads { return {threshold_backward(g, s.output())}; });
+  return record_elementwise("relu", y, x, kSaveOutput, [](const Tensor& v, const Tensor&, const Tensor& y) {
+    return threshold_backward(v, y);
+  });
 }
 
 // y = x if x > 0 else a x dy/dx = 1 or a
 Tensor leaky_relu(const Tensor& x, double a) {
   Tensor y = unary_float(x, each([a](auto v) { return v > 0 ? v : v * static_cast<decltype(v)>(a); }));
-  return record("leaky_relu", y, {x}, kSaveInputs, [a](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    return {depends_on(where(gt(x, 0), g, mul(g, a)), x)};
-  });
+  return record_elementwise("leaky_relu", y, x, kSaveInputs,
+                            [a](const Tensor& v, const Tensor& x, const Tensor&) {
+                              return depends_on(where(gt(x, 0), v, mul(v, a)), x);
+                            });
 }
 
 // y = log(1 + e^(βx)) / β, or x where βx > threshold       dy/dx = sigmoid(βx) (or 1)
@@ -467,10 +499,11 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
                     using T = decltype(v);
                     return v * beta > threshold ? v : static_cast<T>(std::log1p(std::exp(v * beta)) / beta);
                   }));
-  return record("softplus", y, {x}, kSaveInputs, [beta, threshold](const Tensor& g, const Saved& s) -> Grads {
-    Tensor bx = mul(s.input(0), beta);
-    return {where(gt(bx, threshold), g, g * sigmoid(bx))};
-  });
+  return record_elementwise("softplus", y, x, kSaveInputs,
+                            [beta, threshold](const Tensor& v, const Tensor& x, const Tensor&) {
+                              Tensor bx = mul(x, beta);
+                              return where(gt(bx, threshold), v, v * sigmoid(bx));
+                            });
 }
 
 // y = min(max(x, lo), hi) dy/dx = [lo <= x <= hi]
@@ -481,36 +514,49 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
     T r = lo > -INFINITY && v < convert_value<T>(lo) ? convert_value<T>(lo) : v;
     return hi < INFINITY && r > convert_value<T>(hi) ? convert_value<T>(hi) : r;
   });
-  return record("clamp", y, {x}, kSaveInputs, [lo, hi](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    return {depends_on(where(logical_and(ge(x, lo), le(x, hi)), g, 0), x)};
-  });
+  return record_elementwise("clamp", y, x, kSaveInputs,
+                            [lo, hi](const Tensor& v, const Tensor& x, const Tensor&) {
+                              return depends_on(where(logical_and(ge(x, lo), le(x, hi)), v, 0), x);
+                            });
 }
 Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, INFINITY); }
 Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, -INFINITY, hi); }
 
 // ---------------------------------------------------------------- binary
+// The tangent of maximum/minimum: the winner's (a where a_wins), the mean of both at a tie.
+static Tensor extremum_tangent(const Duals& d, const Tensor& a_wins) {
+  const Tensor &a = d.input(0), &b = d.input(1), ta = d.tangent_or_zeros(0), tb = d.tangent_or_zeros(1);
+  Tensor t = where(eq(a, b), mul(ta + tb, 0.5), where(a_wins, ta, tb));
+  return depends_on(depends_on(t, a), b);
+}
+
 // z = max(a, b)           dz/da = [a > b] + ½[a = b]   (ties split the gradient, as PyTorch)
 Tensor maximum(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   Tensor z = binary_kernel(a, b, t, t, "maximum",
                            [](auto x, auto y) { return (x != x || x > y) ? x : y; });  // NaN propagates
-  return record("maximum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor a = s.input(0), b = s.input(1);
-    Tensor half = where(eq(a, b), mul(g, 0.5), g);
-    return {depends_on(where(lt(a, b), 0, half), a), depends_on(where(lt(b, a), 0, half), b)};
-  });
+  return record(
+      "maximum", z, {a, b}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor a = s.input(0), b = s.input(1);
+        Tensor half = where(eq(a, b), mul(g, 0.5), g);
+        return {depends_on(where(lt(a, b), 0, half), a), depends_on(where(lt(b, a), 0, half), b)};
+      },
+      [](const Duals& d) { return extremum_tangent(d, gt(d.input(0), d.input(1))); });
 }
 
 // z = min(a, b)           dz/da = [a < b] + ½[a = b]
 Tensor minimum(const Tensor& a, const Tensor& b) {
   Dtype t = result_type(a, b);
   Tensor z = binary_kernel(a, b, t, t, "minimum", [](auto x, auto y) { return (x != x || x < y) ? x : y; });
-  return record("minimum", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor a = s.input(0), b = s.input(1);
-    Tensor half = where(eq(a, b), mul(g, 0.5), g);
-    return {depends_on(where(gt(a, b), 0, half), a), depends_on(where(gt(b, a), 0, half), b)};
-  });
+  return record(
+      "minimum", z, {a, b}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor a = s.input(0), b = s.input(1);
+        Tensor half = where(eq(a, b), mul(g, 0.5), g);
+        return {depends_on(where(gt(a, b), 0, half), a), depends_on(where(gt(b, a), 0, half), b)};
+      },
+      [](const Duals& d) { return extremum_tangent(d, lt(d.input(0), d.input(1))); });
 }
 
 // Comparisons: bool results, no gradient.
@@ -584,11 +630,14 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     elementwise([](bool c, T x, T y) { return blend(c, x, y); }, strided<T>(out), strided<const bool>(cond),
                 strided<const T>(ac), strided<const T>(bc));
   });
-  return record("where", out, {cond, a, b}, kSaveFirstInput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor c = s.input(0);
-    return {Tensor(), s.needs_grad(1) ? where(c, g, 0) : Tensor(),
-            s.needs_grad(2) ? where(c, 0, g) : Tensor()};
-  });
+  return record(
+      "where", out, {cond, a, b}, kSaveFirstInput,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor c = s.input(0);
+        return {Tensor(), s.needs_grad(1) ? where(c, g, 0) : Tensor(),
+                s.needs_grad(2) ? where(c, 0, g) : Tensor()};
+      },
+      [](const Duals& d) { return where(d.input(0), d.tangent_or_zeros(1), d.tangent_or_zeros(2)); });
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Scalar& b) {
@@ -695,17 +744,16 @@ template <class F> Tensor division_kernel(const Tensor& a, const Tensor& b, cons
 }
 
 // A unary float function with a derivative rule (int64/bool inputs computed in float32).
-template <class F>
-Tensor unary_math(const char* op, const Tensor& x, F f, unsigned save, BackwardFn backward) {
-  return record(op, unary_float(x, each(f)), {x}, save, std::move(backward));
+template <class F, class S> Tensor unary_math(const char* op, const Tensor& x, F f, unsigned save, S scale) {
+  return record_elementwise(op, unary_float(x, each(f)), x, save, scale);
 }
 
 // Rounding keeps int64 as it is (a copy) and refuses bool, as PyTorch; its derivative is 0.
 template <class F> Tensor rounding(const char* op, const Tensor& x, F f) {
   CR_CHECK(x.dtype() != kBool, std::invalid_argument, op, ": not implemented for bool tensors");
   if (x.dtype() == kInt64) return convert(x, kInt64);
-  return record(op, unary_float(x, each(f)), {x}, kSaveNone,
-                [](const Tensor& g, const Saved&) -> Grads { return {zeros_like(g)}; });
+  return record_elementwise(op, unary_float(x, each(f)), x, kSaveNone,
+                            [](const Tensor& v, const Tensor&, const Tensor&) { return zeros_like(v); });
 }
 
 // A bool tensor of x's shape: pred(v) on floats; `for_ints` everywhere for int64/bool.
@@ -728,40 +776,28 @@ const double kLn2 = 0.6931471805599453, kLn10 = 2.302585092994046;
 Tensor tan(const Tensor& x) {
   return unary_math(
       "tan", x, [](auto v) { return std::tan(v); }, kSaveOutput,
-      [](const Tensor& g, const Saved& s) -> Grads {
-        Tensor y = s.output();
-        return {g * (y * y + 1)};
-      });
+      [](const Tensor& v, const Tensor&, const Tensor& y) { return v * (y * y + 1); });
 }
 
 // y = asin x              dy/dx = 1 / sqrt(1 - x^2)
 Tensor asin(const Tensor& x) {
   return unary_math(
       "asin", x, [](auto v) { return std::asin(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads {
-        Tensor x = s.input(0);
-        return {g * rsqrt(rsub(x * x, 1))};
-      });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v * rsqrt(rsub(x * x, 1)); });
 }
 
 // y = acos x              dy/dx = -1 / sqrt(1 - x^2)
 Tensor acos(const Tensor& x) {
   return unary_math(
       "acos", x, [](auto v) { return std::acos(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads {
-        Tensor x = s.input(0);
-        return {neg(g * rsqrt(rsub(x * x, 1)))};
-      });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return neg(v * rsqrt(rsub(x * x, 1))); });
 }
 
 // y = atan x              dy/dx = 1 / (1 + x^2)
 Tensor atan(const Tensor& x) {
   return unary_math(
       "atan", x, [](auto v) { return std::atan(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads {
-        Tensor x = s.input(0);
-        return {g / (x * x + 1)};
-      });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v / (x * x + 1); });
 }
 
 // z = atan2(a, b), the angle of the point (b, a)     dz/da = b / (a^2 + b^2), dz/db = -a / (a^2 + b^2)
@@ -772,94 +808,92 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
     if constexpr (std::is_floating_point_v<decltype(y)>) return std::atan2(y, x);
     else return y;
   });
-  return record("atan2", z, {a, b}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor a = s.input(0), b = s.input(1);
-    Tensor d = a * a + b * b;
-    Tensor r = where(eq(d, 0), 0, reciprocal(d));  // 0 at the origin, as torch (not 0 * inf = nan)
-    return {s.needs_grad(0) ? g * b * r : Tensor(), s.needs_grad(1) ? g * neg(a) * r : Tensor()};
-  });
+  return record(
+      "atan2", z, {a, b}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor a = s.input(0), b = s.input(1);
+        Tensor d = a * a + b * b;
+        Tensor r = where(eq(d, 0), 0, reciprocal(d));  // 0 at the origin, as torch (not 0 * inf = nan)
+        return {s.needs_grad(0) ? g * b * r : Tensor(), s.needs_grad(1) ? g * neg(a) * r : Tensor()};
+      },
+      [](const Duals& d) {
+        const Tensor &a = d.input(0), &b = d.input(1);
+        Tensor n = a * a + b * b, r = where(eq(n, 0), 0, reciprocal(n));
+        return elementwise_tangent(d, {b * r, neg(a) * r});
+      });
 }
 
 // y = sinh x              dy/dx = cosh x
 Tensor sinh(const Tensor& x) {
   return unary_math(
       "sinh", x, [](auto v) { return std::sinh(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads { return {g * cosh(s.input(0))}; });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v * cosh(x); });
 }
 
 // y = cosh x              dy/dx = sinh x
 Tensor cosh(const Tensor& x) {
   return unary_math(
       "cosh", x, [](auto v) { return std::cosh(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads { return {g * sinh(s.input(0))}; });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v * sinh(x); });
 }
 
 // y = asinh x             dy/dx = 1 / sqrt(x^2 + 1)
 Tensor asinh(const Tensor& x) {
   return unary_math(
       "asinh", x, [](auto v) { return std::asinh(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads {
-        Tensor x = s.input(0);
-        return {g * rsqrt(x * x + 1)};
-      });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v * rsqrt(x * x + 1); });
 }
 
 // y = acosh x             dy/dx = 1 / sqrt(x^2 - 1)
 Tensor acosh(const Tensor& x) {
   return unary_math(
       "acosh", x, [](auto v) { return std::acosh(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads {
-        Tensor x = s.input(0);
-        return {g * rsqrt(x * x - 1)};
-      });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v * rsqrt(x * x - 1); });
 }
 
 // y = atanh x             dy/dx = 1 / (1 - x^2)
 Tensor atanh(const Tensor& x) {
   return unary_math(
       "atanh", x, [](auto v) { return std::atanh(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads {
-        Tensor x = s.input(0);
-        return {g / rsub(x * x, 1)};
-      });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v / rsub(x * x, 1); });
 }
 
 // ---------------------------------------------------------------- logarithms, exponentials, powers
 // y = ln(1 + x)           dy/dx = 1 / (1 + x)
 Tensor log1p(const Tensor& x) {
-  return record("log1p", unary_float(x, [](const auto& v) { return v.log1p(); }), {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g / (s.input(0) + 1)}; });
+  return record_elementwise("log1p", unary_float(x, [](const auto& v) { return v.log1p(); }), x, kSaveInputs,
+                            [](const Tensor& v, const Tensor& x, const Tensor&) { return v / (x + 1); });
 }
 
 // y = e^x - 1             dy/dx = y + 1
 Tensor expm1(const Tensor& x) {
   auto ref = [](auto v) { return std::expm1(v); };  // where Eigen's overflows early (as exp's)
-  return record("expm1",
-                unary_float(
-                    x, [](const auto& v) { return v.expm1(); }, outside(-87, 88, -708, 709, ref)),
-                {x}, kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g * (s.output() + 1)}; });
+  return record_elementwise("expm1",
+                            unary_float(
+                                x, [](const auto& v) { return v.expm1(); }, outside(-87, 88, -708, 709, ref)),
+                            x, kSaveOutput,
+                            [](const Tensor& v, const Tensor&, const Tensor& y) { return v * (y + 1); });
 }
 
 // y = log2 x              dy/dx = 1 / (x ln 2)
 Tensor log2(const Tensor& x) {
   return unary_math(
       "log2", x, [](auto v) { return std::log2(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn2)}; });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v / mul(x, kLn2); });
 }
 
 // y = log10 x             dy/dx = 1 / (x ln 10)
 Tensor log10(const Tensor& x) {
   return unary_math(
       "log10", x, [](auto v) { return std::log10(v); }, kSaveInputs,
-      [](const Tensor& g, const Saved& s) -> Grads { return {g / mul(s.input(0), kLn10)}; });
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v / mul(x, kLn10); });
 }
 
 // y = 2^x                 dy/dx = y ln 2
 Tensor exp2(const Tensor& x) {
   return unary_math(
       "exp2", x, [](auto v) { return std::exp2(v); }, kSaveOutput,
-      [](const Tensor& g, const Saved& s) -> Grads { return {mul(g * s.output(), kLn2)}; });
+      [](const Tensor& v, const Tensor&, const Tensor& y) { return mul(v * y, kLn2); });
 }
 
 // y = x^2 (int64 stays int64, bool becomes int64, as torch.square)     dy/dx = 2x
@@ -869,8 +903,9 @@ Tensor square(const Tensor& x) { return pow(x, Scalar(2)); }
 Tensor rsqrt(const Tensor& x) {
   auto ref = [](auto v) { return 1 / std::sqrt(v); };  // rsqrt(±0) = ±inf, rsqrt(inf) = 0
   Tensor y = unary_float(x, [](const auto& v) { return v.sqrt().inverse(); }, outside_normal(ref));
-  return record("rsqrt", y, {x}, kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads { return {mul(g * pow(s.output(), 3), -0.5)}; });
+  return record_elementwise("rsqrt", y, x, kSaveOutput, [](const Tensor& v, const Tensor&, const Tensor& y) {
+    return mul(v * pow(y, 3), -0.5);
+  });
 }
 
 // ---------------------------------------------------------------- rounding (derivative 0)
@@ -901,28 +936,34 @@ Tensor round(const Tensor& x, int64_t decimals) {
 Tensor frac(const Tensor& x) {
   CR_CHECK(is_floating(x.dtype()), std::invalid_argument, "frac: not implemented for ", dtype_name(x.dtype()),
            " tensors");
-  return record("frac", unary_float(x, each([](auto v) { return v - std::trunc(v); })), {x}, kSaveNone,
-                [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+  return record_elementwise("frac", unary_float(x, each([](auto v) { return v - std::trunc(v); })), x,
+                            kSaveNone, [](const Tensor& v, const Tensor&, const Tensor&) { return v; });
 }
 
 // ---------------------------------------------------------------- fmod, remainder, floor division
-// z = a - trunc(a/b) b (sign of a)      dz/da = 1, dz/db = -trunc(a/b)
+// z = a - q(a/b) b, q rounding toward zero ("trunc") or down ("floor")    dz/da = 1, dz/db = -q(a/b)
+static Tensor record_remainder(const char* op, Tensor z, const Tensor& a, const Tensor& b, const char* q) {
+  return record(
+      op, std::move(z), {a, b}, kSaveInputs,
+      [q](const Tensor& g, const Saved& s) -> Grads {
+        return {s.needs_grad(0) ? g : Tensor(),
+                s.needs_grad(1) ? neg(g * div(s.input(0), s.input(1), q)) : Tensor()};
+      },
+      [q](const Duals& d) {
+        return tangent_sum(
+            {d.tangent(0), d.has(1) ? neg(d.tangent(1) * div(d.input(0), d.input(1), q)) : Tensor()});
+      });
+}
+
+// z = a - trunc(a/b) b (the sign of a, C's fmod)
 Tensor fmod(const Tensor& a, const Tensor& b) {
-  return record("fmod", division_kernel(a, b, "fmod", Fmod{}), {a, b}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  return {s.needs_grad(0) ? g : Tensor(),
-                          s.needs_grad(1) ? neg(g * div(s.input(0), s.input(1), "trunc")) : Tensor()};
-                });
+  return record_remainder("fmod", division_kernel(a, b, "fmod", Fmod{}), a, b, "trunc");
 }
 Tensor fmod(const Tensor& a, const Scalar& b) { return fmod(a, scalar_of(b, result_type(a, b))); }
 
-// z = a - floor(a/b) b (sign of b, Python's %)      dz/da = 1, dz/db = -floor(a/b)
+// z = a - floor(a/b) b (the sign of b, Python's %)
 Tensor remainder(const Tensor& a, const Tensor& b) {
-  return record("remainder", division_kernel(a, b, "remainder", Remainder{}), {a, b}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  return {s.needs_grad(0) ? g : Tensor(),
-                          s.needs_grad(1) ? neg(g * div(s.input(0), s.input(1), "floor")) : Tensor()};
-                });
+  return record_remainder("remainder", division_kernel(a, b, "remainder", Remainder{}), a, b, "floor");
 }
 Tensor remainder(const Tensor& a, const Scalar& b) { return remainder(a, scalar_of(b, result_type(a, b))); }
 // PyTorch has no derivative for a number % tensor: backward raises, as in torch.
@@ -964,9 +1005,12 @@ Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
            "div: expected rounding_mode to be one of None, 'trunc', or 'floor', got '", rounding_mode, "'");
   const bool fl = rounding_mode == "floor";
   Tensor z = fl ? division_kernel(a, b, "div", FloorDiv{}) : division_kernel(a, b, "div", TruncDiv{});
-  return record("div", z, {a, b}, kSaveNone, [](const Tensor& g, const Saved& s) -> Grads {
-    return {s.needs_grad(0) ? zeros_like(g) : Tensor(), s.needs_grad(1) ? zeros_like(g) : Tensor()};
-  });
+  return record(
+      "div", z, {a, b}, kSaveNone,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        return {s.needs_grad(0) ? zeros_like(g) : Tensor(), s.needs_grad(1) ? zeros_like(g) : Tensor()};
+      },
+      [](const Duals&) { return Tensor(); });  // a zero tangent
 }
 Tensor div(const Tensor& a, const Scalar& b, const std::string& rounding_mode) {
   if (rounding_mode.empty()) return div(a, b);
@@ -1081,9 +1125,19 @@ Tensor clamp(const Tensor& x, const Tensor& lo, const Tensor& hi) {
   if (hi.defined())
     y = binary_kernel(y, hi, t, t, "clamp", [](auto v, auto m) { return (m != m || v > m) ? m : v; });
   const bool has_lo = lo.defined(), has_hi = hi.defined();
-  return record("clamp", y, {x, lo, hi}, kSaveInputs, [has_lo, has_hi](const Tensor& g, const Saved& s) {
-    return clamp_grads(g, s, has_lo, has_hi);
-  });
+  return record(
+      "clamp", y, {x, lo, hi}, kSaveInputs,
+      [has_lo, has_hi](const Tensor& g, const Saved& s) { return clamp_grads(g, s, has_lo, has_hi); },
+      [has_lo, has_hi](const Duals& d) {  // the tangent of whichever of x, lo, hi binds (as clamp_grads)
+        const Tensor &x = d.input(0), &lo = d.input(1), &hi = d.input(2);
+        Tensor inside = has_lo && has_hi ? logical_and(ge(x, lo), le(x, hi)) : has_lo ? ge(x, lo) : le(x, hi);
+        Tensor t = where(inside, d.tangent_or_zeros(0), 0);
+        if (has_lo)
+          t = where(has_hi ? logical_and(lt(x, lo), lt(lo, hi)) : lt(x, lo), d.tangent_or_zeros(1), t);
+        if (has_hi)
+          t = where(has_lo ? logical_or(gt(x, hi), lt(hi, lo)) : gt(x, hi), d.tangent_or_zeros(2), t);
+        return depends_on(t, x);
+      });
 }
 Tensor clip(const Tensor& x, double min, double max) { return clamp(x, min, max); }
 Tensor clip(const Tensor& x, const Tensor& min, const Tensor& max) { return clamp(x, min, max); }
@@ -1107,11 +1161,17 @@ Tensor lerp(const Tensor& a, const Tensor& b, const Tensor& weight) {
         [](T x, T z, T v) { return std::abs(v) < T(0.5) ? x + v * (z - x) : z - (z - x) * (T(1) - v); },
         strided<T>(y), strided<const T>(a), strided<const T>(b), strided<const T>(w));
   });
-  return record("lerp", y, {a, b, w}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor a = s.input(0), b = s.input(1), w = s.input(2);
-    return {s.needs_grad(0) ? g * rsub(w, 1) : Tensor(), s.needs_grad(1) ? g * w : Tensor(),
-            s.needs_grad(2) ? g * (b - a) : Tensor()};
-  });
+  return record(
+      "lerp", y, {a, b, w}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor a = s.input(0), b = s.input(1), w = s.input(2);
+        return {s.needs_grad(0) ? g * rsub(w, 1) : Tensor(), s.needs_grad(1) ? g * w : Tensor(),
+                s.needs_grad(2) ? g * (b - a) : Tensor()};
+      },
+      [](const Duals& d) {
+        const Tensor &a = d.input(0), &b = d.input(1), &w = d.input(2);
+        return elementwise_tangent(d, {rsub(w, 1), w, b - a});
+      });
 }
 Tensor lerp(const Tensor& a, const Tensor& b, const Scalar& w) { return lerp(a, b, scalar_of(w, a.dtype())); }
 
@@ -1123,12 +1183,17 @@ Tensor copysign(const Tensor& a, const Tensor& b) {
     if constexpr (std::is_floating_point_v<decltype(x)>) return std::copysign(x, s);
     else return x;
   });
-  return record("copysign", y, {a, b}, kSaveInputs | kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor a = s.input(0);
-                  return {s.needs_grad(0) ? g * where(eq(a, 0), 0, s.output() / a) : Tensor(),
-                          s.needs_grad(1) ? zeros(s.input_shape(1), s.input_dtype(1)) : Tensor()};
-                });
+  return record(
+      "copysign", y, {a, b}, kSaveInputs | kSaveOutput,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor a = s.input(0);
+        return {s.needs_grad(0) ? g * where(eq(a, 0), 0, s.output() / a) : Tensor(),
+                s.needs_grad(1) ? zeros(s.input_shape(1), s.input_dtype(1)) : Tensor()};
+      },
+      [](const Duals& d) {
+        const Tensor& a = d.input(0);
+        return d.has(0) ? d.tangent(0) * where(eq(a, 0), 0, d.output() / a) : Tensor();
+      });
 }
 Tensor copysign(const Tensor& a, const Scalar& b) {
   Dtype t = is_floating(a.dtype()) ? a.dtype() : get_default_dtype();

@@ -84,11 +84,16 @@ Tensor gemm(const Tensor& a, const Tensor& b, int64_t batch, int64_t n, int64_t 
 // (B,n,k) @ (B,k,m)      dA = G @ B^T, dB = A^T @ G   (unchecked; the public bmm checks)
 Tensor batched_mm(const Tensor& a, const Tensor& b) {
   int64_t B = a.size(0), n = a.size(1), k = a.size(2), m = b.size(2);
-  return record("bmm", gemm(a, b, B, n, k, m, {B, n, m}), {a, b}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  return {s.needs_grad(0) ? batched_mm(g, transpose(s.input(1), 1, 2)) : Tensor(),
-                          s.needs_grad(1) ? batched_mm(transpose(s.input(0), 1, 2), g) : Tensor()};
-                });
+  return record(
+      "bmm", gemm(a, b, B, n, k, m, {B, n, m}), {a, b}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        return {s.needs_grad(0) ? batched_mm(g, transpose(s.input(1), 1, 2)) : Tensor(),
+                s.needs_grad(1) ? batched_mm(transpose(s.input(0), 1, 2), g) : Tensor()};
+      },
+      [](const Duals& d) {  // dA B + A dB
+        return tangent_sum({d.has(0) ? batched_mm(d.tangent(0), d.input(1)) : Tensor(),
+                            d.has(1) ? batched_mm(d.input(0), d.tangent(1)) : Tensor()});
+      });
 }
 }  // namespace
 
@@ -97,11 +102,16 @@ Tensor mm(const Tensor& a, const Tensor& b) {
   CR_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), std::invalid_argument,
            "mm: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape());
   int64_t n = a.size(0), k = a.size(1), m = b.size(1);
-  return record("mm", gemm(a, b, 1, n, k, m, {n, m}), {a, b}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  return {s.needs_grad(0) ? mm(g, s.input(1).t()) : Tensor(),
-                          s.needs_grad(1) ? mm(s.input(0).t(), g) : Tensor()};
-                });
+  return record(
+      "mm", gemm(a, b, 1, n, k, m, {n, m}), {a, b}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        return {s.needs_grad(0) ? mm(g, s.input(1).t()) : Tensor(),
+                s.needs_grad(1) ? mm(s.input(0).t(), g) : Tensor()};
+      },
+      [](const Duals& d) {  // dA B + A dB
+        return tangent_sum({d.has(0) ? mm(d.tangent(0), d.input(1)) : Tensor(),
+                            d.has(1) ? mm(d.input(0), d.tangent(1)) : Tensor()});
+      });
 }
 
 namespace {
@@ -225,15 +235,21 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   std::vector<Tensor> inputs{x, w};
   if (bias.defined()) inputs.push_back(bias);
   bool has_bias = bias.defined();
-  return record("linear", y, inputs, kSaveInputs,
-                [in, out_f, rows, has_bias](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor x = s.input(0), w = s.input(1);
-                  Tensor g2 = reshape(g, {rows, out_f});
-                  Grads r{s.needs_grad(0) ? reshape(mm(g2, w), x.shape()) : Tensor(),
-                          s.needs_grad(1) ? mm(g2.t(), reshape(x, {rows, in})) : Tensor()};
-                  if (has_bias) r.push_back(s.needs_grad(2) ? sum(g2, {0}) : Tensor());
-                  return r;
-                });
+  return record(
+      "linear", y, inputs, kSaveInputs,
+      [in, out_f, rows, has_bias](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0), w = s.input(1);
+        Tensor g2 = reshape(g, {rows, out_f});
+        Grads r{s.needs_grad(0) ? reshape(mm(g2, w), x.shape()) : Tensor(),
+                s.needs_grad(1) ? mm(g2.t(), reshape(x, {rows, in})) : Tensor()};
+        if (has_bias) r.push_back(s.needs_grad(2) ? sum(g2, {0}) : Tensor());
+        return r;
+      },
+      [has_bias](const Duals& d) {  // dx W^T + x dW^T + db: linear in each
+        return tangent_sum({d.has(0) ? linear(d.tangent(0), d.input(1), Tensor()) : Tensor(),
+                            d.has(1) ? linear(d.input(0), d.tangent(1), Tensor()) : Tensor(),
+                            has_bias && d.has(2) ? d.tangent(2) : Tensor()});
+      });
 }
 
 }  // namespace chainrule
@@ -682,17 +698,20 @@ Tensor vector_norm(const Tensor& x, double ord, std::vector<int64_t> dims, bool 
   std::vector<int64_t> kd = dims;
   if (kd.empty())
     for (int64_t d = 0; d < x.dim(); ++d) kd.push_back(d);
-  std::sort(kd.begin(), kd.end());  // backward re-inserts the reduced dims, lowest first
-  return record("linalg_vector_norm", y, {x}, kSaveInputs | kSaveOutput,
-                [ord, kd, keepdim](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor y = s.output(), gk = g;
-                  if (!keepdim)
-                    for (int64_t d : kd) {
-                      y = unsqueeze(y, d);
-                      gk = unsqueeze(gk, d);
-                    }
-                  return {vector_norm_grad(gk, s.input(0), y, ord)};
-                });
+  std::sort(kd.begin(), kd.end());       // backward re-inserts the reduced dims, lowest first
+  auto kept = [kd, keepdim](Tensor t) {  // t with the reduced dims back (size 1)
+    for (int64_t d : kd) t = keepdim ? t : unsqueeze(t, d);
+    return t;
+  };
+  return record(
+      "linalg_vector_norm", y, {x}, kSaveInputs | kSaveOutput,
+      [ord, kept](const Tensor& g, const Saved& s) -> Grads {
+        return {vector_norm_grad(kept(g), s.input(0), kept(s.output()), ord)};
+      },
+      [ord, kept, kd, keepdim](const Duals& d) {  // Σ dy/dx · t over the reduced dims
+        Tensor y = kept(d.output());
+        return sum(vector_norm_grad(ones_like(y), d.input(0), y, ord) * d.tangent(0), kd, keepdim);
+      });
 }
 
 // The singular values of each (..., m, n) matrix (descending, as torch.linalg.svdvals): the k =

@@ -78,7 +78,7 @@ Tensor lu_solve(const Tensor& A, const Tensor& B) {
   Tensor Ac = contig(A), X = empty(B.shape(), A.dtype());
   {
     NoGradGuard ng;
-    X.copy_(B);
+    X.copy_(B.detach());  // values only: the op records its own derivative
   }
   dispatch_floating(A.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -114,11 +114,16 @@ static Tensor solve_matrices(const Tensor& a, const Tensor& b) {
   sa.insert(sa.end(), {n, n});
   sb.insert(sb.end(), {n, b.size(-1)});
   Tensor A = expand(a, sa), B = expand(b, sb), X = lu_solve(A, B);  // expand is recorded: gradients sum back
-  return record("linalg_solve", X, {A, B}, kSaveInputs | kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor gB = solve_matrices(t_(s.input(0)), g);
-                  return {s.needs_grad(0) ? neg(matmul(gB, t_(s.output()))) : Tensor(), gB};
-                });
+  return record(
+      "linalg_solve", X, {A, B}, kSaveInputs | kSaveOutput,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor gB = solve_matrices(t_(s.input(0)), g);
+        return {s.needs_grad(0) ? neg(matmul(gB, t_(s.output()))) : Tensor(), gB};
+      },
+      [](const Duals& d) {  // dX = A^-1 (dB - dA X)
+        Tensor r = tangent_sum({d.tangent(1), d.has(0) ? neg(matmul(d.tangent(0), d.output())) : Tensor()});
+        return solve_matrices(d.input(0), r);
+      });
 }
 
 Tensor linalg_solve(const Tensor& a, const Tensor& b, bool left) {
@@ -157,10 +162,15 @@ Tensor linalg_inv(const Tensor& a) {
       RowMap<T>(ptr<T>(Y) + i * n * n, n, n) = lu.inverse();
     });
   });
-  return record("linalg_inv", Y, {a}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor yt = t_(s.output());
-    return {neg(matmul(matmul(yt, g), yt))};
-  });
+  return record(
+      "linalg_inv", Y, {a}, kSaveOutput,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor yt = t_(s.output());
+        return {neg(matmul(matmul(yt, g), yt))};
+      },
+      [](const Duals& d) {
+        return neg(matmul(matmul(d.output(), d.tangent(0)), d.output()));
+      });  // dY = -Y dA Y
 }
 
 namespace {
@@ -226,8 +236,16 @@ static Tensor cofactor_by_minors(const Tensor& a) {
   return mul(linalg_det(permute(m, perm)), tensor(sign, {n, n}, a.dtype()));
 }
 
+// d det(A) / dA: det(A) A^-T (the cofactor matrix). At a (near-)singular A, A^-1 is inaccurate or
+// doesn't exist but the cofactor matrix is fine: from the SVD (a constant), or, when a graph is
+// being built, from the minors' dets (differentiable again).
+static Tensor det_derivative(const Tensor& A, const Tensor& y) {
+  if (!near_singular(A)) return mul(unsqueeze(unsqueeze(y, -1), -1), t_(linalg_inv(A)));
+  return is_grad_enabled() || forward_ad::current_level() != 0 ? cofactor_by_minors(A) : cofactor(A);
+}
+
 // det A (the product of the LU pivots, with the permutation's sign)
-// dA = g det(A) A^-T (the cofactor matrix); at a singular A the cofactor matrix from the SVD
+// dA = g cof(A)           d det = <cof(A), dA> (Jacobi's formula)
 Tensor linalg_det(const Tensor& a) {
   check_square(a, "linalg.det");
   const int64_t n = a.size(-1);
@@ -238,17 +256,14 @@ Tensor linalg_det(const Tensor& a) {
       ptr<T>(y)[i] = n == 0 ? T(1) : Eigen::PartialPivLU<Mat<T>>(Mat<T>(Am)).determinant();
     });
   });
-  return record("linalg_det", y, {a}, kSaveInputs | kSaveOutput,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor A = s.input(0), y = s.output();
-                  Tensor gy = unsqueeze(unsqueeze(g, -1), -1);
-                  if (!near_singular(A))
-                    return {mul(mul(gy, unsqueeze(unsqueeze(y, -1), -1)), t_(linalg_inv(A)))};
-                  // (near-)singular: A^-1 is inaccurate or doesn't exist, but the cofactor matrix is fine:
-                  // from the SVD (a constant), or under create_graph from the minors' dets (differentiable
-                  // again)
-                  return {mul(gy, is_grad_enabled() ? cofactor_by_minors(A) : cofactor(A))};
-                });
+  return record(
+      "linalg_det", y, {a}, kSaveInputs | kSaveOutput,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        return {mul(unsqueeze(unsqueeze(g, -1), -1), det_derivative(s.input(0), s.output()))};
+      },
+      [](const Duals& d) {
+        return sum(mul(det_derivative(d.input(0), d.output()), d.tangent(0)), {-2, -1});
+      });
 }
 
 namespace {
@@ -281,9 +296,14 @@ Tensor slogdet_logabs(const Tensor& a, Tensor& sign_out) {
   Tensor sg = empty(batch_of(a), a.dtype()), la = empty(batch_of(a), a.dtype());
   slogdet_kernel(a, sg, la);
   sign_out = sg;
-  return record("linalg_slogdet", la, {a}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    return {mul(unsqueeze(unsqueeze(g, -1), -1), t_(linalg_inv(s.input(0))))};
-  });
+  return record(
+      "linalg_slogdet", la, {a}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        return {mul(unsqueeze(unsqueeze(g, -1), -1), t_(linalg_inv(s.input(0))))};
+      },
+      [](const Duals& d) {
+        return sum(t_(linalg_inv(d.input(0))) * d.tangent(0), {-2, -1});
+      });  // tr(A^-1 dA)
 }
 
 std::pair<Tensor, Tensor> linalg_slogdet(const Tensor& a) {
@@ -321,6 +341,16 @@ Tensor eigh_kernel(const Tensor& a, const Shape& packed_shape, bool upper) {
 }
 }  // namespace
 
+// S_ij / (L_j - L_i) off the diagonal, and 0 on it and between repeated eigenvalues that get no
+// signal (S_ij = 0), as torch; elsewhere linear in S (a guard on S alone would make the
+// linearisation at S = 0 wrong). Repeated eigenvalues with signal give inf, as torch.
+static Tensor over_gaps(const Tensor& S, const Tensor& L) {
+  Tensor E = sub(unsqueeze(L, -2), unsqueeze(L, -1)), r = arange(L.size(-1));
+  Tensor none =
+      logical_or(eq(unsqueeze(r, -1), unsqueeze(r, 0)), logical_and(eq(S, Scalar(0)), eq(E, Scalar(0))));
+  return where(none, 0, div(S, where(none, 1, E)));  // no 0/0 in the unused branch either
+}
+
 // A = V diag(L) V^T with L ascending; only the lower (UPLO="L") or upper triangle is read.
 // Both outputs are slices of one packed (..., n+1, n) result (rows 0..n-1: V, row n: L), so one
 // node gets both gradients:  dA = V (diag(gL) + S / E) V^T, S = skew(V^T gV), E_ij = L_j - L_i.
@@ -335,17 +365,21 @@ std::pair<Tensor, Tensor> linalg_eigh(const Tensor& a, const std::string& uplo) 
   Shape ps = batch_of(a);
   ps.insert(ps.end(), {n + 1, n});
   Tensor P = eigh_kernel(a, ps, upper);
-  P = record("linalg_eigh", P, {a}, kSaveOutput, [n](const Tensor& g, const Saved& s) -> Grads {
-    Tensor P = s.output();
-    Tensor V = narrow(P, -2, 0, n), L = select(P, -2, n);
-    Tensor gV = narrow(g, -2, 0, n), gL = select(g, -2, n);
-    Tensor VtgV = matmul(t_(V), gV);
-    Tensor S = mul(sub(VtgV, t_(VtgV)), 0.5);
-    Tensor E = sub(unsqueeze(L, -2), unsqueeze(L, -1));
-    // S_ij = 0 (no gradient through V, and always on the diagonal) contributes 0, not 0/0
-    Tensor ratio = div(S, where(eq(S, Scalar(0)), ones({}, S.dtype()), E));
-    return {matmul(V, matmul(add(ratio, diag_embed(gL)), t_(V)))};
-  });
+  P = record(
+      "linalg_eigh", P, {a}, kSaveOutput,
+      [n](const Tensor& g, const Saved& s) -> Grads {
+        Tensor P = s.output();
+        Tensor V = narrow(P, -2, 0, n), L = select(P, -2, n);
+        Tensor gV = narrow(g, -2, 0, n), gL = select(g, -2, n);
+        Tensor VtgV = matmul(t_(V), gV);
+        Tensor S = mul(sub(VtgV, t_(VtgV)), 0.5);
+        return {matmul(V, matmul(add(over_gaps(S, L), diag_embed(gL)), t_(V)))};
+      },
+      [n](const Duals& d) {  // dL = diag(V^T dA V), dV = V (V^T dA V / E) (0 on the diagonal)
+        Tensor P = d.output(), V = narrow(P, -2, 0, n), L = select(P, -2, n);
+        Tensor dA = d.tangent(0), S = matmul(t_(V), matmul(mul(add(dA, t_(dA)), 0.5), V));  // dA symmetrised
+        return cat({matmul(V, over_gaps(S, L)), unsqueeze(diagonal(S, 0, -2, -1), -2)}, -2);
+      });
   return {select(P, -2, n).contiguous(), narrow(P, -2, 0, n).contiguous()};
 }
 
@@ -401,13 +435,21 @@ Tensor cholesky_kernel(const Tensor& a) {
 Tensor linalg_cholesky(const Tensor& a, bool upper) {
   check_square(a, "linalg.cholesky");
   Tensor L = cholesky_kernel(a);
-  L = record("linalg_cholesky", L, {a}, kSaveOutput, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor L = s.output();
-    Tensor P = tril(matmul(t_(L), g));
-    Tensor phi = mul(add(P, t_(tril(P, -1))), 0.5);  // symmetric: P's lower part mirrored, diagonal halved
-    Tensor X = linalg_solve(t_(L), phi);             // L^-T phi
-    return {t_(linalg_solve(t_(L), t_(X)))};         // L^-T phi L^-1
-  });
+  L = record(
+      "linalg_cholesky", L, {a}, kSaveOutput,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor L = s.output();
+        Tensor P = tril(matmul(t_(L), g));
+        Tensor phi =
+            mul(add(P, t_(tril(P, -1))), 0.5);    // symmetric: P's lower part mirrored, diagonal halved
+        Tensor X = linalg_solve(t_(L), phi);      // L^-T phi
+        return {t_(linalg_solve(t_(L), t_(X)))};  // L^-T phi L^-1
+      },
+      [](const Duals& d) {  // dL = L Phi(L^-1 dA L^-T), dA symmetrised
+        Tensor L = d.output(), dA = d.tangent(0);
+        Tensor M = linalg_solve(L, t_(linalg_solve(L, mul(add(dA, t_(dA)), 0.5))));
+        return matmul(L, sub(tril(M), mul(diag_embed(diagonal(M, 0, -2, -1)), 0.5)));
+      });
   return upper ? t_(L).contiguous() : L;
 }
 

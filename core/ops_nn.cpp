@@ -209,9 +209,8 @@ Tensor erf(const Tensor& x) {
     using T = decltype(tag);
     map(ptr<T>(xc), ptr<T>(y), xc.numel(), [](T v) { return std::erf(v); });
   });
-  return record("erf", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    return {g * mul(exp(neg(x * x)), 2.0 / std::sqrt(M_PI))};
+  return record_elementwise("erf", y, x, kSaveInputs, [](const Tensor& v, const Tensor& x, const Tensor&) {
+    return v * mul(exp(neg(x * x)), 2.0 / std::sqrt(M_PI));
   });
 }
 
@@ -243,9 +242,9 @@ template <class F> Tensor map_floating(const Tensor& x, const char* op, F f) {
 // y = x / (1 + e^-x) (torch's formula)      dy/dx = s (1 + x (1 - s)), s = sigmoid(x)
 Tensor silu(const Tensor& x) {
   Tensor y = map_floating(x, "silu", [](auto v) { return v / (1 + std::exp(-v)); });
-  return record("silu", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0), sg = sigmoid(x);
-    return {g * sg * add(x * rsub(sg, 1), 1)};
+  return record_elementwise("silu", y, x, kSaveInputs, [](const Tensor& v, const Tensor& x, const Tensor&) {
+    Tensor sg = sigmoid(x);
+    return v * sg * add(x * rsub(sg, 1), 1);
   });
 }
 
@@ -257,12 +256,12 @@ Tensor elu(const Tensor& x, double alpha) {
     using T = decltype(v);
     return v > 0 ? v : static_cast<T>(alpha) * std::expm1(v);
   });
-  return record("elu", y, {x}, kSaveInputs, [alpha](const Tensor& g, const Saved& s) -> Grads {
-    // x <= 0 takes alpha e^x (a NaN takes g); the exponent reads x only where x < 0, so as in torch
-    // the second derivative is 0 at x = 0 itself
-    Tensor x = s.input(0);
-    return {where(le(x, 0), g * mul(exp(where(lt(x, 0), x, 0.0)), alpha), g)};
-  });
+  return record_elementwise("elu", y, x, kSaveInputs,
+                            [alpha](const Tensor& v, const Tensor& x, const Tensor&) {
+                              // x <= 0 takes alpha e^x (a NaN takes v); the exponent reads x only where x <
+                              // 0, so as in torch the second derivative is 0 at x = 0 itself
+                              return where(le(x, 0), v * mul(exp(where(lt(x, 0), x, 0.0)), alpha), v);
+                            });
 }
 
 // y = clamp(x, lo, hi)     dy/dx = 1 where lo < x < hi, 0 at and beyond the bounds (and at a NaN)
@@ -275,10 +274,10 @@ Tensor hardtanh(const Tensor& x, double lo, double hi) {
     NoGradGuard no_grad;
     y = clamp(x, lo, hi);
   }
-  return record("hardtanh", y, {x}, kSaveInputs, [lo, hi](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    return {depends_on(where(logical_and(gt(x, lo), lt(x, hi)), g, 0), x)};
-  });
+  return record_elementwise("hardtanh", y, x, kSaveInputs,
+                            [lo, hi](const Tensor& v, const Tensor& x, const Tensor&) {
+                              return depends_on(where(logical_and(gt(x, lo), lt(x, hi)), v, 0), x);
+                            });
 }
 
 Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
@@ -309,8 +308,10 @@ Tensor constant_pad(const Tensor& x, const std::vector<int64_t>& p, const Shape&
   }
   std::vector<int64_t> back(p.size());
   for (size_t i = 0; i < p.size(); ++i) back[i] = -p[i];
-  return record("constant_pad_nd", y, {x}, kSaveNone,
-                [back](const Tensor& g, const Saved&) -> Grads { return {pad(g, back, "constant", 0.0)}; });
+  return record(
+      "constant_pad_nd", y, {x}, kSaveNone,
+      [back](const Tensor& g, const Saved&) -> Grads { return {pad(g, back, "constant", 0.0)}; },
+      [p](const Duals& d) { return pad(d.tangent(0), p, "constant", 0.0); });
 }
 }  // namespace
 
@@ -401,9 +402,12 @@ Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
     using T = decltype(tag);
     im2col(ptr<T>(contig(input)), ptr<T>(cols), N * C, g);
   });
-  return record("unfold", cols, {input}, kSaveNone, [g](const Tensor& grad, const Saved&) -> Grads {
-    return {fold(grad, {g.H, g.W}, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
-  });
+  return record(
+      "unfold", cols, {input}, kSaveNone,
+      [g](const Tensor& grad, const Saved&) -> Grads {
+        return {fold(grad, {g.H, g.W}, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
+      },
+      [k, s, p, d](const Duals& dl) { return unfold(dl.tangent(0), k, s, p, d); });
 }
 
 // (N, C*kh*kw, L) -> (N, C, H, W), overlapping blocks summed      backward: unfold of the gradient
@@ -427,9 +431,12 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
     using T = decltype(tag);
     col2im(ptr<T>(contig(input)), ptr<T>(y), y.size(0) * y.size(1), g);
   });
-  return record("fold", y, {input}, kSaveNone, [g](const Tensor& grad, const Saved&) -> Grads {
-    return {unfold(grad, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
-  });
+  return record(
+      "fold", y, {input}, kSaveNone,
+      [g](const Tensor& grad, const Saved&) -> Grads {
+        return {unfold(grad, {g.kh, g.kw}, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw})};
+      },
+      [out, k, s, p, d](const Duals& dl) { return fold(dl.tangent(0), out, k, s, p, d); });
 }
 
 // ---------------------------------------------------------------- conv2d

@@ -230,9 +230,10 @@ Tensor sum(const Tensor& x, std::vector<int64_t> dims_in, bool keepdim) {
   Tensor y = reduce(xs, dims, Kind::Sum, "sum");
   Shape ks = y.shape();
   if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));  // a view of a fresh tensor: no graph yet
-  return record("sum", y, {x}, kSaveNone, [ks](const Tensor& g, const Saved& s) -> Grads {
-    return {expand(reshape(g, ks), s.input_shape(0))};
-  });
+  return record(
+      "sum", y, {x}, kSaveNone,
+      [ks](const Tensor& g, const Saved& s) -> Grads { return {expand(reshape(g, ks), s.input_shape(0))}; },
+      [dims, keepdim](const Duals& d) { return sum(d.tangent(0), dims, keepdim); });
 }
 Tensor sum(const Tensor& x) { return sum(x, {}, false); }
 
@@ -258,11 +259,19 @@ static Tensor amax_amin(const Tensor& x, std::vector<int64_t> dims_in, bool keep
   Tensor y = reduce(x, dims, is_max ? Kind::Max : Kind::Min, op);
   Shape ks = y.shape();
   if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));
-  return record(op, y, {x}, kSaveInputs | kSaveOutput, [ks, dims](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    Tensor mask = eq(x, reshape(s.output(), ks)).to(x.dtype());
-    return {depends_on(reshape(g, ks) * mask / sum(mask, dims, true), x)};
-  });
+  auto share = [ks, dims](const Tensor& x, const Tensor& y) {  // dy/dx: 1 / #ties on the ties
+    Tensor mask = eq(x, reshape(y, ks)).to(x.dtype());
+    return mask / sum(mask, dims, true);
+  };
+  return record(
+      op, y, {x}, kSaveInputs | kSaveOutput,
+      [ks, share](const Tensor& g, const Saved& s) -> Grads {
+        return {depends_on(reshape(g, ks) * share(s.input(0), s.output()), s.input(0))};
+      },
+      [dims, share](const Duals& d) {
+        Tensor t = sum(d.tangent(0) * share(d.input(0), d.output()), dims, true);
+        return depends_on(reshape(t, d.output().shape()), d.input(0));
+      });
 }
 Tensor amax(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
   return amax_amin(x, std::move(dims), keepdim, true, "amax");
@@ -460,24 +469,43 @@ Tensor cumprod_grad_graph(const Tensor& g, const Tensor& x, int64_t dim, bool re
   return transpose(sum(terms, {-1}), dim, -1);
 }
 
+// cumprod's tangent: Σ_{i≤r} t_i Π_{j≤r, j≠i} x_j = y_r Σ_{i≤r} t_i / x_i when x has no zero;
+// with zeros, row i of an (n, n) matrix is x with x_i replaced by t_i, whose cumprod at r ≥ i is term i.
+Tensor cumprod_tangent(const Duals& d, int64_t dim, bool reverse) {
+  const Tensor &x = d.input(0), &t = d.tangent(0);
+  if (x.dim() == 0) return t;
+  if (!any(eq(x.detach(), 0)).item()) return d.output() * cumsum_dir(t / x, dim, reverse);
+  const int64_t n = x.shape()[dim];
+  Tensor xt = transpose(x, dim, -1), tt = transpose(t, dim, -1);  // (..., n)
+  Tensor r = arange(n), i = unsqueeze(r, 1), k = unsqueeze(r, 0);
+  Tensor rows = where(eq(i, k), unsqueeze(tt, -1), unsqueeze(xt, -2));  // (..., n, n)
+  Tensor c = cumprod_dir(rows, rows.dim() - 1, reverse);
+  Tensor terms = where(reverse ? le(k, i) : ge(k, i), c, 0.0);
+  return transpose(sum(terms, {-2}), dim, -1);
+}
+
 // y_r = Σ_{j≤r} x_j (reverse: Σ_{j≥r})      dL/dx = the cumsum of g taken the other way
 Tensor cumsum_dir(const Tensor& x, int64_t dim, bool reverse) {
   return record(
       "cumsum", scan_kernel(x, dim, reverse, false), {x}, kSaveNone,
-      [dim, reverse](const Tensor& g, const Saved&) -> Grads { return {cumsum_dir(g, dim, !reverse)}; });
+      [dim, reverse](const Tensor& g, const Saved&) -> Grads { return {cumsum_dir(g, dim, !reverse)}; },
+      [dim, reverse](const Duals& d) { return cumsum_dir(d.tangent(0), dim, reverse); });
 }
 
 // y_r = Π_{j≤r} x_j (reverse: Π_{j≥r})      dL/dx_i = Σ_{k≥i} g_k Π_{j≤k, j≠i} x_j
 // = cumsum_reversed(g y)_i / x_i when x has no zero (as PyTorch); with zeros, no division.
 Tensor cumprod_dir(const Tensor& x, int64_t dim, bool reverse) {
-  return record("cumprod", scan_kernel(x, dim, reverse, true), {x}, kSaveInputs | kSaveOutput,
-                [dim, reverse](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor x = s.input(0);
-                  if (!is_grad_enabled() || x.dim() == 0)
-                    return {x.dim() == 0 ? g : cumprod_grad_kernel(g, x, dim, reverse)};
-                  if (!any(eq(x.detach(), 0)).item()) return {cumsum_dir(g * s.output(), dim, !reverse) / x};
-                  return {cumprod_grad_graph(g, x, dim, reverse)};
-                });
+  return record(
+      "cumprod", scan_kernel(x, dim, reverse, true), {x}, kSaveInputs | kSaveOutput,
+      [dim, reverse](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        // the fused kernel records nothing: not when a graph or a tangent must flow through it
+        if ((!is_grad_enabled() && forward_ad::current_level() == 0) || x.dim() == 0)
+          return {x.dim() == 0 ? g : cumprod_grad_kernel(g, x, dim, reverse)};
+        if (!any(eq(x.detach(), 0)).item()) return {cumsum_dir(g * s.output(), dim, !reverse) / x};
+        return {cumprod_grad_graph(g, x, dim, reverse)};
+      },
+      [dim, reverse](const Duals& d) { return cumprod_tangent(d, dim, reverse); });
 }
 
 // Π_{j<i} x_j along dim (reverse: Π_{j>i} x_j), differentiable: a cumprod of x shifted by one.
@@ -510,12 +538,18 @@ Tensor std(const Tensor& x, std::vector<int64_t> dims_in, double correction, boo
   }
   Shape ks = y.shape();
   if (!keepdim) y = y.reshape(drop_shape(x.shape(), dims));
-  return record("std", y, {x}, kSaveInputs | kSaveOutput,
-                [ks, dims, denom](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor x = s.input(0), y = reshape(s.output(), ks);
-                  Tensor gvar = where(eq(y, 0), 0.0, reshape(g, ks) / (y * 2));  // dL/dvar
-                  return {gvar * centered(x, dims) * (2 / denom)};
-                });
+  return record(
+      "std", y, {x}, kSaveInputs | kSaveOutput,
+      [ks, dims, denom](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0), y = reshape(s.output(), ks);
+        Tensor gvar = where(eq(y, 0), 0.0, reshape(g, ks) / (y * 2));  // dL/dvar
+        return {gvar * centered(x, dims) * (2 / denom)};
+      },
+      [ks, dims, denom](const Duals& d) {  // Σ (x - mean) t / (denom std)
+        Tensor y = reshape(d.output(), ks);
+        Tensor t = sum(centered(d.input(0), dims) * d.tangent(0), dims, true);
+        return reshape(where(eq(y, 0), 0.0, t / (y * denom)), d.output().shape());
+      });
 }
 
 std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims, double correction,
@@ -537,10 +571,17 @@ Tensor prod(const Tensor& x_in, int64_t dim, bool keepdim) {
   Tensor y = reduce(x, {dim}, Kind::Prod, "prod");
   Shape ks = y.shape();
   if (!keepdim) y = y.reshape(drop_shape(x.shape(), {dim}));
-  return record("prod", y, {x}, kSaveInputs, [dim, ks](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    return {reshape(g, ks) * exclusive_cumprod(x, dim, false) * exclusive_cumprod(x, dim, true)};
-  });
+  return record(
+      "prod", y, {x}, kSaveInputs,
+      [dim, ks](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0);
+        return {reshape(g, ks) * exclusive_cumprod(x, dim, false) * exclusive_cumprod(x, dim, true)};
+      },
+      [dim, keepdim](const Duals& d) {
+        const Tensor& x = d.input(0);
+        return sum(d.tangent(0) * exclusive_cumprod(x, dim, false) * exclusive_cumprod(x, dim, true), {dim},
+                   keepdim);
+      });
 }
 Tensor prod(const Tensor& x) {
   Tensor y;
@@ -548,11 +589,18 @@ Tensor prod(const Tensor& x) {
     NoGradGuard no_grad;
     y = reshape(prod(reshape(x, {-1}), 0, false), {});
   }
-  return record("prod", y, {x}, kSaveInputs, [](const Tensor& g, const Saved& s) -> Grads {
-    Tensor flat = reshape(s.input(0), {-1});
-    return {
-        reshape(g * exclusive_cumprod(flat, 0, false) * exclusive_cumprod(flat, 0, true), s.input_shape(0))};
-  });
+  return record(
+      "prod", y, {x}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor flat = reshape(s.input(0), {-1});
+        return {reshape(g * exclusive_cumprod(flat, 0, false) * exclusive_cumprod(flat, 0, true),
+                        s.input_shape(0))};
+      },
+      [](const Duals& d) {
+        Tensor flat = reshape(d.input(0), {-1});
+        return sum(reshape(d.tangent(0), {-1}) * exclusive_cumprod(flat, 0, false) *
+                   exclusive_cumprod(flat, 0, true));
+      });
 }
 
 // ---------------------------------------------------------------- cumsum, cumprod

@@ -63,8 +63,10 @@ static Tensor expand_as_op(const Tensor& x, Shape shape, const char* op) {
   checked_numel(shape, op);  // a view of 2**62 elements is fine, one of more than int64 counts is not
   if (shape == x.shape()) return x;
   Shape st = expand_strides(x, shape);
-  return record("expand", make_view(x, shape, st, x.storage_offset()), {x}, kSaveNone,
-                [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; });
+  return record(
+      "expand", make_view(x, shape, st, x.storage_offset()), {x}, kSaveNone,
+      [](const Tensor& g, const Saved& s) -> Grads { return {sum_to(g, s.input_shape(0))}; },
+      [](const Duals& d) { return expand(d.tangent(0), d.output().shape()); });
 }
 Tensor expand(const Tensor& x, Shape shape) { return expand_as_op(x, std::move(shape), "expand"); }
 Tensor broadcast_to(const Tensor& x, Shape shape) {
@@ -146,6 +148,8 @@ static Shape infer_size(const Tensor& x, Shape shape, const char* op) {
   return shape;
 }
 
+static Tensor reshape_tangent(const Duals& d) { return reshape(d.tangent(0), d.output().shape()); }
+
 // y = x with a new shape (a view when the strides allow; reshape copies otherwise, view raises)
 // dy/dx = reshape back
 static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
@@ -160,8 +164,10 @@ static Tensor reshape_as_op(const Tensor& x, Shape shape, const char* op) {
              "reshape(...) instead");
     return reshape_as_op(x.clone(), std::move(shape), op);
   }
-  return record("reshape", make_view(x, std::move(shape), std::move(*st), x.storage_offset()), {x}, kSaveNone,
-                [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
+  return record(
+      "reshape", make_view(x, std::move(shape), std::move(*st), x.storage_offset()), {x}, kSaveNone,
+      [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; },
+      reshape_tangent);
 }
 Tensor reshape(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "reshape"); }
 Tensor view(const Tensor& x, Shape shape) { return reshape_as_op(x, std::move(shape), "view"); }
@@ -182,9 +188,10 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
 
 // y = x without (some of) its size-1 dims, or with one more (views)      dy/dx = reshape back
 static Tensor squeeze_view(const Tensor& x, Shape shape, Shape strides) {
-  return record("reshape", make_view(x, std::move(shape), std::move(strides), x.storage_offset()), {x},
-                kSaveNone,
-                [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; });
+  return record(
+      "reshape", make_view(x, std::move(shape), std::move(strides), x.storage_offset()), {x}, kSaveNone,
+      [](const Tensor& g, const Saved& s) -> Grads { return {reshape(g, s.input_shape(0))}; },
+      reshape_tangent);
 }
 
 Tensor squeeze(const Tensor& x) {
@@ -236,8 +243,10 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
     os[i] = x.shape()[dims[i]];
     st[i] = x.strides()[dims[i]];
   }
-  return record("permute", make_view(x, os, st, x.storage_offset()), {x}, kSaveNone,
-                [inv](const Tensor& g, const Saved&) -> Grads { return {permute(g, inv)}; });
+  return record(
+      "permute", make_view(x, os, st, x.storage_offset()), {x}, kSaveNone,
+      [inv](const Tensor& g, const Saved&) -> Grads { return {permute(g, inv)}; },
+      [dims](const Duals& d) { return permute(d.tangent(0), dims); });
 }
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
@@ -294,10 +303,12 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t stop, int64_t 
   os[dim] = count;
   st[dim] *= step;
   int64_t offset = x.storage_offset() + start * x.strides()[dim];
-  return record("slice", make_view(x, os, st, offset), {x}, kSaveNone,
-                [dim, start, step](const Tensor& g, const Saved& s) -> Grads {
-                  return {slice_backward(g, s.input_shape(0), dim, start, step)};
-                });
+  return record(
+      "slice", make_view(x, os, st, offset), {x}, kSaveNone,
+      [dim, start, step](const Tensor& g, const Saved& s) -> Grads {
+        return {slice_backward(g, s.input_shape(0), dim, start, step)};
+      },
+      [dim, start, stop, step](const Duals& d) { return slice(d.tangent(0), dim, start, stop, step); });
 }
 
 // y = zeros(shape) with y[start::step] = g    dy/dg = slice back
@@ -309,10 +320,14 @@ Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t 
     using T = decltype(tag);
     copy_slabs(ptr<T>(gc), ptr<T>(out), outer, count, shape[dim], inner, start, step, count, true);
   });
-  return record("slice_backward", out, {g}, kSaveNone,
-                [dim, start, step, count](const Tensor& gg, const Saved&) -> Grads {
-                  return {slice(gg, dim, start, count ? start + (count - 1) * step + 1 : start, step)};
-                });
+  return record(
+      "slice_backward", out, {g}, kSaveNone,
+      [dim, start, step, count](const Tensor& gg, const Saved&) -> Grads {
+        return {slice(gg, dim, start, count ? start + (count - 1) * step + 1 : start, step)};
+      },
+      [shape, dim, start, step](const Duals& d) {
+        return slice_backward(d.tangent(0), shape, dim, start, step);
+      });
 }
 
 // y = x[..., index, ...] (a view without dim)  dy/dx = g placed back into zeros
@@ -327,10 +342,12 @@ Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   int64_t offset = x.storage_offset() + index * st[dim];
   os.erase(os.begin() + dim);
   st.erase(st.begin() + dim);
-  return record("select", make_view(x, os, st, offset), {x}, kSaveNone,
-                [dim, index](const Tensor& g, const Saved& s) -> Grads {
-                  return {slice_backward(unsqueeze(g, dim), s.input_shape(0), dim, index, 1)};
-                });
+  return record(
+      "select", make_view(x, os, st, offset), {x}, kSaveNone,
+      [dim, index](const Tensor& g, const Saved& s) -> Grads {
+        return {slice_backward(unsqueeze(g, dim), s.input_shape(0), dim, index, 1)};
+      },
+      [dim, index](const Duals& d) { return select(d.tangent(0), dim, index); });
 }
 
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
@@ -365,10 +382,12 @@ Tensor diagonal(const Tensor& x, int64_t offset, int64_t dim1, int64_t dim2) {
     }
   os.push_back(len);
   st.push_back(x.strides()[d1] + x.strides()[d2]);
-  return record("diagonal", make_view(x, os, st, off), {x}, kSaveNone,
-                [offset, d1, d2](const Tensor& g, const Saved& s) -> Grads {
-                  return {diagonal_backward(g, s.input_shape(0), offset, d1, d2)};
-                });
+  return record(
+      "diagonal", make_view(x, os, st, off), {x}, kSaveNone,
+      [offset, d1, d2](const Tensor& g, const Saved& s) -> Grads {
+        return {diagonal_backward(g, s.input_shape(0), offset, d1, d2)};
+      },
+      [offset, d1, d2](const Duals& d) { return diagonal(d.tangent(0), offset, d1, d2); });
 }
 
 // y = zeros(shape) with diagonal(y) = g      dy/dg = diagonal again
@@ -376,11 +395,14 @@ Tensor diagonal_backward(const Tensor& g, const Shape& shape, int64_t offset, in
   Tensor out = zeros(shape, g.dtype());
   {
     NoGradGuard ng;
-    diagonal(out, offset, d1, d2).copy_(g);
+    diagonal(out, offset, d1, d2).copy_(g.detach());  // values only: recorded below
   }
   return record(
       "diagonal_backward", out, {g}, kSaveNone,
-      [offset, d1, d2](const Tensor& gg, const Saved&) -> Grads { return {diagonal(gg, offset, d1, d2)}; });
+      [offset, d1, d2](const Tensor& gg, const Saved&) -> Grads { return {diagonal(gg, offset, d1, d2)}; },
+      [shape, offset, d1, d2](const Duals& d) {
+        return diagonal_backward(d.tangent(0), shape, offset, d1, d2);
+      });
 }
 
 // y[..., i, ..., k] = x[..., i*step + k, ...]: windows of `size` along dim, in a new last dim (a
@@ -402,10 +424,12 @@ Tensor unfold(const Tensor& x, int64_t dim, int64_t size, int64_t step) {
   st[dim] *= step;
   os.push_back(size);
   st.push_back(x.strides()[dim]);
-  return record("unfold", make_view(x, os, st, x.storage_offset()), {x}, kSaveNone,
-                [dim, size, step](const Tensor& g, const Saved& s) -> Grads {
-                  return {unfold_backward(g, s.input_shape(0), dim, size, step)};
-                });
+  return record(
+      "unfold", make_view(x, os, st, x.storage_offset()), {x}, kSaveNone,
+      [dim, size, step](const Tensor& g, const Saved& s) -> Grads {
+        return {unfold_backward(g, s.input_shape(0), dim, size, step)};
+      },
+      [dim, size, step](const Duals& d) { return unfold(d.tangent(0), dim, size, step); });
 }
 
 // y = zeros(shape) with every window of g added at its place      dy/dg = unfold again
@@ -415,11 +439,14 @@ Tensor unfold_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t
   {
     NoGradGuard ng;
     for (int64_t k = 0; k < size && count > 0; ++k)  // element k of every window
-      slice(out, dim, k, k + (count - 1) * step + 1, step).add_(select(g, -1, k));
+      slice(out, dim, k, k + (count - 1) * step + 1, step).add_(select(g.detach(), -1, k));
   }
   return record(
       "unfold_backward", out, {g}, kSaveNone,
-      [dim, size, step](const Tensor& gg, const Saved&) -> Grads { return {unfold(gg, dim, size, step)}; });
+      [dim, size, step](const Tensor& gg, const Saved&) -> Grads { return {unfold(gg, dim, size, step)}; },
+      [shape, dim, size, step](const Duals& d) {
+        return unfold_backward(d.tangent(0), shape, dim, size, step);
+      });
 }
 
 // ---------------------------------------------------------------- cat, stack, split
@@ -470,15 +497,22 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   os[dim] = total;
   Tensor out = empty(os, t);
   std::vector<int64_t> sizes = cat_into(out, xs, dim);
-  return record("cat", out, xs, kSaveNone, [dim, sizes](const Tensor& g, const Saved&) -> Grads {
-    Grads r;
-    int64_t o = 0;
-    for (int64_t len : sizes) {
-      r.push_back(slice(g, dim, o, o + len));
-      o += len;
-    }
-    return r;
-  });
+  return record(
+      "cat", out, xs, kSaveNone,
+      [dim, sizes](const Tensor& g, const Saved&) -> Grads {
+        Grads r;
+        int64_t o = 0;
+        for (int64_t len : sizes) {
+          r.push_back(slice(g, dim, o, o + len));
+          o += len;
+        }
+        return r;
+      },
+      [dim](const Duals& d) {
+        std::vector<Tensor> ts;
+        for (size_t k = 0; k < d.size(); ++k) ts.push_back(d.tangent_or_zeros(k));
+        return cat(ts, dim);
+      });
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim) {
@@ -600,9 +634,12 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     T* o = ptr<T>(out);
     for_index(index, x.shape(), dim, "gather", [&](int64_t i, int64_t off) { o[i] = in[off]; });
   });
-  return record("gather", out, {x, index}, kSaveInputs, [dim](const Tensor& g, const Saved& s) -> Grads {
-    return {scatter_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
-  });
+  return record(
+      "gather", out, {x, index}, kSaveInputs,
+      [dim](const Tensor& g, const Saved& s) -> Grads {
+        return {scatter_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
+      },
+      [dim](const Duals& d) { return gather(d.tangent(0), dim, d.input(1)); });
 }
 
 // x[:s0, :s1, ...]: the leading corner of shape s (a view).
@@ -644,7 +681,10 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
   });
   return record(
       "scatter_add", out, {self, index, src}, kSaveInputs,
-      [dim](const Tensor& g, const Saved& s) -> Grads { return {g, Tensor(), gather(g, dim, s.input(1))}; });
+      [dim](const Tensor& g, const Saved& s) -> Grads { return {g, Tensor(), gather(g, dim, s.input(1))}; },
+      [dim](const Duals& d) {
+        return scatter_add(d.tangent_or_zeros(0), dim, d.input(1), d.tangent_or_zeros(2));
+      });
 }
 
 static void check_vector_index(const Tensor& index, const char* op) {
@@ -683,10 +723,12 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
       for (int64_t j = 0; j < k; ++j)
         std::copy(in + (a * n + idx[j]) * inner, in + (a * n + idx[j] + 1) * inner, o + (a * k + j) * inner);
   });
-  return record("index_select", out, {x, index}, kSaveInputs,
-                [dim](const Tensor& g, const Saved& s) -> Grads {
-                  return {index_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
-                });
+  return record(
+      "index_select", out, {x, index}, kSaveInputs,
+      [dim](const Tensor& g, const Saved& s) -> Grads {
+        return {index_add(zeros(s.input_shape(0), g.dtype()), dim, s.input(1), g), Tensor()};
+      },
+      [dim](const Duals& d) { return index_select(d.tangent(0), dim, d.input(1)); });
 }
 
 // y = self; y.select(dim, index[j]) += src.select(dim, j)      dy/dsrc = index_select(g)
@@ -715,10 +757,14 @@ Tensor index_add(const Tensor& self, int64_t dim, const Tensor& index, const Ten
     using T = decltype(tag);
     index_add_kernel(ptr<T>(out), ptr<T>(sc), idx, outer, n, k, inner);
   });
-  return record("index_add", out, {self, index, src}, kSaveInputs,
-                [dim](const Tensor& g, const Saved& s) -> Grads {
-                  return {g, Tensor(), index_select(g, dim, s.input(1))};
-                });
+  return record(
+      "index_add", out, {self, index, src}, kSaveInputs,
+      [dim](const Tensor& g, const Saved& s) -> Grads {
+        return {g, Tensor(), index_select(g, dim, s.input(1))};
+      },
+      [dim](const Duals& d) {
+        return index_add(d.tangent_or_zeros(0), dim, d.input(1), d.tangent_or_zeros(2));
+      });
 }
 
 Tensor one_hot(const Tensor& labels, int64_t num_classes) {
@@ -857,8 +903,9 @@ Tensor flip(const Tensor& x, std::vector<int64_t> dims) {
     using T = decltype(tag);
     elementwise([](T v) { return v; }, strided<T>(out), Strided<const T>{sptr<T>(x) + off, x.shape(), st});
   });
-  return record("flip", out, {x}, kSaveNone,
-                [dims](const Tensor& g, const Saved&) -> Grads { return {flip(g, dims)}; });
+  return record(
+      "flip", out, {x}, kSaveNone, [dims](const Tensor& g, const Saved&) -> Grads { return {flip(g, dims)}; },
+      [dims](const Duals& d) { return flip(d.tangent(0), dims); });
 }
 
 Tensor fliplr(const Tensor& x) {

@@ -73,6 +73,10 @@ std::pair<Tensor, Tensor> gathered(const Tensor& x, int64_t dim, const Tensor& i
       op, values, {x}, kSaveNone,
       [dim, at = idx.clone(), drop_dim](const Tensor& g, const Saved& s) -> Grads {
         return {scatter_add(zeros(s.input_shape(0), g.dtype()), dim, at, drop_dim ? unsqueeze(g, dim) : g)};
+      },
+      [dim, at = idx.clone(), drop_dim](const Duals& d) {
+        Tensor t = gather(d.tangent(0), dim, at);
+        return drop_dim ? squeeze(t, dim) : t;
       });
   return {values, drop_dim ? squeeze(idx, dim) : idx};
 }
@@ -174,11 +178,18 @@ Tensor median(const Tensor& x) {
     }
   });
   const bool nan = std::isnan(y.item());
-  return record("median", y, {x}, kSaveInputs | kSaveOutput, [nan](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0);
-    Tensor mask = (nan ? ne(x, x) : eq(x, s.output())).to(x.dtype());
-    return {depends_on(g * mask / sum(mask), x)};
-  });
+  auto share = [nan](const Tensor& x, const Tensor& y) {  // dy/dx: 1 / #ties on the ties
+    Tensor mask = (nan ? ne(x, x) : eq(x, y)).to(x.dtype());
+    return mask / sum(mask);
+  };
+  return record(
+      "median", y, {x}, kSaveInputs | kSaveOutput,
+      [share](const Tensor& g, const Saved& s) -> Grads {
+        return {depends_on(g * share(s.input(0), s.output()), s.input(0))};
+      },
+      [share](const Duals& d) {
+        return depends_on(sum(d.tangent(0) * share(d.input(0), d.output())), d.input(0));
+      });
 }
 
 }  // namespace chainrule

@@ -602,6 +602,9 @@ Tensor randperm(int64_t n, int64_t seed) {
 // In-place ops write through views: element by element at the tensor's own strides, into the
 // storage it shares with its base (and bump the storage's version, which every view shares).
 void check_inplace(const Tensor& t, const char* op) {
+  CR_CHECK(!forward_ad::tangent_of(t).defined(), NotImplemented, op,
+           ": in-place ops on a dual tensor (one carrying a tangent) are not supported in forward mode; "
+           "use the out-of-place op");
   CR_CHECK(!(is_grad_enabled() && t.requires_grad()), std::runtime_error, op,
            ": a tensor that requires grad (or a view of one) can't be modified in place while grad "
            "mode is on; do the update under NoGradGuard (Python: with cr.no_grad():)");
@@ -625,6 +628,9 @@ void check_no_overlap(const Tensor& t, const char* op) {
 // `other` as an operand for an in-place op on self: converted to self's dtype, and copied when it
 // shares self's storage (x[1:] += x[:-1] reads what it had before, never what it just wrote).
 Tensor inplace_operand(const Tensor& self, const Tensor& other) {
+  CR_CHECK(!forward_ad::tangent_of(other).defined(), NotImplemented,
+           "in-place ops with a dual tensor (one carrying a tangent) as operand are not supported in "
+           "forward mode (its tangent would be lost); use the out-of-place op");
   NoGradGuard g;
   Tensor o = other.dtype() == self.dtype() ? other : other.to(self.dtype());
   if (o.impl()->storage == self.impl()->storage) o = kernels::convert(o, o.dtype());

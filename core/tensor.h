@@ -82,7 +82,10 @@ struct TensorImpl {
   bool retains_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient (leaves, or retain_grad non-leaves)
   std::shared_ptr<Node> grad_fn;     // the node that produced this tensor (null for leaves)
-  ~TensorImpl();                     // hands grad_fn to the iterative graph teardown
+  // Forward mode: the tangent at dual level fw_level (forward_ad in autograd.h); stale at any other level.
+  std::shared_ptr<TensorImpl> fw_grad;
+  uint64_t fw_level = 0;
+  ~TensorImpl();  // hands grad_fn to the iterative graph teardown
   // Sets shape, strides and offset together (and numel, contiguous).
   void set_geometry(Shape shape, Shape strides, int64_t offset);
 };

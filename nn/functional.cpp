@@ -91,14 +91,20 @@ Tensor bce_elementwise(const Tensor& x, const Tensor& y) {
   Tensor xc = x.detach().contiguous(), yc = y.detach().contiguous();
   if (x.dtype() == kFloat32) bce_kernel<float>(xc, yc, out);
   else bce_kernel<double>(xc, yc, out);
-  return record("binary_cross_entropy", out, {x, y}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads {
-                  Tensor x = s.input(0), y = s.input(1);
-                  Grads r(2);
-                  if (s.needs_grad(0)) r[0] = g * (x - y) / clamp_min(x * rsub(x, 1), kBceEps);
-                  if (s.needs_grad(1)) r[1] = g * (chainrule::log1p(neg(x)) - log(x));
-                  return r;
-                });
+  return record(
+      "binary_cross_entropy", out, {x, y}, kSaveInputs,
+      [](const Tensor& g, const Saved& s) -> Grads {
+        Tensor x = s.input(0), y = s.input(1);
+        Grads r(2);
+        if (s.needs_grad(0)) r[0] = g * (x - y) / clamp_min(x * rsub(x, 1), kBceEps);
+        if (s.needs_grad(1)) r[1] = g * (chainrule::log1p(neg(x)) - log(x));
+        return r;
+      },
+      [](const Duals& d) {
+        const Tensor &x = d.input(0), &y = d.input(1);
+        return elementwise_tangent(
+            d, {(x - y) / clamp_min(x * rsub(x, 1), kBceEps), chainrule::log1p(neg(x)) - log(x)});
+      });
 }
 
 // ---------------------------------------------------------------- class-index losses
@@ -170,8 +176,9 @@ Tensor logsigmoid(const Tensor& x) {
     NoGradGuard no_grad;
     y = minimum(x, zeros({}, x.dtype())) - chainrule::log1p(exp(neg(abs(x))));
   }
-  return record("logsigmoid", y, {x}, kSaveInputs,
-                [](const Tensor& g, const Saved& s) -> Grads { return {g * sigmoid(neg(s.input(0)))}; });
+  return record_elementwise(
+      "logsigmoid", y, x, kSaveInputs,
+      [](const Tensor& v, const Tensor& x, const Tensor&) { return v * sigmoid(neg(x)); });
 }
 
 // ---------------------------------------------------------------- regression losses
@@ -474,12 +481,19 @@ Tensor vector_norm(const Tensor& x, double p, int64_t dim) {
         : p == 2 ? sqrt(sum(x * x, {dim}, true))
                  : pow(sum(pow(abs(x), p), {dim}, true), 1.0 / p);
   }
-  return record("norm", y, {x}, kSaveInputs | kSaveOutput, [p](const Tensor& g, const Saved& s) -> Grads {
-    Tensor x = s.input(0), y = s.output(), zero = eq(y, 0);
-    if (p == 1) return {depends_on(g * sign(x), x)};
-    if (p == 2) return {x * where(zero, 0, g / where(zero, 1, y))};
-    return {sign(x) * pow(abs(x), p - 1) * where(zero, 0, g / pow(where(zero, 1, y), p - 1))};
-  });
+  // g · dy/dx (g of y's shape, broadcast over dim)
+  auto scale = [p](const Tensor& g, const Tensor& x, const Tensor& y) {
+    Tensor zero = eq(y, 0);
+    if (p == 1) return depends_on(g * sign(x), x);
+    if (p == 2) return x * where(zero, 0, g / where(zero, 1, y));
+    return sign(x) * pow(abs(x), p - 1) * where(zero, 0, g / pow(where(zero, 1, y), p - 1));
+  };
+  return record(
+      "norm", y, {x}, kSaveInputs | kSaveOutput,
+      [scale](const Tensor& g, const Saved& s) -> Grads { return {scale(g, s.input(0), s.output())}; },
+      [scale, dim](const Duals& d) {
+        return sum(scale(ones_like(d.output()), d.input(0), d.output()) * d.tangent(0), {dim}, true);
+      });
 }
 
 Tensor normalize(const Tensor& input, double p, int64_t dim, double eps) {
@@ -495,7 +509,9 @@ Tensor clamp_min_value(const Tensor& x, double lo) {
     NoGradGuard no_grad;
     y = clamp_min(x, lo);
   }
-  return record("clamp_min_", y, {x}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+  return record(
+      "clamp_min_", y, {x}, kSaveNone, [](const Tensor& g, const Saved&) -> Grads { return {g}; },
+      [](const Duals& d) { return d.tangent(0); });
 }
 }  // namespace
 

@@ -16,8 +16,17 @@
 namespace chainrule::bind {
 
 namespace {
+// A NotImplementedError out of the Python function (forward mode through an op without a tangent
+// rule) becomes chainrule::NotImplemented again, so that jvp and jacfwd can take the reverse route.
 func::Function wrap(py::function fn) {
-  return [fn](const func::Tensors& xs) { return fn(xs).cast<func::Tensors>(); };
+  return [fn](const func::Tensors& xs) {
+    try {
+      return fn(xs).cast<func::Tensors>();
+    } catch (py::error_already_set& e) {
+      if (!e.matches(PyExc_NotImplementedError)) throw;
+      throw NotImplemented(py::str(e.value()).cast<std::string>());
+    }
+  };
 }
 // A node's op name lives as long as the program (nodes keep a const char*): one copy per class name.
 const char* interned(const std::string& name) {
@@ -51,6 +60,15 @@ Tensor record_function(const std::string& name, const Tensor& out, const std::ve
 
 void bind_func(py::module_& m) {
   m.def("_record_function", &record_function);
+  // forward mode (chainrule/autograd/forward_ad.py gives torch's API)
+  m.def("_enter_dual_level", &forward_ad::enter_dual_level);
+  m.def("_exit_dual_level", &forward_ad::exit_dual_level);
+  m.def("_current_dual_level", &forward_ad::current_level);
+  m.def("_make_dual", &forward_ad::make_dual);
+  m.def("_unpack_dual", [](const Tensor& t) {
+    auto [primal, tangent] = forward_ad::unpack_dual(t);
+    return py::make_tuple(primal, tangent.defined() ? py::cast(tangent) : py::none());
+  });
   m.def("_func_vjp", [](py::function f, const func::Tensors& primals, const std::string& caller) {
     auto r = func::vjp(wrap(f), primals, caller.c_str());
     return py::make_tuple(r.first, py::cpp_function(r.second));

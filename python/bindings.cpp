@@ -85,6 +85,8 @@ PYBIND11_MODULE(_core, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const py::builtin_exception&) {
       throw;  // py::value_error & co. already say which Python exception they are
+    } catch (const NotImplemented& e) {
+      PyErr_SetString(PyExc_NotImplementedError, python_spelling(e.what()).c_str());
     } catch (const std::invalid_argument& e) {
       PyErr_SetString(shape_error, python_spelling(e.what()).c_str());
     } catch (const std::out_of_range& e) {

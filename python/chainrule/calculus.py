@@ -108,7 +108,7 @@ def tangent_plane(f, p0):
 
 
 def directional_derivative(f, x, v, normalize=True):
-    """D_v f(x) = ∇f(x)·v, computed by one forward-direction derivative without forming ∇f. v is
+    """D_v f(x) = ∇f(x)·v, in one forward-mode pass (dual numbers) without forming ∇f. v is
     made a unit vector first (normalize=False keeps its length); a UserWarning says when it was not."""
     x, v = _t(x), _t(v)
     if normalize:

@@ -164,7 +164,8 @@ def vjp(func, *primals, has_aux=False):
 
 def jvp(func, primals, tangents, has_aux=False):
     """``(func(*primals), J·tangents)`` (torch.func.jvp): the directional derivative along the
-    tangents, without forming J. primals and tangents are tuples of the same structure."""
+    tangents, without forming J, in one forward-mode pass (dual numbers: cr.autograd.forward_ad).
+    primals and tangents are tuples of the same structure."""
     primals, tangents = _tuple(primals, "primals"), _tuple(tangents, "tangents")
     c = _Call(func, primals, {}, tuple(range(len(primals))), has_aux, "jvp")
     outs, jt = _core._func_jvp(c, c.primals, c.tangents(tangents), "jvp")
@@ -199,7 +200,7 @@ def jacrev(func, argnums=0, has_aux=False):
 
 def jacfwd(func, argnums=0, has_aux=False):
     """The Jacobian of func as a function, column by column (torch.func.jacfwd): the same result as
-    jacrev, one directional derivative per input element (cheaper when outputs outnumber inputs)."""
+    jacrev, one forward-mode pass per input element (cheaper when outputs outnumber inputs)."""
     return _jacobian("jacfwd", func, argnums, has_aux)
 
 

@@ -1,6 +1,8 @@
-"""``cr.autograd``: gradients without touching ``.grad`` (grad), and gradient checks against
-finite differences (gradcheck, gradgradcheck)."""
-from . import _core
+"""``cr.autograd``: gradients without touching ``.grad`` (grad), gradient checks against finite
+differences (gradcheck, gradgradcheck), your own derivatives (Function), and forward mode
+(``cr.autograd.forward_ad``)."""
+from .. import _core
+from . import forward_ad  # noqa: F401
 
 Tensor = _core.Tensor
 
@@ -122,19 +124,43 @@ class Function:
     def setup_context(ctx, inputs, output):
         raise NotImplementedError
 
+    @staticmethod
+    def jvp(ctx, *tangents):
+        """Forward mode: the output's tangent J·t from one tangent per argument of forward (zeros
+        for a tensor without one, None for a non-tensor)."""
+        raise NotImplementedError
+
     @classmethod
     def apply(cls, *args):
-        from ._grad_mode import no_grad
+        from .._grad_mode import no_grad
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         separate = cls.setup_context is not Function.setup_context
+        duals = [forward_ad.unpack_dual(a) if isinstance(a, Tensor) else None for a in args]
+        dual = any(d is not None and d.tangent is not None for d in duals)
+        # forward sees plain values: its ops are not differentiated, in either mode
+        plain = tuple(d.primal if d is not None else a for a, d in zip(args, duals))
         with no_grad():
-            out = cls.forward(*args) if separate else cls.forward(ctx, *args)
+            out = cls.forward(*plain) if separate else cls.forward(ctx, *plain)
             if separate:
                 cls.setup_context(ctx, args, out)
         if not isinstance(out, Tensor):
             raise TypeError(f"{cls.__name__}.forward: expected it to return one tensor, got {type(out).__name__}")
-        return _attach(cls, ctx, args, out)
+        out = _attach(cls, ctx, plain, out)
+        if not dual:
+            return out
+        if cls.jvp is Function.jvp:
+            raise NotImplementedError(f"{cls.__name__}: forward mode (make_dual, cr.func.jvp, jacfwd) needs a "
+                                      f"jvp(ctx, *tangents) staticmethod returning the output's tangent")
+        from .. import zeros_like
+        tangents = [None if d is None else d.tangent if d.tangent is not None else zeros_like(d.primal)
+                    for d in duals]
+        t = cls.jvp(ctx, *tangents)
+        if not isinstance(t, Tensor) or tuple(t.shape) != tuple(out.shape):
+            got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+            raise RuntimeError(f"{cls.__name__}.jvp: expected a tangent of shape {tuple(out.shape)} (the output's), "
+                               f"got {got}")
+        return forward_ad.make_dual(out, t.to(out.dtype))
 
 
 def _attach(cls, ctx, args, out):
@@ -212,7 +238,7 @@ def gradcheck_report(fn, inputs, eps=1e-6):
     """gradcheck as a table a student can read (see GradcheckReport): float64 inputs; fn returns
     one tensor. ``print(cr.autograd.gradcheck_report(f, [x]))``."""
     import numpy as np
-    from . import func
+    from .. import func
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     out = fn(*ins)
     jac = func.jacrev(fn, argnums=tuple(range(len(ins))))(*ins)
@@ -255,7 +281,7 @@ def gradgradcheck_report(fn, inputs, eps=1e-6):
     cotangent v) checked against central differences of it."""
     import numpy as np
     import chainrule as cr
-    from . import func
+    from .. import func
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     out = fn(*ins)
     v = cr.tensor(np.random.RandomState(0).uniform(-1, 1, size=tuple(out.shape)), dtype=out.dtype)
