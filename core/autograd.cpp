@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <queue>
 #include <unordered_map>
 
 #include "core/ops.h"
@@ -15,6 +16,7 @@ namespace chainrule {
 namespace {
 thread_local bool grad_enabled = true;
 std::atomic<uint64_t> visit_counter{0};
+std::atomic<uint64_t> node_counter{0};  // Node::seq
 }  // namespace
 
 bool is_grad_enabled() { return grad_enabled; }
@@ -246,6 +248,8 @@ static void attach_tangent(const char* op, const Tensor& out, const Tensor* in, 
   for (size_t i = 0; i < n; ++i) {
     ts[i] = forward_ad::tangent_of(in[i]);
     any = any || ts[i].defined();
+    CR_CHECK(!ts[i].defined() || ts[i].shape() == in[i].shape(), std::runtime_error, op, ": input ", i,
+             " has shape ", in[i].shape(), " but its tangent has shape ", ts[i].shape());
     CR_CHECK(!in[i].defined() || in[i].impl() != out.impl(), std::runtime_error, "internal: ", op,
              " recorded a tangent onto its own input");
   }
@@ -277,6 +281,7 @@ static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, u
   if (!any) return out;
   auto node = std::make_shared<Node>();
   node->op = op;
+  node->seq = ++node_counter;
   size_t n = inputs.size();
   node->next.resize(n);
   node->input_shapes.reserve(n);
@@ -330,6 +335,45 @@ Tensor depends_on(const Tensor& value, const Tensor& x) {
       [](const Duals& d) { return d.tangent(0); });
 }
 
+// ---------------------------------------------------------------- hooks
+// A non-leaf's hooks live on its grad_fn (they see the gradient flowing into it), a leaf's on itself.
+static const std::shared_ptr<HookList>& hook_list(const Tensor& t) {
+  TensorImpl& i = *t.impl();
+  std::shared_ptr<HookList>& slot = i.grad_fn ? i.grad_fn->hooks : i.hooks;
+  if (!slot) slot = std::make_shared<HookList>();
+  return slot;
+}
+
+RemovableHandle Tensor::register_hook(std::function<Tensor(const Tensor&)> hook) const {
+  CR_CHECK(requires_grad(), std::runtime_error,
+           "register_hook: cannot register a hook on a tensor that doesn't require gradient");
+  const auto& list = hook_list(*this);
+  list->grad.emplace_back(++list->next_id, std::move(hook));
+  return {list, list->next_id};
+}
+
+RemovableHandle Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  CR_CHECK(
+      requires_grad(), std::runtime_error,
+      "register_post_accumulate_grad_hook: cannot register a hook on a tensor that doesn't require gradient");
+  CR_CHECK(is_leaf(), std::runtime_error,
+           "register_post_accumulate_grad_hook: post accumulate grad hooks cannot be registered on non-leaf "
+           "tensors (they run after .grad is accumulated, which only leaves have)");
+  const auto& list = hook_list(*this);
+  list->post_accumulate.emplace_back(++list->next_id, std::move(hook));
+  return {list, list->next_id};
+}
+
+void RemovableHandle::remove() {
+  auto list = list_.lock();
+  if (!list) return;
+  auto drop = [this](auto& v) {
+    v.erase(std::remove_if(v.begin(), v.end(), [this](const auto& h) { return h.first == id_; }), v.end());
+  };
+  drop(list->grad);
+  drop(list->post_accumulate);
+}
+
 // ---------------------------------------------------------------- engine
 namespace {
 
@@ -349,10 +393,10 @@ void accumulate(std::shared_ptr<TensorImpl>& slot, Tensor g, bool create_graph) 
       g = g.clone();
     } else if (g.impl_ptr().use_count() > 1 || g.impl()->storage.use_count() > 1 || g.requires_grad() ||
                !g.is_contiguous()) {
-      g = g.detach().clone();
+      g = g.clone();  // grad mode is off here (no graph); a tangent (forward mode) is kept
     }
     slot = g.impl_ptr();
-  } else if (create_graph) {
+  } else if (create_graph || forward_ad::current_level() != 0) {  // a dual .grad can't add_ in place
     slot = (Tensor(slot) + g).impl_ptr();
   } else {
     Tensor s(slot);
@@ -366,120 +410,201 @@ struct Capture {  // autograd::grad: where each input's gradient is collected
   std::vector<std::shared_ptr<TensorImpl>> results;
 };
 
-void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph,
-                  bool create_graph, Capture* capture) {
-  const char* op = capture ? "grad" : "backward";  // the function the user called
-  CR_CHECK(root_grads.empty() || root_grads.size() == roots.size(), std::invalid_argument, op,
-           ": expected one gradient per output (", roots.size(), "), got ", root_grads.size());
-  std::vector<Tensor> seeds(roots.size());
-  for (size_t i = 0; i < roots.size(); ++i) {
-    const Tensor& r = roots[i];
-    CR_CHECK(r.defined(), std::invalid_argument, op, ": output ", i, " is undefined");
-    CR_CHECK(r.requires_grad(), std::runtime_error, op, ": element ", i,
-             " of tensors does not require grad and does not have a grad_fn");
-    Tensor g = i < root_grads.size() ? root_grads[i] : Tensor();
-    if (!g.defined()) {
-      CR_CHECK(r.numel() == 1, std::runtime_error, op,
-               ": grad can be implicitly created only for scalar outputs, got shape ", r.shape(),
-               "; pass a gradient of that shape");
-      g = ones_like(r);
-    } else {
-      CR_CHECK(g.shape() == r.shape(), std::invalid_argument, op, ": expected a gradient of shape ",
-               r.shape(), " (output ", i, "'s), got ", g.shape());
-      if (g.dtype() != r.dtype()) g = g.to(r.dtype());
+// A gradient after the tensor's hooks: each sees the previous one's result and may replace it.
+Tensor run_hooks(const std::shared_ptr<HookList>& hooks, Tensor g) {
+  if (!hooks) return g;
+  auto list = hooks->grad;  // a hook may remove hooks while they run
+  for (auto& [id, hook] : list) {
+    Tensor r = hook(g);
+    if (!r.defined()) continue;
+    CR_CHECK(r.shape() == g.shape(), std::runtime_error, "hook: a hook returned a gradient of shape ",
+             r.shape(), " for a tensor whose gradient has shape ", g.shape());
+    g = r;
+  }
+  return g;
+}
+
+// One backward pass, in the order a student can follow: seed the outputs' gradients, discover the
+// graph (counting what each node and leaf waits for), then repeatedly pop the ready node created
+// last (torch's order), sum what it received, show it to its hooks, run its rule, and hand each
+// gradient to the input it belongs to. Iterative: a 1,000,000-node chain needs no deep stack.
+class BackwardPass {
+ public:
+  BackwardPass(bool retain_graph, bool create_graph, Capture* capture)
+      : op_(capture ? "grad" : "backward"), retain_(retain_graph), create_(create_graph), capture_(capture) {}
+
+  void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) {
+    std::vector<Tensor> gs = seeds(roots, root_grads);
+    discover(roots);
+    for (size_t i = 0; i < roots.size(); ++i) {
+      if (Node* n = roots[i].grad_fn().get()) give(n, gs[i]);
+      else give_leaf(roots[i].impl_ptr(), gs[i]);
     }
-    seeds[i] = g;
+    std::vector<Node*> started;
+    for (const Tensor& r : roots)
+      if (Node* n = r.grad_fn().get();
+          n && n->deps == 0 && std::find(started.begin(), started.end(), n) == started.end())
+        started.push_back(n), ready_.push(n);
+    while (!ready_.empty()) {
+      Node* n = ready_.top();
+      ready_.pop();
+      std::shared_ptr<Node> keep = n->shared_from_this();  // outlive a release of its last owner
+      Tensor g = receive(n);
+      Grads in = g.defined() ? apply_rule(n, g) : Grads();
+      hand_to_inputs(n, in);
+      release(n);
+    }
   }
 
-  bool prev_mode = grad_enabled;
-  grad_enabled = create_graph;
-  struct Restore {
-    bool m;
-    ~Restore() { grad_enabled = m; }
-  } restore{prev_mode};
-
-  // Discover the graph with an explicit stack and count each node's incoming edges.
-  uint64_t gen = ++visit_counter;
-  std::vector<Node*> stack, ready;
-  auto visit = [&](Node* n) {
-    if (n->visit == gen) return;
-    n->visit = gen;
-    n->deps = 0;
-    n->pending.reset();
-    stack.push_back(n);
-  };
-  for (const Tensor& r : roots)
-    if (r.grad_fn()) visit(r.grad_fn().get());
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (Edge& e : n->next)
-      if (e.fn) {
-        visit(e.fn.get());
-        e.fn->deps++;
+ private:
+  // The gradient each output starts from: 1 for a scalar, else the one given.
+  std::vector<Tensor> seeds(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) const {
+    CR_CHECK(root_grads.empty() || root_grads.size() == roots.size(), std::invalid_argument, op_,
+             ": expected one gradient per output (", roots.size(), "), got ", root_grads.size());
+    std::vector<Tensor> out(roots.size());
+    for (size_t i = 0; i < roots.size(); ++i) {
+      const Tensor& r = roots[i];
+      CR_CHECK(r.defined(), std::invalid_argument, op_, ": output ", i, " is undefined");
+      CR_CHECK(r.requires_grad(), std::runtime_error, op_, ": element ", i,
+               " of tensors does not require grad and does not have a grad_fn");
+      Tensor g = i < root_grads.size() ? root_grads[i] : Tensor();
+      if (!g.defined()) {
+        CR_CHECK(r.numel() == 1, std::runtime_error, op_,
+                 ": grad can be implicitly created only for scalar outputs, got shape ", r.shape(),
+                 "; pass a gradient of that shape");
+        g = ones_like(r);
+      } else {
+        CR_CHECK(g.shape() == r.shape(), std::invalid_argument, op_, ": expected a gradient of shape ",
+                 r.shape(), " (output ", i, "'s), got ", g.shape());
+        if (g.dtype() != r.dtype()) g = g.to(r.dtype());
       }
-  }
-
-  auto deliver_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, Tensor g) {
-    if (capture) {
-      auto it = capture->leaves.find(leaf.get());
-      if (it != capture->leaves.end()) add_pending(capture->results[it->second], std::move(g));
-    } else {
-      accumulate(leaf->grad, std::move(g), create_graph);
+      out[i] = g;
     }
-  };
-  for (size_t i = 0; i < roots.size(); ++i) {
-    if (Node* n = roots[i].grad_fn().get()) add_pending(n->pending, seeds[i]);
-    else deliver_leaf(roots[i].impl_ptr(), seeds[i]);
+    return out;
   }
-  for (const Tensor& r : roots)
-    if (Node* n = r.grad_fn().get();
-        n && n->deps == 0 && std::find(ready.begin(), ready.end(), n) == ready.end())
-      ready.push_back(n);
 
-  // Every node runs once, with the sum of its incoming gradients, after all its consumers ran.
-  while (!ready.empty()) {
-    Node* n = ready.back();
-    ready.pop_back();
-    std::shared_ptr<Node> keep = n->shared_from_this();  // outlive a release of its last owner
-    Tensor grad = n->pending ? Tensor(std::move(n->pending)) : Tensor();
-    n->pending.reset();
-    Grads gs;
-    if (grad.defined()) {
-      if (capture) {
-        auto it = capture->nodes.find(n);
-        if (it != capture->nodes.end()) add_pending(capture->results[it->second], grad);
-      } else if (auto out = n->retained.lock()) {
-        accumulate(out->grad, grad, create_graph);
+  // Every node reachable from the roots, with the number of gradients it will receive (its
+  // consumers), and the same count for every leaf (its uses, and a root that is a leaf).
+  void discover(const std::vector<Tensor>& roots) {
+    const uint64_t gen = ++visit_counter;
+    std::vector<Node*> stack;
+    auto visit = [&](Node* n) {
+      if (n->visit == gen) return;
+      n->visit = gen;
+      n->deps = 0;
+      n->pending.reset();
+      stack.push_back(n);
+    };
+    for (const Tensor& r : roots) {
+      if (r.grad_fn()) visit(r.grad_fn().get());
+      else leaves_[r.impl()].deps++;
+    }
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      for (Edge& e : n->next) {
+        if (e.fn) {
+          visit(e.fn.get());
+          e.fn->deps++;
+        } else if (e.leaf) {
+          leaves_[e.leaf.get()].deps++;
+        }
       }
-      if (n->freed && n->had_saved)
-        check_saved(*n, n->saved_output, "output", 0);  // throws the retain_graph message
-      gs = n->fn(grad, Saved(n));
-      CR_CHECK(gs.size() == n->next.size(), std::runtime_error, "internal: backward of '", n->op,
-               "' returned ", gs.size(), " gradients for ", n->next.size(), " inputs");
-      grad = Tensor();
     }
+  }
+
+  void give(Node* n, Tensor g) { add_pending(n->pending, std::move(g)); }
+
+  // A leaf's gradient is the sum over its uses: it is delivered (hooks, then .grad or grad's
+  // result, then post-accumulate hooks) when the last use has been handed in.
+  void give_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g) {
+    LeafSlot& slot = leaves_[leaf.get()];
+    if (g.defined()) add_pending(slot.pending, std::move(g));
+    if (--slot.deps > 0 || !slot.pending) return;
+    Tensor sum = run_hooks(leaf->hooks, Tensor(std::move(slot.pending)));
+    slot.pending.reset();
+    if (capture_) {
+      auto it = capture_->leaves.find(leaf.get());
+      if (it != capture_->leaves.end()) add_pending(capture_->results[it->second], sum);
+      return;
+    }
+    accumulate(leaf->grad, sum, create_);
+    if (leaf->hooks)
+      for (auto& [id, hook] : std::vector(leaf->hooks->post_accumulate)) hook(Tensor(leaf));
+  }
+
+  // The sum of n's incoming gradients, after its output's hooks; kept where asked (retain_grad, grad).
+  Tensor receive(Node* n) {
+    Tensor g = n->pending ? Tensor(std::move(n->pending)) : Tensor();
+    n->pending.reset();
+    if (!g.defined()) return g;
+    g = run_hooks(n->hooks, g);
+    if (capture_) {
+      auto it = capture_->nodes.find(n);
+      if (it != capture_->nodes.end()) add_pending(capture_->results[it->second], g);
+    } else if (auto out = n->retained.lock()) {
+      accumulate(out->grad, g, create_);
+    }
+    return g;
+  }
+
+  Grads apply_rule(Node* n, const Tensor& g) {
+    if (n->freed && n->had_saved) check_saved(*n, n->saved_output, "output", 0);  // the retain_graph message
+    Grads gs = n->fn(g, Saved(n));
+    CR_CHECK(gs.size() == n->next.size(), std::runtime_error, "internal: backward of '", n->op, "' returned ",
+             gs.size(), " gradients for ", n->next.size(), " inputs");
+    return gs;
+  }
+
+  // Broadcasting and promotion are undone here, once, instead of in every op.
+  void hand_to_inputs(Node* n, Grads& gs) {
     for (size_t i = 0; i < n->next.size(); ++i) {
       Edge& e = n->next[i];
       Tensor g = i < gs.size() ? std::move(gs[i]) : Tensor();
       if (g.defined() && e.needs_grad()) {
-        // Broadcasting and promotion are undone here, once, instead of in every op.
         if (g.shape() != n->input_shapes[i]) g = sum_to(g, n->input_shapes[i]);
         if (g.dtype() != n->input_dtypes[i]) g = g.to(n->input_dtypes[i]);
       }
       if (e.fn) {
-        if (g.defined()) add_pending(e.fn->pending, std::move(g));
-        if (--e.fn->deps == 0) ready.push_back(e.fn.get());
-      } else if (e.leaf && g.defined()) {
-        deliver_leaf(e.leaf, std::move(g));
+        if (g.defined()) give(e.fn.get(), std::move(g));
+        if (--e.fn->deps == 0) ready_.push(e.fn.get());
+      } else if (e.leaf) {
+        give_leaf(e.leaf, std::move(g));
       }
     }
-    if (!retain_graph && n->had_saved) {
-      n->saved_inputs.clear();
-      n->saved_output = SavedTensor{};
-      n->freed = true;
-    }
   }
+
+  // Without retain_graph, the saved tensors go (a second backward then raises, naming the op).
+  void release(Node* n) const {
+    if (retain_ || !n->had_saved) return;
+    n->saved_inputs.clear();
+    n->saved_output = SavedTensor{};
+    n->freed = true;
+  }
+
+  struct LeafSlot {
+    int64_t deps = 0;
+    std::shared_ptr<TensorImpl> pending;
+  };
+  struct CreatedLater {
+    bool operator()(const Node* a, const Node* b) const { return a->seq < b->seq; }
+  };
+  const char* op_;  // the function the user called
+  bool retain_, create_;
+  Capture* capture_;
+  std::unordered_map<const TensorImpl*, LeafSlot> leaves_;
+  std::priority_queue<Node*, std::vector<Node*>, CreatedLater> ready_;
+};
+
+void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph,
+                  bool create_graph, Capture* capture) {
+  bool prev_mode = grad_enabled;
+  grad_enabled = create_graph;  // rules build a graph only for create_graph
+  struct Restore {
+    bool m;
+    ~Restore() { grad_enabled = m; }
+  } restore{prev_mode};
+  BackwardPass(retain_graph, create_graph, capture).run(roots, root_grads);
 }
 
 }  // namespace

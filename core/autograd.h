@@ -64,6 +64,13 @@ struct SavedTensor {
   uint64_t version = 0;
 };
 
+// A tensor's hooks (Tensor::register_hook, register_post_accumulate_grad_hook), in registration order.
+struct HookList {
+  uint64_t next_id = 0;
+  std::vector<std::pair<uint64_t, std::function<Tensor(const Tensor&)>>> grad;
+  std::vector<std::pair<uint64_t, std::function<void(const Tensor&)>>> post_accumulate;
+};
+
 // A node of the graph: one per op application, one output per node.
 struct Node : std::enable_shared_from_this<Node> {
   const char* op;          // "mul"
@@ -77,6 +84,8 @@ struct Node : std::enable_shared_from_this<Node> {
   bool freed = false;      // saved tensors released by a backward without retain_graph
   BackwardFn fn;
   std::weak_ptr<TensorImpl> retained;  // the output, when retain_grad() was called on it
+  std::shared_ptr<HookList> hooks;     // the output's
+  uint64_t seq = 0;                    // creation order: backward runs the ready node created last
   // engine scratch
   uint64_t visit = 0;
   int64_t deps = 0;
@@ -178,7 +187,9 @@ Tensor tangent_of(const Tensor& t);  // undefined if t carries none at the curre
 class DualLevel {
  public:
   DualLevel() : level_(enter_dual_level()) {}
-  ~DualLevel() { exit_dual_level(level_); }
+  ~DualLevel() {
+    if (current_level() == level_) exit_dual_level(level_);  // unless it was exited inside (no throw here)
+  }
   DualLevel(const DualLevel&) = delete;
   DualLevel& operator=(const DualLevel&) = delete;
   uint64_t level() const { return level_; }

@@ -75,11 +75,9 @@ std::pair<Tensors, Tensors> forward_jvp(const Function& f, const Tensors& primal
     nested = nested || tracked || (is_grad_enabled() && tangents[i].requires_grad());
     xs.push_back(forward_ad::make_dual(tracked ? p : p.detach(), tangents[i]));
   }
-  Tensors outs;
-  {
-    AutoGradMode on(nested);  // records only for an outer reverse transform
-    outs = f(xs);
-  }
+  Tensors outs = f(xs);  // in the caller's grad mode, as torch.func
+  CR_CHECK(forward_ad::current_level() == level.level(), std::runtime_error, caller,
+           ": f ended the dual level that forward mode runs in (exit_dual_level inside f)");
   Tensors values, jt;
   for (size_t k = 0; k < outs.size(); ++k) {
     CR_CHECK(outs[k].defined(), std::invalid_argument, caller, ": output ", k, " of f is None");
@@ -221,23 +219,26 @@ std::pair<Tensors, Pushforward> linearize(const Function& f, const Tensors& prim
 
 // Assembles d out_k / d x_j from J t for each basis tangent t; `push(t)` returns (outs, J t).
 template <class Push> std::vector<Tensors> jacobian_columns(const Tensors& primals, Push push) {
-  Tensors zero;
+  Tensors zero, outs;
   for (const Tensor& p : primals) zero.push_back(p.defined() ? zeros_like(p) : Tensor());
-  Tensors outs = push(zero).first;  // the output shapes, also when no input has an element
-  std::vector<Tensors> jac(outs.size(), Tensors(primals.size()));
-  for (size_t j = 0; j < primals.size(); ++j) {
-    std::vector<Tensors> cols(outs.size());
+  std::vector<std::vector<Tensors>> cols(primals.size());  // [j][i]: J e_i for x_j, one per output
+  for (size_t j = 0; j < primals.size(); ++j)
     for (int64_t i = 0; i < primals[j].numel(); ++i) {
       Tensors t = zero;
       t[j] = basis(primals[j], i);
-      Tensors jt = push(t).second;
-      for (size_t k = 0; k < outs.size(); ++k) cols[k].push_back(jt[k]);
+      auto [o, jt] = push(t);
+      if (outs.empty()) outs = o;
+      cols[j].push_back(jt);
     }
+  if (outs.empty()) outs = push(zero).first;  // no input has an element: only the shapes
+  std::vector<Tensors> jac(outs.size(), Tensors(primals.size()));
+  for (size_t j = 0; j < primals.size(); ++j)
     for (size_t k = 0; k < outs.size(); ++k) {
       Shape s = concat(outs[k].shape(), primals[j].shape());
-      jac[k][j] = cols[k].empty() ? zeros(s, outs[k].dtype()) : reshape(stack(cols[k], -1), s);
+      Tensors ck;
+      for (const Tensors& c : cols[j]) ck.push_back(c[k]);
+      jac[k][j] = ck.empty() ? zeros(s, outs[k].dtype()) : reshape(stack(ck, -1), s);
     }
-  }
   return jac;
 }
 
@@ -268,7 +269,15 @@ std::vector<Tensors> jacrev(const Function& f, const Tensors& primals, const cha
 std::vector<Tensors> jacfwd(const Function& f, const Tensors& primals, const char* caller) {
   if (forward_ad::current_level() == 0) {
     try {
-      return jacobian_columns(primals, [&](const Tensors& t) { return forward_jvp(f, primals, t, caller); });
+      // f runs once per column: each run must see the same function (torch.func raises too)
+      const std::vector<int64_t> rng = default_generator().get_state();
+      return jacobian_columns(primals, [&](const Tensors& t) {
+        auto r = forward_jvp(f, primals, t, caller);
+        CR_CHECK(default_generator().get_state() == rng, std::invalid_argument, caller,
+                 ": f draws random numbers (randn, dropout, ...), and forward mode runs f once per input "
+                 "element, each with new draws; use jacrev, or draw the numbers outside f");
+        return r;
+      });
     } catch (const NotImplemented&) {
     }
   }

@@ -174,7 +174,7 @@ Tensor Tensor::clone() const {
   return record(
       "clone", convert(*this, dtype()), {*this}, kSaveNone,
       [](const Tensor& g, const Saved&) -> Grads { return {g}; },
-      [](const Duals& d) { return d.tangent(0); });
+      [](const Duals& d) { return d.tangent(0).clone(); });  // a copy, as torch: not the input's tangent
 }
 
 // ---------------------------------------------------------------- arithmetic
@@ -340,8 +340,9 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   auto da = [](const Tensor& v, const Tensor& a, const Tensor& b) {
     return where(eq(b, 0), 0, v * b * pow(a, b - 1.0));  // 0^0: 0, as PyTorch
   };
-  auto db = [](const Tensor& v, const Tensor& a, const Tensor& b, const Tensor& y) {
-    return v * y * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(a));
+  auto db = [](const Tensor& v, const Tensor& a, const Tensor& b, const Tensor& y) {  // log a in y's dtype
+    Tensor af = a.dtype() == y.dtype() ? a : a.to(y.dtype());
+    return v * y * where(logical_and(eq(a, 0), ge(b, 0)), 0, log(af));
   };
   return record(
       "pow", y, {a, b}, kSaveInputs | kSaveOutput,

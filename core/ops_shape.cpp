@@ -971,6 +971,8 @@ static Tensor& become(Tensor& x, const Tensor& y) {
   if (y.impl() == x.impl()) return x;
   x.impl()->set_geometry(y.shape(), y.strides(), y.storage_offset());
   if (y.grad_fn()) x.impl()->grad_fn = y.impl()->grad_fn;
+  x.impl()->fw_grad = y.impl()->fw_grad;  // a dual's tangent takes the same geometry (y's rule made it)
+  x.impl()->fw_level = y.impl()->fw_level;
   return x;
 }
 static void check_reshape_inplace(const Tensor& x, const char* op) {

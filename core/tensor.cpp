@@ -282,6 +282,7 @@ void Tensor::set_data(const Tensor& src) {
   t.storage = src.impl()->storage;
   t.dtype = src.dtype();
   t.set_geometry(src.shape(), src.strides(), src.storage_offset());
+  t.fw_grad.reset();  // new data, outside every graph: a tangent of the old data would be wrong
 }
 
 void Tensor::backward(const Tensor& gradient, std::optional<bool> retain_graph, bool create_graph) const {

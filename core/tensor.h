@@ -66,6 +66,21 @@ struct Storage {
 struct Node;
 struct TensorImpl;
 class Tensor;
+struct HookList;  // autograd.h
+
+// What register_hook returns: remove() takes the hook off (also when the tensor is gone), as
+// torch.utils.hooks.RemovableHandle.
+class RemovableHandle {
+ public:
+  RemovableHandle() = default;
+  RemovableHandle(std::weak_ptr<HookList> list, uint64_t id) : list_(std::move(list)), id_(id) {}
+  void remove();
+  uint64_t id() const { return id_; }
+
+ private:
+  std::weak_ptr<HookList> list_;
+  uint64_t id_ = 0;
+};
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -82,6 +97,7 @@ struct TensorImpl {
   bool retains_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient (leaves, or retain_grad non-leaves)
   std::shared_ptr<Node> grad_fn;     // the node that produced this tensor (null for leaves)
+  std::shared_ptr<HookList> hooks;   // a leaf's (a non-leaf's live on its grad_fn)
   // Forward mode: the tangent at dual level fw_level (forward_ad in autograd.h); stale at any other level.
   std::shared_ptr<TensorImpl> fw_grad;
   uint64_t fw_level = 0;
@@ -129,6 +145,12 @@ class Tensor {
   void set_grad(const Tensor& g);  // undefined g resets (Python: x.grad = None)
   std::shared_ptr<Node> grad_fn() const;
   void retain_grad();
+  // hook(grad) runs when this tensor's gradient is computed (the sum over its uses), before it is
+  // accumulated into .grad or passed on; a defined result replaces the gradient. Hooks run in
+  // registration order, each on the previous one's result (torch's Tensor.register_hook).
+  RemovableHandle register_hook(std::function<Tensor(const Tensor& grad)> hook) const;
+  // hook(tensor) runs after .grad of this leaf was accumulated by backward.
+  RemovableHandle register_post_accumulate_grad_hook(std::function<void(const Tensor& leaf)> hook) const;
   Tensor detach() const;  // shares storage, no history
   // Makes this tensor show src's data (storage, shape, strides, dtype) while keeping its identity,
   // requires_grad and grad (Python: x.data = src; Module::to(dtype) casts parameters with it).

@@ -41,11 +41,7 @@ const char* interned(const std::string& name) {
 // use, so the backward stays differentiable) instead of by ctx, which the node owns: no cycle.
 Tensor record_function(const std::string& name, const Tensor& out, const std::vector<Tensor>& inputs,
                        bool save_output, py::function backward) {
-  auto release = [](py::function* f) {  // the node may die where the GIL is released (in backward)
-    py::gil_scoped_acquire gil;
-    delete f;
-  };
-  std::shared_ptr<py::function> held(new py::function(std::move(backward)), release);
+  std::shared_ptr<py::function> held = held_function(std::move(backward));
   return record(interned(name), out, inputs, save_output ? kSaveOutput : kSaveNone,
                 [held, save_output](const Tensor& g, const Saved& s) -> Grads {
                   py::gil_scoped_acquire gil;

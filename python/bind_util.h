@@ -132,4 +132,13 @@ void bind_tensor_api(py::module_& m, py::class_<Tensor>& T);
 void bind_serialize(py::module_& m);  // python/bind_serialize.cpp: safetensors reading and writing
 void bind_func(py::module_& m);       // python/bind_func.cpp: chainrule::func as _func_*
 
+// A Python callable kept by C++ (a node's backward, a hook): released with the GIL held, since
+// its owner may die where the GIL is released (in backward).
+inline std::shared_ptr<py::function> held_function(py::function f) {
+  return std::shared_ptr<py::function>(new py::function(std::move(f)), [](py::function* p) {
+    py::gil_scoped_acquire gil;
+    delete p;
+  });
+}
+
 }  // namespace chainrule::bind

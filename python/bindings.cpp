@@ -122,6 +122,12 @@ PYBIND11_MODULE(_core, m) {
   m.attr("double") = kFloat64;
   m.attr("long") = kInt64;
 
+  py::class_<RemovableHandle>(m, "RemovableHandle",
+                              "What register_hook returns: remove() takes the hook off.")
+      .def("remove", &RemovableHandle::remove, "Removes the hook (again: nothing).")
+      .def_property_readonly("id", &RemovableHandle::id)
+      .def("__enter__", [](RemovableHandle& h) -> RemovableHandle& { return h; })
+      .def("__exit__", [](RemovableHandle& h, py::args) { h.remove(); });
   py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A node of the autograd graph (a tensor's grad_fn).")
       .def("name", &Node::name, "The node's name, e.g. 'MulBackward0'.")
       .def_property_readonly(
@@ -199,6 +205,33 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
                              "True for tensors created by the user (not by an op that tracked grad).")
       .def("detach", &Tensor::detach, "A tensor sharing this one's memory, without history.")
       .def("retain_grad", &Tensor::retain_grad, "Keep .grad for this non-leaf tensor on backward.")
+      .def(
+          "register_hook",
+          [](const Tensor& t, py::function hook) {
+            auto held = held_function(std::move(hook));
+            return t.register_hook([held](const Tensor& g) {
+              py::gil_scoped_acquire gil;
+              py::object r = (*held)(g);
+              if (r.is_none()) return Tensor();
+              return arg<Tensor>(r, "register_hook", "the hook to return a Tensor or None");
+            });
+          },
+          py::arg("hook"),
+          "hook(grad) runs when this tensor's gradient is computed, before it is accumulated or passed "
+          "on; returning a tensor replaces the gradient. Returns a handle: handle.remove().")
+      .def(
+          "register_post_accumulate_grad_hook",
+          [](const Tensor& t, py::function hook) {
+            auto held = held_function(std::move(hook));
+            return t.register_post_accumulate_grad_hook([held](const Tensor& leaf) {
+              py::gil_scoped_acquire gil;
+              py::object r = (*held)(leaf);
+              if (!r.is_none())
+                throw py::type_error("register_post_accumulate_grad_hook: the hook must return None");
+            });
+          },
+          py::arg("hook"),
+          "hook(tensor) runs after backward accumulated this leaf's .grad (e.g. an optimizer step).")
       .def(
           "backward",
           [](const Tensor& t, py::object gradient, py::object retain_graph, bool create_graph) {

@@ -145,6 +145,9 @@ def _setitem(self, key, value):
     """x[...] = value for data updates (init, masking) outside the graph: refused on tensors that
     require grad while grad mode is on, exactly like the in-place ops."""
     self._mark_written("setitem")
+    if isinstance(value, Tensor) and _core._unpack_dual(value)[1] is not None:
+        raise NotImplementedError("setitem: writing a dual tensor (one carrying a tangent) in place is not "
+                                  "supported in forward mode (its tangent would be lost); use cr.where or cr.cat")
     base = self.detach()  # writable through NumPy even for a leaf that requires grad (checked above)
     keys = key if isinstance(key, tuple) else (key,)
     if all(k is None or k is Ellipsis or isinstance(k, slice) or _is_int(k) for k in keys):

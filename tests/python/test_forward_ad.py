@@ -372,3 +372,119 @@ def test_hessian_is_forward_over_reverse_and_matches_torch():
     np.testing.assert_allclose(np.asarray(ours), np.asarray(rev), rtol=1e-12, atol=1e-14)
     rof = cr.func.jacrev(cr.func.jacfwd(f))(cr.tensor(x, dtype=cr.float64))  # reverse over forward
     np.testing.assert_allclose(np.asarray(ours), np.asarray(rof), rtol=1e-12, atol=1e-14)
+
+
+# ------------------------------------------------------------------------------ found in review
+class _Cube(cr.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x ** 2
+
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return t * 3 * x ** 2
+
+
+class _Exp(cr.autograd.Function):  # torch's docs' pattern: save the output, forward and setup_context apart
+    @staticmethod
+    def forward(x):
+        return x.exp()
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+    @staticmethod
+    def jvp(ctx, t):
+        (y,) = ctx.saved_tensors
+        return t * y
+
+
+def test_a_functions_hessian_is_right_though_its_backward_has_no_tangents():
+    x = cr.tensor([0.5, -1.0, 2.0], dtype=cr.float64)
+    f = lambda z: _Cube.apply(z).sum()  # noqa: E731
+    np.testing.assert_allclose(np.asarray(cr.func.hessian(f)(x)), np.diag(6 * np.asarray(x)), rtol=1e-14)
+    hv = cr.func.jvp(cr.func.grad(f), (x,), (cr.ones(3, dtype=cr.float64),))[1]
+    np.testing.assert_allclose(np.asarray(hv), 6 * np.asarray(x), rtol=1e-14)
+
+
+def test_a_function_saving_its_output_with_setup_context_has_a_tangent():
+    x = cr.tensor([0.0, 1.0], dtype=cr.float64, requires_grad=True)
+    with cr.no_grad(), fwAD.dual_level():  # no reverse graph: forward mode alone
+        y = _Exp.apply(fwAD.make_dual(x.detach(), cr.tensor([1.0, 2.0], dtype=cr.float64)))
+        t = fwAD.unpack_dual(y).tangent
+    np.testing.assert_allclose(np.asarray(t), [1.0, 2 * np.e], rtol=1e-15)
+    with fwAD.dual_level():
+        y = _Exp.apply(fwAD.make_dual(x.detach(), cr.tensor([1.0, 2.0], dtype=cr.float64)))
+        assert fwAD.unpack_dual(y).tangent.tolist() == pytest.approx([1.0, 2 * np.e])
+
+
+def test_in_place_reshapes_keep_the_tangent_in_step():
+    for L, fw in ((cr, fwAD), (torch, tfw)):
+        with fw.dual_level():
+            d = fw.make_dual(L.tensor([1.0, 2.0, 3.0]), L.tensor([10.0, 20.0, 30.0])) * 1.0
+            d.unsqueeze_(1)
+            t = fw.unpack_dual(d * L.ones(3, 3)).tangent
+        assert t.tolist() == [[10.0] * 3, [20.0] * 3, [30.0] * 3], L.__name__
+
+
+def test_writing_a_dual_into_a_tensor_refuses_instead_of_dropping_the_tangent():
+    y = cr.zeros(2)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(cr.tensor([1.0, 2.0]), cr.tensor([0.0, 1.0]))
+        with pytest.raises(NotImplementedError, match="setitem: writing a dual tensor"):
+            y[0] = d[1]
+
+
+def test_jacfwd_refuses_a_function_that_draws_random_numbers():
+    x = cr.ones(3, dtype=cr.float64)
+    with pytest.raises(ValueError, match="jacfwd: f draws random numbers"):
+        cr.func.jacfwd(lambda z: z * cr.randn(3, dtype=cr.float64))(x)
+    calls = []
+    cr.func.jacfwd(lambda z: (calls.append(1), z * 2)[1])(x)
+    assert len(calls) == 3  # once per input element, no extra evaluation
+
+
+def test_pow_of_an_integer_base_has_a_float64_tangent():
+    a, b, t = [3, 7, 11], [1.3, 2.1, 0.7], [1.0, 1.0, 1.0]
+    with fwAD.dual_level():
+        ours = fwAD.unpack_dual(cr.pow(cr.tensor(a), fwAD.make_dual(cr.tensor(b, dtype=cr.float64),
+                                                                    cr.tensor(t, dtype=cr.float64)))).tangent
+    np.testing.assert_allclose(np.asarray(ours), np.power(a, b) * np.log(a), rtol=1e-15)
+
+
+def test_backward_twice_under_a_dual_level_accumulates_value_and_tangent():
+    w = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    with fwAD.dual_level():
+        d = fwAD.make_dual(cr.tensor([3.0, 4.0], dtype=cr.float64), cr.tensor([1.0, 0.0], dtype=cr.float64))
+        (w * d).sum().backward()
+        (w * d).sum().backward()
+        g, tg = fwAD.unpack_dual(w.grad)
+    # w.grad = 2d, so its tangent is 2t (torch 2.13 keeps only the first backward's tangent, [1, 0])
+    assert g.tolist() == [6.0, 8.0] and tg.tolist() == [2.0, 0.0]
+
+
+def test_func_jvp_keeps_grad_mode_and_survives_a_level_exited_inside():
+    seen = []
+    cr.func.jvp(lambda z: (seen.append(cr.is_grad_enabled()), z * 2)[1], (cr.ones(2),), (cr.ones(2),))
+    assert seen == [True]
+
+    def rude(z):
+        fwAD.exit_dual_level()
+        return z * 2
+    with pytest.raises(RuntimeError):  # its own level is gone: an error, not an abort
+        cr.func.jvp(rude, (cr.ones(2),), (cr.ones(2),))
+    with fwAD.dual_level():  # and a new level can start afterwards
+        pass

@@ -140,27 +140,36 @@ class Function:
         dual = any(d is not None and d.tangent is not None for d in duals)
         # forward sees plain values: its ops are not differentiated, in either mode
         plain = tuple(d.primal if d is not None else a for a, d in zip(args, duals))
+        if dual and cls.jvp is Function.jvp:
+            raise NotImplementedError(f"{cls.__name__}: forward mode (make_dual, cr.func.jvp, jacfwd) needs a "
+                                      f"jvp(ctx, *tangents) staticmethod returning the output's tangent")
+        if dual and _core.is_grad_enabled() and any(ctx.needs_input_grad):
+            # backward would run on saved tensors without their tangents: forward over reverse
+            raise NotImplementedError(f"{cls.__name__}: forward mode through its backward (forward over "
+                                      f"reverse, e.g. hessian) is not supported; cr.func takes the reverse route")
         with no_grad():
             out = cls.forward(*plain) if separate else cls.forward(ctx, *plain)
             if separate:
-                cls.setup_context(ctx, args, out)
+                cls.setup_context(ctx, plain, out)
         if not isinstance(out, Tensor):
             raise TypeError(f"{cls.__name__}.forward: expected it to return one tensor, got {type(out).__name__}")
+        t = _tangent(cls, ctx, duals, out) if dual else None  # before _attach hands the output to the node
         out = _attach(cls, ctx, plain, out)
-        if not dual:
-            return out
-        if cls.jvp is Function.jvp:
-            raise NotImplementedError(f"{cls.__name__}: forward mode (make_dual, cr.func.jvp, jacfwd) needs a "
-                                      f"jvp(ctx, *tangents) staticmethod returning the output's tangent")
-        from .. import zeros_like
-        tangents = [None if d is None else d.tangent if d.tangent is not None else zeros_like(d.primal)
-                    for d in duals]
+        return out if t is None else forward_ad.make_dual(out, t)
+
+
+def _tangent(cls, ctx, duals, out):
+    """The output's tangent from cls.jvp: one tangent per argument of forward (zeros for a tensor
+    without one, None for a non-tensor)."""
+    from .. import no_grad, zeros_like
+    tangents = [None if d is None else d.tangent if d.tangent is not None else zeros_like(d.primal) for d in duals]
+    with no_grad():
         t = cls.jvp(ctx, *tangents)
-        if not isinstance(t, Tensor) or tuple(t.shape) != tuple(out.shape):
-            got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
-            raise RuntimeError(f"{cls.__name__}.jvp: expected a tangent of shape {tuple(out.shape)} (the output's), "
-                               f"got {got}")
-        return forward_ad.make_dual(out, t.to(out.dtype))
+    if not isinstance(t, Tensor) or tuple(t.shape) != tuple(out.shape):
+        got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+        raise RuntimeError(f"{cls.__name__}.jvp: expected a tangent of shape {tuple(out.shape)} (the output's), "
+                           f"got {got}")
+    return t.to(out.dtype)
 
 
 def _attach(cls, ctx, args, out):
