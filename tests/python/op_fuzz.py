@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 import chainrule as cr
+import chainrule.autograd.forward_ad as fwAD
 from op_catalog import CATALOG, DTYPES, B, F, I, V, is_float, outputs, to_numpy
 
 # campaigns only: catalog entries to leave out (a regex), e.g. ops with known bugs, so that a long
@@ -49,7 +50,8 @@ class Run:
     ``ref`` is the building run a replay compares itself with, step by step.
     """
 
-    def __init__(self, lib, dtype, decisions=None, choose=None, rs=None, ref=None, inputs=None, frozen=None):
+    def __init__(self, lib, dtype, decisions=None, choose=None, rs=None, ref=None, inputs=None, frozen=None,
+                 tangents=None):
         self.L, self.dtype = lib, dtype
         self.dt = DTYPES[dtype][1 if lib is torch else 0]
         self.building = decisions is None
@@ -61,6 +63,7 @@ class Run:
         # point's, so that the function it differentiates is the one autograd sees
         self.frozen, self.frozen_in = [], frozen
         self.convention = False  # an op whose gradient is a convention, not the derivative, was used
+        self.tangents = tangents  # forward mode: the inputs become duals carrying these (chainrule)
 
     # -------------------------------------------------------------------------- decisions
     def decide(self, make):
@@ -107,6 +110,8 @@ class Run:
             arrays = self.input_override
         self.inputs = [self.L.tensor(a.astype(DTYPES[self.dtype][2]), dtype=self.dt, requires_grad=True)
                        for a in arrays]
+        if self.tangents is not None:
+            self.inputs = [fwAD.make_dual(x, self.L.tensor(u, dtype=self.dt)) for x, u in zip(self.inputs, self.tangents)]
         self.nodes = list(self.inputs)
         self.anchor = sum(x.sum() for x in self.inputs)  # stands in for an empty tensor when fitting
         self.note(f"inputs {[tuple(s) for s in shapes]} ({self.dtype})")
@@ -731,6 +736,7 @@ def derivatives(run):
     """(grads, hvp) of run.loss wrt run.inputs; the HVP is along fixed directions u."""
     L = run.L
     us = run.decide(lambda: [run.rs.uniform(-1, 1, size=tuple(x.shape)) for x in run.inputs])
+    run.us = us
     if run.loss is None or not run.loss.requires_grad:
         return None, None
     with warnings.catch_warnings():
@@ -792,11 +798,13 @@ def check_program(choose, seed, dtype):
         o = replay(cr, dtype, decisions, ref=t)
         o_d = derivatives(o)
         compare_derivatives(o_d, t_d, dtype, n)
-        return t
     except Diverged:
         return t  # a tolerated difference (see tolerated_outcome): the program ends there
     except Mismatch as e:
         first = e
+    else:
+        check_forward_mode(o, o_d, dtype, decisions, t)  # reverse mode agrees with torch: now forward mode
+        return t
     if dtype == "float32":  # rounding may move values across a decision: float64 decides
         try:
             t64 = replay(torch, "float64", decisions)
@@ -819,6 +827,39 @@ def check_program(choose, seed, dtype):
     if verdict is None:
         return t  # finite differences side with chainrule (torch is not always the accurate side)
     raise Mismatch(f"{first}\nfinite differences: {verdict}\n" + "\n".join(t.trace))
+
+
+FORWARD_CHECKED = [0]  # programs whose forward-mode tangent was compared (others wrote a dual in place)
+
+
+def check_forward_mode(o, o_d, dtype, decisions, ref):
+    """chainrule's forward mode on the same program: the loss's tangent along the directions u is
+    ∇loss·u, with the gradient from reverse mode (just compared with torch's)."""
+    grads = o_d[0]
+    if grads is None:
+        return
+    terms = [to_numpy(g).astype(np.float64) * u for g, u in zip(grads, o.us) if g is not None]
+    expected, scale = sum(float(np.sum(t)) for t in terms), sum(float(np.sum(np.abs(t))) for t in terms)
+    try:
+        with fwAD.dual_level():
+            f = Run(cr, dtype, decisions=decisions, ref=ref, tangents=o.us).run()
+            tangent = fwAD.unpack_dual(f.loss).tangent
+            got = 0.0 if tangent is None else float(tangent)
+    except NotImplementedError:  # an in-place write of a dual (setitem, +=): forward mode refuses it
+        return
+    except Mismatch as e:  # the same refusal, met inside a step (which compares outcomes with torch)
+        if "NotImplementedError" in str(e) and "dual tensor" in str(e):
+            return
+        raise
+    except Diverged:
+        return
+    # the two modes round along different paths (a tangent rule is not its backward transposed): a
+    # wrong rule is off by O(1), rounding by eps times the condition of the sum
+    FORWARD_CHECKED[0] += 1
+    tol = (1e-7 if dtype == "float64" else 1e-3) * max(scale, 1.0)
+    if not (got == expected or abs(got - expected) <= tol or (math.isnan(got) and math.isnan(expected))):
+        raise Mismatch(f"forward-mode tangent of the loss {got!r} vs reverse mode's ∇loss·u {expected!r} "
+                       f"(tolerance {tol:.3g})\n" + "\n".join(ref.trace))
 
 
 def check_against_finite_differences(t):
@@ -1030,7 +1071,8 @@ def main(argv):
     t0, fails, done = time.time(), 0, 0
 
     def summary(*_):
-        print(f"{done} programs, {fails} failing, {time.time() - t0:.0f} s", flush=True)
+        print(f"{done} programs, {fails} failing, {time.time() - t0:.0f} s; forward mode compared on "
+              f"{FORWARD_CHECKED[0]}", flush=True)
         for name, d in (("exception classes differing", CLASS_MISMATCHES), ("tolerated", TOLERATED),
                         ("torch oddities", TORCH_ODDITIES), ("not smooth", NON_SMOOTH)):
             for k, v in d.items():
