@@ -68,6 +68,16 @@ std::string python_spelling(std::string msg) {
 
 }  // namespace
 
+// Reading .grad of a non-leaf that does not retain it: a UserWarning saying why it is None, and
+// the fix (torch warns here too).
+static void warn_non_leaf_grad(const Tensor& t) {
+  std::string msg = "grad: this tensor is not a leaf (it was computed by " + t.grad_fn()->name() +
+                    "), so backward does not keep its .grad and it stays None; call .retain_grad() on it "
+                    "before backward to keep it, or read .grad of the leaf you created with "
+                    "requires_grad=True";
+  if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+}
+
 // ---------------------------------------------------------------- the module
 PYBIND11_MODULE(_core, m) {
   m.doc() = "chainrule's C++ core: tensors, ops and reverse-mode autograd.";
@@ -187,6 +197,8 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
       .def_property(
           "grad",
           [](const Tensor& t) -> py::object {
+            if (!t.is_leaf() && !t.impl()->retains_grad)  // as torch: the classic "why is .grad None?"
+              warn_non_leaf_grad(t);
             Tensor g = t.grad();
             return g.defined() ? py::cast(g) : py::none();
           },

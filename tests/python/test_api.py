@@ -8,6 +8,7 @@ import pydoc
 import re
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -255,8 +256,13 @@ def test_non_leaf_grad_is_none_unless_retained():
     h.retain_grad()
     (h * h + h2).sum().backward()
     assert h.grad.tolist() == [6.0, 12.0]
-    assert h2.grad is None
+    with pytest.warns(UserWarning, match=r"grad: this tensor is not a leaf \(it was computed by MulBackward0\), so "
+                      r"backward does not keep its .grad .* call .retain_grad\(\)"):
+        assert h2.grad is None  # and it says why, as torch warns
     assert x.grad.tolist() == [18.0 + 4.0, 36.0 + 4.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert h.grad is not None and x.grad is not None  # retained and leaf: no warning
 
 
 def test_backward_with_gradient_argument():
