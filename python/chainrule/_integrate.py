@@ -82,6 +82,8 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     along dim); otherwise the constant spacing dx (default 1). Fewer than two samples give zeros.
     """
     panels, dim = _panels("trapezoid", y, x, dx, dim)
+    if y.shape[dim] == 0:  # no samples: zeros of y's shape and dtype without dim, as torch (whatever x is)
+        return y.sum(dim) * 0
     return panels.sum(dim)
 
 

@@ -47,7 +47,7 @@ def _np(t):
 
 
 def _grad_np(t):
-    # torch leaves .grad None when the output does not depend on a leaf at all (y empty along dim)
+    # .grad stays None when the output does not depend on a leaf at all (x when y is empty along dim)
     g = _np(t.grad)
     return np.zeros(tuple(t.shape)) if g is None else g
 
@@ -82,9 +82,9 @@ def test_values_and_gradients_match_torch(fn, tfn, shape, dim, kind):
     (out * cr.tensor(w, dtype=cr.float64)).sum().backward()
     if tout.requires_grad:  # torch.trapezoid answers an empty y with fresh zeros, outside the graph
         (tout * torch.tensor(w)).sum().backward()
-    np.testing.assert_allclose(_np(y.grad), _grad_np(ty), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(_grad_np(y), _grad_np(ty), rtol=1e-10, atol=1e-10)
     if "x" in kw:
-        np.testing.assert_allclose(_np(kw["x"].grad), _grad_np(tkw["x"]), rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(_grad_np(kw["x"]), _grad_np(tkw["x"]), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("fn,tfn", FNS, ids=FN_IDS)
@@ -224,3 +224,15 @@ def test_lengths_1_to_33_and_nonfinite_values_as_torch(n):
     zc = cr.tensor(np.float64(2.0))
     with pytest.raises(IndexError):
         cr.trapezoid(zc)
+
+
+def test_no_samples_give_ys_shape_without_dim_as_torch_whatever_x_broadcasts_to():
+    # found by the op fuzzer: x of shape (0, 4) broadcasts y (0, 1) to (0, 4), but torch answers
+    # an empty y with zeros of y's own shape and dtype, (1,)
+    for yd, xd in ((cr.float32, cr.float32), (cr.int64, cr.int64)):
+        ours = cr.trapezoid(cr.zeros(0, 1, dtype=yd), cr.zeros(0, 4, dtype=xd), dim=0)
+        theirs = torch.trapezoid(torch.zeros(0, 1, dtype=getattr(torch, str(yd).split(".")[-1])),
+                                 torch.zeros(0, 4, dtype=getattr(torch, str(xd).split(".")[-1])), dim=0)
+        assert tuple(ours.shape) == tuple(theirs.shape) == (1,)
+        assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+        assert ours.tolist() == [0]
