@@ -336,6 +336,15 @@ Tensor depends_on(const Tensor& value, const Tensor& x) {
 }
 
 // ---------------------------------------------------------------- hooks
+static RemovableHandle removable(const std::shared_ptr<HookList>& list, uint64_t id) {
+  return {id, [weak = std::weak_ptr<HookList>(list), id] {
+            if (auto l = weak.lock()) {
+              drop_hook(l->grad, id);
+              drop_hook(l->post_accumulate, id);
+            }
+          }};
+}
+
 // A non-leaf's hooks live on its grad_fn (they see the gradient flowing into it), a leaf's on itself.
 static const std::shared_ptr<HookList>& hook_list(const Tensor& t) {
   TensorImpl& i = *t.impl();
@@ -349,7 +358,7 @@ RemovableHandle Tensor::register_hook(std::function<Tensor(const Tensor&)> hook)
            "register_hook: cannot register a hook on a tensor that doesn't require gradient");
   const auto& list = hook_list(*this);
   list->grad.emplace_back(++list->next_id, std::move(hook));
-  return {list, list->next_id};
+  return removable(list, list->next_id);
 }
 
 RemovableHandle Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
@@ -361,17 +370,7 @@ RemovableHandle Tensor::register_post_accumulate_grad_hook(std::function<void(co
            "tensors (they run after .grad is accumulated, which only leaves have)");
   const auto& list = hook_list(*this);
   list->post_accumulate.emplace_back(++list->next_id, std::move(hook));
-  return {list, list->next_id};
-}
-
-void RemovableHandle::remove() {
-  auto list = list_.lock();
-  if (!list) return;
-  auto drop = [this](auto& v) {
-    v.erase(std::remove_if(v.begin(), v.end(), [this](const auto& h) { return h.first == id_; }), v.end());
-  };
-  drop(list->grad);
-  drop(list->post_accumulate);
+  return removable(list, list->next_id);
 }
 
 // ---------------------------------------------------------------- engine

@@ -68,19 +68,30 @@ struct TensorImpl;
 class Tensor;
 struct HookList;  // autograd.h
 
-// What register_hook returns: remove() takes the hook off (also when the tensor is gone), as
-// torch.utils.hooks.RemovableHandle.
+// What register_hook (and a module's register_forward_hook) returns: remove() takes the hook off,
+// also when its owner is gone, and again does nothing, as torch.utils.hooks.RemovableHandle.
 class RemovableHandle {
  public:
   RemovableHandle() = default;
-  RemovableHandle(std::weak_ptr<HookList> list, uint64_t id) : list_(std::move(list)), id_(id) {}
-  void remove();
+  RemovableHandle(uint64_t id, std::function<void()> remove) : id_(id), remove_(std::move(remove)) {}
+  void remove() {
+    if (remove_) remove_();
+  }
   uint64_t id() const { return id_; }
 
  private:
-  std::weak_ptr<HookList> list_;
   uint64_t id_ = 0;
+  std::function<void()> remove_;  // holds its list weakly
 };
+
+// Drops the entry with this id from a list of (id, hook) pairs.
+template <class List> void drop_hook(List& list, uint64_t id) {
+  for (auto it = list.begin(); it != list.end(); ++it)
+    if (it->first == id) {
+      list.erase(it);
+      return;
+    }
+}
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;

@@ -53,7 +53,7 @@ std::shared_ptr<Module> Sequential::operator[](int64_t i) const {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor y = x;
-  for (auto& [name, m] : children_) y = m->forward(y);
+  for (auto& [name, m] : children_) y = (*m)(y);  // with each child's hooks
   return y;
 }
 

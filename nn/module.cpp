@@ -34,6 +34,40 @@ Tensor Module::forward(const Tensor&) {
   throw std::runtime_error(type_name() + ": forward is not implemented; define forward(self, x)");
 }
 
+Tensor Module::operator()(const Tensor& input) {
+  if (!forward_hooks_.hooks) return forward(input);
+  auto hooks = forward_hooks_.hooks;  // a hook may remove hooks (or all of them) while they run
+  Tensor x = input;
+  for (auto& [id, pre] : std::vector(hooks->pre))
+    if (Tensor r = pre(*this, x); r.defined()) x = r;
+  Tensor y = forward(x);
+  for (auto& [id, post] : std::vector(hooks->post))
+    if (Tensor r = post(*this, x, y); r.defined()) y = r;
+  return y;
+}
+
+template <class List, class Hook>
+RemovableHandle Module::add_forward_hook(List ForwardHooks::* list, Hook hook) {
+  auto& h = forward_hooks_.hooks;
+  if (!h) h = std::make_shared<ForwardHooks>();
+  ((*h).*list).emplace_back(++h->next_id, std::move(hook));
+  return {h->next_id, [weak = std::weak_ptr<ForwardHooks>(h), list, id = h->next_id] {
+            if (auto l = weak.lock()) drop_hook((*l).*list, id);
+          }};
+}
+
+RemovableHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
+  return add_forward_hook(&ForwardHooks::pre, std::move(hook));
+}
+
+RemovableHandle Module::register_forward_hook(ForwardHook hook) {
+  return add_forward_hook(&ForwardHooks::post, std::move(hook));
+}
+
+bool Module::has_forward_hooks() const {
+  return forward_hooks_.hooks && !(forward_hooks_.hooks->pre.empty() && forward_hooks_.hooks->post.empty());
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor param, bool requires_grad) {
   check_name(name, "register_parameter");
   if (param.defined()) {

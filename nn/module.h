@@ -2,6 +2,7 @@
 // modules (in registration order, as PyTorch), and gives parameters(), train()/eval(),
 // zero_grad(), state_dict()/load_state_dict() and a readable printout of the module tree.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,7 +24,17 @@ class Module : public std::enable_shared_from_this<Module> {
   // One input, one output; models with other signatures override it in Python, or are written
   // as plain C++ classes with their own forward.
   virtual Tensor forward(const Tensor& input);
-  Tensor operator()(const Tensor& input) { return forward(input); }
+  // forward between the forward hooks: what m(x) does, and how containers call their children.
+  Tensor operator()(const Tensor& input);
+
+  // torch's forward hooks: pre(module, input) runs before forward and may replace the input (a
+  // defined result); hook(module, input, output) runs after and may replace the output. In
+  // registration order; remove() on the handle takes one off.
+  using ForwardPreHook = std::function<Tensor(Module&, const Tensor& input)>;
+  using ForwardHook = std::function<Tensor(Module&, const Tensor& input, const Tensor& output)>;
+  RemovableHandle register_forward_pre_hook(ForwardPreHook hook);
+  RemovableHandle register_forward_hook(ForwardHook hook);
+  bool has_forward_hooks() const;
 
   // Registering a name again replaces the old entry (Python: assigning the attribute again).
   // The parameter is made a leaf with requires_grad set as asked (false: frozen); an undefined
@@ -101,7 +112,21 @@ class Module : public std::enable_shared_from_this<Module> {
   bool training_ = true;
 
  private:
+  struct ForwardHooks {
+    uint64_t next_id = 0;
+    std::vector<std::pair<uint64_t, ForwardPreHook>> pre;
+    std::vector<std::pair<uint64_t, ForwardHook>> post;
+  };
+  // A copy of the module (copy_self, deepcopy) gets its own copy of the hooks, as torch's deepcopy.
+  struct HookSlot {
+    std::shared_ptr<ForwardHooks> hooks;
+    HookSlot() = default;
+    HookSlot(const HookSlot& o) : hooks(o.hooks ? std::make_shared<ForwardHooks>(*o.hooks) : nullptr) {}
+    HookSlot& operator=(const HookSlot&) = delete;
+  };
   std::string type_name_;
+  HookSlot forward_hooks_;
+  template <class List, class Hook> RemovableHandle add_forward_hook(List ForwardHooks::* list, Hook hook);
 };
 
 // The copy_self() of a layer class whose settings are plain members.

@@ -67,6 +67,36 @@ Base class of every layer and model. Subclass it as in PyTorch: assign Parameter
 attributes in __init__ (they register themselves) and write forward(); call the model as model(x).)doc");
   M.def(py::init<>())
       .def("forward", &Module::forward, py::arg("input"), "Computes the module's output; override it.")
+      .def(
+          "register_forward_pre_hook",
+          [](Module& mod, py::function hook) {
+            auto held = held_function(std::move(hook));
+            return mod.register_forward_pre_hook([held](Module& m, const Tensor& x) {
+              py::gil_scoped_acquire gil;
+              py::object r = (*held)(py::cast(&m, py::return_value_policy::reference), py::make_tuple(x));
+              if (py::isinstance<py::tuple>(r) && py::len(r) == 1) r = r[py::int_(0)];
+              return r.is_none() ? Tensor()
+                                 : arg<Tensor>(r, "forward pre-hook", "None, a Tensor or a 1-tuple");
+            });
+          },
+          py::arg("hook"),
+          "hook(module, args) runs before forward; returning a value (or a 1-tuple) replaces the input. "
+          "Returns a handle: handle.remove().")
+      .def(
+          "register_forward_hook",
+          [](Module& mod, py::function hook) {
+            auto held = held_function(std::move(hook));
+            return mod.register_forward_hook([held](Module& m, const Tensor& x, const Tensor& y) {
+              py::gil_scoped_acquire gil;
+              py::object r = (*held)(py::cast(&m, py::return_value_policy::reference), py::make_tuple(x), y);
+              return r.is_none() ? Tensor() : arg<Tensor>(r, "forward hook", "None or a Tensor");
+            });
+          },
+          py::arg("hook"),
+          "hook(module, args, output) runs after forward; returning a tensor replaces the output. Returns a "
+          "handle: handle.remove().")
+      .def("_call_with_hooks", &Module::operator(), py::arg("input"))
+      .def("_has_forward_hooks", &Module::has_forward_hooks)
       .def("extra_repr", &Module::extra_repr, "The text shown inside the parentheses of repr().")
       .def("_register_parameter",
            [](Module& self, const std::string& name, std::optional<Tensor> p) {

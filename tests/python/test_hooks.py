@@ -128,3 +128,61 @@ def test_a_post_accumulate_hook_can_step_an_optimizer_per_parameter():
         (w * w).sum().backward()
         assert w.grad is None
         np.testing.assert_allclose(np.asarray(w.detach()), [0.8, 1.6], rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------ module forward hooks
+def _model(L, kind):
+    L.manual_seed(0)
+    if kind == "mlp":
+        return L.nn.Sequential(L.nn.Linear(3, 4), L.nn.ReLU(), L.nn.Linear(4, 2)), L.ones(5, 3)
+    if kind == "cnn":
+        return L.nn.Sequential(L.nn.Conv2d(1, 2, 3), L.nn.ReLU(), L.nn.MaxPool2d(2), L.nn.Flatten(),
+                               L.nn.Linear(8, 3)), L.ones(2, 1, 6, 6)
+
+    class Block(L.nn.Module):  # a Python module calling its children itself
+        def __init__(self):
+            super().__init__()
+            self.inner = L.nn.Linear(3, 3)
+            self.act = L.nn.Tanh()
+
+        def forward(self, x):
+            return self.act(self.inner(x)) + x
+    return L.nn.Sequential(Block(), L.nn.Linear(3, 1)), L.ones(4, 3)
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "python_block"])
+def test_forward_hooks_run_in_torchs_order_with_torchs_arguments(kind):
+    def run(L):
+        log = []
+        net, x = _model(L, kind)
+        for name, m in net.named_modules():
+            m.register_forward_pre_hook(
+                lambda mod, args, name=name: log.append(("pre", name, type(mod).__name__, tuple(args[0].shape))))
+            m.register_forward_hook(
+                lambda mod, args, out, name=name: log.append(("fwd", name, tuple(args[0].shape), tuple(out.shape))))
+        net(x)
+        return log
+    ours, theirs = run(cr), run(torch)
+    assert ours == theirs and len(ours) >= 6
+
+
+def test_forward_hooks_replace_inputs_and_outputs_and_handles_remove_them():
+    for L in (cr, torch):
+        net, x = _model(L, "mlp")
+        h1 = net[1].register_forward_hook(lambda mod, args, out: out * 0 + 1)  # ReLU's output becomes ones
+        with net[0].register_forward_pre_hook(lambda mod, args: (args[0] * 2,)):  # Linear sees 2x
+            y = net(x)
+        expected = (net[2].weight.sum(1) + net[2].bias).detach()
+        np.testing.assert_allclose(np.asarray(y.detach()), np.broadcast_to(np.asarray(expected), (5, 2)), rtol=1e-6)
+        h1.remove()
+        h1.remove()
+        y2 = net(x)
+        direct = net[2](net[1](net[0](x)))
+        np.testing.assert_allclose(np.asarray(y2.detach()), np.asarray(direct.detach()), rtol=1e-6)
+
+
+def test_forward_hooks_on_a_module_called_with_several_arguments_refuse():
+    loss = cr.nn.MSELoss()
+    loss.register_forward_hook(lambda mod, args, out: None)
+    with pytest.raises(NotImplementedError, match="MSELoss: forward hooks run for modules called with one tensor"):
+        loss(cr.zeros(2), cr.ones(2))

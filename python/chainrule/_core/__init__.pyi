@@ -1284,9 +1284,13 @@ class Module:
         ...
     def _buffer(self, arg0: str) -> typing.Any:
         ...
+    def _call_with_hooks(self, input: Tensor) -> Tensor:
+        ...
     def _copy_self(self) -> Module:
         ...
     def _has_buffer(self, arg0: str) -> builtins.bool:
+        ...
+    def _has_forward_hooks(self) -> builtins.bool:
         ...
     def _has_module(self, arg0: str) -> builtins.bool:
         ...
@@ -1404,6 +1408,14 @@ class Module:
     def register_buffer(self, name, tensor):
         """
         Registers a tensor that is state but not a parameter (e.g. BatchNorm's running mean).
+        """
+    def register_forward_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
+        """
+        hook(module, args, output) runs after forward; returning a tensor replaces the output. Returns a handle: handle.remove().
+        """
+    def register_forward_pre_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
+        """
+        hook(module, args) runs before forward; returning a value (or a 1-tuple) replaces the input. Returns a handle: handle.remove().
         """
     def register_parameter(self, name, param):
         """
