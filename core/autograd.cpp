@@ -527,7 +527,7 @@ class BackwardPass {
       if (it != capture_->leaves.end()) add_pending(capture_->results[it->second], sum);
       return;
     }
-    accumulate(leaf->grad, sum, create_);
+    accumulate(leaf->grad, std::move(sum), create_);  // the last reference: .grad may take it without a copy
     if (leaf->hooks)
       for (auto& [id, hook] : std::vector(leaf->hooks->post_accumulate)) hook(Tensor(leaf));
   }
