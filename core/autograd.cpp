@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cmath>
+#include <cstring>
+#include <iomanip>
 #include <queue>
+#include <sstream>
 #include <unordered_map>
 
 #include "core/ops.h"
@@ -14,13 +18,148 @@ namespace chainrule {
 
 // ---------------------------------------------------------------- grad mode
 namespace {
-thread_local bool grad_enabled = true;
+// Every per-thread mode the recording path reads, in one object: one thread-local lookup per op.
+struct ThreadModes {
+  bool grad_enabled = true;
+  bool in_tangent_rule = false;                      // tangent rules see plain primals
+  bool anomaly = false;                              // detect_anomaly: nodes keep where they were made
+  bool anomaly_nan = false;                          // ... and backward rules' results are checked
+  bool anomaly_forward = false;                      // ... and every op's output is checked as it is made
+  uint64_t dual_level = 0;                           // forward mode's active level, 0: none
+  const autograd::StepObserver* observer = nullptr;  // autograd::ObserveBackward
+};
+thread_local ThreadModes tls;
 std::atomic<uint64_t> visit_counter{0};
 std::atomic<uint64_t> node_counter{0};  // Node::seq
 }  // namespace
 
-bool is_grad_enabled() { return grad_enabled; }
-void set_grad_enabled(bool e) { grad_enabled = e; }
+bool is_grad_enabled() { return tls.grad_enabled; }
+void set_grad_enabled(bool e) { tls.grad_enabled = e; }
+
+// ---------------------------------------------------------------- anomaly mode
+namespace {
+std::function<std::string()> anomaly_where;  // set once, by the bindings
+
+std::string where_now() {
+  std::string w = anomaly_where ? anomaly_where() : std::string();
+  return w.empty() ? std::string() : " (called at " + w + ")";
+}
+
+std::string fmt_value(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  std::ostringstream o;
+  o << std::setprecision(6) << v;
+  std::string s = o.str();
+  return s.find_first_of(".e") == std::string::npos ? s + ".0" : s;  // as Python prints a float
+}
+
+std::string fmt_index(Shape shape, int64_t flat) {
+  std::string out = "[";
+  Shape idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    idx[d] = shape[d] ? flat % shape[d] : 0;
+    flat = shape[d] ? flat / shape[d] : 0;
+  }
+  for (size_t d = 0; d < idx.size(); ++d) out += (d ? ", " : "") + std::to_string(idx[d]);
+  return out + "]";
+}
+
+// The flat index of the first nan or inf in t, or -1.
+int64_t first_nonfinite(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype()) || t.numel() == 0) return -1;
+  Tensor d = t.detach().to(kFloat64).contiguous();
+  const double* p = d.data<double>();
+  for (int64_t i = 0; i < d.numel(); ++i)
+    if (!std::isfinite(p[i])) return i;
+  return -1;
+}
+
+// x's value at the element of a result of shape `out` with flat index `flat`, when x broadcasts to it.
+std::string value_at(const Tensor& x, const Shape& out, int64_t flat) {
+  const Shape& s = x.shape();
+  if (s.size() > out.size()) return "";
+  for (size_t d = 0; d < s.size(); ++d)
+    if (s[d] != 1 && s[d] != out[out.size() - s.size() + d]) return "";
+  Shape idx(out.size());
+  for (size_t d = out.size(); d-- > 0;) {
+    idx[d] = out[d] ? flat % out[d] : 0;
+    flat = out[d] ? flat / out[d] : 0;
+  }
+  int64_t k = 0;
+  for (size_t d = 0; d < s.size(); ++d) k = k * s[d] + (s[d] == 1 ? 0 : idx[out.size() - s.size() + d]);
+  Tensor dense = x.detach().to(kFloat64).contiguous();
+  return fmt_index(s, k) + " = " + fmt_value(dense.data<double>()[k]);
+}
+
+// Ops whose output element i depends only on element i of each (broadcast) input: only for them
+// do the inputs' values at the bad element explain it. Others say whether an input was bad.
+bool elementwise(const char* op) {
+  static const char* const names[] = {
+      "add",   "sub",   "mul",      "div",       "pow",   "neg",   "exp",        "exp2",    "expm1",
+      "log",   "log2",  "log10",    "log1p",     "sqrt",  "rsqrt", "reciprocal", "square",  "sin",
+      "cos",   "tan",   "asin",     "acos",      "atan",  "sinh",  "cosh",       "tanh",    "asinh",
+      "acosh", "atanh", "atan2",    "sigmoid",   "logit", "relu",  "abs",        "maximum", "minimum",
+      "clamp", "where", "softplus", "gelu",      "elu",   "silu",  "leaky_relu", "erf",     "hypot",
+      "xlogy", "lerp",  "fmod",     "remainder", "to",    "clone", "contiguous"};
+  for (const char* n : names)
+    if (std::strcmp(op, n) == 0) return true;
+  return false;
+}
+
+// How the inputs of common ops are called in a message ("denominator[3] = 0").
+std::string input_name(const char* op, size_t i, size_t n) {
+  const std::string o = op;
+  if (o == "div") return i == 0 ? "numerator" : "denominator";
+  if (o == "pow") return i == 0 ? "base" : "exponent";
+  return n == 1 ? "input" : "input " + std::to_string(i);
+}
+
+std::string inputs_at(const char* op, const Tensor* in, size_t n, const Shape& out, int64_t flat) {
+  std::string s;
+  for (size_t i = 0; i < n; ++i) {
+    if (!in[i].defined() || !is_floating(in[i].dtype())) continue;
+    std::string v = elementwise(op) ? value_at(in[i], out, flat) : "";
+    if (v.empty()) {  // not elementwise: say whether the input was already bad
+      int64_t bad = first_nonfinite(in[i]);
+      v = " (shape " + detail::concat(in[i].shape()) + ")" +
+          (bad < 0 ? std::string(" is finite")
+                   : " already holds a nan or inf at " + fmt_index(in[i].shape(), bad));
+    }
+    s += (s.empty() ? "" : ", ") + input_name(op, i, n) + v;
+  }
+  return s;
+}
+
+// detect_anomaly(check_forward): the op whose output holds the first nan or inf stops there.
+void check_forward_output(const char* op, const Tensor& out, const Tensor* in, size_t n) {
+  struct Off {  // the check's own ops (to, contiguous) are not checked
+    ~Off() { tls.anomaly_forward = true; }
+  } off;
+  tls.anomaly_forward = false;
+  int64_t bad = first_nonfinite(out);
+  if (bad < 0) return;
+  // A nan or inf that an input already held was reported where it was made (or came with data
+  // that needs no gradient, like ops' own intermediates); a leaf that requires grad is the user's.
+  for (size_t i = 0; i < n; ++i)
+    if (in[i].defined() && !(in[i].requires_grad() && in[i].is_leaf()) && first_nonfinite(in[i]) >= 0) return;
+  double v = out.detach().to(kFloat64).contiguous().data<double>()[bad];
+  throw std::runtime_error(detail::concat("detect_anomaly: '", op, "'", where_now(), " produced ",
+                                          fmt_value(v), " at ", fmt_index(out.shape(), bad),
+                                          " of its output (shape ", out.shape(),
+                                          "): ", inputs_at(op, in, n, out.shape(), bad)));
+}
+}  // namespace
+
+bool is_anomaly_enabled() { return tls.anomaly; }
+bool is_anomaly_check_nan_enabled() { return tls.anomaly_nan; }
+bool is_anomaly_check_forward_enabled() { return tls.anomaly_forward; }
+void set_anomaly_enabled(bool enabled, bool check_nan, bool check_forward) {
+  tls.anomaly = enabled;
+  tls.anomaly_nan = enabled && check_nan;
+  tls.anomaly_forward = enabled && check_nan && check_forward;
+}
+void set_anomaly_context(std::function<std::string()> where) { anomaly_where = std::move(where); }
 
 // ---------------------------------------------------------------- teardown
 // Destroying a node releases its inputs' nodes; done recursively, a long chain overflows the
@@ -113,14 +252,12 @@ static std::shared_ptr<TensorImpl> alias(const Tensor& t) {
 
 // ---------------------------------------------------------------- forward mode
 namespace {
-thread_local uint64_t dual_level_now = 0;   // 0: none
-thread_local bool in_tangent_rule = false;  // rules see plain primals
 std::atomic<uint64_t> level_counter{0};
 
-struct TangentRuleScope {
-  bool prev = in_tangent_rule;
-  TangentRuleScope() { in_tangent_rule = true; }
-  ~TangentRuleScope() { in_tangent_rule = prev; }
+struct TangentRuleScope {  // a rule's own ops are not forward-checked by anomaly mode either
+  bool prev = tls.in_tangent_rule, prev_check = tls.anomaly_forward;
+  TangentRuleScope() { tls.in_tangent_rule = true, tls.anomaly_forward = false; }
+  ~TangentRuleScope() { tls.in_tangent_rule = prev, tls.anomaly_forward = prev_check; }
 };
 }  // namespace
 
@@ -144,7 +281,7 @@ const Tensor& Duals::output() const {
   if (Node* node = out_.impl()->grad_fn.get(); node && node->saved_output.impl) {
     auto twin = std::make_shared<Node>(*node);
     twin->saved_output.impl = std::make_shared<TensorImpl>(*node->saved_output.impl);
-    twin->retained.reset();  // retain_grad() is the output's, not the twin's
+    twin->output.reset();  // retain_grad() is the output's, not the twin's
     twin->pending.reset();
     y->grad_fn = std::move(twin);
   } else {
@@ -179,20 +316,20 @@ Tensor elementwise_tangent(const Duals& d, std::initializer_list<Tensor> derivat
 }
 
 namespace forward_ad {
-uint64_t current_level() { return in_tangent_rule ? 0 : dual_level_now; }
+uint64_t current_level() { return tls.in_tangent_rule ? 0 : tls.dual_level; }
 
 uint64_t enter_dual_level() {
-  CR_CHECK(dual_level_now == 0, std::runtime_error,
+  CR_CHECK(tls.dual_level == 0, std::runtime_error,
            "dual_level: a dual level is already active; forward mode runs one level at a time (as "
            "torch.autograd.forward_ad); for derivatives of derivatives compose cr.func transforms");
-  dual_level_now = ++level_counter;
-  return dual_level_now;
+  tls.dual_level = ++level_counter;
+  return tls.dual_level;
 }
 
 void exit_dual_level(uint64_t level) {
-  CR_CHECK(level != 0 && level == dual_level_now, std::runtime_error, "exit_dual_level: level ", level,
-           " is not the active dual level (", dual_level_now, ")");
-  dual_level_now = 0;  // its tangents are stale from now on: their level never comes back
+  CR_CHECK(level != 0 && level == tls.dual_level, std::runtime_error, "exit_dual_level: level ", level,
+           " is not the active dual level (", tls.dual_level, ")");
+  tls.dual_level = 0;  // its tangents are stale from now on: their level never comes back
 }
 
 Tensor tangent_of(const Tensor& t) {
@@ -209,7 +346,7 @@ static Tensor plain_alias(const Tensor& t, const char* op) {
 }
 
 Tensor make_dual(const Tensor& primal, const Tensor& tangent) {
-  CR_CHECK(dual_level_now != 0, std::runtime_error,
+  CR_CHECK(tls.dual_level != 0, std::runtime_error,
            "make_dual: no dual level is active; call it inside `with forward_ad.dual_level():` (C++: a "
            "forward_ad::DualLevel in scope)");
   CR_CHECK(primal.defined() && tangent.defined(), std::invalid_argument,
@@ -226,7 +363,7 @@ Tensor make_dual(const Tensor& primal, const Tensor& tangent) {
            "make_dual: the tangent carries a tangent of its own; nested forward mode is not supported");
   Tensor dual = plain_alias(primal, "make_dual");
   dual.impl()->fw_grad = tangent.impl_ptr();
-  dual.impl()->fw_level = dual_level_now;
+  dual.impl()->fw_level = tls.dual_level;
   return dual;
 }
 
@@ -264,24 +401,29 @@ static void attach_tangent(const char* op, const Tensor& out, const Tensor* in, 
   if (t.dtype() != out.dtype()) t = t.to(out.dtype());
   if (t.shape() != out.shape()) t = expand(t, out.shape());
   out.impl()->fw_grad = t.impl_ptr();
-  out.impl()->fw_level = dual_level_now;
+  out.impl()->fw_level = tls.dual_level;
   // A saved output carries the tangent too, for backward under this level (forward over reverse).
   if (Node* node = out.impl()->grad_fn.get(); node && node->saved_output.impl) {
     node->saved_output.impl->fw_grad = t.impl_ptr();
-    node->saved_output.impl->fw_level = dual_level_now;
+    node->saved_output.impl->fw_level = tls.dual_level;
   }
 }
 
 // ---------------------------------------------------------------- record
 template <class Inputs>
 static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, unsigned save, BackwardFn fn) {
-  if (!grad_enabled) return out;
   bool any = false;
   for (const Tensor& t : inputs) any = any || (t.defined() && t.requires_grad());
   if (!any) return out;
+  if (!tls.grad_enabled) {
+    out.impl()->untracked_by = op;  // why_no_grad's evidence
+    return out;
+  }
   auto node = std::make_shared<Node>();
   node->op = op;
   node->seq = ++node_counter;
+  node->output = out.impl_ptr();
+  if (tls.anomaly && anomaly_where) node->context = std::make_shared<const std::string>(anomaly_where());
   size_t n = inputs.size();
   node->next.resize(n);
   node->input_shapes.reserve(n);
@@ -305,14 +447,16 @@ static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, u
            " recorded onto a tensor that already has history");
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
+  out.impl()->untracked_by = nullptr;  // tracked after all (an alias made with detach, recorded)
   return out;
 }
 
 // The tangent comes after the node, so that a rule reading the output differentiates through it.
 template <class Inputs> static Tensor record_impl(const char* op, Tensor out, const Inputs& inputs,
                                                   unsigned save, BackwardFn fn, const TangentFn& tangent) {
+  if (tls.anomaly_forward) check_forward_output(op, out, std::data(inputs), inputs.size());
   out = record_reverse(op, std::move(out), inputs, save, std::move(fn));
-  if (dual_level_now != 0 && !in_tangent_rule)
+  if (tls.dual_level != 0 && !tls.in_tangent_rule)
     attach_tangent(op, out, std::data(inputs), inputs.size(), tangent);
   return out;
 }
@@ -328,7 +472,7 @@ Tensor record(const char* op, Tensor out, const std::vector<Tensor>& inputs, uns
 
 // value, with derivative zero with respect to x
 Tensor depends_on(const Tensor& value, const Tensor& x) {
-  if (!grad_enabled || !x.defined() || !x.requires_grad()) return value;
+  if (!tls.grad_enabled || !x.defined() || !x.requires_grad()) return value;
   return record(
       "depends_on", value.detach(), {value, x}, kSaveNone,
       [](const Tensor& g, const Saved& s) -> Grads { return {g, zeros(s.input_shape(1), s.input_dtype(1))}; },
@@ -375,6 +519,24 @@ RemovableHandle Tensor::register_post_accumulate_grad_hook(std::function<void(co
 
 // ---------------------------------------------------------------- engine
 namespace {
+std::atomic<bool> warn_zero_grad{true}, warned_zero_grad{false};
+
+// Called when backward is about to add into a .grad an optimizer step has used (once per step).
+void check_forgotten_zero_grad(TensorImpl& leaf) {
+  leaf.grad_stepped = false;
+  if (!warn_zero_grad || warned_zero_grad) return;
+  Tensor g = Tensor(leaf.grad).detach().to(kFloat64).contiguous();
+  const double* p = g.data<double>();
+  if (std::all_of(p, p + g.numel(), [](double v) { return v == 0; })) return;  // zeroed by hand
+  if (warned_zero_grad.exchange(true)) return;
+  warn(detail::concat(
+      "backward: adding to the .grad of a parameter of shape ", leaf.shape,
+      " that an optimizer step already used: the next step would follow the sum of this batch's gradient and "
+      "the last one's. Call optimizer.zero_grad() (or model.zero_grad()) before each backward(). If you "
+      "accumulate over several batches on purpose, zero the gradients after each step; this warning shows "
+      "once (autograd::set_warn_forgotten_zero_grad(false) turns it off; Python: "
+      "cr.autograd.set_warn_forgotten_zero_grad(False))."));
+}
 
 // Sums the gradients flowing into a node: out of place, so no copy is needed on first arrival.
 void add_pending(std::shared_ptr<TensorImpl>& slot, Tensor g) {
@@ -423,6 +585,57 @@ Tensor run_hooks(const std::shared_ptr<HookList>& hooks, Tensor g) {
   return g;
 }
 
+// What n hands each input when its output receives g: its rule, then broadcasting and promotion
+// undone (here, once, instead of in every op).
+Grads run_rule(const Node& n, const Tensor& g) {
+  if (n.freed && n.had_saved) check_saved(n, n.saved_output, "output", 0);  // the retain_graph message
+  Grads gs = n.fn(g, Saved(&n));
+  CR_CHECK(gs.size() == n.next.size(), std::runtime_error, "internal: backward of '", n.op, "' returned ",
+           gs.size(), " gradients for ", n.next.size(), " inputs");
+  for (size_t i = 0; i < gs.size(); ++i) {
+    Tensor& gi = gs[i];
+    if (!gi.defined()) continue;
+    if (!n.next[i].needs_grad()) {
+      gi = Tensor();
+      continue;
+    }
+    if (gi.shape() != n.input_shapes[i]) gi = sum_to(gi, n.input_shapes[i]);
+    if (gi.dtype() != n.input_dtypes[i]) gi = gi.to(n.input_dtypes[i]);
+  }
+  return gs;
+}
+
+// Anomaly mode: a rule that returns a nan or inf stops the pass, naming the op and where it was made.
+void check_gradients(const Node& n, const Tensor& g, const Grads& gs) {
+  for (size_t i = 0; i < gs.size(); ++i) {
+    int64_t bad = first_nonfinite(gs[i]);
+    if (bad < 0) continue;
+    double v = gs[i].detach().to(kFloat64).contiguous().data<double>()[bad];
+    // The values the rule read at that element, where they line up with it (elementwise ops).
+    const Shape& at = gs[i].shape();
+    std::string seen;
+    auto show = [&](const std::string& what, const Tensor& t) {
+      std::string v = t.defined() && elementwise(n.op) ? value_at(t, at, bad) : "";
+      if (!v.empty()) seen += (seen.empty() ? ", where " : ", ") + what + v;
+    };
+    if (!n.freed) {
+      if (n.saved_inputs.size() == n.next.size() && n.saved_inputs[i].impl)
+        show(input_name(n.op, i, n.next.size()), Tensor(n.saved_inputs[i].impl));
+      if (n.saved_output.impl) show("output", Tensor(n.saved_output.impl));
+    }
+    show("incoming gradient", g);
+    int64_t bad_in = first_nonfinite(g);
+    throw std::runtime_error(detail::concat(
+        "detect_anomaly: the backward of '", n.op, "' (", n.name(), ")",
+        n.context && !n.context->empty() ? " made at " + *n.context
+                                         : std::string(" (made before anomaly mode)"),
+        " returned ", fmt_value(v), " in the gradient of its ", input_name(n.op, i, n.next.size()), " at ",
+        fmt_index(gs[i].shape(), bad), seen,
+        bad_in < 0 ? std::string("; the incoming gradient was finite, so the rule made it")
+                   : "; the incoming gradient already held a nan or inf at " + fmt_index(g.shape(), bad_in)));
+  }
+}
+
 // One backward pass, in the order a student can follow: seed the outputs' gradients, discover the
 // graph (counting what each node and leaf waits for), then repeatedly pop the ready node created
 // last (torch's order), sum what it received, show it to its hooks, run its rule, and hand each
@@ -449,7 +662,9 @@ class BackwardPass {
       ready_.pop();
       std::shared_ptr<Node> keep = n->shared_from_this();  // outlive a release of its last owner
       Tensor g = receive(n);
-      Grads in = g.defined() ? apply_rule(n, g) : Grads();
+      Grads in = g.defined() ? run_rule(*n, g) : Grads(n->next.size());
+      if (tls.anomaly_nan) check_gradients(*n, g, in);
+      if (tls.observer && g.defined()) (*tls.observer)(*n, g, in);
       hand_to_inputs(n, in);
       release(n);
     }
@@ -527,6 +742,7 @@ class BackwardPass {
       if (it != capture_->leaves.end()) add_pending(capture_->results[it->second], sum);
       return;
     }
+    if (leaf->grad_stepped && leaf->grad) check_forgotten_zero_grad(*leaf);
     accumulate(leaf->grad, std::move(sum), create_);  // the last reference: .grad may take it without a copy
     if (leaf->hooks)
       for (auto& [id, hook] : std::vector(leaf->hooks->post_accumulate)) hook(Tensor(leaf));
@@ -541,29 +757,16 @@ class BackwardPass {
     if (capture_) {
       auto it = capture_->nodes.find(n);
       if (it != capture_->nodes.end()) add_pending(capture_->results[it->second], g);
-    } else if (auto out = n->retained.lock()) {
+    } else if (auto out = n->output.lock(); out && out->retains_grad) {
       accumulate(out->grad, g, create_);
     }
     return g;
   }
 
-  Grads apply_rule(Node* n, const Tensor& g) {
-    if (n->freed && n->had_saved) check_saved(*n, n->saved_output, "output", 0);  // the retain_graph message
-    Grads gs = n->fn(g, Saved(n));
-    CR_CHECK(gs.size() == n->next.size(), std::runtime_error, "internal: backward of '", n->op, "' returned ",
-             gs.size(), " gradients for ", n->next.size(), " inputs");
-    return gs;
-  }
-
-  // Broadcasting and promotion are undone here, once, instead of in every op.
   void hand_to_inputs(Node* n, Grads& gs) {
     for (size_t i = 0; i < n->next.size(); ++i) {
       Edge& e = n->next[i];
-      Tensor g = i < gs.size() ? std::move(gs[i]) : Tensor();
-      if (g.defined() && e.needs_grad()) {
-        if (g.shape() != n->input_shapes[i]) g = sum_to(g, n->input_shapes[i]);
-        if (g.dtype() != n->input_dtypes[i]) g = g.to(n->input_dtypes[i]);
-      }
+      Tensor g = std::move(gs[i]);
       if (e.fn) {
         if (g.defined()) give(e.fn.get(), std::move(g));
         if (--e.fn->deps == 0) ready_.push(e.fn.get());
@@ -597,12 +800,12 @@ class BackwardPass {
 
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph,
                   bool create_graph, Capture* capture) {
-  bool prev_mode = grad_enabled;
-  grad_enabled = create_graph;  // rules build a graph only for create_graph
   struct Restore {
-    bool m;
-    ~Restore() { grad_enabled = m; }
-  } restore{prev_mode};
+    bool m, fwd;
+    ~Restore() { tls.grad_enabled = m, tls.anomaly_forward = fwd; }
+  } restore{tls.grad_enabled, tls.anomaly_forward};
+  tls.grad_enabled = create_graph;  // rules build a graph only for create_graph
+  tls.anomaly_forward = false;      // in anomaly mode the rules' results are checked instead
   BackwardPass(retain_graph, create_graph, capture).run(roots, root_grads);
 }
 
@@ -619,6 +822,34 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
               std::optional<bool> retain_graph, bool create_graph) {
   run_backward(outputs, grad_outputs, keeps_graph(retain_graph, create_graph), create_graph, nullptr);
 }
+
+ObserveBackward::ObserveBackward(StepObserver observer)
+    : observer_(std::move(observer)), prev_(tls.observer) {
+  tls.observer = &observer_;
+}
+ObserveBackward::~ObserveBackward() { tls.observer = prev_; }
+
+Grads local_grads(const Node& n, const Tensor& grad_output) {
+  CR_CHECK(grad_output.defined(), std::invalid_argument, "local_grads: expected a gradient, got None");
+  if (auto out = n.output.lock())
+    CR_CHECK(grad_output.shape() == out->shape, std::invalid_argument, "local_grads: expected a gradient of ",
+             n.name(), "'s output shape ", out->shape, ", got ", grad_output.shape());
+  NoGradGuard no_graph;
+  struct Restore {  // as in a backward pass: the rule's own ops are not forward-checked
+    bool fwd;
+    ~Restore() { tls.anomaly_forward = fwd; }
+  } restore{tls.anomaly_forward};
+  tls.anomaly_forward = false;
+  return run_rule(n, grad_output);
+}
+
+uint64_t next_node_seq() { return node_counter + 1; }
+
+void set_warn_forgotten_zero_grad(bool enabled) {
+  warn_zero_grad = enabled;
+  if (enabled) warned_zero_grad = false;  // on again: it may show once more
+}
+bool is_warn_forgotten_zero_grad_enabled() { return warn_zero_grad; }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,

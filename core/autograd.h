@@ -34,6 +34,35 @@ struct NoGradGuard : AutoGradMode {
   NoGradGuard() : AutoGradMode(false) {}
 };
 
+// ---- anomaly mode (thread-local): torch.autograd.detect_anomaly, and a forward check torch lacks.
+// On, every node keeps where it was made (from the context function: Python's names the user's
+// line), and a backward rule that returns a nan or inf raises std::runtime_error naming the op,
+// that place and the values at the first bad element; with check_forward, so does every op whose
+// output holds a nan or inf, as it is made. Off (the default), it costs one test of a flag per op.
+// check_nan=false keeps only the places (as torch); check_forward needs check_nan.
+bool is_anomaly_enabled();
+bool is_anomaly_check_nan_enabled();
+bool is_anomaly_check_forward_enabled();
+void set_anomaly_enabled(bool enabled, bool check_nan = true, bool check_forward = true);
+// Where the op being recorded is called from, e.g. "lab.py:12: y = 1 / x" (empty: unknown).
+void set_anomaly_context(std::function<std::string()> where);
+
+class DetectAnomaly {
+ public:
+  explicit DetectAnomaly(bool check_nan = true, bool check_forward = true)
+      : prev_(is_anomaly_enabled()),
+        prev_nan_(is_anomaly_check_nan_enabled()),
+        prev_forward_(is_anomaly_check_forward_enabled()) {
+    set_anomaly_enabled(true, check_nan, check_forward);
+  }
+  ~DetectAnomaly() { set_anomaly_enabled(prev_, prev_nan_, prev_forward_); }
+  DetectAnomaly(const DetectAnomaly&) = delete;
+  DetectAnomaly& operator=(const DetectAnomaly&) = delete;
+
+ private:
+  bool prev_, prev_nan_, prev_forward_;
+};
+
 // What a backward rule may read: inputs and output saved at forward time (checked against
 // in-place modification when read), and every input's shape and dtype.
 class Saved {
@@ -83,9 +112,10 @@ struct Node : std::enable_shared_from_this<Node> {
   bool had_saved = false;  // saved tensors existed (so a freed node can't run again)
   bool freed = false;      // saved tensors released by a backward without retain_graph
   BackwardFn fn;
-  std::weak_ptr<TensorImpl> retained;  // the output, when retain_grad() was called on it
-  std::shared_ptr<HookList> hooks;     // the output's
-  uint64_t seq = 0;                    // creation order: backward runs the ready node created last
+  std::weak_ptr<TensorImpl> output;            // while it lives (retain_grad, pictures, explanations)
+  std::shared_ptr<HookList> hooks;             // the output's
+  std::shared_ptr<const std::string> context;  // where it was made (anomaly mode only)
+  uint64_t seq = 0;                            // creation order: backward runs the ready node created last
   // engine scratch
   uint64_t visit = 0;
   int64_t deps = 0;
@@ -212,6 +242,38 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs = {},
                          std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
                          bool allow_unused = false);
+
+// One step of a backward pass as the engine ran it: node n received grad_output (the sum of what
+// its consumers handed it, after its hooks) and its rule handed grads[i] to input i (reduced to
+// the input's shape and dtype; undefined: nothing). explain_backward is built on these.
+using StepObserver = std::function<void(const Node& n, const Tensor& grad_output, const Grads& grads)>;
+
+// Shows every step of the backward passes run on this thread, while it lives, to `observer`.
+class ObserveBackward {
+ public:
+  explicit ObserveBackward(StepObserver observer);
+  ~ObserveBackward();
+  ObserveBackward(const ObserveBackward&) = delete;
+  ObserveBackward& operator=(const ObserveBackward&) = delete;
+
+ private:
+  StepObserver observer_;
+  const StepObserver* prev_;
+};
+
+// What n's rule hands its inputs when its output receives grad_output, outside any backward pass
+// (no graph is built; hooks don't run): for a scalar node and grad_output 1, the local derivatives
+// ∂out/∂inputᵢ. Undefined for inputs that need no gradient. Raises if a backward freed the graph.
+Grads local_grads(const Node& n, const Tensor& grad_output);
+
+uint64_t next_node_seq();  // the seq of the next node recorded (nodes made inside a module's call)
+
+// The forgotten zero_grad(): backward adding into a .grad that an optimizer step already used (and
+// nothing cleared: zero_grad, set_grad, or zeroing it by hand) warns once per process, since the
+// next step would use the sum of two batches' gradients. Accumulating over several backward calls
+// before one step does not warn. On by default; turning it on again lets it show once more.
+void set_warn_forgotten_zero_grad(bool enabled);
+bool is_warn_forgotten_zero_grad_enabled();
 
 }  // namespace autograd
 }  // namespace chainrule

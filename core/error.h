@@ -2,6 +2,7 @@
 // exception class that the bindings map to ValueError / IndexError / RuntimeError.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -38,6 +39,11 @@ class NotImplemented : public std::logic_error {
  public:
   using std::logic_error::logic_error;
 };
+
+// Warnings (torch's TORCH_WARN): a mistake that still gives a defined result. They go to the
+// handler (the bindings install one that raises a Python UserWarning), by default to stderr.
+void warn(const std::string& message);
+void set_warning_handler(std::function<void(const std::string&)> handler);
 
 }  // namespace chainrule
 

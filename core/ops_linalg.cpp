@@ -97,10 +97,26 @@ Tensor batched_mm(const Tensor& a, const Tensor& b) {
 }
 }  // namespace
 
+// Why (n,k) @ (k,m) failed, and the transpose that would fit, if one does (students' classic
+// x @ W where x @ W.T was meant).
+static std::string inner_dims_hint(const Shape& a, const Shape& b) {
+  const int64_t kb = b.size() == 1 ? b[0] : b[b.size() - 2];
+  std::string s = ": the inner dims " + std::to_string(a.back()) + " and " + std::to_string(kb) + " differ";
+  if (a.size() == 2 && b.size() == 2) {
+    auto shape = [](int64_t r, int64_t c) { return detail::concat(Shape{r, c}); };
+    if (a[1] == b[1]) s += "; a @ b.T would fit: " + shape(a[0], a[1]) + " @ " + shape(b[1], b[0]);
+    else if (a[0] == b[0]) s += "; a.T @ b would fit: " + shape(a[1], a[0]) + " @ " + shape(b[0], b[1]);
+    else if (b[1] == a[0]) s += "; b @ a would fit: " + shape(b[0], b[1]) + " @ " + shape(a[0], a[1]);
+  }
+  return s;
+}
+
 // (n,k) @ (k,m)          dA = G @ B^T, dB = A^T @ G
 Tensor mm(const Tensor& a, const Tensor& b) {
-  CR_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), std::invalid_argument,
-           "mm: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape());
+  CR_CHECK(a.dim() == 2 && b.dim() == 2, std::invalid_argument, "mm: expected (n,k) @ (k,m), got ", a.shape(),
+           " @ ", b.shape());
+  CR_CHECK(a.size(1) == b.size(0), std::invalid_argument, "mm: expected (n,k) @ (k,m), got ", a.shape(),
+           " @ ", b.shape(), inner_dims_hint(a.shape(), b.shape()));
   int64_t n = a.size(0), k = a.size(1), m = b.size(1);
   return record(
       "mm", gemm(a, b, 1, n, k, m, {n, m}), {a, b}, kSaveInputs,
@@ -186,7 +202,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   if (da <= 2 && db <= 2) {
     CR_CHECK(a.size(-1) == b.size(db == 1 ? 0 : -2), std::invalid_argument,
-             "matmul: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape());
+             "matmul: expected (n,k) @ (k,m), got ", a.shape(), " @ ", b.shape(),
+             inner_dims_hint(a.shape(), b.shape()));
     if (da == 1) return squeeze(mm(unsqueeze(a, 0), b), 0);
     if (db == 1) return squeeze(mm(a, unsqueeze(b, 1)), 1);
     return mm(a, b);

@@ -12,6 +12,32 @@ namespace chainrule {
 using namespace kernels;
 
 // ---------------------------------------------------------------- broadcasting
+// The two shapes right-aligned, as broadcasting reads them, with the dims that clash marked:
+//   (3, 4)  ->   3  4
+//   (5,)    ->      5
+//                   ^ dim -1: 4 vs 5
+static std::string broadcast_picture(const Shape& a, const Shape& b) {
+  const size_t n = std::max(a.size(), b.size());
+  auto at = [n](const Shape& s, size_t i) {
+    return i < n - s.size() ? std::string() : std::to_string(s[i - (n - s.size())]);
+  };
+  std::string ra = "\n    ", rb = "\n    ", marks = "\n    ", why;
+  for (size_t i = 0; i < n; ++i) {
+    std::string x = at(a, i), y = at(b, i);
+    size_t w = std::max(x.size(), y.size()) + 2;
+    ra += std::string(w - x.size(), ' ') + x;
+    rb += std::string(w - y.size(), ' ') + y;
+    bool clash = !x.empty() && !y.empty() && x != y && x != "1" && y != "1";
+    marks += std::string(w - 1, ' ') + (clash ? "^" : " ");
+    if (clash)
+      why += (why.empty() ? "" : ", ") + std::string("dim ") + std::to_string(int64_t(i) - int64_t(n)) +
+             ": " + x + " vs " + y;
+  }
+  while (!marks.empty() && marks.back() == ' ') marks.pop_back();
+  return ra + rb + marks + " " + why +
+         "\n  (dims line up from the right; each pair must be equal, or one of them 1)";
+}
+
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   size_t n = std::max(a.size(), b.size());
   Shape out(n);
@@ -19,7 +45,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     int64_t x = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t y = i < n - b.size() ? 1 : b[i - (n - b.size())];
     CR_CHECK(x == y || x == 1 || y == 1, std::invalid_argument, op, ": cannot broadcast shapes ", a, " and ",
-             b);
+             b, broadcast_picture(a, b));
     out[i] = x == 1 ? y : x;
   }
   return out;

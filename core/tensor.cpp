@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -39,6 +40,17 @@ size_t dtype_size(Dtype d) {
 }
 
 Dtype promote_types(Dtype a, Dtype b) { return static_cast<Dtype>(std::max(int(a), int(b))); }
+
+namespace {
+std::function<void(const std::string&)> warning_handler;
+}
+void warn(const std::string& message) {
+  if (warning_handler) warning_handler(message);
+  else std::cerr << "chainrule warning: " << message << std::endl;
+}
+void set_warning_handler(std::function<void(const std::string&)> handler) {
+  warning_handler = std::move(handler);
+}
 
 std::string shape_str(const Shape& s) {
   std::string out = "(";
@@ -251,6 +263,7 @@ void Tensor::set_grad(const Tensor& g) {
              dtype_name(dtype()), ", got ", dtype_name(g.dtype()));
   }
   impl_->grad = g.impl_ptr();
+  impl_->grad_stepped = false;
 }
 
 std::shared_ptr<Node> Tensor::grad_fn() const { return checked(impl_).grad_fn; }
@@ -261,7 +274,7 @@ void Tensor::retain_grad() {
            "retain_grad: can't retain_grad on a tensor that doesn't require grad");
   if (is_leaf()) return;  // leaves keep their gradient anyway
   impl_->retains_grad = true;
-  impl_->grad_fn->retained = impl_;
+  impl_->grad_fn->output = impl_;  // the one whose .grad receives it
 }
 
 Tensor Tensor::detach() const {
@@ -269,6 +282,7 @@ Tensor Tensor::detach() const {
   t->storage = checked(impl_).storage;
   t->dtype = impl_->dtype;
   t->set_geometry(impl_->shape, impl_->strides, impl_->offset);
+  if (impl_->requires_grad) t->untracked_by = "detach";
   return Tensor(std::move(t));
 }
 

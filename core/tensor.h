@@ -106,9 +106,15 @@ struct TensorImpl {
   Dtype dtype = kFloat32;
   bool requires_grad = false;  // on a leaf: the user's flag; on a non-leaf: some input requires it
   bool retains_grad = false;
+  // The op that made this tensor from one that requires grad without recording it ("detach", or
+  // an op under no_grad): why_no_grad's evidence. Null otherwise.
+  const char* untracked_by = nullptr;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient (leaves, or retain_grad non-leaves)
-  std::shared_ptr<Node> grad_fn;     // the node that produced this tensor (null for leaves)
-  std::shared_ptr<HookList> hooks;   // a leaf's (a non-leaf's live on its grad_fn)
+  // An optimizer step used .grad and nothing has cleared it since: a backward adding to it now
+  // is the classic forgotten zero_grad() (autograd::set_warn_forgotten_zero_grad).
+  bool grad_stepped = false;
+  std::shared_ptr<Node> grad_fn;    // the node that produced this tensor (null for leaves)
+  std::shared_ptr<HookList> hooks;  // a leaf's (a non-leaf's live on its grad_fn)
   // Forward mode: the tangent at dual level fw_level (forward_ad in autograd.h); stale at any other level.
   std::shared_ptr<TensorImpl> fw_grad;
   uint64_t fw_level = 0;

@@ -34,38 +34,114 @@ Tensor Module::forward(const Tensor&) {
   throw std::runtime_error(type_name() + ": forward is not implemented; define forward(self, x)");
 }
 
+// One call of a module with full backward hooks (torch's BackwardHook): identity nodes around its
+// input and output see the gradients with respect to each, and hand them to the hooks.
+struct Module::BackwardHookCall : std::enable_shared_from_this<BackwardHookCall> {
+  std::weak_ptr<Module> owner;  // a module owned by a shared_ptr: held only while its hooks run
+  Module* raw = nullptr;        // else (a C++ module on the stack): it must outlive the backward
+  std::shared_ptr<Hooks> hooks;
+  Tensor grad_output;
+  bool input_hooked = false;
+
+  // Null once a shared module is gone (its hooks then don't run).
+  std::shared_ptr<Module> module() const {
+    return raw ? std::shared_ptr<Module>(std::shared_ptr<Module>{}, raw) : owner.lock();
+  }
+
+  static Tensor identity(const Tensor& x, BackwardFn rule) {
+    return record("backward_hook_function", x.detach(), {x}, kSaveNone, std::move(rule),
+                  [](const Duals& d) { return d.tangent(0); });
+  }
+
+  // The gradient with respect to the input, after the hooks (each sees the previous one's result).
+  Tensor input_grad(Tensor g) {
+    auto m = module();
+    if (!m) return g;
+    for (auto& [id, hook] : std::vector(hooks->backward))
+      if (Tensor r = hook(*m, g, grad_output); r.defined()) {
+        CR_CHECK(!g.defined() || r.shape() == g.shape(), std::runtime_error, m->type_name(),
+                 ": a full backward hook returned a grad_input of shape ", r.shape(),
+                 " for an input of shape ", g.shape());
+        if (g.defined()) g = r;
+      }
+    return g;
+  }
+
+  Tensor wrap_input(const Tensor& x) {
+    if (!x.requires_grad()) return x;
+    input_hooked = true;
+    return identity(x, [self = shared_from_this()](const Tensor& g, const Saved&) -> Grads {
+      return {self->input_grad(g)};
+    });
+  }
+
+  Tensor wrap_output(const Tensor& y) {
+    if (!y.requires_grad()) return y;
+    Tensor out = identity(y, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
+    out.register_hook([self = shared_from_this()](const Tensor& g) {
+      Tensor go = g;
+      if (auto m = self->module())
+        for (auto& [id, pre] : std::vector(self->hooks->backward_pre))
+          if (Tensor r = pre(*m, go); r.defined()) {
+            CR_CHECK(r.shape() == go.shape(), std::runtime_error, m->type_name(),
+                     ": a full backward pre-hook returned a grad_output of shape ", r.shape(),
+                     " for an output of shape ", go.shape());
+            go = r;
+          }
+      self->grad_output = go;
+      if (!self->input_hooked) self->input_grad(Tensor());  // torch: grad_input is (None,)
+      return go.impl() == g.impl() ? Tensor() : go;
+    });
+    return out;
+  }
+};
+
 Tensor Module::operator()(const Tensor& input) {
-  if (!forward_hooks_.hooks) return forward(input);
-  auto hooks = forward_hooks_.hooks;  // a hook may remove hooks (or all of them) while they run
+  if (!hooks_.hooks) return forward(input);
+  auto hooks = hooks_.hooks;  // a hook may remove hooks (or all of them) while they run
   Tensor x = input;
   for (auto& [id, pre] : std::vector(hooks->pre))
     if (Tensor r = pre(*this, x); r.defined()) x = r;
+  std::shared_ptr<BackwardHookCall> call;
+  if (is_grad_enabled() && !(hooks->backward.empty() && hooks->backward_pre.empty())) {
+    call = std::make_shared<BackwardHookCall>();
+    call->owner = weak_from_this();
+    if (call->owner.expired()) call->raw = this;
+    call->hooks = hooks;
+    x = call->wrap_input(x);
+  }
   Tensor y = forward(x);
   for (auto& [id, post] : std::vector(hooks->post))
     if (Tensor r = post(*this, x, y); r.defined()) y = r;
+  if (call) y = call->wrap_output(y);
   return y;
 }
 
-template <class List, class Hook>
-RemovableHandle Module::add_forward_hook(List ForwardHooks::* list, Hook hook) {
-  auto& h = forward_hooks_.hooks;
-  if (!h) h = std::make_shared<ForwardHooks>();
+template <class List, class Hook> RemovableHandle Module::add_hook(List Hooks::* list, Hook hook) {
+  auto& h = hooks_.hooks;
+  if (!h) h = std::make_shared<Hooks>();
   ((*h).*list).emplace_back(++h->next_id, std::move(hook));
-  return {h->next_id, [weak = std::weak_ptr<ForwardHooks>(h), list, id = h->next_id] {
+  return {h->next_id, [weak = std::weak_ptr<Hooks>(h), list, id = h->next_id] {
             if (auto l = weak.lock()) drop_hook((*l).*list, id);
           }};
 }
 
 RemovableHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
-  return add_forward_hook(&ForwardHooks::pre, std::move(hook));
+  return add_hook(&Hooks::pre, std::move(hook));
 }
-
 RemovableHandle Module::register_forward_hook(ForwardHook hook) {
-  return add_forward_hook(&ForwardHooks::post, std::move(hook));
+  return add_hook(&Hooks::post, std::move(hook));
+}
+RemovableHandle Module::register_full_backward_pre_hook(BackwardPreHook hook) {
+  return add_hook(&Hooks::backward_pre, std::move(hook));
+}
+RemovableHandle Module::register_full_backward_hook(BackwardHook hook) {
+  return add_hook(&Hooks::backward, std::move(hook));
 }
 
-bool Module::has_forward_hooks() const {
-  return forward_hooks_.hooks && !(forward_hooks_.hooks->pre.empty() && forward_hooks_.hooks->post.empty());
+bool Module::has_hooks() const {
+  const auto& h = hooks_.hooks;
+  return h && !(h->pre.empty() && h->post.empty() && h->backward_pre.empty() && h->backward.empty());
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor param, bool requires_grad) {

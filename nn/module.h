@@ -34,7 +34,17 @@ class Module : public std::enable_shared_from_this<Module> {
   using ForwardHook = std::function<Tensor(Module&, const Tensor& input, const Tensor& output)>;
   RemovableHandle register_forward_pre_hook(ForwardPreHook hook);
   RemovableHandle register_forward_hook(ForwardHook hook);
-  bool has_forward_hooks() const;
+  // torch's full backward hooks, for the gradients at this module's boundary in backward.
+  // pre(module, grad_output) runs when the gradient with respect to the output is known and may
+  // replace it; hook(module, grad_input, grad_output) runs when the gradient with respect to the
+  // input is (undefined grad_input: the input needs none, and the hook runs with grad_output) and
+  // may replace grad_input. Each call of the module puts identity nodes ("BackwardHookFunction")
+  // around its input and output to see them.
+  using BackwardPreHook = std::function<Tensor(Module&, const Tensor& grad_output)>;
+  using BackwardHook = std::function<Tensor(Module&, const Tensor& grad_input, const Tensor& grad_output)>;
+  RemovableHandle register_full_backward_pre_hook(BackwardPreHook hook);
+  RemovableHandle register_full_backward_hook(BackwardHook hook);
+  bool has_hooks() const;  // any forward or backward hook
 
   // Registering a name again replaces the old entry (Python: assigning the attribute again).
   // The parameter is made a leaf with requires_grad set as asked (false: frozen); an undefined
@@ -112,21 +122,24 @@ class Module : public std::enable_shared_from_this<Module> {
   bool training_ = true;
 
  private:
-  struct ForwardHooks {
+  struct Hooks {
     uint64_t next_id = 0;
     std::vector<std::pair<uint64_t, ForwardPreHook>> pre;
     std::vector<std::pair<uint64_t, ForwardHook>> post;
+    std::vector<std::pair<uint64_t, BackwardPreHook>> backward_pre;
+    std::vector<std::pair<uint64_t, BackwardHook>> backward;
   };
+  struct BackwardHookCall;
   // A copy of the module (copy_self, deepcopy) gets its own copy of the hooks, as torch's deepcopy.
   struct HookSlot {
-    std::shared_ptr<ForwardHooks> hooks;
+    std::shared_ptr<Hooks> hooks;
     HookSlot() = default;
-    HookSlot(const HookSlot& o) : hooks(o.hooks ? std::make_shared<ForwardHooks>(*o.hooks) : nullptr) {}
+    HookSlot(const HookSlot& o) : hooks(o.hooks ? std::make_shared<Hooks>(*o.hooks) : nullptr) {}
     HookSlot& operator=(const HookSlot&) = delete;
   };
   std::string type_name_;
-  HookSlot forward_hooks_;
-  template <class List, class Hook> RemovableHandle add_forward_hook(List ForwardHooks::* list, Hook hook);
+  HookSlot hooks_;
+  template <class List, class Hook> RemovableHandle add_hook(List Hooks::* list, Hook hook);
 };
 
 // The copy_self() of a layer class whose settings are plain members.

@@ -254,6 +254,7 @@ void Optimizer::zero_grad(bool set_to_none) {
     for (Tensor& p : g.params) {
       Tensor grad = p.grad();
       if (!grad.defined()) continue;
+      p.impl()->grad_stepped = false;
       if (set_to_none) p.set_grad(Tensor());
       else if (grad.grad_fn())
         p.set_grad(zeros_like(p));  // a create_graph gradient: don't write into a graph
@@ -275,6 +276,8 @@ void Optimizer::step() {
           grad.shape(), ", ", dtype_name(grad.dtype()));
     }
     step_group_through_views(g, gi);
+    for (Tensor& p : g.params)
+      if (p.impl()->grad) p.impl()->grad_stepped = true;  // a backward adding to it now warns
   }
 }
 

@@ -61,6 +61,18 @@ py::list pairs(const nn::StateDict& sd) {
 }
 }  // namespace
 
+// What a Python module hook is given and gives back, as torch: the module itself, tensors in
+// 1-tuples (None for a missing gradient); None (keep) or a tensor (replace), also as a 1-tuple.
+static py::object self(Module& m) { return py::cast(&m, py::return_value_policy::reference); }
+static py::tuple one(const Tensor& t) {
+  return py::make_tuple(t.defined() ? py::cast(t) : py::object(py::none()));
+}
+static Tensor hook_result(py::object r, const char* what, bool tuple_ok = true) {
+  if (tuple_ok && py::isinstance<py::tuple>(r) && py::len(r) == 1) r = r[py::int_(0)];
+  return r.is_none() ? Tensor()
+                     : arg<Tensor>(r, what, tuple_ok ? "None, a Tensor or a 1-tuple" : "None or a Tensor");
+}
+
 void bind_nn(py::module_& m) {
   py::class_<Module, PyModule, py::smart_holder> M(m, "Module", py::dynamic_attr(), R"doc(
 Base class of every layer and model. Subclass it as in PyTorch: assign Parameters and Modules as
@@ -73,10 +85,7 @@ attributes in __init__ (they register themselves) and write forward(); call the 
             auto held = held_function(std::move(hook));
             return mod.register_forward_pre_hook([held](Module& m, const Tensor& x) {
               py::gil_scoped_acquire gil;
-              py::object r = (*held)(py::cast(&m, py::return_value_policy::reference), py::make_tuple(x));
-              if (py::isinstance<py::tuple>(r) && py::len(r) == 1) r = r[py::int_(0)];
-              return r.is_none() ? Tensor()
-                                 : arg<Tensor>(r, "forward pre-hook", "None, a Tensor or a 1-tuple");
+              return hook_result((*held)(self(m), one(x)), "forward pre-hook");
             });
           },
           py::arg("hook"),
@@ -88,15 +97,41 @@ attributes in __init__ (they register themselves) and write forward(); call the 
             auto held = held_function(std::move(hook));
             return mod.register_forward_hook([held](Module& m, const Tensor& x, const Tensor& y) {
               py::gil_scoped_acquire gil;
-              py::object r = (*held)(py::cast(&m, py::return_value_policy::reference), py::make_tuple(x), y);
-              return r.is_none() ? Tensor() : arg<Tensor>(r, "forward hook", "None or a Tensor");
+              return hook_result((*held)(self(m), one(x), y), "forward hook", false);
             });
           },
           py::arg("hook"),
           "hook(module, args, output) runs after forward; returning a tensor replaces the output. Returns a "
           "handle: handle.remove().")
+      .def(
+          "register_full_backward_pre_hook",
+          [](Module& mod, py::function hook) {
+            auto held = held_function(std::move(hook));
+            return mod.register_full_backward_pre_hook([held](Module& m, const Tensor& go) {
+              py::gil_scoped_acquire gil;  // backward runs without it
+              return hook_result((*held)(self(m), one(go)), "full backward pre-hook");
+            });
+          },
+          py::arg("hook"),
+          "hook(module, grad_output) runs in backward when the gradient with respect to the output is known; "
+          "returning a 1-tuple replaces it. Returns a handle: handle.remove().")
+      .def(
+          "register_full_backward_hook",
+          [](Module& mod, py::function hook) {
+            auto held = held_function(std::move(hook));
+            return mod.register_full_backward_hook([held](Module& m, const Tensor& gi, const Tensor& go) {
+              py::gil_scoped_acquire gil;
+              return hook_result((*held)(self(m), one(gi), one(go)), "full backward hook");
+            });
+          },
+          py::arg("hook"),
+          "hook(module, grad_input, grad_output) runs in backward when the gradient with respect to the "
+          "input "
+          "is known (grad_input is (None,) when the input needs none); returning a 1-tuple replaces "
+          "grad_input. "
+          "Returns a handle: handle.remove().")
       .def("_call_with_hooks", &Module::operator(), py::arg("input"))
-      .def("_has_forward_hooks", &Module::has_forward_hooks)
+      .def("_has_hooks", &Module::has_hooks)
       .def("extra_repr", &Module::extra_repr, "The text shown inside the parentheses of repr().")
       .def("_register_parameter",
            [](Module& self, const std::string& name, std::optional<Tensor> p) {

@@ -75,12 +75,19 @@ static void warn_non_leaf_grad(const Tensor& t) {
                     "), so backward does not keep its .grad and it stays None; call .retain_grad() on it "
                     "before backward to keep it, or read .grad of the leaf you created with "
                     "requires_grad=True";
-  if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+  warn(msg);
 }
 
 // ---------------------------------------------------------------- the module
 PYBIND11_MODULE(_core, m) {
   m.doc() = "chainrule's C++ core: tensors, ops and reverse-mode autograd.";
+  // The core's warnings are UserWarnings (filters apply; under "error" the warning raises).
+  set_warning_handler([](const std::string& msg) {
+    py::gil_scoped_acquire gil;  // backward warns without it
+    if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 1) != 0) throw py::error_already_set();
+  });
+  m.def("_set_warn_forgotten_zero_grad", &autograd::set_warn_forgotten_zero_grad, py::arg("enabled"));
+  m.def("_is_warn_forgotten_zero_grad_enabled", &autograd::is_warn_forgotten_zero_grad_enabled);
   // std::invalid_argument becomes cr.ShapeError: a ValueError that is also a RuntimeError, since
   // PyTorch raises RuntimeError for the same mistakes and code written for either must catch it.
   static PyObject* shape_error = PyErr_NewExceptionWithDoc(
@@ -138,17 +145,91 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("id", &RemovableHandle::id)
       .def("__enter__", [](RemovableHandle& h) -> RemovableHandle& { return h; })
       .def("__exit__", [](RemovableHandle& h, py::args) { h.remove(); });
+  // torch's AccumulateGrad node: where a leaf's gradient is delivered (next_functions shows it).
+  struct AccumulateGrad {
+    Tensor variable;
+  };
+  py::class_<AccumulateGrad>(m, "AccumulateGrad", "The end of a path in the graph: a leaf's .grad.")
+      .def_property_readonly(  // py::object: Tensor is bound below
+          "variable", [](const AccumulateGrad& a) { return py::cast(a.variable); },
+          "The leaf whose gradient is accumulated here.")
+      .def("name", [](const AccumulateGrad&) { return "AccumulateGrad"; })
+      .def_property_readonly("next_functions", [](const AccumulateGrad&) { return py::tuple(); })
+      .def("__repr__", [](const AccumulateGrad&) { return "<AccumulateGrad>"; });
   py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A node of the autograd graph (a tensor's grad_fn).")
       .def("name", &Node::name, "The node's name, e.g. 'MulBackward0'.")
       .def_property_readonly(
           "next_functions",
           [](const Node& n) {
             py::list out;
-            for (const Edge& e : n.next) out.append(e.fn ? py::cast(e.fn) : py::none());
+            for (const Edge& e : n.next) {
+              py::object fn = e.fn     ? py::cast(e.fn)
+                              : e.leaf ? py::cast(AccumulateGrad{Tensor(e.leaf)})
+                                       : py::none();
+              out.append(py::make_tuple(fn, 0));
+            }
             return py::tuple(out);
           },
-          "The nodes that produced this node's inputs (None for leaves and constants).")
+          "One (node, 0) pair per input, as torch: the node that made the input, AccumulateGrad for a "
+          "leaf that requires grad, or None for a constant.")
+      .def_property_readonly("_op", [](const Node& n) { return std::string(n.op); })
+      .def_property_readonly("_seq", [](const Node& n) { return n.seq; })
+      .def_property_readonly("_input_shapes",
+                             [](const Node& n) {
+                               py::list out;
+                               for (const Shape& s : n.input_shapes) out.append(py::tuple(py::cast(s)));
+                               return py::tuple(out);
+                             })
+      .def_property_readonly("_output",
+                             [](const Node& n) -> py::object {
+                               if (auto o = n.output.lock()) return py::cast(Tensor(o));
+                               return py::none();
+                             })
+      .def_property_readonly("_context",
+                             [](const Node& n) -> py::object {
+                               if (n.context) return py::str(*n.context);
+                               return py::none();
+                             })
+      .def(
+          "_local_grads",
+          [](const Node& n, py::object g) {  // py::object: Tensor is bound below
+            py::list out;
+            for (const Tensor& t : autograd::local_grads(n, g.cast<Tensor>()))
+              out.append(t.defined() ? py::cast(t) : py::none());
+            return py::tuple(out);
+          },
+          py::arg("grad_output"))
       .def("__repr__", [](const Node& n) { return "<" + n.name() + ">"; });
+  m.def("_next_node_seq", &autograd::next_node_seq);
+  m.def("_set_anomaly_enabled", &set_anomaly_enabled, py::arg("enabled"), py::arg("check_nan") = true,
+        py::arg("check_forward") = true);
+  m.def("_is_anomaly_enabled", &is_anomaly_enabled);
+  m.def("_is_anomaly_check_nan_enabled", &is_anomaly_check_nan_enabled);
+  m.def("_is_anomaly_check_forward_enabled", &is_anomaly_check_forward_enabled);
+  m.def("_set_anomaly_context", [](py::object fn) {
+    if (fn.is_none()) return set_anomaly_context(nullptr);
+    // Called from inside ops, which may run without the GIL (conv, pools): take it.
+    // Never freed: a py::object must not be destroyed after the interpreter has finalized.
+    auto* held = new py::object(std::move(fn));
+    set_anomaly_context([held]() -> std::string {
+      py::gil_scoped_acquire gil;
+      try {
+        return (*held)().cast<std::string>();
+      } catch (py::error_already_set&) {
+        return "";
+      }
+    });
+  });
+  // Runs fn() while every step of the backward passes it runs goes to observer(node, grad_output, grads).
+  m.def("_observe_backward", [](py::function observer, py::function fn) {
+    autograd::ObserveBackward watch([&observer](const Node& n, const Tensor& g, const Grads& gs) {
+      py::gil_scoped_acquire gil;  // backward runs without it
+      py::list grads;
+      for (const Tensor& t : gs) grads.append(t.defined() ? py::cast(t) : py::none());
+      observer(py::cast(std::const_pointer_cast<Node>(n.shared_from_this())), g, py::tuple(grads));
+    });
+    return fn();
+  });
 
   py::class_<Tensor> T(m, "Tensor", py::buffer_protocol(), R"doc(
 An n-dimensional array that records the operations applied to it, so that gradients can be
@@ -213,6 +294,9 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
             return f ? py::cast(f) : py::none();
           },
           "The autograd node that produced this tensor (None for leaves).")
+      .def_property_readonly(
+          "retains_grad", [](const Tensor& t) { return !t.is_leaf() && t.impl()->retains_grad; },
+          "Whether backward keeps this non-leaf's .grad (retain_grad() was called).")
       .def_property_readonly("is_leaf", &Tensor::is_leaf,
                              "True for tensors created by the user (not by an op that tracked grad).")
       .def("detach", &Tensor::detach, "A tensor sharing this one's memory, without history.")
@@ -288,6 +372,14 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def(
           "is_floating_point", [](const Tensor& t) { return is_floating(t.dtype()); },
           "True for float32 and float64 tensors.")
+      .def_property_readonly(
+          "_cdata", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.impl()); },
+          "Identifies the tensor object (the same for every Python wrapper of it, e.g. a Parameter).")
+      .def_property_readonly("_untracked_by",
+                             [](const Tensor& t) -> py::object {
+                               if (t.impl()->untracked_by) return py::str(t.impl()->untracked_by);
+                               return py::none();
+                             })
       .def(
           "data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); },
           "The address of the first element (a view's: storage start + storage_offset * itemsize).")

@@ -62,7 +62,7 @@ TEST(ModuleHooks, ReplaceInputAndOutputAndRemove) {
       allclose((*net)(x), (*net->module("2"))(act(net->module("0")->parameter("bias").expand({5, 4})))));
   p.remove();
   EXPECT_TRUE(allclose((*net)(x), direct));
-  EXPECT_FALSE(net->has_forward_hooks());
+  EXPECT_FALSE(net->has_hooks());
 }
 
 }  // namespace

@@ -602,13 +602,26 @@ TEST(OpsElementwise, GradcheckBinaryAndWhere) {
 
 TEST(OpsElementwise, AddBroadcastErrorMessage) {
   Tensor a = zeros({3, 4}), b = zeros({5});
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { add(a, b); }),
-            "add: cannot broadcast shapes (3, 4) and (5,)");
-  EXPECT_EQ(Thrown<std::invalid_argument>([&] { a + b; }), "add: cannot broadcast shapes (3, 4) and (5,)");
+  const std::string msg =
+      "add: cannot broadcast shapes (3, 4) and (5,)\n"
+      "      3  4\n"
+      "         5\n"
+      "         ^ dim -1: 4 vs 5\n"
+      "  (dims line up from the right; each pair must be equal, or one of them 1)";
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { add(a, b); }), msg);
+  EXPECT_EQ(Thrown<std::invalid_argument>([&] { a + b; }), msg);
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { add(b, a); }),
-            "add: cannot broadcast shapes (5,) and (3, 4)");
+            "add: cannot broadcast shapes (5,) and (3, 4)\n"
+            "         5\n"
+            "      3  4\n"
+            "         ^ dim -1: 5 vs 4\n"
+            "  (dims line up from the right; each pair must be equal, or one of them 1)");
   EXPECT_EQ(Thrown<std::invalid_argument>([&] { add(zeros({2, 3, 4}), zeros({3, 1, 4})); }),
-            "add: cannot broadcast shapes (2, 3, 4) and (3, 1, 4)");
+            "add: cannot broadcast shapes (2, 3, 4) and (3, 1, 4)\n"
+            "      2  3  4\n"
+            "      3  1  4\n"
+            "      ^ dim -3: 2 vs 3\n"
+            "  (dims line up from the right; each pair must be equal, or one of them 1)");
 }
 
 TEST(OpsElementwise, BinaryOpsNameThemselvesInBroadcastErrors) {

@@ -256,7 +256,20 @@ TEST(OpsLinalg, GradcheckMatmulMmLinear) {
 
 TEST(OpsLinalg, MatmulShapeMismatchMessage) {
   EXPECT_EQ(Thrown<std::invalid_argument>([] { matmul(zeros({3, 4}), zeros({5, 2})); }),
-            "matmul: expected (n,k) @ (k,m), got (3, 4) @ (5, 2)");
+            "matmul: expected (n,k) @ (k,m), got (3, 4) @ (5, 2): the inner dims 4 and 5 differ");
+  // the transpose that would fit, when one does
+  EXPECT_EQ(Thrown<std::invalid_argument>([] { matmul(zeros({5, 3}), zeros({4, 3})); }),
+            "matmul: expected (n,k) @ (k,m), got (5, 3) @ (4, 3): the inner dims 3 and 4 differ; a @ b.T "
+            "would fit: "
+            "(5, 3) @ (3, 4)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([] { mm(zeros({3, 5}), zeros({3, 4})); }),
+      "mm: expected (n,k) @ (k,m), got (3, 5) @ (3, 4): the inner dims 5 and 3 differ; a.T @ b would fit: "
+      "(5, 3) @ (3, 4)");
+  EXPECT_EQ(
+      Thrown<std::invalid_argument>([] { matmul(zeros({2, 3}), zeros({4, 2})); }),
+      "matmul: expected (n,k) @ (k,m), got (2, 3) @ (4, 2): the inner dims 3 and 4 differ; b @ a would fit: "
+      "(4, 2) @ (2, 3)");
 }
 
 TEST(OpsLinalg, MatmulOtherShapeErrors) {

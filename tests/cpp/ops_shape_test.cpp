@@ -167,10 +167,19 @@ TEST(OpsShape, BroadcastToAndBroadcastShapes) {
   EXPECT_EQ(broadcast_shapes({}, {2}, "add"), (Shape{2}));
   EXPECT_EQ(broadcast_shapes({2, 1, 4}, {3, 1}, "add"), (Shape{2, 3, 4}));
   EXPECT_EQ(broadcast_shapes({0, 1}, {1, 5}, "add"), (Shape{0, 5}));
+  // the shapes right-aligned, as broadcasting reads them, with the clashing dims marked
   EXPECT_EQ(Thrown<std::invalid_argument>([] { broadcast_shapes({3, 4}, {5}, "add"); }),
-            "add: cannot broadcast shapes (3, 4) and (5,)");
-  EXPECT_EQ(Thrown<std::invalid_argument>([] { broadcast_shapes({2}, {3}, "mul"); }),
-            "mul: cannot broadcast shapes (2,) and (3,)");
+            "add: cannot broadcast shapes (3, 4) and (5,)\n"
+            "      3  4\n"
+            "         5\n"
+            "         ^ dim -1: 4 vs 5\n"
+            "  (dims line up from the right; each pair must be equal, or one of them 1)");
+  EXPECT_EQ(Thrown<std::invalid_argument>([] { broadcast_shapes({2, 1, 3}, {4, 2, 5}, "mul"); }),
+            "mul: cannot broadcast shapes (2, 1, 3) and (4, 2, 5)\n"
+            "      2  1  3\n"
+            "      4  2  5\n"
+            "      ^     ^ dim -3: 2 vs 4, dim -1: 3 vs 5\n"
+            "  (dims line up from the right; each pair must be equal, or one of them 1)");
 }
 
 TEST(OpsShape, SumToInvertsBroadcasting) {

@@ -209,7 +209,7 @@ def test_grad_fn_is_leaf_and_names():
     assert x.grad_fn is None and x.is_leaf
     assert not y.is_leaf and y.grad_fn.name() == "MulBackward0"
     assert z.grad_fn.name() == "SumBackward0"
-    assert [f.name() for f in z.grad_fn.next_functions] == ["MulBackward0"]
+    assert [f.name() for f, _ in z.grad_fn.next_functions] == ["MulBackward0"]
     assert "MulBackward0" in repr(y)
     with cr.no_grad():
         w = x * 2

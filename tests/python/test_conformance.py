@@ -144,6 +144,7 @@ def test_catalog_covers_every_core_function():
                "from_dlpack", "from_numpy", "is_grad_enabled", "manual_seed", "set_num_threads", "get_num_threads", "inference_mode", "tensor", "as_tensor", "empty", "zeros", "ones", "full", "arange", "linspace",
                "eye", "rand", "randn", "randint", "empty_like", "zeros_like", "ones_like", "full_like",
                "rand_like", "randn_like", "numel", "no_grad", "enable_grad", "set_grad_enabled", "autograd",
+               "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
                    "save", "load", "randperm", "ShapeError",
                "Generator", "set_default_dtype", "get_default_dtype", "initial_seed", "seed"}
     public = [n for n in dir(cr) if not n.startswith("_") and callable(getattr(cr, n)) and n not in not_ops]

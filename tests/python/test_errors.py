@@ -52,7 +52,14 @@ ONE_LINERS = [
      shapes("maximum", "(2,)", "(3,)")),
     # linear algebra
     ("matmul_mismatch", lambda: cr.randn(3, 4) @ cr.randn(5, 2), ValueError,
-     "^" + E("matmul: expected (n,k) @ (k,m), got (3, 4) @ (5, 2)") + "$"),
+     "^" + E("matmul: expected (n,k) @ (k,m), got (3, 4) @ (5, 2): the inner dims 4 and 5 differ") + "$"),
+    ("matmul_transpose_hint", lambda: cr.randn(5, 3) @ cr.randn(4, 3), ValueError,
+     "^" + E("matmul: expected (n,k) @ (k,m), got (5, 3) @ (4, 3): the inner dims 3 and 4 differ; "
+             "a @ b.T would fit: (5, 3) @ (3, 4)") + "$"),
+    ("broadcast_picture", lambda: cr.ones(2, 1, 3) * cr.ones(4, 2, 5), ValueError,
+     "^" + E("mul: cannot broadcast shapes (2, 1, 3) and (4, 2, 5)\n      2  1  3\n      4  2  5\n"
+             "      ^     ^ dim -3: 2 vs 4, dim -1: 3 vs 5\n"
+             "  (dims line up from the right; each pair must be equal, or one of them 1)") + "$"),
     ("matmul_function_mismatch", lambda: cr.matmul(cr.randn(3, 4), cr.randn(5, 2)), ValueError,
      E("matmul: expected (n,k) @ (k,m), got (3, 4) @ (5, 2)")),
     ("batched_matmul_inner_mismatch", lambda: cr.randn(2, 3, 4) @ cr.randn(2, 5, 2), ValueError,

@@ -184,5 +184,117 @@ def test_forward_hooks_replace_inputs_and_outputs_and_handles_remove_them():
 def test_forward_hooks_on_a_module_called_with_several_arguments_refuse():
     loss = cr.nn.MSELoss()
     loss.register_forward_hook(lambda mod, args, out: None)
-    with pytest.raises(NotImplementedError, match="MSELoss: forward hooks run for modules called with one tensor"):
+    with pytest.raises(NotImplementedError, match="MSELoss: module hooks run for modules called with one tensor"):
         loss(cr.zeros(2), cr.ones(2))
+
+
+# ------------------------------------------------------------------------------ module backward hooks
+def _shapes_and_values(gs):
+    return tuple(None if g is None else (tuple(g.shape), np.asarray(g.detach()).copy()) for g in gs)
+
+
+def _same_models(kind):
+    """The torch model and the chainrule one, with torch's weights (their seeds draw differently)."""
+    (tnet, tx), (net, x) = _model(torch, kind), _model(cr, kind)
+    with cr.no_grad():
+        for p, tp in zip(net.parameters(), tnet.parameters()):
+            p.copy_(cr.tensor(tp.detach().numpy()))
+    return {cr: (net, x), torch: (tnet, tx)}
+
+
+def _same_entries(a, b):
+    """Equal logs: names and shapes exactly, gradients to float32 rounding."""
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=1e-7)
+    if isinstance(a, (tuple, list)):
+        return isinstance(b, (tuple, list)) and len(a) == len(b) and all(map(_same_entries, a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "python_block"])
+@pytest.mark.parametrize("input_requires_grad", [False, True])
+def test_full_backward_hooks_run_in_torchs_order_with_torchs_gradients(kind, input_requires_grad):
+    models = _same_models(kind)
+
+    def run(L):
+        log = []
+        net, x = models[L]
+        x = x.clone().requires_grad_(input_requires_grad)
+        for name, m in net.named_modules():
+            m.register_full_backward_pre_hook(
+                lambda mod, go, name=name: log.append(("pre", name, _shapes_and_values(go))))
+            m.register_full_backward_hook(
+                lambda mod, gi, go, name=name: log.append(("bwd", name, type(mod).__name__, _shapes_and_values(gi),
+                                                           _shapes_and_values(go))))
+        net(x).sum().backward()
+        return log, (None if x.grad is None else np.asarray(x.grad).tolist())
+    (ours, ours_grad), (theirs, theirs_grad) = run(cr), run(torch)
+    assert [e[:2] for e in ours] == [e[:2] for e in theirs] and len(ours) >= 6
+    assert _same_entries(ours, theirs)
+    assert (ours_grad is None) == (theirs_grad is None)
+    if ours_grad is not None:
+        np.testing.assert_allclose(ours_grad, theirs_grad, rtol=1e-5, atol=1e-7)
+
+
+def test_full_backward_hooks_replace_gradients_and_handles_remove_them():
+    results = []
+    models = _same_models("mlp")
+    for L in (cr, torch):
+        net, x = models[L]
+        x = x.clone().requires_grad_(True)
+        h = net[1].register_full_backward_hook(lambda mod, gi, go: (gi[0] * 3,))  # ReLU passes 3x back
+        with net[2].register_full_backward_pre_hook(lambda mod, go: (go[0] * 0 + 1,)):  # ones reach Linear 2
+            net(x).pow(2).sum().backward()
+        g1 = np.asarray(x.grad).copy()
+        h.remove()
+        h.remove()
+        x.grad = None
+        net.zero_grad()
+        net(x).pow(2).sum().backward()
+        results.append((g1, np.asarray(x.grad).copy()))
+    (a1, a2), (b1, b2) = results
+    np.testing.assert_allclose(a1, b1, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(a2, b2, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(a1, a2)  # the hooks changed the gradient
+
+
+def test_full_backward_hook_errors_are_clear():
+    net, x = _model(cr, "mlp")
+    net[0].register_full_backward_hook(lambda mod, gi, go: (cr.ones(7),))
+    with pytest.raises(RuntimeError, match=r"Linear: a full backward hook returned a grad_input of shape \(7,\) "
+                                           r"for an input of shape \(5, 3\)"):
+        net(x.clone().requires_grad_(True)).sum().backward()
+    loss = cr.nn.MSELoss()
+    loss.register_full_backward_hook(lambda mod, gi, go: None)
+    with pytest.raises(NotImplementedError, match="MSELoss: module hooks run for modules called with one tensor"):
+        loss(cr.zeros(2), cr.ones(2))
+
+
+def test_backward_hooks_leave_no_trace_under_no_grad_and_on_0d_and_empty_inputs():
+    calls = []
+    lin = cr.nn.Linear(0, 2)
+    lin.register_full_backward_hook(lambda mod, gi, go: calls.append(tuple(go[0].shape)))
+    with cr.no_grad():
+        y = lin(cr.zeros(3, 0))
+    assert y.grad_fn is None and calls == []
+    lin(cr.zeros(3, 0)).sum().backward()  # an empty input: the hook still sees grad_output
+    assert calls == [(3, 2)]
+    t = cr.nn.Tanh()
+    t.register_full_backward_hook(lambda mod, gi, go: calls.append((tuple(gi[0].shape), gi[0].item())))
+    x = cr.tensor(0.5, requires_grad=True)
+    t(x).backward()
+    assert calls[-1] == ((), pytest.approx(1 - np.tanh(0.5) ** 2))
+
+
+def test_tensor_hooks_on_0d_and_empty_tensors_as_torch():
+    def run(L):
+        log = []
+        a = L.tensor(3.0, requires_grad=True)
+        e = L.zeros(0, 2, requires_grad=True)
+        a.register_hook(lambda g: log.append(("a", tuple(g.shape), g.item())) or g * 2)
+        e.register_hook(lambda g: log.append(("e", tuple(g.shape))))
+        h = a * 4
+        h.register_hook(lambda g: log.append(("h", g.item())))
+        (h + (e * a).sum()).backward()
+        return log, a.grad.item(), tuple(e.grad.shape)
+    assert run(cr) == run(torch)

@@ -381,8 +381,13 @@ def test_grad_fn_name_matches_torch(expected):
 def test_grad_fn_next_functions_lead_to_the_inputs():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     y = (x * 2).exp()
-    (mul,) = y.grad_fn.next_functions
-    assert mul.name() == "MulBackward0"
+    ((mul, k),) = y.grad_fn.next_functions
+    assert mul.name() == "MulBackward0" and k == 0
+    ((acc, _), (const, _)) = (x * cr.tensor(2.0)).grad_fn.next_functions  # x, and a constant: as torch
+    assert acc.name() == "AccumulateGrad" and acc.variable._cdata == x._cdata and const is None
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ((tmul, _),) = (tx * torch.tensor(2.0)).exp().grad_fn.next_functions
+    assert [type(f).__name__ if f is not None else None for f, _ in tmul.next_functions] == ["AccumulateGrad", None]
 
 
 # ------------------------------------------------------------------------------ integer tensors

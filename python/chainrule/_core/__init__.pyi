@@ -11,7 +11,7 @@ from . import nn
 class ShapeError(ValueError, RuntimeError):
     ...
 
-__all__: list[str] = ['AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'EPOCH_DEPRECATION_WARNING', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'OptimizerDefaults', 'OptimizerStateView', 'ParamGroup', 'ReLU', 'ReduceLROnPlateau', 'RemovableHandle', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'nn', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unsqueeze', 'var', 'var_mean', 'where']
+__all__: list[str] = ['AccumulateGrad', 'AvgPool2d', 'BatchNorm1d', 'Box', 'Constraint', 'Conv2d', 'CosineAnnealingLR', 'Dropout', 'EPOCH_DEPRECATION_WARNING', 'ExponentialLR', 'Flatten', 'GELU', 'Generator', 'Identity', 'LRScheduler', 'LambdaLR', 'LayerNorm', 'LeakyReLU', 'LinAlgError', 'Linear', 'LogSoftmax', 'MaxNorm', 'MaxPool2d', 'Module', 'ModuleList', 'MultiStepLR', 'Node', 'NonNegative', 'Optimizer', 'OptimizerDefaults', 'OptimizerStateView', 'ParamGroup', 'ReLU', 'ReduceLROnPlateau', 'RemovableHandle', 'Sequential', 'ShapeError', 'Sigmoid', 'Softmax', 'Softplus', 'StepLR', 'Tanh', 'Tensor', 'abs', 'acos', 'acosh', 'add', 'all', 'allclose', 'amax', 'amin', 'any', 'arccos', 'arccosh', 'arcsin', 'arcsinh', 'arctan', 'arctan2', 'arctanh', 'argmax', 'argmin', 'argsort', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'bitwise_and', 'bitwise_not', 'bitwise_or', 'bitwise_xor', 'bmm', 'bool', 'broadcast_to', 'cat', 'ceil', 'chunk', 'clamp', 'clip', 'copysign', 'cos', 'cosh', 'cumprod', 'cumsum', 'default_generator', 'det', 'diag', 'diag_embed', 'diagonal', 'div', 'dot', 'double', 'dtype', 'einsum', 'eq', 'erf', 'exp', 'exp2', 'expand', 'expm1', 'fix', 'flatten', 'flip', 'fliplr', 'flipud', 'float', 'float32', 'float64', 'floor', 'floor_divide', 'fmod', 'frac', 'from_dlpack', 'from_numpy', 'gather', 'ge', 'get_default_dtype', 'get_num_threads', 'gt', 'index_add', 'index_select', 'initial_seed', 'int64', 'inverse', 'is_grad_enabled', 'isclose', 'isfinite', 'isinf', 'isnan', 'isneginf', 'isposinf', 'le', 'leaky_relu', 'lerp', 'linear', 'log', 'log10', 'log1p', 'log2', 'log_softmax', 'logical_and', 'logical_not', 'logical_or', 'logsumexp', 'long', 'lt', 'manual_seed', 'masked_fill', 'matmul', 'maximum', 'mean', 'median', 'minimum', 'mm', 'mul', 'mv', 'narrow', 'narrow_slice', 'ne', 'neg', 'nn', 'norm', 'one_hot', 'outer', 'permute', 'pow', 'prod', 'randperm', 'reciprocal', 'relu', 'remainder', 'reshape', 'roll', 'round', 'rsqrt', 'scatter_add', 'seed', 'select', 'set_default_dtype', 'set_num_threads', 'sigmoid', 'sign', 'sin', 'sinh', 'softmax', 'softplus', 'sort', 'split', 'sqrt', 'square', 'squeeze', 'stack', 'std', 'std_mean', 'sub', 'sum', 'sum_to', 'tan', 'tanh', 'tile', 'topk', 'trace', 'transpose', 'tril', 'triu', 'trunc', 'unsqueeze', 'var', 'var_mean', 'where']
 class dtype:
     """
     A tensor's element type: float32 (default), float64, int64, bool.
@@ -98,20 +98,53 @@ class RemovableHandle:
     @property
     def id(self) -> builtins.int:
         ...
+class AccumulateGrad:
+    """
+    The end of a path in the graph: a leaf's .grad.
+    """
+    def __repr__(self) -> str:
+        ...
+    def name(self) -> str:
+        ...
+    @property
+    def next_functions(self) -> tuple:
+        ...
+    @property
+    def variable(self) -> typing.Any:
+        """
+        The leaf whose gradient is accumulated here.
+        """
 class Node:
     """
     A node of the autograd graph (a tensor's grad_fn).
     """
     def __repr__(self) -> str:
         ...
+    def _local_grads(self, grad_output: typing.Any) -> tuple:
+        ...
     def name(self) -> str:
         """
         The node's name, e.g. 'MulBackward0'.
         """
     @property
+    def _context(self) -> typing.Any:
+        ...
+    @property
+    def _input_shapes(self) -> tuple:
+        ...
+    @property
+    def _op(self) -> str:
+        ...
+    @property
+    def _output(self) -> typing.Any:
+        ...
+    @property
+    def _seq(self) -> builtins.int:
+        ...
+    @property
     def next_functions(self) -> tuple:
         """
-        The nodes that produced this node's inputs (None for leaves and constants).
+        One (node, 0) pair per input, as torch: the node that made the input, AccumulateGrad for a leaf that requires grad, or None for a constant.
         """
 class Tensor:
     """
@@ -1184,6 +1217,14 @@ class Tensor:
         The tensor with its dims reversed (the transpose, for a matrix). A view.
         """
     @property
+    def _cdata(self) -> builtins.int:
+        """
+        Identifies the tensor object (the same for every Python wrapper of it, e.g. a Parameter).
+        """
+    @property
+    def _untracked_by(self) -> typing.Any:
+        ...
+    @property
     def _version(self) -> builtins.int:
         ...
     @property
@@ -1255,6 +1296,11 @@ class Tensor:
     def requires_grad(self, arg1: typing.Any) -> None:
         ...
     @property
+    def retains_grad(self) -> builtins.bool:
+        """
+        Whether backward keeps this non-leaf's .grad (retain_grad() was called).
+        """
+    @property
     def shape(self) -> tuple:
         """
         The size of each dim, as a tuple.
@@ -1290,7 +1336,7 @@ class Module:
         ...
     def _has_buffer(self, arg0: str) -> builtins.bool:
         ...
-    def _has_forward_hooks(self) -> builtins.bool:
+    def _has_hooks(self) -> builtins.bool:
         ...
     def _has_module(self, arg0: str) -> builtins.bool:
         ...
@@ -1416,6 +1462,14 @@ class Module:
     def register_forward_pre_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
         """
         hook(module, args) runs before forward; returning a value (or a 1-tuple) replaces the input. Returns a handle: handle.remove().
+        """
+    def register_full_backward_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
+        """
+        hook(module, grad_input, grad_output) runs in backward when the gradient with respect to the input is known (grad_input is (None,) when the input needs none); returning a 1-tuple replaces grad_input. Returns a handle: handle.remove().
+        """
+    def register_full_backward_pre_hook(self, hook: collections.abc.Callable) -> RemovableHandle:
+        """
+        hook(module, grad_output) runs in backward when the gradient with respect to the output is known; returning a 1-tuple replaces it. Returns a handle: handle.remove().
         """
     def register_parameter(self, name, param):
         """
@@ -2125,6 +2179,14 @@ def _guard(arg0: typing.Any) -> typing.Any:
     """
     Wraps a bound function so a call matching none of its signatures raises a one-line TypeError.
     """
+def _is_anomaly_check_forward_enabled() -> builtins.bool:
+    ...
+def _is_anomaly_check_nan_enabled() -> builtins.bool:
+    ...
+def _is_anomaly_enabled() -> builtins.bool:
+    ...
+def _is_warn_forgotten_zero_grad_enabled() -> builtins.bool:
+    ...
 def _linalg_cholesky(arg0: Tensor, arg1: builtins.bool) -> Tensor:
     ...
 def _linalg_det(arg0: Tensor) -> Tensor:
@@ -2159,6 +2221,10 @@ def _meshgrid(arg0: collections.abc.Sequence[Tensor], arg1: str) -> tuple:
     ...
 def _min_dim(arg0: Tensor, arg1: typing.SupportsInt | typing.SupportsIndex, arg2: builtins.bool) -> tuple[Tensor, Tensor]:
     ...
+def _next_node_seq() -> builtins.int:
+    ...
+def _observe_backward(arg0: collections.abc.Callable, arg1: collections.abc.Callable) -> typing.Any:
+    ...
 def _ones(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
     ...
 def _rand(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:
@@ -2183,9 +2249,15 @@ def _save_safetensors(tensors: collections.abc.Sequence[tuple[str, Tensor]], met
     """
     Writes (name, tensor) pairs and a str -> str metadata dict to path as safetensors, atomically.
     """
+def _set_anomaly_context(arg0: typing.Any) -> None:
+    ...
+def _set_anomaly_enabled(enabled: builtins.bool, check_nan: builtins.bool = True, check_forward: builtins.bool = True) -> None:
+    ...
 def _set_explain(arg0: typing.Any) -> None:
     ...
 def _set_grad_enabled(arg0: builtins.bool) -> None:
+    ...
+def _set_warn_forgotten_zero_grad(enabled: builtins.bool) -> None:
     ...
 def _sizes(arg0: str, *args) -> list[builtins.int]:
     ...

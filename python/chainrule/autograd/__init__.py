@@ -1,8 +1,10 @@
 """``cr.autograd``: gradients without touching ``.grad`` (grad), gradient checks against finite
 differences (gradcheck, gradgradcheck), your own derivatives (Function), and forward mode
-(``cr.autograd.forward_ad``)."""
+(``cr.autograd.forward_ad``), and ways to see what backward does: anomaly mode (detect_anomaly)."""
 from .. import _core
 from . import forward_ad  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly  # noqa: F401
+from .explain import explain_backward, why_no_grad  # noqa: F401
 
 Tensor = _core.Tensor
 
@@ -39,6 +41,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     outs = _seq(tensors)
     retain = None if retain_graph is None else bool(retain_graph)  # None: the C++ default
     _core._autograd_backward(outs, _grads(grad_tensors, len(outs)), retain, create_graph)
+
+
+def set_warn_forgotten_zero_grad(enabled):
+    """Turns off (or on again) the warning backward gives when it adds into a ``.grad`` that an
+    optimizer step already used without a ``zero_grad()`` in between (on by default, shown once)."""
+    _core._set_warn_forgotten_zero_grad(bool(enabled))
+
+
+def is_warn_forgotten_zero_grad_enabled():
+    """Whether backward warns about a forgotten ``zero_grad()``."""
+    return _core._is_warn_forgotten_zero_grad_enabled()
 
 
 def _check(which, fn, inputs, eps, atol, rtol, raise_exception):

@@ -112,11 +112,11 @@ def _getattr(self, name):
 
 
 def _call(self, *args, **kwargs):
-    if not self._has_forward_hooks():
+    if not self._has_hooks():
         return self.forward(*args, **kwargs)
     if len(args) == 1 and not kwargs and isinstance(args[0], Tensor):
         return self._call_with_hooks(args[0])  # forward between the forward hooks (C++, as containers call)
-    raise NotImplementedError(f"{type(self).__name__}: forward hooks run for modules called with one tensor; "
+    raise NotImplementedError(f"{type(self).__name__}: module hooks run for modules called with one tensor; "
                               f"this call has {len(args)} positional and {len(kwargs)} keyword arguments")
 
 
