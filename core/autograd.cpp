@@ -8,9 +8,12 @@
 #include <cmath>
 #include <cstring>
 #include <iomanip>
+#include <mutex>
 #include <queue>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "core/ops.h"
 
@@ -27,6 +30,7 @@ struct ThreadModes {
   bool anomaly_forward = false;                      // ... and every op's output is checked as it is made
   uint64_t dual_level = 0;                           // forward mode's active level, 0: none
   const autograd::StepObserver* observer = nullptr;  // autograd::ObserveBackward
+  const std::string* no_grad_site = nullptr;         // exchange_no_grad_site
 };
 thread_local ThreadModes tls;
 std::atomic<uint64_t> visit_counter{0};
@@ -160,6 +164,17 @@ void set_anomaly_enabled(bool enabled, bool check_nan, bool check_forward) {
   tls.anomaly_forward = enabled && check_nan && check_forward;
 }
 void set_anomaly_context(std::function<std::string()> where) { anomaly_where = std::move(where); }
+std::string current_site() { return anomaly_where ? anomaly_where() : std::string(); }
+
+const std::string* intern_site(const std::string& where) {
+  static std::mutex mutex;
+  static std::unordered_set<std::string> sites;  // node-based: pointers stay valid
+  std::lock_guard<std::mutex> lock(mutex);
+  return &*sites.insert(where).first;
+}
+const std::string* exchange_no_grad_site(const std::string* site) {
+  return std::exchange(tls.no_grad_site, site);
+}
 
 // ---------------------------------------------------------------- teardown
 // Destroying a node releases its inputs' nodes; done recursively, a long chain overflows the
@@ -417,6 +432,7 @@ static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, u
   if (!any) return out;
   if (!tls.grad_enabled) {
     out.impl()->untracked_by = op;  // why_no_grad's evidence
+    out.impl()->untracked_at = tls.no_grad_site;
     return out;
   }
   auto node = std::make_shared<Node>();
@@ -448,6 +464,7 @@ static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, u
   out.impl()->grad_fn = std::move(node);
   out.impl()->requires_grad = true;
   out.impl()->untracked_by = nullptr;  // tracked after all (an alias made with detach, recorded)
+  out.impl()->untracked_at = nullptr;
   return out;
 }
 

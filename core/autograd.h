@@ -46,6 +46,14 @@ bool is_anomaly_check_forward_enabled();
 void set_anomaly_enabled(bool enabled, bool check_nan = true, bool check_forward = true);
 // Where the op being recorded is called from, e.g. "lab.py:12: y = 1 / x" (empty: unknown).
 void set_anomaly_context(std::function<std::string()> where);
+std::string current_site();  // what that function says now (empty without one)
+
+// Places in the user's code, kept once each for the life of the program (there are few), so a
+// tensor can point at one for free: TensorImpl::untracked_at, why_no_grad's "line Y".
+const std::string* intern_site(const std::string& where);
+// The block that turned grad mode off (Python: the `with cr.no_grad():` line); null: unknown.
+// Tensors made under it from ones that require grad point at it. Returns the previous one.
+const std::string* exchange_no_grad_site(const std::string* site);
 
 class DetectAnomaly {
  public:

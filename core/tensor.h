@@ -109,7 +109,8 @@ struct TensorImpl {
   // The op that made this tensor from one that requires grad without recording it ("detach", or
   // an op under no_grad): why_no_grad's evidence. Null otherwise.
   const char* untracked_by = nullptr;
-  std::shared_ptr<TensorImpl> grad;  // accumulated gradient (leaves, or retain_grad non-leaves)
+  const std::string* untracked_at = nullptr;  // where, when known (autograd.h: intern_site)
+  std::shared_ptr<TensorImpl> grad;           // accumulated gradient (leaves, or retain_grad non-leaves)
   // An optimizer step used .grad and nothing has cleared it since: a backward adding to it now
   // is the classic forgotten zero_grad() (autograd::set_warn_forgotten_zero_grad).
   bool grad_stepped = false;

@@ -201,6 +201,12 @@ PYBIND11_MODULE(_core, m) {
           py::arg("grad_output"))
       .def("__repr__", [](const Node& n) { return "<" + n.name() + ">"; });
   m.def("_next_node_seq", &autograd::next_node_seq);
+  m.def("_exchange_no_grad_site", [](py::object site) -> py::object {
+    const std::string* prev =
+        exchange_no_grad_site(site.is_none() ? nullptr : intern_site(site.cast<std::string>()));
+    if (prev) return py::str(*prev);
+    return py::none();
+  });
   m.def("_set_anomaly_enabled", &set_anomaly_enabled, py::arg("enabled"), py::arg("check_nan") = true,
         py::arg("check_forward") = true);
   m.def("_is_anomaly_enabled", &is_anomaly_enabled);
@@ -299,7 +305,15 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
           "Whether backward keeps this non-leaf's .grad (retain_grad() was called).")
       .def_property_readonly("is_leaf", &Tensor::is_leaf,
                              "True for tensors created by the user (not by an op that tracked grad).")
-      .def("detach", &Tensor::detach, "A tensor sharing this one's memory, without history.")
+      .def(
+          "detach",
+          [](const Tensor& t) {
+            Tensor d = t.detach();
+            if (t.requires_grad())
+              d.impl()->untracked_at = intern_site(current_site());  // why_no_grad's "line Y"
+            return d;
+          },
+          "A tensor sharing this one's memory, without history.")
       .def("retain_grad", &Tensor::retain_grad, "Keep .grad for this non-leaf tensor on backward.")
       .def(
           "register_hook",
@@ -378,6 +392,12 @@ backward itself, so gradients can be differentiated again (second derivatives, H
       .def_property_readonly("_untracked_by",
                              [](const Tensor& t) -> py::object {
                                if (t.impl()->untracked_by) return py::str(t.impl()->untracked_by);
+                               return py::none();
+                             })
+      .def_property_readonly("_untracked_at",
+                             [](const Tensor& t) -> py::object {
+                               const std::string* at = t.impl()->untracked_at;
+                               if (at && !at->empty()) return py::str(*at);
                                return py::none();
                              })
       .def(

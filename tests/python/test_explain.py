@@ -294,17 +294,24 @@ def test_requires_grad_false():
     assert d.reason == "REQUIRES_GRAD_FALSE" and d.name == "0.weight"
 
 
+def _line_of(marker):
+    """The line number of the line of this file holding marker (the tests survive edits)."""
+    with open(__file__) as f:
+        return next(i for i, line in enumerate(f, 1) if marker in line and "_line_of" not in line)
+
+
 def test_detached_tensor_and_detached_loss():
     tw = torch.tensor([3.0, 4.0], requires_grad=True)
     td = (tw * 2).detach()
     (td * tw).sum().backward()
     w = cr.tensor([3.0, 4.0], requires_grad=True)
-    d = (w * 2).detach()
+    d = (w * 2).detach()  # LINE-DETACH
     loss = (d * w).sum()
     loss.backward()
     assert td.grad is None and d.grad is None and td.requires_grad is d.requires_grad is False
     r = why_no_grad(d, loss)
     assert r.reason == "DETACHED" and ".detach()" in r.message and r.ops == ["detach"]
+    assert f"d came from .detach() at test_explain.py, line {_line_of('LINE-DETACH')}: d = (w * 2).detach()" in r.message
     ld = (w * 2).sum().detach()
     with pytest.raises(RuntimeError):
         (tw * 2).sum().detach().backward()
@@ -320,13 +327,18 @@ def test_computed_under_no_grad():
         tq = tw * 3
     (tq * tw).sum().backward()
     w = cr.tensor([3.0, 4.0], requires_grad=True)
-    with cr.no_grad():
+    with cr.no_grad():  # LINE-NOGRAD
         q = w * 3
     loss = (q * w).sum()
     loss.backward()
     assert tq.grad is None and q.grad is None
     r = why_no_grad(q, loss)
     assert r.reason == "NO_GRAD" and "'mul'" in r.message and "no_grad" in r.message
+    assert f"`with cr.no_grad():` entered at test_explain.py, line {_line_of('LINE-NOGRAD')}," in r.message
+    assert w.detach()._untracked_at is not None and cr.tensor(1.0).detach()._untracked_at is None
+    with cr.no_grad():
+        assert (w * 1)._untracked_at.startswith("test_explain.py, line")
+    assert (w * 1)._untracked_at is None  # recorded: tracked
     with torch.no_grad():
         tl = tw.sum()
     with cr.no_grad():

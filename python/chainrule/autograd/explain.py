@@ -513,6 +513,12 @@ def _diag(reason, why, fix, name, **kw):
     return GradDiagnosis(reason, f"{why}\nFix: {fix}" if fix else why, fix, name, **kw)
 
 
+def _at(t, what):
+    """' at lab.py, line 12', after `what`, when the place t was cut from the graph is known."""
+    where = t._untracked_at
+    return f" {what}at {where}" if where else ""
+
+
 def _suspects(variables, skip):
     """The caller's variables that lost their history: a hint for where the chain was cut (the last
     three defined: a notebook keeps old ones around)."""
@@ -520,9 +526,9 @@ def _suspects(variables, skip):
     for cd, (name, t) in variables.items():
         how = t._untracked_by if cd not in skip else None
         if how == "detach":
-            out.append(f"{name} came from .detach()")
+            out.append(f"{name} came from .detach(){_at(t, '')}")
         elif how:
-            out.append(f"{name} was computed by '{how}' under no_grad")
+            out.append(f"{name} was computed by '{how}' under no_grad{_at(t, '(the block ')}{')' if t._untracked_at else ''}")
     return out[-3:]
 
 
@@ -543,9 +549,9 @@ def why_no_grad(t, loss, *, model=None):
 
     Nothing is changed: the gradient is computed with ``cr.autograd.grad(loss, [t],
     retain_graph=True, allow_unused=True)``. Tensors are called by the caller's variable names (or,
-    with ``model=``, by parameter names). Op names are given; the line an op ran at is known only for
-    ops recorded under ``cr.autograd.detect_anomaly()`` (no line is kept for a detach or a no_grad
-    op)::
+    with ``model=``, by parameter names). Op names are given, with the line of a ``.detach()`` and of
+    the ``with cr.no_grad():`` a tensor was made in; the line of any other op is known for ops
+    recorded under ``cr.autograd.detect_anomaly()``::
 
         x = cr.tensor([1.0, 2.0], requires_grad=True)
         h = x * 2
@@ -581,7 +587,7 @@ def _why(t, loss, n, ln, variables):
         how = t._untracked_by
         if how == "detach":
             return _diag("DETACHED",
-                         f"{n} came from .detach() (or .data) of a tensor that requires grad: the same values "
+                         f"{n} came from .detach(){_at(t, '')} (or .data) of a tensor that requires grad: the same values "
                          f"with the history cut, so {n} requires no grad, backward stops there and {n}.grad "
                          f"stays None (as in torch).",
                          f"use the tensor before .detach() so gradients flow through it; or, to make {n} a "
@@ -590,7 +596,7 @@ def _why(t, loss, n, ln, variables):
         if how:
             return _diag("NO_GRAD",
                          f"{n} was computed by '{how}' while gradient recording was off (inside `with "
-                         f"cr.no_grad():`, a function decorated with it, or after "
+                         f"cr.no_grad():`{_at(t, 'entered ')}, a function decorated with it, or after "
                          f"cr.set_grad_enabled(False)) from a tensor that requires grad: no graph was "
                          f"recorded, so {n} requires no grad and {n}.grad stays None (as in torch).",
                          f"compute {n} outside the no_grad block (keep no_grad for parameter updates and "
@@ -608,11 +614,12 @@ def _why(t, loss, n, ln, variables):
         raises = (f"{ln}.backward() raises RuntimeError ('element 0 of tensors does not require grad and "
                   f"does not have a grad_fn', as in torch) and no .grad is filled")
         if how == "detach":
-            return _diag("DETACHED", f"{ln} came from .detach(), which cut it from the graph: {raises}.",
+            return _diag("DETACHED", f"{ln} came from .detach(){_at(loss, '')}, which cut it from the graph: {raises}.",
                          f"compute {ln} without .detach() (detach or .item() only a copy you log).", n,
                          ops=["detach"])
         if how:
-            return _diag("NO_GRAD", f"{ln} was computed by '{how}' under no_grad, so it has no graph: {raises}.",
+            return _diag("NO_GRAD", f"{ln} was computed by '{how}' under no_grad{_at(loss, '(the block entered ')}"
+                                    f"{')' if loss._untracked_at else ''}, so it has no graph: {raises}.",
                          f"compute {ln} outside the no_grad block.", n, ops=[how])
         hint = _suspects(variables, {t._cdata, loss._cdata})
         return _diag("NOT_IN_GRAPH",
