@@ -30,7 +30,6 @@ struct ThreadModes {
   bool anomaly_forward = false;                      // ... and every op's output is checked as it is made
   uint64_t dual_level = 0;                           // forward mode's active level, 0: none
   const autograd::StepObserver* observer = nullptr;  // autograd::ObserveBackward
-  const std::string* no_grad_site = nullptr;         // exchange_no_grad_site
 };
 thread_local ThreadModes tls;
 std::atomic<uint64_t> visit_counter{0};
@@ -171,9 +170,6 @@ const std::string* intern_site(const std::string& where) {
   static std::unordered_set<std::string> sites;  // node-based: pointers stay valid
   std::lock_guard<std::mutex> lock(mutex);
   return &*sites.insert(where).first;
-}
-const std::string* exchange_no_grad_site(const std::string* site) {
-  return std::exchange(tls.no_grad_site, site);
 }
 
 // ---------------------------------------------------------------- teardown
@@ -432,7 +428,7 @@ static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, u
   if (!any) return out;
   if (!tls.grad_enabled) {
     out.impl()->untracked_by = op;  // why_no_grad's evidence
-    out.impl()->untracked_at = tls.no_grad_site;
+    if (tls.anomaly && anomaly_where) out.impl()->untracked_at = intern_site(anomaly_where());
     return out;
   }
   auto node = std::make_shared<Node>();

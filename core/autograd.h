@@ -49,11 +49,9 @@ void set_anomaly_context(std::function<std::string()> where);
 std::string current_site();  // what that function says now (empty without one)
 
 // Places in the user's code, kept once each for the life of the program (there are few), so a
-// tensor can point at one for free: TensorImpl::untracked_at, why_no_grad's "line Y".
+// tensor can point at one for free: TensorImpl::untracked_at, why_no_grad's "line Y" (set by
+// Python's detach, and in anomaly mode for tensors made under no_grad).
 const std::string* intern_site(const std::string& where);
-// The block that turned grad mode off (Python: the `with cr.no_grad():` line); null: unknown.
-// Tensors made under it from ones that require grad point at it. Returns the previous one.
-const std::string* exchange_no_grad_site(const std::string* site);
 
 class DetectAnomaly {
  public:

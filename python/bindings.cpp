@@ -78,6 +78,29 @@ static void warn_non_leaf_grad(const Tensor& t) {
   warn(msg);
 }
 
+// "lab.py, line 12": the innermost Python frame outside the chainrule package, read through the C
+// API without touching the source (a detach in a training loop must stay cheap).
+static std::string python_site() {
+  static const std::string package_dir = [] {  // where chainrule's own files are
+    std::string file = py::module_::import("chainrule").attr("__file__").cast<std::string>();
+    return file.substr(0, file.find_last_of("/\\") + 1);
+  }();
+  PyFrameObject* top = PyEval_GetFrame();  // borrowed
+  py::object frame = py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject*>(top));
+  for (int depth = 0; frame && depth < 64; ++depth) {
+    auto* f = reinterpret_cast<PyFrameObject*>(frame.ptr());
+    auto code = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(PyFrame_GetCode(f)));
+    std::string file = code.attr("co_filename").cast<std::string>();
+    if (file.rfind(package_dir, 0) != 0) {
+      size_t slash = file.find_last_of("/\\");
+      return (slash == std::string::npos ? file : file.substr(slash + 1)) + ", line " +
+             std::to_string(PyFrame_GetLineNumber(f));
+    }
+    frame = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(PyFrame_GetBack(f)));
+  }
+  return "";
+}
+
 // ---------------------------------------------------------------- the module
 PYBIND11_MODULE(_core, m) {
   m.doc() = "chainrule's C++ core: tensors, ops and reverse-mode autograd.";
@@ -201,12 +224,6 @@ PYBIND11_MODULE(_core, m) {
           py::arg("grad_output"))
       .def("__repr__", [](const Node& n) { return "<" + n.name() + ">"; });
   m.def("_next_node_seq", &autograd::next_node_seq);
-  m.def("_exchange_no_grad_site", [](py::object site) -> py::object {
-    const std::string* prev =
-        exchange_no_grad_site(site.is_none() ? nullptr : intern_site(site.cast<std::string>()));
-    if (prev) return py::str(*prev);
-    return py::none();
-  });
   m.def("_set_anomaly_enabled", &set_anomaly_enabled, py::arg("enabled"), py::arg("check_nan") = true,
         py::arg("check_forward") = true);
   m.def("_is_anomaly_enabled", &is_anomaly_enabled);
@@ -310,7 +327,7 @@ computed by reverse-mode differentiation (``backward``). Create tensors with ``c
           [](const Tensor& t) {
             Tensor d = t.detach();
             if (t.requires_grad())
-              d.impl()->untracked_at = intern_site(current_site());  // why_no_grad's "line Y"
+              d.impl()->untracked_at = intern_site(python_site());  // why_no_grad's "line Y"
             return d;
           },
           "A tensor sharing this one's memory, without history.")

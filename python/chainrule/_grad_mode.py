@@ -1,20 +1,8 @@
 """Grad-mode switches: ``with cr.no_grad():``, ``@cr.no_grad()`` and bare ``@cr.no_grad``, and
 ``cr.inference_mode()``, as in PyTorch."""
 import functools
-import os
-import sys
 
 from . import _core
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _caller_site():
-    """The user's line that entered the block (why_no_grad names it): cheap, no source read."""
-    f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
-        f = f.f_back
-    return None if f is None else f"{os.path.basename(f.f_code.co_filename)}, line {f.f_lineno}"
 
 
 class _GradMode:
@@ -31,14 +19,10 @@ class _GradMode:
     def __enter__(self):
         self._prev = _core.is_grad_enabled()
         _core._set_grad_enabled(self._enabled)
-        if not self._enabled:  # tensors made in the block remember where it is
-            self._prev_site = _core._exchange_no_grad_site(_caller_site())
         return self
 
     def __exit__(self, *exc):
         _core._set_grad_enabled(self._prev)
-        if "_prev_site" in self.__dict__:
-            _core._exchange_no_grad_site(self.__dict__.pop("_prev_site"))
         return False
 
     def __call__(self, fn):
@@ -88,8 +72,6 @@ class set_grad_enabled(_GradMode):
         self._enabled = bool(mode)
         self._prev = _core.is_grad_enabled()
         _core._set_grad_enabled(self._enabled)
-        if not self._enabled:  # as a call or a `with`: the place tensors made from here remember
-            self._prev_site = _core._exchange_no_grad_site(_caller_site())
 
     def __enter__(self):
         return self

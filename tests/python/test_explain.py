@@ -311,7 +311,7 @@ def test_detached_tensor_and_detached_loss():
     assert td.grad is None and d.grad is None and td.requires_grad is d.requires_grad is False
     r = why_no_grad(d, loss)
     assert r.reason == "DETACHED" and ".detach()" in r.message and r.ops == ["detach"]
-    assert f"d came from .detach() at test_explain.py, line {_line_of('LINE-DETACH')}: d = (w * 2).detach()" in r.message
+    assert f"d came from .detach() at test_explain.py, line {_line_of('LINE-DETACH')} (or .data)" in r.message
     ld = (w * 2).sum().detach()
     with pytest.raises(RuntimeError):
         (tw * 2).sum().detach().backward()
@@ -327,17 +327,21 @@ def test_computed_under_no_grad():
         tq = tw * 3
     (tq * tw).sum().backward()
     w = cr.tensor([3.0, 4.0], requires_grad=True)
-    with cr.no_grad():  # LINE-NOGRAD
+    with cr.no_grad():
         q = w * 3
     loss = (q * w).sum()
     loss.backward()
     assert tq.grad is None and q.grad is None
     r = why_no_grad(q, loss)
     assert r.reason == "NO_GRAD" and "'mul'" in r.message and "no_grad" in r.message
-    assert f"`with cr.no_grad():` entered at test_explain.py, line {_line_of('LINE-NOGRAD')}," in r.message
+    assert "'mul' while" in r.message  # no line: none is kept for no_grad ops (it would cost every block)
     assert w.detach()._untracked_at is not None and cr.tensor(1.0).detach()._untracked_at is None
-    with cr.no_grad():
-        assert (w * 1)._untracked_at.startswith("test_explain.py, line")
+    with cr.autograd.detect_anomaly():  # in anomaly mode the line of a no_grad op is kept too
+        with cr.no_grad():
+            q2 = w * 3  # LINE-NOGRAD-ANOMALY
+    r = why_no_grad(q2, (q2 * w).sum())
+    assert r.reason == "NO_GRAD"
+    assert f"'mul' at test_explain.py, line {_line_of('LINE-NOGRAD-ANOMALY')}: q2 = w * 3" in r.message
     assert (w * 1)._untracked_at is None  # recorded: tracked
     with torch.no_grad():
         tl = tw.sum()

@@ -528,7 +528,7 @@ def _suspects(variables, skip):
         if how == "detach":
             out.append(f"{name} came from .detach(){_at(t, '')}")
         elif how:
-            out.append(f"{name} was computed by '{how}' under no_grad{_at(t, '(the block ')}{')' if t._untracked_at else ''}")
+            out.append(f"{name} was computed by '{how}'{_at(t, '')} under no_grad")
     return out[-3:]
 
 
@@ -549,9 +549,9 @@ def why_no_grad(t, loss, *, model=None):
 
     Nothing is changed: the gradient is computed with ``cr.autograd.grad(loss, [t],
     retain_graph=True, allow_unused=True)``. Tensors are called by the caller's variable names (or,
-    with ``model=``, by parameter names). Op names are given, with the line of a ``.detach()`` and of
-    the ``with cr.no_grad():`` a tensor was made in; the line of any other op is known for ops
-    recorded under ``cr.autograd.detect_anomaly()``::
+    with ``model=``, by parameter names). Op names are given, with the line of a ``.detach()``; the
+    line of an op run under no_grad (or of any recorded op) is known when it ran under
+    ``cr.autograd.detect_anomaly()``::
 
         x = cr.tensor([1.0, 2.0], requires_grad=True)
         h = x * 2
@@ -595,8 +595,8 @@ def _why(t, loss, n, ln, variables):
                          ops=["detach"])
         if how:
             return _diag("NO_GRAD",
-                         f"{n} was computed by '{how}' while gradient recording was off (inside `with "
-                         f"cr.no_grad():`{_at(t, 'entered ')}, a function decorated with it, or after "
+                         f"{n} was computed by '{how}'{_at(t, '')} while gradient recording was off (inside `with "
+                         f"cr.no_grad():`, a function decorated with it, or after "
                          f"cr.set_grad_enabled(False)) from a tensor that requires grad: no graph was "
                          f"recorded, so {n} requires no grad and {n}.grad stays None (as in torch).",
                          f"compute {n} outside the no_grad block (keep no_grad for parameter updates and "
@@ -618,8 +618,8 @@ def _why(t, loss, n, ln, variables):
                          f"compute {ln} without .detach() (detach or .item() only a copy you log).", n,
                          ops=["detach"])
         if how:
-            return _diag("NO_GRAD", f"{ln} was computed by '{how}' under no_grad{_at(loss, '(the block entered ')}"
-                                    f"{')' if loss._untracked_at else ''}, so it has no graph: {raises}.",
+            return _diag("NO_GRAD", f"{ln} was computed by '{how}'{_at(loss, '')} under no_grad, so it has no graph: "
+                                    f"{raises}.",
                          f"compute {ln} outside the no_grad block.", n, ops=[how])
         hint = _suspects(variables, {t._cdata, loss._cdata})
         return _diag("NOT_IN_GRAPH",
