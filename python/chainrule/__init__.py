@@ -199,6 +199,7 @@ from ._tensor_py import device, _device  # noqa: E402,F401
 from . import autograd  # noqa: E402,F401
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402,F401
 from . import viz  # noqa: E402,F401
+from . import doctor  # noqa: E402,F401
 from . import data, nn, optim  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
 # linear algebra: cr.linalg (solve, inv, det, eigh, ...) and meshgrid

@@ -1,0 +1,330 @@
+"""The numbers behind cr.doctor: forward hooks that record what each leaf module computes, and the
+per-layer and per-parameter statistics (Karpathy's lecture-4 figures) computed from them.
+
+Kept free of any judgement (that is _rules.py) so that a training-time watcher can reuse
+``Recorder`` and ``layer_stats`` / ``param_stats`` step after step.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+
+# Activation modules, by the statistic that tells when they stop passing gradient.
+DEAD_KINDS = ("ReLU", "ReLU6")                       # off = exactly 0, gradient 0
+SATURATING_KINDS = ("Tanh", "Sigmoid")                # flat tails: |t| > 0.97 (Karpathy)
+ACTIVATION_KINDS = DEAD_KINDS + SATURATING_KINDS + ("LeakyReLU", "GELU", "SiLU", "ELU", "Softplus",
+                                                     "Softsign", "Hardtanh")
+# Karpathy (makemore part 3): a tanh unit with |t| > 0.97 has local slope 1 - t^2 < 6% of its max.
+SATURATION_LEVEL = 0.97
+
+
+def to_numpy(t):
+    """A float64 NumPy copy of a chainrule tensor (statistics are computed in float64)."""
+    return np.array(t.detach().numpy(), dtype=np.float64)
+
+
+def std(a):
+    """Unbiased standard deviation, as ``torch.std`` / ``Tensor.std`` (nan for fewer than 2 values)."""
+    return float(np.std(a, ddof=1)) if a.size > 1 else float("nan")
+
+
+def saturation_fraction(kind, out):
+    """Share of the outputs of a Tanh or Sigmoid in the flat tails. A sigmoid s(x) = (1 + tanh(x/2)) / 2
+    has the same relative slope as tanh at x/2, so |2s - 1| > 0.97 is the same criterion."""
+    t = out if kind == "Tanh" else 2.0 * out - 1.0
+    return float(np.mean(np.abs(t) > SATURATION_LEVEL))
+
+
+def dead_units(out):
+    """Which units (dim 1: features, or channels of an image) are 0 for every example and every
+    position of the batch, as a bool array (None below 2 dims): such a ReLU passes no gradient, so
+    its weights never change. watch() ANDs these over time: a unit dead in every sample is dead."""
+    if out.ndim < 2 or out.shape[1] == 0:
+        return None
+    return np.all(np.moveaxis(out, 1, 0).reshape(out.shape[1], -1) == 0, axis=1)
+
+
+def dead_fraction(out):
+    """Share of the units of ``out`` that are dead (see dead_units)."""
+    dead = dead_units(out)
+    return None if dead is None else float(np.mean(dead))
+
+
+@dataclasses.dataclass
+class Call:
+    """One recorded call of a leaf module: its input and output (float64 arrays) and the gradient
+    that reached the output in backward (filled in later)."""
+    name: str
+    module: object
+    kind: str
+    input: Optional[np.ndarray]
+    output: Optional[np.ndarray]
+    output_tensor: object = None
+    out_grad: Optional[np.ndarray] = None
+
+
+class Recorder:
+    """Forward hooks on every leaf module (a module with no children), recording each call in the
+    order the forward ran it::
+
+        rec = Recorder(model)
+        with rec:
+            loss = loss_fn(model(x), y)
+        loss.backward()
+        rec.calls[0].name, rec.calls[0].output.shape
+
+    chainrule runs module hooks only for modules called with one tensor; ``skip`` names leaf modules
+    not to hook (check() retries without a module that was called with several arguments).
+    """
+
+    def __init__(self, model, skip=(), keep_graph=False):
+        self.model = model
+        self.skip = set(skip)
+        self.keep_graph = keep_graph
+        self.leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+        self.calls = []
+        self._handles = []
+
+    def __enter__(self):
+        self.calls = []
+        for name, module in self.leaves:
+            if name not in self.skip:
+                self._handles.append(module.register_forward_hook(self._hook(name)))
+        return self
+
+    def __exit__(self, *exc):
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+        return False
+
+    def _hook(self, name):
+        def hook(module, args, output):
+            x = args[0] if args and isinstance(args[0], _core.Tensor) else None
+            if not isinstance(output, _core.Tensor):
+                self.calls.append(Call(name, module, type(module).__name__, None, None))
+                return None
+            call = Call(name, module, type(module).__name__,
+                        to_numpy(x) if x is not None and x.is_floating_point() else None,
+                        to_numpy(output) if output.is_floating_point() else None,
+                        output if self.keep_graph else None)
+            if output.requires_grad:
+                def grab(g, call=call):
+                    call.out_grad = to_numpy(g)
+                output.register_hook(grab)
+            self.calls.append(call)
+            return None
+        return hook
+
+    def first_calls(self):
+        """The first call of each module (a module used twice is described by its first use)."""
+        seen, out = set(), []
+        for c in self.calls:
+            if c.name not in seen:
+                seen.add(c.name)
+                out.append(c)
+        return out
+
+    def last_calls(self):
+        """The last call of each module, in forward order: watch() describes a step by the forward
+        just before it (not, say, an evaluation forward that ran first)."""
+        seen, out = set(), []
+        for c in reversed(self.calls):
+            if c.name not in seen:
+                seen.add(c.name)
+                out.append(c)
+        return out[::-1]
+
+
+def describe(module):
+    """'Linear(100->100)', 'Conv2d(3->16, 3x3)', or the class name."""
+    kind = type(module).__name__
+    if hasattr(module, "in_features") and hasattr(module, "out_features"):
+        return f"{kind}({module.in_features}->{module.out_features})"
+    if hasattr(module, "in_channels") and hasattr(module, "out_channels"):
+        k = getattr(module, "kernel_size", None)
+        k = f", {k[0]}x{k[1]}" if isinstance(k, tuple) and len(k) == 2 else ""
+        return f"{kind}({module.in_channels}->{module.out_channels}{k})"
+    if hasattr(module, "num_features"):
+        return f"{kind}({module.num_features})"
+    return kind
+
+
+@dataclasses.dataclass
+class ParamStats:
+    """Statistics of one parameter after a backward (and a dry optimizer step).
+
+    grad_data = std(grad) / std(data) and update_data = std(new - old) / std(old), Karpathy's
+    ratios; ``update_data`` is None without an optimizer, ``grad_*`` None when .grad is None.
+    """
+    name: str
+    layer: str
+    shape: tuple
+    requires_grad: bool
+    has_grad: bool
+    data_std: float
+    grad_norm: Optional[float] = None
+    grad_std: Optional[float] = None
+    grad_data: Optional[float] = None
+    update_data: Optional[float] = None
+    grad_nan: int = 0
+    grad_inf: int = 0
+
+
+def param_stats(name, layer, p, grad, old=None, new=None):
+    """ParamStats of parameter ``p`` named ``name`` (its module: ``layer``) from NumPy arrays of its
+    gradient (or None) and its values before and after a step (or None)."""
+    data = to_numpy(p) if old is None else old
+    s = ParamStats(name, layer, tuple(p.shape), bool(p.requires_grad), grad is not None, std(data))
+    if grad is not None:
+        s.grad_nan, s.grad_inf = int(np.isnan(grad).sum()), int(np.isinf(grad).sum())
+        s.grad_norm = float(np.sqrt(np.sum(np.square(grad))))  # not linalg.norm: BLAS threads cost more than they save here
+        s.grad_std = std(grad)
+        s.grad_data = _ratio(s.grad_std, s.data_std)
+        if new is not None:
+            s.update_data = _ratio(std(new - data), s.data_std)
+    return s
+
+
+def _ratio(a, b):
+    if not np.isfinite(a) or not np.isfinite(b) or b == 0:
+        return None
+    return a / b
+
+
+@dataclasses.dataclass
+class LayerStats:
+    """One row of ``report.layers``: a leaf module's first call in the forward.
+
+    act_* describe its output (``pre_*`` its input: the pre-activation, for an activation module);
+    out_grad_std is the spread of the gradient reaching that output. frac_dead (ReLU, ReLU6: units 0
+    for every example) and frac_saturated (Tanh, Sigmoid: outputs with |t| > 0.97) are None for other
+    kinds. The gradient columns are those of the module's weight (``param``: the parameter named
+    'weight', else its first parameter with 2+ dims, else its first parameter).
+    nan/inf count non-finite outputs; grad_nan/grad_inf non-finite gradients of all its parameters.
+    """
+    name: str
+    kind: str
+    description: str
+    shape: tuple
+    act_mean: Optional[float] = None
+    act_std: Optional[float] = None
+    pre_mean: Optional[float] = None
+    pre_std: Optional[float] = None
+    frac_dead: Optional[float] = None
+    frac_saturated: Optional[float] = None
+    out_grad_std: Optional[float] = None
+    param: Optional[str] = None
+    grad_norm: Optional[float] = None
+    grad_std: Optional[float] = None
+    grad_data: Optional[float] = None
+    update_data: Optional[float] = None
+    nan: int = 0
+    inf: int = 0
+    grad_nan: int = 0
+    grad_inf: int = 0
+
+
+def layer_stats(calls, params):
+    """LayerStats of each recorded call (first call per module), with the gradient columns taken
+    from ``params`` (a list of ParamStats)."""
+    by_layer = {}
+    for ps in params:
+        by_layer.setdefault(ps.layer, []).append(ps)
+    rows, previous = [], None
+    for c in calls:
+        desc = describe(c.module)
+        if c.kind in ACTIVATION_KINDS and previous is not None:
+            desc = f"{c.kind} after {describe(previous.module)}"
+        out = c.output
+        row = LayerStats(c.name, c.kind, desc, tuple(out.shape) if out is not None else ())
+        if out is not None and out.size:
+            row.nan, row.inf = int(np.isnan(out).sum()), int(np.isinf(out).sum())
+            row.act_mean, row.act_std = float(np.mean(out)), std(out)
+            if c.kind in ACTIVATION_KINDS and c.input is not None and c.input.size:
+                row.pre_mean, row.pre_std = float(np.mean(c.input)), std(c.input)
+            if c.kind in DEAD_KINDS:
+                row.frac_dead = dead_fraction(out)
+            if c.kind in SATURATING_KINDS:
+                row.frac_saturated = saturation_fraction(c.kind, out)
+        if c.out_grad is not None:
+            row.out_grad_std = std(c.out_grad)
+        mine = by_layer.get(c.name, [])
+        if mine:
+            w = (next((p for p in mine if p.name.rsplit(".", 1)[-1] == "weight"), None)
+                 or next((p for p in mine if len(p.shape) >= 2), None) or mine[0])
+            row.param = w.name
+            row.grad_norm, row.grad_std, row.grad_data, row.update_data = \
+                w.grad_norm, w.grad_std, w.grad_data, w.update_data
+            row.grad_nan = sum(p.grad_nan for p in mine)
+            row.grad_inf = sum(p.grad_inf for p in mine)
+        rows.append(row)
+        previous = c
+    return rows
+
+
+def finite(a):
+    """True for None or an array with no nan/inf."""
+    return a is None or bool(np.isfinite(a).all())
+
+
+def owner(name):
+    """The module of a parameter: '0' for '0.weight', '' for a parameter of the root module."""
+    return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def forward_weights(calls, pstats):
+    """Names of the weights (2+ dims) in the order their modules ran in the forward."""
+    by_layer = {}
+    for ps in pstats:
+        if len(ps.shape) >= 2:
+            by_layer.setdefault(ps.layer, []).append(ps.name)
+    return [n for c in calls for n in by_layer.get(c.name, [])]
+
+
+def backward_culprit(calls, param_names, grads):
+    """Where backward first made a nan/inf: walking the modules backward, the first whose output
+    gradient is not finite was handed it by the module after it (or the loss); a module whose output
+    gradient is finite but whose weights' gradient is not made it itself. ``grads``: name -> array."""
+    culprit = "loss"
+    for c in reversed(calls):
+        if not finite(c.out_grad):
+            return culprit
+        own = [n for n in param_names if owner(n) == c.name]
+        if any(not finite(grads.get(n)) for n in own):
+            return c.name
+        culprit = c.name
+    return calls[0].name if calls else "loss"
+
+
+def act_label(r):
+    """'3 (Tanh): 4% saturated' for the legend of the activation histograms."""
+    extra = (f": {100 * r.frac_saturated:.0f}% saturated" if r.frac_saturated is not None else
+             f": {100 * r.frac_dead:.0f}% dead" if r.frac_dead is not None else "")
+    return f"{r.name} ({r.kind}){extra}"
+
+
+def histograms(calls, layers, pstats, grads):
+    """The raw values Report.plot() draws: activation layers' outputs and weights' gradients."""
+    return {"activations": [(r.name, act_label(r), c.output.ravel()) for c, r in zip(calls, layers)
+                            if c.kind in ACTIVATION_KINDS and c.output is not None],
+            "gradients": [(ps.name, f"{ps.name} {ps.shape}", grads[ps.name].ravel()) for ps in pstats
+                          if len(ps.shape) >= 2 and grads.get(ps.name) is not None]}
+
+
+def check_optimizer(who, model, optimizer):
+    """The argument check check() and watch() share: ``optimizer`` is an optimizer over ``model``'s
+    parameters (errors name ``who``)."""
+    if not hasattr(optimizer, "step") or not hasattr(optimizer, "param_groups"):
+        raise TypeError(f"{who}: optimizer must be a cr.optim optimizer, got {type(optimizer).__name__}")
+    mine = {hash(p) for p in model.parameters()}
+    theirs = [p for g in optimizer.param_groups for p in g["params"]]
+    foreign = [p for p in theirs if hash(p) not in mine]
+    if foreign or not theirs:
+        raise ValueError(f"{who}: the optimizer is not over this model's parameters ({len(foreign)} of its "
+                         f"{len(theirs)} parameters are not the model's): build it with "
+                         "optimizer = cr.optim.SGD(model.parameters(), ...)")

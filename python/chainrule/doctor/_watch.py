@@ -1,0 +1,344 @@
+"""cr.doctor.watch: the statistics of check() measured on the real steps of a training loop, every
+N-th optimizer step, and the findings only a timeline shows (growing gradients, .grad that keeps
+growing, units that never fire again, a loss that goes nan or up)."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from typing import Optional
+
+import numpy as np
+
+from .. import _core
+from . import _rules
+from ._report import Finding, Report
+from ._stats import (DEAD_KINDS, LayerStats, ParamStats, Recorder, backward_culprit, check_optimizer, dead_units,
+                     finite,
+                     forward_weights, histograms, layer_stats, owner, param_stats, to_numpy)
+
+
+@dataclasses.dataclass
+class Sample:
+    """What watch() measured on one sampled optimizer step (``doc.history`` is a list of these).
+
+    ``step`` counts optimizer steps from 0 (the first step inside the first with-block); ``loss`` is
+    the mean of what ``doc.log_loss`` got for that step (None if it was not called). ``layers`` and
+    ``params`` are check()'s LayerStats / ParamStats of the forward just before the step, the .grad
+    the step used and the change it made (update:data). ``dead`` holds each ReLU's per-unit "0 for the
+    whole batch" flags; ``fresh_norm`` each parameter's norm of the gradient backward produced for
+    this step (hooks on the parameters: not counting what .grad held before); ``stale`` is |what .grad
+    held before this step's backward| / |that fresh gradient| (0 with zero_grad; None when not
+    measured); ``findings`` are check()'s rules on this step alone.
+    """
+    step: int
+    loss: Optional[float]
+    layers: list
+    params: list
+    dead: dict
+    fresh_norm: dict
+    stale: Optional[float]
+    stepped: bool
+    param_order: list
+    nonfinite: bool
+    params_nonfinite: bool
+    findings: list
+
+
+def _one_tensor_forward(module):
+    """Can a forward hook go on this module? chainrule runs module hooks only for calls with one
+    tensor and raises on others, which would break the user's loop (check() can retry without the
+    module; watch() cannot), so hook only modules whose forward takes exactly one argument: the
+    built-in (C++) modules and Python ones with forward(self, x)."""
+    try:
+        sig = inspect.signature(module.forward)
+    except (TypeError, ValueError):
+        return True  # a C++ forward: forward(self, input: Tensor)
+    params = list(sig.parameters.values())
+    return len(params) == 1 and params[0].kind in (inspect.Parameter.POSITIONAL_ONLY,
+                                                   inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+class Watch:
+    """The context manager ``cr.doctor.watch`` returns (see there). ``history`` (Sample per sampled
+    step), ``losses`` ((step, loss) per ``log_loss`` call) and ``steps`` (optimizer steps seen) are
+    the data; ``report()`` and ``plot()`` can be called at any time, inside or after the block."""
+
+    def __init__(self, model, optimizer, every=10, window=5):
+        self.model, self.optimizer, self.every, self.window = model, optimizer, every, window
+        self.history = []
+        self.losses = []
+        self.steps = 0
+        self._params = list(model.named_parameters())
+        leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+        self.skipped = sorted(n for n, m in leaves if not _one_tensor_forward(m))
+        self._active = False
+        self._entered_at = None  # the first step of the current block: .grad before it is of unknown origin
+        self._rec = None
+        self._param_handles = []
+        self._fresh = {}
+        self._hist = {"activations": [], "gradients": []}
+
+    # ---------------------------------------------------------------------------- the with-block
+    def __enter__(self):
+        if self._active:
+            raise RuntimeError("watch: this watch is already active (one with-block at a time)")
+        opt = self.optimizer
+        # an instance attribute shadows the class's step for this optimizer only; a step the user
+        # set on the instance before is kept and put back
+        self._own_step = opt.__dict__.get("step", _MISSING)
+        self._orig_step = opt.step
+        opt.step = self._step
+        self._active = True
+        self._entered_at = self.steps
+        if self.steps % self.every == 0:
+            self._arm()
+        return self
+
+    def __exit__(self, *exc):
+        self._disarm()
+        opt = self.optimizer
+        if self._own_step is _MISSING:
+            opt.__dict__.pop("step", None)
+        else:
+            opt.step = self._own_step
+        self._active = False
+        return False
+
+    def _step(self, *args, **kwargs):
+        # the unsampled path: one call, one add, one modulo; no tensor is touched
+        t = self.steps
+        if self._rec is None:
+            out = self._orig_step(*args, **kwargs)
+            self.steps = t + 1
+            if (t + 1) % self.every == 0:
+                self._arm()
+            return out
+        grads = {n: (to_numpy(p.grad) if p.grad is not None else None) for n, p in self._params}
+        before = {n: to_numpy(p) for n, p in self._params}
+        rec, fresh = self._rec, self._fresh
+        try:
+            out = self._orig_step(*args, **kwargs)
+        finally:
+            self._disarm()
+            self.steps = t + 1
+        after = {n: to_numpy(p) for n, p in self._params}
+        self._record(t, rec, fresh, grads, before, after)
+        if (t + 1) % self.every == 0:
+            self._arm()
+        return out
+
+    def _arm(self):
+        """Hooks for the next step only: forward hooks on the leaf modules (Recorder) and a hook on
+        each parameter that sums the gradients its backward(s) produce."""
+        self._rec = Recorder(self.model, self.skipped)
+        self._rec.__enter__()
+        self._fresh = fresh = {}
+        for name, p in self._params:
+            if p.requires_grad:
+                def grab(g, name=name):
+                    a = to_numpy(g)
+                    fresh[name] = a if name not in fresh else fresh[name] + a
+                self._param_handles.append(p.register_hook(grab))
+
+    def _disarm(self):
+        if self._rec is not None:
+            self._rec.__exit__(None, None, None)
+            self._rec = None
+        for h in self._param_handles:
+            h.remove()
+        self._param_handles = []
+
+    # ---------------------------------------------------------------------------- measuring
+    def log_loss(self, loss):
+        """Records the loss of the coming optimizer step (a scalar tensor or a number), for the loss
+        curve and the LOSS_RISING / LOSS_STALLED / NONFINITE-at-step-k findings. Optional; call it
+        before ``opt.step()`` (after it, the value counts for the next step: watch sees the steps,
+        not the loss's backward). Several calls in one step (micro-batches) are averaged. A tensor
+        costs one ``.item()``."""
+        value = float(loss.item()) if isinstance(loss, _core.Tensor) else float(loss)
+        self.losses.append((self.steps, value))
+
+    def _loss_of(self, step):
+        vals = []
+        for t, v in reversed(self.losses):  # newest first: stop at the step before
+            if t < step:
+                break
+            if t == step:
+                vals.append(v)
+        return sum(vals) / len(vals) if vals else None
+
+    def _record(self, t, rec, fresh, grads, before, after):
+        calls = rec.last_calls()
+        with np.errstate(invalid="ignore", over="ignore"):  # stats of inf/nan are inf/nan, on purpose
+            pstats = [param_stats(n, owner(n), p, grads[n], before[n], after[n]) for n, p in self._params]
+            layers = layer_stats(calls, pstats)
+            fresh_norm = {n: float(np.sqrt(np.sum(np.square(a)))) for n, a in fresh.items()}
+            stale = self._stale(grads, fresh)
+        dead = {c.name: dead_units(c.output) for c in calls if c.kind in DEAD_KINDS and c.output is not None}
+        loss = self._loss_of(t)
+        desc = {r.name: r.description for r in layers}
+        ctx = _rules.Context(layers, pstats, forward_weights(calls, pstats), loss, False, None, True)
+        forward_bad = next((c for c in calls if not finite(c.output)), None)
+        if forward_bad is not None:
+            r = next(r for r in layers if r.name == forward_bad.name)
+            ctx.forward_nonfinite = (r.name, r.description, r.nan, r.inf)
+        elif loss is not None and not math.isfinite(loss):
+            ctx.loss_nonfinite = True
+        elif not all(finite(g) for g in grads.values()):
+            layer = backward_culprit(calls, list(grads), grads)
+            ctx.backward_nonfinite = {"layer": layer, "description": desc.get(layer, ""), "anomaly": None,
+                                      "params": [n for n, g in grads.items() if not finite(g)]}
+        ctx.no_grad = [(n, owner(n), desc.get(owner(n), ""), "GRAD_NONE_AT_STEP",
+                        f"'{n}' requires grad but its .grad was None when optimizer.step() ran: the loss does "
+                        "not depend on it (cr.autograd.why_no_grad(param, loss) says why)", None)
+                       for n, p in self._params if p.requires_grad and grads[n] is None and fresh]
+        frozen = {}
+        for n, p in self._params:
+            if not p.requires_grad:
+                frozen.setdefault(owner(n), []).append(n)
+        ctx.frozen = [(lay, desc.get(lay, ""), names) for lay, names in frozen.items()]
+        findings = _rules.run(ctx)
+        self.history.append(Sample(
+            t, loss, layers, pstats, dead, fresh_norm, stale, t > self._entered_at, ctx.param_order,
+            any(f.code == "NONFINITE" for f in findings), not all(finite(b) for b in before.values()),
+            findings))
+        self._hist = histograms(calls, layers, pstats, grads)
+
+    @staticmethod
+    def _stale(grads, fresh):
+        """|.grad - fresh| / |fresh| over the parameters that have both: 0 after zero_grad, about k
+        after k steps without it."""
+        num = den = 0.0
+        for n, a in fresh.items():
+            g = grads.get(n)
+            if g is None or g.shape != a.shape:
+                continue
+            num += float(np.sum((g - a) ** 2))
+            den += float(np.sum(a ** 2))
+        return math.sqrt(num / den) if den > 0 and math.isfinite(num) else None
+
+    # ---------------------------------------------------------------------------- results
+    def report(self):
+        """A Report as check() returns: the findings over time (worst first) and the per-layer table
+        of the latest sample; ``report.plot()`` draws that sample's histograms."""
+        findings = _rules.run_over_time(self.history, self._step_losses(), self.window)
+        notes = [f"watched {self.steps} optimizer step(s), sampled every {self.every}: "
+                 f"{len(self.history)} sample(s)"
+                 + (f" (steps {self.history[0].step}..{self.history[-1].step})" if self.history else "")]
+        if not self.losses:
+            notes.append("no loss logged: call doc.log_loss(loss) in the loop for the loss curve findings")
+        if self.skipped:
+            notes.append(f"not hooked (forward takes several arguments): {', '.join(self.skipped)}")
+        latest = self.history[-1] if self.history else None
+        loss = latest.loss if latest is not None and latest.loss is not None else \
+            (self.losses[-1][1] if self.losses else None)
+        return Report(findings, latest.layers if latest else [], latest.params if latest else [], loss, notes,
+                      self._hist)
+
+    def _step_losses(self):
+        """(step, mean loss of that step) in step order."""
+        by = {}
+        for t, v in self.losses:
+            by.setdefault(t, []).append(v)
+        return [(t, sum(v) / len(v)) for t, v in sorted(by.items())]
+
+    def plot(self):
+        """A matplotlib Figure with the curves over the sampled steps: each weight's gradient norm
+        (log scale), log10(update:data) per weight (dashed line at -3, the aim), the fraction of dead
+        (ReLU) or saturated (Tanh, Sigmoid) units per activation layer, and the logged loss."""
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(13, 8), layout="constrained")
+        (ax_g, ax_u), (ax_a, ax_l) = fig.subplots(2, 2)
+        steps = [s.step for s in self.history]
+        latest = self.history[-1] if self.history else None
+        rows = [r for r in latest.layers if r.param is not None] if latest else []
+        for r in rows:
+            ys = [_col(s, r.name, "grad_norm") for s in self.history]
+            ax_g.plot(steps, [y if y and y > 0 else np.nan for y in ys], marker=".", label=f"{r.param}")
+            us = [_col(s, r.name, "update_data") for s in self.history]
+            ax_u.plot(steps, [math.log10(u) if u and u > 0 and math.isfinite(u) else np.nan for u in us],
+                      marker=".", label=r.param)
+        ax_g.set_yscale("log")
+        ax_g.set_title("gradient norm per weight (.grad at the step)")
+        ax_u.axhline(-3, color="k", linestyle="--", linewidth=1, label="aim: 1e-3")
+        ax_u.axhspan(-4, -2, color="#8c8", alpha=0.15)
+        ax_u.set_title("log10(update:data) per weight, measured on the real step")
+        acts = [r for r in latest.layers if r.frac_dead is not None or r.frac_saturated is not None] \
+            if latest else []
+        for r in acts:
+            what = "frac_dead" if r.frac_dead is not None else "frac_saturated"
+            ax_a.plot(steps, [_col(s, r.name, what) for s in self.history], marker=".",
+                      label=f"{r.name} ({r.kind}) {'dead' if what == 'frac_dead' else 'saturated'}")
+        ax_a.set_ylim(-0.02, 1.02)
+        ax_a.set_title("fraction of dead / saturated units per activation layer")
+        losses = self._step_losses()
+        if losses:
+            ts = [t for t, _ in losses]
+            ax_l.plot(ts, [v if math.isfinite(v) else np.nan for _, v in losses], linewidth=1, label="loss")
+            bad = next((t for t, v in losses if not math.isfinite(v)), None)
+            if bad is not None:
+                ax_l.axvline(bad, color="#c44", linestyle=":", label=f"non-finite from step {bad}")
+            ax_l.set_title("loss (doc.log_loss)")
+        else:
+            ax_l.text(0.5, 0.5, "no loss logged\n(call doc.log_loss(loss) in the loop)", ha="center",
+                      va="center", transform=ax_l.transAxes)
+            ax_l.set_title("loss")
+        for ax in (ax_g, ax_u, ax_a, ax_l):
+            ax.set_xlabel("optimizer step")
+            if ax.lines:
+                ax.legend(fontsize=7)
+        return fig
+
+
+_MISSING = object()
+
+
+def _col(sample, layer, attr):
+    r = next((r for r in sample.layers if r.name == layer), None)
+    return getattr(r, attr) if r is not None else None
+
+
+def watch(model, optimizer, every=10, *, window=5):
+    """Watches a training loop: on every ``every``-th optimizer step (steps 0, every, 2*every, ...)
+    it measures what check() measures, on the real step, and ``doc.report()`` judges the timeline::
+
+        model = cr.nn.Sequential(cr.nn.Linear(2, 64), cr.nn.ReLU(), cr.nn.Linear(64, 3))
+        opt = cr.optim.SGD(model.parameters(), lr=0.1)
+        with cr.doctor.watch(model, opt, every=10) as doc:
+            for x, y in loader:                      # the loop is unchanged
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                doc.log_loss(loss)                   # optional, before the step: the loss curve
+                opt.step()
+        print(doc.report())                          # findings over time + the latest per-layer table
+        doc.plot().savefig("watch.png")              # curves over the sampled steps
+        doc.history[-1].layers                       # the numbers, per sampled step
+
+    How: ``opt.step`` is replaced by a wrapper for the duration of the block (put back on exit, also
+    after an exception). An unsampled step costs a Python call; for a sampled step the wrapper arms
+    hooks when the step before it ends (forward hooks on the leaf modules, a gradient hook on each
+    parameter), then reads .grad and copies the parameters before the step and after it, so
+    update:data is the real change, and removes the hooks. watch only reads: training gives the same
+    numbers bit for bit. ``window`` samples (the latest) are the window for DEAD_RELU (units 0 for
+    every example of every sample) and LR_TOO_HIGH / LR_TOO_LOW (median update:data).
+
+    The forward described is the last one before the step (a module called twice: its last call).
+    Leaf modules whose forward takes several arguments are not hooked (chainrule runs module hooks
+    only for calls with one tensor); a module called with a keyword argument (``lin(input=x)``)
+    would raise on a sampled step.
+    """
+    if not isinstance(model, _core.Module):
+        raise TypeError(f"watch: expected a cr.nn.Module as model, got {type(model).__name__}")
+    check_optimizer("watch", model, optimizer)
+    for name, v in (("every", every), ("window", window)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"watch: {name} must be an int, got {type(v).__name__}")
+        if v < 1:
+            raise ValueError(f"watch: {name} must be >= 1, got {v}")
+    return Watch(model, optimizer, int(every), int(window))
+
+
+__all__ = ["watch", "Watch", "Sample", "Finding", "LayerStats", "ParamStats"]

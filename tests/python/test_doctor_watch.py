@@ -1,0 +1,282 @@
+"""cr.doctor.watch on real training runs: a healthy run gives no error, each broken run its code at
+the step it happens, and watching neither changes the training (bit for bit) nor leaves anything
+behind (opt.step, module hooks). No timing here: the overhead is benchmarks/bench_doctor_watch.py."""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from test_doctor import X, Y, mlp
+
+F = cr.nn.functional
+nn = cr.nn
+
+
+def kaiming(seed=0, widths=(2, 64, 64, 3)):
+    cr.manual_seed(seed)
+    return mlp(list(widths), nn.ReLU, "kaiming")
+
+
+def train(model, opt, steps, doc=None, zero_grad=True, x=X, y=Y, loss_fn=F.cross_entropy):
+    """The usual loop; the loss is logged before the step (it is the loss the step follows)."""
+    losses = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # backward's own forgotten-zero_grad warning
+        for _ in range(steps):
+            if zero_grad:
+                opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            losses.append(float(loss.item()))
+            if doc is not None:
+                doc.log_loss(loss)
+            opt.step()
+    return losses
+
+
+def watched(model, opt, steps, every=10, **kw):
+    with cr.doctor.watch(model, opt, every=every) as doc:
+        train(model, opt, steps, doc, **kw)
+    return doc
+
+
+def errors(report):
+    return sorted((f.code, f.layer) for f in report.findings if f.severity == "error")
+
+
+def no_hooks_left(model):
+    return not any(m._has_hooks() for m in model.modules())
+
+
+# regression targets an MLP at lr=1 diverges on: the loss overflows to inf, then nan
+_rng = np.random.default_rng(0)
+XR = cr.tensor(_rng.standard_normal((64, 2)).astype(np.float32))
+YR = cr.tensor(_rng.standard_normal((64, 1)).astype(np.float32))
+
+
+def regression_mlp():
+    cr.manual_seed(0)
+    return nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 1))
+
+
+# ---------------------------------------------------------------------------------------- healthy
+def test_a_healthy_run_gives_10_samples_no_error_and_a_plot():
+    pytest.importorskip("matplotlib")
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    doc = watched(model, opt, 100)
+    assert doc.steps == 100 and [s.step for s in doc.history] == list(range(0, 100, 10))
+    report = doc.report()
+    assert isinstance(report, cr.doctor.Report) and report.ok and errors(report) == []
+    assert [r.name for r in report.layers] == ["0", "1", "2", "3", "4"]
+    assert all(s.stale == 0 for s in doc.history)                  # zero_grad every step
+    assert all(s.loss is not None for s in doc.history)
+    assert doc.history[-1].loss < doc.history[0].loss
+    assert all(r.update_data > 0 for s in doc.history for r in s.layers if r.param)  # real steps moved them
+    fig = doc.plot()
+    grad, upd, act, loss = fig.axes[:4]
+    assert len(grad.lines) == 3 and grad.get_yscale() == "log"
+    assert len(grad.lines[0].get_xdata()) == 10
+    assert any(line.get_linestyle() == "--" and line.get_ydata()[0] == -3 for line in upd.lines)
+    assert len([line for line in act.lines if "dead" in line.get_label()]) == 2
+    assert len(loss.lines[0].get_xdata()) == 100
+    fig.savefig("/tmp/doctor_watch.png", dpi=70)
+    report.plot()  # check's histograms, of the latest sample
+
+
+def test_update_data_is_the_real_change_across_the_step():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with cr.doctor.watch(model, opt, every=3) as doc:
+        train(model, opt, 3)                   # steps 0, 1, 2; the next sample is step 3
+        before = model[2].weight.detach().numpy().astype(np.float64)
+        train(model, opt, 1)
+        after = model[2].weight.detach().numpy().astype(np.float64)
+    s = doc.history[-1]
+    assert s.step == 3
+    row = next(r for r in s.layers if r.name == "2")
+    assert row.update_data == pytest.approx(np.std(after - before, ddof=1) / np.std(before, ddof=1), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------- pathologies
+def test_a_learning_rate_far_too_high_diverges_and_both_findings_name_the_step():
+    model = regression_mlp()
+    opt = cr.optim.SGD(model.parameters(), lr=1.0)
+    doc = watched(model, opt, 40, every=5, x=XR, y=YR, loss_fn=F.mse_loss)
+    report = doc.report()
+    assert errors(report) == [("LR_TOO_HIGH", ""), ("NONFINITE", "loss")]
+
+    replay = regression_mlp()  # the same run unwatched: the first non-finite loss is the step named
+    losses = train(replay, cr.optim.SGD(replay.parameters(), lr=1.0), 40, x=XR, y=YR, loss_fn=F.mse_loss)
+    k = next(i for i, v in enumerate(losses) if not math.isfinite(v))
+    nonfinite = next(f for f in report.findings if f.code == "NONFINITE")
+    assert nonfinite.data["step"] == k and nonfinite.data["diverged"]
+    assert f"at step {k}" in nonfinite.evidence and "diverged" in nonfinite.cause
+    lr = next(f for f in report.findings if f.code == "LR_TOO_HIGH")
+    assert lr.data["first_step"] == 0 and lr.data["median"] > 0.1
+
+
+def test_a_learning_rate_far_too_low_stalls_the_loss():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=1e-5)
+    report = watched(model, opt, 60).report()
+    assert errors(report) == [("LR_TOO_LOW", "")]
+    assert "LOSS_STALLED" in report.codes("warning")
+
+
+def test_a_missing_zero_grad_is_grad_accumulating_and_the_left_over_grows():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.01)
+    doc = watched(model, opt, 50, zero_grad=False)
+    report = doc.report()
+    assert ("GRAD_ACCUMULATING", "") in errors(report)
+    f = next(f for f in report.findings if f.code == "GRAD_ACCUMULATING")
+    assert f.data["stepped"] is True and f.data["ratio"] > 3
+    ratios = [s.stale for s in doc.history]
+    assert ratios[0] == 0 and 7 < ratios[1] < 20  # the 10 earlier steps' gradients, each about as big
+    assert ratios[-1] > ratios[1]  # growing (not strictly: the own gradient changes too)
+
+    model = kaiming()  # accumulating two micro-batches per step on purpose is fine
+    opt = cr.optim.SGD(model.parameters(), lr=0.01)
+    with cr.doctor.watch(model, opt, every=5) as doc:
+        for _ in range(20):
+            opt.zero_grad()
+            for half in (slice(0, 32), slice(32, 64)):
+                (F.cross_entropy(model(X[half]), Y[half]) / 2).backward()
+            opt.step()
+    # .grad summed the halves in float32, the hooks in float64: equal up to rounding
+    assert "GRAD_ACCUMULATING" not in doc.report().codes() and all(s.stale < 1e-6 for s in doc.history)
+
+
+def test_relus_that_die_during_training_at_a_too_high_lr():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=3.0)
+    doc = watched(model, opt, 100)
+    report = doc.report()
+    dead = [f for f in report.findings if f.code == "DEAD_RELU" and f.severity == "error"]
+    assert [f.layer for f in dead] == ["3"]
+    f = dead[0]
+    assert f.data["fraction"] >= 0.4 and f.data["first_fraction"] < 0.1   # alive at step 0, dead later
+    assert "the learning rate is too high" in f.cause and "in each of the last 5 samples" in f.evidence
+    # dead in the window means 0 on every sample's batch: the per-sample flags agree
+    masks = np.logical_and.reduce([s.dead["3"] for s in doc.history[-5:]])
+    assert f.data["dead"] == int(masks.sum())
+    assert "LR_TOO_HIGH" in report.codes()
+
+
+def test_gradients_growing_over_time_are_exploding():
+    model = regression_mlp()
+    opt = cr.optim.SGD(model.parameters(), lr=1.0)
+    with cr.doctor.watch(model, opt, every=1) as doc:
+        train(model, opt, 5, x=XR, y=YR, loss_fn=F.mse_loss)  # stop before the loss overflows
+    report = doc.report()
+    f = next(f for f in report.findings if f.code == "EXPLODING")
+    assert f.severity == "error" and f.data["growth"] > 100
+    norms = list(f.data["norms"].values())
+    assert norms[-1] > norms[-2]
+
+
+# ---------------------------------------------------------------------------------------- read only
+def test_watching_does_not_change_training_bit_for_bit():
+    def run(watch, every=10):
+        model = kaiming()
+        opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+        if watch:
+            watched(model, opt, 30, every=every)
+        else:
+            train(model, opt, 30)
+        return [p.detach().numpy().copy() for p in model.parameters()]
+
+    plain = run(False)
+    for every in (10, 1):
+        assert all(np.array_equal(a, b) for a, b in zip(plain, run(True, every)))
+
+
+def test_the_with_block_puts_back_opt_step_and_leaves_no_hooks():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    step = opt.step
+    with cr.doctor.watch(model, opt, every=2) as doc:
+        assert opt.step != step
+        train(model, opt, 4)                   # ends armed: step 4 would be sampled
+        assert not no_hooks_left(model)
+    assert opt.step == step and "step" not in vars(opt) and no_hooks_left(model)
+
+    with pytest.raises(ZeroDivisionError):
+        with cr.doctor.watch(model, opt, every=1):
+            F.cross_entropy(model(X), Y).backward()
+            1 / 0
+    assert opt.step == step and no_hooks_left(model)
+    doc.report()  # still usable after the block
+
+
+def test_a_module_whose_forward_takes_two_arguments_is_not_hooked_and_training_runs():
+    class Add(nn.Module):
+        def forward(self, a, b):
+            return a + b
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 16)
+            self.add = Add()
+            self.out = nn.Linear(16, 3)
+
+        def forward(self, x):
+            h = self.lin(x)
+            return self.out(self.add(h, h))
+
+    cr.manual_seed(0)
+    model = Net()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    doc = watched(model, opt, 3, every=1)
+    assert [r.name for r in doc.report().layers] == ["lin", "out"] and doc.skipped == ["add"]
+    assert any("add" in n for n in doc.report().notes)
+
+
+# ---------------------------------------------------------------------------------------- edges
+def test_every_1_samples_each_step_and_every_above_the_steps_samples_step_0_only():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    assert [s.step for s in watched(model, opt, 4, every=1).history] == [0, 1, 2, 3]
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    doc = watched(model, opt, 5, every=50)
+    assert [s.step for s in doc.history] == [0] and doc.report().ok
+
+
+def test_a_report_before_any_step_is_empty_and_steps_go_on_across_blocks():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    doc = cr.doctor.watch(model, opt, every=4)
+    assert doc.report().findings == [] and doc.report().layers == []
+    doc.plot()
+    with doc:
+        train(model, opt, 6)
+    with doc:
+        train(model, opt, 6)
+    assert doc.steps == 12 and [s.step for s in doc.history] == [0, 4, 8]
+
+
+def test_bad_arguments_raise_errors_that_name_watch():
+    model = kaiming()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="watch: expected a cr.nn.Module"):
+        cr.doctor.watch(lambda x: x, opt)
+    with pytest.raises(TypeError, match="watch: optimizer must be"):
+        cr.doctor.watch(model, object())
+    with pytest.raises(ValueError, match="watch: the optimizer is not over this model's parameters"):
+        cr.doctor.watch(model, cr.optim.SGD(kaiming().parameters(), lr=0.1))
+    for bad in (1.5, "10", True):
+        with pytest.raises(TypeError, match="watch: every must be an int"):
+            cr.doctor.watch(model, opt, every=bad)
+    with pytest.raises(ValueError, match="watch: every must be >= 1"):
+        cr.doctor.watch(model, opt, every=0)
+    with pytest.raises(ValueError, match="watch: window must be >= 1"):
+        cr.doctor.watch(model, opt, window=0)
+    doc = cr.doctor.watch(model, opt)
+    with doc:
+        with pytest.raises(RuntimeError, match="watch: this watch is already active"):
+            doc.__enter__()
