@@ -59,6 +59,7 @@ class Run:
         self.pos = 0
         self.choose, self.rs, self.ref, self.input_override = choose, rs, ref, inputs
         self.nodes, self.raw, self.trace = [], [], []
+        self.narrowed = False  # some op's result was float32 (a float64 program then rounds as float32)
         # detached values (constants to autograd) in order; a finite-difference replay gets the base
         # point's, so that the function it differentiates is the one autograd sees
         self.frozen, self.frozen_in = [], frozen
@@ -151,6 +152,7 @@ class Run:
                     raise
                 raise Diverged(f"step {k} ({what}): rounding of the arguments crossed a decision") from None
         for out in outs:
+            self.narrowed = self.narrowed or out.dtype == self.L.float32  # rounds as float32 from here
             node = out.to(self.dt)
             if detach or not is_float(out):
                 node = self.freeze(node)
@@ -856,7 +858,8 @@ def check_forward_mode(o, o_d, dtype, decisions, ref):
     # the two modes round along different paths (a tangent rule is not its backward transposed): a
     # wrong rule is off by O(1), rounding by eps times the condition of the sum
     FORWARD_CHECKED[0] += 1
-    tol = (1e-7 if dtype == "float64" else 1e-3) * max(scale, 1.0)
+    # a float64 program that went through float32 on the way rounds as float32 (seed 61005212)
+    tol = (1e-7 if dtype == "float64" and not f.narrowed else 1e-3) * max(scale, 1.0)
     if not (got == expected or abs(got - expected) <= tol or (math.isnan(got) and math.isnan(expected))):
         raise Mismatch(f"forward-mode tangent of the loss {got!r} vs reverse mode's ∇loss·u {expected!r} "
                        f"(tolerance {tol:.3g})\n" + "\n".join(ref.trace))
