@@ -24,11 +24,12 @@ namespace {
 // Every per-thread mode the recording path reads, in one object: one thread-local lookup per op.
 struct ThreadModes {
   bool grad_enabled = true;
-  bool in_tangent_rule = false;                      // tangent rules see plain primals
-  bool anomaly = false;                              // detect_anomaly: nodes keep where they were made
-  bool anomaly_nan = false;                          // ... and backward rules' results are checked
-  bool anomaly_forward = false;                      // ... and every op's output is checked as it is made
-  uint64_t dual_level = 0;                           // forward mode's active level, 0: none
+  bool in_tangent_rule = false;  // tangent rules see plain primals
+  bool anomaly = false;          // detect_anomaly: nodes keep where they were made
+  bool anomaly_nan = false;      // ... and backward rules' results are checked
+  bool anomaly_forward = false;  // ... and every op's output is checked as it is made
+  bool in_backward = false;      // inside a backward pass (its rules' ops are not the user's lines)
+  uint64_t dual_level = 0;       // forward mode's active level, 0: none
   const autograd::StepObserver* observer = nullptr;  // autograd::ObserveBackward
 };
 thread_local ThreadModes tls;
@@ -428,7 +429,8 @@ static Tensor record_reverse(const char* op, Tensor out, const Inputs& inputs, u
   if (!any) return out;
   if (!tls.grad_enabled) {
     out.impl()->untracked_by = op;  // why_no_grad's evidence
-    if (tls.anomaly && anomaly_where) out.impl()->untracked_at = intern_site(anomaly_where());
+    if (tls.anomaly && !tls.in_backward && anomaly_where)
+      out.impl()->untracked_at = intern_site(anomaly_where());
     return out;
   }
   auto node = std::make_shared<Node>();
@@ -534,21 +536,20 @@ RemovableHandle Tensor::register_post_accumulate_grad_hook(std::function<void(co
 namespace {
 std::atomic<bool> warn_zero_grad{true}, warned_zero_grad{false};
 
-// Called when backward is about to add into a .grad an optimizer step has used (once per step).
-void check_forgotten_zero_grad(TensorImpl& leaf) {
+// The forgotten zero_grad(): backward is about to add into a .grad that an optimizer step used and
+// nothing has touched since (clearing or setting .grad resets the mark; zeroing it in place moves
+// its version). Returns the warning to give once the pass is over, or "" (checked once per step).
+std::string forgotten_zero_grad(TensorImpl& leaf) {
   leaf.grad_stepped = false;
-  if (!warn_zero_grad || warned_zero_grad) return;
-  Tensor g = Tensor(leaf.grad).detach().to(kFloat64).contiguous();
-  const double* p = g.data<double>();
-  if (std::all_of(p, p + g.numel(), [](double v) { return v == 0; })) return;  // zeroed by hand
-  if (warned_zero_grad.exchange(true)) return;
-  warn(detail::concat(
+  if (!warn_zero_grad || warned_zero_grad || leaf.grad->storage->version != leaf.grad_step_version) return "";
+  if (warned_zero_grad.exchange(true)) return "";
+  return detail::concat(
       "backward: adding to the .grad of a parameter of shape ", leaf.shape,
       " that an optimizer step already used: the next step would follow the sum of this batch's gradient and "
       "the last one's. Call optimizer.zero_grad() (or model.zero_grad()) before each backward(). If you "
       "accumulate over several batches on purpose, zero the gradients after each step; this warning shows "
       "once (autograd::set_warn_forgotten_zero_grad(false) turns it off; Python: "
-      "cr.autograd.set_warn_forgotten_zero_grad(False))."));
+      "cr.autograd.set_warn_forgotten_zero_grad(False)).");
 }
 
 // Sums the gradients flowing into a node: out of place, so no copy is needed on first arrival.
@@ -658,6 +659,8 @@ class BackwardPass {
   BackwardPass(bool retain_graph, bool create_graph, Capture* capture)
       : op_(capture ? "grad" : "backward"), retain_(retain_graph), create_(create_graph), capture_(capture) {}
 
+  const std::string& warning() const { return warning_; }
+
   void run(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads) {
     std::vector<Tensor> gs = seeds(roots, root_grads);
     discover(roots);
@@ -755,7 +758,7 @@ class BackwardPass {
       if (it != capture_->leaves.end()) add_pending(capture_->results[it->second], sum);
       return;
     }
-    if (leaf->grad_stepped && leaf->grad) check_forgotten_zero_grad(*leaf);
+    if (leaf->grad_stepped && leaf->grad && warning_.empty()) warning_ = forgotten_zero_grad(*leaf);
     accumulate(leaf->grad, std::move(sum), create_);  // the last reference: .grad may take it without a copy
     if (leaf->hooks)
       for (auto& [id, hook] : std::vector(leaf->hooks->post_accumulate)) hook(Tensor(leaf));
@@ -770,7 +773,8 @@ class BackwardPass {
     if (capture_) {
       auto it = capture_->nodes.find(n);
       if (it != capture_->nodes.end()) add_pending(capture_->results[it->second], g);
-    } else if (auto out = n->output.lock(); out && out->retains_grad) {
+    } else if (auto out = n->output.lock(); out && out->retains_grad && out->grad_fn.get() == n) {
+      // (an in-place squeeze_ moves the tensor to a new node: only its own node fills its .grad)
       accumulate(out->grad, g, create_);
     }
     return g;
@@ -807,19 +811,27 @@ class BackwardPass {
   const char* op_;  // the function the user called
   bool retain_, create_;
   Capture* capture_;
+  std::string warning_;  // given after the pass: a warning that raises must not stop it halfway
   std::unordered_map<const TensorImpl*, LeafSlot> leaves_;
   std::priority_queue<Node*, std::vector<Node*>, CreatedLater> ready_;
 };
 
 void run_backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& root_grads, bool retain_graph,
                   bool create_graph, Capture* capture) {
-  struct Restore {
-    bool m, fwd;
-    ~Restore() { tls.grad_enabled = m, tls.anomaly_forward = fwd; }
-  } restore{tls.grad_enabled, tls.anomaly_forward};
-  tls.grad_enabled = create_graph;  // rules build a graph only for create_graph
-  tls.anomaly_forward = false;      // in anomaly mode the rules' results are checked instead
-  BackwardPass(retain_graph, create_graph, capture).run(roots, root_grads);
+  std::string warning;
+  {
+    struct Restore {
+      bool m, fwd, bwd;
+      ~Restore() { tls.grad_enabled = m, tls.anomaly_forward = fwd, tls.in_backward = bwd; }
+    } restore{tls.grad_enabled, tls.anomaly_forward, tls.in_backward};
+    tls.grad_enabled = create_graph;  // rules build a graph only for create_graph
+    tls.anomaly_forward = false;      // in anomaly mode the rules' results are checked instead
+    tls.in_backward = true;
+    BackwardPass pass(retain_graph, create_graph, capture);
+    pass.run(roots, root_grads);
+    warning = pass.warning();
+  }
+  if (!warning.empty()) warn(warning);
 }
 
 }  // namespace

@@ -114,6 +114,7 @@ struct TensorImpl {
   // An optimizer step used .grad and nothing has cleared it since: a backward adding to it now
   // is the classic forgotten zero_grad() (autograd::set_warn_forgotten_zero_grad).
   bool grad_stepped = false;
+  uint64_t grad_step_version = 0;   // .grad's storage version right after that step
   std::shared_ptr<Node> grad_fn;    // the node that produced this tensor (null for leaves)
   std::shared_ptr<HookList> hooks;  // a leaf's (a non-leaf's live on its grad_fn)
   // Forward mode: the tangent at dual level fw_level (forward_ad in autograd.h); stale at any other level.

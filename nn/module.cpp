@@ -35,18 +35,14 @@ Tensor Module::forward(const Tensor&) {
 }
 
 // One call of a module with full backward hooks (torch's BackwardHook): identity nodes around its
-// input and output see the gradients with respect to each, and hand them to the hooks.
+// input and output see the gradients with respect to each, and hand them to the hooks. It keeps
+// the module alive while the graph lives (as torch does), so the hooks run after `del model` too.
 struct Module::BackwardHookCall : std::enable_shared_from_this<BackwardHookCall> {
-  std::weak_ptr<Module> owner;  // a module owned by a shared_ptr: held only while its hooks run
-  Module* raw = nullptr;        // else (a C++ module on the stack): it must outlive the backward
+  std::shared_ptr<void> alive;  // Module::keep_alive(); null for a C++ module on the stack
+  Module* module = nullptr;
   std::shared_ptr<Hooks> hooks;
-  Tensor grad_output;
+  Tensor grad_output;  // between the output's and the input's rule; cleared after (no cycle)
   bool input_hooked = false;
-
-  // Null once a shared module is gone (its hooks then don't run).
-  std::shared_ptr<Module> module() const {
-    return raw ? std::shared_ptr<Module>(std::shared_ptr<Module>{}, raw) : owner.lock();
-  }
 
   static Tensor identity(const Tensor& x, BackwardFn rule) {
     return record("backward_hook_function", x.detach(), {x}, kSaveNone, std::move(rule),
@@ -55,15 +51,14 @@ struct Module::BackwardHookCall : std::enable_shared_from_this<BackwardHookCall>
 
   // The gradient with respect to the input, after the hooks (each sees the previous one's result).
   Tensor input_grad(Tensor g) {
-    auto m = module();
-    if (!m) return g;
     for (auto& [id, hook] : std::vector(hooks->backward))
-      if (Tensor r = hook(*m, g, grad_output); r.defined()) {
-        CR_CHECK(!g.defined() || r.shape() == g.shape(), std::runtime_error, m->type_name(),
+      if (Tensor r = hook(*module, g, grad_output); r.defined()) {
+        CR_CHECK(!g.defined() || r.shape() == g.shape(), std::runtime_error, module->type_name(),
                  ": a full backward hook returned a grad_input of shape ", r.shape(),
                  " for an input of shape ", g.shape());
         if (g.defined()) g = r;
       }
+    grad_output = Tensor();
     return g;
   }
 
@@ -75,26 +70,27 @@ struct Module::BackwardHookCall : std::enable_shared_from_this<BackwardHookCall>
     });
   }
 
+  // The output's rule runs after the output tensor's own hooks (the engine shows them the gradient
+  // first), so pre-hooks see what really flows into the module, as in torch.
   Tensor wrap_output(const Tensor& y) {
     if (!y.requires_grad()) return y;
-    Tensor out = identity(y, [](const Tensor& g, const Saved&) -> Grads { return {g}; });
-    out.register_hook([self = shared_from_this()](const Tensor& g) {
+    return identity(y, [self = shared_from_this()](const Tensor& g, const Saved&) -> Grads {
       Tensor go = g;
-      if (auto m = self->module())
-        for (auto& [id, pre] : std::vector(self->hooks->backward_pre))
-          if (Tensor r = pre(*m, go); r.defined()) {
-            CR_CHECK(r.shape() == go.shape(), std::runtime_error, m->type_name(),
-                     ": a full backward pre-hook returned a grad_output of shape ", r.shape(),
-                     " for an output of shape ", go.shape());
-            go = r;
-          }
+      for (auto& [id, pre] : std::vector(self->hooks->backward_pre))
+        if (Tensor r = pre(*self->module, go); r.defined()) {
+          CR_CHECK(r.shape() == go.shape(), std::runtime_error, self->module->type_name(),
+                   ": a full backward pre-hook returned a grad_output of shape ", r.shape(),
+                   " for an output of shape ", go.shape());
+          go = r;
+        }
       self->grad_output = go;
       if (!self->input_hooked) self->input_grad(Tensor());  // torch: grad_input is (None,)
-      return go.impl() == g.impl() ? Tensor() : go;
+      return {go};
     });
-    return out;
   }
 };
+
+std::shared_ptr<void> Module::keep_alive() { return weak_from_this().lock(); }
 
 Tensor Module::operator()(const Tensor& input) {
   if (!hooks_.hooks) return forward(input);
@@ -105,8 +101,8 @@ Tensor Module::operator()(const Tensor& input) {
   std::shared_ptr<BackwardHookCall> call;
   if (is_grad_enabled() && !(hooks->backward.empty() && hooks->backward_pre.empty())) {
     call = std::make_shared<BackwardHookCall>();
-    call->owner = weak_from_this();
-    if (call->owner.expired()) call->raw = this;
+    call->alive = keep_alive();
+    call->module = this;
     call->hooks = hooks;
     x = call->wrap_input(x);
   }

@@ -45,6 +45,10 @@ class Module : public std::enable_shared_from_this<Module> {
   RemovableHandle register_full_backward_pre_hook(BackwardPreHook hook);
   RemovableHandle register_full_backward_hook(BackwardHook hook);
   bool has_hooks() const;  // any forward or backward hook
+  // A shared owner of this module, for state that outlives a call (backward hooks' identity nodes
+  // keep the module alive, as torch's): shared_from_this() when a shared_ptr owns it, else null (a
+  // C++ module on the stack must outlive its backward). The Python binding holds the Python object.
+  virtual std::shared_ptr<void> keep_alive();
 
   // Registering a name again replaces the old entry (Python: assigning the attribute again).
   // The parameter is made a leaf with requires_grad set as asked (false: frozen); an undefined

@@ -254,7 +254,6 @@ void Optimizer::zero_grad(bool set_to_none) {
     for (Tensor& p : g.params) {
       Tensor grad = p.grad();
       if (!grad.defined()) continue;
-      p.impl()->grad_stepped = false;
       if (set_to_none) p.set_grad(Tensor());
       else if (grad.grad_fn())
         p.set_grad(zeros_like(p));  // a create_graph gradient: don't write into a graph
@@ -277,7 +276,10 @@ void Optimizer::step() {
     }
     step_group_through_views(g, gi);
     for (Tensor& p : g.params)
-      if (p.impl()->grad) p.impl()->grad_stepped = true;  // a backward adding to it now warns
+      if (TensorImpl* i = p.impl(); i->grad) {  // a backward adding to it, untouched, warns
+        i->grad_stepped = true;
+        i->grad_step_version = i->grad->storage->version;
+      }
   }
 }
 

@@ -10,6 +10,18 @@ namespace chainrule::bind {
 using nn::Module;
 
 namespace {
+// Keeps m's Python object (and so m) alive; released with the GIL, and not after the interpreter.
+std::shared_ptr<void> hold_python_object(const Module* m) {
+  py::gil_scoped_acquire gil;
+  return std::shared_ptr<void>(
+      new py::object(py::cast(const_cast<Module*>(m), py::return_value_policy::reference)),
+      [](py::object* o) {
+        if (!Py_IsInitialized()) return;  // at exit: the interpreter already freed it
+        py::gil_scoped_acquire gil;
+        delete o;
+      });
+}
+
 struct PyModule : Module, py::trampoline_self_life_support {
   using Module::Module;
   Tensor forward(const Tensor& x) override { PYBIND11_OVERRIDE(Tensor, Module, forward, x); }
@@ -20,6 +32,8 @@ struct PyModule : Module, py::trampoline_self_life_support {
     py::object self = py::cast(this);
     return py::str(py::type::of(self).attr("__name__"));
   }
+  // A module made in Python is owned by its Python object (smart_holder: weak_from_this is empty).
+  std::shared_ptr<void> keep_alive() override { return hold_python_object(this); }
 };
 
 using Pair = std::pair<int64_t, int64_t>;

@@ -178,7 +178,11 @@ PYBIND11_MODULE(_core, m) {
           "The leaf whose gradient is accumulated here.")
       .def("name", [](const AccumulateGrad&) { return "AccumulateGrad"; })
       .def_property_readonly("next_functions", [](const AccumulateGrad&) { return py::tuple(); })
-      .def("__repr__", [](const AccumulateGrad&) { return "<AccumulateGrad>"; });
+      .def("__repr__", [](const AccumulateGrad&) { return "<AccumulateGrad>"; })
+      // one node per leaf, as torch's: graph walkers that keep a `seen` set count a leaf once
+      .def("__eq__", [](const AccumulateGrad& a,
+                        const AccumulateGrad& b) { return a.variable.impl() == b.variable.impl(); })
+      .def("__hash__", [](const AccumulateGrad& a) { return std::hash<const void*>()(a.variable.impl()); });
   py::class_<Node, std::shared_ptr<Node>>(m, "Node", "A node of the autograd graph (a tensor's grad_fn).")
       .def("name", &Node::name, "The node's name, e.g. 'MulBackward0'.")
       .def_property_readonly(

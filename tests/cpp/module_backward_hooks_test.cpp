@@ -241,7 +241,9 @@ TEST(ModuleBackwardHooks, NoHookRunsAndNoNodeIsRecordedUnderNoGrad) {
   EXPECT_TRUE(allclose(y, net->forward(x)));  // same values as without hooks
 }
 
-TEST(ModuleBackwardHooks, AModuleDestroyedBeforeBackwardRunsNoHooks) {
+// As torch's BackwardHook: the graph keeps a hooked module alive, so its hooks still run after the
+// last other owner is gone, and the module goes when the graph does.
+TEST(ModuleBackwardHooks, AModuleReleasedBeforeBackwardStillRunsItsHooks) {
   auto net = mlp();
   Tensor x = Input(true);
   sum((*net)(x)).backward();
@@ -254,10 +256,32 @@ TEST(ModuleBackwardHooks, AModuleDestroyedBeforeBackwardRunsNoHooks) {
   Tensor y = (*net)(x);
   std::weak_ptr<Module> relu = net->module("1");
   net.reset();
-  ASSERT_TRUE(relu.expired());  // the whole model is gone
+  ASSERT_FALSE(relu.expired());  // held by the graph
   sum(y).backward();
-  EXPECT_TRUE(log.empty());
-  EXPECT_EQ(x.grad().to_vector(), plain);  // the gradient passes through unchanged (no ×3)
+  EXPECT_EQ(log.size(), 8u);  // pre and hook of '', '2', '1', '0'
+  std::vector<double> got = x.grad().to_vector();
+  ASSERT_EQ(got.size(), plain.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], 3 * plain[i], 1e-6 * (1 + std::abs(plain[i])));  // float32
+  y = Tensor();
+  EXPECT_TRUE(relu.expired());  // the graph was the last owner
+}
+
+// With create_graph the gradient a hook saw has a graph that reaches back to the module's output;
+// the call state lets go of it after the hooks ran, so nothing keeps the model (or the graph) alive.
+TEST(ModuleBackwardHooks, CreateGraphLeavesNoCycle) {
+  auto net = mlp();
+  std::weak_ptr<Module> watch = net;
+  net->register_full_backward_pre_hook([](Module&, const Tensor&) { return Tensor(); });
+  net->register_full_backward_hook([](Module&, const Tensor&, const Tensor&) { return Tensor(); });
+  {
+    Tensor x = Input(true);
+    Tensor y = (*net)(x);
+    auto g = autograd::grad({sum(y * y)}, {x}, {}, std::nullopt, /*create_graph=*/true);
+    EXPECT_TRUE(g[0].requires_grad());
+  }
+  net.reset();
+  EXPECT_TRUE(watch.expired());
 }
 
 TEST(ModuleBackwardHooks, AStackOwnedModuleWorks) {

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from test_doctor import X, Y, mlp
+from test_doctor import X, Y, TwoArgumentNet, mlp
 
 F = cr.nn.functional
 nn = cr.nn
@@ -63,7 +63,6 @@ def regression_mlp():
 
 # ---------------------------------------------------------------------------------------- healthy
 def test_a_healthy_run_gives_10_samples_no_error_and_a_plot():
-    pytest.importorskip("matplotlib")
     model = kaiming()
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
     doc = watched(model, opt, 100)
@@ -213,23 +212,8 @@ def test_the_with_block_puts_back_opt_step_and_leaves_no_hooks():
 
 
 def test_a_module_whose_forward_takes_two_arguments_is_not_hooked_and_training_runs():
-    class Add(nn.Module):
-        def forward(self, a, b):
-            return a + b
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lin = nn.Linear(2, 16)
-            self.add = Add()
-            self.out = nn.Linear(16, 3)
-
-        def forward(self, x):
-            h = self.lin(x)
-            return self.out(self.add(h, h))
-
     cr.manual_seed(0)
-    model = Net()
+    model = TwoArgumentNet()
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
     doc = watched(model, opt, 3, every=1)
     assert [r.name for r in doc.report().layers] == ["lin", "out"] and doc.skipped == ["add"]

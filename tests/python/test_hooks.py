@@ -298,3 +298,57 @@ def test_tensor_hooks_on_0d_and_empty_tensors_as_torch():
         (h + (e * a).sum()).backward()
         return log, a.grad.item(), tuple(e.grad.shape)
     assert run(cr) == run(torch)
+
+
+def test_a_model_deleted_before_backward_still_runs_its_hooks_as_torch():
+    # the graph keeps a hooked module alive (torch's BackwardHook holds it): no crash, same calls
+    def run(L):
+        calls = []
+
+        class Block(L.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = L.nn.Linear(3, 3)
+
+            def forward(self, x):
+                return self.lin(x).relu()
+        m, lin = Block(), L.nn.Linear(3, 3)
+        m.register_full_backward_hook(lambda mod, gi, go: calls.append(type(mod).__name__))
+        lin.register_full_backward_hook(lambda mod, gi, go: calls.append(type(mod).__name__))
+        x = L.ones(2, 3, requires_grad=True)
+        y = lin(m(x))
+        del m, lin
+        import gc
+        gc.collect()
+        y.sum().backward()
+        return calls
+    assert run(cr) == run(torch) == ["Linear", "Block"]
+
+
+def test_module_pre_hooks_run_after_the_output_tensors_own_hooks_as_torch():
+    def run(L):
+        log = []
+        L.manual_seed(0)
+        lin = L.nn.Linear(2, 1)
+        lin.register_full_backward_pre_hook(lambda mod, go: log.append(("pre", go[0].item())) or (go[0] * 2,))
+        lin.register_full_backward_hook(lambda mod, gi, go: log.append(("hook", go[0].item())))
+        y = lin(L.ones(1, 2, requires_grad=True))
+        y.register_hook(lambda g: log.append(("tensor", g.item())) or g * 10)
+        (y * 8).sum().backward()
+        return log
+    assert run(cr) == run(torch) == [("tensor", 8.0), ("pre", 80.0), ("hook", 160.0)]
+
+
+def test_a_leaf_used_twice_is_one_accumulate_grad_node_as_torch():
+    def count(L):
+        x = L.ones(2, requires_grad=True)
+        y = (x * x + x).sum()
+        seen, stack = set(), [y.grad_fn]
+        while stack:
+            fn = stack.pop()
+            if fn is None or fn in seen:
+                continue
+            seen.add(fn)
+            stack.extend(f for f, _ in fn.next_functions)
+        return len(seen), sum(type(f).__name__ == "AccumulateGrad" for f in seen)
+    assert count(cr) == count(torch) == (4, 1)

@@ -681,3 +681,16 @@ def test_fuzz_regressions_match_torch():
         assert tuple((lib.zeros(1, 0) @ lib.zeros(2, 0, 3)).shape) == (2, 1, 3)
         x = lib.zeros(2, 1).expand(2, 3)
         x[2:] = 1.5  # an empty target: nothing is written, nothing raises
+
+
+@pytest.mark.parametrize("op", ["unsqueeze_", "squeeze_"])
+def test_retain_grad_after_an_inplace_reshape_fills_grad_once_as_torch(op):
+    # the tensor moves to a new node; only that node may fill its .grad (not the one it left)
+    def run(L):
+        a = L.ones(3, 1, requires_grad=True) if op != "unsqueeze_" else L.ones(3, requires_grad=True)
+        x = a * 2
+        getattr(x, op)(0 if op == "unsqueeze_" else 1)
+        x.retain_grad()
+        (x * L.arange(1.0, 4.0).reshape(x.shape)).sum().backward()
+        return x.grad.tolist(), a.grad.tolist()
+    assert run(cr) == run(torch)

@@ -88,3 +88,15 @@ def test_a_manual_training_loop_without_an_optimizer_does_not_warn_and_off_means
             net(x).sum().backward()
             opt.step()
     assert _warnings_of(train) == []
+
+
+def test_a_warning_turned_into_an_error_does_not_stop_backward_halfway():
+    a, b = cr.ones(3, requires_grad=True), cr.ones(3, requires_grad=True)
+    opt = cr.optim.SGD([a], lr=0.0)  # b is not stepped: only a's .grad is "used"
+    ((a * 2).sum() + (b * 3).sum()).backward()
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="optimizer step already used"):
+            ((a * 2).sum() + (b * 3).sum()).backward()
+    assert a.grad.tolist() == [4.0, 4.0, 4.0] and b.grad.tolist() == [6.0, 6.0, 6.0]  # the pass finished

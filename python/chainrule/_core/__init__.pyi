@@ -102,6 +102,10 @@ class AccumulateGrad:
     """
     The end of a path in the graph: a leaf's .grad.
     """
+    def __eq__(self, arg0: AccumulateGrad) -> builtins.bool:
+        ...
+    def __hash__(self) -> builtins.int:
+        ...
     def __repr__(self) -> str:
         ...
     def name(self) -> str:
