@@ -58,15 +58,25 @@ std::string fmt_value(double v) {
   return s.find_first_of(".e") == std::string::npos ? s + ".0" : s;  // as Python prints a float
 }
 
-std::string fmt_index(Shape shape, int64_t flat) {
-  std::string out = "[";
+// The index of element `flat` (row-major) of a tensor of this shape.
+Shape unravel(const Shape& shape, int64_t flat) {
   Shape idx(shape.size());
   for (size_t d = shape.size(); d-- > 0;) {
     idx[d] = shape[d] ? flat % shape[d] : 0;
     flat = shape[d] ? flat / shape[d] : 0;
   }
+  return idx;
+}
+
+std::string fmt_index(const Shape& shape, int64_t flat) {
+  Shape idx = unravel(shape, flat);
+  std::string out = "[";
   for (size_t d = 0; d < idx.size(); ++d) out += (d ? ", " : "") + std::to_string(idx[d]);
   return out + "]";
+}
+
+double element(const Tensor& t, int64_t flat) {
+  return t.detach().to(kFloat64).contiguous().data<double>()[flat];
 }
 
 // The flat index of the first nan or inf in t, or -1.
@@ -85,15 +95,10 @@ std::string value_at(const Tensor& x, const Shape& out, int64_t flat) {
   if (s.size() > out.size()) return "";
   for (size_t d = 0; d < s.size(); ++d)
     if (s[d] != 1 && s[d] != out[out.size() - s.size() + d]) return "";
-  Shape idx(out.size());
-  for (size_t d = out.size(); d-- > 0;) {
-    idx[d] = out[d] ? flat % out[d] : 0;
-    flat = out[d] ? flat / out[d] : 0;
-  }
+  Shape idx = unravel(out, flat);
   int64_t k = 0;
   for (size_t d = 0; d < s.size(); ++d) k = k * s[d] + (s[d] == 1 ? 0 : idx[out.size() - s.size() + d]);
-  Tensor dense = x.detach().to(kFloat64).contiguous();
-  return fmt_index(s, k) + " = " + fmt_value(dense.data<double>()[k]);
+  return fmt_index(s, k) + " = " + fmt_value(element(x, k));
 }
 
 // Ops whose output element i depends only on element i of each (broadcast) input: only for them
@@ -147,7 +152,7 @@ void check_forward_output(const char* op, const Tensor& out, const Tensor* in, s
   // that needs no gradient, like ops' own intermediates); a leaf that requires grad is the user's.
   for (size_t i = 0; i < n; ++i)
     if (in[i].defined() && !(in[i].requires_grad() && in[i].is_leaf()) && first_nonfinite(in[i]) >= 0) return;
-  double v = out.detach().to(kFloat64).contiguous().data<double>()[bad];
+  double v = element(out, bad);
   throw std::runtime_error(detail::concat("detect_anomaly: '", op, "'", where_now(), " produced ",
                                           fmt_value(v), " at ", fmt_index(out.shape(), bad),
                                           " of its output (shape ", out.shape(),
@@ -624,7 +629,7 @@ void check_gradients(const Node& n, const Tensor& g, const Grads& gs) {
   for (size_t i = 0; i < gs.size(); ++i) {
     int64_t bad = first_nonfinite(gs[i]);
     if (bad < 0) continue;
-    double v = gs[i].detach().to(kFloat64).contiguous().data<double>()[bad];
+    double v = element(gs[i], bad);
     // The values the rule read at that element, where they line up with it (elementwise ops).
     const Shape& at = gs[i].shape();
     std::string seen;

@@ -79,8 +79,9 @@ static void warn_non_leaf_grad(const Tensor& t) {
 }
 
 // "lab.py, line 12": the innermost Python frame outside the chainrule package, read through the C
-// API without touching the source (a detach in a training loop must stay cheap).
-static std::string python_site() {
+// API (a detach in a training loop must stay cheap); with_code adds ": y = 1 / x" from the source
+// (anomaly mode, where every op pays for it anyway).
+static std::string python_site(bool with_code = false) {
   static const std::string package_dir = [] {  // where chainrule's own files are
     std::string file = py::module_::import("chainrule").attr("__file__").cast<std::string>();
     return file.substr(0, file.find_last_of("/\\") + 1);
@@ -92,9 +93,14 @@ static std::string python_site() {
     auto code = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(PyFrame_GetCode(f)));
     std::string file = code.attr("co_filename").cast<std::string>();
     if (file.rfind(package_dir, 0) != 0) {
+      const int line = PyFrame_GetLineNumber(f);
       size_t slash = file.find_last_of("/\\");
-      return (slash == std::string::npos ? file : file.substr(slash + 1)) + ", line " +
-             std::to_string(PyFrame_GetLineNumber(f));
+      std::string site =
+          (slash == std::string::npos ? file : file.substr(slash + 1)) + ", line " + std::to_string(line);
+      if (!with_code) return site;
+      std::string code =
+          py::str(py::module_::import("linecache").attr("getline")(file, line).attr("strip")());
+      return code.empty() ? site : site + ": " + code;
     }
     frame = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(PyFrame_GetBack(f)));
   }
@@ -104,6 +110,15 @@ static std::string python_site() {
 // ---------------------------------------------------------------- the module
 PYBIND11_MODULE(_core, m) {
   m.doc() = "chainrule's C++ core: tensors, ops and reverse-mode autograd.";
+  // Anomaly mode names the user's line. Ops may run without the GIL (conv, pools): take it.
+  set_anomaly_context([]() -> std::string {
+    py::gil_scoped_acquire gil;
+    try {
+      return python_site(/*with_code=*/true);
+    } catch (py::error_already_set&) {
+      return "";
+    }
+  });
   // The core's warnings are UserWarnings (filters apply; under "error" the warning raises).
   set_warning_handler([](const std::string& msg) {
     py::gil_scoped_acquire gil;  // backward warns without it
@@ -233,20 +248,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("_is_anomaly_enabled", &is_anomaly_enabled);
   m.def("_is_anomaly_check_nan_enabled", &is_anomaly_check_nan_enabled);
   m.def("_is_anomaly_check_forward_enabled", &is_anomaly_check_forward_enabled);
-  m.def("_set_anomaly_context", [](py::object fn) {
-    if (fn.is_none()) return set_anomaly_context(nullptr);
-    // Called from inside ops, which may run without the GIL (conv, pools): take it.
-    // Never freed: a py::object must not be destroyed after the interpreter has finalized.
-    auto* held = new py::object(std::move(fn));
-    set_anomaly_context([held]() -> std::string {
-      py::gil_scoped_acquire gil;
-      try {
-        return (*held)().cast<std::string>();
-      } catch (py::error_already_set&) {
-        return "";
-      }
-    });
-  });
   // Runs fn() while every step of the backward passes it runs goes to observer(node, grad_output, grads).
   m.def("_observe_backward", [](py::function observer, py::function fn) {
     autograd::ObserveBackward watch([&observer](const Node& n, const Tensor& g, const Grads& gs) {

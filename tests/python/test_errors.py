@@ -56,6 +56,14 @@ ONE_LINERS = [
     ("matmul_transpose_hint", lambda: cr.randn(5, 3) @ cr.randn(4, 3), ValueError,
      "^" + E("matmul: expected (n,k) @ (k,m), got (5, 3) @ (4, 3): the inner dims 3 and 4 differ; "
              "a @ b.T would fit: (5, 3) @ (3, 4)") + "$"),
+    ("broadcast_picture_empty", lambda: cr.ones(0, 3) + cr.ones(2, 3), ValueError,
+     "^" + E("add: cannot broadcast shapes (0, 3) and (2, 3)\n      0  3\n      2  3\n      ^ dim -2: 0 vs 2\n"
+             "  (dims line up from the right; each pair must be equal, or one of them 1)") + "$"),
+    ("matmul_transpose_hint_empty", lambda: cr.ones(0, 3) @ cr.ones(4, 3), ValueError,
+     "^" + E("matmul: expected (n,k) @ (k,m), got (0, 3) @ (4, 3): the inner dims 3 and 4 differ; "
+             "a @ b.T would fit: (0, 3) @ (3, 4)") + "$"),
+    ("matmul_vector_no_hint", lambda: cr.ones(3) @ cr.ones(4, 0), ValueError,
+     "^" + E("matmul: expected (n,k) @ (k,m), got (3,) @ (4, 0): the inner dims 3 and 4 differ") + "$"),
     ("broadcast_picture", lambda: cr.ones(2, 1, 3) * cr.ones(4, 2, 5), ValueError,
      "^" + E("mul: cannot broadcast shapes (2, 1, 3) and (4, 2, 5)\n      2  1  3\n      4  2  5\n"
              "      ^     ^ dim -3: 2 vs 4, dim -1: 3 vs 5\n"

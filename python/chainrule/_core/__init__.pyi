@@ -2256,8 +2256,6 @@ def _save_safetensors(tensors: collections.abc.Sequence[tuple[str, Tensor]], met
     """
     Writes (name, tensor) pairs and a str -> str metadata dict to path as safetensors, atomically.
     """
-def _set_anomaly_context(arg0: typing.Any) -> None:
-    ...
 def _set_anomaly_enabled(enabled: builtins.bool, check_nan: builtins.bool = True, check_forward: builtins.bool = True) -> None:
     ...
 def _set_explain(arg0: typing.Any) -> None:

@@ -1,27 +1,6 @@
 """Anomaly mode (torch.autograd.detect_anomaly): stop at the first op whose backward — and, with
 ``check_forward``, whose forward — produces a nan or inf, naming the op, the line and the values."""
-import linecache
-import os
-import sys
-
 from .. import _core
-
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _user_line():
-    """Where the op being recorded was called from: the innermost frame outside chainrule."""
-    f = sys._getframe(1)
-    while f is not None and os.path.abspath(f.f_code.co_filename).startswith(_PACKAGE):
-        f = f.f_back
-    if f is None:
-        return ""
-    name, line = f.f_code.co_filename, f.f_lineno
-    code = linecache.getline(name, line).strip()
-    return f"{os.path.basename(name)}, line {line}" + (f": {code}" if code else "")
-
-
-_core._set_anomaly_context(_user_line)
 
 
 class detect_anomaly:
