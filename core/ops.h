@@ -178,6 +178,15 @@ std::pair<Tensor, Tensor> std_mean(const Tensor& x, std::vector<int64_t> dims = 
                                    bool keepdim = false);
 std::pair<Tensor, Tensor> var_mean(const Tensor& x, std::vector<int64_t> dims = {}, double correction = 1.0,
                                    bool keepdim = false);
+
+// Statistics of all elements in double precision, no graph (what cr.doctor measures): counts of nan
+// and ±inf, mean, unbiased std (nan below 2 elements, as Tensor.std) and Σx² (the norm squared).
+// With `minus`, of the elements of x - minus (same shape and dtype; subtracted in double, no copy).
+struct TensorStats {
+  int64_t numel = 0, nan = 0, inf = 0;
+  double mean = 0, std = 0, sumsq = 0;
+};
+TensorStats tensor_stats(const Tensor& x, const std::optional<Tensor>& minus = std::nullopt);
 // products: bool/int64 -> int64; exact gradients (and second derivatives) with zeros in x
 Tensor prod(const Tensor& x);  // of all elements
 Tensor prod(const Tensor& x, int64_t dim, bool keepdim = false);

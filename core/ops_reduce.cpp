@@ -623,3 +623,62 @@ Tensor any(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
 }
 
 }  // namespace chainrule
+
+// ================================================================ tensor_stats: numbers for diagnostics
+namespace chainrule {
+
+// Two passes over the elements, in double, building no graph: what cr.doctor reads of every
+// activation, gradient and weight on a sampled step (six tensor ops and a NumPy copy each would cost
+// more than the step). Blocks are widened to double in a small buffer so that Eigen's vectorised
+// sums apply; nan and inf are counted only in a block whose Σx² is not finite. mean and std follow
+// NumPy's float64 arithmetic (two passes), so a nan or inf propagates into them the same way.
+TensorStats tensor_stats(const Tensor& x_in, const std::optional<Tensor>& minus) {
+  CR_CHECK(is_floating(x_in.dtype()), std::invalid_argument, "tensor_stats: expected a floating tensor, got ",
+           dtype_name(x_in.dtype()));
+  if (minus) {
+    CR_CHECK(minus->shape() == x_in.shape() && minus->dtype() == x_in.dtype(), std::invalid_argument,
+             "tensor_stats: minus must have the input's shape and dtype, got ", x_in.shape(), " ",
+             dtype_name(x_in.dtype()), " and ", minus->shape(), " ", dtype_name(minus->dtype()));
+  }
+  Tensor x = x_in.detach().contiguous();
+  Tensor y = minus ? minus->detach().contiguous() : Tensor();
+  TensorStats s;
+  s.numel = x.numel();
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* p = ptr<T>(x);
+    const T* q = minus ? ptr<T>(y) : nullptr;
+    constexpr int64_t kBlock = 512;
+    alignas(64) double buf[kBlock];
+    auto blocks = [&](auto&& body) {
+      for (int64_t at = 0; at < s.numel; at += kBlock) {
+        int64_t len = std::min(kBlock, s.numel - at);
+        if (q) {
+          for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]) - double(q[at + j]);
+        } else {
+          for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]);
+        }
+        body(Eigen::Map<Eigen::ArrayXd, Eigen::Aligned64>(buf, len));
+      }
+    };
+    double sum = 0;
+    blocks([&](const auto& b) {
+      double sq = b.square().sum();
+      sum += b.sum();
+      s.sumsq += sq;
+      if (!std::isfinite(sq))
+        for (int64_t j = 0; j < b.size(); ++j) s.nan += std::isnan(b[j]), s.inf += std::isinf(b[j]);
+    });
+    s.mean = s.numel ? sum / double(s.numel) : NAN;
+    if (s.numel < 2) {
+      s.std = NAN;
+      return;
+    }
+    double c = 0;
+    blocks([&](const auto& b) { c += (b - s.mean).square().sum(); });
+    s.std = std::sqrt(c / double(s.numel - 1));
+  });
+  return s;
+}
+
+}  // namespace chainrule

@@ -422,3 +422,82 @@ TEST(OpsShape, ScatterAddReadsTheIndexShapedCornerOfALargerSrc) {
   EXPECT_TRUE(Near(src.grad(), {2, 3}, {1, 0, 0, 1, 0, 0}));
   EXPECT_THROW(flatten(scalar_tensor(1.0, kFloat64), 1), std::out_of_range);  // dims of a 0-d: 0 / -1
 }
+
+TEST(OpsReduce, TensorStatsAgreeWithTheirDefinitionsInDouble) {
+  // lengths on both sides of the vectorised path's width, float32 and float64, and a strided view
+  for (Dtype dt : {kFloat32, kFloat64}) {
+    for (int64_t n : {1, 2, 3, 7, 8, 9, 16, 17, 31, 32, 33}) {
+      std::vector<double> v(n);
+      for (int64_t i = 0; i < n; ++i) v[i] = 0.25 * double(i) - 1.5 + (i % 3 == 0 ? 1e3 : 0.0);
+      Tensor x = tensor(v, {n}, dt);
+      TensorStats s = tensor_stats(x);
+      double mean = 0, ss = 0, c = 0;
+      for (double e : v) mean += e, ss += e * e;
+      mean /= double(n);
+      for (double e : v) c += (e - mean) * (e - mean);
+      EXPECT_EQ(s.numel, n);
+      EXPECT_EQ(s.nan, 0);
+      EXPECT_EQ(s.inf, 0);
+      EXPECT_NEAR(s.mean, mean, 1e-12 * std::abs(mean) + 1e-14);
+      EXPECT_NEAR(s.sumsq, ss, 1e-13 * ss);
+      if (n > 1) {
+        EXPECT_NEAR(s.std, std::sqrt(c / double(n - 1)), 1e-11 * std::sqrt(c / double(n - 1)));
+      } else {
+        EXPECT_TRUE(std::isnan(s.std));
+      }
+    }
+  }
+  Tensor m = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kFloat64);
+  TensorStats t = tensor_stats(transpose(m, 0, 1));  // a non-contiguous view: same elements
+  EXPECT_EQ(t.numel, 6);
+  EXPECT_DOUBLE_EQ(t.mean, 3.5);
+  EXPECT_DOUBLE_EQ(t.sumsq, 91.0);
+  EXPECT_NEAR(t.std, std::sqrt(17.5 / 5.0), 1e-15);
+}
+
+TEST(OpsReduce, TensorStatsCountNonFiniteValuesAndPropagateThemAsNumPy) {
+  Tensor x = tensor({1.0, NAN, INFINITY, -INFINITY, -0.0, 5e-324}, {6}, kFloat64);
+  TensorStats s = tensor_stats(x);
+  EXPECT_EQ(s.nan, 1);
+  EXPECT_EQ(s.inf, 2);
+  EXPECT_TRUE(std::isnan(s.mean));
+  EXPECT_TRUE(std::isnan(s.std));
+  TensorStats p = tensor_stats(tensor({1.0, INFINITY}, {2}, kFloat32));
+  EXPECT_EQ(p.inf, 1);
+  EXPECT_TRUE(std::isinf(p.mean) && p.mean > 0);  // NumPy: mean([1, inf]) = inf, std = nan
+  EXPECT_TRUE(std::isnan(p.std));
+  TensorStats e = tensor_stats(zeros({0, 3}, kFloat32));  // empty: no values, no mean
+  EXPECT_EQ(e.numel, 0);
+  EXPECT_TRUE(std::isnan(e.mean) && std::isnan(e.std));
+  EXPECT_EQ(e.sumsq, 0.0);
+  TensorStats z = tensor_stats(scalar_tensor(-2.0, kFloat64));  // 0-d: one value
+  EXPECT_EQ(z.numel, 1);
+  EXPECT_EQ(z.mean, -2.0);
+  EXPECT_EQ(z.sumsq, 4.0);
+  TensorStats sub = tensor_stats(tensor({1e-40, -1e-40}, {2}, kFloat32));  // float32 subnormals, exactly
+  EXPECT_EQ(sub.mean, 0.0);
+  EXPECT_GT(sub.std, 0.0);
+  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([] { tensor_stats(tensor({1, 2}, {2}, kInt64)); }),
+                       "tensor_stats: expected a floating tensor, got int64"));
+}
+
+TEST(OpsReduce, TensorStatsOfADifferenceSubtractInDoubleWithoutACopy) {
+  // 1 + 2^-23 and 1 differ by one float32 ulp: the difference is exact in double
+  float a = 1.0f + std::ldexp(1.0f, -23);
+  Tensor x = tensor({a, 3.0, -1.0}, {3}, kFloat32);
+  Tensor y = tensor({1.0, 1.0, -1.0}, {3}, kFloat32);
+  TensorStats d = tensor_stats(x, y);
+  EXPECT_EQ(d.numel, 3);
+  EXPECT_DOUBLE_EQ(d.mean, (std::ldexp(1.0, -23) + 2.0) / 3.0);
+  EXPECT_DOUBLE_EQ(d.sumsq, std::ldexp(1.0, -46) + 4.0);
+  TensorStats same = tensor_stats(x, x);
+  EXPECT_EQ(same.sumsq, 0.0);
+  EXPECT_EQ(same.std, 0.0);
+  Tensor inf = tensor({INFINITY, 1.0, 2.0}, {3}, kFloat64);
+  EXPECT_EQ(tensor_stats(inf, inf).nan, 1);  // inf - inf
+  EXPECT_TRUE(Contains(
+      Thrown<std::invalid_argument>([&] { tensor_stats(x, zeros({2}, kFloat32)); }),
+      "tensor_stats: minus must have the input's shape and dtype, got (3,) float32 and (2,) float32"));
+  EXPECT_TRUE(Contains(Thrown<std::invalid_argument>([&] { tensor_stats(x, zeros({3}, kFloat64)); }),
+                       "got (3,) float32 and (3,) float64"));
+}

@@ -36,7 +36,7 @@ from . import _rules
 from ._report import Finding, Report
 from ._rules import THRESHOLDS
 from ._stats import (LayerStats, ParamStats, Recorder, backward_culprit, check_optimizer, histograms, layer_stats,
-                     param_stats, to_numpy)
+                     moments, param_stats, to_numpy)
 from ._stats import finite as _finite, forward_weights as _forward_weights, owner as _owner
 
 from ._watch import Sample, Watch, watch
@@ -201,7 +201,7 @@ def _check(model, loss_fn, x, y, optimizer, classification, snap):
     grads = {name: (to_numpy(p.grad) if p.grad is not None else None) for name, p in params}
     fresh = {name: p.grad for name, p in params}
 
-    forward_bad = next((c for c in calls if not _finite(c.output)), None)
+    forward_bad = next((c for c in calls if not _finite(c.out)), None)
     backward_bad = None
     if forward_bad is None and math.isfinite(loss_value) and not all(_finite(g) for g in grads.values()):
         backward_bad = _locate_backward_nan(model, loss_fn, x, y, calls, params, grads, detect_anomaly)
@@ -217,17 +217,15 @@ def _check(model, loss_fn, x, y, optimizer, classification, snap):
             no_grad_params.append((name, _owner(name), None, d.reason, message, getattr(d, "fix", None)))
 
     # 4. A dry optimizer step: how far would each weight move?
-    after = {}
-    if optimizer is not None and forward_bad is None and backward_bad is None:
+    stepped_dry = optimizer is not None and forward_bad is None and backward_bad is None
+    if stepped_dry:
         for name, p in params:
             p.grad = fresh[name]
         optimizer.step()
-        after = {name: to_numpy(p) for name, p in params}
-    before = {name: to_numpy(v) for (name, _), v in zip(params, snap.values)}
-    with np.errstate(invalid="ignore", over="ignore"):  # stats of inf/nan are inf/nan, on purpose
-        pstats = [param_stats(name, _owner(name), p, grads[name], before[name], after.get(name))
-                  for name, p in params]
-        layers = layer_stats(calls, pstats)
+    pstats = [param_stats(name, _owner(name), p.shape, p.requires_grad, moments(old), moments(grads[name]),
+                          moments(p, old) if stepped_dry else None)
+              for (name, p), old in zip(params, snap.values)]
+    layers = layer_stats(calls, pstats)
 
     # 5. The rules.
     desc = {r.name: r.description for r in layers}

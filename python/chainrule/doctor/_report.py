@@ -120,9 +120,12 @@ class Report:
 
     def plot(self, bins=50):
         """A matplotlib Figure with three panels, as in Karpathy's "Building makemore part 3":
-        histograms of each activation layer's outputs, histograms of each weight's gradient, and
-        log10(update:data) per weight with a dashed line at -3 (the aim). Returns the Figure
+        histograms of each activation layer's outputs, histograms of each weight's gradient
+        magnitudes (log10 |grad|: vanishing and exploding gradients are orders of magnitude apart,
+        which a linear axis squeezes into one spike at 0), and log10(update:data) per weight with a
+        dashed line at -3 (the aim). Returns the Figure
         (nothing is shown: in a notebook it displays itself; elsewhere ``fig.savefig(path)``)."""
+        import numpy as np
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(15, 4.2), layout="constrained")
@@ -132,9 +135,10 @@ class Report:
         ax_act.set_title("activation distribution (outputs of activation layers)")
         ax_act.set_xlabel("value")
         for name, label, values in self._hist["gradients"]:
-            _histline(ax_grad, values, bins, label)
-        ax_grad.set_title("weight gradient distribution")
-        ax_grad.set_xlabel("gradient")
+            mags = np.abs(values[np.isfinite(values)])
+            _histline(ax_grad, np.log10(mags[mags > 0]), bins, label)
+        ax_grad.set_title("weight gradient magnitudes")
+        ax_grad.set_xlabel("log10 |gradient|")
         for ax in (ax_act, ax_grad):
             if ax.lines:
                 ax.legend(fontsize=7, loc="upper right")

@@ -52,9 +52,14 @@ def _t(name):
 
 
 def _src(*names):
-    seen = []
+    """The sources of these thresholds, each paper named once ('A: x; and y', not 'A: x; A: and y')."""
+    seen, papers = [], set()
     for n in names:
         s = THRESHOLDS[n][1]
+        paper = next((p for p in (AUTOTRAINER, KARPATHY, CS231N) if s.startswith(p + ": ")), None)
+        if paper is not None and paper in papers:
+            s = s[len(paper) + 2:]
+        papers.add(paper)
         if s not in seen:
             seen.append(s)
     return "; ".join(seen)
@@ -110,7 +115,7 @@ def rule_nonfinite(ctx):
             "an op in this module made a value that is not a number: log or division by 0, sqrt of a "
             "negative, exp overflow; everything after it (loss, gradients) is nan too",
             "find the op with `with cr.autograd.detect_anomaly(): loss_fn(model(x), y)`; guard it "
-            "(clamp the input of log: x.clamp_min(1e-12), or use log_softmax / cross_entropy on logits)",
+            "(clamp the input of log: x.clamp(min=1e-12), or use log_softmax / cross_entropy on logits)",
             "finite-value check (as torch.autograd.detect_anomaly)",
             {"nan": nan, "inf": inf}))
     elif ctx.loss_nonfinite:

@@ -6,7 +6,9 @@ Kept free of any judgement (that is _rules.py) so that a training-time watcher c
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
+import math
 from typing import Optional
 
 import numpy as np
@@ -27,44 +29,73 @@ def to_numpy(t):
     return np.array(t.detach().numpy(), dtype=np.float64)
 
 
-def std(a):
-    """Unbiased standard deviation, as ``torch.std`` / ``Tensor.std`` (nan for fewer than 2 values)."""
-    return float(np.std(a, ddof=1)) if a.size > 1 else float("nan")
+def snapshot(t):
+    """A detached copy of a tensor, still a chainrule tensor (watch() keeps the latest sample's
+    values for the histograms; converted when they are drawn)."""
+    return t.detach().clone()
+
+
+def as_numpy(a):
+    """``a`` as a float64 array: a tensor is converted, an array or None passes through."""
+    return to_numpy(a) if isinstance(a, _core.Tensor) else a
+
+
+# numel, counts of nan and of ±inf, mean, unbiased std (nan below 2 values, as Tensor.std) and the sum
+# of squares of a tensor's values, in float64 (C++ tensor_stats: one call, no copy, no graph)
+Moments = collections.namedtuple("Moments", "numel nan inf mean std sumsq")
+
+
+def moments(t, minus=None):
+    """Moments of a tensor's values (of ``t - minus`` with ``minus``, subtracted in float64); a NumPy
+    array is read without a copy; None gives None."""
+    if t is None:
+        return None
+    if isinstance(t, np.ndarray):
+        t = _core.from_numpy(np.ascontiguousarray(t, dtype=np.float64))
+    return Moments(*_core._tensor_stats(t, minus))
 
 
 def saturation_fraction(kind, out):
-    """Share of the outputs of a Tanh or Sigmoid in the flat tails. A sigmoid s(x) = (1 + tanh(x/2)) / 2
-    has the same relative slope as tanh at x/2, so |2s - 1| > 0.97 is the same criterion."""
-    t = out if kind == "Tanh" else 2.0 * out - 1.0
-    return float(np.mean(np.abs(t) > SATURATION_LEVEL))
+    """Share of the outputs (a tensor) of a Tanh or Sigmoid in the flat tails. A sigmoid
+    s(x) = (1 + tanh(x/2)) / 2 has the same relative slope as tanh at x/2, so |2s - 1| > 0.97 is the
+    same criterion."""
+    t = out if kind == "Tanh" else out * 2.0 - 1.0
+    return float((t.abs() > SATURATION_LEVEL).sum().item()) / out.numel()
 
 
 def dead_units(out):
-    """Which units (dim 1: features, or channels of an image) are 0 for every example and every
-    position of the batch, as a bool array (None below 2 dims): such a ReLU passes no gradient, so
-    its weights never change. watch() ANDs these over time: a unit dead in every sample is dead."""
+    """Which units (dim 1: features, or channels of an image) of a tensor are 0 for every example and
+    every position of the batch, as a bool array (None below 2 dims): such a ReLU passes no gradient,
+    so its weights never change. watch() ANDs these over time: a unit dead in every sample is dead."""
     if out.ndim < 2 or out.shape[1] == 0:
         return None
-    return np.all(np.moveaxis(out, 1, 0).reshape(out.shape[1], -1) == 0, axis=1)
+    dims = [0] + list(range(2, out.ndim))
+    return np.asarray(out.detach().abs().amax(dim=dims) == 0)  # a nan unit is not dead: nan != 0
 
 
-def dead_fraction(out):
-    """Share of the units of ``out`` that are dead (see dead_units)."""
-    dead = dead_units(out)
-    return None if dead is None else float(np.mean(dead))
+def leaf_modules(model):
+    """(dotted name, module) of the modules without children, in registration order."""
+    return [(n, m) for n, m in model.named_modules() if not list(m.children())]
 
 
 @dataclasses.dataclass
 class Call:
-    """One recorded call of a leaf module: its input and output (float64 arrays) and the gradient
-    that reached the output in backward (filled in later)."""
+    """One recorded call of a leaf module, measured when it ran: the Moments of its output (``out``),
+    of its input for an activation module (``pre``: the pre-activation) and of the gradient that
+    reached its output in backward (``out_grad``, filled in then); a ReLU's dead_units, a Tanh's or
+    Sigmoid's saturation_fraction. ``output`` keeps an activation module's values for the histograms
+    (an array, or a tensor with ``Recorder(keep="tensor")``)."""
     name: str
     module: object
     kind: str
-    input: Optional[np.ndarray]
-    output: Optional[np.ndarray]
+    shape: tuple = ()
+    out: Optional[Moments] = None
+    pre: Optional[Moments] = None
+    dead: Optional[np.ndarray] = None
+    saturated: Optional[float] = None
+    output: object = None
     output_tensor: object = None
-    out_grad: Optional[np.ndarray] = None
+    out_grad: Optional[Moments] = None
 
 
 class Recorder:
@@ -79,13 +110,17 @@ class Recorder:
 
     chainrule runs module hooks only for modules called with one tensor; ``skip`` names leaf modules
     not to hook (check() retries without a module that was called with several arguments).
+    ``keep``: how an activation module's output is kept for the histograms: "array" (float64) or
+    "tensor" (a snapshot: watch() converts only the latest sample's). ``leaves``: leaf_modules(model),
+    when the caller has them.
     """
 
-    def __init__(self, model, skip=(), keep_graph=False):
+    def __init__(self, model, skip=(), keep_graph=False, keep="array", leaves=None):
         self.model = model
         self.skip = set(skip)
         self.keep_graph = keep_graph
-        self.leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+        self._keep = snapshot if keep == "tensor" else to_numpy
+        self.leaves = leaves if leaves is not None else leaf_modules(model)
         self.calls = []
         self._handles = []
 
@@ -104,19 +139,27 @@ class Recorder:
 
     def _hook(self, name):
         def hook(module, args, output):
-            x = args[0] if args and isinstance(args[0], _core.Tensor) else None
-            if not isinstance(output, _core.Tensor):
-                self.calls.append(Call(name, module, type(module).__name__, None, None))
+            kind = type(module).__name__
+            call = Call(name, module, kind)
+            self.calls.append(call)
+            if not isinstance(output, _core.Tensor) or not output.is_floating_point():
                 return None
-            call = Call(name, module, type(module).__name__,
-                        to_numpy(x) if x is not None and x.is_floating_point() else None,
-                        to_numpy(output) if output.is_floating_point() else None,
-                        output if self.keep_graph else None)
+            call.shape, call.out = tuple(output.shape), moments(output)
+            if self.keep_graph:
+                call.output_tensor = output
+            if kind in ACTIVATION_KINDS:
+                x = args[0] if args and isinstance(args[0], _core.Tensor) else None
+                if x is not None and x.is_floating_point():
+                    call.pre = moments(x)
+                call.output = self._keep(output)
+                if kind in DEAD_KINDS:
+                    call.dead = dead_units(output)
+                elif kind in SATURATING_KINDS and output.numel():
+                    call.saturated = saturation_fraction(kind, output)
             if output.requires_grad:
                 def grab(g, call=call):
-                    call.out_grad = to_numpy(g)
+                    call.out_grad = moments(g)
                 output.register_hook(grab)
-            self.calls.append(call)
             return None
         return hook
 
@@ -175,23 +218,22 @@ class ParamStats:
     grad_inf: int = 0
 
 
-def param_stats(name, layer, p, grad, old=None, new=None):
-    """ParamStats of parameter ``p`` named ``name`` (its module: ``layer``) from NumPy arrays of its
-    gradient (or None) and its values before and after a step (or None)."""
-    data = to_numpy(p) if old is None else old
-    s = ParamStats(name, layer, tuple(p.shape), bool(p.requires_grad), grad is not None, std(data))
+def param_stats(name, layer, shape, requires_grad, data, grad=None, update=None):
+    """ParamStats of parameter ``name`` (its module: ``layer``) from the Moments of its values before
+    the step, of its gradient (or None) and of the step's change (new - old, or None)."""
+    s = ParamStats(name, layer, tuple(shape), bool(requires_grad), grad is not None, data.std)
     if grad is not None:
-        s.grad_nan, s.grad_inf = int(np.isnan(grad).sum()), int(np.isinf(grad).sum())
-        s.grad_norm = float(np.sqrt(np.sum(np.square(grad))))  # not linalg.norm: BLAS threads cost more than they save here
-        s.grad_std = std(grad)
+        s.grad_nan, s.grad_inf = grad.nan, grad.inf
+        s.grad_norm = math.sqrt(grad.sumsq)
+        s.grad_std = grad.std
         s.grad_data = _ratio(s.grad_std, s.data_std)
-        if new is not None:
-            s.update_data = _ratio(std(new - data), s.data_std)
+        if update is not None:
+            s.update_data = _ratio(update.std, s.data_std)
     return s
 
 
 def _ratio(a, b):
-    if not np.isfinite(a) or not np.isfinite(b) or b == 0:
+    if not math.isfinite(a) or not math.isfinite(b) or b == 0:
         return None
     return a / b
 
@@ -240,19 +282,18 @@ def layer_stats(calls, params):
         desc = describe(c.module)
         if c.kind in ACTIVATION_KINDS and previous is not None:
             desc = f"{c.kind} after {describe(previous.module)}"
-        out = c.output
-        row = LayerStats(c.name, c.kind, desc, tuple(out.shape) if out is not None else ())
-        if out is not None and out.size:
-            row.nan, row.inf = int(np.isnan(out).sum()), int(np.isinf(out).sum())
-            row.act_mean, row.act_std = float(np.mean(out)), std(out)
-            if c.kind in ACTIVATION_KINDS and c.input is not None and c.input.size:
-                row.pre_mean, row.pre_std = float(np.mean(c.input)), std(c.input)
-            if c.kind in DEAD_KINDS:
-                row.frac_dead = dead_fraction(out)
-            if c.kind in SATURATING_KINDS:
-                row.frac_saturated = saturation_fraction(c.kind, out)
+        out = c.out
+        row = LayerStats(c.name, c.kind, desc, c.shape)
+        if out is not None and out.numel:
+            row.nan, row.inf = out.nan, out.inf
+            row.act_mean, row.act_std = out.mean, out.std
+            if c.pre is not None and c.pre.numel:
+                row.pre_mean, row.pre_std = c.pre.mean, c.pre.std
+            if c.kind in DEAD_KINDS and c.dead is not None:
+                row.frac_dead = float(np.mean(c.dead))
+            row.frac_saturated = c.saturated
         if c.out_grad is not None:
-            row.out_grad_std = std(c.out_grad)
+            row.out_grad_std = c.out_grad.std
         mine = by_layer.get(c.name, [])
         if mine:
             w = (next((p for p in mine if p.name.rsplit(".", 1)[-1] == "weight"), None)
@@ -268,8 +309,12 @@ def layer_stats(calls, params):
 
 
 def finite(a):
-    """True for None or an array with no nan/inf."""
-    return a is None or bool(np.isfinite(a).all())
+    """True for None, Moments without nan/inf, or an array with no nan/inf."""
+    if a is None:
+        return True
+    if isinstance(a, Moments):
+        return a.nan == 0 and a.inf == 0
+    return bool(np.isfinite(a).all())
 
 
 def owner(name):
@@ -310,9 +355,9 @@ def act_label(r):
 
 def histograms(calls, layers, pstats, grads):
     """The raw values Report.plot() draws: activation layers' outputs and weights' gradients."""
-    return {"activations": [(r.name, act_label(r), c.output.ravel()) for c, r in zip(calls, layers)
+    return {"activations": [(r.name, act_label(r), as_numpy(c.output).ravel()) for c, r in zip(calls, layers)
                             if c.kind in ACTIVATION_KINDS and c.output is not None],
-            "gradients": [(ps.name, f"{ps.name} {ps.shape}", grads[ps.name].ravel()) for ps in pstats
+            "gradients": [(ps.name, f"{ps.name} {ps.shape}", as_numpy(grads[ps.name]).ravel()) for ps in pstats
                           if len(ps.shape) >= 2 and grads.get(ps.name) is not None]}
 
 

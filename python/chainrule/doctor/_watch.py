@@ -13,9 +13,9 @@ import numpy as np
 from .. import _core
 from . import _rules
 from ._report import Finding, Report
-from ._stats import (DEAD_KINDS, LayerStats, ParamStats, Recorder, backward_culprit, check_optimizer, dead_units,
-                     finite,
-                     forward_weights, histograms, layer_stats, owner, param_stats, to_numpy)
+from ._stats import (DEAD_KINDS, LayerStats, ParamStats, Recorder, backward_culprit, check_optimizer, finite,
+                     forward_weights, histograms, layer_stats, leaf_modules, moments, owner, param_stats,
+                     snapshot)
 
 
 @dataclasses.dataclass
@@ -66,12 +66,13 @@ class Watch:
 
     def __init__(self, model, optimizer, every=10, window=5):
         self.model, self.optimizer, self.every, self.window = model, optimizer, every, window
-        self.history = []
+        self._history = []
+        self._pending = []  # _Raw of the sampled steps the rules have not judged yet
         self.losses = []
         self.steps = 0
         self._params = list(model.named_parameters())
-        leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
-        self.skipped = sorted(n for n, m in leaves if not _one_tensor_forward(m))
+        self._leaves = leaf_modules(model)
+        self.skipped = sorted(n for n, m in self._leaves if not _one_tensor_forward(m))
         self._active = False
         self._entered_at = None  # the first step of the current block: .grad before it is of unknown origin
         self._rec = None
@@ -114,16 +115,24 @@ class Watch:
             if (t + 1) % self.every == 0:
                 self._arm()
             return out
-        grads = {n: (to_numpy(p.grad) if p.grad is not None else None) for n, p in self._params}
-        before = {n: to_numpy(p) for n, p in self._params}
-        rec, fresh = self._rec, self._fresh
+        # the sampled path measures in C++ (moments: one call per tensor, no copy) what the step uses
+        # and changes; the rules run later, when history / report() / plot() ask
+        params, rec, fresh = self._params, self._rec, self._fresh
+        grads = [p.grad for _, p in params]
+        raw = _Raw(t, t > self._entered_at, rec.last_calls(), [p.requires_grad for _, p in params],
+                   [moments(g) for g in grads], [moments(p) for _, p in params])
+        raw.fresh_norm, raw.stale = _fresh_and_stale(params, raw.grads, grads, fresh)
+        raw.hist_grads = {n: snapshot(g) for (n, _), g in zip(params, grads) if g is not None and g.ndim >= 2}
+        before = [p.detach().clone() for _, p in params]
         try:
             out = self._orig_step(*args, **kwargs)
         finally:
             self._disarm()
             self.steps = t + 1
-        after = {n: to_numpy(p) for n, p in self._params}
-        self._record(t, rec, fresh, grads, before, after)
+        raw.update = [moments(p, b) for (_, p), b in zip(params, before)]
+        if self._pending:
+            self._pending[-1].drop_values()  # histograms are drawn of the latest sample only
+        self._pending.append(raw)
         if (t + 1) % self.every == 0:
             self._arm()
         return out
@@ -131,14 +140,17 @@ class Watch:
     def _arm(self):
         """Hooks for the next step only: forward hooks on the leaf modules (Recorder) and a hook on
         each parameter that sums the gradients its backward(s) produce."""
-        self._rec = Recorder(self.model, self.skipped)
+        self._rec = Recorder(self.model, self.skipped, keep="tensor", leaves=self._leaves)
         self._rec.__enter__()
-        self._fresh = fresh = {}
+        self._fresh = held = {}
         for name, p in self._params:
             if p.requires_grad:
-                def grab(g, name=name):
-                    a = to_numpy(g)
-                    fresh[name] = a if name not in fresh else fresh[name] + a
+                def grab(g, name=name, p=p):
+                    # runs before backward adds g to .grad: the first time, what .grad holds is not
+                    # this step's (a copy: backward may add into it in place)
+                    if name not in held:
+                        old = p.grad
+                        held[name] = None if old is None or _is_zero(old) else snapshot(old)
                 self._param_handles.append(p.register_hook(grab))
 
     def _disarm(self):
@@ -168,55 +180,55 @@ class Watch:
                 vals.append(v)
         return sum(vals) / len(vals) if vals else None
 
-    def _record(self, t, rec, fresh, grads, before, after):
-        calls = rec.last_calls()
-        with np.errstate(invalid="ignore", over="ignore"):  # stats of inf/nan are inf/nan, on purpose
-            pstats = [param_stats(n, owner(n), p, grads[n], before[n], after[n]) for n, p in self._params]
-            layers = layer_stats(calls, pstats)
-            fresh_norm = {n: float(np.sqrt(np.sum(np.square(a)))) for n, a in fresh.items()}
-            stale = self._stale(grads, fresh)
-        dead = {c.name: dead_units(c.output) for c in calls if c.kind in DEAD_KINDS and c.output is not None}
+    @property
+    def history(self):
+        """A Sample per sampled step, in step order (computing the statistics of the steps not yet
+        described)."""
+        self._flush()
+        return self._history
+
+    def _flush(self):
+        pending, self._pending = self._pending, []
+        for raw in pending:
+            self._record(raw)
+
+    def _record(self, raw):
+        t, calls = raw.step, raw.calls
+        names = [n for n, _ in self._params]
+        params = [(n, _Param(tuple(p.shape), rg)) for (n, p), rg in zip(self._params, raw.requires_grad)]
+        grads = dict(zip(names, raw.grads))
+        pstats = [param_stats(n, owner(n), p.shape, p.requires_grad, d, g, u)
+                  for (n, p), d, g, u in zip(params, raw.data, raw.grads, raw.update)]
+        layers = layer_stats(calls, pstats)
+        dead = {c.name: c.dead for c in calls if c.kind in DEAD_KINDS and c.dead is not None}
         loss = self._loss_of(t)
         desc = {r.name: r.description for r in layers}
         ctx = _rules.Context(layers, pstats, forward_weights(calls, pstats), loss, False, None, True)
-        forward_bad = next((c for c in calls if not finite(c.output)), None)
+        forward_bad = next((c for c in calls if not finite(c.out)), None)
         if forward_bad is not None:
             r = next(r for r in layers if r.name == forward_bad.name)
             ctx.forward_nonfinite = (r.name, r.description, r.nan, r.inf)
         elif loss is not None and not math.isfinite(loss):
             ctx.loss_nonfinite = True
         elif not all(finite(g) for g in grads.values()):
-            layer = backward_culprit(calls, list(grads), grads)
+            layer = backward_culprit(calls, names, grads)
             ctx.backward_nonfinite = {"layer": layer, "description": desc.get(layer, ""), "anomaly": None,
                                       "params": [n for n, g in grads.items() if not finite(g)]}
         ctx.no_grad = [(n, owner(n), desc.get(owner(n), ""), "GRAD_NONE_AT_STEP",
                         f"'{n}' requires grad but its .grad was None when optimizer.step() ran: the loss does "
                         "not depend on it (cr.autograd.why_no_grad(param, loss) says why)", None)
-                       for n, p in self._params if p.requires_grad and grads[n] is None and fresh]
+                       for n, p in params if p.requires_grad and grads[n] is None and raw.fresh_norm]
         frozen = {}
-        for n, p in self._params:
+        for n, p in params:
             if not p.requires_grad:
                 frozen.setdefault(owner(n), []).append(n)
         ctx.frozen = [(lay, desc.get(lay, ""), names) for lay, names in frozen.items()]
         findings = _rules.run(ctx)
-        self.history.append(Sample(
-            t, loss, layers, pstats, dead, fresh_norm, stale, t > self._entered_at, ctx.param_order,
-            any(f.code == "NONFINITE" for f in findings), not all(finite(b) for b in before.values()),
-            findings))
-        self._hist = histograms(calls, layers, pstats, grads)
-
-    @staticmethod
-    def _stale(grads, fresh):
-        """|.grad - fresh| / |fresh| over the parameters that have both: 0 after zero_grad, about k
-        after k steps without it."""
-        num = den = 0.0
-        for n, a in fresh.items():
-            g = grads.get(n)
-            if g is None or g.shape != a.shape:
-                continue
-            num += float(np.sum((g - a) ** 2))
-            den += float(np.sum(a ** 2))
-        return math.sqrt(num / den) if den > 0 and math.isfinite(num) else None
+        self._history.append(Sample(
+            t, loss, layers, pstats, dead, raw.fresh_norm, raw.stale, raw.stepped, ctx.param_order,
+            any(f.code == "NONFINITE" for f in findings), not all(finite(d) for d in raw.data), findings))
+        if raw.hist_grads is not None:
+            self._hist = histograms(calls, layers, pstats, raw.hist_grads)
 
     # ---------------------------------------------------------------------------- results
     def report(self):
@@ -281,6 +293,7 @@ class Watch:
             if bad is not None:
                 ax_l.axvline(bad, color="#c44", linestyle=":", label=f"non-finite from step {bad}")
             ax_l.set_title("loss (doc.log_loss)")
+            ax_l.ticklabel_format(axis="y", useOffset=False)  # a flat loss must not read as a steep one
         else:
             ax_l.text(0.5, 0.5, "no loss logged\n(call doc.log_loss(loss) in the loop)", ha="center",
                       va="center", transform=ax_l.transAxes)
@@ -293,6 +306,62 @@ class Watch:
 
 
 _MISSING = object()
+
+
+@dataclasses.dataclass
+class _Param:
+    """A parameter as it was at a sampled step (what param_stats reads besides the moments)."""
+    shape: tuple
+    requires_grad: bool
+
+
+@dataclasses.dataclass
+class _Raw:
+    """What a sampled step measured (Moments per parameter, in self._params' order), until the rules
+    judge it: the .grad the step used, the values before it, and the change it made."""
+    step: int
+    stepped: bool
+    calls: list
+    requires_grad: list
+    grads: list
+    data: list
+    update: list = None
+    fresh_norm: dict = None
+    stale: Optional[float] = None
+    hist_grads: Optional[dict] = None  # weights' .grad values, for the histograms
+
+    def drop_values(self):
+        self.hist_grads = None
+        for c in self.calls:
+            c.output = None
+
+
+def _is_zero(t):
+    m = moments(t)
+    return m.sumsq == 0 and m.nan == 0
+
+
+def _fresh_and_stale(params, grad_moments, grads, held):
+    """Each parameter's norm of the gradient its backward(s) produced this step (.grad minus what it
+    held before them), and |what it held| / |what they produced| over the parameters: 0 after
+    zero_grad, about k after k steps without it (None when not measured). ``held``: name -> copy of
+    .grad before this step's first backward (None: nothing or zeros), for the parameters a backward
+    reached."""
+    norms, num, den = {}, 0.0, 0.0
+    for (n, _), gm, g in zip(params, grad_moments, grads):
+        if n not in held or g is None:
+            continue
+        old = held[n]
+        if old is None:
+            sq = gm.sumsq
+        elif tuple(old.shape) == tuple(g.shape) and old.dtype == g.dtype:
+            sq = moments(g, old).sumsq
+            num += moments(old).sumsq
+        else:
+            continue
+        norms[n] = math.sqrt(sq)
+        den += sq
+    return norms, (math.sqrt(num / den) if den > 0 and math.isfinite(num) else None)
 
 
 def _col(sample, layer, attr):
@@ -320,8 +389,10 @@ def watch(model, optimizer, every=10, *, window=5):
     How: ``opt.step`` is replaced by a wrapper for the duration of the block (put back on exit, also
     after an exception). An unsampled step costs a Python call; for a sampled step the wrapper arms
     hooks when the step before it ends (forward hooks on the leaf modules, a gradient hook on each
-    parameter), then reads .grad and copies the parameters before the step and after it, so
-    update:data is the real change, and removes the hooks. watch only reads: training gives the same
+    parameter), measures .grad and the parameters before the step and the change the step made (so
+    update:data is the real change), and removes the hooks. Each measurement is one C++ pass over a
+    tensor; the rules run when ``history``, ``report()`` or ``plot()`` ask (benchmarks/
+    bench_doctor_watch.py measures the cost). watch only reads: training gives the same
     numbers bit for bit. ``window`` samples (the latest) are the window for DEAD_RELU (units 0 for
     every example of every sample) and LR_TOO_HIGH / LR_TOO_LOW (median update:data).
 
