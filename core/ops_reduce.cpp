@@ -627,11 +627,35 @@ Tensor any(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
 // ================================================================ tensor_stats: numbers for diagnostics
 namespace chainrule {
 
-// Two passes over the elements, in double, building no graph: what cr.doctor reads of every
-// activation, gradient and weight on a sampled step (six tensor ops and a NumPy copy each would cost
-// more than the step). Blocks are widened to double in a small buffer so that Eigen's vectorised
-// sums apply; nan and inf are counted only in a block whose Σx² is not finite. mean and std follow
-// NumPy's float64 arithmetic (two passes), so a nan or inf propagates into them the same way.
+namespace {
+
+// Σ(x - k) and Σ(x - k)² over x_i = p[i] (- q[i] with kMinus), in double: blocks are widened into a
+// small buffer (a loop the compiler vectorises) that Eigen's vectorised sums then read from L1; fixed-size
+// Eigen arrays would need GCC's SLP vectoriser, which CMakeLists.txt turns off for GCC 12.
+template <class T, bool kMinus>
+void shifted_sums(const T* p, const T* q, int64_t n, double k, double& s1, double& s2) {
+  constexpr int64_t kBlock = 256;
+  alignas(64) double buf[kBlock];
+  for (int64_t at = 0; at < n; at += kBlock) {
+    int64_t len = std::min(kBlock, n - at);
+    if constexpr (kMinus) {
+      for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]) - double(q[at + j]) - k;
+    } else {
+      for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]) - k;
+    }
+    Eigen::Map<Eigen::ArrayXd, Eigen::Aligned64> d(buf, len);
+    s1 += d.sum();
+    s2 += d.square().sum();
+  }
+}
+
+}  // namespace
+
+// One pass over the elements in double, building no graph: what cr.doctor reads of every activation,
+// gradient and weight on a sampled step (six tensor ops and a NumPy copy each would cost more than the
+// step). Sums are shifted by the first value k (var = (Σd² - (Σd)²/n) / (n - 1) with d = x - k: precise
+// while the values are within a few std of each other), and Σx² = Σd² + 2kΣd + nk². With a nan or inf
+// a second, plain pass counts them and gives mean and std as NumPy's float64 arithmetic would.
 TensorStats tensor_stats(const Tensor& x_in, const std::optional<Tensor>& minus) {
   CR_CHECK(is_floating(x_in.dtype()), std::invalid_argument, "tensor_stats: expected a floating tensor, got ",
            dtype_name(x_in.dtype()));
@@ -644,39 +668,41 @@ TensorStats tensor_stats(const Tensor& x_in, const std::optional<Tensor>& minus)
   Tensor y = minus ? minus->detach().contiguous() : Tensor();
   TensorStats s;
   s.numel = x.numel();
+  if (s.numel == 0) {
+    s.mean = s.std = NAN;
+    return s;
+  }
+  double n = double(s.numel);
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* p = ptr<T>(x);
     const T* q = minus ? ptr<T>(y) : nullptr;
-    constexpr int64_t kBlock = 512;
-    alignas(64) double buf[kBlock];
-    auto blocks = [&](auto&& body) {
-      for (int64_t at = 0; at < s.numel; at += kBlock) {
-        int64_t len = std::min(kBlock, s.numel - at);
-        if (q) {
-          for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]) - double(q[at + j]);
-        } else {
-          for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]);
-        }
-        body(Eigen::Map<Eigen::ArrayXd, Eigen::Aligned64>(buf, len));
-      }
-    };
-    double sum = 0;
-    blocks([&](const auto& b) {
-      double sq = b.square().sum();
-      sum += b.sum();
-      s.sumsq += sq;
-      if (!std::isfinite(sq))
-        for (int64_t j = 0; j < b.size(); ++j) s.nan += std::isnan(b[j]), s.inf += std::isinf(b[j]);
-    });
-    s.mean = s.numel ? sum / double(s.numel) : NAN;
-    if (s.numel < 2) {
-      s.std = NAN;
+    auto value = [&](int64_t i) { return q ? double(p[i]) - double(q[i]) : double(p[i]); };
+    double k = value(0), s1 = 0, s2 = 0;
+    if (q) {
+      shifted_sums<T, true>(p, q, s.numel, std::isfinite(k) ? k : 0.0, s1, s2);
+    } else {
+      shifted_sums<T, false>(p, q, s.numel, std::isfinite(k) ? k : 0.0, s1, s2);
+    }
+    if (std::isfinite(k) && std::isfinite(s2)) {
+      s.mean = k + s1 / n;
+      s.sumsq = s2 + 2.0 * k * s1 + n * k * k;
+      s.std = s.numel > 1 ? std::sqrt(std::max(0.0, s2 - s1 * s1 / n) / (n - 1)) : NAN;
       return;
     }
-    double c = 0;
-    blocks([&](const auto& b) { c += (b - s.mean).square().sum(); });
-    s.std = std::sqrt(c / double(s.numel - 1));
+    // a nan or inf (or values beyond 1e154, whose squares overflow): the plain sums
+    double sum = 0, c = 0;
+    s.sumsq = 0;
+    for (int64_t i = 0; i < s.numel; ++i) {
+      double v = value(i);
+      sum += v;
+      s.sumsq += v * v;
+      s.nan += std::isnan(v);
+      s.inf += std::isinf(v);
+    }
+    s.mean = sum / n;
+    for (int64_t i = 0; i < s.numel; ++i) c += (value(i) - s.mean) * (value(i) - s.mean);
+    s.std = s.numel > 1 ? std::sqrt(c / (n - 1)) : NAN;
   });
   return s;
 }

@@ -67,15 +67,6 @@ void bind_reduce(py::module_& m, py::class_<Tensor>& T) {
     rt[name] = t;
   }
   m.def("_return_types", [rt]() { return rt; });
-  m.def(
-      "_tensor_stats",
-      [](const Tensor& x, const std::optional<Tensor>& minus) {
-        TensorStats s = tensor_stats(x, minus);
-        return py::make_tuple(s.numel, s.nan, s.inf, s.mean, s.std, s.sumsq);
-      },
-      py::arg("input"), py::arg("minus") = py::none(),
-      "(numel, nan count, inf count, mean, std, sum of squares) of a floating tensor's elements (of "
-      "input - minus, subtracted in float64, when given) in float64, no graph (cr.doctor's statistics).");
   auto pair_of = [rt](const char* name) {
     py::object t = rt[name];
     return [t](std::pair<Tensor, Tensor> p) { return t(p.first, p.second); };

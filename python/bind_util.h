@@ -130,6 +130,7 @@ void bind_linalg(py::module_& m,
 // the default dtype and cr.Generator. Called last: it replaces a few earlier bindings.
 void bind_tensor_api(py::module_& m, py::class_<Tensor>& T);
 void bind_serialize(py::module_& m);  // python/bind_serialize.cpp: safetensors reading and writing
+void bind_probe(py::module_& m);      // python/bind_probe.cpp: what cr.doctor measures in C++
 void bind_func(py::module_& m);       // python/bind_func.cpp: chainrule::func as _func_*
 
 // A Python callable kept by C++ (a node's backward, a hook): released with the GIL held, since

@@ -890,6 +890,7 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   bind_tensor_api(m, T);
   bind_serialize(m);
   bind_func(m);
+  bind_probe(m);
 
   // autograd
   // autograd entry points (wrapped with PyTorch's signatures by chainrule/autograd.py)

@@ -2146,6 +2146,51 @@ class Generator:
         """
         cr.device('cpu').
         """
+class _ProbeCall:
+    """
+    One module call measured by a _Probe.
+    """
+    def drop_values(self) -> None:
+        ...
+    @property
+    def dead(self) -> typing.Any:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def out(self) -> typing.Any:
+        ...
+    @property
+    def out_grad(self) -> typing.Any:
+        ...
+    @property
+    def output(self) -> typing.Any:
+        ...
+    @property
+    def pre(self) -> typing.Any:
+        ...
+    @property
+    def saturated(self) -> typing.Any:
+        ...
+    @property
+    def shape(self) -> tuple:
+        ...
+    @property
+    def values(self) -> typing.Any:
+        ...
+class _Probe:
+    """
+    Forward hooks (C++) measuring each call of the given modules until remove(): _Probe([(name, module, kind), ...], keep_values, keep_output, saturation_level, params); kind 0 plain, 1 activation, 2 ReLU-like, 3 Tanh, 4 Sigmoid.
+    """
+    def __init__(self, targets: collections.abc.Sequence[tuple[str, Module, typing.SupportsInt | typing.SupportsIndex]], keep_values: builtins.bool = False, keep_output: builtins.bool = False, saturation_level: typing.SupportsFloat | typing.SupportsIndex = 0.97, params: collections.abc.Sequence[Tensor] = []) -> None:
+        ...
+    def calls(self) -> list[_ProbeCall]:
+        ...
+    def held(self) -> dict:
+        ...
+    def remove(self) -> None:
+        ...
 def _arange(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
 def _autograd_backward(arg0: collections.abc.Sequence[Tensor], arg1: collections.abc.Sequence[Tensor | None], arg2: builtins.bool | None, arg3: builtins.bool) -> None:
@@ -2266,6 +2311,18 @@ def _set_warn_forgotten_zero_grad(enabled: builtins.bool) -> None:
     ...
 def _sizes(arg0: str, *args) -> list[builtins.int]:
     ...
+def _step_snapshot(grads: collections.abc.Sequence[Tensor | None], values: collections.abc.Sequence[Tensor], buffers: collections.abc.Sequence[Tensor | None]) -> tuple[list, list, list[Tensor], dict]:
+    """
+    (stats of each grad or None, stats of each value, copies: the values then the weights' grads, {index: copy of that grad}) for cr.doctor.watch.
+    """
+def _tensor_stats(input: Tensor, minus: Tensor | None = None) -> typing.Any:
+    """
+    (numel, nan count, inf count, mean, std, sum of squares) of a floating tensor's elements (of input - minus, subtracted in float64, when given) in float64, no graph (cr.doctor's statistics).
+    """
+def _tensor_stats_list(input: collections.abc.Sequence[Tensor | None], minus: collections.abc.Sequence[Tensor] | None = None) -> list:
+    """
+    _tensor_stats of each tensor of a list (None for None), of input[i] - minus[i] with minus: one call for a model's parameters.
+    """
 def _unpack_dual(arg0: Tensor) -> tuple[Tensor, typing.Any]:
     ...
 def _zeros(arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], arg1: dtype) -> Tensor:

@@ -20,19 +20,14 @@ DEAD_KINDS = ("ReLU", "ReLU6")                       # off = exactly 0, gradient
 SATURATING_KINDS = ("Tanh", "Sigmoid")                # flat tails: |t| > 0.97 (Karpathy)
 ACTIVATION_KINDS = DEAD_KINDS + SATURATING_KINDS + ("LeakyReLU", "GELU", "SiLU", "ELU", "Softplus",
                                                      "Softsign", "Hardtanh")
-# Karpathy (makemore part 3): a tanh unit with |t| > 0.97 has local slope 1 - t^2 < 6% of its max.
+# Karpathy (makemore part 3): a tanh unit with |t| > 0.97 has local slope 1 - t^2 < 6% of its max; a
+# sigmoid s(x) = (1 + tanh(x/2)) / 2 has the same relative slope as tanh at x/2: |2s - 1| > 0.97.
 SATURATION_LEVEL = 0.97
 
 
 def to_numpy(t):
     """A float64 NumPy copy of a chainrule tensor (statistics are computed in float64)."""
     return np.array(t.detach().numpy(), dtype=np.float64)
-
-
-def snapshot(t):
-    """A detached copy of a tensor, still a chainrule tensor (watch() keeps the latest sample's
-    values for the histograms; converted when they are drawn)."""
-    return t.detach().clone()
 
 
 def as_numpy(a):
@@ -55,113 +50,104 @@ def moments(t, minus=None):
     return Moments(*_core._tensor_stats(t, minus))
 
 
-def saturation_fraction(kind, out):
-    """Share of the outputs (a tensor) of a Tanh or Sigmoid in the flat tails. A sigmoid
-    s(x) = (1 + tanh(x/2)) / 2 has the same relative slope as tanh at x/2, so |2s - 1| > 0.97 is the
-    same criterion."""
-    t = out if kind == "Tanh" else out * 2.0 - 1.0
-    return float((t.abs() > SATURATION_LEVEL).sum().item()) / out.numel()
-
-
-def dead_units(out):
-    """Which units (dim 1: features, or channels of an image) of a tensor are 0 for every example and
-    every position of the batch, as a bool array (None below 2 dims): such a ReLU passes no gradient,
-    so its weights never change. watch() ANDs these over time: a unit dead in every sample is dead."""
-    if out.ndim < 2 or out.shape[1] == 0:
-        return None
-    dims = [0] + list(range(2, out.ndim))
-    return np.asarray(out.detach().abs().amax(dim=dims) == 0)  # a nan unit is not dead: nan != 0
-
-
 def leaf_modules(model):
     """(dotted name, module) of the modules without children, in registration order."""
     return [(n, m) for n, m in model.named_modules() if not list(m.children())]
 
 
-@dataclasses.dataclass
+def _probe_kind(kind):
+    """How nn::Probe reads a module of this class (see nn/probe.h)."""
+    if kind in DEAD_KINDS:
+        return 2
+    if kind == "Tanh":
+        return 3
+    if kind == "Sigmoid":
+        return 4
+    return 1 if kind in ACTIVATION_KINDS else 0
+
+
+def as_moments(t):
+    """Moments of a _tensor_stats tuple (None passes through)."""
+    return None if t is None else Moments(*t)
+
+
 class Call:
-    """One recorded call of a leaf module, measured when it ran: the Moments of its output (``out``),
-    of its input for an activation module (``pre``: the pre-activation) and of the gradient that
-    reached its output in backward (``out_grad``, filled in then); a ReLU's dead_units, a Tanh's or
-    Sigmoid's saturation_fraction. ``output`` keeps an activation module's values for the histograms
-    (an array, or a tensor with ``Recorder(keep="tensor")``)."""
-    name: str
-    module: object
-    kind: str
-    shape: tuple = ()
-    out: Optional[Moments] = None
-    pre: Optional[Moments] = None
-    dead: Optional[np.ndarray] = None
-    saturated: Optional[float] = None
-    output: object = None
-    output_tensor: object = None
-    out_grad: Optional[Moments] = None
+    """One recorded call of a leaf module, measured in C++ when it ran (nn::Probe): the Moments of
+    its output (``out``), of its input for an activation module (``pre``: the pre-activation) and of
+    the gradient that reached its output (``out_grad``, once backward has run); which units of a ReLU
+    are 0 for the whole batch (``dead``: bool per unit of dim 1), a Tanh's or Sigmoid's share of
+    outputs beyond SATURATION_LEVEL (``saturated``). ``output`` is a copy
+    of an activation module's output (for the histograms), ``output_tensor`` the output itself with
+    ``Recorder(keep_graph=True)``."""
+
+    def __init__(self, probe_call, module):
+        pc = probe_call
+        self.name, self.module, self.kind = pc.name, module, type(module).__name__
+        self.shape, self.out, self.pre = pc.shape, as_moments(pc.out), as_moments(pc.pre)
+        self.dead = None if pc.dead is None else np.asarray(pc.dead)
+        self.saturated, self.output, self.output_tensor = pc.saturated, pc.values, pc.output
+        self._pc = pc
+
+    @property
+    def out_grad(self):
+        return as_moments(self._pc.out_grad)
 
 
 class Recorder:
-    """Forward hooks on every leaf module (a module with no children), recording each call in the
-    order the forward ran it::
+    """Forward hooks (C++: nn::Probe) on every leaf module (a module with no children), measuring
+    each call in the order the forward ran it::
 
         rec = Recorder(model)
         with rec:
             loss = loss_fn(model(x), y)
         loss.backward()
-        rec.calls[0].name, rec.calls[0].output.shape
+        rec.calls[0].name, rec.calls[0].out.std, rec.calls[0].out_grad.std
 
     chainrule runs module hooks only for modules called with one tensor; ``skip`` names leaf modules
     not to hook (check() retries without a module that was called with several arguments).
-    ``keep``: how an activation module's output is kept for the histograms: "array" (float64) or
-    "tensor" (a snapshot: watch() converts only the latest sample's). ``leaves``: leaf_modules(model),
-    when the caller has them.
+    ``leaves``: leaf_modules(model), when the caller has them. With ``params`` (a list of parameters),
+    ``held()`` says what each one's .grad held before backward first reached it.
     """
 
-    def __init__(self, model, skip=(), keep_graph=False, keep="array", leaves=None):
+    def __init__(self, model, skip=(), keep_graph=False, leaves=None, params=()):
         self.model = model
         self.skip = set(skip)
         self.keep_graph = keep_graph
-        self._keep = snapshot if keep == "tensor" else to_numpy
         self.leaves = leaves if leaves is not None else leaf_modules(model)
-        self.calls = []
-        self._handles = []
+        self.params = list(params)
+        self._probe = None
+        hooked = [(n, m) for n, m in self.leaves if n not in self.skip]
+        self._modules = dict(hooked)
+        self._targets = [(n, m, _probe_kind(type(m).__name__)) for n, m in hooked]
+
+    def again(self):
+        """A new Recorder like this one (watch() arms one per sampled step)."""
+        new = object.__new__(Recorder)
+        new.__dict__.update(self.__dict__)
+        new._probe = None
+        return new
 
     def __enter__(self):
-        self.calls = []
-        for name, module in self.leaves:
-            if name not in self.skip:
-                self._handles.append(module.register_forward_hook(self._hook(name)))
+        self._probe = _core._Probe(self._targets, True, self.keep_graph, SATURATION_LEVEL, self.params)
         return self
 
     def __exit__(self, *exc):
-        for h in self._handles:
-            h.remove()
-        self._handles = []
+        self._probe.remove()
         return False
 
-    def _hook(self, name):
-        def hook(module, args, output):
-            kind = type(module).__name__
-            call = Call(name, module, kind)
-            self.calls.append(call)
-            if not isinstance(output, _core.Tensor) or not output.is_floating_point():
-                return None
-            call.shape, call.out = tuple(output.shape), moments(output)
-            if self.keep_graph:
-                call.output_tensor = output
-            if kind in ACTIVATION_KINDS:
-                x = args[0] if args and isinstance(args[0], _core.Tensor) else None
-                if x is not None and x.is_floating_point():
-                    call.pre = moments(x)
-                call.output = self._keep(output)
-                if kind in DEAD_KINDS:
-                    call.dead = dead_units(output)
-                elif kind in SATURATING_KINDS and output.numel():
-                    call.saturated = saturation_fraction(kind, output)
-            if output.requires_grad:
-                def grab(g, call=call):
-                    call.out_grad = moments(g)
-                output.register_hook(grab)
-            return None
-        return hook
+    @property
+    def calls(self):
+        return [] if self._probe is None else [Call(pc, self._modules[pc.name]) for pc in self._probe.calls()]
+
+    def held(self):
+        """{index in params: a copy of what its .grad held before backward first reached it, or None
+        (nothing, or zeros)} for the parameters a backward reached."""
+        return self._probe.held()
+
+    def drop_values(self):
+        """Lets go of the copies of the activations (watch keeps them for the latest sample only)."""
+        for pc in self._probe.calls():
+            pc.drop_values()
 
     def first_calls(self):
         """The first call of each module (a module used twice is described by its first use)."""

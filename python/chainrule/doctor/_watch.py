@@ -13,9 +13,8 @@ import numpy as np
 from .. import _core
 from . import _rules
 from ._report import Finding, Report
-from ._stats import (DEAD_KINDS, LayerStats, ParamStats, Recorder, backward_culprit, check_optimizer, finite,
-                     forward_weights, histograms, layer_stats, leaf_modules, moments, owner, param_stats,
-                     snapshot)
+from ._stats import (DEAD_KINDS, LayerStats, ParamStats, Recorder, as_moments, backward_culprit, check_optimizer,
+                     finite, forward_weights, histograms, layer_stats, leaf_modules, moments, owner, param_stats)
 
 
 @dataclasses.dataclass
@@ -68,16 +67,16 @@ class Watch:
         self.model, self.optimizer, self.every, self.window = model, optimizer, every, window
         self._history = []
         self._pending = []  # _Raw of the sampled steps the rules have not judged yet
+        self._buffers = []  # the copies a sampled step makes (weights before it, .grad of the weights)
         self.losses = []
         self.steps = 0
         self._params = list(model.named_parameters())
-        self._leaves = leaf_modules(model)
-        self.skipped = sorted(n for n, m in self._leaves if not _one_tensor_forward(m))
+        leaves = leaf_modules(model)
+        self.skipped = sorted(n for n, m in leaves if not _one_tensor_forward(m))
+        self._template = Recorder(model, self.skipped, leaves=leaves, params=[p for _, p in self._params])
         self._active = False
         self._entered_at = None  # the first step of the current block: .grad before it is of unknown origin
         self._rec = None
-        self._param_handles = []
-        self._fresh = {}
         self._hist = {"activations": [], "gradients": []}
 
     # ---------------------------------------------------------------------------- the with-block
@@ -117,19 +116,23 @@ class Watch:
             return out
         # the sampled path measures in C++ (moments: one call per tensor, no copy) what the step uses
         # and changes; the rules run later, when history / report() / plot() ask
-        params, rec, fresh = self._params, self._rec, self._fresh
-        grads = [p.grad for _, p in params]
-        raw = _Raw(t, t > self._entered_at, rec.last_calls(), [p.requires_grad for _, p in params],
-                   [moments(g) for g in grads], [moments(p) for _, p in params])
-        raw.fresh_norm, raw.stale = _fresh_and_stale(params, raw.grads, grads, fresh)
-        raw.hist_grads = {n: snapshot(g) for (n, _), g in zip(params, grads) if g is not None and g.ndim >= 2}
-        before = [p.detach().clone() for _, p in params]
+        rec, values = self._rec, self._template.params
+        grads = [p.grad for p in values]
+        gstats, vstats, self._buffers, hist = _core._step_snapshot(grads, values, self._buffers)
+        raw = _Raw(t, t > self._entered_at, rec, [p.requires_grad for p in values], gstats, vstats, hist=hist)
+        for i, old in rec.held().items():  # .grad held something before this step's backward: rare
+            g = grads[i]
+            if old is None:
+                raw.held[i] = None
+            elif g is not None and tuple(g.shape) == tuple(old.shape) and g.dtype == old.dtype:
+                raw.held[i] = (moments(g, old), moments(old))
+        before = self._buffers[:len(values)]
         try:
             out = self._orig_step(*args, **kwargs)
         finally:
             self._disarm()
             self.steps = t + 1
-        raw.update = [moments(p, b) for (_, p), b in zip(params, before)]
+        raw.update = _core._tensor_stats_list(values, before)
         if self._pending:
             self._pending[-1].drop_values()  # histograms are drawn of the latest sample only
         self._pending.append(raw)
@@ -138,28 +141,15 @@ class Watch:
         return out
 
     def _arm(self):
-        """Hooks for the next step only: forward hooks on the leaf modules (Recorder) and a hook on
-        each parameter that sums the gradients its backward(s) produce."""
-        self._rec = Recorder(self.model, self.skipped, keep="tensor", leaves=self._leaves)
+        """Hooks for the next step only (C++, nn::Probe): forward hooks on the leaf modules and a
+        gradient hook on each parameter (what .grad held before backward reached it)."""
+        self._rec = self._template.again()
         self._rec.__enter__()
-        self._fresh = held = {}
-        for name, p in self._params:
-            if p.requires_grad:
-                def grab(g, name=name, p=p):
-                    # runs before backward adds g to .grad: the first time, what .grad holds is not
-                    # this step's (a copy: backward may add into it in place)
-                    if name not in held:
-                        old = p.grad
-                        held[name] = None if old is None or _is_zero(old) else snapshot(old)
-                self._param_handles.append(p.register_hook(grab))
 
     def _disarm(self):
         if self._rec is not None:
             self._rec.__exit__(None, None, None)
             self._rec = None
-        for h in self._param_handles:
-            h.remove()
-        self._param_handles = []
 
     # ---------------------------------------------------------------------------- measuring
     def log_loss(self, loss):
@@ -193,12 +183,14 @@ class Watch:
             self._record(raw)
 
     def _record(self, raw):
-        t, calls = raw.step, raw.calls
+        t, calls = raw.step, raw.recorder.last_calls()
         names = [n for n, _ in self._params]
         params = [(n, _Param(tuple(p.shape), rg)) for (n, p), rg in zip(self._params, raw.requires_grad)]
-        grads = dict(zip(names, raw.grads))
-        pstats = [param_stats(n, owner(n), p.shape, p.requires_grad, d, g, u)
-                  for (n, p), d, g, u in zip(params, raw.data, raw.grads, raw.update)]
+        grad_moments = [as_moments(g) for g in raw.grads]
+        grads = dict(zip(names, grad_moments))
+        pstats = [param_stats(n, owner(n), p.shape, p.requires_grad, as_moments(d), g, as_moments(u))
+                  for (n, p), d, g, u in zip(params, raw.data, grad_moments, raw.update)]
+        fresh_norm, stale = _fresh_and_stale(names, grad_moments, raw.held)
         layers = layer_stats(calls, pstats)
         dead = {c.name: c.dead for c in calls if c.kind in DEAD_KINDS and c.dead is not None}
         loss = self._loss_of(t)
@@ -217,7 +209,7 @@ class Watch:
         ctx.no_grad = [(n, owner(n), desc.get(owner(n), ""), "GRAD_NONE_AT_STEP",
                         f"'{n}' requires grad but its .grad was None when optimizer.step() ran: the loss does "
                         "not depend on it (cr.autograd.why_no_grad(param, loss) says why)", None)
-                       for n, p in params if p.requires_grad and grads[n] is None and raw.fresh_norm]
+                       for n, p in params if p.requires_grad and grads[n] is None and raw.held]
         frozen = {}
         for n, p in params:
             if not p.requires_grad:
@@ -225,10 +217,10 @@ class Watch:
         ctx.frozen = [(lay, desc.get(lay, ""), names) for lay, names in frozen.items()]
         findings = _rules.run(ctx)
         self._history.append(Sample(
-            t, loss, layers, pstats, dead, raw.fresh_norm, raw.stale, raw.stepped, ctx.param_order,
-            any(f.code == "NONFINITE" for f in findings), not all(finite(d) for d in raw.data), findings))
-        if raw.hist_grads is not None:
-            self._hist = histograms(calls, layers, pstats, raw.hist_grads)
+            t, loss, layers, pstats, dead, fresh_norm, stale, raw.stepped, ctx.param_order,
+            any(f.code == "NONFINITE" for f in findings), not all(finite(as_moments(d)) for d in raw.data), findings))
+        if raw.hist is not None:
+            self._hist = histograms(calls, layers, pstats, {names[i]: g for i, g in raw.hist.items()})
 
     # ---------------------------------------------------------------------------- results
     def report(self):
@@ -317,49 +309,42 @@ class _Param:
 
 @dataclasses.dataclass
 class _Raw:
-    """What a sampled step measured (Moments per parameter, in self._params' order), until the rules
-    judge it: the .grad the step used, the values before it, and the change it made."""
+    """What a sampled step measured per parameter (in self._params' order; _tensor_stats tuples, made
+    Moments when the rules judge it): the .grad the step used, the values before it, the change it
+    made; ``held``: {index: None, or (moments of .grad minus what it held before this step's backward,
+    moments of what it held)} for the parameters backward reached; ``hist``: {index: a copy of that
+    weight's .grad} for the histograms (the latest sample's only)."""
     step: int
     stepped: bool
-    calls: list
+    recorder: Recorder
     requires_grad: list
     grads: list
     data: list
     update: list = None
-    fresh_norm: dict = None
-    stale: Optional[float] = None
-    hist_grads: Optional[dict] = None  # weights' .grad values, for the histograms
+    held: dict = dataclasses.field(default_factory=dict)
+    hist: Optional[dict] = None
 
     def drop_values(self):
-        self.hist_grads = None
-        for c in self.calls:
-            c.output = None
+        self.hist = None
+        self.recorder.drop_values()
 
 
-def _is_zero(t):
-    m = moments(t)
-    return m.sumsq == 0 and m.nan == 0
-
-
-def _fresh_and_stale(params, grad_moments, grads, held):
+def _fresh_and_stale(names, grad_moments, held):
     """Each parameter's norm of the gradient its backward(s) produced this step (.grad minus what it
     held before them), and |what it held| / |what they produced| over the parameters: 0 after
-    zero_grad, about k after k steps without it (None when not measured). ``held``: name -> copy of
-    .grad before this step's first backward (None: nothing or zeros), for the parameters a backward
-    reached."""
+    zero_grad, about k after k steps without it (None when not measured). ``held``: _Raw.held."""
     norms, num, den = {}, 0.0, 0.0
-    for (n, _), gm, g in zip(params, grad_moments, grads):
-        if n not in held or g is None:
+    for i, h in held.items():
+        gm = grad_moments[i]
+        if gm is None:
             continue
-        old = held[n]
-        if old is None:
+        if h is None:
             sq = gm.sumsq
-        elif tuple(old.shape) == tuple(g.shape) and old.dtype == g.dtype:
-            sq = moments(g, old).sumsq
-            num += moments(old).sumsq
         else:
-            continue
-        norms[n] = math.sqrt(sq)
+            diff, old = h
+            sq = diff.sumsq
+            num += old.sumsq
+        norms[names[i]] = math.sqrt(sq)
         den += sq
     return norms, (math.sqrt(num / den) if den > 0 and math.isfinite(num) else None)
 

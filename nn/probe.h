@@ -1,0 +1,71 @@
+// nn::Probe: what cr.doctor reads of each module call in a forward and backward (statistics of its
+// output, its input and the gradient reaching its output), taken by C++ hooks in one pass per tensor.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ops.h"
+#include "nn/module.h"
+
+namespace chainrule::nn {
+
+// How a module's call is read. Every module: its output's statistics, and in backward those of the
+// gradient reaching the output. An activation also its input's (the pre-activation); a ReLU-like one
+// (outputs >= 0) which units are 0 for the whole batch; Tanh and Sigmoid the share of outputs in the
+// flat tails, |t| > level with t = 2s - 1 for a sigmoid (the same slope criterion as tanh's).
+enum class ProbeKind { kPlain, kActivation, kDead, kTanh, kSigmoid };
+
+struct ProbeCall {
+  std::string name;
+  ProbeKind kind = ProbeKind::kPlain;
+  Shape shape;                                         // of the output
+  std::optional<TensorStats> out, pre, out_grad;       // out: floating outputs only
+  Tensor dead;                                         // kDead, 2+ dims, not empty: bool per unit of dim 1
+  double saturated = NAN;                              // kTanh / kSigmoid: share of outputs in the tails
+  Tensor values;             // activations, with keep_values: the output (detached), and its version then
+  uint64_t values_version = 0;
+  Tensor output;                                       // with keep_output: the output itself (its graph)
+};
+
+// Forward hooks on the given modules while the probe lives (or until remove()); each call of one of
+// them adds a ProbeCall, in forward order, whose out_grad backward fills in later. On each of
+// `params`, a gradient hook notes whether backward reached it and, the first time, what its .grad
+// held before (held(i): a copy, undefined when .grad was undefined or zero): gradient a step
+// already used if zero_grad() was forgotten.
+class Probe {
+ public:
+  struct Target {
+    std::string name;
+    Module* module;
+    ProbeKind kind;
+  };
+  struct LastOutput {  // the latest measured output, its version then, and its statistics
+    Tensor out;
+    uint64_t version = 0;
+    TensorStats stats;
+  };
+  Probe(const std::vector<Target>& targets, bool keep_values, bool keep_output, double saturation_level = 0.97,
+        const std::vector<Tensor>& params = {});
+  ~Probe();
+  Probe(const Probe&) = delete;
+  Probe& operator=(const Probe&) = delete;
+  void remove();
+  const std::vector<std::shared_ptr<ProbeCall>>& calls() const { return *calls_; }
+  size_t num_params() const { return params_->size(); }
+  bool reached(size_t i) const { return params_->at(i).reached; }
+  const Tensor& held(size_t i) const { return params_->at(i).held; }
+
+ private:
+  struct ParamState {
+    bool reached = false;
+    Tensor held;
+  };
+  std::shared_ptr<std::vector<std::shared_ptr<ProbeCall>>> calls_;
+  std::shared_ptr<LastOutput> last_;
+  std::shared_ptr<std::vector<ParamState>> params_;
+  std::vector<RemovableHandle> handles_;
+};
+
+}  // namespace chainrule::nn

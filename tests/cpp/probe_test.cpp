@@ -1,0 +1,134 @@
+// nn::Probe: each hooked call's statistics equal tensor_stats of what the layer computed (output,
+// pre-activation, the gradient reaching the output), dead units and saturation by their
+// definitions; removal, a probe gone before backward, and calls in forward order.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "core/ops.h"
+#include "nn/layers.h"
+#include "nn/probe.h"
+
+namespace {
+using namespace chainrule;
+using namespace chainrule::nn;
+
+void expect_stats(const std::optional<TensorStats>& got, const Tensor& of) {
+  ASSERT_TRUE(got.has_value());
+  TensorStats want = tensor_stats(of);
+  EXPECT_EQ(got->numel, want.numel);
+  EXPECT_EQ(got->nan, want.nan);
+  EXPECT_DOUBLE_EQ(got->mean, want.mean);
+  EXPECT_DOUBLE_EQ(got->std, want.std);
+  EXPECT_DOUBLE_EQ(got->sumsq, want.sumsq);
+}
+
+struct Net {
+  std::shared_ptr<Linear> l1 = std::make_shared<Linear>(3, 6), l2 = std::make_shared<Linear>(6, 4);
+  std::shared_ptr<ReLU> relu = std::make_shared<ReLU>();
+  std::shared_ptr<Tanh> tanh = std::make_shared<Tanh>();
+  std::shared_ptr<Sequential> seq;
+  Net() {
+    seq = std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{l1, relu, l2, tanh});
+    NoGradGuard g;
+    l1->parameter("bias").copy_(tensor({-9, -9, 0.1, 0.2, 0.3, 0.4}, {6}));  // units 0, 1 never fire
+    l2->parameter("weight").mul_(8.0);                                        // tanh saturates
+  }
+  std::vector<Probe::Target> targets() {
+    return {{"0", l1.get(), ProbeKind::kPlain},
+            {"1", relu.get(), ProbeKind::kDead},
+            {"2", l2.get(), ProbeKind::kPlain},
+            {"3", tanh.get(), ProbeKind::kTanh}};
+  }
+};
+
+TEST(Probe, MeasuresEachCallAsItsDefinitions) {
+  manual_seed(0);
+  Net net;
+  Tensor x = randn({16, 3});
+  Probe probe(net.targets(), true, false);
+  Tensor y = (*net.seq)(x);
+  Tensor h1 = net.l1->forward(x), a1 = relu(h1), h2 = net.l2->forward(a1), a2 = tanh(h2);
+  ASSERT_EQ(probe.calls().size(), 4u);
+  const ProbeCall &c0 = *probe.calls()[0], &c1 = *probe.calls()[1], &c3 = *probe.calls()[3];
+  EXPECT_EQ(c0.name, "0");
+  EXPECT_EQ(c1.shape, (Shape{16, 6}));
+  expect_stats(c0.out, h1);
+  EXPECT_FALSE(c0.pre.has_value());  // plain modules: no pre-activation
+  expect_stats(c1.pre, h1);
+  expect_stats(c1.out, a1);
+  expect_stats(c3.out, a2);
+  EXPECT_TRUE(allclose(c1.values, a1));
+  EXPECT_EQ(c1.values.version(), c1.values_version);  // the output itself, not a copy: in-place writes show
+  EXPECT_FALSE(c0.values.defined());
+  // dead: 0 for all 16 examples
+  Tensor dead = c1.dead;
+  ASSERT_EQ(dead.shape(), (Shape{6}));
+  for (int64_t u = 0; u < 6; ++u) {
+    bool all_zero = true;
+    for (int64_t i = 0; i < 16; ++i) all_zero = all_zero && a1.at({i, u}) == 0.0;
+    EXPECT_EQ(dead.at({u}) != 0.0, all_zero) << "unit " << u;
+  }
+  EXPECT_NE(dead.at({0}), 0.0);
+  EXPECT_NE(dead.at({1}), 0.0);
+  int64_t tails = 0;
+  for (int64_t i = 0; i < a2.numel(); ++i) tails += std::abs(reshape(a2, {-1}).at({i})) > 0.97;
+  EXPECT_GT(tails, 0);
+  EXPECT_DOUBLE_EQ(c3.saturated, double(tails) / double(a2.numel()));
+  EXPECT_TRUE(std::isnan(c1.saturated));
+  // backward fills in the gradient reaching each output
+  Tensor w = randn({16, 4});
+  (y * w).sum().backward();
+  expect_stats(c3.out_grad, w);
+  ASSERT_TRUE(c1.out_grad.has_value());
+  Tensor g_a2 = w * (1.0 - a2 * a2);  // d/dh2 of sum(tanh(h2) * w)
+  Tensor g_a1 = matmul(g_a2, net.l2->parameter("weight").detach());
+  expect_stats(c1.out_grad, g_a1);
+}
+
+TEST(Probe, SigmoidTailsAreTanhsAtHalfTheInput) {
+  auto sig = std::make_shared<Sigmoid>();
+  Probe probe({{"s", sig.get(), ProbeKind::kSigmoid}}, false, false);
+  Tensor x = tensor({-10, -4.0, 0, 4.0, 10}, {5}, kFloat64);
+  (*sig)(x);
+  double want = 0;
+  for (double v : {-10.0, -4.0, 0.0, 4.0, 10.0}) want += std::abs(std::tanh(v / 2)) > 0.97;
+  EXPECT_DOUBLE_EQ(probe.calls()[0]->saturated, want / 5.0);
+  EXPECT_EQ(want, 2.0);  // tanh(2) = 0.964 is not in the tail, tanh(5) is
+}
+
+TEST(Probe, RemoveStopsRecordingAndAProbeGoneBeforeBackwardIsHarmless) {
+  manual_seed(1);
+  Net net;
+  Tensor x = randn({4, 3});
+  Tensor y;
+  {
+    Probe probe(net.targets(), false, true);
+    y = (*net.seq)(x);
+    EXPECT_EQ(probe.calls().size(), 4u);
+    EXPECT_TRUE(probe.calls()[3]->output.requires_grad());  // keep_output: the output, with its graph
+    probe.remove();
+    (*net.seq)(x);
+    EXPECT_EQ(probe.calls().size(), 4u);
+  }
+  y.sum().backward();  // its gradient hooks find their calls gone
+  EXPECT_TRUE(net.l1->parameter("weight").grad().defined());
+  EXPECT_FALSE(net.l1->has_hooks());
+}
+
+TEST(Probe, NonFloatingAndEmptyOutputsHaveNoStatistics) {
+  auto relu = std::make_shared<ReLU>();
+  Probe probe({{"r", relu.get(), ProbeKind::kDead}}, true, false);
+  (*relu)(zeros({0, 5}));
+  ASSERT_EQ(probe.calls().size(), 1u);
+  const ProbeCall& c = *probe.calls()[0];
+  ASSERT_TRUE(c.out.has_value());
+  EXPECT_EQ(c.out->numel, 0);
+  EXPECT_TRUE(std::isnan(c.out->mean));
+  EXPECT_FALSE(c.dead.defined());  // no example: no unit to judge
+  EXPECT_TRUE(std::isnan(c.saturated));
+}
+
+}  // namespace
