@@ -1,4 +1,5 @@
-"""Keeps benchmarks/bench_vs_torch.py working: a --quick run exits 0 and prints every row.
+"""Keeps benchmarks/bench_vs_torch.py (a --quick run exits 0 and prints every row) and
+benchmarks/bench_doctor_watch.py (a tiny run prints every model) working.
 
 This is not a performance test: no time is asserted. It only checks that the harness runs, that
 both libraries computed the same numbers in every row, and that the thread count is applied.
@@ -17,12 +18,17 @@ ROW_KEYS = ("add_8x8", "mul_sum_backward_8x8", "add_large", "matmul", "matmul_ba
             "relu_backward", "mlp_small_step", "mlp_large_forward", "mlp_large_step")
 
 
-def run_bench(*args):
-    """Runs the benchmark with this process's environment, importing the same chainrule as we do."""
+def bench_env():
+    """This process's environment, with PYTHONPATH importing the same chainrule as we do."""
     env = dict(os.environ)
     pkg_parent = str(pathlib.Path(chainrule.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", *args], env=env, cwd=REPO,
+    return env
+
+
+def run_bench(*args):
+    """Runs the benchmark with this process's environment, importing the same chainrule as we do."""
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--quick", *args], env=bench_env(), cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, f"exit code {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc.stdout
@@ -73,3 +79,14 @@ def test_quick_markdown_run_prints_a_markdown_table_with_every_row():
         assert cells[6] == "ok"
     gflops = [c.strip() for c in rows["matmul"].strip().strip("|").split("|")][5]
     assert "/" in gflops and all(float(v) > 0 for v in gflops.split("/"))
+
+
+def test_the_watch_overhead_benchmark_runs_every_model():
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "bench_doctor_watch.py"), "--steps", "12",
+                           "--repeats", "1", "--threads", "1"], env=bench_env(), cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for model in ("MLP 64-128-128-10", "spiral 2-100-3", "digits 64-128-10", "MNIST-shaped 784-128-10"):
+        assert model in out
+    assert out.count("watch(every=10)") == 4 and out.count("report()") == 8

@@ -264,3 +264,26 @@ def test_bad_arguments_raise_errors_that_name_watch():
     with doc:
         with pytest.raises(RuntimeError, match="watch: this watch is already active"):
             doc.__enter__()
+
+
+def test_vanishing_gradients_stay_the_diagnosis_after_the_network_stops_learning():
+    # A 4-layer sigmoid net with weights 0.01 N(0, 1) (examples/fix_a_model.py): after ~10 steps it
+    # predicts a constant and every gradient is ~1e-6, so the first/last ratio no longer holds. The
+    # diagnosis must stay VANISHING (still an error), not "raise the learning rate 2000x".
+    cr.manual_seed(0)
+    model = mlp([2, 64, 64, 64, 3], nn.Sigmoid, "small")
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    doc = watched(model, opt, 100)
+    report = doc.report()
+    assert errors(report) == [("VANISHING", "0")]
+    van = next(f for f in report.findings if f.code == "VANISHING")
+    assert "every gradient is tiny" in van.evidence and "did not recover" in van.evidence
+    low = [f for f in report.findings if f.code == "LR_TOO_LOW"]
+    assert all(f.severity == "warning" and "VANISHING" in f.cause for f in low)
+    first = doc.history[-1].params[0]
+    assert first.name == "0.weight" and first.grad_norm < 1e-4  # the premise: still tiny at the end
+    # a healthy ReLU net at the same lr: no VANISHING, and its steps are judged on their own
+    cr.manual_seed(0)
+    healthy = mlp([2, 64, 64, 64, 3], nn.ReLU, "kaiming")
+    hopt = cr.optim.SGD(healthy.parameters(), lr=0.1)
+    assert "VANISHING" not in watched(healthy, hopt, 100).report().codes()

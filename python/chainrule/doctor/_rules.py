@@ -216,8 +216,8 @@ def rule_dead_relu(ctx):
         w = _weight_before(ctx, r.name)
         cause = _pre_cause(r, ctx, w)
         lr_high = w is not None and w.update_data is not None and w.update_data > _t("update_high_warning")
-        why = ("-> the learning rate is too high: a big step pushed the pre-activations below 0 for every "
-               "input" if lr_high else
+        why = (f"-> the learning rate is too high (a step changes {w.name} by 10^{math.log10(w.update_data):.1f} "
+               "of its size): big steps push the pre-activations below 0 for every input" if lr_high else
                "-> the pre-activations start (or were pushed) below 0 for every input: biases too "
                "negative or the weights' scale wrong")
         out.append(Finding(
@@ -270,7 +270,7 @@ def rule_vanishing_exploding(ctx):
         sev = "error" if g1 < _t("vanishing_first_norm") else "warning"
         return [Finding(
             "VANISHING", sev, layer, ctx.description(layer),
-            f"|grad {first}| / |grad {last}| = {ratio:.2g} (x{decay:.2g} per layer over {steps} layers; "
+            f"|grad {first}| / |grad {last}| = {ratio:.2g} (x{decay:.2g} per layer across {len(norms)} weights; "
             f"|grad {first}| = {g1:.2g}); grad norms: {listing}",
             "each layer multiplies the gradient by (weights) x (activation slope) < 1: small init, sigmoid "
             "(slope <= 1/4) or saturated units, so the first layers barely learn",
@@ -281,7 +281,7 @@ def rule_vanishing_exploding(ctx):
     if ratio > _t("exploding_ratio"):
         return [Finding(
             "EXPLODING", "error", layer, ctx.description(layer),
-            f"|grad {first}| / |grad {last}| = {ratio:.3g} (x{decay:.2g} per layer over {steps} layers); "
+            f"|grad {first}| / |grad {last}| = {ratio:.3g} (x{decay:.2g} per layer across {len(norms)} weights); "
             f"grad norms: {listing}",
             "each layer multiplies the gradient by more than 1 (weights too large for the depth, or "
             "unnormalised inputs), so the first layers take huge steps",
@@ -487,11 +487,25 @@ def _persisting(good):
         data = dict(f.data, steps=steps, first_step=steps[0])
         if steps[-1] == latest.step:
             out.append(dataclasses.replace(f, evidence=f"{f.evidence} (at {_steps(steps)})", data=data))
+        elif f.code == "VANISHING" and f.severity == "error" and _still_tiny(latest, f):
+            # the ratio recovered only because every gradient died (a net stuck at a constant output)
+            first, g = _still_tiny(latest, f)
+            out.append(dataclasses.replace(
+                f, data=data, evidence=f"seen at {_steps(steps)}; at step {latest.step} every gradient is "
+                f"tiny (|grad {first}| = {g:.2g}): the network stopped learning, it did not recover. "
+                f"At step {steps[-1]}: {f.evidence}"))
         else:
             out.append(dataclasses.replace(
                 f, severity="info", data=data,
                 evidence=f"seen at {_steps(steps)}, not since (latest sample: step {latest.step}): {f.evidence}"))
     return out
+
+
+def _still_tiny(latest, f):
+    """(first weight, its gradient norm) if that norm is still below the VANISHING error threshold."""
+    first = next(iter(f.data.get("norms", {})), None)
+    g = next((q.grad_norm for q in latest.params if q.name == first), None)
+    return (first, g) if g is not None and g < _t("vanishing_first_norm") else None
 
 
 def _first_step(good, code, layer=None):
@@ -553,15 +567,24 @@ def rule_learning_rate_over_window(good, window, earliest=False):
                                   if moved.get(p.name) else None) for p in latest.params]
     ctx = _window_context(latest, params=params)
     explained = {p.layer for p in latest.params if p.grad_norm == 0 and not moved.get(p.name)}
-    depth = any(f.code in ("VANISHING", "EXPLODING") for f in latest.findings)
+    vanished = _first_step(good, "VANISHING")
+    depth = vanished is not None or any(f.code == "EXPLODING" for f in latest.findings)
     out = []
     for f in rule_learning_rate(ctx, explained, last_only=depth):
         steps = sorted({t for name in f.data["per_weight"] for t, _ in moved[name]})
         first = _first_step(good, f.code)
         since = f"; first seen at step {first}" if first is not None else ""
-        out.append(dataclasses.replace(
-            f, evidence=f"{f.evidence} (median over the real {_steps(steps)}{since})",
-            data=dict(f.data, steps=steps, first_step=first)))
+        f = dataclasses.replace(f, evidence=f"{f.evidence} (median over the real {_steps(steps)}{since})",
+                                data=dict(f.data, steps=steps, first_step=first))
+        if f.code == "LR_TOO_LOW" and vanished is not None:
+            # small steps because the gradients vanished: a larger learning rate would not reach the
+            # first layers (and would shake the last ones)
+            f = dataclasses.replace(
+                f, severity="warning",
+                cause=f"the gradients vanished (VANISHING from step {vanished}): the steps are small because "
+                      "the gradients are, not because of the learning rate",
+                fix="fix the vanishing gradients first (see VANISHING), then look at the learning rate again")
+        out.append(f)
     return out
 
 

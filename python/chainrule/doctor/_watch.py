@@ -114,8 +114,9 @@ class Watch:
             if (t + 1) % self.every == 0:
                 self._arm()
             return out
-        # the sampled path measures in C++ (moments: one call per tensor, no copy) what the step uses
-        # and changes; the rules run later, when history / report() / plot() ask
+        # the sampled path measures what the step uses and changes in two C++ calls (before the step:
+        # stats of .grad and of the weights, and copies; after: stats of the change); the rules run
+        # later, when history / report() / plot() ask
         rec, values = self._rec, self._template.params
         grads = [p.grad for p in values]
         gstats, vstats, self._buffers, hist = _core._step_snapshot(grads, values, self._buffers)
