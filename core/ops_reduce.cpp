@@ -629,11 +629,11 @@ namespace chainrule {
 
 namespace {
 
-// Σ(x - k) and Σ(x - k)² over x_i = p[i] (- q[i] with kMinus), in double: blocks are widened into a
-// small buffer (a loop the compiler vectorises) that Eigen's vectorised sums then read from L1; fixed-size
-// Eigen arrays would need GCC's SLP vectoriser, which CMakeLists.txt turns off for GCC 12.
+// Σ(x - k), Σ(x - k)² and Σx² over x_i = p[i] (- q[i] with kMinus), in double: blocks are widened into
+// a small buffer (a loop the compiler vectorises) that Eigen's vectorised sums then read from L1;
+// fixed-size Eigen arrays would need GCC's SLP vectoriser, which CMakeLists.txt turns off for GCC 12.
 template <class T, bool kMinus>
-void shifted_sums(const T* p, const T* q, int64_t n, double k, double& s1, double& s2) {
+void shifted_sums(const T* p, const T* q, int64_t n, double k, double& s1, double& s2, double& sq) {
   constexpr int64_t kBlock = 256;
   alignas(64) double buf[kBlock];
   for (int64_t at = 0; at < n; at += kBlock) {
@@ -646,6 +646,7 @@ void shifted_sums(const T* p, const T* q, int64_t n, double k, double& s1, doubl
     Eigen::Map<Eigen::ArrayXd, Eigen::Aligned64> d(buf, len);
     s1 += d.sum();
     s2 += d.square().sum();
+    sq += (d + k).square().sum();
   }
 }
 
@@ -653,9 +654,9 @@ void shifted_sums(const T* p, const T* q, int64_t n, double k, double& s1, doubl
 
 // One pass over the elements in double, building no graph: what cr.doctor reads of every activation,
 // gradient and weight on a sampled step (six tensor ops and a NumPy copy each would cost more than the
-// step). Sums are shifted by the first value k (var = (Σd² - (Σd)²/n) / (n - 1) with d = x - k: precise
-// while the values are within a few std of each other), and Σx² = Σd² + 2kΣd + nk². With a nan or inf
-// a second, plain pass counts them and gives mean and std as NumPy's float64 arithmetic would.
+// step). Sums are shifted by k, the mean of the first 256 values (var = (Σd² - (Σd)²/n) / (n - 1) with
+// d = x - k: precise while k is within a few std of the mean). With a nan or inf a second, plain pass
+// counts them and gives mean and std as NumPy's float64 arithmetic would.
 TensorStats tensor_stats(const Tensor& x_in, const std::optional<Tensor>& minus) {
   CR_CHECK(is_floating(x_in.dtype()), std::invalid_argument, "tensor_stats: expected a floating tensor, got ",
            dtype_name(x_in.dtype()));
@@ -678,15 +679,19 @@ TensorStats tensor_stats(const Tensor& x_in, const std::optional<Tensor>& minus)
     const T* p = ptr<T>(x);
     const T* q = minus ? ptr<T>(y) : nullptr;
     auto value = [&](int64_t i) { return q ? double(p[i]) - double(q[i]) : double(p[i]); };
-    double k = value(0), s1 = 0, s2 = 0;
+    double k = 0, s1 = 0, s2 = 0, sq = 0;
+    int64_t head = std::min<int64_t>(s.numel, 256);
+    for (int64_t i = 0; i < head; ++i) k += value(i);
+    k /= double(head);
+    if (!std::isfinite(k)) k = 0;  // a nan or inf: the plain pass below
     if (q) {
-      shifted_sums<T, true>(p, q, s.numel, std::isfinite(k) ? k : 0.0, s1, s2);
+      shifted_sums<T, true>(p, q, s.numel, k, s1, s2, sq);
     } else {
-      shifted_sums<T, false>(p, q, s.numel, std::isfinite(k) ? k : 0.0, s1, s2);
+      shifted_sums<T, false>(p, q, s.numel, k, s1, s2, sq);
     }
-    if (std::isfinite(k) && std::isfinite(s2)) {
+    if (std::isfinite(s2) && std::isfinite(sq)) {
       s.mean = k + s1 / n;
-      s.sumsq = s2 + 2.0 * k * s1 + n * k * k;
+      s.sumsq = sq;
       s.std = s.numel > 1 ? std::sqrt(std::max(0.0, s2 - s1 * s1 / n) / (n - 1)) : NAN;
       return;
     }

@@ -20,20 +20,21 @@ enum class ProbeKind { kPlain, kActivation, kDead, kTanh, kSigmoid };
 struct ProbeCall {
   std::string name;
   ProbeKind kind = ProbeKind::kPlain;
-  Shape shape;                                         // of the output
-  std::optional<TensorStats> out, pre, out_grad;       // out: floating outputs only
-  Tensor dead;                                         // kDead, 2+ dims, not empty: bool per unit of dim 1
-  double saturated = NAN;                              // kTanh / kSigmoid: share of outputs in the tails
-  Tensor values;             // activations, with keep_values: the output (detached), and its version then
+  Shape shape;                                    // of the output
+  std::optional<TensorStats> out, pre, out_grad;  // out: floating outputs only
+  Tensor dead;                                    // kDead, 2+ dims, not empty: bool per unit of dim 1
+  double saturated = NAN;                         // kTanh / kSigmoid: share of outputs in the tails
+  Tensor values;  // activations, with keep_values: the output (detached), and its version then
   uint64_t values_version = 0;
-  Tensor output;                                       // with keep_output: the output itself (its graph)
+  Tensor output;  // with keep_output: the output itself (its graph)
 };
 
 // Forward hooks on the given modules while the probe lives (or until remove()); each call of one of
 // them adds a ProbeCall, in forward order, whose out_grad backward fills in later. On each of
-// `params`, a gradient hook notes whether backward reached it and, the first time, what its .grad
-// held before (held(i): a copy, undefined when .grad was undefined or zero): gradient a step
-// already used if zero_grad() was forgotten.
+// `params`: whether backward accumulated into its .grad (reached), Σx² of what .grad held before the
+// first accumulation (held_sumsq: 0 after zero_grad; gradient a step already used if it was
+// forgotten), and the statistics of what backward added since (fresh: .grad minus that, measured
+// after each accumulation, so before clipping or any other change to .grad).
 class Probe {
  public:
   struct Target {
@@ -41,13 +42,14 @@ class Probe {
     Module* module;
     ProbeKind kind;
   };
-  struct LastOutput {  // the latest measured output, its version then, and its statistics
+  struct LastOutput {  // the latest measured output, its data and version then, and its statistics
     Tensor out;
+    const void* data = nullptr;
     uint64_t version = 0;
     TensorStats stats;
   };
-  Probe(const std::vector<Target>& targets, bool keep_values, bool keep_output, double saturation_level = 0.97,
-        const std::vector<Tensor>& params = {});
+  Probe(const std::vector<Target>& targets, bool keep_values, bool keep_output,
+        double saturation_level = 0.97, const std::vector<Tensor>& params = {});
   ~Probe();
   Probe(const Probe&) = delete;
   Probe& operator=(const Probe&) = delete;
@@ -55,17 +57,33 @@ class Probe {
   const std::vector<std::shared_ptr<ProbeCall>>& calls() const { return *calls_; }
   size_t num_params() const { return params_->size(); }
   bool reached(size_t i) const { return params_->at(i).reached; }
-  const Tensor& held(size_t i) const { return params_->at(i).held; }
+  double held_sumsq(size_t i) const { return params_->at(i).held_sumsq; }
+  const std::optional<TensorStats>& fresh(size_t i) const { return params_->at(i).fresh; }
 
  private:
   struct ParamState {
     bool reached = false;
-    Tensor held;
+    Tensor tentative, held;  // copies of a non-zero .grad before backward (tentative until it adds)
+    double held_sumsq = 0;
+    std::optional<TensorStats> fresh;
   };
   std::shared_ptr<std::vector<std::shared_ptr<ProbeCall>>> calls_;
   std::shared_ptr<LastOutput> last_;
   std::shared_ptr<std::vector<ParamState>> params_;
   std::vector<RemovableHandle> handles_;
 };
+
+// What cr.doctor.watch reads before a sampled optimizer step: the statistics of each .grad (none for
+// an undefined one) and of each value, and copies of the values (for the change the step makes) and
+// of the weights' .grad (2+ dims, for the histograms). The copies go into `buffers` (the values' first,
+// then the gradients' in order), written over where shape and dtype fit (no allocation step after
+// step), else replaced.
+struct StepSnapshot {
+  std::vector<std::optional<TensorStats>> grads;
+  std::vector<TensorStats> values;
+  std::vector<std::pair<size_t, Tensor>> grad_copies;  // (index of the parameter, its copy)
+};
+StepSnapshot step_snapshot(const std::vector<Tensor>& grads, const std::vector<Tensor>& values,
+                           std::vector<Tensor>& buffers);
 
 }  // namespace chainrule::nn

@@ -35,7 +35,8 @@ void bind_probe(py::module_& m) {
             out.append(py::none());
             continue;
           }
-          out.append(stats_tuple(tensor_stats(*xs[i], minus ? std::optional<Tensor>((*minus)[i]) : std::nullopt)));
+          out.append(
+              stats_tuple(tensor_stats(*xs[i], minus ? std::optional<Tensor>((*minus)[i]) : std::nullopt)));
         }
         return out;
       },
@@ -46,44 +47,23 @@ void bind_probe(py::module_& m) {
   m.def(
       "_step_snapshot",
       [](const std::vector<std::optional<Tensor>>& grads, const std::vector<Tensor>& values,
-         const std::vector<std::optional<Tensor>>& buffers) {
-        // What a sampled step of cr.doctor.watch reads before optimizer.step(), in one call: the
-        // stats of each .grad and each value, copies of the values (for the change the step makes)
-        // and of the weights' .grad (2+ dims: the histograms). A buffer of the last sample's that
-        // fits is written over: no allocation.
-        CR_CHECK(grads.size() == values.size(), std::invalid_argument,
-                 "_step_snapshot: expected as many grads as values, got ", grads.size(), " and ", values.size());
-        NoGradGuard no_grad;
-        std::vector<Tensor> copies;
-        auto copy = [&](const Tensor& x) {
-          size_t slot = copies.size();
-          const std::optional<Tensor>& b = slot < buffers.size() ? buffers[slot] : std::nullopt;
-          if (b && b->shape() == x.shape() && b->dtype() == x.dtype() && b->is_contiguous() && !b->requires_grad()) {
-            Tensor dst = *b;
-            dst.copy_(x);
-            copies.push_back(dst);
-          } else {
-            copies.push_back(x.detach().clone());
-          }
-          return copies.back();
-        };
+         std::vector<Tensor> buffers) {
+        std::vector<Tensor> gs;
+        for (const auto& g : grads) gs.push_back(g ? *g : Tensor());
+        nn::StepSnapshot s = nn::step_snapshot(gs, values, buffers);
         py::list grad_stats, value_stats;
-        py::dict hist;
-        for (size_t i = 0; i < values.size(); ++i) {
-          grad_stats.append(grads[i] ? stats_tuple(tensor_stats(*grads[i])) : py::none());
-          value_stats.append(stats_tuple(tensor_stats(values[i])));
-        }
-        for (const Tensor& v : values) copy(v);
-        for (size_t i = 0; i < grads.size(); ++i)
-          if (grads[i] && grads[i]->dim() >= 2) hist[py::int_(i)] = copy(*grads[i]);
-        return py::make_tuple(grad_stats, value_stats, copies, hist);
+        for (const auto& g : s.grads) grad_stats.append(stats_tuple(g));
+        for (const auto& v : s.values) value_stats.append(stats_tuple(v));
+        py::dict copies;
+        for (const auto& [i, t] : s.grad_copies) copies[py::int_(i)] = t;
+        return py::make_tuple(grad_stats, value_stats, buffers, copies);
       },
       py::arg("grads"), py::arg("values"), py::arg("buffers"),
-      "(stats of each grad or None, stats of each value, copies: the values then the weights' grads, "
-      "{index: copy of that grad}) for cr.doctor.watch.");
+      "nn::step_snapshot for cr.doctor.watch: (stats of each grad or None, stats of each value, the "
+      "buffers: copies of the values then of the weights' grads, {index: copy of that grad}).");
 
   py::class_<nn::ProbeCall, std::shared_ptr<nn::ProbeCall>>(m, "_ProbeCall",
-                                                           "One module call measured by a _Probe.")
+                                                            "One module call measured by a _Probe.")
       .def_readonly("name", &nn::ProbeCall::name)
       .def_property_readonly("shape", [](const nn::ProbeCall& c) { return py::tuple(py::cast(c.shape)); })
       .def_property_readonly("out", [](const nn::ProbeCall& c) { return stats_tuple(c.out); })
@@ -105,15 +85,19 @@ void bind_probe(py::module_& m) {
       .def_property_readonly("output", [](const nn::ProbeCall& c) { return maybe(c.output); })
       .def("drop_values", [](nn::ProbeCall& c) { c.values = Tensor(); });
 
-  py::class_<nn::Probe>(m, "_Probe",
-                        "Forward hooks (C++) measuring each call of the given modules until remove(): "
-                        "_Probe([(name, module, kind), ...], keep_values, keep_output, saturation_level, params); "
-                        "kind 0 plain, 1 activation, 2 ReLU-like, 3 Tanh, 4 Sigmoid.")
-      .def(py::init([](const std::vector<std::tuple<std::string, nn::Module*, int>>& targets, bool keep_values,
-                       bool keep_output, double level, const std::vector<Tensor>& params) {
+  py::class_<nn::Probe>(
+      m, "_Probe",
+      "Forward hooks (C++) measuring each call of the given modules until remove(): "
+      "_Probe([(name, module, kind), ...], keep_values, keep_output, saturation_level, params); "
+      "kind 0 plain, 1 activation, 2 ReLU-like, 3 Tanh, 4 Sigmoid.")
+      .def(py::init([](const std::vector<std::tuple<std::string, nn::Module*, int>>& targets,
+                       bool keep_values, bool keep_output, double level, const std::vector<Tensor>& params) {
              std::vector<nn::Probe::Target> ts;
              for (const auto& [name, module, kind] : targets) {
-               if (kind < 0 || kind > 4) throw py::value_error("_Probe: kind must be 0..4, got " + std::to_string(kind));
+               if (!module)
+                 throw py::type_error("_Probe: target '" + name + "': expected a cr.nn.Module, got None");
+               if (kind < 0 || kind > 4)
+                 throw py::value_error("_Probe: kind must be 0..4, got " + std::to_string(kind));
                ts.push_back({name, module, static_cast<nn::ProbeKind>(kind)});
              }
              return std::make_unique<nn::Probe>(ts, keep_values, keep_output, level, params);
@@ -123,10 +107,11 @@ void bind_probe(py::module_& m) {
       .def("remove", &nn::Probe::remove)
       .def("held",
            [](const nn::Probe& p) {
-             // {index: what .grad held before backward first reached parameter index (None: nothing)}
+             // {index: (Σx² of what .grad held before backward, stats of what backward added)} for
+             // the parameters backward accumulated into
              py::dict out;
              for (size_t i = 0; i < p.num_params(); ++i)
-               if (p.reached(i)) out[py::int_(i)] = maybe(p.held(i));
+               if (p.reached(i)) out[py::int_(i)] = py::make_tuple(p.held_sumsq(i), stats_tuple(p.fresh(i)));
              return out;
            })
       .def("calls", [](const nn::Probe& p) { return p.calls(); });

@@ -34,7 +34,7 @@ struct Net {
     seq = std::make_shared<Sequential>(std::vector<std::shared_ptr<Module>>{l1, relu, l2, tanh});
     NoGradGuard g;
     l1->parameter("bias").copy_(tensor({-9, -9, 0.1, 0.2, 0.3, 0.4}, {6}));  // units 0, 1 never fire
-    l2->parameter("weight").mul_(8.0);                                        // tanh saturates
+    l2->parameter("weight").mul_(8.0);                                       // tanh saturates
   }
   std::vector<Probe::Target> targets() {
     return {{"0", l1.get(), ProbeKind::kPlain},
@@ -131,4 +131,37 @@ TEST(Probe, NonFloatingAndEmptyOutputsHaveNoStatistics) {
   EXPECT_TRUE(std::isnan(c.saturated));
 }
 
+}  // namespace
+
+namespace {
+TEST(Probe, ParametersCountWhatBackwardAddedNotWhatAutogradGradSaw) {
+  using namespace chainrule;
+  using namespace chainrule::nn;
+  manual_seed(2);
+  auto lin = std::make_shared<Linear>(3, 2);
+  Tensor w = lin->parameter("weight");
+  Tensor x = randn({5, 3});
+  x.set_requires_grad(true);
+  auto loss = [&] { return (lin->forward(x) * 1.5).sum(); };
+  {
+    Probe probe({}, false, false, 0.97, {w});
+    autograd::grad({loss()}, {x});  // may run w's hooks, adds nothing to w.grad
+    EXPECT_FALSE(probe.reached(0));
+    loss().backward();
+    ASSERT_TRUE(probe.reached(0));
+    EXPECT_EQ(probe.held_sumsq(0), 0.0);
+    expect_stats(probe.fresh(0), w.grad());
+  }
+  Tensor first = w.grad().detach().clone();  // zero_grad forgotten: the next backward adds to it
+  Probe probe({}, false, false, 0.97, {w});
+  loss().backward();
+  ASSERT_TRUE(probe.reached(0));
+  EXPECT_DOUBLE_EQ(probe.held_sumsq(0), tensor_stats(first).sumsq);
+  expect_stats(probe.fresh(0), w.grad() - first);
+  {
+    NoGradGuard g;
+    w.grad().mul_(0.0);  // clipping after backward: what backward added is still what it added
+  }
+  expect_stats(probe.fresh(0), first);  // the same gradient again (same x, same w)
+}
 }  // namespace

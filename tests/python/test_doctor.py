@@ -492,3 +492,30 @@ def test_bad_arguments_raise_errors_that_name_check():
     other = kaiming_relu()
     with pytest.raises(ValueError, match="check: the optimizer is not over this model's parameters"):
         cr.doctor.check(model, F.cross_entropy, (X, Y), optimizer=cr.optim.SGD(other.parameters(), lr=0.1))
+
+
+class _SwapsData(nn.Module):
+    """Its forward replaces h's storage (h.data = ...) before the activation: same tensor, new values."""
+    def __init__(self):
+        super().__init__()
+        self.lin, self.act = nn.Linear(5, 7), nn.Tanh()
+
+    def forward(self, x):
+        h = self.lin(x)
+        h.data = h.detach() * 3
+        return self.act(h)
+
+
+def test_a_pre_activation_whose_storage_was_replaced_is_measured_again():
+    cr.manual_seed(0)
+    model = _SwapsData()
+    seen = {}
+    def pre(module, args):
+        seen["x"] = args[0].detach().numpy().copy()
+
+    handle = model.act.register_forward_pre_hook(pre)
+    report = cr.doctor.check(model, F.cross_entropy, (cr.randn(9, 5), cr.randint(0, 7, (9,))))
+    handle.remove()
+    row = next(r for r in report.layers if r.name == "act")
+    truth = seen["x"].astype(np.float64)
+    assert row.pre_mean == pytest.approx(truth.mean(), rel=1e-9) and row.pre_std == pytest.approx(truth.std(ddof=1), rel=1e-9)

@@ -287,3 +287,83 @@ def test_vanishing_gradients_stay_the_diagnosis_after_the_network_stops_learning
     healthy = mlp([2, 64, 64, 64, 3], nn.ReLU, "kaiming")
     hopt = cr.optim.SGD(healthy.parameters(), lr=0.1)
     assert "VANISHING" not in watched(healthy, hopt, 100).report().codes()
+
+
+# ------------------------------------------------------------- what .grad held, and what backward added
+def test_gradients_taken_with_autograd_grad_are_not_mistaken_for_a_forgotten_zero_grad():
+    # autograd.grad runs the parameters' hooks but adds nothing to .grad: only an accumulation counts
+    cr.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 3))
+    opt = cr.optim.SGD(m.parameters(), lr=0.5)
+    x, y = cr.randn(64, 4), cr.randint(0, 3, (64,))
+    with cr.doctor.watch(m, opt, every=5) as doc:
+        for _ in range(30):
+            xr = x.clone().requires_grad_(True)
+            out = m(xr)
+            gx, = cr.autograd.grad(out.sum(), xr, create_graph=True)  # an input-gradient penalty
+            loss = F.cross_entropy(out, y) + 1e-3 * (gx ** 2).sum(dim=1).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    assert all(s.stale == 0 for s in doc.history)
+    for s in doc.history:  # with zero_grad, what backward added is all of .grad
+        grad = {p.name: p.grad_norm for p in s.params}
+        assert all(abs(s.fresh_norm[n] - grad[n]) <= 1e-6 * grad[n] for n in grad)
+    assert "GRAD_ACCUMULATING" not in doc.report().codes()
+    # a functional loop (autograd.grad, then .grad assigned): backward never accumulates, so what
+    # it added is not measured, and nothing is blamed on zero_grad
+    params = list(m.parameters())
+    with cr.doctor.watch(m, opt, every=5) as doc2:
+        for _ in range(20):
+            grads = cr.autograd.grad(F.cross_entropy(m(x), y), params)
+            for p, g in zip(params, grads):
+                p.grad = g
+            opt.step()
+    assert all(s.stale is None and s.fresh_norm == {} for s in doc2.history)
+    assert "GRAD_ACCUMULATING" not in doc2.report().codes()
+
+
+def test_the_fresh_gradient_is_measured_before_clipping_and_a_forgotten_zero_grad_still_shows():
+    cr.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 3))
+    opt = cr.optim.SGD(m.parameters(), lr=0.01)
+    x, y = cr.randn(64, 4), cr.randint(0, 3, (64,))
+    unclipped = []
+    with cr.doctor.watch(m, opt, every=2) as doc:
+        for t in range(6):
+            opt.zero_grad()
+            F.cross_entropy(m(x), y).backward()
+            unclipped.append(float(m[2].weight.grad.norm()))
+            cr.nn.utils.clip_grad_norm_(m.parameters(), 1e-3)
+            opt.step()
+    for s in doc.history:
+        assert s.fresh_norm["2.weight"] == pytest.approx(unclipped[s.step], rel=1e-6)  # not the clipped 1e-3
+        assert next(p for p in s.params if p.name == "2.weight").grad_norm <= 1e-3 * (1 + 1e-6)
+    with cr.doctor.watch(m, opt, every=2) as doc:  # the same, zero_grad forgotten after the first step
+        for t in range(6):
+            if t == 0:
+                opt.zero_grad()
+            F.cross_entropy(m(x), y).backward()
+            cr.nn.utils.clip_grad_norm_(m.parameters(), 1e-3)
+            opt.step()
+    assert doc.history[0].stale == 0 and all(0 < s.stale < 0.1 for s in doc.history[1:])  # 1e-3 left over
+
+
+def test_a_layer_swapped_between_two_blocks_is_watched_in_the_second():
+    cr.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = cr.optim.SGD(m.parameters(), lr=0.1)
+    x, y = cr.randn(16, 4), cr.randint(0, 3, (16,))
+    doc = cr.doctor.watch(m, opt, every=1)
+    with doc:
+        train(m, opt, 1, doc, x=x, y=y)
+    setattr(m, "1", nn.Tanh())
+    with doc:
+        train(m, opt, 1, doc, x=x, y=y)
+    assert [(r.name, r.kind) for r in doc.history[-1].layers] == [("0", "Linear"), ("1", "Tanh"), ("2", "Linear")]
+    assert doc.history[-1].layers[1].frac_saturated is not None
+
+
+def test_the_probe_refuses_a_missing_module():
+    with pytest.raises(TypeError, match="_Probe: target 'a': expected a cr.nn.Module, got None"):
+        cr._core._Probe([("a", None, 0)])

@@ -2311,9 +2311,9 @@ def _set_warn_forgotten_zero_grad(enabled: builtins.bool) -> None:
     ...
 def _sizes(arg0: str, *args) -> list[builtins.int]:
     ...
-def _step_snapshot(grads: collections.abc.Sequence[Tensor | None], values: collections.abc.Sequence[Tensor], buffers: collections.abc.Sequence[Tensor | None]) -> tuple[list, list, list[Tensor], dict]:
+def _step_snapshot(grads: collections.abc.Sequence[Tensor | None], values: collections.abc.Sequence[Tensor], buffers: collections.abc.Sequence[Tensor]) -> tuple[list, list, list[Tensor], dict]:
     """
-    (stats of each grad or None, stats of each value, copies: the values then the weights' grads, {index: copy of that grad}) for cr.doctor.watch.
+    nn::step_snapshot for cr.doctor.watch: (stats of each grad or None, stats of each value, the buffers: copies of the values then of the weights' grads, {index: copy of that grad}).
     """
 def _tensor_stats(input: Tensor, minus: Tensor | None = None) -> typing.Any:
     """

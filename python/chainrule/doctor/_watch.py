@@ -14,7 +14,7 @@ from .. import _core
 from . import _rules
 from ._report import Finding, Report
 from ._stats import (DEAD_KINDS, LayerStats, ParamStats, Recorder, as_moments, backward_culprit, check_optimizer,
-                     finite, forward_weights, histograms, layer_stats, leaf_modules, moments, owner, param_stats)
+                     finite, forward_weights, histograms, layer_stats, leaf_modules, owner, param_stats)
 
 
 @dataclasses.dataclass
@@ -71,13 +71,17 @@ class Watch:
         self.losses = []
         self.steps = 0
         self._params = list(model.named_parameters())
-        leaves = leaf_modules(model)
-        self.skipped = sorted(n for n, m in leaves if not _one_tensor_forward(m))
-        self._template = Recorder(model, self.skipped, leaves=leaves, params=[p for _, p in self._params])
+        self._scan()
         self._active = False
         self._entered_at = None  # the first step of the current block: .grad before it is of unknown origin
         self._rec = None
         self._hist = {"activations": [], "gradients": []}
+
+    def _scan(self):
+        """The leaf modules to hook, found again for each with-block (a layer may have been swapped)."""
+        leaves = leaf_modules(self.model)
+        self.skipped = sorted(n for n, m in leaves if not _one_tensor_forward(m))
+        self._template = Recorder(self.model, self.skipped, leaves=leaves, params=[p for _, p in self._params])
 
     # ---------------------------------------------------------------------------- the with-block
     def __enter__(self):
@@ -91,6 +95,7 @@ class Watch:
         opt.step = self._step
         self._active = True
         self._entered_at = self.steps
+        self._scan()
         if self.steps % self.every == 0:
             self._arm()
         return self
@@ -118,15 +123,11 @@ class Watch:
         # stats of .grad and of the weights, and copies; after: stats of the change); the rules run
         # later, when history / report() / plot() ask
         rec, values = self._rec, self._template.params
-        grads = [p.grad for p in values]
-        gstats, vstats, self._buffers, hist = _core._step_snapshot(grads, values, self._buffers)
-        raw = _Raw(t, t > self._entered_at, rec, [p.requires_grad for p in values], gstats, vstats, hist=hist)
-        for i, old in rec.held().items():  # .grad held something before this step's backward: rare
-            g = grads[i]
-            if old is None:
-                raw.held[i] = None
-            elif g is not None and tuple(g.shape) == tuple(old.shape) and g.dtype == old.dtype:
-                raw.held[i] = (moments(g, old), moments(old))
+        if self._pending:
+            self._pending[-1].drop_values()  # its histogram buffers are written over now
+        gstats, vstats, self._buffers, hist = _core._step_snapshot([p.grad for p in values], values, self._buffers)
+        raw = _Raw(t, t > self._entered_at, rec, [p.requires_grad for p in values], gstats, vstats, rec.held(),
+                   hist)
         before = self._buffers[:len(values)]
         try:
             out = self._orig_step(*args, **kwargs)
@@ -134,8 +135,6 @@ class Watch:
             self._disarm()
             self.steps = t + 1
         raw.update = _core._tensor_stats_list(values, before)
-        if self._pending:
-            self._pending[-1].drop_values()  # histograms are drawn of the latest sample only
         self._pending.append(raw)
         if (t + 1) % self.every == 0:
             self._arm()
@@ -191,7 +190,7 @@ class Watch:
         grads = dict(zip(names, grad_moments))
         pstats = [param_stats(n, owner(n), p.shape, p.requires_grad, as_moments(d), g, as_moments(u))
                   for (n, p), d, g, u in zip(params, raw.data, grad_moments, raw.update)]
-        fresh_norm, stale = _fresh_and_stale(names, grad_moments, raw.held)
+        fresh_norm, stale = _fresh_and_stale(names, raw.held)
         layers = layer_stats(calls, pstats)
         dead = {c.name: c.dead for c in calls if c.kind in DEAD_KINDS and c.dead is not None}
         loss = self._loss_of(t)
@@ -312,40 +311,36 @@ class _Param:
 class _Raw:
     """What a sampled step measured per parameter (in self._params' order; _tensor_stats tuples, made
     Moments when the rules judge it): the .grad the step used, the values before it, the change it
-    made; ``held``: {index: None, or (moments of .grad minus what it held before this step's backward,
-    moments of what it held)} for the parameters backward reached; ``hist``: {index: a copy of that
-    weight's .grad} for the histograms (the latest sample's only)."""
+    made; ``held``: {index: (Σx² of what .grad held before this step's backward, stats of what the
+    backward(s) added)} for the parameters backward reached (nn::Probe); ``hist``: {index: a copy of
+    that weight's .grad} for the histograms (the latest sample's only)."""
     step: int
     stepped: bool
     recorder: Recorder
     requires_grad: list
     grads: list
     data: list
+    held: dict
+    hist: Optional[dict]
     update: list = None
-    held: dict = dataclasses.field(default_factory=dict)
-    hist: Optional[dict] = None
 
     def drop_values(self):
         self.hist = None
         self.recorder.drop_values()
 
 
-def _fresh_and_stale(names, grad_moments, held):
-    """Each parameter's norm of the gradient its backward(s) produced this step (.grad minus what it
-    held before them), and |what it held| / |what they produced| over the parameters: 0 after
-    zero_grad, about k after k steps without it (None when not measured). ``held``: _Raw.held."""
+def _fresh_and_stale(names, held):
+    """Each parameter's norm of the gradient its backward(s) produced this step (measured as they
+    added it: before clipping), and |what .grad held before them| / |what they produced| over the
+    parameters: 0 after zero_grad, about k after k steps without it (None when not measured).
+    ``held``: _Raw.held."""
     norms, num, den = {}, 0.0, 0.0
-    for i, h in held.items():
-        gm = grad_moments[i]
-        if gm is None:
+    for i, (old_sq, fresh) in held.items():
+        if fresh is None:
             continue
-        if h is None:
-            sq = gm.sumsq
-        else:
-            diff, old = h
-            sq = diff.sumsq
-            num += old.sumsq
+        sq = fresh[5]  # _tensor_stats tuple: sum of squares last
         norms[names[i]] = math.sqrt(sq)
+        num += old_sq
         den += sq
     return norms, (math.sqrt(num / den) if den > 0 and math.isfinite(num) else None)
 
