@@ -168,6 +168,7 @@ def test_a_detached_parameter_gets_no_grad_and_why_no_grad_says_why():
     f = report.findings[0]
     assert f.data == {"param": "0.scale", "reason": "NOT_IN_GRAPH"}
     assert "0.scale" in f.cause and "Fix:" not in f.cause
+    assert "no scale.detach(), .data" in f.fix  # where to look: the module's forward
 
 
 def test_frozen_parameters_are_only_info():

@@ -286,8 +286,8 @@ def test_storyline_detached_parameter_fixed_by_dropping_detach():
 
     sick = model(False)
     f = finding(check(sick), "NO_GRAD_PARAM")
-    # the cause names the copy (.detach()); the fix, why_no_grad's, only says to use 0.scale itself
-    assert f.data["param"] == "0.scale" and ".detach()" in f.cause and "from 0.scale" in f.fix
+    # the cause names the copy (.detach()); the fix says where to look: the parameter's use in forward
+    assert f.data["param"] == "0.scale" and ".detach()" in f.cause and "no scale.detach()" in f.fix
     cured = model(True)
     opt = cr.optim.SGD(cured.parameters(), lr=0.1)
     report = check(cured, opt=opt)

@@ -214,7 +214,11 @@ def _check(model, loss_fn, x, y, optimizer, classification, snap):
         elif p.grad is None and loss.requires_grad:
             d = why_no_grad(p, loss, model=model)
             message = d.message.split("\nFix:")[0]  # the fix has its own field
-            no_grad_params.append((name, _owner(name), None, d.reason, message, getattr(d, "fix", None)))
+            fix = getattr(d, "fix", None)
+            if d.reason == "NOT_IN_GRAPH":  # for a parameter the place to look is the module's forward
+                fix = (f"use the parameter itself in forward: no {name.rsplit('.', 1)[-1]}.detach(), .data, "
+                       "clone() or no_grad around it, and no new tensor bound to its name after the loss")
+            no_grad_params.append((name, _owner(name), None, d.reason, message, fix))
 
     # 4. A dry optimizer step: how far would each weight move?
     stepped_dry = optimizer is not None and forward_bad is None and backward_bad is None
