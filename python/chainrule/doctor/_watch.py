@@ -26,9 +26,11 @@ class Sample:
     ``params`` are check()'s LayerStats / ParamStats of the forward just before the step, the .grad
     the step used and the change it made (update:data). ``dead`` holds each ReLU's per-unit "0 for the
     whole batch" flags; ``fresh_norm`` each parameter's norm of the gradient backward produced for
-    this step (hooks on the parameters: not counting what .grad held before); ``stale`` is |what .grad
-    held before this step's backward| / |that fresh gradient| (0 with zero_grad; None when not
-    measured); ``findings`` are check()'s rules on this step alone.
+    this step (hooks on the parameters: not counting what .grad held before, measured as backward
+    adds it, so before clipping; empty when no backward accumulated, e.g. gradients taken with
+    autograd.grad); ``stale`` is |what .grad held before this step's backward| / |that fresh
+    gradient| (0 with zero_grad; None when not measured); ``findings`` are check()'s rules on this
+    step alone.
     """
     step: int
     loss: Optional[float]
