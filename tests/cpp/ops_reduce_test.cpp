@@ -426,7 +426,7 @@ TEST(OpsShape, ScatterAddReadsTheIndexShapedCornerOfALargerSrc) {
 TEST(OpsReduce, TensorStatsAgreeWithTheirDefinitionsInDouble) {
   // lengths on both sides of the vectorised path's width, float32 and float64, and a strided view
   for (Dtype dt : {kFloat32, kFloat64}) {
-    for (int64_t n : {1, 2, 3, 7, 8, 9, 16, 17, 31, 32, 33}) {
+    for (int64_t n : {1, 2, 3, 7, 8, 9, 16, 17, 31, 32, 33, 255, 256, 257, 511, 513}) {  // blocks of 256
       std::vector<double> v(n);
       for (int64_t i = 0; i < n; ++i) v[i] = 0.25 * double(i) - 1.5 + (i % 3 == 0 ? 1e3 : 0.0);
       Tensor x = tensor(v, {n}, dt);
