@@ -629,24 +629,31 @@ namespace chainrule {
 
 namespace {
 
-// Σ(x - k), Σ(x - k)² and Σx² over x_i = p[i] (- q[i] with kMinus), in double: blocks are widened into
-// a small buffer (a loop the compiler vectorises) that Eigen's vectorised sums then read from L1;
-// fixed-size Eigen arrays would need GCC's SLP vectoriser, which CMakeLists.txt turns off for GCC 12.
-template <class T, bool kMinus>
-void shifted_sums(const T* p, const T* q, int64_t n, double k, double& s1, double& s2, double& sq) {
-  constexpr int64_t kBlock = 256;
-  alignas(64) double buf[kBlock];
+// Σ(x - k), Σ(x - k)² and Σx² over x_i = p[i] (- q[i] with kMinus), in double, in one fused pass.
+// Floating sums vectorise only when told that reordering them is fine: `omp simd reduction` says so
+// for this loop alone (3x faster than widening into a buffer for Eigen's sums, and no -ffast-math).
+// Blocks of 1024 keep each partial sum short (the error grows with the block, not the tensor).
+template <class T, bool kMinus> void shifted_sums(const T* p, const T* q, int64_t n, double k, double& s1_out,
+                                                  double& s2_out, double& sq_out) {
+  constexpr int64_t kBlock = 1024;
   for (int64_t at = 0; at < n; at += kBlock) {
-    int64_t len = std::min(kBlock, n - at);
-    if constexpr (kMinus) {
-      for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]) - double(q[at + j]) - k;
-    } else {
-      for (int64_t j = 0; j < len; ++j) buf[j] = double(p[at + j]) - k;
+    const int64_t len = std::min(kBlock, n - at);
+    const T* a = p + at;
+    const T* b = kMinus ? q + at : nullptr;
+    double s1 = 0, s2 = 0, sq = 0;
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : s1, s2, sq)
+#endif
+    for (int64_t j = 0; j < len; ++j) {
+      double x = kMinus ? double(a[j]) - double(b[j]) : double(a[j]);
+      double d = x - k;
+      s1 += d;
+      s2 += d * d;
+      sq += x * x;
     }
-    Eigen::Map<Eigen::ArrayXd, Eigen::Aligned64> d(buf, len);
-    s1 += d.sum();
-    s2 += d.square().sum();
-    sq += (d + k).square().sum();
+    s1_out += s1;
+    s2_out += s2;
+    sq_out += sq;
   }
 }
 
@@ -681,6 +688,9 @@ TensorStats tensor_stats(const Tensor& x_in, const std::optional<Tensor>& minus)
     auto value = [&](int64_t i) { return q ? double(p[i]) - double(q[i]) : double(p[i]); };
     double k = 0, s1 = 0, s2 = 0, sq = 0;
     int64_t head = std::min<int64_t>(s.numel, 256);
+#ifdef _OPENMP
+#pragma omp simd reduction(+ : k)
+#endif
     for (int64_t i = 0; i < head; ++i) k += value(i);
     k /= double(head);
     if (!std::isfinite(k)) k = 0;  // a nan or inf: the plain pass below

@@ -148,27 +148,61 @@ void copy_into(Tensor& slot, const Tensor& x) {
 }
 }  // namespace
 
-StepSnapshot step_snapshot(const std::vector<Tensor>& grads, const std::vector<Tensor>& values,
-                           std::vector<Tensor>& buffers) {
-  CR_CHECK(grads.size() == values.size(), std::invalid_argument,
-           "step_snapshot: expected as many grads as values, got ", grads.size(), " and ", values.size());
+StepSampler::StepSampler(std::vector<Probe::Target> targets, std::vector<Tensor> params, double level)
+    : targets_(std::move(targets)), params_(std::move(params)), level_(level) {}
+
+void StepSampler::arm() {
+  disarm();
+  probe_ = std::make_shared<Probe>(targets_, true, false, level_, params_);
+}
+
+void StepSampler::disarm() {
+  if (probe_) probe_->remove();
+  probe_.reset();
+}
+
+std::shared_ptr<StepRecord> StepSampler::before() {
+  CR_CHECK(probe_, std::runtime_error,
+           "StepSampler::before: not armed (call arm() before the step's forward)");
   NoGradGuard no_grad;
-  StepSnapshot s;
-  size_t slots = values.size();
-  for (const Tensor& g : grads) slots += g.defined() && g.dim() >= 2;
-  buffers.resize(slots);
-  size_t slot = 0;
-  for (size_t i = 0; i < values.size(); ++i) {
-    s.grads.push_back(grads[i].defined() ? std::optional<TensorStats>(tensor_stats(grads[i])) : std::nullopt);
-    s.values.push_back(tensor_stats(values[i]));
-    copy_into(buffers[slot++], values[i]);
+  if (last_) {  // its copies are written over below; the activations it kept need not outlive it
+    last_->grad_copies.clear();
+    last_->latest = false;
+    for (const auto& c : last_->probe->calls()) c->values = Tensor();
   }
-  for (size_t i = 0; i < grads.size(); ++i) {
-    if (!grads[i].defined() || grads[i].dim() < 2) continue;
-    copy_into(buffers[slot], grads[i]);
-    s.grad_copies.emplace_back(i, buffers[slot++]);
+  auto r = std::make_shared<StepRecord>();
+  r->probe = probe_;
+  const size_t n = params_.size();
+  size_t slots = n;
+  for (const Tensor& p : params_) slots += p.grad().defined() && p.grad().dim() >= 2;
+  buffers_.resize(slots);
+  size_t slot = n;
+  for (size_t i = 0; i < n; ++i) {
+    const Tensor& p = params_[i];
+    Tensor g = p.grad();
+    r->requires_grad.push_back(p.requires_grad());
+    r->grads.push_back(g.defined() ? std::optional<TensorStats>(tensor_stats(g)) : std::nullopt);
+    r->values.push_back(tensor_stats(p));
+    copy_into(buffers_[i], p);
+    if (g.defined() && g.dim() >= 2) {
+      copy_into(buffers_[slot], g);
+      r->grad_copies.emplace_back(i, buffers_[slot++]);
+    }
   }
-  return s;
+  last_ = r;
+  return r;
+}
+
+void StepSampler::after(StepRecord& r) {
+  disarm();
+  NoGradGuard no_grad;
+  r.update.clear();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    const Tensor& b = buffers_[i];
+    bool fits = is_floating(p.dtype()) && b.shape() == p.shape() && b.dtype() == p.dtype();
+    r.update.push_back(fits ? std::optional<TensorStats>(tensor_stats(p, b)) : std::nullopt);
+  }
 }
 
 }  // namespace chainrule::nn

@@ -73,17 +73,39 @@ class Probe {
   std::vector<RemovableHandle> handles_;
 };
 
-// What cr.doctor.watch reads before a sampled optimizer step: the statistics of each .grad (none for
-// an undefined one) and of each value, and copies of the values (for the change the step makes) and
-// of the weights' .grad (2+ dims, for the histograms). The copies go into `buffers` (the values' first,
-// then the gradients' in order), written over where shape and dtype fit (no allocation step after
-// step), else replaced.
-struct StepSnapshot {
-  std::vector<std::optional<TensorStats>> grads;
-  std::vector<TensorStats> values;
-  std::vector<std::pair<size_t, Tensor>> grad_copies;  // (index of the parameter, its copy)
+// What cr.doctor.watch measures on a sampled optimizer step, in two calls around the step (in Python
+// every call on a sampled step costs several times what it does in a warm loop: the step before it
+// left the caches cold). arm() puts a Probe on the model for the step to come; before() (just before
+// the optimizer's step) returns its record with the statistics of each .grad and value and copies of
+// the values and of the weights' .grad (for the histograms); after() removes the hooks and measures
+// the change the step made. The copies live in buffers reused from sample to sample: before() takes
+// the previous record's gradient copies and activation values away from it.
+struct StepRecord {
+  std::shared_ptr<Probe> probe;                        // its calls and, per parameter, held / fresh
+  std::vector<bool> requires_grad;                     // per parameter, at the step
+  std::vector<std::optional<TensorStats>> grads;       // none for an undefined .grad
+  std::vector<TensorStats> values;                     // before the step
+  std::vector<std::optional<TensorStats>> update;      // value after - value before (after() fills it)
+  std::vector<std::pair<size_t, Tensor>> grad_copies;  // (parameter index, copy of its .grad): 2+ dims
+  bool latest = true;  // false once a later before() took its copies and activation values
 };
-StepSnapshot step_snapshot(const std::vector<Tensor>& grads, const std::vector<Tensor>& values,
-                           std::vector<Tensor>& buffers);
+
+class StepSampler {
+ public:
+  StepSampler(std::vector<Probe::Target> targets, std::vector<Tensor> params, double saturation_level = 0.97);
+  void arm();
+  bool armed() const { return probe_ != nullptr; }
+  void disarm();  // hooks off without a record (the step raised)
+  std::shared_ptr<StepRecord> before();
+  void after(StepRecord& record);
+
+ private:
+  std::vector<Probe::Target> targets_;
+  std::vector<Tensor> params_;
+  double level_;
+  std::shared_ptr<Probe> probe_;
+  std::vector<Tensor> buffers_;  // the values' copies, then the weights' .grad copies
+  std::shared_ptr<StepRecord> last_;
+};
 
 }  // namespace chainrule::nn

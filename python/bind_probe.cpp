@@ -1,5 +1,6 @@
 // Bindings for what cr.doctor measures in C++ (see python/bind_util.h): tensor_stats and nn::Probe,
-// private (_tensor_stats, _Probe); python/chainrule/doctor/_stats.py gives them their Python shape.
+// private (_tensor_stats, _Probe, _StepSampler); python/chainrule/doctor/_stats.py gives them their Python
+// shape.
 #include <cmath>
 
 #include "nn/probe.h"
@@ -13,6 +14,34 @@ py::object stats_tuple(const std::optional<TensorStats>& s) {
   return py::make_tuple(s->numel, s->nan, s->inf, s->mean, s->std, s->sumsq);
 }
 py::object maybe(const Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
+
+std::vector<nn::Probe::Target> to_targets(
+    const std::vector<std::tuple<std::string, nn::Module*, int>>& targets, const char* who) {
+  std::vector<nn::Probe::Target> ts;
+  for (const auto& [name, module, kind] : targets) {
+    if (!module)
+      throw py::type_error(std::string(who) + ": target '" + name + "': expected a cr.nn.Module, got None");
+    if (kind < 0 || kind > 4)
+      throw py::value_error(std::string(who) + ": kind must be 0..4, got " + std::to_string(kind));
+    ts.push_back({name, module, static_cast<nn::ProbeKind>(kind)});
+  }
+  return ts;
+}
+
+// {index: (Σx² of what .grad held before backward, stats of what backward added)} for the parameters
+// backward accumulated into
+py::dict held(const nn::Probe& p) {
+  py::dict out;
+  for (size_t i = 0; i < p.num_params(); ++i)
+    if (p.reached(i)) out[py::int_(i)] = py::make_tuple(p.held_sumsq(i), stats_tuple(p.fresh(i)));
+  return out;
+}
+
+template <class V> py::list stats_list(const V& v) {
+  py::list out;
+  for (const auto& s : v) out.append(stats_tuple(s));
+  return out;
+}
 }  // namespace
 
 void bind_probe(py::module_& m) {
@@ -22,45 +51,6 @@ void bind_probe(py::module_& m) {
       py::arg("input"), py::arg("minus") = py::none(),
       "(numel, nan count, inf count, mean, std, sum of squares) of a floating tensor's elements (of "
       "input - minus, subtracted in float64, when given) in float64, no graph (cr.doctor's statistics).");
-
-  m.def(
-      "_tensor_stats_list",
-      [](const std::vector<std::optional<Tensor>>& xs, const std::optional<std::vector<Tensor>>& minus) {
-        if (minus && minus->size() != xs.size())
-          throw py::value_error("_tensor_stats_list: expected as many tensors in minus as in input, got " +
-                                std::to_string(xs.size()) + " and " + std::to_string(minus->size()));
-        py::list out;
-        for (size_t i = 0; i < xs.size(); ++i) {
-          if (!xs[i]) {
-            out.append(py::none());
-            continue;
-          }
-          out.append(
-              stats_tuple(tensor_stats(*xs[i], minus ? std::optional<Tensor>((*minus)[i]) : std::nullopt)));
-        }
-        return out;
-      },
-      py::arg("input"), py::arg("minus") = py::none(),
-      "_tensor_stats of each tensor of a list (None for None), of input[i] - minus[i] with minus: one call "
-      "for a model's parameters.");
-
-  m.def(
-      "_step_snapshot",
-      [](const std::vector<std::optional<Tensor>>& grads, const std::vector<Tensor>& values,
-         std::vector<Tensor> buffers) {
-        std::vector<Tensor> gs;
-        for (const auto& g : grads) gs.push_back(g ? *g : Tensor());
-        nn::StepSnapshot s = nn::step_snapshot(gs, values, buffers);
-        py::list grad_stats, value_stats;
-        for (const auto& g : s.grads) grad_stats.append(stats_tuple(g));
-        for (const auto& v : s.values) value_stats.append(stats_tuple(v));
-        py::dict copies;
-        for (const auto& [i, t] : s.grad_copies) copies[py::int_(i)] = t;
-        return py::make_tuple(grad_stats, value_stats, buffers, copies);
-      },
-      py::arg("grads"), py::arg("values"), py::arg("buffers"),
-      "nn::step_snapshot for cr.doctor.watch: (stats of each grad or None, stats of each value, the "
-      "buffers: copies of the values then of the weights' grads, {index: copy of that grad}).");
 
   py::class_<nn::ProbeCall, std::shared_ptr<nn::ProbeCall>>(m, "_ProbeCall",
                                                             "One module call measured by a _Probe.")
@@ -92,29 +82,47 @@ void bind_probe(py::module_& m) {
       "kind 0 plain, 1 activation, 2 ReLU-like, 3 Tanh, 4 Sigmoid.")
       .def(py::init([](const std::vector<std::tuple<std::string, nn::Module*, int>>& targets,
                        bool keep_values, bool keep_output, double level, const std::vector<Tensor>& params) {
-             std::vector<nn::Probe::Target> ts;
-             for (const auto& [name, module, kind] : targets) {
-               if (!module)
-                 throw py::type_error("_Probe: target '" + name + "': expected a cr.nn.Module, got None");
-               if (kind < 0 || kind > 4)
-                 throw py::value_error("_Probe: kind must be 0..4, got " + std::to_string(kind));
-               ts.push_back({name, module, static_cast<nn::ProbeKind>(kind)});
-             }
-             return std::make_unique<nn::Probe>(ts, keep_values, keep_output, level, params);
+             return std::make_unique<nn::Probe>(to_targets(targets, "_Probe"), keep_values, keep_output,
+                                                level, params);
            }),
            py::arg("targets"), py::arg("keep_values") = false, py::arg("keep_output") = false,
            py::arg("saturation_level") = 0.97, py::arg("params") = std::vector<Tensor>{})
       .def("remove", &nn::Probe::remove)
-      .def("held",
-           [](const nn::Probe& p) {
-             // {index: (Σx² of what .grad held before backward, stats of what backward added)} for
-             // the parameters backward accumulated into
-             py::dict out;
-             for (size_t i = 0; i < p.num_params(); ++i)
-               if (p.reached(i)) out[py::int_(i)] = py::make_tuple(p.held_sumsq(i), stats_tuple(p.fresh(i)));
-             return out;
-           })
+      .def("held", &held)
       .def("calls", [](const nn::Probe& p) { return p.calls(); });
+
+  py::class_<nn::StepRecord, std::shared_ptr<nn::StepRecord>>(
+      m, "_StepRecord", "What a _StepSampler measured on one optimizer step (stats as _tensor_stats tuples).")
+      .def("calls", [](const nn::StepRecord& r) { return r.probe->calls(); })
+      .def("held", [](const nn::StepRecord& r) { return held(*r.probe); })
+      .def_property_readonly("requires_grad",
+                             [](const nn::StepRecord& r) { return py::cast(r.requires_grad); })
+      .def_property_readonly("grads", [](const nn::StepRecord& r) { return stats_list(r.grads); })
+      .def_property_readonly("values", [](const nn::StepRecord& r) { return stats_list(r.values); })
+      .def_property_readonly("update", [](const nn::StepRecord& r) { return stats_list(r.update); })
+      .def_readonly("latest", &nn::StepRecord::latest)
+      .def_property_readonly("grad_copies", [](const nn::StepRecord& r) {
+        // {index: copy of that parameter's .grad}; empty once a later sample reused the buffers
+        py::dict out;
+        for (const auto& [i, t] : r.grad_copies) out[py::int_(i)] = t;
+        return out;
+      });
+
+  py::class_<nn::StepSampler>(
+      m, "_StepSampler",
+      "nn::StepSampler for cr.doctor.watch: _StepSampler([(name, module, kind), ...], params, "
+      "saturation_level); arm() before a sampled step's forward, before() -> _StepRecord just before the "
+      "optimizer step, after(record) after it.")
+      .def(py::init([](const std::vector<std::tuple<std::string, nn::Module*, int>>& targets,
+                       const std::vector<Tensor>& params, double level) {
+             return std::make_unique<nn::StepSampler>(to_targets(targets, "_StepSampler"), params, level);
+           }),
+           py::arg("targets"), py::arg("params"), py::arg("saturation_level") = 0.97,
+           py::keep_alive<1, 2>())  // the targets list holds the modules the sampler points to
+      .def("arm", &nn::StepSampler::arm)
+      .def("disarm", &nn::StepSampler::disarm)
+      .def("before", &nn::StepSampler::before)
+      .def("after", &nn::StepSampler::after);
 }
 
 }  // namespace chainrule::bind

@@ -165,3 +165,68 @@ TEST(Probe, ParametersCountWhatBackwardAddedNotWhatAutogradGradSaw) {
   expect_stats(probe.fresh(0), first);  // the same gradient again (same x, same w)
 }
 }  // namespace
+
+namespace {
+// A sampled step: what before() and after() report is tensor_stats of .grad, of the values and of
+// the change; the copies are the gradients; a later sample takes them from the earlier record.
+TEST(StepSampler, MeasuresAroundAStepAndReusesItsBuffers) {
+  using namespace chainrule;
+  using namespace chainrule::nn;
+  manual_seed(3);
+  Net net;
+  std::vector<Tensor> params = net.seq->parameters();
+  StepSampler sampler(net.targets(), params);
+  EXPECT_THROW(sampler.before(), std::runtime_error);  // not armed
+  Tensor x = randn({8, 3});
+  auto sampled_step = [&]() {
+    sampler.arm();
+    for (Tensor& p : params) p.set_grad(Tensor());
+    ((*net.seq)(x) * 2.0).sum().backward();
+    std::vector<Tensor> before_values;
+    for (const Tensor& p : params) before_values.push_back(p.detach().clone());
+    auto record = sampler.before();
+    {
+      NoGradGuard g;
+      for (Tensor& p : params) p.sub_(p.grad() * 0.1);
+    }
+    sampler.after(*record);
+    return std::make_pair(record, before_values);
+  };
+  auto [first, values] = sampled_step();
+  ASSERT_EQ(first->probe->calls().size(), 4u);  // the forward's four module calls
+  ASSERT_EQ(first->grads.size(), params.size());
+  ASSERT_EQ(first->update.size(), params.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(first->requires_grad[i]);
+    expect_stats(first->grads[i], params[i].grad());
+    expect_stats(first->values[i], values[i]);
+    ASSERT_TRUE(first->update[i].has_value());
+    TensorStats change = tensor_stats(params[i], values[i]);  // after - before, in double
+    EXPECT_DOUBLE_EQ(first->update[i]->mean, change.mean);
+    EXPECT_DOUBLE_EQ(first->update[i]->sumsq, change.sumsq);
+    double want = tensor_stats(params[i].grad()).sumsq * 0.01;  // the step: -0.1 * grad (float32)
+    EXPECT_NEAR(first->update[i]->sumsq, want, 1e-6 * want);
+  }
+  // the weights' (2-D) gradient copies, equal to .grad
+  ASSERT_EQ(first->grad_copies.size(), 2u);
+  for (const auto& [i, copy] : first->grad_copies) {
+    EXPECT_EQ(params[i].dim(), 2);
+    EXPECT_TRUE(allclose(copy, params[i].grad(), 0, 0));
+  }
+  EXPECT_TRUE(first->latest);
+  EXPECT_TRUE(first->probe->calls()[1]->values.defined());  // the ReLU's activations, for histograms
+  // after(): the hooks are off; a forward now records nothing
+  (*net.seq)(x);
+  EXPECT_EQ(first->probe->calls().size(), 4u);
+  auto [second, values2] = sampled_step();
+  EXPECT_FALSE(first->latest);
+  EXPECT_TRUE(first->grad_copies.empty());
+  EXPECT_FALSE(first->probe->calls()[1]->values.defined());
+  EXPECT_TRUE(second->latest);
+  expect_stats(second->values[0], values2[0]);
+  // a step that raised: disarm() takes the hooks off without a record
+  sampler.arm();
+  sampler.disarm();
+  EXPECT_THROW(sampler.before(), std::runtime_error);
+}
+}  // namespace

@@ -2191,6 +2191,46 @@ class _Probe:
         ...
     def remove(self) -> None:
         ...
+class _StepRecord:
+    """
+    What a _StepSampler measured on one optimizer step (stats as _tensor_stats tuples).
+    """
+    def calls(self) -> list[_ProbeCall]:
+        ...
+    def held(self) -> dict:
+        ...
+    @property
+    def grad_copies(self) -> dict:
+        ...
+    @property
+    def grads(self) -> list:
+        ...
+    @property
+    def latest(self) -> builtins.bool:
+        ...
+    @property
+    def requires_grad(self) -> typing.Any:
+        ...
+    @property
+    def update(self) -> list:
+        ...
+    @property
+    def values(self) -> list:
+        ...
+class _StepSampler:
+    """
+    nn::StepSampler for cr.doctor.watch: _StepSampler([(name, module, kind), ...], params, saturation_level); arm() before a sampled step's forward, before() -> _StepRecord just before the optimizer step, after(record) after it.
+    """
+    def __init__(self, targets: collections.abc.Sequence[tuple[str, Module, typing.SupportsInt | typing.SupportsIndex]], params: collections.abc.Sequence[Tensor], saturation_level: typing.SupportsFloat | typing.SupportsIndex = 0.97) -> None:
+        ...
+    def after(self, arg0: _StepRecord) -> None:
+        ...
+    def arm(self) -> None:
+        ...
+    def before(self) -> _StepRecord:
+        ...
+    def disarm(self) -> None:
+        ...
 def _arange(arg0: typing.SupportsFloat | typing.SupportsIndex, arg1: typing.SupportsFloat | typing.SupportsIndex, arg2: typing.SupportsFloat | typing.SupportsIndex, arg3: dtype) -> Tensor:
     ...
 def _autograd_backward(arg0: collections.abc.Sequence[Tensor], arg1: collections.abc.Sequence[Tensor | None], arg2: builtins.bool | None, arg3: builtins.bool) -> None:
@@ -2311,17 +2351,9 @@ def _set_warn_forgotten_zero_grad(enabled: builtins.bool) -> None:
     ...
 def _sizes(arg0: str, *args) -> list[builtins.int]:
     ...
-def _step_snapshot(grads: collections.abc.Sequence[Tensor | None], values: collections.abc.Sequence[Tensor], buffers: collections.abc.Sequence[Tensor]) -> tuple[list, list, list[Tensor], dict]:
-    """
-    nn::step_snapshot for cr.doctor.watch: (stats of each grad or None, stats of each value, the buffers: copies of the values then of the weights' grads, {index: copy of that grad}).
-    """
 def _tensor_stats(input: Tensor, minus: Tensor | None = None) -> typing.Any:
     """
     (numel, nan count, inf count, mean, std, sum of squares) of a floating tensor's elements (of input - minus, subtracted in float64, when given) in float64, no graph (cr.doctor's statistics).
-    """
-def _tensor_stats_list(input: collections.abc.Sequence[Tensor | None], minus: collections.abc.Sequence[Tensor] | None = None) -> list:
-    """
-    _tensor_stats of each tensor of a list (None for None), of input[i] - minus[i] with minus: one call for a model's parameters.
     """
 def _unpack_dual(arg0: Tensor) -> tuple[Tensor, typing.Any]:
     ...

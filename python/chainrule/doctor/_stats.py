@@ -105,49 +105,35 @@ class Recorder:
 
     chainrule runs module hooks only for modules called with one tensor; ``skip`` names leaf modules
     not to hook (check() retries without a module that was called with several arguments).
-    ``leaves``: leaf_modules(model), when the caller has them. With ``params`` (a list of parameters),
-    ``held()`` says what each one's .grad held before backward first reached it.
+    ``leaves``: leaf_modules(model), when the caller has them. ``targets`` and ``wrap`` serve
+    cr.doctor.watch, which hooks the same modules with its own C++ sampler.
     """
 
-    def __init__(self, model, skip=(), keep_graph=False, leaves=None, params=()):
+    def __init__(self, model, skip=(), keep_graph=False, leaves=None):
         self.model = model
         self.skip = set(skip)
         self.keep_graph = keep_graph
         self.leaves = leaves if leaves is not None else leaf_modules(model)
-        self.params = list(params)
         self._probe = None
         hooked = [(n, m) for n, m in self.leaves if n not in self.skip]
         self._modules = dict(hooked)
-        self._targets = [(n, m, _probe_kind(type(m).__name__)) for n, m in hooked]
-
-    def again(self):
-        """A new Recorder like this one (watch() arms one per sampled step)."""
-        new = object.__new__(Recorder)
-        new.__dict__.update(self.__dict__)
-        new._probe = None
-        return new
+        self.targets = [(n, m, _probe_kind(type(m).__name__)) for n, m in hooked]
 
     def __enter__(self):
-        self._probe = _core._Probe(self._targets, True, self.keep_graph, SATURATION_LEVEL, self.params)
+        self._probe = _core._Probe(self.targets, True, self.keep_graph, SATURATION_LEVEL)
         return self
 
     def __exit__(self, *exc):
         self._probe.remove()
         return False
 
+    def wrap(self, probe_calls):
+        """A Call per nn::Probe call (of these modules), in forward order."""
+        return [Call(pc, self._modules[pc.name]) for pc in probe_calls]
+
     @property
     def calls(self):
-        return [] if self._probe is None else [Call(pc, self._modules[pc.name]) for pc in self._probe.calls()]
-
-    def held(self):
-        """{index in params: a copy of what its .grad held before backward first reached it, or None
-        (nothing, or zeros)} for the parameters a backward reached."""
-        return self._probe.held()
-
-    def drop_values(self):
-        """Lets go of the copies of the activations (watch keeps them for the latest sample only)."""
-        for pc in self._probe.calls():
-            pc.drop_values()
+        return [] if self._probe is None else self.wrap(self._probe.calls())
 
     def first_calls(self):
         """The first call of each module (a module used twice is described by its first use)."""
@@ -158,15 +144,16 @@ class Recorder:
                 out.append(c)
         return out
 
-    def last_calls(self):
-        """The last call of each module, in forward order: watch() describes a step by the forward
-        just before it (not, say, an evaluation forward that ran first)."""
-        seen, out = set(), []
-        for c in reversed(self.calls):
-            if c.name not in seen:
-                seen.add(c.name)
-                out.append(c)
-        return out[::-1]
+
+def last_calls(calls):
+    """The last call of each module, in forward order: watch() describes a step by the forward just
+    before it (not, say, an evaluation forward that ran first)."""
+    seen, out = set(), []
+    for c in reversed(calls):
+        if c.name not in seen:
+            seen.add(c.name)
+            out.append(c)
+    return out[::-1]
 
 
 def describe(module):

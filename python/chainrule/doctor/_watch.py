@@ -13,8 +13,9 @@ import numpy as np
 from .. import _core
 from . import _rules
 from ._report import Finding, Report
-from ._stats import (DEAD_KINDS, LayerStats, ParamStats, Recorder, as_moments, backward_culprit, check_optimizer,
-                     finite, forward_weights, histograms, layer_stats, leaf_modules, owner, param_stats)
+from ._stats import (DEAD_KINDS, SATURATION_LEVEL, LayerStats, ParamStats, Recorder, as_moments, backward_culprit,
+                     check_optimizer, finite, forward_weights, histograms, last_calls, layer_stats, leaf_modules,
+                     owner, param_stats)
 
 
 @dataclasses.dataclass
@@ -68,22 +69,23 @@ class Watch:
     def __init__(self, model, optimizer, every=10, window=5):
         self.model, self.optimizer, self.every, self.window = model, optimizer, every, window
         self._history = []
-        self._pending = []  # _Raw of the sampled steps the rules have not judged yet
-        self._buffers = []  # the copies a sampled step makes (weights before it, .grad of the weights)
+        self._pending = []  # (step, stepped, _core._StepRecord) of the sampled steps the rules have not judged yet
         self.losses = []
         self.steps = 0
         self._params = list(model.named_parameters())
         self._scan()
         self._active = False
         self._entered_at = None  # the first step of the current block: .grad before it is of unknown origin
-        self._rec = None
+        self._armed = False
         self._hist = {"activations": [], "gradients": []}
 
     def _scan(self):
-        """The leaf modules to hook, found again for each with-block (a layer may have been swapped)."""
+        """The leaf modules to hook, found again for each with-block (a layer may have been swapped).
+        The sampler (C++: nn::StepSampler) hooks them and measures around a sampled step."""
         leaves = leaf_modules(self.model)
         self.skipped = sorted(n for n, m in leaves if not _one_tensor_forward(m))
-        self._template = Recorder(self.model, self.skipped, leaves=leaves, params=[p for _, p in self._params])
+        self._modules = Recorder(self.model, self.skipped, leaves=leaves)
+        self._sampler = _core._StepSampler(self._modules.targets, [p for _, p in self._params], SATURATION_LEVEL)
 
     # ---------------------------------------------------------------------------- the with-block
     def __enter__(self):
@@ -115,43 +117,40 @@ class Watch:
     def _step(self, *args, **kwargs):
         # the unsampled path: one call, one add, one modulo; no tensor is touched
         t = self.steps
-        if self._rec is None:
+        if not self._armed:
             out = self._orig_step(*args, **kwargs)
             self.steps = t + 1
             if (t + 1) % self.every == 0:
                 self._arm()
             return out
-        # the sampled path measures what the step uses and changes in two C++ calls (before the step:
-        # stats of .grad and of the weights, and copies; after: stats of the change); the rules run
-        # later, when history / report() / plot() ask
-        rec, values = self._rec, self._template.params
-        if self._pending:
-            self._pending[-1].drop_values()  # its histogram buffers are written over now
-        gstats, vstats, self._buffers, hist = _core._step_snapshot([p.grad for p in values], values, self._buffers)
-        raw = _Raw(t, t > self._entered_at, rec, [p.requires_grad for p in values], gstats, vstats, rec.held(),
-                   hist)
-        before = self._buffers[:len(values)]
+        # the sampled path is two C++ calls: before the step (stats of .grad and of the weights, and
+        # copies), after it (hooks off, stats of the change); the rules run later, when history /
+        # report() / plot() ask
+        sampler = self._sampler
+        record = sampler.before()
         try:
             out = self._orig_step(*args, **kwargs)
-        finally:
+        except BaseException:
             self._disarm()
             self.steps = t + 1
-        raw.update = _core._tensor_stats_list(values, before)
-        self._pending.append(raw)
+            raise
+        self.steps = t + 1
+        sampler.after(record)  # also takes the hooks off
+        self._armed = False
         if (t + 1) % self.every == 0:
             self._arm()
+        self._pending.append((t, t > self._entered_at, record))
         return out
 
     def _arm(self):
-        """Hooks for the next step only (C++, nn::Probe): forward hooks on the leaf modules and a
-        gradient hook on each parameter (what .grad held before backward reached it)."""
-        self._rec = self._template.again()
-        self._rec.__enter__()
+        """Hooks for the next step only (C++, nn::StepSampler): forward hooks on the leaf modules and
+        gradient hooks on each parameter (what .grad held before backward reached it)."""
+        self._sampler.arm()
+        self._armed = True
 
     def _disarm(self):
-        if self._rec is not None:
-            self._rec.__exit__(None, None, None)
-            self._rec = None
+        self._sampler.disarm()
+        self._armed = False
 
     # ---------------------------------------------------------------------------- measuring
     def log_loss(self, loss):
@@ -184,15 +183,18 @@ class Watch:
         for raw in pending:
             self._record(raw)
 
-    def _record(self, raw):
-        t, calls = raw.step, raw.recorder.last_calls()
+    def _record(self, pending):
+        t, stepped, record = pending
+        calls = last_calls(self._modules.wrap(record.calls()))
+        held = record.held()
         names = [n for n, _ in self._params]
-        params = [(n, _Param(tuple(p.shape), rg)) for (n, p), rg in zip(self._params, raw.requires_grad)]
-        grad_moments = [as_moments(g) for g in raw.grads]
+        params = [(n, _Param(tuple(p.shape), rg)) for (n, p), rg in zip(self._params, record.requires_grad)]
+        grad_moments = [as_moments(g) for g in record.grads]
         grads = dict(zip(names, grad_moments))
-        pstats = [param_stats(n, owner(n), p.shape, p.requires_grad, as_moments(d), g, as_moments(u))
-                  for (n, p), d, g, u in zip(params, raw.data, grad_moments, raw.update)]
-        fresh_norm, stale = _fresh_and_stale(names, raw.held)
+        data = [as_moments(d) for d in record.values]
+        pstats = [param_stats(n, owner(n), p.shape, p.requires_grad, d, g, as_moments(u))
+                  for (n, p), d, g, u in zip(params, data, grad_moments, record.update)]
+        fresh_norm, stale = _fresh_and_stale(names, held)
         layers = layer_stats(calls, pstats)
         dead = {c.name: c.dead for c in calls if c.kind in DEAD_KINDS and c.dead is not None}
         loss = self._loss_of(t)
@@ -211,7 +213,7 @@ class Watch:
         ctx.no_grad = [(n, owner(n), desc.get(owner(n), ""), "GRAD_NONE_AT_STEP",
                         f"'{n}' requires grad but its .grad was None when optimizer.step() ran: the loss does "
                         "not depend on it (cr.autograd.why_no_grad(param, loss) says why)", None)
-                       for n, p in params if p.requires_grad and grads[n] is None and raw.held]
+                       for n, p in params if p.requires_grad and grads[n] is None and held]
         frozen = {}
         for n, p in params:
             if not p.requires_grad:
@@ -219,10 +221,10 @@ class Watch:
         ctx.frozen = [(lay, desc.get(lay, ""), names) for lay, names in frozen.items()]
         findings = _rules.run(ctx)
         self._history.append(Sample(
-            t, loss, layers, pstats, dead, fresh_norm, stale, raw.stepped, ctx.param_order,
-            any(f.code == "NONFINITE" for f in findings), not all(finite(as_moments(d)) for d in raw.data), findings))
-        if raw.hist is not None:
-            self._hist = histograms(calls, layers, pstats, {names[i]: g for i, g in raw.hist.items()})
+            t, loss, layers, pstats, dead, fresh_norm, stale, stepped, ctx.param_order,
+            any(f.code == "NONFINITE" for f in findings), not all(finite(d) for d in data), findings))
+        if record.latest:  # a later sample took the copies and activations of this one
+            self._hist = histograms(calls, layers, pstats, {names[i]: g for i, g in record.grad_copies.items()})
 
     # ---------------------------------------------------------------------------- results
     def report(self):
@@ -309,33 +311,11 @@ class _Param:
     requires_grad: bool
 
 
-@dataclasses.dataclass
-class _Raw:
-    """What a sampled step measured per parameter (in self._params' order; _tensor_stats tuples, made
-    Moments when the rules judge it): the .grad the step used, the values before it, the change it
-    made; ``held``: {index: (Σx² of what .grad held before this step's backward, stats of what the
-    backward(s) added)} for the parameters backward reached (nn::Probe); ``hist``: {index: a copy of
-    that weight's .grad} for the histograms (the latest sample's only)."""
-    step: int
-    stepped: bool
-    recorder: Recorder
-    requires_grad: list
-    grads: list
-    data: list
-    held: dict
-    hist: Optional[dict]
-    update: list = None
-
-    def drop_values(self):
-        self.hist = None
-        self.recorder.drop_values()
-
-
 def _fresh_and_stale(names, held):
     """Each parameter's norm of the gradient its backward(s) produced this step (measured as they
     added it: before clipping), and |what .grad held before them| / |what they produced| over the
     parameters: 0 after zero_grad, about k after k steps without it (None when not measured).
-    ``held``: _Raw.held."""
+    ``held``: _StepRecord.held()."""
     norms, num, den = {}, 0.0, 0.0
     for i, (old_sq, fresh) in held.items():
         if fresh is None:
