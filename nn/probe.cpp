@@ -165,13 +165,16 @@ std::shared_ptr<StepRecord> StepSampler::before() {
   CR_CHECK(probe_, std::runtime_error,
            "StepSampler::before: not armed (call arm() before the step's forward)");
   NoGradGuard no_grad;
+  auto r = std::make_shared<StepRecord>();
+  r->calls = probe_->calls();
+  for (size_t i = 0; i < probe_->num_params(); ++i)
+    if (probe_->reached(i)) r->held.push_back({i, probe_->held_sumsq(i), probe_->fresh(i)});
+  disarm();     // what the step itself runs (a closure's forward and backward) is not this sample's
   if (last_) {  // its copies are written over below; the activations it kept need not outlive it
     last_->grad_copies.clear();
     last_->latest = false;
-    for (const auto& c : last_->probe->calls()) c->values = Tensor();
+    for (const auto& c : last_->calls) c->values = Tensor();
   }
-  auto r = std::make_shared<StepRecord>();
-  r->probe = probe_;
   const size_t n = params_.size();
   size_t slots = n;
   for (const Tensor& p : params_) slots += p.grad().defined() && p.grad().dim() >= 2;
@@ -181,26 +184,34 @@ std::shared_ptr<StepRecord> StepSampler::before() {
     const Tensor& p = params_[i];
     Tensor g = p.grad();
     r->requires_grad.push_back(p.requires_grad());
-    r->grads.push_back(g.defined() ? std::optional<TensorStats>(tensor_stats(g)) : std::nullopt);
-    r->values.push_back(tensor_stats(p));
-    copy_into(buffers_[i], p);
-    if (g.defined() && g.dim() >= 2) {
+    bool floating_grad = g.defined() && is_floating(g.dtype());
+    r->grads.push_back(floating_grad ? std::optional<TensorStats>(tensor_stats(g)) : std::nullopt);
+    if (is_floating(p.dtype())) {  // a parameter may hold integers (requires_grad=False): not measured
+      r->values.push_back(tensor_stats(p));
+      copy_into(buffers_[i], p);
+    } else {
+      r->values.push_back(std::nullopt);
+      buffers_[i] = Tensor();
+    }
+    if (floating_grad && g.dim() >= 2) {
       copy_into(buffers_[slot], g);
       r->grad_copies.emplace_back(i, buffers_[slot++]);
     }
   }
+  buffers_.resize(slot);
   last_ = r;
   return r;
 }
 
 void StepSampler::after(StepRecord& r) {
-  disarm();
+  CR_CHECK(&r == last_.get(), std::invalid_argument,
+           "StepSampler::after: expected the record of the latest before() (an older one's copies are gone)");
   NoGradGuard no_grad;
   r.update.clear();
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     const Tensor& b = buffers_[i];
-    bool fits = is_floating(p.dtype()) && b.shape() == p.shape() && b.dtype() == p.dtype();
+    bool fits = b.defined() && is_floating(p.dtype()) && b.shape() == p.shape() && b.dtype() == p.dtype();
     r.update.push_back(fits ? std::optional<TensorStats>(tensor_stats(p, b)) : std::nullopt);
   }
 }

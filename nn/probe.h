@@ -76,16 +76,23 @@ class Probe {
 // What cr.doctor.watch measures on a sampled optimizer step, in two calls around the step (in Python
 // every call on a sampled step costs several times what it does in a warm loop: the step before it
 // left the caches cold). arm() puts a Probe on the model for the step to come; before() (just before
-// the optimizer's step) returns its record with the statistics of each .grad and value and copies of
-// the values and of the weights' .grad (for the histograms); after() removes the hooks and measures
-// the change the step made. The copies live in buffers reused from sample to sample: before() takes
-// the previous record's gradient copies and activation values away from it.
+// the optimizer's step) takes it off and returns its record: the forward's calls, what backward
+// added to each .grad, the statistics of each .grad and value, and copies of the values and of the
+// weights' .grad (for the histograms); after() measures the change the step made. The copies live
+// in buffers reused from sample to sample: before() takes the previous record's gradient copies and
+// activation values away from it.
 struct StepRecord {
-  std::shared_ptr<Probe> probe;                        // its calls and, per parameter, held / fresh
-  std::vector<bool> requires_grad;                     // per parameter, at the step
-  std::vector<std::optional<TensorStats>> grads;       // none for an undefined .grad
-  std::vector<TensorStats> values;                     // before the step
-  std::vector<std::optional<TensorStats>> update;      // value after - value before (after() fills it)
+  struct Held {  // a parameter backward accumulated into (Probe::reached)
+    size_t index;
+    double held_sumsq;
+    std::optional<TensorStats> fresh;
+  };
+  std::vector<std::shared_ptr<ProbeCall>> calls;   // the forward's module calls, in order
+  std::vector<Held> held;                          // as before the step (a closure's backward is not in it)
+  std::vector<bool> requires_grad;                 // per parameter, at the step
+  std::vector<std::optional<TensorStats>> grads;   // none for an undefined .grad
+  std::vector<std::optional<TensorStats>> values;  // before the step; none for a non-floating parameter
+  std::vector<std::optional<TensorStats>> update;  // value after - value before (after() fills it)
   std::vector<std::pair<size_t, Tensor>> grad_copies;  // (parameter index, copy of its .grad): 2+ dims
   bool latest = true;  // false once a later before() took its copies and activation values
 };
@@ -95,9 +102,9 @@ class StepSampler {
   StepSampler(std::vector<Probe::Target> targets, std::vector<Tensor> params, double saturation_level = 0.97);
   void arm();
   bool armed() const { return probe_ != nullptr; }
-  void disarm();  // hooks off without a record (the step raised)
-  std::shared_ptr<StepRecord> before();
-  void after(StepRecord& record);
+  void disarm();                         // hooks off without a record (a step that raised)
+  std::shared_ptr<StepRecord> before();  // hooks off; the record
+  void after(StepRecord& record);        // record: the latest before()'s
 
  private:
   std::vector<Probe::Target> targets_;

@@ -37,6 +37,12 @@ py::dict held(const nn::Probe& p) {
   return out;
 }
 
+// The sampler points at the modules it hooks (nn::Module*): it holds them, so that they live as long.
+struct Sampler {
+  nn::StepSampler sampler;
+  py::list modules;
+};
+
 template <class V> py::list stats_list(const V& v) {
   py::list out;
   for (const auto& s : v) out.append(stats_tuple(s));
@@ -93,8 +99,14 @@ void bind_probe(py::module_& m) {
 
   py::class_<nn::StepRecord, std::shared_ptr<nn::StepRecord>>(
       m, "_StepRecord", "What a _StepSampler measured on one optimizer step (stats as _tensor_stats tuples).")
-      .def("calls", [](const nn::StepRecord& r) { return r.probe->calls(); })
-      .def("held", [](const nn::StepRecord& r) { return held(*r.probe); })
+      .def("calls", [](const nn::StepRecord& r) { return r.calls; })
+      .def("held",
+           [](const nn::StepRecord& r) {
+             py::dict out;
+             for (const auto& h : r.held)
+               out[py::int_(h.index)] = py::make_tuple(h.held_sumsq, stats_tuple(h.fresh));
+             return out;
+           })
       .def_property_readonly("requires_grad",
                              [](const nn::StepRecord& r) { return py::cast(r.requires_grad); })
       .def_property_readonly("grads", [](const nn::StepRecord& r) { return stats_list(r.grads); })
@@ -102,27 +114,34 @@ void bind_probe(py::module_& m) {
       .def_property_readonly("update", [](const nn::StepRecord& r) { return stats_list(r.update); })
       .def_readonly("latest", &nn::StepRecord::latest)
       .def_property_readonly("grad_copies", [](const nn::StepRecord& r) {
-        // {index: copy of that parameter's .grad}; empty once a later sample reused the buffers
+        // {index: that parameter's .grad, copied into a buffer the next before() writes over (copy
+        // what you keep)}; empty once a later sample took them
         py::dict out;
         for (const auto& [i, t] : r.grad_copies) out[py::int_(i)] = t;
         return out;
       });
 
-  py::class_<nn::StepSampler>(
+  py::class_<Sampler>(
       m, "_StepSampler",
       "nn::StepSampler for cr.doctor.watch: _StepSampler([(name, module, kind), ...], params, "
-      "saturation_level); arm() before a sampled step's forward, before() -> _StepRecord just before the "
-      "optimizer step, after(record) after it.")
-      .def(py::init([](const std::vector<std::tuple<std::string, nn::Module*, int>>& targets,
+      "saturation_level); arm() before a sampled step's forward, before() -> _StepRecord just "
+      "before the optimizer step, after(record) after it.")
+      .def(py::init([](const std::vector<std::tuple<std::string, py::object, int>>& targets,
                        const std::vector<Tensor>& params, double level) {
-             return std::make_unique<nn::StepSampler>(to_targets(targets, "_StepSampler"), params, level);
+             std::vector<std::tuple<std::string, nn::Module*, int>> raw;
+             py::list modules;
+             for (const auto& [name, module, kind] : targets) {
+               raw.emplace_back(name, module.is_none() ? nullptr : module.cast<nn::Module*>(), kind);
+               modules.append(module);
+             }
+             return std::make_unique<Sampler>(
+                 Sampler{nn::StepSampler(to_targets(raw, "_StepSampler"), params, level), modules});
            }),
-           py::arg("targets"), py::arg("params"), py::arg("saturation_level") = 0.97,
-           py::keep_alive<1, 2>())  // the targets list holds the modules the sampler points to
-      .def("arm", &nn::StepSampler::arm)
-      .def("disarm", &nn::StepSampler::disarm)
-      .def("before", &nn::StepSampler::before)
-      .def("after", &nn::StepSampler::after);
+           py::arg("targets"), py::arg("params"), py::arg("saturation_level") = 0.97)
+      .def("arm", [](Sampler& s) { s.sampler.arm(); })
+      .def("disarm", [](Sampler& s) { s.sampler.disarm(); })
+      .def("before", [](Sampler& s) { return s.sampler.before(); })
+      .def("after", [](Sampler& s, nn::StepRecord& r) { s.sampler.after(r); });
 }
 
 }  // namespace chainrule::bind

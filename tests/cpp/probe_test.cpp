@@ -193,7 +193,7 @@ TEST(StepSampler, MeasuresAroundAStepAndReusesItsBuffers) {
     return std::make_pair(record, before_values);
   };
   auto [first, values] = sampled_step();
-  ASSERT_EQ(first->probe->calls().size(), 4u);  // the forward's four module calls
+  ASSERT_EQ(first->calls.size(), 4u);  // the forward's four module calls
   ASSERT_EQ(first->grads.size(), params.size());
   ASSERT_EQ(first->update.size(), params.size());
   for (size_t i = 0; i < params.size(); ++i) {
@@ -214,19 +214,67 @@ TEST(StepSampler, MeasuresAroundAStepAndReusesItsBuffers) {
     EXPECT_TRUE(allclose(copy, params[i].grad(), 0, 0));
   }
   EXPECT_TRUE(first->latest);
-  EXPECT_TRUE(first->probe->calls()[1]->values.defined());  // the ReLU's activations, for histograms
+  EXPECT_TRUE(first->calls[1]->values.defined());  // the ReLU's activations, for histograms
   // after(): the hooks are off; a forward now records nothing
   (*net.seq)(x);
-  EXPECT_EQ(first->probe->calls().size(), 4u);
+  EXPECT_EQ(first->calls.size(), 4u);
   auto [second, values2] = sampled_step();
   EXPECT_FALSE(first->latest);
   EXPECT_TRUE(first->grad_copies.empty());
-  EXPECT_FALSE(first->probe->calls()[1]->values.defined());
+  EXPECT_FALSE(first->calls[1]->values.defined());
   EXPECT_TRUE(second->latest);
   expect_stats(second->values[0], values2[0]);
+  EXPECT_THROW(sampler.after(*first), std::invalid_argument);  // its copies are gone
   // a step that raised: disarm() takes the hooks off without a record
   sampler.arm();
   sampler.disarm();
   EXPECT_THROW(sampler.before(), std::runtime_error);
+}
+
+// What backward added is read when before() runs (a closure's backward inside the step is not this
+// sample's); a parameter without .grad, a frozen one and an integer one are each measured for what
+// they have.
+TEST(StepSampler, HeldIsTakenBeforeTheStepAndOddParametersAreMeasuredForWhatTheyHave) {
+  using namespace chainrule;
+  using namespace chainrule::nn;
+  manual_seed(4);
+  Net net;
+  Tensor frozen = net.l2->parameter("bias");
+  frozen.set_requires_grad(false);
+  Tensor tag = tensor({1, 2, 3}, {3}).to(kInt64);
+  std::vector<Tensor> params = net.seq->parameters();
+  params.push_back(tag);
+  StepSampler sampler(net.targets(), params);
+  Tensor x = randn({8, 3});
+  for (Tensor& p : params) p.set_grad(Tensor());
+  sampler.arm();
+  ((*net.seq)(x)).sum().backward();
+  net.l1->parameter("weight").set_grad(Tensor());  // no .grad for this one at the step
+  auto r = sampler.before();
+  EXPECT_FALSE(sampler.armed());
+  ((*net.seq)(x)).sum().backward();  // "the step's closure": after before(), not recorded
+  EXPECT_EQ(r->calls.size(), 4u);
+  std::vector<size_t> reached;
+  for (const auto& h : r->held) reached.push_back(h.index);
+  EXPECT_EQ(reached, (std::vector<size_t>{0, 1, 2}));  // l1.weight, l1.bias, l2.weight: not the frozen bias
+  for (const auto& h : r->held) EXPECT_EQ(h.held_sumsq, 0.0);
+  EXPECT_FALSE(r->grads[0].has_value());  // l1.weight's .grad was taken away
+  EXPECT_TRUE(r->grads[1].has_value());
+  EXPECT_FALSE(r->requires_grad[3]);
+  EXPECT_FALSE(r->grads[3].has_value());
+  EXPECT_FALSE(r->values[4].has_value());  // integers: not measured, not copied
+  ASSERT_EQ(r->grad_copies.size(), 1u);    // only l2.weight's (l1.weight has none now)
+  EXPECT_EQ(r->grad_copies[0].first, 2u);
+  {
+    NoGradGuard g;
+    for (size_t i = 0; i < 4; ++i) params[i].add_(1.0);
+  }
+  sampler.after(*r);
+  ASSERT_EQ(r->update.size(), params.size());
+  for (size_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(r->update[i].has_value());
+    EXPECT_NEAR(r->update[i]->mean, 1.0, 1e-6);
+  }
+  EXPECT_FALSE(r->update[4].has_value());
 }
 }  // namespace

@@ -360,8 +360,80 @@ def test_a_layer_swapped_between_two_blocks_is_watched_in_the_second():
     setattr(m, "1", nn.Tanh())
     with doc:
         train(m, opt, 1, doc, x=x, y=y)
+    # the first block's sample, read only now, is described by the modules it ran
+    assert [(r.name, r.kind) for r in doc.history[0].layers] == [("0", "Linear"), ("1", "ReLU"), ("2", "Linear")]
+    assert doc.history[0].layers[1].frac_dead is not None
     assert [(r.name, r.kind) for r in doc.history[-1].layers] == [("0", "Linear"), ("1", "Tanh"), ("2", "Linear")]
     assert doc.history[-1].layers[1].frac_saturated is not None
+
+
+def test_a_step_with_a_closure_is_described_by_what_came_before_it():
+    # opt.step(closure) runs forward and backward inside the step: watch describes the state the
+    # step started from (no .grad at step 0: no gradient measured, and no false NO_GRAD_PARAM)
+    m = kaiming()
+    opt = cr.optim.SGD(m.parameters(), lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = F.cross_entropy(m(X), Y)
+        loss.backward()
+        return loss
+
+    with cr.doctor.watch(m, opt, every=5) as doc:
+        for _ in range(10):
+            opt.step(closure)
+    first = doc.history[0]
+    assert first.step == 0 and first.fresh_norm == {} and first.stale is None
+    assert all(p.grad_norm is None for p in first.params)
+    assert not [f for f in first.findings if f.code == "NO_GRAD_PARAM"], first.findings
+    assert all(p.grad_norm is not None for p in doc.history[1].params)  # step 5: the closure of step 4
+    assert no_hooks_left(m)
+
+
+def test_an_integer_parameter_is_not_measured_and_training_goes_on():
+    m = kaiming()
+    m.register_parameter("tag", cr.nn.Parameter(cr.zeros(3), requires_grad=False))
+    m.tag.data = cr.tensor([1, 2, 3])  # allowed without requires_grad (as in PyTorch)
+    opt = cr.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=0.1)
+    doc = watched(m, opt, 20, every=10)
+    assert doc.steps == 20 and len(doc.history) == 2
+    tag = next(p for p in doc.history[-1].params if p.name == "tag")
+    assert math.isnan(tag.data_std) and tag.update_data is None
+    assert all(p.update_data is not None for p in doc.history[-1].params if p.name != "tag")
+    report = cr.doctor.check(m, F.cross_entropy, (X, Y), optimizer=opt)  # check() reads it the same way
+    tag = next(p for p in report.params if p.name == "tag")
+    assert math.isnan(tag.data_std) and tag.grad_norm is None
+    assert m.tag.tolist() == [1, 2, 3]
+
+
+def test_a_sampled_step_that_raises_is_kept_without_its_update_and_keeps_the_histograms():
+    m = kaiming()
+    opt = cr.optim.SGD(m.parameters(), lr=0.1)
+    doc = cr.doctor.watch(m, opt, every=2)
+    with doc:
+        train(m, opt, 4, doc)
+    calls = []
+
+    class Boom(Exception):
+        pass
+
+    def failing_step(*a, **k):
+        calls.append(1)
+        raise Boom("optimizer failed")
+
+    with doc:
+        doc._orig_step = failing_step  # the optimizer's own step raises
+        opt.zero_grad()
+        F.cross_entropy(m(X), Y).backward()
+        with pytest.raises(Boom):
+            opt.step()
+    assert calls == [1] and doc.steps == 5
+    assert [s.step for s in doc.history] == [0, 2, 4]
+    assert all(p.update_data is None for p in doc.history[-1].params)
+    assert all(p.grad_norm is not None for p in doc.history[-1].params)
+    hist = doc.report()._hist
+    assert hist["gradients"] and hist["activations"]
+    assert no_hooks_left(m)
 
 
 def test_the_probe_refuses_a_missing_module():

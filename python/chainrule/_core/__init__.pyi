@@ -2221,7 +2221,7 @@ class _StepSampler:
     """
     nn::StepSampler for cr.doctor.watch: _StepSampler([(name, module, kind), ...], params, saturation_level); arm() before a sampled step's forward, before() -> _StepRecord just before the optimizer step, after(record) after it.
     """
-    def __init__(self, targets: collections.abc.Sequence[tuple[str, Module, typing.SupportsInt | typing.SupportsIndex]], params: collections.abc.Sequence[Tensor], saturation_level: typing.SupportsFloat | typing.SupportsIndex = 0.97) -> None:
+    def __init__(self, targets: collections.abc.Sequence[tuple[str, typing.Any, typing.SupportsInt | typing.SupportsIndex]], params: collections.abc.Sequence[Tensor], saturation_level: typing.SupportsFloat | typing.SupportsIndex = 0.97) -> None:
         ...
     def after(self, arg0: _StepRecord) -> None:
         ...

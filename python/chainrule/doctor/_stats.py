@@ -42,8 +42,9 @@ Moments = collections.namedtuple("Moments", "numel nan inf mean std sumsq")
 
 def moments(t, minus=None):
     """Moments of a tensor's values (of ``t - minus`` with ``minus``, subtracted in float64); a NumPy
-    array is read without a copy; None gives None."""
-    if t is None:
+    array is read without a copy; None, and a tensor of integers (a parameter may hold them without
+    requires_grad), give None."""
+    if t is None or (isinstance(t, _core.Tensor) and not t.is_floating_point()):
         return None
     if isinstance(t, np.ndarray):
         t = _core.from_numpy(np.ascontiguousarray(t, dtype=np.float64))
@@ -193,8 +194,10 @@ class ParamStats:
 
 def param_stats(name, layer, shape, requires_grad, data, grad=None, update=None):
     """ParamStats of parameter ``name`` (its module: ``layer``) from the Moments of its values before
-    the step, of its gradient (or None) and of the step's change (new - old, or None)."""
-    s = ParamStats(name, layer, tuple(shape), bool(requires_grad), grad is not None, data.std)
+    the step (None: not measured, e.g. integers), of its gradient (or None) and of the step's change
+    (new - old, or None)."""
+    s = ParamStats(name, layer, tuple(shape), bool(requires_grad), grad is not None,
+                   data.std if data is not None else math.nan)
     if grad is not None:
         s.grad_nan, s.grad_inf = grad.nan, grad.inf
         s.grad_norm = math.sqrt(grad.sumsq)

@@ -69,7 +69,9 @@ class Watch:
     def __init__(self, model, optimizer, every=10, window=5):
         self.model, self.optimizer, self.every, self.window = model, optimizer, every, window
         self._history = []
-        self._pending = []  # (step, stepped, _core._StepRecord) of the sampled steps the rules have not judged yet
+        # (step, stepped, _core._StepRecord, the Recorder naming its modules) of the sampled steps the
+        # rules have not judged yet
+        self._pending = []
         self.losses = []
         self.steps = 0
         self._params = list(model.named_parameters())
@@ -123,23 +125,26 @@ class Watch:
             if (t + 1) % self.every == 0:
                 self._arm()
             return out
-        # the sampled path is two C++ calls: before the step (stats of .grad and of the weights, and
-        # copies), after it (hooks off, stats of the change); the rules run later, when history /
+        # the sampled path is two C++ calls: before the step (hooks off; stats of .grad and of the
+        # weights, and copies), after it (stats of the change); the rules run later, when history /
         # report() / plot() ask
         sampler = self._sampler
-        record = sampler.before()
+        self._armed = False
+        record = None
         try:
+            record = sampler.before()
             out = self._orig_step(*args, **kwargs)
         except BaseException:
             self._disarm()
             self.steps = t + 1
+            if record is not None:  # what was measured before the step stands (no update: it raised)
+                self._pending.append((t, t > self._entered_at, record, self._modules))
             raise
         self.steps = t + 1
-        sampler.after(record)  # also takes the hooks off
-        self._armed = False
+        sampler.after(record)
         if (t + 1) % self.every == 0:
             self._arm()
-        self._pending.append((t, t > self._entered_at, record))
+        self._pending.append((t, t > self._entered_at, record, self._modules))
         return out
 
     def _arm(self):
@@ -184,16 +189,17 @@ class Watch:
             self._record(raw)
 
     def _record(self, pending):
-        t, stepped, record = pending
-        calls = last_calls(self._modules.wrap(record.calls()))
+        t, stepped, record, modules = pending  # the modules of its with-block (a layer may be swapped since)
+        calls = last_calls(modules.wrap(record.calls()))
         held = record.held()
         names = [n for n, _ in self._params]
         params = [(n, _Param(tuple(p.shape), rg)) for (n, p), rg in zip(self._params, record.requires_grad)]
         grad_moments = [as_moments(g) for g in record.grads]
         grads = dict(zip(names, grad_moments))
         data = [as_moments(d) for d in record.values]
+        update = record.update or [None] * len(params)  # none when the step raised
         pstats = [param_stats(n, owner(n), p.shape, p.requires_grad, d, g, as_moments(u))
-                  for (n, p), d, g, u in zip(params, data, grad_moments, record.update)]
+                  for (n, p), d, g, u in zip(params, data, grad_moments, update)]
         fresh_norm, stale = _fresh_and_stale(names, held)
         layers = layer_stats(calls, pstats)
         dead = {c.name: c.dead for c in calls if c.kind in DEAD_KINDS and c.dead is not None}
