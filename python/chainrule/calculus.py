@@ -365,10 +365,11 @@ class StepSweep:
         import matplotlib.pyplot as plt
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
-        ax.loglog(self.hs, np.maximum(self.errors, 1e-18), "o-", label=f"{self.scheme} difference")
+        (line,) = ax.loglog(self.hs, np.maximum(self.errors, 1e-18), "o-", label=f"{self.scheme} difference")
         ax.set_xlabel("step h")
         ax.set_ylabel("|error| vs autodiff")
-        ax.axvline(self.best_h, color="gray", ls=":", label=f"best h = {self.best_h:.0e}")
+        # in the curve's colour and named by its scheme: two sweeps on one axes stay apart
+        ax.axvline(self.best_h, color=line.get_color(), ls=":", label=f"best h ({self.scheme}) = {self.best_h:.1e}")
         ax.set_title(f"truncation vs round-off: f'({self.x:g}) by finite differences")
         ax.legend()
         return ax

@@ -158,3 +158,21 @@ def test_plots_draw(tmp_path):
     plt.savefig(tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 1000
     plt.close("all")
+
+
+def test_two_step_sweeps_on_one_axes_stay_apart():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    _, ax = plt.subplots()
+    fw = C.step_sweep(lambda x: x ** 3, 2.0, scheme="forward")
+    ce = C.step_sweep(lambda x: x ** 3, 2.0)
+    fw.plot(ax)
+    ce.plot(ax)
+    curves, marks = ax.lines[0::2], ax.lines[1::2]
+    assert [m.get_color() for m in marks] == [c.get_color() for c in curves]
+    assert curves[0].get_color() != curves[1].get_color()
+    assert [m.get_label() for m in marks] == [f"best h (forward) = {fw.best_h:.1e}",
+                                              f"best h (central) = {ce.best_h:.1e}"]
+    assert f"best h = {ce.best_h:.1e}" in repr(ce)  # the figure and the printout round alike
+    plt.close("all")
