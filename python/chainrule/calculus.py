@@ -161,8 +161,16 @@ class Taylor:
         return (self.f(x) - self(x)).abs()
 
     def __repr__(self):
-        if _t(self.x0).dim() != 0:
-            return f"Taylor(order={self.order}, x0={tuple(_t(self.x0).tolist())}, coefficients={self.coefficients})"
+        if _t(self.x0).dim() != 0:  # p(x) = f + ∇f·d + ½ dᵀHd, d = x − x0, with the numbers
+            num = lambda v: f"{v:.6g}"
+            vec = lambda v: "(" + ", ".join(num(a) for a in v) + ")"
+            text = "p(x) = " + num(float(self.coefficients[0]))
+            if self.order >= 1:
+                text += " + " + vec(self.coefficients[1].tolist()) + "·d"
+            if self.order >= 2:
+                rows = (2 * self.coefficients[2]).tolist()  # the coefficient is H/2
+                text += " + ½ dᵀ[" + ", ".join("[" + ", ".join(num(a) for a in r) + "]" for r in rows) + "]d"
+            return text + (",  d = x − " + vec(_t(self.x0).tolist()) if self.order >= 1 else "")
         x0, text = float(self.x0), ""
         for k, c in enumerate(self.coefficients):
             c = float(c)

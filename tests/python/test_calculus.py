@@ -78,6 +78,10 @@ def test_taylor_in_two_variables_up_to_the_hessian():
     d = np.array([0.3, -0.2])
     e1, e2 = (t.error(np.array([0.0, 0.5]) + s * d).item() for s in (1.0, 0.5))
     assert 6 < e1 / e2 < 10
+    # it prints as mathematics, with the Hessian itself (the coefficient is H/2)
+    rosen = C.taylor(lambda p: (1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2, [-0.5, 0.2], 2)
+    assert repr(rosen) == "p(x) = 2.5 + (-13, -10)·d + ½ dᵀ[[222, 200], [200, 200]]d,  d = x − (-0.5, 0.2)"
+    assert repr(C.taylor(f, [0.0, 0.5], 0)) == f"p(x) = {math.sin(0.5):.6g}"  # order 0: the value
     with pytest.raises(ValueError, match="taylor: in 2 variables only order <= 2"):
         C.taylor(f, [0.0, 0.5], 3)
 

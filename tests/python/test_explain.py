@@ -146,6 +146,7 @@ def test_fan_out_a_times_a_sums_two_terms():
     assert fan.total.item() == a.grad.item() == 6.0
     assert "dL/da = 3.0000 + 3.0000 = 6.0000" in str(e)
     assert str(e).count("dL/da += dL/dy · dy/da = 1.0000 × 3.0000 = 3.0000") == 2
+    assert "back to 1 leaf," in str(e)  # not "1 leaves"
 
 
 def test_fan_out_of_a_leaf_and_of_an_intermediate():

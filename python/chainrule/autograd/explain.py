@@ -272,7 +272,8 @@ class Explanation:
         return self.grads[name]
 
     def __str__(self):
-        what = "the tensors in x" if self.focused else f"{len(self.grads)} leaves"
+        n = len(self.grads)
+        what = "the tensors in x" if self.focused else f"{n} leaf" if n == 1 else f"{n} leaves"
         out = [f"backward of L = {self.loss} ({self.dtype}): the chain rule from L back to {what}, "
                f"one op at a time, in the order backward runs"]
         for s in self.steps[:self.max_steps]:
