@@ -455,6 +455,20 @@ def test_plot_draws_activation_and_gradient_histograms_and_update_bars(tmp_path)
     fig.savefig(tmp_path / "doctor.png", dpi=60)
 
 
+def test_the_plot_of_a_dead_network_says_its_weights_did_not_move():
+    # every weight's gradient is 0: the step ran (update:data 0.0), it is not a missing optimizer
+    model = kaiming_relu()
+    with cr.no_grad():
+        model[2].bias.fill_(-10.0)
+    report = check(model)
+    weights = [p for p in report.params if len(p.shape) >= 2]
+    assert weights and all(p.update_data == 0.0 for p in weights)
+    _, grad, upd = report.plot().axes[:3]
+    assert [t.get_text() for t in grad.texts] == ["every weight's gradient is 0"]
+    assert [t.get_text() for t in upd.texts] == ["0: did not move"] * len(weights)
+    assert [t.get_text() for t in upd.get_xticklabels()] == [p.name for p in weights]
+
+
 class _Add(nn.Module):
     def forward(self, a, b):
         return a + b

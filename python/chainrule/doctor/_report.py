@@ -137,20 +137,28 @@ class Report:
         for name, label, values in self._hist["gradients"]:
             mags = np.abs(values[np.isfinite(values)])
             _histline(ax_grad, np.log10(mags[mags > 0]), bins, label)
+        if not ax_grad.lines:  # say why the panel is empty (a dead network's gradients are all 0)
+            ax_grad.text(0.5, 0.5, "every weight's gradient is 0" if self._hist["gradients"] else "no gradients",
+                         ha="center", va="center", transform=ax_grad.transAxes)
         ax_grad.set_title("weight gradient magnitudes")
         ax_grad.set_xlabel("log10 |gradient|")
         for ax in (ax_act, ax_grad):
             if ax.lines:
                 ax.legend(fontsize=7, loc="upper right")
             ax.set_ylabel("density")
-        names = [p.name for p in self.params if len(p.shape) >= 2 and p.update_data]
-        vals = [math.log10(p.update_data) for p in self.params if len(p.shape) >= 2 and p.update_data]
-        if vals:
-            floor = min(-5.0, math.floor(min(vals)) - 0.5)  # bars rise from the floor: taller = bigger steps
-            ax_upd.bar(range(len(vals)), [v - floor for v in vals], bottom=floor,
-                       color=["#c44" if v > -2 or v < -4 else "#48a" for v in vals])
-            ax_upd.set_ylim(floor, max(0.0, max(vals) + 0.5))
-            ax_upd.set_xticks(range(len(vals)), names, rotation=45, ha="right", fontsize=8)
+        measured = [p for p in self.params if len(p.shape) >= 2 and p.update_data is not None]
+        if measured:
+            vals = [math.log10(p.update_data) if p.update_data > 0 else None for p in measured]  # None: 0
+            logs = [v for v in vals if v is not None]
+            floor = min([-5.0] + [math.floor(v) - 0.5 for v in logs])  # bars rise from the floor: taller = bigger
+            ax_upd.bar(range(len(vals)), [0.0 if v is None else v - floor for v in vals], bottom=floor,
+                       color=["#c44" if v is None or v > -2 or v < -4 else "#48a" for v in vals])
+            for i, v in enumerate(vals):
+                if v is None:
+                    ax_upd.text(i, floor + 0.1, "0: did not move", rotation=90, ha="center", va="bottom",
+                                fontsize=8, color="#c44")
+            ax_upd.set_ylim(floor, max([0.0] + [v + 0.5 for v in logs]))
+            ax_upd.set_xticks(range(len(vals)), [p.name for p in measured], rotation=45, ha="right", fontsize=8)
             ax_upd.axhline(-3, color="k", linestyle="--", linewidth=1, label="aim: 1e-3")
             ax_upd.axhspan(-4, -2, color="#8c8", alpha=0.15, label="fine: 1e-4 .. 1e-2")
             ax_upd.legend(fontsize=7)
