@@ -2,8 +2,9 @@
 # The one command that runs every test: the C++ suite in a normal build and again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks and undefined behaviour fail the run), the
 # checkpoint loader's fuzz target (scripts/fuzz_loader.sh), then the Python package is installed
-# into .venv and its pytest suite runs (against torch==2.13.0), and runs again against an
-# ASan + UBSan build of the extension (scripts/test_python_asan.sh).
+# into .venv and its pytest suite runs (against torch==2.13.0), the course labs (notebooks/) are
+# executed headless, and the suite runs again against an ASan + UBSan build of the extension
+# (scripts/test_python_asan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,10 @@ bash scripts/fuzz_loader.sh
 bash scripts/python_env.sh test
 bash scripts/format.sh --check  # the C++ is formatted with .clang-format
 .venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+# The labs, each in a fresh kernel (nbmake): an error or a failed check cell fails the run.
+# One thread: on a busy shared machine the labs' small matrix products wait for a second thread that
+# another process holds (10-30x slower; threading thresholds are issue 15).
+OMP_NUM_THREADS=1 MPLBACKEND=Agg .venv/bin/python -m pytest --nbmake notebooks -q -p no:cacheprovider --nbmake-timeout=300
 # ... and once more against an ASan+UBSan build of the extension (memory errors and undefined
 # behaviour reached from Python fail the run).
 bash scripts/test_python_asan.sh
