@@ -235,8 +235,10 @@ class Trace:
         import matplotlib.pyplot as plt
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
-        ax.semilogy(range(len(self.fs)), np.abs(self.fs) + 1e-300, "o-", label="|f(x)|")
-        ax.semilogy(range(len(self.grad_norms)), np.asarray(self.grad_norms) + 1e-300, "s--", label="‖∇f(x)‖")
+        # exact zeros (a minimum hit exactly) are left out: log 0 would stretch the axis over 300 decades
+        positive = lambda v: np.where(np.asarray(v, dtype=np.float64) > 0, np.abs(v), np.nan)  # noqa: E731
+        ax.semilogy(range(len(self.fs)), positive(np.abs(self.fs)), "o-", label="|f(x)|")
+        ax.semilogy(range(len(self.grad_norms)), positive(self.grad_norms), "s--", label="‖∇f(x)‖")
         ax.set_xlabel("step")
         ax.set_title(self.method)
         ax.legend()
@@ -274,8 +276,9 @@ def newton(f, x0, steps=20, damping=1.0, tol=1e-12):
         Hm = H.reshape(1, 1) if x.dim() == 0 else H
         if float(cr.linalg.eigvalsh(Hm).min()) <= 0:
             note = f"step {k}: the Hessian is not positive definite at x = {_fmt(x)}: Newton heads to a saddle or a maximum"
+            if not trace.notes:  # one warning per run (trace.notes lists every such step)
+                warnings.warn("newton: " + note, stacklevel=3)
             trace.notes.append(note)
-            warnings.warn("newton: " + note, stacklevel=3)
         step = damping * (g / H if x.dim() == 0 else cr.linalg.solve(H, g))
         trace.steps.append(float(step.norm()))
         x = (x - step).detach()
@@ -284,7 +287,8 @@ def newton(f, x0, steps=20, damping=1.0, tol=1e-12):
 
 def gradient_descent(f, x0, lr=0.1, steps=100, momentum=0.0, tol=0.0):
     """Gradient descent x ← x − lr·v with v ← momentum·v + ∇f (torch.optim.SGD's momentum). Stops
-    early when ‖∇f‖ < tol, or when f becomes inf/nan (noted: the learning rate is too large)."""
+    early when ‖∇f‖ < tol, or when f becomes inf/nan (noted: the learning rate is too large); a run
+    whose f ends above where it started is noted as diverging."""
     x, v = _t(x0).detach(), None
     trace = Trace(f"gradient descent (lr {lr:g}" + (f", momentum {momentum:g})" if momentum else ")"))
     for k in range(steps + 1):
@@ -298,6 +302,9 @@ def gradient_descent(f, x0, lr=0.1, steps=100, momentum=0.0, tol=0.0):
         v = g if v is None or not momentum else momentum * v + g
         trace.steps.append(float((lr * v).norm()))
         x = (x - lr * v).detach()
+    if not trace.notes and len(trace.fs) > 1 and trace.fs[-1] > trace.fs[0]:  # finite, but going up
+        trace.notes.append(f"diverging: f rose from {trace.fs[0]:.6g} to {trace.fs[-1]:.6g} in {len(trace.fs) - 1} "
+                           f"steps; the learning rate {lr:g} is too large")
     return trace
 
 
@@ -317,11 +324,14 @@ def integrate(f, a, b, method="simpson", n=100):
         raise ValueError(f"integrate: expected a positive{' even' if method == 'simpson' else ''} number of "
                          f"intervals n, got {n!r}")
     a, b = _t(a), _t(b)
+    if a.dim() or b.dim():
+        raise ValueError(f"integrate: expected numbers (0-d) as limits a and b, got shapes {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
     s = cr.linspace(0.0, 1.0, n + 1, dtype=cr.float64)
     h = (b - a) / n
     if method == "midpoint":
-        return h * f(a + (b - a) * (s[:-1] + 0.5 / n)).sum()
-    y = f(a + (b - a) * s)
+        return h * _on_grid(f, a + (b - a) * (s[:-1] + 0.5 / n)).sum()
+    y = _on_grid(f, a + (b - a) * s)
     if method == "left":
         return h * y[:-1].sum()
     if method == "right":
@@ -331,10 +341,31 @@ def integrate(f, a, b, method="simpson", n=100):
     return h / 3 * (y[0] + y[-1] + 4 * y[1:-1:2].sum() + 2 * y[2:-1:2].sum())
 
 
+def _on_grid(f, grid):
+    """f's values on the grid, as a tensor of its shape: a constant f may return a number."""
+    y = f(grid)
+    if not isinstance(y, _core.Tensor):
+        try:
+            y = float(y)
+        except (TypeError, ValueError):
+            raise TypeError(f"integrate: f must return a tensor of its values on the grid (or a number), got "
+                            f"{type(y).__name__}") from None
+        return grid * 0 + y
+    if y.dim() == 0:
+        return grid * 0 + y
+    if tuple(y.shape) != tuple(grid.shape):
+        raise ValueError(f"integrate: f must return one value per grid point: called on shape "
+                         f"{tuple(grid.shape)}, it returned shape {tuple(y.shape)}")
+    return y
+
+
 def integral_derivative(f, a, x, method="simpson", n=100):
     """The fundamental theorem of calculus, checked with autograd: returns (d/dx ∫ₐˣ f, f(x)), the
-    derivative of the (numerical) integral with respect to its upper limit, and f there."""
+    derivative of the (numerical) integral with respect to its upper limit x (a number), and f there."""
     x = _t(x).detach()
+    if x.dim():
+        raise ValueError(f"integral_derivative: expected a number as the upper limit x, got shape {tuple(x.shape)} "
+                         "(loop over the points)")
     d = func.grad(lambda u: integrate(f, a, u, method, n))(x)
     return d, f(x)
 

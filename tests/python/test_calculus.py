@@ -95,9 +95,10 @@ def test_newton_on_cosh_reaches_the_minimum_in_ten_steps():
 
 
 def test_newton_warns_at_a_saddle_and_solves_a_quadratic_in_one_step():
-    with pytest.warns(UserWarning, match="newton: step 0: the Hessian is not positive definite"):
-        tr = C.newton(lambda p: p[0] ** 2 - p[1] ** 2, [1.0, 1.0], steps=3)
+    with pytest.warns(UserWarning, match="newton: step 0: the Hessian is not positive definite") as record:
+        tr = C.newton(lambda p: p[0] ** 2 - p[1] ** 2 + 0.1 * p[0] ** 4, [1.0, 1.0], steps=3)
     assert "saddle" in tr.notes[0]
+    assert len(tr.notes) > 1 and len([w for w in record if "newton" in str(w.message)]) == 1  # one warning a run
     A = cr.tensor([[3.0, 1.0], [1.0, 2.0]], dtype=cr.float64)
     b = cr.tensor([1.0, -1.0], dtype=cr.float64)
     tr = C.newton(lambda p: 0.5 * p @ A @ p - b @ p, [5.0, 5.0], steps=5)
@@ -116,6 +117,21 @@ def test_gradient_descent_matches_torch_sgd_and_reports_divergence():
     np.testing.assert_allclose(tr.x, x.detach().numpy(), rtol=1e-12)
     bad = C.gradient_descent(lambda p: (p ** 2).sum(), [1.0, 2.0], lr=1.5, steps=3000)
     assert bad.notes and "the learning rate 1.5 is too large" in bad.notes[0] and len(bad) < 3000
+    slow = C.gradient_descent(lambda p: (p ** 2).sum(), [1.0, 1.0], lr=1.1, steps=40)  # |1 - 2.2| = 1.2 per step
+    assert slow.notes == [f"diverging: f rose from 2 to {2 * 1.2 ** 80:.6g} in 40 steps; the learning rate 1.1 "
+                          "is too large"]
+    assert C.gradient_descent(lambda p: (p ** 2).sum(), [1.0, 1.0], lr=0.1, steps=40).notes == []
+
+
+def test_trace_plot_leaves_out_exact_zeros():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tr = C.gradient_descent(lambda x: (x - 1) ** 2, 0.0, lr=0.5, steps=3)  # lands exactly on 1: f = 0
+    assert tr.fs[1] == 0.0
+    lo, hi = tr.plot().get_ylim()
+    assert lo > 1e-3 and hi < 1e3, (lo, hi)  # not 1e-316 .. 1e15
+    plt.close("all")
 
 
 @pytest.mark.parametrize("method,order", [("left", 1), ("right", 1), ("midpoint", 2), ("trapezoid", 2),
@@ -132,6 +148,24 @@ def test_integrate_errors():
         C.integrate(cr.sin, 0, 1, "simpson", 3)
     with pytest.raises(ValueError, match=r"integrate: expected method in \['left', 'midpoint', 'right', 'simpson'"):
         C.integrate(cr.sin, 0, 1, "gauss", 4)
+    with pytest.raises(ValueError, match=r"integrate: expected numbers \(0-d\) as limits a and b, got shapes \(2,\)"):
+        C.integrate(cr.sin, [0.0, 1.0], 2.0)
+    with pytest.raises(ValueError, match=r"integrate: f must return one value per grid point: called on shape "
+                                         r"\(101,\), it returned shape \(2,\)"):
+        C.integrate(lambda x: x[:2], 0.0, 1.0)
+    with pytest.raises(TypeError, match="integrate: f must return a tensor of its values on the grid"):
+        C.integrate(lambda x: "one", 0.0, 1.0)
+    with pytest.raises(ValueError, match=r"integral_derivative: expected a number as the upper limit x, got shape \(2,\)"):
+        C.integral_derivative(cr.sin, 0.0, [0.5, 1.0])
+
+
+@pytest.mark.parametrize("method", ["left", "right", "midpoint", "trapezoid", "simpson"])
+def test_a_constant_integrand_may_return_a_number(method):
+    assert C.integrate(lambda x: 2.5, 1.0, 3.0, method, 10).item() == pytest.approx(5.0, abs=1e-14)
+    assert C.integrate(lambda x: cr.tensor(2.5, dtype=cr.float64), 1.0, 3.0, method, 10).item() == \
+        pytest.approx(5.0, abs=1e-14)
+    d, _ = C.integral_derivative(lambda t: 2.5, 0.0, 1.0)  # d/dx ∫₀ˣ 2.5 = 2.5
+    assert d.item() == pytest.approx(2.5, abs=1e-12)
 
 
 def test_fundamental_theorem_with_autograd():
