@@ -224,7 +224,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 # ------------------------------------------------------------------ regularisers
 def l1_penalty(params):
     """sum over the tensors of sum |w| — add ``lam * F.l1_penalty(model.parameters())`` to a loss
-    for L1 regularisation (it pushes weights to exactly 0). Accepts any iterable of tensors."""
+    for L1 regularisation: its minimiser has weights exactly 0 (sparsity); gradient descent on it
+    only gets them near 0, jittering around it (a proximal step, soft-thresholding, reaches 0).
+    Accepts any iterable of tensors."""
     return _C.l1_penalty(_params(params, "l1_penalty"))
 
 
