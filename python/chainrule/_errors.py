@@ -12,6 +12,7 @@ import builtins
 import difflib
 import functools
 import inspect
+import os
 import re
 import sys
 import types
@@ -19,6 +20,16 @@ import types
 from . import _core
 
 _PYBIND_FN = type(_core.exp)
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stacklevel():
+    """warnings.warn's stacklevel that names the user's line: the first frame outside the chainrule
+    package, however many of its wrappers (argument guards, Module.__call__) sit in between."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 _INSTANCEMETHOD = type(_core.Tensor.__dict__["exp"])
 
 

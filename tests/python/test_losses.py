@@ -535,3 +535,13 @@ def test_parameters_to_vector_and_back_match_torch():
     for o, t in zip(ours, theirs):
         same(o, t, "float64")
         assert o.requires_grad and o.is_leaf
+
+
+def test_a_loss_warning_names_the_callers_line_not_chainrules():
+    # the warning is raised behind argument guards and Module.__call__: it must still point here
+    x, t = cr.zeros(3, 1), cr.zeros(3)
+    for call in (lambda: F.mse_loss(x, t), lambda: cr.nn.MSELoss()(x, t), lambda: F.softmax(cr.zeros(2, 3))):
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            call()
+        assert len(got) == 1 and got[0].filename == __file__, [(g.filename, str(g.message)[:40]) for g in got]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings as _warnings
 
 from .. import _core
+from .._errors import user_stacklevel as _user_stacklevel
 from .._core import Tensor  # noqa: F401  (for annotations)
 from .._core import linear, one_hot  # noqa: F401
 from .._core.nn import functional as _C
@@ -38,7 +39,7 @@ def _legacy_reduction(size_average, reduce, reduction):
     reduce = True if reduce is None else reduce
     ret = "mean" if size_average and reduce else "sum" if reduce else "none"
     _warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' "
-                   "instead.", stacklevel=3)
+                   "instead.", stacklevel=_user_stacklevel())
     return ret
 
 
@@ -47,7 +48,7 @@ def _warn_size(input, target):
         _warnings.warn(
             f"Using a target size ({tuple(target.shape)}) that is different to the input size "
             f"({tuple(input.shape)}). This will likely lead to incorrect results due to "
-            "broadcasting. Please ensure they have the same size.", stacklevel=3)
+            "broadcasting. Please ensure they have the same size.", stacklevel=_user_stacklevel())
 
 
 def _no_inplace(inplace, op):
@@ -58,7 +59,7 @@ def _no_inplace(inplace, op):
 
 def _implicit_dim(ndim, op):
     _warnings.warn(f"Implicit dimension choice for {op} has been deprecated. "
-                   "Change the call to include dim=X as an argument.", stacklevel=3)
+                   "Change the call to include dim=X as an argument.", stacklevel=_user_stacklevel())
     return 0 if ndim in (0, 1, 3) else 1
 
 
@@ -217,7 +218,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     _warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                    "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                    "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                   stacklevel=2)
+                   stacklevel=_user_stacklevel())
     return pointwise.mean()
 
 
@@ -526,13 +527,13 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                        "result in an error in a future release. To retain the behavior and silence this warning, "
                        "please use dropout instead. Note that dropout2d exists to provide channel-wise dropout on "
                        "inputs with 2 spatial dimensions, a channel dimension, and an optional batch dimension "
-                       "(i.e. 3D or 4D inputs).", stacklevel=2)
+                       "(i.e. 3D or 4D inputs).", stacklevel=_user_stacklevel())
     if input.ndim == 3:
         _warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
                        "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
                        "This behavior will change in a future release to interpret the input as one without a "
                        "batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, "
-                       "please switch to using dropout1d instead.", stacklevel=2)
+                       "please switch to using dropout1d instead.", stacklevel=_user_stacklevel())
     if input.ndim < 2:
         raise ValueError(f"dropout2d: expected input (N, C, H, W) or (N, C, L), got {tuple(input.shape)}")
     if not training or p == 0.0:
