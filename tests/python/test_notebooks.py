@@ -1,6 +1,7 @@
 """The course labs' shape (scripts/test.sh executes them with nbmake): twelve numbered notebooks stored
 without outputs, each with a slider, exercises followed by their solutions and check cells that
-assert; both READMEs list every one; the hand-out script takes the solutions out."""
+assert (one per exercise among them); both READMEs list every one; the hand-out script takes the
+solutions out."""
 import importlib.util
 import json
 import pathlib
@@ -65,6 +66,9 @@ def test_a_lab_is_stored_clean_and_has_its_parts(path):
     assert code[-len(checks):] == checks, f"{path.name}: check cells must come last"
     for c in checks:
         assert source(c).startswith("# Check:") and "assert " in source(c), source(c)[:80]
+    # every exercise is checked too (in the hand-out version its check fails until it is solved)
+    exercise_checks = [c for c in checks if source(c).startswith("# Check: Exercise")]
+    assert len(exercise_checks) == len(exercises), f"{path.name}: an exercise has no check cell"
 
 
 def test_both_readmes_list_every_lab():
