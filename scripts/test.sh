@@ -31,7 +31,11 @@ bash scripts/format.sh --check  # the C++ is formatted with .clang-format
 # The labs, each in a fresh kernel (nbmake): an error or a failed check cell fails the run.
 # One thread: on a busy shared machine the labs' small matrix products wait for a second thread that
 # another process holds (10-30x slower; threading thresholds are issue 15).
-OMP_NUM_THREADS=1 MPLBACKEND=Agg .venv/bin/python -m pytest --nbmake notebooks -q -p no:cacheprovider --nbmake-timeout=300
+# A lab whose kernel process died or stopped answering (about 1 run in 10 of lab 06 when this machine
+# was loaded, at its slider cell, with ipykernel 7.4 and 6.31 alike; not seen in a plain Python run of
+# the same code) is run again, up to twice; a failed check or any other error is never rerun.
+OMP_NUM_THREADS=1 MPLBACKEND=Agg .venv/bin/python -m pytest --nbmake notebooks -q -p no:cacheprovider \
+  --nbmake-timeout=120 --reruns 2 --only-rerun "DeadKernelError|Kernel died|CellTimeoutError"
 # ... and once more against an ASan+UBSan build of the extension (memory errors and undefined
 # behaviour reached from Python fail the run).
 bash scripts/test_python_asan.sh
