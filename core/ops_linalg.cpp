@@ -1,10 +1,11 @@
 // Matrix products: mm (2-D), bmm (3-D, same batch), matmul with PyTorch's 1-D/2-D/batched rules,
-// and the fused linear layer. GEMM is Eigen's (it threads itself with OpenMP).
+// and the fused linear layer. Float GEMMs run on core/blas (OpenBLAS or Eigen), integer ones on Eigen.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <sstream>
 
+#include "core/blas.h"
 #include "core/kernels.h"
 #include "core/linalg.h"
 #include "core/ops.h"
@@ -72,9 +73,13 @@ Tensor gemm(const Tensor& a, const Tensor& b, int64_t batch, int64_t n, int64_t 
           C.setZero();
           continue;
         }
-        with_mat<U>(la, i, n, k, [&](const auto& A) {
-          with_mat<U>(lb, i, k, m, [&](const auto& B) { C.noalias() = A * B; });
-        });
+        if constexpr (std::is_floating_point_v<T>)
+          blas::gemm(n, m, k, sptr<const T>(la.t) + i * la.batch_stride, la.col_major, la.ld,
+                     sptr<const T>(lb.t) + i * lb.batch_stride, lb.col_major, lb.ld, C.data(), m);
+        else
+          with_mat<U>(la, i, n, k, [&](const auto& A) {
+            with_mat<U>(lb, i, k, m, [&](const auto& B) { C.noalias() = A * B; });
+          });
       }
     }
   });
@@ -176,6 +181,9 @@ Tensor linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, Dtype
     if constexpr (!std::is_same_v<T, bool>) {
       MatMap<U> Y(reinterpret_cast<U*>(ptr<T>(y)), rows, out_f);
       if (in == 0 || rows == 0 || out_f == 0) Y.setZero();
+      else if constexpr (std::is_floating_point_v<T>)  // Y = X @ W^T: W read transposed, in place
+        blas::gemm(rows, out_f, in, ptr<T>(xc), false, in, sptr<const T>(lw.t), !lw.col_major, lw.ld,
+                   Y.data(), out_f);
       else
         with_mat<U>(lw, 0, out_f, in, [&](const auto& W) {
           Y.noalias() = CMatMap<U>(reinterpret_cast<const U*>(ptr<T>(xc)), rows, in) * W.transpose();

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "core/autograd.h"
+#include "core/blas.h"
 #include "core/kernels.h"
 #include "core/ops.h"
 #include "core/sizes.h"
@@ -552,6 +553,7 @@ void set_num_threads(int n) {
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
+  blas::set_num_threads(n);
 }
 
 int get_num_threads() {
@@ -560,6 +562,28 @@ int get_num_threads() {
 #else
   return 1;
 #endif
+}
+
+std::vector<std::pair<std::string, std::string>> build_config() {
+#ifdef _OPENMP
+  const std::string openmp = "yes (OpenMP " + std::to_string(_OPENMP) + ")";
+#else
+  const std::string openmp = "no: single-threaded";
+#endif
+  return {{"gemm", blas::backend()},
+          {"simd", Eigen::SimdInstructionSetsInUse()},
+          {"openmp", openmp},
+          {"threads", std::to_string(get_num_threads())},
+          {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                        std::to_string(EIGEN_MINOR_VERSION)},
+#if defined(__clang__)
+          {"compiler", "clang " __clang_version__},
+#elif defined(__GNUC__)
+          {"compiler", "gcc " __VERSION__},
+#else
+          {"compiler", "unknown"},
+#endif
+          {"cplusplus", std::to_string(__cplusplus)}};
 }
 
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }

@@ -14,6 +14,7 @@
 #include <ostream>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -338,6 +339,10 @@ Tensor randn_like(const Tensor& t);
 // machine a student can leave cores to others. 1 without OpenMP.
 void set_num_threads(int n);
 int get_num_threads();
+
+// How this build was made, as (name, value) rows for show_config(): the GEMM backend, the SIMD
+// instruction sets the kernels were compiled for, OpenMP, threads, Eigen and the compiler.
+std::vector<std::pair<std::string, std::string>> build_config();
 
 // Seeds the global generator. Same seed, same numbers on every platform (mt19937_64 plus our own
 // uniform/normal transforms; std:: distributions differ between standard libraries).

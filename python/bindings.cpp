@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "core/blas.h"
 #include "core/gradcheck.h"
 #include "core/kernels.h"
 #include "core/ops.h"
@@ -870,6 +871,14 @@ and batched (..., n, k) @ (..., k, m) with broadcast batch dims. Same as ``a @ b
   m.def("set_num_threads", &set_num_threads, py::arg("num_threads"),
         "Threads for chainrule's kernels and matrix products (as torch.set_num_threads).");
   m.def("get_num_threads", &get_num_threads, "Threads chainrule's kernels and matrix products use.");
+  m.def("_build_config", &build_config);
+  m.def("_set_gemm_backend", [](const std::string& name) {  // tests and benchmarks: both in one run
+    CR_CHECK(name == "Eigen" || name == "OpenBLAS", std::invalid_argument,
+             "_set_gemm_backend: expected 'Eigen' or 'OpenBLAS', got '", name, "'");
+    return blas::set_backend(name == "Eigen" ? blas::Backend::Eigen : blas::Backend::OpenBLAS);
+  });
+  m.def("_gemm_backend",
+        [] { return blas::active_backend() == blas::Backend::Eigen ? "Eigen" : "OpenBLAS"; });
   m.def("from_numpy", &from_numpy, py::arg("array"),
         "A tensor sharing memory (and strides) with a float32/float64/int64/bool NumPy array.");
   m.def("from_dlpack", &from_dlpack, py::arg("ext_tensor"),

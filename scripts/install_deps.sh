@@ -4,7 +4,8 @@
 set -euo pipefail
 
 missing=()
-for pkg in g++ make libeigen3-dev libgtest-dev; do
+# libopenblas-dev: the C++ build's GEMM backend (without it the build falls back to Eigen's GEMM).
+for pkg in g++ make libeigen3-dev libgtest-dev libopenblas-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 # A cmake from pip or elsewhere on PATH is as good as Debian's (we need >= 3.20 for ctest --test-dir).

@@ -10,7 +10,7 @@ PY="$PWD/.venv/bin/python"
 # build/asan, the C++ suite's sanitized build (scripts/test.sh), with the extension added: its library
 # objects are reused. native, as the installed package and build/release: the same arithmetic as the
 # code pip builds, so the tests comparing last bits with torch hold here too.
-cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON -DCHAINRULE_ARCH=native \
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCHAINRULE_SANITIZE=ON -DCHAINRULE_ARCH=native -DCHAINRULE_BLAS=Eigen \
   -DCHAINRULE_BUILD_PYTHON=ON -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$PY"
 cmake --build build/asan -j2 --target _core
 # The package from the source tree with the sanitized _core, ahead of the installed one on sys.path.

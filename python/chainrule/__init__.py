@@ -211,6 +211,19 @@ from .linalg import meshgrid  # noqa: E402,F401
 
 __version__ = "0.1.0"
 
+
+def show_config(mode="stdout"):
+    """How this chainrule was built, as ``numpy.show_config()``: the GEMM backend (OpenBLAS, or
+    Eigen when the build found no BLAS), the SIMD instruction sets its kernels use, OpenMP, threads,
+    Eigen and the compiler. ``mode="stdout"`` prints it; ``mode="dicts"`` returns it as a dict."""
+    if mode not in ("stdout", "dicts"):
+        raise ValueError(f"show_config: expected mode 'stdout' or 'dicts', got {mode!r}")
+    config = {"chainrule": __version__, **dict(_core._build_config())}
+    if mode == "dicts":
+        return config
+    width = _builtins.max(len(k) for k in config)
+    print("\n".join(f"{k:<{width}} : {v}" for k, v in config.items()))
+
 _Py_bool, _Py_float, _Py_int = _builtins.bool, _builtins.float, _builtins.int
 _NUMPY_DTYPES = {float32: _np.float32, float64: _np.float64, int64: _np.int64, bool: _np.bool_}
 

@@ -141,7 +141,7 @@ def test_catalog_covers_every_core_function():
     import inspect
     src = inspect.getsource(op_catalog)
     not_ops = {"Node", "Tensor", "device", "bool", "double", "dtype", "float", "float32", "float64", "int64", "long",
-               "from_dlpack", "from_numpy", "is_grad_enabled", "manual_seed", "set_num_threads", "get_num_threads", "inference_mode", "tensor", "as_tensor", "empty", "zeros", "ones", "full", "arange", "linspace",
+               "from_dlpack", "from_numpy", "is_grad_enabled", "manual_seed", "set_num_threads", "get_num_threads", "show_config", "inference_mode", "tensor", "as_tensor", "empty", "zeros", "ones", "full", "arange", "linspace",
                "eye", "rand", "randn", "randint", "empty_like", "zeros_like", "ones_like", "full_like",
                "rand_like", "randn_like", "numel", "no_grad", "enable_grad", "set_grad_enabled", "autograd",
                "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
