@@ -80,18 +80,54 @@ void check_nonempty_but_batch(const Tensor& x, int64_t spatial, const char* op) 
              x.shape());
 }
 
-// cols (planes * kh*kw, Ho*Wo) from x (planes, H, W): row (i*kw + j) of plane p holds the pixel
-// that kernel tap (i, j) sees at each output position, 0 in the padding.
-template <class T> void im2col(const T* x, T* cols, int64_t planes, const Geom& g) {
+// Where im2col puts the column rows of image n, channel c: row (c*kh + i)*kw + j of image n starts
+// at n*batch_stride + ((c*kh + i)*kw + j)*row_stride. unfold's (N, C*kh*kw, L) layout is
+// {C, C*kh*kw*L, L}; conv2d's (C*kh*kw, N*L) layout, one GEMM for the whole batch, is {C, L, N*L}.
+struct ColsLayout {
+  int64_t C, batch_stride, row_stride;
+};
+ColsLayout unfold_layout(int64_t C, const Geom& g) { return {C, C * g.kh * g.kw * g.Ho * g.Wo, g.Ho * g.Wo}; }
+
+// The output positions [lo, hi) of a row of n_out whose input index o*s + off lies in [0, n): the
+// kernels copy that span with no test per element (a test per element kept im2col from
+// vectorising; it cost more than the GEMM after it in the course CNN's second conv).
+std::pair<int64_t, int64_t> span_inside(int64_t n_out, int64_t n, int64_t s, int64_t off) {
+  const int64_t lo = std::min(n_out, off >= 0 ? int64_t{0} : (-off + s - 1) / s);
+  const int64_t hi = off >= n ? 0 : std::min(n_out, (n - 1 - off) / s + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+// cols from x (planes = N*C, H, W): row (i*kw + j) of plane p holds the pixel that kernel tap (i, j)
+// sees at each output position, 0 in the padding.
+template <class T> void im2col(const T* x, T* cols, int64_t planes, const Geom& g, const ColsLayout& lay) {
   const int64_t L = g.Ho * g.Wo, K = g.kh * g.kw;
   parallel_for(
       planes,
       [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
           const T* src = x + p * g.H * g.W;
+          T* plane = cols + (p / lay.C) * lay.batch_stride + (p % lay.C) * K * lay.row_stride;
           for (int64_t i = 0; i < g.kh; ++i)
             for (int64_t j = 0; j < g.kw; ++j) {
-              T* dst = cols + (p * K + i * g.kw + j) * L;
+              T* dst = plane + (i * g.kw + j) * lay.row_stride;
+              const int64_t off = j * g.dw - g.pw;  // input column of output column 0
+              const auto [lo, hi] = span_inside(g.Wo, g.W, g.sw, off);
+              if (g.sh == 1 && g.sw == 1 && g.Wo == g.W) {
+                // "same" rows: the tap's rows, padding columns aside, are one run of the plane
+                const auto [r0, r1] = span_inside(g.Ho, g.H, 1, i * g.dh - g.ph);
+                const int64_t shift = (i * g.dh - g.ph) * g.W + off;  // dst[q] = src[q + shift]
+                std::fill(dst, dst + r0 * g.Wo, T(0));
+                if (r0 < r1 && lo < hi) {
+                  std::copy(src + r0 * g.W + lo + shift, src + (r1 - 1) * g.W + hi + shift,
+                            dst + r0 * g.W + lo);
+                  for (int64_t oh = r0; oh < r1; ++oh) {  // the run also took neighbours' pixels there
+                    std::fill(dst + oh * g.W, dst + oh * g.W + lo, T(0));
+                    std::fill(dst + oh * g.W + hi, dst + (oh + 1) * g.W, T(0));
+                  }
+                } else std::fill(dst + r0 * g.Wo, dst + r1 * g.Wo, T(0));
+                std::fill(dst + r1 * g.Wo, dst + g.Ho * g.Wo, T(0));
+                continue;
+              }
               for (int64_t oh = 0; oh < g.Ho; ++oh) {
                 const int64_t ih = oh * g.sh - g.ph + i * g.dh;
                 T* row = dst + oh * g.Wo;
@@ -100,10 +136,12 @@ template <class T> void im2col(const T* x, T* cols, int64_t planes, const Geom& 
                   continue;
                 }
                 const T* in = src + ih * g.W;
-                for (int64_t ow = 0; ow < g.Wo; ++ow) {
-                  const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-                  row[ow] = iw >= 0 && iw < g.W ? in[iw] : T(0);
-                }
+                for (int64_t ow = 0; ow < lo; ++ow) row[ow] = T(0);
+                if (g.sw == 1)
+                  for (int64_t ow = lo; ow < hi; ++ow) row[ow] = in[ow + off];
+                else
+                  for (int64_t ow = lo; ow < hi; ++ow) row[ow] = in[ow * g.sw + off];
+                for (int64_t ow = hi; ow < g.Wo; ++ow) row[ow] = T(0);
               }
             }
         }
@@ -113,26 +151,29 @@ template <class T> void im2col(const T* x, T* cols, int64_t planes, const Geom& 
 
 // The adjoint of im2col: every column entry is added back to the pixel it was copied from.
 // Planes are disjoint, so the threads never write to the same place.
-template <class T> void col2im(const T* cols, T* x, int64_t planes, const Geom& g) {
+template <class T> void col2im(const T* cols, T* x, int64_t planes, const Geom& g, const ColsLayout& lay) {
   const int64_t L = g.Ho * g.Wo, K = g.kh * g.kw;
   parallel_for(
       planes,
       [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
           T* dst = x + p * g.H * g.W;
+          const T* plane = cols + (p / lay.C) * lay.batch_stride + (p % lay.C) * K * lay.row_stride;
           std::fill(dst, dst + g.H * g.W, T(0));
           for (int64_t i = 0; i < g.kh; ++i)
             for (int64_t j = 0; j < g.kw; ++j) {
-              const T* src = cols + (p * K + i * g.kw + j) * L;
+              const T* src = plane + (i * g.kw + j) * lay.row_stride;
+              const int64_t off = j * g.dw - g.pw;
+              const auto [lo, hi] = span_inside(g.Wo, g.W, g.sw, off);
               for (int64_t oh = 0; oh < g.Ho; ++oh) {
                 const int64_t ih = oh * g.sh - g.ph + i * g.dh;
                 if (ih < 0 || ih >= g.H) continue;
                 T* out = dst + ih * g.W;
                 const T* row = src + oh * g.Wo;
-                for (int64_t ow = 0; ow < g.Wo; ++ow) {
-                  const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-                  if (iw >= 0 && iw < g.W) out[iw] += row[ow];
-                }
+                if (g.sw == 1)
+                  for (int64_t ow = lo; ow < hi; ++ow) out[ow + off] += row[ow];
+                else
+                  for (int64_t ow = lo; ow < hi; ++ow) out[ow * g.sw + off] += row[ow];
               }
             }
         }
@@ -149,35 +190,50 @@ std::pair<int64_t, int64_t> taps_in(int64_t o, int64_t n, int64_t k, int64_t s, 
   return {lo, std::max(lo, hi)};
 }
 
-// Index (into the H*W plane) of each window's max, as PyTorch's CPU kernel picks it: start at the
-// first real pixel with max = -inf, then take v when v > max or v is NaN.
-template <class T> void max_pool_indices(const T* x, int64_t* idx, int64_t planes, const Geom& g) {
+// Each window's max and its index into the H*W plane, as PyTorch's CPU kernel picks it: start at
+// the first real pixel with max = -inf, then take v when v > max or v is NaN. A row of windows is
+// done together, tap by tap, so that the windows' compare-and-selects are independent (one window
+// at a time is a chain of dependent selects, or of mispredicted branches: 3-5x slower).
+template <class T> void max_pool_kernel(const T* x, T* y, int64_t* idx, int64_t planes, const Geom& g) {
+  std::vector<std::pair<int64_t, int64_t>> rows(g.Ho), cols(g.Wo);  // taps inside, per row / column
+  for (int64_t oh = 0; oh < g.Ho; ++oh) rows[oh] = taps_in(oh, g.H, g.kh, g.sh, g.ph, g.dh);
+  int64_t j_lo = g.kw, j_hi = 0;  // the column taps inside for some window
+  for (int64_t ow = 0; ow < g.Wo; ++ow) {
+    cols[ow] = taps_in(ow, g.W, g.kw, g.sw, g.pw, g.dw);
+    j_lo = std::min(j_lo, cols[ow].first);
+    j_hi = std::max(j_hi, cols[ow].second);
+  }
+  std::vector<std::pair<int64_t, int64_t>> spans;  // for tap j_lo + t: the windows it is inside
+  for (int64_t j = j_lo; j < j_hi; ++j) spans.push_back(span_inside(g.Wo, g.W, g.sw, j * g.dw - g.pw));
   parallel_for(
       planes,
       [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
           const T* src = x + p * g.H * g.W;
-          int64_t* dst = idx + p * g.Ho * g.Wo;
-          for (int64_t oh = 0; oh < g.Ho; ++oh)
-            for (int64_t ow = 0; ow < g.Wo; ++ow) {
-              T best = -std::numeric_limits<T>::infinity();
-              int64_t arg = -1;
-              const auto [i0, i1] = taps_in(oh, g.H, g.kh, g.sh, g.ph, g.dh);
-              const auto [j0, j1] = taps_in(ow, g.W, g.kw, g.sw, g.pw, g.dw);
-              for (int64_t i = i0; i < i1; ++i) {
-                const int64_t ih = oh * g.sh - g.ph + i * g.dh;
-                for (int64_t j = j0; j < j1; ++j) {
-                  const int64_t iw = ow * g.sw - g.pw + j * g.dw;
-                  const T v = src[ih * g.W + iw];
-                  if (arg < 0) arg = ih * g.W + iw;
-                  if (v > best || std::isnan(v)) {
-                    best = v;
-                    arg = ih * g.W + iw;
-                  }
+          for (int64_t oh = 0; oh < g.Ho; ++oh) {
+            const auto [i0, i1] = rows[oh];
+            const int64_t ih0 = oh * g.sh - g.ph;
+            T* best = y + (p * g.Ho + oh) * g.Wo;
+            int64_t* arg = idx + (p * g.Ho + oh) * g.Wo;
+            for (int64_t ow = 0; ow < g.Wo; ++ow) {  // every window has a real pixel (checked)
+              best[ow] = -std::numeric_limits<T>::infinity();
+              arg[ow] = (ih0 + i0 * g.dh) * g.W + ow * g.sw - g.pw + cols[ow].first * g.dw;
+            }
+            for (int64_t i = i0; i < i1; ++i) {
+              const int64_t row = (ih0 + i * g.dh) * g.W;
+              for (int64_t j = j_lo; j < j_hi; ++j) {
+                const int64_t off = row + j * g.dw - g.pw, sw = g.sw;  // local: arg's stores may alias g
+                const auto [lo, hi] = spans[j - j_lo];
+                for (int64_t ow = lo; ow < hi; ++ow) {
+                  const int64_t at = off + ow * sw;  // tap j of window ow
+                  const T v = src[at];
+                  const bool take = (v > best[ow]) | (v != v);  // bitwise: a select, not a branch
+                  best[ow] = blend(take, v, best[ow]);
+                  arg[ow] = blend(take, at, arg[ow]);
                 }
               }
-              dst[oh * g.Wo + ow] = arg;
             }
+          }
         }
       },
       planes * g.Ho * g.Wo * std::min(g.kh, g.H) * std::min(g.kw, g.W));  // taps inside, at most
@@ -400,7 +456,7 @@ Tensor unfold(const Tensor& input, Size2 k, Size2 s, Size2 p, Size2 d) {
                       input.dtype(), "unfold");
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    im2col(ptr<T>(contig(input)), ptr<T>(cols), N * C, g);
+    im2col(ptr<T>(contig(input)), ptr<T>(cols), N * C, g, unfold_layout(C, g));
   });
   return record(
       "unfold", cols, {input}, kSaveNone,
@@ -429,7 +485,7 @@ Tensor fold(const Tensor& input, Size2 out, Size2 k, Size2 s, Size2 p, Size2 d) 
   Tensor y = empty({N, input.size(1) / K, g.H, g.W}, input.dtype(), "fold");
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    col2im(ptr<T>(contig(input)), ptr<T>(y), y.size(0) * y.size(1), g);
+    col2im(ptr<T>(contig(input)), ptr<T>(y), y.size(0) * y.size(1), g, unfold_layout(y.size(1), g));
   });
   return record(
       "fold", y, {input}, kSaveNone,
@@ -473,9 +529,47 @@ void check_conv2d_args(const Tensor& input, const Tensor& weight, const Tensor& 
 }
 }  // namespace
 
-// y[n] = W (O, C*kh*kw) @ unfold(x)[n] (C*kh*kw, L) + b: one batched GEMM. Gradients come from
-// matmul's (dW = Σ_n g[n] cols[n]^T, dcols = W^T g) and unfold's (dx = fold(dcols)).
-// With groups G: cols (N, G, Cg*kh*kw, L) and weight (G, Og, Cg*kh*kw) in one broadcast matmul.
+namespace {
+Tensor fold_batch_cols(const Tensor& cols, int64_t N, int64_t C, const Geom& g);
+
+// x (N, C, H, W) -> cols (C*kh*kw, N*L): unfold with the batch moved next to the output positions,
+// so that conv2d is one GEMM over the whole batch instead of N small ones.
+// Backward: fold_batch_cols (col2im) of the gradient; tangent: the same unfold of the tangent.
+Tensor unfold_batch_cols(const Tensor& x, const Geom& g) {
+  const int64_t N = x.size(0), C = x.size(1), L = g.Ho * g.Wo;
+  Tensor cols = empty({C * g.kh * g.kw, N * L}, x.dtype(), "conv2d");
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    im2col(ptr<T>(contig(x)), ptr<T>(cols), N * C, g, ColsLayout{C, L, N * L});
+  });
+  return record(
+      "unfold", cols, {x}, kSaveNone,
+      [g, N, C](const Tensor& grad, const Saved&) -> Grads { return {fold_batch_cols(grad, N, C, g)}; },
+      [g](const Duals& d) { return unfold_batch_cols(d.tangent(0), g); });
+}
+
+// The adjoint: cols (C*kh*kw, N*L) summed back into (N, C, H, W).
+// Backward: unfold_batch_cols of the gradient; tangent: the same fold of the tangent.
+Tensor fold_batch_cols(const Tensor& cols, int64_t N, int64_t C, const Geom& g) {
+  const int64_t L = g.Ho * g.Wo;
+  Tensor x = empty({N, C, g.H, g.W}, cols.dtype(), "conv2d");
+  dispatch_floating(cols.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    col2im(ptr<T>(contig(cols)), ptr<T>(x), N * C, g, ColsLayout{C, L, N * L});
+  });
+  return record(
+      "fold", x, {cols}, kSaveNone,
+      [g](const Tensor& grad, const Saved&) -> Grads { return {unfold_batch_cols(grad, g)}; },
+      [g, N, C](const Duals& d) { return fold_batch_cols(d.tangent(0), N, C, g); });
+}
+}  // namespace
+
+// y = W (O, C*kh*kw) @ cols (C*kh*kw, N*L) + b, cols = x unfolded with the batch beside the
+// positions: one GEMM for the whole batch instead of N small ones (one per image, with dW summed
+// over an (N, O, C*kh*kw) stack), then (O, N, L) permuted to (N, O, L). Gradients come from matmul's
+// (dW = g (O, N*L) @ cols^T and dcols = W^T @ g: one GEMM each), unfold_batch_cols's (a fold) and
+// permute's, all differentiable, so conv2d is differentiable twice and has a tangent.
+// With groups G: cols (G, Cg*kh*kw, N*L) and weight (G, Og, Cg*kh*kw), one GEMM per group.
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 s, Size2 p, Size2 d,
               int64_t groups) {
   check_image(input, "conv2d");
@@ -487,12 +581,17 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
   const int64_t N = input.size(0), C = input.size(1), O = weight.size(0), G = groups;
   Size2 k{weight.size(2), weight.size(3)};
   Geom g = geometry("conv2d", input.size(2), input.size(3), k, s, p, d, input_str(input));
-  const int64_t K = (C / G) * g.kh * g.kw, L = g.Ho * g.Wo;
-  Tensor cols = unfold_for("conv2d", input, k, s, p, d);  // (N, C*kh*kw, L); group g's rows are one block
-  Tensor y = G == 1 ? matmul(reshape(weight, {O, K}), cols)
-                    : reshape(matmul(reshape(weight, {G, O / G, K}), reshape(cols, {N, G, K, L})), {N, O, L});
-  if (bias.defined()) y = y + reshape(bias, {1, O, 1});
-  return reshape(y, {N, O, g.Ho, g.Wo});
+  const int64_t K = (C / G) * g.kh * g.kw, NL = N * g.Ho * g.Wo;
+  Tensor cols;  // group g's rows are one block
+  try {
+    cols = unfold_batch_cols(input, g);
+  } catch (const OutOfMemory&) {  // named as the unfold it is, (N, C*kh*kw, L): the same bytes
+    throw_out_of_memory("conv2d", {N, C * g.kh * g.kw, g.Ho * g.Wo}, input.dtype());
+  }
+  Tensor y = G == 1 ? mm(reshape(weight, {O, K}), cols)
+                    : reshape(matmul(reshape(weight, {G, O / G, K}), reshape(cols, {G, K, NL})), {O, NL});
+  if (bias.defined()) y = y + reshape(bias, {O, 1});
+  return permute(reshape(y, {O, N, g.Ho, g.Wo}), {1, 0, 2, 3}).contiguous();
 }
 
 // "same": total padding d (k - 1) per dim, half on each side; an odd total puts the extra row or
@@ -530,8 +629,67 @@ void check_windows_overlap(const Tensor& input, const Geom& g, Size2 k, Size2 s,
 }
 }  // namespace
 
-// y = x at each window's argmax: a gather over the flattened planes, so the gradient is gather's
-// (scatter_add into the argmax positions), itself differentiable.
+namespace {
+Tensor scatter_planes(const Tensor& g, const Tensor& idx, int64_t H, int64_t W);
+
+// y (N, C, Ho, Wo) = x (N, C, H, W) at idx, an index into each flattened H*W plane: max pooling's
+// gather (y already computed by the pooling kernel, or here). Backward: scatter_planes;
+// tangent: the same gather of the tangent.
+Tensor gather_planes(const Tensor& x, const Tensor& idx, Tensor y = Tensor()) {
+  const int64_t H = x.size(2), W = x.size(3);
+  if (!y.defined()) {
+    y = empty(idx.shape(), x.dtype(), "max_pool2d");
+    const int64_t L = idx.size(2) * idx.size(3);
+    Tensor xc = contig(x);  // alive while the kernel reads it
+    dispatch_floating(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T* src = ptr<T>(xc);
+      const int64_t* at = ptr<int64_t>(idx);
+      T* out = ptr<T>(y);
+      parallel_for(
+          idx.size(0) * idx.size(1),
+          [&](int64_t b, int64_t e) {
+            for (int64_t p = b; p < e; ++p)
+              for (int64_t o = 0; o < L; ++o) out[p * L + o] = src[p * H * W + at[p * L + o]];
+          },
+          y.numel());
+    });
+  }
+  return record(
+      "max_pool2d", y, {x}, kSaveNone,
+      [idx, H, W](const Tensor& g, const Saved&) -> Grads { return {scatter_planes(g, idx, H, W)}; },
+      [idx](const Duals& d) { return gather_planes(d.tangent(0), idx); });
+}
+
+// The adjoint: (N, C, H, W) zeros with each g (N, C, Ho, Wo) added at its idx (windows may share
+// an argmax). Backward: gather_planes; tangent: the same scatter of the tangent.
+Tensor scatter_planes(const Tensor& g, const Tensor& idx, int64_t H, int64_t W) {
+  Tensor x = zeros({idx.size(0), idx.size(1), H, W}, g.dtype());
+  const int64_t L = idx.size(2) * idx.size(3);
+  Tensor gc = contig(g);  // alive while the kernel reads it
+  dispatch_floating(g.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = ptr<T>(gc);
+    const int64_t* at = ptr<int64_t>(idx);
+    T* out = ptr<T>(x);
+    parallel_for(
+        idx.size(0) * idx.size(1),
+        [&](int64_t b, int64_t e) {
+          for (int64_t p = b; p < e; ++p)
+            for (int64_t o = 0; o < L; ++o) out[p * H * W + at[p * L + o]] += src[p * L + o];
+        },
+        x.numel());
+  });
+  return record(
+      "max_pool2d_backward", x, {g}, kSaveNone,
+      [idx](const Tensor& gg, const Saved&) -> Grads { return {gather_planes(gg, idx)}; },
+      [idx, H, W](const Duals& d) { return scatter_planes(d.tangent(0), idx, H, W); });
+}
+}  // namespace
+
+// y = x at each window's argmax, found by max_pool_kernel: a gather over the flattened planes, so
+// the gradient is a scatter-add into the argmax positions (gather_planes / scatter_planes, each
+// the other's backward, so pooling is differentiable twice).
 std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, std::optional<Size2> stride,
                                                   Size2 p, Size2 d, bool ceil_mode) {
   check_image(input, "max_pool2d");
@@ -546,12 +704,12 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& input, Size2 k, 
   check_pool_padding("max_pool2d", k, p, d);
   check_windows_overlap(input, g, k, s, p, d);
   Tensor idx = empty({N, C, g.Ho, g.Wo}, kInt64, "max_pool2d");
+  Tensor y = empty({N, C, g.Ho, g.Wo}, input.dtype(), "max_pool2d");
   dispatch_floating(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    max_pool_indices(ptr<T>(contig(input)), ptr<int64_t>(idx), N * C, g);
+    max_pool_kernel(ptr<T>(contig(input)), ptr<T>(y), ptr<int64_t>(idx), N * C, g);
   });
-  Tensor y = gather(reshape(input, {N, C, H * W}), 2, reshape(idx, {N, C, g.Ho * g.Wo}));
-  return {reshape(y, {N, C, g.Ho, g.Wo}), idx};
+  return {gather_planes(input, idx, y), idx};
 }
 
 Tensor max_pool2d(const Tensor& input, Size2 k, std::optional<Size2> stride, Size2 p, Size2 d,
