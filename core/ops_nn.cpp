@@ -165,6 +165,16 @@ template <class T> void col2im(const T* cols, T* x, int64_t planes, const Geom& 
               const T* src = plane + (i * g.kw + j) * lay.row_stride;
               const int64_t off = j * g.dw - g.pw;
               const auto [lo, hi] = span_inside(g.Wo, g.W, g.sw, off);
+              if (g.sh == 1 && g.sw == 1) {  // the rows in range, then a plain (vectorised) add per row
+                const auto [r0, r1] = span_inside(g.Ho, g.H, 1, i * g.dh - g.ph);
+                const int64_t W = g.W, Wo = g.Wo, shift = (i * g.dh - g.ph) * W + off;
+                for (int64_t oh = r0; oh < r1; ++oh) {
+                  T* __restrict out = dst + oh * W + shift + lo;  // x and cols never overlap
+                  const T* __restrict row = src + oh * Wo + lo;
+                  for (int64_t q = 0; q < hi - lo; ++q) out[q] += row[q];
+                }
+                continue;
+              }
               for (int64_t oh = 0; oh < g.Ho; ++oh) {
                 const int64_t ih = oh * g.sh - g.ph + i * g.dh;
                 if (ih < 0 || ih >= g.H) continue;
@@ -203,6 +213,9 @@ template <class T> void max_pool_kernel(const T* x, T* y, int64_t* idx, int64_t 
     j_lo = std::min(j_lo, cols[ow].first);
     j_hi = std::max(j_hi, cols[ow].second);
   }
+  const bool pool2x2 = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 &&
+                       g.dh == 1 && g.dw == 1 && 2 * g.Ho <= g.H &&
+                       2 * g.Wo <= g.W;            // no window past the edge
   std::vector<std::pair<int64_t, int64_t>> spans;  // for tap j_lo + t: the windows it is inside
   for (int64_t j = j_lo; j < j_hi; ++j) spans.push_back(span_inside(g.Wo, g.W, g.sw, j * g.dw - g.pw));
   parallel_for(
@@ -210,6 +223,27 @@ template <class T> void max_pool_kernel(const T* x, T* y, int64_t* idx, int64_t 
       [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
           const T* src = x + p * g.H * g.W;
+          if (pool2x2) {  // the common 2x2 / stride 2 pool, each window's 4 taps in registers
+            const int64_t W = g.W, Wo = g.Wo;
+            for (int64_t oh = 0; oh < g.Ho; ++oh) {
+              T* __restrict best_out = y + (p * g.Ho + oh) * Wo;
+              int64_t* __restrict arg_out = idx + (p * g.Ho + oh) * Wo;
+              for (int64_t ow = 0; ow < Wo; ++ow) {
+                const int64_t at = 2 * oh * W + 2 * ow;  // tap (0, 0): -inf or not, it starts the max
+                T best = src[at];
+                int64_t arg = at;
+                for (const int64_t t : {at + 1, at + W, at + W + 1}) {  // taps (0, 1), (1, 0), (1, 1)
+                  const T v = src[t];
+                  const bool take = (v > best) | (v != v);
+                  best = blend(take, v, best);
+                  arg = blend(take, t, arg);
+                }
+                best_out[ow] = best;
+                arg_out[ow] = arg;
+              }
+            }
+            continue;
+          }
           for (int64_t oh = 0; oh < g.Ho; ++oh) {
             const auto [i0, i1] = rows[oh];
             const int64_t ih0 = oh * g.sh - g.ph;

@@ -188,7 +188,9 @@ def test_conv_net_train_step_matches_torch():
 
 # max_pool2d: the row-at-a-time kernel and its gather/scatter pair (each the other's backward)
 POOLS = [  # (input shape, kernel, stride, padding, dilation, ceil_mode)
-    ((2, 3, 8, 8), 2, None, 0, 1, False),
+    ((2, 3, 8, 8), 2, None, 0, 1, False),                 # the 2x2 fast path
+    ((1, 2, 5, 7), 2, None, 0, 1, False),                 # ... with a row and a column left over
+    ((1, 2, 5, 5), 2, None, 0, 1, True),                  # 2x2, ceil_mode: the general path
     ((2, 3, 7, 9), 3, 2, 1, 1, True),
     ((1, 2, 9, 9), (2, 3), (1, 2), (1, 1), 2, False),
     ((0, 2, 4, 4), 2, None, 0, 1, False),
