@@ -2,6 +2,7 @@
 // OpenBLAS: "" for the system library, "scipy_" for the scipy-openblas32 wheel), else through Eigen.
 #include "core/blas.h"
 
+#include <strings.h>
 #include <Eigen/Core>
 #include <atomic>
 #include <climits>
@@ -19,11 +20,12 @@
 // The few CBLAS declarations we use (101 = CblasRowMajor, 111 = CblasNoTrans, 112 = CblasTrans),
 // declared here so that no BLAS header is needed to build.
 extern "C" {
-void CR_BLAS(cblas_sgemm)(int order, int ta, int tb, int m, int n, int k, float alpha, const float* a, int lda,
-                          const float* b, int ldb, float beta, float* c, int ldc);
+void CR_BLAS(cblas_sgemm)(int order, int ta, int tb, int m, int n, int k, float alpha, const float* a,
+                          int lda, const float* b, int ldb, float beta, float* c, int ldc);
 void CR_BLAS(cblas_dgemm)(int order, int ta, int tb, int m, int n, int k, double alpha, const double* a,
                           int lda, const double* b, int ldb, double beta, double* c, int ldc);
 void CR_BLAS(openblas_set_num_threads)(int n);
+int CR_BLAS(openblas_get_num_threads)(void);
 char* CR_BLAS(openblas_get_config)(void);
 char* CR_BLAS(openblas_get_corename)(void);
 }
@@ -37,9 +39,8 @@ namespace {
 // (measured 10-400x slower). Below this much work (multiply-adds) Eigen runs on the calling thread.
 constexpr double kEigenParallelWork = 1 << 22;
 
-template <class T>
-void eigen_gemm(int64_t n, int64_t m, int64_t k, const T* A, bool ac, int64_t lda, const T* B, bool bc,
-                int64_t ldb, T* C, int64_t ldc) {
+template <class T> void eigen_gemm(int64_t n, int64_t m, int64_t k, const T* A, bool ac, int64_t lda,
+                                   const T* B, bool bc, int64_t ldb, T* C, int64_t ldc) {
   using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using ColMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
   using S = Eigen::OuterStride<>;
@@ -50,15 +51,20 @@ void eigen_gemm(int64_t n, int64_t m, int64_t k, const T* A, bool ac, int64_t ld
   };
 #ifdef _OPENMP
   // omp_set_num_threads changes only this thread's setting, so a small product runs serially
-  // without touching other threads' products.
-  const int threads = omp_get_max_threads();
-  const bool serial = threads > 1 && double(n) * double(m) * double(k) < kEigenParallelWork;
-  if (serial) omp_set_num_threads(1);
+  // without touching other threads' products; restored however the product ends.
+  struct SerialIfSmall {
+    int threads = omp_get_max_threads();
+    bool serial;
+    explicit SerialIfSmall(double work) : serial(threads > 1 && work < kEigenParallelWork) {
+      if (serial) omp_set_num_threads(1);
+    }
+    ~SerialIfSmall() {
+      if (serial) omp_set_num_threads(threads);
+    }
+  } guard(double(n) * double(m) * double(k));
 #endif
-  with(A, ac, n, k, lda, [&](const auto& a) { with(B, bc, k, m, ldb, [&](const auto& b) { c.noalias() = a * b; }); });
-#ifdef _OPENMP
-  if (serial) omp_set_num_threads(threads);
-#endif
+  with(A, ac, n, k, lda,
+       [&](const auto& a) { with(B, bc, k, m, ldb, [&](const auto& b) { c.noalias() = a * b; }); });
 }
 
 #ifdef CHAINRULE_BLAS_PREFIX
@@ -68,7 +74,7 @@ bool fits_int(int64_t v) { return v <= INT_MAX; }
 bool blas_core_is_wide() {
   const char* core = CR_BLAS(openblas_get_corename)();
   for (const char* wide : {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids", "Excavator"})
-    if (std::strcmp(core, wide) == 0) return true;
+    if (strcasecmp(core, wide) == 0) return true;  // a build for one CPU says "HASWELL"
   return false;
 }
 
@@ -80,9 +86,9 @@ Backend default_backend() {
 }
 std::atomic<Backend> g_backend{default_backend()};
 
-template <class T, class F>
-bool cblas_gemm(F f, int64_t n, int64_t m, int64_t k, const T* A, bool ac, int64_t lda, const T* B, bool bc,
-                int64_t ldb, T* C, int64_t ldc) {
+template <class T, class F> bool cblas_gemm(F f, int64_t n, int64_t m, int64_t k, const T* A, bool ac,
+                                            int64_t lda, const T* B, bool bc, int64_t ldb, T* C,
+                                            int64_t ldc) {
   if (!(fits_int(n) && fits_int(m) && fits_int(k) && fits_int(lda) && fits_int(ldb) && fits_int(ldc)))
     return false;  // CBLAS takes int sizes: Eigen does the (rare) larger ones
   // Row-major CBLAS reads a column-major operand as the transpose of a row-major one.
@@ -138,10 +144,19 @@ std::string backend() {
   if (active_backend() == Backend::OpenBLAS) return config;
   return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
          std::to_string(EIGEN_MINOR_VERSION) + ": the linked " + config +
-         (blas_core_is_wide() ? " is switched off" : " has no AVX2 kernels for this CPU (OPENBLAS_CORETYPE can name one)");
+         (blas_core_is_wide() ? " is switched off"
+                              : " has no AVX2 kernels for this CPU (OPENBLAS_CORETYPE can name one)");
 #else
   return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
          std::to_string(EIGEN_MINOR_VERSION) + " (built without a BLAS)";
+#endif
+}
+
+int num_threads() {
+#ifdef CHAINRULE_BLAS_PREFIX
+  return CR_BLAS(openblas_get_num_threads)();
+#else
+  return 0;
 #endif
 }
 

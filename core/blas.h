@@ -27,6 +27,8 @@ bool set_backend(Backend b);
 std::string backend();
 
 // Threads of the BLAS's own pool (OpenBLAS does not use OpenMP's); set_num_threads calls it.
+// num_threads() is 0 in a build without a BLAS.
 void set_num_threads(int n);
+int num_threads();
 
 }  // namespace chainrule::blas

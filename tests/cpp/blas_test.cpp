@@ -59,8 +59,14 @@ TEST(Blas, MatmulEveryLayoutAndTailMatchesNaiveProduct) {
   for_each_backend([&] {
     for (Dtype d : {kFloat32, kFloat64}) {
       const double eps = d == kFloat32 ? 1e-6 : 1e-14;
-      for (auto [n, k, m] : std::vector<std::array<int64_t, 3>>{
-               {1, 1, 1}, {1, 7, 1}, {3, 1, 5}, {2, 33, 3}, {17, 9, 31}, {33, 17, 8}, {8, 64, 33}, {65, 40, 70}}) {
+      for (auto [n, k, m] : std::vector<std::array<int64_t, 3>>{{1, 1, 1},
+                                                                {1, 7, 1},
+                                                                {3, 1, 5},
+                                                                {2, 33, 3},
+                                                                {17, 9, 31},
+                                                                {33, 17, 8},
+                                                                {8, 64, 33},
+                                                                {65, 40, 70}}) {
         Tensor a = random({n, k}, d, uint64_t(n * 1000 + k)), b = random({k, m}, d, uint64_t(m * 7 + k));
         const std::vector<double> want = naive(a, b);
         for (const Tensor& la : layouts(a))
@@ -86,7 +92,8 @@ TEST(Blas, BatchedProductsWithExpandedAndTransposedOperands) {
     Tensor yt = matmul(x.transpose(1, 2), w.t());
     for (int64_t i = 0; i < 3; ++i) {
       EXPECT_TRUE(Near(y.select(0, i), {4, 5}, naive(w, x.select(0, i).contiguous()), 1e-5));
-      EXPECT_TRUE(Near(yt.select(0, i), {5, 4}, naive(x.select(0, i).t().contiguous(), w.t().contiguous()), 1e-5));
+      EXPECT_TRUE(
+          Near(yt.select(0, i), {5, 4}, naive(x.select(0, i).t().contiguous(), w.t().contiguous()), 1e-5));
     }
   });
 }
@@ -95,7 +102,8 @@ TEST(Blas, BatchedProductsWithExpandedAndTransposedOperands) {
 // zero poisons its row, an infinity stays one, and no zero in the other operand skips the product.
 TEST(Blas, SpecialValuesPropagateAsIeeeArithmetic) {
   for_each_backend([&] {
-    const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+    const double inf = std::numeric_limits<double>::infinity(),
+                 nan = std::numeric_limits<double>::quiet_NaN();
     for (Dtype d : {kFloat32, kFloat64})
       for (int64_t k : {1, 2, 9, 33}) {
         SCOPED_TRACE(std::string(dtype_name(d)) + " k=" + std::to_string(k));
@@ -124,7 +132,8 @@ TEST(Blas, EmptyDimsGiveZerosOrEmpty) {
       EXPECT_TRUE(Near(matmul(ones({2, 0}, d), ones({0, 3}, d)), {2, 3}, std::vector<double>(6, 0.0)));
       EXPECT_EQ(matmul(ones({0, 4}, d), ones({4, 3}, d)).shape(), (Shape{0, 3}));
       EXPECT_EQ(matmul(ones({2, 4}, d), ones({4, 0}, d)).shape(), (Shape{2, 0}));
-      EXPECT_TRUE(Near(linear(ones({2, 0}, d), ones({3, 0}, d), ones({3}, d)), {2, 3}, std::vector<double>(6, 1.0)));
+      EXPECT_TRUE(
+          Near(linear(ones({2, 0}, d), ones({3, 0}, d), ones({3}, d)), {2, 3}, std::vector<double>(6, 1.0)));
     }
   });
 }
@@ -149,4 +158,30 @@ TEST(Blas, BuildConfigNamesTheGemmBackend) {
   const std::string& gemm = config[0].second;
   EXPECT_TRUE(gemm.rfind("OpenBLAS", 0) == 0 || gemm.rfind("Eigen", 0) == 0) << gemm;
   EXPECT_EQ(gemm.rfind("OpenBLAS", 0) == 0, blas::active_backend() == blas::Backend::OpenBLAS) << gemm;
+}
+
+// The layouts where a leading dimension could go wrong: 1-row/1-column views with ld 1, stride-0
+// expands, views with an offset, and a batch dim that is not the outermost one.
+TEST(Blas, DegenerateAndOffsetLayoutsMatchTheirContiguousCopies) {
+  for_each_backend([&] {
+    for (Dtype d : {kFloat32, kFloat64}) {
+      SCOPED_TRACE(dtype_name(d));
+      const double tol = d == kFloat32 ? 1e-5 : 1e-13;
+      Tensor v = random({7}, d, 11), w = random({7, 5}, d, 12);
+      Tensor row = v.unsqueeze(1).t();  // (1, 7), strides (1, 1): column-major with ld 1
+      EXPECT_TRUE(Near(matmul(row, w), {1, 5}, naive(row.contiguous(), w), tol));
+      EXPECT_TRUE(
+          Near(matmul(w.t(), v.unsqueeze(1)), {5, 1}, naive(w.t().contiguous(), v.unsqueeze(1)), tol));
+      Tensor col = random({7, 1}, d, 13).expand({7, 4});  // strides (1, 0)
+      EXPECT_TRUE(Near(matmul(w.t(), col), {5, 4}, naive(w.t().contiguous(), col.contiguous()), tol));
+      Tensor big = random({9, 7}, d, 14);
+      Tensor rows = big.slice(0, 2, 6);  // a view starting 14 elements in
+      EXPECT_TRUE(Near(linear(rows, w.t(), Tensor()), {4, 5}, naive(rows.contiguous(), w), tol));
+      EXPECT_TRUE(Near(matmul(rows, w), {4, 5}, naive(rows.contiguous(), w), tol));
+      Tensor x = random({3, 5, 4}, d, 15).permute({1, 0, 2});  // (5, 3, 4): batch stride 4, rows 20
+      Tensor y = matmul(x, random({5, 4, 2}, d, 16));
+      Tensor yc = matmul(x.contiguous(), random({5, 4, 2}, d, 16));
+      EXPECT_TRUE(Near(y, {5, 3, 2}, yc.to_vector(), tol));
+    }
+  });
 }

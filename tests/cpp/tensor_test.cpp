@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/ops.h"
@@ -625,3 +627,40 @@ TEST(Tensor, SizeAndStrideOfA0dTensorThrow) {
   EXPECT_EQ(full({3}, 1.0).size(-1), 3);
 }
 }  // namespace
+
+// Big buffers go back to a per-size cache when freed (core/tensor.cpp): one is never handed to two
+// live tensors, and tensors made, filled and freed on several threads at once keep their values.
+TEST(Storage, CachedBuffersAreNeverSharedByLiveTensors) {
+  const int64_t n = 40000;  // 160 KB of float32: inside the cached range
+  void* first = nullptr;
+  {
+    Tensor a = cr::full({n}, 1.0, cr::kFloat32);
+    first = a.raw_data();
+  }
+  Tensor b = cr::empty({n}, cr::kFloat32), c = cr::empty({n}, cr::kFloat32);
+  EXPECT_NE(b.raw_data(), c.raw_data());
+  EXPECT_NE(first, nullptr);
+  b.fill_(2.0);
+  c.fill_(3.0);
+  EXPECT_EQ(b.sum().item(), 2.0 * n);
+  EXPECT_EQ(c.sum().item(), 3.0 * n);
+}
+
+TEST(Storage, BuffersMadeAndFreedOnSeveralThreadsKeepTheirValues) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([t, &wrong] {
+      for (int i = 0; i < 300; ++i) {
+        const int64_t n = 20000 + 5000 * ((i + t) % 7);  // 80 KB to 200 KB, sizes shared across threads
+        Tensor x = cr::full({n}, double(t * 1000 + i), cr::kFloat64);
+        Tensor y = cr::full({n}, double(i), cr::kFloat64);
+        const double* px = static_cast<const double*>(x.raw_data());
+        const double* py = static_cast<const double*>(y.raw_data());
+        for (int64_t k = 0; k < n; k += 997)
+          if (px[k] != double(t * 1000 + i) || py[k] != double(i)) ++wrong;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}

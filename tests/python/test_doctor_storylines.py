@@ -132,7 +132,7 @@ def test_storyline_exploding_fixed_by_xavier_init():
     # The sick net's path is chaotic: where it ends moves with the GEMM's rounding (Eigen: loss 0.90,
     # accuracy 0.56; OpenBLAS: 0.52, 0.70), so it is held only to ending behind the cured one.
     assert cured_end < 0.5 * cured_losses[0] and cured_end < 0.8 * sick_end
-    assert accuracy(cured) >= 0.8 and accuracy(sick) < min(0.75, accuracy(cured) - 0.1)
+    assert accuracy(cured) >= 0.8 and accuracy(sick) < accuracy(cured) - 0.1
 
 
 def test_storyline_activation_scale_fixed_by_gain_5_3_for_tanh():
