@@ -4,6 +4,7 @@
 
 #include <strings.h>
 #include <Eigen/Core>
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cstring>
@@ -25,7 +26,6 @@ void CR_BLAS(cblas_sgemm)(int order, int ta, int tb, int m, int n, int k, float 
 void CR_BLAS(cblas_dgemm)(int order, int ta, int tb, int m, int n, int k, double alpha, const double* a,
                           int lda, const double* b, int ldb, double beta, double* c, int ldc);
 void CR_BLAS(openblas_set_num_threads)(int n);
-int CR_BLAS(openblas_get_num_threads)(void);
 char* CR_BLAS(openblas_get_config)(void);
 char* CR_BLAS(openblas_get_corename)(void);
 }
@@ -33,11 +33,11 @@ char* CR_BLAS(openblas_get_corename)(void);
 
 namespace chainrule::blas {
 namespace {
-// Eigen splits a product over OpenMP threads once rows * cols * depth > 50000 per thread; for the
-// products of course-sized models (a (32, 64) @ (64, 128) layer) the parallel region costs more
-// than it saves, and on a loaded 2-core machine a split product waits for a descheduled thread
-// (measured 10-400x slower). Below this much work (multiply-adds) Eigen runs on the calling thread.
-constexpr double kEigenParallelWork = 1 << 22;
+// Below this much work (multiply-adds) a product runs on the calling thread. Eigen would split one
+// once rows * cols * depth > 50000 per thread: for the products of course-sized models (a (32, 64)
+// @ (64, 128) layer) the parallel region costs more than it saves, and on a loaded 2-core machine a
+// split product waits for a descheduled thread (measured 10-400x slower).
+constexpr double kParallelWork = 1 << 21;
 
 template <class T> void eigen_gemm(int64_t n, int64_t m, int64_t k, const T* A, bool ac, int64_t lda,
                                    const T* B, bool bc, int64_t ldb, T* C, int64_t ldc) {
@@ -55,7 +55,7 @@ template <class T> void eigen_gemm(int64_t n, int64_t m, int64_t k, const T* A, 
   struct SerialIfSmall {
     int threads = omp_get_max_threads();
     bool serial;
-    explicit SerialIfSmall(double work) : serial(threads > 1 && work < kEigenParallelWork) {
+    explicit SerialIfSmall(double work) : serial(threads > 1 && work < kParallelWork) {
       if (serial) omp_set_num_threads(1);
     }
     ~SerialIfSmall() {
@@ -79,6 +79,7 @@ bool blas_core_is_wide() {
 }
 
 Backend default_backend() {
+  CR_BLAS(openblas_set_num_threads)(1);  // cblas_gemm does the threading
 #if defined(EIGEN_VECTORIZE_AVX2) || defined(EIGEN_VECTORIZE_AVX512)
   if (!blas_core_is_wide()) return Backend::Eigen;
 #endif
@@ -86,14 +87,44 @@ Backend default_backend() {
 }
 std::atomic<Backend> g_backend{default_backend()};
 
+// OpenBLAS runs on the calling thread only (default_backend() sets its pool to 1): a big product is
+// split into row (or column) blocks over chainrule's own OpenMP threads. With OpenBLAS's pthreads
+// and OpenMP's threads both spin-waiting on 2 cores, a 2-thread MNIST step took 20x its 1-thread time.
 template <class T, class F> bool cblas_gemm(F f, int64_t n, int64_t m, int64_t k, const T* A, bool ac,
                                             int64_t lda, const T* B, bool bc, int64_t ldb, T* C,
                                             int64_t ldc) {
   if (!(fits_int(n) && fits_int(m) && fits_int(k) && fits_int(lda) && fits_int(ldb) && fits_int(ldc)))
     return false;  // CBLAS takes int sizes: Eigen does the (rare) larger ones
-  // Row-major CBLAS reads a column-major operand as the transpose of a row-major one.
-  f(101, ac ? 112 : 111, bc ? 112 : 111, int(n), int(m), int(k), T(1), A, int(lda), B, int(ldb), T(0), C,
-    int(ldc));
+  // C[i0:i1, j0:j1] = A[i0:i1, :] @ B[:, j0:j1]; row-major CBLAS reads a column-major operand as
+  // the transpose of a row-major one, and a block keeps its parent's leading dims.
+  auto block = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    f(101, ac ? 112 : 111, bc ? 112 : 111, int(i1 - i0), int(j1 - j0), int(k), T(1), A + (ac ? i0 : i0 * lda),
+      int(lda), B + (bc ? j0 * ldb : j0), int(ldb), T(0), C + i0 * ldc + j0, int(ldc));
+  };
+  int threads = 1;
+#ifdef _OPENMP
+  if (double(n) * double(m) * double(k) >= kParallelWork && !omp_in_parallel())
+    threads = omp_get_max_threads();
+#endif
+  const bool by_rows = n >= m;
+  const int64_t len = by_rows ? n : m;
+  if (threads <= 1 || len < 2) {
+    block(0, n, 0, m);
+    return true;
+  }
+#pragma omp parallel num_threads(int(std::min<int64_t>(threads, len)))
+  {
+#ifdef _OPENMP
+    const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+#else
+    const int64_t t = 0, nt = 1;
+#endif
+    const int64_t lo = len * t / nt, hi = len * (t + 1) / nt;
+    if (lo < hi) {
+      if (by_rows) block(lo, hi, 0, m);
+      else block(0, n, lo, hi);
+    }
+  }
   return true;
 }
 #endif
@@ -149,22 +180,6 @@ std::string backend() {
 #else
   return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
          std::to_string(EIGEN_MINOR_VERSION) + " (built without a BLAS)";
-#endif
-}
-
-int num_threads() {
-#ifdef CHAINRULE_BLAS_PREFIX
-  return CR_BLAS(openblas_get_num_threads)();
-#else
-  return 0;
-#endif
-}
-
-void set_num_threads(int n) {
-#ifdef CHAINRULE_BLAS_PREFIX
-  CR_BLAS(openblas_set_num_threads)(n);
-#else
-  (void)n;
 #endif
 }
 

@@ -8,7 +8,8 @@ namespace chainrule::blas {
 
 // C (n x m, row-major, leading dim ldc) = A (n x k) @ B (k x m), where each of A and B is stored
 // row-major or, when *_col_major, column-major, with leading dim lda / ldb (a transposed view
-// needs no copy). Only float and double; dims are all >= 1.
+// needs no copy). Only float and double; dims are all >= 1. Threads: chainrule's OpenMP threads
+// (get_num_threads()), for products of at least 2^21 multiply-adds.
 void gemm(int64_t n, int64_t m, int64_t k, const float* A, bool a_col_major, int64_t lda, const float* B,
           bool b_col_major, int64_t ldb, float* C, int64_t ldc);
 void gemm(int64_t n, int64_t m, int64_t k, const double* A, bool a_col_major, int64_t lda, const double* B,
@@ -25,10 +26,5 @@ bool set_backend(Backend b);
 // What gemm() runs on, for show_config(): e.g. "OpenBLAS 0.3.34 DYNAMIC_ARCH ... SkylakeX" or
 // "Eigen 3.4.0 (no BLAS found at build time)".
 std::string backend();
-
-// Threads of the BLAS's own pool (OpenBLAS does not use OpenMP's); set_num_threads calls it.
-// num_threads() is 0 in a build without a BLAS.
-void set_num_threads(int n);
-int num_threads();
 
 }  // namespace chainrule::blas

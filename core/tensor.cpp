@@ -615,7 +615,6 @@ void set_num_threads(int n) {
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
-  blas::set_num_threads(n);
 }
 
 int get_num_threads() {
@@ -632,12 +631,10 @@ std::vector<std::pair<std::string, std::string>> build_config() {
 #else
   const std::string openmp = "no: single-threaded";
 #endif
-  const int blas_threads = blas::num_threads();
   return {{"gemm", blas::backend()},
           {"simd", Eigen::SimdInstructionSetsInUse()},
           {"openmp", openmp},
-          {"threads", std::to_string(get_num_threads()) +
-                          (blas_threads ? " (OpenBLAS's pool: " + std::to_string(blas_threads) + ")" : "")},
+          {"threads", std::to_string(get_num_threads())},
           {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
                         std::to_string(EIGEN_MINOR_VERSION)},
 #if defined(__clang__)
