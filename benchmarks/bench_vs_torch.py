@@ -99,6 +99,9 @@ def parse_args(argv=None):
                    help="timed repeats per library (default 7, or 2 with --quick); the median is shown")
     p.add_argument("--rows", type=lambda v: [r for r in v.split(",") if r], default=None,
                    help="only these rows (comma list of the keys in the table), e.g. matmul,cnn28_step")
+    p.add_argument("--contend", type=int, default=0, metavar="N",
+                   help="run N CPU-bound busy processes during the whole run (a shared machine: how much "
+                        "each library degrades when another process wants a core)")
     # internal: the fresh subprocess of the mlp_large_rss row (imports only this library)
     p.add_argument("--rss-child", choices=("chainrule", "torch"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -694,7 +697,8 @@ def machine_info(cr, torch, threads, seen, args, load_before):
         ("OpenMP runtime", omp_path or "not found"),
         ("versions", f"chainrule {getattr(cr, '__version__', '?')}, torch {torch.__version__}, "
                      f"Python {platform.python_version()}"),
-        ("mode", ("quick" if args.quick else "full") + f", median of {args.repeats} interleaved repeats"),
+        ("mode", ("quick" if args.quick else "full") + f", median of {args.repeats} interleaved repeats"
+                 + (f"; {args.contend} busy process(es) competing for the cores all along" if args.contend else "")),
         ("load average", f"{load_before} before, {load_average()} after (1, 5, 15 min, including this run; "
                          f"other busy processes make multi-threaded timings noisy)"),
     ]
@@ -794,11 +798,26 @@ def print_table(results, info, threads, markdown, quick):
         print(f"MISMATCH: chainrule and torch computed different results on: {', '.join(bad)}")
 
 
+def start_contenders(n):
+    """n processes that spin on a core until killed (a competing CPU-bound job)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.rss_child:
         rss_child(args.rss_child, args.quick, args.threads[0])
         return 0
+    contenders = start_contenders(args.contend)
+    try:
+        return run(args)
+    finally:
+        for c in contenders:
+            c.kill()
+            c.wait()
+
+
+def run(args):
     threads = args.threads or [os.cpu_count() or 1]
     if args.repeats is None:
         args.repeats = 2 if args.quick else 7

@@ -351,28 +351,6 @@ Tensor logsumexp(const Tensor& x_in, std::vector<int64_t> dims_in, bool keepdim)
   return keepdim ? y : reshape(y, drop_shape(x.shape(), dims));
 }
 
-// softmax(x)_i = e^(x_i - m) / Σ_j e^(x_j - m)
-Tensor softmax(const Tensor& x_in, int64_t dim) {
-  Tensor x = float_input(x_in);
-  dim = normalize_dim(dim, x.dim(), "softmax");
-  if (x.numel() == 0) return x.clone();  // nothing to normalise (and no max to shift by)
-  Tensor m = amax(x.detach(), {dim}, true);
-  m = where(eq(abs(m), INFINITY), 0, m);
-  Tensor e = exp(x - m);
-  return e / sum(e, {dim}, true);
-}
-
-// log_softmax(x) = s - log Σ e^s with s = x - max(x): subtracting the max first keeps float32
-// precise for logits of 1e4 (x - logsumexp(x) would round logsumexp at that magnitude).
-Tensor log_softmax(const Tensor& x_in, int64_t dim) {
-  Tensor x = float_input(x_in);
-  dim = normalize_dim(dim, x.dim(), "log_softmax");
-  if (x.numel() == 0) return x.clone();
-  Tensor m = amax(x.detach(), {dim}, true);
-  Tensor s = x - where(eq(abs(m), INFINITY), 0, m);
-  return s - log(sum(exp(s), {dim}, true));
-}
-
 }  // namespace chainrule
 
 // ================================================================ reduce helper: std, prod, scans, all/any
@@ -522,6 +500,43 @@ Tensor exclusive_cumprod(const Tensor& x, int64_t dim, bool reverse) {
 
 Tensor int_input(const Tensor& x) { return x.dtype() == kBool ? convert(x, kInt64) : x; }
 
+// Softmax (log = false) or log-softmax of every line of x along dim, in one pass per line: with
+// m the line's max (nan when the line has a nan), s = x - m, softmax = e^s / Σ e^s and
+// log_softmax = s - log Σ e^s. Subtracting the max first keeps float32 exact for logits of 1e4
+// (x - logsumexp(x) would round logsumexp at that size). A line with +inf, or all -inf, is all nan
+// (inf - inf), as in PyTorch.
+Tensor softmax_kernel(const Tensor& x_in, int64_t dim, bool log) {
+  Tensor x = contig(x_in.detach()), out = empty(x.shape(), x.dtype());
+  const Lines L(x.shape(), dim);
+  if (x.numel() == 0) return out;
+  dispatch_floating(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    using Line = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
+    const T* in = ptr<T>(x);
+    T* o = ptr<T>(out);
+    parallel_for(
+        L.count(),
+        [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t b = L.base(t);
+            Line xs(const_cast<T*>(in) + b, L.n, Eigen::InnerStride<>(L.inner));
+            Line ys(o + b, L.n, Eigen::InnerStride<>(L.inner));
+            T m = -std::numeric_limits<T>::infinity();
+            for (int64_t j = 0; j < L.n; ++j) m = std::isnan(xs[j]) || xs[j] > m ? xs[j] : m;
+            ys = xs - m;
+            if (log) {
+              ys -= std::log(ys.exp().sum());
+            } else {
+              ys = ys.exp();
+              ys /= ys.sum();
+            }
+          }
+        },
+        x.numel());
+  });
+  return out;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- std, std_mean, var_mean
@@ -600,6 +615,36 @@ Tensor prod(const Tensor& x) {
         Tensor flat = reshape(d.input(0), {-1});
         return sum(reshape(d.tangent(0), {-1}) * exclusive_cumprod(flat, 0, false) *
                    exclusive_cumprod(flat, 0, true));
+      });
+}
+
+// ---------------------------------------------------------------- softmax, log_softmax
+// y = softmax(x) along dim, shapes unchanged      dL/dx = y (g - Σ_dim g y)      J·t = y (t - Σ_dim y t)
+Tensor softmax(const Tensor& x_in, int64_t dim) {
+  Tensor x = float_input(x_in);
+  dim = normalize_dim(dim, x.dim(), "softmax");
+  return record(
+      "softmax", softmax_kernel(x, dim, false), {x}, kSaveOutput,
+      [dim](const Tensor& g, const Saved& s) -> Grads {
+        Tensor y = s.output();
+        return {y * (g - sum(g * y, {dim}, true))};
+      },
+      [dim](const Duals& d) {
+        const Tensor &y = d.output(), &t = d.tangent(0);
+        return y * (t - sum(y * t, {dim}, true));
+      });
+}
+
+// y = log_softmax(x) along dim      dL/dx = g - e^y Σ_dim g      J·t = t - Σ_dim e^y t
+Tensor log_softmax(const Tensor& x_in, int64_t dim) {
+  Tensor x = float_input(x_in);
+  dim = normalize_dim(dim, x.dim(), "log_softmax");
+  return record(
+      "log_softmax", softmax_kernel(x, dim, true), {x}, kSaveOutput,
+      [dim](const Tensor& g, const Saved& s) -> Grads { return {g - exp(s.output()) * sum(g, {dim}, true)}; },
+      [dim](const Duals& d) {
+        const Tensor& t = d.tangent(0);
+        return t - sum(exp(d.output()) * t, {dim}, true);
       });
 }
 

@@ -1,10 +1,11 @@
 // nn::functional: losses, penalties, dropout and normalisation, composed from core ops (see
-// functional.h for the formulas). Only BCE's clamped log is fused, for precision.
+// functional.h for the formulas). Fused: BCE's clamped log (precision) and nll_loss (speed).
 #include "nn/functional.h"
 
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chainrule::nn::functional {
@@ -119,6 +120,26 @@ struct ClassTargets {
   bool unbatched = false;  // input was (C,): results squeeze back to 0-d
 };
 
+// c.kept, c.target (ignored entries: class 0) and c.sample_w (w[t], or 1; 0 where ignored) from the
+// contiguous target t, checking that every index is a class or ignore_index.
+template <class T> void fill_class_targets(ClassTargets& c, const Tensor& t, int64_t ignore_index,
+                                           int64_t classes, const char* op) {
+  const int64_t* p = t.data<int64_t>();
+  int64_t* tp = c.target.data<int64_t>();
+  bool* kp = c.kept.data<bool>();
+  T* wp = c.sample_w.data<T>();
+  const Tensor w = c.weight.defined() ? c.weight.contiguous() : Tensor();
+  const T* cw = w.defined() ? w.data<T>() : nullptr;
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    CR_CHECK(p[i] == ignore_index || (p[i] >= 0 && p[i] < classes), std::out_of_range, op,
+             ": expected class indices in [0, ", classes, ") or ignore_index ", ignore_index, ", got target ",
+             p[i]);
+    kp[i] = p[i] != ignore_index;
+    tp[i] = kp[i] ? p[i] : 0;
+    wp[i] = !kp[i] ? T(0) : cw ? cw[p[i]] : T(1);
+  }
+}
+
 ClassTargets class_targets(const Tensor& input, const Tensor& target, const Tensor& weight,
                            int64_t ignore_index, const char* op) {
   ClassTargets c;
@@ -138,29 +159,83 @@ ClassTargets class_targets(const Tensor& input, const Tensor& target, const Tens
   CR_CHECK(t.shape() == want, std::invalid_argument, op, ": expected target of shape ",
            c.unbatched ? Shape{} : want, " for input ", input.shape(), ", got ", target.shape());
   const int64_t classes = c.input.size(1);
-  const Tensor tc = t.contiguous();
-  const int64_t* p = tc.data<int64_t>();
-  for (int64_t i = 0; i < t.numel(); ++i)
-    CR_CHECK(p[i] == ignore_index || (p[i] >= 0 && p[i] < classes), std::out_of_range, op,
-             ": expected class indices in [0, ", classes, ") or ignore_index ", ignore_index, ", got target ",
-             p[i]);
   c.weight = class_weight(weight, classes, input.dtype(), op);
-  NoGradGuard no_grad;
-  c.kept = ne(t, ignore_index);
-  c.target = where(c.kept, t, 0);
-  Tensor w = c.weight.defined() ? reshape(index_select(c.weight, 0, flatten(c.target)), want)
-                                : ones(want, input.dtype());
-  c.sample_w = where(c.kept, w, 0);
+  // the ignore mask, the clean target and each sample's weight in one pass (constants: no graph)
+  const Tensor tc = t.contiguous();
+  c.target = empty(t.shape(), kInt64);
+  c.kept = empty(t.shape(), kBool);
+  c.sample_w = empty(t.shape(), input.dtype());
+  if (input.dtype() == kFloat32) fill_class_targets<float>(c, tc, ignore_index, classes, op);
+  else fill_class_targets<double>(c, tc, ignore_index, classes, op);
   return c;
 }
 
-// -w[t_i] logp[i, t_i], reduced; "mean" divides by Σ w[t_i] over the kept targets.
+// The derivative of Σ w[t_ir] logp[i, t_ir, r] with respect to logp (N, C, d1, ...): sample_w at
+// the kept targets [i, t_ir, r] (`at`, true there) and 0 elsewhere.
+template <class T> std::pair<Tensor, Tensor> target_weights(const ClassTargets& c, const Shape& shape) {
+  Tensor w = zeros(shape, c.sample_w.dtype()), at = zeros(shape, kBool);
+  const int64_t n = shape[0], classes = shape[1], rest = n && classes ? w.numel() / (n * classes) : 0;
+  const int64_t* tp = c.target.data<int64_t>();
+  const bool* kp = c.kept.data<bool>();
+  const T* sp = c.sample_w.data<T>();
+  T* wp = w.data<T>();
+  bool* ap = at.data<bool>();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < rest; ++r) {
+      const int64_t k = i * rest + r, j = (i * classes + tp[k]) * rest + r;
+      wp[j] = sp[k];
+      ap[j] = kp[k];
+    }
+  return {w, at};
+}
+
+// (loss, Σ w[t_ir] over the kept targets): loss[i, r] = -w[t_ir] logp[i, t_ir, r] (0 where ignored:
+// never read, as torch), summed when reduce ("mean" then divides by the weights' sum).
+template <class T>
+std::pair<Tensor, double> nll_kernel(const ClassTargets& c, const Tensor& logp, bool reduce, bool mean) {
+  const Tensor lp = logp.detach().contiguous();
+  const int64_t n = lp.size(0), classes = lp.size(1), rest = n && classes ? lp.numel() / (n * classes) : 0;
+  const int64_t* tp = c.target.data<int64_t>();
+  const bool* kp = c.kept.data<bool>();
+  const T *wp = c.sample_w.data<T>(), *xp = lp.data<T>();
+  Tensor loss = empty(reduce ? Shape{} : c.target.shape(), lp.dtype());
+  T* out = loss.data<T>();
+  double total = 0, weights = 0;  // float32 sums in double, rounded once
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t r = 0; r < rest; ++r) {
+      const int64_t k = i * rest + r;
+      const T v = kp[k] ? -wp[k] * xp[(i * classes + tp[k]) * rest + r] : T(0);
+      weights += wp[k];
+      if (reduce) total += v;
+      else out[k] = v;
+    }
+  if (reduce) out[0] = static_cast<T>(mean ? total / weights : total);
+  return {loss, weights};
+}
+
+// -w[t_i] logp[i, t_i], reduced; "mean" divides by Σ w[t_i] over the kept targets. Linear in logp:
+// dL/dlogp = -W g at the targets and exactly 0 elsewhere (W = target_weights; g / Σ w for "mean"),
+// and the tangent is the loss of the tangent.
 Tensor nll_from(const ClassTargets& c, const Tensor& logp, const std::string& reduction) {
-  Tensor picked = squeeze(gather(logp, 1, unsqueeze(c.target, 1)), 1);
-  Tensor loss = neg(picked * c.sample_w);
-  if (reduction == "none") return c.unbatched ? squeeze(loss, 0) : loss;
-  if (reduction == "sum") return sum(loss);
-  return sum(loss) / sum(c.sample_w);
+  const bool reduce = reduction != "none", mean = reduction == "mean", f32 = logp.dtype() == kFloat32;
+  auto [loss, weights] =
+      f32 ? nll_kernel<float>(c, logp, reduce, mean) : nll_kernel<double>(c, logp, reduce, mean);
+  const double denom = mean ? weights : 1.0;
+  // -W v at the targets, for v = g or t of the loss's shape (0-d when reduced)
+  auto at_targets = [c, f32, reduce, denom](const Tensor& v, const Shape& shape) {
+    auto [w, at] = f32 ? target_weights<float>(c, shape) : target_weights<double>(c, shape);
+    return where(at, mul(w, neg(reduce ? div(v, denom) : unsqueeze(v, 1))), 0.0);
+  };
+  loss = record(
+      "nll_loss", loss, {logp}, kSaveNone,
+      [at_targets](const Tensor& g, const Saved& s) -> Grads { return {at_targets(g, s.input_shape(0))}; },
+      [c, f32, reduce, denom](const Duals& d) {
+        const Tensor& t = d.tangent(0);
+        auto [w, at] = f32 ? target_weights<float>(c, t.shape()) : target_weights<double>(c, t.shape());
+        Tensor per_sample = neg(sum(where(at, w * t, 0.0), {1}));
+        return reduce ? div(sum(per_sample), denom) : per_sample;
+      });
+  return reduction == "none" && c.unbatched ? squeeze(loss, 0) : loss;
 }
 
 }  // namespace

@@ -303,6 +303,31 @@ TEST(OpsReduce, SoftmaxMatchesClosedFormAndRowsSumToOne) {
   EXPECT_TRUE(Near(log_softmax(r, 1), {3, 4, 5}, log(softmax(r, 1)).to_vector(), 1e-10));
 }
 
+// Rows with infinities or nan: -inf is a class with probability 0; a row with +inf, a nan or only
+// -inf is all nan (PyTorch's x - max gives inf - inf there). Lines along dim 0 are strided.
+TEST(OpsReduce, SoftmaxAndLogSoftmaxOfInfAndNanRowsAreTorchs) {
+  const double inf = INFINITY, nan = NAN;
+  for (Dtype d : {kFloat64, kFloat32}) {
+    SCOPED_TRACE(dtype_name(d));
+    Tensor x = T({-inf, 0, inf, 0, -inf, -inf, nan, 0, 0, 0}, {5, 2}, d);
+    EXPECT_TRUE(Near(softmax(x, 1), {5, 2}, {0, 1, nan, nan, nan, nan, nan, nan, 0.5, 0.5}));
+    Tensor l = log_softmax(x, 1);
+    EXPECT_EQ(l.at({0, 0}), -inf);
+    EXPECT_TRUE(Near(narrow(l, 0, 1, 4), {4, 2},
+                     {nan, nan, nan, nan, nan, nan, -std::log(2.0), -std::log(2.0)}, 1e-7));
+    EXPECT_TRUE(Near(softmax(transpose(x, 0, 1).contiguous(), 0), {2, 5},
+                     {0, nan, nan, nan, 0.5, 1, nan, nan, nan, 0.5}));
+    // the gradient at a -inf logit: g - e^-inf Σ g = g, finite
+    Tensor xr = T({-inf, 0, 1}, {3}, d, true);
+    Tensor g = autograd::grad({sum(T({1, 0, 0}, {3}, d) * log_softmax(xr, 0))}, {xr})[0];
+    const double p1 = 1 / (1 + std::exp(1.0));
+    EXPECT_TRUE(Near(g, {3}, {1, -p1, -(1 - p1)}, 1e-7));
+  }
+  EXPECT_TRUE(Near(softmax(T({3}, {}), 0), {}, {1}));
+  EXPECT_TRUE(Near(log_softmax(T({3}, {}), 0), {}, {0}));
+  EXPECT_EQ(softmax(zeros({0, 3}), 1).shape(), (Shape{0, 3}));
+}
+
 TEST(OpsReduce, SoftmaxAndLogSoftmaxAreStableFor1e4) {
   const double s0 = 1 / (1 + std::exp(-1.0)), l = std::log(1 + std::exp(-1.0));
   for (Dtype d : {kFloat64, kFloat32}) {

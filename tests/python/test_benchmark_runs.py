@@ -151,3 +151,19 @@ def test_rows_option_runs_only_the_named_rows_and_rejects_unknown_ones():
     bad = subprocess.run([sys.executable, str(SCRIPT), "--rows", "matmull"], capture_output=True, text=True,
                          env=bench_env(), timeout=600)
     assert bad.returncode == 2 and "--rows: unknown row(s) matmull" in bad.stderr
+
+
+def test_contend_runs_busy_processes_only_while_the_benchmark_runs():
+    out = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--threads", "2", "--rows", "add_8x8",
+                          "--contend", "2"], capture_output=True, text=True, env=bench_env(), timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "2 busy process(es) competing for the cores all along" in out.stdout
+    assert re.search(r"^add_8x8\s.*\bok$", out.stdout, re.M), out.stdout
+    spinning = []
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes() == sys.executable.encode() + b"\0-c\0while True: pass\0":
+                spinning.append(cmdline.parent.name)
+        except OSError:  # the process ended meanwhile
+            pass
+    assert spinning == [], "a busy process outlived the benchmark"

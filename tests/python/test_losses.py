@@ -240,6 +240,38 @@ def test_nll_loss_matches_torch(shape, tshape, opts, reduction, dtype):
             [x, t, w], [True, False, False], dtype, rs, f"nll_loss {opts} {reduction}")
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("case", ["inf_off_target", "ignored_reads_nothing", "zero_weight_at_inf", "all_ignored",
+                                  "nan_upstream"])
+def test_nll_loss_special_values_match_torch(case, reduction):
+    """nll_loss reads only the kept targets' log-probabilities, and its gradient is exactly 0 off the
+    targets, whatever the other entries or the upstream gradient hold (torch's kernel, not 0 * inf)."""
+    inf, nan = float("inf"), float("nan")
+    x = np.log(np.full((4, 3), 1 / 3))
+    t, w, g = np.array([0, 1, 2, 1]), None, 1.0
+    if case == "inf_off_target":
+        x[0, 1], x[1, 2], x[2, 0] = -inf, nan, inf
+    elif case == "ignored_reads_nothing":
+        t[1], x[1] = -100, [-inf, nan, inf]
+    elif case == "zero_weight_at_inf":
+        w, x[1, 1] = np.array([1.0, 0.0, 2.0]), -inf
+    elif case == "all_ignored":
+        t[:] = -100
+    else:
+        g = nan
+    outs = []
+    for lib in (cr, torch):
+        a = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.nll_loss(a, lib.tensor(t), weight=None if w is None else lib.tensor(w),
+                                          reduction=reduction)
+        gl = np.full(tuple(loss.shape), g) if reduction == "none" else np.array(g)
+        loss.backward(lib.tensor(gl))
+        outs.append((loss.detach().numpy(), a.grad.numpy()))
+    (v, gx), (tv, tgx) = outs
+    np.testing.assert_array_equal(v, tv)
+    np.testing.assert_array_equal(gx, tgx)
+
+
 # ------------------------------------------------------------------ binary cross entropy
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
