@@ -320,6 +320,28 @@ static Tensor pow_kernel(const Tensor& x, double pv, Dtype t) {
   return scalar_kernel(x, pv, t, [](auto v, auto q) { return int_pow(v, q); });
 }
 
+// v (p x^(p-1)) for a floating x in one pass (two for a square root), x^(p-1) taken as pow_kernel
+// takes it and the products in the rule's order: the rule's bits without its three temporaries.
+static Tensor pow_grad_kernel(const Tensor& v, const Tensor& x, double pv) {
+  const double q = pv - 1;
+  auto scaled = [&](auto xq) {
+    return binary_kernel(v, x, x.dtype(), x.dtype(), "pow",
+                         [pv, xq](auto g, auto a) { return g * (xq(a) * convert_value<decltype(a)>(pv)); });
+  };
+  if (q == 1) return scaled([](auto a) { return a; });
+  if (q == 2) return scaled([](auto a) { return a * a; });
+  if (q == 3) return scaled([](auto a) { return a * a * a; });
+  if (q == 0.5 || q == -0.5) {  // the root from sqrt's vectorized kernel, as pow_kernel takes it
+    Tensor r = pow_kernel(x, 0.5, x.dtype());
+    return binary_kernel(v, r, x.dtype(), x.dtype(), "pow", [pv, q](auto g, auto a) {
+      return g * ((q > 0 ? a : 1 / a) * convert_value<decltype(a)>(pv));
+    });
+  }
+  if (q == -1) return scaled([](auto a) { return 1 / a; });
+  if (q == -2) return scaled([](auto a) { return 1 / (a * a); });
+  return scaled([q](auto a) { return std::pow(a, convert_value<decltype(a)>(q)); });
+}
+
 // y = x^p                 dy/dx = p x^(p-1)   (0 when p = 0, as PyTorch)
 Tensor pow(const Tensor& x, const Scalar& p) {
   Dtype t = arith_type(result_type(x, p));
@@ -327,6 +349,10 @@ Tensor pow(const Tensor& x, const Scalar& p) {
   Tensor y = pow_kernel(x, pv, t);
   return record_elementwise("pow", y, x, kSaveInputs, [pv](const Tensor& v, const Tensor& x, const Tensor&) {
     if (pv == 0.0) return zeros_like(v);
+    // no graph to build and no tangent to carry: the fused kernel
+    if (!is_grad_enabled() && forward_ad::current_level() == 0 && is_floating(x.dtype()) &&
+        v.dtype() == x.dtype())
+      return pow_grad_kernel(v, x.detach(), pv);
     return v * (pv == 2.0 ? mul(x, 2.0) : mul(pow(x, pv - 1.0), pv));
   });
 }

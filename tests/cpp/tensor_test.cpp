@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -631,19 +632,21 @@ TEST(Tensor, SizeAndStrideOfA0dTensorThrow) {
 // Big buffers go back to a per-size cache when freed (core/tensor.cpp): one is never handed to two
 // live tensors, and tensors made, filled and freed on several threads at once keep their values.
 TEST(Storage, CachedBuffersAreNeverSharedByLiveTensors) {
-  const int64_t n = 40000;  // 160 KB of float32: inside the cached range
-  void* first = nullptr;
-  {
-    Tensor a = cr::full({n}, 1.0, cr::kFloat32);
-    first = a.raw_data();
+  for (const int64_t n : {200, 40000}) {  // 800 B and 160 KB of float32: inside the cached range
+    void* first = nullptr;
+    {
+      Tensor a = cr::full({n}, 1.0, cr::kFloat32);
+      first = a.raw_data();
+    }
+    Tensor b = cr::empty({n}, cr::kFloat32), c = cr::empty({n}, cr::kFloat32);
+    EXPECT_NE(b.raw_data(), c.raw_data());
+    EXPECT_NE(first, nullptr);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.raw_data()) % 64, 0u);
+    b.fill_(2.0);
+    c.fill_(3.0);
+    EXPECT_EQ(b.sum().item(), 2.0 * n);
+    EXPECT_EQ(c.sum().item(), 3.0 * n);
   }
-  Tensor b = cr::empty({n}, cr::kFloat32), c = cr::empty({n}, cr::kFloat32);
-  EXPECT_NE(b.raw_data(), c.raw_data());
-  EXPECT_NE(first, nullptr);
-  b.fill_(2.0);
-  c.fill_(3.0);
-  EXPECT_EQ(b.sum().item(), 2.0 * n);
-  EXPECT_EQ(c.sum().item(), 3.0 * n);
 }
 
 TEST(Storage, BuffersMadeAndFreedOnSeveralThreadsKeepTheirValues) {
