@@ -502,9 +502,10 @@ static Tensor threshold_backward(const Tensor& g, const Tensor& y) {
 
 // y = max(x, 0)           dy/dx = [x > 0]
 Tensor relu(const Tensor& x) {
-  Tensor y = is_floating(x.dtype())
-                 ? unary_float(x, [](const auto& v) { return v.max(0); })
-                 : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
+  Tensor y =
+      is_floating(x.dtype())
+          ? unary_float(x, [](const auto& v) { return v.max(typename std::decay_t<decltype(v)>::Scalar(0)); })
+          : scalar_kernel(x, 0, arith_type(x.dtype()), [](auto v, auto z) { return v > z ? v : z; });
   return record_elementwise("relu", y, x, kSaveOutput, [](const Tensor& v, const Tensor&, const Tensor& y) {
     return threshold_backward(v, y);
   });

@@ -9,9 +9,10 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-# The build backend, pybind11 and the OpenBLAS wheel (the GEMM backend) go in first so that the package builds without isolation:
-# repeated installs then reuse build/ instead of recompiling the whole core.
-.venv/bin/python -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "numpy>=1.22" scipy-openblas32
+# The build requirements (pyproject.toml) go in first so that the package builds without isolation,
+# in build/{wheel_tag}: repeated installs then reuse it instead of recompiling the whole core.
+.venv/bin/python -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" "numpy>=1.22" scipy-openblas32 \
+  "cmeel-eigen>=3.4,<3.5"
 target="."
 [ -n "${1:-}" ] && target=".[$1]"
-.venv/bin/python -m pip install -q --no-build-isolation "$target"
+.venv/bin/python -m pip install -q --no-build-isolation -C "build-dir=build/{wheel_tag}" "$target"

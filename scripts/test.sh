@@ -3,8 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks and undefined behaviour fail the run), the
 # checkpoint loader's fuzz target (scripts/fuzz_loader.sh), then the Python package is installed
 # into .venv and its pytest suite runs (against torch==2.13.0), the course labs (notebooks/) are
-# executed headless, and the suite runs again against an ASan + UBSan build of the extension
-# (scripts/test_python_asan.sh).
+# executed headless, `pip install .` is tried from a bare Python (scripts/test_pip_bare.sh), and the
+# suite runs again against an ASan + UBSan build of the extension (scripts/test_python_asan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +39,9 @@ bash scripts/format.sh --check  # the C++ is formatted with .clang-format
 # the same code) is run again, up to twice; a failed check or any other error is never rerun.
 OMP_NUM_THREADS=1 MPLBACKEND=Agg .venv/bin/python -m pytest --nbmake notebooks -q -p no:cacheprovider \
   --nbmake-timeout=120 --reruns 2 --only-rerun "DeadKernelError|Kernel died|CellTimeoutError"
+# `pip install .` from a bare Python: a fresh venv, Eigen from the cmeel-eigen wheel, nothing written
+# into the source tree.
+bash scripts/test_pip_bare.sh
 # ... and once more against an ASan+UBSan build of the extension (memory errors and undefined
 # behaviour reached from Python fail the run).
 bash scripts/test_python_asan.sh
