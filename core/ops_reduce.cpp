@@ -511,7 +511,9 @@ Tensor softmax_kernel(const Tensor& x_in, int64_t dim, bool log) {
   if (x.numel() == 0) return out;
   dispatch_floating(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    using Line = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>, 0, Eigen::InnerStride<>>;
+    using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+    using Line = Eigen::Map<Array, 0, Eigen::InnerStride<>>;
+    using ConstLine = Eigen::Map<const Array, 0, Eigen::InnerStride<>>;
     const T* in = ptr<T>(x);
     T* o = ptr<T>(out);
     parallel_for(
@@ -519,7 +521,7 @@ Tensor softmax_kernel(const Tensor& x_in, int64_t dim, bool log) {
         [&](int64_t t0, int64_t t1) {
           for (int64_t t = t0; t < t1; ++t) {
             const int64_t b = L.base(t);
-            Line xs(const_cast<T*>(in) + b, L.n, Eigen::InnerStride<>(L.inner));
+            ConstLine xs(in + b, L.n, Eigen::InnerStride<>(L.inner));
             Line ys(o + b, L.n, Eigen::InnerStride<>(L.inner));
             T m = -std::numeric_limits<T>::infinity();
             for (int64_t j = 0; j < L.n; ++j) m = std::isnan(xs[j]) || xs[j] > m ? xs[j] : m;

@@ -221,7 +221,7 @@ Tensor nll_from(const ClassTargets& c, const Tensor& logp, const std::string& re
   auto [loss, weights] =
       f32 ? nll_kernel<float>(c, logp, reduce, mean) : nll_kernel<double>(c, logp, reduce, mean);
   const double denom = mean ? weights : 1.0;
-  // -W v at the targets, for v = g or t of the loss's shape (0-d when reduced)
+  // the backward: -W g at the targets, for g of the loss's shape (0-d when reduced)
   auto at_targets = [c, f32, reduce, denom](const Tensor& v, const Shape& shape) {
     auto [w, at] = f32 ? target_weights<float>(c, shape) : target_weights<double>(c, shape);
     return where(at, mul(w, neg(reduce ? div(v, denom) : unsqueeze(v, 1))), 0.0);

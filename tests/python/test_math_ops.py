@@ -571,3 +571,10 @@ def test_pow_backward_fused_kernel_gives_the_rules_bits_and_torchs_values(p, dty
         (t ** p).backward(torch.tensor(g))
         np.testing.assert_allclose(fused, t.grad.numpy(), rtol=2e-6 if dtype == "float32" else 1e-14, atol=0,
                                    err_msg=f"p={p} n={n} vs torch")
+    for shape in [(), (0,), (2, 0)]:  # 0-d and empty
+        x = np.full(shape, 1.5, dtype)
+        a, t = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        (a ** p).sum().backward()
+        (t ** p).sum().backward()
+        assert a.grad.shape == x.shape
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=2e-6, atol=0)
