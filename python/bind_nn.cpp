@@ -248,23 +248,31 @@ attributes in __init__ (they register themselves) and write forward(); call the 
   py::class_<nn::Identity, Module, py::smart_holder>(m, "Identity", "Returns its input.").def(py::init<>());
   py::class_<nn::Flatten, Module, py::smart_holder>(
       m, "Flatten", "Flattens dims start_dim..end_dim (default: all but the batch dim).")
-      .def(py::init<int64_t, int64_t>(), py::arg("start_dim") = 1, py::arg("end_dim") = -1);
+      .def(py::init<int64_t, int64_t>(), py::arg("start_dim") = 1, py::arg("end_dim") = -1)
+      .def_readonly("start_dim", &nn::Flatten::start_dim)
+      .def_readonly("end_dim", &nn::Flatten::end_dim);
   py::class_<nn::ReLU, Module, py::smart_holder>(m, "ReLU", "max(x, 0).")
       .def(py::init([](bool) { return std::make_shared<nn::ReLU>(); }), py::arg("inplace") = false);
   py::class_<nn::LeakyReLU, Module, py::smart_holder>(m, "LeakyReLU", "x if x > 0 else negative_slope * x.")
       .def(py::init([](double slope, bool) { return std::make_shared<nn::LeakyReLU>(slope); }),
-           py::arg("negative_slope") = 0.01, py::arg("inplace") = false);
+           py::arg("negative_slope") = 0.01, py::arg("inplace") = false)
+      .def_readonly("negative_slope", &nn::LeakyReLU::negative_slope);
   py::class_<nn::Sigmoid, Module, py::smart_holder>(m, "Sigmoid", "1 / (1 + e^-x).").def(py::init<>());
   py::class_<nn::Tanh, Module, py::smart_holder>(m, "Tanh", "tanh x.").def(py::init<>());
   py::class_<nn::Softplus, Module, py::smart_holder>(m, "Softplus", "log(1 + e^(beta x)) / beta.")
-      .def(py::init<double, double>(), py::arg("beta") = 1.0, py::arg("threshold") = 20.0);
+      .def(py::init<double, double>(), py::arg("beta") = 1.0, py::arg("threshold") = 20.0)
+      .def_readonly("beta", &nn::Softplus::beta)
+      .def_readonly("threshold", &nn::Softplus::threshold);
   py::class_<nn::Softmax, Module, py::smart_holder>(m, "Softmax", "softmax along dim.")
-      .def(py::init<int64_t>(), py::arg("dim") = -1);
+      .def(py::init<int64_t>(), py::arg("dim") = -1)
+      .def_readonly("dim", &nn::Softmax::dim);
   py::class_<nn::LogSoftmax, Module, py::smart_holder>(m, "LogSoftmax", "log_softmax along dim.")
-      .def(py::init<int64_t>(), py::arg("dim") = -1);
+      .def(py::init<int64_t>(), py::arg("dim") = -1)
+      .def_readonly("dim", &nn::LogSoftmax::dim);
   py::class_<nn::GELU, Module, py::smart_holder>(m, "GELU",
                                                  "x * Phi(x) (approximate='tanh' for the tanh formula).")
-      .def(py::init<std::string>(), py::arg("approximate") = "none");
+      .def(py::init<std::string>(), py::arg("approximate") = "none")
+      .def_readonly("approximate", &nn::GELU::approximate);
   py::class_<nn::Dropout, Module, py::smart_holder>(m, "Dropout",
                                                     "In training, zeroes each element with probability p and "
                                                     "scales the rest by 1/(1-p); identity in eval().")
@@ -298,7 +306,11 @@ attributes in __init__ (they register themselves) and write forward(); call the 
              return std::make_shared<nn::LayerNorm>(s, eps, affine, dtype);
            }),
            py::arg("normalized_shape"), py::arg("eps") = 1e-5, py::arg("elementwise_affine") = true,
-           py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = py::none());
+           py::kw_only(), py::arg("device") = py::none(), py::arg("dtype") = py::none())
+      .def_property_readonly("normalized_shape",
+                             [](const nn::LayerNorm& l) { return py::tuple(py::cast(l.normalized_shape)); })
+      .def_readonly("eps", &nn::LayerNorm::eps)
+      .def_readonly("elementwise_affine", &nn::LayerNorm::elementwise_affine);
   py::class_<nn::Conv2d, Module, py::smart_holder>(
       m, "Conv2d",
       "2-D convolution (cross-correlation) of (N, C, H, W) with weight (O, C, kh, kw) and bias (O,).")

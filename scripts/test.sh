@@ -3,7 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (leaks and undefined behaviour fail the run), the
 # checkpoint loader's fuzz target (scripts/fuzz_loader.sh), then the Python package is installed
 # into .venv and its pytest suite runs (against torch==2.13.0), the course labs (notebooks/) are
-# executed headless, `pip install .` is tried from a bare Python (scripts/test_pip_bare.sh), and the
+# executed headless, `pip install .` is tried from a bare Python (scripts/test_pip_bare.sh), a
+# manylinux wheel is built, repaired and installed into a fresh venv (scripts/test_wheel.sh), and the
 # suite runs again against an ASan + UBSan build of the extension (scripts/test_python_asan.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,8 @@ OMP_NUM_THREADS=1 MPLBACKEND=Agg .venv/bin/python -m pytest --nbmake notebooks -
 # `pip install .` from a bare Python: a fresh venv, Eigen from the cmeel-eigen wheel, nothing written
 # into the source tree.
 bash scripts/test_pip_bare.sh
+# The wheel a student without a compiler would install: pip wheel, auditwheel repair, a fresh venv.
+bash scripts/test_wheel.sh
 # ... and once more against an ASan+UBSan build of the extension (memory errors and undefined
 # behaviour reached from Python fail the run).
 bash scripts/test_python_asan.sh

@@ -206,6 +206,7 @@ from .serialization import load, save  # noqa: E402,F401
 from . import linalg  # noqa: E402,F401
 from . import func  # noqa: E402,F401
 from . import calculus  # noqa: E402,F401
+from . import onnx  # noqa: E402,F401  (cr.onnx.export; the onnx package itself only when called)
 from ._integrate import cumulative_trapezoid, trapezoid  # noqa: E402,F401
 from .linalg import meshgrid  # noqa: E402,F401
 

@@ -232,3 +232,20 @@ def test_a_layer_on_another_device_is_refused():
         nn.Linear(2, 3, device="cuda")
     with pytest.raises(TypeError, match="unexpected keyword argument 'inplace' \\(it takes no arguments\\)"):
         nn.Sigmoid(inplace=True)
+
+
+@pytest.mark.parametrize("make,attrs", [
+    (lambda m: m.Flatten(2, 3), ["start_dim", "end_dim"]),
+    (lambda m: m.LeakyReLU(0.3), ["negative_slope"]),
+    (lambda m: m.Softplus(beta=2.0, threshold=5.0), ["beta", "threshold"]),
+    (lambda m: m.Softmax(dim=0), ["dim"]),
+    (lambda m: m.LogSoftmax(dim=-2), ["dim"]),
+    (lambda m: m.GELU(approximate="tanh"), ["approximate"]),
+    (lambda m: m.LayerNorm((2, 3), eps=1e-3, elementwise_affine=False), ["normalized_shape", "eps",
+                                                                       "elementwise_affine"]),
+    (lambda m: m.Dropout(0.25), ["p"]),
+])
+def test_layer_settings_read_back_as_in_torch(make, attrs):
+    ours, theirs = make(nn), make(torch.nn)
+    for a in attrs:
+        assert getattr(ours, a) == getattr(theirs, a), a

@@ -1580,6 +1580,12 @@ class Flatten(Module):
     """
     def __init__(self, start_dim: typing.SupportsInt | typing.SupportsIndex = 1, end_dim: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
+    @property
+    def end_dim(self) -> builtins.int:
+        ...
+    @property
+    def start_dim(self) -> builtins.int:
+        ...
 class ReLU(Module):
     """
     max(x, 0).
@@ -1591,6 +1597,9 @@ class LeakyReLU(Module):
     x if x > 0 else negative_slope * x.
     """
     def __init__(self, negative_slope: typing.SupportsFloat | typing.SupportsIndex = 0.01, inplace: builtins.bool = False) -> None:
+        ...
+    @property
+    def negative_slope(self) -> builtins.float:
         ...
 class Sigmoid(Module):
     """
@@ -1610,11 +1619,20 @@ class Softplus(Module):
     """
     def __init__(self, beta: typing.SupportsFloat | typing.SupportsIndex = 1.0, threshold: typing.SupportsFloat | typing.SupportsIndex = 20.0) -> None:
         ...
+    @property
+    def beta(self) -> builtins.float:
+        ...
+    @property
+    def threshold(self) -> builtins.float:
+        ...
 class Softmax(Module):
     """
     softmax along dim.
     """
     def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
+        ...
+    @property
+    def dim(self) -> builtins.int:
         ...
 class LogSoftmax(Module):
     """
@@ -1622,11 +1640,17 @@ class LogSoftmax(Module):
     """
     def __init__(self, dim: typing.SupportsInt | typing.SupportsIndex = -1) -> None:
         ...
+    @property
+    def dim(self) -> builtins.int:
+        ...
 class GELU(Module):
     """
     x * Phi(x) (approximate='tanh' for the tanh formula).
     """
     def __init__(self, approximate: str = 'none') -> None:
+        ...
+    @property
+    def approximate(self) -> str:
         ...
 class Dropout(Module):
     """
@@ -1657,6 +1681,15 @@ class LayerNorm(Module):
     Normalises over the trailing dims normalized_shape.
     """
     def __init__(self, normalized_shape: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-05, elementwise_affine: builtins.bool = True, *, device: typing.Any = None, dtype: dtype | None = None) -> None:
+        ...
+    @property
+    def elementwise_affine(self) -> builtins.bool:
+        ...
+    @property
+    def eps(self) -> builtins.float:
+        ...
+    @property
+    def normalized_shape(self) -> tuple:
         ...
 class Conv2d(Module):
     """

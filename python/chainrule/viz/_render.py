@@ -4,10 +4,10 @@ the object ``draw`` returns (it renders itself in Jupyter).
 from __future__ import annotations
 
 import os
-import tempfile
 import textwrap
 from xml.sax.saxutils import escape
 
+from .._files import write_atomically
 from ._layout import Dummy, layered_layout
 
 __all__ = ["Drawing"]
@@ -251,14 +251,5 @@ class Drawing:
         a temporary file beside it, then renamed over it. Returns the path."""
         path = os.fspath(path)
         text = self.to_dot() if path.lower().endswith((".dot", ".gv")) else self.svg
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".viz-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomically(path, text)
         return path

@@ -1,0 +1,353 @@
+"""cr.onnx.export: a trained model as an ONNX file, for onnxruntime and every engine that reads ONNX.
+
+The model runs once on an example input; the layers it calls (forward hooks) and the graph ops between
+them (relu, tanh, sigmoid, reshape, add, sub, mul on the traced tensors) become ONNX nodes. Anything
+else raises, naming the op, instead of writing a file that computes something different.
+Needs the optional package onnx (pip install chainrule[onnx]).
+"""
+
+import math
+
+from . import _core
+from . import nn as _nn
+from ._files import write_atomically
+from ._grad_mode import enable_grad
+
+__all__ = ["export"]
+
+_OPSETS = range(17, 22)  # 17: LayerNormalization; ir_version follows the opset (onnxruntime rejects newer IRs)
+
+
+def export(model, example_input, path, *, opset=17, input_names=None, output_names=None, dynamic_batch=True):
+    """Writes ``model`` (in eval mode: Dropout is the identity, BatchNorm uses its running statistics)
+    as ONNX to ``path``, traced on ``example_input`` (one tensor). With ``dynamic_batch`` the first
+    dimension of the input and output is named "batch" and may be any size. Returns the
+    onnx.ModelProto (also checked with onnx.checker, full_check=True)."""
+    try:
+        import onnx
+    except ImportError as e:  # an optional extra, never a dependency of the core
+        raise ImportError("cr.onnx.export needs the onnx package: pip install chainrule[onnx] "
+                          "(or pip install onnx)") from e
+    if opset not in _OPSETS:
+        raise ValueError(f"cr.onnx.export: opset must be between {_OPSETS[0]} and {_OPSETS[-1]}, got {opset}")
+    if not isinstance(example_input, _core.Tensor):
+        raise ValueError(f"cr.onnx.export: example_input must be a Tensor, got {type(example_input).__name__}")
+    if example_input.dtype not in (_core.float32, _core.float64) or example_input.dim() == 0:
+        raise ValueError("cr.onnx.export: example_input must be a float32 or float64 tensor with a batch dimension, got "
+                         f"shape {tuple(example_input.shape)} ({example_input.dtype})")
+    input_names = list(input_names or ["input"])
+    output_names = list(output_names or ["output"])
+    if len(input_names) != 1 or len(output_names) != 1:
+        raise ValueError("cr.onnx.export: a model with one input and one output: input_names and output_names "
+                         f"name one each, got {input_names} and {output_names}")
+
+    was_training = model.training
+    model.eval()
+    try:
+        with enable_grad():  # the trace follows the autograd graph, even inside a no_grad block
+            graph = _Tracer(onnx, example_input, input_names[0], dynamic_batch).run(model)
+    finally:
+        model.train(was_training)
+    graph.output_name = output_names[0]
+    proto = graph.to_model(opset)
+    onnx.checker.check_model(proto, full_check=True)
+    write_atomically(path, proto.SerializeToString())
+    return proto
+
+
+class _Graph:
+    """ONNX nodes, initializers and names, in the order the trace met them."""
+
+    def __init__(self, onnx, dtype, dynamic_batch):
+        self.onnx, self.h = onnx, onnx.helper
+        self.elem = {_core.float32: onnx.TensorProto.FLOAT, _core.float64: onnx.TensorProto.DOUBLE}[dtype]
+        self.np_dtype = "float32" if dtype == _core.float32 else "float64"
+        self.dynamic_batch = dynamic_batch
+        self.nodes, self.inits, self.count = [], [], 0
+        self.input = self.output = None  # (name, shape)
+        self.output_name = None
+
+    def fresh(self, hint):
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def const(self, hint, array, dtype=None):
+        import numpy as np
+        name = self.fresh(hint)
+        self.inits.append(self.onnx.numpy_helper.from_array(np.asarray(array, dtype=dtype or self.np_dtype), name))
+        return name
+
+    def param(self, hint, tensor):
+        return self.const(hint, tensor.detach().cpu().numpy())
+
+    def node(self, op, inputs, hint=None, **attrs):
+        out = self.fresh(hint or op.lower())
+        self.nodes.append(self.h.make_node(op, inputs, [out], name=out, **attrs))
+        return out
+
+    def value_info(self, name, shape):
+        dims = list(shape)
+        if self.dynamic_batch:
+            dims[0] = "batch"
+        return self.h.make_tensor_value_info(name, self.elem, dims)
+
+    def to_model(self, opset):
+        last = self.output[0]
+        # the output gets the user's name: an Identity keeps every node's own name unique
+        self.nodes.append(self.h.make_node("Identity", [last], [self.output_name], name="output_identity"))
+        g = self.h.make_graph(self.nodes, "chainrule", [self.value_info(*self.input)],
+                              [self.value_info(self.output_name, self.output[1])], self.inits)
+        opsets = [self.h.make_opsetid("", opset)]
+        return self.h.make_model(g, opset_imports=opsets, producer_name="chainrule",
+                                 ir_version=self.h.find_min_ir_version_for(opsets))
+
+
+class _Tracer:
+    def __init__(self, onnx, example_input, input_name, dynamic_batch):
+        self.g = _Graph(onnx, example_input.dtype, dynamic_batch)
+        self.x = example_input.detach().clone().requires_grad_(True)  # so ops on the input are recorded
+        self.g.input = (input_name, tuple(self.x.shape))
+        self.names = {_key(self.x): input_name}  # traced tensor -> its ONNX value
+        self.keep = [self.x]  # holds every traced tensor, so no address is reused during the trace
+
+    def run(self, model):
+        handles = [m.register_forward_hook(self.hook) for m in model.modules() if type(m) in _LAYERS]
+        try:
+            y = model(self.x)
+        finally:
+            for h in handles:
+                h.remove()
+        if not isinstance(y, _core.Tensor):
+            raise ValueError(f"cr.onnx.export: the model must return one Tensor, got {type(y).__name__}")
+        self.g.output = (self.value(y), tuple(y.shape))
+        return self.g
+
+    def hook(self, module, inputs, output):
+        if isinstance(inputs, tuple) and len(inputs) != 1:
+            raise ValueError(f"cr.onnx.export: {type(module).__name__} was called with {len(inputs)} inputs")
+        x = inputs[0] if isinstance(inputs, tuple) else inputs
+        name = self.value(x)
+        if _key(output) != _key(x):  # else an identity (Dropout in eval): its value is its input's
+            self.bind(output, _LAYERS[type(module)](self.g, module, name, tuple(x.shape)))
+
+    def bind(self, t, name):
+        self.keep.append(t)
+        self.names[_key(t)] = name
+
+    def value(self, t):
+        """The ONNX value holding t: a traced tensor's, or the graph ops that made it from traced ones."""
+        if _key(t) in self.names:
+            return self.names[_key(t)]
+        if t.grad_fn is None:
+            raise ValueError("cr.onnx.export: the model uses a tensor that was not computed from its input "
+                             f"(shape {tuple(t.shape)}): a constant or a parameter outside a supported layer "
+                             f"({_supported()})")
+        return self.resolve(t.grad_fn, tuple(t.shape))
+
+    def resolve(self, fn, shape):
+        """The ONNX value of the output (of the given shape) of the graph node fn. A node's output may be
+        freed already (a view keeps only its storage), so its shape comes from its consumer."""
+        key = ("node", fn._seq)
+        if key in self.names:
+            return self.names[key]
+        op = fn._op
+        if op not in _GRAPH_OPS:
+            raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) is not supported; supported layers: "
+                             f"{_supported()}; graph ops: {', '.join(sorted(_GRAPH_OPS))}")
+        args = []
+        for (f, _), in_shape in zip(fn.next_functions, fn._input_shapes):
+            if isinstance(f, _core.Node):
+                args.append(self.resolve(f, tuple(in_shape)))
+            elif f is not None and _key(f.variable) in self.names:
+                args.append(self.names[_key(f.variable)])
+            else:
+                what = "a constant operand" if f is None else "a parameter outside a supported layer as operand"
+                raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) has {what}, which export does not "
+                                 "support")
+        if len(args) != _ARITY.get(op, 1):  # a scalar operand is no edge of the graph
+            raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) has a constant operand, which export does "
+                             "not support")
+        name = _GRAPH_OPS[op](self.g, args, fn, shape)
+        self.names[key] = name
+        return name
+
+
+def _key(t):
+    """A traced tensor's identity: its graph node (every op output has its own), else the leaf itself."""
+    return ("node", t.grad_fn._seq) if t.grad_fn is not None else ("leaf", t._cdata)
+
+
+def _supported():
+    return ", ".join(sorted({c.__name__ for c in _LAYERS}))
+
+
+# ---- the graph ops between layers: (graph, ONNX inputs, node, output shape) -> ONNX value ----
+
+def _reshape(g, args, fn, out_shape):
+    shape = list(out_shape)
+    in_shape = fn._input_shapes[0]
+    if g.dynamic_batch:
+        if not (shape and in_shape and shape[0] == in_shape[0]):
+            raise ValueError(f"cr.onnx.export: a reshape from {tuple(in_shape)} to {tuple(out_shape)} moves the "
+                             "batch dimension, so the file would hold the traced batch size: keep dim 0 or "
+                             "pass dynamic_batch=False")
+        shape[0] = 0  # ONNX Reshape: 0 copies the input's dim, so the batch stays dynamic
+    return g.node("Reshape", [args[0], g.const("shape", shape, "int64")])
+
+
+_GRAPH_OPS = {
+    "relu": lambda g, a, fn, out: g.node("Relu", a),
+    "tanh": lambda g, a, fn, out: g.node("Tanh", a),
+    "sigmoid": lambda g, a, fn, out: g.node("Sigmoid", a),
+    "add": lambda g, a, fn, out: g.node("Add", a),
+    "sub": lambda g, a, fn, out: g.node("Sub", a),
+    "mul": lambda g, a, fn, out: g.node("Mul", a),
+    "reshape": _reshape,
+}
+_ARITY = {"add": 2, "sub": 2, "mul": 2}
+
+
+# ---- the layers: (graph, module, ONNX input, input shape) -> ONNX value ----
+
+def _linear(g, m, x, shape):
+    w = g.param("weight", m.weight)
+    if len(shape) == 2:
+        inputs = [x, w] + ([g.param("bias", m.bias)] if m.bias is not None else [])
+        return g.node("Gemm", inputs, transB=1)
+    y = g.node("MatMul", [x, g.const("weight_t", m.weight.detach().cpu().numpy().T)])
+    return g.node("Add", [y, g.param("bias", m.bias)]) if m.bias is not None else y
+
+
+def _gelu(g, m, x, shape):
+    half = g.const("half", 0.5)
+    one = g.const("one", 1.0)
+    if m.approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = g.node("Mul", [g.node("Mul", [x, x]), x])
+        inner = g.node("Add", [x, g.node("Mul", [cube, g.const("c", 0.044715)])])
+        t = g.node("Tanh", [g.node("Mul", [inner, g.const("k", math.sqrt(2 / math.pi))])])
+    else:  # 0.5 x (1 + erf(x / sqrt 2))
+        t = g.node("Erf", [g.node("Mul", [x, g.const("k", 1 / math.sqrt(2))])])
+    return g.node("Mul", [g.node("Mul", [x, half]), g.node("Add", [t, one])])
+
+
+def _softplus(g, m, x, shape):  # log(1 + e^(beta x)) / beta, x where beta x > threshold (as torch)
+    bx = g.node("Mul", [x, g.const("beta", m.beta)])
+    soft = g.node("Div", [g.node("Softplus", [bx]), g.const("beta", m.beta)])
+    return g.node("Where", [g.node("Greater", [bx, g.const("threshold", m.threshold)]), x, soft])
+
+
+def _flatten(g, m, x, shape):
+    rank = len(shape)
+    start, end = m.start_dim % rank, m.end_dim % rank
+    if start == 1 and end == rank - 1:
+        return g.node("Flatten", [x], axis=1)
+    out = list(shape[:start]) + [math.prod(shape[start:end + 1])] + list(shape[end + 1:])
+    if g.dynamic_batch and start > 0:
+        out[0] = 0
+    elif g.dynamic_batch:
+        out[0] = -1
+    return g.node("Reshape", [x, g.const("shape", out, "int64")])
+
+
+def _norm_affine(g, m, n):
+    import numpy as np
+    w = g.param("weight", m.weight) if getattr(m, "weight", None) is not None else g.const("ones", np.ones(n))
+    b = g.param("bias", m.bias) if getattr(m, "bias", None) is not None else g.const("zeros", np.zeros(n))
+    return w, b
+
+
+def _layer_norm(g, m, x, shape):
+    n = tuple(m.normalized_shape)
+    import numpy as np
+    w = g.param("weight", m.weight) if m.elementwise_affine else g.const("ones", np.ones(n))
+    b = g.param("bias", m.bias) if m.elementwise_affine and m.bias is not None else g.const("zeros", np.zeros(n))
+    return g.node("LayerNormalization", [x, w, b], axis=-len(n), epsilon=m.eps)
+
+
+def _batch_norm(g, m, x, shape):
+    if getattr(m, "running_mean", None) is None:
+        raise ValueError(f"cr.onnx.export: {type(m).__name__}(track_running_stats=False) normalises with the "
+                         "batch's statistics in eval mode, which ONNX's BatchNormalization does not")
+    w, b = _norm_affine(g, m, m.num_features)
+    return g.node("BatchNormalization", [x, w, b, g.param("mean", m.running_mean), g.param("var", m.running_var)],
+                  epsilon=m.eps)
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def _conv(g, m, x, shape):
+    if m.padding_mode != "zeros":
+        raise ValueError(f"cr.onnx.export: Conv2d(padding_mode='{m.padding_mode}') is not supported "
+                         "(padding_mode='zeros' is)")
+    k, d = _pair(m.kernel_size), _pair(m.dilation)
+    if m.padding == "same":
+        total = [di * (ki - 1) for ki, di in zip(k, d)]
+        pads = [t // 2 for t in total] + [t - t // 2 for t in total]
+    else:
+        p = (0, 0) if m.padding == "valid" else _pair(m.padding)
+        pads = list(p) + list(p)
+    inputs = [x, g.param("weight", m.weight)] + ([g.param("bias", m.bias)] if m.bias is not None else [])
+    return g.node("Conv", inputs, kernel_shape=list(k), strides=list(_pair(m.stride)), pads=pads,
+                  dilations=list(d), group=m.groups)
+
+
+def _pool_args(m):
+    k = _pair(m.kernel_size)
+    s = _pair(m.stride if m.stride is not None else m.kernel_size)
+    p = _pair(m.padding)
+    return dict(kernel_shape=list(k), strides=list(s), pads=list(p) + list(p), ceil_mode=int(m.ceil_mode))
+
+
+def _max_pool(g, m, x, shape):
+    if m.return_indices:
+        raise ValueError("cr.onnx.export: MaxPool2d(return_indices=True) is not supported")
+    return g.node("MaxPool", [x], dilations=list(_pair(m.dilation)), **_pool_args(m))
+
+
+def _avg_pool(g, m, x, shape):
+    if m.divisor_override is not None:
+        raise ValueError("cr.onnx.export: AvgPool2d(divisor_override=...) is not supported")
+    return g.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **_pool_args(m))
+
+
+def _softmax(op, negate=False):
+    def convert(g, m, x, shape):
+        if m.dim is None:
+            raise ValueError(f"cr.onnx.export: {type(m).__name__}(dim=None) has no axis to export: give dim")
+        return g.node(op, [g.node("Neg", [x]) if negate else x], axis=m.dim)
+    return convert
+
+
+def _clip(g, m, x, shape):
+    return g.node("Clip", [x, g.const("min", m.min_val), g.const("max", m.max_val)])
+
+
+_LAYERS = {
+    _nn.Linear: _linear,
+    _nn.ReLU: lambda g, m, x, s: g.node("Relu", [x]),
+    _nn.Sigmoid: lambda g, m, x, s: g.node("Sigmoid", [x]),
+    _nn.Tanh: lambda g, m, x, s: g.node("Tanh", [x]),
+    _nn.LeakyReLU: lambda g, m, x, s: g.node("LeakyRelu", [x], alpha=m.negative_slope),
+    _nn.ELU: lambda g, m, x, s: g.node("Elu", [x], alpha=m.alpha),
+    _nn.SiLU: lambda g, m, x, s: g.node("Mul", [x, g.node("Sigmoid", [x])]),
+    _nn.GELU: _gelu,
+    _nn.Softplus: _softplus,
+    _nn.Softsign: lambda g, m, x, s: g.node("Softsign", [x]),
+    _nn.Hardtanh: _clip,
+    _nn.ReLU6: _clip,
+    _nn.Softmax: _softmax("Softmax"),
+    _nn.LogSoftmax: _softmax("LogSoftmax"),
+    _nn.Softmin: _softmax("Softmax", negate=True),
+    _nn.Identity: lambda g, m, x, s: g.node("Identity", [x]),
+    _nn.Dropout: lambda g, m, x, s: g.node("Identity", [x]),  # eval: the identity
+    _nn.Dropout2d: lambda g, m, x, s: g.node("Identity", [x]),
+    _nn.Flatten: _flatten,
+    _nn.LayerNorm: _layer_norm,
+    _nn.BatchNorm1d: _batch_norm,
+    _nn.BatchNorm2d: _batch_norm,
+    _nn.Conv2d: _conv,
+    _nn.MaxPool2d: _max_pool,
+    _nn.AvgPool2d: _avg_pool,
+}

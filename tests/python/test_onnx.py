@@ -1,0 +1,264 @@
+"""cr.onnx.export: every supported layer and the examples' models, checked by onnx.checker and run by
+onnxruntime on a batch of another size than the traced one (allclose 1e-5); what is not supported raises."""
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+import chainrule as cr
+import chainrule.nn as nn
+import chainrule.nn.functional as F
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
+
+
+def roundtrip(model, shape, tmp_path, batch=5, **kw):
+    """Exports model traced on a batch of 3, then runs chainrule and onnxruntime on a batch of `batch`."""
+    cr.manual_seed(0)
+    path = tmp_path / "model.onnx"
+    training = model.training
+    proto = cr.onnx.export(model, cr.randn(3, *shape), path, **kw)
+    assert model.training == training  # export traces in eval mode and puts the mode back
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    x = cr.randn(batch, *shape)
+    model.eval()
+    with cr.no_grad():
+        want = model(x).numpy()
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    return proto
+
+
+LAYERS = [
+    ("linear", lambda: nn.Linear(4, 3), (4,)),
+    ("linear_no_bias", lambda: nn.Linear(4, 3, bias=False), (4,)),
+    ("linear_3d", lambda: nn.Linear(4, 3), (2, 4)),
+    ("relu", nn.ReLU, (6,)),
+    ("sigmoid", nn.Sigmoid, (6,)),
+    ("tanh", nn.Tanh, (6,)),
+    ("leaky_relu", lambda: nn.LeakyReLU(0.2), (6,)),
+    ("elu", lambda: nn.ELU(0.7), (6,)),
+    ("silu", nn.SiLU, (6,)),
+    ("gelu", nn.GELU, (6,)),
+    ("gelu_tanh", lambda: nn.GELU(approximate="tanh"), (6,)),
+    ("softplus", lambda: nn.Softplus(beta=2.0, threshold=1.0), (6,)),
+    ("softsign", nn.Softsign, (6,)),
+    ("hardtanh", lambda: nn.Hardtanh(-0.5, 0.5), (6,)),
+    ("relu6", nn.ReLU6, (6,)),
+    ("softmax", lambda: nn.Softmax(dim=1), (6,)),
+    ("softmax_last", lambda: nn.Softmax(dim=-1), (2, 6)),
+    ("log_softmax", lambda: nn.LogSoftmax(dim=1), (6,)),
+    ("softmin", lambda: nn.Softmin(dim=1), (6,)),
+    ("identity", nn.Identity, (6,)),
+    ("dropout", lambda: nn.Sequential(nn.Dropout(0.5), nn.Tanh()), (6,)),
+    ("dropout2d", lambda: nn.Sequential(nn.Dropout2d(0.5), nn.Tanh()), (2, 4, 4)),
+    ("flatten", nn.Flatten, (2, 3, 4)),
+    ("flatten_middle", lambda: nn.Flatten(1, 2), (2, 3, 4)),
+    ("layer_norm", lambda: nn.LayerNorm(6), (6,)),
+    ("layer_norm_2d", lambda: nn.LayerNorm((2, 6)), (2, 6)),
+    ("layer_norm_no_affine", lambda: nn.LayerNorm(6, elementwise_affine=False), (6,)),
+    ("batch_norm1d", lambda: nn.BatchNorm1d(6), (6,)),
+    ("batch_norm1d_3d", lambda: nn.BatchNorm1d(3), (3, 5)),
+    ("batch_norm2d", lambda: nn.BatchNorm2d(3), (3, 4, 4)),
+    ("conv2d", lambda: nn.Conv2d(2, 3, 3), (2, 7, 7)),
+    ("conv2d_stride_pad", lambda: nn.Conv2d(2, 4, (3, 2), stride=2, padding=1), (2, 8, 7)),
+    ("conv2d_dilation_groups", lambda: nn.Conv2d(4, 4, 3, dilation=2, groups=2, bias=False), (4, 9, 9)),
+    ("conv2d_same_even", lambda: nn.Conv2d(2, 3, 4, padding="same"), (2, 6, 6)),
+    ("max_pool", lambda: nn.MaxPool2d(2), (2, 6, 6)),
+    ("max_pool_stride_pad", lambda: nn.MaxPool2d(3, stride=2, padding=1), (2, 7, 7)),
+    ("max_pool_ceil", lambda: nn.MaxPool2d(2, ceil_mode=True), (2, 7, 7)),
+    ("avg_pool", lambda: nn.AvgPool2d(2), (2, 6, 6)),
+    ("avg_pool_pad", lambda: nn.AvgPool2d(3, stride=2, padding=1), (2, 7, 7)),
+    ("avg_pool_pad_exclude", lambda: nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False), (2, 7, 7)),
+]
+
+
+@pytest.mark.parametrize("name,make,shape", LAYERS, ids=[n for n, _, _ in LAYERS])
+def test_every_layer_matches_onnxruntime(name, make, shape, tmp_path):
+    cr.manual_seed(1)
+    model = make()
+    if "batch_norm" in name:  # running statistics that are not the initial 0 and 1
+        model.train()
+        for _ in range(3):
+            model(cr.randn(8, *shape) * 2 + 1)
+    roundtrip(model, shape, tmp_path)
+
+
+def test_a_python_module_whose_forward_uses_graph_ops(tmp_path):
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 4, 3, padding=1)
+            self.inner = nn.Linear(4 * 6 * 6, 4 * 6 * 6)
+            self.head = nn.Linear(4 * 6 * 6, 3)
+
+        def forward(self, x):
+            h = F.relu(self.conv(x)).reshape(x.shape[0], -1)
+            h = h + self.inner(h).tanh() * h.sigmoid() - h
+            return self.head(h)
+
+    proto = roundtrip(Residual(), (1, 6, 6), tmp_path, batch=7)
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("Gemm") == 2 and "Conv" in ops and "Reshape" in ops and "Sub" in ops, ops
+
+
+def test_spiral_and_digits_models(tmp_path):
+    sys.path.insert(0, EXAMPLES)
+    try:
+        import train_digits
+        import train_spiral
+    finally:
+        sys.path.remove(EXAMPLES)
+    X = cr.randn(32, 64)
+    y = cr.randint(0, 10, (32,))
+    for model, shape in [(train_spiral.make_model(100), (2,)), (train_spiral.make_model(0), (2,)),
+                         (train_digits.mlp(), (64,)), (train_digits.cnn(), (1, 8, 8))]:
+        # a few Adam steps, so the weights are not their initial values
+        opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+        inputs = X[:, :shape[0]] if len(shape) == 1 else X.reshape(32, 1, 8, 8)
+        for _ in range(5):
+            opt.zero_grad()
+            F.cross_entropy(model(inputs), y % model(inputs).shape[1]).backward()
+            opt.step()
+        assert model.training
+        roundtrip(model, shape, tmp_path, batch=11)
+
+
+def test_names_opset_and_fixed_batch(tmp_path):
+    model = nn.Sequential(nn.Linear(4, 2), nn.Softmax(dim=1))
+    path = tmp_path / "m.onnx"
+    proto = cr.onnx.export(model, cr.randn(3, 4), path, opset=18, input_names=["features"],
+                           output_names=["probs"], dynamic_batch=False)
+    assert proto.opset_import[0].version == 18 and proto.ir_version == 8
+    assert [i.name for i in proto.graph.input] == ["features"] and [o.name for o in proto.graph.output] == ["probs"]
+    dims = [d.dim_value for d in proto.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == [3, 4]
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = cr.randn(3, 4)
+    np.testing.assert_allclose(sess.run(["probs"], {"features": x.numpy()})[0], model(x).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert cr.onnx.export(model, cr.randn(3, 4), path).ir_version == 8  # opset 17 -> IR 8
+
+
+def test_float64_model(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 5, dtype=cr.float64), nn.Tanh(), nn.Linear(5, 1, dtype=cr.float64))
+    path = tmp_path / "m.onnx"
+    cr.onnx.export(model, cr.randn(2, 3, dtype=cr.float64), path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = cr.randn(4, 3, dtype=cr.float64)
+    np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], model(x).detach().numpy(), rtol=1e-12)
+
+
+def test_unsupported_raises_and_writes_nothing(tmp_path):
+    class OwnMatmul(nn.Module):  # a parameter used outside a supported layer
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(cr.randn(4, 2))
+
+        def forward(self, x):
+            return x @ self.w
+
+    class Constant(nn.Module):  # a layer applied to a tensor that is not the input's
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc(cr.ones(2, 4)) + x[:, :2] * 0
+
+    path = tmp_path / "m.onnx"
+    with pytest.raises(ValueError, match=r"cr.onnx.export: op 'm\w+' \(M\w+Backward0\) is not supported; "
+                                         r"supported layers: AvgPool2d, BatchNorm1d, .*; graph ops: add, mul"):
+        cr.onnx.export(OwnMatmul(), cr.randn(2, 4), path)
+    with pytest.raises(ValueError, match=r"not computed from its input \(shape \(2, 4\)\)"):
+        cr.onnx.export(Constant(), cr.randn(2, 4), path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_unsupported_op_is_named(tmp_path):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return F.softmax(self.fc(x), dim=1).exp()
+
+    (tmp_path / "m.onnx").write_bytes(b"the model exported yesterday")
+    with pytest.raises(ValueError, match=r"op 'exp' \(ExpBackward0\) is not supported"):
+        cr.onnx.export(Net(), cr.randn(2, 4), tmp_path / "m.onnx")
+    assert os.listdir(tmp_path) == ["m.onnx"]  # the old file, untouched, and no temporary left
+    assert (tmp_path / "m.onnx").read_bytes() == b"the model exported yesterday"
+    os.remove(tmp_path / "m.onnx")
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc(x) * 2.0
+
+    with pytest.raises(ValueError, match=r"op 'mul' \(MulBackward0\) has a constant operand"):
+        cr.onnx.export(Scaled(), cr.randn(2, 4), tmp_path / "m.onnx")
+
+
+def test_bad_arguments(tmp_path):
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="opset must be between 17 and 21, got 13"):
+        cr.onnx.export(model, cr.randn(1, 2), tmp_path / "m.onnx", opset=13)
+    with pytest.raises(ValueError, match="example_input must be a Tensor, got list"):
+        cr.onnx.export(model, [[1.0, 2.0]], tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=r"float32 or float64 tensor with a batch dimension, got shape \(\)"):
+        cr.onnx.export(model, cr.tensor(1.0), tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=r"float32 or float64 tensor with a batch dimension, got shape \(2,\)"):
+        cr.onnx.export(model, cr.tensor([1, 2]), tmp_path / "m.onnx")
+    with pytest.warns(UserWarning, match="Implicit dimension"), \
+            pytest.raises(ValueError, match=r"Softmin\(dim=None\) has no axis to export"):
+        cr.onnx.export(nn.Softmin(), cr.randn(3, 2), tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="input_names and output_names name one each"):
+        cr.onnx.export(model, cr.randn(1, 2), tmp_path / "m.onnx", input_names=["a", "b"])
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(track_running_stats=False\)"):
+        cr.onnx.export(nn.BatchNorm1d(2, track_running_stats=False), cr.randn(3, 2), tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="padding_mode='reflect'"):
+        cr.onnx.export(nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect"), cr.randn(1, 1, 5, 5),
+                       tmp_path / "m.onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_reshape_that_moves_the_batch_needs_a_fixed_batch(tmp_path):
+    class Pairs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 2)
+
+        def forward(self, x):  # (N, 6) -> (2N, 3): the batch size goes into the file
+            return self.fc(x.reshape(-1, 3).relu())
+
+    model = Pairs()
+    with pytest.raises(ValueError, match=r"a reshape from \(3, 6\) to \(6, 3\) moves the batch dimension"):
+        cr.onnx.export(model, cr.randn(3, 6), tmp_path / "m.onnx")
+    path = tmp_path / "m.onnx"
+    cr.onnx.export(model, cr.randn(3, 6), path, dynamic_batch=False)  # then it exports, for batch 3 only
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = cr.randn(3, 6)
+    np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], model(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_export_inside_no_grad_and_with_a_shared_layer(tmp_path):
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.fc(self.fc(x).tanh())
+
+    with cr.no_grad():  # as a student would, after training
+        roundtrip(Twice(), (4,), tmp_path)
