@@ -1,8 +1,9 @@
 """cr.onnx.export: a trained model as an ONNX file, for onnxruntime and every engine that reads ONNX.
 
 The model runs once on an example input; the layers it calls (forward hooks) and the graph ops between
-them (relu, tanh, sigmoid, reshape, add, sub, mul on the traced tensors) become ONNX nodes. Anything
-else raises, naming the op, instead of writing a file that computes something different.
+them (_GRAPH_OPS: F.linear, matmul, softmax, relu, reshape, +, -, * ... on traced tensors and
+parameters) become ONNX nodes. Anything else raises, naming the op, instead of writing a file that
+computes something different.
 Needs the optional package onnx (pip install chainrule[onnx]).
 """
 
@@ -11,7 +12,7 @@ import math
 from . import _core
 from . import nn as _nn
 from ._files import write_atomically
-from ._grad_mode import enable_grad
+from ._grad_mode import enable_grad, no_grad
 
 __all__ = ["export"]
 
@@ -154,22 +155,45 @@ class _Tracer:
         if op not in _GRAPH_OPS:
             raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) is not supported; supported layers: "
                              f"{_supported()}; graph ops: {', '.join(sorted(_GRAPH_OPS))}")
-        args = []
-        for (f, _), in_shape in zip(fn.next_functions, fn._input_shapes):
-            if isinstance(f, _core.Node):
-                args.append(self.resolve(f, tuple(in_shape)))
-            elif f is not None and _key(f.variable) in self.names:
-                args.append(self.names[_key(f.variable)])
-            else:
-                what = "a constant operand" if f is None else "a parameter outside a supported layer as operand"
-                raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) has {what}, which export does not "
-                                 "support")
-        if len(args) != _ARITY.get(op, 1):  # a scalar operand is no edge of the graph
-            raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) has a constant operand, which export does "
-                             "not support")
-        name = _GRAPH_OPS[op](self.g, args, fn, shape)
+        name = self.batched_matmul(fn, shape)
+        if name is None:
+            args = [self.operand(f, in_shape, fn) for (f, _), in_shape in zip(fn.next_functions, fn._input_shapes)]
+            if len(args) not in _ARITY.get(op, (1,)):  # a scalar operand is no edge of the graph
+                raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) has a constant operand, which export "
+                                 "does not support")
+            name = _GRAPH_OPS[op](self.g, args, fn, shape)
         self.names[key] = name
         return name
+
+    def operand(self, f, shape, fn):
+        """The ONNX value of one input of node fn: f is the node that made it, or its leaf's AccumulateGrad."""
+        if isinstance(f, _core.Node):
+            return self.resolve(f, tuple(shape))
+        if f is None:
+            raise ValueError(f"cr.onnx.export: op '{fn._op}' ({fn.name()}) has a constant operand, which export "
+                             "does not support")
+        leaf = f.variable  # the input, or a parameter the forward uses itself (F.linear(x, self.w))
+        if _key(leaf) not in self.names:
+            self.bind(leaf, self.g.param("param", leaf))
+        return self.names[_key(leaf)]
+
+    def batched_matmul(self, fn, shape):
+        """(..., K) @ (K, M) is recorded as reshape to (-1, K), mm, reshape back: one MatMul (which
+        broadcasts as torch.matmul), so the batch stays dynamic. None when fn is not that pattern."""
+        if fn._op != "reshape" or len(shape) < 3:
+            return None
+        mm = fn.next_functions[0][0]
+        if not isinstance(mm, _core.Node) or mm._op != "mm":
+            return None
+        merge = mm.next_functions[0][0]
+        if not isinstance(merge, _core.Node) or merge._op != "reshape":
+            return None
+        lead = tuple(merge._input_shapes[0])
+        if lead[:-1] != shape[:-1] or tuple(mm._input_shapes[0]) != (math.prod(lead[:-1]), lead[-1]):
+            return None
+        x = self.operand(merge.next_functions[0][0], lead, merge)
+        w = self.operand(mm.next_functions[1][0], mm._input_shapes[1], mm)
+        return self.g.node("MatMul", [x, w])
 
 
 def _key(t):
@@ -184,18 +208,65 @@ def _supported():
 # ---- the graph ops between layers: (graph, ONNX inputs, node, output shape) -> ONNX value ----
 
 def _reshape(g, args, fn, out_shape):
-    shape = list(out_shape)
-    in_shape = fn._input_shapes[0]
+    shape, in_shape = list(out_shape), tuple(fn._input_shapes[0])
     if g.dynamic_batch:
-        if not (shape and in_shape and shape[0] == in_shape[0]):
-            raise ValueError(f"cr.onnx.export: a reshape from {tuple(in_shape)} to {tuple(out_shape)} moves the "
-                             "batch dimension, so the file would hold the traced batch size: keep dim 0 or "
-                             "pass dynamic_batch=False")
-        shape[0] = 0  # ONNX Reshape: 0 copies the input's dim, so the batch stays dynamic
+        merged = len(in_shape) - len(shape) + 1  # how many leading dims a merge of leading dims folds into dim 0
+        if shape and in_shape and shape[0] == in_shape[0]:
+            shape[0] = 0  # ONNX Reshape: 0 copies the input's dim, so the batch stays dynamic
+        elif merged > 1 and tuple(shape[1:]) == in_shape[merged:] and shape[0] == math.prod(in_shape[:merged]):
+            shape[0] = -1  # the leading dims, batch first, merged into one: it scales with the batch
+        else:
+            raise ValueError(f"cr.onnx.export: a reshape from {in_shape} to {tuple(out_shape)} moves the batch "
+                             "dimension, so the file would hold the traced batch size: keep dim 0 or pass "
+                             "dynamic_batch=False")
     return g.node("Reshape", [args[0], g.const("shape", shape, "int64")])
 
 
+def _graph_linear(g, args, fn, out_shape):  # F.linear(x, W, b): x W^T + b
+    if len(fn._input_shapes[0]) == 2:
+        return g.node("Gemm", args, transB=1)
+    y = g.node("MatMul", [args[0], g.node("Transpose", [args[1]], perm=[1, 0])])
+    return g.node("Add", [y, args[2]]) if len(args) == 3 else y
+
+
+def _softmax_dim(g, fn, out_shape):
+    """softmax's dim, which its graph node does not keep, read from its local derivative: a gradient at
+    one element spreads exactly along the softmax's dim. Raises rather than guess when that is not clear."""
+    import numpy as np
+    probe = np.zeros(out_shape, dtype=g.np_dtype)
+    probe[(0,) * len(out_shape)] = 1
+    with no_grad():
+        spread = np.argwhere(fn._local_grads(_core.from_numpy(probe))[0].numpy() != 0)
+    axes = {int(a) for a in np.argwhere(spread != 0)[:, 1]} if len(spread) else set()
+    if len(axes) != 1:
+        raise ValueError(f"cr.onnx.export: can't tell the dim of {fn._op} from the trace (shape {tuple(out_shape)}): "
+                         f"use the layer nn.{'Softmax' if fn._op == 'softmax' else 'LogSoftmax'}(dim=...)")
+    return axes.pop()
+
+
+def _permutation(g, fn, out_shape):
+    """permute's (and t's, transpose's) dims, which its graph node does not keep, read from its local
+    derivative: the backward puts each element of a gradient of distinct numbers back where it came from."""
+    import itertools
+
+    import numpy as np
+    probe = np.arange(math.prod(out_shape), dtype=g.np_dtype).reshape(out_shape)
+    with no_grad():
+        back = fn._local_grads(_core.from_numpy(probe))[0].numpy()
+    for inverse in itertools.permutations(range(len(out_shape))):
+        if np.array_equal(np.transpose(probe, inverse), back):
+            return [int(d) for d in np.argsort(inverse)]
+    raise ValueError(f"cr.onnx.export: can't tell the dims of {fn._op} from the trace")
+
+
 _GRAPH_OPS = {
+    "linear": _graph_linear,
+    "mm": lambda g, a, fn, out: g.node("MatMul", a),
+    "matmul": lambda g, a, fn, out: g.node("MatMul", a),
+    "permute": lambda g, a, fn, out: g.node("Transpose", a, perm=_permutation(g, fn, out)),
+    "softmax": lambda g, a, fn, out: g.node("Softmax", a, axis=_softmax_dim(g, fn, out)),
+    "log_softmax": lambda g, a, fn, out: g.node("LogSoftmax", a, axis=_softmax_dim(g, fn, out)),
+    "clone": lambda g, a, fn, out: g.node("Identity", a),  # also .contiguous() and reshape's copy
     "relu": lambda g, a, fn, out: g.node("Relu", a),
     "tanh": lambda g, a, fn, out: g.node("Tanh", a),
     "sigmoid": lambda g, a, fn, out: g.node("Sigmoid", a),
@@ -204,7 +275,7 @@ _GRAPH_OPS = {
     "mul": lambda g, a, fn, out: g.node("Mul", a),
     "reshape": _reshape,
 }
-_ARITY = {"add": 2, "sub": 2, "mul": 2}
+_ARITY = {"add": (2,), "sub": (2,), "mul": (2,), "mm": (2,), "matmul": (2,), "linear": (2, 3)}
 
 
 # ---- the layers: (graph, module, ONNX input, input shape) -> ONNX value ----

@@ -155,13 +155,13 @@ def test_float64_model(tmp_path):
 
 
 def test_unsupported_raises_and_writes_nothing(tmp_path):
-    class OwnMatmul(nn.Module):  # a parameter used outside a supported layer
+    class Sine(nn.Module):
         def __init__(self):
             super().__init__()
             self.w = nn.Parameter(cr.randn(4, 2))
 
         def forward(self, x):
-            return x @ self.w
+            return (x @ self.w).sin()
 
     class Constant(nn.Module):  # a layer applied to a tensor that is not the input's
         def __init__(self):
@@ -172,9 +172,9 @@ def test_unsupported_raises_and_writes_nothing(tmp_path):
             return self.fc(cr.ones(2, 4)) + x[:, :2] * 0
 
     path = tmp_path / "m.onnx"
-    with pytest.raises(ValueError, match=r"cr.onnx.export: op 'm\w+' \(M\w+Backward0\) is not supported; "
-                                         r"supported layers: AvgPool2d, BatchNorm1d, .*; graph ops: add, mul"):
-        cr.onnx.export(OwnMatmul(), cr.randn(2, 4), path)
+    with pytest.raises(ValueError, match=r"cr.onnx.export: op 'sin' \(SinBackward0\) is not supported; "
+                                         r"supported layers: AvgPool2d, BatchNorm1d, .*; graph ops: add, clone, linear, "):
+        cr.onnx.export(Sine(), cr.randn(2, 4), path)
     with pytest.raises(ValueError, match=r"not computed from its input \(shape \(2, 4\)\)"):
         cr.onnx.export(Constant(), cr.randn(2, 4), path)
     assert os.listdir(tmp_path) == []
@@ -262,3 +262,42 @@ def test_export_inside_no_grad_and_with_a_shared_layer(tmp_path):
 
     with cr.no_grad():  # as a student would, after training
         roundtrip(Twice(), (4,), tmp_path)
+
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_functional_linear_matmul_and_softmax_in_a_forward(dim, tmp_path):
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(cr.randn(5, 4))
+            self.b = nn.Parameter(cr.randn(5))
+            self.v = nn.Parameter(cr.randn(6, 5))
+            self.head = nn.Parameter(cr.randn(18, 2))
+
+        def forward(self, x):  # x: (N, 3, 4)
+            h = F.relu(F.linear(x, self.w, self.b))     # (N, 3, 5)
+            p = F.softmax(h @ self.v.t(), dim=dim)       # (N, 3, 6)
+            flat = p.permute(0, 2, 1).reshape(p.shape[0], -1)  # (N, 6, 3) -> (N, 18)
+            return F.log_softmax(flat @ self.head, dim=1)
+
+    proto = roundtrip(Functional(), (3, 4), tmp_path, batch=3 if dim == 0 else 5)
+    ops = [n.op_type for n in proto.graph.node]
+    assert {"Softmax", "LogSoftmax", "MatMul", "Transpose"} <= set(ops), ops
+    axis = [a.i for n in proto.graph.node if n.op_type == "Softmax" for a in n.attribute if a.name == "axis"]
+    assert axis == [dim % 3], axis
+
+
+def test_a_softmax_dim_the_trace_cannot_tell_raises(tmp_path):
+    class OverOne(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 1)
+
+        def forward(self, x):
+            return F.softmax(self.fc(x), dim=1)  # (N, 1): all ones, whatever the input
+
+    with pytest.raises(ValueError, match=r"can't tell the dim of softmax from the trace \(shape \(3, 1\)\): "
+                                         r"use the layer nn.Softmax\(dim=...\)"):
+        cr.onnx.export(OverOne(), cr.randn(3, 4), tmp_path / "m.onnx")
+    roundtrip(nn.Sequential(nn.Linear(4, 1), nn.Softmax(dim=1)), (4,), tmp_path)  # the layer knows its dim
