@@ -16,14 +16,19 @@ from ._grad_mode import enable_grad, no_grad
 
 __all__ = ["export"]
 
+_PREFIX = "chainrule/"  # the names of export's own values and nodes
 _OPSETS = range(17, 22)  # 17: LayerNormalization; ir_version follows the opset (onnxruntime rejects newer IRs)
 
 
 def export(model, example_input, path, *, opset=17, input_names=None, output_names=None, dynamic_batch=True):
     """Writes ``model`` (in eval mode: Dropout is the identity, BatchNorm uses its running statistics)
     as ONNX to ``path``, traced on ``example_input`` (one tensor). With ``dynamic_batch`` the first
-    dimension of the input and output is named "batch" and may be any size. Returns the
-    onnx.ModelProto (also checked with onnx.checker, full_check=True)."""
+    dimension of the input and output is named "batch" and may be any size (the model is traced at
+    the example's batch size and at twice it, to check that every shape in the file scales so).
+    Returns the onnx.ModelProto, checked with onnx.checker (full_check=True).
+
+    float64 models export too, but onnxruntime's CPU provider has no float64 Conv, AveragePool, Erf
+    (GELU), Softplus, ELU or Softsign: model.float() first to run those there."""
     try:
         import onnx
     except ImportError as e:  # an optional extra, never a dependency of the core
@@ -41,17 +46,35 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
     if len(input_names) != 1 or len(output_names) != 1:
         raise ValueError("cr.onnx.export: a model with one input and one output: input_names and output_names "
                          f"name one each, got {input_names} and {output_names}")
+    if input_names[0] == output_names[0] or any(n.startswith(_PREFIX) for n in input_names + output_names):
+        raise ValueError(f"cr.onnx.export: input and output need two different names, not starting with "
+                         f"'{_PREFIX}' (export's own), got {input_names[0]!r} and {output_names[0]!r}")
+    for m in model.modules():
+        if type(m) in _LAYERS and m._has_hooks():
+            raise ValueError(f"cr.onnx.export: a {type(m).__name__} in the model has hooks, which the file could "
+                             "not hold (a forward hook may change its output): remove them first (handle.remove())")
 
-    was_training = model.training
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         with enable_grad():  # the trace follows the autograd graph, even inside a no_grad block
-            graph = _Tracer(onnx, example_input, input_names[0], dynamic_batch).run(model)
+            if dynamic_batch:
+                # Traced at the example's batch size and at twice it: what changes with the batch is the
+                # batch, so every reshape, permute and softmax dim is checked to hold at any batch size.
+                first = _Tracer(onnx, example_input, input_names[0], None).run(model)
+                doubled = _core.cat([example_input, example_input])
+                graph = _Tracer(onnx, doubled, input_names[0], first).run(model)
+            else:
+                graph = _Tracer(onnx, example_input, input_names[0], None).run(model)
     finally:
-        model.train(was_training)
+        for m, training in modes:  # parents first (train() recurses), so each ends in its own mode
+            m.train(training)
     graph.output_name = output_names[0]
     proto = graph.to_model(opset)
-    onnx.checker.check_model(proto, full_check=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
+        raise ValueError(f"cr.onnx.export: onnx.checker rejects the graph (no file written): {e}") from e
     write_atomically(path, proto.SerializeToString())
     return proto
 
@@ -59,18 +82,30 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
 class _Graph:
     """ONNX nodes, initializers and names, in the order the trace met them."""
 
-    def __init__(self, onnx, dtype, dynamic_batch):
+    def __init__(self, onnx, dtype, reference):
         self.onnx, self.h = onnx, onnx.helper
         self.elem = {_core.float32: onnx.TensorProto.FLOAT, _core.float64: onnx.TensorProto.DOUBLE}[dtype]
         self.np_dtype = "float32" if dtype == _core.float32 else "float64"
-        self.dynamic_batch = dynamic_batch
-        self.nodes, self.inits, self.count = [], [], 0
+        self.reference = reference  # the trace at the example's batch size, when this one doubles it
+        self.dynamic_batch = reference is not None
+        self.nodes, self.inits, self.count, self.facts = [], [], 0, []
         self.input = self.output = None  # (name, shape)
         self.output_name = None
 
     def fresh(self, hint):
         self.count += 1
-        return f"{hint}_{self.count}"
+        return f"{_PREFIX}{hint}_{self.count}"
+
+    def fact(self, what, value):
+        """Notes a shape this trace met and returns what the reference trace met at the same point."""
+        self.facts.append((what, value))
+        if self.reference is None:
+            return None
+        ref = self.reference.facts
+        if len(self.facts) > len(ref) or ref[len(self.facts) - 1][0] != what:
+            raise ValueError("cr.onnx.export: the forward takes another path when the batch size changes, which "
+                             "one file can't hold: pass dynamic_batch=False")
+        return ref[len(self.facts) - 1][1]
 
     def const(self, hint, array, dtype=None):
         import numpy as np
@@ -86,26 +121,30 @@ class _Graph:
         self.nodes.append(self.h.make_node(op, inputs, [out], name=out, **attrs))
         return out
 
-    def value_info(self, name, shape):
+    def value_info(self, name, shape, batch="batch"):
         dims = list(shape)
         if self.dynamic_batch:
-            dims[0] = "batch"
+            dims[0] = batch
         return self.h.make_tensor_value_info(name, self.elem, dims)
 
     def to_model(self, opset):
         last = self.output[0]
         # the output gets the user's name: an Identity keeps every node's own name unique
-        self.nodes.append(self.h.make_node("Identity", [last], [self.output_name], name="output_identity"))
+        self.nodes.append(self.h.make_node("Identity", [last], [self.output_name], name=self.fresh("output")))
+        # the output's dim 0 is the input's batch, or scales with it (then it has no name of its own)
+        same = self.output[1][0] == self.input[1][0] and self.output_before[0] == self.reference.input[1][0] \
+            if self.dynamic_batch else True
         g = self.h.make_graph(self.nodes, "chainrule", [self.value_info(*self.input)],
-                              [self.value_info(self.output_name, self.output[1])], self.inits)
+                              [self.value_info(self.output_name, self.output[1], "batch" if same else None)],
+                              self.inits)
         opsets = [self.h.make_opsetid("", opset)]
         return self.h.make_model(g, opset_imports=opsets, producer_name="chainrule",
                                  ir_version=self.h.find_min_ir_version_for(opsets))
 
 
 class _Tracer:
-    def __init__(self, onnx, example_input, input_name, dynamic_batch):
-        self.g = _Graph(onnx, example_input.dtype, dynamic_batch)
+    def __init__(self, onnx, example_input, input_name, reference):
+        self.g = _Graph(onnx, example_input.dtype, reference)
         self.x = example_input.detach().clone().requires_grad_(True)  # so ops on the input are recorded
         self.g.input = (input_name, tuple(self.x.shape))
         self.names = {_key(self.x): input_name}  # traced tensor -> its ONNX value
@@ -121,6 +160,11 @@ class _Tracer:
         if not isinstance(y, _core.Tensor):
             raise ValueError(f"cr.onnx.export: the model must return one Tensor, got {type(y).__name__}")
         self.g.output = (self.value(y), tuple(y.shape))
+        before = self.g.output_before = self.g.fact("output", tuple(y.shape))
+        if before is not None and (y.dim() == 0 or before[1:] != tuple(y.shape[1:]) or before[0] == y.shape[0]):
+            raise ValueError(f"cr.onnx.export: the output's dim 0 is not the batch (shape {before} for a batch of "
+                             f"{self.g.reference.input[1][0]}, {tuple(y.shape)} for {self.g.input[1][0]}): "
+                             "pass dynamic_batch=False")
         return self.g
 
     def hook(self, module, inputs, output):
@@ -154,7 +198,8 @@ class _Tracer:
         op = fn._op
         if op not in _GRAPH_OPS:
             raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) is not supported; supported layers: "
-                             f"{_supported()}; graph ops: {', '.join(sorted(_GRAPH_OPS))}")
+                             f"{_supported()} (a subclass with its own forward counts as its ops); graph ops: "
+                             f"{', '.join(sorted(_GRAPH_OPS))}")
         name = self.batched_matmul(fn, shape)
         if name is None:
             args = [self.operand(f, in_shape, fn) for (f, _), in_shape in zip(fn.next_functions, fn._input_shapes)]
@@ -207,19 +252,25 @@ def _supported():
 
 # ---- the graph ops between layers: (graph, ONNX inputs, node, output shape) -> ONNX value ----
 
+def _reshape_to(g, x, in_shape, out_shape):
+    """Reshape x to out_shape. With a dynamic batch, the reference trace (half the batch) tells which
+    dims scale with the batch: dim 0 only becomes -1 (computed from the size); one that moves the
+    batch elsewhere raises, since the file would hold the traced batch size."""
+    shape = list(out_shape)
+    before = g.fact("reshape", (tuple(in_shape), tuple(out_shape)))
+    if before is not None:
+        changed = [i for i, (a, b) in enumerate(zip(before[1], out_shape)) if a != b]
+        if changed == [0]:
+            shape[0] = -1
+        elif changed:
+            raise ValueError(f"cr.onnx.export: a reshape from {before[0]} to {before[1]} (and from "
+                             f"{tuple(in_shape)} to {tuple(out_shape)} at twice the batch) moves the batch out of "
+                             "dim 0, which one file can't hold: keep the batch in dim 0 or pass dynamic_batch=False")
+    return g.node("Reshape", [x, g.const("shape", shape, "int64")])
+
+
 def _reshape(g, args, fn, out_shape):
-    shape, in_shape = list(out_shape), tuple(fn._input_shapes[0])
-    if g.dynamic_batch:
-        merged = len(in_shape) - len(shape) + 1  # how many leading dims a merge of leading dims folds into dim 0
-        if shape and in_shape and shape[0] == in_shape[0]:
-            shape[0] = 0  # ONNX Reshape: 0 copies the input's dim, so the batch stays dynamic
-        elif merged > 1 and tuple(shape[1:]) == in_shape[merged:] and shape[0] == math.prod(in_shape[:merged]):
-            shape[0] = -1  # the leading dims, batch first, merged into one: it scales with the batch
-        else:
-            raise ValueError(f"cr.onnx.export: a reshape from {in_shape} to {tuple(out_shape)} moves the batch "
-                             "dimension, so the file would hold the traced batch size: keep dim 0 or pass "
-                             "dynamic_batch=False")
-    return g.node("Reshape", [args[0], g.const("shape", shape, "int64")])
+    return _reshape_to(g, args[0], fn._input_shapes[0], out_shape)
 
 
 def _graph_linear(g, args, fn, out_shape):  # F.linear(x, W, b): x W^T + b
@@ -231,17 +282,22 @@ def _graph_linear(g, args, fn, out_shape):  # F.linear(x, W, b): x W^T + b
 
 def _softmax_dim(g, fn, out_shape):
     """softmax's dim, which its graph node does not keep, read from its local derivative: a gradient at
-    one element spreads exactly along the softmax's dim. Raises rather than guess when that is not clear."""
+    one element spreads exactly along the softmax's dim (unless the softmax there is one-hot: then
+    the next element is tried). Raises rather than guess when no element tells."""
     import numpy as np
-    probe = np.zeros(out_shape, dtype=g.np_dtype)
-    probe[(0,) * len(out_shape)] = 1
-    with no_grad():
-        spread = np.argwhere(fn._local_grads(_core.from_numpy(probe))[0].numpy() != 0)
-    axes = {int(a) for a in np.argwhere(spread != 0)[:, 1]} if len(spread) else set()
-    if len(axes) != 1:
-        raise ValueError(f"cr.onnx.export: can't tell the dim of {fn._op} from the trace (shape {tuple(out_shape)}): "
-                         f"use the layer nn.{'Softmax' if fn._op == 'softmax' else 'LogSoftmax'}(dim=...)")
-    return axes.pop()
+    g.fact("softmax", tuple(out_shape))
+    n = math.prod(out_shape)
+    for flat in sorted(set(np.linspace(0, n - 1, min(n, 64)).astype(int).tolist())):
+        at = np.unravel_index(flat, out_shape)
+        probe = np.zeros(out_shape, dtype=g.np_dtype)
+        probe[at] = 1
+        with no_grad():
+            spread = np.argwhere(fn._local_grads(_core.from_numpy(probe))[0].numpy() != 0)
+        axes = {int(d) for row in spread for d in np.flatnonzero(row != np.array(at))}
+        if len(axes) == 1:
+            return axes.pop()
+    raise ValueError(f"cr.onnx.export: can't tell the dim of {fn._op} from the trace (shape {tuple(out_shape)}): "
+                     f"use the layer nn.{'Softmax' if fn._op == 'softmax' else 'LogSoftmax'}(dim=...)")
 
 
 def _permutation(g, fn, out_shape):
@@ -253,6 +309,7 @@ def _permutation(g, fn, out_shape):
     probe = np.arange(math.prod(out_shape), dtype=g.np_dtype).reshape(out_shape)
     with no_grad():
         back = fn._local_grads(_core.from_numpy(probe))[0].numpy()
+    g.fact("permute", tuple(out_shape))  # (at twice the batch, dims of size 1 that were the batch are not)
     for inverse in itertools.permutations(range(len(out_shape))):
         if np.array_equal(np.transpose(probe, inverse), back):
             return [int(d) for d in np.argsort(inverse)]
@@ -311,13 +368,9 @@ def _flatten(g, m, x, shape):
     rank = len(shape)
     start, end = m.start_dim % rank, m.end_dim % rank
     if start == 1 and end == rank - 1:
-        return g.node("Flatten", [x], axis=1)
+        return g.node("Flatten", [x], axis=1)  # (d0, d1 * ... ): exactly torch's, at any size
     out = list(shape[:start]) + [math.prod(shape[start:end + 1])] + list(shape[end + 1:])
-    if g.dynamic_batch and start > 0:
-        out[0] = 0
-    elif g.dynamic_batch:
-        out[0] = -1
-    return g.node("Reshape", [x, g.const("shape", out, "int64")])
+    return _reshape_to(g, x, shape, out)
 
 
 def _norm_affine(g, m, n):
@@ -348,7 +401,14 @@ def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
+def _batched_images(m, shape):
+    if len(shape) != 4:
+        raise ValueError(f"cr.onnx.export: {type(m).__name__} needs a batch of images (N, C, H, W) to export, "
+                         f"got shape {tuple(shape)}")
+
+
 def _conv(g, m, x, shape):
+    _batched_images(m, shape)
     if m.padding_mode != "zeros":
         raise ValueError(f"cr.onnx.export: Conv2d(padding_mode='{m.padding_mode}') is not supported "
                          "(padding_mode='zeros' is)")
@@ -364,23 +424,32 @@ def _conv(g, m, x, shape):
                   dilations=list(d), group=m.groups)
 
 
-def _pool_args(m):
+def _pool_args(m, shape, dilation=(1, 1)):
+    _batched_images(m, shape)
     k = _pair(m.kernel_size)
     s = _pair(m.stride if m.stride is not None else m.kernel_size)
     p = _pair(m.padding)
+    if m.ceil_mode:  # torch drops a last window that would start in the right padding; ONNX keeps it
+        for size, ki, si, pi, di in zip(shape[2:], k, s, p, dilation):
+            windows = -(-(size + 2 * pi - di * (ki - 1) - 1) // si) + 1
+            if (windows - 1) * si >= size + pi:
+                raise ValueError(f"cr.onnx.export: {type(m).__name__}(ceil_mode=True) on a side of {size}: its "
+                                 "last window would start in the padding, which torch and chainrule drop and "
+                                 "ONNX keeps; use ceil_mode=False or less padding")
     return dict(kernel_shape=list(k), strides=list(s), pads=list(p) + list(p), ceil_mode=int(m.ceil_mode))
 
 
 def _max_pool(g, m, x, shape):
     if m.return_indices:
         raise ValueError("cr.onnx.export: MaxPool2d(return_indices=True) is not supported")
-    return g.node("MaxPool", [x], dilations=list(_pair(m.dilation)), **_pool_args(m))
+    d = _pair(m.dilation)
+    return g.node("MaxPool", [x], dilations=list(d), **_pool_args(m, shape, d))
 
 
 def _avg_pool(g, m, x, shape):
     if m.divisor_override is not None:
         raise ValueError("cr.onnx.export: AvgPool2d(divisor_override=...) is not supported")
-    return g.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **_pool_args(m))
+    return g.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **_pool_args(m, shape))
 
 
 def _softmax(op, negate=False):

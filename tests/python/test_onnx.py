@@ -231,24 +231,120 @@ def test_bad_arguments(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_a_reshape_that_moves_the_batch_needs_a_fixed_batch(tmp_path):
-    class Pairs(nn.Module):
+def test_reshapes_that_scale_with_the_batch_and_ones_that_move_it(tmp_path):
+    class Pairs(nn.Module):  # (N, 6) -> (2N, 3): dim 0 scales with the batch, the file computes it
         def __init__(self):
             super().__init__()
             self.fc = nn.Linear(3, 2)
 
-        def forward(self, x):  # (N, 6) -> (2N, 3): the batch size goes into the file
+        def forward(self, x):
             return self.fc(x.reshape(-1, 3).relu())
 
-    model = Pairs()
-    with pytest.raises(ValueError, match=r"a reshape from \(3, 6\) to \(6, 3\) moves the batch dimension"):
-        cr.onnx.export(model, cr.randn(3, 6), tmp_path / "m.onnx")
+    proto = roundtrip(Pairs(), (6,), tmp_path, batch=7)
+    out_dim = proto.graph.output[0].type.tensor_type.shape.dim[0]
+    assert out_dim.dim_param == "" and out_dim.dim_value == 0  # 2 x batch: no name, no fixed size
+
+    class Lambda(nn.Module):
+        def __init__(self, f):
+            super().__init__()
+            self.fc, self.f = nn.Linear(2, 2), f
+
+        def forward(self, x):
+            return self.f(x)
+
+    moves = [((6,), lambda x: x.reshape(3, -1), r"\(3, 6\) to \(3, 6\) \(and from \(6, 6\) to \(3, 12\)"),
+             ((6,), lambda x: x.relu().t().reshape(6, -1).t(), "moves the batch out of dim 0"),
+             ((4, 5), lambda x: x.relu().permute(1, 0, 2).reshape(4, -1), "moves the batch out of dim 0")]
+    for shape, f, message in moves:
+        model = Lambda(f)
+        with pytest.raises(ValueError, match=message):
+            cr.onnx.export(model, cr.randn(3, *shape), tmp_path / "m.onnx")
+        assert os.listdir(tmp_path) == ["model.onnx"]
+        path = tmp_path / "fixed.onnx"  # with a fixed batch it exports, for that batch only
+        cr.onnx.export(model, cr.randn(3, *shape), path, dynamic_batch=False)
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        x = cr.randn(3, *shape)
+        np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], model(x).detach().numpy(), rtol=1e-6)
+        os.remove(path)
+
+    class SumsTheBatch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.fc(x).t() @ x
+
+    with pytest.raises(ValueError, match=r"the output's dim 0 is not the batch \(shape \(2, 4\) for a batch of 3, "
+                                         r"\(2, 4\) for 6\)"):
+        cr.onnx.export(SumsTheBatch(), cr.randn(3, 4), tmp_path / "m.onnx")
+
+
+def test_an_example_batch_of_one(tmp_path):
+    class Swap(nn.Module):  # (N, 3, 1) -> (1, 3, N): at batch 1 the permutation looks like the identity
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(1, 1)
+
+        def forward(self, x):
+            return self.fc(x).permute(2, 1, 0).reshape(-1, 3).tanh()
+
+    for model, shape in [(Swap(), (3, 1)), (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 4 * 4, 3), nn.LogSoftmax(dim=1)), (1, 6, 6))]:
+        path = tmp_path / "one.onnx"
+        cr.onnx.export(model, cr.randn(1, *shape), path)
+        x = cr.randn(5, *shape)
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        want = model(x).detach().numpy()
+        got = sess.run(None, {"input": x.numpy()})[0]
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_saturated_softmax_still_tells_its_dim(tmp_path):
+    class Sharp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 5)
+
+        def forward(self, x):
+            return F.softmax(self.fc(x), dim=1)
+
+    model = Sharp()
+    x = cr.randn(3, 4)
+    x[0] = 1000  # row 0: logits hundreds apart, a one-hot softmax (the probe's first element tells nothing)
+    assert (F.softmax(model.fc(x[:1]), dim=1) == 1).any()
+    proto = cr.onnx.export(model, x, tmp_path / "m.onnx")
+    assert [a.i for n in proto.graph.node if n.op_type == "Softmax" for a in n.attribute] == [1]
+
+
+def test_hooks_modes_names_and_shapes_export_refuses_or_keeps(tmp_path):
     path = tmp_path / "m.onnx"
-    cr.onnx.export(model, cr.randn(3, 6), path, dynamic_batch=False)  # then it exports, for batch 3 only
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    x = cr.randn(3, 6)
-    np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], model(x).detach().numpy(), rtol=1e-5,
-                               atol=1e-6)
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh())
+    handle = model[0].register_forward_hook(lambda mod, args, out: out.relu())
+    with pytest.raises(ValueError, match=r"a Linear in the model has hooks, which the file could not hold"):
+        cr.onnx.export(model, cr.randn(2, 4), path)
+    handle.remove()
+    cr.onnx.export(model, cr.randn(2, 4), path)
+
+    model = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.2))
+    model.train()
+    model[1].eval()  # a frozen BatchNorm stays frozen
+    cr.onnx.export(model, cr.randn(3, 4), path)
+    assert [m.training for m in model.modules()] == [True, True, False, True]
+
+    for names in [dict(input_names=["x"], output_names=["x"]), dict(input_names=["output"]),
+                  dict(output_names=["chainrule/gemm_1"])]:
+        with pytest.raises(ValueError, match="input and output need two different names"):
+            cr.onnx.export(nn.Linear(2, 2), cr.randn(3, 2), path, **names)
+
+    with pytest.raises(ValueError, match=r"MaxPool2d\(ceil_mode=True\) on a side of 5: its last window would start "
+                                         r"in the padding"):
+        cr.onnx.export(nn.MaxPool2d(2, stride=2, padding=1, ceil_mode=True), cr.randn(3, 2, 5, 5), path)
+    with pytest.raises(ValueError, match=r"AvgPool2d\(ceil_mode=True\)"):
+        cr.onnx.export(nn.AvgPool2d(2, stride=2, padding=1, ceil_mode=True), cr.randn(3, 2, 5, 5), path)
+    with pytest.raises(ValueError, match=r"Conv2d needs a batch of images \(N, C, H, W\) to export, got shape "
+                                         r"\(2, 6, 6\)"):
+        cr.onnx.export(nn.Conv2d(2, 3, 3), cr.randn(2, 6, 6), path)
 
 
 def test_export_inside_no_grad_and_with_a_shared_layer(tmp_path):
