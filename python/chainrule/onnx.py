@@ -16,6 +16,10 @@ from ._grad_mode import enable_grad, no_grad
 
 __all__ = ["export"]
 
+
+class _ExportError(ValueError):
+    """What export itself refuses (a ValueError): passes through the trace unchanged."""
+
 _PREFIX = "chainrule/"  # the names of export's own values and nodes
 _OPSETS = range(17, 22)  # 17: LayerNormalization; ir_version follows the opset (onnxruntime rejects newer IRs)
 
@@ -26,6 +30,11 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
     dimension of the input and output is named "batch" and may be any size (the model is traced at
     the example's batch size and at twice it, to check that every shape in the file scales so).
     Returns the onnx.ModelProto, checked with onnx.checker (full_check=True).
+
+    As any tracer, export records the path the forward took on the example: a branch on a value
+    (``if x.sum() > 0``) is not in the file; a branch on the batch size between the example's and
+    twice it raises. ``squeeze()`` without a dim squeezes the dims that were 1 when traced, so at a
+    batch of 1 the file keeps the batch dim (as torch.onnx): give squeeze its dim.
 
     float64 models export too, but onnxruntime's CPU provider has no float64 Conv, AveragePool, Erf
     (GELU), Softplus, ELU or Softsign: model.float() first to run those there."""
@@ -61,7 +70,7 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
             if dynamic_batch:
                 # Traced at the example's batch size and at twice it: what changes with the batch is the
                 # batch, so every reshape, permute and softmax dim is checked to hold at any batch size.
-                first = _Tracer(onnx, example_input, input_names[0], None).run(model)
+                first = _Tracer(onnx, example_input, input_names[0], None, first_of_two=True).run(model)
                 doubled = _core.cat([example_input, example_input])
                 graph = _Tracer(onnx, doubled, input_names[0], first).run(model)
             else:
@@ -74,7 +83,7 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
     try:
         onnx.checker.check_model(proto, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
-        raise ValueError(f"cr.onnx.export: onnx.checker rejects the graph (no file written): {e}") from e
+        raise _ExportError(f"cr.onnx.export: onnx.checker rejects the graph (no file written): {e}") from e
     write_atomically(path, proto.SerializeToString())
     return proto
 
@@ -88,6 +97,7 @@ class _Graph:
         self.np_dtype = "float32" if dtype == _core.float32 else "float64"
         self.reference = reference  # the trace at the example's batch size, when this one doubles it
         self.dynamic_batch = reference is not None
+        self.first_of_two = False  # the trace at the example's batch, which the doubled one checks
         self.nodes, self.inits, self.count, self.facts = [], [], 0, []
         self.input = self.output = None  # (name, shape)
         self.output_name = None
@@ -103,7 +113,7 @@ class _Graph:
             return None
         ref = self.reference.facts
         if len(self.facts) > len(ref) or ref[len(self.facts) - 1][0] != what:
-            raise ValueError("cr.onnx.export: the forward takes another path when the batch size changes, which "
+            raise _ExportError("cr.onnx.export: the forward takes another path when the batch size changes, which "
                              "one file can't hold: pass dynamic_batch=False")
         return ref[len(self.facts) - 1][1]
 
@@ -117,6 +127,8 @@ class _Graph:
         return self.const(hint, tensor.detach().cpu().numpy())
 
     def node(self, op, inputs, hint=None, **attrs):
+        if op != "Identity":  # (a copy: reshape copies a permuted tensor at one batch size, not at another)
+            self.fact(("node", op), None)  # both traces must take the same path through the forward
         out = self.fresh(hint or op.lower())
         self.nodes.append(self.h.make_node(op, inputs, [out], name=out, **attrs))
         return out
@@ -143,8 +155,9 @@ class _Graph:
 
 
 class _Tracer:
-    def __init__(self, onnx, example_input, input_name, reference):
+    def __init__(self, onnx, example_input, input_name, reference, first_of_two=False):
         self.g = _Graph(onnx, example_input.dtype, reference)
+        self.g.first_of_two = first_of_two
         self.x = example_input.detach().clone().requires_grad_(True)  # so ops on the input are recorded
         self.g.input = (input_name, tuple(self.x.shape))
         self.names = {_key(self.x): input_name}  # traced tensor -> its ONNX value
@@ -153,23 +166,35 @@ class _Tracer:
     def run(self, model):
         handles = [m.register_forward_hook(self.hook) for m in model.modules() if type(m) in _LAYERS]
         try:
-            y = model(self.x)
+            try:
+                y = model(self.x)
+            except _ExportError:
+                raise
+            except Exception as e:  # the model's own error, told as export's
+                at = (f"at twice the example's batch (shape {tuple(self.x.shape)}), which a file with a dynamic "
+                      "batch must handle: pass dynamic_batch=False if it only runs at one batch size"
+                      if self.g.dynamic_batch else "on the example input")
+                why = (" (the traced input requires grad, so an in-place op on it fails)"
+                       if "requires grad" in str(e) else "")
+                raise _ExportError(f"cr.onnx.export: the model's forward fails while traced {at}{why}: "
+                                   f"{type(e).__name__}: {e}") from e
         finally:
             for h in handles:
                 h.remove()
         if not isinstance(y, _core.Tensor):
-            raise ValueError(f"cr.onnx.export: the model must return one Tensor, got {type(y).__name__}")
+            raise _ExportError(f"cr.onnx.export: the model must return one Tensor, got {type(y).__name__}")
         self.g.output = (self.value(y), tuple(y.shape))
         before = self.g.output_before = self.g.fact("output", tuple(y.shape))
-        if before is not None and (y.dim() == 0 or before[1:] != tuple(y.shape[1:]) or before[0] == y.shape[0]):
-            raise ValueError(f"cr.onnx.export: the output's dim 0 is not the batch (shape {before} for a batch of "
+        if before is not None and (y.dim() == 0 or len(before) != y.dim() or before[1:] != tuple(y.shape[1:])
+                                   or before[0] == y.shape[0]):
+            raise _ExportError(f"cr.onnx.export: the output's dim 0 is not the batch (shape {before} for a batch of "
                              f"{self.g.reference.input[1][0]}, {tuple(y.shape)} for {self.g.input[1][0]}): "
                              "pass dynamic_batch=False")
         return self.g
 
     def hook(self, module, inputs, output):
         if isinstance(inputs, tuple) and len(inputs) != 1:
-            raise ValueError(f"cr.onnx.export: {type(module).__name__} was called with {len(inputs)} inputs")
+            raise _ExportError(f"cr.onnx.export: {type(module).__name__} was called with {len(inputs)} inputs")
         x = inputs[0] if isinstance(inputs, tuple) else inputs
         name = self.value(x)
         if _key(output) != _key(x):  # else an identity (Dropout in eval): its value is its input's
@@ -184,7 +209,7 @@ class _Tracer:
         if _key(t) in self.names:
             return self.names[_key(t)]
         if t.grad_fn is None:
-            raise ValueError("cr.onnx.export: the model uses a tensor that was not computed from its input "
+            raise _ExportError("cr.onnx.export: the model uses a tensor that was not computed from its input "
                              f"(shape {tuple(t.shape)}): a constant or a parameter outside a supported layer "
                              f"({_supported()})")
         return self.resolve(t.grad_fn, tuple(t.shape))
@@ -197,14 +222,14 @@ class _Tracer:
             return self.names[key]
         op = fn._op
         if op not in _GRAPH_OPS:
-            raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) is not supported; supported layers: "
+            raise _ExportError(f"cr.onnx.export: op '{op}' ({fn.name()}) is not supported; supported layers: "
                              f"{_supported()} (a subclass with its own forward counts as its ops); graph ops: "
                              f"{', '.join(sorted(_GRAPH_OPS))}")
         name = self.batched_matmul(fn, shape)
         if name is None:
             args = [self.operand(f, in_shape, fn) for (f, _), in_shape in zip(fn.next_functions, fn._input_shapes)]
             if len(args) not in _ARITY.get(op, (1,)):  # a scalar operand is no edge of the graph
-                raise ValueError(f"cr.onnx.export: op '{op}' ({fn.name()}) has a constant operand, which export "
+                raise _ExportError(f"cr.onnx.export: op '{op}' ({fn.name()}) has a constant operand, which export "
                                  "does not support")
             name = _GRAPH_OPS[op](self.g, args, fn, shape)
         self.names[key] = name
@@ -215,7 +240,7 @@ class _Tracer:
         if isinstance(f, _core.Node):
             return self.resolve(f, tuple(shape))
         if f is None:
-            raise ValueError(f"cr.onnx.export: op '{fn._op}' ({fn.name()}) has a constant operand, which export "
+            raise _ExportError(f"cr.onnx.export: op '{fn._op}' ({fn.name()}) has a constant operand, which export "
                              "does not support")
         leaf = f.variable  # the input, or a parameter the forward uses itself (F.linear(x, self.w))
         if _key(leaf) not in self.names:
@@ -260,10 +285,12 @@ def _reshape_to(g, x, in_shape, out_shape):
     before = g.fact("reshape", (tuple(in_shape), tuple(out_shape)))
     if before is not None:
         changed = [i for i, (a, b) in enumerate(zip(before[1], out_shape)) if a != b]
+        if len(before[0]) != len(in_shape) or len(before[1]) != len(out_shape):
+            changed = [None]  # squeeze() of a batch of 1: the rank itself depends on the batch
         if changed == [0]:
             shape[0] = -1
         elif changed:
-            raise ValueError(f"cr.onnx.export: a reshape from {before[0]} to {before[1]} (and from "
+            raise _ExportError(f"cr.onnx.export: a reshape from {before[0]} to {before[1]} (and from "
                              f"{tuple(in_shape)} to {tuple(out_shape)} at twice the batch) moves the batch out of "
                              "dim 0, which one file can't hold: keep the batch in dim 0 or pass dynamic_batch=False")
     return g.node("Reshape", [x, g.const("shape", shape, "int64")])
@@ -296,7 +323,9 @@ def _softmax_dim(g, fn, out_shape):
         axes = {int(d) for row in spread for d in np.flatnonzero(row != np.array(at))}
         if len(axes) == 1:
             return axes.pop()
-    raise ValueError(f"cr.onnx.export: can't tell the dim of {fn._op} from the trace (shape {tuple(out_shape)}): "
+    if g.first_of_two:
+        return 0  # a batch of 1 may not tell; the doubled trace decides (and raises if it can't)
+    raise _ExportError(f"cr.onnx.export: can't tell the dim of {fn._op} from the trace (shape {tuple(out_shape)}): "
                      f"use the layer nn.{'Softmax' if fn._op == 'softmax' else 'LogSoftmax'}(dim=...)")
 
 
@@ -313,7 +342,7 @@ def _permutation(g, fn, out_shape):
     for inverse in itertools.permutations(range(len(out_shape))):
         if np.array_equal(np.transpose(probe, inverse), back):
             return [int(d) for d in np.argsort(inverse)]
-    raise ValueError(f"cr.onnx.export: can't tell the dims of {fn._op} from the trace")
+    raise _ExportError(f"cr.onnx.export: can't tell the dims of {fn._op} from the trace")
 
 
 _GRAPH_OPS = {
@@ -338,9 +367,8 @@ _ARITY = {"add": (2,), "sub": (2,), "mul": (2,), "mm": (2,), "matmul": (2,), "li
 # ---- the layers: (graph, module, ONNX input, input shape) -> ONNX value ----
 
 def _linear(g, m, x, shape):
-    w = g.param("weight", m.weight)
     if len(shape) == 2:
-        inputs = [x, w] + ([g.param("bias", m.bias)] if m.bias is not None else [])
+        inputs = [x, g.param("weight", m.weight)] + ([g.param("bias", m.bias)] if m.bias is not None else [])
         return g.node("Gemm", inputs, transB=1)
     y = g.node("MatMul", [x, g.const("weight_t", m.weight.detach().cpu().numpy().T)])
     return g.node("Add", [y, g.param("bias", m.bias)]) if m.bias is not None else y
@@ -390,7 +418,7 @@ def _layer_norm(g, m, x, shape):
 
 def _batch_norm(g, m, x, shape):
     if getattr(m, "running_mean", None) is None:
-        raise ValueError(f"cr.onnx.export: {type(m).__name__}(track_running_stats=False) normalises with the "
+        raise _ExportError(f"cr.onnx.export: {type(m).__name__}(track_running_stats=False) normalises with the "
                          "batch's statistics in eval mode, which ONNX's BatchNormalization does not")
     w, b = _norm_affine(g, m, m.num_features)
     return g.node("BatchNormalization", [x, w, b, g.param("mean", m.running_mean), g.param("var", m.running_var)],
@@ -403,14 +431,14 @@ def _pair(v):
 
 def _batched_images(m, shape):
     if len(shape) != 4:
-        raise ValueError(f"cr.onnx.export: {type(m).__name__} needs a batch of images (N, C, H, W) to export, "
+        raise _ExportError(f"cr.onnx.export: {type(m).__name__} needs a batch of images (N, C, H, W) to export, "
                          f"got shape {tuple(shape)}")
 
 
 def _conv(g, m, x, shape):
     _batched_images(m, shape)
     if m.padding_mode != "zeros":
-        raise ValueError(f"cr.onnx.export: Conv2d(padding_mode='{m.padding_mode}') is not supported "
+        raise _ExportError(f"cr.onnx.export: Conv2d(padding_mode='{m.padding_mode}') is not supported "
                          "(padding_mode='zeros' is)")
     k, d = _pair(m.kernel_size), _pair(m.dilation)
     if m.padding == "same":
@@ -433,7 +461,7 @@ def _pool_args(m, shape, dilation=(1, 1)):
         for size, ki, si, pi, di in zip(shape[2:], k, s, p, dilation):
             windows = -(-(size + 2 * pi - di * (ki - 1) - 1) // si) + 1
             if (windows - 1) * si >= size + pi:
-                raise ValueError(f"cr.onnx.export: {type(m).__name__}(ceil_mode=True) on a side of {size}: its "
+                raise _ExportError(f"cr.onnx.export: {type(m).__name__}(ceil_mode=True) on a side of {size}: its "
                                  "last window would start in the padding, which torch and chainrule drop and "
                                  "ONNX keeps; use ceil_mode=False or less padding")
     return dict(kernel_shape=list(k), strides=list(s), pads=list(p) + list(p), ceil_mode=int(m.ceil_mode))
@@ -441,21 +469,21 @@ def _pool_args(m, shape, dilation=(1, 1)):
 
 def _max_pool(g, m, x, shape):
     if m.return_indices:
-        raise ValueError("cr.onnx.export: MaxPool2d(return_indices=True) is not supported")
+        raise _ExportError("cr.onnx.export: MaxPool2d(return_indices=True) is not supported")
     d = _pair(m.dilation)
     return g.node("MaxPool", [x], dilations=list(d), **_pool_args(m, shape, d))
 
 
 def _avg_pool(g, m, x, shape):
     if m.divisor_override is not None:
-        raise ValueError("cr.onnx.export: AvgPool2d(divisor_override=...) is not supported")
+        raise _ExportError("cr.onnx.export: AvgPool2d(divisor_override=...) is not supported")
     return g.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **_pool_args(m, shape))
 
 
 def _softmax(op, negate=False):
     def convert(g, m, x, shape):
         if m.dim is None:
-            raise ValueError(f"cr.onnx.export: {type(m).__name__}(dim=None) has no axis to export: give dim")
+            raise _ExportError(f"cr.onnx.export: {type(m).__name__}(dim=None) has no axis to export: give dim")
         return g.node(op, [g.node("Neg", [x]) if negate else x], axis=m.dim)
     return convert
 

@@ -393,7 +393,72 @@ def test_a_softmax_dim_the_trace_cannot_tell_raises(tmp_path):
         def forward(self, x):
             return F.softmax(self.fc(x), dim=1)  # (N, 1): all ones, whatever the input
 
-    with pytest.raises(ValueError, match=r"can't tell the dim of softmax from the trace \(shape \(3, 1\)\): "
+    with pytest.raises(ValueError, match=r"can't tell the dim of softmax from the trace \(shape \(6, 1\)\): "
                                          r"use the layer nn.Softmax\(dim=...\)"):
         cr.onnx.export(OverOne(), cr.randn(3, 4), tmp_path / "m.onnx")
     roundtrip(nn.Sequential(nn.Linear(4, 1), nn.Softmax(dim=1)), (4,), tmp_path)  # the layer knows its dim
+
+
+def test_forwards_that_depend_on_the_batch_size_or_fail_in_the_trace(tmp_path):
+    class Lambda(nn.Module):
+        def __init__(self, f, n_in=4, n_out=3):
+            super().__init__()
+            self.fc, self.f = nn.Linear(n_in, n_out), f
+            self.h0 = nn.Parameter(cr.randn(3, n_out))
+
+        def forward(self, x):
+            return self.f(self, x)
+
+    path = tmp_path / "m.onnx"
+    cases = [  # (forward, example shape, the error)
+        (lambda s, x: s.fc(x) if x.shape[0] >= 6 else s.fc(x).relu(), (3, 4),
+         "the forward takes another path when the batch size changes"),
+        (lambda s, x: s.fc(x).squeeze().reshape(-1, 3), (1, 4), "moves the batch out of dim 0"),
+        (lambda s, x: s.fc(x).sum(1).squeeze(), (1, 4), None),
+        (lambda s, x: s.fc(x.tanh_()), (3, 4), r"forward fails while traced on the example input \(the traced input "
+                                               r"requires grad, so an in-place op on it fails\): RuntimeError: tanh_"),
+        (lambda s, x: s.fc(x) + s.h0, (3, 4),
+         r"fails while traced at twice the example's batch \(shape \(6, 4\)\).*pass dynamic_batch=False if it "
+         r"only runs at one batch size: ShapeError: add: "),
+    ]
+    for forward, shape, message in cases:
+        if message is None:  # 'sum' is not exportable: what matters is a clear ValueError, not an IndexError
+            with pytest.raises(ValueError, match="op 'sum'"):
+                cr.onnx.export(Lambda(forward), cr.randn(*shape), path)
+            continue
+        with pytest.raises(ValueError, match=message):
+            cr.onnx.export(Lambda(forward), cr.randn(*shape), path)
+    assert os.listdir(tmp_path) == []
+
+    class SqueezeOut(nn.Module):  # (N, 1) -> (N,): at a batch of 1 the output's dim 0 would be gone
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 1)
+
+        def forward(self, x):
+            return self.fc(x).squeeze()
+
+    with pytest.raises(ValueError, match=r"a reshape from \(1, 1\) to \(\) \(and from \(2, 1\) to \(2,\) at "):
+        cr.onnx.export(SqueezeOut(), cr.randn(1, 4), path)
+    roundtrip(SqueezeOut(), (4,), tmp_path)  # from a batch of 3 it exports
+
+
+def test_softmax_over_the_batch_from_a_batch_of_one_and_weights_stored_once(tmp_path):
+    class OverBatch(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return F.softmax(self.fc(x), dim=0)
+
+    model = OverBatch()
+    path = tmp_path / "m.onnx"
+    cr.onnx.export(model, cr.randn(1, 4), path)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    x = cr.randn(5, 4)
+    np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], model(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+    proto = roundtrip(nn.Linear(4, 3), (2, 4), tmp_path)  # 3-D input: MatMul with the transposed weight
+    assert sorted(tuple(i.dims) for i in proto.graph.initializer) == [(3,), (4, 3)]
