@@ -1,8 +1,8 @@
 """cr.onnx.export: a trained model as an ONNX file, for onnxruntime and every engine that reads ONNX.
 
-The model runs once on an example input; the layers it calls (forward hooks) and the graph ops between
-them (_GRAPH_OPS: F.linear, matmul, softmax, relu, reshape, +, -, * ... on traced tensors and
-parameters) become ONNX nodes. Anything else raises, naming the op, instead of writing a file that
+The model runs on an example input (and, for a dynamic batch, on twice its batch, to check the shapes);
+the layers it calls (forward hooks) and the graph ops between them (_GRAPH_OPS: F.linear, matmul,
+softmax, relu, reshape, +, -, * ... on traced tensors and parameters) become ONNX nodes. Anything else raises, naming the op, instead of writing a file that
 computes something different.
 Needs the optional package onnx (pip install chainrule[onnx]).
 """
@@ -19,6 +19,7 @@ __all__ = ["export"]
 
 class _ExportError(ValueError):
     """What export itself refuses (a ValueError): passes through the trace unchanged."""
+
 
 _PREFIX = "chainrule/"  # the names of export's own values and nodes
 _OPSETS = range(17, 22)  # 17: LayerNormalization; ir_version follows the opset (onnxruntime rejects newer IRs)
