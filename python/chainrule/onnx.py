@@ -2,8 +2,8 @@
 
 The model runs on an example input (and, for a dynamic batch, on twice its batch, to check the shapes);
 the layers it calls (forward hooks) and the graph ops between them (_GRAPH_OPS: F.linear, matmul,
-softmax, relu, reshape, +, -, * ... on traced tensors and parameters) become ONNX nodes. Anything else raises, naming the op, instead of writing a file that
-computes something different.
+softmax, relu, reshape, +, -, * ... on traced tensors and parameters) become ONNX nodes. Anything else
+raises, naming the op, instead of writing a file that computes something different.
 Needs the optional package onnx (pip install chainrule[onnx]).
 """
 
@@ -11,6 +11,7 @@ import math
 
 from . import _core
 from . import nn as _nn
+from .nn.modules import _ntuple2 as _pair
 from ._files import write_atomically
 from ._grad_mode import enable_grad, no_grad
 
@@ -49,8 +50,8 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
     if not isinstance(example_input, _core.Tensor):
         raise ValueError(f"cr.onnx.export: example_input must be a Tensor, got {type(example_input).__name__}")
     if example_input.dtype not in (_core.float32, _core.float64) or example_input.dim() == 0:
-        raise ValueError("cr.onnx.export: example_input must be a float32 or float64 tensor with a batch dimension, got "
-                         f"shape {tuple(example_input.shape)} ({example_input.dtype})")
+        raise ValueError("cr.onnx.export: example_input must be a float32 or float64 tensor with a batch "
+                         f"dimension, got shape {tuple(example_input.shape)} ({example_input.dtype})")
     input_names = list(input_names or ["input"])
     output_names = list(output_names or ["output"])
     if len(input_names) != 1 or len(output_names) != 1:
@@ -92,13 +93,13 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
 class _Graph:
     """ONNX nodes, initializers and names, in the order the trace met them."""
 
-    def __init__(self, onnx, dtype, reference):
+    def __init__(self, onnx, dtype, reference, first_of_two):
         self.onnx, self.h = onnx, onnx.helper
         self.elem = {_core.float32: onnx.TensorProto.FLOAT, _core.float64: onnx.TensorProto.DOUBLE}[dtype]
         self.np_dtype = "float32" if dtype == _core.float32 else "float64"
         self.reference = reference  # the trace at the example's batch size, when this one doubles it
         self.dynamic_batch = reference is not None
-        self.first_of_two = False  # the trace at the example's batch, which the doubled one checks
+        self.first_of_two = first_of_two  # the trace at the example's batch, which the doubled one checks
         self.nodes, self.inits, self.count, self.facts = [], [], 0, []
         self.input = self.output = None  # (name, shape)
         self.output_name = None
@@ -115,7 +116,7 @@ class _Graph:
         ref = self.reference.facts
         if len(self.facts) > len(ref) or ref[len(self.facts) - 1][0] != what:
             raise _ExportError("cr.onnx.export: the forward takes another path when the batch size changes, which "
-                             "one file can't hold: pass dynamic_batch=False")
+                               "one file can't hold: pass dynamic_batch=False")
         return ref[len(self.facts) - 1][1]
 
     def const(self, hint, array, dtype=None):
@@ -157,8 +158,7 @@ class _Graph:
 
 class _Tracer:
     def __init__(self, onnx, example_input, input_name, reference, first_of_two=False):
-        self.g = _Graph(onnx, example_input.dtype, reference)
-        self.g.first_of_two = first_of_two
+        self.g = _Graph(onnx, example_input.dtype, reference, first_of_two)
         self.x = example_input.detach().clone().requires_grad_(True)  # so ops on the input are recorded
         self.g.input = (input_name, tuple(self.x.shape))
         self.names = {_key(self.x): input_name}  # traced tensor -> its ONNX value
@@ -189,8 +189,8 @@ class _Tracer:
         if before is not None and (y.dim() == 0 or len(before) != y.dim() or before[1:] != tuple(y.shape[1:])
                                    or before[0] == y.shape[0]):
             raise _ExportError(f"cr.onnx.export: the output's dim 0 is not the batch (shape {before} for a batch of "
-                             f"{self.g.reference.input[1][0]}, {tuple(y.shape)} for {self.g.input[1][0]}): "
-                             "pass dynamic_batch=False")
+                               f"{self.g.reference.input[1][0]}, {tuple(y.shape)} for {self.g.input[1][0]}): "
+                               "pass dynamic_batch=False")
         return self.g
 
     def hook(self, module, inputs, output):
@@ -211,8 +211,8 @@ class _Tracer:
             return self.names[_key(t)]
         if t.grad_fn is None:
             raise _ExportError("cr.onnx.export: the model uses a tensor that was not computed from its input "
-                             f"(shape {tuple(t.shape)}): a constant or a parameter outside a supported layer "
-                             f"({_supported()})")
+                               f"(shape {tuple(t.shape)}): a constant or a parameter outside a supported layer "
+                               f"({_supported()})")
         return self.resolve(t.grad_fn, tuple(t.shape))
 
     def resolve(self, fn, shape):
@@ -224,14 +224,14 @@ class _Tracer:
         op = fn._op
         if op not in _GRAPH_OPS:
             raise _ExportError(f"cr.onnx.export: op '{op}' ({fn.name()}) is not supported; supported layers: "
-                             f"{_supported()} (a subclass with its own forward counts as its ops); graph ops: "
-                             f"{', '.join(sorted(_GRAPH_OPS))}")
+                               f"{_supported()} (a subclass with its own forward counts as its ops); graph ops: "
+                               f"{', '.join(sorted(_GRAPH_OPS))}")
         name = self.batched_matmul(fn, shape)
         if name is None:
             args = [self.operand(f, in_shape, fn) for (f, _), in_shape in zip(fn.next_functions, fn._input_shapes)]
             if len(args) not in _ARITY.get(op, (1,)):  # a scalar operand is no edge of the graph
                 raise _ExportError(f"cr.onnx.export: op '{op}' ({fn.name()}) has a constant operand, which export "
-                                 "does not support")
+                                   "does not support")
             name = _GRAPH_OPS[op](self.g, args, fn, shape)
         self.names[key] = name
         return name
@@ -242,7 +242,7 @@ class _Tracer:
             return self.resolve(f, tuple(shape))
         if f is None:
             raise _ExportError(f"cr.onnx.export: op '{fn._op}' ({fn.name()}) has a constant operand, which export "
-                             "does not support")
+                               "does not support")
         leaf = f.variable  # the input, or a parameter the forward uses itself (F.linear(x, self.w))
         if _key(leaf) not in self.names:
             self.bind(leaf, self.g.param("param", leaf))
@@ -292,8 +292,8 @@ def _reshape_to(g, x, in_shape, out_shape):
             shape[0] = -1
         elif changed:
             raise _ExportError(f"cr.onnx.export: a reshape from {before[0]} to {before[1]} (and from "
-                             f"{tuple(in_shape)} to {tuple(out_shape)} at twice the batch) moves the batch out of "
-                             "dim 0, which one file can't hold: keep the batch in dim 0 or pass dynamic_batch=False")
+                               f"{tuple(in_shape)} to {tuple(out_shape)} at twice the batch) moves the batch out of "
+                               "dim 0, which one file can't hold: keep the batch in dim 0 or pass dynamic_batch=False")
     return g.node("Reshape", [x, g.const("shape", shape, "int64")])
 
 
@@ -327,7 +327,7 @@ def _softmax_dim(g, fn, out_shape):
     if g.first_of_two:
         return 0  # a batch of 1 may not tell; the doubled trace decides (and raises if it can't)
     raise _ExportError(f"cr.onnx.export: can't tell the dim of {fn._op} from the trace (shape {tuple(out_shape)}): "
-                     f"use the layer nn.{'Softmax' if fn._op == 'softmax' else 'LogSoftmax'}(dim=...)")
+                       f"use the layer nn.{'Softmax' if fn._op == 'softmax' else 'LogSoftmax'}(dim=...)")
 
 
 def _permutation(g, fn, out_shape):
@@ -420,27 +420,23 @@ def _layer_norm(g, m, x, shape):
 def _batch_norm(g, m, x, shape):
     if getattr(m, "running_mean", None) is None:
         raise _ExportError(f"cr.onnx.export: {type(m).__name__}(track_running_stats=False) normalises with the "
-                         "batch's statistics in eval mode, which ONNX's BatchNormalization does not")
+                           "batch's statistics in eval mode, which ONNX's BatchNormalization does not")
     w, b = _norm_affine(g, m, m.num_features)
     return g.node("BatchNormalization", [x, w, b, g.param("mean", m.running_mean), g.param("var", m.running_var)],
                   epsilon=m.eps)
 
 
-def _pair(v):
-    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-
-
 def _batched_images(m, shape):
     if len(shape) != 4:
         raise _ExportError(f"cr.onnx.export: {type(m).__name__} needs a batch of images (N, C, H, W) to export, "
-                         f"got shape {tuple(shape)}")
+                           f"got shape {tuple(shape)}")
 
 
 def _conv(g, m, x, shape):
     _batched_images(m, shape)
     if m.padding_mode != "zeros":
         raise _ExportError(f"cr.onnx.export: Conv2d(padding_mode='{m.padding_mode}') is not supported "
-                         "(padding_mode='zeros' is)")
+                           "(padding_mode='zeros' is)")
     k, d = _pair(m.kernel_size), _pair(m.dilation)
     if m.padding == "same":
         total = [di * (ki - 1) for ki, di in zip(k, d)]
@@ -463,8 +459,8 @@ def _pool_args(m, shape, dilation=(1, 1)):
             windows = -(-(size + 2 * pi - di * (ki - 1) - 1) // si) + 1
             if (windows - 1) * si >= size + pi:
                 raise _ExportError(f"cr.onnx.export: {type(m).__name__}(ceil_mode=True) on a side of {size}: its "
-                                 "last window would start in the padding, which torch and chainrule drop and "
-                                 "ONNX keeps; use ceil_mode=False or less padding")
+                                   "last window would start in the padding, which torch and chainrule drop and "
+                                   "ONNX keeps; use ceil_mode=False or less padding")
     return dict(kernel_shape=list(k), strides=list(s), pads=list(p) + list(p), ceil_mode=int(m.ceil_mode))
 
 
