@@ -52,6 +52,9 @@ def export(model, example_input, path, *, opset=17, input_names=None, output_nam
     if example_input.dtype not in (_core.float32, _core.float64) or example_input.dim() == 0:
         raise ValueError("cr.onnx.export: example_input must be a float32 or float64 tensor with a batch "
                          f"dimension, got shape {tuple(example_input.shape)} ({example_input.dtype})")
+    if example_input.shape[0] == 0:
+        raise ValueError("cr.onnx.export: example_input has an empty batch (shape "
+                         f"{tuple(example_input.shape)}): give at least one example")
     input_names = list(input_names or ["input"])
     output_names = list(output_names or ["output"])
     if len(input_names) != 1 or len(output_names) != 1:
@@ -320,7 +323,8 @@ def _softmax_dim(g, fn, out_shape):
         probe = np.zeros(out_shape, dtype=g.np_dtype)
         probe[at] = 1
         with no_grad():
-            spread = np.argwhere(fn._local_grads(_core.from_numpy(probe))[0].numpy() != 0)
+            back = fn._local_grads(_core.from_numpy(probe))[0].numpy()
+        spread = np.argwhere((back != 0) & ~np.isnan(back))  # a nan row of the example tells nothing (0 * nan)
         axes = {int(d) for row in spread for d in np.flatnonzero(row != np.array(at))}
         if len(axes) == 1:
             return axes.pop()

@@ -462,3 +462,26 @@ def test_softmax_over_the_batch_from_a_batch_of_one_and_weights_stored_once(tmp_
 
     proto = roundtrip(nn.Linear(4, 3), (2, 4), tmp_path)  # 3-D input: MatMul with the transposed weight
     assert sorted(tuple(i.dims) for i in proto.graph.initializer) == [(3,), (4, 3)]
+
+
+def test_examples_with_nan_inf_or_an_empty_batch(tmp_path):
+    class Soft(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return F.softmax(self.fc(x), dim=1)
+
+    nan, inf = float("nan"), float("inf")
+    x = cr.tensor([[nan, 1.0, 2.0, 3.0], [inf, 0.0, 0.0, 0.0], [1.0, -2.0, 0.5, 0.0], [-inf, 0.0, 1.0, 0.0]])
+    model = Soft()
+    path = tmp_path / "m.onnx"
+    proto = cr.onnx.export(model, x, path)  # the nan and inf rows don't hide softmax's dim
+    assert [a.i for n in proto.graph.node if n.op_type == "Softmax" for a in n.attribute] == [1]
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input": x.numpy()})[0], model(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-6, equal_nan=True)
+    with pytest.raises(ValueError, match=r"example_input has an empty batch \(shape \(0, 4\)\)"):
+        cr.onnx.export(model, cr.randn(0, 4), tmp_path / "e.onnx")
+    assert os.listdir(tmp_path) == ["m.onnx"]
