@@ -785,19 +785,26 @@ Tensor scalar_like(const Tensor& self, const Scalar& s, const char* op) {
   return full({}, s, self.dtype());
 }
 
-// alpha * y in y's dtype: an int64 y stays exact (through a double it would lose bits above 2^53).
+// alpha * y in y's dtype, alpha converted to it first as mul(b, alpha) and PyTorch do (the compiler
+// may fuse x + alpha * y, as PyTorch's vectorised loop does); an int64 y stays exact (a double
+// would lose bits above 2^53).
 template <class T> T scaled(const Scalar& alpha, T y) {
   if constexpr (kernels::kWraps<T>)
     return kernels::wrap_mul(y, alpha.integral ? alpha.int_value : kernels::convert_value<T>(alpha.value));
-  else return static_cast<T>(alpha.value * y);
+  else return static_cast<T>(alpha.value) * y;
 }
 }  // namespace
 
+// alpha = 1 (x += y, p -= lr * g) skips the multiply: the loop is then a plain vectorised add.
 Tensor& Tensor::add_(const Tensor& o, const Scalar& alpha) {
+  if (alpha.value == 1)
+    return inplace_binary(*this, o, "add_", [](auto x, auto y) { return kernels::wrap_add(x, y); });
   return inplace_binary(*this, o, "add_",
                         [&](auto x, auto y) { return kernels::wrap_add(x, scaled(alpha, y)); });
 }
 Tensor& Tensor::sub_(const Tensor& o, const Scalar& alpha) {
+  if (alpha.value == 1)
+    return inplace_binary(*this, o, "sub_", [](auto x, auto y) { return kernels::wrap_sub(x, y); });
   return inplace_binary(*this, o, "sub_",
                         [&](auto x, auto y) { return kernels::wrap_sub(x, scaled(alpha, y)); });
 }

@@ -338,6 +338,39 @@ def test_inplace_add_sub_alpha_as_torch():
     assert x.tolist() == t.tolist()
 
 
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("alpha", [1, -1, 0.1, -3, 1 / 3])
+def test_inplace_add_sub_alpha_on_every_length(dtype, alpha):
+    # x.add_(y, alpha) is x + dtype(alpha) * y, as in torch; alpha = 1 is exactly x + y (a plain
+    # vectorised loop). Otherwise the multiply-add may be fused (one rounding, as in torch's
+    # vectorised loop; cr.add(x, y, alpha=) rounds twice), so that case gets a tolerance
+    np_dt = np.dtype(dtype)
+    tiny = np.finfo(np_dt).smallest_subnormal
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, tiny, -tiny, 1e30, -7.25], np_dt)
+    rng = np.random.default_rng(7)
+    for n in range(1, 34):
+        x = rng.standard_normal(n).astype(np_dt)
+        y = np.resize(np.concatenate([special, rng.standard_normal(n).astype(np_dt)]), n)
+        x[::3] = np.resize(special[::-1], x[::3].shape)
+        for name in ("add", "sub"):
+            got = cr.tensor(x)
+            getattr(got, name + "_")(cr.tensor(y), alpha=alpha)
+            t = torch.tensor(x)
+            getattr(t, name + "_")(torch.tensor(y), alpha=alpha)
+            out_of_place = getattr(cr, name)(cr.tensor(x), cr.tensor(y), alpha=alpha).numpy()
+            if alpha == 1:
+                assert got.numpy().tobytes() == t.numpy().tobytes() == out_of_place.tobytes(), (name, n)
+            # the rounding-error bound of x + a*y, relative to the terms, not to a cancelled result
+            bound = 2 * np.finfo(np_dt).eps * (np.abs(x) + np.abs(np_dt.type(alpha) * y)) + tiny
+            for want in (t.numpy(), out_of_place):
+                g = got.numpy()
+                assert np.array_equal(np.isnan(g), np.isnan(want)), (name, n)
+                finite = np.isfinite(want)
+                assert np.array_equal(g[~finite & ~np.isnan(want)], want[~finite & ~np.isnan(want)])
+                assert np.all(np.abs(g[finite] - want[finite]) <= bound[finite]), (name, n, g, want)
+
+
 def test_inplace_add_and_sub_of_ints_keep_int64():
     x = cr.tensor([1, 2])
     x.add_(1)
