@@ -692,7 +692,7 @@ def machine_info(cr, torch, threads, seen, args, load_before):
         ("CPU", f"{cpu_model()} (SIMD: {simd_flags()})"),
         ("cores", f"{os.cpu_count()} logical" + (f", {pc} physical" if pc else "")),
         ("threads", thr),
-        ("GEMM / BLAS", f"chainrule {chainrule_blas(cr)}" + (f" (its kernels use {cr_simd})" if cr_simd else "")
+        ("GEMM / BLAS", f"chainrule {chainrule_blas(cr)}" + (f" (chainrule's own kernels: {cr_simd})" if cr_simd else "")
                         + f"; torch {torch_blas(torch)}; NumPy {numpy_blas()} (for reference)"),
         ("OpenMP runtime", omp_path or "not found"),
         ("versions", f"chainrule {getattr(cr, '__version__', '?')}, torch {torch.__version__}, "

@@ -626,6 +626,18 @@ int get_num_threads() {
 #endif
 }
 
+// Eigen's own string names AVX2 and FMA only in an AVX-512 build: an AVX2+FMA build would read "AVX".
+static std::string simd_in_use() {
+  std::string s = Eigen::SimdInstructionSetsInUse();
+#if !defined(EIGEN_VECTORIZE_AVX512) && defined(EIGEN_VECTORIZE_AVX2)
+  s = "AVX2, " + s;
+#endif
+#if !defined(EIGEN_VECTORIZE_AVX512) && defined(EIGEN_VECTORIZE_FMA)
+  s = "FMA, " + s;
+#endif
+  return s;
+}
+
 std::vector<std::pair<std::string, std::string>> build_config() {
 #ifdef _OPENMP
   const std::string openmp = "yes (OpenMP " + std::to_string(_OPENMP) + ")";
@@ -633,7 +645,7 @@ std::vector<std::pair<std::string, std::string>> build_config() {
   const std::string openmp = "no: single-threaded";
 #endif
   return {{"gemm", blas::backend()},
-          {"simd", Eigen::SimdInstructionSetsInUse()},
+          {"simd", simd_in_use()},
           {"openmp", openmp},
           {"threads", std::to_string(get_num_threads())},
           {"eigen", std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +

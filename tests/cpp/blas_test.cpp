@@ -160,6 +160,23 @@ TEST(Blas, BuildConfigNamesTheGemmBackend) {
   EXPECT_EQ(gemm.rfind("OpenBLAS", 0) == 0, blas::active_backend() == blas::Backend::OpenBLAS) << gemm;
 }
 
+// The tests are compiled with the library's -march: what the compiler may use, the config names.
+TEST(Blas, BuildConfigNamesTheWidestSimd) {
+  std::string simd;
+  for (const auto& [key, value] : build_config())
+    if (key == "simd") simd = value;
+#ifdef __AVX512F__
+  EXPECT_NE(simd.find("AVX512"), std::string::npos) << simd;
+#endif
+#ifdef __AVX2__
+  EXPECT_NE(simd.find("AVX2"), std::string::npos) << simd;
+#endif
+#ifdef __FMA__
+  EXPECT_NE(simd.find("FMA"), std::string::npos) << simd;
+#endif
+  EXPECT_FALSE(simd.empty());
+}
+
 // The layouts where a leading dimension could go wrong: 1-row/1-column views with ld 1, stride-0
 // expands, views with an offset, and a batch dim that is not the outermost one.
 TEST(Blas, DegenerateAndOffsetLayoutsMatchTheirContiguousCopies) {
