@@ -338,7 +338,6 @@ def test_inplace_add_sub_alpha_as_torch():
     assert x.tolist() == t.tolist()
 
 
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("alpha", [1, -1, 0.1, -3, 1 / 3])
 def test_inplace_add_sub_alpha_on_every_length(dtype, alpha):
@@ -370,6 +369,17 @@ def test_inplace_add_sub_alpha_on_every_length(dtype, alpha):
                 assert np.array_equal(g[~finite & ~np.isnan(want)], want[~finite & ~np.isnan(want)])
                 assert np.all(np.abs(g[finite] - want[finite]) <= bound[finite]), (name, n, g, want)
 
+
+
+@pytest.mark.parametrize("alpha", [1, -2.5])
+def test_inplace_add_sub_alpha_0d_and_empty_as_torch(alpha):
+    for name in ("add_", "sub_"):
+        for shape, other in [((), ()), ((0,), (0,)), ((0, 3), (3,)), ((4,), ())]:
+            v = np.linspace(-1.5, 2, int(np.prod(shape))).reshape(shape)
+            w = np.full(other, 0.75) if other == () else np.linspace(3, 1, int(np.prod(other))).reshape(other)
+            got = getattr(cr.tensor(v), name)(cr.tensor(w), alpha=alpha)
+            want = getattr(torch.tensor(v), name)(torch.tensor(w), alpha=alpha)
+            assert got.shape == tuple(want.shape) and got.tolist() == want.tolist(), (name, shape, other)
 
 def test_inplace_add_and_sub_of_ints_keep_int64():
     x = cr.tensor([1, 2])

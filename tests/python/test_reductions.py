@@ -428,7 +428,6 @@ def test_sum_and_mean_take_dtype():
     same(x.mean(dtype=cr.float32), t.mean(dtype=torch.float32))
 
 
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_sum_does_not_depend_on_where_the_values_are(dtype):
     # Eigen's vectorised sum began at the first aligned element: the same values at another address
@@ -446,6 +445,23 @@ def test_sum_does_not_depend_on_where_the_values_are(dtype):
     for m in (rows, rows.t().contiguous().t()):
         assert len(set(m.sum(1).tolist())) == 1 and len(set(m.mean(1).tolist())) == 1
 
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sum_special_values_in_the_vector_part_and_the_tail(dtype):
+    # lengths 1..33 reach the packets and the scalar tail; a nan, an inf or both at each position
+    for n in range(1, 34):
+        for pos in range(n):
+            for bad in ([np.nan], [np.inf], [-np.inf], [np.inf, -np.inf]):
+                v = np.linspace(-1, 1, n)
+                v[pos] = bad[0]
+                if len(bad) == 2:
+                    v[(pos + n // 2) % n] = bad[1] if n > 1 else bad[0]
+                x, t = pair(v, dtype)
+                same(x.sum(), t.sum(), rtol=1e-6, atol=1e-6)
+    x, t = pair(np.array(2.5), dtype)
+    same(x.sum(), t.sum())  # 0-d
+    x, t = pair(np.zeros(0), dtype)
+    same(x.sum(), t.sum())  # empty: 0
 
 @pytest.mark.parametrize("name", ["argmax", "argmin"])
 def test_argmax_keepdim_without_dim_keeps_every_dim(name):
