@@ -1,4 +1,4 @@
-"""A fresh install's smoke test (scripts/test_pip_bare.sh, scripts/test_wheel.sh): run from outside the
+"""A fresh install's smoke test (scripts/test_wheel.sh): run from outside the
 source tree by the installed package's Python. Exits non-zero on the first wrong answer."""
 import chainrule as cr
 

