@@ -5,7 +5,8 @@ set -euo pipefail
 
 missing=()
 # libopenblas-dev: the C++ build's GEMM backend (without it the build falls back to Eigen's GEMM).
-for pkg in g++ make libeigen3-dev libgtest-dev libopenblas-dev; do
+# ccache: the C++ build and pip's build of the extension share their objects (CMakeLists.txt).
+for pkg in g++ make ccache libeigen3-dev libgtest-dev libopenblas-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 # A cmake from pip or elsewhere on PATH is as good as Debian's (we need >= 3.20 for ctest --test-dir).

@@ -39,7 +39,8 @@ stage "Python package"
 bash scripts/python_env.sh test
 bash scripts/format.sh --check  # the C++ is formatted with .clang-format
 stage "Python suite"
-.venv/bin/python -m pytest tests/python -q -p no:cacheprovider
+# -n 2: on both cores (pytest-xdist; every worker must collect the same test ids)
+.venv/bin/python -m pytest tests/python -q -p no:cacheprovider -n 2
 stage "labs"
 # The labs, each in a fresh kernel (nbmake): an error or a failed check cell fails the run.
 # One thread: on a busy shared machine the labs' small matrix products wait for a second thread that

@@ -110,8 +110,15 @@ OPTIMIZER_CASES = [
 
 
 def _case_id(case):
+    # A function shows as "fn", not its address: every pytest-xdist worker must collect the same ids.
+    def show(v):
+        if callable(v):
+            return "fn"
+        if isinstance(v, list) and any(callable(x) for x in v):
+            return "[" + ", ".join(show(x) for x in v) + "]"
+        return str(v)
     name, kw = case
-    return name + "-" + "-".join(f"{k}={v}" for k, v in kw.items())
+    return name + "-" + "-".join(f"{k}={show(v)}" for k, v in kw.items())
 
 
 @pytest.mark.parametrize("name, kwargs", OPTIMIZER_CASES, ids=[_case_id(c) for c in OPTIMIZER_CASES])
