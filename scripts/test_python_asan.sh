@@ -38,11 +38,12 @@ export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:max_allocation_s
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export PYTHONPATH="$PWD/$pkg"
 if [ $# -eq 0 ]; then
-  # The whole suite, on both cores (-n 2; about 8 minutes on one core under the sanitizers here),
+  # The whole suite (about 8 minutes under the sanitizers here; not -n 2: its workers collected
+  # different test ids under ASan),
   # except the RSS-based tests (leaks, a load's peak memory): ASan keeps freed memory in quarantine,
   # so RSS grows by design; leaks are checked by the C++ suite under ASan (detect_leaks=1) and by
   # these tests in the normal run.
-  set -- tests/python -q -p no:cacheprovider -n 2 --deselect tests/python/test_nn.py::test_many_models_do_not_leak \
+  set -- tests/python -q -p no:cacheprovider --deselect tests/python/test_nn.py::test_many_models_do_not_leak \
     --deselect tests/python/test_checkpoint.py::test_peak_memory_of_a_load_is_about_the_file_size
 fi
 "$PY" -c "import chainrule, sys; assert '$pkg' in chainrule.__file__, chainrule.__file__"
